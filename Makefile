@@ -1,0 +1,153 @@
+# tattach: live function tracer for -pg / -fpatchable-function-entry programs.
+#
+#   make demo     install missing Debian packages, build, trace the demo target
+#   make check    install missing packages, build, run the whole test suite
+#   make bench    benchmarks (never part of check)
+#   make V=1      show the commands
+#   make SANITIZE=1  build tattach/tread/tests with ASan+UBSan
+
+CC      ?= cc
+O       ?= build
+V       ?= 0
+Q       := $(if $(filter 1,$(V)),,@)
+msg      = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2);)
+
+# Debian packages the build and the tests need.  `make deps` installs the
+# missing ones (apt-get update first, once per run).
+DEB_PKGS := gcc make pkg-config binutils libelf-dev libdw-dev libunwind-dev \
+	    libcapstone-dev libcriterion-dev
+
+PKGS     := libelf libdw capstone
+WARN     := -Wall -Wextra -Werror -Wno-missing-field-initializers
+CFLAGS   ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -I. -MMD -MP
+ifeq ($(SANITIZE),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread
+
+# ---------------------------------------------------------------- sources
+# Every .c in these folders belongs to the host-side library, except the
+# two programs' main.c files.
+LIB_DIRS := attach patcher symbols consumer
+LIB_SRCS := $(filter-out %/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
+LIB      := $(O)/libtattach.a
+
+TATTACH  := $(O)/tattach
+TREAD    := $(O)/tread
+
+# ------------------------------------------------------------ trampoline
+# Runs inside the target: freestanding, no libc, no SSE, no -pg, no
+# sanitizers, position independent, and no relocations left after linking
+# (checked).  The linked blob becomes a C array in a generated header.
+TRAMP_CFLAGS := -std=gnu11 $(WARN) -Iinclude -O2 -fPIC -fvisibility=hidden \
+	-ffreestanding -fno-builtin -nostdlib -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -fno-unwind-tables -fcf-protection=none \
+	-mgeneral-regs-only -mno-red-zone -fno-jump-tables -U_FORTIFY_SOURCE
+TRAMP_SRCS := $(wildcard attach/tramp/*.c) $(wildcard attach/tramp/*.S)
+TRAMP_OBJS := $(patsubst %,$(O)/%.o,$(basename $(TRAMP_SRCS)))
+TRAMP_BLOB := $(O)/attach/tramp/tramp_blob.h
+
+# ----------------------------------------------------------------- tests
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+INTEG_SRCS  := $(wildcard tests/integration/test_*.c)
+TEST_HELPER_SRCS := $(wildcard tests/lib/*.c)
+TEST_BINS   := $(UNIT_SRCS:%.c=$(O)/%) $(INTEG_SRCS:%.c=$(O)/%)
+TEST_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null)
+
+.PHONY: all deps demo check unit integration bench clean help targets
+all: $(TATTACH) $(TREAD)
+
+help:
+	@sed -n '3,8p' Makefile
+
+# --------------------------------------------------------------- set-up
+deps:
+	$(Q)missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || \
+		{ echo "make deps: apt-get install$$missing failed; install them by hand" >&2; exit 1; }; \
+	fi
+
+# -------------------------------------------------------------- programs
+$(O)/%.o: %.c
+	$(call msg,CC,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(O)/attach/inject.o: $(TRAMP_BLOB)
+ALL_CFLAGS += -I$(O)
+
+$(TATTACH): $(O)/attach/main.o $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(TREAD): $(O)/consumer/main.o $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(O)/attach/tramp/%.o: attach/tramp/%.c
+	$(call msg,CC,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TRAMP_CFLAGS) -c -o $@ $<
+
+$(O)/attach/tramp/%.o: attach/tramp/%.S
+	$(call msg,AS,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TRAMP_CFLAGS) -c -o $@ $<
+
+$(O)/attach/tramp/tramp.elf: $(TRAMP_OBJS) attach/tramp/tramp.lds
+	$(call msg,LD,$@)
+	$(Q)ld -T attach/tramp/tramp.lds -o $@ $(TRAMP_OBJS)
+	$(Q)if readelf -r $(TRAMP_OBJS) | grep -E 'R_X86_64_(64|32S|32 |GOTPCREL|GOT)' >/dev/null; then \
+		echo "trampoline: absolute or GOT relocation found; it must be position independent" >&2; \
+		readelf -r $(TRAMP_OBJS) >&2; exit 1; fi
+
+$(TRAMP_BLOB): $(O)/attach/tramp/tramp.elf attach/tramp/mkblob.sh
+	$(call msg,GEN,$@)
+	$(Q)sh attach/tramp/mkblob.sh $< $@
+
+# ------------------------------------------------------------ test targets
+include tests/targets/targets.mk
+
+# ------------------------------------------------------------------ tests
+$(O)/tests/%: tests/%.c $(TEST_HELPER_SRCS) $(LIB)
+	$(call msg,CC,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(TEST_HELPER_SRCS) $(LIB) $(LDLIBS_ALL) $(TEST_LIBS)
+
+unit: deps all $(UNIT_SRCS:%.c=$(O)/%) targets
+	$(Q)set -e; for t in $(UNIT_SRCS:%.c=$(O)/%); do echo "== $$t"; $$t --jobs=2; done
+
+integration: deps all $(INTEG_SRCS:%.c=$(O)/%) targets
+	$(Q)set -e; for t in $(INTEG_SRCS:%.c=$(O)/%); do echo "== $$t"; TATTACH_BUILD=$(O) $$t --jobs=1; done
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all targets $(TEST_BINS)
+	$(Q)sh tests/run-all.sh $(O) $(TEST_BINS)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all targets
+	$(Q)sh tests/demo.sh $(O)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all targets
+	$(Q)sh tests/bench/run.sh $(O)
+
+clean:
+	rm -rf $(O)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

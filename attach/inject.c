@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What tattach leaves in the target (see attach/tramp/tramp_abi.h):
+ *
+ *   live page     1 page, private, MADV_WIPEONFORK: the ring address
+ *   state         private RW: struct tp_state, thread slots, site hash
+ *   ring          the ring file, MAP_SHARED
+ *   copy k        trampoline code (R-X) + its config page (R--), placed
+ *                 within rel32 reach of the modules it serves
+ *
+ * Everything is made with remote mmap/mprotect/madvise and filled through
+ * /proc/PID/mem; no mapping is ever writable and executable at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "attach/inject.h"
+#include "attach/log.h"
+#include "attach/tramp/tramp_abi.h"
+#include "attach/tramp/tramp_blob.h"
+
+#define PAGE 4096ull
+#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+#define REACH ((int64_t)0x7fff0000)	/* rel32 reach, less a margin */
+
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK 18
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+static uint64_t code_size(void)
+{
+	return ALIGN_UP(sizeof(tramp_code), PAGE);
+}
+
+static uint64_t copy_size(void)
+{
+	return code_size() + PAGE;	/* code, then the config page */
+}
+
+static unsigned log2_u64(uint64_t v)
+{
+	unsigned b = 0;
+
+	while ((1ull << b) < v)
+		b++;
+	return b;
+}
+
+static uint64_t hash_entries(const struct tat_ring_header *h)
+{
+	return 2ull * h->site_cap;	/* load factor at most 1/2 */
+}
+
+static long rmmap(struct remote *r, uint64_t addr, uint64_t len, int prot,
+		  int flags, int fd)
+{
+	return remote_syscall(r, SYS_mmap, addr, len, prot, flags, (uint64_t)fd, 0);
+}
+
+int inject_setup(struct remote *r, struct ringfile *rf)
+{
+	struct tat_ring_header *h = rf->hdr;
+	uint64_t threads_size = (uint64_t)h->max_threads * sizeof(struct tp_thread);
+	uint64_t state_size = PAGE + ALIGN_UP(threads_size, PAGE) +
+			      ALIGN_UP(hash_entries(h) * sizeof(struct tp_hent), PAGE);
+	struct tp_state st;
+	long live, fd, map, state;
+	int ret;
+
+	/* The live page doubles as scratch space for the file name. */
+	live = rmmap(r, 0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+	if (live < 0 && live > -4096)
+		return (int)live;
+	ret = remote_write(r, live + 64, rf->path, strlen(rf->path) + 1);
+	if (ret)
+		return ret;
+	fd = remote_syscall(r, SYS_openat, (uint64_t)AT_FDCWD, live + 64,
+			    O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0, 0, 0);
+	if (fd < 0) {
+		pr_err("the target cannot open %s: %s", rf->path, strerror((int)-fd));
+		return (int)fd;
+	}
+	map = rmmap(r, 0, rf->size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd);
+	remote_syscall(r, SYS_close, fd, 0, 0, 0, 0, 0);
+	if (map < 0 && map > -4096)
+		return (int)map;
+	ret = (int)remote_syscall(r, SYS_madvise, live, PAGE, MADV_WIPEONFORK, 0, 0, 0);
+	if (ret) {
+		pr_err("madvise(MADV_WIPEONFORK) in the target: %s", strerror(-ret));
+		return ret;
+	}
+	state = rmmap(r, 0, state_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
+	if (state < 0 && state > -4096)
+		return (int)state;
+
+	memset(&st, 0, sizeof(st));
+	st.magic = TP_STATE_MAGIC;
+	st.live = live;
+	st.threads = state + PAGE;
+	st.site_hash = state + PAGE + ALIGN_UP(threads_size, PAGE);
+	st.thread_bits = log2_u64(h->max_threads);
+	st.site_bits = log2_u64(hash_entries(h));
+	st.ring_shift = h->ring_shift;
+	st.tid_offset = inject_find_tid_offset(r);
+	st.thread_off = h->thread_off;
+	st.data_off = h->data_off;
+	ret = remote_write(r, state, &st, sizeof(st));
+	if (ret)
+		return ret;
+
+	h->live_addr = live;
+	h->private_addr = state;
+	h->private_size = state_size;
+	h->map_addr = map;
+	h->tid_offset = st.tid_offset;
+	h->tramp_size = copy_size();
+	/* Last: from here on the trampoline records (once sites call it). */
+	{
+		char zero[256] = { 0 };
+		uint64_t ring = map;
+
+		ret = remote_write(r, live + 64, zero, sizeof(zero));
+		if (!ret)
+			ret = remote_write(r, live, &ring, sizeof(ring));
+	}
+	return ret;
+}
+
+static int mapped_at(const struct maps *maps, uint64_t addr, const char *path)
+{
+	const struct map *m = maps_find(maps, addr);
+
+	return m && m->start == addr && (!path || strcmp(m->path, path) == 0);
+}
+
+int inject_present(const struct ringfile *rf, const struct maps *maps)
+{
+	const struct tat_ring_header *h = rf->hdr;
+
+	if (h->state == TAT_STATE_NEW)
+		return 0;
+	if (!mapped_at(maps, h->map_addr, rf->path) ||
+	    !mapped_at(maps, h->live_addr, NULL) ||
+	    !mapped_at(maps, h->private_addr, NULL))
+		return 0;
+	for (uint32_t i = 0; i < h->tramp_count && i < TAT_TRAMP_MAX; i++)
+		if (!mapped_at(maps, h->tramp_addr[i], NULL))
+			return 0;
+	return 1;
+}
+
+static int reaches(uint64_t copy, uint64_t lo, uint64_t hi)
+{
+	int64_t a = (int64_t)(copy + copy_size()) - (int64_t)lo;
+	int64_t b = (int64_t)hi - (int64_t)copy;
+
+	return a < REACH && b < REACH && a > -REACH && b > -REACH;
+}
+
+uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned kind)
+{
+	return rf->hdr->tramp_addr[idx] +
+	       (kind == TAT_SITE_MCOUNT ? TRAMP_OFF_MCOUNT : TRAMP_OFF_FENTRY);
+}
+
+static int map_cmp(const void *a, const void *b)
+{
+	const struct map *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Try free ranges near [lo, hi), nearest first; returns the address or 0. */
+static uint64_t place_copy(struct remote *r, struct maps *maps, uint64_t lo, uint64_t hi)
+{
+	uint64_t size = copy_size(), best = 0;
+	int tries = 0;
+
+	qsort(maps->v, maps->n, sizeof(*maps->v), map_cmp);
+	while (tries++ < 16) {
+		uint64_t prev_end = 0x10000, cand_best = 0, dist_best = UINT64_MAX;
+
+		for (size_t i = 0; i <= maps->n; i++) {
+			uint64_t gap_lo = prev_end;
+			uint64_t gap_hi = i < maps->n ? maps->v[i].start : 0x7ffffffff000ull;
+			uint64_t cands[2];
+
+			if (i < maps->n)
+				prev_end = maps->v[i].end;
+			/* keep a guard page on both sides of the copy */
+			if (gap_hi < gap_lo + size + 2 * PAGE)
+				continue;
+			cands[0] = gap_hi - size - PAGE;
+			cands[1] = gap_lo + PAGE;
+			for (int k = 0; k < 2; k++) {
+				uint64_t c = cands[k];
+				uint64_t d = c > hi ? c - hi : lo > c ? lo - c : 0;
+
+				if (c == best || !reaches(c, lo, hi))
+					continue;
+				if (d < dist_best) {
+					dist_best = d;
+					cand_best = c;
+				}
+			}
+		}
+		if (!cand_best)
+			return 0;
+		long got = rmmap(r, cand_best, size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1);
+		if (got == (long)cand_best)
+			return cand_best;
+		if (got >= 0 || got < -4095)	/* old kernel: hint not honoured */
+			remote_syscall(r, SYS_munmap, (uint64_t)got, size, 0, 0, 0, 0);
+		best = cand_best;	/* taken meanwhile: skip it next time */
+	}
+	return 0;
+}
+
+int inject_tramp_for(struct remote *r, struct ringfile *rf, struct maps *maps,
+		     uint64_t lo, uint64_t hi)
+{
+	struct tat_ring_header *h = rf->hdr;
+	struct tp_config cfg = { TP_CONFIG_MAGIC, h->private_addr };
+	uint64_t addr;
+	int ret;
+
+	for (uint32_t i = 0; i < h->tramp_count; i++)
+		if (reaches(h->tramp_addr[i], lo, hi))
+			return (int)i;
+	if (h->tramp_count >= TAT_TRAMP_MAX)
+		return -ENOSPC;
+	addr = place_copy(r, maps, lo, hi);
+	if (!addr)
+		return -ENOSPC;
+	ret = remote_write(r, addr, tramp_code, sizeof(tramp_code));
+	if (!ret)
+		ret = remote_write(r, addr + code_size(), &cfg, sizeof(cfg));
+	if (!ret)
+		ret = (int)remote_syscall(r, SYS_mprotect, addr, code_size(),
+					  PROT_READ | PROT_EXEC, 0, 0, 0);
+	if (!ret)
+		ret = (int)remote_syscall(r, SYS_mprotect, addr + code_size(), PAGE,
+					  PROT_READ, 0, 0, 0);
+	if (ret)
+		return ret;
+	h->tramp_addr[h->tramp_count] = addr;
+	return (int)h->tramp_count++;
+}
+
+static uint64_t hash64(uint64_t x, unsigned bits)
+{
+	return (x * 0x9e3779b97f4a7c15ull) >> (64 - bits);
+}
+
+int inject_sync_sites(struct remote *r, struct ringfile *rf)
+{
+	struct tat_ring_header *h = rf->hdr;
+	const struct tat_site *sites = ringfile_sites(rf);
+	uint64_t n = hash_entries(h);
+	unsigned bits = log2_u64(n);
+	struct tp_state st;
+	struct tp_hent *tab;
+	int ret;
+
+	ret = remote_read(r, h->private_addr, &st, sizeof(st));
+	if (ret)
+		return ret;
+	if (st.magic != TP_STATE_MAGIC || st.site_bits != bits)
+		return -EBADMSG;
+	tab = calloc(n, sizeof(*tab));
+	if (!tab)
+		return -ENOMEM;
+	for (uint32_t i = 1; i < h->site_count; i++) {
+		uint64_t k = hash64(sites[i].addr, bits);
+
+		while (tab[k].addr && tab[k].addr != sites[i].addr)
+			k = (k + 1) & (n - 1);
+		tab[k].addr = sites[i].addr;
+		tab[k].site = i;
+	}
+	ret = remote_write(r, st.site_hash, tab, n * sizeof(*tab));
+	free(tab);
+	return ret;
+}
+
+int32_t inject_find_tid_offset(struct remote *r)
+{
+	enum { SPAN = 2048 };
+	struct held *h = r->held;
+	int32_t found = 0;
+
+	/* Offsets where every thread's TCB holds its own tid. */
+	for (int32_t off = 16; off < SPAN && !found; off += 4) {
+		size_t ok = 0;
+
+		for (size_t i = 0; i < h->n; i++) {
+			int32_t v;
+
+			if (!h->v[i].regs.fs_base ||
+			    remote_read(r, h->v[i].regs.fs_base + off, &v, sizeof(v)))
+				break;
+			if (v != h->v[i].tid)
+				break;
+			ok++;
+		}
+		if (ok == h->n && ok > 0)
+			found = off;
+	}
+	return found;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Putting the trampoline, its private state and the ring mapping into a
+ * held target, and keeping its site hash in step with the ring's site table.
+ */
+#ifndef TATTACH_INJECT_H
+#define TATTACH_INJECT_H
+
+#include <stdint.h>
+
+#include "attach/proc.h"
+#include "attach/remote.h"
+#include "attach/ringfile.h"
+
+/*
+ * inject_setup - first enable of a process: map the ring file, the
+ * private state and the wipe-on-fork page into the target and record their
+ * addresses in the ring header.  Trampoline copies come later, per module
+ * (inject_tramp_near()).  Returns 0 or -errno; on failure the mappings made
+ * so far are left (unused, harmless) and the header still says NEW.
+ */
+int inject_setup(struct remote *r, struct ringfile *rf);
+
+/* Are the mappings the header records still there in the target? */
+int inject_present(const struct ringfile *rf, const struct maps *maps);
+
+/*
+ * inject_tramp_for - index of a trampoline copy that every address in
+ * [lo, hi) can reach with a rel32 call, making a new copy near the range if
+ * needed.  Returns the index (>= 0) or -ENOSPC (no free range near enough,
+ * or TAT_TRAMP_MAX copies already), -errno.
+ */
+int inject_tramp_for(struct remote *r, struct ringfile *rf, struct maps *maps,
+		     uint64_t lo, uint64_t hi);
+
+/* Entry of copy @idx for sites of @kind (enum tat_site_kind). */
+uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned kind);
+
+/* Write the site hash for every site in the ring's table into the target. */
+int inject_sync_sites(struct remote *r, struct ringfile *rf);
+
+/* Offset of the tid in the thread control block, learnt from the held
+ * threads, or 0 when it cannot be told. */
+int32_t inject_find_tid_offset(struct remote *r);
+
+#endif

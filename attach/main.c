@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+/* tattach: turn function tracing of a running process on and off. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tattach/ring.h>
+#include "attach/log.h"
+#include "attach/session.h"
+
+#define TATTACH_VERSION "0.1.0"
+
+enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: tattach -p PID --enable|--disable|--status [options]\n"
+"\n"
+"Trace every call of the -pg or -fpatchable-function-entry=5 functions of a\n"
+"running process, without restarting it.  Read the trace with 'tread -p PID'.\n"
+"\n"
+"Actions:\n"
+"  -e, --enable           stop the process, inject the trampoline and the ring\n"
+"                         (first time), make every call site call it, resume\n"
+"  -d, --disable          stop the process, turn every site back into a NOP,\n"
+"                         resume; what was recorded stays readable\n"
+"  -s, --status           show attachment, sites, threads, buffer use, drops\n"
+"\n"
+"Options:\n"
+"  -p, --pid PID          the process to act on (required)\n"
+"  -m, --mode MODE        what a full per-thread ring does: 'discard' (default:\n"
+"                         keep the oldest, count the dropped) or 'flight'\n"
+"                         (overwrite the oldest); may be changed at any time\n"
+"  -b, --buffer-size SIZE ring size per thread, e.g. 256K, 4M (default 1M,\n"
+"                         power of two, 8K..8G; fixed when the ring is created)\n"
+"  -t, --max-threads N    thread slots (default %d, power of two, 1..65536;\n"
+"                         fixed when the ring is created)\n"
+"  -v, --verbose          say more about what is done\n"
+"  -h, --help             this help\n"
+"  -V, --version          version\n"
+"\n"
+"The ring file is %s/tattach-PID.ring (TATTACH_RING_DIR overrides the\n"
+"folder), mode 0600, owned by the process's user.\n"
+"\n"
+"Exit status: 0 on success (also when already in the asked state), 1 on\n"
+"failure (the process is left as it was), 2 on a usage error.\n",
+		SESSION_DEFAULT_THREADS, TAT_RING_DIR);
+}
+
+static void misuse(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "tattach: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'tattach --help' for more information.\n");
+	exit(2);
+}
+
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return 0;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	return *end ? 0 : v;
+}
+
+static int is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "enable", no_argument, NULL, 'e' },
+		{ "disable", no_argument, NULL, 'd' },
+		{ "status", no_argument, NULL, 's' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "buffer-size", required_argument, NULL, 'b' },
+		{ "max-threads", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct session_opts o = { .mode = -1 };
+	struct session_report rep;
+	enum action act = ACT_NONE;
+	int c, ret, verbose = 0;
+	char *end;
+	long v;
+
+	log_set_prog("tattach");
+	while ((c = getopt_long(argc, argv, "p:edsm:b:t:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			v = strtol(optarg, &end, 10);
+			if (*end || v <= 0 || v > INT_MAX)
+				misuse("invalid pid '%s'", optarg);
+			o.pid = (pid_t)v;
+			break;
+		case 'e':
+		case 'd':
+		case 's':
+			if (act != ACT_NONE)
+				misuse("%s", "give only one of --enable, --disable, --status");
+			act = c == 'e' ? ACT_ENABLE : c == 'd' ? ACT_DISABLE : ACT_STATUS;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "discard"))
+				o.mode = TAT_MODE_DISCARD;
+			else if (!strcmp(optarg, "flight"))
+				o.mode = TAT_MODE_FLIGHT;
+			else
+				misuse("unknown mode '%s' (use 'discard' or 'flight')", optarg);
+			break;
+		case 'b':
+			o.buffer_size = parse_size(optarg);
+			if (!is_pow2(o.buffer_size) || o.buffer_size < (8u << 10) ||
+			    o.buffer_size > (8ull << 30))
+				misuse("invalid buffer size '%s' (a power of two from 8K to 8G)",
+				       optarg);
+			break;
+		case 't':
+			v = strtol(optarg, &end, 10);
+			if (*end || !is_pow2((uint64_t)v) || v > 65536)
+				misuse("invalid thread count '%s' (a power of two up to 65536)",
+				       optarg);
+			o.max_threads = (uint32_t)v;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("tattach %s\n", TATTACH_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'tattach --help' for more information.\n");
+			return 2;
+		}
+	}
+	if (optind < argc)
+		misuse("unexpected argument '%s'", argv[optind]);
+	if (!o.pid)
+		misuse("%s", "no process given: use -p PID");
+	if (act == ACT_NONE)
+		misuse("%s", "no action given: use --enable, --disable or --status");
+	log_set_level(verbose ? LOG_INFO : LOG_WARN);
+
+	switch (act) {
+	case ACT_ENABLE:
+		ret = session_enable(&o, &rep);
+		if (ret)
+			return 1;
+		if (rep.already)
+			printf("tattach: pid %d: tracing is already enabled (%zu sites); "
+			       "nothing changed\n", (int)o.pid, rep.sites);
+		else
+			printf("tattach: pid %d: tracing enabled: %zu sites in %zu modules, "
+			       "%zu threads stopped for %.3f ms; read it with 'tread -p %d'\n",
+			       (int)o.pid, rep.sites, rep.modules, rep.threads,
+			       rep.stopped_us / 1000, (int)o.pid);
+		break;
+	case ACT_DISABLE:
+		ret = session_disable(&o, &rep);
+		if (ret)
+			return 1;
+		if (rep.already)
+			printf("tattach: pid %d: tracing is already disabled; nothing changed\n",
+			       (int)o.pid);
+		else
+			printf("tattach: pid %d: tracing disabled: %zu sites are NOPs again, "
+			       "%zu threads stopped for %.3f ms\n", (int)o.pid, rep.changed,
+			       rep.threads, rep.stopped_us / 1000);
+		break;
+	default:
+		ret = session_status(&o, stdout);
+		if (ret)
+			return 1;
+		break;
+	}
+	if (verbose && !rep.already && act != ACT_STATUS) {
+		if (rep.mismatched)
+			printf("tattach: %zu sites held unexpected bytes and were left alone\n",
+			       rep.mismatched);
+		if (rep.eintr_fixed)
+			printf("tattach: %zu interrupted system calls restarted\n",
+			       rep.eintr_fixed);
+	}
+	return 0;
+}

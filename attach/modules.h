@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef TATTACH_MODULES_H
+#define TATTACH_MODULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "attach/proc.h"
+#include "patcher/sites.h"
+
+struct module {
+	char path[256];
+	struct elf_facts facts;
+	struct site_list sites;
+	uint64_t bias;			/* runtime = ELF vaddr + bias */
+	uint64_t text_start, text_end;	/* runtime */
+};
+
+struct module_set {
+	struct module *v;
+	size_t n, cap;
+	size_t total_sites;
+};
+
+/*
+ * modules_discover - every file-backed executable mapping of @pid, with
+ * its sites.  Objects without sites are listed too (n = 0); files that
+ * cannot be read are skipped.  Returns 0 or -ENOMEM.
+ */
+int modules_discover(pid_t pid, const struct maps *maps, struct module_set *set);
+void modules_free(struct module_set *set);
+
+#endif

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "attach/proc.h"
+
+int proc_read_stat(pid_t pid, struct proc_stat *out)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = fgets(buf, sizeof(buf), f) ? 0 : -EIO;
+	fclose(f);
+	if (n)
+		return n;
+	/* comm may hold spaces and parentheses: parse after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	/* fields 3.. : state ppid pgrp session tty tpgid flags ... starttime(22) */
+	if (sscanf(p + 2, "%c %d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d"
+		   " %*d %*d %*d %*d %llu", &out->state, &out->ppid, &out->flags,
+		   &start) != 4)
+		return -EIO;
+	out->start_time = start;
+	return 0;
+}
+
+int proc_owner(pid_t pid, uid_t *uid, gid_t *gid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (stat(path, &st) < 0)
+		return -errno;
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return 0;
+}
+
+static int status_line(pid_t pid, pid_t tid, const char *key, char *val, size_t len)
+{
+	char path[96], line[512];
+	size_t klen = strlen(key);
+	int ret = -ENOENT;
+	FILE *f;
+
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			snprintf(val, len, "%s", line + klen + 1);
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+int proc_status_long(pid_t pid, const char *key, long *value)
+{
+	char val[256];
+	int ret = status_line(pid, 0, key, val, sizeof(val));
+
+	if (ret)
+		return ret;
+	*value = strtol(val, NULL, 10);
+	return 0;
+}
+
+int proc_status_hex(pid_t pid, pid_t tid, const char *key, uint64_t *value)
+{
+	char val[256];
+	int ret = status_line(pid, tid, key, val, sizeof(val));
+
+	if (ret)
+		return ret;
+	*value = strtoull(val, NULL, 16);
+	return 0;
+}
+
+int proc_tasks(pid_t pid, pid_t **tids, size_t *n)
+{
+	char path[64];
+	struct dirent *de;
+	size_t cap = 16, cnt = 0;
+	pid_t *v;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	v = malloc(cap * sizeof(*v));
+	if (!v) {
+		closedir(d);
+		return -ENOMEM;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (cnt == cap) {
+			pid_t *nv = realloc(v, 2 * cap * sizeof(*v));
+
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap *= 2;
+		}
+		v[cnt++] = atoi(de->d_name);
+	}
+	closedir(d);
+	*tids = v;
+	*n = cnt;
+	return 0;
+}
+
+int proc_read_maps(pid_t pid, struct maps *out)
+{
+	char path[64], line[4096 + 256];
+	size_t cap = 64;
+	FILE *f;
+
+	out->n = 0;
+	out->v = malloc(cap * sizeof(*out->v));
+	if (!out->v)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f) {
+		int err = -errno;
+
+		free(out->v);
+		out->v = NULL;
+		return err;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off, inode;
+		char perms[8] = "", name[4096] = "";
+		struct map *m;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %llu %4095[^\n]", &start, &end,
+			   perms, &off, &inode, name) < 5)
+			continue;
+		if (out->n == cap) {
+			struct map *nv = realloc(out->v, 2 * cap * sizeof(*nv));
+
+			if (!nv) {
+				fclose(f);
+				proc_free_maps(out);
+				return -ENOMEM;
+			}
+			out->v = nv;
+			cap *= 2;
+		}
+		m = &out->v[out->n++];
+		memset(m, 0, sizeof(*m));
+		m->start = start;
+		m->end = end;
+		m->offset = off;
+		m->inode = inode;
+		m->prot = (perms[0] == 'r' ? PROT_READ : 0) |
+			  (perms[1] == 'w' ? PROT_WRITE : 0) |
+			  (perms[2] == 'x' ? PROT_EXEC : 0);
+		m->shared = perms[3] == 's';
+		{
+			const char *p = name;
+
+			while (*p == ' ')
+				p++;
+			snprintf(m->path, sizeof(m->path), "%s", p);
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+void proc_free_maps(struct maps *maps)
+{
+	free(maps->v);
+	maps->v = NULL;
+	maps->n = 0;
+}
+
+const struct map *maps_find(const struct maps *maps, uint64_t addr)
+{
+	for (size_t i = 0; i < maps->n; i++)
+		if (addr >= maps->v[i].start && addr < maps->v[i].end)
+			return &maps->v[i];
+	return NULL;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading /proc/PID: process identity, threads and memory map. */
+#ifndef TATTACH_PROC_H
+#define TATTACH_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_stat {
+	char state;			/* R S D T t Z X ... */
+	pid_t ppid;
+	unsigned long flags;		/* PF_* */
+	uint64_t start_time;		/* clock ticks since boot */
+};
+
+struct map {
+	uint64_t start, end, offset;
+	unsigned prot;			/* PROT_READ | PROT_WRITE | PROT_EXEC */
+	int shared;
+	uint64_t inode;
+	char path[256];
+};
+
+struct maps {
+	struct map *v;
+	size_t n;
+};
+
+int proc_read_stat(pid_t pid, struct proc_stat *out);
+/* Owner of the process (the uid of /proc/PID). */
+int proc_owner(pid_t pid, uid_t *uid, gid_t *gid);
+/* Value of a "Key:" line of /proc/PID/status (first token), or -ENOENT. */
+int proc_status_long(pid_t pid, const char *key, long *value);
+int proc_status_hex(pid_t pid, pid_t tid, const char *key, uint64_t *value);
+/* Thread ids listed in /proc/PID/task; *tids is malloc'ed. */
+int proc_tasks(pid_t pid, pid_t **tids, size_t *n);
+int proc_read_maps(pid_t pid, struct maps *out);
+void proc_free_maps(struct maps *maps);
+const struct map *maps_find(const struct maps *maps, uint64_t addr);
+
+#define PF_KTHREAD 0x00200000
+
+#endif

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Remote system calls, the way a debugger does them: point a held thread
+ * at an existing "syscall" instruction with the arguments in its
+ * registers, run it with PTRACE_SYSCALL to the syscall-exit stop, read the
+ * result.  No byte of the target's code is changed, no int3 is used (the
+ * kernel would force SIGTRAP's disposition to default), and every signal
+ * is blocked meanwhile so no handler of the program ever runs on our
+ * borrowed context.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "attach/log.h"
+#include "attach/proc.h"
+#include "attach/remote.h"
+
+int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(r->memfd, (char *)buf + done, len - done,
+				  (off_t)(addr + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += n;
+	}
+	return 0;
+}
+
+int remote_write(struct remote *r, uint64_t addr, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(r->memfd, (const char *)buf + done, len - done,
+				   (off_t)(addr + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += n;
+	}
+	return 0;
+}
+
+/* The first "0f 05" in an executable mapping called @name. */
+static uint64_t find_syscall_insn(struct remote *r, const struct maps *maps,
+				  const char *name)
+{
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct map *m = &maps->v[i];
+		size_t len = m->end - m->start;
+		unsigned char *buf;
+		uint64_t found = 0;
+
+		if (!(m->prot & PROT_EXEC) || !strstr(m->path, name))
+			continue;
+		if (len > (64u << 20))
+			len = 64u << 20;
+		buf = malloc(len);
+		if (!buf)
+			return 0;
+		if (remote_read(r, m->start, buf, len) == 0) {
+			for (size_t j = 0; j + 1 < len; j++) {
+				if (buf[j] == 0x0f && buf[j + 1] == 0x05) {
+					found = m->start + j;
+					break;
+				}
+			}
+		}
+		free(buf);
+		if (found)
+			return found;
+	}
+	return 0;
+}
+
+int remote_open(struct remote *r, struct held *h)
+{
+	struct maps maps;
+	char path[64];
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->held = h;
+	r->memfd = -1;
+	/* The main thread may be a zombie after pthread_exit(); any held
+	 * thread runs syscalls as well, so take the first one that answers. */
+	for (size_t i = 0; i < h->n && !r->thread; i++) {
+		struct user_regs_struct regs;
+
+		if (ptrace(PTRACE_GETREGS, h->v[i].tid, 0, &regs) == 0)
+			r->thread = &h->v[i];
+	}
+	if (!r->thread)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)h->pid);
+	r->memfd = open(path, O_RDWR | O_CLOEXEC);
+	if (r->memfd < 0)
+		return -errno;
+	ret = proc_read_maps(h->pid, &maps);
+	if (ret)
+		goto fail;
+	r->gadget = find_syscall_insn(r, &maps, "[vdso]");
+	if (!r->gadget)
+		r->gadget = find_syscall_insn(r, &maps, "libc");
+	proc_free_maps(&maps);
+	if (!r->gadget) {
+		pr_err("pid %d: no syscall instruction found in its vDSO or libc",
+		       (int)h->pid);
+		ret = -ENOEXEC;
+		goto fail;
+	}
+	return 0;
+fail:
+	close(r->memfd);
+	r->memfd = -1;
+	return ret;
+}
+
+void remote_close(struct remote *r)
+{
+	if (r->memfd >= 0)
+		close(r->memfd);
+	r->memfd = -1;
+}
+
+/* Resume to the next syscall stop; 0 on success. */
+static int step_to_syscall_stop(pid_t tid)
+{
+	int status;
+
+	if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
+		return -errno;
+	for (;;) {
+		if (waitpid(tid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -ESRCH;
+		if (WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80))
+			return 0;
+		/* Only SIGKILL/SIGSTOP get through a full mask; a group stop
+		 * (SIGSTOP sent by someone else) is listened through. */
+		if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
+			return -errno;
+	}
+}
+
+long remote_syscall(struct remote *r, long nr, uint64_t a1, uint64_t a2,
+		    uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6)
+{
+	struct held_thread *t = r->thread;
+	struct user_regs_struct regs = t->regs;
+	uint64_t all = ~0ull;
+	int ret;
+
+	regs.rip = r->gadget;
+	regs.rax = nr;
+	regs.orig_rax = -1;	/* not in a syscall: no restart fix-up */
+	regs.rdi = a1;
+	regs.rsi = a2;
+	regs.rdx = a3;
+	regs.r10 = a4;
+	regs.r8 = a5;
+	regs.r9 = a6;
+	regs.eflags &= ~0x100ul;	/* TF */
+	t->regs_changed = 1;
+	if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(all), &all) < 0 ||
+	    ptrace(PTRACE_SETREGS, t->tid, 0, &regs) < 0)
+		goto fail;
+	ret = step_to_syscall_stop(t->tid);	/* entry */
+	if (!ret)
+		ret = step_to_syscall_stop(t->tid);	/* exit */
+	if (ret) {
+		errno = -ret;
+		goto fail;
+	}
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs) < 0)
+		goto fail;
+	return (long)regs.rax;
+fail:
+	pr_err("remote syscall %ld in thread %d: %s", nr, (int)t->tid,
+	       strerror(errno));
+	return -EIO;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* Running a system call in a held thread of the target. */
+#ifndef TATTACH_REMOTE_H
+#define TATTACH_REMOTE_H
+
+#include <stdint.h>
+
+#include "attach/seize.h"
+
+struct remote {
+	struct held *held;
+	struct held_thread *thread;	/* the thread that makes the calls */
+	uint64_t gadget;		/* address of a "syscall" instruction */
+	int memfd;			/* /proc/PID/mem, read-write */
+};
+
+/*
+ * remote_open - pick a live thread of @h to run system calls in, find a
+ * "syscall" instruction in the target's vDSO (or libc) and open its memory.
+ * Returns 0 or -errno.
+ */
+int remote_open(struct remote *r, struct held *h);
+void remote_close(struct remote *r);
+
+/*
+ * remote_syscall - make the thread run syscall @nr with @args and return
+ * its result (>= 0) or -errno as the kernel returned it.  All signals are
+ * blocked for the call; the thread's registers and mask are put back when
+ * it is released (release_all()).  A failure to drive the thread itself
+ * is logged and returned as -EIO.
+ */
+long remote_syscall(struct remote *r, long nr, uint64_t a1, uint64_t a2,
+		    uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6);
+
+/* Bulk access to the target's memory through /proc/PID/mem. */
+int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len);
+int remote_write(struct remote *r, uint64_t addr, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* tattach's side of the ring file: create it, find it again, check it. */
+#ifndef TATTACH_RINGFILE_H
+#define TATTACH_RINGFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <tattach/ring.h>
+
+struct ring_geometry {
+	uint32_t max_threads;		/* power of two */
+	uint32_t ring_shift;		/* events per thread = 1 << ring_shift */
+	uint32_t site_cap;
+	uint32_t module_cap;
+};
+
+struct ringfile {
+	int fd;
+	size_t size;
+	struct tat_ring_header *hdr;	/* our own shared mapping */
+	char path[256];
+};
+
+void ringfile_path(pid_t pid, char *buf, size_t len);
+
+/*
+ * ringfile_open - open the ring file of the process (@pid, @start_time).
+ * Returns 0, -ENOENT (none), -ESTALE (it belongs to an earlier process
+ * with the same pid), -EBADMSG (not a ring file of this version).
+ */
+int ringfile_open(pid_t pid, uint64_t start_time, struct ringfile *rf);
+
+/*
+ * ringfile_create - create a new ring file for the target, owned by its
+ * user, mode 0600.  O_EXCL|O_NOFOLLOW: an existing file (or a planted
+ * symlink) is never reused; the caller removes a stale one first.
+ */
+int ringfile_create(pid_t pid, uint64_t start_time, uid_t uid, gid_t gid,
+		    const struct ring_geometry *geo, struct ringfile *rf);
+
+void ringfile_close(struct ringfile *rf);
+
+/* Pointers into the file; the caller has checked the geometry. */
+struct tat_module *ringfile_modules(struct ringfile *rf);
+struct tat_site *ringfile_sites(struct ringfile *rf);
+struct tat_thread_ctl *ringfile_threads(struct ringfile *rf);
+
+/* Bytes the geometry needs, or 0 if it is not valid. */
+uint64_t ring_geometry_size(const struct ring_geometry *geo);
+
+#endif

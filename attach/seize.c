@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Stopping: PTRACE_SEIZE + PTRACE_INTERRUPT per thread (never
+ * PTRACE_ATTACH, whose SIGSTOP can race with the program's own stop
+ * signals), repeated over /proc/PID/task until a full pass finds no new
+ * thread: a stopped thread cannot clone, and a clone already in flight
+ * shows up in the next pass.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "attach/log.h"
+#include "attach/proc.h"
+#include "attach/seize.h"
+
+#define HOLD_PASSES 100
+
+static struct held_thread *held_find(struct held *h, pid_t tid)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (h->v[i].tid == tid)
+			return &h->v[i];
+	return NULL;
+}
+
+/*
+ * Wait for the interrupt stop of a freshly seized thread.  A signal that
+ * arrives first is handed back to the thread untouched (it runs its handler
+ * and then honours the pending interrupt).  Returns 1 when stopped, 0 when
+ * the thread exited meanwhile, -errno on error.
+ */
+static int wait_interrupt_stop(pid_t tid)
+{
+	int status;
+
+	for (;;) {
+		if (waitpid(tid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == ECHILD ? 0 : -errno;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return 0;
+		if (!WIFSTOPPED(status))
+			continue;
+		if ((status >> 16) == PTRACE_EVENT_STOP)
+			return 1;
+		/* signal-delivery-stop: pass the signal on, keep waiting */
+		if (ptrace(PTRACE_CONT, tid, 0, WSTOPSIG(status)) < 0)
+			return errno == ESRCH ? 0 : -errno;
+	}
+}
+
+static int hold_one(struct held *h, pid_t tid)
+{
+	struct held_thread *t;
+	int ret;
+
+	if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0)
+		return errno == ESRCH ? 0 : -errno;
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+		ret = errno == ESRCH ? 0 : -errno;
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		return ret;
+	}
+	ret = wait_interrupt_stop(tid);
+	if (ret <= 0)
+		return ret;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 16;
+		struct held_thread *nv = realloc(h->v, cap * sizeof(*nv));
+
+		if (!nv) {
+			ptrace(PTRACE_DETACH, tid, 0, 0);
+			return -ENOMEM;
+		}
+		h->v = nv;
+		h->cap = cap;
+	}
+	t = &h->v[h->n];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	if (ptrace(PTRACE_GETREGS, tid, 0, &t->regs) < 0 ||
+	    ptrace(PTRACE_GETSIGMASK, tid, sizeof(t->sigmask), &t->sigmask) < 0) {
+		ret = -errno;
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		return ret == -ESRCH ? 0 : ret;
+	}
+	h->n++;
+	return 1;
+}
+
+int hold_all(pid_t pid, struct held *h)
+{
+	int ret = 0;
+
+	memset(h, 0, sizeof(*h));
+	h->pid = pid;
+	for (int pass = 0; pass < HOLD_PASSES; pass++) {
+		size_t ntids, fresh = 0;
+		pid_t *tids;
+
+		ret = proc_tasks(pid, &tids, &ntids);
+		if (ret)
+			goto fail;
+		for (size_t i = 0; i < ntids; i++) {
+			if (held_find(h, tids[i]))
+				continue;
+			ret = hold_one(h, tids[i]);
+			if (ret < 0) {
+				free(tids);
+				goto fail;
+			}
+			fresh += ret;
+		}
+		free(tids);
+		if (!fresh && h->n) {
+			clock_gettime(CLOCK_MONOTONIC, &h->stopped_at);
+			return 0;
+		}
+		if (!fresh && !h->n) {
+			ret = -ESRCH;
+			goto fail;
+		}
+	}
+	pr_err("threads of pid %d kept appearing while stopping it; try again",
+	       (int)pid);
+	ret = -EAGAIN;
+fail:
+	release_all(h);
+	return ret;
+}
+
+/*
+ * Our interrupt made a blocking call that is not restartable by the kernel
+ * (epoll_wait, poll with a timeout, sigtimedwait, ...) return EINTR.  If no
+ * signal of the program's own is pending, that EINTR is ours alone: rewind
+ * the thread onto its "syscall" instruction to call it again.
+ */
+static void undo_our_eintr(pid_t pid, struct held_thread *t)
+{
+	struct user_regs_struct *r = &t->regs;
+	uint64_t pending = 0, shared = 0;
+	long insn;
+
+	if ((long)r->orig_rax < 0 || (long)r->rax != -EINTR)
+		return;
+	errno = 0;
+	insn = ptrace(PTRACE_PEEKTEXT, t->tid, r->rip - 2, 0);
+	if (errno || (insn & 0xffff) != 0x050f)
+		return;
+	proc_status_hex(pid, t->tid, "SigPnd", &pending);
+	proc_status_hex(pid, t->tid, "ShdPnd", &shared);
+	if ((pending | shared) & ~t->sigmask)
+		return;
+	r->rax = r->orig_rax;
+	r->rip -= 2;
+	t->regs_changed = 1;
+	t->fixed_eintr = 1;
+}
+
+int release_all(struct held *h)
+{
+	int first = 0;
+
+	for (size_t i = 0; i < h->n; i++) {
+		struct held_thread *t = &h->v[i];
+
+		undo_our_eintr(h->pid, t);
+		if (t->regs_changed &&
+		    ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0 && !first)
+			first = -errno;
+		if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(t->sigmask),
+			   &t->sigmask) < 0 && !first)
+			first = -errno;
+		if (ptrace(PTRACE_DETACH, t->tid, 0, 0) < 0 && errno != ESRCH &&
+		    !first)
+			first = -errno;
+	}
+	free(h->v);
+	h->v = NULL;
+	h->n = h->cap = 0;
+	return first;
+}
+
+double held_elapsed_us(const struct held *h)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - h->stopped_at.tv_sec) * 1e6 +
+	       (now.tv_nsec - h->stopped_at.tv_nsec) / 1e3;
+}

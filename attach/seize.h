@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Holding every thread of a process still, and letting it go exactly as it
+ * was.  See docs/how-it-works.md, "Stopping the target".
+ */
+#ifndef TATTACH_SEIZE_H
+#define TATTACH_SEIZE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+#include <time.h>
+
+struct held_thread {
+	pid_t tid;
+	struct user_regs_struct regs;	/* as found at the stop */
+	uint64_t sigmask;		/* as found at the stop */
+	int regs_changed;		/* regs must be written back */
+	int fixed_eintr;		/* an EINTR caused by our stop was undone */
+};
+
+struct held {
+	pid_t pid;
+	struct held_thread *v;
+	size_t n, cap;
+	struct timespec stopped_at;	/* every thread held from here on */
+};
+
+/*
+ * hold_all - seize and stop every thread of @pid, including threads
+ * created while we were stopping the others.
+ * Returns 0, or -ESRCH (no such process), -EPERM (not allowed, reason
+ * logged), -EBUSY (already traced by someone else), other -errno.  On
+ * failure no thread is left held.
+ */
+int hold_all(pid_t pid, struct held *h);
+
+/*
+ * release_all - put back registers and signal masks and detach every
+ * thread.  A thread whose blocking system call our stop turned into an
+ * EINTR is set up to restart it instead, so the program never sees it.
+ * Returns 0 or the first -errno met (the remaining threads are still
+ * released).
+ */
+int release_all(struct held *h);
+
+/* Microseconds from the moment every thread was held until now. */
+double held_elapsed_us(const struct held *h);
+
+#endif

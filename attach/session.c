@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: MIT
+/*
+ * --enable, --disable and --status.
+ *
+ * Everything that reads files (ELF, DWARF-free site discovery, the TSC
+ * calibration of a new ring) happens before the target is stopped; while
+ * it is held we only make the few remote calls a first enable needs and
+ * rewrite code through /proc/PID/mem.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <tattach/ring.h>
+#include "attach/inject.h"
+#include "attach/log.h"
+#include "attach/modules.h"
+#include "attach/proc.h"
+#include "attach/remote.h"
+#include "attach/ringfile.h"
+#include "attach/seize.h"
+#include "attach/session.h"
+#include "attach/target.h"
+#include "patcher/patch.h"
+
+static unsigned log2_ceil(uint64_t v)
+{
+	unsigned b = 0;
+
+	while ((1ull << b) < v)
+		b++;
+	return b;
+}
+
+static int io_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return remote_read(ctx, addr, buf, len);
+}
+
+static int io_write(void *ctx, uint64_t addr, const void *buf, size_t len)
+{
+	return remote_write(ctx, addr, buf, len);
+}
+
+static int hold(pid_t pid, struct held *h)
+{
+	int ret = hold_all(pid, h);
+
+	if (ret == -EPERM)
+		target_explain_eperm(pid);
+	else if (ret == -ESRCH)
+		pr_err("pid %d exited while being stopped", (int)pid);
+	else if (ret)
+		pr_err("cannot stop pid %d: %s", (int)pid, strerror(-ret));
+	return ret;
+}
+
+static int release(struct held *h, struct session_report *rep)
+{
+	int ret;
+
+	rep->threads = h->n;
+	for (size_t i = 0; i < h->n; i++)
+		rep->eintr_fixed += h->v[i].fixed_eintr;
+	rep->stopped_us = held_elapsed_us(h);
+	ret = release_all(h);
+	if (ret)
+		pr_err("resuming pid %d: %s", (int)h->pid, strerror(-ret));
+	return ret;
+}
+
+static int ring_create(const struct session_opts *o, uint64_t start_time,
+		       size_t sites, struct ringfile *rf)
+{
+	uint64_t buf = o->buffer_size ? o->buffer_size : SESSION_DEFAULT_BUFFER;
+	struct ring_geometry geo;
+	uid_t uid;
+	gid_t gid;
+	int ret;
+
+	geo.max_threads = o->max_threads ? o->max_threads : SESSION_DEFAULT_THREADS;
+	geo.ring_shift = log2_ceil(buf / 8);
+	/* room to grow for libraries loaded later, load factor <= 1/2 */
+	geo.site_cap = 1u << log2_ceil(sites * 2 + 4096);
+	if (geo.site_cap > TAT_EV_SITE_MAX + 1)
+		geo.site_cap = TAT_EV_SITE_MAX + 1;
+	geo.module_cap = 64;
+	ret = proc_owner(o->pid, &uid, &gid);
+	if (ret)
+		return ret;
+	ret = ringfile_create(o->pid, start_time, uid, gid, &geo, rf);
+	if (ret == -EEXIST)
+		pr_err("%s exists and is not a ring file of this process: remove it",
+		       rf->path);
+	else if (ret == -EINVAL)
+		pr_err("invalid ring geometry (buffer %llu bytes, %u threads)",
+		       (unsigned long long)buf, geo.max_threads);
+	else if (ret)
+		pr_err("cannot create %s: %s", rf->path, strerror(-ret));
+	return ret;
+}
+
+/* Open the ring of a live process, replacing a stale one; 1 if created. */
+static int ring_get(const struct session_opts *o, const struct proc_stat *ps,
+		    size_t sites, struct ringfile *rf)
+{
+	int ret = ringfile_open(o->pid, ps->start_time, rf);
+
+	if (ret == 0)
+		return 0;
+	if (ret == -ESTALE || ret == -EBADMSG) {
+		/* left by an earlier process that had this pid */
+		pr_info("replacing stale %s", rf->path);
+		if (unlink(rf->path) < 0) {
+			pr_err("cannot remove stale %s: %s", rf->path, strerror(errno));
+			return -errno;
+		}
+	} else if (ret != -ENOENT) {
+		pr_err("cannot open %s: %s", rf->path, strerror(-ret));
+		return ret;
+	}
+	ret = ring_create(o, ps->start_time, sites, rf);
+	return ret ? ret : 1;
+}
+
+/* Find or add @m in the ring's module table; returns its index. */
+static int register_module(struct ringfile *rf, const struct module *m)
+{
+	struct tat_ring_header *h = rf->hdr;
+	struct tat_module *mods = ringfile_modules(rf);
+	struct tat_site *sites = ringfile_sites(rf);
+	struct tat_module *tm;
+	uint32_t idx;
+
+	for (idx = 0; idx < h->module_count; idx++)
+		if (strcmp(mods[idx].path, m->path) == 0 && mods[idx].load_bias == m->bias)
+			return (int)idx;
+	if (h->module_count >= h->module_cap) {
+		pr_warn("%s: module table full, not traced", m->path);
+		return -ENOSPC;
+	}
+	if (h->site_count + m->sites.n > h->site_cap) {
+		pr_warn("%s: site table full (%u), not traced", m->path, h->site_cap);
+		return -ENOSPC;
+	}
+	tm = &mods[idx];
+	memset(tm, 0, sizeof(*tm));
+	snprintf(tm->path, sizeof(tm->path), "%s", m->path);
+	memcpy(tm->build_id, m->facts.build_id, sizeof(tm->build_id));
+	tm->build_id_len = m->facts.build_id_len;
+	tm->load_bias = m->bias;
+	tm->text_start = m->text_start;
+	tm->text_end = m->text_end;
+	tm->first_site = h->site_count;
+	tm->site_count = (uint32_t)m->sites.n;
+	for (size_t i = 0; i < m->sites.n; i++) {
+		struct tat_site *s = &sites[h->site_count + i];
+
+		s->addr = m->sites.v[i].vaddr + m->bias;
+		s->module = idx;
+		s->kind = m->sites.v[i].kind;
+		s->len = m->sites.v[i].len;
+		s->patched = 0;
+	}
+	h->site_count += (uint32_t)m->sites.n;
+	h->module_count++;
+	return (int)idx;
+}
+
+static int site_cmp(const void *a, const void *b)
+{
+	const struct patch_site *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The patch list for every site of the ring, sorted by address. */
+static struct patch_site *plan(struct ringfile *rf, const struct module_set *set,
+			       size_t *n)
+{
+	struct tat_ring_header *h = rf->hdr;
+	struct tat_module *mods = ringfile_modules(rf);
+	struct tat_site *sites = ringfile_sites(rf);
+	struct patch_site *ps = calloc(h->site_count, sizeof(*ps));
+	size_t k = 0;
+
+	if (!ps)
+		return NULL;
+	for (uint32_t i = 1; i < h->site_count; i++) {
+		const struct tat_module *tm = &mods[sites[i].module];
+		struct patch_site *p = &ps[k++];
+
+		p->addr = sites[i].addr;
+		p->len = sites[i].len;
+		p->target = inject_tramp_entry(rf, tm->tramp, sites[i].kind);
+		p->result = (int)i;	/* remember the index until applied */
+		patch_bytes_disabled(p->len, p->orig);
+		/* the compiler's bytes, when we still know them */
+		for (size_t j = 0; set && j < set->n; j++) {
+			const struct module *m = &set->v[j];
+
+			if (strcmp(m->path, tm->path) || m->bias != tm->load_bias)
+				continue;
+			memcpy(p->orig, m->sites.v[i - tm->first_site].orig, p->len);
+			break;
+		}
+	}
+	qsort(ps, k, sizeof(*ps), site_cmp);
+	*n = k;
+	return ps;
+}
+
+/* A thread stopped inside a NOP sled we are about to replace moves past it. */
+static void step_out_of_sites(struct held *h, const struct patch_site *ps, size_t n)
+{
+	for (size_t t = 0; t < h->n; t++) {
+		uint64_t rip = h->v[t].regs.rip;
+		size_t lo = 0, hi = n;
+
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (ps[mid].addr < rip)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo > 0 && rip > ps[lo - 1].addr && rip < ps[lo - 1].addr + 5) {
+			h->v[t].regs.rip = ps[lo - 1].addr + 5;
+			h->v[t].regs_changed = 1;
+		}
+	}
+}
+
+/* Apply @op to every site; record the outcome in the ring's site table. */
+static int rewrite(struct remote *r, struct ringfile *rf, const struct module_set *set,
+		   enum patch_op op, struct session_report *rep)
+{
+	struct tat_site *sites = ringfile_sites(rf);
+	struct patch_io io = { r, io_read, io_write };
+	struct patch_stats stats;
+	struct patch_site *ps;
+	size_t n, on = 0;
+	int *index, ret;
+
+	ps = plan(rf, set, &n);
+	if (!ps)
+		return -ENOMEM;
+	index = malloc((n + 1) * sizeof(*index));
+	if (!index) {
+		free(ps);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		index[i] = ps[i].result;
+	if (op == PATCH_ENABLE)
+		step_out_of_sites(r->held, ps, n);
+	ret = patch_apply(&io, ps, n, op, &stats);
+	for (size_t i = 0; i < n; i++) {
+		struct tat_site *s = &sites[index[i]];
+
+		if (ps[i].result == PATCH_DONE || ps[i].result == PATCH_ALREADY)
+			s->patched = op == PATCH_ENABLE;
+		if (ps[i].result == PATCH_MISMATCH && rep->mismatched < 5)
+			pr_warn("site at %#llx holds unexpected bytes: left alone",
+				(unsigned long long)ps[i].addr);
+		on += s->patched;
+	}
+	rf->hdr->patched_sites = (uint32_t)on;
+	rep->sites = stats.done + stats.already;
+	rep->changed = stats.done;
+	rep->mismatched = stats.mismatch;
+	rep->unreachable = stats.unreachable;
+	if (ret)
+		pr_err("rewriting sites: %s", strerror(-ret));
+	free(index);
+	free(ps);
+	return ret;
+}
+
+/* Give each module a trampoline copy it can reach. */
+static int place_trampolines(struct remote *r, struct ringfile *rf, pid_t pid)
+{
+	struct tat_ring_header *h = rf->hdr;
+	struct tat_module *mods = ringfile_modules(rf);
+	int ret = 0;
+
+	for (uint32_t i = 0; i < h->module_count && !ret; i++) {
+		struct maps maps;
+		int idx;
+
+		ret = proc_read_maps(pid, &maps);
+		if (ret)
+			break;
+		idx = inject_tramp_for(r, rf, &maps, mods[i].text_start, mods[i].text_end);
+		proc_free_maps(&maps);
+		if (idx < 0) {
+			pr_err("%s: no free address range within 2 GiB for the trampoline",
+			       mods[i].path);
+			ret = idx;
+			break;
+		}
+		mods[i].tramp = (uint32_t)idx;
+	}
+	return ret;
+}
+
+static void report_no_sites(pid_t pid, const struct module_set *set)
+{
+	pr_err("pid %d (%s): no patchable call sites found; rebuild it with -pg, "
+	       "-pg -mfentry, or -fpatchable-function-entry=5", (int)pid,
+	       set->n ? set->v[0].path : "?");
+}
+
+int session_enable(const struct session_opts *o, struct session_report *rep)
+{
+	struct module_set set = { 0 };
+	struct ringfile rf = { .fd = -1 };
+	struct proc_stat ps;
+	struct maps maps = { 0 };
+	struct remote r = { .memfd = -1 };
+	struct held h = { 0 };
+	int ret, created;
+
+	memset(rep, 0, sizeof(*rep));
+	ret = target_check(o->pid, &ps);
+	if (ret)
+		return ret;
+	ret = proc_read_maps(o->pid, &maps);
+	if (ret) {
+		pr_err("reading the memory map of pid %d: %s", (int)o->pid, strerror(-ret));
+		return ret;
+	}
+	ret = modules_discover(o->pid, &maps, &set);
+	if (ret)
+		goto out;
+	if (!set.total_sites) {
+		report_no_sites(o->pid, &set);
+		ret = -ENOENT;
+		goto out;
+	}
+	created = ring_get(o, &ps, set.total_sites, &rf);
+	if (created < 0) {
+		ret = created;
+		goto out;
+	}
+	snprintf(rep->ring_path, sizeof(rep->ring_path), "%s", rf.path);
+	if (!created && !inject_present(&rf, &maps) && rf.hdr->state != TAT_STATE_NEW) {
+		/* Same pid and start time, but our mappings are gone: the
+		 * process called exec.  Start afresh. */
+		ringfile_close(&rf);
+		unlink(rep->ring_path);
+		created = ring_get(o, &ps, set.total_sites, &rf);
+		if (created < 0) {
+			ret = created;
+			goto out;
+		}
+	}
+	if (o->mode >= 0)
+		rf.hdr->mode = (uint32_t)o->mode;
+	if (rf.hdr->state == TAT_STATE_ENABLED) {
+		rep->already = 1;
+		rep->sites = rf.hdr->patched_sites;
+		ret = 0;
+		goto out;
+	}
+
+	ret = hold(o->pid, &h);
+	if (ret)
+		goto out;
+	ret = remote_open(&r, &h);
+	if (ret) {
+		pr_err("cannot drive pid %d: %s", (int)o->pid, strerror(-ret));
+		goto out_release;
+	}
+	if (rf.hdr->state == TAT_STATE_NEW) {
+		ret = inject_setup(&r, &rf);
+		if (ret) {
+			pr_err("setting up pid %d: %s", (int)o->pid, strerror(-ret));
+			goto out_release;
+		}
+		rf.hdr->state = TAT_STATE_DISABLED;
+	}
+	for (size_t i = 0; i < set.n; i++)
+		if (set.v[i].sites.n)
+			rep->modules += register_module(&rf, &set.v[i]) >= 0;
+	ret = place_trampolines(&r, &rf, o->pid);
+	if (!ret)
+		ret = inject_sync_sites(&r, &rf);
+	if (ret)
+		goto out_release;
+	rf.hdr->state = TAT_STATE_BUSY;
+	ret = rewrite(&r, &rf, &set, PATCH_ENABLE, rep);
+	rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
+	if (!ret)
+		rf.hdr->enable_count++;
+out_release:
+	remote_close(&r);
+	if (release(&h, rep) && !ret)
+		ret = -EIO;
+out:
+	ringfile_close(&rf);
+	modules_free(&set);
+	proc_free_maps(&maps);
+	return ret;
+}
+
+static int ring_of_live(const struct session_opts *o, struct proc_stat *ps,
+			struct ringfile *rf)
+{
+	int ret = target_check(o->pid, ps);
+
+	if (ret)
+		return ret;
+	ret = ringfile_open(o->pid, ps->start_time, rf);
+	if (ret == -ENOENT)
+		pr_err("pid %d is not traced: no ring file %s (run 'tattach -p %d --enable')",
+		       (int)o->pid, rf->path, (int)o->pid);
+	else if (ret == -ESTALE)
+		pr_err("%s belongs to an earlier process with pid %d; pid %d is not traced",
+		       rf->path, (int)o->pid, (int)o->pid);
+	else if (ret)
+		pr_err("cannot open %s: %s", rf->path, strerror(-ret));
+	return ret;
+}
+
+int session_disable(const struct session_opts *o, struct session_report *rep)
+{
+	struct ringfile rf = { .fd = -1 };
+	struct remote r = { .memfd = -1 };
+	struct maps maps = { 0 };
+	struct proc_stat ps;
+	struct held h = { 0 };
+	int ret;
+
+	memset(rep, 0, sizeof(*rep));
+	ret = ring_of_live(o, &ps, &rf);
+	if (ret)
+		return ret;
+	snprintf(rep->ring_path, sizeof(rep->ring_path), "%s", rf.path);
+	if (o->mode >= 0)
+		rf.hdr->mode = (uint32_t)o->mode;
+	if (rf.hdr->state != TAT_STATE_ENABLED && rf.hdr->state != TAT_STATE_BUSY) {
+		rep->already = 1;
+		goto out;
+	}
+	ret = hold(o->pid, &h);
+	if (ret)
+		goto out;
+	ret = proc_read_maps(o->pid, &maps);
+	if (!ret && !inject_present(&rf, &maps)) {
+		pr_err("pid %d no longer has tattach's mappings (did it exec?); "
+		       "nothing to disable", (int)o->pid);
+		rf.hdr->state = TAT_STATE_NEW;
+		ret = -ESTALE;
+	}
+	if (!ret)
+		ret = remote_open(&r, &h);
+	if (!ret) {
+		rf.hdr->state = TAT_STATE_BUSY;
+		ret = rewrite(&r, &rf, NULL, PATCH_DISABLE, rep);
+		rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
+		if (!ret)
+			rf.hdr->disable_count++;
+	}
+	remote_close(&r);
+	if (release(&h, rep) && !ret)
+		ret = -EIO;
+out:
+	proc_free_maps(&maps);
+	ringfile_close(&rf);
+	return ret;
+}
+
+static const char *state_name(uint32_t s)
+{
+	switch (s) {
+	case TAT_STATE_NEW:      return "attaching";
+	case TAT_STATE_DISABLED: return "disabled";
+	case TAT_STATE_ENABLED:  return "enabled";
+	case TAT_STATE_BUSY:     return "busy (a tattach run is rewriting sites)";
+	}
+	return "unknown";
+}
+
+int session_status(const struct session_opts *o, FILE *out)
+{
+	struct ringfile rf = { .fd = -1 };
+	struct tat_ring_header *h;
+	struct tat_thread_ctl *ctl;
+	struct tat_module *mods;
+	struct tat_site *sites;
+	struct maps maps = { 0 };
+	struct proc_stat ps;
+	uint64_t used = 0, dropped = 0, deep = 0, size;
+	unsigned live_threads = 0;
+	int ret, present;
+
+	ret = ring_of_live(o, &ps, &rf);
+	if (ret)
+		return ret;
+	h = rf.hdr;
+	mods = ringfile_modules(&rf);
+	sites = ringfile_sites(&rf);
+	ctl = ringfile_threads(&rf);
+	size = 1ull << h->ring_shift;
+	present = proc_read_maps(o->pid, &maps) == 0 && inject_present(&rf, &maps);
+	proc_free_maps(&maps);
+
+	fprintf(out, "pid:          %d\n", (int)o->pid);
+	fprintf(out, "ring file:    %s (%.1f MiB)\n", rf.path, h->file_size / 1048576.0);
+	fprintf(out, "attached:     %s\n", present ? "yes (trampoline and ring mapped)" : "no");
+	fprintf(out, "tracing:      %s\n", state_name(h->state));
+	fprintf(out, "mode:         %s\n", h->mode == TAT_MODE_FLIGHT ? "flight" : "discard");
+	fprintf(out, "buffer:       %llu bytes per thread, %u thread slots\n",
+		(unsigned long long)(size * 8), h->max_threads);
+	fprintf(out, "enables:      %llu, disables: %llu\n",
+		(unsigned long long)h->enable_count, (unsigned long long)h->disable_count);
+	fprintf(out, "modules:\n");
+	for (uint32_t i = 0; i < h->module_count && i < h->module_cap; i++) {
+		uint32_t on = 0;
+
+		for (uint32_t j = 0; j < mods[i].site_count; j++) {
+			uint64_t k = (uint64_t)mods[i].first_site + j;
+
+			if (k < h->site_count && k < h->site_cap)
+				on += sites[k].patched;
+		}
+		fprintf(out, "  %-50s %6u sites, %6u patched\n", mods[i].path,
+			mods[i].site_count, on);
+	}
+	fprintf(out, "threads:\n");
+	for (uint32_t i = 0; i < h->max_threads; i++) {
+		uint64_t n;
+
+		if (!ctl[i].tid && !ctl[i].head)
+			continue;
+		live_threads++;
+		n = ctl[i].head < size ? ctl[i].head : size;
+		used += n * 8;
+		dropped += ctl[i].dropped;
+		deep += ctl[i].deep;
+		fprintf(out, "  tid %-8d %10llu events written, %8llu dropped\n", ctl[i].tid,
+			(unsigned long long)ctl[i].head, (unsigned long long)ctl[i].dropped);
+	}
+	fprintf(out, "threads with rings: %u of %u\n", live_threads, h->max_threads);
+	fprintf(out, "bytes used:   %llu\n", (unsigned long long)used);
+	fprintf(out, "dropped:      %llu events (ring full), %llu (no thread slot), "
+		"%llu calls too deep\n", (unsigned long long)dropped,
+		(unsigned long long)h->threads_overflow, (unsigned long long)deep);
+	ringfile_close(&rf);
+	return 0;
+}

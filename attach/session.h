@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* The three things tattach does to a process, start to finish. */
+#ifndef TATTACH_SESSION_H
+#define TATTACH_SESSION_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct session_opts {
+	pid_t pid;
+	uint32_t max_threads;		/* 0: default; only when the ring is created */
+	uint64_t buffer_size;		/* bytes per thread; 0: default */
+	int mode;			/* enum tat_mode, or -1 to keep it */
+};
+
+struct session_report {
+	int already;			/* nothing to do: it was in that state */
+	size_t modules;
+	size_t sites;			/* sites now in the wanted state */
+	size_t changed;			/* sites rewritten by this run */
+	size_t mismatched;		/* sites left alone: unexpected bytes */
+	size_t unreachable;
+	size_t threads;			/* threads held */
+	size_t eintr_fixed;
+	double stopped_us;		/* how long the target was held */
+	char ring_path[256];
+};
+
+#define SESSION_DEFAULT_THREADS 128
+#define SESSION_DEFAULT_BUFFER  (1u << 20)
+
+/* Each returns 0 or -errno; the reason has been logged with pr_err(). */
+int session_enable(const struct session_opts *o, struct session_report *rep);
+int session_disable(const struct session_opts *o, struct session_report *rep);
+int session_status(const struct session_opts *o, FILE *out);
+
+#endif

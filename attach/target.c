@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Can this process be traced at all?  Everything here is read from /proc
+ * without stopping anything, so a refusal leaves the target untouched.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attach/log.h"
+#include "attach/target.h"
+
+static int exe_machine(pid_t pid, int *machine)
+{
+	char path[64];
+	Elf64_Ehdr eh;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, &eh, sizeof(eh));
+	close(fd);
+	if (n < (ssize_t)sizeof(Elf32_Ehdr) || memcmp(eh.e_ident, ELFMAG, SELFMAG))
+		return -ENOEXEC;
+	*machine = eh.e_ident[EI_CLASS] == ELFCLASS64 ? eh.e_machine : -1;
+	return 0;
+}
+
+int target_check(pid_t pid, struct proc_stat *st)
+{
+	int machine = 0, ret;
+
+	if (pid <= 0) {
+		pr_err("invalid pid %d", (int)pid);
+		return -EINVAL;
+	}
+	ret = proc_read_stat(pid, st);
+	if (ret) {
+		pr_err("no process with pid %d", (int)pid);
+		return -ESRCH;
+	}
+	if (st->flags & PF_KTHREAD) {
+		pr_err("pid %d is a kernel thread: only user-space programs can be traced",
+		       (int)pid);
+		return -EINVAL;
+	}
+	if (st->state == 'Z' || st->state == 'X') {
+		pr_err("pid %d is a zombie: it has exited and waits for its parent", (int)pid);
+		return -ESRCH;
+	}
+	ret = exe_machine(pid, &machine);
+	if (ret == -EACCES || ret == -EPERM) {
+		target_explain_eperm(pid);
+		return -EPERM;
+	}
+	if (ret == -ENOENT) {
+		pr_err("pid %d has no executable (a kernel thread or exiting)", (int)pid);
+		return -EINVAL;
+	}
+	if (ret == 0 && machine != EM_X86_64) {
+		pr_err("pid %d does not run an x86-64 program: unsupported architecture",
+		       (int)pid);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+void target_explain_eperm(pid_t pid)
+{
+	long tracer = 0, scope = -1;
+	uid_t uid = 0;
+	gid_t gid;
+	FILE *f;
+
+	if (proc_status_long(pid, "TracerPid", &tracer) == 0 && tracer > 0) {
+		pr_err("pid %d is already traced by pid %ld (a debugger, strace, or "
+		       "another tattach): detach it first", (int)pid, tracer);
+		return;
+	}
+	f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+	if (f) {
+		if (fscanf(f, "%ld", &scope) != 1)
+			scope = -1;
+		fclose(f);
+	}
+	if (proc_owner(pid, &uid, &gid) == 0 && uid != geteuid() && geteuid() != 0) {
+		pr_err("not permitted to trace pid %d: it belongs to uid %u; run tattach "
+		       "as that user or as root", (int)pid, (unsigned)uid);
+		return;
+	}
+	if (scope >= 1) {
+		pr_err("not permitted to trace pid %d: kernel.yama.ptrace_scope is %ld "
+		       "(only %s); run as root or lower it with 'sysctl "
+		       "kernel.yama.ptrace_scope=0'", (int)pid, scope,
+		       scope == 1 ? "a parent may trace its descendants" :
+		       scope == 2 ? "CAP_SYS_PTRACE may trace" : "nobody may trace");
+		return;
+	}
+	pr_err("not permitted to trace pid %d (is it set-uid, or non-dumpable? "
+	       "run tattach as root)", (int)pid);
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Trampoline entry points, called from rewritten sites and from hijacked
+ * returns inside the traced process.
+ *
+ * Contract: every register the traced code can see is preserved: all
+ * general purpose registers (the C part is built -mgeneral-regs-only, so
+ * SSE, AVX and x87 state are never touched), the red zone (sites are calls,
+ * so nothing below %rsp is live) and the direction flag (never changed).
+ * Arithmetic flags are not live across a call and are not kept.
+ *
+ * tp_fentry: the site is the function's first instruction.
+ *     on entry  (%rsp) = site + 5    the return into the function body
+ *              8(%rsp) = the function's return address into its caller
+ * tp_mcount: the site follows "push %rbp; mov %rsp,%rbp", so the return
+ *     address into the caller is at 8(%rbp).
+ * tp_return: a traced function's "ret" lands here instead of its caller;
+ *     %rsp is one slot above the slot that held the return address.  We
+ *     put the original address back into that very slot and "ret" to it,
+ *     so the stack is bit for bit what the function left.
+ *
+ * Stack while the C part runs (after the 9 pushes):
+ *
+ *     80(%rsp)  parent slot (fentry)        72(%rsp)  site + 5 / return slot
+ *     64(%rsp)  %rax ... 0(%rsp) %r11       then %rbx, then 16-byte alignment
+ */
+	.section .text.tp_entry, "ax"
+
+.macro SAVE_SCRATCH
+	push	%rax
+	push	%rcx
+	push	%rdx
+	push	%rsi
+	push	%rdi
+	push	%r8
+	push	%r9
+	push	%r10
+	push	%r11
+.endm
+
+.macro RESTORE_SCRATCH
+	pop	%r11
+	pop	%r10
+	pop	%r9
+	pop	%r8
+	pop	%rdi
+	pop	%rsi
+	pop	%rdx
+	pop	%rcx
+	pop	%rax
+.endm
+
+/* Call the C function in \fn with the stack aligned, keeping %rbx. */
+.macro CALL_ALIGNED fn
+	push	%rbx
+	mov	%rsp, %rbx
+	and	$-16, %rsp
+	call	\fn
+	mov	%rbx, %rsp
+	pop	%rbx
+.endm
+
+	.globl	tp_fentry
+	.hidden	tp_fentry
+	.type	tp_fentry, @function
+tp_fentry:
+	SAVE_SCRATCH
+	lea	80(%rsp), %rdi		/* slot of the return into the caller */
+	mov	72(%rsp), %rsi		/* site + 5 */
+	mov	%fs:0, %rdx		/* thread pointer: who we are */
+	CALL_ALIGNED tp_enter
+	RESTORE_SCRATCH
+	ret
+	.size	tp_fentry, . - tp_fentry
+
+	.globl	tp_mcount
+	.hidden	tp_mcount
+	.type	tp_mcount, @function
+tp_mcount:
+	SAVE_SCRATCH
+	lea	8(%rbp), %rdi
+	mov	72(%rsp), %rsi
+	mov	%fs:0, %rdx
+	CALL_ALIGNED tp_enter
+	RESTORE_SCRATCH
+	ret
+	.size	tp_mcount, . - tp_mcount
+
+	.globl	tp_return
+	.hidden	tp_return
+	.type	tp_return, @function
+tp_return:
+	sub	$8, %rsp		/* back onto the slot "ret" popped */
+	SAVE_SCRATCH
+	lea	72(%rsp), %rdi
+	mov	%fs:0, %rsi
+	CALL_ALIGNED tp_exit
+	test	%rax, %rax
+	jz	1f
+	mov	%rax, 72(%rsp)		/* the original return address */
+	RESTORE_SCRATCH
+	ret
+1:	/* No shadow frame for this slot: there is no right place to go.
+	 * Fault here, visibly, rather than jump somewhere wrong. */
+	ud2
+	.size	tp_return, . - tp_return
+
+	.section .note.GNU-stack,"",@progbits

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The part of the trampoline written in C.  It runs inside the traced
+ * process, on the traced thread, between two instructions of its code:
+ * no libc, no allocation, no locks, and no system call except gettid()
+ * once per thread.  entry.S describes the register contract.
+ *
+ * Signal safety.  A signal handler may run a traced function while this
+ * code is half way through an event for the same thread.  Every update of
+ * per-thread state that a nested call could also make is one instruction
+ * (an unlocked xadd, add or cmpxchg: atomic against interrupts on the same
+ * CPU, and no other CPU writes these fields), and a reservation always
+ * precedes the write it protects.  So a nested call works strictly above
+ * the outer one and leaves everything as it found it.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tattach/ring.h>
+#include "tramp_abi.h"
+
+#define HIDDEN __attribute__((visibility("hidden")))
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+extern const struct tp_config tp_config_area HIDDEN;
+extern char tp_return[] HIDDEN;
+
+HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
+HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
+
+#define READ_ONCE(x)     (*(const volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* Fetch-and-add that a signal on this thread cannot split. */
+static inline uint64_t local_xadd(uint64_t *p, uint64_t v)
+{
+	__asm__ volatile("xaddq %0, %1" : "+r"(v), "+m"(*p) : : "memory");
+	return v;
+}
+
+static inline void local_inc(uint64_t *p)
+{
+	__asm__ volatile("addq $1, %0" : "+m"(*p) : : "memory");
+}
+
+static inline void local_dec(uint64_t *p)
+{
+	__asm__ volatile("subq $1, %0" : "+m"(*p) : : "memory");
+}
+
+/* Unlocked compare-and-swap: one instruction, so signal-atomic. */
+static inline int local_cmpxchg(uint64_t *p, uint64_t *old, uint64_t new)
+{
+	uint64_t prev = *old;
+	uint8_t ok;
+
+	__asm__ volatile("cmpxchgq %3, %1; sete %0"
+			 : "=q"(ok), "+m"(*p), "+a"(prev)
+			 : "r"(new)
+			 : "memory", "cc");
+	*old = prev;
+	return ok;
+}
+
+static inline uint64_t hash64(uint64_t x, uint32_t bits)
+{
+	return (x * 0x9e3779b97f4a7c15ull) >> (64 - bits);
+}
+
+static inline struct tp_state *state(void)
+{
+	return (struct tp_state *)tp_config_area.state;
+}
+
+static inline struct tat_thread_ctl *ring_ctl(const struct tp_state *st,
+					      uint64_t ring, uint32_t index)
+{
+	return (struct tat_thread_ctl *)(ring + st->thread_off) + index;
+}
+
+static inline uint64_t *ring_data(const struct tp_state *st, uint64_t ring,
+				  uint32_t index)
+{
+	return (uint64_t *)(ring + st->data_off +
+			    ((uint64_t)index << (st->ring_shift + 3)));
+}
+
+/*
+ * Reserve one position and store @word there.  In discard mode a full
+ * ring drops the event and counts it; in flight mode the oldest event is
+ * overwritten.  Returns 0 if the event was dropped.
+ */
+static int ring_put(const struct tp_state *st, uint64_t ring,
+		    struct tp_thread *t, uint64_t word)
+{
+	const struct tat_ring_header *hdr = (const void *)ring;
+	struct tat_thread_ctl *ctl = ring_ctl(st, ring, t->index);
+	uint64_t size = 1ull << st->ring_shift;
+	uint64_t pos;
+
+	if (READ_ONCE(hdr->mode) == TAT_MODE_FLIGHT) {
+		pos = local_xadd(&ctl->head, 1);
+	} else {
+		pos = READ_ONCE(ctl->head);
+		do {
+			if (pos - READ_ONCE(ctl->tail) >= size) {
+				local_inc(&ctl->dropped);
+				local_inc(&t->lost_pending);
+				return 0;
+			}
+		} while (!local_cmpxchg(&ctl->head, &pos, pos + 1));
+	}
+	WRITE_ONCE(ring_data(st, ring, t->index)[pos & (size - 1)],
+		   word | tat_ev_commit_bit(pos, st->ring_shift));
+	return 1;
+}
+
+/* Write an ENTRY or EXIT, preceded by the records a reader needs first. */
+static void emit(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
+		 unsigned type, uint64_t site, uint64_t tsc)
+{
+	struct tat_thread_ctl *ctl = ring_ctl(st, ring, t->index);
+	uint64_t hi = tsc >> TAT_EV_TSC_BITS;
+	uint64_t lost;
+
+	if (unlikely(hi != t->last_hi ||
+		     (READ_ONCE(ctl->head) & (TAT_CHUNK_EVENTS - 1)) == 0)) {
+		if (ring_put(st, ring, t, tat_ev_special(TAT_SUB_TIME, hi)))
+			WRITE_ONCE(t->last_hi, hi);
+	}
+	lost = READ_ONCE(t->lost_pending);
+	if (unlikely(lost)) {
+		if (!ring_put(st, ring, t, tat_ev_special(TAT_SUB_LOST, lost)))
+			return;
+		__asm__ volatile("subq %1, %0" : "+m"(t->lost_pending) : "r"(lost));
+	}
+	ring_put(st, ring, t, tat_ev_make(type, (uint32_t)site, tsc));
+}
+
+static int32_t sys_gettid(void)
+{
+	long ret;
+
+	__asm__ volatile("syscall" : "=a"(ret) : "0"(186L) : "rcx", "r11", "memory");
+	return (int32_t)ret;
+}
+
+/* First event of a thread: claim a free slot (any CPU may race for it). */
+static struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring,
+				      uint64_t key)
+{
+	struct tat_ring_header *hdr = (void *)ring;
+	struct tp_thread *threads = (struct tp_thread *)st->threads;
+	uint32_t n = 1u << st->thread_bits;
+	uint32_t h = (uint32_t)hash64(key, st->thread_bits);
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct tp_thread *t = &threads[(h + i) & (n - 1)];
+		uint64_t cur = READ_ONCE(t->key);
+
+		if (cur == key)
+			return t;
+		if (cur != 0)
+			continue;
+		if (!__sync_bool_compare_and_swap(&t->key, 0, key))
+			continue;	/* another thread won this one */
+		t->tid = sys_gettid();
+		t->last_hi = ~0ull;
+		ring_ctl(st, ring, t->index)->tid = t->tid;
+		__sync_fetch_and_add(&hdr->threads_used, 1);
+		ring_put(st, ring, t, tat_ev_special(TAT_SUB_TID, (uint32_t)t->tid));
+		return t;
+	}
+	__sync_fetch_and_add(&hdr->threads_overflow, 1);
+	return NULL;
+}
+
+/* The slot of the calling thread, or NULL when it has none yet. */
+static inline struct tp_thread *thread_find(struct tp_state *st, uint64_t key)
+{
+	struct tp_thread *threads = (struct tp_thread *)st->threads;
+	uint32_t n = 1u << st->thread_bits;
+	uint32_t h = (uint32_t)hash64(key, st->thread_bits);
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct tp_thread *t = &threads[(h + i) & (n - 1)];
+		uint64_t cur = READ_ONCE(t->key);
+
+		if (likely(cur == key))
+			return t;
+		if (cur == 0)
+			return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * A slot is keyed by the thread pointer, which glibc hands to a new thread
+ * once the old one is gone.  The tid in the TCB tells them apart; the new
+ * thread keeps the slot (and any stale frames, which only cost depth) and
+ * says who it is in the ring.
+ */
+static void thread_check_owner(struct tp_state *st, uint64_t ring,
+			       struct tp_thread *t, uint64_t key)
+{
+	int32_t tid = *(const volatile int32_t *)(key + st->tid_offset);
+
+	if (likely(tid == t->tid) || tid <= 0)
+		return;
+	t->tid = tid;
+	ring_ctl(st, ring, t->index)->tid = tid;
+	ring_put(st, ring, t, tat_ev_special(TAT_SUB_TID, (uint32_t)tid));
+}
+
+static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
+{
+	const struct tp_hent *tab = (const struct tp_hent *)st->site_hash;
+	uint64_t mask = (1ull << st->site_bits) - 1;
+	uint64_t h = hash64(addr, st->site_bits);
+
+	for (uint64_t i = 0; i <= mask; i++) {
+		const struct tp_hent *e = &tab[(h + i) & mask];
+
+		if (likely(e->addr == addr))
+			return e->site;
+		if (e->addr == 0)
+			break;
+	}
+	return 0;
+}
+
+void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
+{
+	struct tp_state *st = state();
+	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
+	struct tp_thread *t;
+	struct tp_frame *f;
+	uint64_t site, idx;
+
+	/* Not recording (a fork child, see tramp_abi.h), or no TLS yet. */
+	if (unlikely(!ring || !key))
+		return;
+	t = thread_find(st, key);
+	if (unlikely(!t)) {
+		t = thread_claim(st, ring, key);
+		if (!t)
+			return;
+	}
+	if (st->tid_offset)
+		thread_check_owner(st, ring, t, key);
+
+	/* Every site rewritten is 5 bytes up to the return address. */
+	site = site_index(st, after_site - 5);
+	idx = local_xadd(&t->depth, 1);
+	if (unlikely(idx >= TP_DEPTH_MAX)) {
+		local_dec(&t->depth);
+		local_inc(&ring_ctl(st, ring, t->index)->deep);
+		return;
+	}
+	f = &t->stack[idx];
+	f->slot = (uint64_t)slot;
+	f->ret = *slot;
+	f->site = site;
+	*slot = (uint64_t)tp_return;
+	emit(st, ring, t, TAT_EV_ENTRY, site, rdtsc());
+}
+
+/* Last resort when the thread has no slot of its own: search them all. */
+static struct tp_thread *thread_by_frame(struct tp_state *st, uint64_t slot)
+{
+	struct tp_thread *threads = (struct tp_thread *)st->threads;
+	uint32_t n = 1u << st->thread_bits;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct tp_thread *t = &threads[i];
+		uint64_t d = READ_ONCE(t->depth);
+
+		for (uint64_t j = d < TP_DEPTH_MAX ? d : TP_DEPTH_MAX; j-- > 0;)
+			if (t->stack[j].slot == slot)
+				return t;
+	}
+	return NULL;
+}
+
+uint64_t tp_exit(uint64_t *slot, uint64_t key)
+{
+	uint64_t tsc = rdtsc();
+	struct tp_state *st = state();
+	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
+	struct tp_thread *t = key ? thread_find(st, key) : NULL;
+	uint64_t depth, i, ret, skipped;
+
+	if (unlikely(!t)) {
+		t = thread_by_frame(st, (uint64_t)slot);
+		if (!t)
+			return 0;
+	}
+	depth = READ_ONCE(t->depth);
+	if (depth > TP_DEPTH_MAX)
+		depth = TP_DEPTH_MAX;
+	/*
+	 * Normally the innermost frame is ours.  If not, longjmp() (or a
+	 * siglongjmp out of a handler) skipped the frames above ours: they
+	 * will never return, so end them here.
+	 */
+	for (i = depth; i-- > 0;)
+		if (t->stack[i].slot == (uint64_t)slot)
+			break;
+	if (unlikely(i == (uint64_t)-1))
+		return 0;
+	ret = t->stack[i].ret;
+	if (ring) {
+		skipped = depth - 1 - i;
+		if (unlikely(skipped)) {
+			ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, skipped));
+			for (uint64_t j = depth - 1; j > i; j--)
+				emit(st, ring, t, TAT_EV_EXIT, t->stack[j].site, tsc);
+		}
+		emit(st, ring, t, TAT_EV_EXIT, t->stack[i].site, tsc);
+	}
+	WRITE_ONCE(t->depth, i);
+	return ret;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What tattach and the injected trampoline agree on, besides the ring file.
+ *
+ * The trampoline is position independent code copied into the target, once
+ * per module cluster that is more than +-2 GiB from the others (a rel32
+ * call must reach it).  Each copy is followed by one config page it finds
+ * RIP-relative; the config points at state shared by all copies:
+ *
+ *   copy k:  [ code (R-X) ][ struct tp_config (R--) ]
+ *   state:   [ struct tp_state | tp_thread[max_threads] | tp_hent[...] ]  private RW
+ *   live:    [ struct tp_live ]  private RW, MADV_WIPEONFORK
+ *   ring:    the ring file, MAP_SHARED RW
+ *
+ * Shadow stacks live in private memory so that a fork child inherits a copy
+ * and can still return through frames hijacked before the fork.  The ring
+ * address lives on a wipe-on-fork page so that the child reads 0 and stops
+ * recording instead of writing into its parent's rings.
+ */
+#ifndef TATTACH_TRAMP_ABI_H
+#define TATTACH_TRAMP_ABI_H
+
+#include <stdint.h>
+
+#define TP_CONFIG_MAGIC 0x47464354504d4154ull	/* "TAMPTCFG" */
+#define TP_STATE_MAGIC  0x5441545350504d54ull
+#define TP_DEPTH_MAX    1024	/* shadow stack entries per thread */
+
+struct tp_config {
+	uint64_t magic;
+	uint64_t state;		/* address of struct tp_state */
+};
+
+struct tp_live {
+	uint64_t ring;		/* address of the ring mapping; 0: do not record */
+};
+
+struct tp_frame {
+	uint64_t slot;		/* stack slot holding the hijacked return address */
+	uint64_t ret;		/* the original return address */
+	uint64_t site;		/* site index */
+};
+
+struct tp_thread {
+	uint64_t key;		/* thread pointer (%fs:0) of the owner, 0 = free */
+	uint64_t depth;		/* frames on the shadow stack */
+	uint64_t last_hi;	/* TSC >> 40 of the last TIME record written */
+	uint64_t lost_pending;	/* events dropped since the last LOST record */
+	uint32_t index;		/* slot index = ring index */
+	int32_t  tid;
+	uint64_t pad[3];
+	struct tp_frame stack[TP_DEPTH_MAX];
+};
+
+/* Site address -> site index, open addressing, addr 0 = empty. */
+struct tp_hent {
+	uint64_t addr;
+	uint64_t site;
+};
+
+struct tp_state {
+	uint64_t magic;
+	uint64_t live;		/* address of struct tp_live */
+	uint64_t threads;	/* address of tp_thread[max_threads] */
+	uint64_t site_hash;	/* address of tp_hent[1 << site_bits] */
+	uint32_t thread_bits;	/* max_threads = 1 << thread_bits */
+	uint32_t site_bits;
+	uint32_t ring_shift;	/* copied from the ring header (immutable) */
+	int32_t  tid_offset;	/* offset of the tid in the TCB, 0 = unknown */
+	uint64_t thread_off;	/* ring header fields, copied so the hot path */
+	uint64_t data_off;	/* never trusts the shared file for addresses */
+	uint64_t pad[8];
+};
+
+#endif

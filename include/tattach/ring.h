@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ring file: the one contract between the three parties of tattach.
+ *
+ *   tattach  creates the file, fills the header, module and site tables,
+ *            and maps it into the target (MAP_SHARED).
+ *   target   (the injected trampoline) appends 8-byte events to the ring
+ *            of its thread and bumps counters.  It never trusts nor needs
+ *            anything but the fields marked [T] below.
+ *   tread    maps the same file read-only (read-write with -f, to move
+ *            the consumer position) and decodes it.  The file is written
+ *            by the traced process, so tread treats every field as hostile.
+ *
+ * Layout (all offsets from the start of the file, little-endian):
+ *
+ *   0                 struct tat_ring_header          (one page)
+ *   module_off        struct tat_module[module_cap]
+ *   site_off          struct tat_site[site_cap]       (index 0 is unused)
+ *   thread_off        struct tat_thread_ctl[max_threads]
+ *   data_off          max_threads rings of (1 << ring_shift) u64 events;
+ *                     ring i starts at data_off + (i << (ring_shift + 3))
+ *
+ * docs/ring-format.md is the long version of this comment.
+ *
+ * This header is included by freestanding code: <stdint.h> only.
+ */
+#ifndef TATTACH_RING_H
+#define TATTACH_RING_H
+
+#include <stdint.h>
+
+#define TAT_RING_MAGIC   0x474e495254544154ull /* "TATTRING" */
+#define TAT_RING_VERSION 1u
+
+#define TAT_PATH_MAX      256
+#define TAT_BUILD_ID_MAX  32
+#define TAT_TRAMP_MAX     8	/* trampoline copies, one per far-apart module */
+
+/* header.state: what tattach last left the target in. */
+enum tat_state {
+	TAT_STATE_NEW      = 0,	/* file created, nothing injected yet */
+	TAT_STATE_DISABLED = 1,	/* trampoline present, sites are NOPs */
+	TAT_STATE_ENABLED  = 2,	/* sites call the trampoline */
+	TAT_STATE_BUSY     = 3,	/* a tattach run is rewriting sites now */
+};
+
+/* header.mode, read by the trampoline at every write [T]. */
+enum tat_mode {
+	TAT_MODE_DISCARD = 0,	/* full ring: drop new events, count them */
+	TAT_MODE_FLIGHT  = 1,	/* full ring: overwrite the oldest events */
+};
+
+/* header.clock */
+enum tat_clock {
+	TAT_CLOCK_TSC = 0,	/* invariant TSC, tsc_hz calibrated at attach */
+};
+
+/* How a site was emitted by the compiler; decides the trampoline entry. */
+enum tat_site_kind {
+	TAT_SITE_MCOUNT = 0,	/* after the prologue: parent slot is 8(%rbp) */
+	TAT_SITE_FENTRY = 1,	/* first instruction: parent slot is 8(%rsp) */
+};
+
+struct tat_ring_header {
+	uint64_t magic;			/* TAT_RING_MAGIC */
+	uint32_t version;		/* TAT_RING_VERSION */
+	uint32_t header_size;		/* sizeof(struct tat_ring_header) */
+	uint64_t file_size;
+
+	/* Which process this file belongs to.  A pid is reused; the pair
+	 * (pid, start_time) is not. */
+	int32_t  pid;
+	uint32_t uid;
+	uint64_t start_time;		/* field 22 of /proc/PID/stat */
+
+	/* Geometry, fixed when the file is created. */
+	uint32_t max_threads;
+	uint32_t ring_shift;		/* events per ring = 1 << ring_shift */
+	uint64_t module_off;
+	uint32_t module_count;
+	uint32_t module_cap;
+	uint64_t site_off;
+	uint32_t site_count;		/* entries in use, including unused 0 */
+	uint32_t site_cap;
+	uint64_t thread_off;
+	uint64_t data_off;
+
+	/* Clock calibration: tsc = calib_tsc  <=>  calib_mono_ns and
+	 * calib_real_ns, and the TSC ticks tsc_hz times a second. */
+	uint32_t clock;			/* enum tat_clock */
+	uint32_t pad0;
+	uint64_t tsc_hz;
+	uint64_t calib_tsc;
+	uint64_t calib_mono_ns;
+	uint64_t calib_real_ns;
+
+	/* Written by tattach. */
+	uint32_t state;			/* enum tat_state */
+	uint32_t mode;			/* enum tat_mode [T] */
+	int32_t  owner;			/* pid of the tattach run holding the target */
+	uint32_t tramp_count;
+	uint64_t tramp_addr[TAT_TRAMP_MAX]; /* trampoline copies in the target */
+	uint64_t tramp_size;		/* bytes of code+config of each copy */
+	uint64_t private_addr;		/* private state region in the target */
+	uint64_t private_size;
+	uint64_t live_addr;		/* wipe-on-fork page in the target */
+	uint64_t map_addr;		/* where the target mapped this file */
+	uint64_t enable_count;		/* completed --enable runs */
+	uint64_t disable_count;		/* completed --disable runs */
+	int32_t  tid_offset;		/* offset of the tid in glibc's TCB, 0 if unknown */
+	uint32_t patched_sites;		/* sites calling the trampoline now */
+
+	/* Written by the trampoline [T]. */
+	uint64_t threads_overflow;	/* events dropped: no free thread slot */
+	uint32_t threads_used;		/* thread slots claimed so far */
+	uint32_t pad1;
+
+	uint64_t reserved[32];
+};
+
+/* One loaded ELF object whose sites were found. */
+struct tat_module {
+	char     path[TAT_PATH_MAX];	/* as in /proc/PID/maps, NUL-terminated */
+	uint8_t  build_id[TAT_BUILD_ID_MAX];
+	uint32_t build_id_len;
+	uint32_t first_site;		/* index of its first site */
+	uint32_t site_count;
+	uint32_t tramp;			/* trampoline copy its sites call */
+	uint64_t load_bias;		/* runtime address = ELF vaddr + load_bias */
+	uint64_t text_start;		/* runtime range of its executable text */
+	uint64_t text_end;
+};
+
+/* One patchable call site. */
+struct tat_site {
+	uint64_t addr;			/* runtime address of the site's first byte */
+	uint32_t module;		/* index into the module table */
+	uint8_t  kind;			/* enum tat_site_kind */
+	uint8_t  len;			/* 5 or 6 bytes */
+	uint8_t  patched;		/* 1 while it calls the trampoline */
+	uint8_t  pad;
+};
+
+/*
+ * Per-thread ring control.  The first cache line is written by the
+ * target's thread only, the second by the consumer only, so the two never
+ * bounce a line between them.
+ */
+struct tat_thread_ctl {
+	/* --- writer (target thread) [T] --- */
+	uint64_t head;			/* next position to reserve, never wraps */
+	int32_t  tid;			/* current owner of the slot, 0 = free */
+	uint32_t pad0;
+	uint64_t dropped;		/* events lost because the ring was full */
+	uint64_t deep;			/* calls not traced: shadow stack was full */
+	uint64_t writer_pad[4];
+	/* --- consumer (tread -f) --- */
+	uint64_t tail;			/* events before it were consumed */
+	uint64_t reader_pad[7];
+};
+
+/*
+ * Events are one little-endian u64 each:
+ *
+ *   63   62..61  60..........40  39...........................0
+ *   [C]  [type]  [site index   ] [TSC bits 39..0               ]   ENTRY, EXIT
+ *   [C]  [ 2  ]  [sub:60..56][payload 55..0                    ]   SPECIAL
+ *
+ * C is the commit bit: the writer stores ((pos >> ring_shift) & 1) ^ 1 at
+ * ring position pos, so a word still holding the previous lap's (or the
+ * initial zero) value is recognised as "not written yet".
+ *
+ * An ENTRY or EXIT carries only the low 40 bits of the TSC.  A thread's
+ * ring holds a TIME special with the upper bits before its first event,
+ * whenever they change, and at every TAT_CHUNK_EVENTS boundary, so a reader
+ * that starts anywhere (flight mode) finds a full timestamp soon.
+ */
+#define TAT_EV_COMMIT_SHIFT 63
+#define TAT_EV_TYPE_SHIFT   61
+#define TAT_EV_SITE_SHIFT   40
+#define TAT_EV_SITE_BITS    21
+#define TAT_EV_TSC_BITS     40
+#define TAT_EV_SUB_SHIFT    56
+#define TAT_EV_PAYLOAD_BITS 56
+
+#define TAT_EV_SITE_MAX     ((1u << TAT_EV_SITE_BITS) - 1)
+#define TAT_EV_TSC_MASK     ((1ull << TAT_EV_TSC_BITS) - 1)
+#define TAT_EV_PAYLOAD_MASK ((1ull << TAT_EV_PAYLOAD_BITS) - 1)
+
+#define TAT_CHUNK_EVENTS    512u	/* TIME record at least this often */
+
+enum tat_ev_type {
+	TAT_EV_ENTRY   = 0,
+	TAT_EV_EXIT    = 1,
+	TAT_EV_SPECIAL = 2,
+};
+
+enum tat_ev_sub {
+	TAT_SUB_TIME  = 1,	/* payload: TSC >> 40 for the events that follow */
+	TAT_SUB_TID   = 2,	/* payload: tid now writing this ring */
+	TAT_SUB_LOST  = 3,	/* payload: events dropped (ring full) just here */
+	TAT_SUB_UNWIND = 4,	/* payload: frames ended by a non-local exit;
+				 * their EXIT events follow */
+};
+
+static inline uint64_t tat_ev_make(unsigned type, uint32_t site, uint64_t tsc)
+{
+	return ((uint64_t)type << TAT_EV_TYPE_SHIFT) |
+	       ((uint64_t)(site & TAT_EV_SITE_MAX) << TAT_EV_SITE_SHIFT) |
+	       (tsc & TAT_EV_TSC_MASK);
+}
+
+static inline uint64_t tat_ev_special(unsigned sub, uint64_t payload)
+{
+	return ((uint64_t)TAT_EV_SPECIAL << TAT_EV_TYPE_SHIFT) |
+	       ((uint64_t)(sub & 31) << TAT_EV_SUB_SHIFT) |
+	       (payload & TAT_EV_PAYLOAD_MASK);
+}
+
+static inline uint64_t tat_ev_commit_bit(uint64_t pos, uint32_t ring_shift)
+{
+	return (((pos >> ring_shift) & 1) ^ 1) << TAT_EV_COMMIT_SHIFT;
+}
+
+static inline unsigned tat_ev_type(uint64_t ev)
+{
+	return (ev >> TAT_EV_TYPE_SHIFT) & 3;
+}
+
+static inline uint32_t tat_ev_site(uint64_t ev)
+{
+	return (ev >> TAT_EV_SITE_SHIFT) & TAT_EV_SITE_MAX;
+}
+
+static inline uint64_t tat_ev_tsc_low(uint64_t ev)
+{
+	return ev & TAT_EV_TSC_MASK;
+}
+
+static inline unsigned tat_ev_sub(uint64_t ev)
+{
+	return (ev >> TAT_EV_SUB_SHIFT) & 31;
+}
+
+static inline uint64_t tat_ev_payload(uint64_t ev)
+{
+	return ev & TAT_EV_PAYLOAD_MASK;
+}
+
+/* Default file name: TAT_RING_DIR "/tattach-<pid>.ring" */
+#define TAT_RING_DIR "/dev/shm"
+
+#endif /* TATTACH_RING_H */

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "patcher/patch.h"
+
+/* Runs: sites closer than this are read and written in one go. */
+#define RUN_GAP_MAX  4096
+#define RUN_SPAN_MAX (1u << 20)
+
+static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+
+int patch_bytes_enabled(uint64_t addr, unsigned len, uint64_t target, uint8_t *out)
+{
+	int64_t rel = (int64_t)(target - (addr + 5));
+	int32_t rel32 = (int32_t)rel;
+
+	if (rel != rel32)
+		return -ERANGE;
+	out[0] = 0xe8;
+	memcpy(out + 1, &rel32, 4);
+	if (len == 6)
+		out[5] = 0x90;
+	return 0;
+}
+
+void patch_bytes_disabled(unsigned len, uint8_t *out)
+{
+	memcpy(out, nop5, 5);
+	if (len == 6)
+		out[5] = 0x90;
+}
+
+/* Decide the new bytes for one site given its current bytes @cur. */
+static int plan_site(struct patch_site *s, const uint8_t *cur, enum patch_op op,
+		     uint8_t *want)
+{
+	uint8_t on[PATCH_MAX_LEN], off[PATCH_MAX_LEN];
+	int reachable = patch_bytes_enabled(s->addr, s->len, s->target, on) == 0;
+	int is_on = reachable && memcmp(cur, on, s->len) == 0;
+	int is_known;
+
+	patch_bytes_disabled(s->len, off);
+	is_known = is_on || memcmp(cur, off, s->len) == 0 ||
+		   memcmp(cur, s->orig, s->len) == 0;
+	if (!is_known)
+		return PATCH_MISMATCH;
+	if (op == PATCH_ENABLE) {
+		if (!reachable)
+			return PATCH_UNREACHABLE;
+		if (is_on)
+			return PATCH_ALREADY;
+		memcpy(want, on, s->len);
+	} else {
+		if (memcmp(cur, off, s->len) == 0)
+			return PATCH_ALREADY;
+		memcpy(want, off, s->len);
+	}
+	return PATCH_DONE;
+}
+
+static int apply_run(const struct patch_io *io, struct patch_site *sites,
+		     size_t n, enum patch_op op, struct patch_stats *st)
+{
+	uint64_t start = sites[0].addr;
+	uint64_t end = sites[n - 1].addr + sites[n - 1].len;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	uint8_t *buf = malloc(end - start);
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = io->read(io->ctx, start, buf, end - start);
+	if (ret)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct patch_site *s = &sites[i];
+		uint8_t *cur = buf + (s->addr - start);
+		uint8_t want[PATCH_MAX_LEN];
+
+		s->result = plan_site(s, cur, op, want);
+		switch (s->result) {
+		case PATCH_DONE:
+			memcpy(cur, want, s->len);
+			if (s->addr < lo)
+				lo = s->addr;
+			if (s->addr + s->len > hi)
+				hi = s->addr + s->len;
+			st->done++;
+			break;
+		case PATCH_ALREADY:
+			st->already++;
+			break;
+		case PATCH_MISMATCH:
+			st->mismatch++;
+			break;
+		default:
+			st->unreachable++;
+			break;
+		}
+	}
+	if (hi > lo) {
+		ret = io->write(io->ctx, lo, buf + (lo - start), hi - lo);
+		st->writes++;
+	}
+out:
+	free(buf);
+	return ret;
+}
+
+int patch_apply(const struct patch_io *io, struct patch_site *sites, size_t n,
+		enum patch_op op, struct patch_stats *stats)
+{
+	size_t i = 0;
+
+	memset(stats, 0, sizeof(*stats));
+	while (i < n) {
+		size_t j = i + 1;
+		int ret;
+
+		while (j < n && sites[j].addr - (sites[j - 1].addr + sites[j - 1].len) < RUN_GAP_MAX &&
+		       sites[j].addr + sites[j].len - sites[i].addr <= RUN_SPAN_MAX &&
+		       sites[j].addr >= sites[j - 1].addr + sites[j - 1].len)
+			j++;
+		ret = apply_run(io, sites + i, j - i, op, stats);
+		if (ret)
+			return ret;
+		i = j;
+	}
+	return 0;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rewriting sites: the bytes each state has, and the bulk rewrite.
+ *
+ *   state      5-byte site            6-byte site (ff 15 GOT call)
+ *   original   as compiled            ff 15 <rel32>
+ *   enabled    e8 <rel32 to tramp>    e8 <rel32 to tramp> 90
+ *   disabled   0f 1f 44 00 00         0f 1f 44 00 00 90
+ *
+ * The enabled and disabled forms of a 6-byte site both keep an instruction
+ * boundary at +5, where a thread that was inside the trampoline returns.
+ */
+#ifndef TATTACH_PATCHER_PATCH_H
+#define TATTACH_PATCHER_PATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PATCH_MAX_LEN 8
+
+struct patch_site {
+	uint64_t addr;			/* runtime address */
+	uint64_t target;		/* trampoline entry the call goes to */
+	uint8_t  len;			/* 5 or 6 */
+	uint8_t  orig[PATCH_MAX_LEN];	/* the bytes the compiler left */
+	int      result;		/* out: enum patch_result */
+};
+
+enum patch_op { PATCH_ENABLE, PATCH_DISABLE };
+
+enum patch_result {
+	PATCH_DONE = 0,		/* rewritten */
+	PATCH_ALREADY,		/* was already in the wanted state */
+	PATCH_MISMATCH,		/* unexpected bytes: left alone */
+	PATCH_UNREACHABLE,	/* target not within rel32 reach: left alone */
+};
+
+/* How to reach the target's memory. */
+struct patch_io {
+	void *ctx;
+	int (*read)(void *ctx, uint64_t addr, void *buf, size_t len);
+	int (*write)(void *ctx, uint64_t addr, const void *buf, size_t len);
+};
+
+struct patch_stats {
+	size_t done, already, mismatch, unreachable;
+	size_t writes;			/* write calls made */
+};
+
+/* Fill @out with the enabled form; returns -ERANGE if @target is out of reach. */
+int patch_bytes_enabled(uint64_t addr, unsigned len, uint64_t target, uint8_t *out);
+void patch_bytes_disabled(unsigned len, uint8_t *out);
+
+/*
+ * patch_apply - put every site of @sites (sorted by addr) in the state @op
+ * asks for.  A site is written only if it currently holds one of its three
+ * known forms; anything else is reported in ->result and skipped.  Nearby
+ * sites are read and written together, a run at a time.
+ * Returns 0 or the -errno of a failed read or write (sites of runs already
+ * written keep their new bytes and results).
+ */
+int patch_apply(const struct patch_io *io, struct patch_site *sites, size_t n,
+		enum patch_op op, struct patch_stats *stats);
+
+#endif

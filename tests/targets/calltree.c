@@ -1,0 +1,130 @@
+/*
+ * calltree: a target with an exactly known call tree.
+ *
+ * It prints "ready <pid>" and then reads one command per line on stdin,
+ * answering each with a line on stdout once it is done:
+ *
+ *   run N       main thread: work(N)                      -> "done"
+ *   mt T N      T new threads, each thread_main(N)        -> "done"
+ *   quit        exit(0)
+ *
+ * work(N) makes exactly this tree, N times:
+ *
+ *   work() { a() { b() { leaf(); } c() { leaf(); leaf(); } } ... }
+ *
+ * so one "run N" is 1 work, N a, N b, N c and 3N leaf calls.  Tests drive
+ * it through pipes, so every wait is on a real line, never a sleep.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NOINLINE __attribute__((noinline, noclone))
+
+volatile long sink;
+
+NOINLINE long leaf(long x)
+{
+	sink += x;
+	return x * 3;
+}
+
+NOINLINE long b(long x)
+{
+	long r = leaf(x);
+	sink += r;
+	return r;
+}
+
+NOINLINE long c(long x)
+{
+	long r = leaf(x) + leaf(x + 1);
+	sink += r;
+	return r;
+}
+
+NOINLINE long a(long x)
+{
+	long r = b(x) + c(x);
+	sink += r;
+	return r;
+}
+
+NOINLINE long work(long n)
+{
+	long total = 0;
+
+	for (long i = 0; i < n; i++)
+		total += a(i);
+	sink += total;
+	return total;
+}
+
+/* The expected value of work(n), computed without calling anything. */
+static long expected_work(long n)
+{
+	long total = 0;
+
+	for (long i = 0; i < n; i++)
+		total += 3 * i + 3 * i + 3 * (i + 1);
+	return total;
+}
+
+NOINLINE void *thread_main(void *arg)
+{
+	long n = (long)arg;
+
+	if (work(n) != expected_work(n))
+		abort();
+	return NULL;
+}
+
+NOINLINE static int run_threads(long nthreads, long n)
+{
+	pthread_t *tids = calloc(nthreads, sizeof(*tids));
+
+	if (!tids)
+		return -1;
+	for (long i = 0; i < nthreads; i++)
+		if (pthread_create(&tids[i], NULL, thread_main, (void *)n))
+			return -1;
+	for (long i = 0; i < nthreads; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+	return 0;
+}
+
+NOINLINE static int dispatch(const char *line)
+{
+	long x, y;
+
+	if (sscanf(line, "run %ld", &x) == 1) {
+		if (work(x) != expected_work(x)) {
+			fprintf(stderr, "calltree: wrong result\n");
+			abort();
+		}
+		return 0;
+	}
+	if (sscanf(line, "mt %ld %ld", &x, &y) == 2)
+		return run_threads(x, y);
+	if (strncmp(line, "quit", 4) == 0)
+		exit(0);
+	return -1;
+}
+
+int main(void)
+{
+	char line[256];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("ready %d\n", (int)getpid());
+	while (fgets(line, sizeof(line), stdin)) {
+		if (dispatch(line) < 0)
+			printf("error\n");
+		else
+			printf("done\n");
+	}
+	return 0;
+}
