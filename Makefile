@@ -141,7 +141,7 @@ check: deps
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all targets
-	$(Q)sh tests/demo.sh $(O)
+	$(Q)bash tests/demo.sh $(O)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all targets

@@ -173,6 +173,7 @@ static struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring,
 			continue;
 		if (!__sync_bool_compare_and_swap(&t->key, 0, key))
 			continue;	/* another thread won this one */
+		t->index = (h + i) & (n - 1);
 		t->tid = sys_gettid();
 		t->last_hi = ~0ull;
 		ring_ctl(st, ring, t->index)->tid = t->tid;

@@ -15,7 +15,7 @@ MODE_FLAGS_record-mcount := -pg -mrecord-mcount -fno-pic -no-pie
 MODE_FLAGS_pfe           := -fpatchable-function-entry=5
 
 # Programs built in every mode and optimisation level.
-TARGET_PROGS := calltree
+TARGET_PROGS := calltree abi
 # Programs built once (-pg -O2) for scenario tests.
 TARGET_SINGLE := $(basename $(notdir $(filter-out $(addprefix tests/targets/,$(addsuffix .c,$(TARGET_PROGS))),$(wildcard tests/targets/*.c))))
 

@@ -1,0 +1,31 @@
+#!/bin/bash
+# make demo: trace the bundled demo server live, the way a user would.
+set -euo pipefail
+B=${1:-build}
+demo=$B/tests/targets/demo
+
+coproc DEMO { exec "$demo" 2>&1; }
+trap 'kill $DEMO_PID 2>/dev/null || true' EXIT
+read -r word pid <&"${DEMO[0]}"
+[ "$word" = ready ] || { echo "demo: unexpected start: $word $pid" >&2; exit 1; }
+ask() { echo "$1" >&"${DEMO[1]}"; read -r answer <&"${DEMO[0]}"; [ "$answer" = done ]; }
+
+echo "== demo server running as pid $pid (4 worker threads, built with -pg)"
+ask "serve 1000"                       # work before tracing: not recorded
+echo "== \$ tattach -p $pid --enable"
+"$B/tattach" -p "$pid" --enable
+ask "serve 3"                          # three requests while traced
+echo "== \$ tattach -p $pid --disable"
+"$B/tattach" -p "$pid" --disable
+ask "serve 1000"                       # back to full speed: not recorded
+echo "== \$ tread -p $pid"
+"$B/tread" -p "$pid"
+echo "== \$ tread -p $pid --report"
+"$B/tread" -p "$pid" --report
+echo "== \$ tattach -p $pid --status"
+"$B/tattach" -p "$pid" --status
+echo quit >&"${DEMO[1]}"
+wait "$DEMO_PID"
+trap - EXIT
+rm -f "${TATTACH_RING_DIR:-/dev/shm}/tattach-$pid.ring"
+echo "== demo done"

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/graph_parse.h"
+
+void str_append(char **buf, const char *s)
+{
+	size_t old = *buf ? strlen(*buf) : 0;
+	char *n = realloc(*buf, old + strlen(s) + 1);
+
+	if (!n)
+		abort();
+	memcpy(n + old, s, strlen(s) + 1);
+	*buf = n;
+}
+
+/*
+ * Split one graph line "<duration> [  tid] | <indent><text>" into tid and
+ * text.  Returns 0 for comment or malformed lines.
+ */
+static int split_line(const char *line, int *tid, const char **text, size_t *len)
+{
+	const char *lb = strchr(line, '['), *bar;
+	const char *end = strchr(line, '\n');
+
+	if (line[0] == '#' || !lb)
+		return 0;
+	if (sscanf(lb + 1, "%d", tid) != 1)
+		return 0;
+	bar = strstr(lb, "] | ");
+	if (!bar)
+		return 0;
+	*text = bar + 4;
+	while (**text == ' ')
+		(*text)++;
+	*len = end ? (size_t)(end - *text) : strlen(*text);
+	return 1;
+}
+
+char *graph_canon(const char *out, int want)
+{
+	char *canon = calloc(1, 1);
+	int need_sep = 0;
+
+	for (const char *line = out; line && *line;) {
+		const char *next = strchr(line, '\n');
+		const char *text;
+		char name[256];
+		size_t len;
+		int tid;
+
+		if (split_line(line, &tid, &text, &len) && tid == want && len < sizeof(name)) {
+			memcpy(name, text, len);
+			name[len] = 0;
+			if (!strncmp(name, "/* lost", 7)) {
+				str_append(&canon, need_sep ? " [lost]" : "[lost]");
+				need_sep = 1;
+			} else if (!strncmp(name, "} /* ", 5)) {
+				/* "} /* f */" closes; "} /* f (entry not traced) */" too */
+				if (strstr(name, "not traced")) {
+					char *sp = strchr(name + 5, ' ');
+
+					if (sp)
+						*sp = 0;
+					str_append(&canon, need_sep ? " ?" : "?");
+					str_append(&canon, name + 5);
+				}
+				str_append(&canon, ")");
+				need_sep = 1;
+			} else if (len > 4 && !strcmp(name + len - 4, "() {")) {
+				name[len - 4] = 0;
+				if (need_sep)
+					str_append(&canon, " ");
+				str_append(&canon, name);
+				str_append(&canon, "(");
+				need_sep = 0;
+			} else if (len > 3 && !strcmp(name + len - 3, "();")) {
+				name[len - 3] = 0;
+				if (need_sep)
+					str_append(&canon, " ");
+				str_append(&canon, name);
+				need_sep = 1;
+			}
+		}
+		line = next ? next + 1 : NULL;
+	}
+	return canon;
+}
+
+size_t graph_tids(const char *out, int *tids, size_t max)
+{
+	size_t n = 0;
+
+	for (const char *line = out; line && *line;) {
+		const char *next = strchr(line, '\n');
+		const char *text;
+		size_t len, i;
+		int tid;
+
+		if (split_line(line, &tid, &text, &len)) {
+			for (i = 0; i < n && tids[i] != tid; i++)
+				;
+			if (i == n && n < max)
+				tids[n++] = tid;
+		}
+		line = next ? next + 1 : NULL;
+	}
+	return n;
+}
+
+size_t graph_count_calls(const char *out, const char *fn)
+{
+	size_t count = 0, fl = strlen(fn);
+
+	for (const char *line = out; line && *line;) {
+		const char *next = strchr(line, '\n');
+		const char *text;
+		size_t len;
+		int tid;
+
+		if (split_line(line, &tid, &text, &len) && len > fl &&
+		    !strncmp(text, fn, fl) && text[fl] == '(')
+			count++;
+		line = next ? next + 1 : NULL;
+	}
+	return count;
+}
+
+char *expect_work(long n)
+{
+	char *s = NULL;
+
+	str_append(&s, "work(");
+	for (long i = 0; i < n; i++)
+		str_append(&s, i ? " a(b(leaf) c(leaf leaf))" : "a(b(leaf) c(leaf leaf))");
+	str_append(&s, ")");
+	return s;
+}

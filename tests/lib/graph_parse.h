@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Turning tread's function graph into a compact canonical string per
+ * thread, so that a test can compare a whole call tree in one assertion:
+ *
+ *   dispatch() {            ->  "dispatch(work(a(b(leaf) c(leaf leaf))))"
+ *     work() {
+ *       a() { ...
+ *
+ * Siblings are separated by one space; "[lost]" stands for a loss marker
+ * and "?name)" for the end of a function whose start was not traced.
+ */
+#ifndef TATTACH_TEST_GRAPH_PARSE_H
+#define TATTACH_TEST_GRAPH_PARSE_H
+
+#include <stddef.h>
+
+/* Canonical string of the calls of thread @tid (malloc'ed). */
+char *graph_canon(const char *tread_output, int tid);
+/* Distinct thread ids in the output, in order of appearance. */
+size_t graph_tids(const char *tread_output, int *tids, size_t max);
+/* Number of lines naming function @name as an entry or a leaf. */
+size_t graph_count_calls(const char *tread_output, const char *name);
+/* Append @s to the malloc'ed *@buf (grown as needed). */
+void str_append(char **buf, const char *s);
+/* The canonical tree of calltree's work(n). */
+char *expect_work(long n);
+
+#endif

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/proc_harness.h"
+
+#define ANSWER_TIMEOUT_MS 60000
+
+const char *build_path(const char *rel)
+{
+	static char buf[8][512];
+	static int k;
+	const char *dir = getenv("TATTACH_BUILD");
+
+	k = (k + 1) % 8;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", dir && *dir ? dir : "build", rel);
+	return buf[k];
+}
+
+/* One line from the target, waiting at most ANSWER_TIMEOUT_MS for it. */
+static char *read_answer(FILE *f, char *buf, size_t len)
+{
+	struct pollfd p = { fileno(f), POLLIN, 0 };
+
+	/* The stream is unbuffered (see target_start): poll sees all. */
+	if (poll(&p, 1, ANSWER_TIMEOUT_MS) <= 0)
+		return NULL;
+	return fgets(buf, (int)len, f);
+}
+
+void target_start(struct target *t, const char *bin)
+{
+	int in[2], out[2];
+	char line[128];
+
+	cr_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
+	t->pid = fork();
+	cr_assert(t->pid >= 0);
+	if (t->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execl(bin, bin, (char *)NULL);
+		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	t->in = in[1];
+	t->out = fdopen(out[0], "r");
+	cr_assert(t->out);
+	setvbuf(t->out, NULL, _IONBF, 0);
+	cr_assert(read_answer(t->out, line, sizeof(line)), "%s did not start", bin);
+	cr_assert(strncmp(line, "ready ", 6) == 0, "%s said: %s", bin, line);
+}
+
+const char *target_cmd(struct target *t, const char *cmd)
+{
+	static char line[256];
+	size_t len = strlen(cmd);
+
+	cr_assert(write(t->in, cmd, len) == (ssize_t)len);
+	cr_assert(write(t->in, "\n", 1) == 1);
+	if (!read_answer(t->out, line, sizeof(line)))
+		return "(no answer)";
+	line[strcspn(line, "\n")] = 0;
+	return line;
+}
+
+int target_stop(struct target *t)
+{
+	int status = 0;
+
+	if (t->pid <= 0)
+		return -1;
+	if (write(t->in, "quit\n", 5) < 0) {
+		/* it is gone already; waitpid tells how */
+	}
+	close(t->in);
+	fclose(t->out);
+	waitpid(t->pid, &status, 0);
+	t->pid = 0;
+	return status;
+}
+
+void target_kill(struct target *t)
+{
+	if (t->pid <= 0)
+		return;
+	kill(t->pid, SIGKILL);
+	waitpid(t->pid, NULL, 0);
+	close(t->in);
+	fclose(t->out);
+	t->pid = 0;
+}
+
+static char *slurp(int fd)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	while (buf && (n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += n;
+		if (cap - len < 2) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+		}
+	}
+	if (buf)
+		buf[len] = 0;
+	return buf;
+}
+
+int run_capture(char *const argv[], char **out, char **err)
+{
+	char errfile[] = "/tmp/tattach-test-err-XXXXXX";
+	int p[2], efd, status;
+	pid_t pid;
+	char *o;
+
+	cr_assert(pipe(p) == 0);
+	efd = mkstemp(errfile);
+	cr_assert(efd >= 0);
+	unlink(errfile);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(efd, 2);
+		close(p[0]);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	o = slurp(p[0]);
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	if (out)
+		*out = o;
+	else
+		free(o);
+	if (err) {
+		lseek(efd, 0, SEEK_SET);
+		*err = slurp(efd);
+	}
+	close(efd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run_tool(const char *tool, pid_t pid, const char *args, char **out, char **err)
+{
+	char pidbuf[16], copy[512], *tok, *save = NULL;
+	char *argv[16] = { (char *)build_path(tool), NULL };
+	int i = 1;
+
+	if (pid) {
+		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
+		argv[i++] = "-p";
+		argv[i++] = pidbuf;
+	}
+	snprintf(copy, sizeof(copy), "%s", args ? args : "");
+	for (tok = strtok_r(copy, " ", &save); tok && i < 15; tok = strtok_r(NULL, " ", &save))
+		argv[i++] = tok;
+	argv[i] = NULL;
+	return run_capture(argv, out, err);
+}
+
+int tattach(pid_t pid, const char *args, char **out, char **err)
+{
+	return run_tool("tattach", pid, args, out, err);
+}
+
+int tread(pid_t pid, const char *args, char **out, char **err)
+{
+	return run_tool("tread", pid, args, out, err);
+}
+
+void ring_remove(pid_t pid)
+{
+	const char *dir = getenv("TATTACH_RING_DIR");
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/tattach-%d.ring", dir && *dir ? dir : "/dev/shm",
+		 (int)pid);
+	unlink(path);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Integration-test helpers: start a target under our control, talk to it
+ * over pipes (every wait is for a real line, never a sleep), run tattach
+ * and tread and capture what they print.
+ */
+#ifndef TATTACH_TEST_PROC_HARNESS_H
+#define TATTACH_TEST_PROC_HARNESS_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct target {
+	pid_t pid;
+	int in;		/* its stdin */
+	FILE *out;	/* its stdout */
+};
+
+/* Path of a built file: $TATTACH_BUILD (default "build") + "/" + rel. */
+const char *build_path(const char *rel);
+
+/* Start @bin, wait for its "ready PID" line.  Fails the test otherwise. */
+void target_start(struct target *t, const char *bin);
+/* Send one command line, return its one-line answer (static buffer). */
+const char *target_cmd(struct target *t, const char *cmd);
+/* Send "quit", close its stdin and reap it; returns the wait status. */
+int target_stop(struct target *t);
+/* SIGKILL and reap, for cleanup. */
+void target_kill(struct target *t);
+
+/* Run argv, capture stdout and stderr (malloc'ed, NUL-terminated). */
+int run_capture(char *const argv[], char **out, char **err);
+/* tattach -p PID <space-separated args>; returns the exit status. */
+int tattach(pid_t pid, const char *args, char **out, char **err);
+/* tread -p PID <space-separated args>; returns the exit status. */
+int tread(pid_t pid, const char *args, char **out, char **err);
+/* Remove the ring file of @pid. */
+void ring_remove(pid_t pid);
+
+#endif

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Run every test binary given, then print one closing line:
+#   "check: N passed, N failed"
+# Usage: run-all.sh BUILD_DIR TEST_BIN...
+B=$1
+shift
+export TATTACH_BUILD="$B"
+passed=0 failed=0 bad=""
+for t in "$@"; do
+	echo "== $t"
+	jobs=2
+	case "$t" in */integration/*) jobs=1 ;; esac
+	log=$(mktemp)
+	"$t" --jobs=$jobs --short-filename 2>&1 | tee "$log"
+	synth=$(grep 'Synthesis:' "$log" | tail -n 1)
+	rm -f "$log"
+	p=$(echo "$synth" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+	f=$(echo "$synth" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
+	c=$(echo "$synth" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
+	if [ -z "$p" ]; then
+		failed=$((failed + 1)); bad="$bad $t(no-result)"; continue
+	fi
+	passed=$((passed + p)); failed=$((failed + f + c))
+	[ "$((f + c))" -eq 0 ] || bad="$bad $t"
+done
+[ -z "$bad" ] || echo "failing:$bad"
+echo "check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
