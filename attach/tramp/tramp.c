@@ -99,7 +99,7 @@ static inline uint64_t *ring_data(const struct tp_state *st, uint64_t ring,
  * ring drops the event and counts it; in flight mode the oldest event is
  * overwritten.  Returns 0 if the event was dropped.
  */
-static int ring_put(const struct tp_state *st, uint64_t ring,
+static inline __attribute__((always_inline)) int ring_put(const struct tp_state *st, uint64_t ring,
 		    struct tp_thread *t, uint64_t word)
 {
 	const struct tat_ring_header *hdr = (const void *)ring;
@@ -125,7 +125,7 @@ static int ring_put(const struct tp_state *st, uint64_t ring,
 }
 
 /* Write an ENTRY or EXIT, preceded by the records a reader needs first. */
-static void emit(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
+static inline __attribute__((always_inline)) void emit(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
 		 unsigned type, uint64_t site, uint64_t tsc)
 {
 	struct tat_thread_ctl *ctl = ring_ctl(st, ring, t->index);

@@ -58,7 +58,7 @@ char *graph_canon(const char *out, int want)
 				str_append(&canon, need_sep ? " [lost]" : "[lost]");
 				need_sep = 1;
 			} else if (!strncmp(name, "} /* ", 5)) {
-				/* "} /* f */" closes; "} /* f (entry not traced) */" too */
+				/* closes "f", whether or not its entry was traced */
 				if (strstr(name, "not traced")) {
 					char *sp = strchr(name + 5, ' ');
 
