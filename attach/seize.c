@@ -173,6 +173,7 @@ int release_all(struct held *h)
 		struct held_thread *t = &h->v[i];
 
 		undo_our_eintr(h->pid, t);
+		h->eintr_fixed += t->fixed_eintr;
 		if (t->regs_changed &&
 		    ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0 && !first)
 			first = -errno;

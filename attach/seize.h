@@ -24,6 +24,7 @@ struct held {
 	struct held_thread *v;
 	size_t n, cap;
 	struct timespec stopped_at;	/* every thread held from here on */
+	size_t eintr_fixed;		/* out of release_all(): EINTRs undone */
 };
 
 /*

@@ -61,10 +61,9 @@ static int release(struct held *h, struct session_report *rep)
 	int ret;
 
 	rep->threads = h->n;
-	for (size_t i = 0; i < h->n; i++)
-		rep->eintr_fixed += h->v[i].fixed_eintr;
-	rep->stopped_us = held_elapsed_us(h);
 	ret = release_all(h);
+	rep->stopped_us = held_elapsed_us(h);
+	rep->eintr_fixed = h->eintr_fixed;
 	if (ret)
 		pr_err("resuming pid %d: %s", (int)h->pid, strerror(-ret));
 	return ret;

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Every refusal is one clear line on stderr, a non-zero exit, and a target
+ * left exactly as it was.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/proc_harness.h"
+
+static int lines(const char *s)
+{
+	int n = 0;
+
+	for (; s && *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void assert_one_line_error(int rc, const char *err, const char *needle)
+{
+	cr_assert_eq(rc, 1, "exit status %d, stderr: %s", rc, err);
+	cr_assert(strstr(err, needle), "stderr lacks \"%s\": %s", needle, err);
+	cr_assert_eq(lines(err), 1, "not one line: %s", err);
+}
+
+static long tracer_of(pid_t pid)
+{
+	char path[64], line[256];
+	long tracer = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
+			break;
+	fclose(f);
+	return tracer;
+}
+
+Test(errors, no_such_pid)
+{
+	char *out, *err;
+	int rc = tattach(999999, "--enable", &out, &err);
+
+	assert_one_line_error(rc, err, "no process with pid 999999");
+}
+
+Test(errors, kernel_thread)
+{
+	char *out, *err;
+	int rc = tattach(2, "--enable", &out, &err);	/* kthreadd */
+
+	assert_one_line_error(rc, err, "kernel thread");
+}
+
+Test(errors, zombie)
+{
+	char *out, *err;
+	pid_t child = fork();
+	siginfo_t si;
+	int rc;
+
+	cr_assert(child >= 0);
+	if (child == 0)
+		_exit(0);
+	/* wait for the exit without reaping it */
+	cr_assert(waitid(P_PID, child, &si, WEXITED | WNOWAIT) == 0);
+	rc = tattach(child, "--enable", &out, &err);
+	waitpid(child, NULL, 0);
+	assert_one_line_error(rc, err, "zombie");
+}
+
+Test(errors, no_sites_untouched, .timeout = 30)
+{
+	char *out, *err, *cmd[] = { "/bin/sleep", "60", NULL }, c;
+	int rc, p[2];
+	pid_t pid;
+
+	/* The write end closes at exec: EOF on the read end means "exec'd". */
+	cr_assert(pipe2(p, O_CLOEXEC) == 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		execv(cmd[0], cmd);
+		_exit(127);
+	}
+	close(p[1]);
+	cr_assert_eq(read(p[0], &c, 1), 0);
+	close(p[0]);
+	rc = tattach(pid, "--enable", &out, &err);
+	assert_one_line_error(rc, err, "rebuild it with -pg");
+	cr_assert_eq(tracer_of(pid), 0, "left traced");
+	cr_assert_eq(kill(pid, 0), 0, "target died");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+Test(errors, tread_without_ring)
+{
+	char *out, *err;
+	struct target t;
+	int rc;
+
+	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
+	ring_remove(t.pid);
+	rc = tread(t.pid, "", &out, &err);
+	cr_assert_eq(rc, 1, "%s", err);
+	cr_assert(strstr(err, "no ring file"), "%s", err);
+	cr_assert_eq(lines(err), 1, "%s", err);
+	rc = tattach(t.pid, "--disable", &out, &err);
+	assert_one_line_error(rc, err, "not traced");
+	rc = tattach(t.pid, "--status", &out, &err);
+	assert_one_line_error(rc, err, "not traced");
+	target_stop(&t);
+}
+
+Test(errors, not_permitted, .timeout = 30)
+{
+	char pidbuf[16], *out, *err;
+	char *argv[] = { (char *)build_path("tattach"), "-p", pidbuf, "--enable", NULL };
+	struct target t;
+	int p[2], status;
+	pid_t child;
+	char buf[4096] = "";
+
+	cr_assert(getuid() == 0, "this test drops root to uid 65534; run as root");
+	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)t.pid);
+	cr_assert(pipe(p) == 0);
+	child = fork();
+	if (child == 0) {
+		dup2(p[1], 2);
+		dup2(p[1], 1);
+		if (setgid(65534) || setuid(65534))
+			_exit(99);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	cr_assert(read(p[0], buf, sizeof(buf) - 1) > 0);
+	waitpid(child, &status, 0);
+	cr_assert_eq(WEXITSTATUS(status), 1, "%s", buf);
+	cr_assert(strstr(buf, "not permitted") || strstr(buf, "Permission"), "%s", buf);
+	cr_assert_eq(lines(buf), 1, "%s", buf);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	target_stop(&t);
+	(void)out;
+	(void)err;
+}
+
+Test(errors, usage)
+{
+	char *out, *err;
+	char *none[] = { (char *)build_path("tattach"), NULL };
+	char *help[] = { (char *)build_path("tattach"), "--help", NULL };
+	char *both[] = { (char *)build_path("tattach"), "-p", "1", "--enable", "--disable", NULL };
+
+	cr_assert_eq(run_capture(none, &out, &err), 2);
+	cr_assert(strstr(err, "Try 'tattach --help'"), "%s", err);
+	cr_assert_eq(run_capture(both, &out, &err), 2);
+	cr_assert_eq(run_capture(help, &out, &err), 0);
+	cr_assert(strstr(out, "--enable") && strstr(out, "--disable") && strstr(out, "--status"));
+}
