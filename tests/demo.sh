@@ -4,7 +4,7 @@ set -euo pipefail
 B=${1:-build}
 demo=$B/tests/targets/demo
 
-coproc DEMO { exec "$demo" 2>&1; }
+coproc DEMO { GMON_OUT_PREFIX=/tmp/tattach-demo-gmon exec "$demo" 2>&1; }
 trap 'kill $DEMO_PID 2>/dev/null || true' EXIT
 read -r word pid <&"${DEMO[0]}"
 [ "$word" = ready ] || { echo "demo: unexpected start: $word $pid" >&2; exit 1; }

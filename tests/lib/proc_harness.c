@@ -47,6 +47,8 @@ void target_start(struct target *t, const char *bin)
 	if (t->pid == 0) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);
+		/* -pg programs write gmon output at exit: keep it out of the tree */
+		setenv("GMON_OUT_PREFIX", "/tmp/tattach-test-gmon", 1);
 		execl(bin, bin, (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 		_exit(127);
