@@ -37,4 +37,17 @@ $(O)/tests/targets/%: tests/targets/%.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -pg -o $@ $< -lm
 
+
+# A -pg program using a -pg shared library (two modules, far apart).
+$(O)/tests/targets/libwork.so: tests/targets/lib/libwork.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -pg -fPIC -shared -o $@ $<
+
+$(O)/tests/targets/uselib: tests/targets/lib/uselib.c $(O)/tests/targets/libwork.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -pg -o $@ $< -L$(O)/tests/targets -lwork -Wl,-rpath,'$$ORIGIN'
+
+TARGET_BINS += $(O)/tests/targets/uselib
+
 targets: $(TARGET_BINS)

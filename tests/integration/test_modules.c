@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Sites in a shared library as well as in the program, loaded more than
+ * 2 GiB apart: each gets a trampoline copy it can reach, and what tattach
+ * maps is never writable and executable at once.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tattach/ring.h>
+#include "lib/graph_parse.h"
+#include "lib/proc_harness.h"
+
+/* Anonymous executable mappings, and whether any mapping is w+x. */
+static int scan_maps(pid_t pid, int *wx)
+{
+	char path[64], line[512], perms[8];
+	unsigned long long start, end, off, inode;
+	int anon_x = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	cr_assert(f);
+	*wx = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char name[256] = "";
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %llu %255s", &start, &end, perms,
+			   &off, &inode, name) < 5)
+			continue;
+		if (perms[1] == 'w' && perms[2] == 'x')
+			*wx = 1;
+		if (perms[2] == 'x' && inode == 0 && name[0] == 0)
+			anon_x++;
+	}
+	fclose(f);
+	return anon_x;
+}
+
+Test(modules, program_and_shared_library, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, *got;
+	struct target t;
+	int wx;
+
+	target_start(&t, build_path("tests/targets/uselib"));
+	ring_remove(t.pid);
+	cr_assert_eq(scan_maps(t.pid, &wx), 0);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "4 sites in 2 modules"), "%s", out);
+	cr_assert_eq(scan_maps(t.pid, &wx), 2, "expected two trampoline copies");
+	cr_assert_eq(wx, 0, "a writable and executable mapping exists");
+	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	got = graph_canon(out, t.pid);
+	cr_assert_str_eq(got, "app_work(lib_work(lib_leaf lib_leaf lib_leaf))", "%s", out);
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "libwork.so"), "%s", out);
+	target_stop(&t);
+	ring_remove(t.pid);
+	free(got);
+}

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A reference writer for ring files, for the reader's tests.  It mirrors
+ * what the trampoline does, in plain C and without any concurrency.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/ringgen.h"
+
+#define ALIGN(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+
+int ringgen_init(struct ringgen *g, const struct ringgen_config *cfg_in)
+{
+	struct ringgen_config cfg = cfg_in ? *cfg_in : (struct ringgen_config){ 0 };
+	struct tat_ring_header *h;
+	uint64_t off;
+
+	if (!cfg.max_threads)
+		cfg.max_threads = 4;
+	if (!cfg.ring_shift)
+		cfg.ring_shift = 12;
+	if (!cfg.module_cap)
+		cfg.module_cap = 4;
+	if (!cfg.site_cap)
+		cfg.site_cap = 64;
+	if (!cfg.tsc_hz)
+		cfg.tsc_hz = 1000000000ull;
+	if (!cfg.pid)
+		cfg.pid = 0x7ffffff0;
+
+	memset(g, 0, sizeof(*g));
+	off = 4096;
+	uint64_t module_off = off;
+	off = ALIGN(off + (uint64_t)cfg.module_cap * sizeof(struct tat_module), 64);
+	uint64_t site_off = off;
+	off = ALIGN(off + (uint64_t)cfg.site_cap * sizeof(struct tat_site), 64);
+	uint64_t thread_off = off;
+	off = ALIGN(off + (uint64_t)cfg.max_threads * sizeof(struct tat_thread_ctl), 4096);
+	uint64_t data_off = off;
+	off += (uint64_t)cfg.max_threads << (cfg.ring_shift + 3);
+
+	g->buf = calloc(1, off);
+	g->threads = calloc(cfg.max_threads, sizeof(*g->threads));
+	if (!g->buf || !g->threads) {
+		ringgen_free(g);
+		return -ENOMEM;
+	}
+	g->size = off;
+	g->nevents = 1ull << cfg.ring_shift;
+	g->hdr = h = (struct tat_ring_header *)g->buf;
+
+	h->magic = TAT_RING_MAGIC;
+	h->version = TAT_RING_VERSION;
+	h->header_size = sizeof(*h);
+	h->file_size = off;
+	h->pid = cfg.pid;
+	h->start_time = cfg.start_time;
+	h->max_threads = cfg.max_threads;
+	h->ring_shift = cfg.ring_shift;
+	h->module_off = module_off;
+	h->module_cap = cfg.module_cap;
+	h->site_off = site_off;
+	h->site_count = 1;		/* index 0 is never used */
+	h->site_cap = cfg.site_cap;
+	h->thread_off = thread_off;
+	h->data_off = data_off;
+	h->clock = TAT_CLOCK_TSC;
+	h->tsc_hz = cfg.tsc_hz;
+	h->calib_tsc = 0;
+	h->calib_mono_ns = 1000000000ull;
+	h->calib_real_ns = 1700000000ull * 1000000000ull;
+	h->state = TAT_STATE_ENABLED;
+	h->mode = cfg.mode;
+	return 0;
+}
+
+void ringgen_free(struct ringgen *g)
+{
+	free(g->buf);
+	free(g->threads);
+	memset(g, 0, sizeof(*g));
+}
+
+/* The build id note of @path, if any. */
+static void read_build_id(const char *path, struct tat_module *m)
+{
+	Elf_Scn *scn = NULL;
+	Elf *elf;
+	int fd;
+
+	elf_version(EV_CURRENT);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	while (elf && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		GElf_Nhdr nh;
+		size_t off = 0, name_off, desc_off;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		d = elf_getdata(scn, NULL);
+		while (d && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    memcmp((char *)d->d_buf + name_off, "GNU", 4) == 0 &&
+			    nh.n_descsz <= TAT_BUILD_ID_MAX) {
+				memcpy(m->build_id, (char *)d->d_buf + desc_off, nh.n_descsz);
+				m->build_id_len = nh.n_descsz;
+			}
+		}
+	}
+	elf_end(elf);
+	close(fd);
+}
+
+int ringgen_add_module(struct ringgen *g, const char *path, uint64_t load_bias)
+{
+	struct tat_ring_header *h = g->hdr;
+	struct tat_module *m;
+
+	if (h->module_count >= h->module_cap)
+		return -1;
+	m = (struct tat_module *)(g->buf + h->module_off) + h->module_count;
+	memset(m, 0, sizeof(*m));
+	snprintf(m->path, sizeof(m->path), "%s", path);
+	m->load_bias = load_bias;
+	m->first_site = h->site_count;
+	read_build_id(path, m);
+	return (int)h->module_count++;
+}
+
+int ringgen_add_site(struct ringgen *g, uint32_t module, uint64_t addr)
+{
+	struct tat_ring_header *h = g->hdr;
+	struct tat_site *s;
+
+	if (h->site_count >= h->site_cap)
+		return -1;
+	s = (struct tat_site *)(g->buf + h->site_off) + h->site_count;
+	s->addr = addr;
+	s->module = module;
+	s->kind = TAT_SITE_MCOUNT;
+	s->len = 6;
+	s->patched = 1;
+	if (module < h->module_count)
+		((struct tat_module *)(g->buf + h->module_off))[module].site_count++;
+	return (int)h->site_count++;
+}
+
+struct tat_thread_ctl *ringgen_ctl(struct ringgen *g, uint32_t slot)
+{
+	return (struct tat_thread_ctl *)(g->buf + g->hdr->thread_off) + slot;
+}
+
+void ringgen_thread(struct ringgen *g, uint32_t slot, int32_t tid)
+{
+	ringgen_ctl(g, slot)->tid = tid;
+	memset(&g->threads[slot], 0, sizeof(g->threads[slot]));
+	if (slot + 1 > g->hdr->threads_used)
+		g->hdr->threads_used = slot + 1;
+}
+
+void ringgen_retid(struct ringgen *g, uint32_t slot, int32_t tid)
+{
+	ringgen_ctl(g, slot)->tid = tid;
+	g->threads[slot].started = false;
+	g->threads[slot].have_time = false;
+}
+
+static uint64_t *ring_of(struct ringgen *g, uint32_t slot)
+{
+	return (uint64_t *)(g->buf + g->hdr->data_off +
+			    ((uint64_t)slot << (g->hdr->ring_shift + 3)));
+}
+
+/* Store at the next position, no questions asked. */
+static void store(struct ringgen *g, uint32_t slot, uint64_t word)
+{
+	struct tat_thread_ctl *ctl = ringgen_ctl(g, slot);
+	uint64_t pos = ctl->head++;
+
+	ring_of(g, slot)[pos & (g->nevents - 1)] =
+		(word & ~(1ull << TAT_EV_COMMIT_SHIFT)) |
+		tat_ev_commit_bit(pos, g->hdr->ring_shift);
+}
+
+void ringgen_raw(struct ringgen *g, uint32_t slot, uint64_t word)
+{
+	store(g, slot, word);
+}
+
+void ringgen_reserve(struct ringgen *g, uint32_t slot)
+{
+	ringgen_ctl(g, slot)->head++;
+}
+
+void ringgen_set_tail(struct ringgen *g, uint32_t slot, uint64_t tail)
+{
+	ringgen_ctl(g, slot)->tail = tail;
+}
+
+/*
+ * Lay out what one event needs, chunk TIMEs included, starting at @pos.
+ * Returns the number of words put in @w (at most 8).
+ */
+static int plan(struct ringgen *g, uint32_t slot, uint64_t word, uint64_t tsc,
+		uint64_t pos, uint64_t *w)
+{
+	struct ringgen_thread *th = &g->threads[slot];
+	uint64_t hi = tsc >> TAT_EV_TSC_BITS, seq[4];
+	int n = 0, k = 0;
+	bool time_needed = !th->have_time || th->time_hi != hi;
+
+	if (!th->started)
+		seq[k++] = tat_ev_special(TAT_SUB_TID, (uint32_t)ringgen_ctl(g, slot)->tid);
+	if (th->pending_lost)
+		seq[k++] = tat_ev_special(TAT_SUB_LOST, th->pending_lost);
+	if (time_needed || !th->started)
+		seq[k++] = tat_ev_special(TAT_SUB_TIME, hi);
+	seq[k++] = word;
+
+	for (int i = 0; i < k; i++) {
+		bool is_time = tat_ev_type(seq[i]) == TAT_EV_SPECIAL &&
+			       tat_ev_sub(seq[i]) == TAT_SUB_TIME;
+
+		if (pos > 0 && pos % TAT_CHUNK_EVENTS == 0 && !is_time) {
+			w[n++] = tat_ev_special(TAT_SUB_TIME, hi);
+			pos++;
+		}
+		w[n++] = seq[i];
+		pos++;
+	}
+	return n;
+}
+
+static bool emit(struct ringgen *g, uint32_t slot, uint64_t word, uint64_t tsc)
+{
+	struct tat_thread_ctl *ctl = ringgen_ctl(g, slot);
+	struct ringgen_thread *th = &g->threads[slot];
+	uint64_t w[8];
+	int n = plan(g, slot, word, tsc, ctl->head, w);
+
+	if (g->hdr->mode == TAT_MODE_DISCARD && ctl->head + n > ctl->tail + g->nevents) {
+		th->pending_lost++;
+		ctl->dropped++;
+		return false;
+	}
+	for (int i = 0; i < n; i++)
+		store(g, slot, w[i]);
+	th->started = true;
+	th->have_time = true;
+	th->time_hi = tsc >> TAT_EV_TSC_BITS;
+	th->pending_lost = 0;
+	return true;
+}
+
+bool ringgen_entry(struct ringgen *g, uint32_t slot, uint32_t site, uint64_t tsc)
+{
+	return emit(g, slot, tat_ev_make(TAT_EV_ENTRY, site, tsc), tsc);
+}
+
+bool ringgen_exit(struct ringgen *g, uint32_t slot, uint32_t site, uint64_t tsc)
+{
+	return emit(g, slot, tat_ev_make(TAT_EV_EXIT, site, tsc), tsc);
+}
+
+bool ringgen_unwind(struct ringgen *g, uint32_t slot, uint64_t frames, uint64_t tsc)
+{
+	return emit(g, slot, tat_ev_special(TAT_SUB_UNWIND, frames), tsc);
+}
+
+int ringgen_write_file(const struct ringgen *g, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (fwrite(g->buf, 1, g->size, f) != g->size)
+		ret = -EIO;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+int ringgen_elf_symbol(const char *path, const char *name, uint64_t *vaddr)
+{
+	Elf_Scn *scn = NULL;
+	int ret = -ENOENT;
+	Elf *elf;
+	int fd;
+
+	elf_version(EV_CURRENT);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	while (elf && ret && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *s;
+
+			if (!gelf_getsym(d, i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+				continue;
+			s = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (s && strcmp(s, name) == 0) {
+				*vaddr = sym.st_value;
+				ret = 0;
+				break;
+			}
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return ret;
+}
+
+const char *ringgen_target_path(const char *name)
+{
+	static char path[4096];
+	const char *build = getenv("TATTACH_BUILD");
+
+	snprintf(path, sizeof(path), "%s/tests/targets/%s",
+		 build && *build ? build : "build", name);
+	return path;
+}
+
+int ringgen_calltree(struct ringgen *g, uint64_t bias, uint32_t sites[RG_NFUNCS])
+{
+	static const char *const names[RG_NFUNCS] = { "work", "a", "b", "c", "leaf" };
+	char path[4096];
+	int module;
+
+	snprintf(path, sizeof(path), "%s", ringgen_target_path("calltree.pg.O2"));
+	module = ringgen_add_module(g, path, bias);
+	if (module < 0)
+		return -ENOSPC;
+	for (int i = 0; i < RG_NFUNCS; i++) {
+		uint64_t vaddr;
+		int site;
+
+		if (ringgen_elf_symbol(path, names[i], &vaddr))
+			return -ENOENT;
+		site = ringgen_add_site(g, module, vaddr + bias + RINGGEN_SITE_OFFSET);
+		if (site < 0)
+			return -ENOSPC;
+		sites[i] = site;
+	}
+	return 0;
+}

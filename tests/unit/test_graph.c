@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The function-graph and --report printers, on synthetic rings whose sites
+ * point into the real calltree test binary, compared line for line.
+ * 1 GHz TSC: one tick is one nanosecond.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "consumer/graph.h"
+#include "consumer/report.h"
+#include "consumer/ring_reader.h"
+#include "consumer/site_names.h"
+#include "consumer/trace.h"
+#include "lib/ringgen.h"
+
+#define T1 1234
+#define T2 5678
+
+static uint32_t S[RG_NFUNCS];
+static char warnings[4096];
+
+static void collect_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	strncat(warnings, msg, sizeof(warnings) - strlen(warnings) - 2);
+	strcat(warnings, "\n");
+}
+
+static void setup(struct ringgen *g, const struct ringgen_config *cfg, uint64_t bias)
+{
+	warnings[0] = 0;
+	cr_assert_eq(ringgen_init(g, cfg), 0);
+	if (ringgen_calltree(g, bias, S))
+		cr_skip_test("calltree.pg.O2 not built: run 'make targets'");
+	ringgen_thread(g, 0, T1);
+}
+
+struct printer {
+	struct tread_ring *ring;
+	struct tread_site_names *names;
+	struct tread_trace *trace;
+	struct tread_graph *graph;
+	struct tread_report *report;
+	FILE *out;
+	char *text;
+	size_t len;
+};
+
+static void printer_open(struct printer *p, struct ringgen *g, int32_t tid, bool report)
+{
+	char err[256] = "";
+
+	memset(p, 0, sizeof(*p));
+	cr_assert_eq(tread_ring_open_writable_buffer(g->buf, g->size, &p->ring, err,
+						     sizeof(err)), 0, "%s", err);
+	cr_assert_eq(tread_site_names_open(p->ring, 0, collect_warning, NULL, &p->names), 0);
+	cr_assert_eq(tread_trace_open(p->ring, &p->trace), 0);
+	p->out = open_memstream(&p->text, &p->len);
+	cr_assert_not_null(p->out);
+	if (report) {
+		cr_assert_eq(tread_report_open(p->ring, p->names, tid, &p->report), 0);
+	} else {
+		cr_assert_eq(tread_graph_open(p->ring, p->names, p->out, tid, &p->graph), 0);
+		cr_assert_eq(tread_graph_header(p->graph), 0);
+	}
+}
+
+static void printer_round(struct printer *p, bool final, bool gone)
+{
+	cr_assert_eq(tread_trace_refresh(p->trace, final, gone), 0);
+	if (p->report)
+		cr_assert_eq(tread_report_round(p->report, p->trace), 0);
+	else
+		cr_assert_eq(tread_graph_round(p->graph, p->trace), 0);
+}
+
+/* Finish and return the whole output (caller frees). */
+static char *printer_close(struct printer *p)
+{
+	if (p->report)
+		cr_assert_eq(tread_report_print(p->report, p->trace, p->out), 0);
+	else
+		cr_assert_eq(tread_graph_summary(p->graph, p->trace), 0);
+	fclose(p->out);
+	tread_report_close(p->report);
+	tread_graph_close(p->graph);
+	tread_trace_close(p->trace);
+	tread_site_names_close(p->names);
+	tread_ring_close(p->ring);
+	return p->text;
+}
+
+/* What plain tread prints for a file whose writer has exited. */
+static char *render(struct ringgen *g, int32_t tid, bool gone)
+{
+	struct printer p;
+
+	printer_open(&p, g, tid, false);
+	printer_round(&p, true, gone);
+	return printer_close(&p);
+}
+
+static void expect_output(struct ringgen *g, int32_t tid, bool gone, const char *want)
+{
+	char *got = render(g, tid, gone);
+
+	cr_assert_str_eq(got, want, "got:\n%s\nwant:\n%s", got, want);
+	free(got);
+}
+
+#define HDR "# DURATION     TID     FUNCTION\n"
+
+/* work() { a() { b() { leaf(); } c() { leaf(); leaf(); } } } */
+static void calltree_work(struct ringgen *g, uint32_t slot, uint64_t t0)
+{
+	ringgen_entry(g, slot, S[RG_WORK], t0 + 0);
+	ringgen_entry(g, slot, S[RG_A], t0 + 1000);
+	ringgen_entry(g, slot, S[RG_B], t0 + 2000);
+	ringgen_entry(g, slot, S[RG_LEAF], t0 + 3000);
+	ringgen_exit(g, slot, S[RG_LEAF], t0 + 3500);
+	ringgen_exit(g, slot, S[RG_B], t0 + 4000);
+	ringgen_entry(g, slot, S[RG_C], t0 + 5000);
+	ringgen_entry(g, slot, S[RG_LEAF], t0 + 5100);
+	ringgen_exit(g, slot, S[RG_LEAF], t0 + 5300);
+	ringgen_entry(g, slot, S[RG_LEAF], t0 + 5400);
+	ringgen_exit(g, slot, S[RG_LEAF], t0 + 5900);
+	ringgen_exit(g, slot, S[RG_C], t0 + 6000);
+	ringgen_exit(g, slot, S[RG_A], t0 + 7000);
+	ringgen_exit(g, slot, S[RG_WORK], t0 + 8000);
+}
+
+Test(graph, nesting_and_leaves)
+{
+	struct ringgen g;
+
+	setup(&g, NULL, 0);
+	calltree_work(&g, 0, 10000);
+	expect_output(&g, 0, true, HDR
+		"              [  1234] | work() {\n"
+		"              [  1234] |   a() {\n"
+		"              [  1234] |     b() {\n"
+		"     0.500 us [  1234] |       leaf();\n"
+		"     2.000 us [  1234] |     } /* b */\n"
+		"              [  1234] |     c() {\n"
+		"     0.200 us [  1234] |       leaf();\n"
+		"     0.500 us [  1234] |       leaf();\n"
+		"     1.000 us [  1234] |     } /* c */\n"
+		"     6.000 us [  1234] |   } /* a */\n"
+		"     8.000 us [  1234] | } /* work */\n");
+	ringgen_free(&g);
+}
+
+Test(graph, names_with_a_pie_load_bias)
+{
+	struct ringgen g;
+
+	setup(&g, NULL, 0x5617a2c00000ull);
+	ringgen_entry(&g, 0, S[RG_C], 100);
+	ringgen_exit(&g, 0, S[RG_C], 1100);
+	expect_output(&g, 0, true, HDR
+		"     1.000 us [  1234] | c();\n");
+	cr_assert_str_eq(warnings, "");
+	ringgen_free(&g);
+}
+
+Test(graph, threads_merged_in_time_order)
+{
+	struct ringgen g;
+
+	setup(&g, NULL, 0);
+	ringgen_thread(&g, 1, T2);
+	ringgen_entry(&g, 0, S[RG_A], 1000);
+	ringgen_entry(&g, 1, S[RG_WORK], 1500);
+	ringgen_entry(&g, 0, S[RG_B], 2000);
+	ringgen_entry(&g, 1, S[RG_LEAF], 2500);
+	ringgen_exit(&g, 1, S[RG_LEAF], 2600);
+	ringgen_exit(&g, 0, S[RG_B], 3000);
+	ringgen_exit(&g, 0, S[RG_A], 4000);
+	ringgen_exit(&g, 1, S[RG_WORK], 4500);
+	expect_output(&g, 0, true, HDR
+		"              [  1234] | a() {\n"
+		"              [  5678] | work() {\n"
+		"     1.000 us [  1234] |   b();\n"
+		"     0.100 us [  5678] |   leaf();\n"
+		"     3.000 us [  1234] | } /* a */\n"
+		"     3.000 us [  5678] | } /* work */\n");
+	/* one thread only */
+	expect_output(&g, T2, true, HDR
+		"              [  5678] | work() {\n"
+		"     0.100 us [  5678] |   leaf();\n"
+		"     3.000 us [  5678] | } /* work */\n");
+	ringgen_free(&g);
+}
+
+Test(graph, durations_across_a_40_bit_wrap)
+{
+	const uint64_t edge = 3ull << 40;
+	struct ringgen g;
+
+	setup(&g, NULL, 0);
+	ringgen_entry(&g, 0, S[RG_A], edge - 2000);
+	ringgen_entry(&g, 0, S[RG_LEAF], edge - 250);
+	ringgen_exit(&g, 0, S[RG_LEAF], edge + 250);
+	ringgen_exit(&g, 0, S[RG_A], edge + 1234567);
+	expect_output(&g, 0, true, HDR
+		"              [  1234] | a() {\n"
+		"     0.500 us [  1234] |   leaf();\n"
+		"  1236.567 us [  1234] | } /* a */\n");
+	ringgen_free(&g);
+}
+
+Test(graph, open_calls_at_the_end)
+{
+	struct ringgen g;
+
+	setup(&g, NULL, 0);
+	ringgen_entry(&g, 0, S[RG_WORK], 100);
+	ringgen_entry(&g, 0, S[RG_A], 200);
+	ringgen_entry(&g, 0, S[RG_LEAF], 300);
+	ringgen_exit(&g, 0, S[RG_LEAF], 400);
+	ringgen_entry(&g, 0, S[RG_C], 500);
+	expect_output(&g, 0, true, HDR
+		"              [  1234] | work() {\n"
+		"              [  1234] |   a() {\n"
+		"     0.100 us [  1234] |     leaf();\n"
+		"              [  1234] |     c() {\n");
+	ringgen_free(&g);
+}
+
+Test(graph, exits_whose_entry_was_not_traced)
+{
+	struct ringgen g;
+
+	setup(&g, NULL, 0);
+	/* tracing began inside work() -> a() */
+	ringgen_entry(&g, 0, S[RG_LEAF], 100);
+	ringgen_exit(&g, 0, S[RG_LEAF], 200);
+	ringgen_exit(&g, 0, S[RG_A], 300);
+	ringgen_entry(&g, 0, S[RG_A], 400);
+	ringgen_exit(&g, 0, S[RG_A], 500);
+	ringgen_exit(&g, 0, S[RG_WORK], 600);
+	expect_output(&g, 0, true, HDR
+		"     0.100 us [  1234] | leaf();\n"
+		"              [  1234] | } /* a (entry not traced) */\n"
+		"     0.100 us [  1234] | a();\n"
+		"              [  1234] | } /* work (entry not traced) */\n");
+	ringgen_free(&g);
+}
+
+Test(graph, an_outer_exit_closes_calls_whose_exit_was_lost)
+{
+	struct ringgen g;
+
+	setup(&g, NULL, 0);
+	ringgen_entry(&g, 0, S[RG_WORK], 100);
+	ringgen_entry(&g, 0, S[RG_A], 200);
+	ringgen_entry(&g, 0, S[RG_B], 300);
+	ringgen_entry(&g, 0, S[RG_LEAF], 400);
+	ringgen_exit(&g, 0, S[RG_WORK], 1100);	/* a, b and leaf never exit */
+	expect_output(&g, 0, true, HDR
+		"              [  1234] | work() {\n"
+		"              [  1234] |   a() {\n"
+		"              [  1234] |     b() {\n"
+		"              [  1234] |       leaf() {\n"
+		"              [  1234] |       } /* leaf (exit lost) */\n"
+		"              [  1234] |     } /* b (exit lost) */\n"
+		"              [  1234] |   } /* a (exit lost) */\n"
+		"     1.000 us [  1234] | } /* work */\n");
+	ringgen_free(&g);
+}
+
+Test(graph, recursion_matches_the_innermost_call)
+{
+	struct ringgen g;
+
+	setup(&g, NULL, 0);
+	ringgen_entry(&g, 0, S[RG_A], 0);
+	ringgen_entry(&g, 0, S[RG_A], 100);
+	ringgen_entry(&g, 0, S[RG_A], 200);
+	ringgen_exit(&g, 0, S[RG_A], 300);
+	ringgen_exit(&g, 0, S[RG_A], 1100);
+	ringgen_exit(&g, 0, S[RG_A], 2000);
+	expect_output(&g, 0, true, HDR
+		"              [  1234] | a() {\n"
+		"              [  1234] |   a() {\n"
+		"     0.100 us [  1234] |     a();\n"
+		"     1.000 us [  1234] |   } /* a */\n"
+		"     2.000 us [  1234] | } /* a */\n");
+	ringgen_free(&g);
+}
+
+Test(graph, longjmp_unwound_frames)
+{
+	struct ringgen g;
+
+	setup(&g, NULL, 0);
+	ringgen_entry(&g, 0, S[RG_WORK], 0);
+	ringgen_entry(&g, 0, S[RG_A], 100);
+	ringgen_entry(&g, 0, S[RG_B], 200);
+	ringgen_entry(&g, 0, S[RG_LEAF], 300);
+	/* leaf longjmps back into work: leaf, b and a end at once */
+	ringgen_unwind(&g, 0, 3, 1000);
+	ringgen_exit(&g, 0, S[RG_LEAF], 1000);
+	ringgen_exit(&g, 0, S[RG_B], 1000);
+	ringgen_exit(&g, 0, S[RG_A], 1000);
+	ringgen_exit(&g, 0, S[RG_WORK], 3000);
+	expect_output(&g, 0, true, HDR
+		"              [  1234] | work() {\n"
+		"              [  1234] |   a() {\n"
+		"              [  1234] |     b() {\n"
+		"              [  1234] |       leaf() {\n"
+		"     0.700 us [  1234] |       } /* leaf */ /* unwound */\n"
+		"     0.800 us [  1234] |     } /* b */ /* unwound */\n"
+		"     0.900 us [  1234] |   } /* a */ /* unwound */\n"
+		"     3.000 us [  1234] | } /* work */\n");
+	ringgen_free(&g);
+}
+
+Test(graph, uncommitted_tail_of_a_live_writer)
+{
+	struct ringgen g;
+
+	setup(&g, NULL, 0);
+	ringgen_entry(&g, 0, S[RG_A], 100);
+	ringgen_entry(&g, 0, S[RG_LEAF], 200);
+	ringgen_reserve(&g, 0);			/* leaf's exit, in flight */
+	ringgen_exit(&g, 0, S[RG_A], 400);
+	expect_output(&g, 0, false, HDR
+		"              [  1234] | a() {\n"
+		"              [  1234] |   leaf() {\n"
+		"# 2 events still being written were not shown\n");
+	ringgen_free(&g);
+}
+
+/* What tread -f sees in discard mode: the ring fills, the writer drops,
+ * the reader consumes, and the next event carries the LOST count. */
+Test(graph, discard_mode_lost_marker)
+{
+	struct ringgen_config cfg = { .ring_shift = 4 };	/* 16 words */
+	struct printer p;
+	struct ringgen g;
+	char *got;
+
+	setup(&g, &cfg, 0);
+	for (int i = 0; i < 7; i++) {		/* TID TIME + 14 = full */
+		cr_assert(ringgen_entry(&g, 0, S[RG_LEAF], 1000 * i));
+		cr_assert(ringgen_exit(&g, 0, S[RG_LEAF], 1000 * i + 100));
+	}
+	cr_assert_not(ringgen_entry(&g, 0, S[RG_B], 9000));
+	cr_assert_not(ringgen_exit(&g, 0, S[RG_B], 9100));
+
+	printer_open(&p, &g, 0, false);
+	printer_round(&p, false, false);	/* visible, not yet ripe */
+	printer_round(&p, false, false);	/* printed... */
+	tread_trace_consume(p.trace);		/* ...and consumed */
+	cr_assert_eq(ringgen_ctl(&g, 0)->tail, 16);
+
+	cr_assert(ringgen_entry(&g, 0, S[RG_C], 10000));
+	cr_assert(ringgen_exit(&g, 0, S[RG_C], 12000));
+	printer_round(&p, true, true);
+	got = printer_close(&p);
+	cr_assert_str_eq(got, HDR
+		"     0.100 us [  1234] | leaf();\n"
+		"     0.100 us [  1234] | leaf();\n"
+		"     0.100 us [  1234] | leaf();\n"
+		"     0.100 us [  1234] | leaf();\n"
+		"     0.100 us [  1234] | leaf();\n"
+		"     0.100 us [  1234] | leaf();\n"
+		"     0.100 us [  1234] | leaf();\n"
+		"              [  1234] | /* lost 2 events */\n"
+		"     2.000 us [  1234] | c();\n"
+		"# lost 2 events (ring full: 2)\n"
+		"# writer counters since attach: 2 events dropped (ring full)\n", "%s", got);
+	free(got);
+	ringgen_free(&g);
+}
+
+/* Flight mode read once: the window is [head - N, head), and what comes
+ * before its first chunk TIME (position 1536 here) cannot be dated; the
+ * exit of work() then has no entry. */
+Test(graph, flight_mode_overwritten_start)
+{
+	struct ringgen_config cfg = { .ring_shift = 10, .mode = TAT_MODE_FLIGHT };
+	struct ringgen g;
+	uint64_t tsc = 0, head;
+	char *got, want[256];
+
+	setup(&g, &cfg, 0);
+	ringgen_entry(&g, 0, S[RG_WORK], tsc);
+	while (ringgen_ctl(&g, 0)->head < 2100) {	/* 2 laps and a bit */
+		ringgen_entry(&g, 0, S[RG_LEAF], tsc += 10);
+		ringgen_exit(&g, 0, S[RG_LEAF], tsc += 10);
+	}
+	ringgen_exit(&g, 0, S[RG_WORK], tsc += 10);
+	head = ringgen_ctl(&g, 0)->head;
+	got = render(&g, 0, true);
+	snprintf(want, sizeof(want), HDR "              [  1234] | /* lost %llu events */\n",
+		 (unsigned long long)(1536 - (head - 1024)));
+	cr_assert(strncmp(got, want, strlen(want)) == 0, "%s", got);
+	cr_assert(strstr(got, "              [  1234] | } /* work (entry not traced) */\n"),
+		  "%s", got);
+	snprintf(want, sizeof(want), "# lost %llu events (before the first timestamp: %llu)\n",
+		 (unsigned long long)(1536 - (head - 1024)),
+		 (unsigned long long)(1536 - (head - 1024)));
+	cr_assert(strstr(got, want), "%s", got);
+	free(got);
+	ringgen_free(&g);
+}
+
+Test(graph, sites_that_cannot_be_named)
+{
+	struct ringgen g;
+	int m;
+
+	setup(&g, NULL, 0);
+	m = ringgen_add_module(&g, "/nonexistent/libgone.so", 0x7f0000000000ull);
+	uint32_t gone = ringgen_add_site(&g, m, 0x7f0000001234ull);
+	ringgen_entry(&g, 0, gone, 100);
+	ringgen_exit(&g, 0, gone, 200);
+	ringgen_entry(&g, 0, 60, 300);		/* inside the cap, never added */
+	ringgen_exit(&g, 0, 60, 400);
+	ringgen_entry(&g, 0, 0, 500);		/* index 0 is never a site */
+	ringgen_exit(&g, 0, 0, 600);
+	expect_output(&g, 0, true, HDR
+		"     0.100 us [  1234] | 0x7f0000001234();\n"
+		"     0.100 us [  1234] | bad_site_60();\n"
+		"     0.100 us [  1234] | bad_site_0();\n");
+	cr_assert(strstr(warnings, "/nonexistent/libgone.so"), "%s", warnings);
+	ringgen_free(&g);
+}
+
+Test(graph, slot_reused_by_a_new_thread)
+{
+	struct ringgen g;
+
+	setup(&g, NULL, 0);
+	ringgen_entry(&g, 0, S[RG_WORK], 100);	/* T1 exits inside work() */
+	ringgen_retid(&g, 0, T2);
+	ringgen_entry(&g, 0, S[RG_A], 200);
+	ringgen_exit(&g, 0, S[RG_A], 300);
+	expect_output(&g, 0, true, HDR
+		"              [  1234] | work() {\n"
+		"     0.100 us [  5678] | a();\n");
+	ringgen_free(&g);
+}
+
+Test(report, per_function_times)
+{
+	struct ringgen g;
+	struct printer p;
+	char *got;
+
+	setup(&g, NULL, 0);
+	calltree_work(&g, 0, 10000);
+	calltree_work(&g, 0, 30000);
+	ringgen_entry(&g, 0, S[RG_A], 50000);		/* still running */
+	printer_open(&p, &g, 0, true);
+	printer_round(&p, true, true);
+	got = printer_close(&p);
+	cr_assert_str_eq(got,
+		"# 14 calls of 5 functions\n"
+		"#      CALLS       TOTAL us        SELF us         AVG us         MIN us         MAX us  FUNCTION\n"
+		"           2         16.000          4.000          8.000          8.000          8.000  work\n"
+		"           2         12.000          6.000          6.000          6.000          6.000  a\n"
+		"           2          4.000          3.000          2.000          2.000          2.000  b\n"
+		"           6          2.400          2.400          0.400          0.200          0.500  leaf\n"
+		"           2          2.000          0.600          1.000          1.000          1.000  c\n"
+		"# 1 calls still running at the end are not counted\n", "%s", got);
+	free(got);
+	ringgen_free(&g);
+}
