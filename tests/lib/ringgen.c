@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "lib/ringgen.h"
@@ -83,7 +84,10 @@ int ringgen_init(struct ringgen *g, const struct ringgen_config *cfg_in)
 
 void ringgen_free(struct ringgen *g)
 {
-	free(g->buf);
+	if (g->mapped)
+		munmap(g->buf, g->size);
+	else
+		free(g->buf);
 	free(g->threads);
 	memset(g, 0, sizeof(*g));
 }
@@ -290,6 +294,30 @@ int ringgen_write_file(const struct ringgen *g, const char *path)
 	if (fclose(f) && !ret)
 		ret = -errno;
 	return ret;
+}
+
+int ringgen_map_file(struct ringgen *g, const char *path)
+{
+	void *map;
+	int fd, ret = ringgen_write_file(g, path);
+
+	if (ret)
+		return ret;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	map = mmap(NULL, g->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -errno;
+	if (g->mapped)
+		munmap(g->buf, g->size);
+	else
+		free(g->buf);
+	g->buf = map;
+	g->hdr = map;
+	g->mapped = true;
+	return 0;
 }
 
 int ringgen_elf_symbol(const char *path, const char *name, uint64_t *vaddr)

@@ -49,6 +49,7 @@ struct ringgen {
 	struct tat_ring_header *hdr;
 	uint64_t nevents;	/* 1 << ring_shift */
 	struct ringgen_thread *threads;
+	bool     mapped;	/* buf is a shared mapping of a file */
 };
 
 /* Fill @g with an empty, valid file.  Returns 0 or -ENOMEM. */
@@ -91,6 +92,13 @@ struct tat_thread_ctl *ringgen_ctl(struct ringgen *g, uint32_t slot);
 
 /* Write the image to @path: 0 or -errno. */
 int ringgen_write_file(const struct ringgen *g, const char *path);
+
+/*
+ * ringgen_map_file - write the image to @path and keep writing into the
+ * file itself (a MAP_SHARED mapping), like the trampoline does, so a
+ * reader that has the file open sees later events.  Returns 0 or -errno.
+ */
+int ringgen_map_file(struct ringgen *g, const char *path);
 
 /*
  * ringgen_elf_symbol - ELF virtual address of function @name in @path

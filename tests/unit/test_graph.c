@@ -473,3 +473,55 @@ Test(report, per_function_times)
 	free(got);
 	ringgen_free(&g);
 }
+
+/* A recursive function's inner calls are not added to its total again. */
+Test(report, recursion_counted_once)
+{
+	struct ringgen g;
+	struct printer p;
+	char *got;
+
+	setup(&g, NULL, 0);
+	ringgen_entry(&g, 0, S[RG_A], 0);
+	ringgen_entry(&g, 0, S[RG_A], 1000);
+	ringgen_entry(&g, 0, S[RG_LEAF], 2000);
+	ringgen_exit(&g, 0, S[RG_LEAF], 3000);
+	ringgen_exit(&g, 0, S[RG_A], 4000);
+	ringgen_exit(&g, 0, S[RG_A], 10000);
+	ringgen_exit(&g, 0, S[RG_WORK], 11000);		/* entry not traced */
+	printer_open(&p, &g, 0, true);
+	printer_round(&p, true, true);
+	got = printer_close(&p);
+	cr_assert_str_eq(got,
+		"# 3 calls of 2 functions\n"
+		"#      CALLS       TOTAL us        SELF us         AVG us         MIN us         MAX us  FUNCTION\n"
+		"           2         10.000          9.000          6.500          3.000         10.000  a\n"
+		"           1          1.000          1.000          1.000          1.000          1.000  leaf\n"
+		"# 1 exits without a traced entry are not counted\n", "%s", got);
+	free(got);
+	ringgen_free(&g);
+}
+
+Test(report, one_thread_only)
+{
+	struct ringgen g;
+	struct printer p;
+	char *got;
+
+	setup(&g, NULL, 0);
+	ringgen_thread(&g, 1, T2);
+	ringgen_entry(&g, 0, S[RG_A], 0);
+	ringgen_exit(&g, 0, S[RG_A], 1000);
+	ringgen_entry(&g, 1, S[RG_B], 0);
+	ringgen_exit(&g, 1, S[RG_B], 2000);
+	printer_open(&p, &g, T2, true);
+	printer_round(&p, true, true);
+	got = printer_close(&p);
+	cr_assert_str_eq(got,
+		"# 1 calls of 1 functions\n"
+		"#      CALLS       TOTAL us        SELF us         AVG us         MIN us         MAX us  FUNCTION\n"
+		"           1          2.000          2.000          2.000          2.000          2.000  b\n",
+		"%s", got);
+	free(got);
+	ringgen_free(&g);
+}

@@ -152,3 +152,37 @@ Test(symbols, unusable_files)
 	cr_assert_eq(sym_module_count(r), 0);
 	sym_close(r);
 }
+
+/* No symbol table left, DWARF only: names come from DW_TAG_subprogram. */
+Test(symbols, dwarf_without_symtab)
+{
+	const char *path = target();
+	char copy[] = "/tmp/tread-nosym-XXXXXX", cmd[8192];
+	struct sym_resolver *r;
+	char err[256];
+	int fd;
+
+	fd = mkstemp(copy);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "objcopy --strip-all --keep-section='.debug_*' "
+		 "'%s' '%s' 2>/dev/null", path, copy);
+	if (system(cmd) != 0) {
+		unlink(copy);
+		cr_skip_test("objcopy unavailable");
+	}
+	cr_assert_eq(sym_open(&r), 0);
+	cr_assert_eq(sym_add_module(r, copy, 0x400000, NULL, 0, err, sizeof(err)), 0,
+		     "%s", err);
+	for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
+		struct sym_info info;
+		uint64_t vaddr;
+
+		cr_assert_eq(ringgen_elf_symbol(path, funcs[i], &vaddr), 0);
+		cr_assert_eq(sym_resolve(r, vaddr + 0x400000 + 4, &info), 0, "%s", funcs[i]);
+		cr_assert_str_eq(info.name, funcs[i]);
+		cr_assert_eq(info.offset, 4);
+	}
+	sym_close(r);
+	unlink(copy);
+}

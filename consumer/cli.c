@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Option parsing for tread.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consumer/cli.h"
+#include "tattach/ring.h"
+
+enum {
+	OPT_REPORT = 0x100,
+	OPT_TID,
+};
+
+static const struct option long_options[] = {
+	{ "pid",     required_argument, NULL, 'p' },
+	{ "input",   required_argument, NULL, 'i' },
+	{ "follow",  no_argument,       NULL, 'f' },
+	{ "report",  no_argument,       NULL, OPT_REPORT },
+	{ "tid",     required_argument, NULL, OPT_TID },
+	{ "help",    no_argument,       NULL, 'h' },
+	{ "version", no_argument,       NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int usage_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* A positive int, the whole string and nothing else. */
+static int parse_id(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+int tread_parse_args(int argc, char **argv, struct tread_options *o,
+		     char *err, size_t errlen)
+{
+	int c, id;
+
+	memset(o, 0, sizeof(*o));
+	optind = 0;	/* GNU: start over, also re-reading the optstring */
+	opterr = 0;	/* we word the messages ourselves */
+	while ((c = getopt_long(argc, argv, ":p:i:fhV", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_id(optarg, &o->pid))
+				return usage_error(err, errlen, "invalid pid '%s'", optarg);
+			break;
+		case 'i':
+			if (!*optarg)
+				return usage_error(err, errlen, "empty file name for -i");
+			o->input = optarg;
+			break;
+		case 'f':
+			o->follow = true;
+			break;
+		case OPT_REPORT:
+			o->report = true;
+			break;
+		case OPT_TID:
+			if (parse_id(optarg, &id))
+				return usage_error(err, errlen, "invalid tid '%s'", optarg);
+			o->tid = id;
+			break;
+		case 'h':
+			o->action = TREAD_ACTION_HELP;
+			return 0;
+		case 'V':
+			o->action = TREAD_ACTION_VERSION;
+			return 0;
+		case ':':
+			return usage_error(err, errlen, "option '%s' needs an argument",
+					   argv[optind - 1]);
+		default:
+			if (optopt && optopt < 0x100)
+				return usage_error(err, errlen, "unknown option '-%c'", optopt);
+			return usage_error(err, errlen, "unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error(err, errlen, "unexpected argument '%s'", argv[optind]);
+	if (!o->pid && !o->input)
+		return usage_error(err, errlen, "say which trace to read: -p PID or -i FILE");
+	if (o->pid && o->input)
+		return usage_error(err, errlen, "-p and -i cannot be used together");
+	return 0;
+}
+
+void tread_print_usage(FILE *out)
+{
+	fprintf(out,
+"Usage: tread -p PID [options]\n"
+"       tread -i FILE [options]\n"
+"Print the function calls tattach traced in a running (or exited) process.\n"
+"\n"
+"  -p, --pid PID     read " TAT_RING_DIR "/tattach-PID.ring\n"
+"  -i, --input FILE  read this ring file\n"
+"  -f, --follow      keep printing new events until interrupted or the\n"
+"                    process exits; consumes what it prints\n"
+"      --report      per-function calls and times instead of the call graph\n"
+"      --tid TID     only the thread TID\n"
+"  -h, --help        show this help\n"
+"  -V, --version     show the version\n"
+"\n"
+"Output: one line per call, '# DURATION TID FUNCTION' columns; see\n"
+"docs/tread.md.  Exit status: 0 ok, 1 failure, 2 usage error.\n");
+}
+
+void tread_print_version(FILE *out)
+{
+	fprintf(out, "tread (tattach) %s, ring format %u\n", TATTACH_VERSION,
+		TAT_RING_VERSION);
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tread's command line, parsed into a struct so it can be tested without
+ * running anything.
+ */
+#ifndef TATTACH_CONSUMER_CLI_H
+#define TATTACH_CONSUMER_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifndef TATTACH_VERSION
+#define TATTACH_VERSION "0.1"
+#endif
+
+enum tread_action {
+	TREAD_ACTION_RUN = 0,
+	TREAD_ACTION_HELP,
+	TREAD_ACTION_VERSION,
+};
+
+struct tread_options {
+	enum tread_action action;
+	int         pid;		/* -p: read /dev/shm/tattach-PID.ring */
+	const char *input;		/* -i: read this file */
+	bool        follow;		/* -f: keep reading, consume */
+	bool        report;		/* --report: per-function table */
+	int32_t     tid;		/* --tid: only this thread, 0 = all */
+};
+
+/*
+ * tread_parse_args - parse argv into @o
+ * @err, @errlen: on failure, what is wrong (without "tread: ")
+ *
+ * Returns 0, or -EINVAL for a usage error.  Resets getopt, so it may be
+ * called more than once.
+ */
+int tread_parse_args(int argc, char **argv, struct tread_options *o,
+		     char *err, size_t errlen);
+
+/* The --help text. */
+void tread_print_usage(FILE *out);
+
+/* The --version text. */
+void tread_print_version(FILE *out);
+
+#endif /* TATTACH_CONSUMER_CLI_H */

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The word -> event state machine described in event_decoder.h.
+ *
+ * Counts are added with saturation: LOST payloads are 56-bit numbers the
+ * traced process chose, and a sum that wraps would print nonsense.
+ */
+#include <string.h>
+
+#include "consumer/event_decoder.h"
+#include "tattach/ring.h"
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	uint64_t s;
+
+	return __builtin_add_overflow(a, b, &s) ? UINT64_MAX : s;
+}
+
+void tread_decoder_init(struct tread_decoder *d, uint32_t slot, int32_t tid)
+{
+	memset(d, 0, sizeof(*d));
+	d->slot = slot;
+	d->tid = tid;
+}
+
+void tread_decoder_prime(struct tread_decoder *d, uint64_t word)
+{
+	if (tat_ev_type(word) != TAT_EV_SPECIAL)
+		return;
+	switch (tat_ev_sub(word)) {
+	case TAT_SUB_TIME:
+		d->time_hi = tat_ev_payload(word);
+		d->have_time = true;
+		break;
+	case TAT_SUB_TID:
+		d->tid = (int32_t)tat_ev_payload(word);
+		break;
+	}
+}
+
+void tread_decoder_gap(struct tread_decoder *d, uint64_t count,
+		       enum tread_lost_reason reason)
+{
+	if (!count)
+		return;
+	d->stats.lost[reason] = add_sat(d->stats.lost[reason], count);
+	d->pending[reason] = add_sat(d->pending[reason], count);
+	d->have_time = false;
+}
+
+static bool lost_pending(const struct tread_decoder *d)
+{
+	for (int i = 0; i < TREAD_LOST_REASONS; i++)
+		if (d->pending[i])
+			return true;
+	return false;
+}
+
+static void make_lost(struct tread_decoder *d, uint64_t tsc, uint64_t pos,
+		      struct tread_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = TREAD_EV_LOST;
+	ev->slot = d->slot;
+	ev->tid = d->tid;
+	ev->tsc = tsc;
+	ev->pos = pos;
+	for (int i = 0; i < TREAD_LOST_REASONS; i++) {
+		ev->lost[i] = d->pending[i];
+		ev->count = add_sat(ev->count, d->pending[i]);
+		d->pending[i] = 0;
+	}
+}
+
+static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
+			  struct tread_event *out)
+{
+	uint64_t payload = tat_ev_payload(word);
+	int32_t tid;
+
+	switch (tat_ev_sub(word)) {
+	case TAT_SUB_TIME:
+		d->time_hi = payload;
+		d->have_time = true;
+		return 0;
+	case TAT_SUB_TID:
+		tid = (int32_t)payload;
+		if (tid == d->tid)
+			return 0;
+		d->tid = tid;
+		d->unwind_pending = 0;	/* belonged to the previous thread */
+		memset(out, 0, sizeof(*out));
+		out->kind = TREAD_EV_TID;
+		out->slot = d->slot;
+		out->tid = tid;
+		out->tsc = d->last_tsc;
+		out->pos = pos;
+		return 1;
+	case TAT_SUB_LOST:
+		d->stats.lost[TREAD_LOST_RING_FULL] =
+			add_sat(d->stats.lost[TREAD_LOST_RING_FULL], payload);
+		d->pending[TREAD_LOST_RING_FULL] =
+			add_sat(d->pending[TREAD_LOST_RING_FULL], payload);
+		return 0;
+	case TAT_SUB_UNWIND:
+		d->unwind_pending = payload;
+		return 0;
+	default:
+		d->stats.bad_words++;
+		return 0;
+	}
+}
+
+int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
+		       struct tread_event *out)
+{
+	unsigned type = tat_ev_type(word);
+	struct tread_event *ev;
+	uint64_t tsc;
+	int n = 0;
+
+	if (type == TAT_EV_SPECIAL)
+		return decode_special(d, word, pos, out);
+	if (type != TAT_EV_ENTRY && type != TAT_EV_EXIT) {
+		d->stats.bad_words++;
+		return 0;
+	}
+	if (!d->have_time) {
+		/* Not a gap: the time base is already unknown. */
+		d->stats.lost[TREAD_LOST_NO_TIMESTAMP]++;
+		d->pending[TREAD_LOST_NO_TIMESTAMP]++;
+		return 0;
+	}
+
+	tsc = (d->time_hi << TAT_EV_TSC_BITS) | tat_ev_tsc_low(word);
+	if (lost_pending(d))
+		make_lost(d, tsc, pos, &out[n++]);
+
+	ev = &out[n++];
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = type == TAT_EV_ENTRY ? TREAD_EV_ENTRY : TREAD_EV_EXIT;
+	ev->site = tat_ev_site(word);
+	ev->slot = d->slot;
+	ev->tid = d->tid;
+	ev->tsc = tsc;
+	ev->pos = pos;
+	if (type == TAT_EV_EXIT && d->unwind_pending) {
+		ev->unwound = 1;
+		d->unwind_pending--;
+	}
+	d->last_tsc = tsc;
+	d->stats.events++;
+	return n;
+}
+
+int tread_decoder_flush(struct tread_decoder *d, uint64_t pos,
+			struct tread_event *out)
+{
+	if (!lost_pending(d))
+		return 0;
+	make_lost(d, d->last_tsc, pos, out);
+	return 1;
+}

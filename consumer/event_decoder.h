@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Turning one thread's committed ring words into events.
+ *
+ * The decoder is a pure state machine: it is fed words in ring order (and
+ * told about gaps, i.e. positions that could not be read) and produces
+ * events with full timestamps.  It knows nothing about files, so tests and
+ * fuzzers can drive it with any word sequence.
+ *
+ * What it tracks per ring:
+ *   - the upper TSC bits from the latest TIME special; until one is seen
+ *     (start of data, or after a gap) ENTRY/EXIT words cannot be dated and
+ *     are counted as lost;
+ *   - the tid writing the ring (TID specials);
+ *   - how many of the next EXITs end frames unwound by longjmp (UNWIND);
+ *   - events lost (LOST specials, gaps, undated words), reported as one
+ *     LOST event just before the next dated event.
+ */
+#ifndef TATTACH_CONSUMER_EVENT_DECODER_H
+#define TATTACH_CONSUMER_EVENT_DECODER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Why events are missing; indexes tread_event.lost[] and the stats. */
+enum tread_lost_reason {
+	TREAD_LOST_RING_FULL = 0,	/* writer dropped them: ring full (LOST special) */
+	TREAD_LOST_OVERWRITTEN,		/* flight mode overwrote them before we read */
+	TREAD_LOST_NO_TIMESTAMP,	/* read before the first TIME: cannot be dated */
+	TREAD_LOST_UNCOMMITTED,		/* reserved but never written */
+	TREAD_LOST_REASONS
+};
+
+enum tread_event_kind {
+	TREAD_EV_ENTRY = 0,
+	TREAD_EV_EXIT,
+	TREAD_EV_LOST,		/* count events are missing here */
+	TREAD_EV_TID,		/* another thread owns the ring from now on */
+};
+
+struct tread_event {
+	uint8_t  kind;		/* enum tread_event_kind */
+	uint8_t  unwound;	/* EXIT: frame ended by longjmp/siglongjmp */
+	uint32_t site;		/* ENTRY/EXIT: index into the site table */
+	uint32_t slot;		/* thread slot (ring) it was read from */
+	int32_t  tid;		/* thread that wrote it */
+	uint64_t tsc;		/* full timestamp (LOST/TID: of a neighbour event) */
+	uint64_t pos;		/* ring position of the word that produced it */
+	uint64_t count;		/* LOST: sum of lost[] */
+	uint64_t lost[TREAD_LOST_REASONS]; /* LOST: missing events by reason */
+};
+
+struct tread_decode_stats {
+	uint64_t lost[TREAD_LOST_REASONS];
+	uint64_t bad_words;	/* words of no known type or special kind */
+	uint64_t events;	/* ENTRY/EXIT events produced */
+};
+
+struct tread_decoder {
+	uint32_t slot;
+	bool     have_time;
+	uint64_t time_hi;	/* payload of the latest TIME special */
+	int32_t  tid;
+	uint64_t unwind_pending;
+	uint64_t last_tsc;	/* of the latest dated event, 0 before one */
+	uint64_t pending[TREAD_LOST_REASONS]; /* not yet reported as a LOST event */
+	struct tread_decode_stats stats;
+};
+
+/* Most events one call of tread_decoder_word() can produce. */
+#define TREAD_DECODER_MAX_OUT 2
+
+/*
+ * tread_decoder_init - start decoding a ring
+ * @slot: recorded in every event
+ * @tid:  the tid to use until a TID special says otherwise (ctl.tid)
+ */
+void tread_decoder_init(struct tread_decoder *d, uint32_t slot, int32_t tid);
+
+/*
+ * tread_decoder_prime - learn TIME and TID from a word before the window
+ *
+ * For words that were already consumed or lie before the start position
+ * but are still intact: they date the first events of the window without
+ * being shown.  Other words are ignored.
+ */
+void tread_decoder_prime(struct tread_decoder *d, uint64_t word);
+
+/*
+ * tread_decoder_word - decode one committed word at ring position @pos
+ * @out: room for TREAD_DECODER_MAX_OUT events
+ *
+ * Returns the number of events stored in @out (0..2): a pending LOST event
+ * first, then the ENTRY/EXIT, or a TID event.
+ */
+int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
+		       struct tread_event *out);
+
+/*
+ * tread_decoder_gap - @count positions could not be read
+ *
+ * They are reported as lost with @reason, and the time base is dropped:
+ * a TIME special may have been among them.
+ */
+void tread_decoder_gap(struct tread_decoder *d, uint64_t count,
+		       enum tread_lost_reason reason);
+
+/*
+ * tread_decoder_flush - report losses still pending at the end of the data
+ * @pos: position to record in the event
+ *
+ * Returns 1 with a LOST event in @out, or 0 if nothing was pending.
+ */
+int tread_decoder_flush(struct tread_decoder *d, uint64_t pos,
+			struct tread_event *out);
+
+#endif /* TATTACH_CONSUMER_EVENT_DECODER_H */

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tread: print what tattach traced.  Everything but process-wide concerns
+ * (exit codes, signals, stdout) lives in the library; see session.c.
+ *
+ * Exit status: 0 success (also when the reader of a pipe went away),
+ * 1 runtime failure, 2 usage error.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "consumer/cli.h"
+#include "consumer/session.h"
+#include "tattach/ring.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/*
+ * The ring file is shared with the traced process, which could shrink it
+ * under our mapping; touching the lost pages raises SIGBUS.  Say so in one
+ * line instead of dumping core.
+ */
+static void on_sigbus(int sig)
+{
+	static const char msg[] =
+		"tread: ring file shrank while being read (truncated by its writer?)\n";
+	ssize_t n;
+
+	(void)sig;
+	n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)n;
+	_exit(1);
+}
+
+static void set_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a signal must cut the --follow pause short. */
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_sigbus;
+	sigaction(SIGBUS, &sa, NULL);
+	/* `tread | head`: see EPIPE on write and stop quietly. */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void warn_stderr(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "tread: warning: %s\n", msg);
+}
+
+int main(int argc, char **argv)
+{
+	struct tread_options opt;
+	struct tread_session_config cfg = { 0 };
+	char err[1024], path[sizeof(TAT_RING_DIR) + 64];
+	int ret;
+
+	if (tread_parse_args(argc, argv, &opt, err, sizeof(err))) {
+		fprintf(stderr, "tread: %s\nTry 'tread --help' for more information.\n",
+			err);
+		return 2;
+	}
+	if (opt.action == TREAD_ACTION_HELP) {
+		tread_print_usage(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	if (opt.action == TREAD_ACTION_VERSION) {
+		tread_print_version(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+
+	set_signals();
+	if (opt.pid)
+		snprintf(path, sizeof(path), TAT_RING_DIR "/tattach-%d.ring", opt.pid);
+	cfg.path = opt.pid ? path : opt.input;
+	cfg.pid = opt.pid;
+	cfg.follow = opt.follow;
+	cfg.report = opt.report;
+	cfg.tid = opt.tid;
+	cfg.out = stdout;
+	cfg.poll_ms = 20;
+	cfg.stop = &stop_flag;
+	cfg.warn = warn_stderr;
+
+	ret = tread_session_run(&cfg, err, sizeof(err));
+	if (ret == -EPIPE)
+		return 0;
+	if (ret) {
+		fprintf(stderr, "tread: %s\n", err);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The read-print(-consume) loop behind tread.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "consumer/graph.h"
+#include "consumer/proc_alive.h"
+#include "consumer/report.h"
+#include "consumer/ring_reader.h"
+#include "consumer/session.h"
+#include "consumer/site_names.h"
+#include "consumer/trace.h"
+
+struct session {
+	const struct tread_session_config *cfg;
+	struct tread_ring *ring;
+	struct tread_site_names *names;
+	struct tread_trace *trace;
+	struct tread_graph *graph;
+	struct tread_report *report;
+};
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+static int open_ring(struct session *s, char *err, size_t errlen)
+{
+	const struct tread_session_config *c = s->cfg;
+	char why[256];
+	int ret;
+
+	ret = tread_ring_open_file(c->path, c->follow, &s->ring, why, sizeof(why));
+	if (!ret)
+		return 0;
+	if (ret == -ENOENT && c->pid)
+		return fail(err, errlen, ret, "no ring file %s: is tracing attached? "
+			    "run 'tattach -p %d --enable' first", c->path, c->pid);
+	if (c->follow && (ret == -EACCES || ret == -EROFS || ret == -EPERM))
+		return fail(err, errlen, ret, "%s: cannot open for writing "
+			    "(--follow moves the read position): %s", c->path, why);
+	if (ret == -EBADMSG)
+		return fail(err, errlen, ret, "%s: corrupt ring file: %s", c->path, why);
+	return fail(err, errlen, ret, "%s: %s", c->path, why);
+}
+
+static bool stop_requested(const struct tread_session_config *c)
+{
+	return c->stop && *c->stop;
+}
+
+static int write_failed(const struct tread_session_config *c, int ret, char *err,
+			size_t errlen)
+{
+	/* The reader went away, or ^C hit us blocked on a full pipe: quiet. */
+	if (ret == -EPIPE || (ret == -EINTR && stop_requested(c)))
+		return -EPIPE;
+	if (ret == -ENOMEM)
+		return fail(err, errlen, ret, "out of memory");
+	return fail(err, errlen, ret, "write error: %s", strerror(-ret));
+}
+
+static int flush_out(FILE *out)
+{
+	errno = 0;
+	if (fflush(out) == EOF || ferror(out))
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+static void pause_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	/* A signal cuts it short, which is what --follow wants. */
+	nanosleep(&ts, NULL);
+}
+
+static int rounds(struct session *s)
+{
+	const struct tread_session_config *c = s->cfg;
+	const struct tat_ring_header *h = &s->ring->hdr;
+	int ret;
+
+	for (;;) {
+		bool gone = !tread_process_alive(h->pid, h->start_time);
+		bool final = !c->follow || gone || stop_requested(c);
+
+		ret = tread_trace_refresh(s->trace, final, gone);
+		if (ret)
+			return ret;
+		if (s->report)
+			ret = tread_report_round(s->report, s->trace);
+		else
+			ret = tread_graph_round(s->graph, s->trace);
+		if (ret)
+			return ret;
+		if (c->follow) {
+			tread_trace_consume(s->trace);
+			ret = flush_out(c->out);
+			if (ret)
+				return ret;
+		}
+		if (final)
+			return 0;
+		pause_ms(c->poll_ms ? c->poll_ms : 20);
+	}
+}
+
+int tread_session_run(const struct tread_session_config *c, char *err,
+		      size_t errlen)
+{
+	struct session s = { .cfg = c };
+	int ret, root_pid;
+
+	ret = open_ring(&s, err, errlen);
+	if (ret)
+		return ret;
+
+	/* Module paths are the target's view: usable through its /proc root. */
+	root_pid = tread_process_alive(s.ring->hdr.pid, s.ring->hdr.start_time) ?
+		   s.ring->hdr.pid : 0;
+	ret = tread_site_names_open(s.ring, root_pid, c->warn, c->warn_arg, &s.names);
+	if (!ret)
+		ret = tread_trace_open(s.ring, &s.trace);
+	if (!ret && c->report)
+		ret = tread_report_open(s.ring, s.names, c->tid, &s.report);
+	else if (!ret)
+		ret = tread_graph_open(s.ring, s.names, c->out, c->tid, &s.graph);
+	if (ret) {
+		ret = fail(err, errlen, ret, "out of memory");
+		goto out;
+	}
+
+	if (s.graph)
+		ret = tread_graph_header(s.graph);
+	if (!ret)
+		ret = rounds(&s);
+	if (!ret && s.graph)
+		ret = tread_graph_summary(s.graph, s.trace);
+	if (!ret && s.report)
+		ret = tread_report_print(s.report, s.trace, c->out);
+	if (!ret)
+		ret = flush_out(c->out);
+	if (ret)
+		ret = write_failed(c, ret, err, errlen);
+out:
+	tread_report_close(s.report);
+	tread_graph_close(s.graph);
+	tread_trace_close(s.trace);
+	tread_site_names_close(s.names);
+	tread_ring_close(s.ring);
+	return ret;
+}

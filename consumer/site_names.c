@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The per-site name cache in front of symbols/.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consumer/site_names.h"
+#include "symbols/symbols.h"
+
+enum module_state {
+	MODULE_UNTRIED = 0,
+	MODULE_LOADED,
+	MODULE_FAILED,
+};
+
+struct tread_site_names {
+	const struct tread_ring *ring;
+	struct sym_resolver *sym;
+	int root_pid;
+	tread_warn_fn warn;
+	void *warn_arg;
+
+	const char **by_site;		/* [site_cap], NULL = not resolved yet */
+	/* [TAT_EV_SITE_MAX + 1], only allocated when a (corrupt) event names
+	 * an index past the table, so such names are made once too. */
+	const char **beyond_table;
+	uint8_t *module_state;		/* [hdr.module_cap] */
+
+	/* Names we formatted ourselves; freed at close. */
+	char **owned;
+	size_t nowned;
+	size_t owned_cap;
+};
+
+static void warnf(struct tread_site_names *n, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void warnf(struct tread_site_names *n, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!n->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n->warn(n->warn_arg, msg);
+}
+
+int tread_site_names_open(const struct tread_ring *ring, int root_pid,
+			  tread_warn_fn warn, void *warn_arg,
+			  struct tread_site_names **out)
+{
+	struct tread_site_names *n = calloc(1, sizeof(*n));
+
+	*out = NULL;
+	if (!n)
+		return -ENOMEM;
+	n->ring = ring;
+	n->root_pid = root_pid;
+	n->warn = warn;
+	n->warn_arg = warn_arg;
+	/* Both arrays are bounded by tables that fit in the file. */
+	n->by_site = calloc(ring->site_cap ? ring->site_cap : 1, sizeof(*n->by_site));
+	n->module_state = calloc(ring->hdr.module_cap ? ring->hdr.module_cap : 1, 1);
+	if (!n->by_site || !n->module_state || sym_open(&n->sym)) {
+		tread_site_names_close(n);
+		return -ENOMEM;
+	}
+	*out = n;
+	return 0;
+}
+
+void tread_site_names_close(struct tread_site_names *n)
+{
+	if (!n)
+		return;
+	sym_close(n->sym);
+	for (size_t i = 0; i < n->nowned; i++)
+		free(n->owned[i]);
+	free(n->owned);
+	free(n->by_site);
+	free(n->beyond_table);
+	free(n->module_state);
+	free(n);
+}
+
+/* Keep a formatted name until close; falls back to a static string. */
+static const char *own(struct tread_site_names *n, const char *fallback,
+		       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static const char *own(struct tread_site_names *n, const char *fallback,
+		       const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int len;
+
+	if (n->nowned == n->owned_cap) {
+		size_t cap = n->owned_cap ? n->owned_cap * 2 : 16;
+		char **v = reallocarray(n->owned, cap, sizeof(*v));
+
+		if (!v)
+			return fallback;
+		n->owned = v;
+		n->owned_cap = cap;
+	}
+	va_start(ap, fmt);
+	len = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return fallback;
+	n->owned[n->nowned++] = s;
+	return s;
+}
+
+static int add_module_at(struct tread_site_names *n, const struct tread_module *m,
+			 const char *path, char *err, size_t errlen)
+{
+	return sym_add_module(n->sym, path, m->load_bias, m->build_id,
+			      m->build_id_len, err, errlen);
+}
+
+/* Give module @index to the resolver, once. */
+static void load_module(struct tread_site_names *n, uint32_t index)
+{
+	struct tread_module m;
+	char err[512], path[TAT_PATH_MAX + 64];
+	int ret;
+
+	if (index >= n->ring->hdr.module_cap || n->module_state[index] != MODULE_UNTRIED)
+		return;
+	n->module_state[index] = MODULE_FAILED;
+	if (tread_ring_module(n->ring, index, &m)) {
+		warnf(n, "module %u: no such entry in the module table", index);
+		return;
+	}
+	ret = add_module_at(n, &m, m.path, err, sizeof(err));
+	if (ret && n->root_pid > 0 && m.path[0] == '/') {
+		/* The target may live in another mount namespace. */
+		char err2[512];
+
+		snprintf(path, sizeof(path), "/proc/%d/root%s", n->root_pid, m.path);
+		if (add_module_at(n, &m, path, err2, sizeof(err2)) == 0)
+			ret = 0;
+	}
+	if (ret) {
+		warnf(n, "no function names for %s: %s", m.path, err);
+		return;
+	}
+	n->module_state[index] = MODULE_LOADED;
+}
+
+static const char *resolve(struct tread_site_names *n, uint32_t site)
+{
+	struct tat_site s;
+	struct sym_info info;
+
+	if (tread_ring_site(n->ring, site, &s))
+		return own(n, "bad_site", "bad_site_%" PRIu32, site);
+	load_module(n, s.module);
+	sym_resolve(n->sym, s.addr, &info);
+	return info.name;
+}
+
+const char *tread_site_name(struct tread_site_names *n, uint32_t site)
+{
+	const char **slot;
+
+	if (site < n->ring->site_cap) {
+		slot = &n->by_site[site];
+	} else {
+		if (site > TAT_EV_SITE_MAX)
+			return "bad_site";
+		if (!n->beyond_table)
+			n->beyond_table = calloc((size_t)TAT_EV_SITE_MAX + 1,
+						 sizeof(*n->beyond_table));
+		if (!n->beyond_table)
+			return "bad_site";
+		slot = &n->beyond_table[site];
+	}
+	if (!*slot)
+		*slot = resolve(n, site);
+	return *slot;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Site index -> function name, resolved once per site.
+ *
+ * Events name their function by site index, and the same few sites come
+ * back millions of times, so each index is resolved once and the answer
+ * kept.  Modules are handed to the symbol resolver lazily, the first time
+ * one of their sites is named, so a trace that touches one library never
+ * reads the debug information of the others.
+ *
+ * A name is always available: a site whose module cannot be read shows as
+ * "0x<addr>", an index outside the site table as "bad_site_<n>".
+ */
+#ifndef TATTACH_CONSUMER_SITE_NAMES_H
+#define TATTACH_CONSUMER_SITE_NAMES_H
+
+#include <stdint.h>
+
+#include "consumer/ring_reader.h"
+
+struct tread_site_names;
+
+/* Called once per problem (module unreadable...), with a one-line message. */
+typedef void (*tread_warn_fn)(void *arg, const char *msg);
+
+/*
+ * tread_site_names_open - names for the sites of @ring
+ * @root_pid: when > 0, a module path that cannot be used as is is also
+ *            tried under /proc/<root_pid>/root (targets in containers)
+ * @warn, @warn_arg: where to report unreadable modules; @warn may be NULL
+ *
+ * Returns 0 or -ENOMEM.
+ */
+int tread_site_names_open(const struct tread_ring *ring, int root_pid,
+			  tread_warn_fn warn, void *warn_arg,
+			  struct tread_site_names **out);
+
+void tread_site_names_close(struct tread_site_names *names);
+
+/* The function name for @site; never NULL, valid until close. */
+const char *tread_site_name(struct tread_site_names *names, uint32_t site);
+
+#endif /* TATTACH_CONSUMER_SITE_NAMES_H */

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Copying committed words out of one ring without trusting its writer.
+ *
+ * A chunk is copied first and checked after: once the copy is done the
+ * head is read again, and any position more than a ring behind that head
+ * may have been overwritten while we copied, whatever its commit bit says.
+ * Only then are the words decoded.  This one rule covers flight mode, a
+ * reader that fell behind, and another consumer advancing the tail.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "consumer/thread_stream.h"
+
+static uint64_t oldest_intact(const struct tread_stream *s, uint64_t head)
+{
+	uint64_t n = s->ring->ring_events;
+
+	return head > n ? head - n : 0;
+}
+
+/* Learn the time base from the intact words of the chunk we start in. */
+static void prime_time_base(struct tread_stream *s, uint64_t start)
+{
+	uint64_t chunk0 = start & ~(uint64_t)(TAT_CHUNK_EVENTS - 1);
+	struct tread_decoder tmp = s->dec;
+
+	if (chunk0 == start)
+		return;
+	for (uint64_t p = chunk0; p < start; p++) {
+		uint64_t w = tread_ring_word(s->ring, s->slot, p);
+
+		if (!tread_word_committed(s->ring, w, p))
+			return;
+		tread_decoder_prime(&tmp, w);
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (chunk0 < oldest_intact(s, tread_ring_head(s->ring, s->slot)))
+		return;		/* overwritten while we looked */
+	s->dec.have_time = tmp.have_time;
+	s->dec.time_hi = tmp.time_hi;
+	s->dec.tid = tmp.tid;
+}
+
+void tread_stream_init(struct tread_stream *s, const struct tread_ring *ring,
+		       uint32_t slot)
+{
+	uint64_t head, tail, start;
+	uint32_t cap = s->chunk_cap;
+
+	memset(s, 0, sizeof(*s));
+	s->chunk_cap = cap;
+	s->ring = ring;
+	s->slot = slot;
+	s->blocked_at = UINT64_MAX;
+	s->stall_pos = UINT64_MAX;
+
+	head = tread_ring_head(ring, slot);
+	tail = tread_ring_tail(ring, slot);
+	start = oldest_intact(s, head);
+	if (tail > start)
+		start = tail;
+	if (start > head)	/* a tail past the head: nothing to read */
+		start = head;
+	s->pos = s->visible = s->ripe = start;
+	s->chunk_pos = start;
+
+	tread_decoder_init(&s->dec, slot, tread_ring_tid(ring, slot));
+	prime_time_base(s, start);
+}
+
+struct tread_stream *tread_stream_new(const struct tread_ring *ring, uint32_t slot)
+{
+	uint64_t cap = ring->ring_events < TREAD_STREAM_CHUNK ?
+		       ring->ring_events : TREAD_STREAM_CHUNK;
+	struct tread_stream *s;
+
+	s = malloc(sizeof(*s) + cap * sizeof(s->chunk[0]));
+	if (!s)
+		return NULL;
+	s->chunk_cap = cap;
+	tread_stream_init(s, ring, slot);
+	return s;
+}
+
+void tread_stream_refresh(struct tread_stream *s, bool final, bool writer_gone)
+{
+	uint64_t head = tread_ring_head(s->ring, s->slot);
+	uint64_t prev_visible = s->visible;
+
+	/* A head that went backwards is a confused writer: ignore it. */
+	if (head > s->visible)
+		s->visible = head;
+	s->ripe = final ? s->visible : prev_visible;
+	s->final = final;
+	s->writer_gone = writer_gone;
+
+	if (s->blocked_at != UINT64_MAX && s->blocked_at == s->stall_pos) {
+		s->stall_rounds++;
+	} else {
+		s->stall_pos = s->blocked_at;
+		s->stall_rounds = 0;
+	}
+}
+
+static bool may_skip_unwritten(const struct tread_stream *s, uint64_t pos)
+{
+	return s->writer_gone ||
+	       (pos == s->stall_pos && s->stall_rounds >= TREAD_STREAM_STALL_ROUNDS);
+}
+
+/*
+ * Copy the next committed words into the chunk buffer.  Returns false when
+ * nothing more can be read this round.
+ */
+static bool fill_chunk(struct tread_stream *s)
+{
+	for (;;) {
+		uint64_t start = s->pos, n, oldest, len;
+
+		if (start >= s->visible)
+			return false;
+		n = s->visible - start;
+		if (n > s->chunk_cap)
+			n = s->chunk_cap;
+		for (uint64_t i = 0; i < n; i++)
+			s->chunk[i] = tread_ring_word(s->ring, s->slot, start + i);
+		/* Order the copy before the second look at the head. */
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		oldest = oldest_intact(s, tread_ring_head(s->ring, s->slot));
+
+		if (oldest > start) {
+			tread_decoder_gap(&s->dec, oldest - start,
+					  TREAD_LOST_OVERWRITTEN);
+			s->pos = oldest;
+			if (oldest >= start + n)
+				continue;
+			memmove(s->chunk, s->chunk + (oldest - start),
+				(start + n - oldest) * sizeof(s->chunk[0]));
+			n -= oldest - start;
+			start = oldest;
+		}
+
+		for (len = 0; len < n; len++)
+			if (!tread_word_committed(s->ring, s->chunk[len], start + len))
+				break;
+		if (len == 0) {
+			if (!may_skip_unwritten(s, start)) {
+				s->blocked_at = start;
+				return false;
+			}
+			tread_decoder_gap(&s->dec, 1, TREAD_LOST_UNCOMMITTED);
+			s->pos = start + 1;
+			continue;
+		}
+		s->blocked_at = UINT64_MAX;
+		s->chunk_pos = start;
+		s->chunk_len = len;
+		s->chunk_idx = 0;
+		s->pos = start + len;
+		return true;
+	}
+}
+
+static void push(struct tread_stream *s, const struct tread_event *ev)
+{
+	s->queue[(s->q_first + s->q_len) % TREAD_STREAM_QUEUE] = *ev;
+	s->q_len++;
+}
+
+const struct tread_event *tread_stream_peek(struct tread_stream *s, unsigned idx)
+{
+	struct tread_event out[TREAD_DECODER_MAX_OUT];
+	int n;
+
+	/* One word adds at most two events: idx <= 1 keeps the queue <= 3. */
+	if (idx > 1)
+		return NULL;
+	while (s->q_len <= idx) {
+		if (s->chunk_idx == s->chunk_len && !fill_chunk(s)) {
+			if (!s->final)
+				return NULL;
+			n = tread_decoder_flush(&s->dec, s->pos, out);
+			if (!n)
+				return NULL;
+			push(s, &out[0]);
+			continue;
+		}
+		n = tread_decoder_word(&s->dec, s->chunk[s->chunk_idx],
+				       s->chunk_pos + s->chunk_idx, out);
+		s->chunk_idx++;
+		for (int i = 0; i < n; i++)
+			push(s, &out[i]);
+	}
+	return &s->queue[(s->q_first + idx) % TREAD_STREAM_QUEUE];
+}
+
+void tread_stream_pop(struct tread_stream *s)
+{
+	if (!s->q_len)
+		return;
+	s->q_first = (s->q_first + 1) % TREAD_STREAM_QUEUE;
+	s->q_len--;
+}
+
+uint64_t tread_stream_consumed(const struct tread_stream *s)
+{
+	uint64_t p;
+
+	if (s->q_len)
+		p = s->queue[s->q_first].pos;
+	else if (s->chunk_idx < s->chunk_len)
+		p = s->chunk_pos + s->chunk_idx;
+	else
+		p = s->pos;
+	/* A flushed LOST event carries s->pos: never past what we read. */
+	return p < s->pos ? p : s->pos;
+}
+
+uint64_t tread_stream_unread(const struct tread_stream *s)
+{
+	return s->visible > s->pos ? s->visible - s->pos : 0;
+}
