@@ -7,13 +7,33 @@
 
 void str_append(char **buf, const char *s)
 {
-	size_t old = *buf ? strlen(*buf) : 0;
-	char *n = realloc(*buf, old + strlen(s) + 1);
+	size_t old = *buf ? strlen(*buf) : 0, add = strlen(s);
+	char *n = realloc(*buf, old + add + 1);
 
 	if (!n)
 		abort();
-	memcpy(n + old, s, strlen(s) + 1);
+	memcpy(n + old, s, add + 1);
 	*buf = n;
+}
+
+/* A growing string that knows its length: canonical forms can be long. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void sb_add(struct sbuf *b, const char *s)
+{
+	size_t add = strlen(s);
+
+	if (b->len + add + 1 > b->cap) {
+		b->cap = 2 * (b->len + add + 1);
+		b->s = realloc(b->s, b->cap);
+		if (!b->s)
+			abort();
+	}
+	memcpy(b->s + b->len, s, add + 1);
+	b->len += add;
 }
 
 /*
@@ -41,7 +61,7 @@ static int split_line(const char *line, int *tid, const char **text, size_t *len
 
 char *graph_canon(const char *out, int want)
 {
-	char *canon = calloc(1, 1);
+	struct sbuf canon = { 0 };
 	int need_sep = 0;
 
 	for (const char *line = out; line && *line;) {
@@ -55,7 +75,7 @@ char *graph_canon(const char *out, int want)
 			memcpy(name, text, len);
 			name[len] = 0;
 			if (!strncmp(name, "/* lost", 7)) {
-				str_append(&canon, need_sep ? " [lost]" : "[lost]");
+				sb_add(&canon, need_sep ? " [lost]" : "[lost]");
 				need_sep = 1;
 			} else if (!strncmp(name, "} /* ", 5)) {
 				/* closes "f", whether or not its entry was traced */
@@ -64,29 +84,30 @@ char *graph_canon(const char *out, int want)
 
 					if (sp)
 						*sp = 0;
-					str_append(&canon, need_sep ? " ?" : "?");
-					str_append(&canon, name + 5);
+					sb_add(&canon, need_sep ? " ?" : "?");
+					sb_add(&canon, name + 5);
 				}
-				str_append(&canon, ")");
+				sb_add(&canon, ")");
 				need_sep = 1;
 			} else if (len > 4 && !strcmp(name + len - 4, "() {")) {
 				name[len - 4] = 0;
 				if (need_sep)
-					str_append(&canon, " ");
-				str_append(&canon, name);
-				str_append(&canon, "(");
+					sb_add(&canon, " ");
+				sb_add(&canon, name);
+				sb_add(&canon, "(");
 				need_sep = 0;
 			} else if (len > 3 && !strcmp(name + len - 3, "();")) {
 				name[len - 3] = 0;
 				if (need_sep)
-					str_append(&canon, " ");
-				str_append(&canon, name);
+					sb_add(&canon, " ");
+				sb_add(&canon, name);
 				need_sep = 1;
 			}
 		}
 		line = next ? next + 1 : NULL;
 	}
-	return canon;
+	sb_add(&canon, "");
+	return canon.s;
 }
 
 size_t graph_tids(const char *out, int *tids, size_t max)

@@ -1,0 +1,315 @@
+/*
+ * percall: the work of the per-call benchmarks (tests/bench/run.sh).
+ *
+ * The same source is built several ways (see run.sh):
+ *
+ *   plain   -O2                                    no instrumentation at all
+ *   pg      -O2 -pg                                glibc's mcount until attached
+ *   pfe     -O2 -fpatchable-function-entry=5       5-byte NOP at each entry
+ *   cyg     -O2 -finstrument-functions             for LTTng-UST cyg-profile
+ *   floor   -O2 -finstrument-functions + floor.c   hand-written minimal probe
+ *
+ * Only the functions named w_* are work; they are the ones traced.  The
+ * drivers that time them are never instrumented (NOTRACE), so each build
+ * makes exactly the same traced calls.  Every w_* function bumps `ncalls`,
+ * in every build alike, so the number of calls is counted, not guessed.
+ *
+ * It prints "ready <pid>" and then answers one line per command on stdin:
+ *
+ *   fib D R    R times w_fib(D)         -> "ok ns=<total> calls=<n> probe=<p>"
+ *   mix R      R requests w_handle(i)   -> same
+ *   quit       exit(0)
+ *
+ * ns is CLOCK_MONOTONIC around the loop only, so starting a tracer, or the
+ * tracer's own start-up, is not counted.  probe is the number of events
+ * the floor probe stored (-1 in other builds): a check that the
+ * instrumented build really makes 2 probe calls per counted call.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WORK __attribute__((noipa))
+#define NOTRACE __attribute__((noipa, no_instrument_function, \
+				patchable_function_entry(0, 0)))
+
+unsigned long ncalls;
+volatile unsigned long sink;
+
+/* Provided by floor.c in the floor build only. */
+extern unsigned long floor_events(void) __attribute__((weak));
+
+/* ------------------------------------------------------------- fib */
+
+WORK long w_fib(long n)
+{
+	long a, b;
+
+	ncalls++;
+	if (n < 2)
+		return n;
+	a = w_fib(n - 1);
+	b = w_fib(n - 2);
+	__asm__ volatile("" : "+r"(a), "+r"(b));	/* no accumulator rewrite */
+	return a + b;
+}
+
+/* ------------------------------------------------------------- mix */
+/*
+ * One "request": parse a small text header into fields, look each field
+ * up in a hash table, sort the values, checksum the body, format a reply.
+ * Functions from ~1 ns (getters, comparisons) to a few hundred ns
+ * (checksum), the shape of ordinary application code.
+ */
+struct req {
+	unsigned char body[512];
+	char hdr[96];
+	long id;
+	int nfields;
+	unsigned fields[8];
+	long vals[8];
+	char out[128];
+	int outlen;
+};
+
+static const char *const keys[] = {
+	"host", "user", "path", "verb", "size", "type", "lang", "date",
+};
+
+static struct {
+	unsigned long h;
+	long v;
+} table[64];
+
+WORK unsigned long w_hash(const char *s, int len)
+{
+	unsigned long h = 1469598103934665603ul;
+
+	ncalls++;
+	for (int i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ul;
+	return h;
+}
+
+WORK int w_is_sep(int c)
+{
+	ncalls++;
+	return c == ';' || c == ' ' || c == '=';
+}
+
+/* Splits "k=v;k=v;..." and records where each key starts. */
+WORK int w_parse(struct req *r)
+{
+	int n = 0, start = 1;
+
+	ncalls++;
+	for (int i = 0; r->hdr[i] && n < 8; i++) {
+		if (r->hdr[i] == ';') {
+			start = 1;
+			continue;
+		}
+		if (start && !w_is_sep(r->hdr[i])) {
+			r->fields[n++] = (unsigned)i;
+			start = 0;
+		}
+	}
+	r->nfields = n;
+	return n;
+}
+
+WORK long w_lookup(const char *key, int len)
+{
+	unsigned long h = w_hash(key, len);
+
+	ncalls++;
+	for (unsigned i = 0; i < 64; i++) {
+		unsigned k = (unsigned)(h + i) & 63;
+
+		if (table[k].h == h)
+			return table[k].v;
+		if (!table[k].h)
+			return -1;
+	}
+	return -1;
+}
+
+WORK int w_cmp(long a, long b)
+{
+	ncalls++;
+	return (a > b) - (a < b);
+}
+
+WORK void w_sort(long *v, int n)
+{
+	ncalls++;
+	for (int i = 1; i < n; i++) {
+		long x = v[i];
+		int j = i - 1;
+
+		while (j >= 0 && w_cmp(v[j], x) > 0) {
+			v[j + 1] = v[j];
+			j--;
+		}
+		v[j + 1] = x;
+	}
+}
+
+WORK unsigned w_checksum(const unsigned char *p, int len)
+{
+	unsigned a = 1, b = 0;
+
+	ncalls++;
+	for (int i = 0; i < len; i++) {
+		a = (a + p[i]) % 65521;
+		b = (b + a) % 65521;
+	}
+	return (b << 16) | a;
+}
+
+WORK int w_put_num(char *out, long v)
+{
+	char tmp[24];
+	int n = 0, len = 0;
+
+	ncalls++;
+	if (v < 0) {
+		out[len++] = '-';
+		v = -v;
+	}
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		out[len++] = tmp[--n];
+	return len;
+}
+
+WORK long w_get_id(const struct req *r)
+{
+	ncalls++;
+	return r->id;
+}
+
+WORK int w_format(struct req *r, unsigned sum)
+{
+	int len = 0;
+
+	ncalls++;
+	len += w_put_num(r->out + len, w_get_id(r));
+	r->out[len++] = ' ';
+	for (int i = 0; i < r->nfields && i < 4; i++) {
+		len += w_put_num(r->out + len, r->vals[i]);
+		r->out[len++] = ',';
+	}
+	len += w_put_num(r->out + len, sum);
+	r->out[len] = 0;
+	r->outlen = len;
+	return len;
+}
+
+WORK long w_handle(struct req *r)
+{
+	unsigned sum;
+
+	ncalls++;
+	w_parse(r);
+	for (int i = 0; i < r->nfields; i++)
+		r->vals[i] = w_lookup(r->hdr + r->fields[i], 4);
+	w_sort(r->vals, r->nfields);
+	sum = w_checksum(r->body, (int)(64 + (r->id & 255)));
+	return w_format(r, sum);
+}
+
+/* ---------------------------------------------------------- drivers */
+
+static struct req reqs[16];
+
+NOTRACE static void setup(void)
+{
+	for (int k = 0; k < 8; k++) {
+		unsigned long h = 1469598103934665603ul;
+
+		for (int i = 0; i < 4; i++)
+			h = (h ^ (unsigned char)keys[k][i]) * 1099511628211ul;
+		for (unsigned i = 0;; i++)
+			if (!table[(h + i) & 63].h) {
+				table[(h + i) & 63].h = h;
+				table[(h + i) & 63].v = (long)(k * 7919 % 1000);
+				break;
+			}
+	}
+	for (int q = 0; q < 16; q++) {
+		struct req *r = &reqs[q];
+		int len = 0;
+
+		for (int i = 0; i < 512; i++)
+			r->body[i] = (unsigned char)(i * 31 + q);
+		for (int f = 0; f < 4 + q % 5; f++)
+			len += snprintf(r->hdr + len, sizeof(r->hdr) - len, "%s=%d;",
+					keys[(q + f * 3) % 8], q * f);
+	}
+}
+
+NOTRACE static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+NOTRACE static long probe_count(void)
+{
+	return floor_events ? (long)floor_events() : -1;
+}
+
+NOTRACE static int dispatch(const char *line)
+{
+	long d, r, p0;
+	unsigned long c0;
+	uint64_t t0, t1;
+
+	if (sscanf(line, "fib %ld %ld", &d, &r) == 2) {
+		c0 = ncalls;
+		p0 = probe_count();
+		t0 = now_ns();
+		for (long i = 0; i < r; i++)
+			sink += (unsigned long)w_fib(d);
+		t1 = now_ns();
+	} else if (sscanf(line, "mix %ld", &r) == 1) {
+		c0 = ncalls;
+		p0 = probe_count();
+		t0 = now_ns();
+		for (long i = 0; i < r; i++) {
+			struct req *q = &reqs[i & 15];
+
+			q->id = i;
+			sink += (unsigned long)w_handle(q);
+		}
+		t1 = now_ns();
+	} else if (!strncmp(line, "quit", 4)) {
+		exit(0);
+	} else {
+		return -1;
+	}
+	printf("ok ns=%llu calls=%lu probe=%ld\n", (unsigned long long)(t1 - t0),
+	       ncalls - c0, p0 < 0 ? -1 : probe_count() - p0);
+	return 0;
+}
+
+NOTRACE int main(void)
+{
+	char line[256];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	setup();
+	printf("ready %d\n", (int)getpid());
+	while (fgets(line, sizeof(line), stdin))
+		if (dispatch(line) < 0)
+			printf("error\n");
+	return 0;
+}

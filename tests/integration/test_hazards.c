@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Signals, fork, exec, vfork, longjmp, siglongjmp, deep recursion and
+ * threads that come and go, while traced: the program's own checks must
+ * pass, and the trace must be exactly the calls that were made.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/graph_parse.h"
+#include "lib/proc_harness.h"
+
+static struct target t;
+
+static void start(void)
+{
+	target_start(&t, build_path("tests/targets/hazards"));
+	ring_remove(t.pid);
+}
+
+static void stop(void)
+{
+	if (t.pid > 0) {
+		pid_t pid = t.pid;
+
+		cr_expect_eq(WEXITSTATUS(target_stop(&t)), 0);
+		ring_remove(pid);
+	}
+}
+
+TestSuite(hazards, .init = start, .fini = stop, .timeout = 120);
+
+/* Enable with @opts, run @cmd, disable; returns the graph. */
+static char *traced(const char *opts, const char *cmd, const char *want_answer)
+{
+	char enable[128], *out = NULL, *err = NULL;
+
+	snprintf(enable, sizeof(enable), "--enable %s", opts);
+	cr_assert_eq(tattach(t.pid, enable, &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(&t, cmd), want_answer);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	free(err);
+	return out;
+}
+
+static void assert_tree(const char *out, int tid, const char *want)
+{
+	char *got = graph_canon(out, tid);
+
+	cr_assert_str_eq(got, want, "thread %d:\n got: %s\nwant: %s\n%.3000s", tid, got,
+			 want, out);
+	free(got);
+}
+
+/* Calls of @fn in "tread --report" output, or -1. */
+static long report_calls(const char *report, const char *fn)
+{
+	for (const char *line = report; line && *line;) {
+		const char *next = strchr(line, '\n');
+		size_t len = next ? (size_t)(next - line) : strlen(line);
+		size_t fl = strlen(fn);
+		long calls;
+
+		if (line[0] != '#' && len > fl && !strncmp(line + len - fl, fn, fl) &&
+		    line[len - fl - 1] == ' ' && sscanf(line, "%ld", &calls) == 1)
+			return calls;
+		line = next ? next + 1 : NULL;
+	}
+	return -1;
+}
+
+Test(hazards, signals_at_5khz_on_sigaltstack)
+{
+	char *out = NULL, *err = NULL, cmd[256];
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+
+	cr_assert_eq(tattach(t.pid, "--enable -b 256M", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "signals 1000"), "done 1000");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	/* every handler call traced */
+	cr_assert_eq(tread(t.pid, "--report", &out, &err), 0, "%s", err);
+	cr_assert_eq(report_calls(out, "handler_work"), 1000, "%s", out);
+	cr_assert_eq(report_calls(out, "on_prof"), 1000, "%s", out);
+	/* and every one nested cleanly: no exit without entry, nothing lost */
+	snprintf(cmd, sizeof(cmd), "%s -p %d | grep -cE 'not traced|exit lost|lost [0-9]+ events'",
+		 build_path("tread"), (int)t.pid);
+	run_capture(sh, &out, &err);
+	cr_assert_str_eq(out, "0\n", "anomalies in the graph: %s %s", out, err);
+	free(out);
+	free(err);
+}
+
+Test(hazards, fork_child_returns_through_hijacked_frames)
+{
+	char *out = traced("", "fork", "done 1");
+	int tids[4];
+
+	/* the child stopped recording (wiped ring pointer): parent only */
+	cr_assert_eq(graph_tids(out, tids, 4), 1, "%s", out);
+	assert_tree(out, t.pid, "dispatch(cmd_fork(forker))");
+	free(out);
+}
+
+Test(hazards, fork_exec_and_vfork_exec)
+{
+	char *out = traced("", "forkexec", "done 1");
+
+	assert_tree(out, t.pid, "dispatch(spawn_true)");
+	free(out);
+	out = traced("", "vforkexec", "done 1");
+	assert_tree(out, t.pid, "dispatch(spawn_true) dispatch(spawn_true)");
+	free(out);
+}
+
+Test(hazards, longjmp_ends_skipped_frames)
+{
+	char *out = traced("", "longjmp 2", "done 2");
+	/* an unwound frame is never folded into a leaf line: "jump_deep()" */
+	const char *one = "jumper(jump_deep(jump_deep(jump_deep(jump_deep(jump_deep("
+			  "jump_deep()))))) work(leaf leaf))";
+	char want[512];
+
+	snprintf(want, sizeof(want), "dispatch(%s %s)", one, one);
+	assert_tree(out, t.pid, want);
+	free(out);
+}
+
+Test(hazards, siglongjmp_out_of_a_handler)
+{
+	char *out = traced("", "siglongjmp 1", "done 1");
+
+	assert_tree(out, t.pid, "dispatch(sigjumper(raise_deep(raise_deep(raise_deep("
+				"raise_deep(on_usr1())))) work(leaf leaf)))");
+	free(out);
+}
+
+Test(hazards, recursion_deeper_than_the_shadow_stack)
+{
+	char *out = traced("", "recurse 3000", "done 3000"), *st = NULL;
+
+	/* dispatch + 1023 recurse frames fit in 1024; 3001 - 1023 do not */
+	cr_assert_eq(graph_count_calls(out, "recurse"), 1023);
+	cr_assert_eq(tattach(t.pid, "--status", &st, NULL), 0);
+	cr_assert(strstr(st, "1978 calls too deep"), "%s", st);
+	free(st);
+	free(out);
+}
+
+Test(hazards, threads_come_and_go)
+{
+	char *out = traced("-b 64K", "churn 64 10", "done 640"), *st = NULL;
+	static int tids[1024];
+	size_t n = graph_tids(out, tids, 1024);
+
+	cr_assert_eq(graph_count_calls(out, "churn_thread"), 640);
+	cr_assert_eq(n, 641, "threads seen: %zu", n);
+	for (size_t i = 0; i < n; i++)
+		if (tids[i] != t.pid)
+			assert_tree(out, tids[i], "churn_thread(work(leaf leaf leaf leaf leaf))");
+	cr_assert_eq(tattach(t.pid, "--status", &st, NULL), 0);
+	cr_assert(strstr(st, "0 events (ring full), 0 (no thread slot)"), "%s", st);
+	free(st);
+	free(out);
+}
+
+Test(hazards, more_threads_than_slots)
+{
+	char *out = traced("-t 8", "churn 64 2", "done 128"), *st = NULL;
+	unsigned long long full, noslot;
+	const char *p;
+
+	cr_assert_eq(tattach(t.pid, "--status", &st, NULL), 0);
+	p = strstr(st, "dropped:");
+	cr_assert(p && sscanf(p, "dropped: %llu events (ring full), %llu (no thread slot)",
+			      &full, &noslot) == 2, "%s", st);
+	/* every call (7 a thread) is either in the trace or counted */
+	cr_assert_eq(graph_count_calls(out, "churn_thread") + graph_count_calls(out, "work") +
+		     graph_count_calls(out, "leaf") + noslot, 128 * 7,
+		     "calls in trace + dropped != calls made\n%s", st);
+	cr_assert_gt(noslot, 0, "64 threads at once should not fit in 8 slots");
+	free(st);
+	free(out);
+}

@@ -1,0 +1,260 @@
+/*
+ * hazards: what real daemons do that a tracer must survive.  Every command
+ * checks its own results and answers "done <number>" or "error <why>".
+ *
+ *   signals N     SIGPROF at 5 kHz (handler on a sigaltstack, SA_RESTART,
+ *                 calls a traced function) while N work() calls run;
+ *                 answers the number of handler calls
+ *   fork          a child forked inside traced frames calls traced code and
+ *                 returns through the frames hijacked before the fork
+ *   forkexec      fork + execve("/bin/true") from a traced function
+ *   vforkexec     vfork + execve("/bin/true") from a traced function
+ *   longjmp N     N times: setjmp, 6 traced frames deep, longjmp back
+ *   siglongjmp N  N times: SIGUSR1 raised 4 frames deep, handler siglongjmps out
+ *   recurse D     a traced recursion D deep
+ *   churn T R     R rounds of T threads that each call work() and exit
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NOINLINE __attribute__((noinline, noclone))
+
+volatile long sink;
+static volatile sig_atomic_t handled;
+static jmp_buf jb;
+static sigjmp_buf sjb;
+
+NOINLINE long leaf(long x)
+{
+	sink += x;
+	return x + 1;
+}
+
+NOINLINE long work(long n)
+{
+	long t = 0;
+
+	for (long i = 0; i < n; i++)
+		t += leaf(i);
+	return t;
+}
+
+NOINLINE void handler_work(void)
+{
+	sink += leaf(7);
+}
+
+static void on_prof(int sig)
+{
+	(void)sig;
+	handler_work();
+	handled++;
+}
+
+/*
+ * A POSIX timer on CLOCK_MONOTONIC (hrtimer based, unlike ITIMER_PROF's
+ * tick) sends SIGPROF to this thread every 200 us while traced work runs,
+ * until @n signals were handled.
+ */
+NOINLINE static int cmd_signals(long n)
+{
+	struct sigaction sa = { .sa_handler = on_prof, .sa_flags = SA_RESTART | SA_ONSTACK };
+	struct itimerspec it = { { 0, 200000 }, { 0, 200000 } }, off = { { 0, 0 }, { 0, 0 } };
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGPROF };
+	static char altstack[64 * 1024];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	long sum = 0, rounds = 0;
+	timer_t timer;
+
+	handled = 0;
+	sev._sigev_un._tid = gettid();
+	if (sigaltstack(&ss, NULL) || sigaction(SIGPROF, &sa, NULL) ||
+	    timer_create(CLOCK_MONOTONIC, &sev, &timer) ||
+	    timer_settime(timer, 0, &it, NULL))
+		return -1;
+	while (handled < n) {
+		sum += work(100);
+		rounds++;
+	}
+	timer_settime(timer, 0, &off, NULL);
+	timer_delete(timer);
+	signal(SIGPROF, SIG_IGN);
+	if (sum != rounds * 5050)
+		return -1;
+	return handled;
+}
+
+NOINLINE static long forker(void)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		return work(10) == 55 ? 0 : 1;	/* the child returns through us */
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return -1;
+	return 1;
+}
+
+NOINLINE static int cmd_fork(void)
+{
+	long r = forker();
+
+	if (r == 0)	/* child: all its traced frames returned correctly */
+		_exit(work(3) == 6 ? 0 : 3);
+	return r == 1 ? 1 : -1;
+}
+
+NOINLINE static int spawn_true(int use_vfork)
+{
+	char *argv[] = { "/bin/true", NULL };
+	pid_t pid = use_vfork ? vfork() : fork();
+	int status;
+
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status) == 0 ? 1 : -1;
+}
+
+/* gcc 12 does not see that longjmp() ends the recursion */
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
+NOINLINE static void jump_deep(int depth)
+{
+	if (depth <= 0)
+		longjmp(jb, 1);
+	else
+		jump_deep(depth - 1);
+	sink++;	/* not a tail call */
+}
+
+NOINLINE static int jumper(void)
+{
+	if (setjmp(jb) == 0) {
+		jump_deep(5);
+		return -1;	/* never reached */
+	}
+	return work(2) == 3 ? 1 : -1;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	siglongjmp(sjb, 1);
+}
+
+NOINLINE static void raise_deep(int depth)
+{
+	if (depth == 0)
+		raise(SIGUSR1);
+	else
+		raise_deep(depth - 1);
+	sink++;
+}
+
+NOINLINE static int sigjumper(void)
+{
+	if (sigsetjmp(sjb, 1) == 0) {
+		raise_deep(3);
+		return -1;
+	}
+	return work(2) == 3 ? 1 : -1;
+}
+
+NOINLINE static long recurse(long d)
+{
+	long r = d ? recurse(d - 1) + 1 : 0;
+
+	sink += r;
+	return r;
+}
+
+NOINLINE static void *churn_thread(void *arg)
+{
+	(void)arg;
+	return work(5) == 15 ? NULL : (void *)1;
+}
+
+NOINLINE static int cmd_churn(long nthreads, long rounds)
+{
+	pthread_t *t = calloc(nthreads, sizeof(*t));
+
+	if (!t)
+		return -1;
+	for (long r = 0; r < rounds; r++) {
+		for (long i = 0; i < nthreads; i++)
+			if (pthread_create(&t[i], NULL, churn_thread, NULL))
+				return -1;
+		for (long i = 0; i < nthreads; i++) {
+			void *ret;
+
+			pthread_join(t[i], &ret);
+			if (ret)
+				return -1;
+		}
+	}
+	free(t);
+	return (int)(nthreads * rounds);
+}
+
+NOINLINE static long dispatch(const char *line)
+{
+	long a, b, ok = 0;
+
+	if (sscanf(line, "signals %ld", &a) == 1)
+		return cmd_signals(a);
+	if (!strncmp(line, "forkexec", 8))
+		return spawn_true(0);
+	if (!strncmp(line, "vforkexec", 9))
+		return spawn_true(1);
+	if (!strncmp(line, "fork", 4))
+		return cmd_fork();
+	if (sscanf(line, "longjmp %ld", &a) == 1) {
+		for (long i = 0; i < a; i++)
+			ok += jumper() == 1;
+		return ok == a ? ok : -1;
+	}
+	if (sscanf(line, "siglongjmp %ld", &a) == 1) {
+		signal(SIGUSR1, on_usr1);
+		for (long i = 0; i < a; i++)
+			ok += sigjumper() == 1;
+		return ok == a ? ok : -1;
+	}
+	if (sscanf(line, "recurse %ld", &a) == 1)
+		return recurse(a) == a ? a : -1;
+	if (sscanf(line, "churn %ld %ld", &a, &b) == 2)
+		return cmd_churn(a, b);
+	return -1;
+}
+
+int main(void)
+{
+	char line[128];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("ready %d\n", (int)getpid());
+	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4)) {
+		long r = dispatch(line);
+
+		if (r < 0)
+			printf("error %s", line);
+		else
+			printf("done %ld\n", r);
+	}
+	return 0;
+}
