@@ -12,10 +12,12 @@
  * /proc/PID/mem; no mapping is ever writable and executable at once.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "attach/inject.h"
@@ -134,25 +136,29 @@ int inject_setup(struct remote *r, struct ringfile *rf)
 	return ret;
 }
 
-static int mapped_at(const struct maps *maps, uint64_t addr, const char *path)
+static int mapped_at(const struct maps *maps, uint64_t addr)
 {
 	const struct map *m = maps_find(maps, addr);
 
-	return m && m->start == addr && (!path || strcmp(m->path, path) == 0);
+	return m && m->start == addr;
 }
 
 int inject_present(const struct ringfile *rf, const struct maps *maps)
 {
 	const struct tat_ring_header *h = rf->hdr;
+	const struct map *ring = maps_find(maps, h->map_addr);
+	struct stat st;
 
 	if (h->state == TAT_STATE_NEW)
 		return 0;
-	if (!mapped_at(maps, h->map_addr, rf->path) ||
-	    !mapped_at(maps, h->live_addr, NULL) ||
-	    !mapped_at(maps, h->private_addr, NULL))
+	/* By inode: the path in maps is resolved, ours may hold a symlink. */
+	if (!ring || ring->start != h->map_addr || fstat(rf->fd, &st) < 0 ||
+	    ring->inode != (uint64_t)st.st_ino)
+		return 0;
+	if (!mapped_at(maps, h->live_addr) || !mapped_at(maps, h->private_addr))
 		return 0;
 	for (uint32_t i = 0; i < h->tramp_count && i < TAT_TRAMP_MAX; i++)
-		if (!mapped_at(maps, h->tramp_addr[i], NULL))
+		if (!mapped_at(maps, h->tramp_addr[i]))
 			return 0;
 	return 1;
 }
@@ -250,6 +256,14 @@ int inject_tramp_for(struct remote *r, struct ringfile *rf, struct maps *maps,
 	if (!ret)
 		ret = (int)remote_syscall(r, SYS_mprotect, addr + code_size(), PAGE,
 					  PROT_READ, 0, 0, 0);
+	if (!ret) {
+		/* before any site calls this copy */
+		uint64_t ret_addr = addr + TRAMP_OFF_RETURN;
+
+		ret = remote_write(r, h->private_addr +
+				   offsetof(struct tp_state, tramp_return[h->tramp_count]),
+				   &ret_addr, sizeof(ret_addr));
+	}
 	if (ret)
 		return ret;
 	h->tramp_addr[h->tramp_count] = addr;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <tattach/ring.h>
@@ -174,9 +175,21 @@ static int site_cmp(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* The patch list for every site of the ring, sorted by address. */
+/* Is the module's text still mapped from its file (not dlclose()d)? */
+static int module_mapped(const struct maps *maps, const struct tat_module *tm)
+{
+	const struct map *m = maps_find(maps, tm->text_start);
+
+	return m && (m->prot & PROT_EXEC) && strcmp(m->path, tm->path) == 0 &&
+	       (!tm->text_end || maps_find(maps, tm->text_end - 1) != NULL);
+}
+
+/*
+ * The patch list for every site of the ring whose module is still loaded,
+ * sorted by address.  Sites of unloaded modules are marked not patched.
+ */
 static struct patch_site *plan(struct ringfile *rf, const struct module_set *set,
-			       size_t *n)
+			       const struct maps *maps, size_t *n)
 {
 	struct tat_ring_header *h = rf->hdr;
 	struct tat_module *mods = ringfile_modules(rf);
@@ -188,7 +201,13 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 		return NULL;
 	for (uint32_t i = 1; i < h->site_count; i++) {
 		const struct tat_module *tm = &mods[sites[i].module];
-		struct patch_site *p = &ps[k++];
+		struct patch_site *p;
+
+		if (!module_mapped(maps, tm)) {
+			sites[i].patched = 0;
+			continue;
+		}
+		p = &ps[k++];
 
 		p->addr = sites[i].addr;
 		p->len = sites[i].len;
@@ -239,11 +258,16 @@ static int rewrite(struct remote *r, struct ringfile *rf, const struct module_se
 	struct tat_site *sites = ringfile_sites(rf);
 	struct patch_io io = { r, io_read, io_write };
 	struct patch_stats stats;
+	struct maps maps;
 	struct patch_site *ps;
-	size_t n, on = 0;
+	size_t n, on = 0, warned = 0;
 	int *index, ret;
 
-	ps = plan(rf, set, &n);
+	ret = proc_read_maps(r->held->pid, &maps);
+	if (ret)
+		return ret;
+	ps = plan(rf, set, &maps, &n);
+	proc_free_maps(&maps);
 	if (!ps)
 		return -ENOMEM;
 	index = malloc((n + 1) * sizeof(*index));
@@ -261,11 +285,13 @@ static int rewrite(struct remote *r, struct ringfile *rf, const struct module_se
 
 		if (ps[i].result == PATCH_DONE || ps[i].result == PATCH_ALREADY)
 			s->patched = op == PATCH_ENABLE;
-		if (ps[i].result == PATCH_MISMATCH && rep->mismatched < 5)
-			pr_warn("site at %#llx holds unexpected bytes: left alone",
-				(unsigned long long)ps[i].addr);
-		on += s->patched;
+		if (ps[i].result == PATCH_MISMATCH && ++warned <= 5)
+			pr_warn("site at %#llx holds unexpected bytes: left alone%s",
+				(unsigned long long)ps[i].addr,
+				warned == 5 ? " (further ones not shown)" : "");
 	}
+	for (uint32_t i = 1; i < rf->hdr->site_count; i++)
+		on += sites[i].patched;
 	rf->hdr->patched_sites = (uint32_t)on;
 	rep->sites = stats.done + stats.already;
 	rep->changed = stats.done;
@@ -451,7 +477,6 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	if (!ret && !inject_present(&rf, &maps)) {
 		pr_err("pid %d no longer has tattach's mappings (did it exec?); "
 		       "nothing to disable", (int)o->pid);
-		rf.hdr->state = TAT_STATE_NEW;
 		ret = -ESTALE;
 	}
 	if (!ret)

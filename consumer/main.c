@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -68,7 +69,8 @@ int main(int argc, char **argv)
 {
 	struct tread_options opt;
 	struct tread_session_config cfg = { 0 };
-	char err[1024], path[sizeof(TAT_RING_DIR) + 64];
+	char err[1024], path[4096 + 64];
+	const char *dir = getenv("TATTACH_RING_DIR");
 	int ret;
 
 	if (tread_parse_args(argc, argv, &opt, err, sizeof(err))) {
@@ -87,7 +89,9 @@ int main(int argc, char **argv)
 
 	set_signals();
 	if (opt.pid)
-		snprintf(path, sizeof(path), TAT_RING_DIR "/tattach-%d.ring", opt.pid);
+		/* the same folder tattach uses (attach/ringfile.c) */
+		snprintf(path, sizeof(path), "%.4096s/tattach-%d.ring",
+			 dir && *dir ? dir : TAT_RING_DIR, opt.pid);
 	cfg.path = opt.pid ? path : opt.input;
 	cfg.pid = opt.pid;
 	cfg.follow = opt.follow;

@@ -239,6 +239,54 @@ static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
 	return 0;
 }
 
+/*
+ * A frame whose return slot lies below the slot of a new call on the same
+ * stack can no longer return: longjmp() or siglongjmp() left it.  Say so in
+ * the ring now, so the new call is not shown as its child, and mark it
+ * ended.  It stays on the shadow stack all the same: were it alive after
+ * all (a handler on a sigaltstack placed just above the stack), its return
+ * still finds its frame.
+ */
+#define FRAME_ENDED (1ull << 63)
+#define SAME_STACK  (8ull << 20)
+
+/* Is @addr the return entry of one of the trampoline copies? */
+static int is_tramp_return(const struct tp_state *st, uint64_t addr)
+{
+	for (int i = 0; i < 8 && st->tramp_return[i]; i++)
+		if (st->tramp_return[i] == addr)
+			return 1;
+	return 0;
+}
+
+static inline int abandoned(const struct tp_frame *f, uint64_t slot, int fresh)
+{
+	return (f->slot < slot || (f->slot == slot && fresh)) &&
+	       slot - f->slot <= SAME_STACK && !(f->site & FRAME_ENDED);
+}
+
+static inline void end_abandoned(const struct tp_state *st, uint64_t ring,
+				 struct tp_thread *t, uint64_t *slot)
+{
+	uint64_t d = READ_ONCE(t->depth), n = 0, tsc;
+	/* A tail call reuses its caller's slot, which then holds tp_return:
+	 * that caller is still alive.  A fresh return address means the
+	 * frame that had this slot is gone. */
+	int fresh = !is_tramp_return(st, *slot);
+
+	if (likely(d == 0 || d > TP_DEPTH_MAX ||
+		   !abandoned(&t->stack[d - 1], (uint64_t)slot, fresh)))
+		return;
+	while (n < d && abandoned(&t->stack[d - 1 - n], (uint64_t)slot, fresh))
+		n++;
+	tsc = rdtsc();
+	ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, n));
+	for (uint64_t j = d; j-- > d - n;) {
+		emit(st, ring, t, TAT_EV_EXIT, t->stack[j].site, tsc);
+		t->stack[j].site |= FRAME_ENDED;
+	}
+}
+
 void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 {
 	struct tp_state *st = state();
@@ -261,6 +309,7 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 
 	/* Every site rewritten is 5 bytes up to the return address. */
 	site = site_index(st, after_site - 5);
+	end_abandoned(st, ring, t, slot);
 	idx = local_xadd(&t->depth, 1);
 	if (unlikely(idx >= TP_DEPTH_MAX)) {
 		local_dec(&t->depth);
@@ -320,13 +369,17 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 		return 0;
 	ret = t->stack[i].ret;
 	if (ring) {
-		skipped = depth - 1 - i;
+		skipped = 0;
+		for (uint64_t j = depth - 1; j > i; j--)
+			skipped += !(t->stack[j].site & FRAME_ENDED);
 		if (unlikely(skipped)) {
 			ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, skipped));
 			for (uint64_t j = depth - 1; j > i; j--)
-				emit(st, ring, t, TAT_EV_EXIT, t->stack[j].site, tsc);
+				if (!(t->stack[j].site & FRAME_ENDED))
+					emit(st, ring, t, TAT_EV_EXIT, t->stack[j].site, tsc);
 		}
-		emit(st, ring, t, TAT_EV_EXIT, t->stack[i].site, tsc);
+		if (likely(!(t->stack[i].site & FRAME_ENDED)))
+			emit(st, ring, t, TAT_EV_EXIT, t->stack[i].site, tsc);
 	}
 	WRITE_ONCE(t->depth, i);
 	return ret;

@@ -69,7 +69,7 @@ struct tp_state {
 	int32_t  tid_offset;	/* offset of the tid in the TCB, 0 = unknown */
 	uint64_t thread_off;	/* ring header fields, copied so the hot path */
 	uint64_t data_off;	/* never trusts the shared file for addresses */
-	uint64_t pad[8];
+	uint64_t tramp_return[8]; /* tp_return of every copy, 0 = no copy */
 };
 
 #endif
