@@ -132,7 +132,17 @@ Test(errors, not_permitted, .timeout = 30)
 	pid_t child;
 	char buf[4096] = "";
 
+	char dir[] = "/tmp/tattach-eperm-XXXXXX", copy[64], cp[600];
+	char *cpargv[] = { "/bin/sh", "-c", cp, NULL };
+
 	cr_assert(getuid() == 0, "this test drops root to uid 65534; run as root");
+	/* uid 65534 may not be able to reach the build tree: use a copy */
+	cr_assert(mkdtemp(dir));
+	snprintf(copy, sizeof(copy), "%s/tattach", dir);
+	snprintf(cp, sizeof(cp), "chmod 755 %s && cp %s %s && chmod 755 %s", dir,
+		 build_path("tattach"), copy, copy);
+	cr_assert_eq(run_capture(cpargv, NULL, NULL), 0);
+	argv[0] = copy;
 	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)t.pid);
 	cr_assert(pipe(p) == 0);
@@ -143,6 +153,7 @@ Test(errors, not_permitted, .timeout = 30)
 		if (setgid(65534) || setuid(65534))
 			_exit(99);
 		execv(argv[0], argv);
+		fprintf(stderr, "cannot run %s as uid 65534\n", argv[0]);
 		_exit(127);
 	}
 	close(p[1]);
@@ -153,6 +164,8 @@ Test(errors, not_permitted, .timeout = 30)
 	cr_assert_eq(lines(buf), 1, "%s", buf);
 	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
 	target_stop(&t);
+	unlink(copy);
+	rmdir(dir);
 	(void)out;
 	(void)err;
 }
