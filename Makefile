@@ -3,6 +3,7 @@
 #   make demo     install missing Debian packages, build, trace the demo target
 #   make check    install missing packages, build, run the whole test suite
 #   make bench    benchmarks (never part of check)
+#   make stress   long robustness runs (never part of check)
 #   make V=1      show the commands
 #   make SANITIZE=1  build tattach/tread/tests with ASan+UBSan
 
@@ -48,18 +49,20 @@ TRAMP_CFLAGS := -std=gnu11 $(WARN) -Iinclude -O2 -fPIC -fvisibility=hidden \
 	-ffreestanding -fno-builtin -nostdlib -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables -fcf-protection=none \
 	-mgeneral-regs-only -mno-red-zone -fno-jump-tables -U_FORTIFY_SOURCE
-TRAMP_SRCS := $(wildcard attach/tramp/*.c) $(wildcard attach/tramp/*.S)
+TRAMP_SRCS := $(wildcard attach/tramp/*.c) attach/tramp/entry.S
 TRAMP_OBJS := $(patsubst %,$(O)/%.o,$(basename $(TRAMP_SRCS)))
 TRAMP_BLOB := $(O)/attach/tramp/tramp_blob.h
+RESCUE_BLOB := $(O)/attach/tramp/rescue_blob.h
 
 # ----------------------------------------------------------------- tests
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 INTEG_SRCS  := $(wildcard tests/integration/test_*.c)
+STRESS_SRCS := $(wildcard tests/stress/test_*.c)
 TEST_HELPER_SRCS := $(wildcard tests/lib/*.c)
 TEST_BINS   := $(UNIT_SRCS:%.c=$(O)/%) $(INTEG_SRCS:%.c=$(O)/%)
 TEST_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null)
 
-.PHONY: all deps demo check unit integration bench clean help targets
+.PHONY: all deps demo check unit integration bench stress clean help targets
 all: $(TATTACH) $(TREAD)
 
 help:
@@ -89,6 +92,7 @@ $(LIB): $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(O)/attach/inject.o: $(TRAMP_BLOB)
+$(O)/attach/remote.o: $(RESCUE_BLOB)
 ALL_CFLAGS += -I$(O)
 
 $(TATTACH): $(O)/attach/main.o $(LIB)
@@ -118,7 +122,15 @@ $(O)/attach/tramp/tramp.elf: $(TRAMP_OBJS) attach/tramp/tramp.lds
 
 $(TRAMP_BLOB): $(O)/attach/tramp/tramp.elf attach/tramp/mkblob.sh
 	$(call msg,GEN,$@)
-	$(Q)sh attach/tramp/mkblob.sh $< $@
+	$(Q)sh attach/tramp/mkblob.sh $< $@ tramp_code tp_fentry tp_mcount tp_return tp_config_area
+
+$(O)/attach/tramp/rescue.elf: $(O)/attach/tramp/rescue.o attach/tramp/rescue.lds
+	$(call msg,LD,$@)
+	$(Q)ld -T attach/tramp/rescue.lds -o $@ $<
+
+$(RESCUE_BLOB): $(O)/attach/tramp/rescue.elf attach/tramp/mkblob.sh
+	$(call msg,GEN,$@)
+	$(Q)sh attach/tramp/mkblob.sh $< $@ rescue_code rescue_syscall rescue_restore rescue_ctx rescue_end
 
 # ------------------------------------------------------------ test targets
 include tests/targets/targets.mk
@@ -142,6 +154,12 @@ check: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all targets
 	$(Q)bash tests/demo.sh $(O)
+
+# Long robustness runs, not part of check: tracer killed at random moments
+# (TATTACH_TRIALS, default 200) and 1000 enable/disable cycles.
+stress: deps
+	$(Q)$(MAKE) --no-print-directory all targets $(STRESS_SRCS:%.c=$(O)/%) $(O)/tests/integration/test_cycles
+	$(Q)TATTACH_CYCLES=1000 sh tests/run-all.sh $(O) $(STRESS_SRCS:%.c=$(O)/%) $(O)/tests/integration/test_cycles
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all targets

@@ -174,7 +174,7 @@ static int reaches(uint64_t copy, uint64_t lo, uint64_t hi)
 uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned kind)
 {
 	return rf->hdr->tramp_addr[idx] +
-	       (kind == TAT_SITE_MCOUNT ? TRAMP_OFF_MCOUNT : TRAMP_OFF_FENTRY);
+	       (kind == TAT_SITE_MCOUNT ? TRAMP_CODE_OFF_MCOUNT : TRAMP_CODE_OFF_FENTRY);
 }
 
 static int map_cmp(const void *a, const void *b)
@@ -258,7 +258,7 @@ int inject_tramp_for(struct remote *r, struct ringfile *rf, struct maps *maps,
 					  PROT_READ, 0, 0, 0);
 	if (!ret) {
 		/* before any site calls this copy */
-		uint64_t ret_addr = addr + TRAMP_OFF_RETURN;
+		uint64_t ret_addr = addr + TRAMP_CODE_OFF_RETURN;
 
 		ret = remote_write(r, h->private_addr +
 				   offsetof(struct tp_state, tramp_return[h->tramp_count]),

@@ -16,12 +16,14 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "attach/log.h"
 #include "attach/proc.h"
 #include "attach/remote.h"
+#include "attach/tramp/rescue_blob.h"
 
 int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len)
 {
@@ -89,7 +91,71 @@ static uint64_t find_syscall_insn(struct remote *r, const struct maps *maps,
 	return 0;
 }
 
-int remote_open(struct remote *r, struct held *h)
+/*
+ * The context rescue_restore puts back if we die: the thread as we found
+ * it, with an interrupted system call rewound to be made again, as the
+ * kernel would have done on resuming it.
+ */
+struct rescue_ctx {
+	uint64_t sigmask;
+	uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
+	uint64_t rax, rcx, rdx, rsi, rdi, rip, eflags, rsp;
+};
+
+_Static_assert(sizeof(struct rescue_ctx) == RESCUE_CODE_OFF_END - RESCUE_CODE_OFF_CTX,
+	       "struct rescue_ctx must match attach/tramp/rescue.S");
+
+static int write_rescue_ctx(struct remote *r)
+{
+	const struct user_regs_struct *g = &r->thread->regs;
+	struct rescue_ctx c = {
+		.sigmask = r->thread->sigmask,
+		.r15 = g->r15, .r14 = g->r14, .r13 = g->r13, .r12 = g->r12,
+		.rbp = g->rbp, .rbx = g->rbx, .r11 = g->r11, .r10 = g->r10,
+		.r9 = g->r9, .r8 = g->r8, .rax = g->rax, .rcx = g->rcx,
+		.rdx = g->rdx, .rsi = g->rsi, .rdi = g->rdi, .rip = g->rip,
+		.eflags = g->eflags & ~0x100ull, .rsp = g->rsp,
+	};
+
+	if ((long)g->orig_rax >= 0) {
+		switch ((long)g->rax) {
+		case -512:	/* ERESTARTSYS */
+		case -513:	/* ERESTARTNOINTR */
+		case -514:	/* ERESTARTNOHAND */
+			c.rax = g->orig_rax;
+			c.rip -= 2;
+			break;
+		case -516:	/* ERESTART_RESTARTBLOCK */
+			c.rax = SYS_restart_syscall;
+			c.rip -= 2;
+			break;
+		}
+	}
+	return remote_write(r, r->rescue + RESCUE_CODE_OFF_CTX, &c, sizeof(c));
+}
+
+int remote_make_rescue(struct remote *r)
+{
+	long addr = remote_syscall(r, SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC,
+				   MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0);
+	int ret;
+
+	if (addr < 0)
+		return (int)addr;
+	ret = remote_write(r, (uint64_t)addr, rescue_code, sizeof(rescue_code));
+	if (ret)
+		return ret;
+	r->rescue = (uint64_t)addr;
+	ret = write_rescue_ctx(r);
+	if (ret) {
+		r->rescue = 0;
+		return ret;
+	}
+	r->gadget = r->rescue + RESCUE_CODE_OFF_SYSCALL;
+	return 0;
+}
+
+int remote_open(struct remote *r, struct held *h, uint64_t rescue)
 {
 	struct maps maps;
 	char path[64];
@@ -112,6 +178,14 @@ int remote_open(struct remote *r, struct held *h)
 	r->memfd = open(path, O_RDWR | O_CLOEXEC);
 	if (r->memfd < 0)
 		return -errno;
+	if (rescue) {
+		r->rescue = rescue;
+		ret = write_rescue_ctx(r);
+		if (ret)
+			goto fail;
+		r->gadget = rescue + RESCUE_CODE_OFF_SYSCALL;
+		return 0;
+	}
 	ret = proc_read_maps(h->pid, &maps);
 	if (ret)
 		goto fail;

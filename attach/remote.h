@@ -11,15 +11,26 @@ struct remote {
 	struct held *held;
 	struct held_thread *thread;	/* the thread that makes the calls */
 	uint64_t gadget;		/* address of a "syscall" instruction */
+	uint64_t rescue;		/* the rescue page, once there is one */
 	int memfd;			/* /proc/PID/mem, read-write */
 };
 
 /*
- * remote_open - pick a live thread of @h to run system calls in, find a
- * "syscall" instruction in the target's vDSO (or libc) and open its memory.
- * Returns 0 or -errno.
+ * remote_open - pick a live thread of @h to run system calls in and open
+ * the target's memory.  With a @rescue page (made by an earlier run), the
+ * calls go through it; otherwise through a "syscall" instruction found in
+ * the vDSO (or libc) until remote_make_rescue().  Returns 0 or -errno.
  */
-int remote_open(struct remote *r, struct held *h);
+int remote_open(struct remote *r, struct held *h, uint64_t rescue);
+
+/*
+ * remote_make_rescue - map the rescue page (attach/tramp/rescue.S) into the
+ * target and make it the place of every later remote call: from then on,
+ * tattach dying at any moment leaves the borrowed thread where it was.
+ * The one call made before it exists (its mmap) is the only unprotected
+ * one.  Returns 0 (r->rescue set) or -errno.
+ */
+int remote_make_rescue(struct remote *r);
 void remote_close(struct remote *r);
 
 /*

@@ -331,6 +331,23 @@ static int place_trampolines(struct remote *r, struct ringfile *rf, pid_t pid)
 	return ret;
 }
 
+/* The rescue page an earlier run left, if it is still there. */
+static uint64_t rescue_of(const struct ringfile *rf, pid_t pid)
+{
+	uint64_t addr = rf->hdr->rescue_addr;
+	const struct map *m;
+	struct maps maps;
+
+	if (!addr || proc_read_maps(pid, &maps))
+		return 0;
+	m = maps_find(&maps, addr);
+	if (!m || m->start != addr || m->end != addr + 4096 || m->inode ||
+	    m->prot != (PROT_READ | PROT_EXEC))
+		addr = 0;
+	proc_free_maps(&maps);
+	return addr;
+}
+
 static void report_no_sites(pid_t pid, const struct module_set *set)
 {
 	pr_err("pid %d (%s): no patchable call sites found; rebuild it with -pg, "
@@ -394,10 +411,18 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	ret = hold(o->pid, &h);
 	if (ret)
 		goto out;
-	ret = remote_open(&r, &h);
+	ret = remote_open(&r, &h, rescue_of(&rf, o->pid));
 	if (ret) {
 		pr_err("cannot drive pid %d: %s", (int)o->pid, strerror(-ret));
 		goto out_release;
+	}
+	if (!r.rescue) {
+		ret = remote_make_rescue(&r);
+		if (ret) {
+			pr_err("setting up pid %d: %s", (int)o->pid, strerror(-ret));
+			goto out_release;
+		}
+		rf.hdr->rescue_addr = r.rescue;
 	}
 	if (rf.hdr->state == TAT_STATE_NEW) {
 		ret = inject_setup(&r, &rf);
@@ -480,7 +505,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 		ret = -ESTALE;
 	}
 	if (!ret)
-		ret = remote_open(&r, &h);
+		ret = remote_open(&r, &h, rescue_of(&rf, o->pid));
 	if (!ret) {
 		rf.hdr->state = TAT_STATE_BUSY;
 		ret = rewrite(&r, &rf, NULL, PATCH_DISABLE, rep);

@@ -115,7 +115,8 @@ struct tat_ring_header {
 	uint32_t threads_used;		/* thread slots claimed so far */
 	uint32_t pad1;
 
-	uint64_t reserved[32];
+	uint64_t rescue_addr;		/* page tattach runs remote syscalls from */
+	uint64_t reserved[31];
 };
 
 /* One loaded ELF object whose sites were found. */

@@ -6,6 +6,8 @@
  *
  *   run N       main thread: work(N)                      -> "done"
  *   mt T N      T new threads, each thread_main(N)        -> "done"
+ *   spin T      T threads call work(100) until "stop"     -> "done"
+ *   stop        join them (each checked its results)      -> "done"
  *   quit        exit(0)
  *
  * work(N) makes exactly this tree, N times:
@@ -83,6 +85,37 @@ NOINLINE void *thread_main(void *arg)
 	return NULL;
 }
 
+static volatile int spinning;
+static pthread_t spinners[64];
+static long nspinners;
+
+NOINLINE static void *spin_main(void *arg)
+{
+	(void)arg;
+	while (spinning)
+		if (work(100) != expected_work(100))
+			abort();
+	return NULL;
+}
+
+NOINLINE static int spin(long n)
+{
+	spinning = 1;
+	for (nspinners = 0; nspinners < n && nspinners < 64; nspinners++)
+		if (pthread_create(&spinners[nspinners], NULL, spin_main, NULL))
+			return -1;
+	return 0;
+}
+
+NOINLINE static int stop_spinning(void)
+{
+	spinning = 0;
+	for (long i = 0; i < nspinners; i++)
+		pthread_join(spinners[i], NULL);
+	nspinners = 0;
+	return 0;
+}
+
 NOINLINE static int run_threads(long nthreads, long n)
 {
 	pthread_t *tids = calloc(nthreads, sizeof(*tids));
@@ -111,6 +144,10 @@ NOINLINE static int dispatch(const char *line)
 	}
 	if (sscanf(line, "mt %ld %ld", &x, &y) == 2)
 		return run_threads(x, y);
+	if (sscanf(line, "spin %ld", &x) == 1)
+		return spin(x);
+	if (strncmp(line, "stop", 4) == 0)
+		return stop_spinning();
 	if (strncmp(line, "quit", 4) == 0)
 		exit(0);
 	return -1;

@@ -1,0 +1,626 @@
+#!/bin/bash
+# tests/bench/run.sh BUILD_DIR: `make bench`.
+#
+# Installs the tracers tattach is compared with (uftrace, bpftrace,
+# LTTng-UST) when missing, builds the benchmark programs into
+# BUILD_DIR/bench/, runs every measurement BENCH_REPS times (default 7)
+# and prints one table of medians and spreads, also saved to
+# BUILD_DIR/bench/results.txt.  docs/performance.md explains each row.
+#
+# Every target is driven through pipes (a command line in, a one-line
+# answer out); nothing waits by sleeping.  Per-call numbers are timed by
+# the target itself around its work loop, so starting a tracer costs
+# nothing here.
+#
+# Run by `make bench` as `sh run.sh`: go on under bash.
+if [ -z "${BASH:-}" ]; then exec bash "$0" "$@"; fi
+
+set -u
+export LC_ALL=C
+T_START=$(date +%s)
+
+B=$(cd "${1:-build}" && pwd) || { echo "bench: no build dir ${1:-build}" >&2; exit 1; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=$B/bench
+REPS=${BENCH_REPS:-7}
+TATTACH=$B/tattach
+TREAD=$B/tread
+CC=${CC:-cc}
+JOBS=$(nproc 2>/dev/null || echo 2)
+for p in "$TATTACH" "$TREAD"; do
+	[ -x "$p" ] || { echo "bench: $p missing: run 'make all' first" >&2; exit 1; }
+done
+mkdir -p "$OUT"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tattach-bench.XXXXXX")
+export GMON_OUT_PREFIX=$WORK/gmon	# -pg programs write gmon output at exit
+M=$WORK/m				# one file per metric, one line per run
+mkdir -p "$M"
+ROWS=$WORK/rows				# the table, one row per line
+NOTES=()				# what did not work, printed under the table
+: >"$ROWS"
+
+say() { echo "bench: $*" >&2; }
+note() { NOTES+=("$*"); say "NOTE: $*"; }
+
+# ------------------------------------------------------------ processes
+# start NAME CMD...: run CMD with stdin/stdout on FIFOs, wait for its
+# "ready PID" line.  Sets PID[NAME] (the target's pid, which is not the
+# job's pid under uftrace) and keeps the FIFO descriptors open.
+declare -A PID JOB FDW FDR
+start() {
+	local name=$1 w r word pid
+	shift
+	mkfifo "$WORK/$name.in" "$WORK/$name.out" || return 1
+	"$@" <"$WORK/$name.in" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	JOB[$name]=$!
+	exec {w}>"$WORK/$name.in"
+	exec {r}<"$WORK/$name.out"
+	FDW[$name]=$w
+	FDR[$name]=$r
+	if ! read -t 120 -r word pid <&"$r" || [ "$word" != ready ]; then
+		say "$name did not start: $(tail -n 3 "$WORK/$name.err" 2>/dev/null)"
+		stop "$name"
+		return 1
+	fi
+	PID[$name]=$pid
+}
+
+# ask NAME LINE: send one command, the answer goes to $ANSWER.
+ask() {
+	ANSWER=
+	echo "$2" >&"${FDW[$1]}" 2>/dev/null || return 1
+	read -t 900 -r ANSWER <&"${FDR[$1]}" || return 1
+	[ "${ANSWER%% *}" = ok ]
+}
+
+# stop NAME: quit, wait for the job, forget it, remove its ring file.
+stop() {
+	local name=$1 w r
+	[ -n "${JOB[$name]:-}" ] || return 0
+	w=${FDW[$name]} r=${FDR[$name]}
+	echo quit >&"$w" 2>/dev/null
+	exec {w}>&- {r}<&-
+	wait "${JOB[$name]}" 2>/dev/null
+	rm -f "/dev/shm/tattach-${PID[$name]:-none}.ring" "$WORK/$name.in" "$WORK/$name.out"
+	rm -f "$GMON_OUT_PREFIX".*
+	unset "JOB[$name]"
+}
+
+BPF_JOB= LTTNG_SESSION= SESSIOND_PID=
+cleanup() {
+	local n
+	for n in "${!JOB[@]}"; do
+		kill "${JOB[$n]}" 2>/dev/null
+		rm -f "/dev/shm/tattach-${PID[$n]:-none}.ring"
+	done
+	[ -n "$BPF_JOB" ] && kill -INT "$BPF_JOB" 2>/dev/null
+	[ -n "$LTTNG_SESSION" ] && lttng destroy "$LTTNG_SESSION" >/dev/null 2>&1
+	[ -n "$SESSIOND_PID" ] && kill "$SESSIOND_PID" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+trap '' PIPE		# a target that died must not take the script with it
+
+# tat PID ARGS...: run tattach, its output to $TAT_OUT; fails loudly.
+tat() {
+	local pid=$1
+	shift
+	if ! TAT_OUT=$("$TATTACH" -p "$pid" "$@" 2>&1); then
+		note "tattach -p $pid $* failed: $TAT_OUT"
+		return 1
+	fi
+}
+
+# ------------------------------------------------------------ numbers
+# stats FILE: "median min max" of the numbers in FILE.
+stats() {
+	sort -g "$1" | awk '{ v[NR] = $1 }
+		END { if (!NR) { print "- - -"; exit }
+		      m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		      printf "%s %s %s\n", m, v[1], v[NR] }'
+}
+
+fmt() {
+	awk -v v="$1" 'BEGIN { if (v == "-") { print "-"; exit }
+		a = v < 0 ? -v : v
+		if (a < 10) printf "%.2f\n", v; else if (a < 1000) printf "%.1f\n", v;
+		else printf "%.0f\n", v }'
+}
+
+# row SECTION ITEM METRIC-FILE UNIT [NOTE]: one line of the table from
+# the runs in METRIC-FILE.
+row() {
+	local s=$1 item=$2 f=$3 unit=$4 extra=${5:-} med lo hi n
+	if [ ! -s "$f" ]; then
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$item" "n/a" "" "$unit" "${extra:-not measured}" >>"$ROWS"
+		return
+	fi
+	read -r med lo hi <<<"$(stats "$f")"
+	n=$(wc -l <"$f")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$item" "$(fmt "$med")" \
+		"$(fmt "$lo") - $(fmt "$hi")" "$unit" "n=$n${extra:+; $extra}" >>"$ROWS"
+}
+
+# row_text SECTION ITEM VALUE UNIT NOTE: a single fixed value.
+row_text() {
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "" "$4" "${5:-}" >>"$ROWS"
+}
+
+# combine OUT EXPR FILE...: OUT gets, line by line, EXPR over the lines of
+# the FILEs ($1, $2, ... in awk), so a ratio is taken within each run.
+combine() {
+	local out=$1 expr=$2 f
+	shift 2
+	for f in "$@"; do [ -s "$f" ] || { : >"$out"; return; }; done
+	paste "$@" | awk "{ print $expr }" >"$out"
+}
+
+# ------------------------------------------------------------- tracers
+pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+install_tracers() {
+	local want="uftrace bpftrace lttng-tools liblttng-ust-dev" missing="" p avail=""
+	for p in $want; do pkg_ok "$p" || missing="$missing $p"; done
+	[ -z "$missing" ] && return
+	say "installing:$missing"
+	if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
+	$SUDO apt-get update -qq >/dev/null 2>&1
+	for p in $missing; do
+		if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+			avail="$avail $p"
+		else
+			note "Debian package $p is not available here: its column is skipped"
+		fi
+	done
+	[ -n "$avail" ] && { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $avail \
+		>"$WORK/apt.log" 2>&1 || note "apt-get install$avail failed: $(tail -n 2 "$WORK/apt.log")"; }
+}
+install_tracers
+HAVE_UFTRACE=0 HAVE_BPFTRACE=0 HAVE_LTTNG=0
+command -v uftrace >/dev/null && HAVE_UFTRACE=1
+command -v bpftrace >/dev/null && HAVE_BPFTRACE=1
+LIBCYG=$(ldconfig -p 2>/dev/null | awk '/liblttng-ust-cyg-profile\.so\.1 /{ print $NF; exit }')
+command -v lttng >/dev/null && command -v lttng-sessiond >/dev/null && [ -n "$LIBCYG" ] && HAVE_LTTNG=1
+[ $HAVE_UFTRACE = 1 ] || note "uftrace not installed: column skipped"
+[ $HAVE_BPFTRACE = 1 ] || note "bpftrace not installed: column skipped"
+[ $HAVE_LTTNG = 1 ] || note "lttng-tools or liblttng-ust-cyg-profile.so.1 missing: column skipped"
+
+# ---------------------------------------------------------------- build
+CF="-std=gnu11 -O2 -g -Wall -Wextra"
+# older OUT DEP...: OUT is missing or older than a DEP.
+older() {
+	local out=$1 d
+	shift
+	[ -e "$out" ] || return 0
+	for d in "$@"; do [ "$d" -nt "$out" ] && return 0; done
+	return 1
+}
+# stale OUT DEP...: the same, this script (the flags) counting as a DEP.
+stale() { older "$@" "$HERE/run.sh"; }
+cc_to() {	# cc_to OUT DEPS -- ARGS...
+	local out=$1 deps=()
+	shift
+	while [ "$1" != -- ]; do deps+=("$1"); shift; done
+	shift
+	stale "$out" "${deps[@]}" || return 0
+	"$CC" "$@" -o "$out" || { echo "bench: building $out failed" >&2; exit 1; }
+}
+say "building benchmark programs in $OUT"
+PC=$HERE/percall.c
+cc_to "$OUT/percall.plain" "$PC" -- $CF "$PC"
+cc_to "$OUT/percall.pg" "$PC" -- $CF -pg "$PC"
+cc_to "$OUT/percall.pfe" "$PC" -- $CF -fpatchable-function-entry=5 "$PC"
+cc_to "$OUT/percall.cyg" "$PC" -- $CF -finstrument-functions "$PC"
+cc_to "$OUT/floor.o" "$HERE/floor.c" -- $CF -c "$HERE/floor.c"
+cc_to "$OUT/percall.floor" "$PC" "$OUT/floor.o" -- $CF -finstrument-functions "$PC" "$OUT/floor.o"
+# bpftrace's uprobes go on a copy: a uprobe belongs to the file, and the
+# plain baseline must not run into it.
+cp "$OUT/percall.plain" "$OUT/percall.bpf"
+
+SITE_SIZES="1000 10000 100000"
+SRC=$OUT/sites-src
+if older "$SRC/.stamp" "$HERE/gen_sites.sh"; then
+	sh "$HERE/gen_sites.sh" "$SRC" 100000 $SITE_SIZES && touch "$SRC/.stamp"
+fi
+todo=()
+for f in "$SRC"/gen_*.c "$SRC"/table_*.c; do
+	older "${f%.c}.o" "$f" && todo+=("$f")
+done
+if [ ${#todo[@]} -gt 0 ]; then
+	say "compiling ${#todo[@]} generated files (-pg -O1; the first time takes a minute or two)"
+	printf '%s\n' "${todo[@]}" | xargs -P "$JOBS" -I{} sh -c \
+		'"$0" -std=gnu11 -O1 -pg -g0 -c -o "${1%.c}.o" "$1" || exit 255' "$CC" {} ||
+		{ echo "bench: compiling generated sites failed" >&2; exit 1; }
+fi
+for n in $SITE_SIZES; do
+	objs=()
+	for ((k = 0; k < n / 1000; k++)); do objs+=("$SRC/gen_$k.o"); done
+	cc_to "$OUT/sites.$n" "$HERE/sites_main.c" "$SRC/table_$n.o" "${objs[@]}" -- \
+		-std=gnu11 -O1 -pg -g -pthread "$HERE/sites_main.c" "$SRC/table_$n.o" "${objs[@]}"
+done
+
+# ------------------------------------------------ memory of a process
+# mem PID BIN: "textPD binRss ringRss totalRss totalPD" in kB, from
+# /proc/PID/smaps: Private_Dirty of BIN's mappings (patched code pages
+# become private copies), the ring file's resident pages, and the whole.
+mem() {
+	awk -v bin="$2" '
+		/^[0-9a-f]+-[0-9a-f]+ / { path = $6; next }
+		/^Rss:/ { rss += $2; if (path == bin) brss += $2; if (path ~ /tattach-[0-9]+\.ring/) ring += $2 }
+		/^Private_Dirty:/ { pd += $2; if (path == bin) bpd += $2 }
+		END { printf "%d %d %d %d %d\n", bpd, brss, ring, rss, pd }' "/proc/$1/smaps"
+}
+
+# ====================================================================
+# 1 + 2. Per-call overhead and disabled cost
+# ====================================================================
+FIB_D=20
+declare -A KIND BIN FIBR MIXR LABEL CALLS PERRUN
+CFGS=()
+cfg() { CFGS+=("$1"); KIND[$1]=$2; BIN[$1]=$3; FIBR[$1]=$4; MIXR[$1]=$5; LABEL[$1]=$6; CALLS[$1]=0; }
+cfg plain     direct       percall.plain 500 100000 "no instrumentation (-O2)"
+cfg pg        direct       percall.pg    500 100000 "-pg, never attached (glibc mcount runs)"
+cfg pg_off    tat-disabled percall.pg    500 100000 "-pg, tattach enabled then disabled"
+cfg pfe       direct       percall.pfe   500 100000 "-fpatchable-function-entry=5, never attached"
+cfg pfe_off   tat-disabled percall.pfe   500 100000 "-fpatchable-function-entry=5, enabled then disabled"
+cfg cyg       direct       percall.cyg   500 100000 "-finstrument-functions, glibc's empty hooks"
+cfg floor     direct       percall.floor 500 100000 "floor: TSC + 8-byte store per event (-finstrument-functions)"
+cfg tat_disc  tat-discard  percall.pg    100  50000 "tattach -pg, discard, -b 1G (never full)"
+cfg tat_fl    tat-flight   percall.pg    200 100000 "tattach -pg, flight, -b 64K"
+cfg tat_flpfe tat-flight   percall.pfe   200 100000 "tattach -fpatchable-function-entry=5, flight, -b 64K"
+[ $HAVE_UFTRACE = 1 ] && cfg uftrace uftrace percall.pg 30 8000 "uftrace record --no-libcall (-pg)"
+[ $HAVE_BPFTRACE = 1 ] && cfg bpftrace bpftrace percall.bpf 2 1000 "bpftrace uprobe+uretprobe, count() (no -pg)"
+[ $HAVE_LTTNG = 1 ] && cfg lttng lttng percall.cyg 30 8000 "LTTng-UST cyg-profile (-finstrument-functions)"
+
+start_lttng() {
+	if ! lttng list >/dev/null 2>&1; then
+		if ! lttng-sessiond --daemonize --no-kernel >"$WORK/sessiond.log" 2>&1; then
+			note "lttng-sessiond cannot run here: $(tail -n 2 "$WORK/sessiond.log")"
+			return 1
+		fi
+		for f in /var/run/lttng/lttng-sessiond.pid "$HOME/.lttng/lttng-sessiond.pid"; do
+			[ -r "$f" ] && { SESSIOND_PID=$(cat "$f"); break; }
+		done
+	fi
+	LTTNG_SESSION=tattach-bench-$$
+	if ! { lttng create "$LTTNG_SESSION" --output="$WORK/lttng-trace" &&
+	       lttng enable-channel -u -s "$LTTNG_SESSION" --subbuf-size=4M --num-subbuf=8 ch &&
+	       lttng enable-event -u -s "$LTTNG_SESSION" -c ch \
+			'lttng_ust_cyg_profile:func_entry,lttng_ust_cyg_profile:func_exit' &&
+	       lttng start "$LTTNG_SESSION"; } >"$WORK/lttng.log" 2>&1; then
+		note "LTTng session could not be set up: $(tail -n 2 "$WORK/lttng.log")"
+		return 1
+	fi
+}
+
+BPF_FD=
+start_bpftrace() {	# start_bpftrace PID BIN
+	local l prog
+	prog="BEGIN { printf(\"go\\n\"); }
+	      uprobe:$2:w_* { @entries = count(); }
+	      uretprobe:$2:w_* { @returns = count(); }"
+	mkfifo "$WORK/bpf.out"
+	( ulimit -l unlimited 2>/dev/null; exec bpftrace -p "$1" -e "$prog" ) \
+		>"$WORK/bpf.out" 2>"$WORK/bpf.err" &
+	BPF_JOB=$!
+	exec {BPF_FD}<"$WORK/bpf.out"
+	while read -t 120 -r l <&"$BPF_FD"; do
+		[ "$l" = go ] && return 0
+	done
+	note "bpftrace could not attach: $(grep -v RLIMIT "$WORK/bpf.err" | tail -n 2)"
+	kill -INT "$BPF_JOB" 2>/dev/null
+	wait "$BPF_JOB"
+	BPF_JOB=
+	return 1
+}
+
+# launch CONFIG: start it and bring it to the state it is measured in.
+launch() {
+	local c=$1 bin=$OUT/${BIN[$1]}
+	case ${KIND[$c]} in
+	direct)
+		start "$c" "$bin" ;;
+	tat-disabled)
+		start "$c" "$bin" || return 1
+		mem "${PID[$c]}" "$bin" >"$WORK/$c.mem0"
+		tat "${PID[$c]}" --enable || return 1
+		mem "${PID[$c]}" "$bin" >"$WORK/$c.mem1"
+		ask "$c" "fib $FIB_D 10" || return 1		# traced: fills the 1 MiB ring
+		mem "${PID[$c]}" "$bin" >"$WORK/$c.mem2"
+		"$TATTACH" -p "${PID[$c]}" --status >"$WORK/$c.status0" 2>&1
+		tat "${PID[$c]}" --disable || return 1
+		mem "${PID[$c]}" "$bin" >"$WORK/$c.mem3" ;;
+	tat-discard)
+		start "$c" "$bin" && tat "${PID[$c]}" --enable -m discard -b 1G ;;
+	tat-flight)
+		start "$c" "$bin" && tat "${PID[$c]}" --enable -m flight -b 64K ;;
+	uftrace)
+		start "$c" uftrace record --no-libcall -d "$WORK/uftrace.data" "$bin" ;;
+	bpftrace)
+		start "$c" "$bin" && start_bpftrace "${PID[$c]}" "$bin" ;;
+	lttng)
+		start_lttng && start "$c" env LD_PRELOAD="$LIBCYG" "$bin" ;;
+	esac
+}
+
+# run1 CONFIG WORKLOAD METRIC-FILE: one timed run, ns per call appended.
+run1() {
+	local c=$1 w=$2 cmd ns calls probe
+	if [ "$w" = fib ]; then cmd="fib $FIB_D ${FIBR[$c]}"; else cmd="mix ${MIXR[$c]}"; fi
+	if ! ask "$c" "$cmd"; then
+		note "${LABEL[$c]}: '$cmd' failed (${ANSWER:-no answer})"
+		return 1
+	fi
+	read -r ns calls probe <<<"$(sed 's/[a-z]*=//g; s/^ok //' <<<"$ANSWER")"
+	CALLS[$c]=$((CALLS[$c] + calls))
+	PERRUN[$c.$w]=$calls
+	if [ "$probe" != -1 ] && [ "$probe" != $((2 * calls)) ]; then
+		note "${LABEL[$c]}: $probe probe events for $calls calls"
+	fi
+	[ -n "$3" ] && awk -v ns="$ns" -v n="$calls" 'BEGIN { printf "%.4f\n", ns / n }' >>"$3"
+	return 0
+}
+
+T1=$(date +%s)
+say "1-2. per-call overhead: starting ${#CFGS[@]} configurations"
+ACTIVE=()
+for c in "${CFGS[@]}"; do
+	if launch "$c"; then ACTIVE+=("$c"); else
+		note "${LABEL[$c]}: could not be started; row skipped"
+		stop "$c"
+	fi
+done
+for c in "${ACTIVE[@]}"; do	# warm-up, not counted
+	run1 "$c" fib "" && run1 "$c" mix ""
+done
+for ((r = 0; r < REPS; r++)); do
+	say "  run $((r + 1))/$REPS"
+	n=${#ACTIVE[@]}
+	for ((k = 0; k < n; k++)); do	# a different order each run
+		c=${ACTIVE[(k + r) % n]}
+		run1 "$c" fib "$M/$c.fib"
+		run1 "$c" mix "$M/$c.mix"
+	done
+done
+
+# Checks: every call was traced, nothing dropped where nothing should be.
+ev_written() { awk '/events written/ { s += $3 } END { print s + 0 }' <<<"$1"; }
+for c in "${ACTIVE[@]}"; do
+	case ${KIND[$c]} in
+	tat-discard|tat-flight)
+		st=$("$TATTACH" -p "${PID[$c]}" --status 2>&1)
+		ev=$(ev_written "$st")
+		drop=$(awk '/^dropped:/ { print $2 }' <<<"$st")
+		[ "$ev" -ge $((2 * CALLS[$c])) ] ||
+			note "${LABEL[$c]}: $ev events written for ${CALLS[$c]} calls"
+		[ "${KIND[$c]}" = tat-discard ] && [ "${drop:-x}" != 0 ] &&
+			note "${LABEL[$c]}: $drop events dropped (the numbers are too low)"
+		[ "${KIND[$c]}" = tat-flight ] && mem "${PID[$c]}" "$OUT/${BIN[$c]}" >"$WORK/$c.mem" ;;
+	esac
+done
+for c in "${ACTIVE[@]}"; do stop "$c"; done
+if [ -n "$BPF_JOB" ]; then
+	kill -INT "$BPF_JOB"
+	bpf_out=$(cat <&"$BPF_FD")
+	wait "$BPF_JOB"
+	BPF_JOB=
+	ent=$(awk '/^@entries:/ { print $2 }' <<<"$bpf_out")
+	ret=$(awk '/^@returns:/ { print $2 }' <<<"$bpf_out")
+	[ "${ent:-0}" = "${CALLS[bpftrace]}" ] && [ "${ret:-0}" = "${CALLS[bpftrace]}" ] ||
+		note "bpftrace counted ${ent:-?} entries, ${ret:-?} returns for ${CALLS[bpftrace]} calls"
+fi
+if [ -n "$LTTNG_SESSION" ]; then
+	lt=$(lttng stop "$LTTNG_SESSION" 2>&1)
+	grep -qi discarded <<<"$lt" && note "LTTng: $(grep -i discarded <<<"$lt" | head -n 1)"
+	lttng destroy "$LTTNG_SESSION" >/dev/null 2>&1
+	LTTNG_SESSION=
+fi
+[ -n "$SESSIOND_PID" ] && { kill "$SESSIOND_PID" 2>/dev/null; SESSIOND_PID=; }
+rm -rf "$WORK/uftrace.data" "$WORK/lttng-trace"
+
+for w in fib mix; do
+	for c in "${CFGS[@]}"; do
+		combine "$M/$c.$w.ovh" '$1 - $2' "$M/$c.$w" "$M/plain.$w"
+	done
+done
+# Goals: tattach <= 0.5x uftrace and <= 1.5x the floor, per traced call.
+for w in fib mix; do
+	for t in tat_fl tat_disc tat_flpfe; do
+		combine "$M/$t.$w.vs_uftrace" '$1 / $2' "$M/$t.$w.ovh" "$M/uftrace.$w.ovh"
+		combine "$M/$t.$w.vs_floor" '$1 / $2' "$M/$t.$w.ovh" "$M/floor.$w.ovh"
+	done
+done
+
+WNAME_fib="fib(20) (1 ns of work per call)"
+WNAME_mix="mix (request handler, 12 functions, 41 calls)"
+for w in fib mix; do
+	wn=WNAME_$w
+	row_text "1 $w" "${!wn}" "" "" "ns per call, overhead = with tracer - no instrumentation"
+	row "1 $w" "no instrumentation: time per call" "$M/plain.$w" "ns/call" "${PERRUN[plain.$w]:-?} calls/run"
+	for c in pg tat_disc tat_fl tat_flpfe uftrace bpftrace lttng floor; do
+		[ -n "${KIND[$c]:-}" ] || continue
+		row "1 $w" "${LABEL[$c]}: overhead" "$M/$c.$w.ovh" "ns/call" "${PERRUN[$c.$w]:-?} calls/run"
+	done
+	row "1 $w" "ratio tattach flight / uftrace (goal <= 0.5)" "$M/tat_fl.$w.vs_uftrace" "x"
+	row "1 $w" "ratio tattach discard / uftrace (goal <= 0.5)" "$M/tat_disc.$w.vs_uftrace" "x"
+	row "1 $w" "ratio tattach flight / floor (goal <= 1.5)" "$M/tat_fl.$w.vs_floor" "x"
+	row "1 $w" "ratio tattach discard / floor (goal <= 1.5)" "$M/tat_disc.$w.vs_floor" "x"
+	row "1 $w" "ratio tattach flight (pfe) / floor" "$M/tat_flpfe.$w.vs_floor" "x"
+done
+for w in fib mix; do
+	row_text "2 $w" "disabled cost, $w" "" "" "ns per call over the build without instrumentation"
+	for c in pg pg_off pfe pfe_off cyg; do
+		row "2 $w" "${LABEL[$c]}" "$M/$c.$w.ovh" "ns/call"
+	done
+done
+
+# ====================================================================
+# 3. Attach pause vs sites and threads (and 5. memory of the patched text)
+# ====================================================================
+say "1-2 took $(( $(date +%s) - T1 )) s"; T1=$(date +%s)
+say "3. attach pause: ${SITE_SIZES// /, } sites x 1, 8, 64 idle threads, $REPS runs each"
+declare -A SITES
+ms_of() { sed -n 's/.* \([0-9][0-9]*\) threads stopped for \([0-9.]*\) ms.*/\2/p' <<<"$1"; }
+for n in $SITE_SIZES; do
+	for t in 1 8 64; do
+		k=$n.$t
+		for ((r = 0; r < REPS; r++)); do
+			c=sites
+			bin=$OUT/sites.$n
+			start "$c" "$bin" || { note "sites.$n did not start"; break; }
+			ask "$c" "threads $t" && ask "$c" call || { note "sites.$n: threads $t failed"; stop "$c"; break; }
+			pid=${PID[$c]}
+			mem "$pid" "$bin" >>"$WORK/mem0.$k"
+			t0=$(date +%s%N)
+			tat "$pid" --enable || { stop "$c"; break; }
+			t1=$(date +%s%N)
+			ms_of "$TAT_OUT" >>"$M/en1.$k"
+			echo "$(( (t1 - t0) / 1000 ))" | awk '{ print $1 / 1000 }' >>"$M/en1wall.$k"
+			sites=$(sed -n 's/.*enabled: \([0-9]*\) sites.*/\1/p' <<<"$TAT_OUT")
+			mem "$pid" "$bin" >>"$WORK/mem1.$k"
+			ask "$c" call || note "sites.$n: call while traced failed"
+			mem "$pid" "$bin" >>"$WORK/mem2.$k"
+			[ "$r" = 0 ] && [ "$t" = 1 ] && [ "$n" = 1000 ] &&
+				"$TATTACH" -p "$pid" --status >"$WORK/status.default" 2>&1
+			tat "$pid" --disable && ms_of "$TAT_OUT" >>"$M/dis.$k"
+			mem "$pid" "$bin" >>"$WORK/mem3.$k"
+			tat "$pid" --enable && ms_of "$TAT_OUT" >>"$M/en2.$k"
+			tat "$pid" --disable && ms_of "$TAT_OUT" >>"$M/dis.$k"
+			stop "$c"
+		done
+		SITES[$k]=${sites:-?}
+	done
+done
+for n in $SITE_SIZES; do
+	for t in 1 8 64; do
+		k=$n.$t
+		row "3" "$n fns (${SITES[$k]:-?} sites), $t idle thr: --enable, first (injects)" "$M/en1.$k" "ms stopped"
+		row "3" "$n fns, $t idle thr: --enable again" "$M/en2.$k" "ms stopped"
+		row "3" "$n fns, $t idle thr: --disable" "$M/dis.$k" "ms stopped" "2 per run"
+		[ "$t" = 8 ] && row "3" "$n fns, $t idle thr: tattach --enable (first), whole command" "$M/en1wall.$k" "ms wall"
+	done
+done
+# Growth: pause per 10x sites and per 8x threads, within the same sizes.
+for t in 1 8 64; do
+	combine "$M/grow10k.$t" '$2 / $1' "$M/en2.1000.$t" "$M/en2.10000.$t"
+	combine "$M/grow100k.$t" '$2 / $1' "$M/en2.10000.$t" "$M/en2.100000.$t"
+done
+row "3" "growth 1k -> 10k sites (10x), --enable again, 8 thr" "$M/grow10k.8" "x" "linear would be <= 10"
+row "3" "growth 10k -> 100k sites (10x), --enable again, 8 thr" "$M/grow100k.8" "x" "linear would be <= 10"
+combine "$M/growthr" '$2 / $1' "$M/en2.10000.8" "$M/en2.10000.64"
+row "3" "growth 8 -> 64 threads (8x), --enable again, 10k fns" "$M/growthr" "x" "linear would be <= 8"
+
+# ====================================================================
+# 4. Reader throughput
+# ====================================================================
+say "3 took $(( $(date +%s) - T1 )) s"; T1=$(date +%s)
+say "4. reader: filling a 64 MiB ring"
+c=reader
+if start "$c" "$OUT/percall.pg" && tat "${PID[$c]}" --enable -m discard -b 64M &&
+	ask "$c" "fib $FIB_D 100" && ask "$c" "mix 25000" && tat "${PID[$c]}" --disable; then
+	st=$("$TATTACH" -p "${PID[$c]}" --status 2>&1)
+	ev=$(ev_written "$st")
+	drop=$(awk '/^dropped:/ { print $2 }' <<<"$st")
+	[ "$drop" = 0 ] || note "reader ring: $drop events dropped"
+	lines=$("$TREAD" -p "${PID[$c]}" 2>/dev/null | wc -l)
+	for ((r = 0; r < REPS; r++)); do
+		for mode in graph report; do
+			args=(-p "${PID[$c]}")
+			[ $mode = report ] && args+=(--report)
+			t0=$(date +%s%N)
+			"$TREAD" "${args[@]}" >/dev/null 2>"$WORK/tread.err" ||
+				note "tread ${args[*]} failed: $(head -n 2 "$WORK/tread.err")"
+			t1=$(date +%s%N)
+			awk -v e="$ev" -v d=$((t1 - t0)) 'BEGIN { printf "%.3f\n", e / d * 1000 }' >>"$M/tread.$mode"
+		done
+	done
+	row_text "4" "ring: events (one thread, -b 64M, discard)" "$ev" "events" "dropped: ${drop:-?}; graph: $lines lines"
+	row "4" "tread -p PID > /dev/null (call graph)" "$M/tread.graph" "M events/s" "whole command, start-up included"
+	row "4" "tread -p PID --report > /dev/null" "$M/tread.report" "M events/s" "goal >= 20"
+else
+	note "reader benchmark could not fill its ring"
+fi
+stop "$c"
+
+say "4 took $(( $(date +%s) - T1 )) s"
+
+# ====================================================================
+# 5. Memory
+# ====================================================================
+st=$(cat "$WORK/status.default" 2>/dev/null)
+per=$(sed -n 's/^buffer: *\([0-9]*\) bytes per thread, \([0-9]*\) thread slots.*/\1 \2/p' <<<"$st")
+fsz=$(sed -n 's/^ring file:.*(\(.*\)).*/\1/p' <<<"$st")
+row_text "5" "ring per thread, default (-b)" "$(awk -v b="${per%% *}" 'BEGIN { printf "%.0f", b / 1024 }')" "KiB" "${per##* } thread slots; file $fsz, sparse"
+if [ -r "$WORK/pg_off.mem2" ]; then
+	read -r _ _ ring _ _ <"$WORK/pg_off.mem2"
+	row_text "5" "ring file resident after 1 thread filled its default ring" "$ring" "KiB" "header, tables and one 1 MiB ring"
+fi
+if [ -r "$WORK/tat_fl.mem" ]; then
+	read -r _ _ ring _ _ <"$WORK/tat_fl.mem"
+	row_text "5" "ring file resident, 1 thread, -b 64K" "$ring" "KiB"
+fi
+blob=$B/attach/tramp/tramp_blob.h
+if [ -r "$blob" ]; then
+	tb=$(awk '/tramp_code\[\]/ { on = 1; next } on && /};/ { on = 0 } on { n += gsub(/0x[0-9a-fA-F][0-9a-fA-F]/, "") } END { print n }' "$blob")
+	cfg_off=$(awk '/TRAMP_OFF_CONFIG_AREA/ { print $3 }' "$blob")
+	cfg_off=$((cfg_off))
+	row_text "5" "trampoline code (tramp_code in tramp_blob.h)" "$tb" "bytes" "config area at +${cfg_off:-?}; one copy per far-apart module"
+fi
+# mem lines: textPD binRss ringRss totalRss totalPD (kB)
+memrow() {	# memrow ITEM BEFORE AFTER FIELD [NOTE]
+	local f=$WORK/memd.$RANDOM
+	combine "$f" "\$(NF/2+$4) - \$$4" "$2" "$3"
+	row "5" "$1" "$f" "KiB" "${5:-}"
+}
+for n in $SITE_SIZES; do
+	k=$n.1
+	[ -s "$WORK/mem0.$k" ] || continue
+	txt=$(size -A "$OUT/sites.$n" 2>/dev/null | awk '$1 == ".text" { printf "%d", $2 / 1024 }')
+	memrow "$n fns, 1 thr: Private_Dirty growth of the binary's mappings, --enable" "$WORK/mem0.$k" "$WORK/mem1.$k" 1 ".text is $txt KiB"
+	memrow "$n fns, 1 thr: process Rss growth after --enable" "$WORK/mem0.$k" "$WORK/mem1.$k" 4
+	memrow "$n fns, 1 thr: process Rss growth after --enable + 1 traced call each" "$WORK/mem0.$k" "$WORK/mem2.$k" 4
+	memrow "$n fns, 1 thr: process Rss growth after --disable (still)" "$WORK/mem0.$k" "$WORK/mem3.$k" 4
+done
+for t in 8 64; do
+	k=10000.$t
+	[ -s "$WORK/mem0.$k" ] || continue
+	memrow "10000 fns, $t idle thr: process Rss growth after --enable" "$WORK/mem0.$k" "$WORK/mem1.$k" 4
+done
+if [ -r "$WORK/pg_off.mem0" ]; then
+	memrow "percall -pg: Private_Dirty of the binary's mappings, after --enable" "$WORK/pg_off.mem0" "$WORK/pg_off.mem1" 1
+	memrow "percall -pg: process Rss growth after --enable" "$WORK/pg_off.mem0" "$WORK/pg_off.mem1" 4
+fi
+
+# ====================================================================
+# The table
+# ====================================================================
+{
+	echo "tattach benchmarks: $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)," \
+		"$(nproc) CPUs, Linux $(uname -r); median and min - max of n runs"
+	awk -F '\t' '
+		{ for (i = 1; i <= 6; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
+		END {
+			hdr[1] = "sect"; hdr[2] = "what"; hdr[3] = "median"; hdr[4] = "min - max"; hdr[5] = "unit"; hdr[6] = "notes"
+			for (i = 1; i <= 6; i++) if (length(hdr[i]) > w[i]) w[i] = length(hdr[i])
+			line = ""
+			for (i = 1; i <= 6; i++) line = line sprintf("%-" w[i] "s  ", hdr[i])
+			print line
+			sep = ""
+			for (i = 1; i <= 6; i++) { s = ""; for (j = 0; j < w[i]; j++) s = s "-"; sep = sep s "  " }
+			print sep
+			for (r = 1; r <= NR; r++) {
+				line = ""
+				for (i = 1; i <= 6; i++)
+					line = line sprintf(i == 3 ? "%" w[i] "s  " : "%-" w[i] "s  ", c[r, i])
+				sub(/ +$/, "", line)
+				print line
+			}
+		}' "$ROWS"
+	if [ ${#NOTES[@]} -gt 0 ]; then
+		echo
+		echo "notes:"
+		printf '  - %s\n' "${NOTES[@]}"
+	fi
+	echo "(make bench took $(( $(date +%s) - T_START )) s)"
+} | tee "$OUT/results.txt"

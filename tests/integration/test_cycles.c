@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Enable and disable again and again while four threads hammer traced
+ * functions (they check every result): the program must keep working and
+ * its memory map and resident size must not grow per cycle.
+ * `make stress` runs the same with 1000 cycles (TATTACH_CYCLES).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/proc_harness.h"
+
+static int count_maps(pid_t pid)
+{
+	char path[64], line[512];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+static long rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+Test(cycles, enable_disable_under_load, .timeout = 600)
+{
+	const char *env = getenv("TATTACH_CYCLES");
+	int cycles = env ? atoi(env) : 100, maps_after_first = 0;
+	long rss_after_first = 0, rss;
+	char *out = NULL, *err = NULL;
+	struct target t;
+
+	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
+	ring_remove(t.pid);
+	cr_assert_str_eq(target_cmd(&t, "spin 4"), "done");
+	for (int i = 0; i < cycles; i++) {
+		cr_assert_eq(tattach(t.pid, "--enable -b 64K -m flight", &out, &err), 0,
+			     "cycle %d: %s", i, err);
+		cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "cycle %d: %s", i, err);
+		free(out);
+		free(err);
+		if (i == 0) {
+			maps_after_first = count_maps(t.pid);
+			rss_after_first = rss_kb(t.pid);
+		}
+	}
+	cr_assert_eq(count_maps(t.pid), maps_after_first, "mappings grew over %d cycles", cycles);
+	rss = rss_kb(t.pid);
+	/* the rings fill up to 64K a thread at most; allow that and noise */
+	cr_assert_lt(rss - rss_after_first, 2048, "RSS grew %ld kB over %d cycles",
+		     rss - rss_after_first, cycles);
+	cr_assert_str_eq(target_cmd(&t, "stop"), "done");
+	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "tracing:      disabled"), "%s", out);
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	ring_remove(t.pid);
+}
