@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,7 +101,8 @@ static int map_file(struct ringfile *rf, size_t size)
 	return 0;
 }
 
-int ringfile_open(pid_t pid, uint64_t start_time, struct ringfile *rf)
+int ringfile_open(pid_t pid, uint64_t start_time, uid_t uid, int flags,
+		  struct ringfile *rf)
 {
 	struct tat_ring_header h;
 	struct ring_geometry geo;
@@ -113,7 +115,21 @@ int ringfile_open(pid_t pid, uint64_t start_time, struct ringfile *rf)
 	rf->fd = open(rf->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (rf->fd < 0)
 		return -errno;
-	if (fstat(rf->fd, &st) < 0 || pread(rf->fd, &h, sizeof(h), 0) != sizeof(h)) {
+	if (fstat(rf->fd, &st) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	/* Only a file of the target's user, private to it, is ever used:
+	 * anything else in a shared folder may have been planted. */
+	if (!S_ISREG(st.st_mode) || st.st_uid != uid || (st.st_mode & 077)) {
+		ret = -EPERM;
+		goto fail;
+	}
+	if ((flags & RINGFILE_LOCK) && flock(rf->fd, LOCK_EX | LOCK_NB) < 0) {
+		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		goto fail;
+	}
+	if (pread(rf->fd, &h, sizeof(h), 0) != sizeof(h)) {
 		ret = -EBADMSG;
 		goto fail;
 	}
@@ -140,7 +156,7 @@ int ringfile_open(pid_t pid, uint64_t start_time, struct ringfile *rf)
 		goto fail;
 	return 0;
 fail:
-	close(rf->fd);
+	close(rf->fd);	/* drops the lock too */
 	rf->fd = -1;
 	return ret;
 }
@@ -148,6 +164,8 @@ fail:
 int ringfile_create(pid_t pid, uint64_t start_time, uid_t uid, gid_t gid,
 		    const struct ring_geometry *geo, struct ringfile *rf)
 {
+	char tmp[sizeof(rf->path) + 16];
+	const char *dir;
 	struct tat_ring_header *h;
 	struct layout l;
 	int ret;
@@ -157,8 +175,16 @@ int ringfile_create(pid_t pid, uint64_t start_time, uid_t uid, gid_t gid,
 	if (ret)
 		return ret;
 	ringfile_path(pid, rf->path, sizeof(rf->path));
-	rf->fd = open(rf->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		      0600);
+	/*
+	 * Built under a private temporary name (mkostemp: O_EXCL, 0600) and
+	 * linked into place only when complete and locked, so nobody ever
+	 * sees a half-made ring file under its real name, and of two
+	 * tattach runs racing to create it exactly one wins.
+	 */
+	dir = getenv("TATTACH_RING_DIR");
+	snprintf(tmp, sizeof(tmp), "%s/.tattach-%d.XXXXXX",
+		 dir && *dir ? dir : TAT_RING_DIR, (int)pid);
+	rf->fd = mkostemp(tmp, O_CLOEXEC);
 	if (rf->fd < 0)
 		return -errno;
 	/* The target opens it as itself; nobody else may read its trace. */
@@ -192,9 +218,17 @@ int ringfile_create(pid_t pid, uint64_t start_time, uid_t uid, gid_t gid,
 	h->state = TAT_STATE_NEW;
 	calibrate(h);
 	__atomic_store_n(&h->magic, TAT_RING_MAGIC, __ATOMIC_RELEASE);
+	if (flock(rf->fd, LOCK_EX) < 0 || link(tmp, rf->path) < 0) {
+		ret = -errno;	/* EEXIST: another run made it first */
+		goto fail_unlink;
+	}
+	unlink(tmp);
 	return 0;
 fail_unlink:
-	unlink(rf->path);
+	unlink(tmp);
+	if (rf->hdr)
+		munmap(rf->hdr, rf->size);
+	rf->hdr = NULL;
 	close(rf->fd);
 	rf->fd = -1;
 	return ret;

@@ -25,17 +25,24 @@ struct ringfile {
 
 void ringfile_path(pid_t pid, char *buf, size_t len);
 
+#define RINGFILE_LOCK 1	/* hold an exclusive lock while it is open */
+
 /*
- * ringfile_open - open the ring file of the process (@pid, @start_time).
- * Returns 0, -ENOENT (none), -ESTALE (it belongs to an earlier process
- * with the same pid), -EBADMSG (not a ring file of this version).
+ * ringfile_open - open the ring file of the process (@pid, @start_time),
+ * which must be a regular file of @uid with no group or other access.
+ * With RINGFILE_LOCK, fail rather than wait if another tattach holds it.
+ * Returns 0, -ENOENT (none), -EPERM (not a private file of @uid), -EBUSY
+ * (locked), -ESTALE (it belongs to an earlier process with the same pid),
+ * -EBADMSG (not a ring file of this version).
  */
-int ringfile_open(pid_t pid, uint64_t start_time, struct ringfile *rf);
+int ringfile_open(pid_t pid, uint64_t start_time, uid_t uid, int flags,
+		  struct ringfile *rf);
 
 /*
  * ringfile_create - create a new ring file for the target, owned by its
- * user, mode 0600.  O_EXCL|O_NOFOLLOW: an existing file (or a planted
- * symlink) is never reused; the caller removes a stale one first.
+ * user, mode 0600, and return it locked.  An existing file (or a planted
+ * symlink) is never reused: -EEXIST then (the caller removes a stale one
+ * first, or another tattach run just created it).
  */
 int ringfile_create(pid_t pid, uint64_t start_time, uid_t uid, gid_t gid,
 		    const struct ring_geometry *geo, struct ringfile *rf);

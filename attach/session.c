@@ -71,12 +71,10 @@ static int release(struct held *h, struct session_report *rep)
 }
 
 static int ring_create(const struct session_opts *o, uint64_t start_time,
-		       size_t sites, struct ringfile *rf)
+		       size_t sites, uid_t uid, gid_t gid, struct ringfile *rf)
 {
 	uint64_t buf = o->buffer_size ? o->buffer_size : SESSION_DEFAULT_BUFFER;
 	struct ring_geometry geo;
-	uid_t uid;
-	gid_t gid;
 	int ret;
 
 	geo.max_threads = o->max_threads ? o->max_threads : SESSION_DEFAULT_THREADS;
@@ -86,42 +84,70 @@ static int ring_create(const struct session_opts *o, uint64_t start_time,
 	if (geo.site_cap > TAT_EV_SITE_MAX + 1)
 		geo.site_cap = TAT_EV_SITE_MAX + 1;
 	geo.module_cap = 64;
-	ret = proc_owner(o->pid, &uid, &gid);
-	if (ret)
-		return ret;
 	ret = ringfile_create(o->pid, start_time, uid, gid, &geo, rf);
-	if (ret == -EEXIST)
-		pr_err("%s exists and is not a ring file of this process: remove it",
-		       rf->path);
-	else if (ret == -EINVAL)
+	if (ret == -EINVAL)
 		pr_err("invalid ring geometry (buffer %llu bytes, %u threads)",
 		       (unsigned long long)buf, geo.max_threads);
-	else if (ret)
+	else if (ret && ret != -EEXIST)
 		pr_err("cannot create %s: %s", rf->path, strerror(-ret));
 	return ret;
 }
 
-/* Open the ring of a live process, replacing a stale one; 1 if created. */
+/* One line for each way opening an existing ring file can fail. */
+static void explain_open(int ret, pid_t pid, const struct ringfile *rf)
+{
+	if (ret == -EBUSY)
+		pr_err("another tattach is working on pid %d right now; try again "
+		       "when it is done", (int)pid);
+	else if (ret == -EPERM)
+		pr_err("%s is not a private file of pid %d's user: not using it; "
+		       "remove it if it is not yours", rf->path, (int)pid);
+	else if (ret == -ENOENT)
+		pr_err("pid %d is not traced: no ring file %s (run 'tattach -p %d --enable')",
+		       (int)pid, rf->path, (int)pid);
+	else if (ret == -ESTALE)
+		pr_err("%s belongs to an earlier process with pid %d; pid %d is not traced",
+		       rf->path, (int)pid, (int)pid);
+	else
+		pr_err("cannot open %s: %s", rf->path, strerror(-ret));
+}
+
+/*
+ * Open (locked) the ring of a live process, creating it or replacing a
+ * stale one; 1 if created.
+ */
 static int ring_get(const struct session_opts *o, const struct proc_stat *ps,
 		    size_t sites, struct ringfile *rf)
 {
-	int ret = ringfile_open(o->pid, ps->start_time, rf);
+	uid_t uid;
+	gid_t gid;
+	int ret;
 
-	if (ret == 0)
-		return 0;
-	if (ret == -ESTALE || ret == -EBADMSG) {
-		/* left by an earlier process that had this pid */
-		pr_info("replacing stale %s", rf->path);
-		if (unlink(rf->path) < 0) {
-			pr_err("cannot remove stale %s: %s", rf->path, strerror(errno));
-			return -errno;
-		}
-	} else if (ret != -ENOENT) {
-		pr_err("cannot open %s: %s", rf->path, strerror(-ret));
+	ret = proc_owner(o->pid, &uid, &gid);
+	if (ret)
 		return ret;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		ret = ringfile_open(o->pid, ps->start_time, uid, RINGFILE_LOCK, rf);
+		if (ret == 0)
+			return 0;
+		if (ret == -ESTALE || ret == -EBADMSG) {
+			/* left by an earlier process that had this pid */
+			pr_info("replacing stale %s", rf->path);
+			if (unlink(rf->path) < 0 && errno != ENOENT) {
+				pr_err("cannot remove stale %s: %s", rf->path, strerror(errno));
+				return -errno;
+			}
+		} else if (ret != -ENOENT) {
+			explain_open(ret, o->pid, rf);
+			return ret;
+		}
+		ret = ring_create(o, ps->start_time, sites, uid, gid, rf);
+		if (ret != -EEXIST)
+			return ret ? ret : 1;
+		/* another run created it meanwhile: open theirs (it is locked) */
 	}
-	ret = ring_create(o, ps->start_time, sites, rf);
-	return ret ? ret : 1;
+	explain_open(-EBUSY, o->pid, rf);
+	return -EBUSY;
 }
 
 /* Find or add @m in the ring's module table; returns its index. */
@@ -457,21 +483,19 @@ out:
 }
 
 static int ring_of_live(const struct session_opts *o, struct proc_stat *ps,
-			struct ringfile *rf)
+			int flags, struct ringfile *rf)
 {
+	uid_t uid;
+	gid_t gid;
 	int ret = target_check(o->pid, ps);
 
+	if (!ret)
+		ret = proc_owner(o->pid, &uid, &gid);
 	if (ret)
 		return ret;
-	ret = ringfile_open(o->pid, ps->start_time, rf);
-	if (ret == -ENOENT)
-		pr_err("pid %d is not traced: no ring file %s (run 'tattach -p %d --enable')",
-		       (int)o->pid, rf->path, (int)o->pid);
-	else if (ret == -ESTALE)
-		pr_err("%s belongs to an earlier process with pid %d; pid %d is not traced",
-		       rf->path, (int)o->pid, (int)o->pid);
-	else if (ret)
-		pr_err("cannot open %s: %s", rf->path, strerror(-ret));
+	ret = ringfile_open(o->pid, ps->start_time, uid, flags, rf);
+	if (ret)
+		explain_open(ret, o->pid, rf);
 	return ret;
 }
 
@@ -485,7 +509,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	int ret;
 
 	memset(rep, 0, sizeof(*rep));
-	ret = ring_of_live(o, &ps, &rf);
+	ret = ring_of_live(o, &ps, RINGFILE_LOCK, &rf);
 	if (ret)
 		return ret;
 	snprintf(rep->ring_path, sizeof(rep->ring_path), "%s", rf.path);
@@ -546,7 +570,7 @@ int session_status(const struct session_opts *o, FILE *out)
 	unsigned live_threads = 0;
 	int ret, present;
 
-	ret = ring_of_live(o, &ps, &rf);
+	ret = ring_of_live(o, &ps, 0, &rf);
 	if (ret)
 		return ret;
 	h = rf.hdr;
