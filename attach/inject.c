@@ -184,49 +184,68 @@ static int map_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Try free ranges near [lo, hi), nearest first; returns the address or 0. */
-static uint64_t place_copy(struct remote *r, struct maps *maps, uint64_t lo, uint64_t hi)
+/*
+ * The free address nearest to [lo, hi) where a copy fits with a guard page
+ * on both sides and reaches all of [lo, hi); 0 if there is none.  @skip is
+ * a candidate known to be taken.
+ */
+static uint64_t nearest_gap(struct maps *maps, uint64_t lo, uint64_t hi, uint64_t skip)
 {
-	uint64_t size = copy_size(), best = 0;
-	int tries = 0;
+	uint64_t size = copy_size(), prev_end = 0x10000, best = 0, best_dist = UINT64_MAX;
 
 	qsort(maps->v, maps->n, sizeof(*maps->v), map_cmp);
-	while (tries++ < 16) {
-		uint64_t prev_end = 0x10000, cand_best = 0, dist_best = UINT64_MAX;
+	for (size_t i = 0; i <= maps->n; i++) {
+		uint64_t gap_lo = prev_end;
+		uint64_t gap_hi = i < maps->n ? maps->v[i].start : 0x7ffffffff000ull;
+		uint64_t cands[2];
 
-		for (size_t i = 0; i <= maps->n; i++) {
-			uint64_t gap_lo = prev_end;
-			uint64_t gap_hi = i < maps->n ? maps->v[i].start : 0x7ffffffff000ull;
-			uint64_t cands[2];
+		if (i < maps->n)
+			prev_end = maps->v[i].end;
+		if (gap_hi < gap_lo + size + 2 * PAGE)
+			continue;
+		cands[0] = gap_hi - size - PAGE;
+		cands[1] = gap_lo + PAGE;
+		for (int k = 0; k < 2; k++) {
+			uint64_t c = cands[k];
+			uint64_t d = c > hi ? c - hi : lo > c ? lo - c : 0;
 
-			if (i < maps->n)
-				prev_end = maps->v[i].end;
-			/* keep a guard page on both sides of the copy */
-			if (gap_hi < gap_lo + size + 2 * PAGE)
-				continue;
-			cands[0] = gap_hi - size - PAGE;
-			cands[1] = gap_lo + PAGE;
-			for (int k = 0; k < 2; k++) {
-				uint64_t c = cands[k];
-				uint64_t d = c > hi ? c - hi : lo > c ? lo - c : 0;
-
-				if (c == best || !reaches(c, lo, hi))
-					continue;
-				if (d < dist_best) {
-					dist_best = d;
-					cand_best = c;
-				}
+			if (c != skip && reaches(c, lo, hi) && d < best_dist) {
+				best_dist = d;
+				best = c;
 			}
 		}
-		if (!cand_best)
+	}
+	return best;
+}
+
+int inject_can_reach(const struct ringfile *rf, struct maps *maps, uint64_t lo, uint64_t hi)
+{
+	const struct tat_ring_header *h = rf ? rf->hdr : NULL;
+
+	for (uint32_t i = 0; h && i < h->tramp_count && i < TAT_TRAMP_MAX; i++)
+		if (reaches(h->tramp_addr[i], lo, hi))
+			return 1;
+	return nearest_gap(maps, lo, hi, 0) != 0;
+}
+
+/* Map a copy at the free range nearest to [lo, hi); its address or 0. */
+static uint64_t place_copy(struct remote *r, struct maps *maps, uint64_t lo, uint64_t hi)
+{
+	uint64_t cand = 0;
+
+	for (int tries = 0; tries < 16; tries++) {
+		long got;
+
+		cand = nearest_gap(maps, lo, hi, cand);
+		if (!cand)
 			return 0;
-		long got = rmmap(r, cand_best, size, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1);
-		if (got == (long)cand_best)
-			return cand_best;
-		if (got >= 0 || got < -4095)	/* old kernel: hint not honoured */
-			remote_syscall(r, SYS_munmap, (uint64_t)got, size, 0, 0, 0, 0);
-		best = cand_best;	/* taken meanwhile: skip it next time */
+		got = rmmap(r, cand, copy_size(), PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1);
+		if (got == (long)cand)
+			return cand;
+		if (got >= 0)	/* an old kernel ignored the hint: give it back */
+			remote_syscall(r, SYS_munmap, (uint64_t)got, copy_size(), 0, 0, 0, 0);
+		/* taken meanwhile (EEXIST): try the next best */
 	}
 	return 0;
 }

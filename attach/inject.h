@@ -33,6 +33,14 @@ int inject_present(const struct ringfile *rf, const struct maps *maps);
 int inject_tramp_for(struct remote *r, struct ringfile *rf, struct maps *maps,
 		     uint64_t lo, uint64_t hi);
 
+/*
+ * inject_can_reach - could [lo, hi) get a trampoline copy: an existing copy
+ * of @rf (may be NULL) reaches it, or a free range near it exists in @maps.
+ * Checked before the target is stopped, so a refusal leaves it untouched.
+ */
+int inject_can_reach(const struct ringfile *rf, struct maps *maps, uint64_t lo,
+		     uint64_t hi);
+
 /* Entry of copy @idx for sites of @kind (enum tat_site_kind). */
 uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned kind);
 

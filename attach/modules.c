@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "attach/log.h"
 #include "attach/modules.h"
@@ -30,6 +32,69 @@ static const struct map *exec_mapping(const struct maps *maps, const char *path,
 
 		if ((m->prot & PROT_EXEC) && strcmp(m->path, path) == 0 &&
 		    m->offset == (seg_offset & ~0xfffull))
+			return m;
+	}
+	return NULL;
+}
+
+/* When the process started, in seconds since the epoch. */
+static double process_start(pid_t pid)
+{
+	unsigned long long btime = 0;
+	struct proc_stat st;
+	char line[256];
+	FILE *f;
+
+	if (proc_read_stat(pid, &st))
+		return 0;
+	f = fopen("/proc/stat", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %llu", &btime) == 1)
+			break;
+	fclose(f);
+	return (double)btime + (double)st.start_time / (double)sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * Does the mapped code still match its file?  Replaced (the mapping's inode
+ * is gone) or written after the process started: then the bytes we would
+ * read from the file are not the ones in memory.
+ */
+static const char *file_changed(pid_t pid, const struct map *m)
+{
+	char file[300];
+	struct stat st;
+	double started;
+
+	if (strstr(m->path, " (deleted)"))
+		return "was deleted or replaced on disk after it was loaded";
+	snprintf(file, sizeof(file), "/proc/%d/root%s", (int)pid, m->path);
+	if (stat(file, &st) < 0)
+		return NULL;	/* unreadable: sites_find will say so */
+	if ((uint64_t)st.st_ino != m->inode)
+		return "was replaced on disk after it was loaded";
+	started = process_start(pid);
+	/* one second of slack: mtime and btime have coarse clocks */
+	if (started > 0 && (double)st.st_mtime > started + 1)
+		return "was modified on disk after the process started";
+	return NULL;
+}
+
+const struct module *modules_changed(pid_t pid, const struct module_set *set)
+{
+	char exe_link[64], exe[256] = "";
+	ssize_t n;
+
+	snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", (int)pid);
+	n = readlink(exe_link, exe, sizeof(exe) - 1);
+	if (n > 0)
+		exe[n] = 0;
+	for (size_t i = 0; i < set->n; i++) {
+		const struct module *m = &set->v[i];
+
+		if (m->changed && (m->sites.n || !strncmp(m->path, exe, strlen(exe))))
 			return m;
 	}
 	return NULL;
@@ -60,6 +125,11 @@ int modules_discover(pid_t pid, const struct maps *maps, struct module_set *set)
 		mod = &set->v[set->n];
 		memset(mod, 0, sizeof(*mod));
 		snprintf(mod->path, sizeof(mod->path), "%s", m->path);
+		mod->changed = file_changed(pid, m);
+		if (mod->changed) {
+			set->n++;
+			continue;
+		}
 		/* The file as the target sees it (its root, its mount ns). */
 		snprintf(file, sizeof(file), "/proc/%d/root%s", (int)pid, m->path);
 		ret = sites_find(file, &mod->sites, &mod->facts, err, sizeof(err));

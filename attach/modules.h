@@ -15,6 +15,7 @@ struct module {
 	struct site_list sites;
 	uint64_t bias;			/* runtime = ELF vaddr + bias */
 	uint64_t text_start, text_end;	/* runtime */
+	const char *changed;		/* why its file no longer matches, or NULL */
 };
 
 struct module_set {
@@ -29,6 +30,11 @@ struct module_set {
  * cannot be read are skipped.  Returns 0 or -ENOMEM.
  */
 int modules_discover(pid_t pid, const struct maps *maps, struct module_set *set);
+
+/* The first module whose code may not match its file (replaced or
+ * modified since the process started) and that matters: it has sites, or
+ * it is the program itself.  NULL if none. */
+const struct module *modules_changed(pid_t pid, const struct module_set *set);
 void modules_free(struct module_set *set);
 
 #endif

@@ -384,6 +384,7 @@ static void report_no_sites(pid_t pid, const struct module_set *set)
 int session_enable(const struct session_opts *o, struct session_report *rep)
 {
 	struct module_set set = { 0 };
+	const struct module *changed;
 	struct ringfile rf = { .fd = -1 };
 	struct proc_stat ps;
 	struct maps maps = { 0 };
@@ -403,6 +404,14 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	ret = modules_discover(o->pid, &maps, &set);
 	if (ret)
 		goto out;
+	changed = modules_changed(o->pid, &set);
+	if (changed) {
+		pr_err("%s %s: its code in memory may not match the file; not attaching "
+		       "(restart pid %d to trace it)", changed->path, changed->changed,
+		       (int)o->pid);
+		ret = -ESTALE;
+		goto out;
+	}
 	if (!set.total_sites) {
 		report_no_sites(o->pid, &set);
 		ret = -ENOENT;
@@ -434,6 +443,17 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		goto out;
 	}
 
+	for (size_t i = 0; i < set.n; i++) {
+		const struct module *m = &set.v[i];
+
+		if (m->sites.n && !inject_can_reach(rf.hdr->state == TAT_STATE_NEW ? NULL : &rf,
+						    &maps, m->text_start, m->text_end)) {
+			pr_err("%s: no free address range within 2 GiB of its code for the "
+			       "trampoline; not attaching", m->path);
+			ret = -ENOSPC;
+			goto out;
+		}
+	}
 	ret = hold(o->pid, &h);
 	if (ret)
 		goto out;

@@ -32,6 +32,38 @@ static int exe_machine(pid_t pid, int *machine)
 	return 0;
 }
 
+/*
+ * Processes where what tattach does would not be safe: under seccomp the
+ * injected system calls may be refused or kill the process; with CET user
+ * shadow stacks a rewritten return address faults.
+ */
+static int refuse_unsafe(pid_t pid)
+{
+	char path[64], line[512];
+	long seccomp = 0;
+	int ret = 0;
+	FILE *f;
+
+	if (proc_status_long(pid, "Seccomp", &seccomp) == 0 && seccomp != 0) {
+		pr_err("pid %d runs under seccomp (mode %ld): the system calls tattach "
+		       "injects could be refused or kill it; not attaching", (int)pid, seccomp);
+		return -EPERM;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "x86_Thread_features:", 20) && strstr(line, "shstk")) {
+			pr_err("pid %d uses CET shadow stacks: the return hooks tattach "
+			       "installs would fault; not attaching", (int)pid);
+			ret = -EPERM;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
 int target_check(pid_t pid, struct proc_stat *st)
 {
 	int machine = 0, ret;
@@ -54,6 +86,9 @@ int target_check(pid_t pid, struct proc_stat *st)
 		pr_err("pid %d is a zombie: it has exited and waits for its parent", (int)pid);
 		return -ESRCH;
 	}
+	ret = refuse_unsafe(pid);
+	if (ret)
+		return ret;
 	ret = exe_machine(pid, &machine);
 	if (ret == -EACCES || ret == -EPERM) {
 		target_explain_eperm(pid);

@@ -183,3 +183,62 @@ Test(errors, usage)
 	cr_assert_eq(run_capture(help, &out, &err), 0);
 	cr_assert(strstr(out, "--enable") && strstr(out, "--disable") && strstr(out, "--status"));
 }
+
+/* Refused before anything is stopped: no tracer left, still working. */
+static void assert_refused_untouched(const char *bin, const char *needle)
+{
+	char *out, *err;
+	struct target t;
+	int rc;
+
+	target_start(&t, bin);
+	ring_remove(t.pid);
+	rc = tattach(t.pid, "--enable", &out, &err);
+	assert_one_line_error(rc, err, needle);
+	cr_assert_eq(tracer_of(t.pid), 0, "left traced");
+	cr_assert_str_eq(target_cmd(&t, "run 4"), "done");
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	ring_remove(t.pid);
+}
+
+Test(errors, seccomp_refused)
+{
+	assert_refused_untouched(build_path("tests/targets/seccomp"), "seccomp");
+}
+
+Test(errors, no_room_for_a_trampoline)
+{
+	assert_refused_untouched(build_path("tests/targets/crowded"),
+				 "no free address range within 2 GiB");
+}
+
+Test(errors, program_replaced_on_disk, .timeout = 30)
+{
+	char dir[] = "/tmp/tattach-replaced-XXXXXX", bin[128], cmd[512];
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+
+	cr_assert(mkdtemp(dir));
+	snprintf(bin, sizeof(bin), "%s/calltree", dir);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", build_path("tests/targets/calltree.pg.O2"), bin);
+	cr_assert_eq(run_capture(sh, NULL, NULL), 0);
+	{
+		char *out, *err;
+		struct target t;
+		int rc;
+
+		target_start(&t, bin);
+		ring_remove(t.pid);
+		/* a new build put in place the usual way: new file, rename */
+		snprintf(cmd, sizeof(cmd), "cp %s %s.new && mv %s.new %s",
+			 build_path("tests/targets/calltree.pg.O0"), bin, bin, bin);
+		cr_assert_eq(run_capture(sh, NULL, NULL), 0);
+		rc = tattach(t.pid, "--enable", &out, &err);
+		assert_one_line_error(rc, err, "replaced on disk");
+		cr_assert_eq(tracer_of(t.pid), 0, "left traced");
+		cr_assert_str_eq(target_cmd(&t, "run 4"), "done");
+		target_stop(&t);
+		ring_remove(t.pid);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	run_capture(sh, NULL, NULL);
+}

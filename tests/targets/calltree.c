@@ -8,6 +8,7 @@
  *   mt T N      T new threads, each thread_main(N)        -> "done"
  *   spin T      T threads call work(100) until "stop"     -> "done"
  *   stop        join them (each checked its results)      -> "done"
+ *   crash N     work(N), then abort()                     -> (dies)
  *   quit        exit(0)
  *
  * work(N) makes exactly this tree, N times:
@@ -148,6 +149,10 @@ NOINLINE static int dispatch(const char *line)
 		return spin(x);
 	if (strncmp(line, "stop", 4) == 0)
 		return stop_spinning();
+	if (sscanf(line, "crash %ld", &x) == 1) {
+		work(x);
+		abort();
+	}
 	if (strncmp(line, "quit", 4) == 0)
 		exit(0);
 	return -1;
