@@ -469,7 +469,7 @@ for n in $SITE_SIZES; do
 			c=sites
 			bin=$OUT/sites.$n
 			start "$c" "$bin" || { note "sites.$n did not start"; break; }
-			ask "$c" "threads $t" && ask "$c" call || { note "sites.$n: threads $t failed"; stop "$c"; break; }
+			ask "$c" "threads $t" && ask "$c" touch || { note "sites.$n: threads $t failed"; stop "$c"; break; }
 			pid=${PID[$c]}
 			mem "$pid" "$bin" >>"$WORK/mem0.$k"
 			t0=$(date +%s%N)

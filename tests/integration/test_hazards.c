@@ -56,23 +56,6 @@ static void assert_tree(const char *out, int tid, const char *want)
 	free(got);
 }
 
-/* Calls of @fn in "tread --report" output, or -1. */
-static long report_calls(const char *report, const char *fn)
-{
-	for (const char *line = report; line && *line;) {
-		const char *next = strchr(line, '\n');
-		size_t len = next ? (size_t)(next - line) : strlen(line);
-		size_t fl = strlen(fn);
-		long calls;
-
-		if (line[0] != '#' && len > fl && !strncmp(line + len - fl, fn, fl) &&
-		    line[len - fl - 1] == ' ' && sscanf(line, "%ld", &calls) == 1)
-			return calls;
-		line = next ? next + 1 : NULL;
-	}
-	return -1;
-}
-
 Test(hazards, signals_at_5khz_on_sigaltstack)
 {
 	char *out = NULL, *err = NULL, cmd[256];

@@ -159,3 +159,28 @@ char *expect_work(long n)
 	str_append(&s, ")");
 	return s;
 }
+
+/*
+ * Calls of @fn in "tread --report" output (the last column names the
+ * function; gcc's clones such as "fn.constprop.0" count as @fn), or -1.
+ */
+long report_calls(const char *report, const char *fn)
+{
+	size_t fl = strlen(fn);
+
+	for (const char *line = report; line && *line;) {
+		const char *next = strchr(line, '\n');
+		size_t len = next ? (size_t)(next - line) : strlen(line);
+		const char *name = line + len;
+		long calls;
+
+		while (name > line && name[-1] != ' ')
+			name--;
+		if (line[0] != '#' && !strncmp(name, fn, fl) &&
+		    (name + fl == line + len || name[fl] == '.') &&
+		    sscanf(line, "%ld", &calls) == 1)
+			return calls;
+		line = next ? next + 1 : NULL;
+	}
+	return -1;
+}

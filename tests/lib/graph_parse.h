@@ -23,6 +23,9 @@ size_t graph_tids(const char *tread_output, int *tids, size_t max);
 size_t graph_count_calls(const char *tread_output, const char *name);
 /* Append @s to the malloc'ed *@buf (grown as needed). */
 void str_append(char **buf, const char *s);
+/* Calls of @fn in "tread --report" output (clones "fn.constprop.0" count
+ * as @fn), or -1. */
+long report_calls(const char *report, const char *fn);
 /* The canonical tree of calltree's work(n). */
 char *expect_work(long n);
 

@@ -63,6 +63,7 @@ void target_start(struct target *t, const char *bin)
 	setvbuf(t->out, NULL, _IONBF, 0);
 	cr_assert(read_answer(t->out, line, sizeof(line)), "%s did not start", bin);
 	cr_assert(strncmp(line, "ready ", 6) == 0, "%s said: %s", bin, line);
+	snprintf(t->ready, sizeof(t->ready), "%s", line);
 }
 
 const char *target_cmd(struct target *t, const char *cmd)

@@ -15,6 +15,7 @@ struct target {
 	pid_t pid;
 	int in;		/* its stdin */
 	FILE *out;	/* its stdout */
+	char ready[128];	/* its first line, "ready PID [...]" */
 };
 
 /* Path of a built file: $TATTACH_BUILD (default "build") + "/" + rel. */
