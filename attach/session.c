@@ -423,6 +423,14 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		goto out;
 	}
 	snprintf(rep->ring_path, sizeof(rep->ring_path), "%s", rf.path);
+	/* Read the map again now that we hold the ring: another run may have
+	 * injected since the first look. */
+	proc_free_maps(&maps);
+	ret = proc_read_maps(o->pid, &maps);
+	if (ret) {
+		pr_err("reading the memory map of pid %d: %s", (int)o->pid, strerror(-ret));
+		goto out;
+	}
 	if (!created && !inject_present(&rf, &maps) && rf.hdr->state != TAT_STATE_NEW) {
 		/* Same pid and start time, but our mappings are gone: the
 		 * process called exec.  Start afresh. */

@@ -40,6 +40,11 @@ NOTES=()				# what did not work, printed under the table
 : >"$ROWS"
 
 say() { echo "bench: $*" >&2; }
+# BENCH_SECTIONS="1 3 4" (the default) runs all; 1 = per call and disabled
+# cost, 3 = attach pause (and memory), 4 = reader.  5 (memory) is reported
+# from what 1 and 3 measured.
+want() { [[ " ${BENCH_SECTIONS:-1 3 4} " == *" $1 "* ]]; }
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 note() { NOTES+=("$*"); say "NOTE: $*"; }
 
 # ------------------------------------------------------------ processes
@@ -102,6 +107,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap '' PIPE		# a target that died must not take the script with it
+
+# ev_written STATUS: events the threads wrote, from tattach --status.
+ev_written() { awk '/events written/ { s += $3 } END { print s + 0 }' <<<"$1"; }
 
 # tat PID ARGS...: run tattach, its output to $TAT_OUT; fails loudly.
 tat() {
@@ -362,6 +370,7 @@ run1() {
 	return 0
 }
 
+if want 1; then
 T1=$(date +%s)
 say "1-2. per-call overhead: starting ${#CFGS[@]} configurations"
 ACTIVE=()
@@ -385,7 +394,6 @@ for ((r = 0; r < REPS; r++)); do
 done
 
 # Checks: every call was traced, nothing dropped where nothing should be.
-ev_written() { awk '/events written/ { s += $3 } END { print s + 0 }' <<<"$1"; }
 for c in "${ACTIVE[@]}"; do
 	case ${KIND[$c]} in
 	tat-discard|tat-flight)
@@ -454,11 +462,14 @@ for w in fib mix; do
 		row "2 $w" "${LABEL[$c]}" "$M/$c.$w.ovh" "ns/call"
 	done
 done
+say "1-2 took $(( $(date +%s) - T1 )) s"
+fi
 
 # ====================================================================
 # 3. Attach pause vs sites and threads (and 5. memory of the patched text)
 # ====================================================================
-say "1-2 took $(( $(date +%s) - T1 )) s"; T1=$(date +%s)
+if want 3; then
+T1=$(date +%s)
 say "3. attach pause: ${SITE_SIZES// /, } sites x 1, 8, 64 idle threads, $REPS runs each"
 declare -A SITES
 ms_of() { sed -n 's/.* \([0-9][0-9]*\) threads stopped for \([0-9.]*\) ms.*/\2/p' <<<"$1"; }
@@ -510,11 +521,14 @@ row "3" "growth 1k -> 10k sites (10x), --enable again, 8 thr" "$M/grow10k.8" "x"
 row "3" "growth 10k -> 100k sites (10x), --enable again, 8 thr" "$M/grow100k.8" "x" "linear would be <= 10"
 combine "$M/growthr" '$2 / $1' "$M/en2.10000.8" "$M/en2.10000.64"
 row "3" "growth 8 -> 64 threads (8x), --enable again, 10k fns" "$M/growthr" "x" "linear would be <= 8"
+say "3 took $(( $(date +%s) - T1 )) s"
+fi
 
 # ====================================================================
 # 4. Reader throughput
 # ====================================================================
-say "3 took $(( $(date +%s) - T1 )) s"; T1=$(date +%s)
+if want 4; then
+T1=$(date +%s)
 say "4. reader: filling a 64 MiB ring"
 c=reader
 if start "$c" "$OUT/percall.pg" && tat "${PID[$c]}" --enable -m discard -b 64M &&
@@ -542,8 +556,8 @@ else
 	note "reader benchmark could not fill its ring"
 fi
 stop "$c"
-
 say "4 took $(( $(date +%s) - T1 )) s"
+fi
 
 # ====================================================================
 # 5. Memory
@@ -597,7 +611,8 @@ fi
 # ====================================================================
 {
 	echo "tattach benchmarks: $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)," \
-		"$(nproc) CPUs, Linux $(uname -r); median and min - max of n runs"
+		"$(nproc) CPUs, Linux $(uname -r); median and min - max of n runs;" \
+		"load average $LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
 	awk -F '\t' '
 		{ for (i = 1; i <= 6; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
 		END {

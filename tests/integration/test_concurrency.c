@@ -16,7 +16,7 @@
 static pid_t spawn(pid_t target, const char *action, int *errfd)
 {
 	char pidbuf[16];
-	char *argv[] = { (char *)build_path("tattach"), "-p", pidbuf, (char *)action, NULL };
+	char *argv[] = { (char *)build_path("tattach"), "-p", pidbuf, (char *)action, "-v", NULL };
 	int p[2];
 	pid_t pid;
 
@@ -75,7 +75,7 @@ Test(concurrency, two_runs_at_once, .timeout = 120)
 				  "unclear refusal: %s", msg);
 		}
 		cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
-		cr_assert(strstr(out, want), "round %d: %s", i, out);
+		cr_assert(strstr(out, want), "round %d: %s\nrun 1: %s\nrun 2: %s", i, out, b1, b2);
 	}
 	cr_assert_str_eq(target_cmd(&t, "stop"), "done");
 	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
