@@ -134,6 +134,8 @@ $(RESCUE_BLOB): $(O)/attach/tramp/rescue.elf attach/tramp/mkblob.sh
 
 # ------------------------------------------------------------ test targets
 include tests/targets/targets.mk
+# libFuzzer targets (make fuzz) and their corpus replay (part of check)
+-include tests/fuzz/fuzz.mk
 
 # ------------------------------------------------------------------ tests
 $(O)/tests/%: tests/%.c $(TEST_HELPER_SRCS) $(LIB)
@@ -148,8 +150,8 @@ integration: deps all $(INTEG_SRCS:%.c=$(O)/%) targets
 	$(Q)set -e; for t in $(INTEG_SRCS:%.c=$(O)/%); do echo "== $$t"; TATTACH_BUILD=$(O) $$t --jobs=1; done
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory all targets $(TEST_BINS)
-	$(Q)sh tests/run-all.sh $(O) $(TEST_BINS)
+	$(Q)$(MAKE) --no-print-directory all targets $(TEST_BINS) $(FUZZ_CHECK_BINS)
+	$(Q)sh tests/run-all.sh $(O) $(TEST_BINS) $(FUZZ_CHECK_BINS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all targets
