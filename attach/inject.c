@@ -22,6 +22,7 @@
 
 #include "attach/inject.h"
 #include "attach/log.h"
+#include "attach/vdso.h"
 #include "attach/tramp/tramp_abi.h"
 #include "attach/tramp/tramp_blob.h"
 
@@ -114,6 +115,13 @@ int inject_setup(struct remote *r, struct ringfile *rf)
 	st.tid_offset = inject_find_tid_offset(r);
 	st.thread_off = h->thread_off;
 	st.data_off = h->data_off;
+	if (h->clock == TAT_CLOCK_MONO) {
+		ret = vdso_clock_gettime(r, &st.clock_gettime);
+		if (ret) {
+			pr_err("no clock_gettime in the target's vDSO for --clock mono");
+			return ret;
+		}
+	}
 	ret = remote_write(r, state, &st, sizeof(st));
 	if (ret)
 		return ret;

@@ -13,12 +13,13 @@
 
 #define TATTACH_VERSION "0.1.0"
 
-enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS };
+enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS, ACT_MODE };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: tattach -p PID --enable|--disable|--status [options]\n"
+"       tattach -p PID --mode discard|flight\n"
 "\n"
 "Trace every call of the -pg or -fpatchable-function-entry=5 functions of a\n"
 "running process, without restarting it.  Read the trace with 'tread -p PID'.\n"
@@ -34,7 +35,11 @@ static void usage(FILE *f)
 "  -p, --pid PID          the process to act on (required)\n"
 "  -m, --mode MODE        what a full per-thread ring does: 'discard' (default:\n"
 "                         keep the oldest, count the dropped) or 'flight'\n"
-"                         (overwrite the oldest); may be changed at any time\n"
+"                         (overwrite the oldest); alone, switches a live trace\n"
+"                         without stopping the process\n"
+"  -c, --clock CLOCK      'tsc' (default where the TSC is invariant) or 'mono'\n"
+"                         (CLOCK_MONOTONIC through the vDSO: slower); fixed\n"
+"                         when the ring is created\n"
 "  -b, --buffer-size SIZE ring size per thread, e.g. 256K, 4M (default 1M,\n"
 "                         power of two, 8K..8G; fixed when the ring is created)\n"
 "  -t, --max-threads N    thread slots (default %d, power of two, 1..65536;\n"
@@ -91,6 +96,7 @@ int main(int argc, char **argv)
 		{ "disable", no_argument, NULL, 'd' },
 		{ "status", no_argument, NULL, 's' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "clock", required_argument, NULL, 'c' },
 		{ "buffer-size", required_argument, NULL, 'b' },
 		{ "max-threads", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -98,7 +104,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct session_opts o = { .mode = -1 };
+	struct session_opts o = { .mode = -1, .clock = -1 };
 	struct session_report rep;
 	enum action act = ACT_NONE;
 	int c, ret, verbose = 0;
@@ -106,7 +112,7 @@ int main(int argc, char **argv)
 	long v;
 
 	log_set_prog("tattach");
-	while ((c = getopt_long(argc, argv, "p:edsm:b:t:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:edsm:c:b:t:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			v = strtol(optarg, &end, 10);
@@ -128,6 +134,14 @@ int main(int argc, char **argv)
 				o.mode = TAT_MODE_FLIGHT;
 			else
 				misuse("unknown mode '%s' (use 'discard' or 'flight')", optarg);
+			break;
+		case 'c':
+			if (!strcmp(optarg, "tsc"))
+				o.clock = TAT_CLOCK_TSC;
+			else if (!strcmp(optarg, "mono"))
+				o.clock = TAT_CLOCK_MONO;
+			else
+				misuse("unknown clock '%s' (use 'tsc' or 'mono')", optarg);
 			break;
 		case 'b':
 			o.buffer_size = parse_size(optarg);
@@ -161,8 +175,10 @@ int main(int argc, char **argv)
 		misuse("unexpected argument '%s'", argv[optind]);
 	if (!o.pid)
 		misuse("%s", "no process given: use -p PID");
+	if (act == ACT_NONE && o.mode >= 0)
+		act = ACT_MODE;
 	if (act == ACT_NONE)
-		misuse("%s", "no action given: use --enable, --disable or --status");
+		misuse("%s", "no action given: use --enable, --disable, --status or --mode");
 	log_set_level(verbose ? LOG_INFO : LOG_WARN);
 
 	switch (act) {
@@ -191,6 +207,13 @@ int main(int argc, char **argv)
 			       "%zu threads stopped for %.3f ms\n", (int)o.pid, rep.changed,
 			       rep.threads, rep.stopped_us / 1000);
 		break;
+	case ACT_MODE:
+		ret = session_set_mode(&o);
+		if (ret)
+			return 1;
+		printf("tattach: pid %d: mode is now %s\n", (int)o.pid,
+		       o.mode == TAT_MODE_FLIGHT ? "flight" : "discard");
+		return 0;
 	default:
 		ret = session_status(&o, stdout);
 		if (ret)

@@ -69,22 +69,29 @@ static uint64_t ns_of(clockid_t clk)
 }
 
 /*
- * The TSC rate, measured against CLOCK_MONOTONIC over 20 ms, and one
- * (TSC, monotonic, realtime) triple to put events on the wall clock.
- * Invariant TSC is required (constant_tsc + nonstop_tsc); see docs.
+ * One (clock, monotonic, realtime) triple to put events on the wall clock
+ * and, for the TSC, its rate measured against CLOCK_MONOTONIC over 20 ms.
+ * With TAT_CLOCK_MONO the event clock is CLOCK_MONOTONIC itself.
  */
-static void calibrate(struct tat_ring_header *h)
+static void calibrate(struct tat_ring_header *h, uint32_t clock)
 {
 	struct timespec pause = { 0, 20 * 1000 * 1000 };
 	uint64_t t0, m0, t1, m1;
 
+	h->clock = clock;
+	if (clock == TAT_CLOCK_MONO) {
+		h->calib_mono_ns = ns_of(CLOCK_MONOTONIC);
+		h->calib_real_ns = ns_of(CLOCK_REALTIME);
+		h->calib_tsc = h->calib_mono_ns;
+		h->tsc_hz = 1000000000ull;
+		return;
+	}
 	t0 = rdtsc();
 	m0 = ns_of(CLOCK_MONOTONIC);
 	h->calib_real_ns = ns_of(CLOCK_REALTIME);
 	nanosleep(&pause, NULL);
 	t1 = rdtsc();
 	m1 = ns_of(CLOCK_MONOTONIC);
-	h->clock = TAT_CLOCK_TSC;
 	h->calib_tsc = t0;
 	h->calib_mono_ns = m0;
 	h->tsc_hz = (uint64_t)((double)(t1 - t0) * 1e9 / (double)(m1 - m0));
@@ -216,7 +223,7 @@ int ringfile_create(pid_t pid, uint64_t start_time, uid_t uid, gid_t gid,
 	h->thread_off = l.thread_off;
 	h->data_off = l.data_off;
 	h->state = TAT_STATE_NEW;
-	calibrate(h);
+	calibrate(h, geo->clock);
 	__atomic_store_n(&h->magic, TAT_RING_MAGIC, __ATOMIC_RELEASE);
 	if (flock(rf->fd, LOCK_EX) < 0 || link(tmp, rf->path) < 0) {
 		ret = -errno;	/* EEXIST: another run made it first */

@@ -14,6 +14,7 @@ struct ring_geometry {
 	uint32_t ring_shift;		/* events per thread = 1 << ring_shift */
 	uint32_t site_cap;
 	uint32_t module_cap;
+	uint32_t clock;			/* enum tat_clock */
 };
 
 struct ringfile {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <tattach/ring.h>
@@ -23,6 +24,7 @@
 #include "attach/seize.h"
 #include "attach/session.h"
 #include "attach/target.h"
+#include "attach/vdso.h"
 #include "patcher/patch.h"
 
 static unsigned log2_ceil(uint64_t v)
@@ -70,6 +72,37 @@ static int release(struct held *h, struct session_report *rep)
 	return ret;
 }
 
+/*
+ * The rings are sparse, but a busy process fills them: refuse, before
+ * anything is injected, a size the ring folder cannot hold.
+ */
+static int check_room(const struct ring_geometry *geo, struct ringfile *rf)
+{
+	uint64_t need = ring_geometry_size(geo), avail;
+	const char *dir = getenv("TATTACH_RING_DIR");
+	struct statvfs vfs;
+
+	(void)rf;
+	if (!dir || !*dir)
+		dir = TAT_RING_DIR;
+	if (!need)
+		return 0;	/* invalid geometry: ringfile_create says so */
+	if (statvfs(dir, &vfs) < 0) {
+		pr_err("cannot use the ring folder %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (need > avail) {
+		pr_err("the ring file needs %llu MiB (%u threads x %llu KiB) but %s has "
+		       "%llu MiB free: use a smaller --buffer-size or --max-threads",
+		       (unsigned long long)(need >> 20), geo->max_threads,
+		       (unsigned long long)((8ull << geo->ring_shift) >> 10), dir,
+		       (unsigned long long)(avail >> 20));
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 static int ring_create(const struct session_opts *o, uint64_t start_time,
 		       size_t sites, uid_t uid, gid_t gid, struct ringfile *rf)
 {
@@ -84,6 +117,15 @@ static int ring_create(const struct session_opts *o, uint64_t start_time,
 	if (geo.site_cap > TAT_EV_SITE_MAX + 1)
 		geo.site_cap = TAT_EV_SITE_MAX + 1;
 	geo.module_cap = 64;
+	geo.clock = o->clock >= 0 ? (uint32_t)o->clock : TAT_CLOCK_TSC;
+	if (o->clock < 0 && !tsc_is_invariant()) {
+		pr_warn("this CPU's TSC is not invariant (constant_tsc, nonstop_tsc): "
+			"timing calls with CLOCK_MONOTONIC from the vDSO instead (slower)");
+		geo.clock = TAT_CLOCK_MONO;
+	}
+	ret = check_room(&geo, rf);
+	if (ret)
+		return ret;
 	ret = ringfile_create(o->pid, start_time, uid, gid, &geo, rf);
 	if (ret == -EINVAL)
 		pr_err("invalid ring geometry (buffer %llu bytes, %u threads)",
@@ -574,6 +616,19 @@ out:
 	return ret;
 }
 
+int session_set_mode(const struct session_opts *o)
+{
+	struct ringfile rf = { .fd = -1 };
+	struct proc_stat ps;
+	int ret = ring_of_live(o, &ps, RINGFILE_LOCK, &rf);
+
+	if (ret)
+		return ret;
+	__atomic_store_n(&rf.hdr->mode, (uint32_t)o->mode, __ATOMIC_RELEASE);
+	ringfile_close(&rf);
+	return 0;
+}
+
 static const char *state_name(uint32_t s)
 {
 	switch (s) {
@@ -614,6 +669,8 @@ int session_status(const struct session_opts *o, FILE *out)
 	fprintf(out, "attached:     %s\n", present ? "yes (trampoline and ring mapped)" : "no");
 	fprintf(out, "tracing:      %s\n", state_name(h->state));
 	fprintf(out, "mode:         %s\n", h->mode == TAT_MODE_FLIGHT ? "flight" : "discard");
+	fprintf(out, "clock:        %s\n", h->clock == TAT_CLOCK_MONO ?
+		"CLOCK_MONOTONIC (vDSO)" : "TSC");
 	fprintf(out, "buffer:       %llu bytes per thread, %u thread slots\n",
 		(unsigned long long)(size * 8), h->max_threads);
 	fprintf(out, "enables:      %llu, disables: %llu\n",

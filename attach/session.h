@@ -12,6 +12,7 @@ struct session_opts {
 	uint32_t max_threads;		/* 0: default; only when the ring is created */
 	uint64_t buffer_size;		/* bytes per thread; 0: default */
 	int mode;			/* enum tat_mode, or -1 to keep it */
+	int clock;			/* enum tat_clock, or -1: TSC if invariant */
 };
 
 struct session_report {
@@ -34,5 +35,8 @@ struct session_report {
 int session_enable(const struct session_opts *o, struct session_report *rep);
 int session_disable(const struct session_opts *o, struct session_report *rep);
 int session_status(const struct session_opts *o, FILE *out);
+/* Only switch the mode of a trace (no stop needed: the trampoline reads it
+ * at every write). */
+int session_set_mode(const struct session_opts *o);
 
 #endif

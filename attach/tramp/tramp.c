@@ -40,6 +40,28 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+struct tp_timespec {
+	long tv_sec;
+	long tv_nsec;
+};
+
+/*
+ * The event clock: the TSC, or where it is not invariant the vDSO's
+ * CLOCK_MONOTONIC (a plain function call, no system call; the vDSO is
+ * built without SSE like us).
+ */
+static inline uint64_t now(const struct tp_state *st)
+{
+	if (unlikely(st->clock_gettime)) {
+		int (*fn)(int, struct tp_timespec *) = (void *)st->clock_gettime;
+		struct tp_timespec ts = { 0, 0 };
+
+		fn(1 /* CLOCK_MONOTONIC */, &ts);
+		return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	}
+	return rdtsc();
+}
+
 /* Fetch-and-add that a signal on this thread cannot split. */
 static inline uint64_t local_xadd(uint64_t *p, uint64_t v)
 {
@@ -279,7 +301,7 @@ static inline void end_abandoned(const struct tp_state *st, uint64_t ring,
 		return;
 	while (n < d && abandoned(&t->stack[d - 1 - n], (uint64_t)slot, fresh))
 		n++;
-	tsc = rdtsc();
+	tsc = now(st);
 	ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, n));
 	for (uint64_t j = d; j-- > d - n;) {
 		emit(st, ring, t, TAT_EV_EXIT, t->stack[j].site, tsc);
@@ -321,7 +343,7 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	f->ret = *slot;
 	f->site = site;
 	*slot = (uint64_t)tp_return;
-	emit(st, ring, t, TAT_EV_ENTRY, site, rdtsc());
+	emit(st, ring, t, TAT_EV_ENTRY, site, now(st));
 }
 
 /* Last resort when the thread has no slot of its own: search them all. */
@@ -343,8 +365,8 @@ static struct tp_thread *thread_by_frame(struct tp_state *st, uint64_t slot)
 
 uint64_t tp_exit(uint64_t *slot, uint64_t key)
 {
-	uint64_t tsc = rdtsc();
 	struct tp_state *st = state();
+	uint64_t tsc = now(st);
 	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
 	struct tp_thread *t = key ? thread_find(st, key) : NULL;
 	uint64_t depth, i, ret, skipped;

@@ -70,6 +70,7 @@ struct tp_state {
 	uint64_t thread_off;	/* ring header fields, copied so the hot path */
 	uint64_t data_off;	/* never trusts the shared file for addresses */
 	uint64_t tramp_return[8]; /* tp_return of every copy, 0 = no copy */
+	uint64_t clock_gettime;	/* the vDSO's clock_gettime, or 0: use rdtsc */
 };
 
 #endif

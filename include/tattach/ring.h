@@ -53,6 +53,8 @@ enum tat_mode {
 /* header.clock */
 enum tat_clock {
 	TAT_CLOCK_TSC = 0,	/* invariant TSC, tsc_hz calibrated at attach */
+	TAT_CLOCK_MONO = 1,	/* CLOCK_MONOTONIC ns from the target's vDSO;
+				 * tsc_hz = 1e9, calib_tsc = calib_mono_ns */
 };
 
 /* How a site was emitted by the compiler; decides the trampoline entry. */

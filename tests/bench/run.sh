@@ -102,7 +102,7 @@ cleanup() {
 	[ -n "$LTTNG_SESSION" ] && lttng destroy "$LTTNG_SESSION" >/dev/null 2>&1
 	[ -n "$SESSIOND_PID" ] && kill "$SESSIOND_PID" 2>/dev/null
 	wait 2>/dev/null
-	rm -rf "$WORK"
+	[ -n "${BENCH_KEEP:-}" ] && echo "bench: kept $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -249,15 +249,22 @@ for n in $SITE_SIZES; do
 done
 
 # ------------------------------------------------ memory of a process
-# mem PID BIN: "textPD binRss ringRss totalRss totalPD" in kB, from
-# /proc/PID/smaps: Private_Dirty of BIN's mappings (patched code pages
-# become private copies), the ring file's resident pages, and the whole.
+# mem PID BIN: "binAnon binRss ringRss totalRss totalAnon [ringShm]" in kB, from
+# /proc/PID/smaps: the anonymous pages in BIN's mappings (a patched code
+# page becomes a private, anonymous copy; Private_Dirty would also count
+# page-cache pages of a freshly linked file not yet written back), the
+# ring file's resident pages, the whole process, and the ring file's
+# pages in tmpfs (absent before the first --enable).
 mem() {
 	awk -v bin="$2" '
 		/^[0-9a-f]+-[0-9a-f]+ / { path = $6; next }
 		/^Rss:/ { rss += $2; if (path == bin) brss += $2; if (path ~ /tattach-[0-9]+\.ring/) ring += $2 }
-		/^Private_Dirty:/ { pd += $2; if (path == bin) bpd += $2 }
-		END { printf "%d %d %d %d %d\n", bpd, brss, ring, rss, pd }' "/proc/$1/smaps"
+		/^Anonymous:/ { an += $2; if (path == bin) ban += $2 }
+		END { printf "%d %d %d %d %d ", ban, brss, ring, rss, an }' "/proc/$1/smaps"
+	# the ring file's pages in tmpfs, mapped by the target or not
+	stat -c '%b %B' "${TATTACH_RING_DIR:-/dev/shm}/tattach-$1.ring" 2>/dev/null |
+		awk '{ printf "%d", $1 * $2 / 1024 }'
+	echo
 }
 
 # ====================================================================
@@ -267,19 +274,19 @@ FIB_D=20
 declare -A KIND BIN FIBR MIXR LABEL CALLS PERRUN
 CFGS=()
 cfg() { CFGS+=("$1"); KIND[$1]=$2; BIN[$1]=$3; FIBR[$1]=$4; MIXR[$1]=$5; LABEL[$1]=$6; CALLS[$1]=0; }
-cfg plain     direct       percall.plain 500 100000 "no instrumentation (-O2)"
-cfg pg        direct       percall.pg    500 100000 "-pg, never attached (glibc mcount runs)"
-cfg pg_off    tat-disabled percall.pg    500 100000 "-pg, tattach enabled then disabled"
-cfg pfe       direct       percall.pfe   500 100000 "-fpatchable-function-entry=5, never attached"
-cfg pfe_off   tat-disabled percall.pfe   500 100000 "-fpatchable-function-entry=5, enabled then disabled"
-cfg cyg       direct       percall.cyg   500 100000 "-finstrument-functions, glibc's empty hooks"
-cfg floor     direct       percall.floor 500 100000 "floor: TSC + 8-byte store per event (-finstrument-functions)"
-cfg tat_disc  tat-discard  percall.pg    100  50000 "tattach -pg, discard, -b 1G (never full)"
-cfg tat_fl    tat-flight   percall.pg    200 100000 "tattach -pg, flight, -b 64K"
-cfg tat_flpfe tat-flight   percall.pfe   200 100000 "tattach -fpatchable-function-entry=5, flight, -b 64K"
-[ $HAVE_UFTRACE = 1 ] && cfg uftrace uftrace percall.pg 30 8000 "uftrace record --no-libcall (-pg)"
-[ $HAVE_BPFTRACE = 1 ] && cfg bpftrace bpftrace percall.bpf 2 1000 "bpftrace uprobe+uretprobe, count() (no -pg)"
-[ $HAVE_LTTNG = 1 ] && cfg lttng lttng percall.cyg 30 8000 "LTTng-UST cyg-profile (-finstrument-functions)"
+cfg plain     direct       percall.plain 1500 300000 "no instrumentation (-O2)"
+cfg pg        direct       percall.pg    1500 300000 "-pg, never attached (glibc mcount runs)"
+cfg pg_off    tat-disabled percall.pg    1500 300000 "-pg, tattach enabled then disabled"
+cfg pfe       direct       percall.pfe   1500 300000 "-fpatchable-function-entry=5, never attached"
+cfg pfe_off   tat-disabled percall.pfe   1500 300000 "-fpatchable-function-entry=5, enabled then disabled"
+cfg cyg       direct       percall.cyg   1500 300000 "-finstrument-functions, glibc's empty hooks"
+cfg floor     direct       percall.floor 1000 300000 "floor: TSC + 8-byte store per event (-finstrument-functions)"
+cfg tat_disc  tat-discard  percall.pg     200 100000 "tattach -pg, discard, -b 2G (never full)"
+cfg tat_fl    tat-flight   percall.pg     600 300000 "tattach -pg, flight, -b 64K"
+cfg tat_flpfe tat-flight   percall.pfe    600 300000 "tattach -fpatchable-function-entry=5, flight, -b 64K"
+[ $HAVE_UFTRACE = 1 ] && cfg uftrace uftrace percall.pg 90 24000 "uftrace record --no-libcall (-pg)"
+[ $HAVE_BPFTRACE = 1 ] && cfg bpftrace bpftrace percall.bpf 4 2000 "bpftrace uprobe+uretprobe, count() (no -pg)"
+[ $HAVE_LTTNG = 1 ] && cfg lttng lttng percall.cyg 90 24000 "LTTng-UST cyg-profile (-finstrument-functions)"
 
 start_lttng() {
 	if ! lttng list >/dev/null 2>&1; then
@@ -340,7 +347,8 @@ launch() {
 		tat "${PID[$c]}" --disable || return 1
 		mem "${PID[$c]}" "$bin" >"$WORK/$c.mem3" ;;
 	tat-discard)
-		start "$c" "$bin" && tat "${PID[$c]}" --enable -m discard -b 1G ;;
+		# 8 runs of ~17M events (136 MiB) fit: nothing is dropped
+		start "$c" "$bin" && tat "${PID[$c]}" --enable -m discard -b 2G ;;
 	tat-flight)
 		start "$c" "$bin" && tat "${PID[$c]}" --enable -m flight -b 64K ;;
 	uftrace)
@@ -577,33 +585,38 @@ fi
 blob=$B/attach/tramp/tramp_blob.h
 if [ -r "$blob" ]; then
 	tb=$(awk '/tramp_code\[\]/ { on = 1; next } on && /};/ { on = 0 } on { n += gsub(/0x[0-9a-fA-F][0-9a-fA-F]/, "") } END { print n }' "$blob")
-	cfg_off=$(awk '/TRAMP_OFF_CONFIG_AREA/ { print $3 }' "$blob")
-	cfg_off=$((cfg_off))
+	cfg_off=$(awk '/OFF_CONFIG_AREA/ { print $3; exit }' "$blob")
+	cfg_off=$((${cfg_off:-0}))
 	row_text "5" "trampoline code (tramp_code in tramp_blob.h)" "$tb" "bytes" "config area at +${cfg_off:-?}; one copy per far-apart module"
 fi
-# mem lines: textPD binRss ringRss totalRss totalPD (kB)
-memrow() {	# memrow ITEM BEFORE AFTER FIELD [NOTE]
+# mem lines: binAnon binRss ringRss totalRss totalAnon ringShm (kB), the
+# last missing before the first --enable; pasted before/after: $1..$5 (or
+# $6) before, then after, so index the after fields from NF.
+memrow() {	# memrow ITEM BEFORE AFTER AWK-EXPR [NOTE]
 	local f=$WORK/memd.$RANDOM
-	combine "$f" "\$(NF/2+$4) - \$$4" "$2" "$3"
+	combine "$f" "$4" "$2" "$3"
 	row "5" "$1" "$f" "KiB" "${5:-}"
 }
+D_BIN='$(NF-5) - $1' D_RSS='$(NF-2) - $4' D_OWN='($(NF-2) - $4) - ($(NF-4) - $2)' D_RING='$(NF-3) - $3' D_SHM='$NF'
+
 for n in $SITE_SIZES; do
 	k=$n.1
 	[ -s "$WORK/mem0.$k" ] || continue
 	txt=$(size -A "$OUT/sites.$n" 2>/dev/null | awk '$1 == ".text" { printf "%d", $2 / 1024 }')
-	memrow "$n fns, 1 thr: Private_Dirty growth of the binary's mappings, --enable" "$WORK/mem0.$k" "$WORK/mem1.$k" 1 ".text is $txt KiB"
-	memrow "$n fns, 1 thr: process Rss growth after --enable" "$WORK/mem0.$k" "$WORK/mem1.$k" 4
-	memrow "$n fns, 1 thr: process Rss growth after --enable + 1 traced call each" "$WORK/mem0.$k" "$WORK/mem2.$k" 4
-	memrow "$n fns, 1 thr: process Rss growth after --disable (still)" "$WORK/mem0.$k" "$WORK/mem3.$k" 4
+	memrow "$n fns, 1 thr: code pages copied (anonymous) by --enable" "$WORK/mem0.$k" "$WORK/mem1.$k" "$D_BIN" ".text is $txt KiB"
+	memrow "$n fns, 1 thr: other Rss growth, --enable (trampoline, private state)" "$WORK/mem0.$k" "$WORK/mem1.$k" "$D_OWN"
+	memrow "$n fns, 1 thr: ring file in /dev/shm after --enable (header, tables)" "$WORK/mem0.$k" "$WORK/mem1.$k" "$D_SHM"
+	memrow "$n fns, 1 thr: ring pages resident after 1 traced call of each fn" "$WORK/mem0.$k" "$WORK/mem2.$k" "$D_RING"
+	memrow "$n fns, 1 thr: process Rss growth after --enable, calls, --disable" "$WORK/mem0.$k" "$WORK/mem3.$k" "$D_RSS" "not given back"
 done
 for t in 8 64; do
 	k=10000.$t
 	[ -s "$WORK/mem0.$k" ] || continue
-	memrow "10000 fns, $t idle thr: process Rss growth after --enable" "$WORK/mem0.$k" "$WORK/mem1.$k" 4
+	memrow "10000 fns, $t idle thr: other Rss growth, --enable" "$WORK/mem0.$k" "$WORK/mem1.$k" "$D_OWN"
 done
 if [ -r "$WORK/pg_off.mem0" ]; then
-	memrow "percall -pg: Private_Dirty of the binary's mappings, after --enable" "$WORK/pg_off.mem0" "$WORK/pg_off.mem1" 1
-	memrow "percall -pg: process Rss growth after --enable" "$WORK/pg_off.mem0" "$WORK/pg_off.mem1" 4
+	memrow "percall -pg (12 sites): code pages copied (anonymous) by --enable" "$WORK/pg_off.mem0" "$WORK/pg_off.mem1" "$D_BIN"
+	memrow "percall -pg (12 sites): other Rss growth, --enable" "$WORK/pg_off.mem0" "$WORK/pg_off.mem1" "$D_OWN"
 fi
 
 # ====================================================================

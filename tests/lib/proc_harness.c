@@ -38,6 +38,26 @@ static char *read_answer(FILE *f, char *buf, size_t len)
 
 void target_start(struct target *t, const char *bin)
 {
+	target_start_as(t, bin, (uid_t)-1, (gid_t)-1);
+}
+
+const char *public_copy(const char *bin)
+{
+	static char path[160];
+	char dir[] = "/tmp/tattach-public-XXXXXX", cmd[800];
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	const char *base = strrchr(bin, '/');
+
+	cr_assert(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, base ? base + 1 : bin);
+	snprintf(cmd, sizeof(cmd), "chmod 755 %s && cp %s %s && chmod 755 %s", dir, bin,
+		 path, path);
+	cr_assert_eq(run_capture(sh, NULL, NULL), 0, "%s", cmd);
+	return path;
+}
+
+void target_start_as(struct target *t, const char *bin, uid_t uid, gid_t gid)
+{
 	int in[2], out[2];
 	char line[128];
 
@@ -51,6 +71,8 @@ void target_start(struct target *t, const char *bin)
 		dup2(out[1], 1);
 		/* -pg programs write gmon output at exit: keep it out of the tree */
 		setenv("GMON_OUT_PREFIX", "/tmp/tattach-test-gmon", 1);
+		if (uid != (uid_t)-1 && (setgid(gid) || setuid(uid)))
+			_exit(126);
 		execl(bin, bin, (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 		_exit(127);

@@ -23,6 +23,11 @@ const char *build_path(const char *rel);
 
 /* Start @bin, wait for its "ready PID" line.  Fails the test otherwise. */
 void target_start(struct target *t, const char *bin);
+/* The same, running as @uid/@gid (the test must be root). */
+void target_start_as(struct target *t, const char *bin, uid_t uid, gid_t gid);
+/* Copy @bin into a fresh folder every user can reach; returns the copy's
+ * path (static buffer).  For running programs as another user. */
+const char *public_copy(const char *bin);
 /* Send one command line, return its one-line answer (static buffer). */
 const char *target_cmd(struct target *t, const char *cmd);
 /* Send "quit", close its stdin and reap it; returns the wait status. */
