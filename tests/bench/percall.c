@@ -18,6 +18,10 @@
  *
  *   fib D R    R times w_fib(D)         -> "ok ns=<total> calls=<n> probe=<p>"
  *   mix R      R requests w_handle(i)   -> same
+ *   shm M      write 8 bytes into each 4 KiB page of a new M MiB file in
+ *              /dev/shm, mapped shared, like a fresh ring -> "ok ns=<total>
+ *              calls=<pages> probe=-1": what a first write to a ring page
+ *              (a page fault) costs here
  *   quit       exit(0)
  *
  * ns is CLOCK_MONOTONIC around the loop only, so starting a tracer, or the
@@ -25,10 +29,12 @@
  * the floor probe stored (-1 in other builds): a check that the
  * instrumented build really makes 2 probe calls per counted call.
  */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -267,6 +273,37 @@ NOTRACE static long probe_count(void)
 	return floor_events ? (long)floor_events() : -1;
 }
 
+/* Time the first write to each page of a fresh shared tmpfs mapping. */
+NOTRACE static long shm_touch(long mib, uint64_t *ns)
+{
+	char path[64];
+	size_t len = (size_t)mib << 20;
+	uint64_t t0, t1;
+	volatile uint64_t *p;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/percall-%d.tmp", (int)getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (ftruncate(fd, (off_t)len)) {
+		close(fd);
+		return -1;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	t0 = now_ns();
+	for (size_t i = 0; i < len / 8; i += 512)
+		p[i] = i;
+	t1 = now_ns();
+	munmap((void *)p, len);
+	*ns = t1 - t0;
+	return (long)(len >> 12);
+}
+
 NOTRACE static int dispatch(const char *line)
 {
 	long d, r, p0;
@@ -291,6 +328,13 @@ NOTRACE static int dispatch(const char *line)
 			sink += (unsigned long)w_handle(q);
 		}
 		t1 = now_ns();
+	} else if (sscanf(line, "shm %ld", &r) == 1) {
+		long pages = shm_touch(r, &t0);
+
+		if (pages < 0)
+			return -1;
+		printf("ok ns=%llu calls=%ld probe=-1\n", (unsigned long long)t0, pages);
+		return 0;
 	} else if (!strncmp(line, "quit", 4)) {
 		exit(0);
 	} else {

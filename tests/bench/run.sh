@@ -281,7 +281,7 @@ cfg pfe       direct       percall.pfe   1500 300000 "-fpatchable-function-entry
 cfg pfe_off   tat-disabled percall.pfe   1500 300000 "-fpatchable-function-entry=5, enabled then disabled"
 cfg cyg       direct       percall.cyg   1500 300000 "-finstrument-functions, glibc's empty hooks"
 cfg floor     direct       percall.floor 1000 300000 "floor: TSC + 8-byte store per event (-finstrument-functions)"
-cfg tat_disc  tat-discard  percall.pg     200 100000 "tattach -pg, discard, -b 2G (never full)"
+cfg tat_disc  tat-discard  percall.pg     200 100000 "tattach -pg, discard, -b 2G -t 2 (never full)"
 cfg tat_fl    tat-flight   percall.pg     600 300000 "tattach -pg, flight, -b 64K"
 cfg tat_flpfe tat-flight   percall.pfe    600 300000 "tattach -fpatchable-function-entry=5, flight, -b 64K"
 [ $HAVE_UFTRACE = 1 ] && cfg uftrace uftrace percall.pg 90 24000 "uftrace record --no-libcall (-pg)"
@@ -347,8 +347,10 @@ launch() {
 		tat "${PID[$c]}" --disable || return 1
 		mem "${PID[$c]}" "$bin" >"$WORK/$c.mem3" ;;
 	tat-discard)
-		# 8 runs of ~17M events (136 MiB) fit: nothing is dropped
-		start "$c" "$bin" && tat "${PID[$c]}" --enable -m discard -b 2G ;;
+		# 8 runs of ~17M events (136 MiB) fit: nothing is dropped.  Two
+		# thread slots: tattach wants the whole (sparse) file to fit in
+		# /dev/shm's free space, and 128 default slots x 2 GiB do not.
+		start "$c" "$bin" && tat "${PID[$c]}" --enable -m discard -b 2G -t 2 ;;
 	tat-flight)
 		start "$c" "$bin" && tat "${PID[$c]}" --enable -m flight -b 64K ;;
 	uftrace)
@@ -393,6 +395,12 @@ for c in "${ACTIVE[@]}"; do	# warm-up, not counted
 done
 for ((r = 0; r < REPS; r++)); do
 	say "  run $((r + 1))/$REPS"
+	# What a first write to a ring page costs now (discard mode with a
+	# big ring keeps writing to fresh pages): 128 MiB of new /dev/shm.
+	if ask plain "shm 128"; then
+		read -r ns pages _ <<<"$(sed 's/[a-z]*=//g; s/^ok //' <<<"$ANSWER")"
+		awk -v ns="$ns" -v n="$pages" 'BEGIN { printf "%.4f\n", ns / n / 1000 }' >>"$M/shm"
+	fi
 	n=${#ACTIVE[@]}
 	for ((k = 0; k < n; k++)); do	# a different order each run
 		c=${ACTIVE[(k + r) % n]}
@@ -457,6 +465,11 @@ for w in fib mix; do
 	for c in pg tat_disc tat_fl tat_flpfe uftrace bpftrace lttng floor; do
 		[ -n "${KIND[$c]:-}" ] || continue
 		row "1 $w" "${LABEL[$c]}: overhead" "$M/$c.$w.ovh" "ns/call" "${PERRUN[$c.$w]:-?} calls/run"
+		if [ $c = tat_disc ]; then
+			awk '{ printf "%.4f\n", $1 * 1000 / 256 }' "$M/shm" >"$M/shm.call"
+			row "1 $w" "  first write to a fresh /dev/shm page, per call (1/256 page)" "$M/shm.call" "ns/call" \
+				"$(fmt "$(stats "$M/shm" | cut -d' ' -f1)") us per 4 KiB page"
+		fi
 	done
 	row "1 $w" "ratio tattach flight / uftrace (goal <= 0.5)" "$M/tat_fl.$w.vs_uftrace" "x"
 	row "1 $w" "ratio tattach discard / uftrace (goal <= 0.5)" "$M/tat_disc.$w.vs_uftrace" "x"
@@ -539,7 +552,7 @@ if want 4; then
 T1=$(date +%s)
 say "4. reader: filling a 64 MiB ring"
 c=reader
-if start "$c" "$OUT/percall.pg" && tat "${PID[$c]}" --enable -m discard -b 64M &&
+if start "$c" "$OUT/percall.pg" && tat "${PID[$c]}" --enable -m discard -b 64M -t 8 &&
 	ask "$c" "fib $FIB_D 100" && ask "$c" "mix 25000" && tat "${PID[$c]}" --disable; then
 	st=$("$TATTACH" -p "${PID[$c]}" --status 2>&1)
 	ev=$(ev_written "$st")
@@ -557,7 +570,7 @@ if start "$c" "$OUT/percall.pg" && tat "${PID[$c]}" --enable -m discard -b 64M &
 			awk -v e="$ev" -v d=$((t1 - t0)) 'BEGIN { printf "%.3f\n", e / d * 1000 }' >>"$M/tread.$mode"
 		done
 	done
-	row_text "4" "ring: events (one thread, -b 64M, discard)" "$ev" "events" "dropped: ${drop:-?}; graph: $lines lines"
+	row_text "4" "ring: events (one thread, -b 64M -t 8, discard)" "$ev" "events" "dropped: ${drop:-?}; graph: $lines lines"
 	row "4" "tread -p PID > /dev/null (call graph)" "$M/tread.graph" "M events/s" "whole command, start-up included"
 	row "4" "tread -p PID --report > /dev/null" "$M/tread.report" "M events/s" "goal >= 20"
 else

@@ -7,6 +7,7 @@
  *   sleeper  nanosleep(20 ms) in a loop   never EINTR, never short
  *   waiter   pthread_cond_wait (futex)    wakes only when signalled
  *   acceptor accept() on a listening unix socket  never EINTR
+ *   reaper   waitpid() on a child blocked in read()  never EINTR
  *
  * Commands: "wake" makes each thread's call return once, for real (the
  * reader gets 4096 bytes), waits until each has checked its result and
@@ -21,13 +22,14 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define NOINLINE __attribute__((noinline))
-#define NTHREADS 5
+#define NTHREADS 6
 
-static int pipefd[2], efd, epfd, lsock;
+static int pipefd[2], efd, epfd, lsock, childpipe[2];
 static char sock_path[108];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER, done_cond = PTHREAD_COND_INITIALIZER;
@@ -164,6 +166,42 @@ NOINLINE static void *acceptor(void *arg)
 	}
 }
 
+/* The child waits for one byte on childpipe and exits 0. */
+static pid_t start_child(void)
+{
+	pid_t pid = fork();
+	char c;
+
+	if (pid == 0) {
+		/* EOF, not a hang, if we go away without waking it */
+		close(childpipe[1]);
+		_exit(read(childpipe[0], &c, 1) == 1 ? 0 : 1);
+	}
+	return pid;
+}
+
+NOINLINE static void *reaper(void *arg)
+{
+	pid_t child = start_child();
+
+	(void)arg;
+	started_one();
+	for (;;) {
+		int status;
+
+		if (child < 0 || waitpid(child, &status, 0) != child) {
+			report(errno == EINTR ? "reaper: EINTR" : "reaper: error");
+			return NULL;
+		}
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			report("reaper: child failed");
+			return NULL;
+		}
+		child = start_child();
+		report(NULL);
+	}
+}
+
 NOINLINE static int wake_all(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -174,12 +212,12 @@ NOINLINE static int wake_all(void)
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (char)i;
 	pthread_mutex_lock(&lock);
-	target = done_count + 4;	/* reader, poller, waiter, acceptor */
+	target = done_count + 5;	/* reader, poller, waiter, acceptor, reaper */
 	wake_gen++;
 	pthread_cond_broadcast(&cond);
 	pthread_mutex_unlock(&lock);
 	if (write(pipefd[1], buf, sizeof(buf)) != sizeof(buf) ||
-	    write(efd, &one, sizeof(one)) != sizeof(one))
+	    write(efd, &one, sizeof(one)) != sizeof(one) || write(childpipe[1], "x", 1) != 1)
 		return -1;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
 	c = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -195,7 +233,7 @@ NOINLINE static int wake_all(void)
 
 int main(void)
 {
-	void *(*fns[NTHREADS])(void *) = { reader, poller, sleeper, waiter, acceptor };
+	void *(*fns[NTHREADS])(void *) = { reader, poller, sleeper, waiter, acceptor, reaper };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct epoll_event ev = { .events = EPOLLIN };
 	pthread_t t;
@@ -208,7 +246,7 @@ int main(void)
 	efd = eventfd(0, 0);
 	epfd = epoll_create1(0);
 	lsock = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (pipe(pipefd) || efd < 0 || epfd < 0 || lsock < 0 ||
+	if (pipe(pipefd) || pipe(childpipe) || efd < 0 || epfd < 0 || lsock < 0 ||
 	    epoll_ctl(epfd, EPOLL_CTL_ADD, efd, &ev) ||
 	    bind(lsock, (struct sockaddr *)&sa, sizeof(sa)) || listen(lsock, 8)) {
 		perror("blocking: setup");
