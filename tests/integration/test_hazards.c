@@ -61,13 +61,17 @@ Test(hazards, signals_at_5khz_on_sigaltstack)
 	char *out = NULL, *err = NULL, cmd[256];
 	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
 
-	cr_assert_eq(tattach(t.pid, "--enable -b 256M", &out, &err), 0, "%s", err);
-	cr_assert_str_eq(target_cmd(&t, "signals 1000"), "done 1000");
+	long handled;
+
+	cr_assert_eq(tattach(t.pid, "--enable -b 256M -t 4", &out, &err), 0, "%s", err);
+	/* at least 1000: one more may land before the timer is disarmed */
+	cr_assert(sscanf(target_cmd(&t, "signals 1000"), "done %ld", &handled) == 1);
+	cr_assert_geq(handled, 1000);
 	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
 	/* every handler call traced */
 	cr_assert_eq(tread(t.pid, "--report", &out, &err), 0, "%s", err);
-	cr_assert_eq(report_calls(out, "handler_work"), 1000, "%s", out);
-	cr_assert_eq(report_calls(out, "on_prof"), 1000, "%s", out);
+	cr_assert_eq(report_calls(out, "handler_work"), handled, "%s", out);
+	cr_assert_eq(report_calls(out, "on_prof"), handled, "%s", out);
 	/* and every one nested cleanly: no exit without entry, nothing lost */
 	snprintf(cmd, sizeof(cmd), "%s -p %d | grep -cE 'not traced|exit lost|lost [0-9]+ events'",
 		 build_path("tread"), (int)t.pid);

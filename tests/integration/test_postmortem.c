@@ -20,6 +20,7 @@ static char *after_death(const char *how, int *status)
 	pid_t pid;
 
 	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
+	t.keep_ring = 1;	/* read after death, removed below */
 	pid = t.pid;
 	ring_remove(pid);
 	cr_assert_eq(tattach(pid, "--enable", &out, &err), 0, "%s", err);

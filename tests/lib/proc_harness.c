@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -61,6 +62,7 @@ void target_start_as(struct target *t, const char *bin, uid_t uid, gid_t gid)
 	int in[2], out[2];
 	char line[128];
 
+	memset(t, 0, sizeof(*t));
 	/* a target that died must fail an assertion, not kill the test */
 	signal(SIGPIPE, SIG_IGN);
 	cr_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
@@ -113,6 +115,8 @@ int target_stop(struct target *t)
 	close(t->in);
 	fclose(t->out);
 	waitpid(t->pid, &status, 0);
+	if (!t->keep_ring)
+		ring_remove(t->pid);
 	t->pid = 0;
 	return status;
 }
@@ -125,6 +129,8 @@ void target_kill(struct target *t)
 	waitpid(t->pid, NULL, 0);
 	close(t->in);
 	fclose(t->out);
+	if (!t->keep_ring)
+		ring_remove(t->pid);
 	t->pid = 0;
 }
 
@@ -214,9 +220,22 @@ int tread(pid_t pid, const char *args, char **out, char **err)
 void ring_remove(pid_t pid)
 {
 	const char *dir = getenv("TATTACH_RING_DIR");
-	char path[256];
+	char path[300], prefix[64];
+	struct dirent *de;
+	DIR *d;
 
-	snprintf(path, sizeof(path), "%s/tattach-%d.ring", dir && *dir ? dir : "/dev/shm",
-		 (int)pid);
+	if (!dir || !*dir)
+		dir = "/dev/shm";
+	snprintf(path, sizeof(path), "%s/tattach-%d.ring", dir, (int)pid);
 	unlink(path);
+	/* temporary files of a tattach killed while creating the ring */
+	snprintf(prefix, sizeof(prefix), ".tattach-%d.", (int)pid);
+	d = opendir(dir);
+	while (d && (de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, strlen(prefix))) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+	if (d)
+		closedir(d);
 }

@@ -16,6 +16,7 @@ struct target {
 	int in;		/* its stdin */
 	FILE *out;	/* its stdout */
 	char ready[128];	/* its first line, "ready PID [...]" */
+	int keep_ring;		/* target_stop/kill leave its ring file */
 };
 
 /* Path of a built file: $TATTACH_BUILD (default "build") + "/" + rel. */
@@ -30,7 +31,9 @@ void target_start_as(struct target *t, const char *bin, uid_t uid, gid_t gid);
 const char *public_copy(const char *bin);
 /* Send one command line, return its one-line answer (static buffer). */
 const char *target_cmd(struct target *t, const char *cmd);
-/* Send "quit", close its stdin and reap it; returns the wait status. */
+/* Send "quit", close its stdin and reap it; returns the wait status.
+ * Its ring file (and any temporary one a killed tattach left) goes too,
+ * unless t->keep_ring. */
 int target_stop(struct target *t);
 /* SIGKILL and reap, for cleanup. */
 void target_kill(struct target *t);
