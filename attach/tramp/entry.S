@@ -99,7 +99,15 @@ tp_return:
 	jz	1f
 	mov	%rax, 72(%rsp)		/* the original return address */
 	RESTORE_SCRATCH
-	ret
+	/*
+	 * Not "ret": the traced function's own "ret" already consumed the
+	 * CPU's return-stack entry for this call; another ret would pop its
+	 * caller's and leave every later return of the thread mispredicted.
+	 * Jump through the slot instead; it lies within the red zone, which
+	 * the kernel skips when it delivers a signal here.
+	 */
+	lea	8(%rsp), %rsp
+	jmp	*-8(%rsp)
 1:	/* No shadow frame for this slot: there is no right place to go.
 	 * Fault here, visibly, rather than jump somewhere wrong. */
 	ud2
