@@ -134,8 +134,33 @@ static int write_rescue_ctx(struct remote *r)
 	return remote_write(r, r->rescue + RESCUE_CODE_OFF_CTX, &c, sizeof(c));
 }
 
+int remote_use_scratch(struct remote *r, uint64_t scratch)
+{
+	unsigned char cur[sizeof(rescue_code)];
+	int ret = remote_read(r, scratch, cur, sizeof(cur));
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < sizeof(cur); i++)
+		if (cur[i])
+			return -EEXIST;
+	ret = remote_write(r, scratch, rescue_code, sizeof(rescue_code));
+	if (ret)
+		return ret;
+	r->rescue = scratch;
+	ret = write_rescue_ctx(r);
+	if (ret) {
+		r->rescue = 0;
+		return ret;
+	}
+	r->scratch = scratch;
+	r->gadget = scratch + RESCUE_CODE_OFF_SYSCALL;
+	return 0;
+}
+
 int remote_make_rescue(struct remote *r)
 {
+	static const unsigned char zero[sizeof(rescue_code)];
 	long addr = remote_syscall(r, SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC,
 				   MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0);
 	int ret;
@@ -152,7 +177,17 @@ int remote_make_rescue(struct remote *r)
 		return ret;
 	}
 	r->gadget = r->rescue + RESCUE_CODE_OFF_SYSCALL;
+	if (r->scratch) {
+		/* leave the padding as we found it */
+		remote_write(r, r->scratch, zero, sizeof(zero));
+		r->scratch = 0;
+	}
 	return 0;
+}
+
+size_t remote_rescue_size(void)
+{
+	return sizeof(rescue_code);
 }
 
 int remote_open(struct remote *r, struct held *h, uint64_t rescue)

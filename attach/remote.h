@@ -12,6 +12,7 @@ struct remote {
 	struct held_thread *thread;	/* the thread that makes the calls */
 	uint64_t gadget;		/* address of a "syscall" instruction */
 	uint64_t rescue;		/* the rescue page, once there is one */
+	uint64_t scratch;		/* temporary rescue code, until then */
 	int memfd;			/* /proc/PID/mem, read-write */
 };
 
@@ -22,6 +23,16 @@ struct remote {
  * the vDSO (or libc) until remote_make_rescue().  Returns 0 or -errno.
  */
 int remote_open(struct remote *r, struct held *h, uint64_t rescue);
+
+/*
+ * remote_use_scratch - for the calls before the rescue page exists (its
+ * own mmap), put a temporary copy of the rescue code at @scratch: zero
+ * padding after the end of an executable segment, which no code runs.
+ * remote_make_rescue() zeroes it again.  Returns 0, or -EEXIST if the
+ * bytes there are not all zero (then the vDSO's syscall is used).
+ */
+int remote_use_scratch(struct remote *r, uint64_t scratch);
+size_t remote_rescue_size(void);
 
 /*
  * remote_make_rescue - map the rescue page (attach/tramp/rescue.S) into the

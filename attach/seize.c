@@ -56,6 +56,37 @@ static int wait_interrupt_stop(pid_t tid)
 	}
 }
 
+/*
+ * Our interrupt made a blocking call that is not restartable by the kernel
+ * (epoll_wait, poll with a timeout, sigtimedwait, ...) return EINTR.  If no
+ * signal of the program's own is pending, that EINTR is ours alone: rewind
+ * the thread onto its "syscall" instruction to call it again.
+ */
+static void undo_our_eintr(pid_t pid, struct held_thread *t)
+{
+	struct user_regs_struct *r = &t->regs;
+	uint64_t pending = 0, shared = 0;
+	long insn;
+
+	if ((long)r->orig_rax < 0 || (long)r->rax != -EINTR)
+		return;
+	errno = 0;
+	insn = ptrace(PTRACE_PEEKTEXT, t->tid, r->rip - 2, 0);
+	if (errno || (insn & 0xffff) != 0x050f)
+		return;
+	proc_status_hex(pid, t->tid, "SigPnd", &pending);
+	proc_status_hex(pid, t->tid, "ShdPnd", &shared);
+	if ((pending | shared) & ~t->sigmask)
+		return;
+	r->rax = r->orig_rax;
+	r->rip -= 2;
+	t->fixed_eintr = 1;
+	/* Now, not at release: should we die, the kernel lets the thread go
+	 * with these registers, and it calls again instead of seeing EINTR. */
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, r) < 0)
+		t->regs_changed = 1;	/* try again at release */
+}
+
 static int hold_one(struct held *h, pid_t tid)
 {
 	struct held_thread *t;
@@ -92,6 +123,8 @@ static int hold_one(struct held *h, pid_t tid)
 		ptrace(PTRACE_DETACH, tid, 0, 0);
 		return ret == -ESRCH ? 0 : ret;
 	}
+	undo_our_eintr(h->pid, t);
+	h->eintr_fixed += t->fixed_eintr;
 	h->n++;
 	return 1;
 }
@@ -137,34 +170,6 @@ fail:
 	return ret;
 }
 
-/*
- * Our interrupt made a blocking call that is not restartable by the kernel
- * (epoll_wait, poll with a timeout, sigtimedwait, ...) return EINTR.  If no
- * signal of the program's own is pending, that EINTR is ours alone: rewind
- * the thread onto its "syscall" instruction to call it again.
- */
-static void undo_our_eintr(pid_t pid, struct held_thread *t)
-{
-	struct user_regs_struct *r = &t->regs;
-	uint64_t pending = 0, shared = 0;
-	long insn;
-
-	if ((long)r->orig_rax < 0 || (long)r->rax != -EINTR)
-		return;
-	errno = 0;
-	insn = ptrace(PTRACE_PEEKTEXT, t->tid, r->rip - 2, 0);
-	if (errno || (insn & 0xffff) != 0x050f)
-		return;
-	proc_status_hex(pid, t->tid, "SigPnd", &pending);
-	proc_status_hex(pid, t->tid, "ShdPnd", &shared);
-	if ((pending | shared) & ~t->sigmask)
-		return;
-	r->rax = r->orig_rax;
-	r->rip -= 2;
-	t->regs_changed = 1;
-	t->fixed_eintr = 1;
-}
-
 int release_all(struct held *h)
 {
 	int first = 0;
@@ -172,8 +177,6 @@ int release_all(struct held *h)
 	for (size_t i = 0; i < h->n; i++) {
 		struct held_thread *t = &h->v[i];
 
-		undo_our_eintr(h->pid, t);
-		h->eintr_fixed += t->fixed_eintr;
 		if (t->regs_changed &&
 		    ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0 && !first)
 			first = -errno;

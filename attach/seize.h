@@ -24,7 +24,7 @@ struct held {
 	struct held_thread *v;
 	size_t n, cap;
 	struct timespec stopped_at;	/* every thread held from here on */
-	size_t eintr_fixed;		/* out of release_all(): EINTRs undone */
+	size_t eintr_fixed;		/* EINTRs our stop caused, undone */
 };
 
 /*
@@ -38,8 +38,9 @@ int hold_all(pid_t pid, struct held *h);
 
 /*
  * release_all - put back registers and signal masks and detach every
- * thread.  A thread whose blocking system call our stop turned into an
- * EINTR is set up to restart it instead, so the program never sees it.
+ * thread.  (A thread whose blocking system call our stop turned into an
+ * EINTR was set up to call it again as soon as it was held, so the program
+ * never sees it, even if tattach dies.)
  * Returns 0 or the first -errno met (the remaining threads are still
  * released).
  */

@@ -399,6 +399,29 @@ static int place_trampolines(struct remote *r, struct ringfile *rf, pid_t pid)
 	return ret;
 }
 
+/*
+ * Zero padding after the end of an executable segment, inside its last
+ * page: no code runs there, so it can hold the rescue code for the one
+ * remote call made before the rescue page exists.  0 if none is found.
+ */
+static uint64_t scratch_of(const struct module_set *set, const struct maps *maps)
+{
+	uint64_t need = remote_rescue_size();
+
+	for (size_t i = 0; i < set->n; i++) {
+		const struct module *m = &set->v[i];
+		uint64_t start = (m->text_end + 15) & ~15ull;
+		uint64_t page_end = (m->text_end + 4095) & ~4095ull;
+		const struct map *map = maps_find(maps, start);
+
+		if (m->changed || !m->text_end || start + need > page_end || !map ||
+		    !(map->prot & PROT_EXEC) || map->end < page_end)
+			continue;
+		return start;
+	}
+	return 0;
+}
+
 /* The rescue page an earlier run left, if it is still there. */
 static uint64_t rescue_of(const struct ringfile *rf, pid_t pid)
 {
@@ -513,6 +536,11 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		goto out_release;
 	}
 	if (!r.rescue) {
+		uint64_t scratch = scratch_of(&set, &maps);
+
+		if (!scratch || remote_use_scratch(&r, scratch))
+			pr_info("no padding for the first remote call: using the vDSO's "
+				"(a tattach killed during it would hurt pid %d)", (int)o->pid);
 		ret = remote_make_rescue(&r);
 		if (ret) {
 			pr_err("setting up pid %d: %s", (int)o->pid, strerror(-ret));
