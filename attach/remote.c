@@ -272,6 +272,21 @@ static int step_to_syscall_stop(pid_t tid)
 	}
 }
 
+/*
+ * Test seam: TATTACH_TEST_DIE_AT=N makes tattach SIGKILL itself at the
+ * syscall-exit stop of its Nth remote call, the worst moment to die, so
+ * tests/integration/test_tracer_death.c can show that every one of them
+ * leaves the target unharmed.  Never set in normal use.
+ */
+static void die_here_for_tests(void)
+{
+	static int calls;
+	const char *at = getenv("TATTACH_TEST_DIE_AT");
+
+	if (at && ++calls == atoi(at))
+		kill(getpid(), SIGKILL);
+}
+
 long remote_syscall(struct remote *r, long nr, uint64_t a1, uint64_t a2,
 		    uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6)
 {
@@ -303,6 +318,7 @@ long remote_syscall(struct remote *r, long nr, uint64_t a1, uint64_t a2,
 	}
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs) < 0)
 		goto fail;
+	die_here_for_tests();
 	return (long)regs.rax;
 fail:
 	pr_err("remote syscall %ld in thread %d: %s", nr, (int)t->tid,
