@@ -5,6 +5,8 @@
 B=$1
 shift
 export TATTACH_BUILD="$B"
+# only matters for SANITIZE=1 builds
+export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
 passed=0 failed=0 bad=""
 for t in "$@"; do
 	echo "== $t"
