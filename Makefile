@@ -4,6 +4,7 @@
 #   make check    install missing packages, build, run the whole test suite
 #   make bench    benchmarks (never part of check)
 #   make stress   long robustness runs (never part of check)
+#   make check-valgrind  integration tests with tattach/tread under Valgrind
 #   make V=1      show the commands
 #   make SANITIZE=1  build tattach/tread/tests with ASan+UBSan
 
@@ -62,7 +63,7 @@ TEST_HELPER_SRCS := $(wildcard tests/lib/*.c)
 TEST_BINS   := $(UNIT_SRCS:%.c=$(O)/%) $(INTEG_SRCS:%.c=$(O)/%)
 TEST_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null)
 
-.PHONY: all deps demo check unit integration bench stress clean help targets
+.PHONY: all deps demo check check-valgrind unit integration bench stress clean help targets
 all: $(TATTACH) $(TREAD)
 
 help:
@@ -156,6 +157,16 @@ check: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all targets
 	$(Q)bash tests/demo.sh $(O)
+
+# The integration tests with tattach and tread under Valgrind (memcheck):
+# any error or leak makes a tool exit 99, which fails the test.
+check-valgrind: deps
+	$(Q)command -v valgrind >/dev/null || { echo "check-valgrind: install valgrind" >&2; exit 1; }
+	$(Q)$(MAKE) --no-print-directory all targets $(INTEG_SRCS:%.c=$(O)/%)
+	$(Q)TATTACH_TOOL_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+		sh tests/run-all.sh $(O) $(VALGRIND_TESTS:%=$(O)/tests/integration/%)
+
+VALGRIND_TESTS := test_calltree test_abi test_errors test_modules test_postmortem test_concurrency test_security
 
 # Long robustness runs, not part of check: tracer killed at random moments
 # (TATTACH_TRIALS, default 200) and 1000 enable/disable cycles.

@@ -169,7 +169,7 @@ int run_capture(char *const argv[], char **out, char **err)
 		dup2(p[1], 1);
 		dup2(efd, 2);
 		close(p[0]);
-		execv(argv[0], argv);
+		execvp(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
@@ -189,11 +189,24 @@ int run_capture(char *const argv[], char **out, char **err)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/*
+ * TATTACH_TOOL_WRAPPER (e.g. "valgrind -q --error-exitcode=99
+ * --leak-check=full") runs tattach and tread under another program: `make
+ * check-valgrind`.
+ */
 static int run_tool(const char *tool, pid_t pid, const char *args, char **out, char **err)
 {
-	char pidbuf[16], copy[512], *tok, *save = NULL;
-	char *argv[16] = { (char *)build_path(tool), NULL };
-	int i = 1;
+	char pidbuf[16], copy[512], wrap[512], *tok, *save = NULL;
+	const char *wrapper = getenv("TATTACH_TOOL_WRAPPER");
+	char *argv[32];
+	int i = 0;
+
+	if (wrapper && *wrapper) {
+		snprintf(wrap, sizeof(wrap), "%s", wrapper);
+		for (tok = strtok_r(wrap, " ", &save); tok && i < 12; tok = strtok_r(NULL, " ", &save))
+			argv[i++] = tok;
+	}
+	argv[i++] = (char *)build_path(tool);
 
 	if (pid) {
 		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
@@ -201,7 +214,7 @@ static int run_tool(const char *tool, pid_t pid, const char *args, char **out, c
 		argv[i++] = pidbuf;
 	}
 	snprintf(copy, sizeof(copy), "%s", args ? args : "");
-	for (tok = strtok_r(copy, " ", &save); tok && i < 15; tok = strtok_r(NULL, " ", &save))
+	for (tok = strtok_r(copy, " ", &save); tok && i < 31; tok = strtok_r(NULL, " ", &save))
 		argv[i++] = tok;
 	argv[i] = NULL;
 	return run_capture(argv, out, err);
