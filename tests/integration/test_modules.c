@@ -40,6 +40,57 @@ static int scan_maps(pid_t pid, int *wx)
 	return anon_x;
 }
 
+/*
+ * Everything tattach added to the map, checked by kind: the trampoline
+ * copies and the rescue page (anonymous r-x), their config pages and the
+ * private state (anonymous r-- / rw-), and the ring (its file, rw-s, never
+ * executable).  Nothing else may appear.
+ */
+static void assert_only_ours(pid_t pid, const char *before)
+{
+	char path[64], line[512];
+	int ring = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f)) {
+		char range[64], perms[8], name[256] = "";
+		unsigned long long inode;
+
+		if (sscanf(line, "%63s %7s %*s %*s %llu %255s", range, perms, &inode, name) < 3)
+			continue;
+		if (strstr(before, range))
+			continue;	/* was there before --enable */
+		if (strstr(name, "tattach-") && strstr(name, ".ring")) {
+			cr_assert_str_eq(perms, "rw-s", "ring mapped %s", perms);
+			ring++;
+			continue;
+		}
+		cr_assert(inode == 0 && name[0] == 0, "unexpected new mapping: %s", line);
+		cr_assert(!strcmp(perms, "r-xp") || !strcmp(perms, "r--p") ||
+			  !strcmp(perms, "rw-p"), "unexpected new mapping: %s", line);
+	}
+	fclose(f);
+	cr_assert_eq(ring, 1, "the ring is mapped %d times", ring);
+}
+
+static char *read_maps(pid_t pid)
+{
+	char path[64], *buf = calloc(1, 1 << 20);
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	cr_assert(f && buf);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
 Test(modules, program_and_shared_library, .timeout = 60)
 {
 	char *out = NULL, *err = NULL, *got;
@@ -48,8 +99,13 @@ Test(modules, program_and_shared_library, .timeout = 60)
 
 	target_start(&t, build_path("tests/targets/uselib"));
 	ring_remove(t.pid);
+	char *before;
+
 	cr_assert_eq(scan_maps(t.pid, &wx), 0);
+	before = read_maps(t.pid);
 	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	assert_only_ours(t.pid, before);
+	free(before);
 	cr_assert(strstr(out, "4 sites in 2 modules"), "%s", out);
 	/* two trampoline copies and the rescue page (attach/tramp/rescue.S) */
 	cr_assert_eq(scan_maps(t.pid, &wx), 3, "expected two trampoline copies and a rescue page");
