@@ -25,13 +25,16 @@
 #include "attach/remote.h"
 #include "attach/tramp/rescue_blob.h"
 
-int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len)
+/* The whole of a read or write through /proc/PID/mem, or -errno. */
+static int mem_transfer(struct remote *r, uint64_t addr, void *buf, size_t len, int write)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = pread(r->memfd, (char *)buf + done, len - done,
-				  (off_t)(addr + done));
+		ssize_t n = write ? pwrite(r->memfd, (char *)buf + done, len - done,
+					   (off_t)(addr + done))
+				  : pread(r->memfd, (char *)buf + done, len - done,
+					  (off_t)(addr + done));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -42,21 +45,14 @@ int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
+int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len)
+{
+	return mem_transfer(r, addr, buf, len, 0);
+}
+
 int remote_write(struct remote *r, uint64_t addr, const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(r->memfd, (const char *)buf + done, len - done,
-				   (off_t)(addr + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		done += n;
-	}
-	return 0;
+	return mem_transfer(r, addr, (void *)buf, len, 1);
 }
 
 /* The first "0f 05" in an executable mapping called @name. */
