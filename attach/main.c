@@ -224,6 +224,9 @@ int main(int argc, char **argv)
 		if (rep.mismatched)
 			printf("tattach: %zu sites held unexpected bytes and were left alone\n",
 			       rep.mismatched);
+		if (rep.stepped)
+			printf("tattach: %zu threads stepped past the NOP sled they were in\n",
+			       rep.stepped);
 		if (rep.eintr_fixed)
 			printf("tattach: %zu interrupted system calls restarted\n",
 			       rep.eintr_fixed);

@@ -297,9 +297,15 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 	return ps;
 }
 
-/* A thread stopped inside a NOP sled we are about to replace moves past it. */
-static void step_out_of_sites(struct held *h, const struct patch_site *ps, size_t n)
+/*
+ * A thread stopped inside a NOP sled we are about to replace moves past it
+ * (the rest of the sled is NOPs: skipping them changes nothing).  Returns
+ * how many threads moved.
+ */
+static size_t step_out_of_sites(struct held *h, const struct patch_site *ps, size_t n)
 {
+	size_t moved = 0;
+
 	for (size_t t = 0; t < h->n; t++) {
 		uint64_t rip = h->v[t].regs.rip;
 		size_t lo = 0, hi = n;
@@ -315,8 +321,10 @@ static void step_out_of_sites(struct held *h, const struct patch_site *ps, size_
 		if (lo > 0 && rip > ps[lo - 1].addr && rip < ps[lo - 1].addr + 5) {
 			h->v[t].regs.rip = ps[lo - 1].addr + 5;
 			h->v[t].regs_changed = 1;
+			moved++;
 		}
 	}
+	return moved;
 }
 
 /* Apply @op to every site; record the outcome in the ring's site table. */
@@ -346,7 +354,7 @@ static int rewrite(struct remote *r, struct ringfile *rf, const struct module_se
 	for (size_t i = 0; i < n; i++)
 		index[i] = ps[i].result;
 	if (op == PATCH_ENABLE)
-		step_out_of_sites(r->held, ps, n);
+		rep->stepped = step_out_of_sites(r->held, ps, n);
 	ret = patch_apply(&io, ps, n, op, &stats);
 	for (size_t i = 0; i < n; i++) {
 		struct tat_site *s = &sites[index[i]];

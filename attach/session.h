@@ -24,6 +24,7 @@ struct session_report {
 	size_t unreachable;
 	size_t threads;			/* threads held */
 	size_t eintr_fixed;
+	size_t stepped;			/* threads moved out of a NOP sled */
 	double stopped_us;		/* how long the target was held */
 	char ring_path[256];
 };

@@ -43,6 +43,42 @@ static long rss_kb(pid_t pid)
 	return kb;
 }
 
+/*
+ * -fpatchable-function-entry=5 leaves five one-byte NOPs: a thread can be
+ * stopped between two of them, and must be moved past the sled before it
+ * is rewritten into one 5-byte call.  Only a first enable meets the sleds
+ * (--disable writes one 5-byte NOP), so each round is a fresh process whose
+ * four threads spin through such sites; a thread left inside would run the
+ * tail of the call's bytes and crash or misbehave.
+ */
+Test(cycles, threads_inside_nop_sleds, .timeout = 600)
+{
+	const char *env = getenv("TATTACH_CYCLES");
+	int rounds = env ? atoi(env) : 100;
+	long stepped = 0;
+
+	for (int i = 0; i < rounds; i++) {
+		char *out = NULL, *err = NULL;
+		struct target t;
+		const char *p;
+		long n;
+
+		target_start(&t, build_path("tests/targets/calltree.pfe.O2"));
+		cr_assert_str_eq(target_cmd(&t, "spin 4"), "done");
+		cr_assert_eq(tattach(t.pid, "--enable -v -b 64K -m flight", &out, &err), 0,
+			     "round %d: %s", i, err);
+		for (p = strstr(out, "tattach: "); p; p = strstr(p + 1, "tattach: "))
+			if (sscanf(p, "tattach: %ld threads stepped past", &n) == 1)
+				stepped += n;
+		cr_assert_str_eq(target_cmd(&t, "stop"), "done", "round %d", i);
+		cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+		cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+		free(out);
+		free(err);
+	}
+	cr_log_info("%d rounds, %ld threads stepped out of a NOP sled", rounds, stepped);
+}
+
 Test(cycles, enable_disable_under_load, .timeout = 600)
 {
 	const char *env = getenv("TATTACH_CYCLES");
