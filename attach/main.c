@@ -52,7 +52,8 @@ static void usage(FILE *f)
 "folder), mode 0600, owned by the process's user.\n"
 "\n"
 "Exit status: 0 on success (also when already in the asked state), 1 on\n"
-"failure (the process is left as it was), 2 on a usage error.\n",
+"failure (the process is left as it was; --disable, --status and --mode on\n"
+"a process tattach never attached to are failures), 2 on a usage error.\n",
 		SESSION_DEFAULT_THREADS, TAT_RING_DIR);
 }
 
@@ -81,6 +82,11 @@ static uint64_t parse_size(const char *s)
 	if (*end == 'B' || *end == 'b')
 		end++;
 	return *end ? 0 : v;
+}
+
+static const char *plural(size_t n)
+{
+	return n == 1 ? "" : "s";
 }
 
 static int is_pow2(uint64_t v)
@@ -190,9 +196,10 @@ int main(int argc, char **argv)
 			printf("tattach: pid %d: tracing is already enabled (%zu sites); "
 			       "nothing changed\n", (int)o.pid, rep.sites);
 		else
-			printf("tattach: pid %d: tracing enabled: %zu sites in %zu modules, "
-			       "%zu threads stopped for %.3f ms; read it with 'tread -p %d'\n",
-			       (int)o.pid, rep.sites, rep.modules, rep.threads,
+			printf("tattach: pid %d: tracing enabled: %zu site%s in %zu module%s, "
+			       "%zu thread%s stopped for %.3f ms; read it with 'tread -p %d'\n",
+			       (int)o.pid, rep.sites, plural(rep.sites), rep.modules,
+			       plural(rep.modules), rep.threads, plural(rep.threads),
 			       rep.stopped_us / 1000, (int)o.pid);
 		break;
 	case ACT_DISABLE:
@@ -203,9 +210,10 @@ int main(int argc, char **argv)
 			printf("tattach: pid %d: tracing is already disabled; nothing changed\n",
 			       (int)o.pid);
 		else
-			printf("tattach: pid %d: tracing disabled: %zu sites are NOPs again, "
-			       "%zu threads stopped for %.3f ms\n", (int)o.pid, rep.changed,
-			       rep.threads, rep.stopped_us / 1000);
+			printf("tattach: pid %d: tracing disabled: %zu site%s NOPs again, "
+			       "%zu thread%s stopped for %.3f ms\n", (int)o.pid, rep.changed,
+			       rep.changed == 1 ? " is a" : "s are", rep.threads,
+			       plural(rep.threads), rep.stopped_us / 1000);
 		break;
 	case ACT_MODE:
 		ret = session_set_mode(&o);

@@ -380,6 +380,30 @@ static int rewrite(struct remote *r, struct ringfile *rf, const struct module_se
 	return ret;
 }
 
+/*
+ * In discard mode a full ring records nothing more until a reader consumes
+ * it (tread -f): say so, or an enable looks like it traced and records
+ * nothing for those threads.
+ */
+static void warn_full_rings(struct ringfile *rf)
+{
+	const struct tat_ring_header *h = rf->hdr;
+	const struct tat_thread_ctl *ctl = ringfile_threads(rf);
+	uint64_t size = 1ull << h->ring_shift;
+	unsigned full = 0;
+
+	if (h->mode != TAT_MODE_DISCARD)
+		return;
+	for (uint32_t i = 0; i < h->max_threads; i++)
+		if (ctl[i].head - ctl[i].tail >= size)
+			full++;
+	if (full)
+		pr_warn("%u thread ring%s already full (discard mode): nothing more is "
+			"recorded for %s until 'tread -f' consumes it; use --mode flight to "
+			"keep the newest events instead", full, full == 1 ? " is" : "s are",
+			full == 1 ? "that thread" : "those threads");
+}
+
 /* Give each module a trampoline copy it can reach. */
 static int place_trampolines(struct remote *r, struct ringfile *rf, pid_t pid)
 {
@@ -577,6 +601,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 	if (!ret)
 		rf.hdr->enable_count++;
+	warn_full_rings(&rf);
 out_release:
 	remote_close(&r);
 	if (release(&h, rep) && !ret)
