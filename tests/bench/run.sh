@@ -493,7 +493,7 @@ if want 3; then
 T1=$(date +%s)
 say "3. attach pause: ${SITE_SIZES// /, } sites x 1, 8, 64 idle threads, $REPS runs each"
 declare -A SITES
-ms_of() { sed -n 's/.* \([0-9][0-9]*\) threads stopped for \([0-9.]*\) ms.*/\2/p' <<<"$1"; }
+ms_of() { sed -n 's/.* \([0-9][0-9]*\) threads\{0,1\} stopped for \([0-9.]*\) ms.*/\2/p' <<<"$1"; }
 for n in $SITE_SIZES; do
 	for t in 1 8 64; do
 		k=$n.$t
