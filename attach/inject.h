@@ -16,7 +16,7 @@
  * inject_setup - first enable of a process: map the ring file, the
  * private state and the wipe-on-fork page into the target and record their
  * addresses in the ring header.  Trampoline copies come later, per module
- * (inject_tramp_near()).  Returns 0 or -errno; on failure the mappings made
+ * (inject_tramp_for()).  Returns 0 or -errno; on failure the mappings made
  * so far are left (unused, harmless) and the header still says NEW.
  */
 int inject_setup(struct remote *r, struct ringfile *rf);

@@ -7,6 +7,12 @@
 static log_fn handler;
 static enum log_level max_level = LOG_WARN;
 static const char *prog = "tattach";
+static unsigned errors_logged;
+
+unsigned log_errors(void)
+{
+	return errors_logged;
+}
 
 void log_set_handler(log_fn fn)
 {
@@ -28,6 +34,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	char buf[1024];
 	va_list ap;
 
+	if (level == LOG_ERROR)
+		errors_logged++;
 	if (level > max_level)
 		return;
 	va_start(ap, fmt);

@@ -15,6 +15,9 @@ void log_set_handler(log_fn fn);
 void log_set_level(enum log_level max);
 void log_set_prog(const char *prog);
 
+/* How many errors were logged so far (to never fail silently). */
+unsigned log_errors(void);
+
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -84,6 +84,15 @@ static uint64_t parse_size(const char *s)
 	return *end ? 0 : v;
 }
 
+/* Exit status 1, and never without a word: the libraries log each failure,
+ * but should a path have missed it, say at least what failed. */
+static int fail(const struct session_opts *o, int err)
+{
+	if (!log_errors())
+		fprintf(stderr, "tattach: pid %d: %s\n", (int)o->pid, strerror(-err));
+	return 1;
+}
+
 static const char *plural(size_t n)
 {
 	return n == 1 ? "" : "s";
@@ -111,7 +120,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct session_opts o = { .mode = -1, .clock = -1 };
-	struct session_report rep;
+	struct session_report rep = { 0 };
 	enum action act = ACT_NONE;
 	int c, ret, verbose = 0;
 	char *end;
@@ -191,7 +200,7 @@ int main(int argc, char **argv)
 	case ACT_ENABLE:
 		ret = session_enable(&o, &rep);
 		if (ret)
-			return 1;
+			return fail(&o, ret);
 		if (rep.already)
 			printf("tattach: pid %d: tracing is already enabled (%zu sites); "
 			       "nothing changed\n", (int)o.pid, rep.sites);
@@ -205,7 +214,7 @@ int main(int argc, char **argv)
 	case ACT_DISABLE:
 		ret = session_disable(&o, &rep);
 		if (ret)
-			return 1;
+			return fail(&o, ret);
 		if (rep.already)
 			printf("tattach: pid %d: tracing is already disabled; nothing changed\n",
 			       (int)o.pid);
@@ -218,14 +227,14 @@ int main(int argc, char **argv)
 	case ACT_MODE:
 		ret = session_set_mode(&o);
 		if (ret)
-			return 1;
+			return fail(&o, ret);
 		printf("tattach: pid %d: mode is now %s\n", (int)o.pid,
 		       o.mode == TAT_MODE_FLIGHT ? "flight" : "discard");
 		return 0;
 	default:
 		ret = session_status(&o, stdout);
 		if (ret)
-			return 1;
+			return fail(&o, ret);
 		break;
 	}
 	if (verbose && !rep.already && act != ACT_STATUS) {

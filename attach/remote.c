@@ -137,9 +137,12 @@ int remote_use_scratch(struct remote *r, uint64_t scratch)
 
 	if (ret)
 		return ret;
-	for (size_t i = 0; i < sizeof(cur); i++)
-		if (cur[i])
-			return -EEXIST;
+	/* zeros, or our own code left by a run killed before it could clear
+	 * it (the context part differs) */
+	if (memcmp(cur, rescue_code, RESCUE_CODE_OFF_CTX) != 0)
+		for (size_t i = 0; i < sizeof(cur); i++)
+			if (cur[i])
+				return -EEXIST;
 	ret = remote_write(r, scratch, rescue_code, sizeof(rescue_code));
 	if (ret)
 		return ret;
@@ -244,8 +247,13 @@ void remote_close(struct remote *r)
 	r->memfd = -1;
 }
 
-/* Resume to the next syscall stop; 0 on success. */
-static int step_to_syscall_stop(pid_t tid)
+/*
+ * Resume to the next syscall stop; 0 on success.  Only SIGKILL and the stop
+ * signals get through the full mask we set: a stop signal is remembered in
+ * *@stopsig and sent again once the process is released, so a job stop
+ * that came in meanwhile is not lost.
+ */
+static int step_to_syscall_stop(pid_t tid, int *stopsig)
 {
 	int status;
 
@@ -261,8 +269,10 @@ static int step_to_syscall_stop(pid_t tid)
 			return -ESRCH;
 		if (WIFSTOPPED(status) && WSTOPSIG(status) == (SIGTRAP | 0x80))
 			return 0;
-		/* Only SIGKILL/SIGSTOP get through a full mask; a group stop
-		 * (SIGSTOP sent by someone else) is listened through. */
+		if (WIFSTOPPED(status) && (status >> 16) == 0 &&
+		    (WSTOPSIG(status) == SIGSTOP || WSTOPSIG(status) == SIGTSTP ||
+		     WSTOPSIG(status) == SIGTTIN || WSTOPSIG(status) == SIGTTOU))
+			*stopsig = WSTOPSIG(status);
 		if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
 			return -errno;
 	}
@@ -302,12 +312,15 @@ long remote_syscall(struct remote *r, long nr, uint64_t a1, uint64_t a2,
 	regs.r9 = a6;
 	regs.eflags &= ~0x100ul;	/* TF */
 	t->regs_changed = 1;
-	if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(all), &all) < 0 ||
-	    ptrace(PTRACE_SETREGS, t->tid, 0, &regs) < 0)
+	/* Registers first: a tattach killed between the two leaves the thread
+	 * in the rescue code (which restores its mask), never with every
+	 * signal blocked at its own instruction. */
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs) < 0 ||
+	    ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(all), &all) < 0)
 		goto fail;
-	ret = step_to_syscall_stop(t->tid);	/* entry */
+	ret = step_to_syscall_stop(t->tid, &r->held->stop_signal);	/* entry */
 	if (!ret)
-		ret = step_to_syscall_stop(t->tid);	/* exit */
+		ret = step_to_syscall_stop(t->tid, &r->held->stop_signal);	/* exit */
 	if (ret) {
 		errno = -ret;
 		goto fail;

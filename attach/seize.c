@@ -187,6 +187,10 @@ int release_all(struct held *h)
 		    !first)
 			first = -errno;
 	}
+	/* deliver the stop we held back, now that nothing of ours runs */
+	if (h->stop_signal && h->pid > 0)
+		kill(h->pid, h->stop_signal);
+	h->stop_signal = 0;
 	free(h->v);
 	h->v = NULL;
 	h->n = h->cap = 0;

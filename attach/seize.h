@@ -25,6 +25,7 @@ struct held {
 	size_t n, cap;
 	struct timespec stopped_at;	/* every thread held from here on */
 	size_t eintr_fixed;		/* EINTRs our stop caused, undone */
+	int stop_signal;		/* a job stop that arrived while held */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -243,12 +244,17 @@ static int site_cmp(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* Is the module's text still mapped from its file (not dlclose()d)? */
+/*
+ * Is the module's text still mapped from its file (not dlclose()d)?  A file
+ * replaced on disk since shows as "path (deleted)": still the same code.
+ */
 static int module_mapped(const struct maps *maps, const struct tat_module *tm)
 {
 	const struct map *m = maps_find(maps, tm->text_start);
+	size_t len = strlen(tm->path);
 
-	return m && (m->prot & PROT_EXEC) && strcmp(m->path, tm->path) == 0 &&
+	return m && (m->prot & PROT_EXEC) && strncmp(m->path, tm->path, len) == 0 &&
+	       (m->path[len] == 0 || strcmp(m->path + len, " (deleted)") == 0) &&
 	       (!tm->text_end || maps_find(maps, tm->text_end - 1) != NULL);
 }
 
@@ -320,7 +326,10 @@ static size_t step_out_of_sites(struct held *h, const struct patch_site *ps, siz
 		}
 		if (lo > 0 && rip > ps[lo - 1].addr && rip < ps[lo - 1].addr + 5) {
 			h->v[t].regs.rip = ps[lo - 1].addr + 5;
-			h->v[t].regs_changed = 1;
+			/* now, so that a tattach killed after the rewrite does not
+			 * leave the thread inside the new call instruction */
+			if (ptrace(PTRACE_SETREGS, h->v[t].tid, 0, &h->v[t].regs) < 0)
+				h->v[t].regs_changed = 1;
 			moved++;
 		}
 	}
@@ -420,9 +429,12 @@ static int place_trampolines(struct remote *r, struct ringfile *rf, pid_t pid)
 			break;
 		idx = inject_tramp_for(r, rf, &maps, mods[i].text_start, mods[i].text_end);
 		proc_free_maps(&maps);
+		if (idx == -ENOSPC)
+			pr_err("%s: no free address range within 2 GiB for the trampoline "
+			       "(or already %d copies)", mods[i].path, TAT_TRAMP_MAX);
+		else if (idx < 0)
+			pr_err("%s: placing a trampoline copy: %s", mods[i].path, strerror(-idx));
 		if (idx < 0) {
-			pr_err("%s: no free address range within 2 GiB for the trampoline",
-			       mods[i].path);
 			ret = idx;
 			break;
 		}
@@ -501,6 +513,10 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	ret = modules_discover(o->pid, &maps, &set);
 	if (ret)
 		goto out;
+	for (size_t i = 0; i < set.n; i++)
+		if (set.v[i].changed && &set.v[i] != modules_changed(o->pid, &set))
+			pr_warn("%s %s: its sites (if any) are not traced", set.v[i].path,
+				set.v[i].changed);
 	changed = modules_changed(o->pid, &set);
 	if (changed) {
 		pr_err("%s %s: its code in memory may not match the file; not attaching "
@@ -520,6 +536,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		goto out;
 	}
 	snprintf(rep->ring_path, sizeof(rep->ring_path), "%s", rf.path);
+	rf.hdr->owner = getpid();
 	/* Read the map again now that we hold the ring: another run may have
 	 * injected since the first look. */
 	proc_free_maps(&maps);
@@ -592,13 +609,23 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		if (set.v[i].sites.n)
 			rep->modules += register_module(&rf, &set.v[i]) >= 0;
 	ret = place_trampolines(&r, &rf, o->pid);
-	if (!ret)
+	if (!ret) {
 		ret = inject_sync_sites(&r, &rf);
+		if (ret)
+			pr_err("writing the site table into pid %d: %s", (int)o->pid,
+			       strerror(-ret));
+	}
 	if (ret)
 		goto out_release;
 	rf.hdr->state = TAT_STATE_BUSY;
 	ret = rewrite(&r, &rf, &set, PATCH_ENABLE, rep);
 	rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
+	if (!ret && !rf.hdr->patched_sites) {
+		pr_err("no site of pid %d could be enabled: %zu held unexpected bytes "
+		       "(already rewritten by another tracer, or a fork of a traced "
+		       "process?)", (int)o->pid, rep->mismatched);
+		ret = -EILSEQ;
+	}
 	if (!ret)
 		rf.hdr->enable_count++;
 	warn_full_rings(&rf);
@@ -607,6 +634,8 @@ out_release:
 	if (release(&h, rep) && !ret)
 		ret = -EIO;
 out:
+	if (rf.hdr)
+		rf.hdr->owner = 0;
 	ringfile_close(&rf);
 	modules_free(&set);
 	proc_free_maps(&maps);
@@ -644,6 +673,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	if (ret)
 		return ret;
 	snprintf(rep->ring_path, sizeof(rep->ring_path), "%s", rf.path);
+	rf.hdr->owner = getpid();
 	if (o->mode >= 0)
 		rf.hdr->mode = (uint32_t)o->mode;
 	if (rf.hdr->state != TAT_STATE_ENABLED && rf.hdr->state != TAT_STATE_BUSY) {
@@ -659,8 +689,11 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 		       "nothing to disable", (int)o->pid);
 		ret = -ESTALE;
 	}
-	if (!ret)
+	if (!ret) {
 		ret = remote_open(&r, &h, rescue_of(&rf, o->pid));
+		if (ret)
+			pr_err("cannot drive pid %d: %s", (int)o->pid, strerror(-ret));
+	}
 	if (!ret) {
 		rf.hdr->state = TAT_STATE_BUSY;
 		ret = rewrite(&r, &rf, NULL, PATCH_DISABLE, rep);
@@ -672,6 +705,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	if (release(&h, rep) && !ret)
 		ret = -EIO;
 out:
+	rf.hdr->owner = 0;
 	proc_free_maps(&maps);
 	ringfile_close(&rf);
 	return ret;

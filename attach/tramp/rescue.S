@@ -11,7 +11,8 @@
  * to where the thread was.  When tattach lives, it restores the thread
  * itself through ptrace and this code never runs.
  *
- * Only rax, rcx and r11 are clobbered before the registers are reloaded;
+ * rax, rcx, rdx, rsi, rdi, r10 and r11 are used before every register is
+ * reloaded from the context;
  * the flags are restored through a push/popf 256 bytes below the red
  * zone.  The page is mapped R-X; tattach writes rescue_ctx through
  * /proc/PID/mem.
