@@ -242,3 +242,29 @@ Test(errors, program_replaced_on_disk, .timeout = 30)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	run_capture(sh, NULL, NULL);
 }
+
+/* Replaced on disk while traced: --disable still turns the sites off. */
+Test(errors, disable_after_program_replaced, .timeout = 30)
+{
+	char dir[] = "/tmp/tattach-replaced-XXXXXX", bin[128], cmd[512], *out, *err;
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	struct target t;
+
+	cr_assert(mkdtemp(dir));
+	snprintf(bin, sizeof(bin), "%s/calltree", dir);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", build_path("tests/targets/calltree.pg.O2"), bin);
+	cr_assert_eq(run_capture(sh, NULL, NULL), 0);
+	target_start(&t, bin);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	snprintf(cmd, sizeof(cmd), "cp %s %s.new && mv %s.new %s",
+		 build_path("tests/targets/calltree.pg.O0"), bin, bin, bin);
+	cr_assert_eq(run_capture(sh, NULL, NULL), 0);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "12 sites are NOPs again"), "%s", out);
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "0 patched"), "%s", out);
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	target_stop(&t);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	run_capture(sh, NULL, NULL);
+}
