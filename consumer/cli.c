@@ -15,6 +15,7 @@
 enum {
 	OPT_REPORT = 0x100,
 	OPT_TID,
+	OPT_TIME,
 };
 
 static const struct option long_options[] = {
@@ -23,6 +24,7 @@ static const struct option long_options[] = {
 	{ "follow",  no_argument,       NULL, 'f' },
 	{ "report",  no_argument,       NULL, OPT_REPORT },
 	{ "tid",     required_argument, NULL, OPT_TID },
+	{ "time",    required_argument, NULL, OPT_TIME },
 	{ "help",    no_argument,       NULL, 'h' },
 	{ "version", no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -54,10 +56,27 @@ static int parse_id(const char *s, int *out)
 	return 0;
 }
 
+static const char *const time_names[] = {
+	[TREAD_TIME_NONE]  = "none",
+	[TREAD_TIME_ABS]   = "abs",
+	[TREAD_TIME_TOD]   = "tod",
+	[TREAD_TIME_MONO]  = "mono",
+	[TREAD_TIME_REL]   = "rel",
+	[TREAD_TIME_DELTA] = "delta",
+};
+
+int tread_time_mode_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(time_names) / sizeof(time_names[0]); i++)
+		if (strcmp(name, time_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 int tread_parse_args(int argc, char **argv, struct tread_options *o,
 		     char *err, size_t errlen)
 {
-	int c, id;
+	int c, id, mode;
 
 	memset(o, 0, sizeof(*o));
 	optind = 0;	/* GNU: start over, also re-reading the optstring */
@@ -84,6 +103,13 @@ int tread_parse_args(int argc, char **argv, struct tread_options *o,
 				return usage_error(err, errlen, "invalid tid '%s'", optarg);
 			o->tid = id;
 			break;
+		case OPT_TIME:
+			mode = tread_time_mode_parse(optarg);
+			if (mode < 0)
+				return usage_error(err, errlen, "invalid --time '%s' (use "
+						   "abs, tod, mono, rel, delta or none)", optarg);
+			o->time = mode;
+			break;
 		case 'h':
 			o->action = TREAD_ACTION_HELP;
 			return 0;
@@ -106,6 +132,8 @@ int tread_parse_args(int argc, char **argv, struct tread_options *o,
 		return usage_error(err, errlen, "say which trace to read: -p PID or -i FILE");
 	if (o->pid && o->input)
 		return usage_error(err, errlen, "-p and -i cannot be used together");
+	if (o->report && o->time != TREAD_TIME_NONE)
+		return usage_error(err, errlen, "--time is for the call graph, not --report");
 	return 0;
 }
 
@@ -123,6 +151,10 @@ void tread_print_usage(FILE *out)
 "                    process exits; consumes what it prints\n"
 "      --report      per-function calls and times instead of the call graph\n"
 "      --tid TID     only the thread TID\n"
+"      --time WHEN   a TIMESTAMP column: abs (seconds since the epoch),\n"
+"                    tod (local time of day), mono (CLOCK_MONOTONIC\n"
+"                    seconds), rel (since the first line), delta (since\n"
+"                    the previous line), none (the default)\n"
 "  -h, --help        show this help\n"
 "  -V, --version     show the version\n"
 "\n"

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "consumer/graph.h"
+
 #ifndef TATTACH_VERSION
 #define TATTACH_VERSION "0.1"
 #endif
@@ -21,6 +23,9 @@ enum tread_action {
 	TREAD_ACTION_VERSION,
 };
 
+/* "abs" -> TREAD_TIME_ABS...; -1 for an unknown name. */
+int tread_time_mode_parse(const char *name);
+
 struct tread_options {
 	enum tread_action action;
 	int         pid;		/* -p: read /dev/shm/tattach-PID.ring */
@@ -28,6 +33,7 @@ struct tread_options {
 	bool        follow;		/* -f: keep reading, consume */
 	bool        report;		/* --report: per-function table */
 	int32_t     tid;		/* --tid: only this thread, 0 = all */
+	enum tread_time_mode time;	/* --time */
 };
 
 /*

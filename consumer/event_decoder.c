@@ -22,6 +22,7 @@ void tread_decoder_init(struct tread_decoder *d, uint32_t slot, int32_t tid)
 	memset(d, 0, sizeof(*d));
 	d->slot = slot;
 	d->tid = tid;
+	d->pending_pos = UINT64_MAX;
 }
 
 void tread_decoder_prime(struct tread_decoder *d, uint64_t word)
@@ -39,13 +40,19 @@ void tread_decoder_prime(struct tread_decoder *d, uint64_t word)
 	}
 }
 
+void tread_decoder_lost(struct tread_decoder *d, uint64_t count,
+			enum tread_lost_reason reason)
+{
+	d->stats.lost[reason] = add_sat(d->stats.lost[reason], count);
+	d->pending[reason] = add_sat(d->pending[reason], count);
+}
+
 void tread_decoder_gap(struct tread_decoder *d, uint64_t count,
 		       enum tread_lost_reason reason)
 {
 	if (!count)
 		return;
-	d->stats.lost[reason] = add_sat(d->stats.lost[reason], count);
-	d->pending[reason] = add_sat(d->pending[reason], count);
+	tread_decoder_lost(d, count, reason);
 	d->have_time = false;
 }
 
@@ -65,12 +72,37 @@ static void make_lost(struct tread_decoder *d, uint64_t tsc, uint64_t pos,
 	ev->slot = d->slot;
 	ev->tid = d->tid;
 	ev->tsc = tsc;
-	ev->pos = pos;
+	/*
+	 * Where the loss was first told: a consumer that stops before this
+	 * event (tread_stream_consumed) leaves that word, a LOST record, to
+	 * the next reader, rather than the event after it.  That also keeps
+	 * tread -f's tail off the chunk boundaries where a LOST record pushes
+	 * the next event (ring-format.md, known writer miscounts).
+	 */
+	ev->pos = pos < d->pending_pos ? pos : d->pending_pos;
+	d->pending_pos = UINT64_MAX;
 	for (int i = 0; i < TREAD_LOST_REASONS; i++) {
 		ev->lost[i] = d->pending[i];
 		ev->count = add_sat(ev->count, d->pending[i]);
 		d->pending[i] = 0;
 	}
+}
+
+/*
+ * A LOST record of -@n: the writer reported @n more than it dropped.  What
+ * is still pending (not shown yet) is simply taken back; the rest corrects
+ * what was shown.
+ */
+static void lost_negative(struct tread_decoder *d, uint64_t n)
+{
+	uint64_t *pend = &d->pending[TREAD_LOST_RING_FULL];
+	uint64_t take = n < *pend ? n : *pend;
+
+	*pend -= take;
+	d->stats.lost[TREAD_LOST_RING_FULL] -= take;	/* it was added there */
+	n -= take;
+	if (n)
+		tread_decoder_lost(d, n, TREAD_LOST_OVERCOUNTED);
 }
 
 static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
@@ -98,10 +130,12 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		out->pos = pos;
 		return 1;
 	case TAT_SUB_LOST:
-		d->stats.lost[TREAD_LOST_RING_FULL] =
-			add_sat(d->stats.lost[TREAD_LOST_RING_FULL], payload);
-		d->pending[TREAD_LOST_RING_FULL] =
-			add_sat(d->pending[TREAD_LOST_RING_FULL], payload);
+		if (d->pending_pos == UINT64_MAX)
+			d->pending_pos = pos;
+		if (payload >= TREAD_LOST_NEGATIVE)
+			lost_negative(d, TAT_EV_PAYLOAD_MASK - payload + 1);
+		else
+			tread_decoder_lost(d, payload, TREAD_LOST_RING_FULL);
 		return 0;
 	case TAT_SUB_UNWIND:
 		d->unwind_pending = payload;
@@ -130,12 +164,16 @@ int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		/* Not a gap: the time base is already unknown. */
 		d->stats.lost[TREAD_LOST_NO_TIMESTAMP]++;
 		d->pending[TREAD_LOST_NO_TIMESTAMP]++;
+		if (d->pending_pos == UINT64_MAX)
+			d->pending_pos = pos;
 		return 0;
 	}
 
 	tsc = (d->time_hi << TAT_EV_TSC_BITS) | tat_ev_tsc_low(word);
 	if (lost_pending(d))
 		make_lost(d, tsc, pos, &out[n++]);
+	else
+		d->pending_pos = UINT64_MAX;	/* a LOST record that took itself back */
 
 	ev = &out[n++];
 	memset(ev, 0, sizeof(*ev));
@@ -150,6 +188,7 @@ int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		d->unwind_pending--;
 	}
 	d->last_tsc = tsc;
+	d->dated = true;
 	d->stats.events++;
 	return n;
 }
@@ -160,5 +199,6 @@ int tread_decoder_flush(struct tread_decoder *d, uint64_t pos,
 	if (!lost_pending(d))
 		return 0;
 	make_lost(d, d->last_tsc, pos, out);
+	out->undated = !d->dated;
 	return 1;
 }

@@ -14,7 +14,10 @@
  *   - the tid writing the ring (TID specials);
  *   - how many of the next EXITs end frames unwound by longjmp (UNWIND);
  *   - events lost (LOST specials, gaps, undated words), reported as one
- *     LOST event just before the next dated event.
+ *     LOST event just before the next dated event;
+ *   - LOST records with a negative count (see TREAD_LOST_OVERCOUNTED):
+ *     they first cancel losses not reported yet, the rest is reported as
+ *     a correction of the losses reported before.
  */
 #ifndef TATTACH_CONSUMER_EVENT_DECODER_H
 #define TATTACH_CONSUMER_EVENT_DECODER_H
@@ -28,6 +31,15 @@ enum tread_lost_reason {
 	TREAD_LOST_OVERWRITTEN,		/* flight mode overwrote them before we read */
 	TREAD_LOST_NO_TIMESTAMP,	/* read before the first TIME: cannot be dated */
 	TREAD_LOST_UNCOMMITTED,		/* reserved but never written */
+	/*
+	 * Not a loss but a correction: the writer reported this many more
+	 * lost events than it dropped.  A LOST record's payload is 56 bits
+	 * of a counter that the writer can drive below zero (a signal handler
+	 * that writes the same pending count again, docs/ring-format.md): a
+	 * payload of 2^55 or more is that negative number, -(2^56 - payload).
+	 * Events are missing: the sum of the other reasons, minus this.
+	 */
+	TREAD_LOST_OVERCOUNTED,
 	TREAD_LOST_REASONS
 };
 
@@ -41,14 +53,31 @@ enum tread_event_kind {
 struct tread_event {
 	uint8_t  kind;		/* enum tread_event_kind */
 	uint8_t  unwound;	/* EXIT: frame ended by longjmp/siglongjmp */
+	uint8_t  undated;	/* LOST: no dated event before it, tsc is 0 */
 	uint32_t site;		/* ENTRY/EXIT: index into the site table */
 	uint32_t slot;		/* thread slot (ring) it was read from */
 	int32_t  tid;		/* thread that wrote it */
 	uint64_t tsc;		/* full timestamp (LOST/TID: of a neighbour event) */
-	uint64_t pos;		/* ring position of the word that produced it */
-	uint64_t count;		/* LOST: sum of lost[] */
+	uint64_t pos;		/* ring position of the word that produced it;
+				 * LOST: of the first word that told of the
+				 * loss (a LOST record, an undated event), else
+				 * of the event after it */
+	uint64_t count;		/* LOST: sum of lost[] (see tread_event_missing) */
 	uint64_t lost[TREAD_LOST_REASONS]; /* LOST: missing events by reason */
 };
+
+/* LOST payloads from here up are negative (TREAD_LOST_OVERCOUNTED). */
+#define TREAD_LOST_NEGATIVE (1ull << 55)
+
+/* LOST event: how many events are missing here (corrections aside). */
+static inline uint64_t tread_event_missing(const struct tread_event *ev)
+{
+	uint64_t n = 0;
+
+	for (int r = 0; r < TREAD_LOST_OVERCOUNTED; r++)
+		n = __builtin_add_overflow(n, ev->lost[r], &n) ? UINT64_MAX : n;
+	return n;
+}
 
 struct tread_decode_stats {
 	uint64_t lost[TREAD_LOST_REASONS];
@@ -63,7 +92,9 @@ struct tread_decoder {
 	int32_t  tid;
 	uint64_t unwind_pending;
 	uint64_t last_tsc;	/* of the latest dated event, 0 before one */
+	bool     dated;		/* an event was dated: last_tsc is real */
 	uint64_t pending[TREAD_LOST_REASONS]; /* not yet reported as a LOST event */
+	uint64_t pending_pos;	/* first word behind pending[], ~0 if none */
 	struct tread_decode_stats stats;
 };
 
@@ -104,6 +135,14 @@ int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
  */
 void tread_decoder_gap(struct tread_decoder *d, uint64_t count,
 		       enum tread_lost_reason reason);
+
+/*
+ * tread_decoder_lost - @count events are missing at this point, for
+ * @reason, without a gap in what was read (the time base stays valid):
+ * reported with the next event, or by tread_decoder_flush()
+ */
+void tread_decoder_lost(struct tread_decoder *d, uint64_t count,
+			enum tread_lost_reason reason);
 
 /*
  * tread_decoder_flush - report losses still pending at the end of the data

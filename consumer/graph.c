@@ -6,9 +6,10 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "consumer/graph.h"
 #include "consumer/summary.h"
@@ -31,9 +32,23 @@ struct tread_graph {
 	int32_t tid;
 	struct thread_stack *stacks;	/* by slot */
 	uint64_t too_deep;		/* entries past TREAD_GRAPH_MAX_DEPTH */
-};
 
-#define NO_DURATION (-1.0)
+	/* --time */
+	enum tread_time_mode time;
+	int      time_width;		/* of the TIMESTAMP column */
+	bool     have_first;		/* rel: first_ns is set */
+	int64_t  first_ns;
+	bool     have_prev;		/* delta: prev_ns is set */
+	int64_t  prev_ns;
+	int64_t  tod_sec;		/* tod: the second tod_text shows */
+	char     tod_text[16];
+
+	/* The line being built: written with one fwrite. */
+	char    *buf;
+	size_t   len;
+	size_t   cap;
+	bool     oom;
+};
 
 int tread_graph_open(const struct tread_ring *ring, struct tread_site_names *names,
 		     FILE *out, int32_t tid, struct tread_graph **out_g)
@@ -44,7 +59,11 @@ int tread_graph_open(const struct tread_ring *ring, struct tread_site_names *nam
 	if (!g)
 		return -ENOMEM;
 	g->stacks = calloc(ring->hdr.max_threads, sizeof(*g->stacks));
-	if (!g->stacks) {
+	g->cap = 256;
+	g->buf = malloc(g->cap);
+	if (!g->stacks || !g->buf) {
+		free(g->stacks);
+		free(g->buf);
 		free(g);
 		return -ENOMEM;
 	}
@@ -63,7 +82,32 @@ void tread_graph_close(struct tread_graph *g)
 	for (uint32_t i = 0; i < g->ring->hdr.max_threads; i++)
 		free(g->stacks[i].frames);
 	free(g->stacks);
+	free(g->buf);
 	free(g);
+}
+
+/* Width of the TIMESTAMP column; longer values push the line right. */
+static int time_width(enum tread_time_mode mode)
+{
+	switch (mode) {
+	case TREAD_TIME_ABS:	return 20;	/* 1700000000.123456789 */
+	case TREAD_TIME_TOD:	return 18;	/* 12:34:56.123456789 */
+	case TREAD_TIME_MONO:	return 18;	/*   123456.123456789 */
+	case TREAD_TIME_REL:
+	case TREAD_TIME_DELTA:	return 14;	/*    1.123456789 */
+	default:		return 0;
+	}
+}
+
+int tread_graph_set_time(struct tread_graph *g, enum tread_time_mode mode)
+{
+	if (!time_width(mode) && mode != TREAD_TIME_NONE)
+		return -EINVAL;
+	g->time = mode;
+	g->time_width = time_width(mode);
+	g->have_first = g->have_prev = false;
+	g->tod_sec = INT64_MIN;
+	return 0;
 }
 
 static int write_error(void)
@@ -71,29 +115,207 @@ static int write_error(void)
 	return errno ? -errno : -EIO;
 }
 
-/* One output line: duration column, tid, indentation, then the text. */
-static int line(struct tread_graph *g, double us, int32_t tid, uint32_t depth,
-		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* ------------------------------------------------------- line building */
 
-static int line(struct tread_graph *g, double us, int32_t tid, uint32_t depth,
-		const char *fmt, ...)
+static bool reserve(struct tread_graph *g, size_t more)
 {
-	va_list ap;
-	int ret;
+	size_t cap = g->cap;
+	char *p;
 
-	errno = 0;
+	if (g->oom)
+		return false;
+	if (g->len + more <= cap)
+		return true;
+	while (cap < g->len + more)
+		cap *= 2;
+	p = realloc(g->buf, cap);
+	if (!p) {
+		g->oom = true;
+		return false;
+	}
+	g->buf = p;
+	g->cap = cap;
+	return true;
+}
+
+static void put_mem(struct tread_graph *g, const char *s, size_t n)
+{
+	if (!reserve(g, n))
+		return;
+	memcpy(g->buf + g->len, s, n);
+	g->len += n;
+}
+
+static void put_str(struct tread_graph *g, const char *s)
+{
+	put_mem(g, s, strlen(s));
+}
+
+static void put_spaces(struct tread_graph *g, size_t n)
+{
+	if (!reserve(g, n))
+		return;
+	memset(g->buf + g->len, ' ', n);
+	g->len += n;
+}
+
+/* Decimal digits of @v, right-aligned in at least @width characters
+ * (zero-padded when @zeros), preceded by '-' when @neg. */
+static void put_uint(struct tread_graph *g, uint64_t v, int width, bool zeros,
+		     bool neg)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (zeros)
+		while (n < width && n < (int)sizeof(tmp) - 1)
+			tmp[sizeof(tmp) - 1 - n++] = '0';
+	if (neg)
+		tmp[sizeof(tmp) - 1 - n++] = '-';
+	if (n < width)
+		put_spaces(g, width - n);
+	put_mem(g, tmp + sizeof(tmp) - n, n);
+}
+
+/* "%10.3f us " of a duration in microseconds, as printf would. */
+static void put_duration(struct tread_graph *g, double us)
+{
+	double r = us * 1000.0, f, d;
+	char tmp[64];
+	uint64_t ns;
+	int n;
+
+	/* The fast way is exact unless the value lies on a rounding edge
+	 * (or is out of uint64_t range): then printf decides.  us >= 0. */
+	f = r < 9e15 ? (double)(uint64_t)r : 0;
+	d = r - f - 0.5;
+	if (r < 9e15 && (d > 1e-6 || d < -1e-6)) {
+		ns = (uint64_t)f + (d > 0);
+		put_uint(g, ns / 1000, 6, false, false);
+		put_mem(g, ".", 1);
+		put_uint(g, ns % 1000, 3, true, false);
+		put_mem(g, " us ", 4);
+		return;
+	}
+	n = snprintf(tmp, sizeof(tmp), "%10.3f us ", us);
+	if (n > 0)
+		put_mem(g, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* Seconds with 9 decimals, right-aligned in @width. */
+static void put_seconds(struct tread_graph *g, int64_t ns, int width, bool sign)
+{
+	bool neg = ns < 0 && sign;
+	uint64_t mag = neg ? -(uint64_t)ns : (uint64_t)ns;
+
+	if (ns < 0 && !sign)
+		mag = 0;	/* a wall clock before 1970: corrupt calibration */
+	put_uint(g, mag / 1000000000u, width - 10, false, neg);
+	put_mem(g, ".", 1);
+	put_uint(g, mag % 1000000000u, 9, true, false);
+}
+
+static void put_tod(struct tread_graph *g, int64_t ns)
+{
+	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
+
+	if (frac < 0) {
+		frac += 1000000000;
+		sec--;
+	}
+	if (sec != g->tod_sec) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+
+		if (localtime_r(&t, &tm))
+			snprintf(g->tod_text, sizeof(g->tod_text), "%02d:%02d:%02d",
+				 tm.tm_hour, tm.tm_min, tm.tm_sec);
+		else
+			snprintf(g->tod_text, sizeof(g->tod_text), "??:??:??");
+		g->tod_sec = sec;
+	}
+	put_str(g, g->tod_text);
+	put_mem(g, ".", 1);
+	put_uint(g, (uint64_t)frac, 9, true, false);
+}
+
+/* The TIMESTAMP column and its separating space. */
+static void put_time(struct tread_graph *g, bool dated, uint64_t tsc)
+{
+	int64_t ns, mono;
+
+	if (!dated) {
+		put_spaces(g, g->time_width + 1);
+		return;
+	}
+	switch (g->time) {
+	case TREAD_TIME_ABS:
+		ns = tread_ring_clock_ns(g->ring, tsc, TREAD_CLOCK_REALTIME);
+		put_seconds(g, ns, g->time_width, false);
+		break;
+	case TREAD_TIME_TOD:
+		put_tod(g, tread_ring_clock_ns(g->ring, tsc, TREAD_CLOCK_REALTIME));
+		break;
+	case TREAD_TIME_MONO:
+		ns = tread_ring_clock_ns(g->ring, tsc, TREAD_CLOCK_MONOTONIC);
+		put_seconds(g, ns, g->time_width, false);
+		break;
+	case TREAD_TIME_REL:
+	case TREAD_TIME_DELTA:
+		mono = tread_ring_clock_ns(g->ring, tsc, TREAD_CLOCK_MONOTONIC);
+		if (!g->have_first) {
+			g->first_ns = mono;
+			g->have_first = true;
+		}
+		if (!g->have_prev)
+			g->prev_ns = mono;
+		if (__builtin_sub_overflow(mono, g->time == TREAD_TIME_REL ?
+					   g->first_ns : g->prev_ns, &ns))
+			ns = mono < 0 ? INT64_MIN : INT64_MAX;
+		g->prev_ns = mono;
+		g->have_prev = true;
+		put_seconds(g, ns, g->time_width, true);
+		break;
+	default:
+		return;
+	}
+	put_mem(g, " ", 1);
+}
+
+#define NO_DURATION (-1.0)
+
+/*
+ * Start a line: timestamp column (with --time), duration column, tid,
+ * indentation.  The caller adds the text and calls end_line().
+ */
+static void begin_line(struct tread_graph *g, bool dated, uint64_t tsc, double us,
+		       int32_t tid, uint32_t depth)
+{
+	g->len = 0;
+	g->oom = false;
+	if (g->time)
+		put_time(g, dated, tsc);
 	if (us >= 0)
-		ret = fprintf(g->out, "%10.3f us [%6d] | %*s", us, tid,
-			      (int)(2 * depth), "");
+		put_duration(g, us);
 	else
-		ret = fprintf(g->out, "%14s[%6d] | %*s", "", tid,
-			      (int)(2 * depth), "");
-	if (ret < 0)
-		return write_error();
-	va_start(ap, fmt);
-	ret = vfprintf(g->out, fmt, ap);
-	va_end(ap);
-	if (ret < 0 || fputc('\n', g->out) == EOF)
+		put_spaces(g, 14);
+	put_mem(g, "[", 1);
+	put_uint(g, tid < 0 ? -(uint64_t)(int64_t)tid : (uint64_t)tid, 6, false, tid < 0);
+	put_mem(g, "] | ", 4);
+	put_spaces(g, 2 * (size_t)depth);
+}
+
+static int end_line(struct tread_graph *g)
+{
+	put_mem(g, "\n", 1);
+	if (g->oom)
+		return -ENOMEM;
+	errno = 0;
+	if (fwrite_unlocked(g->buf, 1, g->len, g->out) != g->len)
 		return write_error();
 	return 0;
 }
@@ -137,7 +359,7 @@ static int push(struct tread_graph *g, struct thread_stack *st,
 }
 
 static int print_entry(struct tread_graph *g, struct tread_trace *t,
-		    const struct tread_event *ev)
+		       const struct tread_event *ev)
 {
 	struct thread_stack *st = &g->stacks[ev->slot];
 	const struct tread_event *next = tread_trace_peek_same(t);
@@ -147,12 +369,17 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 	/* An unwound exit keeps two lines, so its note ends a "}" line. */
 	if (next && next->kind == TREAD_EV_EXIT && next->site == ev->site &&
 	    !next->unwound) {
-		ret = line(g, duration_us(g, ev->tsc, next->tsc), ev->tid,
-			   st->depth, "%s();", name);
+		begin_line(g, true, ev->tsc, duration_us(g, ev->tsc, next->tsc),
+			   ev->tid, st->depth);
+		put_str(g, name);
+		put_mem(g, "();", 3);
 		tread_trace_pop_same(t);
-		return ret;
+		return end_line(g);
 	}
-	ret = line(g, NO_DURATION, ev->tid, st->depth, "%s() {", name);
+	begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
+	put_str(g, name);
+	put_mem(g, "() {", 4);
+	ret = end_line(g);
 	if (ret)
 		return ret;
 	return push(g, st, ev);
@@ -168,29 +395,65 @@ static int print_exit(struct tread_graph *g, const struct tread_event *ev)
 	for (k = (int64_t)st->depth - 1; k >= 0; k--)
 		if (st->frames[k].site == ev->site)
 			break;
-	if (k < 0)
-		return line(g, NO_DURATION, ev->tid, st->depth,
-			    "} /* %s (entry not traced) */%s", name,
-			    unwound_note(ev));
+	if (k < 0) {
+		begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
+		put_str(g, "} /* ");
+		put_str(g, name);
+		put_str(g, " (entry not traced) */");
+		put_str(g, unwound_note(ev));
+		return end_line(g);
+	}
 
 	/* Calls above the match lost their exits: close them first. */
 	while (st->depth > k + 1) {
 		st->depth--;
-		ret = line(g, NO_DURATION, ev->tid, st->depth,
-			   "} /* %s (exit lost) */",
-			   name_of(g, st->frames[st->depth].site));
+		begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
+		put_str(g, "} /* ");
+		put_str(g, name_of(g, st->frames[st->depth].site));
+		put_str(g, " (exit lost) */");
+		ret = end_line(g);
 		if (ret)
 			return ret;
 	}
 	st->depth--;
-	return line(g, duration_us(g, st->frames[st->depth].tsc, ev->tsc),
-		    ev->tid, st->depth, "} /* %s */%s", name, unwound_note(ev));
+	begin_line(g, true, ev->tsc, duration_us(g, st->frames[st->depth].tsc, ev->tsc),
+		   ev->tid, st->depth);
+	put_str(g, "} /* ");
+	put_str(g, name);
+	put_str(g, " */");
+	put_str(g, unwound_note(ev));
+	return end_line(g);
+}
+
+static int print_lost(struct tread_graph *g, const struct tread_event *ev)
+{
+	uint64_t missing = tread_event_missing(ev);
+	int ret = 0;
+
+	if (missing) {
+		begin_line(g, !ev->undated, ev->tsc, NO_DURATION, ev->tid, 0);
+		put_str(g, "/* lost ");
+		put_uint(g, missing, 0, false, false);
+		put_str(g, " events */");
+		ret = end_line(g);
+	}
+	if (!ret && ev->lost[TREAD_LOST_OVERCOUNTED]) {
+		begin_line(g, !ev->undated, ev->tsc, NO_DURATION, ev->tid, 0);
+		put_str(g, "/* ");
+		put_uint(g, ev->lost[TREAD_LOST_OVERCOUNTED], 0, false, false);
+		put_str(g, " events reported lost above were not lost */");
+		ret = end_line(g);
+	}
+	return ret;
 }
 
 int tread_graph_header(struct tread_graph *g)
 {
 	errno = 0;
-	if (fputs("# DURATION     TID     FUNCTION\n", g->out) == EOF)
+	if (g->time && fprintf(g->out, "# %-*s ", g->time_width - 1, "TIMESTAMP") < 0)
+		return write_error();
+	if (fputs(g->time ? " DURATION     TID     FUNCTION\n" :
+		  "# DURATION     TID     FUNCTION\n", g->out) == EOF)
 		return write_error();
 	return 0;
 }
@@ -216,8 +479,7 @@ int tread_graph_round(struct tread_graph *g, struct tread_trace *t)
 			ret = print_exit(g, &ev);
 			break;
 		case TREAD_EV_LOST:
-			ret = line(g, NO_DURATION, ev.tid, 0,
-				   "/* lost %" PRIu64 " events */", ev.count);
+			ret = print_lost(g, &ev);
 			break;
 		}
 	}

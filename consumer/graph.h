@@ -3,8 +3,9 @@
  * The function-graph printer: one line per call event, indented by call
  * depth, all threads merged in timestamp order (docs/tread.md shows it).
  *
- * Every line is: a "%10.3f us" duration (or 13 blanks), a space, "[%6d]"
- * with the tid, " | ", two spaces per call depth, then one of
+ * Every line is: with --time a TIMESTAMP column and a space (see
+ * tread_graph_set_time), a "%10.3f us" duration (or 13 blanks), a space,
+ * "[%6d]" with the tid, " | ", two spaces per call depth, then one of
  *
  *   name() {           an entry with children (or still running at the end)
  *   name();            an entry directly followed by its own exit (duration)
@@ -16,7 +17,8 @@
  * lost and that is closed when an outer call's exit arrives (no duration).
  * Exits ended by longjmp get an extra "unwound" comment (and are never
  * folded into a leaf line).  Losses show as a "lost N events" comment line
- * without indentation.
+ * without indentation, a writer's over-count as an "N events reported lost
+ * above were not lost" one.
  */
 #ifndef TATTACH_CONSUMER_GRAPH_H
 #define TATTACH_CONSUMER_GRAPH_H
@@ -33,6 +35,17 @@
 
 struct tread_graph;
 
+/* tread --time: what the TIMESTAMP column shows (docs/tread.md). */
+enum tread_time_mode {
+	TREAD_TIME_NONE = 0,	/* no column (the default) */
+	TREAD_TIME_ABS,		/* CLOCK_REALTIME, seconds since the epoch */
+	TREAD_TIME_TOD,		/* CLOCK_REALTIME, local time of day */
+	TREAD_TIME_MONO,	/* CLOCK_MONOTONIC seconds */
+	TREAD_TIME_REL,		/* seconds since the first line printed */
+	TREAD_TIME_DELTA,	/* seconds since the previous line printed */
+};
+
+
 /*
  * tread_graph_open - a printer writing to @out
  * @tid: print only this thread, 0 for all
@@ -43,6 +56,13 @@ int tread_graph_open(const struct tread_ring *ring, struct tread_site_names *nam
 		     FILE *out, int32_t tid, struct tread_graph **g);
 
 void tread_graph_close(struct tread_graph *g);
+
+/*
+ * tread_graph_set_time - add a TIMESTAMP column (before the header line)
+ *
+ * Returns 0, or -EINVAL for an unknown mode.
+ */
+int tread_graph_set_time(struct tread_graph *g, enum tread_time_mode mode);
 
 /* The column header line.  Returns 0 or -errno of the failed write. */
 int tread_graph_header(struct tread_graph *g);

@@ -88,6 +88,10 @@ int main(int argc, char **argv)
 	}
 
 	set_signals();
+	/* Lines come by the million: write them in big blocks (-f flushes
+	 * after every round). */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 64 << 10);
 	if (opt.pid)
 		/* the same folder tattach uses (attach/ringfile.c) */
 		snprintf(path, sizeof(path), "%.4096s/tattach-%d.ring",
@@ -97,6 +101,7 @@ int main(int argc, char **argv)
 	cfg.follow = opt.follow;
 	cfg.report = opt.report;
 	cfg.tid = opt.tid;
+	cfg.time = opt.time;
 	cfg.out = stdout;
 	cfg.poll_ms = 20;
 	cfg.stop = &stop_flag;

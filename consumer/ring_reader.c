@@ -72,17 +72,26 @@ static int cmp_region(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* Overlapping tables would let the writer's ring stores alias our tables. */
+/*
+ * Overlapping tables would let the writer's ring stores alias our tables.
+ * In offset order, each non-empty region must start at or after the end of
+ * every non-empty region before it (not only the one just before: an empty
+ * region in between, or one region spanning several, must not hide it).
+ */
 static int regions_disjoint(struct region *r, size_t n, char *err, size_t errlen)
 {
+	const struct region *widest = NULL;	/* reaches furthest so far */
+
 	qsort(r, n, sizeof(*r), cmp_region);
-	for (size_t i = 0; i + 1 < n; i++) {
-		if (!r[i].len || !r[i + 1].len)
+	for (size_t i = 0; i < n; i++) {
+		if (!r[i].len)
 			continue;
-		if (r[i].off + r[i].len > r[i + 1].off) {
-			set_err(err, errlen, "%s overlaps %s", r[i].name, r[i + 1].name);
+		if (widest && widest->off + widest->len > r[i].off) {
+			set_err(err, errlen, "%s overlaps %s", widest->name, r[i].name);
 			return -EBADMSG;
 		}
+		if (!widest || r[i].off + r[i].len > widest->off + widest->len)
+			widest = &r[i];
 	}
 	return 0;
 }
@@ -164,7 +173,8 @@ static int check_header(struct tread_ring *ring, size_t avail, char *err,
 	}
 	ring->size = h->file_size;
 
-	if (h->clock != TAT_CLOCK_TSC) {
+	/* Both clocks are converted the same way (tread_ring_clock_ns). */
+	if (h->clock != TAT_CLOCK_TSC && h->clock != TAT_CLOCK_MONO) {
 		set_err(err, errlen, "unknown clock %u", h->clock);
 		return -EBADMSG;
 	}
@@ -425,11 +435,38 @@ uint64_t tread_ring_ticks_to_ns(const struct tread_ring *ring, uint64_t ticks)
 	return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
 }
 
-uint64_t tread_ring_tsc_to_real_ns(const struct tread_ring *ring, uint64_t tsc)
+/*
+ * (tsc - calib_tsc) * 1e9 / tsc_hz + base, in 128 bits so that no field
+ * value can overflow it, rounded towards minus infinity, then saturated.
+ */
+static int64_t clock_ns(const struct tread_ring *ring, uint64_t tsc, uint64_t base)
 {
 	const struct tat_ring_header *h = &ring->hdr;
+	__int128 d = (__int128)tsc - (__int128)h->calib_tsc;
+	__int128 hz = (__int128)h->tsc_hz, ns, q;
 
-	if (tsc >= h->calib_tsc)
-		return h->calib_real_ns + tread_ring_ticks_to_ns(ring, tsc - h->calib_tsc);
-	return h->calib_real_ns - tread_ring_ticks_to_ns(ring, h->calib_tsc - tsc);
+	ns = d * 1000000000;
+	q = ns / hz;
+	if (ns % hz && ns < 0)
+		q--;
+	q += (__int128)base;
+	if (q > INT64_MAX)
+		return INT64_MAX;
+	if (q < INT64_MIN)
+		return INT64_MIN;
+	return (int64_t)q;
+}
+
+int64_t tread_ring_clock_ns(const struct tread_ring *ring, uint64_t tsc,
+			    enum tread_clock which)
+{
+	return clock_ns(ring, tsc, which == TREAD_CLOCK_REALTIME ?
+			ring->hdr.calib_real_ns : ring->hdr.calib_mono_ns);
+}
+
+uint64_t tread_ring_tsc_to_real_ns(const struct tread_ring *ring, uint64_t tsc)
+{
+	int64_t ns = clock_ns(ring, tsc, ring->hdr.calib_real_ns);
+
+	return ns < 0 ? 0 : (uint64_t)ns;
 }

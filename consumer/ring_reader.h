@@ -126,7 +126,25 @@ int tread_ring_module(const struct tread_ring *ring, uint32_t index,
 double   tread_ring_ticks_to_us(const struct tread_ring *ring, uint64_t ticks);
 uint64_t tread_ring_ticks_to_ns(const struct tread_ring *ring, uint64_t ticks);
 
-/* A TSC value -> CLOCK_REALTIME nanoseconds (may be approximate). */
+/*
+ * Event timestamps -> clock readings.  The header's calibration says what
+ * CLOCK_REALTIME and CLOCK_MONOTONIC read when the event clock read
+ * calib_tsc; the event clock ticks tsc_hz times a second.  With
+ * TAT_CLOCK_MONO the event clock is CLOCK_MONOTONIC in nanoseconds itself
+ * (tsc_hz 1e9, calib_tsc = calib_mono_ns), so one formula serves both:
+ *
+ *   ns = (tsc - calib_tsc) * 1e9 / tsc_hz + calib_<clock>_ns
+ */
+enum tread_clock {
+	TREAD_CLOCK_REALTIME,	/* nanoseconds since the epoch */
+	TREAD_CLOCK_MONOTONIC,	/* CLOCK_MONOTONIC nanoseconds */
+};
+
+/* Exact integer arithmetic, saturated to the int64_t range. */
+int64_t tread_ring_clock_ns(const struct tread_ring *ring, uint64_t tsc,
+			    enum tread_clock which);
+
+/* CLOCK_REALTIME nanoseconds, 0 for a (corrupt) time before the epoch. */
 uint64_t tread_ring_tsc_to_real_ns(const struct tread_ring *ring, uint64_t tsc);
 
 #endif /* TATTACH_CONSUMER_RING_READER_H */

@@ -148,6 +148,10 @@ int tread_session_run(const struct tread_session_config *c, char *err,
 		goto out;
 	}
 
+	if (s.graph && tread_graph_set_time(s.graph, c->time)) {
+		ret = fail(err, errlen, -EINVAL, "unknown --time mode %d", (int)c->time);
+		goto out;
+	}
 	if (s.graph)
 		ret = tread_graph_header(s.graph);
 	if (!ret)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "consumer/graph.h"
 #include "consumer/site_names.h"
 
 struct tread_session_config {
@@ -21,6 +22,7 @@ struct tread_session_config {
 	bool        follow;		/* keep reading and consume */
 	bool        report;		/* --report instead of the graph */
 	int32_t     tid;		/* only this thread, 0 = all */
+	enum tread_time_mode time;	/* graph: the TIMESTAMP column */
 	FILE       *out;
 	unsigned    poll_ms;		/* follow: pause between rounds */
 	volatile sig_atomic_t *stop;	/* follow: set (by a signal) to finish */

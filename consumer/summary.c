@@ -43,20 +43,31 @@ static int put(int ret)
 	return errno ? -errno : -EIO;
 }
 
+static uint64_t sub0(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
 int tread_print_losses(FILE *out, const struct tread_trace *t, int32_t tid)
 {
 	struct tread_trace_totals tot;
 	struct parts p = { .len = 0 };
-	uint64_t lost = 0;
+	uint64_t lost = 0, over, ring_full;
 	int ret = 0;
 
 	tread_trace_totals(t, tid, &tot);
-	for (int r = 0; r < TREAD_LOST_REASONS; r++)
-		lost = __builtin_add_overflow(lost, tot.lost[r], &lost) ? UINT64_MAX : lost;
+	/* Corrections take back ring-full losses: reported by the writer. */
+	over = tot.lost[TREAD_LOST_OVERCOUNTED];
+	ring_full = sub0(tot.lost[TREAD_LOST_RING_FULL], over);
+	lost = ring_full;
+	for (int r = 0; r < TREAD_LOST_OVERCOUNTED; r++)
+		if (r != TREAD_LOST_RING_FULL)
+			lost = __builtin_add_overflow(lost, tot.lost[r], &lost) ?
+			       UINT64_MAX : lost;
 	errno = 0;
 
 	if (lost) {
-		add(&p, "ring full: %" PRIu64, tot.lost[TREAD_LOST_RING_FULL]);
+		add(&p, "ring full: %" PRIu64, ring_full);
 		add(&p, "overwritten before read: %" PRIu64,
 		    tot.lost[TREAD_LOST_OVERWRITTEN]);
 		add(&p, "before the first timestamp: %" PRIu64,
@@ -65,6 +76,9 @@ int tread_print_losses(FILE *out, const struct tread_trace *t, int32_t tid)
 		ret = put(fprintf(out, "# lost %" PRIu64 " events (%s)\n",
 				       lost, p.buf));
 	}
+	if (!ret && over)
+		ret = put(fprintf(out, "# the writer reported %" PRIu64 " lost events "
+				       "twice (counted once above)\n", over));
 	if (!ret && tot.unread)
 		ret = put(fprintf(out, "# %" PRIu64 " events still being "
 				       "written were not shown\n", tot.unread));

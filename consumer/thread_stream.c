@@ -56,6 +56,10 @@ void tread_stream_init(struct tread_stream *s, const struct tread_ring *ring,
 	s->blocked_at = UINT64_MAX;
 	s->stall_pos = UINT64_MAX;
 
+	/* dropped before head: a drop in between is counted in neither
+	 * dropped0 nor before head0, so the LOST record for it is after. */
+	s->dropped0 = tread_ring_dropped(ring, slot);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	head = tread_ring_head(ring, slot);
 	tail = tread_ring_tail(ring, slot);
 	start = oldest_intact(s, head);
@@ -65,8 +69,13 @@ void tread_stream_init(struct tread_stream *s, const struct tread_ring *ring,
 		start = head;
 	s->pos = s->visible = s->ripe = start;
 	s->chunk_pos = start;
+	s->head0 = head;
+	s->from_zero = start == 0;
 
 	tread_decoder_init(&s->dec, slot, tread_ring_tid(ring, slot));
+	/* Never consumed, and no longer in the ring: overwritten (flight). */
+	if (start > tail)
+		tread_decoder_gap(&s->dec, start - tail, TREAD_LOST_OVERWRITTEN);
 	prime_time_base(s, start);
 }
 
@@ -133,6 +142,7 @@ static bool fill_chunk(struct tread_stream *s)
 		if (oldest > start) {
 			tread_decoder_gap(&s->dec, oldest - start,
 					  TREAD_LOST_OVERWRITTEN);
+			s->gapped = true;
 			s->pos = oldest;
 			if (oldest >= start + n)
 				continue;
@@ -151,6 +161,7 @@ static bool fill_chunk(struct tread_stream *s)
 				return false;
 			}
 			tread_decoder_gap(&s->dec, 1, TREAD_LOST_UNCOMMITTED);
+			s->gapped = true;
 			s->pos = start + 1;
 			continue;
 		}
@@ -163,6 +174,58 @@ static bool fill_chunk(struct tread_stream *s)
 	}
 }
 
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+
+	return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+/*
+ * Drops counted by the writer (ctl.dropped) that no LOST record we read
+ * reported: the writer reports them only just before its next event that
+ * fits, so at the end of the data they are still unsaid.
+ *
+ *   from position 0:  every LOST record ever written passed through us:
+ *                     dropped - (sum of LOST payloads);
+ *   otherwise:        the drops counted since we started, minus the LOST
+ *                     records written since (a lower bound: a record may
+ *                     also report drops from before we started).
+ *
+ * Not knowable if words were skipped (a LOST record may have been among
+ * them), or if reading stopped before the head at a word still being
+ * written (LOST records may follow it): then 0, and only the summary's
+ * writer counters tell.
+ */
+static uint64_t unreported_drops(const struct tread_stream *s)
+{
+	uint64_t now = tread_ring_dropped(s->ring, s->slot), seen, since;
+
+	if (s->gapped || s->pos < s->visible)
+		return 0;
+	if (s->from_zero) {
+		seen = s->dec.stats.lost[TREAD_LOST_RING_FULL];
+		seen = seen > s->dec.stats.lost[TREAD_LOST_OVERCOUNTED] ?
+		       seen - s->dec.stats.lost[TREAD_LOST_OVERCOUNTED] : 0;
+		return now > seen ? now - seen : 0;
+	}
+	since = now > s->dropped0 ? now - s->dropped0 : 0;
+	return since > s->lost_after0 ? since - s->lost_after0 : 0;
+}
+
+/* A LOST record's count, negative ones included (event_decoder.h). */
+static void lost_after0(struct tread_stream *s, uint64_t payload)
+{
+	uint64_t neg;
+
+	if (payload < TREAD_LOST_NEGATIVE) {
+		s->lost_after0 = add_sat(s->lost_after0, payload);
+		return;
+	}
+	neg = TAT_EV_PAYLOAD_MASK - payload + 1;
+	s->lost_after0 = s->lost_after0 > neg ? s->lost_after0 - neg : 0;
+}
+
 static void push(struct tread_stream *s, const struct tread_event *ev)
 {
 	s->queue[(s->q_first + s->q_len) % TREAD_STREAM_QUEUE] = *ev;
@@ -172,6 +235,7 @@ static void push(struct tread_stream *s, const struct tread_event *ev)
 const struct tread_event *tread_stream_peek(struct tread_stream *s, unsigned idx)
 {
 	struct tread_event out[TREAD_DECODER_MAX_OUT];
+	uint64_t w, p;
 	int n;
 
 	/* One word adds at most two events: idx <= 1 keeps the queue <= 3. */
@@ -181,14 +245,26 @@ const struct tread_event *tread_stream_peek(struct tread_stream *s, unsigned idx
 		if (s->chunk_idx == s->chunk_len && !fill_chunk(s)) {
 			if (!s->final)
 				return NULL;
+			if (!s->trailer_done) {
+				uint64_t n_drops = unreported_drops(s);
+
+				s->trailer_done = true;
+				if (n_drops)
+					tread_decoder_lost(&s->dec, n_drops,
+							   TREAD_LOST_RING_FULL);
+			}
 			n = tread_decoder_flush(&s->dec, s->pos, out);
 			if (!n)
 				return NULL;
 			push(s, &out[0]);
 			continue;
 		}
-		n = tread_decoder_word(&s->dec, s->chunk[s->chunk_idx],
-				       s->chunk_pos + s->chunk_idx, out);
+		w = s->chunk[s->chunk_idx];
+		p = s->chunk_pos + s->chunk_idx;
+		if (tat_ev_type(w) == TAT_EV_SPECIAL && tat_ev_sub(w) == TAT_SUB_LOST &&
+		    p >= s->head0)
+			lost_after0(s, tat_ev_payload(w));
+		n = tread_decoder_word(&s->dec, w, p, out);
 		s->chunk_idx++;
 		for (int i = 0; i < n; i++)
 			push(s, &out[i]);

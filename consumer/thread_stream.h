@@ -44,6 +44,15 @@ struct tread_stream {
 	bool     final;		/* no later round: flush pending losses */
 	bool     writer_gone;	/* unwritten words will never be written */
 
+	/* Drops the writer has not reported with a LOST record yet (see
+	 * unreported_drops() in thread_stream.c). */
+	uint64_t dropped0;	/* ctl.dropped when the stream started */
+	uint64_t head0;		/* head when the stream started */
+	uint64_t lost_after0;	/* LOST payloads at positions >= head0 */
+	bool     from_zero;	/* started at position 0: sees every LOST */
+	bool     gapped;	/* words were skipped: LOST records may be missed */
+	bool     trailer_done;	/* unreported drops were added (final round) */
+
 	uint64_t blocked_at;	/* uncommitted position that stopped us, or ~0 */
 	uint64_t stall_pos;
 	unsigned stall_rounds;
@@ -75,8 +84,17 @@ struct tread_stream *tread_stream_new(const struct tread_ring *ring, uint32_t sl
  * tread_stream_init - start reading @slot of @ring (chunk_cap must be set)
  *
  * Reading starts at the oldest readable position: max(tail, head - N).
- * When that is inside a TIME chunk, the intact words before it are used to
- * learn the time base, so the first events need not be thrown away.
+ * Positions between the tail and that start were overwritten before
+ * anyone read them (flight mode): they are reported as lost with the first
+ * event.  When the start is inside a TIME chunk, the intact words before
+ * it are used to learn the time base, so the first events need not be
+ * thrown away.
+ *
+ * In the final round, drops the writer counted (ctl.dropped) but has not
+ * reported with a LOST record yet -- it writes one only before its next
+ * event that fits -- are reported as lost at the end of the stream, when
+ * they can be known: the stream saw every word from position 0, or from
+ * its start on (then only the drops counted since it started).
  */
 void tread_stream_init(struct tread_stream *s, const struct tread_ring *ring,
 		       uint32_t slot);

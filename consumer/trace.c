@@ -162,18 +162,43 @@ void tread_trace_pop_same(struct tread_trace *t)
 		tread_stream_pop(t->current);
 }
 
+/*
+ * The tail to publish when everything below @done was handed out.  A
+ * discard-mode writer whose ring fills up with its head on a chunk
+ * boundary counts the TIME record it then owes as one more dropped event
+ * at every attempt (ring-format.md, known writer miscounts); its head
+ * stops at tail + N, on a boundary when the tail is.  So a tail that would
+ * land on a boundary stays one word short when that word is a TIME or TID
+ * record: nothing a later reader would show twice.
+ */
+static uint64_t tail_to_publish(const struct tread_trace *t, uint32_t slot,
+				uint64_t done, uint64_t tail)
+{
+	uint64_t w;
+
+	if (done % TAT_CHUNK_EVENTS || done <= tail + 1)
+		return done;
+	w = tread_ring_word(t->ring, slot, done - 1);
+	if (tread_word_committed(t->ring, w, done - 1) &&
+	    tat_ev_type(w) == TAT_EV_SPECIAL &&
+	    (tat_ev_sub(w) == TAT_SUB_TIME || tat_ev_sub(w) == TAT_SUB_TID))
+		return done - 1;
+	return done;
+}
+
 int tread_trace_consume(struct tread_trace *t)
 {
 	if (!t->ring->writable)
 		return -EROFS;
 	for (uint32_t slot = 0; slot < t->nslots; slot++) {
 		struct tread_stream *s = t->streams[slot];
-		uint64_t done;
+		uint64_t done, tail;
 
 		if (!s)
 			continue;
-		done = tread_stream_consumed(s);
-		if (done > tread_ring_tail(t->ring, slot))
+		tail = tread_ring_tail(t->ring, slot);
+		done = tail_to_publish(t, slot, tread_stream_consumed(s), tail);
+		if (done > tail)
 			tread_ring_set_tail(t->ring, slot, done);
 	}
 	return 0;

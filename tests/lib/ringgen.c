@@ -391,3 +391,280 @@ int ringgen_calltree(struct ringgen *g, uint64_t bias, uint32_t sites[RG_NFUNCS]
 	}
 	return 0;
 }
+
+/* ------------------------------------------------------------ seqcheck */
+
+void seqcheck_init(struct seqcheck *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+struct seqcheck_thread *seqcheck_thread(struct seqcheck *c, int tid)
+{
+	for (size_t i = 0; i < c->nthreads; i++)
+		if (c->th[i].tid == tid)
+			return &c->th[i];
+	return NULL;
+}
+
+static struct seqcheck_thread *seq_thread_add(struct seqcheck *c, int tid)
+{
+	struct seqcheck_thread *t = seqcheck_thread(c, tid);
+
+	if (t || c->nthreads == SEQCHECK_MAX_THREADS)
+		return t;
+	t = &c->th[c->nthreads++];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	t->last_code = 15;	/* as if s7 just returned: s0 comes first */
+	t->marker_since_s = t->marker_since_h = c->free_start;
+	return t;
+}
+
+static void seq_error(struct seqcheck *c, const char *why, const char *line, size_t len)
+{
+	if (c->first_error[0])
+		return;
+	snprintf(c->first_error, sizeof(c->first_error), "line %llu: %s: '%.*s'",
+		 (unsigned long long)c->lines, why, (int)(len > 300 ? 300 : len), line);
+}
+
+/* @s..@e starts with the literal @lit?  Advances *s past it. */
+static bool eat(const char **s, const char *e, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(e - *s) < n || memcmp(*s, lit, n))
+		return false;
+	*s += n;
+	return true;
+}
+
+static bool eat_u64(const char **s, const char *e, uint64_t *v)
+{
+	const char *p = *s;
+	uint64_t x = 0;
+
+	while (p < e && *p >= '0' && *p <= '9')
+		x = x * 10 + (uint64_t)(*p++ - '0');
+	if (p == *s)
+		return false;
+	*v = x;
+	*s = p;
+	return true;
+}
+
+/* "s0".."s7" -> 0..7, "h" -> 8, else -1; advances past the name. */
+static int eat_name(const char **s, const char *e)
+{
+	const char *p = *s;
+
+	if (p < e && *p == 'h') {
+		*s = p + 1;
+		return 8;
+	}
+	if (e - p >= 2 && p[0] == 's' && p[1] >= '0' && p[1] <= '7') {
+		*s = p + 2;
+		return p[1] - '0';
+	}
+	return -1;
+}
+
+/* A number after @key in a '#' line, if there. */
+static void summary_field(const char *line, size_t len, const char *key, uint64_t *v)
+{
+	const char *e = line + len, *p = memmem(line, len, key, strlen(key));
+
+	if (p) {
+		p += strlen(key);
+		eat_u64(&p, e, v);
+	}
+}
+
+static void seq_summary(struct seqcheck *c, const char *line, size_t len)
+{
+	const char *p = line, *e = line + len;
+	uint64_t v;
+
+	if (eat(&p, e, "# lost ")) {
+		eat_u64(&p, e, &c->sum_lost);
+		summary_field(line, len, "ring full: ", &c->sum_ring_full);
+		summary_field(line, len, "overwritten before read: ", &c->sum_overwritten);
+		summary_field(line, len, "before the first timestamp: ", &c->sum_no_time);
+		summary_field(line, len, "never written: ", &c->sum_unwritten);
+	} else if (eat(&p, e, "# the writer reported ")) {
+		eat_u64(&p, e, &c->sum_overcounted);
+	} else if (eat(&p, e, "# writer counters since attach: ")) {
+		if (eat_u64(&p, e, &v) && eat(&p, e, " events dropped (ring full)"))
+			c->writer_dropped = v;
+	} else if (eat(&p, e, "# DURATION") || eat(&p, e, "# TIMESTAMP")) {
+		c->header = true;
+	} else if (eat(&p, e, "# ") && eat_u64(&p, e, &v) &&
+		   eat(&p, e, " events still being written")) {
+		c->sum_unread = v;
+	}
+}
+
+/* One s or h event of thread @t: @fn 0..7 or 8 (h), @exit. */
+static void seq_event(struct seqcheck *c, struct seqcheck_thread *t, int fn, bool exit,
+		      const char *line, size_t len)
+{
+	t->events++;
+	t->events_since_marker++;
+	if (fn == 8) {
+		if (!exit) {
+			t->h_calls++;
+			if (t->h_open && !t->marker_since_h) {
+				t->bad_h++;
+				c->bad_h++;
+				seq_error(c, "h entered twice", line, len);
+			}
+			t->h_open = true;
+		} else {
+			if (!t->h_open && !t->marker_since_h) {
+				t->bad_h++;
+				c->bad_h++;
+				seq_error(c, "h exit without its entry", line, len);
+			}
+			t->h_open = false;
+		}
+		t->marker_since_h = false;
+		return;
+	}
+	if (t->h_open && !t->marker_since_h) {
+		t->bad_h++;
+		c->bad_h++;
+		seq_error(c, "s event inside h", line, len);
+	}
+	t->h_open = false;
+
+	int code = 2 * fn + exit;
+	int want = t->last_code & 1 ? 2 * ((t->last_code / 2 + 1) % 8) : t->last_code + 1;
+
+	if (code != want && !t->marker_since_s) {
+		t->breaks++;
+		c->breaks++;
+		seq_error(c, "sequence broken without a loss marker", line, len);
+	}
+	if (!exit)
+		t->s_calls++;
+	t->last_code = code;
+	t->marker_since_s = false;
+}
+
+void seqcheck_line(struct seqcheck *c, const char *line, size_t len)
+{
+	const char *p, *e = line + len, *open;
+	struct seqcheck_thread *t;
+	uint64_t v;
+	int fn, tid = 0, neg = 0;
+
+	c->lines++;
+	if (len && line[0] == '#') {
+		seq_summary(c, line, len);
+		return;
+	}
+	/* "<duration or blanks>[%6d] | <indent><text>" */
+	open = memchr(line, '[', len);
+	if (!open || open - line < 14) {
+		c->bad_lines++;
+		seq_error(c, "no thread column", line, len);
+		return;
+	}
+	for (p = line; p < open; p++)
+		if (!(*p == ' ' || *p == '.' || (*p >= '0' && *p <= '9') || *p == 'u' || *p == 's'))
+			break;
+	if (p != open || (open[-2] != ' ' && memcmp(open - 4, " us ", 4))) {
+		c->bad_lines++;
+		seq_error(c, "bad duration column", line, len);
+		return;
+	}
+	p = open + 1;
+	while (p < e && *p == ' ')
+		p++;
+	if (p < e && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (!eat_u64(&p, e, &v) || !eat(&p, e, "] | ") || neg || v == 0 || v > 0x7fffffff) {
+		c->bad_lines++;
+		seq_error(c, "bad tid", line, len);
+		return;
+	}
+	tid = (int)v;
+	while (p < e && *p == ' ')
+		p++;
+	t = seq_thread_add(c, tid);
+	if (!t) {
+		c->bad_lines++;
+		seq_error(c, "too many threads", line, len);
+		return;
+	}
+	c->graph_lines++;
+
+	if (eat(&p, e, "/* lost ")) {
+		if (!eat_u64(&p, e, &v) || !eat(&p, e, " events */") || p != e || v == 0) {
+			c->bad_lines++;
+			seq_error(c, "bad loss marker", line, len);
+			return;
+		}
+		t->lost += v;
+		t->markers++;
+		t->marker_since_s = t->marker_since_h = true;
+		t->events_since_marker = 0;
+		return;
+	}
+	if (eat(&p, e, "/* ")) {
+		/* tread's correction of a writer that reported losses twice */
+		if (!eat_u64(&p, e, &v) || !eat(&p, e, " events reported lost above "
+						"were not lost */") || p != e || v == 0) {
+			c->bad_lines++;
+			seq_error(c, "bad comment line", line, len);
+			return;
+		}
+		t->lost -= v;		/* modulo 2^64: the sums come out right */
+		t->corrections++;
+		return;
+	}
+	if (eat(&p, e, "} /* ")) {
+		fn = eat_name(&p, e);
+		if (fn >= 0 && eat(&p, e, " */") && p == e) {
+			seq_event(c, t, fn, true, line, len);
+			return;
+		}
+		if (fn >= 0 && eat(&p, e, " (entry not traced) */") && p == e) {
+			seq_event(c, t, fn, true, line, len);
+			return;
+		}
+		if (fn >= 0 && eat(&p, e, " (exit lost) */") && p == e)
+			return;		/* tread's closing line, not an event */
+		c->bad_lines++;
+		seq_error(c, "bad exit line", line, len);
+		return;
+	}
+	fn = eat_name(&p, e);
+	if (fn >= 0 && eat(&p, e, "();") && p == e) {
+		seq_event(c, t, fn, false, line, len);
+		seq_event(c, t, fn, true, line, len);
+		return;
+	}
+	if (fn >= 0 && eat(&p, e, "() {") && p == e) {
+		seq_event(c, t, fn, false, line, len);
+		return;
+	}
+	c->bad_lines++;
+	seq_error(c, "not a call of s0..s7 or h", line, len);
+}
+
+void seqcheck_text(struct seqcheck *c, const char *text)
+{
+	const char *p = text, *nl;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		seqcheck_line(c, p, (size_t)(nl - p));
+		p = *nl ? nl + 1 : nl;
+	}
+}

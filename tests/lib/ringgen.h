@@ -133,3 +133,79 @@ int ringgen_calltree(struct ringgen *g, uint64_t bias, uint32_t sites[RG_NFUNCS]
 const char *ringgen_target_path(const char *name);
 
 #endif /* TATTACH_TESTS_RINGGEN_H */
+
+/* ------------------------------------------------------------------
+ * seqcheck: check tread's call graph of tests/targets/seqwriter.
+ *
+ * seqwriter's workers call s0() ... s7() in a fixed cycle, and a signal
+ * handler calls h() in between, anywhere.  Fed tread's output line by
+ * line, seqcheck follows each thread's events in the order printed and
+ * counts:
+ *
+ *   breaks     an s event that is not the one the cycle says comes next,
+ *              with no loss marker of that thread since the previous one
+ *              (the first s event must be s0's entry, or follow a marker);
+ *   bad_h      an h() that is not an entry directly followed by its exit
+ *              in that thread (again, unless a loss marker came between);
+ *   bad_lines  lines that are neither a graph line naming s0..s7 or h
+ *              nor a header or '#' line.
+ *
+ * and, per thread, the ENTRY/EXIT events read (a "name();" line is two),
+ * the events the loss markers say are missing, and whether the newest
+ * events are there (last_code, events_since_marker).
+ * ------------------------------------------------------------------ */
+
+#define SEQCHECK_MAX_THREADS 64
+
+struct seqcheck_thread {
+	int      tid;
+	uint64_t events;	/* ENTRY + EXIT events read */
+	uint64_t s_calls;	/* s entries read */
+	uint64_t h_calls;	/* h entries read */
+	uint64_t lost;		/* sum of this thread's loss markers, minus
+				 * tread's corrections ("N events reported
+				 * lost above were not lost") */
+	uint64_t markers;
+	uint64_t corrections;
+	uint64_t breaks;
+	uint64_t bad_h;
+	int      last_code;	/* last s event: 2 * k + (exit), -1 before one */
+	bool     marker_since_s; /* a loss marker since the last s event */
+	bool     h_open;	/* h entered, exit not seen yet */
+	bool     marker_since_h;
+	uint64_t events_since_marker;
+};
+
+struct seqcheck {
+	/* Set after seqcheck_init() for a reader that may start anywhere
+	 * (after another one consumed): a thread's first s or h event may
+	 * be any. */
+	bool     free_start;
+	struct seqcheck_thread th[SEQCHECK_MAX_THREADS];
+	size_t   nthreads;
+	uint64_t lines;
+	uint64_t graph_lines;
+	uint64_t bad_lines;
+	uint64_t breaks;	/* sums over the threads */
+	uint64_t bad_h;
+	char     first_error[512];	/* the first bad line or break, and why */
+
+	/* The '#' summary lines (0 when absent). */
+	bool     header;
+	uint64_t sum_lost;		/* "# lost N events (...)" */
+	uint64_t sum_ring_full;		/* "ring full: N" */
+	uint64_t sum_overwritten;	/* "overwritten before read: N" */
+	uint64_t sum_no_time;		/* "before the first timestamp: N" */
+	uint64_t sum_unwritten;		/* "never written: N" */
+	uint64_t sum_unread;		/* "# N events still being written" */
+	uint64_t sum_overcounted;	/* "# the writer reported N lost events twice" */
+	uint64_t writer_dropped;	/* "# writer counters ...: N events dropped (ring full)" */
+};
+
+void seqcheck_init(struct seqcheck *c);
+/* One line of tread's output, without its newline. */
+void seqcheck_line(struct seqcheck *c, const char *line, size_t len);
+/* A whole output. */
+void seqcheck_text(struct seqcheck *c, const char *text);
+/* The thread @tid (NULL if it printed nothing). */
+struct seqcheck_thread *seqcheck_thread(struct seqcheck *c, int tid);

@@ -155,12 +155,41 @@ Test(decoder, lost_counts_saturate)
 	struct tread_event out[TREAD_DECODER_MAX_OUT];
 
 	tread_decoder_init(&d, 0, 1);
-	for (int i = 0; i < 300; i++)
-		tread_decoder_word(&d, tat_ev_special(TAT_SUB_LOST, TAT_EV_PAYLOAD_MASK),
+	/* the largest count (larger ones are negative: see the next test) */
+	for (int i = 0; i < 600; i++)
+		tread_decoder_word(&d, tat_ev_special(TAT_SUB_LOST, TREAD_LOST_NEGATIVE - 1),
 				   i, out);
 	cr_assert_eq(d.stats.lost[TREAD_LOST_RING_FULL], UINT64_MAX);
 	cr_assert_eq(tread_decoder_flush(&d, 0, out), 1);
 	cr_assert_eq(out[0].count, UINT64_MAX);
+}
+
+/* A LOST count of 2^55 or more is the writer's pending count gone below
+ * zero: it takes back what is pending, then corrects what was reported. */
+Test(decoder, negative_lost_counts)
+{
+	struct tread_decoder d;
+	struct tread_event out[TREAD_DECODER_MAX_OUT];
+	const uint64_t minus = 1ull << 56;
+
+	tread_decoder_init(&d, 0, 1);
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_TIME, 0), 0, out);
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_LOST, 10), 1, out);
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_LOST, minus - 4), 2, out);
+	cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_ENTRY, 1, 5), 3, out), 2);
+	cr_assert_eq(out[0].kind, TREAD_EV_LOST);
+	cr_assert_eq(out[0].count, 6);
+	cr_assert_eq(tread_event_missing(&out[0]), 6);
+	cr_assert_eq(d.stats.lost[TREAD_LOST_RING_FULL], 6);
+	/* now more taken back than is pending: a correction */
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_LOST, 1), 4, out);
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_LOST, minus - 5), 5, out);
+	cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_EXIT, 1, 6), 6, out), 2);
+	cr_assert_eq(tread_event_missing(&out[0]), 0);
+	cr_assert_eq(out[0].lost[TREAD_LOST_OVERCOUNTED], 4);
+	cr_assert_eq(out[0].count, 4);
+	cr_assert_eq(d.stats.lost[TREAD_LOST_RING_FULL], 6);
+	cr_assert_eq(d.stats.lost[TREAD_LOST_OVERCOUNTED], 4);
 }
 
 /* ------------------------------------------------------ whole windows */
@@ -319,8 +348,9 @@ Test(window, reserved_word_skipped_after_a_long_stall)
 	ringgen_free(&g);
 }
 
-/* Flight mode, read once: the window starts head - N, and words before the
- * first chunk TIME in it cannot be dated. */
+/* Flight mode, read once: the window starts head - N, positions before it
+ * were overwritten before anyone read them, and words before the first
+ * chunk TIME in the window cannot be dated. */
 Test(window, flight_window_and_undated_start)
 {
 	struct ringgen g;
@@ -337,9 +367,11 @@ Test(window, flight_window_and_undated_start)
 	read_all(&g, true, &c, &tot);
 	/* the window is [head - N, head); chunk TIMEs at 2048 and 2560 */
 	cr_assert_eq(tot.lost[TREAD_LOST_NO_TIMESTAMP], 2048 - (head - n));
-	cr_assert_eq(tot.lost[TREAD_LOST_OVERWRITTEN], 0);
+	cr_assert_eq(tot.lost[TREAD_LOST_OVERWRITTEN], head - n);
 	cr_assert_eq(c.ev[0].kind, TREAD_EV_LOST);
-	cr_assert_eq(c.ev[0].count, 2048 - (head - n));
+	cr_assert_eq(c.ev[0].count, 2048);
+	cr_assert_eq(c.ev[0].lost[TREAD_LOST_OVERWRITTEN], head - n);
+	cr_assert_eq(c.ev[0].lost[TREAD_LOST_NO_TIMESTAMP], 2048 - (head - n));
 	/* everything after 2048 but the TIME at 2560 is an event */
 	cr_assert_eq(c.n, 1 + (head - 2049) - 1);
 	for (size_t i = 2; i < c.n; i++)
@@ -542,6 +574,11 @@ MUT(data_in_header, h->data_off = 0)
 MUT(tsc_zero, h->tsc_hz = 0)
 MUT(tsc_absurd, h->tsc_hz = ~0ull)
 MUT(clock, h->clock = 7)
+/* an empty table between two that overlap must not hide the overlap */
+MUT(overlap_past_empty, h->thread_off = 0; h->module_cap = 0; h->module_off = 0)
+/* nor may a table that spans two others */
+MUT(table_spans_two, h->site_off = h->module_off;
+    h->site_cap = (h->data_off + 4096 - h->module_off) / sizeof(struct tat_site))
 
 static const struct mutation mutations[] = {
 #define M(n) { #n, mut_##n }
@@ -551,6 +588,7 @@ static const struct mutation mutations[] = {
 	M(module_count), M(site_off_unaligned), M(site_cap_huge), M(site_count),
 	M(thread_off_wrap), M(data_over_threads), M(tables_overlap),
 	M(data_in_header), M(tsc_zero), M(tsc_absurd), M(clock),
+	M(overlap_past_empty), M(table_spans_two),
 #undef M
 };
 
@@ -687,6 +725,28 @@ Test(corrupt, table_accessors_bound_indexes)
 	ringgen_free(&g);
 }
 
+/* Both event clocks are accepted: the mono one is CLOCK_MONOTONIC ns. */
+Test(clock, mono_clock_accepted)
+{
+	struct ringgen g;
+	struct tread_ring *ring;
+
+	cr_assert_eq(ringgen_init(&g, NULL), 0);
+	g.hdr->clock = TAT_CLOCK_MONO;
+	g.hdr->tsc_hz = 1000000000ull;
+	g.hdr->calib_tsc = g.hdr->calib_mono_ns = 7000000000ull;
+	g.hdr->calib_real_ns = 1700000000000000000ull;
+	ring = open_ring(&g);
+	cr_assert_eq(tread_ring_clock_ns(ring, 7000000123ull, TREAD_CLOCK_MONOTONIC),
+		     7000000123ll);
+	cr_assert_eq(tread_ring_clock_ns(ring, 7000000123ull, TREAD_CLOCK_REALTIME),
+		     1700000000000000123ll);
+	cr_assert_eq(tread_ring_clock_ns(ring, 6999999999ull, TREAD_CLOCK_REALTIME),
+		     1699999999999999999ll);
+	tread_ring_close(ring);
+	ringgen_free(&g);
+}
+
 Test(clock, conversions)
 {
 	struct ringgen g;
@@ -702,6 +762,19 @@ Test(clock, conversions)
 	cr_assert_eq(tread_ring_ticks_to_ns(ring, ~0ull), 9223372036854775807ull);
 	cr_assert_eq(tread_ring_tsc_to_real_ns(ring, 1000000 + 2000), 5000001000ull);
 	cr_assert_eq(tread_ring_tsc_to_real_ns(ring, 1000000 - 2000), 4999999000ull);
+	/* rounded down, before and after the calibration point */
+	cr_assert_eq(tread_ring_clock_ns(ring, 1000000 + 3, TREAD_CLOCK_REALTIME),
+		     5000000001ll);
+	cr_assert_eq(tread_ring_clock_ns(ring, 1000000 - 3, TREAD_CLOCK_REALTIME),
+		     4999999998ll);
+	/* saturated, never wrapped */
+	cr_assert_eq(tread_ring_clock_ns(ring, ~0ull, TREAD_CLOCK_REALTIME), INT64_MAX);
+	g.hdr->calib_tsc = ~0ull;
+	g.hdr->tsc_hz = 1000000;
+	tread_ring_close(ring);
+	ring = open_ring(&g);
+	cr_assert_eq(tread_ring_clock_ns(ring, 0, TREAD_CLOCK_MONOTONIC), INT64_MIN);
+	cr_assert_eq(tread_ring_tsc_to_real_ns(ring, 0), 0);
 	tread_ring_close(ring);
 	ringgen_free(&g);
 }

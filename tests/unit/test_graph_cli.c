@@ -168,7 +168,7 @@ Test(cli, help_and_version)
 
 Test(cli, misuse_exits_2)
 {
-	static const char *const cases[][5] = {
+	static const char *const cases[][6] = {
 		{ NULL },
 		{ "--bogus", NULL },
 		{ "-x", NULL },
@@ -178,6 +178,9 @@ Test(cli, misuse_exits_2)
 		{ "-p", "1", "-i", "/x" },
 		{ "-p", "1", "extra", NULL },
 		{ "-p", "1", "--tid", "0" },
+		{ "-p", "1", "--time", "utc" },
+		{ "-p", "1", "--time" },
+		{ "-p", "1", "--report", "--time", "abs" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -261,6 +264,49 @@ Test(cli, graph_and_report_of_a_file)
 	cr_assert(strstr(out, "           1          3.000          2.750          3.000"
 			 "          3.000          3.000  a\n"), "%s", out);
 	cr_assert(strstr(out, "  leaf\n"), "%s", out);
+	free(out);
+	free(err);
+	ringgen_free(&g);
+}
+
+/* --time through the program: the column, the header, and a ring traced
+ * with the CLOCK_MONOTONIC event clock. */
+Test(cli, time_column)
+{
+	struct ringgen g;
+	char *out, *err;
+
+	calltree_ring(&g, NULL);
+	g.hdr->clock = TAT_CLOCK_MONO;
+	g.hdr->tsc_hz = 1000000000ull;
+	g.hdr->calib_tsc = g.hdr->calib_mono_ns = 100000000000ull;	/* 100 s */
+	g.hdr->calib_real_ns = 1700000000500000000ull;
+	ringgen_entry(&g, 0, S[RG_A], 100000001000ull);
+	ringgen_entry(&g, 0, S[RG_LEAF], 100000002000ull);
+	ringgen_exit(&g, 0, S[RG_LEAF], 100000002250ull);
+	ringgen_exit(&g, 0, S[RG_A], 100000004000ull);
+	cr_assert_eq(ringgen_write_file(&g, ring_path), 0);
+
+	cr_assert_eq(run((const char *[]){ "-i", ring_path, "--time", "mono", NULL },
+			 &out, &err), 0, "%s", err);
+	cr_assert_str_eq(out,
+			 "# TIMESTAMP          DURATION     TID     FUNCTION\n"
+			 "     100.000001000               [  4321] | a() {\n"
+			 "     100.000002000      0.250 us [  4321] |   leaf();\n"
+			 "     100.000004000      3.000 us [  4321] | } /* a */\n");
+	cr_assert_str_eq(err, "");
+	free(out);
+	free(err);
+	cr_assert_eq(run((const char *[]){ "-i", ring_path, "--time=abs", NULL },
+			 &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "\n1700000000.500004000      3.000 us [  4321] | } /* a */\n"),
+		  "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(run((const char *[]){ "-i", ring_path, "--time", "delta", NULL },
+			 &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "\n   0.000002000      3.000 us [  4321] | } /* a */\n"),
+		  "%s", out);
 	free(out);
 	free(err);
 	ringgen_free(&g);
