@@ -130,6 +130,8 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		out->pos = pos;
 		return 1;
 	case TAT_SUB_LOST:
+		if (payload == 0)
+			return 0;	/* a nested writer reported this loss first */
 		if (d->pending_pos == UINT64_MAX)
 			d->pending_pos = pos;
 		if (payload >= TREAD_LOST_NEGATIVE)
@@ -140,6 +142,15 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 	case TAT_SUB_UNWIND:
 		d->unwind_pending = payload;
 		return 0;
+	case TAT_SUB_DEPTH:
+		memset(out, 0, sizeof(*out));
+		out->kind = TREAD_EV_DEPTH;
+		out->slot = d->slot;
+		out->tid = d->tid;
+		out->tsc = d->last_tsc;
+		out->pos = pos;
+		out->open = payload;
+		return 1;
 	default:
 		d->stats.bad_words++;
 		return 0;

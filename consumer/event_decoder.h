@@ -48,6 +48,7 @@ enum tread_event_kind {
 	TREAD_EV_EXIT,
 	TREAD_EV_LOST,		/* count events are missing here */
 	TREAD_EV_TID,		/* another thread owns the ring from now on */
+	TREAD_EV_DEPTH,		/* open: calls the writer had open here */
 };
 
 struct tread_event {
@@ -63,6 +64,7 @@ struct tread_event {
 				 * loss (a LOST record, an undated event), else
 				 * of the event after it */
 	uint64_t count;		/* LOST: sum of lost[] (see tread_event_missing) */
+	uint64_t open;		/* DEPTH: calls open before the next event */
 	uint64_t lost[TREAD_LOST_REASONS]; /* LOST: missing events by reason */
 };
 

@@ -385,6 +385,25 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 	return push(g, st, ev);
 }
 
+/* Close the calls above the first @keep of @st: their exits were lost. */
+static int close_lost(struct tread_graph *g, struct thread_stack *st,
+		      const struct tread_event *ev, uint64_t keep)
+{
+	while (st->depth > keep) {
+		int ret;
+
+		st->depth--;
+		begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
+		put_str(g, "} /* ");
+		put_str(g, name_of(g, st->frames[st->depth].site));
+		put_str(g, " (exit lost) */");
+		ret = end_line(g);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int print_exit(struct tread_graph *g, const struct tread_event *ev)
 {
 	struct thread_stack *st = &g->stacks[ev->slot];
@@ -405,16 +424,9 @@ static int print_exit(struct tread_graph *g, const struct tread_event *ev)
 	}
 
 	/* Calls above the match lost their exits: close them first. */
-	while (st->depth > k + 1) {
-		st->depth--;
-		begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
-		put_str(g, "} /* ");
-		put_str(g, name_of(g, st->frames[st->depth].site));
-		put_str(g, " (exit lost) */");
-		ret = end_line(g);
-		if (ret)
-			return ret;
-	}
+	ret = close_lost(g, st, ev, (uint64_t)k + 1);
+	if (ret)
+		return ret;
 	st->depth--;
 	begin_line(g, true, ev->tsc, duration_us(g, st->frames[st->depth].tsc, ev->tsc),
 		   ev->tid, st->depth);
@@ -480,6 +492,10 @@ int tread_graph_round(struct tread_graph *g, struct tread_trace *t)
 			break;
 		case TREAD_EV_LOST:
 			ret = print_lost(g, &ev);
+			break;
+		case TREAD_EV_DEPTH:
+			/* the writer had fewer calls open: the rest ended unseen */
+			ret = close_lost(g, &g->stacks[ev.slot], &ev, ev.open);
 			break;
 		}
 	}

@@ -198,7 +198,15 @@ int tread_report_round(struct tread_report *r, struct tread_trace *t)
 		}
 		if (r->tid && ev.tid != r->tid)
 			continue;
-		if (ev.kind == TREAD_EV_ENTRY)
+		if (ev.kind == TREAD_EV_DEPTH) {
+			struct call_stack *st = &r->stacks[ev.slot];
+
+			/* the writer had fewer calls open: the rest ended unseen */
+			if (st->depth > ev.open) {
+				r->unclosed += st->depth - ev.open;
+				st->depth = (uint32_t)ev.open;
+			}
+		} else if (ev.kind == TREAD_EV_ENTRY)
 			ret = enter(r, &ev);
 		else if (ev.kind == TREAD_EV_EXIT)
 			ret = leave(r, &ev);

@@ -29,6 +29,9 @@ extern char tp_return[] HIDDEN;
 HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
 
+#define FRAME_ENDED (1ull << 63)	/* tp_frame.site: its EXIT was written */
+#define SAME_STACK  (8ull << 20)	/* farther apart: another stack */
+
 #define READ_ONCE(x)     (*(const volatile __typeof__(x) *)&(x))
 #define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
 
@@ -117,12 +120,14 @@ static inline uint64_t *ring_data(const struct tp_state *st, uint64_t ring,
 }
 
 /*
- * Reserve one position and store @word there.  In discard mode a full
- * ring drops the event and counts it; in flight mode the oldest event is
- * overwritten.  Returns 0 if the event was dropped.
+ * Reserve one position of the thread's ring.  In discard mode a full ring
+ * refuses and, for an ENTRY or EXIT (@counted), counts the event as
+ * dropped; the records around events are not counted, so every lost event
+ * counts once.  In flight mode the oldest event is overwritten.  Returns 0
+ * if refused.
  */
-static inline __attribute__((always_inline)) int ring_put(const struct tp_state *st, uint64_t ring,
-		    struct tp_thread *t, uint64_t word)
+static inline __attribute__((always_inline)) int ring_reserve(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, int counted, uint64_t *posp)
 {
 	const struct tat_ring_header *hdr = (const void *)ring;
 	struct tat_thread_ctl *ctl = ring_ctl(st, ring, t->index);
@@ -135,37 +140,98 @@ static inline __attribute__((always_inline)) int ring_put(const struct tp_state 
 		pos = READ_ONCE(ctl->head);
 		do {
 			if (pos - READ_ONCE(ctl->tail) >= size) {
-				local_inc(&ctl->dropped);
-				local_inc(&t->lost_pending);
+				if (counted) {
+					local_inc(&ctl->dropped);
+					local_inc(&t->lost_pending);
+				}
 				return 0;
 			}
 		} while (!local_cmpxchg(&ctl->head, &pos, pos + 1));
 	}
-	WRITE_ONCE(ring_data(st, ring, t->index)[pos & (size - 1)],
-		   word | tat_ev_commit_bit(pos, st->ring_shift));
+	*posp = pos;
 	return 1;
 }
 
-/* Write an ENTRY or EXIT, preceded by the records a reader needs first. */
-static inline __attribute__((always_inline)) void emit(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
-		 unsigned type, uint64_t site, uint64_t tsc)
+static inline __attribute__((always_inline)) void ring_store(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, uint64_t pos, uint64_t word)
+{
+	uint64_t size = 1ull << st->ring_shift;
+
+	WRITE_ONCE(ring_data(st, ring, t->index)[pos & (size - 1)],
+		   word | tat_ev_commit_bit(pos, st->ring_shift));
+}
+
+/* Reserve and store @word; 0 if it was refused. */
+static inline __attribute__((always_inline)) int ring_put(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, uint64_t word, int counted)
+{
+	uint64_t pos;
+
+	if (!ring_reserve(st, ring, t, counted, &pos))
+		return 0;
+	ring_store(st, ring, t, pos, word);
+	return 1;
+}
+
+/* Swap in 0 and return the old value: one instruction, so signal-safe. */
+static inline uint64_t local_take(uint64_t *p)
+{
+	uint64_t v = 0;
+
+	__asm__ volatile("xchgq %0, %1" : "+r"(v), "+m"(*p) : : "memory");
+	return v;
+}
+
+/* Calls a reader sees open among the first @lim frames of @t. */
+static uint64_t open_calls(const struct tp_thread *t, uint64_t lim)
+{
+	uint64_t n = 0;
+
+	for (uint64_t j = 0; j < lim && j < TP_DEPTH_MAX; j++)
+		n += !(t->stack[j].site & FRAME_ENDED);
+	return n;
+}
+
+/*
+ * Write an ENTRY or EXIT, preceded by the records a reader needs first: a
+ * TIME when the upper clock bits change or a chunk starts, a LOST with the
+ * count of events dropped since the last write, and after either a DEPTH
+ * telling how many calls are open below this event (frames [0, @lim) of
+ * the shadow stack), so a reader that missed events can resynchronise.
+ */
+static inline __attribute__((always_inline)) void emit(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, unsigned type, uint64_t site,
+		uint64_t tsc, uint64_t lim)
 {
 	struct tat_thread_ctl *ctl = ring_ctl(st, ring, t->index);
 	uint64_t hi = tsc >> TAT_EV_TSC_BITS;
-	uint64_t lost;
+	int resync = 0;
 
 	if (unlikely(hi != t->last_hi ||
 		     (READ_ONCE(ctl->head) & (TAT_CHUNK_EVENTS - 1)) == 0)) {
-		if (ring_put(st, ring, t, tat_ev_special(TAT_SUB_TIME, hi)))
+		if (ring_put(st, ring, t, tat_ev_special(TAT_SUB_TIME, hi), 0)) {
 			WRITE_ONCE(t->last_hi, hi);
+			resync = 1;
+		}
 	}
-	lost = READ_ONCE(t->lost_pending);
-	if (unlikely(lost)) {
-		if (!ring_put(st, ring, t, tat_ev_special(TAT_SUB_LOST, lost)))
-			return;
-		__asm__ volatile("subq %1, %0" : "+m"(t->lost_pending) : "r"(lost));
+	if (unlikely(READ_ONCE(t->lost_pending))) {
+		uint64_t pos;
+
+		/*
+		 * The place first, then the count, taken whole: a signal handler
+		 * writing in between puts its own LOST after ours and takes the
+		 * count itself (ours then says 0), so every loss is told once
+		 * and before any event written after it.
+		 */
+		if (ring_reserve(st, ring, t, 0, &pos)) {
+			ring_store(st, ring, t, pos, tat_ev_special(TAT_SUB_LOST,
+					local_take(&t->lost_pending)));
+			resync = 1;
+		}
 	}
-	ring_put(st, ring, t, tat_ev_make(type, (uint32_t)site, tsc));
+	if (unlikely(resync))
+		ring_put(st, ring, t, tat_ev_special(TAT_SUB_DEPTH, open_calls(t, lim)), 0);
+	ring_put(st, ring, t, tat_ev_make(type, (uint32_t)site, tsc), 1);
 }
 
 static int32_t sys_gettid(void)
@@ -200,7 +266,7 @@ static struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring,
 		t->last_hi = ~0ull;
 		ring_ctl(st, ring, t->index)->tid = t->tid;
 		__sync_fetch_and_add(&hdr->threads_used, 1);
-		ring_put(st, ring, t, tat_ev_special(TAT_SUB_TID, (uint32_t)t->tid));
+		ring_put(st, ring, t, tat_ev_special(TAT_SUB_TID, (uint32_t)t->tid), 0);
 		return t;
 	}
 	__sync_fetch_and_add(&hdr->threads_overflow, 1);
@@ -241,7 +307,7 @@ static void thread_check_owner(struct tp_state *st, uint64_t ring,
 		return;
 	t->tid = tid;
 	ring_ctl(st, ring, t->index)->tid = tid;
-	ring_put(st, ring, t, tat_ev_special(TAT_SUB_TID, (uint32_t)tid));
+	ring_put(st, ring, t, tat_ev_special(TAT_SUB_TID, (uint32_t)tid), 0);
 }
 
 static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
@@ -269,8 +335,6 @@ static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
  * all (a handler on a sigaltstack placed just above the stack), its return
  * still finds its frame.
  */
-#define FRAME_ENDED (1ull << 63)
-#define SAME_STACK  (8ull << 20)
 
 /* Is @addr the return entry of one of the trampoline copies? */
 static int is_tramp_return(const struct tp_state *st, uint64_t addr)
@@ -302,9 +366,9 @@ static inline void end_abandoned(const struct tp_state *st, uint64_t ring,
 	while (n < d && abandoned(&t->stack[d - 1 - n], (uint64_t)slot, fresh))
 		n++;
 	tsc = now(st);
-	ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, n));
+	ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, n), 0);
 	for (uint64_t j = d; j-- > d - n;) {
-		emit(st, ring, t, TAT_EV_EXIT, t->stack[j].site, tsc);
+		emit(st, ring, t, TAT_EV_EXIT, t->stack[j].site, tsc, j + 1);
 		t->stack[j].site |= FRAME_ENDED;
 	}
 }
@@ -343,7 +407,7 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	f->ret = *slot;
 	f->site = site;
 	*slot = (uint64_t)tp_return;
-	emit(st, ring, t, TAT_EV_ENTRY, site, now(st));
+	emit(st, ring, t, TAT_EV_ENTRY, site, now(st), idx);
 }
 
 /* Last resort when the thread has no slot of its own: search them all. */
@@ -395,13 +459,14 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 		for (uint64_t j = depth - 1; j > i; j--)
 			skipped += !(t->stack[j].site & FRAME_ENDED);
 		if (unlikely(skipped)) {
-			ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, skipped));
+			ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, skipped), 0);
 			for (uint64_t j = depth - 1; j > i; j--)
 				if (!(t->stack[j].site & FRAME_ENDED))
-					emit(st, ring, t, TAT_EV_EXIT, t->stack[j].site, tsc);
+					emit(st, ring, t, TAT_EV_EXIT, t->stack[j].site, tsc,
+					     j + 1);
 		}
 		if (likely(!(t->stack[i].site & FRAME_ENDED)))
-			emit(st, ring, t, TAT_EV_EXIT, t->stack[i].site, tsc);
+			emit(st, ring, t, TAT_EV_EXIT, t->stack[i].site, tsc, i + 1);
 	}
 	WRITE_ONCE(t->depth, i);
 	return ret;

@@ -204,6 +204,11 @@ enum tat_ev_sub {
 	TAT_SUB_LOST  = 3,	/* payload: events dropped (ring full) just here */
 	TAT_SUB_UNWIND = 4,	/* payload: frames ended by a non-local exit;
 				 * their EXIT events follow */
+	TAT_SUB_DEPTH = 5,	/* payload: calls open (entered, not exited)
+				 * on this thread before the next event; after
+				 * a TIME or LOST record, so a reader that lost
+				 * events can close the calls whose exits it
+				 * missed */
 };
 
 static inline uint64_t tat_ev_make(unsigned type, uint32_t site, uint64_t tsc)
