@@ -16,7 +16,7 @@ msg      = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2);)
 
 # Debian packages the build and the tests need.  `make deps` installs the
 # missing ones (apt-get update first, once per run).
-DEB_PKGS := gcc make pkg-config binutils clang lld libelf-dev libdw-dev libunwind-dev \
+DEB_PKGS := gcc make pkg-config binutils clang lld libclang-rt-14-dev libelf-dev libdw-dev libunwind-dev \
 	    libcapstone-dev libcriterion-dev
 
 PKGS     := libelf libdw capstone

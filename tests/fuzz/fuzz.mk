@@ -85,13 +85,13 @@ LLVM_COV      ?= $(firstword $(shell command -v llvm-cov llvm-cov-14 2>/dev/null
 fuzz-cov:
 	$(Q)set -e; for t in $(FUZZ_TARGETS); do \
 		d=$(O)/fuzz/cov; mkdir -p $$d; \
-		$(CLANG) $(FUZZ_CFLAGS) -fprofile-instr-generate -fcoverage-mapping \
+		$(CLANG) $(FUZZ_CFLAGS) -DFUZZ_SOFT_CHECKS -fprofile-instr-generate -fcoverage-mapping \
 			-DFUZZ_TARGET="\"$$t\"" -o $$d/$$t tests/fuzz/$$t.c \
 			tests/fuzz/replay_main.c $(FUZZ_SRCS); \
 		corpus=$(O)/fuzz/corpus/$$t; [ -d $$corpus ] || corpus=tests/fuzz/corpus/$$t; \
 		crashes=tests/fuzz/crashes/$$t; [ -d $$crashes ] || crashes=; \
 		rm -f $$d/$$t.profraw; \
-		LLVM_PROFILE_FILE=$$d/$$t.profraw $$d/$$t $$corpus $$crashes >/dev/null; \
+		LLVM_PROFILE_FILE=$$d/$$t.profraw $$d/$$t $$corpus $$crashes >/dev/null 2>&1 || true; \
 		$(LLVM_PROFDATA) merge -o $$d/$$t.profdata $$d/$$t.profraw; \
 		echo "== $$t: coverage by $$corpus"; \
 		$(LLVM_COV) report $$d/$$t -instr-profile=$$d/$$t.profdata \

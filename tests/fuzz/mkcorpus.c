@@ -33,6 +33,8 @@
 #define K_SESSION    (1u << 6)
 #define K_REPORT     (1u << 7)
 #define K_FAIL_AFTER(n) ((unsigned)(n) << 8)	/* n * 16 bytes */
+#define K_TIME(m)    ((unsigned)(m) << 16)	/* enum tread_time_mode */
+#define K_WRITER(c)  ((unsigned)(c) << 19)	/* writer between rounds */
 
 #define BIAS 0x555555554000ull
 
@@ -157,7 +159,7 @@ static void seed_calltree(void)
 	std_tables(&g, 5);
 	ringgen_thread(&g, 0, 4242);
 	calltree(&g, 0, 1000000, 6);
-	save(&g, "seed-01-calltree", 0, 1);
+	save(&g, "seed-01-calltree", K_TIME(1), 1);
 }
 
 static void seed_threads(void)
@@ -178,7 +180,7 @@ static void seed_threads(void)
 		ringgen_exit(&g, slot, s + 1, t += 7);
 		ringgen_exit(&g, slot, s, t += 7);
 	}
-	save(&g, "seed-02-threads", K_ROUNDS(2), 1);
+	save(&g, "seed-02-threads", K_ROUNDS(2) | K_TIME(4) | K_WRITER(3), 1);
 }
 
 static void seed_unwind(void)
@@ -214,20 +216,21 @@ static void seed_flight(void)
 	ringgen_thread(&g, 1, 8);
 	calltree(&g, 0, 900, 9);	/* wraps the 32-word ring several times */
 	calltree(&g, 1, 905, 2);
-	save(&g, "seed-04-flight-wrap", K_GONE, 1);
+	save(&g, "seed-04-flight-wrap", K_GONE | K_TIME(5) | K_ROUNDS(1) | K_WRITER(9), 1);
 }
 
 static void seed_full(void)
 {
 	struct ringgen g;
 
-	init(&g, 1, 5, 1, 8, TAT_MODE_DISCARD);
+	init(&g, 1, 6, 1, 8, TAT_MODE_DISCARD);
 	std_tables(&g, 5);
 	ringgen_thread(&g, 0, 9);
-	calltree(&g, 0, 1000, 5);	/* the 32-word ring fills up: drops */
-	ringgen_set_tail(&g, 0, 20);	/* a consumer read some */
-	calltree(&g, 0, 5000, 1);	/* LOST special before what fits */
-	save(&g, "seed-05-discard-full", K_WRITABLE | K_ROUNDS(1), 1);
+	calltree(&g, 0, 1000, 6);	/* the 64-word ring fills up: drops */
+	ringgen_set_tail(&g, 0, 16);	/* a consumer read some */
+	/* LOST special before what fits; a new TSC epoch, so TIME follows */
+	calltree(&g, 0, (1ull << 40) + 5000, 1);
+	save(&g, "seed-05-discard-full", K_WRITABLE | K_ROUNDS(1) | K_WRITER(5), 1);
 }
 
 static void seed_retid(void)
@@ -246,7 +249,7 @@ static void seed_retid(void)
 	ringgen_exit(&g, 0, 3, t += 5);		/* exit without entry */
 	ringgen_thread(&g, 1, 600);
 	calltree(&g, 1, 123460, 1);
-	save(&g, "seed-06-slot-reuse", K_TID_FILTER, 1);
+	save(&g, "seed-06-slot-reuse", K_TID_FILTER | K_TIME(2), 1);
 }
 
 static void seed_tsc_carry(void)
@@ -272,7 +275,7 @@ static void seed_chunk_time(void)
 	std_tables(&g, 5);
 	ringgen_thread(&g, 0, 77);
 	calltree(&g, 0, 10000, 60);
-	save(&g, "seed-08-chunk-time", K_ROUNDS(3), 1);
+	save(&g, "seed-08-chunk-time", K_ROUNDS(3) | K_TIME(3), 1);
 }
 
 static void seed_modules(void)
@@ -391,7 +394,8 @@ static void seed_tails(void)
 	ringgen_ctl(&g, 2)->dropped = 17;
 	ringgen_ctl(&g, 2)->deep = 3;
 	g.hdr->threads_overflow = 5;
-	save(&g, "seed-13-tails-counters", K_WRITABLE | K_ROUNDS(2) | K_SESSION, 1);
+	save(&g, "seed-13-tails-counters",
+	     K_WRITABLE | K_ROUNDS(2) | K_SESSION | K_WRITER(12), 1);
 }
 
 static void seed_tiny_rings(void)
@@ -434,7 +438,24 @@ static void seed_real_layout(void)
 	calltree(&g, 0, 77, 1);
 	ringgen_entry(&g, 1, 6, 80);
 	ringgen_exit(&g, 1, 6, 99);
-	save(&g, "seed-16-page-layout", K_SESSION, 0);
+	save(&g, "seed-16-page-layout", K_SESSION | K_TIME(1), 0);
+}
+
+static void seed_clock_mono(void)
+{
+	struct ringgen g;
+
+	/* The event clock is CLOCK_MONOTONIC in ns (no invariant TSC). */
+	init(&g, 1, 7, 1, 8, TAT_MODE_DISCARD);
+	g.hdr->clock = TAT_CLOCK_MONO;
+	g.hdr->tsc_hz = 1000000000ull;
+	g.hdr->calib_mono_ns = 86400ull * 1000000000ull;
+	g.hdr->calib_tsc = g.hdr->calib_mono_ns;
+	std_tables(&g, 5);
+	ringgen_thread(&g, 0, 321);
+	calltree(&g, 0, g.hdr->calib_mono_ns - 5000, 2);	/* before calibration */
+	calltree(&g, 0, g.hdr->calib_mono_ns + 1000000, 2);
+	save(&g, "seed-17-clock-mono", K_TIME(4) | K_SESSION, 1);
 }
 
 int main(int argc, char **argv)
@@ -460,5 +481,6 @@ int main(int argc, char **argv)
 	seed_tiny_rings();
 	seed_fail_write();
 	seed_real_layout();
+	seed_clock_mono();
 	return failures ? 1 : 0;
 }

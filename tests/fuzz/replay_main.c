@@ -51,8 +51,14 @@ static void on_alarm(int sig)
 	/* Async-signal-safe enough for a test that is about to die. */
 	if (write(2, "replay: input timed out\n", 24) < 0)
 		_exit(2);
+	abort();	/* on_abort() names the input */
+}
+
+static void on_abort(int sig)
+{
 	name_current();
-	abort();
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -157,6 +163,7 @@ int main(int argc, char **argv)
 	if (__sanitizer_set_death_callback)
 		__sanitizer_set_death_callback(name_current);
 	signal(SIGALRM, on_alarm);
+	signal(SIGABRT, on_abort);	/* a failed CHECK() of the target */
 	if (LLVMFuzzerInitialize)
 		LLVMFuzzerInitialize(&argc, &argv);
 
