@@ -122,6 +122,7 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 			return 0;
 		d->tid = tid;
 		d->unwind_pending = 0;	/* belonged to the previous thread */
+		d->have_depth = false;
 		memset(out, 0, sizeof(*out));
 		out->kind = TREAD_EV_TID;
 		out->slot = d->slot;
@@ -143,14 +144,10 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		d->unwind_pending = payload;
 		return 0;
 	case TAT_SUB_DEPTH:
-		memset(out, 0, sizeof(*out));
-		out->kind = TREAD_EV_DEPTH;
-		out->slot = d->slot;
-		out->tid = d->tid;
-		out->tsc = d->last_tsc;
-		out->pos = pos;
-		out->open = payload;
-		return 1;
+		/* handed out with the next event, after the loss it follows */
+		d->depth = payload;
+		d->have_depth = true;
+		return 0;
 	default:
 		d->stats.bad_words++;
 		return 0;
@@ -185,6 +182,17 @@ int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		make_lost(d, tsc, pos, &out[n++]);
 	else
 		d->pending_pos = UINT64_MAX;	/* a LOST record that took itself back */
+	if (d->have_depth) {
+		ev = &out[n++];
+		memset(ev, 0, sizeof(*ev));
+		ev->kind = TREAD_EV_DEPTH;
+		ev->slot = d->slot;
+		ev->tid = d->tid;
+		ev->tsc = tsc;
+		ev->pos = pos;
+		ev->open = d->depth;
+		d->have_depth = false;
+	}
 
 	ev = &out[n++];
 	memset(ev, 0, sizeof(*ev));

@@ -90,6 +90,8 @@ struct tread_decode_stats {
 struct tread_decoder {
 	uint32_t slot;
 	bool     have_time;
+	bool     have_depth;	/* a DEPTH record waits for the next event */
+	uint64_t depth;
 	uint64_t time_hi;	/* payload of the latest TIME special */
 	int32_t  tid;
 	uint64_t unwind_pending;
@@ -101,7 +103,7 @@ struct tread_decoder {
 };
 
 /* Most events one call of tread_decoder_word() can produce. */
-#define TREAD_DECODER_MAX_OUT 2
+#define TREAD_DECODER_MAX_OUT 3	/* LOST, DEPTH, then the event */
 
 /*
  * tread_decoder_init - start decoding a ring
