@@ -410,6 +410,7 @@ Test(losses, follow_reports_every_drop_once)
 		"              [  1234] | /* lost 7 events */\n"
 		"# lost 9 events (ring full: 9)\n"
 		"# writer counters since attach: 9 events dropped (ring full)\n"), "%s", got);
+	free(got);
 	ringgen_free(&g);
 }
 
@@ -445,6 +446,7 @@ Test(losses, late_reader_reports_drops_since_it_started)
 		"              [  1234] | /* lost 4 events */\n"
 		"# lost 7 events (ring full: 7)\n"
 		"# writer counters since attach: 10 events dropped (ring full)\n"), "%s", got);
+	free(got);
 	ringgen_free(&g);
 }
 
@@ -554,5 +556,6 @@ Test(losses, tail_stops_at_an_unshown_lost_record)
 			 "     0.001 us [  1234] | b();\n"
 			 "# lost 2 events (ring full: 1, before the first timestamp: 1)\n"),
 		  "%s", got);
+	free(got);
 	ringgen_free(&g);
 }
