@@ -193,6 +193,26 @@ static int ring_get(const struct session_opts *o, const struct proc_stat *ps,
 	return -EBUSY;
 }
 
+/* How many modules with sites the ring does not know yet. */
+static size_t unregistered_modules(struct ringfile *rf, const struct module_set *set)
+{
+	const struct tat_module *mods = ringfile_modules(rf);
+	size_t n = 0;
+
+	for (size_t i = 0; i < set->n; i++) {
+		const struct module *m = &set->v[i];
+		uint32_t k;
+
+		if (!m->sites.n || m->changed)
+			continue;
+		for (k = 0; k < rf->hdr->module_count; k++)
+			if (!strcmp(mods[k].path, m->path) && mods[k].load_bias == m->bias)
+				break;
+		n += k == rf->hdr->module_count;
+	}
+	return n;
+}
+
 /* Find or add @m in the ring's module table; returns its index. */
 static int register_module(struct ringfile *rf, const struct module *m)
 {
@@ -558,7 +578,9 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	}
 	if (o->mode >= 0)
 		rf.hdr->mode = (uint32_t)o->mode;
-	if (rf.hdr->state == TAT_STATE_ENABLED) {
+	/* Enabled already: nothing to do, unless a library with sites was
+	 * loaded since (dlopen): then trace it too. */
+	if (rf.hdr->state == TAT_STATE_ENABLED && !unregistered_modules(&rf, &set)) {
 		rep->already = 1;
 		rep->sites = rf.hdr->patched_sites;
 		ret = 0;

@@ -121,3 +121,27 @@ Test(modules, program_and_shared_library, .timeout = 60)
 	ring_remove(t.pid);
 	free(got);
 }
+
+/* A library dlopen()ed after --enable is traced by the next --enable. */
+Test(modules, library_loaded_after_enable, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, *got;
+	struct target t;
+
+	target_start(&t, build_path("tests/targets/dlopener"));
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "in 1 module,"), "%s", out);
+	cr_assert_str_eq(target_cmd(&t, "load"), "done");
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");	/* not traced yet */
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "tracing enabled") && strstr(out, "in 2 modules"), "%s", out);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "already enabled"), "%s", out);
+	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	got = graph_canon(out, t.pid);
+	cr_assert_str_eq(got, "load lib_work(lib_leaf lib_leaf lib_leaf)", "%s", out);
+	target_stop(&t);
+	free(got);
+}

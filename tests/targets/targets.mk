@@ -50,4 +50,12 @@ $(O)/tests/targets/uselib: tests/targets/lib/uselib.c $(O)/tests/targets/libwork
 
 TARGET_BINS += $(O)/tests/targets/uselib
 
+
+# A -pg program that dlopen()s libwork.so on command.
+$(O)/tests/targets/dlopener: tests/targets/lib/dlopener.c $(O)/tests/targets/libwork.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -pg -o $@ $< -ldl
+
+TARGET_BINS += $(O)/tests/targets/dlopener
+
 targets: $(TARGET_BINS)

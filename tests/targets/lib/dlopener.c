@@ -1,0 +1,48 @@
+/*
+ * dlopener: a -pg program that loads the -pg library libwork.so only when
+ * told, to trace a library loaded after tracing was enabled.
+ *
+ *   load      dlopen("libwork.so") next to the program   -> "done"
+ *   run N     lib_work(N) through dlsym, checked         -> "done"
+ */
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static long (*lib_work)(long);
+
+__attribute__((noinline)) static int load(void)
+{
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	void *h;
+
+	if (n <= 0)
+		return -1;
+	path[n] = 0;
+	strcpy(strrchr(path, '/') + 1, "libwork.so");
+	h = dlopen(path, RTLD_NOW);
+	lib_work = h ? (long (*)(long))dlsym(h, "lib_work") : NULL;
+	return lib_work ? 0 : -1;
+}
+
+int main(void)
+{
+	char line[64];
+	long n;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("ready %d\n", (int)getpid());
+	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4)) {
+		if (!strncmp(line, "load", 4))
+			printf(load() ? "error\n" : "done\n");
+		else if (sscanf(line, "run %ld", &n) == 1 && lib_work &&
+			 lib_work(n) == n * (n + 1) / 2)
+			printf("done\n");
+		else
+			printf("error\n");
+	}
+	return 0;
+}
