@@ -5,10 +5,12 @@ B=${1:-build}
 demo=$B/tests/targets/demo
 
 coproc DEMO { GMON_OUT_PREFIX=/tmp/tattach-demo-gmon exec "$demo" 2>&1; }
-trap 'kill $DEMO_PID 2>/dev/null || true' EXIT
-read -r word pid <&"${DEMO[0]}"
+# bash forgets DEMO_PID (and DEMO) once the coprocess has exited: keep copies
+demo_pid=$DEMO_PID demo_out=${DEMO[0]} demo_in=${DEMO[1]}
+trap 'kill $demo_pid 2>/dev/null || true' EXIT
+read -r word pid <&"$demo_out"
 [ "$word" = ready ] || { echo "demo: unexpected start: $word $pid" >&2; exit 1; }
-ask() { echo "$1" >&"${DEMO[1]}"; read -r answer <&"${DEMO[0]}"; [ "$answer" = done ]; }
+ask() { echo "$1" >&"$demo_in"; read -r answer <&"$demo_out"; [ "$answer" = done ]; }
 
 echo "== demo server running as pid $pid (4 worker threads, built with -pg)"
 ask "serve 1000"                       # work before tracing: not recorded
@@ -24,8 +26,8 @@ echo "== \$ tread -p $pid --report"
 "$B/tread" -p "$pid" --report
 echo "== \$ tattach -p $pid --status"
 "$B/tattach" -p "$pid" --status
-echo quit >&"${DEMO[1]}"
-wait "$DEMO_PID"
+echo quit >&"$demo_in"
+wait "$demo_pid" || true
 trap - EXIT
 rm -f "${TATTACH_RING_DIR:-/dev/shm}/tattach-$pid.ring"
 echo "== demo done"

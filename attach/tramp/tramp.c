@@ -259,9 +259,12 @@ static struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring,
 			return t;
 		if (cur != 0)
 			continue;
+		/* Before the key: a signal handler of ours that finds the slot
+		 * right after the swap must already write to the right ring.
+		 * Every claimer writes the same value. */
+		t->index = (h + i) & (n - 1);
 		if (!__sync_bool_compare_and_swap(&t->key, 0, key))
 			continue;	/* another thread won this one */
-		t->index = (h + i) & (n - 1);
 		t->tid = sys_gettid();
 		t->last_hi = ~0ull;
 		ring_ctl(st, ring, t->index)->tid = t->tid;
