@@ -438,17 +438,23 @@ static int place_trampolines(struct remote *r, struct ringfile *rf, pid_t pid)
 {
 	struct tat_ring_header *h = rf->hdr;
 	struct tat_module *mods = ringfile_modules(rf);
+	struct maps maps = { 0 };
+	uint32_t copies = UINT32_MAX;	/* copies the map was read with */
 	int ret = 0;
 
+	/* The target is stopped: read its map again only once a new copy
+	 * changed it, not once per module. */
 	for (uint32_t i = 0; i < h->module_count && !ret; i++) {
-		struct maps maps;
 		int idx;
 
-		ret = proc_read_maps(pid, &maps);
-		if (ret)
-			break;
+		if (copies != h->tramp_count) {
+			proc_free_maps(&maps);
+			ret = proc_read_maps(pid, &maps);
+			if (ret)
+				break;
+			copies = h->tramp_count;
+		}
 		idx = inject_tramp_for(r, rf, &maps, mods[i].text_start, mods[i].text_end);
-		proc_free_maps(&maps);
 		if (idx == -ENOSPC)
 			pr_err("%s: no free address range within 2 GiB for the trampoline "
 			       "(or already %d copies)", mods[i].path, TAT_TRAMP_MAX);
@@ -460,6 +466,7 @@ static int place_trampolines(struct remote *r, struct ringfile *rf, pid_t pid)
 		}
 		mods[i].tramp = (uint32_t)idx;
 	}
+	proc_free_maps(&maps);
 	return ret;
 }
 
