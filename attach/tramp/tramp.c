@@ -207,12 +207,18 @@ static inline __attribute__((always_inline)) void emit(const struct tp_state *st
 	uint64_t hi = tsc >> TAT_EV_TSC_BITS;
 	int resync = 0;
 
+	/*
+	 * A record the event needs that does not fit drops the event too
+	 * (counted): the ring may have room again a moment later, and an
+	 * event written after a refused LOST would stand after a gap that
+	 * nothing marks.
+	 */
 	if (unlikely(hi != t->last_hi ||
 		     (READ_ONCE(ctl->head) & (TAT_CHUNK_EVENTS - 1)) == 0)) {
-		if (ring_put(st, ring, t, tat_ev_special(TAT_SUB_TIME, hi), 0)) {
-			WRITE_ONCE(t->last_hi, hi);
-			resync = 1;
-		}
+		if (!ring_put(st, ring, t, tat_ev_special(TAT_SUB_TIME, hi), 0))
+			goto drop;
+		WRITE_ONCE(t->last_hi, hi);
+		resync = 1;
 	}
 	if (unlikely(READ_ONCE(t->lost_pending))) {
 		uint64_t pos;
@@ -223,15 +229,20 @@ static inline __attribute__((always_inline)) void emit(const struct tp_state *st
 		 * count itself (ours then says 0), so every loss is told once
 		 * and before any event written after it.
 		 */
-		if (ring_reserve(st, ring, t, 0, &pos)) {
-			ring_store(st, ring, t, pos, tat_ev_special(TAT_SUB_LOST,
-					local_take(&t->lost_pending)));
-			resync = 1;
-		}
+		if (!ring_reserve(st, ring, t, 0, &pos))
+			goto drop;
+		ring_store(st, ring, t, pos, tat_ev_special(TAT_SUB_LOST,
+				local_take(&t->lost_pending)));
+		resync = 1;
 	}
-	if (unlikely(resync))
-		ring_put(st, ring, t, tat_ev_special(TAT_SUB_DEPTH, open_calls(t, lim)), 0);
+	if (unlikely(resync) &&
+	    !ring_put(st, ring, t, tat_ev_special(TAT_SUB_DEPTH, open_calls(t, lim)), 0))
+		goto drop;
 	ring_put(st, ring, t, tat_ev_make(type, (uint32_t)site, tsc), 1);
+	return;
+drop:
+	local_inc(&ctl->dropped);
+	local_inc(&t->lost_pending);
 }
 
 static int32_t sys_gettid(void)
