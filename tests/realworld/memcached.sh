@@ -236,7 +236,7 @@ say "memcached pid $PID on 127.0.0.1:$PORT ($(ls /proc/$PID/task | wc -l) thread
 start_load "$PORT" "$O/load-1.out"
 say "load: $CONNS connections x up to $REQS requests, at most ${LOAD_SECONDS}s"
 sleep 1
-run_tattach 'tracing enabled: [0-9]+ sites in [0-9]+ modules, [0-9]+ threads stopped for [0-9.]+ ms' \
+run_tattach 'tracing enabled: [0-9]+ sites in [0-9]+ modules?, [0-9]+ threads? stopped for [0-9.]+ ms' \
 	"$O/enable-1.txt" -p "$PID" --enable
 sites=$(sed -n 's/.*tracing enabled: \([0-9]*\) sites.*/\1/p' "$O/enable-1.txt")
 sleep 1
