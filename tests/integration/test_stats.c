@@ -18,7 +18,7 @@
 #define TARGET "tests/targets/statswork"
 
 struct counts {
-	long nap, leaf, mid, ja, jb, jc, deep, handler;
+	long nap, leaf, mid, ja, jb, jc, deep, handler, outer;
 };
 
 static struct counts target_counts(struct target *t)
@@ -26,8 +26,9 @@ static struct counts target_counts(struct target *t)
 	const char *ans = target_cmd(t, "counts");
 	struct counts c;
 
-	cr_assert_eq(sscanf(ans, "done %ld %ld %ld %ld %ld %ld %ld %ld", &c.nap, &c.leaf,
-			    &c.mid, &c.ja, &c.jb, &c.jc, &c.deep, &c.handler), 8, "%s", ans);
+	cr_assert_eq(sscanf(ans, "done %ld %ld %ld %ld %ld %ld %ld %ld %ld", &c.nap, &c.leaf,
+			    &c.mid, &c.ja, &c.jb, &c.jc, &c.deep, &c.handler, &c.outer), 9,
+		     "%s", ans);
 	return c;
 }
 
@@ -158,23 +159,27 @@ static long wait_progress(struct target *t, long since, long n)
 }
 
 /*
- * Switched live both ways while two threads call mid(4) non-stop.  Each
- * call is accounted by the mode it entered in, so: calls of mid in the
- * stats records + ENTRY events of mid = the calls the target made, and
- * every ENTRY has its EXIT (even when the exit ran in stats mode).
+ * Switched live both ways while two threads call outer() non-stop, and
+ * are nearly always inside one (asleep), so most switches fall between
+ * the entry and the exit of a call.  Each call is accounted by the mode
+ * it entered in, so for every function: calls in the stats records +
+ * ENTRY events = the calls the target made, and every ENTRY has its EXIT
+ * (even when the exit ran in stats mode).
  */
 Test(stats, live_switches_under_load_miscount_nothing, .timeout = 120)
 {
 	struct target t;
 	struct ring_view v;
-	uint64_t ent, ex, lent, lex;
+	uint64_t ent, ex, lent, lex, oent, oex, unmatched;
 	struct counts c;
 	long seen = 0;
 
 	target_start(&t, build_path(TARGET));
 	enable(&t, "--enable -t 8 -b 16M");
 	cr_assert_str_eq(target_cmd(&t, "load 2"), "done");
-	for (int round = 0; round < 6; round++) {
+	/* an odd number of switches: an exit accounted by the mode at its
+	 * exit would count one way more often than the other */
+	for (int round = 0; round < 7; round++) {
 		seen = wait_progress(&t, seen, 300);
 		enable(&t, round % 2 ? "--mode discard" : "--mode stats");
 	}
@@ -185,6 +190,10 @@ Test(stats, live_switches_under_load_miscount_nothing, .timeout = 120)
 	cr_assert_eq(ring_view_events(&v, ring_view_site(&v, "mid"), &ent, &ex), 0,
 		     "a ring overflowed: the event counts are incomplete");
 	cr_assert_eq(ring_view_events(&v, ring_view_site(&v, "leaf"), &lent, &lex), 0);
+	cr_assert_eq(ring_view_events(&v, ring_view_site(&v, "outer"), &oent, &oex), 0);
+	cr_assert_eq(ring_view_unmatched_exits(&v, &unmatched), 0);
+	cr_assert_eq(unmatched, 0, "%llu EXIT events without their ENTRY",
+		     (unsigned long long)unmatched);
 	cr_assert_gt(ent, 0, "no call in event mode");
 	cr_assert_gt(stat_calls(&v, "mid"), 0, "no call in stats mode");
 	cr_assert_eq(ent, ex, "unbalanced: %llu ENTRY, %llu EXIT", (unsigned long long)ent,
@@ -194,6 +203,12 @@ Test(stats, live_switches_under_load_miscount_nothing, .timeout = 120)
 		     "stats %llu + events %llu != %ld calls",
 		     (unsigned long long)stat_calls(&v, "mid"), (unsigned long long)ent, c.mid);
 	cr_assert_eq(stat_calls(&v, "leaf") + lent, (uint64_t)c.leaf);
+	cr_assert_eq(oent, oex, "unbalanced outer: %llu ENTRY, %llu EXIT",
+		     (unsigned long long)oent, (unsigned long long)oex);
+	cr_assert_eq(stat_calls(&v, "outer") + oent, (uint64_t)c.outer,
+		     "outer: stats %llu + events %llu != %ld calls",
+		     (unsigned long long)stat_calls(&v, "outer"), (unsigned long long)oent,
+		     c.outer);
 	ring_view_close(&v);
 	target_stop(&t);
 }
@@ -287,6 +302,9 @@ Test(stats, status_shows_stats_memory, .timeout = 60)
 	target_start(&t, build_path(TARGET));
 	enable(&t, "--enable --mode stats -t 8 -b 64K");
 	cr_assert_str_eq(target_cmd(&t, "naps 1 1"), "done 2");
+	/* answer() took its record when its first call returned, which is
+	 * after we read "done 2" but before we read the next answer */
+	target_counts(&t);
 	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, "mode:         stats"), "%s", out);
 	cr_assert_eq(ring_view_open(t.pid, &v), 0);

@@ -145,6 +145,37 @@ int ring_view_events(const struct ring_view *v, uint32_t site, uint64_t *entries
 	return ret;
 }
 
+int ring_view_unmatched_exits(const struct ring_view *v, uint64_t *unmatched)
+{
+	const struct tat_ring_header *h = v->h;
+	const struct tat_thread_ctl *ctl = (const void *)((char *)v->base + h->thread_off);
+	uint64_t size = 1ull << h->ring_shift;
+	static uint32_t open[TAT_FRAMES_MAX];
+
+	*unmatched = 0;
+	for (uint32_t t = 0; t < h->max_threads; t++) {
+		const uint64_t *ring = (const uint64_t *)((char *)v->base + h->data_off) +
+				       ((uint64_t)t << h->ring_shift);
+		uint64_t head = __atomic_load_n(&ctl[t].head, __ATOMIC_ACQUIRE);
+		unsigned depth = 0;
+
+		if (head > size)
+			return -EOVERFLOW;
+		for (uint64_t pos = 0; pos < head; pos++) {
+			uint64_t w = __atomic_load_n(&ring[pos], __ATOMIC_ACQUIRE);
+
+			if (tat_ev_type(w) == TAT_EV_ENTRY && depth < TAT_FRAMES_MAX)
+				open[depth++] = tat_ev_site(w);
+			else if (tat_ev_type(w) == TAT_EV_EXIT && depth &&
+				 open[depth - 1] == tat_ev_site(w))
+				depth--;
+			else if (tat_ev_type(w) == TAT_EV_EXIT)
+				(*unmatched)++;
+		}
+	}
+	return 0;
+}
+
 uint64_t ring_view_ctl_sum(const struct ring_view *v, size_t field_offset)
 {
 	const struct tat_thread_ctl *ctl = (const void *)((char *)v->base + v->h->thread_off);

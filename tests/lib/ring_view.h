@@ -42,6 +42,10 @@ void ring_view_stats(const struct ring_view *v, uint32_t site, struct site_total
 int ring_view_events(const struct ring_view *v, uint32_t site, uint64_t *entries,
 		     uint64_t *exits);
 
+/* EXIT events that do not end the innermost open ENTRY of their ring,
+ * over every ring read from position 0 (-EOVERFLOW if one wrapped). */
+int ring_view_unmatched_exits(const struct ring_view *v, uint64_t *unmatched);
+
 /* Sum of a u64 field of struct tat_thread_ctl over every slot. */
 uint64_t ring_view_ctl_sum(const struct ring_view *v, size_t field_offset);
 
