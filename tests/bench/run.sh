@@ -492,6 +492,7 @@ done
 for w in fib mix; do
 	row_text "2 $w" "disabled cost, $w" "" "" "ns per call over the build without instrumentation"
 	for c in pg pg_off pfe pfe_off cyg; do
+		[ -n "${KIND[$c]:-}" ] || continue	# left out by BENCH_ONLY
 		row "2 $w" "${LABEL[$c]}" "$M/$c.$w.ovh" "ns/call"
 	done
 done
