@@ -15,6 +15,8 @@ struct ring_geometry {
 	uint32_t site_cap;
 	uint32_t module_cap;
 	uint32_t clock;			/* enum tat_clock */
+	uint32_t stats_cap;		/* stats pool records; 0: the default
+					 * (smaller only, for tests) */
 };
 
 struct ringfile {
@@ -57,5 +59,7 @@ struct tat_thread_ctl *ringfile_threads(struct ringfile *rf);
 
 /* Bytes the geometry needs, or 0 if it is not valid. */
 uint64_t ring_geometry_size(const struct ring_geometry *geo);
+/* The part of it only stats mode writes (index, shared records, pool). */
+uint64_t ring_geometry_stats_size(const struct ring_geometry *geo);
 
 #endif
