@@ -19,6 +19,11 @@
  *   thread_off        struct tat_thread_ctl[max_threads]
  *   data_off          max_threads rings of (1 << ring_shift) u64 events;
  *                     ring i starts at data_off + (i << (ring_shift + 3))
+ *   frames_off        struct tat_frame[max_threads][frames_per_thread]
+ *                     calls in flight, every mode (0: file predates it)
+ *   stats_index_off   uint32_t[max_threads][site_cap]  (stats mode)
+ *   stats_shared_off  struct tat_stat[site_cap]        (stats mode)
+ *   stats_off         struct tat_stat[stats_cap]       (stats mode)
  *
  * docs/ring-format.md is the long version of this comment.
  *
@@ -48,6 +53,11 @@ enum tat_state {
 enum tat_mode {
 	TAT_MODE_DISCARD = 0,	/* full ring: drop new events, count them */
 	TAT_MODE_FLIGHT  = 1,	/* full ring: overwrite the oldest events */
+	TAT_MODE_STATS   = 2,	/* no events: per-function counters in
+				 * struct tat_stat.  A call is accounted by
+				 * the mode it entered in: its exit writes an
+				 * EXIT event or updates a tat_stat, never
+				 * both, whatever the mode is by then. */
 };
 
 /* header.clock */
@@ -118,7 +128,26 @@ struct tat_ring_header {
 	uint32_t pad1;
 
 	uint64_t rescue_addr;		/* page tattach runs remote syscalls from */
-	uint64_t reserved[31];
+	uint64_t reserved[25];
+
+	/*
+	 * Calls in flight and stats mode (docs/ring-format.md, "Frames in
+	 * flight" and "Stats mode").  Zero in a file made before them: a
+	 * reader then has neither region.  Placed after reserved[] so
+	 * reserved[0] keeps its offset.
+	 */
+	uint64_t frames_off;		/* struct tat_frame[max_threads][frames_per_thread] */
+	uint32_t frames_per_thread;	/* TAT_FRAMES_MAX */
+	uint32_t max_depth;		/* [T] record calls at depth < max_depth
+					 * only (depth 0 = outermost traced
+					 * call); 0 = no limit */
+	uint64_t stats_index_off;	/* uint32_t[max_threads][site_cap] */
+	uint64_t stats_shared_off;	/* struct tat_stat[site_cap] */
+	uint64_t stats_off;		/* struct tat_stat[stats_cap]: the pool */
+	uint32_t stats_cap;		/* records in the pool */
+	uint32_t stats_used;		/* [T] records handed out; may exceed
+					 * stats_cap (then the pool is full):
+					 * read min(stats_used, stats_cap) */
 };
 
 /* One loaded ELF object whose sites were found. */
@@ -156,11 +185,75 @@ struct tat_thread_ctl {
 	uint32_t pad0;
 	uint64_t dropped;		/* events lost because the ring was full */
 	uint64_t deep;			/* calls not traced: shadow stack was full */
-	uint64_t writer_pad[4];
+	uint64_t open_depth;		/* frames [0, open_depth) of this slot's
+					 * tat_frame array are calls in flight */
+	uint64_t below_max_depth;	/* calls not traced: deeper than
+					 * header.max_depth */
+	uint64_t stats_shared;		/* stats-mode calls this slot counted in
+					 * a shared record (pool full) */
+	uint64_t writer_pad[1];
 	/* --- consumer (tread -f) --- */
 	uint64_t tail;			/* events before it were consumed */
 	uint64_t reader_pad[7];
 };
+
+/*
+ * A call in flight: the shared copy of one shadow-stack frame, written by
+ * the thread at entry, in every mode.  Slot i's frames start at
+ * frames_off + i * frames_per_thread * sizeof(struct tat_frame); frame d
+ * is the call open at depth d.  A frame whose function returned stays
+ * behind, stale, above open_depth; one left by longjmp() carries
+ * TAT_FRAME_ENDED until the thread notices.  The thread rewrites a frame
+ * while a reader copies it, so a reader copies the stack twice and keeps
+ * the frames equal in both copies (docs/ring-format.md).
+ */
+#define TAT_FRAMES_MAX   1024u		/* = the trampoline's shadow stack */
+#define TAT_FRAME_ENDED  (1u << 31)	/* tat_frame.site: call abandoned */
+#define TAT_FRAME_STATS  (1u << 30)	/* tat_frame.site: entered in stats mode */
+
+struct tat_frame {
+	uint64_t tsc;			/* entry time, event clock */
+	uint32_t site;			/* site index | TAT_FRAME_* flags */
+	uint32_t pad;
+};
+
+/*
+ * Stats mode: one record per (thread slot, site), written only by the
+ * thread owning the slot, so no cache line is shared between threads on
+ * the hot path.  A reader sums the records of a site over all slots.
+ *
+ * A thread's first call of a site in stats mode takes the next record of
+ * the pool (stats_used, one locked add: once per thread and function) and
+ * notes 1 + its number in stats_index[slot][site].  When the pool is full
+ * the index says TAT_STAT_SHARED and the calls go to the site's shared
+ * record, stats_shared[site], updated with locked instructions: slower,
+ * still exact (counted in tat_thread_ctl.stats_shared).
+ *
+ * Times are in event-clock ticks (tsc_hz a second), as events are.  The
+ * histogram is in nanoseconds: hist[k] counts calls that lasted
+ * [2^k, 2^(k+1)) ns; hist[0] also counts 0 and 1 ns, and the last bucket
+ * everything from 2^(TAT_HIST_BUCKETS-1) ns (73 minutes) on.
+ *
+ * Self time is the call's time minus the time of the traced calls it made
+ * (in either mode); calls not traced (NOPs, below max_depth) count as
+ * self.  The fields of one record are updated one after the other, so a
+ * reader may see a call in calls and not yet in hist: the gap lasts a few
+ * instructions.
+ */
+#define TAT_HIST_BUCKETS 43u
+#define TAT_STAT_SHARED  0xffffffffu	/* stats_index value: pool full */
+#define TAT_STATS_POOL   65536u		/* default stats_cap (docs) */
+
+struct tat_stat {
+	uint32_t site;			/* site index (0 in an unused record) */
+	uint32_t slot;			/* thread slot; TAT_STAT_SHARED in a
+					 * shared record */
+	uint64_t calls;			/* calls that returned */
+	uint64_t total;			/* their time, ticks */
+	uint64_t self;			/* minus their traced callees', ticks */
+	uint64_t max;			/* the longest one, ticks */
+	uint64_t hist[TAT_HIST_BUCKETS];
+};					/* 384 bytes, 6 cache lines */
 
 /*
  * Events are one little-endian u64 each:
@@ -189,6 +282,7 @@ struct tat_thread_ctl {
 #define TAT_EV_SITE_MAX     ((1u << TAT_EV_SITE_BITS) - 1)
 #define TAT_EV_TSC_MASK     ((1ull << TAT_EV_TSC_BITS) - 1)
 #define TAT_EV_PAYLOAD_MASK ((1ull << TAT_EV_PAYLOAD_BITS) - 1)
+#define TAT_FRAME_SITE_MASK TAT_EV_SITE_MAX	/* tat_frame.site without flags */
 
 #define TAT_CHUNK_EVENTS    512u	/* TIME record at least this often */
 
@@ -254,6 +348,10 @@ static inline uint64_t tat_ev_payload(uint64_t ev)
 {
 	return ev & TAT_EV_PAYLOAD_MASK;
 }
+
+_Static_assert(sizeof(struct tat_stat) == 384, "tat_stat is 6 cache lines");
+_Static_assert(sizeof(struct tat_frame) == 16, "tat_frame is 16 bytes");
+_Static_assert(sizeof(struct tat_thread_ctl) == 128, "tat_thread_ctl is 2 lines");
 
 /* Default file name: TAT_RING_DIR "/tattach-<pid>.ring" */
 #define TAT_RING_DIR "/dev/shm"
