@@ -5,6 +5,10 @@
  * Event mode: every call whose entry and exit were both read counts once,
  * with its duration (children included).  Calls still running and calls
  * whose exit was lost have no duration and are counted in a "#" line.
+ *
+ * Stats mode: the histograms the threads keep (stats_reader.h) are added
+ * in; they count every call that returned, in the same log2 buckets.  A
+ * trace switched between the modes has calls in both, each call in one.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,6 +16,7 @@
 #include <string.h>
 
 #include "consumer/calls.h"
+#include "consumer/stats_reader.h"
 #include "consumer/views/views.h"
 
 struct func_hist {
@@ -29,6 +34,7 @@ struct hist_view {
 	struct func_hist *funcs;
 	uint32_t n, cap;
 	uint64_t no_duration;		/* closed without an exit read */
+	bool stats_skipped;		/* filters given: counters left out */
 };
 
 static bool wanted(const char *name, char *const *funcs, unsigned n)
@@ -39,6 +45,25 @@ static bool wanted(const char *name, char *const *funcs, unsigned n)
 		if (tread_view_name_is(name, funcs[i]))
 			return true;
 	return false;
+}
+
+static struct func_hist *hist_of(struct hist_view *hv, uint32_t site)
+{
+	if (!hv->of_site[site]) {
+		if (hv->n == hv->cap) {
+			uint32_t cap = hv->cap ? hv->cap * 2 : 32;
+			struct func_hist *p = reallocarray(hv->funcs, cap, sizeof(*p));
+
+			if (!p)
+				return NULL;
+			hv->funcs = p;
+			hv->cap = cap;
+		}
+		memset(&hv->funcs[hv->n], 0, sizeof(hv->funcs[0]));
+		hv->funcs[hv->n].site = site;
+		hv->of_site[site] = ++hv->n;
+	}
+	return &hv->funcs[hv->of_site[site] - 1];
 }
 
 static int add_call(void *arg, const struct tread_call *c)
@@ -54,21 +79,9 @@ static int add_call(void *arg, const struct tread_call *c)
 	}
 	if (c->site >= hv->v->ring->site_cap)
 		return 0;
-	if (!hv->of_site[c->site]) {
-		if (hv->n == hv->cap) {
-			uint32_t cap = hv->cap ? hv->cap * 2 : 32;
-			struct func_hist *p = reallocarray(hv->funcs, cap, sizeof(*p));
-
-			if (!p)
-				return -ENOMEM;
-			hv->funcs = p;
-			hv->cap = cap;
-		}
-		memset(&hv->funcs[hv->n], 0, sizeof(hv->funcs[0]));
-		hv->funcs[hv->n].site = c->site;
-		hv->of_site[c->site] = ++hv->n;
-	}
-	f = &hv->funcs[hv->of_site[c->site] - 1];
+	f = hist_of(hv, c->site);
+	if (!f)
+		return -ENOMEM;
 	ns = tread_ring_ticks_to_ns(hv->v->ring, c->exit_tsc - c->entry_tsc);
 	tread_hist_add(&f->h, ns);
 	f->sum_ns += ns;
@@ -125,6 +138,12 @@ static int print(struct hist_view *hv, char *const *funcs, unsigned nfuncs)
 			return errno ? -errno : -EIO;
 		ret = tread_hist_print(out, title, &f->h);
 	}
+	if (!ret && hv->stats_skipped) {
+		errno = 0;
+		if (fprintf(out, "# stats-mode counters are left out: filters apply "
+			    "to events only\n") < 0)
+			ret = errno ? -errno : -EIO;
+	}
 	if (!ret && hv->no_duration) {
 		errno = 0;
 		if (fprintf(out, "# %" PRIu64 " calls still running or whose exit "
@@ -132,6 +151,48 @@ static int print(struct hist_view *hv, char *const *funcs, unsigned nfuncs)
 			ret = errno ? -errno : -EIO;
 	}
 	return ret;
+}
+
+/*
+ * Add the stats-mode histograms.  Their bucket k is [2^k, 2^(k+1)) ns, ours
+ * k + 1 (ours has a bucket of its own for 0 ns; theirs counts 0 and 1 ns
+ * in bucket 0, shown here as [1]).  Filters need events: with any, the
+ * counters are left out (and a "#" line says so).
+ */
+static int add_stats(struct hist_view *hv)
+{
+	const struct tread_ring *ring = hv->v->ring;
+	const struct tread_filter_spec *sp = hv->v->spec;
+	struct tread_site_stats *st;
+
+	if (!tread_stats_present(ring))
+		return 0;
+	if (tread_filter_spec_active(sp)) {
+		hv->stats_skipped = true;
+		return 0;
+	}
+	st = calloc(ring->site_cap, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	tread_stats_sum(ring, st);
+	for (uint32_t s = 1; s < ring->site_cap; s++) {
+		struct func_hist *f;
+
+		if (!st[s].calls)
+			continue;
+		f = hist_of(hv, s);
+		if (!f) {
+			free(st);
+			return -ENOMEM;
+		}
+		for (unsigned k = 0; k < TAT_HIST_BUCKETS && k + 1 < TREAD_HIST_BUCKETS; k++) {
+			f->h.count[k + 1] += st[s].hist[k];
+			f->h.total += st[s].hist[k];
+		}
+		f->sum_ns += tread_ring_ticks_to_ns(ring, st[s].total);
+	}
+	free(st);
+	return 0;
 }
 
 int tread_hist_run(struct tread_view_ctx *v, char *const *funcs, unsigned nfuncs,
@@ -155,6 +216,8 @@ int tread_hist_run(struct tread_view_ctx *v, char *const *funcs, unsigned nfuncs
 	tread_filter_begin_round(v->filter, true);
 	while (!ret && tread_filter_next(v->filter, v->trace, &ev) == 1)
 		ret = tread_calls_feed(calls, &ev);
+	if (!ret)
+		ret = add_stats(&hv);
 	if (ret)
 		goto out;
 	/* still running: no duration either */
