@@ -19,8 +19,23 @@
  * interval.  Calls that returned before tread started are not counted;
  * calls open since before then are in flight from the first interval on.
  *
+ * Stats mode: at each print the counters (stats_reader.h) are summed
+ * again; the table shows what they gained since the last print (calls,
+ * time, histogram), and the frames in flight (inflight.h) that entered in
+ * stats mode are the calls in flight.  The call time spent inside the
+ * interval is exact:
+ *
+ *   busy = (total gained) + (time of the calls open now since their entry)
+ *                         - (the same at the last print)
+ *
+ * but it is summed over calls, not the time with at least one in flight:
+ * calls of one function overlapping on several threads add up, capped at
+ * 100%.  TOTAL's %util is then the largest row's.  A trace switched
+ * between the modes has its calls in either, never both: the two add up.
+ *
  * When the process has already ended (post mortem), one table covers the
- * whole trace, from its first event to its last.
+ * whole trace, from its first event to its last (stats mode: from the
+ * attach to now).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,14 +44,17 @@
 #include <time.h>
 
 #include "consumer/calls.h"
+#include "consumer/inflight.h"
 #include "consumer/proc_alive.h"
+#include "consumer/stats_reader.h"
 #include "consumer/units.h"
 #include "consumer/views/views.h"
 
 struct row {
 	uint32_t site;
 	const char *name;
-	uint64_t inflight;	/* calls open now */
+	uint64_t inflight;	/* calls open now (events) */
+	uint64_t inflight_stats; /* calls open now, entered in stats mode */
 	uint64_t busy_since;	/* when inflight last went from 0 to 1 */
 	/* this interval */
 	uint64_t calls;
@@ -59,6 +77,12 @@ struct stat_view {
 	uint64_t dropped;	/* writer's drop counters at the last print */
 	struct row **order;	/* print order */
 	uint32_t order_cap;
+
+	/* stats mode, per site: counters and open call time at the last print */
+	bool stats;
+	struct tread_site_stats *prev, *cur;
+	uint64_t *prev_open, *cur_open;	/* ticks since entry, summed */
+	struct tread_inflight_frame *frames;
 };
 
 static struct row *row_for(struct stat_view *sv, uint32_t site)
@@ -158,6 +182,74 @@ static void reset_row(struct row *r)
 	memset(&r->h, 0, sizeof(r->h));
 }
 
+/* Stats mode: what the counters and frames gained up to @end. */
+static int add_stats(struct stat_view *sv, uint64_t end, bool apply)
+{
+	const struct tread_ring *ring = sv->v->ring;
+	uint32_t sites = ring->site_cap;
+	struct tread_site_stats *tmp;
+	uint64_t *tmp_open;
+
+	if (!sv->stats)
+		return 0;
+	tread_stats_sum(ring, sv->cur);
+	memset(sv->cur_open, 0, sites * sizeof(*sv->cur_open));
+	for (uint32_t i = 0; i < sv->n; i++)
+		sv->rows[i].inflight_stats = 0;
+	for (uint32_t slot = 0; slot < ring->hdr.max_threads; slot++) {
+		uint32_t n = tread_inflight_read(ring, slot, sv->frames);
+
+		for (uint32_t i = 0; i < n; i++) {
+			const struct tread_inflight_frame *f = &sv->frames[i];
+			struct row *r;
+
+			if (!f->stats_mode)
+				continue;	/* its events tell */
+			sv->cur_open[f->site] += end > f->tsc ? end - f->tsc : 0;
+			if (!apply)
+				continue;
+			r = row_for(sv, f->site);
+			if (!r)
+				return -ENOMEM;
+			r->inflight_stats++;
+		}
+	}
+	for (uint32_t site = 1; apply && site < sites; site++) {
+		const struct tread_site_stats *c = &sv->cur[site], *p = &sv->prev[site];
+		int64_t busy;
+		struct row *r;
+
+		if (c->calls == p->calls && !sv->cur_open[site] && !sv->prev_open[site])
+			continue;
+		r = row_for(sv, site);
+		if (!r)
+			return -ENOMEM;
+		r->calls += c->calls - p->calls;
+		sv->total.calls += c->calls - p->calls;
+		r->sum_ns += tread_ring_ticks_to_ns(ring, c->total - p->total);
+		sv->total.sum_ns += tread_ring_ticks_to_ns(ring, c->total - p->total);
+		for (unsigned k = 0; k < TAT_HIST_BUCKETS && k + 1 < TREAD_HIST_BUCKETS; k++) {
+			uint64_t d = c->hist[k] - p->hist[k];
+
+			r->h.count[k + 1] += d;
+			r->h.total += d;
+			sv->total.h.count[k + 1] += d;
+			sv->total.h.total += d;
+		}
+		busy = (int64_t)(c->total - p->total) + (int64_t)sv->cur_open[site] -
+		       (int64_t)sv->prev_open[site];
+		if (busy > 0)
+			r->busy_ticks += (uint64_t)busy;
+	}
+	tmp = sv->prev;
+	sv->prev = sv->cur;
+	sv->cur = tmp;
+	tmp_open = sv->prev_open;
+	sv->prev_open = sv->cur_open;
+	sv->cur_open = tmp_open;
+	return 0;
+}
+
 static int by_util(const void *a, const void *b)
 {
 	const struct row *x = *(const struct row *const *)a;
@@ -185,7 +277,8 @@ static int print_row(FILE *out, const struct row *r, const char *name)
 		tread_format_duration(tread_hist_percentile(&r->h, 99), p99, sizeof(p99));
 	}
 	return wrote(fprintf(out, "%12.2f %9" PRIu64 " %11s %11s %11s %7.2f  %s\n",
-			     r->rate, r->inflight, avg, p50, p99, r->util, name));
+			     r->rate, r->inflight + r->inflight_stats, avg, p50, p99,
+			     r->util, name));
 }
 
 static uint64_t dropped_now(const struct tread_ring *ring)
@@ -202,9 +295,14 @@ static int print_table(struct stat_view *sv, uint64_t end, unsigned max_rows)
 {
 	struct tread_view_ctx *v = sv->v;
 	uint32_t shown = 0;
-	uint64_t dropped = dropped_now(v->ring);
+	uint64_t dropped = dropped_now(v->ring), stats_inflight = 0;
+	double max_util = 0;
 	char span[24];
 	int ret;
+
+	ret = add_stats(sv, end, true);
+	if (ret)
+		return ret;
 
 	if (sv->order_cap < sv->n) {
 		struct row **p = reallocarray(sv->order, sv->n, sizeof(*p));
@@ -218,12 +316,18 @@ static int print_table(struct stat_view *sv, uint64_t end, unsigned max_rows)
 		struct row *r = &sv->rows[i];
 
 		finish_row(sv, r, end);
-		if (!r->calls && !r->inflight && r->util <= 0)
+		stats_inflight += r->inflight_stats;
+		if (r->util > max_util)
+			max_util = r->util;
+		if (!r->calls && !r->inflight && !r->inflight_stats && r->util <= 0)
 			continue;
 		r->name = tread_site_name(v->names, r->site);
 		sv->order[shown++] = r;
 	}
 	finish_row(sv, &sv->total, end);
+	sv->total.inflight_stats = stats_inflight;
+	if (sv->stats && max_util > sv->total.util)
+		sv->total.util = max_util;
 	if (shown)
 		qsort(sv->order, shown, sizeof(*sv->order), by_util);
 	if (max_rows && shown > max_rows)
@@ -301,12 +405,24 @@ static int run(struct stat_view *sv, struct tread_calls *calls, uint64_t interva
 
 	if (!tread_process_alive(h->pid, h->start_time)) {
 		/* post mortem: the whole trace in one table */
+		uint64_t first, last;
+
 		ret = read_round(sv, calls, true, true);
-		sv->start = tread_calls_earliest(calls);
-		return ret ? ret : print_table(sv, tread_calls_latest(calls), rows);
+		first = tread_calls_earliest(calls);
+		last = tread_calls_latest(calls);
+		if (sv->stats) {	/* counters: since the attach */
+			if (!first || v->ring->hdr.calib_tsc < first)
+				first = v->ring->hdr.calib_tsc;
+			last = tread_view_now_tsc(v->ring);
+		}
+		sv->start = first;
+		return ret ? ret : print_table(sv, last, rows);
 	}
 	sv->count_from = sv->start = tread_view_now_tsc(v->ring);
 	sv->dropped = dropped_now(v->ring);
+	ret = add_stats(sv, sv->start, false);	/* count from here on */
+	if (ret)
+		return ret;
 	next_print = mono_ns() + interval_ns;
 	for (;;) {
 		bool gone = !tread_process_alive(h->pid, h->start_time);
@@ -336,8 +452,21 @@ int tread_stat_run(struct tread_view_ctx *v, uint64_t interval_ns, unsigned rows
 	struct tread_calls *calls = NULL;
 	int ret;
 
-	sv.of_site = calloc(v->ring->site_cap ? v->ring->site_cap : 1, sizeof(uint32_t));
+	uint32_t sites = v->ring->site_cap ? v->ring->site_cap : 1;
+
+	sv.of_site = calloc(sites, sizeof(uint32_t));
 	ret = sv.of_site ? tread_calls_open(v->ring, &ops, &calls) : -ENOMEM;
+	/* counters know nothing of filters, which need events */
+	sv.stats = tread_stats_present(v->ring) && !tread_filter_spec_active(v->spec);
+	if (!ret && sv.stats) {
+		sv.prev = calloc(sites, sizeof(*sv.prev));
+		sv.cur = calloc(sites, sizeof(*sv.cur));
+		sv.prev_open = calloc(sites, sizeof(*sv.prev_open));
+		sv.cur_open = calloc(sites, sizeof(*sv.cur_open));
+		sv.frames = calloc(tread_inflight_max(v->ring) + 1, sizeof(*sv.frames));
+		if (!sv.prev || !sv.cur || !sv.prev_open || !sv.cur_open || !sv.frames)
+			ret = -ENOMEM;
+	}
 	if (!ret)
 		ret = run(&sv, calls, interval_ns, rows);
 	if (ret == -ENOMEM)
@@ -346,5 +475,10 @@ int tread_stat_run(struct tread_view_ctx *v, uint64_t interval_ns, unsigned rows
 	free(sv.of_site);
 	free(sv.rows);
 	free(sv.order);
+	free(sv.prev);
+	free(sv.cur);
+	free(sv.prev_open);
+	free(sv.cur_open);
+	free(sv.frames);
 	return ret;
 }
