@@ -172,7 +172,8 @@ static int positional(int argc, char **argv, struct tread_options *o, char *err,
 					   "unit, at least 10ms", s);
 		return 0;
 	}
-	return usage_error(err, errlen, "unexpected argument '%s'", argv[optind]);
+	return usage_error(err, errlen, "unexpected argument '%s'",
+			   argv[o->stat ? optind + 1 : optind]);
 }
 
 int tread_parse_args(int argc, char **argv, struct tread_options *o,
