@@ -591,8 +591,13 @@ const struct tread_event *tread_filter_peek_same(struct tread_filter *f,
 		if (q->ev.slot != (uint32_t)f->last_slot ||
 		    q->verdict == HIDE || q->verdict == TAKEN)
 			continue;
-		/* a pending entry is not the exit a leaf line looks for */
-		return q->verdict == SHOW ? &q->ev : NULL;
+		if (q->verdict == SHOW)
+			return &q->ev;
+		/* A pending entry: if it turns out hidden, the exit we look
+		 * for may come next.  Read on until it is settled. */
+		if (!pull(f))
+			return NULL;
+		i--;
 	}
 }
 

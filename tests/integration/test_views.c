@@ -391,3 +391,33 @@ Test(views, bad_input_is_one_line_and_exit_2, .timeout = 60)
 	usage_error(t.pid, "--hist --stuck", "choose one of");
 	stop(&t);
 }
+
+/* --min-duration on calls that differ for real: slow() sleeps 1 ms, quick()
+ * does not, outer() calls both. */
+Test(views, min_duration_hides_short_calls_and_their_children, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, *canon;
+	struct target t;
+
+	start_views(&t);
+	cr_assert_str_eq(target_cmd(&t, "mix 3"), "done");
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	canon = graph_canon(out, t.pid);
+	cr_assert_str_eq(canon, "outer(slow(quick) quick) outer(slow(quick) quick) "
+			 "outer(slow(quick) quick)");
+	free(canon);
+	free(out);
+	free(err);
+	cr_assert_eq(tread(t.pid, "--min-duration 500us", &out, &err), 0, "%s", err);
+	canon = graph_canon(out, t.pid);
+	cr_assert_str_eq(canon, "outer(slow) outer(slow) outer(slow)", "%s", out);
+	free(canon);
+	free(out);
+	free(err);
+	cr_assert_eq(tread(t.pid, "--report --min-duration 1ms", &out, &err), 0, "%s", err);
+	cr_assert_eq(report_calls(out, "slow"), 3, "%s", out);
+	cr_assert_eq(report_calls(out, "quick"), -1, "%s", out);
+	free(out);
+	free(err);
+	stop(&t);
+}
