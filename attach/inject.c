@@ -115,6 +115,16 @@ int inject_setup(struct remote *r, struct ringfile *rf)
 	st.tid_offset = inject_find_tid_offset(r);
 	st.thread_off = h->thread_off;
 	st.data_off = h->data_off;
+	st.frames_off = h->frames_off;
+	st.stats_index_off = h->stats_index_off;
+	st.stats_shared_off = h->stats_shared_off;
+	st.stats_off = h->stats_off;
+	st.stats_cap = h->stats_cap;
+	st.site_cap = h->site_cap;
+	/* 2^32 * 1e9 / tsc_hz: below 2^32 for any clock faster than 1 GHz
+	 * (the TSC), exactly 2^32 for the vDSO's nanoseconds. */
+	st.ns_mult = h->tsc_hz ? (uint64_t)(((unsigned __int128)1000000000ull << 32) /
+					     h->tsc_hz) : 1ull << 32;
 	if (h->clock == TAT_CLOCK_MONO) {
 		ret = vdso_clock_gettime(r, &st.clock_gettime);
 		if (ret) {

@@ -10,16 +10,19 @@
 #include <tattach/ring.h>
 #include "attach/log.h"
 #include "attach/session.h"
+#include "attach/site_filter.h"
 
 #define TATTACH_VERSION "0.1.0"
 
 enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS, ACT_MODE };
 
+enum { OPT_MAX_DEPTH = 0x100 };
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: tattach -p PID --enable|--disable|--status [options]\n"
-"       tattach -p PID --mode discard|flight\n"
+"       tattach -p PID --mode discard|flight|stats\n"
 "\n"
 "Trace every call of the -pg or -fpatchable-function-entry=5 functions of a\n"
 "running process, without restarting it.  Read the trace with 'tread -p PID'.\n"
@@ -29,14 +32,28 @@ static void usage(FILE *f)
 "                         (first time), make every call site call it, resume\n"
 "  -d, --disable          stop the process, turn every site back into a NOP,\n"
 "                         resume; what was recorded stays readable\n"
-"  -s, --status           show attachment, sites, threads, buffer use, drops\n"
+"  -s, --status           show attachment, sites, threads, buffer use, drops,\n"
+"                         stats memory; with -v also every patched function\n"
 "\n"
 "Options:\n"
 "  -p, --pid PID          the process to act on (required)\n"
 "  -m, --mode MODE        what a full per-thread ring does: 'discard' (default:\n"
 "                         keep the oldest, count the dropped) or 'flight'\n"
-"                         (overwrite the oldest); alone, switches a live trace\n"
-"                         without stopping the process\n"
+"                         (overwrite the oldest), or 'stats' (no events: per\n"
+"                         function calls, total, self and max time, latency\n"
+"                         histograms; read them with tread); alone, switches\n"
+"                         a live trace without stopping the process (a call\n"
+"                         is accounted by the mode it entered in)\n"
+"  -F, --filter REGEX     with --enable: patch only the functions whose name\n"
+"                         matches REGEX (POSIX extended, anywhere in the name;\n"
+"                         repeatable: any of them); the others stay NOPs.  A\n"
+"                         later --enable with other patterns (or none: every\n"
+"                         function) patches and unpatches sites to match\n"
+"  -N, --notrace REGEX    with --enable: leave the functions matching REGEX\n"
+"                         unpatched (repeatable; wins over --filter)\n"
+"      --max-depth N      record only calls less than N traced calls deep\n"
+"                         (deeper ones are counted, see --status); 0: no\n"
+"                         limit; with --enable, or alone on a live trace\n"
 "  -c, --clock CLOCK      'tsc' (default where the TSC is invariant) or 'mono'\n"
 "                         (CLOCK_MONOTONIC through the vDSO: slower); fixed\n"
 "                         when the ring is created\n"
@@ -98,6 +115,27 @@ static const char *plural(size_t n)
 	return n == 1 ? "" : "s";
 }
 
+/* -F/-N: checked here so that a bad pattern is a usage error (exit 2). */
+static void add_pattern(struct session_opts *o, int filter, const char *re)
+{
+	const char ***list = filter ? &o->filters : &o->notraces;
+	size_t *n = filter ? &o->nfilters : &o->nnotraces;
+	char why[256];
+	const char **grown;
+
+	if (site_filter_check(re, why, sizeof(why))) {
+		fprintf(stderr, "tattach: %s\n", why);	/* one line: the pattern is the problem */
+		exit(2);
+	}
+	grown = realloc(*list, (*n + 1) * sizeof(*grown));
+	if (!grown) {
+		fprintf(stderr, "tattach: out of memory\n");
+		exit(1);
+	}
+	grown[(*n)++] = re;
+	*list = grown;
+}
+
 static int is_pow2(uint64_t v)
 {
 	return v && !(v & (v - 1));
@@ -115,11 +153,14 @@ int main(int argc, char **argv)
 		{ "buffer-size", required_argument, NULL, 'b' },
 		{ "max-threads", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "filter", required_argument, NULL, 'F' },
+		{ "notrace", required_argument, NULL, 'N' },
+		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct session_opts o = { .mode = -1, .clock = -1 };
+	struct session_opts o = { .mode = -1, .clock = -1, .max_depth = -1 };
 	struct session_report rep = { 0 };
 	enum action act = ACT_NONE;
 	int c, ret, verbose = 0;
@@ -127,7 +168,7 @@ int main(int argc, char **argv)
 	long v;
 
 	log_set_prog("tattach");
-	while ((c = getopt_long(argc, argv, "p:edsm:c:b:t:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:edsm:c:b:t:vhVF:N:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			v = strtol(optarg, &end, 10);
@@ -147,8 +188,11 @@ int main(int argc, char **argv)
 				o.mode = TAT_MODE_DISCARD;
 			else if (!strcmp(optarg, "flight"))
 				o.mode = TAT_MODE_FLIGHT;
+			else if (!strcmp(optarg, "stats"))
+				o.mode = TAT_MODE_STATS;
 			else
-				misuse("unknown mode '%s' (use 'discard' or 'flight')", optarg);
+				misuse("unknown mode '%s' (use 'discard', 'flight' or 'stats')",
+				       optarg);
 			break;
 		case 'c':
 			if (!strcmp(optarg, "tsc"))
@@ -175,6 +219,16 @@ int main(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
+		case 'F':
+		case 'N':
+			add_pattern(&o, c == 'F', optarg);
+			break;
+		case OPT_MAX_DEPTH:
+			v = strtol(optarg, &end, 10);
+			if (*end || end == optarg || v < 0 || v > TAT_FRAMES_MAX)
+				misuse("invalid depth '%s' (0 to 1024)", optarg);
+			o.max_depth = v;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -190,8 +244,11 @@ int main(int argc, char **argv)
 		misuse("unexpected argument '%s'", argv[optind]);
 	if (!o.pid)
 		misuse("%s", "no process given: use -p PID");
-	if (act == ACT_NONE && o.mode >= 0)
+	if (act == ACT_NONE && (o.mode >= 0 || o.max_depth >= 0))
 		act = ACT_MODE;
+	if ((o.nfilters || o.nnotraces) && act != ACT_ENABLE)
+		misuse("%s", "--filter and --notrace go with --enable");
+	o.verbose = verbose;
 	if (act == ACT_NONE)
 		misuse("%s", "no action given: use --enable, --disable, --status or --mode");
 	log_set_level(verbose ? LOG_INFO : LOG_WARN);
@@ -210,6 +267,10 @@ int main(int argc, char **argv)
 			       (int)o.pid, rep.sites, plural(rep.sites), rep.modules,
 			       plural(rep.modules), rep.threads, plural(rep.threads),
 			       rep.stopped_us / 1000, (int)o.pid);
+		if (!rep.already && rep.unpatched)
+			printf("tattach: pid %d: %zu site%s not matching the filters made NOP%s "
+			       "again\n", (int)o.pid, rep.unpatched, plural(rep.unpatched),
+			       plural(rep.unpatched));
 		break;
 	case ACT_DISABLE:
 		ret = session_disable(&o, &rep);
@@ -228,8 +289,12 @@ int main(int argc, char **argv)
 		ret = session_set_mode(&o);
 		if (ret)
 			return fail(&o, ret);
-		printf("tattach: pid %d: mode is now %s\n", (int)o.pid,
-		       o.mode == TAT_MODE_FLIGHT ? "flight" : "discard");
+		if (o.mode >= 0)
+			printf("tattach: pid %d: mode is now %s\n", (int)o.pid,
+			       session_mode_name(o.mode));
+		if (o.max_depth >= 0)
+			printf("tattach: pid %d: max depth is now %ld%s\n", (int)o.pid,
+			       o.max_depth, o.max_depth ? "" : " (no limit)");
 		return 0;
 	default:
 		ret = session_status(&o, stdout);

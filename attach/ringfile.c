@@ -25,8 +25,19 @@ void ringfile_path(pid_t pid, char *buf, size_t len)
 }
 
 struct layout {
-	uint64_t module_off, site_off, thread_off, data_off, size;
+	uint64_t module_off, site_off, thread_off, data_off;
+	uint64_t frames_off, stats_index_off, stats_shared_off, stats_off;
+	uint32_t stats_cap;
+	uint64_t size;
 };
+
+/* Stats records in the pool: bounded, see docs/ring-format.md "Memory". */
+static uint32_t stats_cap_of(const struct ring_geometry *geo)
+{
+	uint64_t pairs = (uint64_t)geo->max_threads * geo->site_cap;
+
+	return pairs < TAT_STATS_POOL ? (uint32_t)pairs : TAT_STATS_POOL;
+}
 
 static int layout_of(const struct ring_geometry *geo, struct layout *l)
 {
@@ -41,7 +52,16 @@ static int layout_of(const struct ring_geometry *geo, struct layout *l)
 				 (uint64_t)geo->site_cap * sizeof(struct tat_site), PAGE);
 	l->data_off = ALIGN_UP(l->thread_off + (uint64_t)geo->max_threads *
 			       sizeof(struct tat_thread_ctl), PAGE);
-	l->size = l->data_off + ((uint64_t)geo->max_threads << (geo->ring_shift + 3));
+	l->frames_off = l->data_off + ((uint64_t)geo->max_threads << (geo->ring_shift + 3));
+	l->stats_index_off = ALIGN_UP(l->frames_off + (uint64_t)geo->max_threads *
+				      TAT_FRAMES_MAX * sizeof(struct tat_frame), PAGE);
+	l->stats_shared_off = ALIGN_UP(l->stats_index_off + (uint64_t)geo->max_threads *
+				       geo->site_cap * sizeof(uint32_t), PAGE);
+	l->stats_off = ALIGN_UP(l->stats_shared_off +
+				(uint64_t)geo->site_cap * sizeof(struct tat_stat), PAGE);
+	l->stats_cap = stats_cap_of(geo);
+	l->size = ALIGN_UP(l->stats_off + (uint64_t)l->stats_cap * sizeof(struct tat_stat),
+			   PAGE);
 	return 0;
 }
 
@@ -154,7 +174,11 @@ int ringfile_open(pid_t pid, uint64_t start_time, uid_t uid, int flags,
 	if (layout_of(&geo, &l) || l.size != h.file_size ||
 	    (uint64_t)st.st_size != h.file_size || l.site_off != h.site_off ||
 	    l.thread_off != h.thread_off || l.data_off != h.data_off ||
-	    l.module_off != h.module_off) {
+	    l.module_off != h.module_off || l.frames_off != h.frames_off ||
+	    h.frames_per_thread != TAT_FRAMES_MAX ||
+	    l.stats_index_off != h.stats_index_off ||
+	    l.stats_shared_off != h.stats_shared_off || l.stats_off != h.stats_off ||
+	    l.stats_cap != h.stats_cap) {
 		ret = -EBADMSG;
 		goto fail;
 	}
@@ -222,6 +246,12 @@ int ringfile_create(pid_t pid, uint64_t start_time, uid_t uid, gid_t gid,
 	h->site_count = 1;	/* index 0 means "unknown site" */
 	h->thread_off = l.thread_off;
 	h->data_off = l.data_off;
+	h->frames_off = l.frames_off;
+	h->frames_per_thread = TAT_FRAMES_MAX;
+	h->stats_index_off = l.stats_index_off;
+	h->stats_shared_off = l.stats_shared_off;
+	h->stats_off = l.stats_off;
+	h->stats_cap = l.stats_cap;
 	h->state = TAT_STATE_NEW;
 	calibrate(h, geo->clock);
 	__atomic_store_n(&h->magic, TAT_RING_MAGIC, __ATOMIC_RELEASE);

@@ -24,6 +24,8 @@
 #include "attach/ringfile.h"
 #include "attach/seize.h"
 #include "attach/session.h"
+#include "attach/site_filter.h"
+#include "attach/status_extra.h"
 #include "attach/target.h"
 #include "attach/vdso.h"
 #include "patcher/patch.h"
@@ -281,9 +283,12 @@ static int module_mapped(const struct maps *maps, const struct tat_module *tm)
 /*
  * The patch list for every site of the ring whose module is still loaded,
  * sorted by address.  Sites of unloaded modules are marked not patched.
+ * @site_want[i] (by ring site index) says whether site i passes the
+ * filters: the module's @want array, 1 where there is none.
  */
 static struct patch_site *plan(struct ringfile *rf, const struct module_set *set,
-			       const struct maps *maps, size_t *n)
+			       uint8_t *const *want, const struct maps *maps,
+			       uint8_t *site_want, size_t *n)
 {
 	struct tat_ring_header *h = rf->hdr;
 	struct tat_module *mods = ringfile_modules(rf);
@@ -307,6 +312,7 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 		p->len = sites[i].len;
 		p->target = inject_tramp_entry(rf, tm->tramp, sites[i].kind);
 		p->result = (int)i;	/* remember the index until applied */
+		site_want[i] = 1;
 		patch_bytes_disabled(p->len, p->orig);
 		/* the compiler's bytes, when we still know them */
 		for (size_t j = 0; set && j < set->n; j++) {
@@ -315,6 +321,8 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 			if (strcmp(m->path, tm->path) || m->bias != tm->load_bias)
 				continue;
 			memcpy(p->orig, m->sites.v[i - tm->first_site].orig, p->len);
+			if (want && want[j])
+				site_want[i] = want[j][i - tm->first_site];
 			break;
 		}
 	}
@@ -356,35 +364,23 @@ static size_t step_out_of_sites(struct held *h, const struct patch_site *ps, siz
 	return moved;
 }
 
-/* Apply @op to every site; record the outcome in the ring's site table. */
-static int rewrite(struct remote *r, struct ringfile *rf, const struct module_set *set,
-		   enum patch_op op, struct session_report *rep)
+/* Apply @op to the @n sites of @ps; record the outcome in the site table. */
+static int apply(const struct patch_io *io, struct ringfile *rf, struct patch_site *ps,
+		 size_t n, enum patch_op op, struct patch_stats *stats)
 {
 	struct tat_site *sites = ringfile_sites(rf);
-	struct patch_io io = { r, io_read, io_write };
-	struct patch_stats stats;
-	struct maps maps;
-	struct patch_site *ps;
-	size_t n, on = 0, warned = 0;
+	size_t warned = 0;
 	int *index, ret;
 
-	ret = proc_read_maps(r->held->pid, &maps);
-	if (ret)
-		return ret;
-	ps = plan(rf, set, &maps, &n);
-	proc_free_maps(&maps);
-	if (!ps)
+	memset(stats, 0, sizeof(*stats));
+	if (!n)
+		return 0;
+	index = malloc(n * sizeof(*index));
+	if (!index)
 		return -ENOMEM;
-	index = malloc((n + 1) * sizeof(*index));
-	if (!index) {
-		free(ps);
-		return -ENOMEM;
-	}
 	for (size_t i = 0; i < n; i++)
 		index[i] = ps[i].result;
-	if (op == PATCH_ENABLE)
-		rep->stepped = step_out_of_sites(r->held, ps, n);
-	ret = patch_apply(&io, ps, n, op, &stats);
+	ret = patch_apply(io, ps, n, op, stats);
 	for (size_t i = 0; i < n; i++) {
 		struct tat_site *s = &sites[index[i]];
 
@@ -395,16 +391,77 @@ static int rewrite(struct remote *r, struct ringfile *rf, const struct module_se
 				(unsigned long long)ps[i].addr,
 				warned == 5 ? " (further ones not shown)" : "");
 	}
+	free(index);
+	return ret;
+}
+
+/*
+ * Apply @op to every site; record the outcome in the ring's site table.
+ * Enabling, the sites that do not pass the filters (@want, NULL: all
+ * pass) are disabled in the same run, so the patched set is exactly the
+ * wanted one.
+ */
+static int rewrite(struct remote *r, struct ringfile *rf, const struct module_set *set,
+		   uint8_t *const *want, enum patch_op op, struct session_report *rep)
+{
+	struct tat_site *sites = ringfile_sites(rf);
+	struct patch_io io = { r, io_read, io_write };
+	struct patch_stats stats = { 0 }, off = { 0 };
+	struct maps maps;
+	struct patch_site *ps;
+	uint8_t *site_want;
+	size_t n, on = 0, k = 0;
+	int ret;
+
+	site_want = calloc(rf->hdr->site_count + 1, 1);
+	if (!site_want)
+		return -ENOMEM;
+	ret = proc_read_maps(r->held->pid, &maps);
+	if (ret) {
+		free(site_want);
+		return ret;
+	}
+	ps = plan(rf, set, want, &maps, site_want, &n);
+	proc_free_maps(&maps);
+	if (!ps) {
+		free(site_want);
+		return -ENOMEM;
+	}
+	if (op == PATCH_ENABLE) {
+		/* Stable partition: wanted first, both halves stay sorted. */
+		struct patch_site *tmp = malloc((n + 1) * sizeof(*tmp));
+		size_t m = 0;
+
+		if (!tmp) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (site_want[ps[i].result])
+				ps[k++] = ps[i];
+			else
+				tmp[m++] = ps[i];
+		memcpy(ps + k, tmp, m * sizeof(*tmp));
+		free(tmp);
+		rep->stepped = step_out_of_sites(r->held, ps, k);
+		ret = apply(&io, rf, ps + k, n - k, PATCH_DISABLE, &off);
+		if (!ret)
+			ret = apply(&io, rf, ps, k, PATCH_ENABLE, &stats);
+	} else {
+		ret = apply(&io, rf, ps, n, op, &stats);
+	}
 	for (uint32_t i = 1; i < rf->hdr->site_count; i++)
 		on += sites[i].patched;
 	rf->hdr->patched_sites = (uint32_t)on;
 	rep->sites = stats.done + stats.already;
-	rep->changed = stats.done;
-	rep->mismatched = stats.mismatch;
+	rep->changed = stats.done + off.done;
+	rep->unpatched = off.done;
+	rep->mismatched = stats.mismatch + off.mismatch;
 	rep->unreachable = stats.unreachable;
 	if (ret)
 		pr_err("rewriting sites: %s", strerror(-ret));
-	free(index);
+out:
+	free(site_want);
 	free(ps);
 	return ret;
 }
@@ -517,6 +574,70 @@ static void report_no_sites(pid_t pid, const struct module_set *set)
 	       set->n ? set->v[0].path : "?");
 }
 
+/* -F/-N: which sites of each module to patch; NULL @want: all of them. */
+static int plan_filters(const struct session_opts *o, const struct module_set *set,
+			uint8_t ***want)
+{
+	struct site_filter *f;
+	size_t matched;
+	int ret;
+
+	*want = NULL;
+	if (!o->nfilters && !o->nnotraces)
+		return 0;
+	ret = site_filter_open(o->filters, o->nfilters, o->notraces, o->nnotraces, &f);
+	if (ret)
+		return ret;
+	ret = site_filter_plan(f, set, want, &matched);
+	site_filter_close(f);
+	if (ret)
+		return ret;
+	pr_info("%zu of %zu sites pass the filters", matched, set->total_sites);
+	if (!matched) {
+		pr_err("no function of pid %d matches the filters: nothing to trace",
+		       (int)o->pid);
+		site_filter_plan_free(*want, set->n);
+		*want = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/*
+ * Is a site of a loaded module patched where the filters say not, or the
+ * other way round?  Without filters every site is wanted.  (A site that
+ * held unexpected bytes stays unpatched, so a plain --enable then always
+ * runs again: it costs a short stop, and says what it found.)
+ */
+static int patched_set_differs(struct ringfile *rf, const struct module_set *set,
+			       uint8_t *const *want)
+{
+	const struct tat_module *mods = ringfile_modules(rf);
+	const struct tat_site *sites = ringfile_sites(rf);
+
+	for (size_t j = 0; j < set->n; j++) {
+		const struct module *m = &set->v[j];
+
+		if (!m->sites.n || m->changed)
+			continue;
+		for (uint32_t k = 0; k < rf->hdr->module_count; k++) {
+			const struct tat_module *tm = &mods[k];
+
+			if (strcmp(tm->path, m->path) || tm->load_bias != m->bias)
+				continue;
+			for (uint32_t i = 0; i < tm->site_count && i < m->sites.n; i++) {
+				uint64_t idx = (uint64_t)tm->first_site + i;
+				int wanted = want && want[j] ? want[j][i] : 1;
+
+				if (idx < rf->hdr->site_count && sites[idx].patched != wanted)
+					return 1;
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
 int session_enable(const struct session_opts *o, struct session_report *rep)
 {
 	struct module_set set = { 0 };
@@ -526,6 +647,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	struct maps maps = { 0 };
 	struct remote r = { .memfd = -1 };
 	struct held h = { 0 };
+	uint8_t **want = NULL;
 	int ret, created;
 
 	memset(rep, 0, sizeof(*rep));
@@ -557,6 +679,10 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		ret = -ENOENT;
 		goto out;
 	}
+	/* Names are looked up before the process is stopped: that takes a while. */
+	ret = plan_filters(o, &set, &want);
+	if (ret)
+		goto out;
 	created = ring_get(o, &ps, set.total_sites, &rf);
 	if (created < 0) {
 		ret = created;
@@ -585,9 +711,13 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	}
 	if (o->mode >= 0)
 		rf.hdr->mode = (uint32_t)o->mode;
+	if (o->max_depth >= 0)
+		__atomic_store_n(&rf.hdr->max_depth, (uint32_t)o->max_depth, __ATOMIC_RELEASE);
 	/* Enabled already: nothing to do, unless a library with sites was
-	 * loaded since (dlopen): then trace it too. */
-	if (rf.hdr->state == TAT_STATE_ENABLED && !unregistered_modules(&rf, &set)) {
+	 * loaded since (dlopen): then trace it too; or the filters ask for
+	 * another set of sites. */
+	if (rf.hdr->state == TAT_STATE_ENABLED && !unregistered_modules(&rf, &set) &&
+	    !patched_set_differs(&rf, &set, want)) {
 		rep->already = 1;
 		rep->sites = rf.hdr->patched_sites;
 		ret = 0;
@@ -647,7 +777,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	if (ret)
 		goto out_release;
 	rf.hdr->state = TAT_STATE_BUSY;
-	ret = rewrite(&r, &rf, &set, PATCH_ENABLE, rep);
+	ret = rewrite(&r, &rf, &set, want, PATCH_ENABLE, rep);
 	rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 	if (!ret && !rf.hdr->patched_sites) {
 		pr_err("no site of pid %d could be enabled: %zu held unexpected bytes "
@@ -666,6 +796,7 @@ out:
 	if (rf.hdr)
 		rf.hdr->owner = 0;
 	ringfile_close(&rf);
+	site_filter_plan_free(want, set.n);
 	modules_free(&set);
 	proc_free_maps(&maps);
 	return ret;
@@ -725,7 +856,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	}
 	if (!ret) {
 		rf.hdr->state = TAT_STATE_BUSY;
-		ret = rewrite(&r, &rf, NULL, PATCH_DISABLE, rep);
+		ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, rep);
 		rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 		if (!ret)
 			rf.hdr->disable_count++;
@@ -748,9 +879,22 @@ int session_set_mode(const struct session_opts *o)
 
 	if (ret)
 		return ret;
-	__atomic_store_n(&rf.hdr->mode, (uint32_t)o->mode, __ATOMIC_RELEASE);
+	if (o->mode >= 0)
+		__atomic_store_n(&rf.hdr->mode, (uint32_t)o->mode, __ATOMIC_RELEASE);
+	if (o->max_depth >= 0)
+		__atomic_store_n(&rf.hdr->max_depth, (uint32_t)o->max_depth, __ATOMIC_RELEASE);
 	ringfile_close(&rf);
 	return 0;
+}
+
+const char *session_mode_name(int mode)
+{
+	switch (mode) {
+	case TAT_MODE_DISCARD: return "discard";
+	case TAT_MODE_FLIGHT:  return "flight";
+	case TAT_MODE_STATS:   return "stats";
+	}
+	return "unknown";
 }
 
 static const char *state_name(uint32_t s)
@@ -792,7 +936,7 @@ int session_status(const struct session_opts *o, FILE *out)
 	fprintf(out, "ring file:    %s (%.1f MiB)\n", rf.path, h->file_size / 1048576.0);
 	fprintf(out, "attached:     %s\n", present ? "yes (trampoline and ring mapped)" : "no");
 	fprintf(out, "tracing:      %s\n", state_name(h->state));
-	fprintf(out, "mode:         %s\n", h->mode == TAT_MODE_FLIGHT ? "flight" : "discard");
+	fprintf(out, "mode:         %s\n", session_mode_name((int)h->mode));
 	fprintf(out, "clock:        %s\n", h->clock == TAT_CLOCK_MONO ?
 		"CLOCK_MONOTONIC (vDSO)" : "TSC");
 	fprintf(out, "buffer:       %llu bytes per thread, %u thread slots\n",
@@ -831,6 +975,9 @@ int session_status(const struct session_opts *o, FILE *out)
 	fprintf(out, "dropped:      %llu events (ring full), %llu (no thread slot), "
 		"%llu calls too deep\n", (unsigned long long)dropped,
 		(unsigned long long)h->threads_overflow, (unsigned long long)deep);
+	status_print_depth(out, &rf);
+	status_print_stats(out, &rf);
+	status_print_patched(out, &rf, o->verbose);
 	ringfile_close(&rf);
 	return 0;
 }

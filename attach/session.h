@@ -13,6 +13,12 @@ struct session_opts {
 	uint64_t buffer_size;		/* bytes per thread; 0: default */
 	int mode;			/* enum tat_mode, or -1 to keep it */
 	int clock;			/* enum tat_clock, or -1: TSC if invariant */
+	const char **filters;		/* --enable -F: patch only these functions */
+	size_t nfilters;
+	const char **notraces;		/* --enable -N: never these */
+	size_t nnotraces;
+	long max_depth;			/* header.max_depth, or -1 to keep it */
+	int verbose;			/* --status -v: list the patched functions */
 };
 
 struct session_report {
@@ -20,6 +26,7 @@ struct session_report {
 	size_t modules;
 	size_t sites;			/* sites now in the wanted state */
 	size_t changed;			/* sites rewritten by this run */
+	size_t unpatched;		/* sites made NOPs again: filtered out */
 	size_t mismatched;		/* sites left alone: unexpected bytes */
 	size_t unreachable;
 	size_t threads;			/* threads held */
@@ -39,5 +46,6 @@ int session_status(const struct session_opts *o, FILE *out);
 /* Only switch the mode of a trace (no stop needed: the trampoline reads it
  * at every write). */
 int session_set_mode(const struct session_opts *o);
+const char *session_mode_name(int mode);
 
 #endif

@@ -30,6 +30,10 @@ HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
 
 #define FRAME_ENDED (1ull << 63)	/* tp_frame.site: its EXIT was written */
+#define FRAME_STATS (1ull << 62)	/* tp_frame.site: entered in stats mode */
+#define FRAME_SITE  ((uint64_t)TAT_EV_SITE_MAX)
+
+_Static_assert(TP_DEPTH_MAX == TAT_FRAMES_MAX, "one shared frame per shadow frame");
 #define SAME_STACK  (8ull << 20)	/* farther apart: another stack */
 
 #define READ_ONCE(x)     (*(const volatile __typeof__(x) *)&(x))
@@ -80,6 +84,11 @@ static inline void local_inc(uint64_t *p)
 static inline void local_dec(uint64_t *p)
 {
 	__asm__ volatile("subq $1, %0" : "+m"(*p) : : "memory");
+}
+
+static inline void local_add(uint64_t *p, uint64_t v)
+{
+	__asm__ volatile("addq %1, %0" : "+m"(*p) : "r"(v) : "memory");
 }
 
 /* Unlocked compare-and-swap: one instruction, so signal-atomic. */
@@ -245,6 +254,183 @@ drop:
 	local_inc(&t->lost_pending);
 }
 
+/* The slot's frames in flight in the ring file (docs/ring-format.md). */
+static inline struct tat_frame *shared_frames(const struct tp_state *st,
+					      uint64_t ring, uint32_t index)
+{
+	return (struct tat_frame *)(ring + st->frames_off) +
+	       (uint64_t)index * TAT_FRAMES_MAX;
+}
+
+static inline void local_max(uint64_t *p, uint64_t v)
+{
+	uint64_t cur = READ_ONCE(*p);
+
+	while (v > cur && !local_cmpxchg(p, &cur, v))
+		;
+}
+
+/* log2 bucket, in nanoseconds, of a duration in event-clock ticks. */
+static inline unsigned hist_bucket(const struct tp_state *st, uint64_t ticks)
+{
+	uint64_t ns = (uint64_t)(((unsigned __int128)ticks * st->ns_mult) >> 32);
+	unsigned b;
+
+	if (ns < 2)
+		return 0;
+	b = 63u - (unsigned)__builtin_clzll(ns);
+	return b < TAT_HIST_BUCKETS ? b : TAT_HIST_BUCKETS - 1;
+}
+
+/* Store @want into the u32 *@index if it is still 0, signal-safely (the
+ * aligned u64 around it is swapped); returns what *@index holds now. */
+static uint32_t index_publish(uint32_t *index, uint32_t want)
+{
+	uint64_t *word = (uint64_t *)((uintptr_t)index & ~(uintptr_t)7);
+	unsigned shift = ((uintptr_t)index & 4) ? 32 : 0;
+	uint64_t old = READ_ONCE(*word);
+
+	for (;;) {
+		uint32_t v = (uint32_t)(old >> shift);
+
+		if (v)
+			return v;	/* a signal handler of ours got there first */
+		if (local_cmpxchg(word, &old, old | ((uint64_t)want << shift)))
+			return want;
+	}
+}
+
+/*
+ * The thread's first stats-mode call of @site: take the next pool record
+ * (a locked add on a shared counter, but once per thread and function),
+ * or when the pool is full send the site to its shared record.  A signal
+ * handler doing the same in between wins; our record then stays unused
+ * (calls 0), which readers skip.
+ */
+static uint32_t stats_take(const struct tp_state *st, uint64_t ring,
+			   struct tp_thread *t, uint64_t site, uint32_t *index)
+{
+	struct tat_ring_header *hdr = (void *)ring;
+	uint32_t want = TAT_STAT_SHARED, n;
+	struct tat_stat *r;
+
+	/* Looked at first so that stats_used stops growing once full. */
+	if (READ_ONCE(hdr->stats_used) < st->stats_cap) {
+		n = __sync_fetch_and_add(&hdr->stats_used, 1);
+		if (n < st->stats_cap) {
+			r = (struct tat_stat *)(ring + st->stats_off) + n;
+			WRITE_ONCE(r->slot, t->index);
+			WRITE_ONCE(r->site, (uint32_t)site);
+			want = n + 1;
+		}
+	}
+	if (want == TAT_STAT_SHARED) {
+		r = (struct tat_stat *)(ring + st->stats_shared_off) + site;
+		WRITE_ONCE(r->slot, TAT_STAT_SHARED);
+		WRITE_ONCE(r->site, (uint32_t)site);
+	}
+	return index_publish(index, want);
+}
+
+/* Pool full: the site's record is shared between threads, so locked. */
+static void stats_account_shared(struct tat_stat *r, uint64_t dur, uint64_t self,
+				 unsigned b)
+{
+	uint64_t cur = READ_ONCE(r->max);
+
+	__sync_fetch_and_add(&r->total, dur);
+	__sync_fetch_and_add(&r->self, self);
+	__sync_fetch_and_add(&r->hist[b], 1);
+	while (dur > cur) {
+		uint64_t seen = __sync_val_compare_and_swap(&r->max, cur, dur);
+
+		if (seen == cur)
+			break;
+		cur = seen;
+	}
+	__sync_fetch_and_add(&r->calls, 1);
+}
+
+/*
+ * Account one stats-mode call of @site that lasted @dur ticks, @child of
+ * them in traced callees.  Only this thread writes its records, each
+ * field with one unlocked instruction, so its own signal handlers cannot
+ * tear them and no other CPU ever writes these lines.
+ */
+static inline __attribute__((always_inline)) void stats_account(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, uint64_t site, uint64_t dur,
+		uint64_t child)
+{
+	uint64_t self = dur > child ? dur - child : 0;
+	unsigned b = hist_bucket(st, dur);
+	struct tat_stat *r;
+	uint32_t *index, v;
+
+	if (unlikely(!st->stats_off || site >= st->site_cap))
+		return;
+	index = (uint32_t *)(ring + st->stats_index_off) +
+		(uint64_t)t->index * st->site_cap + site;
+	v = READ_ONCE(*index);
+	if (unlikely(!v))
+		v = stats_take(st, ring, t, site, index);
+	if (unlikely(v == TAT_STAT_SHARED)) {
+		stats_account_shared((struct tat_stat *)(ring + st->stats_shared_off) + site,
+				     dur, self, b);
+		local_inc(&ring_ctl(st, ring, t->index)->stats_shared);
+		return;
+	}
+	if (unlikely(v - 1 >= st->stats_cap))
+		return;
+	r = (struct tat_stat *)(ring + st->stats_off) + (v - 1);
+	local_add(&r->total, dur);
+	local_add(&r->self, self);
+	local_inc(&r->hist[b]);
+	local_max(&r->max, dur);
+	local_inc(&r->calls);
+}
+
+/*
+ * End shadow frame @j at @tsc by the mode it entered in: an EXIT event,
+ * or its stats record.  Its time goes to its caller's callee time either
+ * way, so the caller's self time excludes it.
+ */
+static inline __attribute__((always_inline)) void frame_close(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, uint64_t j, uint64_t tsc)
+{
+	struct tp_frame *f = &t->stack[j];
+	uint64_t dur = tsc > f->tsc ? tsc - f->tsc : 0;
+
+	if (j > 0)
+		local_add(&t->stack[j - 1].child, dur);
+	if (f->site & FRAME_STATS)
+		stats_account(st, ring, t, f->site & FRAME_SITE, dur, f->child);
+	else
+		emit(st, ring, t, TAT_EV_EXIT, f->site & FRAME_SITE, tsc, j + 1);
+}
+
+/* Frame @j was left by longjmp: say so in its shared copy too. */
+static inline void frame_mark_ended(const struct tp_state *st, uint64_t ring,
+				    struct tp_thread *t, uint64_t j)
+{
+	t->stack[j].site |= FRAME_ENDED;
+	if (st->frames_off) {
+		struct tat_frame *sf = &shared_frames(st, ring, t->index)[j];
+
+		WRITE_ONCE(sf->site, sf->site | TAT_FRAME_ENDED);
+	}
+}
+
+/* Open event-mode frames in (@lo, @hi): what an UNWIND announces. */
+static inline uint64_t event_frames_open(const struct tp_thread *t, uint64_t lo,
+					 uint64_t hi)
+{
+	uint64_t n = 0;
+
+	for (uint64_t j = hi; j-- > lo + 1;)
+		n += !(t->stack[j].site & (FRAME_ENDED | FRAME_STATS));
+	return n;
+}
+
 static int32_t sys_gettid(void)
 {
 	long ret;
@@ -368,7 +554,7 @@ static inline int abandoned(const struct tp_frame *f, uint64_t slot, int fresh)
 static inline void end_abandoned(const struct tp_state *st, uint64_t ring,
 				 struct tp_thread *t, uint64_t *slot)
 {
-	uint64_t d = READ_ONCE(t->depth), n = 0, tsc;
+	uint64_t d = READ_ONCE(t->depth), n = 0, tsc, ev;
 	/* A tail call reuses its caller's slot, which then holds tp_return:
 	 * that caller is still alive.  A fresh return address means the
 	 * frame that had this slot is gone. */
@@ -380,20 +566,37 @@ static inline void end_abandoned(const struct tp_state *st, uint64_t ring,
 	while (n < d && abandoned(&t->stack[d - 1 - n], (uint64_t)slot, fresh))
 		n++;
 	tsc = now(st);
-	ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, n), 0);
+	ev = event_frames_open(t, d - n - 1, d);
+	if (ev)
+		ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, ev), 0);
 	for (uint64_t j = d; j-- > d - n;) {
-		emit(st, ring, t, TAT_EV_EXIT, t->stack[j].site, tsc, j + 1);
-		t->stack[j].site |= FRAME_ENDED;
+		frame_close(st, ring, t, j, tsc);
+		frame_mark_ended(st, ring, t, j);
 	}
+	/*
+	 * A frame whose very slot the new call's fresh return address now
+	 * holds can never return, nor can anything it called: pop them, or a
+	 * loop that longjmps out of traced calls fills the shadow stack.  The
+	 * others stay (see above).
+	 */
+	for (uint64_t j = d - n; j < d; j++)
+		if (t->stack[j].slot == (uint64_t)slot && fresh) {
+			WRITE_ONCE(t->depth, j);
+			if (st->frames_off)
+				WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, j);
+			break;
+		}
 }
 
 void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 {
 	struct tp_state *st = state();
 	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
+	const struct tat_ring_header *hdr = (const void *)ring;
 	struct tp_thread *t;
 	struct tp_frame *f;
-	uint64_t site, idx;
+	uint64_t site, idx, tsc, flags;
+	uint32_t max_depth;
 
 	/* Not recording (a fork child, see tramp_abi.h), or no TLS yet. */
 	if (unlikely(!ring || !key))
@@ -410,18 +613,38 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	/* Every site rewritten is 5 bytes up to the return address. */
 	site = site_index(st, after_site - 5);
 	end_abandoned(st, ring, t, slot);
+	/* A signal handler between the look and the push pops what it
+	 * pushes, so the depth it leaves is the one we saw. */
+	max_depth = READ_ONCE(hdr->max_depth);
+	if (unlikely(max_depth) && READ_ONCE(t->depth) >= max_depth) {
+		local_inc(&ring_ctl(st, ring, t->index)->below_max_depth);
+		return;
+	}
 	idx = local_xadd(&t->depth, 1);
 	if (unlikely(idx >= TP_DEPTH_MAX)) {
 		local_dec(&t->depth);
 		local_inc(&ring_ctl(st, ring, t->index)->deep);
 		return;
 	}
+	/* The mode at entry decides how the call is accounted at its exit. */
+	flags = READ_ONCE(hdr->mode) == TAT_MODE_STATS ? FRAME_STATS : 0;
+	tsc = now(st);
 	f = &t->stack[idx];
 	f->slot = (uint64_t)slot;
 	f->ret = *slot;
-	f->site = site;
+	f->site = site | flags;
+	f->tsc = tsc;
+	f->child = 0;
+	if (likely(st->frames_off)) {
+		struct tat_frame *sf = &shared_frames(st, ring, t->index)[idx];
+
+		WRITE_ONCE(sf->tsc, tsc);
+		WRITE_ONCE(sf->site, (uint32_t)site | (flags ? TAT_FRAME_STATS : 0));
+		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, idx + 1);
+	}
 	*slot = (uint64_t)tp_return;
-	emit(st, ring, t, TAT_EV_ENTRY, site, now(st), idx);
+	if (!flags)
+		emit(st, ring, t, TAT_EV_ENTRY, site, tsc, idx);
 }
 
 /* Last resort when the thread has no slot of its own: search them all. */
@@ -469,18 +692,16 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 		return 0;
 	ret = t->stack[i].ret;
 	if (ring) {
-		skipped = 0;
-		for (uint64_t j = depth - 1; j > i; j--)
-			skipped += !(t->stack[j].site & FRAME_ENDED);
-		if (unlikely(skipped)) {
+		skipped = event_frames_open(t, i, depth);
+		if (unlikely(skipped))
 			ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, skipped), 0);
-			for (uint64_t j = depth - 1; j > i; j--)
-				if (!(t->stack[j].site & FRAME_ENDED))
-					emit(st, ring, t, TAT_EV_EXIT, t->stack[j].site, tsc,
-					     j + 1);
-		}
+		for (uint64_t j = depth - 1; j > i; j--)
+			if (!(t->stack[j].site & FRAME_ENDED))
+				frame_close(st, ring, t, j, tsc);
 		if (likely(!(t->stack[i].site & FRAME_ENDED)))
-			emit(st, ring, t, TAT_EV_EXIT, t->stack[i].site, tsc, i + 1);
+			frame_close(st, ring, t, i, tsc);
+		if (likely(st->frames_off))
+			WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, i);
 	}
 	WRITE_ONCE(t->depth, i);
 	return ret;

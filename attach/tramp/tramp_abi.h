@@ -38,7 +38,9 @@ struct tp_live {
 struct tp_frame {
 	uint64_t slot;		/* stack slot holding the hijacked return address */
 	uint64_t ret;		/* the original return address */
-	uint64_t site;		/* site index */
+	uint64_t site;		/* site index | FRAME_* flags (tramp.c) */
+	uint64_t tsc;		/* entry time */
+	uint64_t child;		/* time spent in traced callees so far */
 };
 
 struct tp_thread {
@@ -71,6 +73,15 @@ struct tp_state {
 	uint64_t data_off;	/* never trusts the shared file for addresses */
 	uint64_t tramp_return[8]; /* tp_return of every copy, 0 = no copy */
 	uint64_t clock_gettime;	/* the vDSO's clock_gettime, or 0: use rdtsc */
+	/* Calls in flight and stats mode: ring header fields, copied like
+	 * thread_off; 0 in frames_off when the ring file has no such regions. */
+	uint64_t frames_off;
+	uint64_t stats_index_off;
+	uint64_t stats_shared_off;
+	uint64_t stats_off;
+	uint32_t stats_cap;
+	uint32_t site_cap;
+	uint64_t ns_mult;	/* ns = ticks * ns_mult >> 32 (histogram buckets) */
 };
 
 #endif

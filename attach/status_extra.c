@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+#include <inttypes.h>
+#include <stdint.h>
+
+#include <tattach/ring.h>
+#include "attach/status_extra.h"
+#include "symbols/symbols.h"
+
+void status_print_depth(FILE *out, struct ringfile *rf)
+{
+	const struct tat_ring_header *h = rf->hdr;
+	const struct tat_thread_ctl *ctl = ringfile_threads(rf);
+	uint64_t below = 0, open = 0;
+
+	for (uint32_t i = 0; i < h->max_threads; i++) {
+		below += ctl[i].below_max_depth;
+		open += ctl[i].open_depth < TAT_FRAMES_MAX ? ctl[i].open_depth : TAT_FRAMES_MAX;
+	}
+	if (h->max_depth)
+		fprintf(out, "max depth:    %u (calls deeper, not recorded: %" PRIu64 ")\n",
+			h->max_depth, below);
+	else
+		fprintf(out, "max depth:    none (calls not recorded below an earlier "
+			"limit: %" PRIu64 ")\n", below);
+	fprintf(out, "in flight:    %" PRIu64 " traced calls entered, not returned "
+		"(stale frames of exited threads included)\n", open);
+}
+
+void status_print_stats(FILE *out, struct ringfile *rf)
+{
+	const struct tat_ring_header *h = rf->hdr;
+	const struct tat_thread_ctl *ctl = ringfile_threads(rf);
+	uint32_t used = h->stats_used < h->stats_cap ? h->stats_used : h->stats_cap;
+	uint64_t shared = 0, region = h->file_size - h->stats_index_off;
+
+	if (!h->stats_off)
+		return;
+	for (uint32_t i = 0; i < h->max_threads; i++)
+		shared += ctl[i].stats_shared;
+	fprintf(out, "stats memory: %u of %u records in use (%.1f KiB of the %.1f MiB "
+		"stats region)%s\n", used, h->stats_cap,
+		(double)used * sizeof(struct tat_stat) / 1024.0, region / 1048576.0,
+		h->stats_used >= h->stats_cap ? ", pool full" : "");
+	if (shared)
+		fprintf(out, "stats shared: %" PRIu64 " calls counted in shared records "
+			"(pool full: slower, still exact)\n", shared);
+}
+
+/* A resolver for the ring's modules; NULL if none could be read. */
+static struct sym_resolver *resolver_of(struct ringfile *rf)
+{
+	const struct tat_module *mods = ringfile_modules(rf);
+	struct sym_resolver *sym;
+
+	if (sym_open(&sym))
+		return NULL;
+	for (uint32_t i = 0; i < rf->hdr->module_count && i < rf->hdr->module_cap; i++)
+		sym_add_module(sym, mods[i].path, mods[i].load_bias, mods[i].build_id,
+			       mods[i].build_id_len, NULL, 0);
+	return sym;
+}
+
+void status_print_patched(FILE *out, struct ringfile *rf, int list)
+{
+	const struct tat_ring_header *h = rf->hdr;
+	const struct tat_site *sites = ringfile_sites(rf);
+	uint32_t n = h->site_count < h->site_cap ? h->site_count : h->site_cap;
+	struct sym_resolver *sym;
+
+	fprintf(out, "patched:      %u of %u sites%s\n", h->patched_sites, n ? n - 1 : 0,
+		list ? "" : " (--status -v lists them)");
+	if (!list)
+		return;
+	sym = resolver_of(rf);
+	for (uint32_t i = 1; i < n; i++) {
+		struct sym_info info = { .name = "?" };
+
+		if (!sites[i].patched)
+			continue;
+		if (sym)
+			sym_resolve(sym, sites[i].addr, &info);
+		fprintf(out, "  %#" PRIx64 " %s\n", sites[i].addr, info.name);
+	}
+	sym_close(sym);
+}

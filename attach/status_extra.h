@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* The parts of --status about depth limits, stats mode and filters. */
+#ifndef TATTACH_STATUS_EXTRA_H
+#define TATTACH_STATUS_EXTRA_H
+
+#include <stdio.h>
+
+#include "attach/ringfile.h"
+
+/* max depth, and the calls it left unrecorded */
+void status_print_depth(FILE *out, struct ringfile *rf);
+/* stats-mode memory: pool records in use, shared-record calls, region size */
+void status_print_stats(FILE *out, struct ringfile *rf);
+/* how many sites are patched; with @list, which functions */
+void status_print_patched(FILE *out, struct ringfile *rf, int list);
+
+#endif
