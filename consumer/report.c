@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "consumer/report.h"
+#include "consumer/stats_reader.h"
 #include "consumer/summary.h"
 
 struct open_call {
@@ -38,6 +39,7 @@ struct func_stats {
 	uint64_t self;
 	uint64_t min;
 	uint64_t max;
+	bool     from_counters;	/* stats mode added calls: no minimum known */
 };
 
 struct tread_report {
@@ -58,6 +60,8 @@ struct tread_report {
 	char keys[TREAD_REPORT_MAX_KEYS + 1];	/* -s, 0-ended; empty: total */
 	bool per_thread;
 	bool srcline;
+
+	bool counters_left_out;		/* stats mode counters, not shown */
 
 	uint64_t unmatched_exits;	/* exit without a traced entry */
 	uint64_t outside_table;		/* calls of sites past the site table */
@@ -332,6 +336,44 @@ void tread_report_set_view(struct tread_report *r, const char *keys, bool per_th
 	r->srcline = srcline;
 }
 
+int tread_report_add_counters(struct tread_report *r, bool filtered)
+{
+	const struct tread_ring *ring = r->ring;
+	struct tread_site_stats *st;
+	bool any = false;
+
+	if (!tread_stats_present(ring))
+		return 0;
+	st = calloc(ring->site_cap, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	tread_stats_sum(ring, st);
+	for (uint32_t s = 1; s < ring->site_cap; s++) {
+		struct func_stats *f;
+
+		if (!st[s].calls)
+			continue;
+		any = true;
+		if (filtered || r->per_thread)
+			continue;
+		f = stats_for(r, s, 0);
+		if (!f) {
+			free(st);
+			return -ENOMEM;
+		}
+		f->calls = add_sat(f->calls, st[s].calls);
+		f->total = add_sat(f->total, st[s].total);
+		f->sum = add_sat(f->sum, st[s].total);
+		f->self = add_sat(f->self, st[s].self);
+		if (st[s].max > f->max)
+			f->max = st[s].max;
+		f->from_counters = true;
+	}
+	r->counters_left_out = any && (filtered || r->per_thread);
+	free(st);
+	return 0;
+}
+
 static double avg_of(const struct func_stats *f)
 {
 	return f->calls ? (double)f->sum / (double)f->calls : 0;
@@ -420,12 +462,16 @@ int tread_report_print(struct tread_report *r, const struct tread_trace *t,
 			ret = put(fprintf(out, " %7" PRId32, f->tid));
 		if (ret)
 			break;
-		ret = put(fprintf(out, "%12" PRIu64 " %14.3f %14.3f %14.3f %14.3f %14.3f  %s%s%s\n",
+		char min[32] = "             -";
+
+		if (!f->from_counters)
+			snprintf(min, sizeof(min), "%14.3f", tread_ring_ticks_to_us(ring, f->min));
+		ret = put(fprintf(out, "%12" PRIu64 " %14.3f %14.3f %14.3f %14s %14.3f  %s%s%s\n",
 				  f->calls,
 				  tread_ring_ticks_to_us(ring, f->total),
 				  tread_ring_ticks_to_us(ring, f->self),
 				  tread_ring_ticks_to_us(ring, f->sum) / (double)f->calls,
-				  tread_ring_ticks_to_us(ring, f->min),
+				  min,
 				  tread_ring_ticks_to_us(ring, f->max),
 				  f->name, r->srcline ? "  " : "",
 				  r->srcline ? (src ? src : "?") : ""));
@@ -439,6 +485,9 @@ int tread_report_print(struct tread_report *r, const struct tread_trace *t,
 	if (!ret && r->outside_table)
 		ret = put(fprintf(out, "# %" PRIu64 " calls of sites outside the site "
 				  "table are not counted\n", r->outside_table));
+	if (!ret && r->counters_left_out)
+		ret = put(fprintf(out, "# stats-mode counters are left out: filters and "
+				  "--per-thread apply to events only\n"));
 	if (!ret && r->unclosed)
 		ret = put(fprintf(out, "# %" PRIu64 " calls whose exit was lost are "
 				  "not counted\n", r->unclosed));

@@ -73,6 +73,15 @@ int tread_report_round_filtered(struct tread_report *r, struct tread_trace *t,
 void tread_report_set_view(struct tread_report *r, const char *keys, bool per_thread,
 			   bool srcline);
 
+/*
+ * tread_report_add_counters - add the stats-mode counters (calls made
+ * while the process was in stats mode: no events) to the table, unless
+ * @filtered or per thread: filters need events (a "#" line then says the
+ * counters were left out).  Functions with counters have no MIN.
+ * Returns 0 or -ENOMEM.
+ */
+int tread_report_add_counters(struct tread_report *r, bool filtered);
+
 /* Print the table and the summary lines: 0 or -errno of a failed write. */
 int tread_report_print(struct tread_report *r, const struct tread_trace *t,
 		       FILE *out);

@@ -3,6 +3,7 @@
  * The read-print(-consume) loop behind tread.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "consumer/report.h"
 #include "consumer/ring_reader.h"
 #include "consumer/session.h"
+#include "consumer/stats_reader.h"
 #include "consumer/site_names.h"
 #include "consumer/trace.h"
 #include "consumer/views/views.h"
@@ -126,6 +128,20 @@ static int rounds(struct session *s)
 	}
 }
 
+/* The graph shows events: say when calls were counted without any. */
+static int stats_mode_note(FILE *out, const struct tread_ring *ring)
+{
+	int64_t n = tread_stats_total_calls(ring);
+
+	if (n <= 0)
+		return n < 0 ? -ENOMEM : 0;
+	errno = 0;
+	if (fprintf(out, "# %" PRId64 " calls were counted in stats mode, without "
+		    "events: see --report, --hist, --stat\n", n) < 0)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
 /* --hist, --stat, --stuck: the views of consumer/views/. */
 static int run_view(struct session *s, bool writer_gone, char *err, size_t errlen)
 {
@@ -201,6 +217,10 @@ int tread_session_run(const struct tread_session_config *c, char *err,
 		ret = rounds(&s);
 	if (!ret && s.graph)
 		ret = tread_graph_summary(s.graph, s.trace);
+	if (!ret && s.graph)
+		ret = stats_mode_note(c->out, s.ring);
+	if (!ret && s.report)
+		ret = tread_report_add_counters(s.report, s.filter != NULL);
 	if (!ret && s.report)
 		ret = tread_report_print(s.report, s.trace, c->out);
 	if (!ret)

@@ -4,6 +4,7 @@
  * checked against the mapping first; a record naming a site or a slot
  * outside the tables is skipped, as the format says.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "consumer/stats_reader.h"
@@ -75,4 +76,21 @@ uint64_t tread_stats_sum(const struct tread_ring *ring, struct tread_site_stats 
 		}
 	}
 	return n;
+}
+
+int64_t tread_stats_total_calls(const struct tread_ring *ring)
+{
+	struct tread_site_stats *st;
+	uint64_t n = 0;
+
+	if (!tread_stats_present(ring))
+		return 0;
+	st = calloc(ring->site_cap, sizeof(*st));
+	if (!st)
+		return -1;
+	tread_stats_sum(ring, st);
+	for (uint32_t s = 0; s < ring->site_cap; s++)
+		n += st[s].calls;
+	free(st);
+	return n > INT64_MAX ? INT64_MAX : (int64_t)n;
 }

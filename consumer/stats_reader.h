@@ -33,4 +33,7 @@ bool tread_stats_present(const struct tread_ring *ring);
  */
 uint64_t tread_stats_sum(const struct tread_ring *ring, struct tread_site_stats *out);
 
+/* All calls the counters hold (0 without stats regions); -1 when out of memory. */
+int64_t tread_stats_total_calls(const struct tread_ring *ring);
+
 #endif /* TATTACH_CONSUMER_STATS_READER_H */
