@@ -10,6 +10,7 @@
  * may push one further: the tolerance is "at least 2 ms, under 1 s").
  */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -22,15 +23,47 @@
 #include "lib/graph_parse.h"
 #include "lib/proc_harness.h"
 
-static void start_views(struct target *t)
+/* Start the views target and trace it with tattach @enable. */
+static void start_views_as(struct target *t, const char *enable)
 {
 	char *out = NULL, *err = NULL;
 
 	target_start(t, build_path("tests/targets/views"));
 	ring_remove(t->pid);
-	cr_assert_eq(tattach(t->pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tattach(t->pid, enable, &out, &err), 0, "%s", err);
 	free(out);
 	free(err);
+}
+
+static void start_views(struct target *t)
+{
+	start_views_as(t, "--enable");
+}
+
+/* The views read events (discard and flight rings) and counters (stats). */
+struct mode {
+	char enable[48];
+};
+
+static struct mode modes[] = {
+	{ "--enable" },
+	{ "--enable --mode flight" },
+	{ "--enable --mode stats" },
+};
+
+ParameterizedTestParameters(views, hist_in_every_mode)
+{
+	return cr_make_param_array(struct mode, modes, sizeof(modes) / sizeof(modes[0]));
+}
+
+ParameterizedTestParameters(views, stuck_in_every_mode)
+{
+	return cr_make_param_array(struct mode, modes, sizeof(modes) / sizeof(modes[0]));
+}
+
+ParameterizedTestParameters(views, stat_hang_in_every_mode)
+{
+	return cr_make_param_array(struct mode, modes, sizeof(modes) / sizeof(modes[0]));
 }
 
 static void stop(struct target *t)
@@ -71,6 +104,84 @@ static double to_ns(double v, const char *unit)
 }
 
 /* ------------------------------------------------------------- --hist */
+
+/* The histogram lines of @out: 10 calls of nap, all at least 2 ms. */
+static void check_nap_hist(const char *out)
+{
+	unsigned long calls, avg, n1 = 0, n2 = 0, other = 0;
+	const char *l;
+
+	l = line_starting(out, "# nap: ");
+	cr_assert(l, "%s", out);
+	cr_assert_eq(sscanf(l, "# nap: %lu calls, avg %lu ns", &calls, &avg), 2, "%s", l);
+	cr_assert_eq(calls, 10);
+	cr_assert(avg >= 2000000 && avg < 1000000000, "avg %lu ns", avg);
+	cr_assert(line_starting(out, "@ns[nap]:"), "%s", out);
+	for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		unsigned long c;
+
+		if (*p != '[')
+			continue;
+		cr_assert_eq(sscanf(p + 16, "%lu", &c), 1);
+		if (!strncmp(p, "[1M, 2M)", 8))
+			n1 += c;
+		else if (!strncmp(p, "[2M, 4M)", 8))
+			n2 += c;
+		else if (!strncmp(p, "[4M, 8M)", 8) || !strncmp(p, "[8M, 16M)", 9))
+			other += c;
+		else
+			cr_assert_eq(c, 0, "a 2 ms sleep in %.16s", p);
+	}
+	cr_assert_eq(n1 + n2 + other, 10, "%s", out);
+}
+
+ParameterizedTest(struct mode *m, views, hist_in_every_mode, .timeout = 60)
+{
+	char *out = NULL, *err = NULL;
+	struct target t;
+
+	start_views_as(&t, m->enable);
+	cr_assert_str_eq(target_cmd(&t, "sleep 2 5"), "done");
+	cr_assert_eq(tread(t.pid, "--hist nap", &out, &err), 0, "%s", err);
+	check_nap_hist(out);
+	free(out);
+	free(err);
+	cr_assert_eq(tread(t.pid, "--report", &out, &err), 0, "%s", err);
+	cr_assert_eq(report_calls(out, "nap"), 10, "%s", out);
+	cr_assert_eq(report_calls(out, "sleeper"), 2, "%s", out);
+	free(out);
+	free(err);
+	stop(&t);
+}
+
+/* Half the calls as events, half counted in stats mode: one histogram. */
+Test(views, hist_across_a_switch_to_stats_mode, .timeout = 60)
+{
+	char *out = NULL, *err = NULL;
+	struct target t;
+
+	start_views(&t);
+	cr_assert_str_eq(target_cmd(&t, "sleep 1 5"), "done");
+	cr_assert_eq(tattach(t.pid, "--mode stats", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "sleep 1 5"), "done");
+	cr_assert_eq(tread(t.pid, "--hist nap", &out, &err), 0, "%s", err);
+	check_nap_hist(out);
+	free(out);
+	free(err);
+	cr_assert_eq(tread(t.pid, "--report -s calls", &out, &err), 0, "%s", err);
+	cr_assert_eq(report_calls(out, "nap"), 10, "%s", out);
+	free(out);
+	free(err);
+	/* the graph shows the 5 event-mode calls and says where the rest are */
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	cr_assert_eq(graph_count_calls(out, "nap"), 5, "%s", out);
+	cr_assert(strstr(out, "# 6 calls were counted in stats mode"), "%s", out);
+	free(out);
+	free(err);
+	stop(&t);
+}
 
 Test(views, hist_of_ten_2ms_sleeps_on_two_threads, .timeout = 60)
 {
@@ -159,14 +270,14 @@ Test(views, stat_post_mortem_p50, .timeout = 60)
 
 /* ------------------------------------------------------------ --stuck */
 
-Test(views, stuck_shows_the_blocked_call_with_its_stack, .timeout = 60)
+ParameterizedTest(struct mode *m, views, stuck_in_every_mode, .timeout = 60)
 {
 	char *out = NULL, *err = NULL, want[256];
 	struct target t;
 	const char *l;
 	double age;
 
-	start_views(&t);
+	start_views_as(&t, m->enable);
 	cr_assert_str_eq(target_cmd(&t, "mix 2"), "done");
 	cr_assert_str_eq(target_cmd(&t, "block"), "blocked");
 	cr_assert_eq(tread(t.pid, "--stuck", &out, &err), 0, "%s", err);
@@ -296,7 +407,7 @@ static int stat_row(const char *out, const char *name, double *rate,
 	return -1;
 }
 
-Test(views, stat_shows_a_hang_as_full_util_and_no_calls, .timeout = 60)
+ParameterizedTest(struct mode *m, views, stat_hang_in_every_mode, .timeout = 60)
 {
 	unsigned long inflight;
 	double rate, util;
@@ -304,7 +415,7 @@ Test(views, stat_shows_a_hang_as_full_util_and_no_calls, .timeout = 60)
 	int status;
 	char *out;
 
-	start_views(&t);
+	start_views_as(&t, m->enable);
 	cr_assert_str_eq(target_cmd(&t, "block"), "blocked");
 	out = stat_tables(t.pid, "0.2", NULL, 2, NULL, &status);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d\n%s", status, out);
