@@ -344,6 +344,8 @@ void tread_print_usage(FILE *out)
 "                    seconds), rel (since the first line), delta (since\n"
 "                    the previous line), none (the default)\n"
 "      --srcline     file:line of each function (graph and --report)\n"
+"  -h, --help        show this help\n"
+"  -V, --version     show the version\n"
 "\n"
 "Views (the call graph when none is given):\n"
 "      --report      per-function calls and times\n"
@@ -361,7 +363,7 @@ void tread_print_usage(FILE *out)
 "                    their stacks and ages, oldest first\n"
 "      --older-than DUR  --stuck: only calls at least DUR old\n"
 "\n"
-"Filters (every view):\n"
+"Filters (every view; see docs/tread.md):\n"
 "  -F, --filter RE   only these functions and what they call\n"
 "  -N, --notrace RE  hide these functions and what they call\n"
 "                    (RE: extended regular expression, whole name;\n"
@@ -372,11 +374,9 @@ void tread_print_usage(FILE *out)
 "      --since TIME, --until TIME  calls entered in this range; TIME as\n"
 "                    --time prints it: 1764651234.5 (abs), 12:34:56.5\n"
 "                    (tod) or +1.5 (seconds after the first event)\n"
-"  DUR: a number and a unit: ns, us, ms or s (e.g. 2ms)\n"
-"  -h, --help        show this help\n"
-"  -V, --version     show the version\n"
 "\n"
-"Output: one line per call, '# DURATION TID FUNCTION' columns; see\n"
+"DUR is a number and a unit: ns, us, ms or s (e.g. 2ms).\n"
+"Graph output: one line per call, '# DURATION TID FUNCTION' columns; see\n"
 "docs/tread.md.  Exit status: 0 ok, 1 failure, 2 usage error.\n");
 }
 

@@ -425,6 +425,32 @@ static int put(int ret)
 	return errno ? -errno : -EIO;
 }
 
+/* --per-thread: rows are (thread, function) pairs, sorted by thread. */
+static uint32_t distinct_tids(const struct tread_report *r)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < r->nstats; i++)
+		n += !i || r->stats[i].tid != r->stats[i - 1].tid;
+	return n;
+}
+
+static uint32_t distinct_sites(const struct tread_report *r)
+{
+	uint8_t *seen = calloc(r->ring->site_cap ? r->ring->site_cap : 1, 1);
+	uint32_t n = 0;
+
+	if (!seen)
+		return r->nstats;	/* an upper bound, and no worse than that */
+	for (uint32_t i = 0; i < r->nstats; i++)
+		if (!seen[r->stats[i].site]) {
+			seen[r->stats[i].site] = 1;
+			n++;
+		}
+	free(seen);
+	return n;
+}
+
 int tread_report_print(struct tread_report *r, const struct tread_trace *t,
 		       FILE *out)
 {
@@ -448,10 +474,17 @@ int tread_report_print(struct tread_report *r, const struct tread_trace *t,
 			r->stats_of_site[r->stats[i].site] = i + 1;
 
 	errno = 0;
-	ret = put(fprintf(out, "# %" PRIu64 " calls of %" PRIu32 " functions\n"
-			  "%s       TOTAL us        SELF us         AVG us"
+	if (r->per_thread)
+		ret = put(fprintf(out, "# %" PRIu64 " calls of %" PRIu32 " functions in %"
+				  PRIu32 " threads\n", calls, distinct_sites(r),
+				  distinct_tids(r)));
+	else
+		ret = put(fprintf(out, "# %" PRIu64 " calls of %" PRIu32 " functions\n",
+				  calls, r->nstats));
+	if (!ret)
+		ret = put(fprintf(out, "%s       TOTAL us        SELF us         AVG us"
 			  "         MIN us         MAX us  FUNCTION%s\n",
-			  calls, r->nstats, r->per_thread ? "#    TID       CALLS" : "#      CALLS",
+			  r->per_thread ? "#    TID       CALLS" : "#      CALLS",
 			  r->srcline ? "  SOURCE" : ""));
 	for (uint32_t i = 0; !ret && i < r->nstats; i++) {
 		const struct func_stats *f = &r->stats[i];
