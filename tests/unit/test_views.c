@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consumer/cli.h"
 #include "consumer/filter.h"
 #include "consumer/graph.h"
 #include "consumer/inflight.h"
+#include "consumer/report.h"
 #include "consumer/ring_reader.h"
 #include "consumer/site_names.h"
 #include "consumer/stats_reader.h"
@@ -526,4 +528,68 @@ Test(stats_reader, sums_pool_and_shared_records)
 	tread_ring_close(ring);
 	free(buf);
 	ringgen_free(&g);
+}
+
+/* ------------------------------------------------------------ options */
+
+static void parse(struct tread_options *o, int ret, char *a1, char *a2, char *a3, char *a4)
+{
+	char *argv[] = { "tread", "-p", "1", a1, a2, a3, a4, NULL };
+	int argc = 3;
+	char err[256] = "";
+
+	while (argv[argc])
+		argc++;
+	cr_assert_eq(tread_parse_args(argc, argv, o, err, sizeof(err)), ret, "%s", err);
+}
+
+Test(options, views_and_their_arguments)
+{
+	struct tread_options o;
+
+	parse(&o, 0, "--stat", NULL, NULL, NULL);
+	cr_assert(o.stat && o.stat_interval_ns == 1000000000);
+	parse(&o, 0, "--stat", "2", NULL, NULL);
+	cr_assert_eq(o.stat_interval_ns, 2000000000);
+	parse(&o, 0, "--stat", "0.5", "-n", "3");
+	cr_assert(o.stat_interval_ns == 500000000 && o.rows == 3);
+	parse(&o, 0, "--stat", "250ms", NULL, NULL);
+	cr_assert_eq(o.stat_interval_ns, 250000000);
+	parse(&o, -EINVAL, "--stat", "5ms", NULL, NULL);	/* under 10 ms */
+	parse(&o, 0, "--hist", "nap", "sleeper", NULL);
+	cr_assert(o.hist && o.nhist_funcs == 2 && !strcmp(o.hist_funcs[1], "sleeper"));
+	parse(&o, 0, "--stuck", "--older-than", "2s", NULL);
+	cr_assert(o.stuck && o.older_than_ns == 2000000000);
+	parse(&o, -EINVAL, "--older-than", "2s", NULL, NULL);	/* only with --stuck */
+	parse(&o, -EINVAL, "--report", "--stat", NULL, NULL);
+	parse(&o, -EINVAL, "-s", "calls", NULL, NULL);		/* only with --report */
+	parse(&o, 0, "--report", "-s", "self,name", NULL);
+	cr_assert(o.sort_keys[0] == TREAD_REPORT_KEY_SELF &&
+		  o.sort_keys[1] == TREAD_REPORT_KEY_NAME && !o.sort_keys[2]);
+	parse(&o, -EINVAL, "--report", "-s", "self,", NULL);
+	parse(&o, -EINVAL, "--hist", "-f", NULL, NULL);
+	parse(&o, -EINVAL, "--stuck", "--srcline", NULL, NULL);
+}
+
+Test(options, filters)
+{
+	struct tread_options o;
+
+	parse(&o, 0, "--tid", "5", NULL, NULL);
+	cr_assert(o.tid == 5 && o.filter.ntids == 1);
+	parse(&o, 0, "--tid", "5,6,7", NULL, NULL);
+	cr_assert(o.tid == 0 && o.filter.ntids == 3 && o.filter.tids[2] == 7);
+	parse(&o, 0, "-F", "a", "-F", "b|c");
+	cr_assert(o.filter.nfilter == 2);
+	parse(&o, 0, "-N", "x", "-D", "3");
+	cr_assert(o.filter.nnotrace == 1 && o.filter.max_depth == 3);
+	parse(&o, 0, "--min-duration", "1.5ms", NULL, NULL);
+	cr_assert_eq(o.filter.min_duration_ns, 1500000);
+	parse(&o, 0, "--since", "+2", "--until", "12:00:00");
+	cr_assert(o.filter.since.kind == TREAD_TIME_POINT_REL &&
+		  o.filter.until.kind == TREAD_TIME_POINT_TOD);
+	parse(&o, -EINVAL, "-F", "(", NULL, NULL);
+	parse(&o, -EINVAL, "--min-duration", "3", NULL, NULL);
+	parse(&o, -EINVAL, "--tid", ",", NULL, NULL);
+	parse(&o, -EINVAL, "-D", "-1", NULL, NULL);
 }
