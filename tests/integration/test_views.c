@@ -532,3 +532,32 @@ Test(views, min_duration_hides_short_calls_and_their_children, .timeout = 60)
 	free(err);
 	stop(&t);
 }
+
+/*
+ * A flight ring that has long overwritten the entries of the blocked
+ * calls: the events no longer show parked() or wait_input() entering,
+ * --stuck still does (from the frames in flight).
+ */
+Test(views, stuck_after_a_flight_ring_overwrote_the_entries, .timeout = 60)
+{
+	char *out = NULL, *err = NULL;
+	struct target t;
+
+	start_views_as(&t, "--enable --mode flight -b 8K");
+	cr_assert_str_eq(target_cmd(&t, "block 5000"), "blocked");
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	cr_assert_null(strstr(out, "parked() {"), "%s", out);
+	cr_assert_null(strstr(out, "wait_input() {"), "the entries should be overwritten");
+	cr_assert(strstr(out, "read_pipe() {"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(tread(t.pid, "--stuck", &out, &err), 0, "%s", err);
+	cr_assert(line_starting(out, "# 3 calls in flight in 1 thread (from the frames in flight)"),
+		  "%s", out);
+	cr_assert(strstr(out, "s  parked\n") && strstr(out, "s    wait_input\n") &&
+		  strstr(out, "s      read_pipe\n"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "unblock"), "done");
+	stop(&t);
+}

@@ -6,9 +6,12 @@
  *
  *   sleep T N   T threads, each calls nap() (nanosleep 2 ms) N times
  *               from sleeper()                               -> "done"
- *   block       a thread calls parked() -> wait_input() -> read_pipe(),
+ *   block [N]   a thread calls parked() -> wait_input() -> read_pipe(),
  *               which blocks in read() on a pipe; answers "blocked"
- *               from inside read_pipe, just before read()
+ *               from inside read_pipe, just before read().  With N,
+ *               wait_input() first calls quick() N times (to push the
+ *               entries of parked and wait_input out of a small flight
+ *               ring)
  *   unblock     writes the byte read_pipe waits for, joins    -> "done"
  *   mix N       main thread: N times outer() { slow() { quick() }
  *               quick() }, slow sleeps 1 ms, quick does not   -> "done"
@@ -28,6 +31,7 @@
 static volatile long sink;
 static int pipefd[2];
 static pthread_t parked_thread;
+static long quick_calls;		/* block N: quick() calls before read_pipe */
 
 static void sleep_ns(long ns)
 {
@@ -61,8 +65,12 @@ NOINLINE void read_pipe(void)
 		abort();
 }
 
+NOINLINE void quick(void);
+
 NOINLINE void wait_input(void)
 {
+	for (long i = 0; i < quick_calls; i++)
+		quick();
 	read_pipe();
 	sink++;
 }
@@ -117,7 +125,8 @@ int main(void)
 		if (sscanf(line, "sleep %ld %ld", &a, &b) == 2) {
 			run_sleepers(a, b);
 			printf("done\n");
-		} else if (!strcmp(line, "block\n")) {
+		} else if (!strncmp(line, "block", 5) && (line[5] == '\n' || line[5] == ' ')) {
+			quick_calls = line[5] == ' ' ? atol(line + 6) : 0;
 			/* parked() prints "blocked" itself */
 			if (pthread_create(&parked_thread, NULL, parked, NULL))
 				abort();
