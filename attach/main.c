@@ -41,7 +41,7 @@ static void usage(FILE *f)
 "                         keep the oldest, count the dropped) or 'flight'\n"
 "                         (overwrite the oldest), or 'stats' (no events: per\n"
 "                         function calls, total, self and max time, latency\n"
-"                         histograms; read them with tread); alone, switches\n"
+"                         histograms: tread --stat, --hist); alone, switches\n"
 "                         a live trace without stopping the process (a call\n"
 "                         is accounted by the mode it entered in)\n"
 "  -F, --filter REGEX     with --enable: patch only the functions whose name\n"

@@ -72,6 +72,13 @@ uint64_t ring_geometry_size(const struct ring_geometry *geo)
 	return layout_of(geo, &l) ? 0 : l.size;
 }
 
+uint64_t ring_geometry_stats_size(const struct ring_geometry *geo)
+{
+	struct layout l;
+
+	return layout_of(geo, &l) ? 0 : l.size - l.stats_index_off;
+}
+
 static uint64_t rdtsc(void)
 {
 	uint32_t lo, hi;

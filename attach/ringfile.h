@@ -57,5 +57,7 @@ struct tat_thread_ctl *ringfile_threads(struct ringfile *rf);
 
 /* Bytes the geometry needs, or 0 if it is not valid. */
 uint64_t ring_geometry_size(const struct ring_geometry *geo);
+/* The part of it only stats mode writes (index, shared records, pool). */
+uint64_t ring_geometry_stats_size(const struct ring_geometry *geo);
 
 #endif

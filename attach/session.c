@@ -75,11 +75,55 @@ static int release(struct held *h, struct session_report *rep)
 	return ret;
 }
 
+/* Free bytes in the ring folder, or -errno (said). */
+static int64_t ring_dir_free(const char **dirp)
+{
+	const char *dir = getenv("TATTACH_RING_DIR");
+	struct statvfs vfs;
+
+	if (!dir || !*dir)
+		dir = TAT_RING_DIR;
+	*dirp = dir;
+	if (statvfs(dir, &vfs) < 0) {
+		pr_err("cannot use the ring folder %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	return (int64_t)((uint64_t)vfs.f_bavail * vfs.f_frsize);
+}
+
+/*
+ * Stats mode writes the stats region of the file, which event mode never
+ * touches: switching to it needs room for that region too (a write to a
+ * page tmpfs cannot allocate kills the target with SIGBUS).
+ */
+static int check_stats_room(const struct ringfile *rf)
+{
+	const struct tat_ring_header *h = rf->hdr;
+	uint64_t need = h->file_size - h->stats_index_off;
+	const char *dir;
+	int64_t avail;
+
+	if (h->mode == TAT_MODE_STATS || !h->stats_index_off)
+		return 0;
+	avail = ring_dir_free(&dir);
+	if (avail < 0)
+		return (int)avail;
+	if (need > (uint64_t)avail) {
+		pr_err("stats mode needs %llu MiB for its records but %s has %llu MiB free; "
+		       "a ring made with fewer --max-threads needs less",
+		       (unsigned long long)(need >> 20), dir, (unsigned long long)(avail >> 20));
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 /*
  * The rings are sparse, but a busy process fills them: refuse, before
- * anything is injected, a size the ring folder cannot hold.
+ * anything is injected, a size the ring folder cannot hold.  The stats
+ * region counts only for a ring made in stats mode (check_stats_room()
+ * checks it when a ring switches to stats mode later).
  */
-static int check_room(const struct ring_geometry *geo, struct ringfile *rf)
+static int check_room(const struct ring_geometry *geo, int stats, struct ringfile *rf)
 {
 	uint64_t need = ring_geometry_size(geo), avail;
 	const char *dir = getenv("TATTACH_RING_DIR");
@@ -90,6 +134,8 @@ static int check_room(const struct ring_geometry *geo, struct ringfile *rf)
 		dir = TAT_RING_DIR;
 	if (!need)
 		return 0;	/* invalid geometry: ringfile_create says so */
+	if (!stats)
+		need -= ring_geometry_stats_size(geo);
 	if (statvfs(dir, &vfs) < 0) {
 		pr_err("cannot use the ring folder %s: %s", dir, strerror(errno));
 		return -errno;
@@ -126,7 +172,7 @@ static int ring_create(const struct session_opts *o, uint64_t start_time,
 			"timing calls with CLOCK_MONOTONIC from the vDSO instead (slower)");
 		geo.clock = TAT_CLOCK_MONO;
 	}
-	ret = check_room(&geo, rf);
+	ret = check_room(&geo, o->mode == TAT_MODE_STATS, rf);
 	if (ret)
 		return ret;
 	ret = ringfile_create(o->pid, start_time, uid, gid, &geo, rf);
@@ -709,6 +755,11 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 			goto out;
 		}
 	}
+	if (o->mode == TAT_MODE_STATS) {
+		ret = check_stats_room(&rf);
+		if (ret)
+			goto out;
+	}
 	if (o->mode >= 0)
 		rf.hdr->mode = (uint32_t)o->mode;
 	if (o->max_depth >= 0)
@@ -879,6 +930,13 @@ int session_set_mode(const struct session_opts *o)
 
 	if (ret)
 		return ret;
+	if (o->mode == TAT_MODE_STATS) {
+		ret = check_stats_room(&rf);
+		if (ret) {
+			ringfile_close(&rf);
+			return ret;
+		}
+	}
 	if (o->mode >= 0)
 		__atomic_store_n(&rf.hdr->mode, (uint32_t)o->mode, __ATOMIC_RELEASE);
 	if (o->max_depth >= 0)

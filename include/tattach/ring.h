@@ -245,7 +245,7 @@ struct tat_frame {
 #define TAT_STATS_POOL   65536u		/* default stats_cap (docs) */
 
 struct tat_stat {
-	uint32_t site;			/* site index (0 in an unused record) */
+	uint32_t site;			/* site index (calls == 0: unused record) */
 	uint32_t slot;			/* thread slot; TAT_STAT_SHARED in a
 					 * shared record */
 	uint64_t calls;			/* calls that returned */

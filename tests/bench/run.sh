@@ -169,6 +169,8 @@ combine() {
 pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 install_tracers() {
 	local want="uftrace bpftrace lttng-tools liblttng-ust-dev" missing="" p avail=""
+	# BENCH_NO_INSTALL=1: compare with what is installed, install nothing
+	[ -n "${BENCH_NO_INSTALL:-}" ] && return
 	for p in $want; do pkg_ok "$p" || missing="$missing $p"; done
 	[ -z "$missing" ] && return
 	say "installing:$missing"
@@ -273,7 +275,11 @@ mem() {
 FIB_D=20
 declare -A KIND BIN FIBR MIXR LABEL CALLS PERRUN
 CFGS=()
-cfg() { CFGS+=("$1"); KIND[$1]=$2; BIN[$1]=$3; FIBR[$1]=$4; MIXR[$1]=$5; LABEL[$1]=$6; CALLS[$1]=0; }
+# BENCH_ONLY="plain floor tat_fl tat_stats": only these configurations
+# (keep plain: every overhead is measured against it).
+cfg() {
+	[ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $1 "* ]] && return 0
+	CFGS+=("$1"); KIND[$1]=$2; BIN[$1]=$3; FIBR[$1]=$4; MIXR[$1]=$5; LABEL[$1]=$6; CALLS[$1]=0; }
 cfg plain     direct       percall.plain 1500 300000 "no instrumentation (-O2)"
 cfg pg        direct       percall.pg    1500 300000 "-pg, never attached (glibc mcount runs)"
 cfg pg_off    tat-disabled percall.pg    1500 300000 "-pg, tattach enabled then disabled"
@@ -284,6 +290,7 @@ cfg floor     direct       percall.floor 1000 300000 "floor: TSC + 8-byte store 
 cfg tat_disc  tat-discard  percall.pg     200 100000 "tattach -pg, discard, -b 2G -t 2 (never full)"
 cfg tat_fl    tat-flight   percall.pg     600 300000 "tattach -pg, flight, -b 64K"
 cfg tat_flpfe tat-flight   percall.pfe    600 300000 "tattach -fpatchable-function-entry=5, flight, -b 64K"
+cfg tat_stats tat-stats    percall.pg     600 300000 "tattach -pg, stats mode (no events)"
 [ $HAVE_UFTRACE = 1 ] && cfg uftrace uftrace percall.pg 90 24000 "uftrace record --no-libcall (-pg)"
 [ $HAVE_BPFTRACE = 1 ] && cfg bpftrace bpftrace percall.bpf 4 2000 "bpftrace uprobe+uretprobe, count() (no -pg)"
 [ $HAVE_LTTNG = 1 ] && cfg lttng lttng percall.cyg 90 24000 "LTTng-UST cyg-profile (-finstrument-functions)"
@@ -353,6 +360,8 @@ launch() {
 		start "$c" "$bin" && tat "${PID[$c]}" --enable -m discard -b 2G -t 2 ;;
 	tat-flight)
 		start "$c" "$bin" && tat "${PID[$c]}" --enable -m flight -b 64K ;;
+	tat-stats)
+		start "$c" "$bin" && tat "${PID[$c]}" --enable -m stats -b 64K ;;
 	uftrace)
 		start "$c" uftrace record --no-libcall -d "$WORK/uftrace.data" "$bin" ;;
 	bpftrace)
@@ -454,6 +463,8 @@ for w in fib mix; do
 		combine "$M/$t.$w.vs_uftrace" '$1 / $2' "$M/$t.$w.ovh" "$M/uftrace.$w.ovh"
 		combine "$M/$t.$w.vs_floor" '$1 / $2' "$M/$t.$w.ovh" "$M/floor.$w.ovh"
 	done
+	# Goal: stats mode costs no more per call than event mode.
+	combine "$M/tat_stats.$w.vs_flight" '$1 / $2' "$M/tat_stats.$w.ovh" "$M/tat_fl.$w.ovh"
 done
 
 WNAME_fib="fib(20) (1 ns of work per call)"
@@ -462,7 +473,7 @@ for w in fib mix; do
 	wn=WNAME_$w
 	row_text "1 $w" "${!wn}" "" "" "ns per call, overhead = with tracer - no instrumentation"
 	row "1 $w" "no instrumentation: time per call" "$M/plain.$w" "ns/call" "${PERRUN[plain.$w]:-?} calls/run"
-	for c in pg tat_disc tat_fl tat_flpfe uftrace bpftrace lttng floor; do
+	for c in pg tat_disc tat_fl tat_flpfe tat_stats uftrace bpftrace lttng floor; do
 		[ -n "${KIND[$c]:-}" ] || continue
 		row "1 $w" "${LABEL[$c]}: overhead" "$M/$c.$w.ovh" "ns/call" "${PERRUN[$c.$w]:-?} calls/run"
 		if [ $c = tat_disc ]; then
@@ -476,10 +487,12 @@ for w in fib mix; do
 	row "1 $w" "ratio tattach flight / floor (goal <= 1.5)" "$M/tat_fl.$w.vs_floor" "x"
 	row "1 $w" "ratio tattach discard / floor (goal <= 1.5)" "$M/tat_disc.$w.vs_floor" "x"
 	row "1 $w" "ratio tattach flight (pfe) / floor" "$M/tat_flpfe.$w.vs_floor" "x"
+	row "1 $w" "ratio tattach stats / flight (goal <= 1)" "$M/tat_stats.$w.vs_flight" "x"
 done
 for w in fib mix; do
 	row_text "2 $w" "disabled cost, $w" "" "" "ns per call over the build without instrumentation"
 	for c in pg pg_off pfe pfe_off cyg; do
+		[ -n "${KIND[$c]:-}" ] || continue	# left out by BENCH_ONLY
 		row "2 $w" "${LABEL[$c]}" "$M/$c.$w.ovh" "ns/call"
 	done
 done

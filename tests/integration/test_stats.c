@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
 #include "lib/proc_harness.h"
 #include "lib/ring_view.h"
@@ -340,6 +342,35 @@ Test(stats, status_shows_stats_memory, .timeout = 60)
 	cr_assert_eq(tattach(t.pid, "--mode flight", &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, "mode is now flight"), "%s", out);
 	target_stop(&t);
+	free(out);
+	free(err);
+}
+
+/* Stats mode writes a region event mode never touches: a folder without
+ * room for it refuses the switch (a page tmpfs cannot allocate would kill
+ * the target with SIGBUS), and event mode goes on. */
+Test(stats, no_room_for_stats_refuses_the_switch, .timeout = 60)
+{
+	char dir[] = "/tmp/tattach-nostats-XXXXXX", *out = NULL, *err = NULL;
+	struct target t;
+
+	cr_assert(mkdtemp(dir));
+	if (mount("tmpfs", dir, "tmpfs", 0, "size=4m") != 0) {
+		rmdir(dir);
+		cr_skip_test("cannot mount a small tmpfs here");
+	}
+	setenv("TATTACH_RING_DIR", dir, 1);
+	target_start(&t, build_path(TARGET));
+	cr_assert_eq(tattach(t.pid, "--enable -b 16K -t 8", &out, &err), 0, "%s", err);
+	cr_assert_eq(tattach(t.pid, "--mode stats", &out, &err), 1, "%s", out);
+	cr_assert(strstr(err, "stats mode needs "), "%s", err);
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "mode:         discard"), "%s", out);
+	cr_assert_str_eq(target_cmd(&t, "mids 3"), "done");
+	target_stop(&t);
+	unsetenv("TATTACH_RING_DIR");
+	umount(dir);
+	rmdir(dir);
 	free(out);
 	free(err);
 }

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The regions of the ring file that stats mode and the frames in flight
+ * add: where tattach puts them, and the memory bound docs/ring-format.md
+ * states ("Memory": 45 MiB for 10 000 functions and 64 threads).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attach/ringfile.h"
+
+static char dir[] = "/tmp/tattach-layout.XXXXXX";
+
+static void setup(void)
+{
+	cr_assert(mkdtemp(dir));
+	setenv("TATTACH_RING_DIR", dir, 1);
+}
+
+static void teardown(void)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/tattach-%d.ring", dir, (int)getpid());
+	unlink(path);
+	rmdir(dir);
+}
+
+TestSuite(ring_layout, .init = setup, .fini = teardown);
+
+/* tattach's geometry for 10 000 functions: site_cap is the next power of
+ * two above 2 x sites + 4096 (attach/session.c). */
+Test(ring_layout, ten_thousand_functions_and_64_threads_fit_in_45_MiB)
+{
+	struct ring_geometry geo = { .max_threads = 64, .ring_shift = 17,
+				     .site_cap = 32768, .module_cap = 64 };
+	const struct tat_ring_header *h;
+	struct ringfile rf;
+	uint64_t stats_bytes;
+
+	cr_assert_eq(ringfile_create(getpid(), 1, getuid(), getgid(), &geo, &rf), 0);
+	h = rf.hdr;
+	cr_assert_eq(h->frames_off, h->data_off + (64ull << (17 + 3)), "right after the rings");
+	cr_assert_eq(h->frames_per_thread, TAT_FRAMES_MAX);
+	cr_assert_eq(h->stats_index_off - h->frames_off, 64ull * 1024 * 16);	/* 1 MiB */
+	cr_assert_eq(h->stats_shared_off - h->stats_index_off, 64ull * 32768 * 4); /* 8 MiB */
+	cr_assert_eq(h->stats_off - h->stats_shared_off, 32768ull * 384);	/* 12 MiB */
+	cr_assert_eq(h->stats_cap, TAT_STATS_POOL);
+	cr_assert_eq(h->file_size - h->stats_off, 65536ull * 384);		/* 24 MiB */
+	stats_bytes = h->file_size - h->frames_off;
+	cr_assert_eq(stats_bytes, 47185920, "%llu", (unsigned long long)stats_bytes);
+	cr_assert_leq(stats_bytes, 64ull << 20);
+	cr_assert_eq(h->stats_used, 0);
+	cr_assert_eq(h->max_depth, 0);
+	ringfile_close(&rf);
+}
+
+/* Few threads and sites: the pool is no bigger than every pair. */
+Test(ring_layout, small_geometry_pool_is_threads_times_sites)
+{
+	struct ring_geometry geo = { .max_threads = 2, .ring_shift = 10,
+				     .site_cap = 4096, .module_cap = 4 };
+	struct ringfile rf;
+
+	cr_assert_eq(ringfile_create(getpid(), 1, getuid(), getgid(), &geo, &rf), 0);
+	cr_assert_eq(rf.hdr->stats_cap, 8192);
+	cr_assert_eq(rf.hdr->file_size % 4096, 0);
+	cr_assert_eq(rf.hdr->file_size, rf.size);
+	ringfile_close(&rf);
+}
