@@ -61,6 +61,16 @@ ParameterizedTestParameters(views, stuck_in_every_mode)
 	return cr_make_param_array(struct mode, modes, sizeof(modes) / sizeof(modes[0]));
 }
 
+ParameterizedTestParameters(views, stat_post_mortem_in_every_mode)
+{
+	return cr_make_param_array(struct mode, modes, sizeof(modes) / sizeof(modes[0]));
+}
+
+ParameterizedTestParameters(views, stuck_post_mortem_in_every_mode)
+{
+	return cr_make_param_array(struct mode, modes, sizeof(modes) / sizeof(modes[0]));
+}
+
 ParameterizedTestParameters(views, stat_hang_in_every_mode)
 {
 	return cr_make_param_array(struct mode, modes, sizeof(modes) / sizeof(modes[0]));
@@ -234,7 +244,7 @@ Test(views, hist_of_ten_2ms_sleeps_on_two_threads, .timeout = 60)
 
 /* Post mortem: the process has ended, --stat prints one table of the
  * whole trace, with p50 from the histogram. */
-Test(views, stat_post_mortem_p50, .timeout = 60)
+ParameterizedTest(struct mode *m, views, stat_post_mortem_in_every_mode, .timeout = 60)
 {
 	char *out = NULL, *err = NULL, unit[8], avgu[8], p50u[8], p99u[8], name[64];
 	double rate, avg, p50, p99, util;
@@ -243,7 +253,7 @@ Test(views, stat_post_mortem_p50, .timeout = 60)
 	const char *l;
 	pid_t pid;
 
-	start_views(&t);
+	start_views_as(&t, m->enable);
 	t.keep_ring = 1;
 	pid = t.pid;
 	cr_assert_str_eq(target_cmd(&t, "sleep 2 5"), "done");
@@ -560,4 +570,27 @@ Test(views, stuck_after_a_flight_ring_overwrote_the_entries, .timeout = 60)
 	free(err);
 	cr_assert_str_eq(target_cmd(&t, "unblock"), "done");
 	stop(&t);
+}
+
+/* Killed while blocked: what was in flight when it died. */
+ParameterizedTest(struct mode *m, views, stuck_post_mortem_in_every_mode, .timeout = 60)
+{
+	char *out = NULL, *err = NULL;
+	struct target t;
+	pid_t pid;
+
+	start_views_as(&t, m->enable);
+	t.keep_ring = 1;
+	pid = t.pid;
+	cr_assert_str_eq(target_cmd(&t, "block"), "blocked");
+	kill(pid, SIGKILL);
+	target_stop(&t);
+	cr_assert_eq(tread(pid, "--stuck", &out, &err), 0, "%s", err);
+	cr_assert(line_starting(out, "# 3 calls in flight in 1 thread (from the frames in "
+				"flight), ages now (the process has ended)"), "%s", out);
+	cr_assert(strstr(out, "s  parked\n") && strstr(out, "s    wait_input\n") &&
+		  strstr(out, "s      read_pipe\n"), "%s", out);
+	free(out);
+	free(err);
+	ring_remove(pid);
 }
