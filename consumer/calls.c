@@ -22,6 +22,7 @@ struct tread_calls {
 	struct tread_call_ops ops;
 	struct slot_calls *slots;
 	uint32_t nslots;
+	bool     dated;		/* earliest and latest are set */
 	uint64_t earliest, latest;
 };
 
@@ -128,10 +129,11 @@ int tread_calls_feed(struct tread_calls *c, const struct tread_event *ev)
 		return 0;
 	s = &c->slots[ev->slot];
 	if (ev->kind == TREAD_EV_ENTRY || ev->kind == TREAD_EV_EXIT) {
-		if (!c->earliest || ev->tsc < c->earliest)
+		if (!c->dated || ev->tsc < c->earliest)
 			c->earliest = ev->tsc;
-		if (ev->tsc > c->latest)
+		if (!c->dated || ev->tsc > c->latest)
 			c->latest = ev->tsc;
+		c->dated = true;
 		s->tid = ev->tid;
 	}
 	switch (ev->kind) {

@@ -593,3 +593,44 @@ Test(options, filters)
 	parse(&o, -EINVAL, "--tid", ",", NULL, NULL);
 	parse(&o, -EINVAL, "-D", "-1", NULL, NULL);
 }
+
+/* ------------------------------------------------- --stat post mortem */
+
+/*
+ * Over [0, 1 s]:  T1  a 0..500 ms, a 600..700 ms;  T2  a 100..300 ms,
+ * and b 0..1000 ms.  a: 3 calls, busy (at least one in flight) 0..500 and
+ * 600..700 = 60%; b: 1 call, 100%.  Exact figures.
+ */
+Test(stat, post_mortem_table_of_exact_timestamps)
+{
+	struct tread_view_ctx v;
+	struct pipe_out p;
+	struct ringgen g;
+	char err[128] = "";
+	char *out;
+
+	setup(&g);
+	ringgen_entry(&g, 1, S[RG_B], 0);
+	ringgen_entry(&g, 0, S[RG_A], 0);
+	ringgen_entry(&g, 1, S[RG_A], 100000000);
+	ringgen_exit(&g, 1, S[RG_A], 300000000);
+	ringgen_exit(&g, 0, S[RG_A], 500000000);
+	ringgen_entry(&g, 0, S[RG_A], 600000000);
+	ringgen_exit(&g, 0, S[RG_A], 700000000);
+	ringgen_exit(&g, 1, S[RG_B], 1000000000);
+	pipe_open(&p, &g, NULL);
+	v = (struct tread_view_ctx){ .ring = p.ring, .names = p.names, .trace = p.trace,
+				     .out = p.out, .err = err, .errlen = sizeof(err) };
+	cr_assert_eq(tread_stat_run(&v, 1000000000, 0), 0, "%s", err);
+	out = pipe_close(&p);
+	cr_assert_str_eq(out,
+		"# pid 2147483632, 1.000 s interval\n"
+		"#    CALLS/s  INFLIGHT         AVG         P50         P99   %UTIL  FUNCTION\n"
+		/* p50, p99: inside the log2 buckets [512M, 1G) ns and so on */
+		"        1.00         0     1.000 s  805.306 ms     1.068 s  100.00  b\n"
+		"        3.00         0  266.667 ms  201.327 ms  528.818 ms   60.00  a\n"
+		"        4.00         0  450.000 ms  268.435 ms     1.052 s  100.00  TOTAL\n"
+		"\n");
+	free(out);
+	ringgen_free(&g);
+}
