@@ -13,6 +13,9 @@
  *   calls, sum, log2 histogram of the calls that returned this interval
  *               (calls/s, average service time, p50, p99).
  *
+ * Calls in flight whose ENTRY was never read (overwritten, dropped,
+ * consumed) are taken from the frames in flight (inflight.h).
+ *
  * The table of an interval covers [previous print, now] in the event
  * clock.  Events reach us a poll interval (20 ms) after they are written,
  * so a call returning just before a print may be counted in the next
@@ -55,6 +58,8 @@ struct row {
 	const char *name;
 	uint64_t inflight;	/* calls open now (events) */
 	uint64_t inflight_stats; /* calls open now, entered in stats mode */
+	uint64_t inflight_unseen; /* open now by the frames, entry not read */
+	uint64_t unseen_since;	/* the oldest of those, clipped to the interval */
 	uint64_t busy_since;	/* when inflight last went from 0 to 1 */
 	/* this interval */
 	uint64_t calls;
@@ -83,6 +88,8 @@ struct stat_view {
 	struct tread_site_stats *prev, *cur;
 	uint64_t *prev_open, *cur_open;	/* ticks since entry, summed */
 	struct tread_inflight_frame *frames;
+	struct tread_calls *calls;	/* the calls the events left open */
+	bool live;			/* the process runs: frames are current */
 };
 
 static struct row *row_for(struct stat_view *sv, uint32_t site)
@@ -161,6 +168,49 @@ static int closed(void *arg, const struct tread_call *c)
 	return 0;
 }
 
+/*
+ * Event mode: calls in flight whose ENTRY was not read (overwritten in a
+ * flight ring, dropped from a full one, consumed by a tread -f) are still
+ * in the frames in flight: count them, and their time since the interval
+ * began as busy.  A frame whose entry the events did show is theirs.
+ */
+static int add_unseen_frames(struct stat_view *sv)
+{
+	const struct tread_ring *ring = sv->v->ring;
+	uint32_t depth;
+
+	for (uint32_t i = 0; i < sv->n; i++)
+		sv->rows[i].inflight_unseen = 0;
+	if (!sv->live || !sv->frames || tread_filter_spec_active(sv->v->spec))
+		return 0;
+	for (uint32_t slot = 0; slot < ring->hdr.max_threads; slot++) {
+		uint32_t n = tread_inflight_read(ring, slot, sv->frames);
+		const struct tread_open_call *open = tread_calls_open_in(sv->calls, slot, &depth);
+
+		if (!n || !tread_view_thread_alive(ring->hdr.pid, tread_ring_tid(ring, slot)))
+			continue;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct tread_inflight_frame *f = &sv->frames[i];
+			uint64_t since = f->tsc > sv->start ? f->tsc : sv->start;
+			bool seen = false;
+			struct row *r;
+
+			if (f->stats_mode)
+				continue;	/* counted by add_stats() */
+			for (uint32_t k = 0; k < depth && !seen; k++)
+				seen = open[k].site == f->site && open[k].entry_tsc == f->tsc;
+			if (seen)
+				continue;
+			r = row_for(sv, f->site);
+			if (!r)
+				return -ENOMEM;
+			if (!r->inflight_unseen++ || since < r->unseen_since)
+				r->unseen_since = since;
+		}
+	}
+	return 0;
+}
+
 /* Busy share and rate of @r over [sv->start, end]. */
 static void finish_row(struct stat_view *sv, struct row *r, uint64_t end)
 {
@@ -171,6 +221,10 @@ static void finish_row(struct stat_view *sv, struct row *r, uint64_t end)
 	if (r->inflight && end > from)
 		busy += end - from;
 	r->util = span ? 100.0 * (double)busy / (double)span : 0;
+	/* a call in flight by its frame only: busy since (at least) then */
+	if (r->inflight_unseen && span && end > r->unseen_since &&
+	    100.0 * (double)(end - r->unseen_since) / (double)span > r->util)
+		r->util = 100.0 * (double)(end - r->unseen_since) / (double)span;
 	if (r->util > 100.0)	/* events of the last round dated past @end */
 		r->util = 100.0;
 	r->rate = secs > 0 ? r->calls / secs : 0;
@@ -277,7 +331,8 @@ static int print_row(FILE *out, const struct row *r, const char *name)
 		tread_format_duration(tread_hist_percentile(&r->h, 99), p99, sizeof(p99));
 	}
 	return wrote(fprintf(out, "%12.2f %9" PRIu64 " %11s %11s %11s %7.2f  %s\n",
-			     r->rate, r->inflight + r->inflight_stats, avg, p50, p99,
+			     r->rate, r->inflight + r->inflight_stats + r->inflight_unseen,
+			     avg, p50, p99,
 			     r->util, name));
 }
 
@@ -301,6 +356,8 @@ static int print_table(struct stat_view *sv, uint64_t end, unsigned max_rows)
 	int ret;
 
 	ret = add_stats(sv, end, true);
+	if (!ret)
+		ret = add_unseen_frames(sv);
 	if (ret)
 		return ret;
 
@@ -316,17 +373,20 @@ static int print_table(struct stat_view *sv, uint64_t end, unsigned max_rows)
 		struct row *r = &sv->rows[i];
 
 		finish_row(sv, r, end);
-		stats_inflight += r->inflight_stats;
+		stats_inflight += r->inflight_stats + r->inflight_unseen;
 		if (r->util > max_util)
 			max_util = r->util;
-		if (!r->calls && !r->inflight && !r->inflight_stats && r->util <= 0)
+		if (!r->calls && !r->inflight && !r->inflight_stats && !r->inflight_unseen &&
+		    r->util <= 0)
 			continue;
 		r->name = tread_site_name(v->names, r->site);
 		sv->order[shown++] = r;
 	}
 	finish_row(sv, &sv->total, end);
 	sv->total.inflight_stats = stats_inflight;
-	if (sv->stats && max_util > sv->total.util)
+	/* at least one call in flight is at least any one function's share
+	 * (it is more than the events show with counters or frames) */
+	if (max_util > sv->total.util)
 		sv->total.util = max_util;
 	if (shown)
 		qsort(sv->order, shown, sizeof(*sv->order), by_util);
@@ -418,6 +478,7 @@ static int run(struct stat_view *sv, struct tread_calls *calls, uint64_t interva
 		sv->start = first;
 		return ret ? ret : print_table(sv, last, rows);
 	}
+	sv->live = true;
 	sv->count_from = sv->start = tread_view_now_tsc(v->ring);
 	sv->dropped = dropped_now(v->ring);
 	ret = add_stats(sv, sv->start, false);	/* count from here on */
@@ -456,6 +517,7 @@ int tread_stat_run(struct tread_view_ctx *v, uint64_t interval_ns, unsigned rows
 
 	sv.of_site = calloc(sites, sizeof(uint32_t));
 	ret = sv.of_site ? tread_calls_open(v->ring, &ops, &calls) : -ENOMEM;
+	sv.calls = calls;
 	/* counters know nothing of filters, which need events */
 	sv.stats = tread_stats_present(v->ring) && !tread_filter_spec_active(v->spec);
 	if (!ret && sv.stats) {
@@ -463,8 +525,12 @@ int tread_stat_run(struct tread_view_ctx *v, uint64_t interval_ns, unsigned rows
 		sv.cur = calloc(sites, sizeof(*sv.cur));
 		sv.prev_open = calloc(sites, sizeof(*sv.prev_open));
 		sv.cur_open = calloc(sites, sizeof(*sv.cur_open));
-		sv.frames = calloc(tread_inflight_max(v->ring) + 1, sizeof(*sv.frames));
-		if (!sv.prev || !sv.cur || !sv.prev_open || !sv.cur_open || !sv.frames)
+		if (!sv.prev || !sv.cur || !sv.prev_open || !sv.cur_open)
+			ret = -ENOMEM;
+	}
+	if (!ret && tread_inflight_present(v->ring)) {
+		sv.frames = calloc(tread_inflight_max(v->ring), sizeof(*sv.frames));
+		if (!sv.frames)
 			ret = -ENOMEM;
 	}
 	if (!ret)

@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "consumer/calls.h"
@@ -81,16 +80,6 @@ static int print_thread(struct tread_view_ctx *v, const struct stuck_thread *t,
 				    age_s(v->ring, now, t->calls[i].entry_tsc), (int)(2 * i),
 				    "", tread_site_name(v->names, t->calls[i].site)));
 	return ret;
-}
-
-/* While the process runs, a slot whose thread exited keeps stale frames. */
-static bool thread_exists(int32_t pid, int32_t tid)
-{
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)tid);
-	return stat(path, &st) == 0;
 }
 
 /* The part of a stack the filters keep: from the first -F match, up to
@@ -163,7 +152,9 @@ static int from_frames(struct tread_view_ctx *v, struct stuck_thread *threads,
 		int32_t tid = tread_ring_tid(ring, s);
 		uint32_t n = tread_inflight_read(ring, s, f);
 
-		if (!n || (!gone && !thread_exists(ring->hdr.pid, tid)))
+		/* while the process runs, a slot whose thread exited keeps
+		 * stale frames */
+		if (!n || (!gone && !tread_view_thread_alive(ring->hdr.pid, tid)))
 			continue;
 		for (uint32_t i = 0; i < n; i++)
 			open[i] = (struct tread_open_call){ .site = f[i].site,

@@ -3,7 +3,9 @@
  * Helpers the summary views share: the event clock now, name matching,
  * log2 histograms.
  */
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "consumer/views/views.h"
@@ -21,6 +23,15 @@ uint64_t tread_view_now_tsc(const struct tread_ring *ring)
 	ticks = (__int128)since * (__int128)h->tsc_hz / 1000000000;
 	ticks += h->calib_tsc;
 	return ticks < 0 ? 0 : ticks > (__int128)UINT64_MAX ? UINT64_MAX : (uint64_t)ticks;
+}
+
+bool tread_view_thread_alive(int32_t pid, int32_t tid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)tid);
+	return tid > 0 && stat(path, &st) == 0;
 }
 
 bool tread_view_name_is(const char *name, const char *func)

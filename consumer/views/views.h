@@ -96,6 +96,10 @@ int tread_stat_run(struct tread_view_ctx *v, uint64_t interval_ns, unsigned rows
 /* The event clock now (CLOCK_MONOTONIC converted with the calibration). */
 uint64_t tread_view_now_tsc(const struct tread_ring *ring);
 
+/* Is thread @tid of @pid running?  A slot whose thread exited keeps its
+ * last frames in flight: they are not calls in flight any more. */
+bool tread_view_thread_alive(int32_t pid, int32_t tid);
+
 /* Match a --hist FUNC against a name: exactly, or before a clone suffix. */
 bool tread_view_name_is(const char *name, const char *func);
 

@@ -594,3 +594,30 @@ ParameterizedTest(struct mode *m, views, stuck_post_mortem_in_every_mode, .timeo
 	free(err);
 	ring_remove(pid);
 }
+
+/* The same overwritten entries: --stat counts those calls in flight from
+ * their frames, busy the whole interval. */
+Test(views, stat_after_a_flight_ring_overwrote_the_entries, .timeout = 60)
+{
+	unsigned long inflight;
+	double rate, util;
+	struct target t;
+	int status;
+	char *out;
+
+	start_views_as(&t, "--enable --mode flight -b 8K");
+	cr_assert_str_eq(target_cmd(&t, "block 5000"), "blocked");
+	out = stat_tables(t.pid, "0.2", NULL, 2, NULL, &status);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d\n%s", status, out);
+	cr_assert_eq(stat_row(out, "parked", &rate, &inflight, &util), 0, "%s", out);
+	cr_assert(inflight == 1 && rate == 0.0 && util == 100.0, "%s", out);
+	cr_assert_eq(stat_row(out, "wait_input", &rate, &inflight, &util), 0, "%s", out);
+	cr_assert(inflight == 1 && rate == 0.0 && util == 100.0, "%s", out);
+	cr_assert_eq(stat_row(out, "read_pipe", &rate, &inflight, &util), 0, "%s", out);
+	cr_assert(inflight == 1 && rate == 0.0 && util == 100.0, "%s", out);
+	cr_assert_eq(stat_row(out, "TOTAL", &rate, &inflight, &util), 0, "%s", out);
+	cr_assert(inflight == 3 && util == 100.0, "%s", out);
+	free(out);
+	cr_assert_str_eq(target_cmd(&t, "unblock"), "done");
+	stop(&t);
+}
