@@ -435,11 +435,10 @@ static void on_call_entry(struct tread_filter *f, const struct tread_event *ev)
 		fr.seq = enqueue(f, ev, PENDING);
 		if (fr.seq == NO_SEQ)
 			return;
-	} else if (enqueue(f, ev, ok ? SHOW : HIDE) == NO_SEQ)
+	} else if (enqueue(f, ev, ok ? SHOW : HIDE) == NO_SEQ) {
 		return;
-	if (push_frame(f, st, &fr))
-		/* its exit will be taken for one without an entry */
-		return;
+	}
+	push_frame(f, st, &fr);	/* on failure, f->failed says so */
 }
 
 static void on_call_exit(struct tread_filter *f, const struct tread_event *ev)

@@ -114,6 +114,8 @@ static int rounds(struct session *s)
 			ret = tread_report_round_filtered(s->report, s->trace, s->filter);
 		else
 			ret = tread_graph_round(s->graph, s->trace);
+		if (!ret && tread_filter_failed(s->filter))
+			ret = -ENOMEM;
 		if (ret)
 			return ret;
 		if (c->follow) {

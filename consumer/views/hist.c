@@ -216,6 +216,8 @@ int tread_hist_run(struct tread_view_ctx *v, char *const *funcs, unsigned nfuncs
 	tread_filter_begin_round(v->filter, true);
 	while (!ret && tread_filter_next(v->filter, v->trace, &ev) == 1)
 		ret = tread_calls_feed(calls, &ev);
+	if (!ret && tread_filter_failed(v->filter))
+		ret = -ENOMEM;
 	if (!ret)
 		ret = add_stats(&hv);
 	if (ret)

@@ -432,6 +432,8 @@ static int read_round(struct stat_view *sv, struct tread_calls *calls, bool fina
 	tread_filter_begin_round(v->filter, final);
 	while (!ret && tread_filter_next(v->filter, v->trace, &ev) == 1)
 		ret = tread_calls_feed(calls, &ev);
+	if (!ret && tread_filter_failed(v->filter))
+		ret = -ENOMEM;
 	return ret;
 }
 

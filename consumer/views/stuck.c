@@ -184,6 +184,8 @@ static int from_events(struct tread_view_ctx *v, struct stuck_thread *threads,
 	tread_filter_begin_round(v->filter, true);
 	while (!ret && tread_filter_next(v->filter, v->trace, &ev) == 1)
 		ret = tread_calls_feed(calls, &ev);
+	if (!ret && tread_filter_failed(v->filter))
+		ret = -ENOMEM;
 	if (gone && !ret)
 		*now = tread_calls_latest(calls);
 	for (uint32_t s = 0; !ret && s < ring->hdr.max_threads; s++) {
