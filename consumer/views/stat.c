@@ -33,7 +33,7 @@
  *
  * but it is summed over calls, not the time with at least one in flight:
  * calls of one function overlapping on several threads add up, capped at
- * 100%.  TOTAL's %util is then the largest row's.  A trace switched
+ * 100%.  TOTAL's %util is then at least the largest row's.  A trace switched
  * between the modes has its calls in either, never both: the two add up.
  *
  * When the process has already ended (post mortem), one table covers the

@@ -89,7 +89,8 @@ int tread_stuck_run(struct tread_view_ctx *v, uint64_t older_than_ns, bool write
  * tread_stat_run - tread --stat: the live table every @interval_ns, until
  * *v->stop or the process ends (or once for an exited process).
  * @rows: at most this many function rows, 0 = all.
- * @pid, @start_time: the traced process, to notice its end.
+ * The traced process (pid and start time from the header) is checked
+ * every round, to notice its end.
  */
 int tread_stat_run(struct tread_view_ctx *v, uint64_t interval_ns, unsigned rows);
 
