@@ -256,6 +256,8 @@ int main(int argc, char **argv)
 	switch (act) {
 	case ACT_ENABLE:
 		ret = session_enable(&o, &rep);
+		free(o.filters);
+		free(o.notraces);
 		if (ret)
 			return fail(&o, ret);
 		if (rep.already)

@@ -35,8 +35,9 @@ struct layout {
 static uint32_t stats_cap_of(const struct ring_geometry *geo)
 {
 	uint64_t pairs = (uint64_t)geo->max_threads * geo->site_cap;
+	uint32_t cap = pairs < TAT_STATS_POOL ? (uint32_t)pairs : TAT_STATS_POOL;
 
-	return pairs < TAT_STATS_POOL ? (uint32_t)pairs : TAT_STATS_POOL;
+	return geo->stats_cap && geo->stats_cap < cap ? geo->stats_cap : cap;
 }
 
 static int layout_of(const struct ring_geometry *geo, struct layout *l)
@@ -177,7 +178,7 @@ int ringfile_open(pid_t pid, uint64_t start_time, uid_t uid, int flags,
 		goto fail;
 	}
 	geo = (struct ring_geometry){ h.max_threads, h.ring_shift, h.site_cap,
-				      h.module_cap };
+				      h.module_cap, h.clock, h.stats_cap };
 	if (layout_of(&geo, &l) || l.size != h.file_size ||
 	    (uint64_t)st.st_size != h.file_size || l.site_off != h.site_off ||
 	    l.thread_off != h.thread_off || l.data_off != h.data_off ||

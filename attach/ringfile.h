@@ -15,6 +15,8 @@ struct ring_geometry {
 	uint32_t site_cap;
 	uint32_t module_cap;
 	uint32_t clock;			/* enum tat_clock */
+	uint32_t stats_cap;		/* stats pool records; 0: the default
+					 * (smaller only, for tests) */
 };
 
 struct ringfile {

@@ -166,6 +166,9 @@ static int ring_create(const struct session_opts *o, uint64_t start_time,
 	if (geo.site_cap > TAT_EV_SITE_MAX + 1)
 		geo.site_cap = TAT_EV_SITE_MAX + 1;
 	geo.module_cap = 64;
+	/* For tests only: a small stats pool, to reach the pool-full path. */
+	geo.stats_cap = getenv("TATTACH_TEST_STATS_POOL") ?
+			(uint32_t)strtoul(getenv("TATTACH_TEST_STATS_POOL"), NULL, 10) : 0;
 	geo.clock = o->clock >= 0 ? (uint32_t)o->clock : TAT_CLOCK_TSC;
 	if (o->clock < 0 && !tsc_is_invariant()) {
 		pr_warn("this CPU's TSC is not invariant (constant_tsc, nonstop_tsc): "

@@ -12,6 +12,11 @@
  * CPU, and no other CPU writes these fields), and a reservation always
  * precedes the write it protects.  So a nested call works strictly above
  * the outer one and leaves everything as it found it.
+ *
+ * Stats mode updates the thread's own records the same way.  Locked
+ * instructions (shared with other CPUs) are used only to take a record
+ * from the pool, once per thread and function, and for the shared
+ * records of a full pool (docs/ring-format.md, "Stats mode").
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -31,10 +36,10 @@ HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
 
 #define FRAME_ENDED (1ull << 63)	/* tp_frame.site: its EXIT was written */
 #define FRAME_STATS (1ull << 62)	/* tp_frame.site: entered in stats mode */
-#define FRAME_SITE  ((uint64_t)TAT_EV_SITE_MAX)
+#define FRAME_SITE  ((uint64_t)TAT_EV_SITE_MAX)	/* tp_frame.site: the index */
+#define SAME_STACK  (8ull << 20)	/* farther apart: another stack */
 
 _Static_assert(TP_DEPTH_MAX == TAT_FRAMES_MAX, "one shared frame per shadow frame");
-#define SAME_STACK  (8ull << 20)	/* farther apart: another stack */
 
 #define READ_ONCE(x)     (*(const volatile __typeof__(x) *)&(x))
 #define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))

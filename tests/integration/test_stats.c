@@ -374,3 +374,40 @@ Test(stats, no_room_for_stats_refuses_the_switch, .timeout = 60)
 	free(out);
 	free(err);
 }
+
+/* A pool of 4 records (TATTACH_TEST_STATS_POOL) runs out at once: the
+ * other (thread, function) pairs count in the shared per-function records,
+ * with locked instructions, 8 threads at a time: still exact. */
+Test(stats, pool_full_falls_back_to_shared_records_exactly, .timeout = 120)
+{
+	char *out = NULL, *err = NULL;
+	struct target t;
+	struct ring_view v;
+	struct counts c;
+	uint64_t shared;
+
+	target_start(&t, build_path(TARGET));
+	setenv("TATTACH_TEST_STATS_POOL", "4", 1);
+	enable(&t, "--enable --mode stats -t 16 -b 64K");
+	unsetenv("TATTACH_TEST_STATS_POOL");
+	cr_assert(!strncmp(target_cmd(&t, "hazard 8 2000"), "done ", 5));
+	c = target_counts(&t);
+	cr_assert_eq(ring_view_open(t.pid, &v), 0);
+	cr_assert_eq(v.h->stats_cap, 4);
+	cr_assert_geq(v.h->stats_used, 4);
+	cr_assert_eq(stat_calls(&v, "leaf"), (uint64_t)c.leaf);
+	cr_assert_eq(stat_calls(&v, "mid"), (uint64_t)c.mid);
+	cr_assert_eq(stat_calls(&v, "ja"), (uint64_t)c.ja);
+	cr_assert_eq(stat_calls(&v, "jc"), (uint64_t)c.jc);
+	cr_assert_eq(stat_calls(&v, "on_prof"), (uint64_t)c.handler);
+	shared = ring_view_ctl_sum(&v, offsetof(struct tat_thread_ctl, stats_shared));
+	cr_assert_gt(shared, 0);
+	ring_view_close(&v);
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "stats memory: 4 of 4 records in use") && strstr(out, "pool full"),
+		  "%s", out);
+	cr_assert(strstr(out, "stats shared: "), "%s", out);
+	target_stop(&t);
+	free(out);
+	free(err);
+}
