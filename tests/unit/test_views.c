@@ -634,3 +634,60 @@ Test(stat, post_mortem_table_of_exact_timestamps)
 	free(out);
 	ringgen_free(&g);
 }
+
+/*
+ * tread -f with --min-duration: a call undecided at the end of a round is
+ * held, with everything after it, until a later round decides it.  The
+ * output is the same as reading everything at once.
+ */
+Test(filter, min_duration_across_follow_rounds)
+{
+	struct tread_filter_spec spec = { .min_duration_ns = 1000 };
+	struct tread_graph *gr;
+	struct pipe_out p;
+	struct ringgen g;
+	char *once, *followed, *c;
+
+	setup(&g);
+	ringgen_entry(&g, 0, S[RG_WORK], 0);
+	ringgen_entry(&g, 0, S[RG_A], 10);
+	ringgen_entry(&g, 0, S[RG_LEAF], 20);
+	ringgen_exit(&g, 0, S[RG_LEAF], 30);
+	ringgen_entry(&g, 1, S[RG_B], 40);
+
+	pipe_open(&p, &g, &spec);
+	cr_assert_eq(tread_graph_open(p.ring, p.names, p.out, 0, &gr), 0);
+	tread_graph_set_filter(gr, p.filter);
+	cr_assert_eq(tread_graph_header(gr), 0);
+	for (int round = 0; round < 2; round++) {	/* the second hands out */
+		cr_assert_eq(tread_trace_refresh(p.trace, false, false), 0);
+		tread_filter_begin_round(p.filter, false);
+		cr_assert_eq(tread_graph_round(gr, p.trace), 0);
+	}
+	fflush(p.out);
+	/* work, a, b: nothing decided yet, nothing printed */
+	cr_assert_str_eq(p.text, "# DURATION     TID     FUNCTION\n");
+	ringgen_exit(&g, 1, S[RG_B], 100);		/* short: hidden */
+	ringgen_exit(&g, 0, S[RG_A], 1500);		/* long: shown */
+	ringgen_exit(&g, 0, S[RG_WORK], 1600);
+	for (int round = 0; round < 2; round++) {
+		bool final = round == 1;
+
+		cr_assert_eq(tread_trace_refresh(p.trace, final, final), 0);
+		tread_filter_begin_round(p.filter, final);
+		cr_assert_eq(tread_graph_round(gr, p.trace), 0);
+	}
+	tread_graph_close(gr);
+	followed = pipe_close(&p);
+	once = graph(&g, &spec);
+	cr_assert_str_eq(followed, once);
+	c = graph_canon(followed, T1);
+	cr_assert_str_eq(c, "work(a)", "%s", followed);
+	free(c);
+	c = graph_canon(followed, T2);
+	cr_assert_str_eq(c, "", "%s", followed);
+	free(c);
+	free(once);
+	free(followed);
+	ringgen_free(&g);
+}
