@@ -145,6 +145,21 @@ static void check_nap_hist(const char *out)
 	cr_assert_eq(n1 + n2 + other, 10, "%s", out);
 }
 
+/* TOTAL us of nap's row in a --report, or -1. */
+static double nap_total_us(const char *report)
+{
+	for (const char *l = report; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		unsigned long calls;
+		double total;
+		char name[64];
+
+		if (*l != '#' && sscanf(l, "%lu %lf %*f %*f %*s %*f %63s", &calls, &total,
+					name) == 3 && !strcmp(name, "nap"))
+			return total;
+	}
+	return -1;
+}
+
 ParameterizedTest(struct mode *m, views, hist_in_every_mode, .timeout = 60)
 {
 	char *out = NULL, *err = NULL;
@@ -159,6 +174,8 @@ ParameterizedTest(struct mode *m, views, hist_in_every_mode, .timeout = 60)
 	cr_assert_eq(tread(t.pid, "--report", &out, &err), 0, "%s", err);
 	cr_assert_eq(report_calls(out, "nap"), 10, "%s", out);
 	cr_assert_eq(report_calls(out, "sleeper"), 2, "%s", out);
+	/* total: 10 sleeps of at least 2 ms (and well under a second each) */
+	cr_assert(nap_total_us(out) >= 20000.0 && nap_total_us(out) < 1e7, "%s", out);
 	free(out);
 	free(err);
 	stop(&t);
