@@ -409,6 +409,10 @@ static int print_table(struct stat_view *sv, uint64_t end, unsigned max_rows)
 				    "figures are low (nothing consumes the ring; use "
 				    "--mode flight, or run tread -f beside)\n",
 				    dropped - sv->dropped));
+	if (!ret && !sv->stats && tread_filter_spec_active(v->spec) &&
+	    tread_stats_total_calls(v->ring) > 0)
+		ret = wrote(fprintf(v->out, "# stats-mode counters are left out: filters "
+				    "apply to events only\n"));
 	if (!ret && !v->out_is_tty)
 		ret = wrote(fputc('\n', v->out) == EOF ? -1 : 0);
 	if (!ret)
