@@ -120,6 +120,7 @@ static int print(struct hist_view *hv, char *const *funcs, unsigned nfuncs)
 {
 	FILE *out = hv->v->out;
 	char title[512];
+	uint32_t printed = 0;
 	int ret = 0;
 
 	for (uint32_t i = 0; i < hv->n; i++)
@@ -131,12 +132,19 @@ static int print(struct hist_view *hv, char *const *funcs, unsigned nfuncs)
 
 		if (!wanted(f->name, funcs, nfuncs))
 			continue;
+		printed++;
 		snprintf(title, sizeof(title), "ns[%s]", f->name);
 		errno = 0;
 		if (fprintf(out, "# %s: %" PRIu64 " calls, avg %" PRIu64 " ns\n", f->name,
 			    f->h.total, f->sum_ns / f->h.total) < 0)
 			return errno ? -errno : -EIO;
 		ret = tread_hist_print(out, title, &f->h);
+	}
+	if (!ret && !printed) {
+		errno = 0;
+		if (fprintf(out, "# no call%s returned in this trace\n",
+			    nfuncs ? " of these functions" : "") < 0)
+			ret = errno ? -errno : -EIO;
 	}
 	if (!ret && hv->stats_skipped) {
 		errno = 0;
