@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -635,6 +636,56 @@ Test(views, stat_after_a_flight_ring_overwrote_the_entries, .timeout = 60)
 	cr_assert_eq(stat_row(out, "TOTAL", &rate, &inflight, &util), 0, "%s", out);
 	cr_assert(inflight == 3 && util == 100.0, "%s", out);
 	free(out);
+	cr_assert_str_eq(target_cmd(&t, "unblock"), "done");
+	stop(&t);
+}
+
+/* On a terminal the table is redrawn in place: home, clear, table. */
+Test(views, stat_redraws_in_place_on_a_terminal, .timeout = 60)
+{
+	char pidbuf[16], buf[65536];
+	size_t len = 0;
+	struct target t;
+	int master, status;
+	pid_t child;
+
+	start_views(&t);
+	cr_assert_str_eq(target_cmd(&t, "block"), "blocked");
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)t.pid);
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	cr_assert(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
+	child = fork();
+	cr_assert(child >= 0);
+	if (child == 0) {
+		int slave = open(ptsname(master), O_RDWR);
+
+		setsid();
+		dup2(slave, 1);
+		execl(build_path("tread"), "tread", "-p", pidbuf, "--stat", "0.1", (char *)NULL);
+		_exit(127);
+	}
+	/* two tables drawn */
+	while (len < sizeof(buf) - 1) {
+		ssize_t n = read(master, buf + len, sizeof(buf) - 1 - len);
+		char *first;
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+		first = strstr(buf, "  TOTAL");
+		if (first && strstr(first + 1, "  TOTAL"))
+			break;
+	}
+	kill(child, SIGINT);
+	waitpid(child, &status, 0);
+	close(master);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+	cr_assert(!strncmp(buf, "\033[H\033[2J# pid ", 13), "%.80s", buf);
+	cr_assert(strstr(strstr(buf, "  TOTAL"), "\033[H\033[2J# pid "), "%s", buf);
+	/* no blank line between tables on a terminal */
+	cr_assert_null(strstr(buf, "\n\n"), "%s", buf);
+	cr_assert_null(strstr(buf, "\r\n\r\n"), "%s", buf);
 	cr_assert_str_eq(target_cmd(&t, "unblock"), "done");
 	stop(&t);
 }
