@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "consumer/filter.h"
 #include "consumer/graph.h"
 
 #ifndef TATTACH_VERSION
@@ -34,6 +35,18 @@ struct tread_options {
 	bool        report;		/* --report: per-function table */
 	int32_t     tid;		/* --tid: only this thread, 0 = all */
 	enum tread_time_mode time;	/* --time */
+	struct tread_filter_spec filter; /* -F -N --tid -D --min-duration --since --until */
+	bool        hist;		/* --hist [FUNC...]: latency histograms */
+	char      **hist_funcs;		/* the FUNC arguments (in argv), NULL-ended */
+	unsigned    nhist_funcs;
+	bool        stat;		/* --stat [INTERVAL]: live table */
+	uint64_t    stat_interval_ns;	/* default 1 s */
+	unsigned    rows;		/* -n: rows of --stat, 0 = all */
+	bool        stuck;		/* --stuck: calls in flight */
+	uint64_t    older_than_ns;	/* --older-than */
+	bool        srcline;		/* --srcline: file:line of functions */
+	char        sort_keys[8];	/* -s: enum tread_report_key, 0-ended */
+	bool        per_thread;		/* --report --per-thread */
 };
 
 /*

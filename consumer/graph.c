@@ -30,6 +30,8 @@ struct tread_graph {
 	struct tread_site_names *names;
 	FILE *out;
 	int32_t tid;
+	struct tread_filter *filter;	/* NULL: every event */
+	bool srcline;			/* --srcline */
 	struct thread_stack *stacks;	/* by slot */
 	uint64_t too_deep;		/* entries past TREAD_GRAPH_MAX_DEPTH */
 
@@ -358,11 +360,24 @@ static int push(struct tread_graph *g, struct thread_stack *st,
 	return 0;
 }
 
+/* --srcline: a "file:line" comment after the function name. */
+static void put_srcline(struct tread_graph *g, uint32_t site)
+{
+	const char *src;
+
+	if (!g->srcline)
+		return;
+	src = tread_site_srcline(g->names, site);
+	put_str(g, " /* ");
+	put_str(g, src ? src : "?");
+	put_str(g, " */");
+}
+
 static int print_entry(struct tread_graph *g, struct tread_trace *t,
 		       const struct tread_event *ev)
 {
 	struct thread_stack *st = &g->stacks[ev->slot];
-	const struct tread_event *next = tread_trace_peek_same(t);
+	const struct tread_event *next = tread_filter_peek_same(g->filter, t);
 	const char *name = name_of(g, ev->site);
 	int ret;
 
@@ -373,12 +388,14 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 			   ev->tid, st->depth);
 		put_str(g, name);
 		put_mem(g, "();", 3);
-		tread_trace_pop_same(t);
+		put_srcline(g, ev->site);
+		tread_filter_pop_same(g->filter, t);
 		return end_line(g);
 	}
 	begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
 	put_str(g, name);
 	put_mem(g, "() {", 4);
+	put_srcline(g, ev->site);
 	ret = end_line(g);
 	if (ret)
 		return ret;
@@ -459,6 +476,16 @@ static int print_lost(struct tread_graph *g, const struct tread_event *ev)
 	return ret;
 }
 
+void tread_graph_set_filter(struct tread_graph *g, struct tread_filter *f)
+{
+	g->filter = f;
+}
+
+void tread_graph_set_srcline(struct tread_graph *g, bool on)
+{
+	g->srcline = on;
+}
+
 int tread_graph_header(struct tread_graph *g)
 {
 	errno = 0;
@@ -475,7 +502,7 @@ int tread_graph_round(struct tread_graph *g, struct tread_trace *t)
 	struct tread_event ev;
 	int ret = 0;
 
-	while (!ret && tread_trace_next(t, &ev) == 1) {
+	while (!ret && tread_filter_next(g->filter, t, &ev) == 1) {
 		if (ev.kind == TREAD_EV_TID) {
 			/* The slot has a new owner: the old one's calls are over. */
 			g->stacks[ev.slot].depth = 0;

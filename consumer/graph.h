@@ -23,9 +23,11 @@
 #ifndef TATTACH_CONSUMER_GRAPH_H
 #define TATTACH_CONSUMER_GRAPH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "consumer/filter.h"
 #include "consumer/ring_reader.h"
 #include "consumer/site_names.h"
 #include "consumer/trace.h"
@@ -63,6 +65,12 @@ void tread_graph_close(struct tread_graph *g);
  * Returns 0, or -EINVAL for an unknown mode.
  */
 int tread_graph_set_time(struct tread_graph *g, enum tread_time_mode mode);
+
+/* Print only the events @f shows (NULL: all); before the first round. */
+void tread_graph_set_filter(struct tread_graph *g, struct tread_filter *f);
+
+/* --srcline: a "file:line" comment after each entry and leaf line. */
+void tread_graph_set_srcline(struct tread_graph *g, bool on);
 
 /* The column header line.  Returns 0 or -errno of the failed write. */
 int tread_graph_header(struct tread_graph *g);

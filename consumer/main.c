@@ -106,10 +106,27 @@ int main(int argc, char **argv)
 	cfg.poll_ms = 20;
 	cfg.stop = &stop_flag;
 	cfg.warn = warn_stderr;
+	cfg.filter = &opt.filter;
+	cfg.srcline = opt.srcline;
+	cfg.sort_keys = opt.sort_keys;
+	cfg.per_thread = opt.per_thread;
+	cfg.hist = opt.hist;
+	cfg.hist_funcs = opt.hist_funcs;
+	cfg.nhist_funcs = opt.nhist_funcs;
+	cfg.stat = opt.stat;
+	cfg.stat_interval_ns = opt.stat_interval_ns;
+	cfg.stat_rows = opt.rows;
+	cfg.stuck = opt.stuck;
+	cfg.older_than_ns = opt.older_than_ns;
+	cfg.out_is_tty = isatty(STDOUT_FILENO);
 
 	ret = tread_session_run(&cfg, err, sizeof(err));
 	if (ret == -EPIPE)
 		return 0;
+	if (ret == -EDOM) {	/* the options ask for what the trace lacks */
+		fprintf(stderr, "tread: %s\n", err);
+		return 2;
+	}
 	if (ret) {
 		fprintf(stderr, "tread: %s\n", err);
 		return 1;

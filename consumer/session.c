@@ -3,6 +3,7 @@
  * The read-print(-consume) loop behind tread.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,8 +14,10 @@
 #include "consumer/report.h"
 #include "consumer/ring_reader.h"
 #include "consumer/session.h"
+#include "consumer/stats_reader.h"
 #include "consumer/site_names.h"
 #include "consumer/trace.h"
+#include "consumer/views/views.h"
 
 struct session {
 	const struct tread_session_config *cfg;
@@ -23,6 +26,7 @@ struct session {
 	struct tread_trace *trace;
 	struct tread_graph *graph;
 	struct tread_report *report;
+	struct tread_filter *filter;
 };
 
 static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -105,10 +109,13 @@ static int rounds(struct session *s)
 		ret = tread_trace_refresh(s->trace, final, gone);
 		if (ret)
 			return ret;
+		tread_filter_begin_round(s->filter, final);
 		if (s->report)
-			ret = tread_report_round(s->report, s->trace);
+			ret = tread_report_round_filtered(s->report, s->trace, s->filter);
 		else
 			ret = tread_graph_round(s->graph, s->trace);
+		if (!ret && tread_filter_failed(s->filter))
+			ret = -ENOMEM;
 		if (ret)
 			return ret;
 		if (c->follow) {
@@ -121,6 +128,47 @@ static int rounds(struct session *s)
 			return 0;
 		pause_ms(c->poll_ms ? c->poll_ms : 20);
 	}
+}
+
+/* The graph shows events: say when calls were counted without any. */
+static int stats_mode_note(FILE *out, const struct tread_ring *ring)
+{
+	int64_t n = tread_stats_total_calls(ring);
+
+	if (n <= 0)
+		return n < 0 ? -ENOMEM : 0;
+	errno = 0;
+	if (fprintf(out, "# %" PRId64 " calls were counted in stats mode, without "
+		    "events: see --report, --hist, --stat\n", n) < 0)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+/* --hist, --stat, --stuck: the views of consumer/views/. */
+static int run_view(struct session *s, bool writer_gone, char *err, size_t errlen)
+{
+	const struct tread_session_config *c = s->cfg;
+	struct tread_view_ctx v = {
+		.ring = s->ring, .names = s->names, .trace = s->trace,
+		.filter = s->filter, .spec = c->filter, .out = c->out,
+		.out_is_tty = c->out_is_tty, .poll_ms = c->poll_ms, .stop = c->stop,
+		.err = err, .errlen = errlen,
+	};
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (c->hist)
+		ret = tread_hist_run(&v, c->hist_funcs, c->nhist_funcs, writer_gone);
+	else if (c->stuck)
+		ret = tread_stuck_run(&v, c->older_than_ns, writer_gone);
+	else
+		ret = tread_stat_run(&v, c->stat_interval_ns, c->stat_rows);
+	if (!ret)
+		ret = flush_out(c->out);
+	if (ret && ret != TREAD_VIEW_USAGE && !(err && errlen && err[0]))
+		ret = write_failed(c, ret, err, errlen);
+	return ret;
 }
 
 int tread_session_run(const struct tread_session_config *c, char *err,
@@ -139,6 +187,13 @@ int tread_session_run(const struct tread_session_config *c, char *err,
 	ret = tread_site_names_open(s.ring, root_pid, c->warn, c->warn_arg, &s.names);
 	if (!ret)
 		ret = tread_trace_open(s.ring, &s.trace);
+	/* the regular expressions were checked with the options */
+	if (!ret)
+		ret = tread_filter_open(c->filter, s.trace, s.names, &s.filter);
+	if (!ret && (c->hist || c->stat || c->stuck)) {
+		ret = run_view(&s, root_pid == 0, err, errlen);
+		goto out;
+	}
 	if (!ret && c->report)
 		ret = tread_report_open(s.ring, s.names, c->tid, &s.report);
 	else if (!ret)
@@ -148,6 +203,12 @@ int tread_session_run(const struct tread_session_config *c, char *err,
 		goto out;
 	}
 
+	if (s.report)
+		tread_report_set_view(s.report, c->sort_keys, c->per_thread, c->srcline);
+	if (s.graph) {
+		tread_graph_set_filter(s.graph, s.filter);
+		tread_graph_set_srcline(s.graph, c->srcline);
+	}
 	if (s.graph && tread_graph_set_time(s.graph, c->time)) {
 		ret = fail(err, errlen, -EINVAL, "unknown --time mode %d", (int)c->time);
 		goto out;
@@ -158,6 +219,10 @@ int tread_session_run(const struct tread_session_config *c, char *err,
 		ret = rounds(&s);
 	if (!ret && s.graph)
 		ret = tread_graph_summary(s.graph, s.trace);
+	if (!ret && s.graph)
+		ret = stats_mode_note(c->out, s.ring);
+	if (!ret && s.report)
+		ret = tread_report_add_counters(s.report, s.filter != NULL);
 	if (!ret && s.report)
 		ret = tread_report_print(s.report, s.trace, c->out);
 	if (!ret)
@@ -165,6 +230,7 @@ int tread_session_run(const struct tread_session_config *c, char *err,
 	if (ret)
 		ret = write_failed(c, ret, err, errlen);
 out:
+	tread_filter_close(s.filter);
 	tread_report_close(s.report);
 	tread_graph_close(s.graph);
 	tread_trace_close(s.trace);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "consumer/filter.h"
 #include "consumer/graph.h"
 #include "consumer/site_names.h"
 
@@ -28,6 +29,19 @@ struct tread_session_config {
 	volatile sig_atomic_t *stop;	/* follow: set (by a signal) to finish */
 	tread_warn_fn warn;		/* non-fatal problems, may be NULL */
 	void       *warn_arg;
+	const struct tread_filter_spec *filter;	/* which calls to show; may be NULL */
+	bool        srcline;		/* graph, report: file:line of functions */
+	const char *sort_keys;		/* report: -s keys, 0-ended; may be NULL */
+	bool        per_thread;		/* report: rows per thread */
+	bool        hist;		/* --hist instead of the graph */
+	char *const *hist_funcs;	/* --hist FUNC..., @nhist_funcs of them */
+	unsigned    nhist_funcs;
+	bool        stat;		/* --stat: live table */
+	uint64_t    stat_interval_ns;
+	unsigned    stat_rows;		/* -n, 0 = all */
+	bool        stuck;		/* --stuck: calls in flight */
+	uint64_t    older_than_ns;	/* --stuck --older-than */
+	bool        out_is_tty;		/* --stat redraws in place */
 };
 
 /*
@@ -35,8 +49,9 @@ struct tread_session_config {
  * @err, @errlen: on failure, "<what>: <why>" in one line
  *
  * Returns 0, -EPIPE when the output was closed by its reader or a stop
- * signal interrupted a blocked write (not worth a message), or another
- * -errno with @err set.
+ * signal interrupted a blocked write (not worth a message), -EDOM when the
+ * options ask for something the trace does not have (a usage error, such
+ * as an unknown --hist function), or another -errno with @err set.
  */
 int tread_session_run(const struct tread_session_config *c, char *err,
 		      size_t errlen);

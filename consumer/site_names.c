@@ -30,6 +30,7 @@ struct tread_site_names {
 	 * an index past the table, so such names are made once too. */
 	const char **beyond_table;
 	uint8_t *module_state;		/* [hdr.module_cap] */
+	const char **srcline_by_site;	/* [site_cap] "file:line", "" = none; lazily */
 
 	/* Names we formatted ourselves; freed at close. */
 	char **owned;
@@ -81,6 +82,7 @@ void tread_site_names_close(struct tread_site_names *n)
 {
 	if (!n)
 		return;
+	free(n->srcline_by_site);
 	sym_close(n->sym);
 	for (size_t i = 0; i < n->nowned; i++)
 		free(n->owned[i]);
@@ -188,4 +190,28 @@ const char *tread_site_name(struct tread_site_names *n, uint32_t site)
 	if (!*slot)
 		*slot = resolve(n, site);
 	return *slot;
+}
+
+const char *tread_site_srcline(struct tread_site_names *n, uint32_t site)
+{
+	struct tat_site s;
+	struct sym_info info;
+	const char **slot;
+
+	if (site >= n->ring->site_cap)
+		return NULL;
+	if (!n->srcline_by_site)
+		n->srcline_by_site = calloc(n->ring->site_cap, sizeof(*n->srcline_by_site));
+	if (!n->srcline_by_site)
+		return NULL;
+	slot = &n->srcline_by_site[site];
+	if (!*slot) {
+		*slot = "";
+		if (!tread_ring_site(n->ring, site, &s)) {
+			load_module(n, s.module);
+			if (!sym_resolve(n->sym, s.addr, &info) && info.file && info.line > 0)
+				*slot = own(n, "", "%s:%d", info.file, info.line);
+		}
+	}
+	return **slot ? *slot : NULL;
 }

@@ -40,4 +40,11 @@ void tread_site_names_close(struct tread_site_names *names);
 /* The function name for @site; never NULL, valid until close. */
 const char *tread_site_name(struct tread_site_names *names, uint32_t site);
 
+/*
+ * tread_site_srcline - "file:line" of the function of @site, from DWARF
+ *
+ * NULL when the module has no line information for it.  Valid until close.
+ */
+const char *tread_site_srcline(struct tread_site_names *names, uint32_t site);
+
 #endif /* TATTACH_CONSUMER_SITE_NAMES_H */

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The calls in flight as the threads publish them in the ring file
+ * (docs/ring-format.md, "Frames in flight"): per thread slot, the stack of
+ * traced calls entered and not left, with their entry times, in every
+ * mode -- also when a flight ring has overwritten their ENTRY events, and
+ * in stats mode, which writes no events.
+ *
+ * The owning thread rewrites its frames while we copy them, so a stack is
+ * copied twice and only the frames equal in both copies, below both
+ * depths, are kept (outermost first, stopping at the first that differs).
+ */
+#ifndef TATTACH_CONSUMER_INFLIGHT_H
+#define TATTACH_CONSUMER_INFLIGHT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "consumer/ring_reader.h"
+
+struct tread_inflight_frame {
+	uint32_t site;		/* site index, flags removed */
+	bool     stats_mode;	/* entered in stats mode (TAT_FRAME_STATS) */
+	uint64_t tsc;		/* entry time, event clock */
+};
+
+/*
+ * tread_inflight_present - true if the file has frames in flight (a file
+ * made before them, or one whose region does not fit, has not)
+ */
+bool tread_inflight_present(const struct tread_ring *ring);
+
+/* Most frames one slot can have: header.frames_per_thread (checked). */
+uint32_t tread_inflight_max(const struct tread_ring *ring);
+
+/*
+ * tread_inflight_read - the calls in flight in @slot, outermost first
+ * @out: room for tread_inflight_max() frames
+ *
+ * Returns how many were stored (0 when the file has no frames).
+ */
+uint32_t tread_inflight_read(const struct tread_ring *ring, uint32_t slot,
+			     struct tread_inflight_frame *out);
+
+#endif /* TATTACH_CONSUMER_INFLIGHT_H */
