@@ -7,6 +7,7 @@
 
 #include "attach/log.h"
 #include "attach/site_filter.h"
+#include "symbols/name_match.h"
 #include "symbols/symbols.h"
 
 struct site_filter {
@@ -16,16 +17,12 @@ struct site_filter {
 
 static int compile(const char *re, regex_t *out, char *why, size_t len)
 {
-	int rc = regcomp(out, re, REG_EXTENDED | REG_NOSUB);
 	char msg[160];
+	int rc = name_match_compile(out, re, msg, sizeof(msg));
 
-	if (rc == 0)
-		return 0;
-	if (rc == REG_ESPACE)
-		return -ENOMEM;
-	regerror(rc, out, msg, sizeof(msg));
-	snprintf(why, len, "invalid regular expression '%s': %s", re, msg);
-	return -EINVAL;
+	if (rc == -EINVAL)
+		snprintf(why, len, "invalid regular expression '%s': %s", re, msg);
+	return rc;
 }
 
 int site_filter_check(const char *re, char *why, size_t len)
@@ -101,7 +98,7 @@ int site_filter_open(const char *const *filters, size_t nfilters,
 static int any_match(const regex_t *v, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
-		if (regexec(&v[i], name, 0, NULL, 0) == 0)
+		if (name_match(&v[i], name))
 			return 1;
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "consumer/filter.h"
+#include "symbols/name_match.h"
 
 #define NO_SEQ UINT64_MAX
 
@@ -105,53 +106,25 @@ bool tread_filter_spec_tid(const struct tread_filter_spec *s, int32_t tid)
 	return false;
 }
 
-/* Whole-name matching: the user's expression, anchored at both ends. */
+/* Whole-name matching, shared with tattach (symbols/name_match.h). */
 static int compile(regex_t *re, const char *text)
 {
-	size_t n = strlen(text) + 8;
-	char *anchored = malloc(n);
-	int rc;
-
-	if (!anchored)
-		return REG_ESPACE;
-	snprintf(anchored, n, "^(%s)$", text);
-	rc = regcomp(re, anchored, REG_EXTENDED | REG_NOSUB);
-	free(anchored);
-	return rc;
+	return name_match_compile(re, text, NULL, 0) ? REG_BADPAT : 0;
 }
 
 int tread_filter_check_re(const char *text, char *err, size_t errlen)
 {
 	regex_t re;
-	int rc = compile(&re, text);
 
-	if (!rc) {
-		regfree(&re);
-		return 0;
-	}
-	if (err && errlen)
-		regerror(rc, NULL, err, errlen);
-	return -EINVAL;
+	if (name_match_compile(&re, text, err, errlen))
+		return -EINVAL;
+	regfree(&re);
+	return 0;
 }
 
-/* The name, or failing that the name without a ".constprop.0"-like tail. */
 static bool name_matches(const regex_t *re, const char *name)
 {
-	const char *dot;
-	char base[256];
-	size_t n;
-
-	if (!regexec(re, name, 0, NULL, 0))
-		return true;
-	dot = strchr(name, '.');
-	if (!dot || dot == name)
-		return false;
-	n = (size_t)(dot - name);
-	if (n >= sizeof(base))
-		return false;
-	memcpy(base, name, n);
-	base[n] = '\0';
-	return !regexec(re, base, 0, NULL, 0);
+	return name_match(re, name);
 }
 
 int tread_filter_name_matches(const char *text, const char *name)
