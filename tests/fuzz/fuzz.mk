@@ -18,7 +18,8 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 # The code under test: all of tread but its main().  symbols/ is replaced by
 # a stub that never opens the module paths the input names (sym_stub.c).
 FUZZ_CONSUMER_DIRS := $(filter consumer%,$(LIB_DIRS))	# consumer/ and its subfolders
-FUZZ_SRCS := $(filter-out consumer/main.c,$(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.c))) tests/fuzz/sym_stub.c
+FUZZ_SRCS := $(filter-out consumer/main.c,$(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.c))) tests/fuzz/sym_stub.c \
+	     symbols/name_match.c
 FUZZ_DEPS := $(FUZZ_SRCS) $(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.h)) symbols/symbols.h \
 	     include/tattach/ring.h tests/fuzz/fuzz.mk
 
