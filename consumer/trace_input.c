@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "consumer/module_base.h"
+#include "symbols/module_base.h"
 #include "consumer/proc_alive.h"
 #include "consumer/trace_input.h"
 
@@ -135,7 +135,7 @@ static int module_bases(struct tread_input *in)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < count; i++)
 		if (tread_ring_module(ring, i, &m) == 0)
-			in->module_base[i] = tread_module_base(m.path, m.load_bias,
+			in->module_base[i] = sym_module_base(m.path, m.load_bias,
 							       in->alive ? ring->hdr.pid : 0);
 	return 0;
 }

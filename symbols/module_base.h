@@ -7,13 +7,13 @@
  * module table does not hold: it has the load bias only.  The lowest
  * PT_LOAD segment of the ELF file gives the rest.
  */
-#ifndef TATTACH_CONSUMER_MODULE_BASE_H
-#define TATTACH_CONSUMER_MODULE_BASE_H
+#ifndef TATTACH_SYMBOLS_MODULE_BASE_H
+#define TATTACH_SYMBOLS_MODULE_BASE_H
 
 #include <stdint.h>
 
 /*
- * tread_module_base - load bias + lowest PT_LOAD vaddr, page aligned
+ * sym_module_base - load bias + lowest PT_LOAD vaddr, page aligned
  * @path:      the module as the process saw it
  * @load_bias: from the module table
  * @root_pid:  when > 0, @path is also tried under /proc/<root_pid>/root
@@ -22,6 +22,6 @@
  * guess that is right for shared objects and position-independent
  * programs linked at 0).
  */
-uint64_t tread_module_base(const char *path, uint64_t load_bias, int root_pid);
+uint64_t sym_module_base(const char *path, uint64_t load_bias, int root_pid);
 
-#endif /* TATTACH_CONSUMER_MODULE_BASE_H */
+#endif /* TATTACH_SYMBOLS_MODULE_BASE_H */

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "consumer/module_base.h"
+#include "symbols/module_base.h"
 
 #define PAGE_MASK_4K (~(uint64_t)0xfff)
 
@@ -44,7 +44,7 @@ out:
 	return ret;
 }
 
-uint64_t tread_module_base(const char *path, uint64_t load_bias, int root_pid)
+uint64_t sym_module_base(const char *path, uint64_t load_bias, int root_pid)
 {
 	char alt[4096 + 64];
 	uint64_t low;
