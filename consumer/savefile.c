@@ -61,18 +61,24 @@ struct writer {
 	uint32_t sections;
 };
 
-static void put(struct writer *w, const void *p, size_t n)
+/* Zeros up to the next multiple of 8: where the next section starts. */
+static void pad8(struct writer *w)
 {
 	static const uint8_t zero[8];
 
-	fwrite(p, 1, n, w->f);
-	w->off += n;
 	if (w->off % 8) {
 		size_t pad = 8 - w->off % 8;
 
 		fwrite(zero, 1, pad, w->f);
 		w->off += pad;
 	}
+}
+
+static void put(struct writer *w, const void *p, size_t n)
+{
+	fwrite(p, 1, n, w->f);
+	w->off += n;
+	pad8(w);
 }
 
 static void section(struct writer *w, uint32_t type, uint32_t flags, uint64_t size)
@@ -155,7 +161,7 @@ static void write_process(struct writer *w, const struct tread_input *in)
 		fwrite(kv[i], 1, strlen(kv[i]) + 1, w->f);
 		w->off += strlen(kv[i]) + 1;
 	}
-	put(w, NULL, 0);	/* pad */
+	pad8(w);
 }
 
 static void write_threads(struct writer *w, const struct tread_input *in,
@@ -176,7 +182,7 @@ static void write_threads(struct writer *w, const struct tread_input *in,
 		fwrite(&t, 1, sizeof(t), w->f);
 		w->off += sizeof(t);
 	}
-	put(w, NULL, 0);
+	pad8(w);
 }
 
 static int write_sites(struct writer *w, const struct tread_input *in,
@@ -228,7 +234,7 @@ static int write_sites(struct writer *w, const struct tread_input *in,
 			w->off += strlen(d.file) + 1;
 		}
 	}
-	put(w, NULL, 0);
+	pad8(w);
 	free(e);
 	return 0;
 }
