@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "consumer/filter.h"
+#include "consumer/export/export.h"
 #include "consumer/graph.h"
 
 #ifndef TATTACH_VERSION
@@ -23,6 +24,12 @@ enum tread_action {
 	TREAD_ACTION_HELP,
 	TREAD_ACTION_VERSION,
 };
+
+/* Most -i options in one run. */
+#define TREAD_MAX_INPUTS 64
+
+/* "chrome" -> TREAD_EXPORT_CHROME...; -1 for an unknown name. */
+int tread_export_format_parse(const char *name);
 
 /* "abs" -> TREAD_TIME_ABS...; -1 for an unknown name. */
 int tread_time_mode_parse(const char *name);
@@ -47,6 +54,13 @@ struct tread_options {
 	bool        srcline;		/* --srcline: file:line of functions */
 	char        sort_keys[8];	/* -s: enum tread_report_key, 0-ended */
 	bool        per_thread;		/* --report --per-thread */
+	/* Several -i: merged on CLOCK_REALTIME (docs/tread.md). */
+	const char *inputs[TREAD_MAX_INPUTS];	/* every -i, in order */
+	size_t      ninputs;
+	const char *save;		/* --save FILE: write a saved trace */
+	bool        export_set;		/* --export given */
+	enum tread_export_format export_format;
+	const char *output;		/* -o: the export's file or folder */
 };
 
 /*
