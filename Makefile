@@ -17,7 +17,7 @@ msg      = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2);)
 # Debian packages the build and the tests need.  `make deps` installs the
 # missing ones (apt-get update first, once per run).
 DEB_PKGS := gcc make pkg-config binutils clang lld libclang-rt-14-dev libelf-dev libdw-dev libunwind-dev \
-	    libcapstone-dev libcriterion-dev
+	    libcapstone-dev libcriterion-dev uftrace babeltrace2
 
 PKGS     := libelf libdw capstone
 WARN     := -Wall -Wextra -Werror -Wno-missing-field-initializers
@@ -34,7 +34,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lpthread
 # ---------------------------------------------------------------- sources
 # Every .c in these folders belongs to the host-side library, except the
 # two programs' main.c files.
-LIB_DIRS := attach patcher symbols consumer
+LIB_DIRS := attach patcher symbols consumer consumer/export
 LIB_SRCS := $(filter-out %/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 LIB      := $(O)/libtattach.a
