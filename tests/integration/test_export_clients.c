@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: MIT
+/*
+ * End to end: trace the real calltree target, export its trace, and have
+ * the real clients read it.  uftrace replay must show, thread by thread,
+ * the same call tree as tread's graph, and uftrace report the same call
+ * counts as tread --report; babeltrace2 must print the same trees with
+ * the right process and thread ids, in time order, on the wall clock;
+ * two processes that take turns, exported separately and given together
+ * to babeltrace2, must interleave in the order they ran.
+ */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "consumer/export/collect.h"
+#include "lib/graph_parse.h"
+#include "lib/proc_harness.h"
+#include "lib/xmodel.h"
+
+#define TARGET "tests/targets/calltree.pg.O2"
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Export the trace of @pid in @fmt ("uftrace", "ctf") to @out. */
+static void export_pid(pid_t pid, const char *fmt, const char *out)
+{
+	const char *ringdir = getenv("TATTACH_RING_DIR");
+	struct tread_collect_config c = { 0 };
+	struct tread_xtrace *x = NULL;
+	char ring[300], err[512] = "";
+	const char *in = ring;
+	int ret;
+
+	snprintf(ring, sizeof(ring), "%s/tattach-%d.ring",
+		 ringdir && *ringdir ? ringdir : "/dev/shm", (int)pid);
+	c.inputs = &in;
+	c.ninputs = 1;
+	cr_assert_eq(tread_collect(&c, &x, NULL, err, sizeof(err)), 0, "collect: %s", err);
+	if (!strcmp(fmt, "uftrace"))
+		ret = tread_export_uftrace(x, out, err, sizeof(err));
+	else
+		ret = tread_export_ctf(x, out, err, sizeof(err));
+	cr_assert_eq(ret, 0, "export %s: %s", fmt, err);
+	tread_xtrace_free(x);
+}
+
+/* Canonical tree without "()" for calls that had no children, so both a
+ * one-line leaf and one split over two lines read "leaf". */
+static char *strip_empty(char *c)
+{
+	char *r = c, *w = c;
+
+	while (*r) {
+		if (r[0] == '(' && r[1] == ')')
+			r += 2;
+		else
+			*w++ = *r++;
+	}
+	*w = 0;
+	return c;
+}
+
+/* One event line of babeltrace2 --clock-seconds output. */
+struct bt_event {
+	uint64_t ns;
+	int pid, tid, entry;
+	char name[64];
+};
+
+static int bt_parse(const char *l, struct bt_event *e)
+{
+	unsigned long long s, ns;
+	const char *k = strstr(l, ") func_"), *n;
+	char kind[16];
+
+	if (sscanf(l, "[%llu.%llu]", &s, &ns) != 2 || !k)
+		return 0;
+	if (sscanf(k + 2, "%15[a-z_]: { vpid = %d, vtid = %d,", kind, &e->pid, &e->tid) != 3)
+		return 0;
+	/* the payload's name, not the packet context's procname/thread_name */
+	n = strstr(k, "}, { addr = ");
+	n = n ? strstr(n, ", name = \"") : NULL;
+	if (!n || sscanf(n, ", name = \"%63[^\"]\"", e->name) != 1)
+		return 0;
+	e->ns = (uint64_t)s * 1000000000u + ns;
+	e->entry = !strcmp(kind, "func_entry");
+	return 1;
+}
+
+/* The calls of @tid in babeltrace2 output, as graph_canon writes them. */
+static char *bt_tree(const char *out, int tid)
+{
+	char *c = NULL;
+	int need_sep = 0;
+
+	for (const char *l = out; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		struct bt_event e;
+
+		if (bt_parse(l, &e) && e.tid == tid) {
+			if (e.entry) {
+				if (need_sep)
+					str_append(&c, " ");
+				str_append(&c, e.name);
+				str_append(&c, "(");
+				need_sep = 0;
+			} else {
+				str_append(&c, ")");
+				need_sep = 1;
+			}
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	return strip_empty(c ? c : strdup(""));
+}
+
+static char *sh(const char *fmt, const char *arg)
+{
+	char *cmd = NULL, *out;
+
+	cr_assert(asprintf(&cmd, fmt, arg, arg) > 0);
+	sh_capture(cmd, &out, 1);
+	free(cmd);
+	return out;
+}
+
+/* calltree traced through "run 5" and two threads of "mt 2 3". */
+static void traced_run(struct target *t, uint64_t *t_begin, uint64_t *t_end)
+{
+	char *out = NULL, *err = NULL;
+
+	target_start(t, build_path(TARGET));
+	ring_remove(t->pid);
+	*t_begin = wall_ns();
+	cr_assert_eq(tattach(t->pid, "--enable", &out, &err), 0, "enable: %s", err);
+	cr_assert_str_eq(target_cmd(t, "run 5"), "done");
+	cr_assert_str_eq(target_cmd(t, "mt 2 3"), "done");
+	cr_assert_eq(tattach(t->pid, "--disable", &out, &err), 0, "disable: %s", err);
+	*t_end = wall_ns();
+	free(out);
+	free(err);
+}
+
+TestSuite(export_clients, .timeout = 120);
+
+Test(export_clients, uftrace_replay_and_report_match_tread)
+{
+	static const char *const fns[] = { "dispatch", "work", "a", "b", "c", "leaf",
+					   "run_threads", "thread_main" };
+	char *graph = NULL, *report = NULL, *err = NULL, *dir, *data = NULL, *out;
+	struct target t;
+	uint64_t t0, t1;
+	int tids[16];
+	size_t nt;
+
+	require_client("uftrace");
+	traced_run(&t, &t0, &t1);
+	cr_assert_eq(tread(t.pid, "", &graph, &err), 0, "tread: %s", err);
+	cr_assert_eq(tread(t.pid, "--report", &report, &err), 0, "tread --report: %s", err);
+	dir = xtmpdir();
+	cr_assert(asprintf(&data, "%s/uftrace.data", dir) > 0);
+	export_pid(t.pid, "uftrace", data);
+
+	out = sh("uftrace replay -d '%s'", data);
+	nt = graph_tids(graph, tids, 16);
+	cr_assert_eq(nt, 3, "%s", graph);
+	for (size_t i = 0; i < nt; i++) {
+		char *want = strip_empty(graph_canon(graph, tids[i]));
+		char *got = strip_empty(graph_canon(out, tids[i]));
+
+		cr_assert_str_eq(got, want, "thread %d: uftrace replay\n%s\ntread\n%s",
+				 tids[i], out, graph);
+		free(got);
+		free(want);
+	}
+	free(out);
+
+	out = sh("uftrace report -d '%s'", data);
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		long want = report_calls(report, fns[i]), got = -1;
+
+		for (const char *l = out; l && *l;) {
+			char a[32], b[8], c[32], d[8], name[64];
+			long calls;
+
+			if (sscanf(l, "%31s %7s %31s %7s %ld %63s", a, b, c, d, &calls, name) == 6 &&
+			    !strcmp(name, fns[i]))
+				got = calls;
+			l = strchr(l, '\n');
+			l = l ? l + 1 : NULL;
+		}
+		cr_assert_gt(want, 0, "%s not in tread --report:\n%s", fns[i], report);
+		cr_assert_eq(got, want, "%s: uftrace %ld calls, tread %ld\n%s", fns[i], got,
+			     want, out);
+	}
+	cr_assert_eq(report_calls(report, "leaf"), 3 * 5 + 2 * 3 * 3);
+	free(out);
+
+	/* the other commands read it too */
+	out = sh("uftrace graph -d '%s'", data);
+	cr_assert(strstr(out, "(5) a\n") || strstr(out, ") a\n"), "%s", out);
+	free(out);
+	out = sh("uftrace info -d '%s'", data);
+	cr_assert(strstr(out, "# number of tasks     : 3\n"), "%s", out);
+	free(out);
+	out = sh("uftrace dump --chrome -d '%s' | python3 -m json.tool >/dev/null && echo ok", data);
+	cr_assert_str_eq(out, "ok\n");
+	free(out);
+
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	ring_remove(t.pid);
+	xrmdir(dir);
+	free(dir);
+	free(data);
+	free(graph);
+	free(report);
+	free(err);
+}
+
+Test(export_clients, babeltrace_prints_trees_tids_and_wall_clock_times)
+{
+	char *graph = NULL, *err = NULL, *dir, *ctf = NULL, *out;
+	struct target t;
+	uint64_t t0, t1, prev = 0;
+	size_t nev = 0;
+	int tids[16];
+	size_t nt;
+
+	require_client("babeltrace2");
+	traced_run(&t, &t0, &t1);
+	cr_assert_eq(tread(t.pid, "", &graph, &err), 0, "tread: %s", err);
+	dir = xtmpdir();
+	cr_assert(asprintf(&ctf, "%s/ctf", dir) > 0);
+	export_pid(t.pid, "ctf", ctf);
+	out = sh("babeltrace2 --clock-seconds '%s'", ctf);
+
+	nt = graph_tids(graph, tids, 16);
+	cr_assert_eq(nt, 3, "%s", graph);
+	for (size_t i = 0; i < nt; i++) {
+		char *want = strip_empty(graph_canon(graph, tids[i]));
+		char *got = bt_tree(out, tids[i]);
+
+		cr_assert_str_eq(got, want, "thread %d: babeltrace2\n%s\ntread\n%s", tids[i], got, want);
+		free(got);
+		free(want);
+	}
+	/* every event: this process, a thread tread knows, in time order,
+	 * between the wall clock read before --enable and after --disable */
+	for (const char *l = out; l && *l;) {
+		struct bt_event e;
+		size_t k;
+
+		if (bt_parse(l, &e)) {
+			cr_assert_eq(e.pid, t.pid);
+			for (k = 0; k < nt && tids[k] != e.tid; k++)
+				;
+			cr_assert_lt(k, nt, "thread %d not in tread's graph", e.tid);
+			cr_assert_geq(e.ns, prev, "time goes back at: %.200s", l);
+			cr_assert_geq(e.ns, t0);
+			cr_assert_leq(e.ns, t1);
+			prev = e.ns;
+			nev++;
+		} else if (*l == '[') {
+			cr_assert_fail("unparsed line: %.300s", l);
+		}
+		l = strchr(l, '\n');
+		l = l ? l + 1 : NULL;
+	}
+	/* one entry and one exit per call of the graph */
+	{
+		static const char *const fns[] = { "dispatch", "work", "a", "b", "c", "leaf",
+						   "run_threads", "thread_main" };
+		size_t calls = 0;
+
+		for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+			calls += graph_count_calls(graph, fns[i]);
+		/* dispatch x2, work, 5 x (a b c leaf x3), run_threads; per thread:
+		 * thread_main, work, 3 x (a b c leaf x3) */
+		cr_assert_eq(calls, 2 + 1 + 5 * 6 + 1 + 2 * (2 + 3 * 6), "%zu calls:\n%s", calls, graph);
+		cr_assert_eq(nev, 2 * calls);
+	}
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	ring_remove(t.pid);
+	xrmdir(dir);
+	free(dir);
+	free(ctf);
+	free(out);
+	free(graph);
+	free(err);
+}
+
+/*
+ * Two processes take turns: the test waits for A's "done" before it
+ * writes to B, and for B's before A again.  Exported separately, given
+ * together to babeltrace2: the work() calls alternate A, B, A, B..., and
+ * each of B's starts after the A call before it has returned.
+ */
+Test(export_clients, two_processes_interleave_in_babeltrace)
+{
+	char *err = NULL, *out = NULL, *dir, *ca = NULL, *cb = NULL, *both = NULL;
+	struct target a, b;
+	uint64_t last_exit_a = 0;
+	int expect_a = 1, rounds = 0, open_a = 0;
+
+	require_client("babeltrace2");
+	target_start(&a, build_path(TARGET));
+	target_start(&b, build_path(TARGET));
+	ring_remove(a.pid);
+	ring_remove(b.pid);
+	cr_assert_eq(tattach(a.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tattach(b.pid, "--enable", &out, &err), 0, "%s", err);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_str_eq(target_cmd(&a, "run 1"), "done");
+		cr_assert_str_eq(target_cmd(&b, "run 1"), "done");
+	}
+	cr_assert_eq(tattach(a.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tattach(b.pid, "--disable", &out, &err), 0, "%s", err);
+	dir = xtmpdir();
+	cr_assert(asprintf(&ca, "%s/a", dir) > 0);
+	cr_assert(asprintf(&cb, "%s/b", dir) > 0);
+	export_pid(a.pid, "ctf", ca);
+	export_pid(b.pid, "ctf", cb);
+	free(out);
+	cr_assert(asprintf(&both, "babeltrace2 --clock-seconds '%s' '%s'", cb, ca) > 0);
+	sh_capture(both, &out, 1);
+	for (const char *l = out; l && *l;) {
+		struct bt_event e;
+
+		if (bt_parse(l, &e) && !strcmp(e.name, "work")) {
+			int is_a = e.pid == a.pid;
+
+			cr_assert(is_a || e.pid == b.pid);
+			if (e.entry) {
+				cr_assert_eq(is_a, expect_a, "work() of %s out of turn: %.200s",
+					     is_a ? "A" : "B", l);
+				if (!is_a)
+					cr_assert_gt(e.ns, last_exit_a);
+				open_a = is_a;
+				rounds += is_a;
+			} else {
+				if (is_a) {
+					cr_assert(open_a);
+					last_exit_a = e.ns;
+				}
+				expect_a = !is_a;
+			}
+		}
+		l = strchr(l, '\n');
+		l = l ? l + 1 : NULL;
+	}
+	cr_assert_eq(rounds, 4, "%s", out);
+	cr_assert(expect_a, "the last work() is B's");
+	target_stop(&a);
+	target_stop(&b);
+	ring_remove(a.pid);
+	ring_remove(b.pid);
+	xrmdir(dir);
+	free(dir);
+	free(ca);
+	free(cb);
+	free(both);
+	free(out);
+	free(err);
+}
