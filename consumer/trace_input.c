@@ -14,6 +14,7 @@
 
 #include "symbols/module_base.h"
 #include "consumer/proc_alive.h"
+#include "consumer/savefile.h"
 #include "consumer/trace_input.h"
 
 static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -174,13 +175,43 @@ int tread_input_open(const char *path, const struct tread_input_config *c,
 		     struct tread_input **out, char *err, size_t errlen)
 {
 	struct tread_input *in = calloc(1, sizeof(*in));
-	int ret;
+	char why[512];
+	int ret, is_saved;
 
 	*out = NULL;
 	if (!in)
 		return fail(err, errlen, -ENOMEM, "out of memory");
 	in->path = path;
-	ret = open_ring(in, c, err, errlen);
+	is_saved = tread_saved_probe(path);
+	if (is_saved > 0 && c->writable) {
+		ret = fail(err, errlen, -EROFS, "%s: a saved trace cannot be "
+			   "followed (-f is for live ring files)", path);
+	} else if (is_saved > 0) {
+		ret = tread_saved_open(in, NULL, 0, why, sizeof(why));
+		if (ret)
+			fail(err, errlen, ret, "%s: %s", path, why);
+	} else {
+		ret = open_ring(in, c, err, errlen);
+	}
+	if (ret) {
+		tread_input_close(in);
+		return ret;
+	}
+	*out = in;
+	return 0;
+}
+
+int tread_input_open_saved_buffer(const char *name, const void *buf, size_t len,
+				  struct tread_input **out, char *err, size_t errlen)
+{
+	struct tread_input *in = calloc(1, sizeof(*in));
+	int ret;
+
+	*out = NULL;
+	if (!in)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	in->path = name;
+	ret = tread_saved_open(in, buf, len, err, errlen);
 	if (ret) {
 		tread_input_close(in);
 		return ret;
@@ -195,6 +226,7 @@ void tread_input_close(struct tread_input *in)
 		return;
 	tread_site_names_close(in->names);
 	tread_ring_close(in->ring);
+	tread_saved_free(in->saved_file);
 	free(in->threads);
 	free(in->module_base);
 	free(in);

@@ -63,6 +63,13 @@ struct tread_input_config {
 int tread_input_open(const char *path, const struct tread_input_config *c,
 		     struct tread_input **out, char *err, size_t errlen);
 
+/*
+ * tread_input_open_saved_buffer - a saved trace held in memory (copied);
+ * @name stands for the path in messages.  For tests and fuzzing.
+ */
+int tread_input_open_saved_buffer(const char *name, const void *buf, size_t len,
+				  struct tread_input **out, char *err, size_t errlen);
+
 void tread_input_close(struct tread_input *in);
 
 /* The name of thread @tid, "" when unknown. */
