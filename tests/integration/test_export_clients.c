@@ -15,7 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "consumer/export/collect.h"
 #include "lib/graph_parse.h"
 #include "lib/proc_harness.h"
 #include "lib/xmodel.h"
@@ -30,27 +29,19 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Export the trace of @pid in @fmt ("uftrace", "ctf") to @out. */
+/* tread -p PID --export FMT -o OUT: silent, exit 0, OUT complete. */
 static void export_pid(pid_t pid, const char *fmt, const char *out)
 {
-	const char *ringdir = getenv("TATTACH_RING_DIR");
-	struct tread_collect_config c = { 0 };
-	struct tread_xtrace *x = NULL;
-	char ring[300], err[512] = "";
-	const char *in = ring;
-	int ret;
+	char *args = NULL, *o = NULL, *e = NULL;
+	int st;
 
-	snprintf(ring, sizeof(ring), "%s/tattach-%d.ring",
-		 ringdir && *ringdir ? ringdir : "/dev/shm", (int)pid);
-	c.inputs = &in;
-	c.ninputs = 1;
-	cr_assert_eq(tread_collect(&c, &x, NULL, err, sizeof(err)), 0, "collect: %s", err);
-	if (!strcmp(fmt, "uftrace"))
-		ret = tread_export_uftrace(x, out, err, sizeof(err));
-	else
-		ret = tread_export_ctf(x, out, err, sizeof(err));
-	cr_assert_eq(ret, 0, "export %s: %s", fmt, err);
-	tread_xtrace_free(x);
+	cr_assert(asprintf(&args, "--export %s -o %s", fmt, out) > 0);
+	st = tread(pid, args, &o, &e);
+	cr_assert_eq(st, 0, "tread %s: exit %d: %s", args, st, e);
+	cr_assert_str_eq(o, "", "tread %s printed: %s", args, o);
+	free(args);
+	free(o);
+	free(e);
 }
 
 /* Canonical tree without "()" for calls that had no children, so both a
@@ -79,12 +70,12 @@ struct bt_event {
 static int bt_parse(const char *l, struct bt_event *e)
 {
 	unsigned long long s, ns;
-	const char *k = strstr(l, ") func_"), *n;
+	const char *k = strstr(l, " func_"), *n;
 	char kind[16];
 
 	if (sscanf(l, "[%llu.%llu]", &s, &ns) != 2 || !k)
 		return 0;
-	if (sscanf(k + 2, "%15[a-z_]: { vpid = %d, vtid = %d,", kind, &e->pid, &e->tid) != 3)
+	if (sscanf(k + 1, "%15[a-z_]: { vpid = %d, vtid = %d,", kind, &e->pid, &e->tid) != 3)
 		return 0;
 	/* the payload's name, not the packet context's procname/thread_name */
 	n = strstr(k, "}, { addr = ");
@@ -370,4 +361,201 @@ Test(export_clients, two_processes_interleave_in_babeltrace)
 	free(both);
 	free(out);
 	free(err);
+}
+
+static void ring_path(pid_t pid, char *buf, size_t len)
+{
+	const char *dir = getenv("TATTACH_RING_DIR");
+
+	snprintf(buf, len, "%s/tattach-%d.ring", dir && *dir ? dir : "/dev/shm", (int)pid);
+}
+
+/* The order in which @tids' "work() {" lines (or one-line work calls)
+ * appear in uftrace replay output, as a string of 'A' and 'B'. */
+static char *replay_turns(const char *out, int tid_a, int tid_b)
+{
+	char *turns = NULL;
+
+	for (const char *l = out; l && *l;) {
+		const char *lb = strchr(l, '['), *nl = strchr(l, '\n');
+		int tid;
+
+		if (lb && (!nl || lb < nl) && sscanf(lb + 1, "%d", &tid) == 1) {
+			const char *w = strstr(lb, "| ");
+
+			while (w && w[2] == ' ')
+				w++;
+			if (w && (!nl || w < nl) && !strncmp(w + 2, "work()", 6) &&
+			    (tid == tid_a || tid == tid_b))
+				str_append(&turns, tid == tid_a ? "A" : "B");
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	return turns ? turns : strdup("");
+}
+
+/*
+ * Several -i: the rings of two processes that took turns, merged into
+ * one uftrace folder and one CTF folder.  uftrace replay shows each
+ * process's tree as tread -p does and puts the turns in order;
+ * babeltrace2 prints them in order from the one CTF trace.
+ */
+Test(export_clients, merged_inputs_in_one_export)
+{
+	char ra[300], rb[300], *args = NULL, *o = NULL, *e = NULL, *dir, *cmd = NULL;
+	char *ga = NULL, *gb = NULL, *out, *got, *want, *turns;
+	struct target a, b;
+
+	require_client("uftrace");
+	require_client("babeltrace2");
+	target_start(&a, build_path(TARGET));
+	target_start(&b, build_path(TARGET));
+	ring_remove(a.pid);
+	ring_remove(b.pid);
+	cr_assert_eq(tattach(a.pid, "--enable", &o, &e), 0, "%s", e);
+	cr_assert_eq(tattach(b.pid, "--enable", &o, &e), 0, "%s", e);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_str_eq(target_cmd(&a, "run 1"), "done");
+		cr_assert_str_eq(target_cmd(&b, "run 2"), "done");
+	}
+	cr_assert_eq(tattach(a.pid, "--disable", &o, &e), 0, "%s", e);
+	cr_assert_eq(tattach(b.pid, "--disable", &o, &e), 0, "%s", e);
+	cr_assert_eq(tread(a.pid, "", &ga, &e), 0, "%s", e);
+	cr_assert_eq(tread(b.pid, "", &gb, &e), 0, "%s", e);
+	ring_path(a.pid, ra, sizeof(ra));
+	ring_path(b.pid, rb, sizeof(rb));
+	dir = xtmpdir();
+
+	cr_assert(asprintf(&args, "-i %s -i %s --export uftrace -o %s/u", ra, rb, dir) > 0);
+	cr_assert_eq(tread(0, args, &o, &e), 0, "tread %s: %s", args, e);
+	free(args);
+	cr_assert(asprintf(&cmd, "uftrace replay -d '%s/u'", dir) > 0);
+	sh_capture(cmd, &out, 1);
+	free(cmd);
+	got = strip_empty(graph_canon(out, a.pid));
+	want = strip_empty(graph_canon(ga, a.pid));
+	cr_assert_str_eq(got, want, "A: uftrace %s\ntread %s", got, want);
+	free(got);
+	free(want);
+	got = strip_empty(graph_canon(out, b.pid));
+	want = strip_empty(graph_canon(gb, b.pid));
+	cr_assert_str_eq(got, want, "B: uftrace %s\ntread %s", got, want);
+	free(got);
+	free(want);
+	turns = replay_turns(out, a.pid, b.pid);
+	cr_assert_str_eq(turns, "ABABAB", "%s", out);
+	free(turns);
+	free(out);
+
+	cr_assert(asprintf(&args, "-i %s -i %s --export ctf -o %s/c", rb, ra, dir) > 0);
+	cr_assert_eq(tread(0, args, &o, &e), 0, "tread %s: %s", args, e);
+	free(args);
+	cr_assert(asprintf(&cmd, "babeltrace2 --clock-seconds '%s/c'", dir) > 0);
+	sh_capture(cmd, &out, 1);
+	free(cmd);
+	turns = NULL;
+	for (const char *l = out; l && *l;) {
+		struct bt_event ev;
+
+		if (bt_parse(l, &ev) && ev.entry && !strcmp(ev.name, "work"))
+			str_append(&turns, ev.pid == a.pid ? "A" : ev.pid == b.pid ? "B" : "?");
+		l = strchr(l, '\n');
+		l = l ? l + 1 : NULL;
+	}
+	cr_assert_str_eq(turns ? turns : "", "ABABAB", "%s", out);
+	got = bt_tree(out, b.pid);
+	want = strip_empty(graph_canon(gb, b.pid));
+	cr_assert_str_eq(got, want, "B: babeltrace2 %s\ntread %s", got, want);
+	free(got);
+	free(want);
+	free(turns);
+	free(out);
+
+	target_stop(&a);
+	target_stop(&b);
+	ring_remove(a.pid);
+	ring_remove(b.pid);
+	xrmdir(dir);
+	free(dir);
+	free(ga);
+	free(gb);
+	free(o);
+	free(e);
+}
+
+/* --tid: only that thread is exported. */
+Test(export_clients, tid_filter_keeps_one_thread)
+{
+	char *graph = NULL, *e = NULL, *o = NULL, *dir, *args = NULL, *out, *got, *want;
+	struct target t;
+	uint64_t t0, t1;
+
+	require_client("uftrace");
+	require_client("babeltrace2");
+	traced_run(&t, &t0, &t1);
+	cr_assert_eq(tread(t.pid, "", &graph, &e), 0, "%s", e);
+	dir = xtmpdir();
+	cr_assert(asprintf(&args, "--tid %d --export uftrace -o %s/u", (int)t.pid, dir) > 0);
+	cr_assert_eq(tread(t.pid, args, &o, &e), 0, "%s", e);
+	free(args);
+	out = sh("uftrace info -d '%s/u'", dir);
+	cr_assert(strstr(out, "# number of tasks     : 1\n"), "%s", out);
+	free(out);
+	out = sh("uftrace replay -d '%s/u'", dir);
+	got = strip_empty(graph_canon(out, t.pid));
+	want = strip_empty(graph_canon(graph, t.pid));
+	cr_assert_str_eq(got, want);
+	free(got);
+	free(want);
+	free(out);
+	cr_assert(asprintf(&args, "--tid %d --export ctf -o %s/c", (int)t.pid, dir) > 0);
+	cr_assert_eq(tread(t.pid, args, &o, &e), 0, "%s", e);
+	free(args);
+	out = sh("ls '%s/c'", dir);
+	{
+		char want_ls[128];
+
+		snprintf(want_ls, sizeof(want_ls), "metadata\nstream-%d-%d\n", (int)t.pid,
+			 (int)t.pid);
+		cr_assert_str_eq(out, want_ls);
+	}
+	free(out);
+	target_stop(&t);
+	ring_remove(t.pid);
+	xrmdir(dir);
+	free(dir);
+	free(graph);
+	free(o);
+	free(e);
+}
+
+/* A folder that holds something: one line, exit 1, nothing written. */
+Test(export_clients, cli_refuses_a_used_folder)
+{
+	char *e = NULL, *o = NULL, *dir, *args = NULL, *out;
+	static const char *const fmts[] = { "uftrace", "ctf" };
+	struct target t;
+	uint64_t t0, t1;
+
+	traced_run(&t, &t0, &t1);
+	dir = xtmpdir();
+	out = sh("mkdir '%s/used' && echo mine > '%s/used/notes'", dir);
+	free(out);
+	for (size_t i = 0; i < 2; i++) {
+		cr_assert(asprintf(&args, "--export %s -o %s/used", fmts[i], dir) > 0);
+		cr_assert_eq(tread(t.pid, args, &o, &e), 1, "%s", e);
+		cr_assert(strstr(e, "tread: ") == e && strstr(e, "export: folder '") &&
+			  strstr(e, "/used' exists and is not empty"), "%s", e);
+		cr_assert_eq(strchr(e, '\n'), e + strlen(e) - 1, "one line: %s", e);
+		free(args);
+	}
+	out = sh("cd '%s' && ls -A . used && cat used/notes", dir);
+	cr_assert_str_eq(out, ".:\nused\n\nused:\nnotes\nmine\n");
+	free(out);
+	target_stop(&t);
+	ring_remove(t.pid);
+	xrmdir(dir);
+	free(dir);
+	free(o);
+	free(e);
 }

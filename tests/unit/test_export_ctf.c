@@ -39,9 +39,9 @@ static char *canon_line(const char *l, size_t len)
 	cr_assert(line);
 	if (sscanf(line, "[%31[0-9.]]", ts) != 1)
 		cr_assert_fail("no time stamp: %s", line);
-	ctx = strstr(line, ") func_");
+	ctx = strstr(line, " func_");
 	cr_assert(ctx, "no event name: %s", line);
-	cr_assert_eq(sscanf(ctx + 2, "%15[a-z_]: { vpid = %d, vtid = %d,", kind, &pid, &tid), 3,
+	cr_assert_eq(sscanf(ctx + 1, "%15[a-z_]: { vpid = %d, vtid = %d,", kind, &pid, &tid), 3,
 		     "%s", line);
 	pay = strstr(ctx, "}, { addr = 0x");
 	cr_assert(pay, "no payload: %s", line);
