@@ -288,6 +288,15 @@ static int write_stream(struct ctf_out *o, uint32_t thread, const uint32_t *idx,
 
 	snprintf(name, sizeof(name), "stream-%d-%d", (int)x->procs[t->proc].pid,
 		 (int)t->tid);
+	/* A tid reused by a later thread of the process: a stream of its own. */
+	for (uint32_t u = 0; u < thread; u++) {
+		if (x->threads[u].tid == t->tid && x->procs[x->threads[u].proc].pid ==
+		    x->procs[t->proc].pid) {
+			snprintf(name, sizeof(name), "stream-%d-%d-%u",
+				 (int)x->procs[t->proc].pid, (int)t->tid, thread);
+			break;
+		}
+	}
 	s.fname = name;
 	s.f = xdir_create(&o->dir, name, o->err, o->errlen);
 	if (!s.f)

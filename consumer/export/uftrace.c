@@ -87,8 +87,10 @@ struct uf_out {
 	char             **unknown_paths;	/* per process, for funcs without module */
 	uint64_t          *unknown_base;	/* per process: their lowest page */
 	uint64_t          *proc_first;	/* per process: its first event's time */
-	uint64_t          *thread_first;
-	size_t            *thread_nev;
+	uint32_t          *task;	/* per thread: the thread whose file holds
+					 * its events (a tid used twice in one
+					 * process is one uftrace task) */
+	size_t            *thread_nev;	/* per task: its events */
 	char              *err;
 	size_t             errlen;
 };
@@ -515,7 +517,8 @@ static int check_model(struct uf_out *o)
 		}
 		/* uftrace keys tasks by tid alone. */
 		for (size_t u = 0; u < t; u++) {
-			if (x->threads[u].tid == x->threads[t].tid) {
+			if (x->threads[u].tid == x->threads[t].tid &&
+			    x->threads[u].proc != x->threads[t].proc) {
 				xdir_err(o->err, o->errlen, "uftrace export: thread id %d "
 					 "occurs in two processes; uftrace cannot tell them "
 					 "apart; export them one at a time",
@@ -559,11 +562,11 @@ static int write_all(struct uf_out *o)
 	int ret = -ENOMEM;
 
 	o->thread_nev = calloc(x->nthreads + 1, sizeof(size_t));
-	o->thread_first = calloc(x->nthreads + 1, sizeof(uint64_t));
+	o->task = calloc(x->nthreads + 1, sizeof(uint32_t));
 	o->proc_first = calloc(x->nprocs + 1, sizeof(uint64_t));
 	start = calloc(x->nthreads + 1, sizeof(size_t));
 	idx = malloc((x->nevents + 1) * sizeof(uint32_t));
-	if (!o->thread_nev || !o->thread_first || !o->proc_first || !start || !idx)
+	if (!o->thread_nev || !o->task || !o->proc_first || !start || !idx)
 		goto nomem;
 	if (x->nevents > UINT32_MAX) {
 		xdir_err(o->err, o->errlen, "uftrace export: more than %u events",
@@ -572,22 +575,32 @@ static int write_all(struct uf_out *o)
 		goto out;
 	}
 
+	/* A reused tid (one thread ended, a later one got its number) is one
+	 * task: their calls do not overlap in time. */
+	for (size_t t = 0; t < x->nthreads; t++) {
+		o->task[t] = (uint32_t)t;
+		for (size_t u = 0; u < t; u++) {
+			if (x->threads[u].tid == x->threads[t].tid) {
+				o->task[t] = (uint32_t)u;
+				break;
+			}
+		}
+	}
 	for (size_t p = 0; p < x->nprocs; p++)
 		o->proc_first[p] = UINT64_MAX;
 	for (size_t i = 0; i < x->nevents; i++) {
 		const struct tread_xevent *e = &x->events[i];
 		uint32_t p = x->threads[e->thread].proc;
 
-		if (!o->thread_nev[e->thread]++)
-			o->thread_first[e->thread] = e->real_ns;
+		o->thread_nev[o->task[e->thread]]++;
 		if (e->real_ns < o->proc_first[p])
 			o->proc_first[p] = e->real_ns;
 	}
-	/* Each thread's events, in order, one after another (a counting sort). */
+	/* Each task's events, in order, one after another (a counting sort). */
 	for (size_t t = 1; t <= x->nthreads; t++)
 		start[t] = start[t - 1] + o->thread_nev[t - 1];
 	for (size_t i = 0; i < x->nevents; i++)
-		idx[start[x->events[i].thread]++] = (uint32_t)i;
+		idx[start[o->task[x->events[i].thread]]++] = (uint32_t)i;
 	for (size_t t = x->nthreads; t > 0; t--)
 		start[t] = start[t - 1];
 	start[0] = 0;
@@ -671,7 +684,7 @@ int tread_export_uftrace(const struct tread_xtrace *x, const char *out,
 	free(o.mods);
 	free(o.func_mod);
 	free(o.proc_first);
-	free(o.thread_first);
+	free(o.task);
 	free(o.thread_nev);
 	return ret;
 }

@@ -421,3 +421,45 @@ Test(export_ctf, refuses_a_folder_that_is_not_empty)
 	free(dir);
 	xb_free(&b);
 }
+
+/* A tid reused within a process gets a second stream; an exit ended by
+ * longjmp says so. */
+Test(export_ctf, reused_tid_and_unwound_exit)
+{
+	struct xbuild b = { 0 };
+	uint32_t p, t1, t2, f, g;
+	char *dir = xtmpdir(), *ctf, *out, *got, *want, *cmd = NULL;
+
+	require_client("babeltrace2");
+	p = xb_proc(&b, 600, "h", APP, "app", MONO0, T0);
+	t1 = xb_thread(&b, p, 601, "first");
+	t2 = xb_thread(&b, p, 601, "second");
+	f = xb_func(&b, p, "early", APP, APP_BASE, APP_BASE + 0x1000);
+	g = xb_func(&b, p, "late", APP, APP_BASE, APP_BASE + 0x1100);
+	xb_call(&b, t1, f, T0 + 1);
+	xb_ret(&b, t1, T0 + 2);
+	b.x.events[b.x.nevents - 1].unwound = 1;
+	xb_call(&b, t2, g, T0 + 3);
+	xb_ret(&b, t2, T0 + 4);
+	xb_finish(&b);
+	ctf = export(&b.x, dir, "ctf");
+	out = babeltrace("--clock-seconds", ctf);
+	got = bt_canon(out);
+	want = model_canon(&b.x);
+	cr_assert_str_eq(got, want, "%s", out);
+	cr_assert(strstr(out, "name = \"early\", how = ( \"unwound\" : container = 1 )"),
+		  "%s", out);
+	cr_assert(strstr(out, "thread_name = \"second\""), "%s", out);
+	free(out);
+	cr_assert(asprintf(&cmd, "ls '%s'", ctf) > 0);
+	sh_capture(cmd, &out, 1);
+	cr_assert_str_eq(out, "metadata\nstream-600-601\nstream-600-601-1\n");
+	free(out);
+	free(cmd);
+	free(got);
+	free(want);
+	free(ctf);
+	xrmdir(dir);
+	free(dir);
+	xb_free(&b);
+}

@@ -536,3 +536,68 @@ Test(export_uftrace, refuses_calls_deeper_than_uftrace_can_record)
 	free(dir);
 	xb_free(&b);
 }
+
+/* A tid used by two threads of one process, one after the other: one
+ * uftrace task holding both threads' calls in order. */
+Test(export_uftrace, reused_tid_is_one_task)
+{
+	struct xbuild b = { 0 };
+	uint32_t p, t1, t2, f, g;
+	char *dir = xtmpdir(), *out = NULL, *line = NULL, *c, err[512] = "";
+
+	require_client("uftrace");
+	p = xb_proc(&b, 600, "h", APP, "app", 1, T0);
+	t1 = xb_thread(&b, p, 601, "first");
+	t2 = xb_thread(&b, p, 601, "second");
+	f = xb_func(&b, p, "early", APP, APP_BASE, APP_BASE + 0x1000);
+	g = xb_func(&b, p, "late", APP, APP_BASE, APP_BASE + 0x1100);
+	xb_call(&b, t1, f, T0 + 1);
+	xb_ret(&b, t1, T0 + 2);
+	xb_call(&b, t2, g, T0 + 3);
+	xb_ret(&b, t2, T0 + 4);
+	xb_finish(&b);
+	cr_assert(asprintf(&out, "%s/u", dir) > 0);
+	cr_assert_eq(tread_export_uftrace(&b.x, out, err, sizeof(err)), 0, "%s", err);
+	cr_assert(asprintf(&line, "uftrace replay -d '%s'; uftrace info -d '%s' | grep 'task list'",
+			   out, out) > 0);
+	sh_capture(line, &c, 1);
+	free(line);
+	line = c;
+	c = replay_canon(line, 601);
+	cr_assert_str_eq(c, "early late", "%s", line);
+	cr_assert(strstr(line, "# task list           : 601(app)\n"), "%s", line);
+	free(c);
+	free(line);
+	free(out);
+	xrmdir(dir);
+	free(dir);
+	xb_free(&b);
+}
+
+/* One tid in two processes (two machines): uftrace could not tell them
+ * apart, so the export is refused, with nothing written. */
+Test(export_uftrace, same_tid_in_two_processes_is_refused)
+{
+	struct xbuild b = { 0 };
+	uint32_t p, q, f;
+	char *dir = xtmpdir(), *out = NULL, err[512] = "";
+
+	p = xb_proc(&b, 700, "hostA", APP, "app", 1, T0);
+	q = xb_proc(&b, 701, "hostB", APP, "app", 1, T0);
+	xb_thread(&b, p, 700, "app");
+	xb_thread(&b, q, 702, "app");
+	xb_thread(&b, q, 700, "app");
+	f = xb_func(&b, p, "f", APP, APP_BASE, APP_BASE + 0x1000);
+	xb_call(&b, 0, f, T0 + 1);
+	xb_ret(&b, 0, T0 + 2);
+	xb_finish(&b);
+	cr_assert(asprintf(&out, "%s/u", dir) > 0);
+	cr_assert_eq(tread_export_uftrace(&b.x, out, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "uftrace export: thread id 700 occurs in two processes; "
+			 "uftrace cannot tell them apart; export them one at a time");
+	cr_assert_eq(count_entries(dir), 0);
+	free(out);
+	xrmdir(dir);
+	free(dir);
+	xb_free(&b);
+}
