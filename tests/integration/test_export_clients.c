@@ -559,3 +559,69 @@ Test(export_clients, cli_refuses_a_used_folder)
 	free(o);
 	free(e);
 }
+
+/*
+ * A trace that travels: saved while the process runs, exported after the
+ * process and its program are gone.  The names uftrace and babeltrace2
+ * show come from the export alone.
+ */
+Test(export_clients, saved_trace_exports_without_the_binary)
+{
+	char *e = NULL, *o = NULL, *dir, *args = NULL, *out, *graph = NULL, *got, *want;
+	char bin[160], *bindir;
+	struct target t;
+	pid_t pid;
+
+	require_client("uftrace");
+	require_client("babeltrace2");
+	snprintf(bin, sizeof(bin), "%s", public_copy(build_path(TARGET)));
+	target_start(&t, bin);
+	ring_remove(t.pid);
+	cr_assert_eq(tattach(t.pid, "--enable", &o, &e), 0, "%s", e);
+	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &o, &e), 0, "%s", e);
+	dir = xtmpdir();
+	cr_assert(asprintf(&args, "--save %s/trace.tsave", dir) > 0);
+	cr_assert_eq(tread(t.pid, args, &o, &e), 0, "%s", e);
+	free(args);
+	pid = t.pid;
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	ring_remove(pid);
+	bindir = strdup(bin);
+	*strrchr(bindir, '/') = 0;
+	out = sh("rm -rf '%s' && test ! -e '%s' && echo gone", bindir);
+	cr_assert_str_eq(out, "gone\n");
+	free(out);
+
+	cr_assert(asprintf(&args, "-i %s/trace.tsave", dir) > 0);
+	cr_assert_eq(tread(0, args, &graph, &e), 0, "%s", e);
+	free(args);
+	want = strip_empty(graph_canon(graph, pid));
+	cr_assert(strstr(want, "dispatch(work(a(b(leaf) c(leaf leaf))"), "%s", graph);
+
+	cr_assert(asprintf(&args, "-i %s/trace.tsave --export uftrace -o %s/u", dir, dir) > 0);
+	cr_assert_eq(tread(0, args, &o, &e), 0, "%s", e);
+	free(args);
+	out = sh("uftrace replay -d '%s/u'", dir);
+	got = strip_empty(graph_canon(out, pid));
+	cr_assert_str_eq(got, want, "uftrace replay:\n%s", out);
+	free(got);
+	free(out);
+
+	cr_assert(asprintf(&args, "-i %s/trace.tsave --export ctf -o %s/c", dir, dir) > 0);
+	cr_assert_eq(tread(0, args, &o, &e), 0, "%s", e);
+	free(args);
+	out = sh("babeltrace2 --clock-seconds '%s/c'", dir);
+	got = bt_tree(out, pid);
+	cr_assert_str_eq(got, want);
+	free(got);
+	free(out);
+
+	free(want);
+	free(graph);
+	free(bindir);
+	xrmdir(dir);
+	free(dir);
+	free(o);
+	free(e);
+}
