@@ -252,9 +252,11 @@ static int packet_close(struct stream *s)
 	patch_u64(&s->pkt, PKT_SIZE, (uint64_t)s->pkt.len * 8);
 	s->open = false;
 	if (fwrite(s->pkt.b, 1, s->pkt.len, s->f) != s->pkt.len) {
+		int e = errno ? errno : EIO;
+
 		xdir_err(o->err, o->errlen, "cannot write '%s/%s': %s", o->dir.final,
-			 s->fname, strerror(errno));
-		return -EIO;
+			 s->fname, strerror(e));
+		return -e;
 	}
 	return 0;
 }

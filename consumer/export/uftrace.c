@@ -86,6 +86,8 @@ struct uf_out {
 	size_t             nsymfiles;
 	char             **unknown_paths;	/* per process, for funcs without module */
 	uint64_t          *unknown_base;	/* per process: their lowest page */
+	char             **paths;	/* module paths made fit for a map line */
+	size_t             npaths;
 	uint64_t          *proc_first;	/* per process: its first event's time */
 	uint32_t          *task;	/* per thread: the thread whose file holds
 					 * its events (a tid used twice in one
@@ -95,10 +97,47 @@ struct uf_out {
 	size_t             errlen;
 };
 
+/*
+ * uftrace reads a map line's path with sscanf("%s"): a space would cut
+ * it, and the .sym file would no longer match.  Such a path becomes one
+ * word (blanks as '_'), the same in the map and the .sym; the binary is
+ * not needed, so the path is only a name here.
+ */
+static const char *word_path(struct uf_out *o, const char *path)
+{
+	char **n, *w;
+
+	if (!strpbrk(path, " \t\n\r"))
+		return path;
+	for (size_t i = 0; i < o->npaths; i++) {
+		if (strlen(o->paths[i]) == strlen(path)) {
+			bool same = true;
+
+			for (size_t k = 0; path[k] && same; k++)
+				same = o->paths[i][k] == (strchr(" \t\n\r", path[k]) ? '_' : path[k]);
+			if (same)
+				return o->paths[i];
+		}
+	}
+	n = realloc(o->paths, (o->npaths + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	o->paths = n;
+	w = strdup(path);
+	if (!w)
+		return NULL;
+	for (char *c = w; *c; c++) {
+		if (strchr(" \t\n\r", *c))
+			*c = '_';
+	}
+	o->paths[o->npaths++] = w;
+	return w;
+}
+
 static const char *module_path(struct uf_out *o, const struct tread_xfunc *f)
 {
 	if (f->module && *f->module)
-		return f->module;
+		return word_path(o, f->module);
 	/* No module known: one made-up path per process, so the addresses of
 	 * different processes never share a symbol table. */
 	return o->unknown_paths[f->proc];
@@ -226,6 +265,8 @@ static int build_modules(struct uf_out *o)
 		uint64_t base = module_base(o, f);
 		int m, s;
 
+		if (!path)
+			goto nomem;
 		if (f->addr < base || f->addr - base > UF_ADDR_MAX) {
 			xdir_err(o->err, o->errlen, "uftrace export: function %s at %#" PRIx64
 				 " lies below its module's base %#" PRIx64, f->name,
@@ -680,6 +721,9 @@ int tread_export_uftrace(const struct tread_xtrace *x, const char *out,
 	}
 	free(o.unknown_paths);
 	free(o.unknown_base);
+	for (size_t i = 0; i < o.npaths; i++)
+		free(o.paths[i]);
+	free(o.paths);
 	free(o.symfiles);
 	free(o.mods);
 	free(o.func_mod);

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "lib/graph_parse.h"
@@ -458,6 +460,40 @@ Test(export_ctf, reused_tid_and_unwound_exit)
 	free(cmd);
 	free(got);
 	free(want);
+	free(ctf);
+	xrmdir(dir);
+	free(dir);
+	xb_free(&b);
+}
+
+/* A write that fails half way (the file size limit, as a full disk
+ * would): one line, and nothing is left. */
+Test(export_ctf, failed_write_leaves_nothing)
+{
+	struct rlimit small = { 64 * 1024, 64 * 1024 };
+	struct xbuild b = { 0 };
+	uint32_t p, t, f;
+	char *dir = xtmpdir(), *ctf = NULL, *cmd = NULL, *out, err[512] = "";
+
+	p = xb_proc(&b, 800, "h", APP, "app", MONO0, T0);
+	t = xb_thread(&b, p, 800, "app");
+	f = xb_func(&b, p, "f", APP, APP_BASE, APP_BASE + 0x1000);
+	for (uint64_t i = 0; i < 20000; i++) {
+		xb_call(&b, t, f, T0 + 2 * i);
+		xb_ret(&b, t, T0 + 2 * i + 1);
+	}
+	xb_finish(&b);
+	cr_assert(asprintf(&ctf, "%s/c", dir) > 0);
+	signal(SIGXFSZ, SIG_IGN);
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+	cr_assert_eq(tread_export_ctf(&b.x, ctf, err, sizeof(err)), -EFBIG, "%s", err);
+	cr_assert(strstr(err, "/c/stream-800-800': File too large"), "%s", err);
+	cr_assert(!strchr(err, '\n'), "%s", err);
+	cr_assert(asprintf(&cmd, "ls -A '%s' | wc -l", dir) > 0);
+	sh_capture(cmd, &out, 1);
+	cr_assert_str_eq(out, "0\n");
+	free(out);
+	free(cmd);
 	free(ctf);
 	xrmdir(dir);
 	free(dir);

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -596,6 +598,70 @@ Test(export_uftrace, same_tid_in_two_processes_is_refused)
 	cr_assert_str_eq(err, "uftrace export: thread id 700 occurs in two processes; "
 			 "uftrace cannot tell them apart; export them one at a time");
 	cr_assert_eq(count_entries(dir), 0);
+	free(out);
+	xrmdir(dir);
+	free(dir);
+	xb_free(&b);
+}
+
+/* A write that fails half way (here: the file size limit, as a full disk
+ * would): one line, and neither DIR nor its temporary folder is left. */
+Test(export_uftrace, failed_write_leaves_nothing)
+{
+	struct rlimit small = { 64 * 1024, 64 * 1024 };
+	struct xbuild b = { 0 };
+	uint32_t p, t, f;
+	char *dir = xtmpdir(), *out = NULL, err[512] = "";
+
+	p = xb_proc(&b, 800, "h", APP, "app", 1, T0);
+	t = xb_thread(&b, p, 800, "app");
+	f = xb_func(&b, p, "f", APP, APP_BASE, APP_BASE + 0x1000);
+	for (uint64_t i = 0; i < 20000; i++) {
+		xb_call(&b, t, f, T0 + 2 * i);
+		xb_ret(&b, t, T0 + 2 * i + 1);
+	}
+	xb_finish(&b);
+	cr_assert(asprintf(&out, "%s/u", dir) > 0);
+	signal(SIGXFSZ, SIG_IGN);
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+	cr_assert_eq(tread_export_uftrace(&b.x, out, err, sizeof(err)), -EFBIG, "%s", err);
+	cr_assert(strstr(err, "cannot write '") && strstr(err, "/u/800.dat': File too large"),
+		  "%s", err);
+	cr_assert_eq(count_entries(dir), 0);
+	free(out);
+	xrmdir(dir);
+	free(dir);
+	xb_free(&b);
+}
+
+/* A module path with a space (uftrace reads map paths as one word). */
+Test(export_uftrace, module_path_with_a_space)
+{
+	struct xbuild b = { 0 };
+	uint32_t p, t, f1, f2;
+	char *dir = xtmpdir(), *out = NULL, *line = NULL, *c, err[512] = "";
+
+	require_client("uftrace");
+	p = xb_proc(&b, 900, "h", "/home/me/My Apps/app", "app", 1, T0);
+	t = xb_thread(&b, p, 900, "app");
+	f1 = xb_func(&b, p, "outer", "/home/me/My Apps/app", APP_BASE, APP_BASE + 0x1000);
+	f2 = xb_func(&b, p, "inner", "/home/me/My Apps/libz z.so", 0x7f0000000000,
+		     0x7f0000002000);
+	xb_call(&b, t, f1, T0 + 1);
+	xb_call(&b, t, f2, T0 + 2);
+	xb_ret(&b, t, T0 + 3);
+	xb_ret(&b, t, T0 + 4);
+	xb_finish(&b);
+	cr_assert(asprintf(&out, "%s/u", dir) > 0);
+	cr_assert_eq(tread_export_uftrace(&b.x, out, err, sizeof(err)), 0, "%s", err);
+	cr_assert(asprintf(&line, "uftrace replay -d '%s'", out) > 0);
+	sh_capture(line, &c, 1);
+	free(line);
+	line = c;
+	c = replay_canon(line, 900);
+	cr_assert_str_eq(c, "outer(inner)", "%s", line);
+	free(c);
+	free(line);
 	free(out);
 	xrmdir(dir);
 	free(dir);
