@@ -29,6 +29,25 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+typedef int (*tool_fn)(pid_t pid, const char *args, char **out, char **err);
+
+/* Run tattach or tread; it must succeed.  Returns its stdout (malloc'ed). */
+static char *run_ok(tool_fn tool, pid_t pid, const char *args)
+{
+	char *o = NULL, *e = NULL;
+	int st = tool(pid, args, &o, &e);
+
+	cr_assert_eq(st, 0, "%s %s: exit %d: %s", tool == tread ? "tread" : "tattach",
+		     args, st, e);
+	free(e);
+	return o;
+}
+
+static void ok(tool_fn tool, pid_t pid, const char *args)
+{
+	free(run_ok(tool, pid, args));
+}
+
 /* tread -p PID --export FMT -o OUT: silent, exit 0, OUT complete. */
 static void export_pid(pid_t pid, const char *fmt, const char *out)
 {
@@ -132,10 +151,10 @@ static void traced_run(struct target *t, uint64_t *t_begin, uint64_t *t_end)
 	target_start(t, build_path(TARGET));
 	ring_remove(t->pid);
 	*t_begin = wall_ns();
-	cr_assert_eq(tattach(t->pid, "--enable", &out, &err), 0, "enable: %s", err);
+	ok(tattach, t->pid, "--enable");
 	cr_assert_str_eq(target_cmd(t, "run 5"), "done");
 	cr_assert_str_eq(target_cmd(t, "mt 2 3"), "done");
-	cr_assert_eq(tattach(t->pid, "--disable", &out, &err), 0, "disable: %s", err);
+	ok(tattach, t->pid, "--disable");
 	*t_end = wall_ns();
 	free(out);
 	free(err);
@@ -155,8 +174,8 @@ Test(export_clients, uftrace_replay_and_report_match_tread)
 
 	require_client("uftrace");
 	traced_run(&t, &t0, &t1);
-	cr_assert_eq(tread(t.pid, "", &graph, &err), 0, "tread: %s", err);
-	cr_assert_eq(tread(t.pid, "--report", &report, &err), 0, "tread --report: %s", err);
+	graph = run_ok(tread, t.pid, "");
+	report = run_ok(tread, t.pid, "--report");
 	dir = xtmpdir();
 	cr_assert(asprintf(&data, "%s/uftrace.data", dir) > 0);
 	export_pid(t.pid, "uftrace", data);
@@ -228,7 +247,7 @@ Test(export_clients, babeltrace_prints_trees_tids_and_wall_clock_times)
 
 	require_client("babeltrace2");
 	traced_run(&t, &t0, &t1);
-	cr_assert_eq(tread(t.pid, "", &graph, &err), 0, "tread: %s", err);
+	graph = run_ok(tread, t.pid, "");
 	dir = xtmpdir();
 	cr_assert(asprintf(&ctf, "%s/ctf", dir) > 0);
 	export_pid(t.pid, "ctf", ctf);
@@ -307,14 +326,14 @@ Test(export_clients, two_processes_interleave_in_babeltrace)
 	target_start(&b, build_path(TARGET));
 	ring_remove(a.pid);
 	ring_remove(b.pid);
-	cr_assert_eq(tattach(a.pid, "--enable", &out, &err), 0, "%s", err);
-	cr_assert_eq(tattach(b.pid, "--enable", &out, &err), 0, "%s", err);
+	ok(tattach, a.pid, "--enable");
+	ok(tattach, b.pid, "--enable");
 	for (int i = 0; i < 4; i++) {
 		cr_assert_str_eq(target_cmd(&a, "run 1"), "done");
 		cr_assert_str_eq(target_cmd(&b, "run 1"), "done");
 	}
-	cr_assert_eq(tattach(a.pid, "--disable", &out, &err), 0, "%s", err);
-	cr_assert_eq(tattach(b.pid, "--disable", &out, &err), 0, "%s", err);
+	ok(tattach, a.pid, "--disable");
+	ok(tattach, b.pid, "--disable");
 	dir = xtmpdir();
 	cr_assert(asprintf(&ca, "%s/a", dir) > 0);
 	cr_assert(asprintf(&cb, "%s/b", dir) > 0);
@@ -412,22 +431,22 @@ Test(export_clients, merged_inputs_in_one_export)
 	target_start(&b, build_path(TARGET));
 	ring_remove(a.pid);
 	ring_remove(b.pid);
-	cr_assert_eq(tattach(a.pid, "--enable", &o, &e), 0, "%s", e);
-	cr_assert_eq(tattach(b.pid, "--enable", &o, &e), 0, "%s", e);
+	ok(tattach, a.pid, "--enable");
+	ok(tattach, b.pid, "--enable");
 	for (int i = 0; i < 3; i++) {
 		cr_assert_str_eq(target_cmd(&a, "run 1"), "done");
 		cr_assert_str_eq(target_cmd(&b, "run 2"), "done");
 	}
-	cr_assert_eq(tattach(a.pid, "--disable", &o, &e), 0, "%s", e);
-	cr_assert_eq(tattach(b.pid, "--disable", &o, &e), 0, "%s", e);
-	cr_assert_eq(tread(a.pid, "", &ga, &e), 0, "%s", e);
-	cr_assert_eq(tread(b.pid, "", &gb, &e), 0, "%s", e);
+	ok(tattach, a.pid, "--disable");
+	ok(tattach, b.pid, "--disable");
+	ga = run_ok(tread, a.pid, "");
+	gb = run_ok(tread, b.pid, "");
 	ring_path(a.pid, ra, sizeof(ra));
 	ring_path(b.pid, rb, sizeof(rb));
 	dir = xtmpdir();
 
 	cr_assert(asprintf(&args, "-i %s -i %s --export uftrace -o %s/u", ra, rb, dir) > 0);
-	cr_assert_eq(tread(0, args, &o, &e), 0, "tread %s: %s", args, e);
+	ok(tread, 0, args);
 	free(args);
 	cr_assert(asprintf(&cmd, "uftrace replay -d '%s/u'", dir) > 0);
 	sh_capture(cmd, &out, 1);
@@ -448,7 +467,7 @@ Test(export_clients, merged_inputs_in_one_export)
 	free(out);
 
 	cr_assert(asprintf(&args, "-i %s -i %s --export ctf -o %s/c", rb, ra, dir) > 0);
-	cr_assert_eq(tread(0, args, &o, &e), 0, "tread %s: %s", args, e);
+	ok(tread, 0, args);
 	free(args);
 	cr_assert(asprintf(&cmd, "babeltrace2 --clock-seconds '%s/c'", dir) > 0);
 	sh_capture(cmd, &out, 1);
@@ -493,10 +512,10 @@ Test(export_clients, tid_filter_keeps_one_thread)
 	require_client("uftrace");
 	require_client("babeltrace2");
 	traced_run(&t, &t0, &t1);
-	cr_assert_eq(tread(t.pid, "", &graph, &e), 0, "%s", e);
+	graph = run_ok(tread, t.pid, "");
 	dir = xtmpdir();
 	cr_assert(asprintf(&args, "--tid %d --export uftrace -o %s/u", (int)t.pid, dir) > 0);
-	cr_assert_eq(tread(t.pid, args, &o, &e), 0, "%s", e);
+	ok(tread, t.pid, args);
 	free(args);
 	out = sh("uftrace info -d '%s/u'", dir);
 	cr_assert(strstr(out, "# number of tasks     : 1\n"), "%s", out);
@@ -509,7 +528,7 @@ Test(export_clients, tid_filter_keeps_one_thread)
 	free(want);
 	free(out);
 	cr_assert(asprintf(&args, "--tid %d --export ctf -o %s/c", (int)t.pid, dir) > 0);
-	cr_assert_eq(tread(t.pid, args, &o, &e), 0, "%s", e);
+	ok(tread, t.pid, args);
 	free(args);
 	out = sh("ls '%s/c'", dir);
 	{
@@ -548,6 +567,9 @@ Test(export_clients, cli_refuses_a_used_folder)
 			  strstr(e, "/used' exists and is not empty"), "%s", e);
 		cr_assert_eq(strchr(e, '\n'), e + strlen(e) - 1, "one line: %s", e);
 		free(args);
+		free(o);
+		free(e);
+		o = e = NULL;
 	}
 	out = sh("cd '%s' && ls -A . used && cat used/notes", dir);
 	cr_assert_str_eq(out, ".:\nused\n\nused:\nnotes\nmine\n");
@@ -577,12 +599,12 @@ Test(export_clients, saved_trace_exports_without_the_binary)
 	snprintf(bin, sizeof(bin), "%s", public_copy(build_path(TARGET)));
 	target_start(&t, bin);
 	ring_remove(t.pid);
-	cr_assert_eq(tattach(t.pid, "--enable", &o, &e), 0, "%s", e);
+	ok(tattach, t.pid, "--enable");
 	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
-	cr_assert_eq(tattach(t.pid, "--disable", &o, &e), 0, "%s", e);
+	ok(tattach, t.pid, "--disable");
 	dir = xtmpdir();
 	cr_assert(asprintf(&args, "--save %s/trace.tsave", dir) > 0);
-	cr_assert_eq(tread(t.pid, args, &o, &e), 0, "%s", e);
+	ok(tread, t.pid, args);
 	free(args);
 	pid = t.pid;
 	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
@@ -594,13 +616,13 @@ Test(export_clients, saved_trace_exports_without_the_binary)
 	free(out);
 
 	cr_assert(asprintf(&args, "-i %s/trace.tsave", dir) > 0);
-	cr_assert_eq(tread(0, args, &graph, &e), 0, "%s", e);
+	graph = run_ok(tread, 0, args);
 	free(args);
 	want = strip_empty(graph_canon(graph, pid));
 	cr_assert(strstr(want, "dispatch(work(a(b(leaf) c(leaf leaf))"), "%s", graph);
 
 	cr_assert(asprintf(&args, "-i %s/trace.tsave --export uftrace -o %s/u", dir, dir) > 0);
-	cr_assert_eq(tread(0, args, &o, &e), 0, "%s", e);
+	ok(tread, 0, args);
 	free(args);
 	out = sh("uftrace replay -d '%s/u'", dir);
 	got = strip_empty(graph_canon(out, pid));
@@ -609,7 +631,7 @@ Test(export_clients, saved_trace_exports_without_the_binary)
 	free(out);
 
 	cr_assert(asprintf(&args, "-i %s/trace.tsave --export ctf -o %s/c", dir, dir) > 0);
-	cr_assert_eq(tread(0, args, &o, &e), 0, "%s", e);
+	ok(tread, 0, args);
 	free(args);
 	out = sh("babeltrace2 --clock-seconds '%s/c'", dir);
 	got = bt_tree(out, pid);
