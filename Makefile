@@ -17,7 +17,10 @@ msg      = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2);)
 # Debian packages the build and the tests need.  `make deps` installs the
 # missing ones (apt-get update first, once per run).
 DEB_PKGS := gcc make pkg-config binutils clang lld libclang-rt-14-dev libelf-dev libdw-dev libunwind-dev \
-	    libcapstone-dev libcriterion-dev uftrace babeltrace2 python3
+	    libcapstone-dev libcriterion-dev uftrace babeltrace2
+# tests/integration/check_export.py parses the exports with Python's own
+# json and xml.etree
+DEB_PKGS += python3
 
 PKGS     := libelf libdw capstone
 WARN     := -Wall -Wextra -Werror -Wno-missing-field-initializers
