@@ -647,3 +647,116 @@ Test(export_clients, saved_trace_exports_without_the_binary)
 	free(o);
 	free(e);
 }
+
+/*
+ * pingpong: A's send_message(i) writes to B over a pipe, B's
+ * handle_message(i) reads it and answers, A's wait_answer(i) reads the
+ * answer.  A read as its ring, B as a saved trace, merged (-i A -i B)
+ * into one CTF trace and one uftrace folder: every handle_message lies
+ * after the send_message that sent it and before the wait_answer that got
+ * the answer.  (Exported separately, each process's trace keeps its own
+ * TSC calibration, which can put them microseconds apart: merging gives
+ * a machine's traces one conversion, which orders them exactly.)
+ */
+struct pp_round {
+	uint64_t send, handle, answered;
+};
+
+Test(export_clients, pingpong_on_one_time_line)
+{
+	char *e = NULL, *dir, *args = NULL, *out, ring_a[300], *turns = NULL;
+	struct pp_round r[10] = { 0 };
+	int nsend = 0, nhandle = 0, nanswer = 0, n = 10;
+	struct target t;
+	pid_t a, b;
+
+	require_client("uftrace");
+	require_client("babeltrace2");
+	target_start(&t, build_path("tests/targets/pingpong"));
+	cr_assert_eq(sscanf(t.ready, "ready %d %d", &a, &b), 2, "%s", t.ready);
+	ring_remove(a);
+	ring_remove(b);
+	ok(tattach, a, "--enable");
+	ok(tattach, b, "--enable");
+	cr_assert_str_eq(target_cmd(&t, "play 10"), "done");
+	ok(tattach, a, "--disable");
+	ok(tattach, b, "--disable");
+	dir = xtmpdir();
+	ring_path(a, ring_a, sizeof(ring_a));
+	cr_assert(asprintf(&args, "--save %s/b.tsave", dir) > 0);
+	ok(tread, b, args);
+	free(args);
+
+	/* one CTF trace of both processes */
+	cr_assert(asprintf(&args, "-i %s -i %s/b.tsave --export ctf -o %s/c", ring_a, dir,
+			   dir) > 0);
+	ok(tread, 0, args);
+	free(args);
+	cr_assert(asprintf(&args, "babeltrace2 --clock-seconds '%s/c'", dir) > 0);
+	sh_capture(args, &out, 1);
+	free(args);
+	for (const char *l = out; l && *l;) {
+		struct bt_event ev;
+
+		if (bt_parse(l, &ev)) {
+			if (ev.entry && !strcmp(ev.name, "send_message")) {
+				cr_assert_eq(ev.pid, a);
+				cr_assert_lt(nsend, n);
+				r[nsend++].send = ev.ns;
+			} else if (ev.entry && !strcmp(ev.name, "handle_message")) {
+				cr_assert_eq(ev.pid, b);
+				cr_assert_lt(nhandle, n);
+				r[nhandle++].handle = ev.ns;
+			} else if (!ev.entry && !strcmp(ev.name, "wait_answer")) {
+				cr_assert_lt(nanswer, n);
+				r[nanswer++].answered = ev.ns;
+			}
+			/* printed in time order across the two processes */
+			str_append(&turns, !strcmp(ev.name, "send_message") && ev.entry ? "S" :
+				   !strcmp(ev.name, "handle_message") && ev.entry ? "H" : "");
+		}
+		l = strchr(l, '\n');
+		l = l ? l + 1 : NULL;
+	}
+	cr_assert_eq(nsend, n);
+	cr_assert_eq(nhandle, n);
+	cr_assert_eq(nanswer, n);
+	for (int i = 0; i < n; i++) {
+		cr_assert_lt(r[i].send, r[i].handle, "round %d handled before it was sent:\n%s", i + 1, out);
+		cr_assert_lt(r[i].handle, r[i].answered, "round %d answered before handled", i + 1);
+	}
+	cr_assert_str_eq(turns, "SHSHSHSHSHSHSHSHSHSH");
+	free(turns);
+	turns = NULL;
+	free(out);
+
+	/* one uftrace folder with both processes: replay interleaves them */
+	cr_assert(asprintf(&args, "-i %s -i %s/b.tsave --export uftrace -o %s/u", ring_a, dir,
+			   dir) > 0);
+	ok(tread, 0, args);
+	free(args);
+	out = sh("uftrace replay -d '%s/u'", dir);
+	for (const char *l = out; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		const char *s = strstr(l, "send_message()"), *h = strstr(l, "handle_message()");
+
+		if (s && (!nl || s < nl))
+			str_append(&turns, "S");
+		else if (h && (!nl || h < nl))
+			str_append(&turns, "H");
+		l = nl ? nl + 1 : NULL;
+	}
+	cr_assert_str_eq(turns, "SHSHSHSHSHSHSHSHSHSH", "%s", out);
+	free(turns);
+	free(out);
+	out = sh("uftrace info -d '%s/u' | grep 'number of tasks'", dir);
+	cr_assert_str_eq(out, "# number of tasks     : 2\n");
+	free(out);
+
+	target_stop(&t);
+	ring_remove(a);
+	ring_remove(b);
+	xrmdir(dir);
+	free(dir);
+	free(e);
+}
