@@ -126,8 +126,10 @@ static int scan(const uint8_t *img, size_t len, struct occurs *o)
 	if (!ret)
 		ret = tread_trace_refresh(t, true, true);
 	while (!ret && tread_trace_next(t, &ev) == 1) {
+		/* Sites outside the table in use are named "bad_site_N" by
+		 * any reader: only real ones need a name. */
 		if ((ev.kind == TREAD_EV_ENTRY || ev.kind == TREAD_EV_EXIT) &&
-		    ev.site < ring->site_cap)
+		    ev.site > 0 && ev.site < tread_ring_site_count(ring))
 			o->site[ev.site] = 1;
 		if (ev.kind != TREAD_EV_TID)
 			ret = add_tid(o, ev.tid);
@@ -424,8 +426,11 @@ static int walk_sections(const struct tread_saved *s, struct found *f,
 static int read_process(struct tread_input *in, const uint8_t *p, uint64_t len,
 			char *err, size_t errlen)
 {
-	const char *s = (const char *)p, *end = s + len;
+	const char *s = (const char *)p, *end;
 
+	if (!p)
+		return 0;	/* no section: nothing known */
+	end = s + len;
 	if (len && p[len - 1])
 		return set_err(err, errlen, -EBADMSG, "process section not terminated");
 	while (s < end) {

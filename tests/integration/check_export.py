@@ -8,7 +8,8 @@ tread's own --report and folded output.
       parse the Trace Event JSON; check every complete event nests within
       the enclosing one of its thread (no partial overlap), the metadata
       names every process and thread; print
-        "procs N", "threads N", "calls NAME COUNT" (sorted),
+        "procs N", "threads N", "thread PID TID NAME" (sorted),
+        "calls NAME COUNT" (sorted),
         "event PID TID NAME TS_NS DUR_NS" per call, in file order
   check_export.py svg FILE.svg
       parse the SVG; check it is self-contained (a script, no external
@@ -77,6 +78,8 @@ def chrome(path):
             stack.append((ts, dur, name))
     print("procs %d" % len(procs))
     print("threads %d" % len(threads))
+    for (pid, tid), name in sorted(threads.items()):
+        print("thread %d %d %s" % (pid, tid, name))
     for name in sorted(calls):
         print("calls %s %d" % (name, calls[name]))
     for line in lines:

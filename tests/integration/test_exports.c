@@ -149,6 +149,21 @@ Test(exports, a_saved_trace_reads_the_same_without_the_binary)
 	cr_assert_str_eq(out, one);
 	/* the tree itself, to be sure the comparison compared something */
 	cr_assert_str_eq(graph_canon(out, tids[2]), "thread_main(work(a(b(leaf) c(leaf leaf))))");
+
+	/* exports too: the main thread's name came with the file; --tid
+	 * keeps one thread */
+	out = treadf(0, NULL, "-i %s --export chrome -o %s", saved, in_dir("all.json"));
+	out = checker("chrome", in_dir("all.json"));
+	snprintf(cmd, sizeof(cmd), "thread %d %d calltree\n", tids[0], tids[0]);
+	cr_assert_not_null(strstr(out, cmd), "%s", out);
+	cr_assert_eq(value_of(out, "threads", ""), 3, "%s", out);
+	out = treadf(0, NULL, "-i %s --tid %d --export chrome -o %s", saved, tids[2],
+		     in_dir("one.json"));
+	out = checker("chrome", in_dir("one.json"));
+	cr_assert_eq(value_of(out, "threads", ""), 1, "%s", out);
+	cr_assert_eq(value_of(out, "calls", "thread_main"), 1, "%s", out);
+	cr_assert_eq(value_of(out, "calls", "leaf"), 3, "%s", out);
+	cr_assert_eq(value_of(out, "calls", "dispatch"), -1, "%s", out);
 }
 
 /* Save a finished calltree run to @path. */
