@@ -592,7 +592,14 @@ static int check_model(struct uf_out *o)
 			return -ERANGE;
 		}
 	}
-	return 0;
+	/* uftrace answers "No data available" for a folder without records. */
+	for (size_t i = 0; i < x->nevents; i++) {
+		if (x->events[i].kind != TREAD_X_LOST)
+			return 0;
+	}
+	xdir_err(o->err, o->errlen, "uftrace export: the trace holds no calls, and "
+		 "uftrace cannot read a folder without any; nothing written");
+	return -ENODATA;
 }
 
 static int write_all(struct uf_out *o)

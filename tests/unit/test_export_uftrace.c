@@ -667,3 +667,25 @@ Test(export_uftrace, module_path_with_a_space)
 	free(dir);
 	xb_free(&b);
 }
+
+/* No calls at all: uftrace could not read the folder, so none is made. */
+Test(export_uftrace, trace_without_calls_is_refused)
+{
+	struct xbuild b = { 0 };
+	uint32_t p, t;
+	char *dir = xtmpdir(), *out = NULL, err[512] = "";
+
+	p = xb_proc(&b, 950, "h", APP, "app", 1, T0);
+	t = xb_thread(&b, p, 950, "app");
+	xb_lost(&b, t, T0 + 1, 3);
+	xb_finish(&b);
+	cr_assert(asprintf(&out, "%s/u", dir) > 0);
+	cr_assert_eq(tread_export_uftrace(&b.x, out, err, sizeof(err)), -ENODATA);
+	cr_assert_str_eq(err, "uftrace export: the trace holds no calls, and uftrace cannot "
+			 "read a folder without any; nothing written");
+	cr_assert_eq(count_entries(dir), 0);
+	free(out);
+	xrmdir(dir);
+	free(dir);
+	xb_free(&b);
+}
