@@ -36,15 +36,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "consumer/export/export.h"
-#include "consumer/export/outdir.h"
+#include "consumer/export/uftrace_priv.h"
 
 #define UF_MAGIC_WORD	"Ftrace!"
 #define UF_VERSION	4
 #define UF_HDR_SIZE	40
 #define UF_MAX_STACK	1024	/* the record's depth field has 10 bits */
 #define UF_REC_MAGIC	5
-#define UF_ADDR_MAX	((UINT64_C(1) << 48) - 1)
 
 /* Feature bits (uftrace.h, enum uftrace_feat_bits). */
 #define UF_FEAT_TASK_SESSION	(1u << 1)
@@ -59,340 +57,13 @@
 
 enum { UF_ENTRY = 0, UF_EXIT = 1, UF_LOST = 2 };
 
-/* One module of one process: a line of that process's map. */
-struct uf_mod {
-	uint32_t    proc;
-	const char *path;
-	uint64_t    base;
-	uint64_t    end;		/* past the last function seen */
-	uint32_t    symfile;	/* index into symfiles[] */
-};
-
-/* One .sym file: a module path, with the functions of every process. */
-struct uf_symfile {
-	const char *path;
-	char       *fname;
-	struct uf_sym { uint64_t rel; const char *name; } *syms;
-	size_t      nsyms, cap;
-};
-
-struct uf_out {
-	const struct tread_xtrace *x;
-	struct xdir        dir;
-	struct uf_mod     *mods;
-	size_t             nmods;
-	uint32_t          *func_mod;	/* funcs[i] lives in mods[func_mod[i]] */
-	struct uf_symfile *symfiles;
-	size_t             nsymfiles;
-	char             **unknown_paths;	/* per process, for funcs without module */
-	uint64_t          *unknown_base;	/* per process: their lowest page */
-	char             **paths;	/* module paths made fit for a map line */
-	size_t             npaths;
-	uint64_t          *proc_first;	/* per process: its first event's time */
-	uint32_t          *task;	/* per thread: the thread whose file holds
-					 * its events (a tid used twice in one
-					 * process is one uftrace task) */
-	size_t            *thread_nev;	/* per task: its events */
-	char              *err;
-	size_t             errlen;
-};
-
-/*
- * uftrace reads a map line's path with sscanf("%s"): a space would cut
- * it, and the .sym file would no longer match.  Such a path becomes one
- * word (blanks as '_'), the same in the map and the .sym; the binary is
- * not needed, so the path is only a name here.
- */
-static const char *word_path(struct uf_out *o, const char *path)
-{
-	char **n, *w;
-
-	if (!strpbrk(path, " \t\n\r"))
-		return path;
-	for (size_t i = 0; i < o->npaths; i++) {
-		if (strlen(o->paths[i]) == strlen(path)) {
-			bool same = true;
-
-			for (size_t k = 0; path[k] && same; k++)
-				same = o->paths[i][k] == (strchr(" \t\n\r", path[k]) ? '_' : path[k]);
-			if (same)
-				return o->paths[i];
-		}
-	}
-	n = realloc(o->paths, (o->npaths + 1) * sizeof(*n));
-	if (!n)
-		return NULL;
-	o->paths = n;
-	w = strdup(path);
-	if (!w)
-		return NULL;
-	for (char *c = w; *c; c++) {
-		if (strchr(" \t\n\r", *c))
-			*c = '_';
-	}
-	o->paths[o->npaths++] = w;
-	return w;
-}
-
-static const char *module_path(struct uf_out *o, const struct tread_xfunc *f)
-{
-	if (f->module && *f->module)
-		return word_path(o, f->module);
-	/* No module known: one made-up path per process, so the addresses of
-	 * different processes never share a symbol table. */
-	return o->unknown_paths[f->proc];
-}
-
-static uint64_t module_base(struct uf_out *o, const struct tread_xfunc *f)
-{
-	if (f->module && *f->module)
-		return f->module_base;
-	return o->unknown_base[f->proc];
-}
-
-static int find_mod(struct uf_out *o, uint32_t proc, const char *path, uint64_t base)
-{
-	for (size_t i = 0; i < o->nmods; i++) {
-		if (o->mods[i].proc == proc && o->mods[i].base == base &&
-		    !strcmp(o->mods[i].path, path))
-			return (int)i;
-	}
-	return -1;
-}
-
-static int find_symfile(struct uf_out *o, const char *path)
-{
-	for (size_t i = 0; i < o->nsymfiles; i++) {
-		if (!strcmp(o->symfiles[i].path, path))
-			return (int)i;
-	}
-	return -1;
-}
-
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
-/*
- * uftrace looks for <basename>.sym; when that file names another path it
- * tries <basename>-<sum>.sym, the sum being the path's bytes added into
- * 16 bits (make_new_symbol_filename in utils/symbol.c).
- */
-static char *symfile_name(struct uf_out *o, const char *path)
-{
-	const char *base = base_name(path);
-	char *name = NULL;
-	uint16_t sum = 0;
-	bool taken = false;
-
-	for (size_t i = 0; i < o->nsymfiles; i++) {
-		if (!strcmp(base_name(o->symfiles[i].path), base))
-			taken = true;
-	}
-	if (!taken) {
-		if (asprintf(&name, "%s.sym", base) < 0)
-			return NULL;
-		return name;
-	}
-	for (const char *p = path; *p; p++)
-		sum += (int)(signed char)*p;
-	if (asprintf(&name, "%s-%04x.sym", base, sum) < 0)
-		return NULL;
-	for (size_t i = 0; i < o->nsymfiles; i++) {
-		if (!strcmp(o->symfiles[i].fname, name)) {
-			free(name);
-			errno = EEXIST;
-			return NULL;
-		}
-	}
-	return name;
-}
-
-static int add_sym(struct uf_symfile *s, uint64_t rel, const char *name)
-{
-	if (s->nsyms == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct uf_sym *n = realloc(s->syms, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->syms = n;
-		s->cap = cap;
-	}
-	s->syms[s->nsyms].rel = rel;
-	s->syms[s->nsyms].name = name;
-	s->nsyms++;
-	return 0;
-}
-
-/* Group the functions into per-process modules and per-path symbol files. */
-static int build_modules(struct uf_out *o)
-{
-	const struct tread_xtrace *x = o->x;
-	int ret;
-
-	o->unknown_paths = calloc(x->nprocs + 1, sizeof(char *));
-	o->unknown_base = calloc(x->nprocs + 1, sizeof(uint64_t));
-	o->func_mod = calloc(x->nfuncs + 1, sizeof(uint32_t));
-	o->mods = calloc(x->nfuncs + 1, sizeof(*o->mods));
-	o->symfiles = calloc(x->nfuncs + 1, sizeof(*o->symfiles));
-	if (!o->unknown_paths || !o->unknown_base || !o->func_mod || !o->mods ||
-	    !o->symfiles)
-		goto nomem;
-	for (size_t p = 0; p < x->nprocs; p++) {
-		if (asprintf(&o->unknown_paths[p], "unknown-module-%d",
-			     (int)x->procs[p].pid) < 0) {
-			o->unknown_paths[p] = NULL;
-			goto nomem;
-		}
-		o->unknown_base[p] = UINT64_MAX;
-	}
-	/* Functions without a module share one that starts at their lowest page. */
-	for (size_t i = 0; i < x->nfuncs; i++) {
-		const struct tread_xfunc *f = &x->funcs[i];
-		uint64_t page = f->addr & ~UINT64_C(0xfff);
-
-		if (!(f->module && *f->module) && page < o->unknown_base[f->proc])
-			o->unknown_base[f->proc] = page;
-	}
-
-	for (size_t i = 0; i < x->nfuncs; i++) {
-		const struct tread_xfunc *f = &x->funcs[i];
-		const char *path = module_path(o, f);
-		uint64_t base = module_base(o, f);
-		int m, s;
-
-		if (!path)
-			goto nomem;
-		if (f->addr < base || f->addr - base > UF_ADDR_MAX) {
-			xdir_err(o->err, o->errlen, "uftrace export: function %s at %#" PRIx64
-				 " lies below its module's base %#" PRIx64, f->name,
-				 f->addr, base);
-			return -EINVAL;
-		}
-		m = find_mod(o, f->proc, path, base);
-		if (m < 0) {
-			s = find_symfile(o, path);
-			if (s < 0) {
-				struct uf_symfile *sf = &o->symfiles[o->nsymfiles];
-
-				sf->path = path;
-				sf->fname = symfile_name(o, path);
-				if (!sf->fname) {
-					ret = errno == EEXIST ? -EEXIST : -ENOMEM;
-					xdir_err(o->err, o->errlen, "uftrace export: no symbol "
-						 "file name left for module '%s'", path);
-					return ret;
-				}
-				s = (int)o->nsymfiles++;
-			}
-			m = (int)o->nmods++;
-			o->mods[m].proc = f->proc;
-			o->mods[m].path = path;
-			o->mods[m].base = base;
-			o->mods[m].end = base;
-			o->mods[m].symfile = (uint32_t)s;
-		}
-		o->func_mod[i] = (uint32_t)m;
-		if (f->addr + 1 > o->mods[m].end)
-			o->mods[m].end = f->addr + 1;
-		if (add_sym(&o->symfiles[o->mods[m].symfile], f->addr - base, f->name))
-			goto nomem;
-	}
-	return 0;
-
-nomem:
-	xdir_err(o->err, o->errlen, "uftrace export: out of memory");
-	return -ENOMEM;
-}
-
-static int cmp_sym(const void *a, const void *b)
-{
-	const struct uf_sym *x = a, *y = b;
-
-	return x->rel < y->rel ? -1 : x->rel > y->rel;
-}
-
-/* A name as one token of a text line: no line breaks, no tabs. */
-static void put_name(FILE *f, const char *s)
-{
-	for (; *s; s++)
-		fputc(*s == '\n' || *s == '\r' || *s == '\t' ? '_' : *s, f);
-}
-
-static int write_symfile(struct uf_out *o, struct uf_symfile *s)
-{
-	uint64_t last = 0;
-	size_t n = 0;
-	FILE *f;
-
-	qsort(s->syms, s->nsyms, sizeof(*s->syms), cmp_sym);
-	for (size_t i = 0; i < s->nsyms; i++)
-		n += i == 0 || s->syms[i].rel != s->syms[i - 1].rel;
-
-	f = xdir_create(&o->dir, s->fname, o->err, o->errlen);
-	if (!f)
-		return -errno;
-	/* Three columns: uftrace 0.13 cannot read the later sized form. */
-	fprintf(f, "# symbols: %zu\n# path name: %s\n", n + 1, s->path);
-	for (size_t i = 0; i < s->nsyms; i++) {
-		/* The same site seen in two processes: keep the first name. */
-		if (i && s->syms[i].rel == s->syms[i - 1].rel)
-			continue;
-		fprintf(f, "%016" PRIx64 " T ", s->syms[i].rel);
-		put_name(f, s->syms[i].name);
-		fputc('\n', f);
-		last = s->syms[i].rel;
-	}
-	/* Closes the last symbol: without it uftrace gives it no size. */
-	fprintf(f, "%016" PRIx64 " ? __func_end\n", last + 1);
-	return xdir_close(&o->dir, f, s->fname, o->err, o->errlen);
-}
-
-static void session_id(const struct uf_out *o, uint32_t proc, char out[17])
+void uf_session_id(const struct uf_out *o, uint32_t proc, char out[17])
 {
 	const struct tread_xproc *p = &o->x->procs[proc];
 
 	/* Any 16 hex digits do; unique per process of this export. */
 	snprintf(out, 17, "%08x%08x", (uint32_t)proc + 1,
 		 (uint32_t)p->pid ^ (uint32_t)(p->calib_real_ns >> 20));
-}
-
-static int write_map(struct uf_out *o, uint32_t proc)
-{
-	char name[64], sid[17];
-	FILE *f;
-
-	session_id(o, proc, sid);
-	snprintf(name, sizeof(name), "sid-%s.map", sid);
-	f = xdir_create(&o->dir, name, o->err, o->errlen);
-	if (!f)
-		return -errno;
-	for (size_t i = 0; i < o->nmods; i++) {
-		const struct uf_mod *m = &o->mods[i];
-		uint64_t end = (m->end + 0xfff) & ~UINT64_C(0xfff);
-
-		if (m->proc != proc)
-			continue;
-		/* Keep ranges apart: a lookup takes the first range that holds
-		 * the address. */
-		for (size_t j = 0; j < o->nmods; j++) {
-			if (o->mods[j].proc == proc && o->mods[j].base > m->base &&
-			    o->mods[j].base < end)
-				end = o->mods[j].base;
-		}
-		fprintf(f, "%012" PRIx64 "-%012" PRIx64 " r-xp 00000000 00:00 0"
-			"                          ", m->base, end);
-		put_name(f, m->path);
-		fputc('\n', f);
-	}
-	/* Its address tells uftrace where user space ends (guess_kernel_base). */
-	fprintf(f, "7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0"
-		"                          [stack]\n");
-	return xdir_close(&o->dir, f, name, o->err, o->errlen);
 }
 
 static const char *proc_exe(const struct tread_xproc *p)
@@ -425,13 +96,13 @@ static int write_tasks(struct uf_out *o)
 			any |= x->threads[t].proc == p && o->thread_nev[t];
 		if (!any)
 			continue;
-		session_id(o, (uint32_t)p, sid);
+		uf_session_id(o, (uint32_t)p, sid);
 		/* Sessions and tasks are found by time: they must begin no later
 		 * than the first record of any of their threads. */
 		fputs("SESS timestamp=", f);
 		put_ts(f, o->proc_first[p]);
 		fprintf(f, " pid=%d sid=%s exename=\"", (int)x->procs[p].pid, sid);
-		put_name(f, proc_exe(&x->procs[p]));
+		uf_put_name(f, proc_exe(&x->procs[p]));
 		fputs("\"\n", f);
 		for (size_t t = 0; t < x->nthreads; t++) {
 			if (x->threads[t].proc != p || !o->thread_nev[t])
@@ -484,14 +155,14 @@ static int write_info(struct uf_out *o)
 		return -errno;
 	fwrite(hdr, 1, sizeof(hdr), f);
 	fputs("exename:", f);
-	put_name(f, p0 ? proc_exe(p0) : "unknown");
+	uf_put_name(f, p0 ? proc_exe(p0) : "unknown");
 	/* The program's own command line is not in the trace: its path is. */
 	fputs("\ncmdline:", f);
-	put_name(f, p0 ? proc_exe(p0) : "unknown");
+	uf_put_name(f, p0 ? proc_exe(p0) : "unknown");
 	/* Only the host name is known; "unknown" keeps `uftrace info` from
 	 * printing "(null)" for the other two. */
 	fputs("\nosinfo:lines=3\nosinfo:kernel=unknown\nosinfo:hostname=", f);
-	put_name(f, p0 && p0->host && *p0->host ? p0->host : "unknown");
+	uf_put_name(f, p0 && p0->host && *p0->host ? p0->host : "unknown");
 	fputs("\nosinfo:distro=\"unknown\"", f);
 	fprintf(f, "\ntaskinfo:lines=2\ntaskinfo:nr_tid=%zu\ntaskinfo:tids=", ntids);
 	for (size_t t = 0; t < x->nthreads; t++) {
@@ -653,16 +324,16 @@ static int write_all(struct uf_out *o)
 		start[t] = start[t - 1];
 	start[0] = 0;
 
-	ret = build_modules(o);
+	ret = uf_build_modules(o);
 	if (ret)
 		goto out;
 	for (size_t s = 0; s < o->nsymfiles; s++) {
-		ret = write_symfile(o, &o->symfiles[s]);
+		ret = uf_write_symfile(o, &o->symfiles[s]);
 		if (ret)
 			goto out;
 	}
 	for (size_t p = 0; p < x->nprocs; p++) {
-		ret = write_map(o, (uint32_t)p);
+		ret = uf_write_map(o, (uint32_t)p);
 		if (ret)
 			goto out;
 	}
@@ -718,22 +389,7 @@ int tread_export_uftrace(const struct tread_xtrace *x, const char *out,
 	else
 		ret = xdir_commit(&o.dir, err, errlen);
 
-	for (size_t s = 0; s < o.nsymfiles; s++) {
-		free(o.symfiles[s].fname);
-		free(o.symfiles[s].syms);
-	}
-	if (o.unknown_paths) {
-		for (size_t p = 0; p < x->nprocs; p++)
-			free(o.unknown_paths[p]);
-	}
-	free(o.unknown_paths);
-	free(o.unknown_base);
-	for (size_t i = 0; i < o.npaths; i++)
-		free(o.paths[i]);
-	free(o.paths);
-	free(o.symfiles);
-	free(o.mods);
-	free(o.func_mod);
+	uf_free_modules(&o);
 	free(o.proc_first);
 	free(o.task);
 	free(o.thread_nev);
