@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * --export ctf: a CTF 1.8 trace folder (read by babeltrace2, tested with
- * 2.0.4; Trace Compass reads CTF too).
+ * --export ctf: a CTF 1.8 trace folder, for babeltrace2 (tested with
+ * 2.0.4) and other CTF readers.
  *
  *   metadata          TSDL text, opening with the CTF 1.8 comment line
  *                     babeltrace2 requires; a fresh trace UUID each time
