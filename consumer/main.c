@@ -96,7 +96,7 @@ static int export(const struct tread_options *opt, const char *pid_path)
 	struct tread_collect_config cc = {
 		.inputs = opt->pid ? &pid_path : opt->inputs,
 		.ninputs = opt->pid ? 1 : opt->ninputs,
-		.tid = opt->tid, .warn = warn_stderr,
+		.tid = opt->tid, .warn = warn_stderr, .pid = opt->pid,
 	};
 	struct tread_xtrace *x;
 	char err[1024];

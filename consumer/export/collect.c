@@ -523,7 +523,8 @@ static int merge(struct xtrace_owned *o, struct reader *r, size_t n)
 int tread_collect(const struct tread_collect_config *c, struct tread_xtrace **out,
 		  struct tread_collect_stats *stats, char *err, size_t errlen)
 {
-	struct tread_input_config icfg = { .warn = c->warn, .warn_arg = c->warn_arg };
+	struct tread_input_config icfg = { .warn = c->warn, .warn_arg = c->warn_arg,
+					   .pid = c->pid };
 	struct tread_collect_stats local;
 	struct xtrace_owned *o;
 	struct reader *r;

@@ -515,6 +515,10 @@ Test(exports, bad_outputs_are_refused_and_leave_nothing)
 	cr_assert_not_null(strstr(err, "invalid --export 'svg'"), "%s", err);
 	out = treadf(2, &err, "-i %s -i %s --save x", saved, saved);
 	cr_assert_not_null(strstr(err, "--save writes one trace"), "%s", err);
+	/* a saved trace has nothing to follow */
+	out = treadf(1, &err, "-i %s -f", saved);
+	cr_assert_not_null(strstr(err, "t.tsave: a saved trace cannot be followed (-f is for "
+				  "live ring files)\n"), "%s", err);
 	/* nothing but the trace and the folder is left */
 	cr_assert_eq(files_in_dir(), 2);
 	/* a failed write replaces nothing: the old file stays whole */
