@@ -313,6 +313,11 @@ Test(export_clients, babeltrace_prints_trees_tids_and_wall_clock_times)
  * writes to B, and for B's before A again.  Exported separately, given
  * together to babeltrace2: the work() calls alternate A, B, A, B..., and
  * each of B's starts after the A call before it has returned.
+ *
+ * Stamped with CLOCK_MONOTONIC (--clock mono), whose offset to the wall
+ * clock both exports carry: the TSC's conversion is measured at each
+ * attach and can put two separate exports microseconds apart, more than
+ * a turn takes here (docs/exports.md).
  */
 Test(export_clients, two_processes_interleave_in_babeltrace)
 {
@@ -326,8 +331,8 @@ Test(export_clients, two_processes_interleave_in_babeltrace)
 	target_start(&b, build_path(TARGET));
 	ring_remove(a.pid);
 	ring_remove(b.pid);
-	ok(tattach, a.pid, "--enable");
-	ok(tattach, b.pid, "--enable");
+	ok(tattach, a.pid, "--enable --clock mono");
+	ok(tattach, b.pid, "--enable --clock mono");
 	for (int i = 0; i < 4; i++) {
 		cr_assert_str_eq(target_cmd(&a, "run 1"), "done");
 		cr_assert_str_eq(target_cmd(&b, "run 1"), "done");
@@ -662,11 +667,55 @@ struct pp_round {
 	uint64_t send, handle, answered;
 };
 
+/* babeltrace2 output of pingpong's @n rounds: each handle_message (B)
+ * after its send_message (A), before A's wait_answer returned; printed
+ * in that order. */
+static void check_rounds(const char *out, pid_t a, pid_t b, int n)
+{
+	struct pp_round r[16] = { 0 };
+	int nsend = 0, nhandle = 0, nanswer = 0;
+	char *turns = NULL, *want = NULL;
+
+	cr_assert_leq(n, 16);
+	for (const char *l = out; l && *l;) {
+		struct bt_event ev;
+
+		if (bt_parse(l, &ev)) {
+			if (ev.entry && !strcmp(ev.name, "send_message")) {
+				cr_assert_eq(ev.pid, a);
+				cr_assert_lt(nsend, n);
+				r[nsend++].send = ev.ns;
+				str_append(&turns, "S");
+			} else if (ev.entry && !strcmp(ev.name, "handle_message")) {
+				cr_assert_eq(ev.pid, b);
+				cr_assert_lt(nhandle, n);
+				r[nhandle++].handle = ev.ns;
+				str_append(&turns, "H");
+			} else if (!ev.entry && !strcmp(ev.name, "wait_answer")) {
+				cr_assert_lt(nanswer, n);
+				r[nanswer++].answered = ev.ns;
+			}
+		}
+		l = strchr(l, '\n');
+		l = l ? l + 1 : NULL;
+	}
+	cr_assert_eq(nsend, n);
+	cr_assert_eq(nhandle, n);
+	cr_assert_eq(nanswer, n);
+	for (int i = 0; i < n; i++) {
+		cr_assert_lt(r[i].send, r[i].handle, "round %d handled before it was sent:\n%s",
+			     i + 1, out);
+		cr_assert_lt(r[i].handle, r[i].answered, "round %d answered before handled", i + 1);
+		str_append(&want, "SH");
+	}
+	cr_assert_str_eq(turns, want);
+	free(turns);
+	free(want);
+}
+
 Test(export_clients, pingpong_on_one_time_line)
 {
 	char *e = NULL, *dir, *args = NULL, *out, ring_a[300], *turns = NULL;
-	struct pp_round r[10] = { 0 };
-	int nsend = 0, nhandle = 0, nanswer = 0, n = 10;
 	struct target t;
 	pid_t a, b;
 
@@ -695,39 +744,7 @@ Test(export_clients, pingpong_on_one_time_line)
 	cr_assert(asprintf(&args, "babeltrace2 --clock-seconds '%s/c'", dir) > 0);
 	sh_capture(args, &out, 1);
 	free(args);
-	for (const char *l = out; l && *l;) {
-		struct bt_event ev;
-
-		if (bt_parse(l, &ev)) {
-			if (ev.entry && !strcmp(ev.name, "send_message")) {
-				cr_assert_eq(ev.pid, a);
-				cr_assert_lt(nsend, n);
-				r[nsend++].send = ev.ns;
-			} else if (ev.entry && !strcmp(ev.name, "handle_message")) {
-				cr_assert_eq(ev.pid, b);
-				cr_assert_lt(nhandle, n);
-				r[nhandle++].handle = ev.ns;
-			} else if (!ev.entry && !strcmp(ev.name, "wait_answer")) {
-				cr_assert_lt(nanswer, n);
-				r[nanswer++].answered = ev.ns;
-			}
-			/* printed in time order across the two processes */
-			str_append(&turns, !strcmp(ev.name, "send_message") && ev.entry ? "S" :
-				   !strcmp(ev.name, "handle_message") && ev.entry ? "H" : "");
-		}
-		l = strchr(l, '\n');
-		l = l ? l + 1 : NULL;
-	}
-	cr_assert_eq(nsend, n);
-	cr_assert_eq(nhandle, n);
-	cr_assert_eq(nanswer, n);
-	for (int i = 0; i < n; i++) {
-		cr_assert_lt(r[i].send, r[i].handle, "round %d handled before it was sent:\n%s", i + 1, out);
-		cr_assert_lt(r[i].handle, r[i].answered, "round %d answered before handled", i + 1);
-	}
-	cr_assert_str_eq(turns, "SHSHSHSHSHSHSHSHSHSH");
-	free(turns);
-	turns = NULL;
+	check_rounds(out, a, b, 10);
 	free(out);
 
 	/* one uftrace folder with both processes: replay interleaves them */
@@ -759,4 +776,45 @@ Test(export_clients, pingpong_on_one_time_line)
 	xrmdir(dir);
 	free(dir);
 	free(e);
+}
+
+/*
+ * The same with two CTF folders, one per process, given together to
+ * babeltrace2.  Stamped with CLOCK_MONOTONIC (--clock mono): each export
+ * carries its own clock, and only a clock the two processes share orders
+ * them to the nanosecond (the TSC's conversion is measured at each attach).
+ */
+Test(export_clients, pingpong_separate_exports_in_one_babeltrace)
+{
+	char *dir, *args = NULL, *out;
+	struct target t;
+	pid_t a, b;
+
+	require_client("babeltrace2");
+	target_start(&t, build_path("tests/targets/pingpong"));
+	cr_assert_eq(sscanf(t.ready, "ready %d %d", &a, &b), 2, "%s", t.ready);
+	ring_remove(a);
+	ring_remove(b);
+	ok(tattach, a, "--enable --clock mono");
+	ok(tattach, b, "--enable --clock mono");
+	cr_assert_str_eq(target_cmd(&t, "play 10"), "done");
+	ok(tattach, a, "--disable");
+	ok(tattach, b, "--disable");
+	dir = xtmpdir();
+	cr_assert(asprintf(&args, "--export ctf -o %s/a", dir) > 0);
+	ok(tread, a, args);
+	free(args);
+	cr_assert(asprintf(&args, "--export ctf -o %s/b", dir) > 0);
+	ok(tread, b, args);
+	free(args);
+	cr_assert(asprintf(&args, "babeltrace2 --clock-seconds '%s/b' '%s/a'", dir, dir) > 0);
+	sh_capture(args, &out, 1);
+	free(args);
+	check_rounds(out, a, b, 10);
+	free(out);
+	target_stop(&t);
+	ring_remove(a);
+	ring_remove(b);
+	xrmdir(dir);
+	free(dir);
 }
