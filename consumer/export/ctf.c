@@ -309,8 +309,13 @@ static int write_stream(struct ctf_out *o, uint32_t thread, const uint32_t *idx,
 
 		if (e->kind == TREAD_X_LOST) {
 			/* The next packet carries the raised counter; the reader
-			 * reports the loss between the two packets. */
-			ret = packet_close(&s);
+			 * reports the loss between the two packets.  A stream that
+			 * starts with a loss first gets an empty packet counting
+			 * none, or babeltrace2 could not say how many were lost. */
+			if (!s.open && s.seq == 0)
+				ret = packet_open(&s, ts);
+			if (!ret)
+				ret = packet_close(&s);
 			s.discarded += e->count;
 			if (!ret)
 				ret = packet_open(&s, ts);

@@ -524,3 +524,39 @@ Test(export_ctf, failed_write_leaves_nothing)
 	free(dir);
 	xb_free(&b);
 }
+
+/* A stream that starts with a loss, and one that holds nothing else:
+ * babeltrace2 still says how many events were lost. */
+Test(export_ctf, loss_at_the_start_of_a_stream)
+{
+	struct xbuild b = { 0 };
+	uint32_t p, t1, t2, f;
+	char *dir = xtmpdir(), *ctf, *out, *got, *want;
+
+	require_client("babeltrace2");
+	p = xb_proc(&b, 88, "h", APP, "app", MONO0, T0);
+	t1 = xb_thread(&b, p, 88, "app");
+	t2 = xb_thread(&b, p, 89, "idle");
+	f = xb_func(&b, p, "main", APP, APP_BASE, APP_BASE + 0x1000);
+	xb_lost(&b, t1, T0 + 500, 9);
+	xb_call(&b, t1, f, T0 + 1000);
+	xb_ret(&b, t1, T0 + 2000);
+	xb_lost(&b, t2, T0 + 700, 4);
+	xb_finish(&b);
+	ctf = export(&b.x, dir, "ctf");
+	out = babeltrace("--clock-seconds", ctf);
+	got = bt_canon(out);
+	want = model_canon(&b.x);
+	cr_assert_str_eq(got, want, "%s", out);
+	cr_assert(strstr(out, "WARNING: Tracer discarded 9 events between "
+			      "[1700000000.000000500] and [1700000000.000002000]"), "%s", out);
+	cr_assert(strstr(out, "WARNING: Tracer discarded 4 events between "
+			      "[1700000000.000000700] and [1700000000.000000700]"), "%s", out);
+	free(got);
+	free(want);
+	free(out);
+	free(ctf);
+	xrmdir(dir);
+	free(dir);
+	xb_free(&b);
+}
