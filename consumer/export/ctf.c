@@ -280,6 +280,23 @@ static int put_event(struct stream *s, const struct tread_xevent *e, uint64_t ts
 	return r ? -ENOMEM : 0;
 }
 
+/*
+ * A loss the collector could not date comes before the clock's origin
+ * (time 0): place it at the stream's next dated event, or its last one,
+ * so the stream's time never goes back.
+ */
+static uint64_t undated_loss_ts(const struct ctf_out *o, const uint32_t *idx, size_t i,
+				size_t n, uint64_t last)
+{
+	for (size_t k = i + 1; k < n; k++) {
+		const struct tread_xevent *e = &o->x->events[idx[k]];
+
+		if (e->real_ns >= o->clock_offset)
+			return e->real_ns - o->clock_offset;
+	}
+	return last;
+}
+
 static int write_stream(struct ctf_out *o, uint32_t thread, const uint32_t *idx, size_t n)
 {
 	const struct tread_xtrace *x = o->x;
@@ -305,7 +322,12 @@ static int write_stream(struct ctf_out *o, uint32_t thread, const uint32_t *idx,
 		return -errno;
 	for (size_t i = 0; i < n && !ret; i++) {
 		const struct tread_xevent *e = &x->events[idx[i]];
-		uint64_t ts = e->real_ns - o->clock_offset;
+		uint64_t ts;
+
+		if (e->real_ns >= o->clock_offset)
+			ts = e->real_ns - o->clock_offset;
+		else
+			ts = undated_loss_ts(o, idx, i, n, s.open ? s.last_ts : 0);
 
 		if (e->kind == TREAD_X_LOST) {
 			/* The next packet carries the raised counter; the reader
@@ -380,7 +402,7 @@ static uint64_t clock_offset(const struct tread_xtrace *x)
 	if (x->nprocs && x->procs[0].calib_real_ns >= x->procs[0].calib_mono_ns)
 		off = x->procs[0].calib_real_ns - x->procs[0].calib_mono_ns;
 	for (size_t i = 0; i < x->nevents; i++) {
-		if (x->events[i].real_ns < off)
+		if (x->events[i].kind != TREAD_X_LOST && x->events[i].real_ns < off)
 			off = x->events[i].real_ns;
 	}
 	return off;

@@ -143,9 +143,13 @@ static int write_info(struct uf_out *o)
 		UF_INFO_TASKINFO | UF_INFO_RECORD_DATE);
 	put_u16(hdr + 32, UF_MAX_STACK);
 
-	if (x->nevents) {
-		first = x->events[0].real_ns;
-		last = x->events[x->nevents - 1].real_ns;
+	/* Calls only: a loss the collector could not date is at time 0. */
+	for (size_t i = 0; i < x->nevents; i++) {
+		if (x->events[i].kind == TREAD_X_LOST)
+			continue;
+		if (!first)
+			first = x->events[i].real_ns;
+		last = x->events[i].real_ns;
 	}
 	for (size_t t = 0; t < x->nthreads; t++)
 		ntids += o->thread_nev[t] != 0;
@@ -193,23 +197,30 @@ static int write_thread(struct uf_out *o, uint32_t t, const uint32_t *idx, size_
 	char name[32];
 	FILE *f;
 
+	uint64_t prev = o->proc_first[x->threads[t].proc];
+
 	snprintf(name, sizeof(name), "%d.dat", (int)x->threads[t].tid);
 	f = xdir_create(&o->dir, name, o->err, o->errlen);
 	if (!f)
 		return -errno;
 	for (size_t i = 0; i < n; i++) {
 		const struct tread_xevent *e = &x->events[idx[i]];
+		uint64_t word, at = e->real_ns;
 		unsigned char rec[16];
-		uint64_t word;
 
 		if (e->kind == TREAD_X_LOST) {
 			word = record_word(UF_LOST, e->depth,
 					   e->count > UF_ADDR_MAX ? UF_ADDR_MAX : e->count);
+			/* before the process's first call (or undated: time 0):
+			 * at that call, where sessions and tasks begin */
+			if (at < prev)
+				at = prev;
 		} else {
 			word = record_word(e->kind == TREAD_X_ENTRY ? UF_ENTRY : UF_EXIT,
 					   e->depth, x->funcs[e->func].addr);
 		}
-		put_u64(rec, e->real_ns);
+		prev = at;
+		put_u64(rec, at);
 		put_u64(rec + 8, word);
 		fwrite(rec, 1, sizeof(rec), f);
 	}
@@ -305,6 +316,8 @@ static int write_all(struct uf_out *o)
 			}
 		}
 	}
+	/* A process begins at its first call: sessions and tasks must not
+	 * begin after their first record, nor at an undated loss (time 0). */
 	for (size_t p = 0; p < x->nprocs; p++)
 		o->proc_first[p] = UINT64_MAX;
 	for (size_t i = 0; i < x->nevents; i++) {
@@ -312,8 +325,15 @@ static int write_all(struct uf_out *o)
 		uint32_t p = x->threads[e->thread].proc;
 
 		o->thread_nev[o->task[e->thread]]++;
-		if (e->real_ns < o->proc_first[p])
+		if (e->kind != TREAD_X_LOST && e->real_ns < o->proc_first[p])
 			o->proc_first[p] = e->real_ns;
+	}
+	for (size_t i = 0; i < x->nevents; i++) {
+		uint32_t p = x->threads[x->events[i].thread].proc;
+
+		/* a process with losses only */
+		if (o->proc_first[p] == UINT64_MAX)
+			o->proc_first[p] = x->events[i].real_ns;
 	}
 	/* Each task's events, in order, one after another (a counting sort). */
 	for (size_t t = 1; t <= x->nthreads; t++)

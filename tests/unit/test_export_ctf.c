@@ -530,7 +530,7 @@ Test(export_ctf, failed_write_leaves_nothing)
 Test(export_ctf, loss_at_the_start_of_a_stream)
 {
 	struct xbuild b = { 0 };
-	uint32_t p, t1, t2, f;
+	uint32_t p, t1, t2, t3, f;
 	char *dir = xtmpdir(), *ctf, *out, *got, *want;
 
 	require_client("babeltrace2");
@@ -542,6 +542,11 @@ Test(export_ctf, loss_at_the_start_of_a_stream)
 	xb_call(&b, t1, f, T0 + 1000);
 	xb_ret(&b, t1, T0 + 2000);
 	xb_lost(&b, t2, T0 + 700, 4);
+	/* a loss the collector could not date (time 0) before t3's first call */
+	t3 = xb_thread(&b, p, 90, "late");
+	xb_lost(&b, t3, 0, 6);
+	xb_call(&b, t3, f, T0 + 3000);
+	xb_ret(&b, t3, T0 + 4000);
 	xb_finish(&b);
 	ctf = export(&b.x, dir, "ctf");
 	out = babeltrace("--clock-seconds", ctf);
@@ -552,6 +557,13 @@ Test(export_ctf, loss_at_the_start_of_a_stream)
 			      "[1700000000.000000500] and [1700000000.000002000]"), "%s", out);
 	cr_assert(strstr(out, "WARNING: Tracer discarded 4 events between "
 			      "[1700000000.000000700] and [1700000000.000000700]"), "%s", out);
+	cr_assert(strstr(out, "WARNING: Tracer discarded 6 events between "
+			      "[1700000000.000003000] and [1700000000.000004000]"), "%s", out);
+	/* and the clock still counts process 88's CLOCK_MONOTONIC */
+	free(out);
+	out = babeltrace("--clock-cycles", ctf);
+	cr_assert(strstr(out, "[00000000005000001000] (+\?\?\?\?\?\?\?\?\?\?\?\?) h:app:(88) func_entry"),
+		  "%s", out);
 	free(got);
 	free(want);
 	free(out);

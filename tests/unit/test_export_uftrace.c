@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/graph_parse.h"
@@ -684,6 +685,49 @@ Test(export_uftrace, trace_without_calls_is_refused)
 	cr_assert_str_eq(err, "uftrace export: the trace holds no calls, and uftrace cannot "
 			 "read a folder without any; nothing written");
 	cr_assert_eq(count_entries(dir), 0);
+	free(out);
+	xrmdir(dir);
+	free(dir);
+	xb_free(&b);
+}
+
+/* Losses before the first call, one the collector could not date (time
+ * 0): placed at the first call, the date and elapsed time stay right. */
+Test(export_uftrace, losses_before_the_first_call)
+{
+	struct xbuild b = { 0 };
+	uint32_t p, t, f;
+	char *dir = xtmpdir(), *out = NULL, *line = NULL, *c, err[512] = "";
+
+	require_client("uftrace");
+	p = xb_proc(&b, 960, "h", APP, "app", 1, T0);
+	t = xb_thread(&b, p, 960, "app");
+	f = xb_func(&b, p, "f", APP, APP_BASE, APP_BASE + 0x1000);
+	xb_lost(&b, t, 0, 2);
+	xb_lost(&b, t, T0 + 5, 3);
+	xb_call(&b, t, f, T0 + 10);
+	xb_ret(&b, t, T0 + 20);
+	xb_finish(&b);
+	cr_assert(asprintf(&out, "%s/u", dir) > 0);
+	/* record_date is local time, as uftrace record writes it */
+	setenv("TZ", "UTC", 1);
+	tzset();
+	cr_assert_eq(tread_export_uftrace(&b.x, out, err, sizeof(err)), 0, "%s", err);
+	cr_assert(asprintf(&line, "uftrace replay -d '%s' && uftrace info -d '%s' && "
+			   "uftrace dump -d '%s'", out, out, out) > 0);
+	sh_capture(line, &c, 1);
+	free(line);
+	line = c;
+	c = replay_canon(line, 960);
+	cr_assert_str_eq(c, "f", "%s", line);
+	cr_assert(strstr(line, "# recorded on         : Tue Nov 14 22:13:20 2023\n"), "%s", line);
+	cr_assert(strstr(line, "# elapsed time        : 0.000000010 sec\n"), "%s", line);
+	cr_assert(strstr(line, "1700000000.000000010    960: [lost ] <2>(2) depth: 0\n"
+			       "1700000000.000000010    960: [lost ] <3>(3) depth: 0\n"
+			       "1700000000.000000010    960: [entry] f(555555555000) depth: 0\n"),
+		  "%s", line);
+	free(c);
+	free(line);
 	free(out);
 	xrmdir(dir);
 	free(dir);
