@@ -225,6 +225,11 @@ Test(export_clients, uftrace_replay_and_report_match_tread)
 	out = sh("uftrace dump --chrome -d '%s' | python3 -m json.tool >/dev/null && echo ok", data);
 	cr_assert_str_eq(out, "ok\n");
 	free(out);
+	/* (uftrace leaves out stacks whose self time is under 1 us) */
+	out = sh("uftrace dump --flame-graph -d '%s'", data);
+	cr_assert(strstr(out, "dispatch;run_threads ") && strstr(out, "thread_main"),
+		  "%s", out);
+	free(out);
 
 	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
 	ring_remove(t.pid);
