@@ -75,11 +75,13 @@ static void copy_ring(const struct tread_ring *ring, const struct kept *k,
 				(tat_ev_commit_bit(p, shift) ^ COMMIT);
 }
 
-int tread_ring_snapshot(const struct tread_ring *ring, uint8_t **out, size_t *outlen)
+int tread_ring_snapshot(const struct tread_ring *ring, bool keep_site_cap,
+			uint8_t **out, size_t *outlen)
 {
 	const struct tat_ring_header *h = &ring->hdr;
 	uint32_t modules = tread_ring_module_count(ring);
 	uint32_t sites = tread_ring_site_count(ring);
+	uint32_t site_cap = keep_site_cap ? ring->site_cap : sites;
 	uint32_t nkept = 0, shift = MIN_SHIFT;
 	uint64_t need = 0, module_off, site_off, thread_off, data_off, size;
 	struct tat_ring_header nh;
@@ -107,10 +109,7 @@ int tread_ring_snapshot(const struct tread_ring *ring, uint8_t **out, size_t *ou
 
 	module_off = align8(sizeof(nh));
 	site_off = module_off + (uint64_t)modules * sizeof(struct tat_module);
-	/* The whole site table's room, though only the entries in use are
-	 * copied: a site index between them and the capacity is a bad site
-	 * inside the table for the report, one past it is not. */
-	thread_off = site_off + (uint64_t)ring->site_cap * sizeof(struct tat_site);
+	thread_off = site_off + (uint64_t)site_cap * sizeof(struct tat_site);
 	data_off = thread_off + (uint64_t)(nkept ? nkept : 1) * sizeof(struct tat_thread_ctl);
 	size = data_off + ((uint64_t)(nkept ? nkept : 1) << (shift + 3));
 	img = calloc(1, size);
@@ -130,7 +129,7 @@ int tread_ring_snapshot(const struct tread_ring *ring, uint8_t **out, size_t *ou
 	nh.module_count = nh.module_cap = modules;
 	nh.site_off = site_off;
 	nh.site_count = sites;
-	nh.site_cap = ring->site_cap;
+	nh.site_cap = site_cap;
 	nh.thread_off = thread_off;
 	nh.data_off = data_off;
 	nh.mode = tread_ring_mode(ring);

@@ -23,6 +23,7 @@
 #ifndef TATTACH_CONSUMER_RING_SNAPSHOT_H
 #define TATTACH_CONSUMER_RING_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,10 +31,12 @@
 
 /*
  * tread_ring_snapshot - copy @ring into a new image
+ * @keep_site_cap: keep the site table's capacity (see above)
  * @out, @outlen: the image (malloc'd, 8-byte aligned); free() it
  *
  * Returns 0 or -ENOMEM.
  */
-int tread_ring_snapshot(const struct tread_ring *ring, uint8_t **out, size_t *outlen);
+int tread_ring_snapshot(const struct tread_ring *ring, bool keep_site_cap,
+			uint8_t **out, size_t *outlen);
 
 #endif /* TATTACH_CONSUMER_RING_SNAPSHOT_H */

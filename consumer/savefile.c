@@ -61,18 +61,24 @@ struct writer {
 	uint32_t sections;
 };
 
-static void put(struct writer *w, const void *p, size_t n)
+/* Zeros up to the next multiple of 8: where the next section starts. */
+static void pad8(struct writer *w)
 {
 	static const uint8_t zero[8];
 
-	fwrite(p, 1, n, w->f);
-	w->off += n;
 	if (w->off % 8) {
 		size_t pad = 8 - w->off % 8;
 
 		fwrite(zero, 1, pad, w->f);
 		w->off += pad;
 	}
+}
+
+static void put(struct writer *w, const void *p, size_t n)
+{
+	fwrite(p, 1, n, w->f);
+	w->off += n;
+	pad8(w);
 }
 
 static void section(struct writer *w, uint32_t type, uint32_t flags, uint64_t size)
@@ -87,6 +93,8 @@ static void section(struct writer *w, uint32_t type, uint32_t flags, uint64_t si
 /* What occurs in the ring image: sites (bitmap) and tids. */
 struct occurs {
 	uint8_t *site;			/* [site_cap] */
+	bool     past_count;		/* a (corrupt) event names a site
+					 * between site_count and site_cap */
 	int32_t *tids;
 	size_t   ntids, tids_cap;
 };
@@ -109,32 +117,47 @@ static int add_tid(struct occurs *o, int32_t tid)
 	return 0;
 }
 
-/* Read the image as a reader of the saved file will, noting what occurs. */
-static int scan(const uint8_t *img, size_t len, struct occurs *o)
+/* Read @ring as tread would, noting what occurs (added to @o). */
+static int scan(const struct tread_ring *ring, bool writer_gone, struct occurs *o)
 {
-	struct tread_ring *ring = NULL;
 	struct tread_trace *t = NULL;
 	struct tread_event ev;
-	char why[256];
+	uint32_t count = tread_ring_site_count(ring);
 	int ret;
 
-	ret = tread_ring_open_buffer(img, len, &ring, why, sizeof(why));
-	if (ret)
-		return ret;
-	o->site = calloc(ring->site_cap ? ring->site_cap : 1, 1);
+	/* the first ring scanned is the original: the largest table */
+	if (!o->site)
+		o->site = calloc(ring->site_cap ? ring->site_cap : 1, 1);
 	ret = o->site ? tread_trace_open(ring, &t) : -ENOMEM;
 	if (!ret)
-		ret = tread_trace_refresh(t, true, true);
+		ret = tread_trace_refresh(t, true, writer_gone);
 	while (!ret && tread_trace_next(t, &ev) == 1) {
-		/* Sites outside the table in use are named "bad_site_N" by
-		 * any reader: only real ones need a name. */
-		if ((ev.kind == TREAD_EV_ENTRY || ev.kind == TREAD_EV_EXIT) &&
-		    ev.site > 0 && ev.site < tread_ring_site_count(ring))
-			o->site[ev.site] = 1;
+		if (ev.kind == TREAD_EV_ENTRY || ev.kind == TREAD_EV_EXIT) {
+			/* Sites outside the table in use are named
+			 * "bad_site_N" by any reader: only real ones need a
+			 * name. */
+			if (ev.site > 0 && ev.site < count)
+				o->site[ev.site] = 1;
+			else if (ev.site >= count && ev.site < ring->site_cap)
+				o->past_count = true;
+		}
 		if (ev.kind != TREAD_EV_TID)
 			ret = add_tid(o, ev.tid);
 	}
 	tread_trace_close(t);
+	return ret;
+}
+
+/* Scan the image of a saved file as its reader will. */
+static int scan_image(const uint8_t *img, size_t len, struct occurs *o)
+{
+	struct tread_ring *ring = NULL;
+	char why[256];
+	int ret;
+
+	ret = tread_ring_open_buffer(img, len, &ring, why, sizeof(why));
+	if (!ret)
+		ret = scan(ring, true, o);
 	tread_ring_close(ring);
 	return ret;
 }
@@ -155,7 +178,7 @@ static void write_process(struct writer *w, const struct tread_input *in)
 		fwrite(kv[i], 1, strlen(kv[i]) + 1, w->f);
 		w->off += strlen(kv[i]) + 1;
 	}
-	put(w, NULL, 0);	/* pad */
+	pad8(w);
 }
 
 static void write_threads(struct writer *w, const struct tread_input *in,
@@ -176,7 +199,7 @@ static void write_threads(struct writer *w, const struct tread_input *in,
 		fwrite(&t, 1, sizeof(t), w->f);
 		w->off += sizeof(t);
 	}
-	put(w, NULL, 0);
+	pad8(w);
 }
 
 static int write_sites(struct writer *w, const struct tread_input *in,
@@ -228,7 +251,7 @@ static int write_sites(struct writer *w, const struct tread_input *in,
 			w->off += strlen(d.file) + 1;
 		}
 	}
-	put(w, NULL, 0);
+	pad8(w);
 	free(e);
 	return 0;
 }
@@ -260,9 +283,14 @@ int tread_save(const struct tread_input *in, const char *path, char *err,
 	uint32_t site_cap;
 	int ret;
 
-	ret = tread_ring_snapshot(in->ring, &img, &img_len);
+	/* What occurs, in the ring and then in its copy (a live writer may
+	 * have added events in between); the copy keeps the site table's room
+	 * if an event needs it to read the same (ring_snapshot.h). */
+	ret = scan(in->ring, tread_input_writer_gone(in), &occ);
 	if (!ret)
-		ret = scan(img, img_len, &occ);
+		ret = tread_ring_snapshot(in->ring, occ.past_count, &img, &img_len);
+	if (!ret)
+		ret = scan_image(img, img_len, &occ);
 	if (ret) {
 		set_err(err, errlen, ret, "out of memory");
 		goto out;

@@ -18,7 +18,11 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 # The code under test: all of tread but its main().  symbols/ is replaced by
 # a stub that never opens the module paths the input names (sym_stub.c).
 FUZZ_SRCS := $(filter-out consumer/main.c,$(wildcard consumer/*.c)) tests/fuzz/sym_stub.c
-FUZZ_DEPS := $(FUZZ_SRCS) $(wildcard consumer/*.h) symbols/symbols.h \
+# The collector and the writers fuzz_saved runs (not formats.c: the
+# formats of other writers need not build with clang's warnings here).
+FUZZ_SRCS += $(addprefix consumer/export/,collect.c calltree.c chrome.c folded.c \
+	     flamegraph.c text_escape.c)
+FUZZ_DEPS := $(FUZZ_SRCS) $(wildcard consumer/*.h consumer/export/*.h) symbols/symbols.h \
 	     include/tattach/ring.h tests/fuzz/fuzz.mk
 
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -I. -Itests -Wall -Wextra -Werror \

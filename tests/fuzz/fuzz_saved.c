@@ -11,19 +11,29 @@
  *   2. consumer/site_names.c    the names table: a name (and file, line)
  *      for every site index and some past the table;
  *   3. consumer/trace.c + graph.c + report.c  the graph, with a --time
- *      column chosen by the input's last byte, and the report.
+ *      column chosen by the input's last byte, and the report;
+ *   4. consumer/export/collect.c and the Chrome, folded and flame graph
+ *      writers: the input, through a memfd, is collected into the export
+ *      model (balancing hostile events) and written to files in a private
+ *      temporary folder, which must then hold the three files and nothing
+ *      else.
  *
  * Promises checked: an input is refused only with -EBADMSG,
  * -EPROTONOSUPPORT or -ENOMEM and a one-line reason; an accepted one has
  * terminated strings and tables as large as the ring says.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "consumer/export/collect.h"
+#include "consumer/export/export.h"
 #include "consumer/graph.h"
 #include "consumer/report.h"
 #include "consumer/savefile.h"
@@ -119,6 +129,110 @@ static void run_views(struct tread_input *in, enum tread_time_mode time)
 	fclose(out);
 }
 
+/* The model keeps its promises (export.h): indexes in range, balanced. */
+static void check_model(const struct tread_xtrace *x)
+{
+	uint32_t *depth = calloc(x->nthreads ? x->nthreads : 1, sizeof(*depth));
+
+	CHECK(depth);
+	CHECK(x->nprocs == 1);
+	for (size_t i = 0; i < x->nthreads; i++)
+		CHECK(x->threads[i].proc < x->nprocs && x->threads[i].name);
+	for (size_t i = 0; i < x->nfuncs; i++)
+		CHECK(x->funcs[i].name && x->funcs[i].module && x->funcs[i].proc == 0);
+	for (size_t i = 0; i < x->nevents; i++) {
+		const struct tread_xevent *e = &x->events[i];
+
+		CHECK(e->thread < x->nthreads);
+		if (e->kind == TREAD_X_ENTRY) {
+			CHECK(e->func < x->nfuncs && e->depth == depth[e->thread]);
+			depth[e->thread]++;
+		} else if (e->kind == TREAD_X_EXIT) {
+			CHECK(e->func < x->nfuncs && depth[e->thread] > 0);
+			depth[e->thread]--;
+			CHECK(e->depth == depth[e->thread]);
+		} else {
+			CHECK(e->kind == TREAD_X_LOST && e->count > 0);
+		}
+	}
+	for (size_t t = 0; t < x->nthreads; t++)
+		CHECK(depth[t] == 0);
+	free(depth);
+}
+
+static char outdir[64];
+
+static const struct {
+	const char *file;
+	int (*write)(const struct tread_xtrace *x, const char *out, char *err,
+		     size_t errlen);
+} writers[] = {
+	{ "t.json", tread_export_chrome },
+	{ "t.folded", tread_export_folded },
+	{ "t.svg", tread_export_flamegraph },
+};
+
+static int count_files(void)
+{
+	struct dirent *de;
+	DIR *d = opendir(outdir);
+	int n = 0;
+
+	CHECK(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* The folder goes with the process. */
+static void remove_outdir(void)
+{
+	char p[128];
+
+	for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", outdir, writers[i].file);
+		unlink(p);
+	}
+	rmdir(outdir);
+}
+
+static void run_exports(const uint8_t *data, size_t size)
+{
+	struct tread_collect_config c = { .ninputs = 1 };
+	struct tread_xtrace *x = NULL;
+	char path[64], out[128], err[512] = "";
+	const char *in[1] = { path };
+	int fd, ret;
+
+	if (!outdir[0]) {
+		snprintf(outdir, sizeof(outdir), "/tmp/fuzz_saved.XXXXXX");
+		CHECK(mkdtemp(outdir));
+		atexit(remove_outdir);
+	}
+	fd = memfd_create("fuzz_saved", MFD_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK(write(fd, data, size) == (ssize_t)size);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	c.inputs = in;
+	ret = tread_collect(&c, &x, NULL, err, sizeof(err));
+	close(fd);
+	if (ret) {
+		CHECK(!x && err[0] && !strchr(err, '\n'));
+		return;
+	}
+	check_model(x);
+	for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
+		snprintf(out, sizeof(out), "%s/%s", outdir, writers[i].file);
+		ret = writers[i].write(x, out, err, sizeof(err));
+		if (ret)
+			fprintf(stderr, "fuzz_saved: %s: %s\n", writers[i].file, err);
+		CHECK(ret == 0);
+	}
+	CHECK(count_files() == 3);	/* no temporary file left */
+	tread_xtrace_free(x);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tread_input *in = NULL;
@@ -136,5 +250,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_input(in);
 	run_views(in, size ? data[size - 1] % 6 : TREAD_TIME_NONE);
 	tread_input_close(in);
+	run_exports(data, size);
 	return 0;
 }

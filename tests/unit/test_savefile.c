@@ -285,3 +285,32 @@ Test(savefile, random_damage)
 	free(copy);
 	free(buf);
 }
+
+/* The site table keeps its room only when a corrupt event needs it. */
+Test(savefile, compact_site_table_unless_needed)
+{
+	static const struct { const char *seed; bool keeps; } cases[] = {
+		{ "seed-01-calltree", false },
+		{ "seed-10-bad-sites", true },	/* names sites past the count */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tread_input_config ic = { 0 };
+		struct tread_input *orig, *saved;
+		char ring[256], path[512], err[512];
+
+		snprintf(ring, sizeof(ring), SEEDS "/%s", cases[i].seed);
+		snprintf(path, sizeof(path), "%s/%s.tsave", dir, cases[i].seed);
+		save_ring(ring, path);
+		cr_assert_eq(tread_input_open(ring, &ic, &orig, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(tread_input_open(path, &ic, &saved, err, sizeof(err)), 0, "%s", err);
+		cr_assert(saved->saved);
+		cr_assert_eq(saved->ring->hdr.site_count, orig->ring->hdr.site_count);
+		cr_assert_eq(saved->ring->hdr.site_cap, cases[i].keeps ?
+			     orig->ring->hdr.site_cap : orig->ring->hdr.site_count,
+			     "%s", cases[i].seed);
+		cr_assert_lt(saved->ring->hdr.site_count, orig->ring->hdr.site_cap);
+		tread_input_close(saved);
+		tread_input_close(orig);
+	}
+}
