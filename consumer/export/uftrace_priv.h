@@ -28,7 +28,13 @@ struct uf_mod {
 struct uf_symfile {
 	const char *path;
 	char       *fname;
-	struct uf_sym { uint64_t rel; const char *name; } *syms;
+	struct uf_sym {
+		uint64_t    rel;	/* address - module start */
+		const char *name;
+		const char *file;	/* NULL when unknown */
+		uint32_t    line;
+		size_t      seq;	/* order seen: the first name wins */
+	} *syms;
 	size_t      nsyms, cap;
 };
 
@@ -55,7 +61,7 @@ struct uf_out {
 
 /* Group the functions into per-process modules and per-path .sym files. */
 int uf_build_modules(struct uf_out *o);
-/* One <module>.sym file. */
+/* One <module>.sym file, and <module>.dbg (file:line) when known. */
 int uf_write_symfile(struct uf_out *o, struct uf_symfile *s);
 /* sid-<id>.map of process @proc. */
 int uf_write_map(struct uf_out *o, uint32_t proc);

@@ -133,7 +133,7 @@ static char *symfile_name(struct uf_out *o, const char *path)
 	return name;
 }
 
-static int add_sym(struct uf_symfile *s, uint64_t rel, const char *name)
+static int add_sym(struct uf_symfile *s, uint64_t rel, const struct tread_xfunc *f)
 {
 	if (s->nsyms == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
@@ -145,7 +145,10 @@ static int add_sym(struct uf_symfile *s, uint64_t rel, const char *name)
 		s->cap = cap;
 	}
 	s->syms[s->nsyms].rel = rel;
-	s->syms[s->nsyms].name = name;
+	s->syms[s->nsyms].name = f->name;
+	s->syms[s->nsyms].file = f->file && *f->file ? f->file : NULL;
+	s->syms[s->nsyms].line = f->line;
+	s->syms[s->nsyms].seq = s->nsyms;
 	s->nsyms++;
 	return 0;
 }
@@ -218,7 +221,7 @@ int uf_build_modules(struct uf_out *o)
 		}
 		if (f->addr + 1 > o->mods[m].end)
 			o->mods[m].end = f->addr + 1;
-		if (add_sym(&o->symfiles[o->mods[m].symfile], f->addr - base, f->name))
+		if (add_sym(&o->symfiles[o->mods[m].symfile], f->addr - base, f))
 			goto nomem;
 	}
 	return 0;
@@ -232,7 +235,9 @@ static int cmp_sym(const void *a, const void *b)
 {
 	const struct uf_sym *x = a, *y = b;
 
-	return x->rel < y->rel ? -1 : x->rel > y->rel;
+	if (x->rel != y->rel)
+		return x->rel < y->rel ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 void uf_put_name(FILE *f, const char *s)
@@ -241,11 +246,62 @@ void uf_put_name(FILE *f, const char *s)
 		fputc(*s == '\n' || *s == '\r' || *s == '\t' ? '_' : *s, f);
 }
 
+/*
+ * <module>.dbg: where each function is, for `uftrace replay --srcline`.
+ * uftrace reads it next to the .sym of the same name (load_debug_file in
+ * utils/dwarf.c): "F: <offset> <name>" then "L: <line> <file>".  Written
+ * only when some function of the module has a source file.
+ */
+static int write_dbgfile(struct uf_out *o, const struct uf_symfile *s)
+{
+	size_t len = strlen(s->fname);
+	bool any = false;
+	char *name;
+	FILE *f;
+	int ret;
+
+	for (size_t i = 0; i < s->nsyms && !any; i++)
+		any = s->syms[i].file != NULL;
+	if (!any)
+		return 0;
+	/* x.sym -> x.dbg, x-1234.sym -> x-1234.dbg, as uftrace looks for them */
+	name = strdup(s->fname);
+	if (!name) {
+		xdir_err(o->err, o->errlen, "uftrace export: out of memory");
+		return -ENOMEM;
+	}
+	memcpy(name + len - 3, "dbg", 3);
+	f = xdir_create(&o->dir, name, o->err, o->errlen);
+	if (!f) {
+		ret = -errno;
+		free(name);
+		return ret;
+	}
+	fputs("# path name: ", f);
+	uf_put_name(f, s->path);
+	fputc('\n', f);
+	for (size_t i = 0; i < s->nsyms; i++) {
+		const struct uf_sym *y = &s->syms[i];
+
+		if ((i && y->rel == s->syms[i - 1].rel) || !y->file)
+			continue;
+		fprintf(f, "F: %" PRIx64 " ", y->rel);
+		uf_put_name(f, y->name);
+		fprintf(f, "\nL: %u ", y->line);
+		uf_put_name(f, y->file);
+		fputc('\n', f);
+	}
+	ret = xdir_close(&o->dir, f, name, o->err, o->errlen);
+	free(name);
+	return ret;
+}
+
 int uf_write_symfile(struct uf_out *o, struct uf_symfile *s)
 {
 	uint64_t last = 0;
 	size_t n = 0;
 	FILE *f;
+	int ret;
 
 	qsort(s->syms, s->nsyms, sizeof(*s->syms), cmp_sym);
 	for (size_t i = 0; i < s->nsyms; i++)
@@ -267,7 +323,10 @@ int uf_write_symfile(struct uf_out *o, struct uf_symfile *s)
 	}
 	/* Closes the last symbol: without it uftrace gives it no size. */
 	fprintf(f, "%016" PRIx64 " ? __func_end\n", last + 1);
-	return xdir_close(&o->dir, f, s->fname, o->err, o->errlen);
+	ret = xdir_close(&o->dir, f, s->fname, o->err, o->errlen);
+	if (!ret)
+		ret = write_dbgfile(o, s);
+	return ret;
 }
 
 int uf_write_map(struct uf_out *o, uint32_t proc)

@@ -225,6 +225,10 @@ Test(export_clients, uftrace_replay_and_report_match_tread)
 	out = sh("uftrace dump --chrome -d '%s' | python3 -m json.tool >/dev/null && echo ok", data);
 	cr_assert_str_eq(out, "ok\n");
 	free(out);
+	/* file:line from DWARF, without the binary being read */
+	out = sh("uftrace replay --srcline -d '%s'", data);
+	cr_assert(strstr(out, "leaf(); /* ") && strstr(out, "calltree.c:"), "%s", out);
+	free(out);
 	/* (uftrace leaves out stacks whose self time is under 1 us) */
 	out = sh("uftrace dump --flame-graph -d '%s'", data);
 	cr_assert(strstr(out, "dispatch;run_threads ") && strstr(out, "thread_main"),
@@ -637,6 +641,9 @@ Test(export_clients, saved_trace_exports_without_the_binary)
 	got = strip_empty(graph_canon(out, pid));
 	cr_assert_str_eq(got, want, "uftrace replay:\n%s", out);
 	free(got);
+	free(out);
+	out = sh("uftrace replay --srcline -d '%s/u'", dir);
+	cr_assert(strstr(out, "leaf(); /* ") && strstr(out, "calltree.c:"), "%s", out);
 	free(out);
 
 	cr_assert(asprintf(&args, "-i %s/trace.tsave --export ctf -o %s/c", dir, dir) > 0);

@@ -733,3 +733,26 @@ Test(export_uftrace, losses_before_the_first_call)
 	free(dir);
 	xb_free(&b);
 }
+
+/* Where DWARF gave a function's file and line, replay --srcline shows it
+ * (from <module>.dbg, the binaries being absent). */
+Test(export_uftrace, srcline_from_the_model)
+{
+	struct demo d;
+	char *out;
+
+	require_client("uftrace");
+	demo_build(&d);
+	d.b.x.funcs[0].file = "src/main.c";	/* main */
+	d.b.x.funcs[0].line = 12;
+	d.b.x.funcs[2].file = "src/work space/leaf.c";	/* leaf */
+	d.b.x.funcs[2].line = 7;
+	demo_export(&d);
+	out = uftrace(&d, "replay --srcline --tid 4242");
+	cr_assert(strstr(out, "[  4242] | main() { /* src/main.c:12 */\n"), "%s", out);
+	cr_assert(strstr(out, "[  4242] |     leaf(); /* src/work space/leaf.c:7 */\n"), "%s", out);
+	/* work has no file: no comment */
+	cr_assert(strstr(out, "[  4242] |   work() {\n"), "%s", out);
+	free(out);
+	demo_free(&d);
+}
