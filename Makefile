@@ -17,7 +17,7 @@ msg      = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2);)
 # Debian packages the build and the tests need.  `make deps` installs the
 # missing ones (apt-get update first, once per run).
 DEB_PKGS := gcc make pkg-config binutils clang lld libclang-rt-14-dev libelf-dev libdw-dev libunwind-dev \
-	    libcapstone-dev libcriterion-dev
+	    libcapstone-dev libcriterion-dev uftrace babeltrace2
 # tests/integration/check_export.py parses the exports with Python's own
 # json and xml.etree
 DEB_PKGS += python3
@@ -170,6 +170,7 @@ check-valgrind: deps
 		sh tests/run-all.sh $(O) $(VALGRIND_TESTS:%=$(O)/tests/integration/%)
 
 VALGRIND_TESTS := test_calltree test_abi test_errors test_modules test_postmortem test_concurrency test_security
+VALGRIND_TESTS += test_export_clients
 
 # Long robustness runs, not part of check: tracer killed at random moments
 # (TATTACH_TRIALS, default 200) and 1000 enable/disable cycles.

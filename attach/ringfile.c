@@ -96,30 +96,77 @@ static uint64_t ns_of(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+#define CALIB_TRIES 16
+
+/*
+ * CLOCK_MONOTONIC and CLOCK_REALTIME at one instant: of several tries,
+ * the realtime reading whose two bracketing monotonic readings were the
+ * closest, paired with their midpoint (as LTTng's measure_clock_offset
+ * does), so a preemption between two reads cannot skew the pair.
+ */
+static void mono_real_pair(uint64_t *mono, uint64_t *real)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < CALIB_TRIES; i++) {
+		uint64_t m0 = ns_of(CLOCK_MONOTONIC);
+		uint64_t r = ns_of(CLOCK_REALTIME);
+		uint64_t m1 = ns_of(CLOCK_MONOTONIC);
+
+		if (m1 - m0 < best) {
+			best = m1 - m0;
+			*mono = m0 + (m1 - m0) / 2;
+			*real = r;
+		}
+	}
+}
+
+/* The same for the TSC and CLOCK_MONOTONIC. */
+static void tsc_mono_pair(uint64_t *tsc, uint64_t *mono)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < CALIB_TRIES; i++) {
+		uint64_t t0 = rdtsc();
+		uint64_t m = ns_of(CLOCK_MONOTONIC);
+		uint64_t t1 = rdtsc();
+
+		if (t1 - t0 < best) {
+			best = t1 - t0;
+			*tsc = t0 + (t1 - t0) / 2;
+			*mono = m;
+		}
+	}
+}
+
 /*
  * One (clock, monotonic, realtime) triple to put events on the wall clock
  * and, for the TSC, its rate measured against CLOCK_MONOTONIC over 20 ms.
- * With TAT_CLOCK_MONO the event clock is CLOCK_MONOTONIC itself.
+ * With TAT_CLOCK_MONO the event clock is CLOCK_MONOTONIC itself.  Every
+ * pair is read as tightly as the machine allows: traces of several
+ * processes are merged on these numbers, and an error in them moves one
+ * process's events against the other's.
  */
 static void calibrate(struct tat_ring_header *h, uint32_t clock)
 {
 	struct timespec pause = { 0, 20 * 1000 * 1000 };
-	uint64_t t0, m0, t1, m1;
+	uint64_t t0, m0, t1, m1, mono, real;
 
 	h->clock = clock;
 	if (clock == TAT_CLOCK_MONO) {
-		h->calib_mono_ns = ns_of(CLOCK_MONOTONIC);
-		h->calib_real_ns = ns_of(CLOCK_REALTIME);
-		h->calib_tsc = h->calib_mono_ns;
+		mono_real_pair(&mono, &real);
+		h->calib_mono_ns = mono;
+		h->calib_real_ns = real;
+		h->calib_tsc = mono;
 		h->tsc_hz = 1000000000ull;
 		return;
 	}
-	t0 = rdtsc();
-	m0 = ns_of(CLOCK_MONOTONIC);
-	h->calib_real_ns = ns_of(CLOCK_REALTIME);
+	tsc_mono_pair(&t0, &m0);
+	/* realtime at the TSC pair's instant: its offset to monotonic */
+	mono_real_pair(&mono, &real);
+	h->calib_real_ns = real - (mono - m0);
 	nanosleep(&pause, NULL);
-	t1 = rdtsc();
-	m1 = ns_of(CLOCK_MONOTONIC);
+	tsc_mono_pair(&t1, &m1);
 	h->calib_tsc = t0;
 	h->calib_mono_ns = m0;
 	h->tsc_hz = (uint64_t)((double)(t1 - t0) * 1e9 / (double)(m1 - m0));

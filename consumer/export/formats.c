@@ -15,6 +15,8 @@ static const export_fn writers[] = {
 	[TREAD_EXPORT_CHROME]     = tread_export_chrome,
 	[TREAD_EXPORT_FOLDED]     = tread_export_folded,
 	[TREAD_EXPORT_FLAMEGRAPH] = tread_export_flamegraph,
+	[TREAD_EXPORT_UFTRACE]    = tread_export_uftrace,
+	[TREAD_EXPORT_CTF]        = tread_export_ctf,
 };
 
 int tread_export_write(enum tread_export_format format, const struct tread_xtrace *x,

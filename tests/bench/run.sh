@@ -588,8 +588,9 @@ if start "$c" "$OUT/percall.pg" && tat "${PID[$c]}" --enable -m discard -b 64M -
 	row "4" "tread -p PID --report > /dev/null" "$M/tread.report" "M events/s" "goal >= 20"
 	# Exports and --save of the same ring (issue 10: a few seconds per
 	# million events at most), as seconds per million events.
-	for fmt in chrome folded flamegraph save; do
+	for fmt in chrome folded flamegraph uftrace ctf save; do
 		for ((r = 0; r < REPS; r++)); do
+			rm -rf "$WORK/x.$fmt"	# uftrace and ctf write a new folder
 			case $fmt in
 			save) args=(--save "$WORK/x.tsave") ;;
 			*) args=(--export "$fmt" -o "$WORK/x.$fmt") ;;
@@ -600,9 +601,10 @@ if start "$c" "$OUT/percall.pg" && tat "${PID[$c]}" --enable -m discard -b 64M -
 			t1=$(date +%s%N)
 			awk -v e="$ev" -v d=$((t1 - t0)) 'BEGIN { printf "%.3f\n", d / e / 1000 }' >>"$M/export.$fmt"
 		done
-		size=$(du -k "$WORK/x.$([ $fmt = save ] && echo tsave || echo $fmt)" 2>/dev/null | cut -f1)
-		rm -f "$WORK/x.$fmt" "$WORK/x.tsave"
+		size=$(du -sk "$WORK/x.$([ $fmt = save ] && echo tsave || echo $fmt)" 2>/dev/null | cut -f1)
+		rm -rf "$WORK/x.$fmt" "$WORK/x.tsave"
 		item="tread -p PID --export $fmt -o FILE"
+		case $fmt in uftrace | ctf) item="tread -p PID --export $fmt -o DIR" ;; esac
 		[ $fmt = save ] && item="tread -p PID --save FILE"
 		row "4" "$item" "$M/export.$fmt" "s per M events" "goal: a few; file ${size:-?} KiB"
 	done
