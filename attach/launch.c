@@ -23,6 +23,8 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -308,6 +310,23 @@ static int start_traced(struct session_opts *o, const struct launch_opts *lo,
 	return 0;
 }
 
+/* Refuse, before the command runs, a save path whose folder cannot be
+ * written: the trace of a long run must not be lost at its end. */
+static int check_save_path(const char *file)
+{
+	char copy[PATH_MAX];
+	const char *dir;
+
+	snprintf(copy, sizeof(copy), "%s", file);
+	dir = dirname(copy);
+	if (access(dir, W_OK) < 0) {
+		pr_err("cannot save the trace to %s: folder %s: %s", file, dir,
+		       strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 int launch_run(struct session_opts *o, const struct launch_opts *lo)
 {
 	struct session_report rep = { 0 };
@@ -315,6 +334,8 @@ int launch_run(struct session_opts *o, const struct launch_opts *lo)
 	sigset_t old;
 	pid_t pid;
 
+	if (lo->save_path && check_save_path(lo->save_path))
+		return LAUNCH_FAILED;
 	catch_signals(&old);
 	pid = start_child(lo->argv, &old, &code);
 	if (!pid)
@@ -328,8 +349,9 @@ int launch_run(struct session_opts *o, const struct launch_opts *lo)
 	}
 	/* Signals sent to tattach while the command was held go now. */
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (wait_exit(pid, &status)) {
-		pr_err("waiting for pid %d: %s", (int)pid, strerror(errno));
+	code = wait_exit(pid, &status);
+	if (code) {
+		pr_err("waiting for pid %d: %s", (int)pid, strerror(-code));
 		return LAUNCH_FAILED;
 	}
 	code = status_code(status);

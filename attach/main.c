@@ -38,7 +38,7 @@ static void usage(FILE *f)
 "  -s, --status           show attachment, sites, threads, buffer use, drops\n"
 "\n"
 "Options:\n"
-"  -p, --pid PID          the process to act on (required)\n"
+"  -p, --pid PID          the process to act on (required without a COMMAND)\n"
 "  -m, --mode MODE        what a full per-thread ring does: 'discard' (default:\n"
 "                         keep the oldest, count the dropped) or 'flight'\n"
 "                         (overwrite the oldest); alone, switches a live trace\n"

@@ -383,3 +383,33 @@ Test(launch, usage_errors)
 		free(err);
 	}
 }
+
+/* -o into a folder that cannot be written: refused before the command runs. */
+Test(launch, save_folder_checked_first)
+{
+	char *out = NULL, *err = NULL;
+
+	cr_assert_eq(tattach(0, "-o /nonexistent/t.tat -- /bin/true", &out, &err), 125);
+	cr_assert_str_eq(err, "tattach: cannot save the trace to /nonexistent/t.tat: "
+			      "folder /nonexistent: No such file or directory\n");
+}
+
+/* tread cannot write the file (here, a folder is in the way): tattach says
+ * so, exits 125, and keeps the ring for another try. */
+Test(launch, save_failure_keeps_the_ring, .timeout = 60)
+{
+	char dir[] = "/tmp/tattach-launch-XXXXXX", opts[128], ring[64];
+	char *out = NULL, *err = NULL;
+	struct stat st;
+	pid_t pid;
+
+	cr_assert(mkdtemp(dir));
+	snprintf(opts, sizeof(opts), "-o %s", dir);
+	cr_assert_eq(launch(opts, "2", &pid, &out, &err), 125, "%s", err);
+	started_pid(err, ring, sizeof(ring));
+	cr_assert(strstr(err, "the trace was not saved to"), "%s", err);
+	cr_assert(stat(ring, &st) == 0, "the ring is gone:\n%s", err);
+	cr_assert_str_eq(trace_of(pid), expect_launched(2, 1));
+	ring_remove(pid);
+	rmdir(dir);
+}
