@@ -115,6 +115,10 @@ _tread()
 		COMPREPLY=($(compgen -W "abs tod mono rel delta none" -- "$cur"))
 		return 0
 		;;
+	--export)
+		COMPREPLY=($(compgen -W "chrome folded flamegraph uftrace ctf" -- "$cur"))
+		return 0
+		;;
 	--tid)
 		return 0
 		;;

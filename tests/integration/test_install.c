@@ -244,6 +244,7 @@ Test(install, bash_completes_options_and_values)
 	cr_assert_str_eq(complete("tattach --clock \"\"", 2, NULL), "tsc\nmono\n");
 	cr_assert_str_eq(complete("tread --fo", 1, NULL), "--follow\n");
 	cr_assert_str_eq(complete("tread --time r", 2, NULL), "rel\n");
+	cr_assert_str_eq(complete("tread --export f", 2, NULL), "folded\nflamegraph\n");
 	/* after "--", a command name */
 	cr_assert(strstr(complete("tattach -m flight -- tattac", 4, NULL), "tattach\n"));
 

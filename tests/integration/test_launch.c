@@ -413,3 +413,28 @@ Test(launch, save_failure_keeps_the_ring, .timeout = 60)
 	ring_remove(pid);
 	rmdir(dir);
 }
+
+/* -o FILE: tread saves the trace there once the command ended; the ring
+ * goes, and the file reads back to the same tree. */
+Test(launch, saves_the_trace, .timeout = 60)
+{
+	char dir[] = "/tmp/tattach-launch-XXXXXX", file[128], opts[160], ring[64];
+	char want[256], *out = NULL, *err = NULL, *canon;
+	char *argv[] = { (char *)build_path("tread"), "-i", file, NULL };
+	struct stat st;
+	pid_t pid;
+
+	cr_assert(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/t.tat", dir);
+	snprintf(opts, sizeof(opts), "-o %s", file);
+	cr_assert_eq(launch(opts, "2 exit 5", &pid, &out, &err), 5, "%s", err);
+	started_pid(err, ring, sizeof(ring));
+	snprintf(want, sizeof(want), "tattach: trace of pid %d saved to %s\n", (int)pid, file);
+	cr_assert(strstr(err, want), "no '%s' in:\n%s", want, err);
+	cr_assert(stat(ring, &st) < 0, "the ring was left in /dev/shm");
+	cr_assert_eq(run_capture(argv, &out, &err), 0, "%s", err);
+	canon = graph_canon(out, pid);
+	cr_assert_str_eq(canon, expect_launched(2, 0));
+	unlink(file);
+	rmdir(dir);
+}
