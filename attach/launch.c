@@ -242,6 +242,14 @@ static int detach_stopped(pid_t pid, int *status)
 
 static int wait_exit(pid_t pid, int *status)
 {
+	siginfo_t si;
+
+	/* Wait without reaping, stop forwarding, then reap: a signal that
+	 * comes meanwhile must not go to a process that reuses the pid. */
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0)
+		if (errno != EINTR)
+			return -errno;
+	child_pid = 0;
 	while (waitpid(pid, status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;

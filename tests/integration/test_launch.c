@@ -275,6 +275,79 @@ Test(launch, forwards_sigint, .timeout = 60)
 	forwards(SIGINT);
 }
 
+/*
+ * Ctrl-C on the terminal: the kernel sends SIGINT to the whole foreground
+ * process group, the command included, so tattach must not send it a
+ * second one.  To see what tattach alone does, the command here leaves
+ * tattach's process group: the terminal's SIGINT reaches tattach only.
+ * Then a SIGTERM sent to tattach, which it passes on, ends the command,
+ * which says which SIGINTs it got.  (A SIGINT tattach passed on would
+ * come before the SIGTERM.)
+ */
+Test(launch, terminal_interrupt_not_passed_on, .timeout = 60)
+{
+	int master, in[2], out[2], status, pid = 0;
+	char line[128];
+	FILE *f;
+	pid_t tat;
+
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	cr_assert(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
+	cr_assert(pipe(in) == 0 && pipe(out) == 0);
+	tat = fork();
+	cr_assert(tat >= 0);
+	if (tat == 0) {
+		char *argv[] = { (char *)build_path("tattach"), "--", (char *)launched(),
+				 "1", "interrupt", NULL };
+		int slave;
+
+		setsid();
+		slave = open(ptsname(master), O_RDWR);	/* the controlling tty */
+		if (slave < 0)
+			_exit(98);
+		dup2(slave, 2);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(master);
+		close(in[1]);
+		close(out[0]);
+		execv(argv[0], argv);
+		_exit(99);
+	}
+	close(in[0]);
+	close(out[1]);
+	f = fdopen(out[0], "r");
+	cr_assert(f);
+	cr_assert(fgets(line, sizeof(line), f), "the command did not start");
+	cr_assert(sscanf(line, "ready %d", &pid) == 1, "%s", line);
+	cr_assert(write(master, "\003", 1) == 1);	/* Ctrl-C */
+	/* the terminal echoes "^C" once it has sent the signal (after
+	 * tattach's own lines, also on the terminal) */
+	{
+		char echo[4096] = "";
+		size_t used = 0;
+
+		while (!strstr(echo, "^C")) {
+			ssize_t n = read(master, echo + used, sizeof(echo) - 1 - used);
+
+			cr_assert(n > 0 && used + n < sizeof(echo) - 1, "no echo of ^C: %s",
+				  echo);
+			used += n;
+			echo[used] = 0;
+		}
+	}
+	cr_assert_eq(kill(tat, SIGTERM), 0);
+	cr_assert(fgets(line, sizeof(line), f), "no answer from the command");
+	cr_assert_str_eq(line, "sigint kernel=0 user=0\n",
+			 "tattach passed the terminal's SIGINT on");
+	cr_assert_eq(waitpid(tat, &status, 0), tat);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	fclose(f);
+	close(in[1]);
+	close(master);
+	ring_remove(pid);
+}
+
 /* The ring header of a launched command's ring file. */
 static void read_header(pid_t pid, struct tat_ring_header *h, off_t *size)
 {
