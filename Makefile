@@ -170,6 +170,7 @@ check-valgrind: deps
 		sh tests/run-all.sh $(O) $(VALGRIND_TESTS:%=$(O)/tests/integration/%)
 
 VALGRIND_TESTS := test_calltree test_abi test_errors test_modules test_postmortem test_concurrency test_security
+VALGRIND_TESTS += test_launch
 
 # Long robustness runs, not part of check: tracer killed at random moments
 # (TATTACH_TRIALS, default 200) and 1000 enable/disable cycles.
