@@ -16,12 +16,13 @@ _tattach_long_options()
 		sed -n 's/^ *\(-[a-zA-Z0-9], \)\{0,1\}\(--[a-zA-Z][a-zA-Z0-9-]*\).*/\2/p'
 }
 
-# Processes the user may trace: all for root, else the user's own.
+# Processes the user may trace: all for root, else the user's own; not
+# kernel threads (they have no executable).
 _tattach_pids()
 {
 	local d
 	for d in /proc/[0-9]*; do
-		if [[ $EUID -eq 0 || -O $d ]]; then
+		if [[ ($EUID -eq 0 || -O $d) && -e $d/exe ]]; then
 			printf '%s\n' "${d#/proc/}"
 		fi
 	done

@@ -251,6 +251,9 @@ Test(install, bash_completes_options_and_values)
 	/* pids: tattach offers processes (the completing bash is one) ... */
 	out = complete("tattach -p $$", 2, NULL);
 	cr_assert(out[0] && strchr(out, '\n'), "no pid offered");
+	/* ... but not kernel threads (kthreadd is pid 2) */
+	out = complete("tattach -p 2", 2, NULL);
+	cr_assert(strncmp(out, "2\n", 2) && !strstr(out, "\n2\n"), "pid 2 offered:\n%s", out);
 	/* ... and tread the ones with a ring file */
 	cr_assert(mkdtemp(dir));
 	snprintf(ring, sizeof(ring), "%s/tattach-4242.ring", dir);
