@@ -7,6 +7,7 @@
 #   make check-valgrind  integration tests with tattach/tread under Valgrind
 #   make V=1      show the commands
 #   make SANITIZE=1  build tattach/tread/tests with ASan+UBSan
+#   make install  PREFIX=/usr/local DESTDIR=: programs, man pages, bash completion
 
 CC      ?= cc
 O       ?= build
@@ -21,6 +22,8 @@ DEB_PKGS := gcc make pkg-config binutils clang lld libclang-rt-14-dev libelf-dev
 # tests/integration/check_export.py parses the exports with Python's own
 # json and xml.etree
 DEB_PKGS += python3
+# test_install: man renders the man pages, bash-completion loads the completion
+DEB_PKGS += groff-base man-db bash-completion
 
 PKGS     := libelf libdw capstone
 WARN     := -Wall -Wextra -Werror -Wno-missing-field-initializers
@@ -70,7 +73,7 @@ TEST_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null)
 all: $(TATTACH) $(TREAD)
 
 help:
-	@sed -n '3,8p' Makefile
+	@sed -n '3,10p' Makefile
 
 # --------------------------------------------------------------- set-up
 deps:
@@ -171,6 +174,7 @@ check-valgrind: deps
 
 VALGRIND_TESTS := test_calltree test_abi test_errors test_modules test_postmortem test_concurrency test_security
 VALGRIND_TESTS += test_export_clients
+VALGRIND_TESTS += test_launch
 
 # Long robustness runs, not part of check: tracer killed at random moments
 # (TATTACH_TRIALS, default 200) and 1000 enable/disable cycles.
@@ -181,6 +185,30 @@ stress: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all targets
 	$(Q)sh tests/bench/run.sh $(O)
+
+# ---------------------------------------------------------------- install
+# make install PREFIX=/usr/local DESTDIR=/tmp/stage: the two programs, their
+# man pages (docs/man, written by hand) and the bash completion, which the
+# bash-completion package loads by command name (one file, two names).
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALLED   := $(BINDIR)/tattach $(BINDIR)/tread $(MANDIR)/man1/tattach.1 \
+	       $(MANDIR)/man1/tread.1 $(BASHCOMPDIR)/tattach $(BASHCOMPDIR)/tread
+
+.PHONY: install uninstall
+install: all
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	$(Q)install -m 755 $(TATTACH) $(TREAD) $(DESTDIR)$(BINDIR)/
+	$(Q)install -m 644 docs/man/tattach.1 docs/man/tread.1 $(DESTDIR)$(MANDIR)/man1/
+	$(Q)install -m 644 completion/tattach.bash $(DESTDIR)$(BASHCOMPDIR)/tattach
+	$(Q)install -m 644 completion/tattach.bash $(DESTDIR)$(BASHCOMPDIR)/tread
+
+uninstall:
+	$(call msg,UNINST,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 clean:
 	rm -rf $(O)

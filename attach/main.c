@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <tattach/ring.h>
+#include "attach/launch.h"
 #include "attach/log.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
@@ -23,9 +24,14 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: tattach -p PID --enable|--disable|--status [options]\n"
 "       tattach -p PID --mode discard|flight|stats\n"
+"       tattach [options] [-o FILE] -- COMMAND [ARGS...]\n"
 "\n"
 "Trace every call of the -pg or -fpatchable-function-entry=5 functions of a\n"
 "running process, without restarting it.  Read the trace with 'tread -p PID'.\n"
+"\n"
+"With a COMMAND, start it with tracing enabled before its first traced call\n"
+"(constructors included), wait for it and exit with its status; its pid and\n"
+"ring are printed on standard error, for 'tread -p PID' after it ended.\n"
 "\n"
 "Actions:\n"
 "  -e, --enable           stop the process, inject the trampoline and the ring\n"
@@ -36,7 +42,7 @@ static void usage(FILE *f)
 "                         stats memory; with -v also every patched function\n"
 "\n"
 "Options:\n"
-"  -p, --pid PID          the process to act on (required)\n"
+"  -p, --pid PID          the process to act on (required without a COMMAND)\n"
 "  -m, --mode MODE        what a full per-thread ring does: 'discard' (default:\n"
 "                         keep the oldest, count the dropped) or 'flight'\n"
 "                         (overwrite the oldest), or 'stats' (no events: per\n"
@@ -62,6 +68,8 @@ static void usage(FILE *f)
 "                         power of two, 8K..8G; fixed when the ring is created)\n"
 "  -t, --max-threads N    thread slots (default %d, power of two, 1..65536;\n"
 "                         fixed when the ring is created)\n"
+"  -o, --output FILE      with a COMMAND: once it ended, save its trace to FILE\n"
+"                         (as 'tread -p PID --save FILE'; the ring is removed)\n"
 "  -v, --verbose          say more about what is done\n"
 "  -h, --help             this help\n"
 "  -V, --version          version\n"
@@ -71,7 +79,10 @@ static void usage(FILE *f)
 "\n"
 "Exit status: 0 on success (also when already in the asked state), 1 on\n"
 "failure (the process is left as it was; --disable, --status and --mode on\n"
-"a process tattach never attached to are failures), 2 on a usage error.\n",
+"a process tattach never attached to are failures), 2 on a usage error.\n"
+"With a COMMAND: its exit status, or 128+N if signal N killed it; 125 if\n"
+"tattach failed (also to save the trace), 126 if the command cannot be\n"
+"run, 127 if it is not found.\n",
 		SESSION_DEFAULT_THREADS, TAT_RING_DIR);
 }
 
@@ -142,6 +153,32 @@ static int is_pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
+/* Index of the "--" that starts a COMMAND, or @argc: tattach's options
+ * end there, and the command's own options are never parsed as ours. */
+static int command_start(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--"))
+			return i;
+	return argc;
+}
+
+/* tattach [options] [-o FILE] -- COMMAND [ARGS...] */
+static int launch(struct session_opts *o, int act, char **cmd, const char *save,
+		  int verbose)
+{
+	struct launch_opts lo = { .argv = cmd, .save_path = save, .verbose = verbose };
+
+	if (o->pid)
+		misuse("%s", "-p and a COMMAND do not go together: a COMMAND is started "
+		       "traced, -p acts on a running process");
+	if (act != ACT_NONE && act != ACT_ENABLE)
+		misuse("%s", "--disable and --status do not go with a COMMAND");
+	if (!cmd[0])
+		misuse("%s", "no COMMAND after '--'");
+	return launch_run(o, &lo);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -153,6 +190,7 @@ int main(int argc, char **argv)
 		{ "clock", required_argument, NULL, 'c' },
 		{ "buffer-size", required_argument, NULL, 'b' },
 		{ "max-threads", required_argument, NULL, 't' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "filter", required_argument, NULL, 'F' },
 		{ "notrace", required_argument, NULL, 'N' },
@@ -164,12 +202,13 @@ int main(int argc, char **argv)
 	struct session_opts o = { .mode = -1, .clock = -1, .max_depth = -1 };
 	struct session_report rep = { 0 };
 	enum action act = ACT_NONE;
-	int c, ret, verbose = 0;
+	int c, ret, verbose = 0, nopts = command_start(argc, argv);
+	const char *save = NULL;
 	char *end;
 	long v;
 
 	log_set_prog("tattach");
-	while ((c = getopt_long(argc, argv, "p:edsm:c:b:t:vhVF:N:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(nopts, argv, "p:edsm:c:b:t:o:vhVF:N:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			v = strtol(optarg, &end, 10);
@@ -217,6 +256,9 @@ int main(int argc, char **argv)
 				       optarg);
 			o.max_threads = (uint32_t)v;
 			break;
+		case 'o':
+			save = optarg;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -241,8 +283,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc)
+	if (optind < nopts)
 		misuse("unexpected argument '%s'", argv[optind]);
+	if (nopts < argc) {
+		log_set_level(verbose ? LOG_INFO : LOG_WARN);
+		return launch(&o, act, argv + nopts + 1, save, verbose);
+	}
+	if (save)
+		misuse("%s", "-o saves the trace of a COMMAND: give one after '--' (for "
+		       "a running process: tread -p PID --save FILE)");
 	if (!o.pid)
 		misuse("%s", "no process given: use -p PID");
 	if (act == ACT_NONE && (o.mode >= 0 || o.max_depth >= 0))

@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: MIT
+# bash completion for tattach and tread.
+#
+# Installed as share/bash-completion/completions/tattach and .../tread (the
+# same file under both names: bash-completion loads the file named after
+# the command).  Works without bash-completion too: source it.
+#
+# The options are read from the program's own --help, so the completion
+# never offers an option the program lacks, nor misses a new one.
+
+# Long options of program $1, from the option lines of its --help
+# ("  -p, --pid PID ..." and "      --report ...").
+_tattach_long_options()
+{
+	"$1" --help 2>/dev/null |
+		sed -n 's/^ *\(-[a-zA-Z0-9], \)\{0,1\}\(--[a-zA-Z][a-zA-Z0-9-]*\).*/\2/p'
+}
+
+# Processes the user may trace: all for root, else the user's own; not
+# kernel threads (they have no executable).
+_tattach_pids()
+{
+	local d
+	for d in /proc/[0-9]*; do
+		if [[ ($EUID -eq 0 || -O $d) && -e $d/exe ]]; then
+			printf '%s\n' "${d#/proc/}"
+		fi
+	done
+}
+
+# Processes that have a ring file (traced now or before): for tread -p.
+_tattach_ring_pids()
+{
+	local f dir=${TATTACH_RING_DIR:-/dev/shm}
+	for f in "$dir"/tattach-*.ring; do
+		[[ -e $f ]] || continue
+		f=${f##*/tattach-}
+		printf '%s\n' "${f%.ring}"
+	done
+}
+
+_tattach_files()
+{
+	if declare -F _filedir >/dev/null; then
+		_filedir
+	else
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -f -- "$1"))
+	fi
+}
+
+_tattach()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} i
+
+	# After "--", the words are a command and its arguments.
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		if [[ ${COMP_WORDS[i]} == -- ]]; then
+			if ((COMP_CWORD == i + 1)); then
+				COMPREPLY=($(compgen -c -- "$cur"))
+			elif declare -F _command_offset >/dev/null; then
+				_command_offset $((i + 1))
+			else
+				_tattach_files "$cur"
+			fi
+			return 0
+		fi
+	done
+
+	case $prev in
+	-p | --pid)
+		COMPREPLY=($(compgen -W "$(_tattach_pids)" -- "$cur"))
+		return 0
+		;;
+	-m | --mode)
+		COMPREPLY=($(compgen -W "discard flight" -- "$cur"))
+		return 0
+		;;
+	-c | --clock)
+		COMPREPLY=($(compgen -W "tsc mono" -- "$cur"))
+		return 0
+		;;
+	-b | --buffer-size)
+		COMPREPLY=($(compgen -W "64K 256K 1M 4M 16M" -- "$cur"))
+		return 0
+		;;
+	-t | --max-threads)
+		COMPREPLY=($(compgen -W "64 128 256 512 1024" -- "$cur"))
+		return 0
+		;;
+	-o | --output)
+		_tattach_files "$cur"
+		return 0
+		;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$(_tattach_long_options "${COMP_WORDS[0]}") --" -- "$cur"))
+	fi
+	return 0
+}
+
+_tread()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+
+	case $prev in
+	-p | --pid)
+		COMPREPLY=($(compgen -W "$(_tattach_ring_pids)" -- "$cur"))
+		return 0
+		;;
+	-i | --input | -o | --output | --save)
+		_tattach_files "$cur"
+		return 0
+		;;
+	--time)
+		COMPREPLY=($(compgen -W "abs tod mono rel delta none" -- "$cur"))
+		return 0
+		;;
+	--export)
+		COMPREPLY=($(compgen -W "chrome folded flamegraph uftrace ctf" -- "$cur"))
+		return 0
+		;;
+	--tid)
+		return 0
+		;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$(_tattach_long_options "${COMP_WORDS[0]}")" -- "$cur"))
+	fi
+	return 0
+}
+
+complete -F _tattach tattach
+complete -F _tread tread
