@@ -18,6 +18,7 @@ msg      = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2);)
 # missing ones (apt-get update first, once per run).
 DEB_PKGS := gcc make pkg-config binutils clang lld libclang-rt-14-dev libelf-dev libdw-dev libunwind-dev \
 	    libcapstone-dev libcriterion-dev
+DEB_PKGS += chromium
 
 PKGS     := libelf libdw capstone
 WARN     := -Wall -Wextra -Werror -Wno-missing-field-initializers
@@ -35,6 +36,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lpthread
 # Every .c in these folders belongs to the host-side library, except the
 # two programs' main.c files.
 LIB_DIRS := attach patcher symbols consumer
+LIB_DIRS += consumer/export
 LIB_SRCS := $(filter-out %/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 LIB      := $(O)/libtattach.a
@@ -132,6 +134,14 @@ $(O)/attach/tramp/rescue.elf: $(O)/attach/tramp/rescue.o attach/tramp/rescue.lds
 $(RESCUE_BLOB): $(O)/attach/tramp/rescue.elf attach/tramp/mkblob.sh
 	$(call msg,GEN,$@)
 	$(Q)sh attach/tramp/mkblob.sh $< $@ rescue_code rescue_syscall rescue_restore rescue_ctx rescue_end
+
+# The --html viewer page (HTML, CSS, JavaScript) as one C string.
+VIEWER_PAGE := $(O)/consumer/export/viewer_page.h
+$(O)/consumer/export/html.o: $(VIEWER_PAGE)
+$(VIEWER_PAGE): $(wildcard consumer/export/viewer/*)
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)sh consumer/export/viewer/mkpage.sh consumer/export/viewer $@
 
 # ------------------------------------------------------------ test targets
 include tests/targets/targets.mk
