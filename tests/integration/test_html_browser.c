@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The --html viewer in a real browser (headless chromium): the page of a
+ * known model (tests/lib/xmodel.c) loads without a script error, draws
+ * every call of every lane, names the calls under a time through its hit
+ * test, shows a clicked call's details, highlights exactly the calls a
+ * search matches, sums a range per function, and zooms with a synthetic
+ * wheel event around the pointer, pans with a drag and with A/D, zooms
+ * with W/S.  The page drives itself (#selftest) and reports what it saw;
+ * the numbers are checked here against the model.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "consumer/export/html.h"
+#include "lib/browser.h"
+#include "lib/xmodel.h"
+
+static char page[64];
+
+static void write_page(void)
+{
+	struct tread_xtrace x;
+	char err[256] = "";
+	int fd;
+
+	snprintf(page, sizeof(page), "/tmp/tattach-view-XXXXXX.html");
+	fd = mkstemps(page, 5);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	xmodel_build(&x);
+	cr_assert_eq(tread_export_html(&x, page, err, sizeof(err)), 0, "%s", err);
+	xmodel_free(&x);
+}
+
+static void remove_page(void)
+{
+	if (page[0])
+		unlink(page);
+}
+
+TestSuite(html_browser, .init = write_page, .fini = remove_page, .timeout = 180);
+
+static char *selftest(const char *hash)
+{
+	char why[512] = "";
+	char *text = browser_selftest(page, hash, why, sizeof(why));
+
+	cr_assert_not_null(text, "browser: %s", why);
+	return text;
+}
+
+/* The rest of the line that starts with @prefix, in a new string. */
+static char *line(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, prefix, n))
+			return strndup(p + n, strcspn(p + n, "\n"));
+	cr_assert_fail("no line \"%s\" in:\n%s", prefix, text);
+	return NULL;
+}
+
+static void expect_line(const char *text, const char *want)
+{
+	char *rest = line(text, want);
+
+	cr_expect_str_eq(rest, "", "line \"%s%s\"", want, rest);
+	free(rest);
+}
+
+static double number_after(const char *s, const char *key)
+{
+	const char *p = strstr(s, key);
+
+	cr_assert_not_null(p, "no \"%s\" in \"%s\"", key, s);
+	return strtod(p + strlen(key), NULL);
+}
+
+static void expect_close(double got, double want, const char *what)
+{
+	double d = got > want ? got - want : want - got, m = want < 0 ? -want : want;
+
+	cr_expect(d <= 1e-9 * (m > 1 ? m : 1), "%s: %.17g, want %.17g", what, got, want);
+}
+
+Test(html_browser, draws_names_clicks_searches_sums_and_navigates)
+{
+	char *t = selftest("selftest&at=3050&search=LOOKUP");
+	char want[256], *s;
+
+	expect_line(t, "errors 0");
+	expect_line(t, "done");
+	/* every call of every lane drawn: as a slice or in a block */
+	snprintf(want, sizeof(want), "lanes %d", XMODEL_NTHREADS);
+	expect_line(t, want);
+	expect_line(t, "lane 0 tid 100 calls 7 rows 3 drawn 7 merged 0");
+	expect_line(t, "lane 1 tid 101 calls 3 rows 2 drawn 3 merged 0");
+	expect_line(t, "lane 2 tid 200 calls 4 rows 3 drawn 4 merged 0");
+	/* the names under a time, through the hit test */
+	expect_line(t, "at 3050 lane 0: main > handle > lookup</script>&x");
+	expect_line(t, "at 3050 lane 1: handle");
+	expect_line(t, "at 3050 lane 2: main > send");
+	/* a click on main: its details; self = 10000 - 5000 - 2000 */
+	expect_line(t, "click main dur 10000 self 3000 panel shows-name");
+	/* search is case-blind; exactly the lookup calls light up */
+	snprintf(want, sizeof(want), "search LOOKUP matches %zu highlighted %zu label %zu_calls",
+		 xmodel_func_calls(XM_LOOKUP), xmodel_func_calls(XM_LOOKUP), xmodel_func_calls(XM_LOOKUP));
+	expect_line(t, want);
+	/* the whole range, every thread: calls, self and inclusive time */
+	snprintf(want, sizeof(want), "summary calls %zu functions %d", xmodel_ncalls, XM_NFUNCS);
+	expect_line(t, want);
+	expect_line(t, "sum handle calls 4 self 9600 incl 11000");
+	expect_line(t, "sum main calls 2 self 6900 incl 19000");
+	expect_line(t, "sum send calls 2 self 5000 incl 5100");
+	expect_line(t, "sum parse calls 1 self 1000 incl 1000");
+	expect_line(t, "sum lookup</script>&x calls 5 self 500 incl 500");
+
+	/* wheel: deltaY -500 zooms in by e^-1, the time under the pointer stays */
+	s = line(t, "zoom ");
+	expect_close(number_after(s, "span_after ") / number_after(s, "span_before "), 1 / M_E, "zoom ratio");
+	expect_close(number_after(s, "anchor_after "), number_after(s, "anchor_before "), "anchor");
+	free(s);
+	/* after the zoom, each lane draws exactly the calls in view */
+	s = line(t, "view ");
+	double v0 = strtod(s, NULL), v1 = strtod(strchr(s, ' ') + 1, NULL);
+	free(s);
+	cr_expect(v0 > 0 && v1 < 10000, "view %g %g", v0, v1);
+	for (uint32_t th = 0; th < XMODEL_NTHREADS; th++) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < xmodel_ncalls; i++)
+			n += xmodel_calls[i].thread == th && xmodel_calls[i].end >= v0 && xmodel_calls[i].start <= v1;
+		snprintf(want, sizeof(want), "visible lane %u %zu", th, n);
+		expect_line(t, want);
+	}
+	/* a drag of 100 px to the left moves the view 100 px of time right */
+	s = line(t, "drag px 100 ");
+	expect_close(number_after(s, "shift "), number_after(s, "expected "), "drag");
+	free(s);
+	/* A/D pan by 5 % of the view, W/S zoom by 0.9 and back */
+	s = line(t, "key d ");
+	expect_close(number_after(s, "shift "), 0.05 * number_after(s, "span "), "key d");
+	free(s);
+	s = line(t, "key w ");
+	expect_close(number_after(s, "span_after ") / number_after(s, "span_before "), 0.9, "key w");
+	free(s);
+	s = line(t, "key s ");
+	expect_close(number_after(s, "span_after ") / number_after(s, "span_before "), 1 / 0.9, "key s");
+	free(s);
+	free(t);
+}
+
+Test(html_browser, search_without_match_highlights_nothing)
+{
+	char *t = selftest("selftest&search=no_such_function");
+
+	expect_line(t, "errors 0");
+	expect_line(t, "search no_such_function matches 0 highlighted 0 label 0_calls");
+	free(t);
+}
+
+/* A damaged page says so instead of drawing nonsense. */
+Test(html_browser, damaged_data_is_reported)
+{
+	FILE *f = fopen(page, "r+");
+	char *buf, *p, *t;
+	long n;
+
+	cr_assert_not_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	p = strstr(buf, "\"calls\":7,");
+	cr_assert_not_null(p);
+	p[8] = '6';		/* thread 100 now claims 6 calls */
+	rewind(f);
+	fwrite(buf, 1, (size_t)n, f);
+	fclose(f);
+	free(buf);
+
+	t = selftest("selftest");
+	expect_line(t, "errors 1");
+	char *e = line(t, "error thread 100: ");
+	cr_expect(strstr(e, "bytes of calls, the page says") != NULL, "%s", e);
+	free(e);
+	free(t);
+}
+
+/*
+ * Many calls narrower than a pixel: merged into density blocks, yet each
+ * is still counted once, a search still counts the matches inside blocks,
+ * and after a zoom the walk over blocks stops exactly at the view's edges.
+ */
+#define DENSE_TICKS 20000
+
+static void write_dense_page(void)
+{
+	static struct tread_xproc proc = { .pid = 7, .host = "", .exe = "/bin/dense", .comm = "dense" };
+	static struct tread_xthread thr = { .proc = 0, .tid = 7, .name = "dense" };
+	static struct tread_xfunc fn[4] = { { .name = "main" }, { .name = "tick" }, { .name = "tock" }, { .name = "slow" } };
+	struct tread_xevent *ev = calloc(2 * DENSE_TICKS + 8, sizeof(*ev));
+	size_t n = 0;
+	char err[256] = "";
+	int fd;
+
+#define EV(t, k, f, d) ev[n++] = (struct tread_xevent){ .real_ns = XMODEL_T0 + (t), .kind = (k), .func = (f), .depth = (d) }
+	EV(0, TREAD_X_ENTRY, 0, 0);
+	for (uint64_t i = 0; i < DENSE_TICKS; i++) {
+		uint32_t f = i % 7 ? 1 : 2;
+
+		EV(100 + 40 * i, TREAD_X_ENTRY, f, 1);
+		EV(110 + 40 * i, TREAD_X_EXIT, f, 1);
+	}
+	EV(900000, TREAD_X_ENTRY, 3, 1);
+	EV(990000, TREAD_X_EXIT, 3, 1);
+	EV(1000000, TREAD_X_EXIT, 0, 0);
+#undef EV
+	struct tread_xtrace x = { &proc, 1, &thr, 1, fn, 4, ev, n };
+
+	snprintf(page, sizeof(page), "/tmp/tattach-dense-XXXXXX.html");
+	fd = mkstemps(page, 5);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(tread_export_html(&x, page, err, sizeof(err)), 0, "%s", err);
+	free(ev);
+}
+
+Test(html_browser, dense_calls_merge_into_blocks_and_each_counts_once,
+     .init = write_dense_page, .fini = remove_page)
+{
+	char *t = selftest("selftest&search=tock");
+	char want[128], *s;
+	size_t tocks = (DENSE_TICKS + 6) / 7;
+
+	expect_line(t, "errors 0");
+	/* 20002 calls: main and slow as slices, the ticks in blocks */
+	s = line(t, "lane 0 tid 7 calls 20002 rows 2 drawn ");
+	unsigned drawn = 0, merged = 0;
+	cr_assert_eq(sscanf(s, "%u merged %u", &drawn, &merged), 2, "%s", s);
+	cr_expect_eq(drawn + merged, 20002);
+	cr_expect(merged >= DENSE_TICKS - 2, "only %u calls merged", merged);
+	free(s);
+	snprintf(want, sizeof(want), "search tock matches %zu highlighted %zu", tocks, tocks);
+	free(line(t, want));
+	s = line(t, "view ");
+	double v0 = strtod(s, NULL), v1 = strtod(strchr(s, ' ') + 1, NULL);
+	size_t in = (v1 >= 0) + (v1 >= 900000 && v0 <= 990000);
+	free(s);
+	for (uint64_t i = 0; i < DENSE_TICKS; i++)
+		in += 110.0 + 40 * i >= v0 && 100.0 + 40 * i <= v1;
+	snprintf(want, sizeof(want), "visible lane 0 %zu", in);
+	expect_line(t, want);
+	free(t);
+}
