@@ -669,6 +669,7 @@ elif t0=$(date +%s%N) && "$OUT/html_gen" 1000000 "$WORK/view1m.html" >"$WORK/htm
 		field script_ms >>"$M/view.script"
 		field frame_whole_ms >>"$M/view.whole"
 		field frame_zoom1000_ms >>"$M/view.zoom"
+		field walk_whole_ms >>"$M/view.walk"
 	done
 	row_text "6" "page of 1,000,000 calls (4 threads, 2 processes), size" \
 		"$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }')" "MiB" \
@@ -676,6 +677,7 @@ elif t0=$(date +%s%N) && "$OUT/html_gen" 1000000 "$WORK/view1m.html" >"$WORK/htm
 	row "6" "open: navigation start to end of first full draw" "$M/view.load" "ms" "goal < 3000"
 	row "6" "  of which the viewer's script (decode, index, draw)" "$M/view.script" "ms"
 	row "6" "frame, whole trace in view, panning 1 % a frame" "$M/view.whole" "ms" "median of 21 frames per run"
+	row "6" "  of which finding what to draw (no painting)" "$M/view.walk" "ms" "median of 21 walks per run"
 	row "6" "frame, 1/1000 of the trace in view, panning" "$M/view.zoom" "ms" "median of 21 frames per run"
 else
 	note "html_gen failed: $(tail -n 1 "$WORK/html_gen.out")"

@@ -26,6 +26,14 @@
 	const MIN_LABEL_W = 22;	// narrower slices get no text
 	const FONT = '11px system-ui, sans-serif';
 	const MIN_SPAN = 20;	// ns: the closest zoom
+	const BLOCK_MAX_W = 4;	// px: widest density block
+	// Density block colours by share of busy time, made once: a colour
+	// string per block and frame would cost more than the drawing.
+	const SHADES = 12;
+	const shades = (rgb) => Array.from({ length: SHADES }, (_, i) =>
+		'rgba(' + rgb + ',' + (0.3 + 0.7 * (i + 1) / SHADES).toFixed(3) + ')');
+	const BLOCK_SHADE = shades('80,92,120'), MATCH_SHADE = shades('214,110,0');
+	const NO_MATCH_SHADE = 'rgba(150,150,160,0.25)';
 
 	let meta, funcs, lanes, items, totalH, extEnd, decodeMs = 0;
 	const view = { t0: 0, t1: 1 };
@@ -186,7 +194,8 @@
 
 	// A tick label: the unit follows the tick step, the digits too.
 	function fmtTick(t, step) {
-		const u = step < 1e3 ? [1, 'ns'] : step < 1e6 ? [1e3, 'us'] : step < 1e9 ? [1e6, 'ms'] : [1e9, 's'];
+		// the largest unit that needs at most one decimal for the step
+		const u = step >= 1e8 ? [1e9, 's'] : step >= 1e5 ? [1e6, 'ms'] : step >= 1e2 ? [1e3, 'us'] : [1, 'ns'];
 		const digits = Math.max(0, Math.ceil(-Math.log10(step / u[0]) - 1e-9));
 		return (t / u[0]).toFixed(Math.min(digits, 9)) + ' ' + u[1];
 	}
@@ -394,11 +403,9 @@
 			if (paint) {
 				const x0 = Math.max(bx0, LABEL_W), x1 = Math.min(Math.max(bx1, bx0 + 1), W);
 				const busy = (row.cum[to] - row.cum[bFrom]) * sc / Math.max(1, x1 - x0);
-				const a = (0.3 + 0.7 * Math.min(1, busy)).toFixed(2);
-				ctx.fillStyle = search.active
-					? (m ? 'rgba(214,110,0,' + a + ')' : 'rgba(150,150,160,0.25)')
-					: 'rgba(80,92,120,' + a + ')';
-				ctx.fillRect(x0, y, x1 - x0, ROW_H - 1);
+				const level = Math.min(SHADES - 1, Math.floor(busy * SHADES));
+				const b = batch[search.active ? (m ? SHADES + level : 2 * SHADES) : level];
+				b.push(x0, x1 - x0);
 			}
 			bFrom = -1;
 		};
@@ -416,7 +423,9 @@
 				continue;
 			}
 			const px = Math.floor(x0);
-			if (bFrom >= 0 && px > bx1 + 1)
+			// a gap of a pixel ends a block; so does its width, so
+			// the shade follows the density along the row
+			if (bFrom >= 0 && (px > bx1 + 1 || px - bx0 >= BLOCK_MAX_W))
 				flush(k);
 			if (bFrom < 0) {
 				bFrom = k;
@@ -431,6 +440,26 @@
 			k = j;
 		}
 		flush(k);
+		if (paint)
+			paintBlocks(y);
+	}
+
+	// Blocks are many and small: one path per colour and row draws them
+	// several times faster than a fillRect each.
+	const batch = Array.from({ length: 2 * SHADES + 1 }, () => []);
+	const BATCH_STYLE = BLOCK_SHADE.concat(MATCH_SHADE, [NO_MATCH_SHADE]);
+	function paintBlocks(y) {
+		for (let i = 0; i < batch.length; i++) {
+			const b = batch[i];
+			if (!b.length)
+				continue;
+			ctx.beginPath();
+			for (let j = 0; j < b.length; j += 2)
+				ctx.rect(b[j], y, b[j + 1], ROW_H - 1);
+			ctx.fillStyle = BATCH_STYLE[i];
+			ctx.fill();
+			b.length = 0;
+		}
 	}
 
 	function paintSlice(lane, ci, x0, x1, y) {
@@ -987,10 +1016,44 @@
 		resetView();
 		const whole = view.t1 - view.t0;
 		out.push('frame_whole_ms ' + frameTimes(21, () => panBy(whole * 0.01)));
+		{
+			const ts = [];
+			for (let i = 0; i < 21; i++) {
+				const a = performance.now();
+				countAll();
+				ts.push(performance.now() - a);
+			}
+			ts.sort((a, b) => a - b);
+			out.push('walk_whole_ms ' + ts[10].toFixed(2) + ' ' + ts[20].toFixed(2));
+		}
 		resetView();
 		zoomAt(LABEL_W + trackW() / 2, 0.001);
 		out.push('frame_zoom1000_ms ' + frameTimes(21, () => panBy((view.t1 - view.t0) * 0.01)));
 		resetView();
+		draw();
+	}
+
+	// #view=T0,T1 (ns since the start), #search=TEXT, #range=T0,T1: open
+	// the page on that view, search or range summary (a link to a spot).
+	function fromHash() {
+		const pair = (k) => {
+			const v = (params.get(k) || '').split(',').map(Number);
+			return v.length === 2 && v.every(Number.isFinite) && v[1] > v[0] ? v : null;
+		};
+		const v = pair('view'), r = pair('range');
+		if (v) {
+			view.t0 = v[0];
+			view.t1 = v[1];
+			clampView();
+		}
+		if (params.has('search')) {
+			$('search').value = params.get('search');
+			applySearch($('search').value);
+		}
+		if (r) {
+			selection = { t0: r[0], t1: r[1], lanes: new Set(lanes.map((l) => l.i)) };
+			showSummary();
+		}
 		draw();
 	}
 
@@ -1026,6 +1089,8 @@
 			$('close').addEventListener('click', () => { selection = null; selected = null; hidePanel(); requestDraw(); });
 			if (params.has('selftest'))
 				selfTest(out);
+			else
+				fromHash();
 		} catch (err) {
 			errors.push(String(err && err.message ? err.message : err));
 			document.body.insertAdjacentHTML('afterbegin', '<p style="color:#b00;padding:8px">cannot show this trace: ' +
