@@ -35,8 +35,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lpthread
 # ---------------------------------------------------------------- sources
 # Every .c in these folders belongs to the host-side library, except the
 # two programs' main.c files.
-LIB_DIRS := attach patcher symbols consumer
-LIB_DIRS += consumer/export
+LIB_DIRS := attach patcher symbols consumer consumer/export
 LIB_SRCS := $(filter-out %/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 LIB      := $(O)/libtattach.a

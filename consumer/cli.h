@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "consumer/export/export.h"
 #include "consumer/graph.h"
 
 #ifndef TATTACH_VERSION
@@ -23,6 +24,12 @@ enum tread_action {
 	TREAD_ACTION_VERSION,
 };
 
+/* Most -i options in one run. */
+#define TREAD_MAX_INPUTS 64
+
+/* "chrome" -> TREAD_EXPORT_CHROME...; -1 for an unknown name. */
+int tread_export_format_parse(const char *name);
+
 /* "abs" -> TREAD_TIME_ABS...; -1 for an unknown name. */
 int tread_time_mode_parse(const char *name);
 
@@ -34,6 +41,13 @@ struct tread_options {
 	bool        report;		/* --report: per-function table */
 	int32_t     tid;		/* --tid: only this thread, 0 = all */
 	enum tread_time_mode time;	/* --time */
+	/* Several -i: merged on CLOCK_REALTIME (docs/tread.md). */
+	const char *inputs[TREAD_MAX_INPUTS];	/* every -i, in order */
+	size_t      ninputs;
+	const char *save;		/* --save FILE: write a saved trace */
+	bool        export_set;		/* --export given */
+	enum tread_export_format export_format;
+	const char *output;		/* -o: the export's file or folder */
 };
 
 /*

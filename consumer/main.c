@@ -14,7 +14,11 @@
 #include <unistd.h>
 
 #include "consumer/cli.h"
+#include "consumer/export/collect.h"
+#include "consumer/export/formats.h"
+#include "consumer/savefile.h"
 #include "consumer/session.h"
+#include "consumer/trace_input.h"
 #include "tattach/ring.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -65,6 +69,53 @@ static void warn_stderr(void *arg, const char *msg)
 	fprintf(stderr, "tread: warning: %s\n", msg);
 }
 
+/* tread --save FILE */
+static int save(const struct tread_options *opt, const char *path)
+{
+	struct tread_input_config ic = { .pid = opt->pid, .warn = warn_stderr };
+	struct tread_input *in;
+	char err[1024];
+	int ret;
+
+	ret = tread_input_open(path, &ic, &in, err, sizeof(err));
+	if (!ret) {
+		ret = tread_save(in, opt->save, err, sizeof(err));
+		tread_input_close(in);
+	}
+	if (ret) {
+		fprintf(stderr, "tread: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* tread --export FORMAT [-o OUT] */
+static int export(const struct tread_options *opt, const char *pid_path)
+{
+	struct tread_collect_config cc = {
+		.inputs = opt->pid ? &pid_path : opt->inputs,
+		.ninputs = opt->pid ? 1 : opt->ninputs,
+		.tid = opt->tid, .warn = warn_stderr,
+	};
+	struct tread_xtrace *x;
+	char err[1024];
+	int ret;
+
+	ret = tread_collect(&cc, &x, NULL, err, sizeof(err));
+	if (!ret) {
+		ret = tread_export_write(opt->export_format, x, opt->output, err,
+					 sizeof(err));
+		tread_xtrace_free(x);
+	}
+	if (ret == -EPIPE)
+		return 0;
+	if (ret) {
+		fprintf(stderr, "tread: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct tread_options opt;
@@ -96,6 +147,10 @@ int main(int argc, char **argv)
 		/* the same folder tattach uses (attach/ringfile.c) */
 		snprintf(path, sizeof(path), "%.4096s/tattach-%d.ring",
 			 dir && *dir ? dir : TAT_RING_DIR, opt.pid);
+	if (opt.save)
+		return save(&opt, opt.pid ? path : opt.input);
+	if (opt.export_set)
+		return export(&opt, path);
 	cfg.path = opt.pid ? path : opt.input;
 	cfg.pid = opt.pid;
 	cfg.follow = opt.follow;

@@ -15,9 +15,11 @@
 #include "consumer/session.h"
 #include "consumer/site_names.h"
 #include "consumer/trace.h"
+#include "consumer/trace_input.h"
 
 struct session {
 	const struct tread_session_config *cfg;
+	struct tread_input *input;	/* owns ring and names */
 	struct tread_ring *ring;
 	struct tread_site_names *names;
 	struct tread_trace *trace;
@@ -40,24 +42,20 @@ static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 	return ret;
 }
 
-static int open_ring(struct session *s, char *err, size_t errlen)
+static int open_input(struct session *s, char *err, size_t errlen)
 {
 	const struct tread_session_config *c = s->cfg;
-	char why[256];
-	int ret;
+	struct tread_input_config ic = {
+		.pid = c->pid, .writable = c->follow,
+		.warn = c->warn, .warn_arg = c->warn_arg,
+	};
+	int ret = tread_input_open(c->path, &ic, &s->input, err, errlen);
 
-	ret = tread_ring_open_file(c->path, c->follow, &s->ring, why, sizeof(why));
-	if (!ret)
-		return 0;
-	if (ret == -ENOENT && c->pid)
-		return fail(err, errlen, ret, "no ring file %s: is tracing attached? "
-			    "run 'tattach -p %d --enable' first", c->path, c->pid);
-	if (c->follow && (ret == -EACCES || ret == -EROFS || ret == -EPERM))
-		return fail(err, errlen, ret, "%s: cannot open for writing "
-			    "(--follow moves the read position): %s", c->path, why);
-	if (ret == -EBADMSG)
-		return fail(err, errlen, ret, "%s: corrupt ring file: %s", c->path, why);
-	return fail(err, errlen, ret, "%s: %s", c->path, why);
+	if (ret)
+		return ret;
+	s->ring = s->input->ring;
+	s->names = s->input->names;
+	return 0;
 }
 
 static bool stop_requested(const struct tread_session_config *c)
@@ -95,11 +93,10 @@ static void pause_ms(unsigned ms)
 static int rounds(struct session *s)
 {
 	const struct tread_session_config *c = s->cfg;
-	const struct tat_ring_header *h = &s->ring->hdr;
 	int ret;
 
 	for (;;) {
-		bool gone = !tread_process_alive(h->pid, h->start_time);
+		bool gone = tread_input_writer_gone(s->input);
 		bool final = !c->follow || gone || stop_requested(c);
 
 		ret = tread_trace_refresh(s->trace, final, gone);
@@ -127,18 +124,13 @@ int tread_session_run(const struct tread_session_config *c, char *err,
 		      size_t errlen)
 {
 	struct session s = { .cfg = c };
-	int ret, root_pid;
+	int ret;
 
-	ret = open_ring(&s, err, errlen);
+	ret = open_input(&s, err, errlen);
 	if (ret)
 		return ret;
 
-	/* Module paths are the target's view: usable through its /proc root. */
-	root_pid = tread_process_alive(s.ring->hdr.pid, s.ring->hdr.start_time) ?
-		   s.ring->hdr.pid : 0;
-	ret = tread_site_names_open(s.ring, root_pid, c->warn, c->warn_arg, &s.names);
-	if (!ret)
-		ret = tread_trace_open(s.ring, &s.trace);
+	ret = tread_trace_open(s.ring, &s.trace);
 	if (!ret && c->report)
 		ret = tread_report_open(s.ring, s.names, c->tid, &s.report);
 	else if (!ret)
@@ -168,7 +160,6 @@ out:
 	tread_report_close(s.report);
 	tread_graph_close(s.graph);
 	tread_trace_close(s.trace);
-	tread_site_names_close(s.names);
-	tread_ring_close(s.ring);
+	tread_input_close(s.input);
 	return ret;
 }

@@ -3,6 +3,7 @@
  * The per-site name cache in front of symbols/.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,11 @@ struct tread_site_names {
 	void *warn_arg;
 
 	const char **by_site;		/* [site_cap], NULL = not resolved yet */
+	const char **file_by_site;	/* [site_cap]: source file, NULL = unknown */
+	uint32_t *line_by_site;		/* [site_cap]: line, 0 = unknown */
+	/* Names come from a table given at open (a saved trace): modules are
+	 * never read, sites missing from the table show as "0x<addr>". */
+	bool table_only;
 	/* [TAT_EV_SITE_MAX + 1], only allocated when a (corrupt) event names
 	 * an index past the table, so such names are made once too. */
 	const char **beyond_table;
@@ -68,8 +74,13 @@ int tread_site_names_open(const struct tread_ring *ring, int root_pid,
 	n->warn_arg = warn_arg;
 	/* Both arrays are bounded by tables that fit in the file. */
 	n->by_site = calloc(ring->site_cap ? ring->site_cap : 1, sizeof(*n->by_site));
+	n->file_by_site = calloc(ring->site_cap ? ring->site_cap : 1,
+				 sizeof(*n->file_by_site));
+	n->line_by_site = calloc(ring->site_cap ? ring->site_cap : 1,
+				 sizeof(*n->line_by_site));
 	n->module_state = calloc(ring->hdr.module_cap ? ring->hdr.module_cap : 1, 1);
-	if (!n->by_site || !n->module_state || sym_open(&n->sym)) {
+	if (!n->by_site || !n->file_by_site || !n->line_by_site || !n->module_state ||
+	    sym_open(&n->sym)) {
 		tread_site_names_close(n);
 		return -ENOMEM;
 	}
@@ -86,6 +97,8 @@ void tread_site_names_close(struct tread_site_names *n)
 		free(n->owned[i]);
 	free(n->owned);
 	free(n->by_site);
+	free(n->file_by_site);
+	free(n->line_by_site);
 	free(n->beyond_table);
 	free(n->module_state);
 	free(n);
@@ -164,8 +177,15 @@ static const char *resolve(struct tread_site_names *n, uint32_t site)
 
 	if (tread_ring_site(n->ring, site, &s))
 		return own(n, "bad_site", "bad_site_%" PRIu32, site);
+	if (n->table_only)
+		return own(n, "0x?", "0x%" PRIx64, s.addr);
 	load_module(n, s.module);
 	sym_resolve(n->sym, s.addr, &info);
+	/* Only sites inside the table get here (see tread_site_name). */
+	if (info.file && info.line > 0) {
+		n->file_by_site[site] = info.file;
+		n->line_by_site[site] = (uint32_t)info.line;
+	}
 	return info.name;
 }
 
@@ -188,4 +208,38 @@ const char *tread_site_name(struct tread_site_names *n, uint32_t site)
 	if (!*slot)
 		*slot = resolve(n, site);
 	return *slot;
+}
+
+int tread_site_names_open_table(const struct tread_ring *ring,
+				const struct tread_site_detail *by_site,
+				struct tread_site_names **out)
+{
+	struct tread_site_names *n;
+	int ret;
+
+	ret = tread_site_names_open(ring, 0, NULL, NULL, &n);
+	if (ret)
+		return ret;
+	n->table_only = true;
+	for (uint32_t i = 0; by_site && i < ring->site_cap; i++) {
+		if (!by_site[i].name)
+			continue;
+		n->by_site[i] = by_site[i].name;
+		n->file_by_site[i] = by_site[i].file;
+		n->line_by_site[i] = by_site[i].file ? by_site[i].line : 0;
+	}
+	*out = n;
+	return 0;
+}
+
+void tread_site_detail(struct tread_site_names *n, uint32_t site,
+		       struct tread_site_detail *out)
+{
+	out->name = tread_site_name(n, site);
+	out->file = NULL;
+	out->line = 0;
+	if (site < n->ring->site_cap) {
+		out->file = n->file_by_site[site];
+		out->line = n->line_by_site[site];
+	}
 }

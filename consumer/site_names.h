@@ -40,4 +40,27 @@ void tread_site_names_close(struct tread_site_names *names);
 /* The function name for @site; never NULL, valid until close. */
 const char *tread_site_name(struct tread_site_names *names, uint32_t site);
 
+/* A site's function and, where DWARF has it, its source position. */
+struct tread_site_detail {
+	const char *name;	/* never NULL from tread_site_detail() */
+	const char *file;	/* NULL when unknown */
+	uint32_t    line;	/* 0 when unknown */
+};
+
+/*
+ * tread_site_names_open_table - names given by the caller, never looked up
+ * @by_site: [ring->site_cap] entries; a NULL name means "not in the table"
+ *           (shown as "0x<addr>").  The strings must outlive the names.
+ *
+ * For a saved trace (consumer/savefile.h), read where the modules are not.
+ * Returns 0 or -ENOMEM.
+ */
+int tread_site_names_open_table(const struct tread_ring *ring,
+				const struct tread_site_detail *by_site,
+				struct tread_site_names **out);
+
+/* Name, file and line of @site; valid until close. */
+void tread_site_detail(struct tread_site_names *names, uint32_t site,
+		       struct tread_site_detail *out);
+
 #endif /* TATTACH_CONSUMER_SITE_NAMES_H */

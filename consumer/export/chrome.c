@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+/*
+ * --export chrome: the Trace Event Format's JSON object form, which
+ * Perfetto's UI and chrome://tracing open.
+ *
+ *   {"displayTimeUnit":"ns",
+ *    "otherData":{"clock":"CLOCK_REALTIME","base_ns":"1700000000123456789",...},
+ *    "traceEvents":[
+ *     {"ph":"M","name":"process_name","pid":42,"tid":42,"args":{"name":"prog"}},
+ *     {"ph":"M","name":"thread_name","pid":42,"tid":43,"args":{"name":"worker"}},
+ *     {"ph":"X","name":"main","cat":"function","pid":42,"tid":42,
+ *      "ts":0.000,"dur":1234.567},
+ *     {"ph":"i","s":"t","name":"lost 12 events","pid":42,"tid":43,"ts":...}]}
+ *
+ * One complete ("X") event per call, in entry order, so a viewer nests
+ * them by time.  Times are microseconds since base_ns (the first event,
+ * CLOCK_REALTIME nanoseconds): written from integers with three decimals,
+ * so no nanosecond is lost, and small enough that a reader parsing them
+ * as doubles keeps every nanosecond too (an absolute epoch time in
+ * microseconds would not fit a double's 53 bits at nanosecond precision).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consumer/atomic_file.h"
+#include "consumer/export/export.h"
+#include "consumer/export/text_escape.h"
+
+/* Processes of several hosts may share a pid: a viewer must not merge them. */
+static int64_t chrome_pid(const struct tread_xtrace *x, uint32_t proc)
+{
+	for (uint32_t i = 0; i < proc; i++)
+		if (x->procs[i].pid == x->procs[proc].pid)
+			return 0x40000000ll + proc;
+	return x->procs[proc].pid;
+}
+
+static void put_us(FILE *f, uint64_t ns)
+{
+	fprintf(f, "%" PRIu64 ".%03u", ns / 1000, (unsigned)(ns % 1000));
+}
+
+/* Records are separated, not terminated, by commas. */
+static void sep(FILE *f, bool *first)
+{
+	if (!*first)
+		fputs(",\n", f);
+	*first = false;
+}
+
+static void put_metadata(FILE *f, const struct tread_xtrace *x, uint64_t base,
+			 bool *first)
+{
+	fprintf(f, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"clock\":"
+		"\"CLOCK_REALTIME\",\"base_ns\":\"%" PRIu64 "\",\"writer\":\"tread\"},\n"
+		"\"traceEvents\":[\n", base);
+	for (uint32_t p = 0; p < x->nprocs; p++) {
+		const struct tread_xproc *pr = &x->procs[p];
+		int64_t pid = chrome_pid(x, p);
+
+		sep(f, first);
+		fprintf(f, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%" PRId64
+			",\"tid\":%d,\"args\":{\"name\":\"", pid, pr->pid);
+		tread_put_json(f, pr->comm[0] ? pr->comm : pr->exe);
+		fputs("\"}}", f);
+		sep(f, first);
+		fprintf(f, "{\"ph\":\"M\",\"name\":\"process_labels\",\"pid\":%" PRId64
+			",\"tid\":%d,\"args\":{\"labels\":\"pid %d", pid, pr->pid, pr->pid);
+		if (pr->host[0]) {
+			fputs(" on ", f);
+			tread_put_json(f, pr->host);
+		}
+		fputs("\"}}", f);
+	}
+	for (uint32_t t = 0; t < x->nthreads; t++) {
+		const struct tread_xthread *th = &x->threads[t];
+
+		sep(f, first);
+		fprintf(f, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%" PRId64
+			",\"tid\":%d,\"args\":{\"name\":\"", chrome_pid(x, th->proc), th->tid);
+		if (th->name[0])
+			tread_put_json(f, th->name);
+		else
+			fprintf(f, "tid %d", th->tid);
+		fputs("\"}}", f);
+	}
+}
+
+/* For each ENTRY, the index of its EXIT (balanced per thread: export.h). */
+static int match_exits(const struct tread_xtrace *x, size_t **out)
+{
+	size_t *exit_of = malloc((x->nevents ? x->nevents : 1) * sizeof(*exit_of));
+	size_t **stack = calloc(x->nthreads ? x->nthreads : 1, sizeof(*stack));
+	uint32_t *depth = calloc(x->nthreads ? x->nthreads : 1, sizeof(*depth));
+	uint32_t *cap = calloc(x->nthreads ? x->nthreads : 1, sizeof(*cap));
+	int ret = 0;
+
+	if (!exit_of || !stack || !depth || !cap) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < x->nevents; i++) {
+		const struct tread_xevent *e = &x->events[i];
+		uint32_t t = e->thread;
+
+		exit_of[i] = i;
+		if (e->kind == TREAD_X_ENTRY) {
+			if (depth[t] == cap[t]) {
+				uint32_t ncap = cap[t] ? cap[t] * 2 : 64;
+				size_t *ns = reallocarray(stack[t], ncap, sizeof(*ns));
+
+				if (!ns) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				stack[t] = ns;
+				cap[t] = ncap;
+			}
+			stack[t][depth[t]++] = i;
+		} else if (e->kind == TREAD_X_EXIT && depth[t]) {
+			exit_of[stack[t][--depth[t]]] = i;
+		}
+	}
+out:
+	for (size_t t = 0; stack && t < x->nthreads; t++)
+		free(stack[t]);
+	free(stack);
+	free(depth);
+	free(cap);
+	if (ret) {
+		free(exit_of);
+		return ret;
+	}
+	*out = exit_of;
+	return 0;
+}
+
+static void put_call(FILE *f, const struct tread_xtrace *x, const struct tread_xevent *e,
+		     const struct tread_xevent *end, uint64_t base, bool *first)
+{
+	const struct tread_xthread *th = &x->threads[e->thread];
+	const struct tread_xfunc *fn = &x->funcs[e->func];
+	uint64_t dur = end->real_ns > e->real_ns ? end->real_ns - e->real_ns : 0;
+
+	sep(f, first);
+	fputs("{\"ph\":\"X\",\"name\":\"", f);
+	tread_put_json(f, fn->name);
+	fprintf(f, "\",\"cat\":\"function\",\"pid\":%" PRId64 ",\"tid\":%d,\"ts\":",
+		chrome_pid(x, th->proc), th->tid);
+	put_us(f, e->real_ns - base);
+	fputs(",\"dur\":", f);
+	put_us(f, dur);
+	if (end == e || end->synthetic || end->unwound)
+		fprintf(f, ",\"args\":{\"end\":\"%s\"}", end->unwound ? "unwound" :
+			"not traced (exit lost or still running)");
+	fputc('}', f);
+}
+
+static void put_lost(FILE *f, const struct tread_xtrace *x, const struct tread_xevent *e,
+		     uint64_t base, bool *first)
+{
+	const struct tread_xthread *th = &x->threads[e->thread];
+
+	sep(f, first);
+	fprintf(f, "{\"ph\":\"i\",\"s\":\"t\",\"name\":\"lost %" PRIu64 " events\","
+		"\"cat\":\"loss\",\"pid\":%" PRId64 ",\"tid\":%d,\"ts\":",
+		e->count, chrome_pid(x, th->proc), th->tid);
+	put_us(f, e->real_ns - base);
+	fputc('}', f);
+}
+
+int tread_export_chrome(const struct tread_xtrace *x, const char *out,
+			char *err, size_t errlen)
+{
+	struct tread_atomic_file af;
+	uint64_t base = UINT64_MAX;
+	size_t *exit_of = NULL;
+	bool first = true;
+	int ret;
+
+	ret = match_exits(x, &exit_of);
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
+		return ret;
+	}
+	ret = tread_atomic_open(&af, out, err, errlen);
+	if (ret)
+		goto out;
+	setvbuf(af.f, NULL, _IOFBF, 1 << 20);
+	/* Events are by time, except that a thread may go back (a signal
+	 * handler's events precede the interrupted code's): take the least. */
+	for (size_t i = 0; i < x->nevents; i++)
+		if (x->events[i].real_ns < base)
+			base = x->events[i].real_ns;
+	if (base == UINT64_MAX)
+		base = 0;
+	put_metadata(af.f, x, base, &first);
+	for (size_t i = 0; i < x->nevents; i++) {
+		const struct tread_xevent *e = &x->events[i];
+
+		if (e->kind == TREAD_X_ENTRY)
+			put_call(af.f, x, e, &x->events[exit_of[i]], base, &first);
+		else if (e->kind == TREAD_X_LOST)
+			put_lost(af.f, x, e, base, &first);
+	}
+	fputs("\n]}\n", af.f);
+	ret = tread_atomic_commit(&af, err, errlen);
+out:
+	free(exit_of);
+	return ret;
+}

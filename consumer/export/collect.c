@@ -1,0 +1,565 @@
+// SPDX-License-Identifier: MIT
+/*
+ * From traces to the export model: read, name, date, balance, merge.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consumer/export/collect.h"
+#include "consumer/trace.h"
+#include "consumer/trace_input.h"
+
+/* The model and everything its pointers point to, freed together. */
+struct xtrace_owned {
+	struct tread_xtrace x;		/* first: tread_xtrace_free casts back */
+	char  **strings;
+	size_t  nstrings, strings_cap;
+	size_t  threads_cap, funcs_cap;
+};
+
+struct frame {
+	uint32_t site;
+	uint32_t func;
+	uint32_t thread;
+};
+
+struct slot_stack {
+	struct frame *frames;
+	uint32_t depth, cap;
+};
+
+struct tid_entry {
+	int32_t  tid;		/* 0 = empty */
+	uint32_t thread;
+};
+
+/* One input while it is read. */
+struct reader {
+	struct xtrace_owned *o;
+	struct tread_input *in;
+	int32_t  tid_filter;
+	uint32_t proc;
+	uint32_t *func_of_site;		/* [site_cap]: func index + 1, 0 = none */
+	struct frame *beyond;		/* sites past the table (corrupt): site, func */
+	size_t   nbeyond;
+	struct tid_entry *tids;		/* open addressing, power-of-two size */
+	size_t   tids_cap, ntids;
+	struct slot_stack *slots;	/* [max_threads] */
+	struct tread_xevent *ev;	/* this input's events, in trace order */
+	size_t   nev, ev_cap;
+	uint64_t last_real;
+	struct tread_collect_stats *stats;
+};
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+/* Grow *@v (of @elem-byte items) so that @need fit; 0 or -ENOMEM. */
+static int grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	nv = reallocarray(*v, ncap, elem);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+/* A copy of @s owned by the model; NULL when out of memory. */
+static const char *keep(struct xtrace_owned *o, const char *s)
+{
+	char *copy;
+
+	if (grow((void **)&o->strings, &o->strings_cap, o->nstrings + 1,
+		 sizeof(*o->strings)))
+		return NULL;
+	copy = strdup(s ? s : "");
+	if (!copy)
+		return NULL;
+	o->strings[o->nstrings++] = copy;
+	return copy;
+}
+
+void tread_xtrace_free(struct tread_xtrace *x)
+{
+	struct xtrace_owned *o = (struct xtrace_owned *)x;
+
+	if (!o)
+		return;
+	for (size_t i = 0; i < o->nstrings; i++)
+		free(o->strings[i]);
+	free(o->strings);
+	free(x->procs);
+	free(x->threads);
+	free(x->funcs);
+	free(x->events);
+	free(o);
+}
+
+/* ------------------------------------------------------------ lookups */
+
+static uint32_t tid_hash(int32_t tid, size_t cap)
+{
+	return ((uint32_t)tid * 2654435761u) & (uint32_t)(cap - 1);
+}
+
+static int new_thread(struct reader *r, int32_t tid, uint32_t *out)
+{
+	struct xtrace_owned *o = r->o;
+	struct tread_xthread *t;
+	const char *name = keep(o, tread_input_thread_name(r->in, tid));
+
+	if (!name || grow((void **)&o->x.threads, &o->threads_cap, o->x.nthreads + 1,
+			  sizeof(*o->x.threads)))
+		return -ENOMEM;
+	t = &o->x.threads[o->x.nthreads];
+	t->proc = r->proc;
+	t->tid = tid;
+	t->name = name;
+	*out = (uint32_t)o->x.nthreads++;
+	return 0;
+}
+
+/* The thread index of @tid in this input's process, made on first use. */
+static int thread_of(struct reader *r, int32_t tid, uint32_t *out)
+{
+	size_t i;
+	int ret;
+
+	if (r->ntids * 2 >= r->tids_cap) {
+		size_t ncap = r->tids_cap ? r->tids_cap * 2 : 64;
+		struct tid_entry *nt = calloc(ncap, sizeof(*nt));
+
+		if (!nt)
+			return -ENOMEM;
+		for (size_t k = 0; k < r->tids_cap; k++) {
+			if (!r->tids[k].tid)
+				continue;
+			for (i = tid_hash(r->tids[k].tid, ncap); nt[i].tid; i = (i + 1) & (ncap - 1))
+				;
+			nt[i] = r->tids[k];
+		}
+		free(r->tids);
+		r->tids = nt;
+		r->tids_cap = ncap;
+	}
+	/* tid 0 marks an empty entry: store a (corrupt) tid 0 as INT32_MIN. */
+	if (!tid)
+		tid = INT32_MIN;
+	for (i = tid_hash(tid, r->tids_cap); r->tids[i].tid; i = (i + 1) & (r->tids_cap - 1)) {
+		if (r->tids[i].tid == tid) {
+			*out = r->tids[i].thread;
+			return 0;
+		}
+	}
+	ret = new_thread(r, tid == INT32_MIN ? 0 : tid, out);
+	if (ret)
+		return ret;
+	r->tids[i].tid = tid;
+	r->tids[i].thread = *out;
+	r->ntids++;
+	return 0;
+}
+
+static int new_func(struct reader *r, uint32_t site, uint32_t *out)
+{
+	struct xtrace_owned *o = r->o;
+	const struct tread_ring *ring = r->in->ring;
+	struct tread_site_detail d;
+	struct tread_module m;
+	struct tread_xfunc *f;
+	struct tat_site s;
+
+	if (grow((void **)&o->x.funcs, &o->funcs_cap, o->x.nfuncs + 1,
+		 sizeof(*o->x.funcs)))
+		return -ENOMEM;
+	f = &o->x.funcs[o->x.nfuncs];
+	memset(f, 0, sizeof(*f));
+	tread_site_detail(r->in->names, site, &d);
+	f->name = keep(o, d.name);
+	f->file = d.file ? keep(o, d.file) : NULL;
+	f->line = d.file ? d.line : 0;
+	f->proc = r->proc;
+	f->module = "";
+	if (tread_ring_site(ring, site, &s) == 0) {
+		f->addr = s.addr;
+		if (tread_ring_module(ring, s.module, &m) == 0) {
+			f->module = keep(o, m.path);
+			f->module_base = r->in->module_base[s.module];
+		}
+	}
+	if (!f->name || !f->module || (d.file && !f->file))
+		return -ENOMEM;
+	*out = (uint32_t)o->x.nfuncs++;
+	return 0;
+}
+
+/* The function index of @site in this input, made on first use. */
+static int func_of(struct reader *r, uint32_t site, uint32_t *out)
+{
+	int ret;
+
+	if (site < r->in->ring->site_cap) {
+		if (r->func_of_site[site]) {
+			*out = r->func_of_site[site] - 1;
+			return 0;
+		}
+		ret = new_func(r, site, out);
+		if (!ret)
+			r->func_of_site[site] = *out + 1;
+		return ret;
+	}
+	/* Only a corrupt event names a site past the table: rare, search. */
+	for (size_t i = 0; i < r->nbeyond; i++) {
+		if (r->beyond[i].site == site) {
+			*out = r->beyond[i].func;
+			return 0;
+		}
+	}
+	ret = new_func(r, site, out);
+	if (ret)
+		return ret;
+	{
+		size_t cap = r->nbeyond;	/* exact-size growth: rare */
+		struct frame *nb = reallocarray(r->beyond, cap + 1, sizeof(*nb));
+
+		if (!nb)
+			return -ENOMEM;
+		r->beyond = nb;
+		nb[r->nbeyond].site = site;
+		nb[r->nbeyond].func = *out;
+		r->nbeyond++;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- events */
+
+static int emit(struct reader *r, const struct tread_xevent *e)
+{
+	if (grow((void **)&r->ev, &r->ev_cap, r->nev + 1, sizeof(*r->ev)))
+		return -ENOMEM;
+	r->ev[r->nev++] = *e;
+	return 0;
+}
+
+/* Close the calls of @st above the first @keep, at @real: exits lost. */
+static int close_above(struct reader *r, struct slot_stack *st, uint64_t keep,
+		       uint64_t real)
+{
+	while (st->depth > keep) {
+		const struct frame *f = &st->frames[--st->depth];
+		struct tread_xevent e = {
+			.real_ns = real, .thread = f->thread, .func = f->func,
+			.kind = TREAD_X_EXIT, .synthetic = 1, .depth = st->depth,
+		};
+		int ret = emit(r, &e);
+
+		if (ret)
+			return ret;
+		r->stats->synthetic_exits++;
+	}
+	return 0;
+}
+
+static int on_entry(struct reader *r, const struct tread_event *ev, uint64_t real)
+{
+	struct slot_stack *st = &r->slots[ev->slot];
+	struct tread_xevent e = { .real_ns = real, .kind = TREAD_X_ENTRY };
+	int ret;
+
+	if (st->depth == TREAD_COLLECT_MAX_DEPTH) {
+		r->stats->too_deep++;
+		return 0;
+	}
+	ret = thread_of(r, ev->tid, &e.thread);
+	if (!ret)
+		ret = func_of(r, ev->site, &e.func);
+	if (ret)
+		return ret;
+	if (st->depth == st->cap) {
+		uint32_t cap = st->cap ? st->cap * 2 : 32;
+		struct frame *f = reallocarray(st->frames, cap, sizeof(*f));
+
+		if (!f)
+			return -ENOMEM;
+		st->frames = f;
+		st->cap = cap;
+	}
+	e.depth = st->depth;
+	st->frames[st->depth++] = (struct frame){ ev->site, e.func, e.thread };
+	return emit(r, &e);
+}
+
+static int on_exit_event(struct reader *r, const struct tread_event *ev, uint64_t real)
+{
+	struct slot_stack *st = &r->slots[ev->slot];
+	struct tread_xevent e = { .real_ns = real, .kind = TREAD_X_EXIT,
+				  .unwound = ev->unwound ? 1 : 0 };
+	int64_t k;
+	int ret;
+
+	for (k = (int64_t)st->depth - 1; k >= 0; k--)
+		if (st->frames[k].site == ev->site)
+			break;
+	if (k < 0) {
+		r->stats->unmatched_exits++;
+		return 0;
+	}
+	ret = close_above(r, st, (uint64_t)k + 1, real);
+	if (ret)
+		return ret;
+	st->depth--;
+	e.thread = st->frames[st->depth].thread;
+	e.func = st->frames[st->depth].func;
+	e.depth = st->depth;
+	return emit(r, &e);
+}
+
+static int on_lost(struct reader *r, const struct tread_event *ev, uint64_t real)
+{
+	struct tread_xevent e = { .real_ns = real, .kind = TREAD_X_LOST };
+	int ret;
+
+	e.count = tread_event_missing(ev);
+	if (!e.count)
+		return 0;	/* only a correction of earlier counts */
+	ret = thread_of(r, ev->tid, &e.thread);
+	if (ret)
+		return ret;
+	r->stats->lost = __builtin_add_overflow(r->stats->lost, e.count,
+						&r->stats->lost) ? UINT64_MAX
+								 : r->stats->lost;
+	return emit(r, &e);
+}
+
+static int on_event(struct reader *r, const struct tread_event *ev)
+{
+	uint64_t real = r->last_real;
+
+	if (!(ev->kind == TREAD_EV_LOST && ev->undated)) {
+		real = tread_ring_tsc_to_real_ns(r->in->ring, ev->tsc);
+		if (real > r->last_real)
+			r->last_real = real;
+	}
+	if (ev->kind == TREAD_EV_TID)
+		/* The slot has a new owner: the old one's calls are over. */
+		return close_above(r, &r->slots[ev->slot], 0, real);
+	if (r->tid_filter && ev->tid != r->tid_filter)
+		return 0;
+	switch (ev->kind) {
+	case TREAD_EV_ENTRY:
+		return on_entry(r, ev, real);
+	case TREAD_EV_EXIT:
+		return on_exit_event(r, ev, real);
+	case TREAD_EV_LOST:
+		return on_lost(r, ev, real);
+	case TREAD_EV_DEPTH:
+		/* the writer had fewer calls open: the rest ended unseen */
+		return close_above(r, &r->slots[ev->slot], ev->open, real);
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------------- inputs */
+
+static int add_proc(struct xtrace_owned *o, const struct tread_input *in)
+{
+	const struct tat_ring_header *h = &in->ring->hdr;
+	struct tread_xproc *p = &o->x.procs[o->x.nprocs];
+
+	p->pid = h->pid;
+	p->host = keep(o, in->host);
+	p->exe = keep(o, in->exe);
+	p->comm = keep(o, in->comm);
+	p->tsc_hz = h->tsc_hz;
+	p->calib_mono_ns = h->calib_mono_ns;
+	p->calib_real_ns = h->calib_real_ns;
+	if (!p->host || !p->exe || !p->comm)
+		return -ENOMEM;
+	o->x.nprocs++;
+	return 0;
+}
+
+static void reader_free(struct reader *r)
+{
+	if (r->slots)
+		for (uint32_t i = 0; i < r->in->ring->hdr.max_threads; i++)
+			free(r->slots[i].frames);
+	free(r->slots);
+	free(r->func_of_site);
+	free(r->beyond);
+	free(r->tids);
+}
+
+/* Read all of @in into r->ev (which the caller frees). */
+static int read_input(struct reader *r)
+{
+	const struct tread_ring *ring = r->in->ring;
+	struct tread_trace *t = NULL;
+	struct tread_event ev;
+	int ret;
+
+	r->func_of_site = calloc(ring->site_cap ? ring->site_cap : 1,
+				 sizeof(*r->func_of_site));
+	r->slots = calloc(ring->hdr.max_threads, sizeof(*r->slots));
+	if (!r->func_of_site || !r->slots)
+		return -ENOMEM;
+	ret = add_proc(r->o, r->in);
+	if (!ret)
+		ret = tread_trace_open(ring, &t);
+	if (!ret)
+		ret = tread_trace_refresh(t, true, tread_input_writer_gone(r->in));
+	while (!ret && tread_trace_next(t, &ev) == 1)
+		ret = on_event(r, &ev);
+	for (uint32_t i = 0; !ret && i < ring->hdr.max_threads; i++)
+		ret = close_above(r, &r->slots[i], 0, r->last_real);
+	tread_trace_close(t);
+	return ret;
+}
+
+/* Same pid and start time on the same host: the same process. */
+static bool same_process(const struct tread_input *a, const struct tread_input *b)
+{
+	const struct tat_ring_header *x = &a->ring->hdr, *y = &b->ring->hdr;
+
+	return x->pid == y->pid && x->start_time == y->start_time &&
+	       strcmp(a->host, b->host) == 0;
+}
+
+/*
+ * Merge the inputs' event lists on real_ns; each list keeps its order
+ * (a thread's events may go back in time: a signal handler's come before
+ * those of the code it interrupted), ties go to the earlier input.
+ */
+static int merge(struct xtrace_owned *o, struct reader *r, size_t n)
+{
+	size_t total = 0, *at;
+	struct tread_xevent *out;
+
+	if (n == 1) {
+		o->x.events = r[0].ev;
+		o->x.nevents = r[0].nev;
+		r[0].ev = NULL;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		total += r[i].nev;
+	out = malloc((total ? total : 1) * sizeof(*out));
+	at = calloc(n, sizeof(*at));
+	if (!out || !at) {
+		free(out);
+		free(at);
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < total; k++) {
+		size_t best = n;
+
+		for (size_t i = 0; i < n; i++)
+			if (at[i] < r[i].nev &&
+			    (best == n || r[i].ev[at[i]].real_ns < r[best].ev[at[best]].real_ns))
+				best = i;
+		out[k] = r[best].ev[at[best]++];
+	}
+	free(at);
+	o->x.events = out;
+	o->x.nevents = total;
+	return 0;
+}
+
+int tread_collect(const struct tread_collect_config *c, struct tread_xtrace **out,
+		  struct tread_collect_stats *stats, char *err, size_t errlen)
+{
+	struct tread_input_config icfg = { .warn = c->warn, .warn_arg = c->warn_arg };
+	struct tread_collect_stats local;
+	struct xtrace_owned *o;
+	struct reader *r;
+	int ret = 0;
+
+	*out = NULL;
+	if (!stats)
+		stats = &local;
+	memset(stats, 0, sizeof(*stats));
+	if (!c->ninputs)
+		return fail(err, errlen, -EINVAL, "no trace to read");
+	o = calloc(1, sizeof(*o));
+	r = calloc(c->ninputs, sizeof(*r));
+	if (o)
+		o->x.procs = calloc(c->ninputs, sizeof(*o->x.procs));
+	if (!o || !r || !o->x.procs) {
+		ret = fail(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* Open all first: a duplicate is refused before any reading. */
+	for (size_t i = 0; i < c->ninputs; i++) {
+		r[i].o = o;
+		r[i].proc = (uint32_t)i;
+		r[i].tid_filter = c->tid;
+		r[i].stats = stats;
+		ret = tread_input_open(c->inputs[i], &icfg, &r[i].in, err, errlen);
+		if (ret)
+			goto out;
+		for (size_t j = 0; j < i; j++) {
+			if (same_process(r[j].in, r[i].in)) {
+				ret = fail(err, errlen, -EINVAL, "%s and %s are traces of "
+					   "the same process (pid %d): give each process "
+					   "once", c->inputs[j], c->inputs[i],
+					   (int)r[i].in->ring->hdr.pid);
+				goto out;
+			}
+		}
+	}
+	for (size_t i = 0; i < c->ninputs; i++) {
+		ret = read_input(&r[i]);
+		if (ret) {
+			ret = fail(err, errlen, ret, "out of memory");
+			goto out;
+		}
+		/* Names were copied: the debug information can go now. */
+		reader_free(&r[i]);
+		tread_input_close(r[i].in);
+		r[i].in = NULL;
+	}
+	ret = merge(o, r, c->ninputs);
+	if (ret)
+		ret = fail(err, errlen, ret, "out of memory");
+out:
+	for (size_t i = 0; r && i < c->ninputs; i++) {
+		if (r[i].in) {
+			reader_free(&r[i]);
+			tread_input_close(r[i].in);
+		}
+		free(r[i].ev);
+	}
+	free(r);
+	if (ret) {
+		tread_xtrace_free(o ? &o->x : NULL);
+		return ret;
+	}
+	*out = &o->x;
+	return 0;
+}

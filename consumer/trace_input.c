@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Opening a ring file or a saved trace, and gathering what this machine
+ * knows about the process a ring belongs to.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "symbols/module_base.h"
+#include "consumer/proc_alive.h"
+#include "consumer/savefile.h"
+#include "consumer/trace_input.h"
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+/* The first line of a small /proc file, without its newline; 0 or -1. */
+static int read_line(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/* Thread names from /proc/PID/task/TID/comm; missing ones stay unknown. */
+static int read_thread_names(struct tread_input *in, int pid)
+{
+	char path[96];
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		struct tread_input_thread *t;
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+
+		if (*end || tid <= 0)
+			continue;
+		if (in->nthreads == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+
+			t = reallocarray(in->threads, ncap, sizeof(*t));
+			if (!t) {
+				closedir(d);
+				return -ENOMEM;
+			}
+			in->threads = t;
+			cap = ncap;
+		}
+		t = &in->threads[in->nthreads];
+		t->tid = (int32_t)tid;
+		snprintf(path, sizeof(path), "/proc/%d/task/%ld/comm", pid, tid);
+		if (read_line(path, t->name, sizeof(t->name)))
+			continue;	/* the thread ended meanwhile */
+		in->nthreads++;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* What this machine knows about the process of a ring. */
+static int describe_ring_process(struct tread_input *in)
+{
+	const struct tat_ring_header *h = &in->ring->hdr;
+	struct tread_module m;
+	char path[64];
+	ssize_t n;
+
+	if (gethostname(in->host, sizeof(in->host)) < 0)
+		in->host[0] = 0;
+	in->host[sizeof(in->host) - 1] = 0;
+	in->alive = tread_process_alive(h->pid, h->start_time);
+	/* The main program is the first module tattach found (maps order). */
+	if (tread_ring_module(in->ring, 0, &m) == 0)
+		snprintf(in->exe, sizeof(in->exe), "%s", m.path);
+	if (!in->alive)
+		goto basename_comm;
+	snprintf(path, sizeof(path), "/proc/%d/exe", h->pid);
+	n = readlink(path, in->exe, sizeof(in->exe) - 1);
+	if (n > 0)
+		in->exe[n] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/comm", h->pid);
+	if (read_line(path, in->comm, sizeof(in->comm)) == 0)
+		return read_thread_names(in, h->pid);
+basename_comm:
+	/* The kernel's comm is the program's base name, cut to 15 bytes. */
+	if (in->exe[0]) {
+		const char *base = strrchr(in->exe, '/');
+
+		snprintf(in->comm, sizeof(in->comm), "%.15s", base ? base + 1 : in->exe);
+	}
+	return 0;
+}
+
+static int module_bases(struct tread_input *in)
+{
+	const struct tread_ring *ring = in->ring;
+	uint32_t count = tread_ring_module_count(ring);
+	struct tread_module m;
+
+	in->module_base = calloc(ring->hdr.module_cap ? ring->hdr.module_cap : 1,
+				 sizeof(*in->module_base));
+	if (!in->module_base)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < count; i++)
+		if (tread_ring_module(ring, i, &m) == 0)
+			in->module_base[i] = sym_module_base(m.path, m.load_bias,
+							       in->alive ? ring->hdr.pid : 0);
+	return 0;
+}
+
+static int open_ring(struct tread_input *in, const struct tread_input_config *c,
+		     char *err, size_t errlen)
+{
+	char why[256];
+	int ret;
+
+	ret = tread_ring_open_file(in->path, c->writable, &in->ring, why, sizeof(why));
+	if (ret == -ENOENT && c->pid)
+		return fail(err, errlen, ret, "no ring file %s: is tracing attached? "
+			    "run 'tattach -p %d --enable' first", in->path, c->pid);
+	if (ret && c->writable && (ret == -EACCES || ret == -EROFS || ret == -EPERM))
+		return fail(err, errlen, ret, "%s: cannot open for writing "
+			    "(--follow moves the read position): %s", in->path, why);
+	if (ret == -EBADMSG)
+		return fail(err, errlen, ret, "%s: corrupt ring file: %s", in->path, why);
+	if (ret)
+		return fail(err, errlen, ret, "%s: %s", in->path, why);
+
+	ret = describe_ring_process(in);
+	if (!ret)
+		ret = module_bases(in);
+	if (!ret)
+		/* Module paths are the target's view: usable through its root. */
+		ret = tread_site_names_open(in->ring, in->alive ? in->ring->hdr.pid : 0,
+					    c->warn, c->warn_arg, &in->names);
+	if (ret)
+		return fail(err, errlen, ret, "out of memory");
+	return 0;
+}
+
+int tread_input_open(const char *path, const struct tread_input_config *c,
+		     struct tread_input **out, char *err, size_t errlen)
+{
+	struct tread_input *in = calloc(1, sizeof(*in));
+	char why[512];
+	int ret, is_saved;
+
+	*out = NULL;
+	if (!in)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	in->path = path;
+	is_saved = tread_saved_probe(path);
+	if (is_saved > 0 && c->writable) {
+		ret = fail(err, errlen, -EROFS, "%s: a saved trace cannot be "
+			   "followed (-f is for live ring files)", path);
+	} else if (is_saved > 0) {
+		ret = tread_saved_open(in, NULL, 0, why, sizeof(why));
+		if (ret)
+			fail(err, errlen, ret, "%s: %s", path, why);
+	} else {
+		ret = open_ring(in, c, err, errlen);
+	}
+	if (ret) {
+		tread_input_close(in);
+		return ret;
+	}
+	*out = in;
+	return 0;
+}
+
+int tread_input_open_saved_buffer(const char *name, const void *buf, size_t len,
+				  struct tread_input **out, char *err, size_t errlen)
+{
+	struct tread_input *in = calloc(1, sizeof(*in));
+	int ret;
+
+	*out = NULL;
+	if (!in)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	in->path = name;
+	ret = tread_saved_open(in, buf, len, err, errlen);
+	if (ret) {
+		tread_input_close(in);
+		return ret;
+	}
+	*out = in;
+	return 0;
+}
+
+void tread_input_close(struct tread_input *in)
+{
+	if (!in)
+		return;
+	tread_site_names_close(in->names);
+	tread_ring_close(in->ring);
+	tread_saved_free(in->saved_file);
+	free(in->threads);
+	free(in->module_base);
+	free(in);
+}
+
+const char *tread_input_thread_name(const struct tread_input *in, int32_t tid)
+{
+	for (size_t i = 0; i < in->nthreads; i++)
+		if (in->threads[i].tid == tid)
+			return in->threads[i].name;
+	return "";
+}
+
+bool tread_input_writer_gone(const struct tread_input *in)
+{
+	if (in->saved)
+		return true;
+	return !tread_process_alive(in->ring->hdr.pid, in->ring->hdr.start_time);
+}
