@@ -355,7 +355,7 @@ int tread_export_html(const struct tread_xtrace *x, const char *out,
 		ncalls += x->events[i].kind == TREAD_X_ENTRY;
 	}
 	if (!ncalls) {
-		snprintf(err, errlen, "the trace has no calls to show");
+		snprintf(err, errlen, "the trace has no calls: nothing to draw, %s not written", out);
 		return -ENODATA;
 	}
 	rc = build_calls(x, t0, &threads, err, errlen);

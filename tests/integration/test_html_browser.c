@@ -260,3 +260,146 @@ Test(html_browser, dense_calls_merge_into_blocks_and_each_counts_once,
 	expect_line(t, want);
 	free(t);
 }
+
+/*
+ * tread --html on a real traced process: the demo server handles 40
+ * requests (7 traced calls each: handle_request, parse_request, lookup,
+ * 3 x hash_key, render_reply) spread over its worker threads.
+ */
+#include "lib/proc_harness.h"
+
+#define DEMO_REQUESTS 40
+
+static void html_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "/tmp/tattach-html-%d-%s", (int)getpid(), name);
+	unlink(buf);
+}
+
+/* The calls of @func in tread --report's table (0 when absent). */
+static unsigned report_calls(const char *report, const char *func)
+{
+	for (const char *p = report; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		unsigned n;
+		char name[128];
+
+		if (sscanf(p, "%u %*f %*f %*f %*f %*f %127s", &n, name) == 2 && !strcmp(name, func))
+			return n;
+	}
+	return 0;
+}
+
+Test(html_cli, traced_program_opens_with_every_call, .timeout = 180)
+{
+	struct target t;
+	char path[128], args[200], cmd[32], want[200], *out = NULL, *err = NULL, *report = NULL, *text;
+	size_t calls = 0, lanes = 0, total;
+
+	target_start(&t, build_path("tests/targets/demo"));
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	snprintf(cmd, sizeof(cmd), "serve %d", DEMO_REQUESTS);
+	cr_assert_str_eq(target_cmd(&t, cmd), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	html_path(path, sizeof(path), "demo.html");
+	snprintf(args, sizeof(args), "--html %s", path);
+	cr_assert_eq(tread(t.pid, args, &out, &err), 0, "%s", err);
+	cr_expect_str_eq(out, "");
+	cr_expect_str_eq(err, "");
+	free(out);
+	free(err);
+	/* the same ring as a table, for the counts to compare with */
+	cr_assert_eq(tread(t.pid, "--report", &report, &err), 0, "%s", err);
+	free(err);
+	target_stop(&t);
+	cr_assert_eq(sscanf(report, "# %zu calls", &total), 1, "%s", report);
+	cr_assert_eq(report_calls(report, "handle_request"), DEMO_REQUESTS, "%s", report);
+
+	char why[512] = "";
+	text = browser_selftest(path, "selftest&search=hash_key", why, sizeof(why));
+	unlink(path);
+	cr_assert_not_null(text, "browser: %s", why);
+	expect_line(text, "errors 0");
+	/* every lane draws all its calls; together they are the workload */
+	for (const char *p = strstr(text, "\nlane "); p; p = strstr(p + 1, "\nlane ")) {
+		unsigned tid, n, rows, drawn, merged;
+
+		cr_assert_eq(sscanf(p, "\nlane %*u tid %u calls %u rows %u drawn %u merged %u",
+				    &tid, &n, &rows, &drawn, &merged), 5, "%.80s", p);
+		cr_expect_eq(drawn + merged, n, "thread %u", tid);
+		cr_expect_eq(rows, n ? 3u : 0u, "thread %u: handle_request > lookup > hash_key", tid);
+		calls += n;
+		lanes++;
+	}
+	cr_expect(lanes >= 1 && lanes <= 4, "%zu lanes", lanes);
+	cr_expect_eq(calls, total);
+	/* per function, the page counts what tread --report counts */
+	size_t nfuncs = 0;
+	for (const char *p = report; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		unsigned n;
+		char name[128];
+
+		if (sscanf(p, "%u %*f %*f %*f %*f %*f %127s", &n, name) != 2)
+			continue;
+		snprintf(want, sizeof(want), "sum %s calls %u ", name, n);
+		free(line(text, want));
+		nfuncs++;
+	}
+	cr_expect_eq(nfuncs, 5, "%s", report);
+	snprintf(want, sizeof(want), "search hash_key matches %u highlighted %u",
+		 report_calls(report, "hash_key"), report_calls(report, "hash_key"));
+	free(line(text, want));
+	cr_expect_gt(report_calls(report, "hash_key"), 0);
+	free(report);
+	free(text);
+}
+
+Test(html_cli, failures_are_one_line_and_write_nothing, .timeout = 120)
+{
+	struct target t;
+	char path[128], args[200], want[300], *out = NULL, *err = NULL;
+
+	target_start(&t, build_path("tests/targets/demo"));
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+
+	/* traced, but nothing was called */
+	html_path(path, sizeof(path), "empty.html");
+	snprintf(args, sizeof(args), "--html %s", path);
+	cr_expect_eq(tread(t.pid, args, &out, &err), 1);
+	snprintf(want, sizeof(want), "tread: the trace has no calls: nothing to draw, %s not written\n", path);
+	cr_expect_str_eq(err, want);
+	cr_expect_neq(access(path, F_OK), 0, "%s was written", path);
+	free(out);
+	free(err);
+
+	/* a folder that does not exist */
+	cr_assert_str_eq(target_cmd(&t, "serve 1"), "done");
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "serve 2"), "done");
+	cr_expect_eq(tread(t.pid, "--html /nonexistent-dir/t.html", &out, &err), 1);
+	cr_expect_str_eq(err, "tread: cannot create /nonexistent-dir/t.html: No such file or directory\n");
+	free(out);
+	free(err);
+
+	/* usage errors: exit 2 */
+	cr_expect_eq(tread(t.pid, "--html x.html --report", &out, &err), 2);
+	cr_expect(strstr(err, "tread: --html writes a file: it takes no -f, --report or --time\n") == err, "%s", err);
+	free(out);
+	free(err);
+	cr_expect_eq(tread(t.pid, "--html x.html --export chrome -o y.json", &out, &err), 2);
+	cr_expect(strstr(err, "tread: --html cannot be used with --export\n") == err, "%s", err);
+	free(out);
+	free(err);
+	cr_expect_eq(access("x.html", F_OK), -1);
+	target_stop(&t);
+}

@@ -293,13 +293,14 @@ static size_t entries(void)
 Test(export_html, no_calls_is_an_error_and_writes_nothing)
 {
 	struct tread_xtrace x;
-	char err[256] = "", path[256];
+	char err[256] = "", path[256], want[400];
 
 	xmodel_build(&x);
 	x.nevents = 0;
 	snprintf(path, sizeof(path), "%s/empty.html", dir);
 	cr_expect_eq(tread_export_html(&x, path, err, sizeof(err)), -ENODATA);
-	cr_expect_str_eq(err, "the trace has no calls to show");
+	snprintf(want, sizeof(want), "the trace has no calls: nothing to draw, %s not written", path);
+	cr_expect_str_eq(err, want);
 	cr_expect_eq(entries(), 0);
 	xmodel_free(&x);
 }
