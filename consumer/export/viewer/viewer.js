@@ -31,7 +31,7 @@
 	// string per block and frame would cost more than the drawing.
 	const SHADES = 12;
 	const shades = (rgb) => Array.from({ length: SHADES }, (_, i) =>
-		'rgba(' + rgb + ',' + (0.3 + 0.7 * (i + 1) / SHADES).toFixed(3) + ')');
+		'rgba(' + rgb + ',' + (0.45 + 0.55 * (i + 1) / SHADES).toFixed(3) + ')');
 	const BLOCK_SHADE = shades('80,92,120'), MATCH_SHADE = shades('214,110,0');
 	const NO_MATCH_SHADE = 'rgba(150,150,160,0.25)';
 
@@ -192,12 +192,18 @@
 		return fix(ns / 1e9) + ' s';
 	}
 
-	// A tick label: the unit follows the tick step, the digits too.
-	function fmtTick(t, step) {
-		// the largest unit that needs at most one decimal for the step
-		const u = step >= 1e8 ? [1e9, 's'] : step >= 1e5 ? [1e6, 'ms'] : step >= 1e2 ? [1e3, 'us'] : [1, 'ns'];
-		const digits = Math.max(0, Math.ceil(-Math.log10(step / u[0]) - 1e-9));
+	// A time since the start, to @res ns: in the largest unit that keeps
+	// it under 1000 (so "20.005 ms", not "20005 us"), with the decimals
+	// @res needs.
+	function fmtAt(t, res, mag) {
+		const a = Math.max(Math.abs(t), mag || 0);
+		const u = a >= 1e9 ? [1e9, 's'] : a >= 1e6 ? [1e6, 'ms'] : a >= 1e3 ? [1e3, 'us'] : [1, 'ns'];
+		const digits = Math.max(0, Math.ceil(Math.log10(u[0] / res) - 1e-9));
 		return (t / u[0]).toFixed(Math.min(digits, 9)) + ' ' + u[1];
+	}
+	// A tick label: one unit along the ruler, the decimals of the step.
+	function fmtTick(t, step) {
+		return fmtAt(t, step, Math.max(Math.abs(view.t0), Math.abs(view.t1)));
 	}
 
 	function wallClock(relNs) {
@@ -403,7 +409,8 @@
 			if (paint) {
 				const x0 = Math.max(bx0, LABEL_W), x1 = Math.min(Math.max(bx1, bx0 + 1), W);
 				const busy = (row.cum[to] - row.cum[bFrom]) * sc / Math.max(1, x1 - x0);
-				const level = Math.min(SHADES - 1, Math.floor(busy * SHADES));
+				// sqrt: a block of short calls stays visible
+				const level = Math.min(SHADES - 1, Math.floor(Math.sqrt(busy) * SHADES));
 				const b = batch[search.active ? (m ? SHADES + level : 2 * SHADES) : level];
 				b.push(x0, x1 - x0);
 			}
@@ -528,8 +535,13 @@
 			if (x1 > x0) {
 				ctx.fillStyle = 'rgba(40,110,220,0.25)';
 				ctx.fillRect(x0, 0, x1 - x0, RULER_H);
+				// the range's width, on a background over the tick labels
+				const label = fmtDur(selection.t1 - selection.t0), lw = ctx.measureText(label).width + 8;
+				const lx = Math.max(LABEL_W, Math.min((x0 + x1 - lw) / 2, W - lw));
+				ctx.fillStyle = '#dbe6f7';
+				ctx.fillRect(lx, 2, lw, RULER_H - 4);
 				ctx.fillStyle = '#124';
-				ctx.fillText(fmtDur(selection.t1 - selection.t0), x0 + 3, RULER_H - 7);
+				ctx.fillText(label, lx + 4, RULER_H / 2);
 			}
 		}
 	}
@@ -612,7 +624,7 @@
 		const f = funcs[lane.func[ci]], p = meta.procs[lane.proc] || {};
 		const rows = [['function', f.name], ['duration', fmtDur(lane.dur[ci])],
 			['self time', fmtDur(lane.self[ci])],
-			['start', '+' + fmtDur(lane.start[ci]) + '  (' + wallClock(lane.start[ci]) + ')'],
+			['start', '+' + fmtAt(lane.start[ci], 1) + '  (' + wallClock(lane.start[ci]) + ')'],
 			['source', f.file ? f.file + (f.line ? ':' + f.line : '') : 'unknown']];
 		if (f.module)
 			rows.push(['module', f.module]);
@@ -667,7 +679,8 @@
 	function showSummary() {
 		const sum = summarize(selection);
 		const shown = sum.list.slice(0, 300);
-		let html = '<b>Range</b> +' + esc(fmtDur(selection.t0)) + ' \u2013 +' + esc(fmtDur(selection.t1)) +
+		const res = Math.max(1, niceStep((selection.t1 - selection.t0) / 1000));
+		let html = '<b>Range</b> +' + esc(fmtAt(selection.t0, res)) + ' \u2013 +' + esc(fmtAt(selection.t1, res)) +
 			' (' + esc(fmtDur(selection.t1 - selection.t0)) + '), ' + selection.lanes.size + ' thread(s): ' +
 			sum.total.toLocaleString('en') + ' calls, ' + sum.list.length + ' functions';
 		html += '<table><tr><th>function</th><th class="n">calls</th><th class="n">self time</th>' +
