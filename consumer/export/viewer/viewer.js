@@ -27,18 +27,23 @@
 	const FONT = '11px system-ui, sans-serif';
 	const MIN_SPAN = 20;	// ns: the closest zoom
 	const BLOCK_MAX_W = 4;	// px: widest density block
-	// Density block colours by share of busy time, made once: a colour
-	// string per block and frame would cost more than the drawing.
+	// Density block colours by share of busy time, as the RGBA pixels
+	// (little-endian words) of the colour at that opacity over white.
 	const SHADES = 12;
-	const shades = (rgb) => Array.from({ length: SHADES }, (_, i) =>
-		'rgba(' + rgb + ',' + (0.45 + 0.55 * (i + 1) / SHADES).toFixed(3) + ')');
-	const BLOCK_SHADE = shades('80,92,120'), MATCH_SHADE = shades('214,110,0');
-	const NO_MATCH_SHADE = 'rgba(150,150,160,0.25)';
+	const onWhite = (r, g, b, a) => {
+		const c = (v) => Math.round(255 + (v - 255) * a);
+		return (0xff000000 | c(b) << 16 | c(g) << 8 | c(r)) >>> 0;
+	};
+	const shades = (r, g, b) => Array.from({ length: SHADES }, (_, i) =>
+		onWhite(r, g, b, 0.45 + 0.55 * (i + 1) / SHADES));
+	const WHITE = onWhite(255, 255, 255, 1);
+	const BLOCK_PIX = shades(80, 92, 120), MATCH_PIX = shades(214, 110, 0);
+	const NO_MATCH_PIX = onWhite(150, 150, 160, 0.25);
 
 	let meta, funcs, lanes, items, totalH, extEnd, decodeMs = 0;
 	const view = { t0: 0, t1: 1 };
 	let scrollY = 0;
-	let W = 0, H = 0;
+	let W = 0, H = 0, dpr = 1;
 	let selected = null;		// { lane, ci }
 	let selection = null;		// { t0, t1, lanes: Set of lane index }
 	let search = { active: false, text: '', func: null, total: 0 };
@@ -286,7 +291,8 @@
 	}
 
 	function resize() {
-		const r = cv.getBoundingClientRect(), dpr = window.devicePixelRatio || 1;
+		const r = cv.getBoundingClientRect();
+		dpr = window.devicePixelRatio || 1;
 		W = r.width;
 		H = r.height;
 		cv.width = Math.max(1, Math.round(W * dpr));
@@ -309,18 +315,52 @@
 		return lanes.map(() => ({ drawn: 0, merged: 0, hl: 0 }));
 	}
 
+	// Two passes: first every visible row is walked, density blocks go
+	// straight into a pixel buffer and wide slices into a list; then the
+	// buffer is put on the canvas and the slices, labels and the rest are
+	// drawn over it.  Thousands of tiny rectangles cost the browser far
+	// more as drawing commands than as pixels written here.
+	let img = null, pix = null, scan = null, pixRows = 0;
+	const slices = [];	// lane index, call, x0, x1, y; per frame
 	function draw() {
 		drawQueued = false;
 		const t = performance.now();
-		ctx.fillStyle = '#fff';
-		ctx.fillRect(0, 0, W, H);
+		const stats = newStats();
+		if (!img || img.width !== cv.width || img.height !== cv.height) {
+			img = ctx.createImageData(cv.width, cv.height);
+			pix = new Uint32Array(img.data.buffer);
+			scan = new Uint32Array(cv.width).fill(WHITE);
+			pixRows = 0;
+		}
+		if (pixRows) {		// blocks of the last frame
+			pix.fill(WHITE);
+			pixRows = 0;
+		}
+		slices.length = 0;
+		for (const it of items) {
+			const y = RULER_H + it.y - scrollY;
+			if (it.kind !== 'lane' || y > H || y + it.h < RULER_H)
+				continue;
+			for (let d = 0; d < it.lane.rows.length; d++) {
+				const ry = y + LANE_PAD + d * ROW_H;
+				if (ry <= H && ry + ROW_H >= RULER_H)
+					walkRow(it.lane, it.lane.rows[d], ry, stats[it.lane.i], true);
+			}
+		}
+		if (pixRows) {
+			ctx.putImageData(img, 0, 0);
+		} else {		// no block: no pixels to copy
+			ctx.fillStyle = '#fff';
+			ctx.fillRect(0, 0, W, H);
+		}
 		ctx.font = FONT;
 		ctx.textBaseline = 'middle';
-		const stats = newStats();
 		ctx.save();
 		ctx.beginPath();
 		ctx.rect(0, RULER_H, W, H - RULER_H);
 		ctx.clip();
+		for (let i = 0; i < slices.length; i += 5)
+			paintSlice(lanes[slices[i]], slices[i + 1], slices[i + 2], slices[i + 3], slices[i + 4]);
 		for (const it of items) {
 			const y = RULER_H + it.y - scrollY;
 			if (y > H || y + it.h < RULER_H)
@@ -328,7 +368,7 @@
 			if (it.kind === 'proc')
 				drawProc(it.proc, y);
 			else
-				drawLane(it.lane, y, stats[it.lane.i]);
+				drawLane(it.lane, y);
 		}
 		drawSelection();
 		drawScrollbar();
@@ -352,13 +392,9 @@
 		ctx.font = FONT;
 	}
 
-	function drawLane(lane, y, st) {
-		for (let d = 0; d < lane.rows.length; d++) {
-			const ry = y + LANE_PAD + d * ROW_H;
-			if (ry > H || ry + ROW_H < RULER_H)
-				continue;
-			walkRow(lane, lane.rows[d], ry, st, true);
-		}
+	// A lane's marks, label column and borders (its calls are drawn by
+	// draw()).
+	function drawLane(lane, y) {
 		ctx.fillStyle = '#d33';
 		for (const l of lane.lost) {
 			const x = xOf(l[0]);
@@ -400,6 +436,7 @@
 		const kEnd = upperBound(s, view.t1, 0, n);	// calls starting in view
 		let k = lowerBound(e, v0, 0, kEnd);		// ... and ending in it
 		let bFrom = -1, bx0 = 0, bx1 = 0;
+		let sx0 = Infinity, sx1 = -1;	// the part of the scanline written
 		const flush = (to) => {
 			if (bFrom < 0)
 				return;
@@ -411,8 +448,14 @@
 				const busy = (row.cum[to] - row.cum[bFrom]) * sc / Math.max(1, x1 - x0);
 				// sqrt: a block of short calls stays visible
 				const level = Math.min(SHADES - 1, Math.floor(Math.sqrt(busy) * SHADES));
-				const b = batch[search.active ? (m ? SHADES + level : 2 * SHADES) : level];
-				b.push(x0, x1 - x0);
+				const X0 = Math.round(x0 * dpr), X1 = Math.max(X0 + 1, Math.round(x1 * dpr));
+				const c = search.active ? (m ? MATCH_PIX[level] : NO_MATCH_PIX) : BLOCK_PIX[level];
+				for (let x = X0; x < X1; x++)	// a few pixels: faster than fill()
+					scan[x] = c;
+				if (X0 < sx0)
+					sx0 = X0;
+				if (X1 > sx1)
+					sx1 = X1;
 			}
 			bFrom = -1;
 		};
@@ -425,7 +468,7 @@
 				if (search.active && search.func[lane.func[ci]])
 					st.hl++;
 				if (paint)
-					paintSlice(lane, ci, x0, x1, y);
+					slices.push(lane.i, ci, x0, x1, y);
 				k++;
 				continue;
 			}
@@ -447,26 +490,20 @@
 			k = j;
 		}
 		flush(k);
-		if (paint)
-			paintBlocks(y);
+		if (paint && sx1 > sx0)
+			copyScanline(y, sx0, sx1);
 	}
 
-	// Blocks are many and small: one path per colour and row draws them
-	// several times faster than a fillRect each.
-	const batch = Array.from({ length: 2 * SHADES + 1 }, () => []);
-	const BATCH_STYLE = BLOCK_SHADE.concat(MATCH_SHADE, [NO_MATCH_SHADE]);
-	function paintBlocks(y) {
-		for (let i = 0; i < batch.length; i++) {
-			const b = batch[i];
-			if (!b.length)
-				continue;
-			ctx.beginPath();
-			for (let j = 0; j < b.length; j += 2)
-				ctx.rect(b[j], y, b[j + 1], ROW_H - 1);
-			ctx.fillStyle = BATCH_STYLE[i];
-			ctx.fill();
-			b.length = 0;
-		}
+	// The row's blocks, written in one device-pixel line, into the pixel
+	// rows of the depth row (below the ruler only), then cleared.
+	function copyScanline(y, x0, x1) {
+		const w = cv.width, y0 = Math.max(Math.round(y * dpr), Math.round(RULER_H * dpr));
+		const y1 = Math.min(Math.round((y + ROW_H - 1) * dpr), cv.height);
+		const line = scan.subarray(x0, x1);
+		for (let r = y0; r < y1; r++)
+			pix.set(line, r * w + x0);
+		pixRows += y1 - y0;
+		scan.fill(WHITE, x0, x1);
 	}
 
 	function paintSlice(lane, ci, x0, x1, y) {
@@ -934,12 +971,16 @@
 		window.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true }));
 		window.dispatchEvent(new KeyboardEvent('keyup', { key: k, bubbles: true }));
 	}
+	// Frame times with the drawing rasterised: reading a pixel makes the
+	// browser carry out the recorded drawing now, not at some later frame.
 	function frameTimes(nframes, move) {
 		const ts = [];
 		for (let i = 0; i < nframes; i++) {
 			move(i);
+			const t = performance.now();
 			draw();
-			ts.push(lastFrameMs);
+			ctx.getImageData(0, 0, 1, 1);
+			ts.push(performance.now() - t);
 		}
 		ts.sort((a, b) => a - b);
 		return ts[ts.length >> 1].toFixed(2) + ' ' + ts[ts.length - 1].toFixed(2);
