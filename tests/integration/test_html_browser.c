@@ -108,6 +108,24 @@ Test(html_browser, draws_names_clicks_searches_sums_and_navigates)
 	expect_line(t, "at 3050 lane 2: main > send");
 	/* a click on main: its details; self = 10000 - 5000 - 2000 */
 	expect_line(t, "click main dur 10000 self 3000 panel shows-name");
+	/* hovering each depth there: name and duration */
+	expect_line(t, "hover 0: main  10.0 us");
+	expect_line(t, "hover 1: handle  5.00 us");
+	expect_line(t, "hover 2: lookup</script>&x  100 ns");
+	expect_line(t, "hover away: hidden");
+	/* Enter in the search box: the matching calls in order, in view */
+	expect_line(t, "next lookup</script>&x lane 0 start 3000 in_view true");
+	expect_line(t, "next lookup</script>&x lane 0 start 3200 in_view true");
+	/* shift+drag over two lanes: the calls of those lanes in the range */
+	s = line(t, "range ");
+	double r0 = strtod(s, NULL), r1 = strtod(strchr(s, ' ') + 1, NULL);
+	size_t in_range = 0;
+	for (size_t i = 0; i < xmodel_ncalls; i++)
+		in_range += xmodel_calls[i].thread < 2 && xmodel_calls[i].end >= r0 && xmodel_calls[i].start <= r1;
+	snprintf(want, sizeof(want), " lanes 0,1 calls %zu panel shown", in_range);
+	cr_expect(strstr(s, want) != NULL, "range %s, want%s", s, want);
+	cr_expect(r0 > 1900 && r0 < 2100 && r1 > 6400 && r1 < 6600, "range %s", s);
+	free(s);
 	/* search is case-blind; exactly the lookup calls light up */
 	snprintf(want, sizeof(want), "search LOOKUP matches %zu highlighted %zu label %zu_calls",
 		 xmodel_func_calls(XM_LOOKUP), xmodel_func_calls(XM_LOOKUP), xmodel_func_calls(XM_LOOKUP));

@@ -1017,6 +1017,13 @@
 				out.push('click ' + name + ' dur ' + lane0.dur[ci] + ' self ' + lane0.self[ci] +
 					 ' panel ' + ($('panelbody').textContent.includes(name) ? 'shows-name' : 'no-name'));
 			}
+			// the tooltip over each depth there
+			for (let d = 0; d < lane0.rows.length; d++) {
+				fire('mousemove', xOf(t), laneMid(lane0) + d * ROW_H);
+				out.push('hover ' + d + ': ' + (tip.hidden ? '(none)' : tip.textContent.replace(/\n/g, ' / ')));
+			}
+			fire('mousemove', 1, 1);
+			out.push('hover away: ' + (tip.hidden ? 'hidden' : 'shown'));
 		}
 		if (params.has('search')) {
 			const box = $('search');
@@ -1025,8 +1032,34 @@
 			const st = countAll();
 			out.push('search ' + box.value + ' matches ' + search.total + ' highlighted ' +
 				 st.reduce((a, s) => a + s.hl, 0) + ' label ' + $('matches').textContent.replace(/ /g, '_'));
+			// Enter: the next matching calls, selected and zoomed to
+			selected = null;
+			for (let i = 0; i < 2 && search.total; i++) {
+				box.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+				if (selected)
+					out.push('next ' + funcs[selected.lane.func[selected.ci]].name + ' lane ' + selected.lane.i +
+						 ' start ' + selected.lane.start[selected.ci] + ' in_view ' +
+						 (view.t0 <= selected.lane.start[selected.ci] && selected.lane.start[selected.ci] <= view.t1));
+			}
+			selected = null;
+			hidePanel();
+			resetView();
 			box.value = '';
 			box.dispatchEvent(new Event('input', { bubbles: true }));
+		}
+		// shift+drag from the first lane to the second: a range summary
+		if (lanes.length > 1) {
+			const ta = extEnd * 0.2, tb = extEnd * 0.65;
+			fire('mousedown', xOf(ta), laneMid(lanes[0]), { shiftKey: true });
+			fire('mousemove', xOf(tb), laneMid(lanes[1]), { shiftKey: true });
+			fire('mouseup', xOf(tb), laneMid(lanes[1]), { shiftKey: true });
+			if (selection) {
+				const sum = summarize(selection);
+				out.push('range ' + selection.t0 + ' ' + selection.t1 + ' lanes ' + [...selection.lanes].join(',') +
+					 ' calls ' + sum.total + ' panel ' + ($('panelbody').textContent.includes('Range') ? 'shown' : 'missing'));
+			}
+			selection = null;
+			hidePanel();
 		}
 		// a range over everything, every lane
 		selection = { t0: 0, t1: extEnd, lanes: new Set(lanes.map((l) => l.i)) };
