@@ -110,13 +110,12 @@ static void free_threads(struct thread_calls *t, size_t n)
 	free(t);
 }
 
-static int close_call(struct thread_calls *t, uint64_t at, uint8_t flags)
+static void close_call(struct thread_calls *t, uint64_t at, uint8_t flags)
 {
 	struct call *c = &t->calls[t->open[--t->nopen]];
 
 	c->dur = at > c->start ? at - c->start : 0;
 	c->flags |= flags;
-	return 0;
 }
 
 /*

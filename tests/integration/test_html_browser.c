@@ -421,3 +421,36 @@ Test(html_cli, failures_are_one_line_and_write_nothing, .timeout = 120)
 	cr_expect_eq(access("x.html", F_OK), -1);
 	target_stop(&t);
 }
+
+/*
+ * The page forbids itself any request (Content-Security-Policy): an image
+ * from the network slipped into it is refused, and the refusal reported.
+ */
+Test(html_browser, page_refuses_and_reports_any_request)
+{
+	static const char img[] = "<img src=\"http://127.0.0.1:9/x.png\">";
+	FILE *f = fopen(page, "r");
+	char *buf, *end, *t;
+	long n;
+
+	cr_assert_not_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + sizeof(img));
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	end = strstr(buf, "</body>");
+	cr_assert_not_null(end);
+	memmove(end + sizeof(img) - 1, end, strlen(end) + 1);
+	memcpy(end, img, sizeof(img) - 1);
+	f = fopen(page, "w");
+	fputs(buf, f);
+	fclose(f);
+	free(buf);
+
+	t = selftest("selftest");
+	expect_line(t, "errors 1");
+	expect_line(t, "error blocked img-src http://127.0.0.1:9/x.png");
+	free(t);
+}

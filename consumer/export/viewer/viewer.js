@@ -13,7 +13,14 @@
 (function () {
 	const SCRIPT_T0 = performance.now();
 	const errors = [];
-	window.addEventListener('error', (e) => { errors.push(String(e.message || e.error || e)); });
+	let selfTestLines = null;	// the self-test's lines, once it ran
+	const addError = (m) => {
+		errors.push(m);
+		if (selfTestLines)
+			writeSelfTest();
+	};
+	window.addEventListener('error', (e) => addError(String(e.message || e.error || e)));
+	document.addEventListener('securitypolicyviolation', (e) => addError('blocked ' + e.violatedDirective + ' ' + e.blockedURI));
 
 	const $ = (id) => document.getElementById(id);
 	const params = new URLSearchParams(location.hash.slice(1));
@@ -1184,12 +1191,16 @@
 				esc(err && err.message ? err.message : err) + '</p>');
 		}
 		if (params.has('selftest')) {
-			out.push('errors ' + errors.length);
-			for (const m of errors)
-				out.push('error ' + m);
-			out.push('done');
-			$('selftest').textContent = out.join('\n') + '\n';
+			selfTestLines = out;
+			writeSelfTest();
 		}
+	}
+
+	// The self-test's report; written again when an error comes later
+	// (a refused request is reported after the script has run).
+	function writeSelfTest() {
+		const lines = selfTestLines.concat(['errors ' + errors.length], errors.map((m) => 'error ' + m), ['done']);
+		$('selftest').textContent = lines.join('\n') + '\n';
 	}
 	start();
 })();
