@@ -156,6 +156,9 @@ Test(export_html, page_is_self_contained)
 	cr_expect_eq(count(page, "<script"), 3);
 	cr_expect_eq(count(page, "</script>"), 3);
 	cr_expect_eq(count(page, "<canvas"), 1);
+	/* and it forbids itself any request */
+	cr_expect(strstr(page, "http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+			 "script-src 'unsafe-inline'; style-src 'unsafe-inline'\"") != NULL);
 	cr_expect(strncmp(page, "<!DOCTYPE html>", 15) == 0);
 	cr_expect(strstr(page, "</html>") != NULL);
 	free(page);
