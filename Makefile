@@ -19,6 +19,9 @@ msg      = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2);)
 DEB_PKGS := gcc make pkg-config binutils clang lld libclang-rt-14-dev libelf-dev libdw-dev libunwind-dev \
 	    libcapstone-dev libcriterion-dev
 DEB_PKGS += chromium
+# tests/integration/check_export.py parses the exports with Python's own
+# json and xml.etree
+DEB_PKGS += python3
 
 PKGS     := libelf libdw capstone
 WARN     := -Wall -Wextra -Werror -Wno-missing-field-initializers

@@ -17,6 +17,7 @@
 #include "consumer/export/collect.h"
 #include "consumer/export/formats.h"
 #include "consumer/export/html.h"
+#include "consumer/export/merged_graph.h"
 #include "consumer/savefile.h"
 #include "consumer/session.h"
 #include "consumer/trace_input.h"
@@ -96,7 +97,7 @@ static int export(const struct tread_options *opt, const char *pid_path)
 	struct tread_collect_config cc = {
 		.inputs = opt->pid ? &pid_path : opt->inputs,
 		.ninputs = opt->pid ? 1 : opt->ninputs,
-		.tid = opt->tid, .warn = warn_stderr,
+		.tid = opt->tid, .warn = warn_stderr, .pid = opt->pid,
 	};
 	struct tread_xtrace *x;
 	char err[1024];
@@ -116,6 +117,31 @@ static int export(const struct tread_options *opt, const char *pid_path)
 		return 1;
 	}
 	return 0;
+}
+
+/* tread -i A -i B ...: one graph of several traces */
+static int merged_graph(const struct tread_options *opt)
+{
+	struct tread_collect_config cc = {
+		.inputs = opt->inputs, .ninputs = opt->ninputs,
+		.tid = opt->tid, .warn = warn_stderr,
+	};
+	struct tread_collect_stats stats;
+	struct tread_xtrace *x;
+	char err[1024];
+	int ret;
+
+	ret = tread_collect(&cc, &x, &stats, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "tread: %s\n", err);
+		return 1;
+	}
+	ret = tread_merged_graph_print(x, &stats, opt->time, stdout);
+	tread_xtrace_free(x);
+	if (ret == -EPIPE || ret == 0)
+		return 0;
+	fprintf(stderr, "tread: %s\n", ret == -ENOMEM ? "out of memory" : strerror(-ret));
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -153,6 +179,8 @@ int main(int argc, char **argv)
 		return save(&opt, opt.pid ? path : opt.input);
 	if (opt.export_set || opt.html)
 		return export(&opt, path);
+	if (opt.ninputs > 1)
+		return merged_graph(&opt);
 	cfg.path = opt.pid ? path : opt.input;
 	cfg.pid = opt.pid;
 	cfg.follow = opt.follow;

@@ -107,7 +107,10 @@ int tread_ring_snapshot(const struct tread_ring *ring, uint8_t **out, size_t *ou
 
 	module_off = align8(sizeof(nh));
 	site_off = module_off + (uint64_t)modules * sizeof(struct tat_module);
-	thread_off = site_off + (uint64_t)sites * sizeof(struct tat_site);
+	/* The whole site table's room, though only the entries in use are
+	 * copied: a site index between them and the capacity is a bad site
+	 * inside the table for the report, one past it is not. */
+	thread_off = site_off + (uint64_t)ring->site_cap * sizeof(struct tat_site);
 	data_off = thread_off + (uint64_t)(nkept ? nkept : 1) * sizeof(struct tat_thread_ctl);
 	size = data_off + ((uint64_t)(nkept ? nkept : 1) << (shift + 3));
 	img = calloc(1, size);
@@ -126,7 +129,8 @@ int tread_ring_snapshot(const struct tread_ring *ring, uint8_t **out, size_t *ou
 	nh.module_off = module_off;
 	nh.module_count = nh.module_cap = modules;
 	nh.site_off = site_off;
-	nh.site_count = nh.site_cap = sites;
+	nh.site_count = sites;
+	nh.site_cap = ring->site_cap;
 	nh.thread_off = thread_off;
 	nh.data_off = data_off;
 	nh.mode = tread_ring_mode(ring);

@@ -61,18 +61,24 @@ struct writer {
 	uint32_t sections;
 };
 
-static void put(struct writer *w, const void *p, size_t n)
+/* Zeros up to the next multiple of 8: where the next section starts. */
+static void pad8(struct writer *w)
 {
 	static const uint8_t zero[8];
 
-	fwrite(p, 1, n, w->f);
-	w->off += n;
 	if (w->off % 8) {
 		size_t pad = 8 - w->off % 8;
 
 		fwrite(zero, 1, pad, w->f);
 		w->off += pad;
 	}
+}
+
+static void put(struct writer *w, const void *p, size_t n)
+{
+	fwrite(p, 1, n, w->f);
+	w->off += n;
+	pad8(w);
 }
 
 static void section(struct writer *w, uint32_t type, uint32_t flags, uint64_t size)
@@ -126,8 +132,10 @@ static int scan(const uint8_t *img, size_t len, struct occurs *o)
 	if (!ret)
 		ret = tread_trace_refresh(t, true, true);
 	while (!ret && tread_trace_next(t, &ev) == 1) {
+		/* Sites outside the table in use are named "bad_site_N" by
+		 * any reader: only real ones need a name. */
 		if ((ev.kind == TREAD_EV_ENTRY || ev.kind == TREAD_EV_EXIT) &&
-		    ev.site < ring->site_cap)
+		    ev.site > 0 && ev.site < tread_ring_site_count(ring))
 			o->site[ev.site] = 1;
 		if (ev.kind != TREAD_EV_TID)
 			ret = add_tid(o, ev.tid);
@@ -153,7 +161,7 @@ static void write_process(struct writer *w, const struct tread_input *in)
 		fwrite(kv[i], 1, strlen(kv[i]) + 1, w->f);
 		w->off += strlen(kv[i]) + 1;
 	}
-	put(w, NULL, 0);	/* pad */
+	pad8(w);
 }
 
 static void write_threads(struct writer *w, const struct tread_input *in,
@@ -174,7 +182,7 @@ static void write_threads(struct writer *w, const struct tread_input *in,
 		fwrite(&t, 1, sizeof(t), w->f);
 		w->off += sizeof(t);
 	}
-	put(w, NULL, 0);
+	pad8(w);
 }
 
 static int write_sites(struct writer *w, const struct tread_input *in,
@@ -226,7 +234,7 @@ static int write_sites(struct writer *w, const struct tread_input *in,
 			w->off += strlen(d.file) + 1;
 		}
 	}
-	put(w, NULL, 0);
+	pad8(w);
 	free(e);
 	return 0;
 }
@@ -424,8 +432,11 @@ static int walk_sections(const struct tread_saved *s, struct found *f,
 static int read_process(struct tread_input *in, const uint8_t *p, uint64_t len,
 			char *err, size_t errlen)
 {
-	const char *s = (const char *)p, *end = s + len;
+	const char *s = (const char *)p, *end;
 
+	if (!p)
+		return 0;	/* no section: nothing known */
+	end = s + len;
 	if (len && p[len - 1])
 		return set_err(err, errlen, -EBADMSG, "process section not terminated");
 	while (s < end) {

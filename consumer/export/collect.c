@@ -54,6 +54,9 @@ struct reader {
 	size_t   nev, ev_cap;
 	uint64_t last_real;
 	struct tread_collect_stats *stats;
+	/* Whose calibration dates the events: this input's own ring, or an
+	 * earlier input's of the same machine (same_clock()). */
+	struct tread_ring clock;
 };
 
 static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -362,7 +365,7 @@ static int on_event(struct reader *r, const struct tread_event *ev)
 	uint64_t real = r->last_real;
 
 	if (!(ev->kind == TREAD_EV_LOST && ev->undated)) {
-		real = tread_ring_tsc_to_real_ns(r->in->ring, ev->tsc);
+		real = tread_ring_tsc_to_real_ns(&r->clock, ev->tsc);
 		if (real > r->last_real)
 			r->last_real = real;
 	}
@@ -387,7 +390,8 @@ static int on_event(struct reader *r, const struct tread_event *ev)
 
 /* -------------------------------------------------------------- inputs */
 
-static int add_proc(struct xtrace_owned *o, const struct tread_input *in)
+static int add_proc(struct xtrace_owned *o, const struct tread_input *in,
+		    const struct tread_ring *clock)
 {
 	const struct tat_ring_header *h = &in->ring->hdr;
 	struct tread_xproc *p = &o->x.procs[o->x.nprocs];
@@ -397,8 +401,9 @@ static int add_proc(struct xtrace_owned *o, const struct tread_input *in)
 	p->exe = keep(o, in->exe);
 	p->comm = keep(o, in->comm);
 	p->tsc_hz = h->tsc_hz;
-	p->calib_mono_ns = h->calib_mono_ns;
-	p->calib_real_ns = h->calib_real_ns;
+	/* the pair that dated the events (same_clock) */
+	p->calib_mono_ns = clock->hdr.calib_mono_ns;
+	p->calib_real_ns = clock->hdr.calib_real_ns;
 	if (!p->host || !p->exe || !p->comm)
 		return -ENOMEM;
 	o->x.nprocs++;
@@ -429,7 +434,7 @@ static int read_input(struct reader *r)
 	r->slots = calloc(ring->hdr.max_threads, sizeof(*r->slots));
 	if (!r->func_of_site || !r->slots)
 		return -ENOMEM;
-	ret = add_proc(r->o, r->in);
+	ret = add_proc(r->o, r->in, &r->clock);
 	if (!ret)
 		ret = tread_trace_open(ring, &t);
 	if (!ret)
@@ -440,6 +445,30 @@ static int read_input(struct reader *r)
 		ret = close_above(r, &r->slots[i], 0, r->last_real);
 	tread_trace_close(t);
 	return ret;
+}
+
+/* How far two calibrations of one clock may disagree and still be the
+ * same clock (of one boot of one machine). */
+#define SAME_CLOCK_SLACK_NS 10000000ll
+
+/*
+ * Do @a and @b count the same clock: the same machine's TSC (or its
+ * CLOCK_MONOTONIC), since the same boot?  Then one conversion serves
+ * both and their events order exactly; each one's own calibration would
+ * put them up to microseconds apart (the TSC rate is measured at each
+ * attach, and a rate error grows with the time since).
+ */
+static bool same_clock(const struct tread_input *a, const struct tread_input *b)
+{
+	const struct tat_ring_header *x = &a->ring->hdr, *y = &b->ring->hdr;
+	int64_t at, diff;
+
+	if (x->clock != y->clock || !a->host[0] || strcmp(a->host, b->host))
+		return false;
+	/* b's calibration instant, dated with a's: is it what b read? */
+	at = tread_ring_clock_ns(a->ring, y->calib_tsc, TREAD_CLOCK_REALTIME);
+	diff = at - (int64_t)y->calib_real_ns;
+	return diff > -SAME_CLOCK_SLACK_NS && diff < SAME_CLOCK_SLACK_NS;
 }
 
 /* Same pid and start time on the same host: the same process. */
@@ -494,7 +523,8 @@ static int merge(struct xtrace_owned *o, struct reader *r, size_t n)
 int tread_collect(const struct tread_collect_config *c, struct tread_xtrace **out,
 		  struct tread_collect_stats *stats, char *err, size_t errlen)
 {
-	struct tread_input_config icfg = { .warn = c->warn, .warn_arg = c->warn_arg };
+	struct tread_input_config icfg = { .warn = c->warn, .warn_arg = c->warn_arg,
+					   .pid = c->pid };
 	struct tread_collect_stats local;
 	struct xtrace_owned *o;
 	struct reader *r;
@@ -530,6 +560,15 @@ int tread_collect(const struct tread_collect_config *c, struct tread_xtrace **ou
 					   "once", c->inputs[j], c->inputs[i],
 					   (int)r[i].in->ring->hdr.pid);
 				goto out;
+			}
+		}
+	}
+	for (size_t i = 0; i < c->ninputs; i++) {
+		r[i].clock = *r[i].in->ring;
+		for (size_t j = 0; j < i; j++) {
+			if (same_clock(r[j].in, r[i].in)) {
+				r[i].clock = r[j].clock;
+				break;
 			}
 		}
 	}

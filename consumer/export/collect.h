@@ -34,6 +34,7 @@ struct tread_collect_config {
 	int32_t     tid;		/* only this thread, 0 = all */
 	tread_warn_fn warn;		/* unreadable modules...; may be NULL */
 	void       *warn_arg;
+	int         pid;		/* the -p PID, for the "not attached" hint; 0 */
 };
 
 /* What the balancing threw away or made up, for a summary line. */

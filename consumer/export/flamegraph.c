@@ -148,7 +148,8 @@ static void put_frame(FILE *f, const struct layout *l, uint32_t n, int height)
 {
 	const struct tread_ctree_node *node = &l->t->nodes[n];
 	double root = l->t->nodes[0].total_ns ? (double)l->t->nodes[0].total_ns : 1;
-	double w = node->total_ns / root, px = SVG_PAD + l->x[n] * l->scale;
+	/* the root is the whole width, even for a trace without time */
+	double w = n ? node->total_ns / root : 1.0, px = SVG_PAD + l->x[n] * l->scale;
 	double pw = w * l->scale;
 	int y = height - BOTTOM - (int)(node->depth + 1) * FRAME_H;
 	size_t len = strlen(node->name), max = pw > 6 ? (size_t)((pw - 6) / CHAR_PX) : 0;

@@ -573,6 +573,26 @@ if start "$c" "$OUT/percall.pg" && tat "${PID[$c]}" --enable -m discard -b 64M -
 	row_text "4" "ring: events (one thread, -b 64M -t 8, discard)" "$ev" "events" "dropped: ${drop:-?}; graph: $lines lines"
 	row "4" "tread -p PID > /dev/null (call graph)" "$M/tread.graph" "M events/s" "whole command, start-up included"
 	row "4" "tread -p PID --report > /dev/null" "$M/tread.report" "M events/s" "goal >= 20"
+	# Exports and --save of the same ring (issue 10: a few seconds per
+	# million events at most), as seconds per million events.
+	for fmt in chrome folded flamegraph save; do
+		for ((r = 0; r < REPS; r++)); do
+			case $fmt in
+			save) args=(--save "$WORK/x.tsave") ;;
+			*) args=(--export "$fmt" -o "$WORK/x.$fmt") ;;
+			esac
+			t0=$(date +%s%N)
+			"$TREAD" -p "${PID[$c]}" "${args[@]}" >/dev/null 2>"$WORK/tread.err" ||
+				note "tread ${args[*]} failed: $(head -n 2 "$WORK/tread.err")"
+			t1=$(date +%s%N)
+			awk -v e="$ev" -v d=$((t1 - t0)) 'BEGIN { printf "%.3f\n", d / e / 1000 }' >>"$M/export.$fmt"
+		done
+		size=$(du -k "$WORK/x.$([ $fmt = save ] && echo tsave || echo $fmt)" 2>/dev/null | cut -f1)
+		rm -f "$WORK/x.$fmt" "$WORK/x.tsave"
+		item="tread -p PID --export $fmt -o FILE"
+		[ $fmt = save ] && item="tread -p PID --save FILE"
+		row "4" "$item" "$M/export.$fmt" "s per M events" "goal: a few; file ${size:-?} KiB"
+	done
 else
 	note "reader benchmark could not fill its ring"
 fi

@@ -73,9 +73,13 @@ $(FUZZ_MKCORPUS): tests/fuzz/mkcorpus.c tests/lib/ringgen.c tests/lib/ringgen.h 
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/mkcorpus.c tests/lib/ringgen.c \
 		$(shell pkg-config --libs libelf 2>/dev/null)
 
-fuzz-corpus: $(FUZZ_MKCORPUS)
+fuzz-corpus: $(FUZZ_MKCORPUS) $(O)/tread
 	$(Q)mkdir -p tests/fuzz/corpus/fuzz_ring
 	$(Q)$(FUZZ_MKCORPUS) tests/fuzz/corpus/fuzz_ring
+	$(Q)mkdir -p tests/fuzz/corpus/fuzz_saved
+	$(Q)for f in tests/fuzz/corpus/fuzz_ring/*; do \
+		$(O)/tread -i $$f --save tests/fuzz/corpus/fuzz_saved/$${f##*/}.tsave 2>/dev/null || exit 1; \
+	done
 
 # Source-based coverage of consumer/ by the corpus in $(O)/fuzz/corpus
 # (after make fuzz) or else the seeds.

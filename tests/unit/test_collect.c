@@ -225,7 +225,9 @@ Test(collect, tid_filter_and_losses)
 	tread_xtrace_free(x);
 }
 
-Test(collect, two_processes_merge_on_the_wall_clock)
+/* Two processes; the second's calibration says its tick 0 is @shift_ns
+ * later on the wall clock than the first's says. */
+static char *two_processes(uint64_t shift_ns)
 {
 	struct ringgen g;
 	const char *in[2];
@@ -240,18 +242,39 @@ Test(collect, two_processes_merge_on_the_wall_clock)
 	ringgen_thread(&g, 0, T2);
 	ringgen_entry(&g, 0, S[RG_B], 200);
 	ringgen_exit(&g, 0, S[RG_B], 250);
-	/* this process's clock: its tick 0 is 1 us later on the wall clock */
-	g.hdr->calib_real_ns += 1000;
+	g.hdr->calib_real_ns += shift_ns;
 	in[1] = save(&g, 1);
 	x = collect(in, 2, 0, NULL);
-
 	t = events_text(x, true);
-	cr_assert_str_eq(t, "+a@100/1234 -a@300/1234 +b@1200/5678 -b@1250/5678");
-	free(t);
 	cr_assert_eq(x->nprocs, 2);
-	cr_assert_eq(x->threads[x->events[2].thread].proc, 1);
-	cr_assert_eq(x->funcs[x->events[2].func].proc, 1);
+	for (size_t i = 0; i < x->nevents; i++) {
+		cr_assert_eq(x->threads[x->events[i].thread].proc,
+			     x->threads[x->events[i].thread].tid == T2);
+		cr_assert_eq(x->funcs[x->events[i].func].proc,
+			     x->threads[x->events[i].thread].tid == T2);
+	}
 	tread_xtrace_free(x);
+	return t;
+}
+
+Test(collect, one_machine_one_clock)
+{
+	/* Calibrations 1 us apart: the same TSC, measured twice.  The
+	 * first one's conversion dates both, so they interleave exactly. */
+	char *t = two_processes(1000);
+
+	cr_assert_str_eq(t, "+a@100/1234 +b@200/5678 -b@250/5678 -a@300/1234");
+	free(t);
+}
+
+Test(collect, other_machines_by_their_wall_clocks)
+{
+	/* 20 ms apart: not one clock (another machine, or boot); each
+	 * trace is dated by its own calibration. */
+	char *t = two_processes(20000000);
+
+	cr_assert_str_eq(t, "+a@100/1234 -a@300/1234 +b@20000200/5678 -b@20000250/5678");
+	free(t);
 }
 
 Test(collect, the_same_process_twice_is_refused)
