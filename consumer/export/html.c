@@ -27,9 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "consumer/atomic_file.h"
 #include "consumer/export/html.h"
 #include "consumer/export/viewer_page.h"	/* generated: tread_viewer_page */
 
@@ -341,12 +340,10 @@ int tread_export_html(const struct tread_xtrace *x, const char *out,
 		      char *err, size_t errlen)
 {
 	struct thread_calls *threads = NULL;
-	char *tmp = NULL;
-	FILE *f = NULL;
+	struct tread_atomic_file af;
 	uint64_t t0 = UINT64_MAX;
 	size_t ncalls = 0;
-	mode_t mask;
-	int rc, fd;
+	int rc;
 
 	for (size_t i = 0; i < x->nevents; i++) {
 		if (x->events[i].real_ns < t0)
@@ -360,62 +357,16 @@ int tread_export_html(const struct tread_xtrace *x, const char *out,
 	rc = build_calls(x, t0, &threads, err, errlen);
 	if (rc)
 		return rc;
-
-	if (asprintf(&tmp, "%s.XXXXXX", out) < 0) {
-		tmp = NULL;
-		snprintf(err, errlen, "out of memory");
-		rc = -ENOMEM;
-		goto out;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot create %s: %s", out, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	/* mkstemp makes it 0600; a page is an ordinary file. */
-	mask = umask(0);
-	umask(mask);
-	fchmod(fd, 0666 & ~mask);
-	f = fdopen(fd, "w");
-	if (!f) {
-		rc = -errno;
-		close(fd);
-		snprintf(err, errlen, "cannot write %s: %s", out, strerror(-rc));
-		goto out;
-	}
-	setvbuf(f, NULL, _IOFBF, 1 << 20);
-	rc = write_page(f, x, t0, threads, err, errlen);
+	rc = tread_atomic_open(&af, out, err, errlen);
 	if (rc)
 		goto out;
-	if (ferror(f) | fflush(f)) {
-		rc = -(errno ? errno : EIO);
-		snprintf(err, errlen, "cannot write %s: %s", out, strerror(-rc));
-		goto out;
-	}
-	rc = fclose(f);
-	f = NULL;
-	if (rc) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot write %s: %s", out, strerror(-rc));
-		goto out;
-	}
-	if (rename(tmp, out)) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot write %s: %s", out, strerror(-rc));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
+	setvbuf(af.f, NULL, _IOFBF, 1 << 20);
+	rc = write_page(af.f, x, t0, threads, err, errlen);
+	if (rc)
+		tread_atomic_abort(&af);
+	else
+		rc = tread_atomic_commit(&af, err, errlen);
 out:
-	if (f)
-		fclose(f);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
 	free_threads(threads, x->nthreads);
 	return rc;
 }

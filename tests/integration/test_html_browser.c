@@ -405,7 +405,7 @@ Test(html_cli, failures_are_one_line_and_write_nothing, .timeout = 120)
 	free(err);
 	cr_assert_str_eq(target_cmd(&t, "serve 2"), "done");
 	cr_expect_eq(tread(t.pid, "--html /nonexistent-dir/t.html", &out, &err), 1);
-	cr_expect_str_eq(err, "tread: cannot create /nonexistent-dir/t.html: No such file or directory\n");
+	cr_expect_str_eq(err, "tread: /nonexistent-dir/t.html: cannot create: No such file or directory\n");
 	free(out);
 	free(err);
 

@@ -316,14 +316,14 @@ Test(export_html, unwritable_path_is_one_clear_error)
 	xmodel_build(&x);
 	snprintf(path, sizeof(path), "%s/no/such/dir/t.html", dir);
 	cr_expect_eq(tread_export_html(&x, path, err, sizeof(err)), -ENOENT);
-	snprintf(want, sizeof(want), "cannot create %s: No such file or directory", path);
+	snprintf(want, sizeof(want), "%s: cannot create: No such file or directory", path);
 	cr_expect_str_eq(err, want);
 
-	/* a directory in the way: the rename fails, the temporary goes */
+	/* a directory in the way: refused before anything is written */
 	snprintf(path, sizeof(path), "%s/adir", dir);
 	cr_assert_eq(mkdir(path, 0755), 0);
 	cr_expect_eq(tread_export_html(&x, path, err, sizeof(err)), -EISDIR, "%s", err);
-	snprintf(want, sizeof(want), "cannot write %s: Is a directory", path);
+	snprintf(want, sizeof(want), "%s: is a folder", path);
 	cr_expect_str_eq(err, want);
 	cr_expect_eq(entries(), 1, "a temporary file was left behind");
 	xmodel_free(&x);
