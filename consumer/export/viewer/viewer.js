@@ -1032,9 +1032,9 @@
 			fire('mousemove', 1, 1);
 			out.push('hover away: ' + (tip.hidden ? 'hidden' : 'shown'));
 		}
-		if (params.has('search')) {
+		for (const text of params.getAll('search')) {
 			const box = $('search');
-			box.value = params.get('search');
+			box.value = text;
 			box.dispatchEvent(new Event('input', { bubbles: true }));
 			const st = countAll();
 			out.push('search ' + box.value + ' matches ' + search.total + ' highlighted ' +
