@@ -446,3 +446,41 @@ Test(html_browser, page_refuses_and_reports_any_request)
 	expect_line(t, "error blocked img-src http://127.0.0.1:9/x.png");
 	free(t);
 }
+
+/*
+ * Times past 2^32 ns (4.3 s): JavaScript's bit operators are 32-bit, so
+ * the page's varint decoder must not use them there.  A 5 s call, then a
+ * 1 ns call 7 s in (a start delta of 2 s above 2^32).
+ */
+static void write_long_page(void)
+{
+	static struct tread_xproc proc = { .pid = 9, .host = "", .exe = "/bin/long", .comm = "long" };
+	static struct tread_xthread thr = { .proc = 0, .tid = 9, .name = "long" };
+	static struct tread_xfunc fn[2] = { { .name = "five_seconds" }, { .name = "one_ns" } };
+	static struct tread_xevent ev[4] = {
+		{ .real_ns = XMODEL_T0, .kind = TREAD_X_ENTRY, .func = 0 },
+		{ .real_ns = XMODEL_T0 + 5000000123ULL, .kind = TREAD_X_EXIT, .func = 0 },
+		{ .real_ns = XMODEL_T0 + 7000000000ULL + (1ULL << 32), .kind = TREAD_X_ENTRY, .func = 1 },
+		{ .real_ns = XMODEL_T0 + 7000000001ULL + (1ULL << 32), .kind = TREAD_X_EXIT, .func = 1 },
+	};
+	struct tread_xtrace x = { &proc, 1, &thr, 1, fn, 2, ev, 4 };
+	char err[256] = "";
+	int fd;
+
+	snprintf(page, sizeof(page), "/tmp/tattach-long-XXXXXX.html");
+	fd = mkstemps(page, 5);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(tread_export_html(&x, page, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(html_browser, times_beyond_32_bits_decode_exactly, .init = write_long_page, .fini = remove_page)
+{
+	char *t = selftest("selftest");
+
+	expect_line(t, "errors 0");
+	expect_line(t, "lane 0 tid 9 calls 2 rows 1 drawn 1 merged 1");
+	expect_line(t, "sum five_seconds calls 1 self 5000000123 incl 5000000123");
+	expect_line(t, "sum one_ns calls 1 self 1 incl 1");
+	free(t);
+}
