@@ -484,3 +484,139 @@ Test(html_browser, times_beyond_32_bits_decode_exactly, .init = write_long_page,
 	expect_line(t, "sum one_ns calls 1 self 1 incl 1");
 	free(t);
 }
+
+/*
+ * The format grows by columns (docs/viewer.md): a page with the future
+ * "args" and "ret" columns (indices into "strings") and a column this
+ * viewer does not know still opens, and the details of a call show its
+ * arguments and return value.  The columns are added here by rewriting
+ * the page, as a newer tread would write it.
+ */
+static size_t put_varint(unsigned char *p, uint64_t v)
+{
+	size_t n = 0;
+
+	for (; v >= 0x80; v >>= 7)
+		p[n++] = (unsigned char)(v | 0x80);
+	p[n++] = (unsigned char)v;
+	return n;
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static size_t unbase64(const char *s, unsigned char *out)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t n = 0;
+
+	for (; *s && *s != '='; s++) {
+		const char *d = strchr(b64, *s);
+
+		if (!d || *s == '\n')
+			continue;
+		acc = acc << 6 | (uint32_t)(d - b64);
+		if ((bits += 6) >= 8)
+			out[n++] = (unsigned char)(acc >> (bits -= 8));
+	}
+	return n;
+}
+
+static void add_future_columns(void)
+{
+	FILE *f = fopen(page, "r");
+	char *buf, *meta, *meta_end, *calls, *calls_end, *p;
+	unsigned char *bin, *nbin;
+	size_t nb, nn = 0, off = 0;
+	long n;
+
+	cr_assert_not_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	meta = strstr(buf, "id=\"tattach-meta\">") + 18;
+	meta_end = strstr(meta, "</script>");
+	calls = strstr(buf, "id=\"tattach-calls\">") + 19;
+	calls_end = strstr(calls, "</script>");
+	char *text = strndup(calls, (size_t)(calls_end - calls));
+	bin = malloc(strlen(text) + 1);
+	nb = unbase64(text, bin);
+	free(text);
+	nbin = malloc(nb + 64 * xmodel_ncalls);
+
+	/* per thread: its columns, then args, ret and "future" */
+	char *newmeta = NULL;
+	size_t newlen = 0;
+	FILE *m = open_memstream(&newmeta, &newlen);
+	const char *q = meta;
+	for (uint32_t t = 0; t < XMODEL_NTHREADS; t++) {
+		size_t calls_n, bytes, added = 0;
+
+		p = strstr(q, "\"calls\":");
+		cr_assert_eq(sscanf(p, "\"calls\":%zu,\"bytes\":%zu", &calls_n, &bytes), 2);
+		memcpy(nbin + nn, bin + off, bytes);
+		nn += bytes;
+		off += bytes;
+		for (size_t i = 0; i < calls_n; i++)	/* args: strings[0] for the first call */
+			added += put_varint(nbin + nn + added, t == 0 && i == 0 ? 1 : 0);
+		for (size_t i = 0; i < calls_n; i++)	/* ret: strings[1] */
+			added += put_varint(nbin + nn + added, t == 0 && i == 0 ? 2 : 0);
+		for (size_t i = 0; i < calls_n; i++)	/* unknown to this viewer */
+			added += put_varint(nbin + nn + added, 300);
+		nn += added;
+		/* copy the meta up to this thread's byte count, then the new one */
+		char *b = strstr(p, "\"bytes\":") + 8;
+		fwrite(q, 1, (size_t)(b - q), m);
+		fprintf(m, "%zu", bytes + added);
+		q = b + strspn(b, "0123456789");
+	}
+	fwrite(q, 1, (size_t)(meta_end - q), m);
+	fclose(m);
+	cr_assert_eq(off, nb);
+
+	/* the new column names and their strings */
+	static const char old_cols[] = "\"columns\":[\"start\",\"dur\",\"func\",\"depth\",\"flags\"],\"strings\":[]";
+	static const char new_cols[] = "\"columns\":[\"start\",\"dur\",\"func\",\"depth\",\"flags\",\"args\",\"ret\",\"future\"],"
+		"\"strings\":[\"fd=5, key=\\\"foo\\\"\",\"0\"]";
+	p = strstr(newmeta, old_cols);
+	cr_assert_not_null(p, "%s", newmeta);
+
+	f = fopen(page, "w");
+	fwrite(buf, 1, (size_t)(meta - buf), f);
+	fwrite(newmeta, 1, (size_t)(p - newmeta), f);
+	fputs(new_cols, f);
+	fputs(p + strlen(old_cols), f);
+	fputs("</script>\n<script type=\"text/plain\" id=\"tattach-calls\">", f);
+	for (size_t i = 0; i < nn; i += 3) {
+		uint32_t v = (uint32_t)nbin[i] << 16 | (i + 1 < nn ? nbin[i + 1] << 8 : 0) | (i + 2 < nn ? nbin[i + 2] : 0);
+
+		fputc(b64[v >> 18 & 63], f);
+		fputc(b64[v >> 12 & 63], f);
+		fputc(i + 1 < nn ? b64[v >> 6 & 63] : '=', f);
+		fputc(i + 2 < nn ? b64[v & 63] : '=', f);
+	}
+	fputs(calls_end, f);	/* </script> and the rest of the page */
+	fclose(f);
+	free(newmeta);
+	free(nbin);
+	free(bin);
+	free(buf);
+}
+
+Test(html_browser, new_columns_show_arguments_and_return_values)
+{
+	char *t;
+
+	add_future_columns();
+	t = selftest("selftest&at=3050");
+	expect_line(t, "errors 0");
+	expect_line(t, "lane 0 tid 100 calls 7 rows 3 drawn 7 merged 0");
+	expect_line(t, "click main dur 10000 self 3000 panel shows-name");
+	char *d = line(t, "details ");
+	cr_expect(strstr(d, " | arguments=fd=5, key=\"foo\" | return value=0") != NULL, "%s", d);
+	free(d);
+	free(t);
+}

@@ -1023,6 +1023,9 @@
 				const ci = selected.ci, name = funcs[lane0.func[ci]].name;
 				out.push('click ' + name + ' dur ' + lane0.dur[ci] + ' self ' + lane0.self[ci] +
 					 ' panel ' + ($('panelbody').textContent.includes(name) ? 'shows-name' : 'no-name'));
+				// the panel as "key=value" cells
+				out.push('details ' + [...$('panelbody').querySelectorAll('tr')]
+					.map((tr) => [...tr.cells].map((c) => c.textContent).join('=')).join(' | '));
 			}
 			// the tooltip over each depth there
 			for (let d = 0; d < lane0.rows.length; d++) {
