@@ -18,8 +18,9 @@
  * not seen, 2: it ended by longjmp).  A column the viewer does not know is
  * skipped, so arguments and return values (string-table indices) can be
  * added later as columns without breaking older pages.  docs/viewer.md
- * describes the format; the varints keep a million calls near 7 bytes
- * each before base64, where JSON numbers would take about 30.
+ * describes the format; for the million calls of tests/bench/html_gen.c
+ * the varints take 5.1 bytes a call (6.8 in base64), where JSON arrays of
+ * the same numbers take 12.4 (17.6 with absolute start times).
  */
 #include <errno.h>
 #include <inttypes.h>
