@@ -18,6 +18,7 @@
 
 #include "consumer/export/html.h"
 #include "lib/browser.h"
+#include "lib/proc_harness.h"
 #include "lib/xmodel.h"
 
 static char page[64];
@@ -276,8 +277,6 @@ Test(html_browser, dense_calls_merge_into_blocks_and_each_counts_once,
  * requests (7 traced calls each: handle_request, parse_request, lookup,
  * 3 x hash_key, render_reply) spread over its worker threads.
  */
-#include "lib/proc_harness.h"
-
 #define DEMO_REQUESTS 40
 
 static void html_path(char *buf, size_t len, const char *name)
