@@ -19,6 +19,8 @@ msg      = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2);)
 # missing ones (apt-get update first, once per run).
 DEB_PKGS := gcc make pkg-config binutils clang lld libclang-rt-14-dev libelf-dev libdw-dev libunwind-dev \
 	    libcapstone-dev libcriterion-dev uftrace babeltrace2
+# test_html_browser: the --html page in a real (headless) browser
+DEB_PKGS += chromium
 # tests/integration/check_export.py parses the exports with Python's own
 # json and xml.etree
 DEB_PKGS += python3
@@ -138,6 +140,14 @@ $(O)/attach/tramp/rescue.elf: $(O)/attach/tramp/rescue.o attach/tramp/rescue.lds
 $(RESCUE_BLOB): $(O)/attach/tramp/rescue.elf attach/tramp/mkblob.sh
 	$(call msg,GEN,$@)
 	$(Q)sh attach/tramp/mkblob.sh $< $@ rescue_code rescue_syscall rescue_restore rescue_ctx rescue_end
+
+# The --html viewer page (HTML, CSS, JavaScript) as one C string.
+VIEWER_PAGE := $(O)/consumer/export/viewer_page.h
+$(O)/consumer/export/html.o: $(VIEWER_PAGE)
+$(VIEWER_PAGE): $(wildcard consumer/export/viewer/*)
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)sh consumer/export/viewer/mkpage.sh consumer/export/viewer $@
 
 # ------------------------------------------------------------ test targets
 include tests/targets/targets.mk

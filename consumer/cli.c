@@ -29,6 +29,7 @@ enum {
 	OPT_PER_THREAD,
 	OPT_SAVE,
 	OPT_EXPORT,
+	OPT_HTML,
 };
 
 static const struct option long_options[] = {
@@ -54,6 +55,7 @@ static const struct option long_options[] = {
 	{ "save",    required_argument, NULL, OPT_SAVE },
 	{ "export",  required_argument, NULL, OPT_EXPORT },
 	{ "output",  required_argument, NULL, 'o' },
+	{ "html",    required_argument, NULL, OPT_HTML },
 	{ "help",    no_argument,       NULL, 'h' },
 	{ "version", no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -200,6 +202,15 @@ int tread_export_format_parse(const char *name)
 /* What may go with --save and --export: checked once all options are in. */
 static int check_outputs(const struct tread_options *o, char *err, size_t errlen)
 {
+	if (o->html && (o->save || o->export_set))
+		return usage_error(err, errlen, "--html cannot be used with %s",
+				   o->save ? "--save" : "--export");
+	if (o->html && (o->follow || o->report || o->time != TREAD_TIME_NONE))
+		return usage_error(err, errlen, "--html writes a file: it takes no -f, "
+				   "--report or --time");
+	if (o->html && o->output)
+		return usage_error(err, errlen, "-o is the output of --export; "
+				   "--html takes its file itself");
 	if (o->save && o->export_set)
 		return usage_error(err, errlen, "--save and --export cannot be used together");
 	if ((o->save || o->export_set) && (o->follow || o->report ||
@@ -260,6 +271,11 @@ int tread_parse_args(int argc, char **argv, struct tread_options *o,
 						   "ctf)", optarg);
 			o->export_set = true;
 			o->export_format = mode;
+			break;
+		case OPT_HTML:
+			if (!*optarg)
+				return usage_error(err, errlen, "empty file name for --html");
+			o->html = optarg;
 			break;
 		case 'o':
 			if (!*optarg)
@@ -425,6 +441,8 @@ void tread_print_usage(FILE *out)
 "                    data folder), ctf (a CTF 1.8 folder)\n"
 "  -o, --output PATH the --export file or folder (folded: stdout if\n"
 "                    none); a folder must be new or empty\n"
+"      --html FILE   write the trace as one web page: a zoomable time\n"
+"                    line per thread, opened offline in a browser\n"
 "  -h, --help        show this help\n"
 "  -V, --version     show the version\n"
 "\n"

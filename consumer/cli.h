@@ -61,6 +61,7 @@ struct tread_options {
 	bool        export_set;		/* --export given */
 	enum tread_export_format export_format;
 	const char *output;		/* -o: the export's file or folder */
+	const char *html;		/* --html FILE: the time line page */
 };
 
 /*

@@ -16,6 +16,7 @@
 #include "consumer/cli.h"
 #include "consumer/export/collect.h"
 #include "consumer/export/formats.h"
+#include "consumer/export/html.h"
 #include "consumer/export/merged_graph.h"
 #include "consumer/savefile.h"
 #include "consumer/session.h"
@@ -90,7 +91,7 @@ static int save(const struct tread_options *opt, const char *path)
 	return 0;
 }
 
-/* tread --export FORMAT [-o OUT] */
+/* tread --export FORMAT [-o OUT], tread --html FILE */
 static int export(const struct tread_options *opt, const char *pid_path)
 {
 	struct tread_collect_config cc = {
@@ -105,7 +106,8 @@ static int export(const struct tread_options *opt, const char *pid_path)
 
 	ret = tread_collect(&cc, &x, NULL, err, sizeof(err));
 	if (!ret) {
-		ret = tread_export_write(opt->export_format, x, opt->output, err,
+		ret = opt->html ? tread_export_html(x, opt->html, err, sizeof(err)) :
+		      tread_export_write(opt->export_format, x, opt->output, err,
 					 sizeof(err));
 		tread_xtrace_free(x);
 	}
@@ -176,7 +178,7 @@ int main(int argc, char **argv)
 			 dir && *dir ? dir : TAT_RING_DIR, opt.pid);
 	if (opt.save)
 		return save(&opt, opt.pid ? path : opt.input);
-	if (opt.export_set)
+	if (opt.export_set || opt.html)
 		return export(&opt, path);
 	if (opt.ninputs > 1)
 		return merged_graph(&opt);

@@ -24,6 +24,9 @@ echo "== \$ tread -p $pid"
 "$B/tread" -p "$pid"
 echo "== \$ tread -p $pid --report"
 "$B/tread" -p "$pid" --report
+echo "== \$ tread -p $pid --html $B/demo.html"
+"$B/tread" -p "$pid" --html "$B/demo.html"
+echo "   a time line of the calls: open $B/demo.html in a browser (works offline)"
 echo "== \$ tattach -p $pid --status"
 "$B/tattach" -p "$pid" --status
 echo quit >&"$demo_in"

@@ -40,10 +40,10 @@ NOTES=()				# what did not work, printed under the table
 : >"$ROWS"
 
 say() { echo "bench: $*" >&2; }
-# BENCH_SECTIONS="1 3 4" (the default) runs all; 1 = per call and disabled
-# cost, 3 = attach pause (and memory), 4 = reader.  5 (memory) is reported
-# from what 1 and 3 measured.
-want() { [[ " ${BENCH_SECTIONS:-1 3 4} " == *" $1 "* ]]; }
+# BENCH_SECTIONS="1 3 4 6" (the default) runs all; 1 = per call and disabled
+# cost, 3 = attach pause (and memory), 4 = reader, 6 = the --html viewer
+# with 1 million calls.  5 (memory) is reported from what 1 and 3 measured.
+want() { [[ " ${BENCH_SECTIONS:-1 3 4 6} " == *" $1 "* ]]; }
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 note() { NOTES+=("$*"); say "NOTE: $*"; }
 
@@ -665,6 +665,62 @@ done
 if [ -r "$WORK/pg_off.mem0" ]; then
 	memrow "percall -pg (12 sites): code pages copied (anonymous) by --enable" "$WORK/pg_off.mem0" "$WORK/pg_off.mem1" "$D_BIN"
 	memrow "percall -pg (12 sites): other Rss growth, --enable" "$WORK/pg_off.mem0" "$WORK/pg_off.mem1" "$D_OWN"
+fi
+
+# ====================================================================
+# 6. The --html viewer: a page of 1 million calls in headless chromium
+# ====================================================================
+# html_gen writes a made-up trace through tread's exporter; the page's
+# #selftest reports, from performance.now(), the time from navigation
+# start (so HTML parsing of the data included) to the end of the first
+# full draw, and the drawing time of 21 frames panning over the whole
+# trace and over 1/1000 of it.  Headless chromium draws in software.
+if want 6; then
+T1=$(date +%s)
+say "6. viewer: 1 million calls in headless chromium"
+ROOT=$(cd "$HERE/../.." && pwd)
+cc_to "$OUT/html_gen" "$HERE/html_gen.c" "$B/libtattach.a" -- $CF -D_GNU_SOURCE -I"$ROOT" \
+	-I"$ROOT/include" "$HERE/html_gen.c" "$B/libtattach.a"
+CHROMIUM=${TATTACH_CHROMIUM:-$(command -v chromium)}
+if [ -z "$CHROMIUM" ]; then
+	note "chromium not installed (make deps): viewer rows skipped"
+elif t0=$(date +%s%N) && "$OUT/html_gen" 1000000 "$WORK/view1m.html" >"$WORK/html_gen.out" 2>&1; then
+	t1=$(date +%s%N)
+	size=$(stat -c %s "$WORK/view1m.html")
+	for ((r = 0; r < REPS; r++)); do
+		prof=$(mktemp -d "$WORK/chromium.XXXXXX")
+		timeout 300 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+			--disable-background-networking --disable-component-update --disable-sync \
+			--hide-scrollbars --user-data-dir="$prof" --window-size=1280,900 \
+			--dump-dom "file://$WORK/view1m.html#selftest" 2>/dev/null |
+			sed -n '/<pre id="selftest"/,/<\/pre>/{s/<[^>]*>//g;p}' >"$WORK/view.out"
+		rm -rf "$prof"
+		if ! grep -q '^errors 0' "$WORK/view.out"; then
+			note "viewer: no clean self-test: $(grep -m 1 '^error ' "$WORK/view.out")"
+			continue
+		fi
+		# field KEY [N]: the Nth number after KEY (frame lines: median max)
+		field() { awk -v k="$1" -v n="${2:-1}" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + n); exit } }' "$WORK/view.out"; }
+		field load_ms >>"$M/view.load"
+		field script_ms >>"$M/view.script"
+		field frame_whole_ms >>"$M/view.whole"
+		field frame_whole_ms 2 >>"$M/view.whole.max"
+		field frame_zoom1000_ms >>"$M/view.zoom"
+		field walk_whole_ms >>"$M/view.walk"
+	done
+	row_text "6" "page of 1,000,000 calls (4 threads, 2 processes), size" \
+		"$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }')" "MiB" \
+		"$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1e6 }') bytes per call; written in $(( (t1 - t0) / 1000000 )) ms by html_gen"
+	row "6" "open: navigation start to end of first full draw" "$M/view.load" "ms" "goal < 3000"
+	row "6" "  of which the viewer's script (decode, index, draw)" "$M/view.script" "ms"
+	row "6" "frame, whole trace in view, panning 1 % a frame" "$M/view.whole" "ms" "median of 21 frames per run"
+	row "6" "  slowest of the 21 frames" "$M/view.whole.max" "ms"
+	row "6" "  of which finding what to draw (no painting)" "$M/view.walk" "ms" "median of 21 walks per run"
+	row "6" "frame, 1/1000 of the trace in view, panning" "$M/view.zoom" "ms" "median of 21 frames per run"
+else
+	note "html_gen failed: $(tail -n 1 "$WORK/html_gen.out")"
+fi
+say "6 took $(( $(date +%s) - T1 )) s"
 fi
 
 # ====================================================================

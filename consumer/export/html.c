@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: MIT
+/*
+ * --html FILE: the trace as one self-contained web page.
+ *
+ * The page is the viewer (consumer/export/viewer/, compiled into tread as
+ * one string by the build) with the trace put in at its data marker, as
+ * two inert <script> blocks the viewer reads at load:
+ *
+ *   tattach-meta   JSON: processes, threads, functions, the column list
+ *   tattach-calls  base64 of unsigned LEB128 varints: per thread, one
+ *                  column after the other, one value per call
+ *
+ * Calls are listed per thread in entry order (so by start time, a parent
+ * before its children).  Columns: "start" (ns since the previous call's
+ * start in that thread, the first since the trace's first event), "dur"
+ * (ns), "func" (index into funcs), "depth" (calls open in the thread
+ * around it) and, only when some call needs it, "flags" (1: its end was
+ * not seen, 2: it ended by longjmp).  A column the viewer does not know is
+ * skipped, so arguments and return values (string-table indices) can be
+ * added later as columns without breaking older pages.  docs/viewer.md
+ * describes the format; for the million calls of tests/bench/html_gen.c
+ * the varints take 5.1 bytes a call (6.8 in base64), where JSON arrays of
+ * the same numbers take 12.4 (17.6 with absolute start times).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consumer/atomic_file.h"
+#include "consumer/export/html.h"
+#include "consumer/export/viewer_page.h"	/* generated: tread_viewer_page */
+
+#define DATA_MARKER "<!--@TATTACH_TRACE@-->"
+
+enum {
+	CALL_END_NOT_SEEN = 1,	/* closed by the collector, not by an exit */
+	CALL_UNWOUND      = 2,	/* its frame was left by longjmp */
+};
+
+struct call {
+	uint64_t start;		/* ns since the trace's first event */
+	uint64_t dur;
+	uint32_t func;
+	uint32_t depth;
+	uint8_t  flags;
+};
+
+struct lost_mark {
+	uint64_t at;		/* ns since the trace's first event */
+	uint64_t count;
+};
+
+struct thread_calls {
+	struct call *calls;	/* entry order */
+	size_t ncalls, cap;
+	size_t *open;		/* stack of indices into calls */
+	size_t nopen, opencap;
+	struct lost_mark *lost;
+	size_t nlost, lostcap;
+	uint32_t max_depth;
+	uint64_t last;		/* time of the thread's last event */
+};
+
+struct bytes {
+	unsigned char *p;
+	size_t n, cap;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	np = realloc(*p, ncap * size);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+static int put_varint(struct bytes *b, uint64_t v)
+{
+	if (grow((void **)&b->p, &b->cap, b->n + 10, 1))
+		return -ENOMEM;
+	while (v >= 0x80) {
+		b->p[b->n++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	b->p[b->n++] = (unsigned char)v;
+	return 0;
+}
+
+static void free_threads(struct thread_calls *t, size_t n)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(t[i].calls);
+		free(t[i].open);
+		free(t[i].lost);
+	}
+	free(t);
+}
+
+static void close_call(struct thread_calls *t, uint64_t at, uint8_t flags)
+{
+	struct call *c = &t->calls[t->open[--t->nopen]];
+
+	c->dur = at > c->start ? at - c->start : 0;
+	c->flags |= flags;
+}
+
+/*
+ * Replays the events into calls, per thread.  The model promises balanced
+ * events; an exit with nothing open is skipped and a call still open at
+ * the end is closed at its thread's last event, so a page is drawn even
+ * from a model that breaks the promise.
+ */
+static int build_calls(const struct tread_xtrace *x, uint64_t t0,
+		       struct thread_calls **out, char *err, size_t errlen)
+{
+	struct thread_calls *threads = calloc(x->nthreads ? x->nthreads : 1, sizeof(*threads));
+
+	if (!threads)
+		goto nomem;
+	for (size_t i = 0; i < x->nevents; i++) {
+		const struct tread_xevent *e = &x->events[i];
+		uint64_t at = e->real_ns > t0 ? e->real_ns - t0 : 0;
+		struct thread_calls *t;
+		struct call *c;
+
+		if (e->thread >= x->nthreads || (e->kind != TREAD_X_LOST && e->func >= x->nfuncs)) {
+			snprintf(err, errlen, "event %zu names thread %" PRIu32 " or function %" PRIu32
+				 " that the trace does not have", i, e->thread, e->func);
+			free_threads(threads, x->nthreads);
+			return -EINVAL;
+		}
+		t = &threads[e->thread];
+		if (at < t->last)	/* keeps start times in order per thread */
+			at = t->last;
+		t->last = at;
+		switch (e->kind) {
+		case TREAD_X_ENTRY:
+			if (grow((void **)&t->calls, &t->cap, t->ncalls + 1, sizeof(*t->calls)) ||
+			    grow((void **)&t->open, &t->opencap, t->nopen + 1, sizeof(*t->open)))
+				goto nomem;
+			c = &t->calls[t->ncalls];
+			*c = (struct call){ .start = at, .func = e->func, .depth = (uint32_t)t->nopen };
+			if (c->depth > t->max_depth)
+				t->max_depth = c->depth;
+			t->open[t->nopen++] = t->ncalls++;
+			break;
+		case TREAD_X_EXIT:
+			if (t->nopen)
+				close_call(t, at, (e->synthetic ? CALL_END_NOT_SEEN : 0) |
+					   (e->unwound ? CALL_UNWOUND : 0));
+			break;
+		case TREAD_X_LOST:
+			if (grow((void **)&t->lost, &t->lostcap, t->nlost + 1, sizeof(*t->lost)))
+				goto nomem;
+			t->lost[t->nlost++] = (struct lost_mark){ .at = at, .count = e->count };
+			break;
+		}
+	}
+	for (size_t i = 0; i < x->nthreads; i++)
+		while (threads[i].nopen)
+			close_call(&threads[i], threads[i].last, CALL_END_NOT_SEEN);
+	*out = threads;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory for %zu events", x->nevents);
+	free_threads(threads, x->nthreads);
+	return -ENOMEM;
+}
+
+/* One thread's columns, appended to @b; returns the bytes added or < 0. */
+static long long encode_thread(struct bytes *b, const struct thread_calls *t, bool flags)
+{
+	size_t from = b->n;
+	uint64_t prev = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < t->ncalls && !rc; i++) {
+		rc = put_varint(b, t->calls[i].start - prev);
+		prev = t->calls[i].start;
+	}
+	for (size_t i = 0; i < t->ncalls && !rc; i++)
+		rc = put_varint(b, t->calls[i].dur);
+	for (size_t i = 0; i < t->ncalls && !rc; i++)
+		rc = put_varint(b, t->calls[i].func);
+	for (size_t i = 0; i < t->ncalls && !rc; i++)
+		rc = put_varint(b, t->calls[i].depth);
+	for (size_t i = 0; flags && i < t->ncalls && !rc; i++)
+		rc = put_varint(b, t->calls[i].flags);
+	return rc ? rc : (long long)(b->n - from);
+}
+
+/*
+ * A JSON string that is also safe inside a <script> element: '<', '>'
+ * and '&' are escaped so no "</script>" can end the block early.
+ */
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&' || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void write_meta(FILE *f, const struct tread_xtrace *x, uint64_t t0,
+		       const struct thread_calls *threads, const long long *nbytes, bool flags)
+{
+	fprintf(f, "{\"format\":\"tattach-viewer\",\"version\":1,\"t0\":\"%" PRIu64 "\","
+		"\"columns\":[\"start\",\"dur\",\"func\",\"depth\"%s],\"strings\":[],\n\"procs\":[",
+		t0, flags ? ",\"flags\"" : "");
+	for (size_t i = 0; i < x->nprocs; i++) {
+		const struct tread_xproc *p = &x->procs[i];
+
+		fprintf(f, "%s{\"pid\":%" PRId32 ",\"host\":", i ? "," : "", p->pid);
+		json_str(f, p->host);
+		fputs(",\"exe\":", f);
+		json_str(f, p->exe);
+		fputs(",\"comm\":", f);
+		json_str(f, p->comm);
+		fputc('}', f);
+	}
+	fputs("],\n\"threads\":[", f);
+	for (size_t i = 0; i < x->nthreads; i++) {
+		const struct tread_xthread *t = &x->threads[i];
+		const struct thread_calls *c = &threads[i];
+
+		fprintf(f, "%s{\"proc\":%" PRIu32 ",\"tid\":%" PRId32 ",\"name\":", i ? ",\n" : "",
+			t->proc, t->tid);
+		json_str(f, t->name);
+		fprintf(f, ",\"calls\":%zu,\"bytes\":%lld,\"depth\":%" PRIu32 ",\"lost\":[",
+			c->ncalls, nbytes[i], c->ncalls ? c->max_depth + 1 : 0);
+		for (size_t k = 0; k < c->nlost; k++)
+			fprintf(f, "%s[%" PRIu64 ",%" PRIu64 "]", k ? "," : "",
+				c->lost[k].at, c->lost[k].count);
+		fputs("]}", f);
+	}
+	fputs("],\n\"funcs\":[", f);
+	for (size_t i = 0; i < x->nfuncs; i++) {
+		const struct tread_xfunc *fn = &x->funcs[i];
+
+		fputs(i ? ",\n[" : "[", f);
+		json_str(f, fn->name);
+		fputc(',', f);
+		json_str(f, fn->file);
+		fprintf(f, ",%" PRIu32 ",", fn->line);
+		json_str(f, fn->module);
+		fputc(']', f);
+	}
+	fputs("]}", f);
+}
+
+static void write_base64(FILE *f, const unsigned char *p, size_t n)
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t col = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		char q[4];
+
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		q[0] = digits[v >> 18 & 63];
+		q[1] = digits[v >> 12 & 63];
+		q[2] = i + 1 < n ? digits[v >> 6 & 63] : '=';
+		q[3] = i + 2 < n ? digits[v & 63] : '=';
+		fwrite(q, 1, 4, f);
+		/* Lines keep the page readable by editors and grep; the
+		 * browser's base64 decoder skips the breaks. */
+		if ((col += 4) >= 120) {
+			fputc('\n', f);
+			col = 0;
+		}
+	}
+}
+
+static int write_page(FILE *f, const struct tread_xtrace *x, uint64_t t0,
+		      const struct thread_calls *threads, char *err, size_t errlen)
+{
+	const char *page = tread_viewer_page;
+	const char *mark = strstr(page, DATA_MARKER);
+	struct bytes blob = { 0 };
+	long long *nbytes = calloc(x->nthreads ? x->nthreads : 1, sizeof(*nbytes));
+	bool flags = false;
+	int rc = 0;
+
+	if (!mark) {	/* the build checks for it; this guards an edited page */
+		snprintf(err, errlen, "the viewer page has no data marker %s", DATA_MARKER);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (!nbytes)
+		goto nomem;
+	for (size_t i = 0; i < x->nthreads; i++)
+		for (size_t k = 0; k < threads[i].ncalls && !flags; k++)
+			flags = threads[i].calls[k].flags != 0;
+	for (size_t i = 0; i < x->nthreads; i++)
+		if ((nbytes[i] = encode_thread(&blob, &threads[i], flags)) < 0)
+			goto nomem;
+
+	fwrite(page, 1, (size_t)(mark - page), f);
+	fputs("<script type=\"application/json\" id=\"tattach-meta\">", f);
+	write_meta(f, x, t0, threads, nbytes, flags);
+	fputs("</script>\n<script type=\"text/plain\" id=\"tattach-calls\">\n", f);
+	write_base64(f, blob.p, blob.n);
+	fputs("\n</script>", f);
+	fputs(mark + strlen(DATA_MARKER), f);
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of memory encoding %zu events", x->nevents);
+	rc = -ENOMEM;
+out:
+	free(blob.p);
+	free(nbytes);
+	return rc;
+}
+
+int tread_export_html(const struct tread_xtrace *x, const char *out,
+		      char *err, size_t errlen)
+{
+	struct thread_calls *threads = NULL;
+	struct tread_atomic_file af;
+	uint64_t t0 = UINT64_MAX;
+	size_t ncalls = 0;
+	int rc;
+
+	for (size_t i = 0; i < x->nevents; i++) {
+		if (x->events[i].real_ns < t0)
+			t0 = x->events[i].real_ns;
+		ncalls += x->events[i].kind == TREAD_X_ENTRY;
+	}
+	if (!ncalls) {
+		snprintf(err, errlen, "the trace has no calls: nothing to draw, %s not written", out);
+		return -ENODATA;
+	}
+	rc = build_calls(x, t0, &threads, err, errlen);
+	if (rc)
+		return rc;
+	rc = tread_atomic_open(&af, out, err, errlen);
+	if (rc)
+		goto out;
+	setvbuf(af.f, NULL, _IOFBF, 1 << 20);
+	rc = write_page(af.f, x, t0, threads, err, errlen);
+	if (rc)
+		tread_atomic_abort(&af);
+	else
+		rc = tread_atomic_commit(&af, err, errlen);
+out:
+	free_threads(threads, x->nthreads);
+	return rc;
+}
