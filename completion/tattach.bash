@@ -73,7 +73,7 @@ _tattach()
 		return 0
 		;;
 	-m | --mode)
-		COMPREPLY=($(compgen -W "discard flight" -- "$cur"))
+		COMPREPLY=($(compgen -W "discard flight stats" -- "$cur"))
 		return 0
 		;;
 	-c | --clock)
@@ -92,6 +92,9 @@ _tattach()
 		_tattach_files "$cur"
 		return 0
 		;;
+	-F | --filter | -N | --notrace | --max-depth)
+		return 0	# a pattern or a number: nothing to offer
+		;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_tattach_long_options "${COMP_WORDS[0]}") --" -- "$cur"))
@@ -108,7 +111,7 @@ _tread()
 		COMPREPLY=($(compgen -W "$(_tattach_ring_pids)" -- "$cur"))
 		return 0
 		;;
-	-i | --input | -o | --output | --save)
+	-i | --input | -o | --output | --save | --html)
 		_tattach_files "$cur"
 		return 0
 		;;
@@ -120,8 +123,13 @@ _tread()
 		COMPREPLY=($(compgen -W "chrome folded flamegraph uftrace ctf" -- "$cur"))
 		return 0
 		;;
-	--tid)
+	-s | --sort)
+		COMPREPLY=($(compgen -W "calls total self avg max name" -- "$cur"))
 		return 0
+		;;
+	--tid | -F | --filter | -N | --notrace | -D | --depth | -n | \
+	--min-duration | --since | --until | --older-than)
+		return 0	# a value only the user knows
 		;;
 	esac
 	if [[ $cur == -* ]]; then

@@ -24,9 +24,10 @@ FUZZ_SRCS := $(filter-out consumer/main.c consumer/export/formats.c,\
 	       $(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.c))) tests/fuzz/sym_stub.c \
 	     symbols/name_match.c
 FUZZ_DEPS := $(FUZZ_SRCS) $(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.h)) symbols/symbols.h \
-	     include/tattach/ring.h tests/fuzz/fuzz.mk
+	     include/tattach/ring.h tests/fuzz/fuzz.mk \
+	     $(O)/consumer/export/viewer_page.h	# generated: html.c includes it
 
-FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -I. -Itests -Wall -Wextra -Werror \
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -I. -I$(O) -Itests -Wall -Wextra -Werror \
 	       -Wno-unused-parameter -g -O1 -fno-omit-frame-pointer \
 	       $(shell pkg-config --cflags libdw libelf 2>/dev/null)
 FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all

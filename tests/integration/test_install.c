@@ -239,11 +239,13 @@ Test(install, bash_completes_options_and_values)
 	cr_assert_str_eq(out, "complete -F _tattach tattach\ncomplete -F _tread tread\n");
 
 	cr_assert_str_eq(complete("tattach --e", 1, NULL), "--enable\n");
-	cr_assert_str_eq(complete("tattach --max", 1, NULL), "--max-threads\n");
+	cr_assert_str_eq(complete("tattach --max-t", 1, NULL), "--max-threads\n");
 	cr_assert_str_eq(complete("tattach --mode f", 2, NULL), "flight\n");
+	cr_assert_str_eq(complete("tattach --mode s", 2, NULL), "stats\n");
 	cr_assert_str_eq(complete("tattach --clock \"\"", 2, NULL), "tsc\nmono\n");
 	cr_assert_str_eq(complete("tread --fo", 1, NULL), "--follow\n");
 	cr_assert_str_eq(complete("tread --time r", 2, NULL), "rel\n");
+	cr_assert_str_eq(complete("tread -s s", 2, NULL), "self\n");
 	cr_assert_str_eq(complete("tread --export f", 2, NULL), "folded\nflamegraph\n");
 	/* after "--", a command name */
 	cr_assert(strstr(complete("tattach -m flight -- tattac", 4, NULL), "tattach\n"));

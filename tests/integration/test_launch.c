@@ -378,8 +378,12 @@ Test(launch, ring_options_apply, .timeout = 60)
 	cr_assert_eq(h.ring_shift, 13, "64K rings hold 8192 events");
 	cr_assert_eq(h.clock, TAT_CLOCK_MONO);
 	cr_assert_eq(h.mode, TAT_MODE_FLIGHT);
-	cr_assert_lt(size, 1 << 20, "4 rings of 64K make a small file, not %lld bytes",
-		     (long long)size);
+	/* 4 rings of 64K, then (page-aligned) the frames in flight */
+	cr_assert_geq(h.frames_off, h.data_off + (4ull << 16));
+	cr_assert_lt(h.frames_off, h.data_off + (4ull << 16) + 4096,
+		     "rings of 64K each (frames at %llu, data at %llu)",
+		     (unsigned long long)h.frames_off, (unsigned long long)h.data_off);
+	cr_assert_leq(h.frames_off, (uint64_t)size);
 	cr_assert_str_eq(trace_of(pid), expect_launched(3, 1));
 	ring_remove(pid);
 
