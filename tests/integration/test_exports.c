@@ -304,6 +304,49 @@ static long long folded_self(const char *folded, const char *fn, long long *all)
 	return sum;
 }
 
+/*
+ * The exports keep what the graph and --report keep under the same
+ * filters: -F (a function and what it calls), -N (all but a subtree).
+ */
+Test(exports, exports_honour_the_filters)
+{
+	const char *saved = in_dir("f.tsave"), *json = in_dir("f.json");
+	size_t nfuncs = sizeof(calltree_funcs) / sizeof(calltree_funcs[0]);
+	static const char *const filters[] = { "-F a", "-N b", "-F c -N leaf" };
+
+	save_calltree(saved);
+	for (size_t k = 0; k < sizeof(filters) / sizeof(filters[0]); k++) {
+		char *report, *check, *folded;
+		long long all, total = 0;
+
+		report = treadf(0, NULL, "-i %s --report %s", saved, filters[k]);
+		unlink(json);
+		cr_assert_str_eq(treadf(0, NULL, "-i %s --export chrome -o %s %s", saved,
+					json, filters[k]), "");
+		check = checker("chrome", json);
+		folded = treadf(0, NULL, "-i %s --export folded %s", saved, filters[k]);
+		folded_self(folded, "", &all);
+		for (size_t i = 0; i < nfuncs; i++) {
+			long want = report_calls(report, calltree_funcs[i]);
+			long long got = value_of(check, "calls", calltree_funcs[i]);
+
+			cr_assert_eq(got < 0 ? 0 : got, want < 0 ? 0 : want,
+				     "%s: calls of %s: export %lld, report %ld\n%s",
+				     filters[k], calltree_funcs[i], got, want, report);
+			if (want > 0)
+				total += want;
+		}
+		cr_assert_gt(total, 0, "%s keeps some calls", filters[k]);
+		cr_assert_gt(all, 0, "%s: folded has weights", filters[k]);
+		free(report);
+		free(check);
+		free(folded);
+	}
+	/* and what a filter hides is really gone */
+	cr_assert_eq(value_of(checker("chrome", json), "calls", "leaf"), -1,
+		     "-N leaf leaves no leaf");
+}
+
 Test(exports, folded_and_flamegraph_agree_with_the_report)
 {
 	const char *saved = in_dir("t.tsave"), *svg = in_dir("t.svg");
