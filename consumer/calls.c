@@ -154,6 +154,22 @@ int tread_calls_feed(struct tread_calls *c, const struct tread_event *ev)
 	}
 }
 
+int tread_calls_settle(struct tread_calls *c, uint32_t slot,
+		       const struct tread_open_call *live, uint32_t nlive, uint64_t when)
+{
+	struct tread_event ev = { .kind = TREAD_EV_DEPTH, .slot = slot, .tsc = when };
+	struct slot_calls *s;
+	uint32_t keep = 0;
+
+	if (slot >= c->nslots)
+		return 0;
+	s = &c->slots[slot];
+	while (keep < s->depth && keep < nlive && s->open[keep].site == live[keep].site &&
+	       s->open[keep].entry_tsc == live[keep].entry_tsc)
+		keep++;
+	return close_above(c, &ev, s, keep);
+}
+
 const struct tread_open_call *tread_calls_open_in(const struct tread_calls *c,
 						  uint32_t slot, uint32_t *depth)
 {

@@ -53,6 +53,17 @@ void tread_calls_close(struct tread_calls *c);
 /* Account one event.  Returns 0, -ENOMEM, or what a callback returned. */
 int tread_calls_feed(struct tread_calls *c, const struct tread_event *ev);
 
+/*
+ * tread_calls_settle - @slot's calls open now are @live (outermost first,
+ * as the frames in flight say): close, as exits not read, the open calls
+ * above the ones that still match (same site, same entry time), at @when.
+ * For a ring the writer can add nothing to (a full discard ring), whose
+ * lost exits no DEPTH record will ever tell.  Returns 0 or what the
+ * closed callback returned.
+ */
+int tread_calls_settle(struct tread_calls *c, uint32_t slot,
+		       const struct tread_open_call *live, uint32_t nlive, uint64_t when);
+
 /* The calls open in @slot, outermost first; *@depth of them. */
 const struct tread_open_call *tread_calls_open_in(const struct tread_calls *c,
 						  uint32_t slot, uint32_t *depth);

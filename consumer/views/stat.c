@@ -169,6 +169,46 @@ static int closed(void *arg, const struct tread_call *c)
 }
 
 /*
+ * A full ring not in flight mode (discard, or stats mode after events):
+ * the writer drops every event from now on, exits included, and no DEPTH record will tell which calls ended.
+ * The frames in flight do: calls the events left open that are no longer
+ * among them have ended (their exits were dropped) and stop counting as
+ * in flight, else a ring that filled up would show its last calls busy
+ * for ever.  Only then: while events flow, their exits are still to come.
+ */
+static int settle_full_rings(struct stat_view *sv)
+{
+	const struct tread_ring *ring = sv->v->ring;
+	uint64_t size = 1ull << ring->hdr.ring_shift;
+	struct tread_open_call *live = NULL;
+	uint32_t max = tread_inflight_max(ring);
+	int ret = 0;
+
+	if (!sv->frames || !max || tread_ring_mode(ring) == TAT_MODE_FLIGHT)
+		return 0;
+	live = calloc(max, sizeof(*live));
+	if (!live)
+		return -ENOMEM;
+	for (uint32_t slot = 0; !ret && slot < ring->hdr.max_threads; slot++) {
+		uint64_t used = tread_ring_head(ring, slot) - tread_ring_tail(ring, slot);
+		uint32_t n;
+
+		/* room for no more than an event and its TIME and LOST */
+		if (!tread_ring_dropped(ring, slot) || used + 3 < size)
+			continue;
+		n = tread_inflight_read(ring, slot, sv->frames);
+		for (uint32_t i = 0; i < n; i++) {
+			live[i].site = sv->frames[i].site;
+			live[i].entry_tsc = sv->frames[i].tsc;
+		}
+		ret = tread_calls_settle(sv->calls, slot, live, n,
+					 tread_calls_latest(sv->calls));
+	}
+	free(live);
+	return ret;
+}
+
+/*
  * Event mode: calls in flight whose ENTRY was not read (overwritten in a
  * flight ring, dropped from a full one, consumed by a tread -f) are still
  * in the frames in flight: count them, and their time since the interval
@@ -356,6 +396,8 @@ static int print_table(struct stat_view *sv, uint64_t end, unsigned max_rows)
 	int ret;
 
 	ret = add_stats(sv, end, true);
+	if (!ret && sv->live && !tread_filter_spec_active(v->spec))
+		ret = settle_full_rings(sv);
 	if (!ret)
 		ret = add_unseen_frames(sv);
 	if (ret)

@@ -463,6 +463,35 @@ ParameterizedTest(struct mode *m, views, stat_hang_in_every_mode, .timeout = 60)
 	stop(&t);
 }
 
+/*
+ * A discard ring that filled up while parked() and wait_input() were open:
+ * their exits were dropped with everything after them, and no DEPTH
+ * record will ever come.  The frames in flight say they returned: --stat
+ * must not show them busy for ever.
+ */
+Test(views, stat_full_discard_ring_ends_calls_the_frames_ended, .timeout = 60)
+{
+	unsigned long inflight;
+	double rate, util;
+	struct target t;
+	int status;
+	char *out;
+
+	start_views_as(&t, "--enable -b 8K");
+	cr_assert_str_eq(target_cmd(&t, "block 5000"), "blocked");
+	cr_assert_str_eq(target_cmd(&t, "unblock"), "done");
+	out = stat_tables(t.pid, "0.2", NULL, 1, NULL, &status);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d\n%s", status, out);
+	if (stat_row(out, "wait_input", &rate, &inflight, &util) == 0)
+		cr_assert(inflight == 0 && util == 0.0, "%s", out);
+	if (stat_row(out, "parked", &rate, &inflight, &util) == 0)
+		cr_assert(inflight == 0 && util == 0.0, "%s", out);
+	cr_assert_eq(stat_row(out, "TOTAL", &rate, &inflight, &util), 0, "%s", out);
+	cr_assert(inflight == 0 && util == 0.0, "%s", out);
+	free(out);
+	stop(&t);
+}
+
 Test(views, stat_ends_with_the_process, .timeout = 60)
 {
 	struct target t;
