@@ -328,8 +328,9 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
  * (the rest of the sled is NOPs: skipping them changes nothing).  Returns
  * how many threads moved.
  */
-static size_t step_out_of_sites(struct held *h, const struct patch_site *ps, size_t n)
+static size_t step_out_of_sites(struct remote *r, const struct patch_site *ps, size_t n)
 {
+	struct held *h = r->held;
 	size_t moved = 0;
 
 	for (size_t t = 0; t < h->n; t++) {
@@ -347,9 +348,10 @@ static size_t step_out_of_sites(struct held *h, const struct patch_site *ps, siz
 		if (lo > 0 && rip > ps[lo - 1].addr && rip < ps[lo - 1].addr + 5) {
 			h->v[t].regs.rip = ps[lo - 1].addr + 5;
 			/* now, so that a tattach killed after the rewrite does not
-			 * leave the thread inside the new call instruction */
-			if (ptrace(PTRACE_SETREGS, h->v[t].tid, 0, &h->v[t].regs) < 0)
-				h->v[t].regs_changed = 1;
+			 * leave the thread inside the new call instruction (nor,
+			 * for the thread that made our calls, with every signal
+			 * blocked) */
+			remote_move(r, &h->v[t]);
 			moved++;
 		}
 	}
@@ -383,7 +385,7 @@ static int rewrite(struct remote *r, struct ringfile *rf, const struct module_se
 	for (size_t i = 0; i < n; i++)
 		index[i] = ps[i].result;
 	if (op == PATCH_ENABLE)
-		rep->stepped = step_out_of_sites(r->held, ps, n);
+		rep->stepped = step_out_of_sites(r, ps, n);
 	ret = patch_apply(&io, ps, n, op, &stats);
 	for (size_t i = 0; i < n; i++) {
 		struct tat_site *s = &sites[index[i]];
