@@ -206,7 +206,7 @@ size_t remote_rescue_size(void)
 int remote_open(struct remote *r, struct held *h, uint64_t rescue)
 {
 	struct maps maps;
-	char path[64];
+	char path[96];
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -222,7 +222,7 @@ int remote_open(struct remote *r, struct held *h, uint64_t rescue)
 	}
 	if (!r->thread)
 		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)h->pid);
+	proc_path(h->pid, "mem", path, sizeof(path));
 	r->memfd = open(path, O_RDWR | O_CLOEXEC);
 	if (r->memfd < 0)
 		return -errno;

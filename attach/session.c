@@ -53,6 +53,10 @@ static int hold(pid_t pid, struct held *h)
 
 	if (ret == -EPERM)
 		target_explain_eperm(pid);
+	else if (ret == -EAGAIN && h->in_vfork)
+		target_explain_vfork(pid, h->in_vfork);
+	else if (ret == -EAGAIN)
+		;	/* threads kept appearing: said by hold_all() */
 	else if (ret == -ESRCH)
 		pr_err("pid %d exited while being stopped", (int)pid);
 	else if (ret)
@@ -532,6 +536,8 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 
 	memset(rep, 0, sizeof(*rep));
 	ret = target_check(o->pid, &ps);
+	if (!ret)
+		ret = target_check_stoppable(o->pid);
 	if (ret)
 		return ret;
 	ret = proc_read_maps(o->pid, &maps);
@@ -700,7 +706,9 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	int ret;
 
 	memset(rep, 0, sizeof(*rep));
-	ret = ring_of_live(o, &ps, RINGFILE_LOCK, &rf);
+	ret = target_check_stoppable(o->pid);
+	if (!ret)
+		ret = ring_of_live(o, &ps, RINGFILE_LOCK, &rf);
 	if (ret)
 		return ret;
 	snprintf(rep->ring_path, sizeof(rep->ring_path), "%s", rf.path);
