@@ -7,6 +7,7 @@
  * shows up in the next pass.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,7 @@ static int wait_interrupt_stop(struct held *h, pid_t tid)
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &chld, &old);
+	pthread_sigmask(SIG_BLOCK, &chld, &old);
 	for (;;) {
 		pid_t got = waitpid(tid, &status, __WALL | WNOHANG);
 
@@ -84,7 +85,7 @@ static int wait_interrupt_stop(struct held *h, pid_t tid)
 			break;
 		}
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ret;
 }
 
