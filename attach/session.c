@@ -23,6 +23,7 @@
 #include "attach/remote.h"
 #include "attach/ringdir.h"
 #include "attach/ringfile.h"
+#include "attach/seccomp.h"
 #include "attach/seize.h"
 #include "attach/session.h"
 #include "attach/target.h"
@@ -564,6 +565,28 @@ static void report_no_sites(pid_t pid, const struct module_set *set)
 	       set->n ? set->v[0].path : "?");
 }
 
+/*
+ * Under seccomp filters: hold the process a moment (nothing else done to
+ * it) to read them, and refuse unless every call tattach makes is allowed.
+ */
+static int seccomp_allows(pid_t pid)
+{
+	struct held h = { 0 };
+	int ret = seccomp_mode_check(pid);
+
+	if (ret <= 0)
+		return ret;
+	ret = hold(pid, &h);
+	if (ret)
+		return ret;
+	ret = seccomp_check_held(&h);
+	if (release_all(&h) && !ret) {
+		pr_err("resuming pid %d after reading its seccomp filters", (int)pid);
+		ret = -EIO;
+	}
+	return ret;
+}
+
 int session_enable(const struct session_opts *o, struct session_report *rep)
 {
 	struct module_set set = { 0 };
@@ -579,6 +602,8 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	ret = target_check(o->pid, &ps);
 	if (!ret)
 		ret = target_check_stoppable(o->pid);
+	if (!ret)
+		ret = seccomp_allows(o->pid);
 	if (ret)
 		return ret;
 	ret = proc_read_maps(o->pid, &maps);

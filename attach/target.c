@@ -34,22 +34,16 @@ static int exe_machine(pid_t pid, int *machine)
 }
 
 /*
- * Processes where what tattach does would not be safe: under seccomp the
- * injected system calls may be refused or kill the process; with CET user
- * shadow stacks a rewritten return address faults.
+ * Processes where what tattach does would not be safe: with CET user
+ * shadow stacks a rewritten return address faults.  (seccomp is judged by
+ * attach/seccomp.c, filter by filter.)
  */
 static int refuse_unsafe(pid_t pid)
 {
 	char path[64], line[512];
-	long seccomp = 0;
 	int ret = 0;
 	FILE *f;
 
-	if (proc_status_long(pid, "Seccomp", &seccomp) == 0 && seccomp != 0) {
-		pr_err("pid %d runs under seccomp (mode %ld): the system calls tattach "
-		       "injects could be refused or kill it; not attaching", (int)pid, seccomp);
-		return -EPERM;
-	}
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
