@@ -234,7 +234,7 @@ Test(states, threads_exiting_while_being_stopped)
 	char *out = NULL, *err = NULL;
 
 	cr_assert_str_eq(target_cmd(&t, "churn 4"), "done");
-	for (int i = 0; i < 40; i++) {
+	for (int i = 0; i < 100; i++) {
 		int rc = tattach(t.pid, "--enable", &out, &err);
 
 		cr_assert_eq(rc, 0, "cycle %d: --enable: exit %d: %s", i, rc, err);
