@@ -10,14 +10,16 @@
 #include <tattach/ring.h>
 #include "attach/launch.h"
 #include "attach/log.h"
+#include "attach/ringdir.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
 
 #define TATTACH_VERSION "0.1.0"
 
-enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS, ACT_MODE };
+enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS, ACT_MODE, ACT_LIST, ACT_CLEAN };
 
-enum { OPT_MAX_DEPTH = 0x100 };
+/* Long-only options (no short letter). */
+enum { OPT_LIST = 0x100, OPT_CLEAN, OPT_MAX_DEPTH };
 
 static void usage(FILE *f)
 {
@@ -25,6 +27,7 @@ static void usage(FILE *f)
 "Usage: tattach -p PID --enable|--disable|--status [options]\n"
 "       tattach -p PID --mode discard|flight|stats\n"
 "       tattach [options] [-o FILE] -- COMMAND [ARGS...]\n"
+"       tattach --list | --clean\n"
 "\n"
 "Trace every call of the -pg or -fpatchable-function-entry=5 functions of a\n"
 "running process, without restarting it.  Read the trace with 'tread -p PID'.\n"
@@ -39,10 +42,17 @@ static void usage(FILE *f)
 "  -d, --disable          stop the process, turn every site back into a NOP,\n"
 "                         resume; what was recorded stays readable\n"
 "  -s, --status           show attachment, sites, threads, buffer use, drops,\n"
-"                         stats memory; with -v also every patched function\n"
+"                         stats memory; with -v also every patched function;\n"
+"                         also after the process exited (from its ring file)\n"
+"      --list             list the ring files: pid, owner uid, whether their\n"
+"                         process still runs (pid and start time), memory\n"
+"                         they take, age\n"
+"      --clean            remove the ring files of processes that have exited\n"
+"                         (never one of a running process)\n"
 "\n"
 "Options:\n"
-"  -p, --pid PID          the process to act on (required without a COMMAND)\n"
+"  -p, --pid PID          the process to act on (required, but with a COMMAND,\n"
+"                         --list and --clean)\n"
 "  -m, --mode MODE        what a full per-thread ring does: 'discard' (default:\n"
 "                         keep the oldest, count the dropped) or 'flight'\n"
 "                         (overwrite the oldest), or 'stats' (no events: per\n"
@@ -75,7 +85,10 @@ static void usage(FILE *f)
 "  -V, --version          version\n"
 "\n"
 "The ring file is %s/tattach-PID.ring (TATTACH_RING_DIR overrides the\n"
-"folder), mode 0600, owned by the process's user.\n"
+"folder), mode 0600, owned by the process's user.  It stays after the process\n"
+"exits; when a new process gets the same pid and is traced, the old ring is\n"
+"kept as tattach-PID.START.ring (START: its process's start time; read it\n"
+"with 'tread -i FILE').\n"
 "\n"
 "Exit status: 0 on success (also when already in the asked state), 1 on\n"
 "failure (the process is left as it was; --disable, --status and --mode on\n"
@@ -197,6 +210,8 @@ int main(int argc, char **argv)
 		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "list", no_argument, NULL, OPT_LIST },
+		{ "clean", no_argument, NULL, OPT_CLEAN },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct session_opts o = { .mode = -1, .clock = -1, .max_depth = -1 };
@@ -272,6 +287,13 @@ int main(int argc, char **argv)
 				misuse("invalid depth '%s' (0 to 1024)", optarg);
 			o.max_depth = v;
 			break;
+		case OPT_LIST:
+		case OPT_CLEAN:
+			if (act != ACT_NONE)
+				misuse("%s", "give only one of --enable, --disable, --status, "
+				       "--list, --clean");
+			act = c == OPT_LIST ? ACT_LIST : ACT_CLEAN;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -285,6 +307,13 @@ int main(int argc, char **argv)
 	}
 	if (optind < nopts)
 		misuse("unexpected argument '%s'", argv[optind]);
+	if ((act == ACT_LIST || act == ACT_CLEAN) && o.pid)
+		misuse("%s", "--list and --clean look at every ring file: give no -p");
+	if (act == ACT_LIST || act == ACT_CLEAN) {
+		log_set_level(verbose ? LOG_INFO : LOG_WARN);
+		ret = act == ACT_LIST ? ringdir_list(stdout) : ringdir_clean(stdout);
+		return ret ? 1 : 0;
+	}
 	if (nopts < argc) {
 		log_set_level(verbose ? LOG_INFO : LOG_WARN);
 		return launch(&o, act, argv + nopts + 1, save, verbose);

@@ -70,7 +70,8 @@ static const char *file_changed(pid_t pid, const struct map *m)
 
 	if (strstr(m->path, " (deleted)"))
 		return "was deleted or replaced on disk after it was loaded";
-	snprintf(file, sizeof(file), "/proc/%d/root%s", (int)pid, m->path);
+	proc_path(pid, "root", file, sizeof(file));
+	snprintf(file + strlen(file), sizeof(file) - strlen(file), "%s", m->path);
 	if (stat(file, &st) < 0)
 		return NULL;	/* unreadable: sites_find will say so */
 	if ((uint64_t)st.st_ino != m->inode)
@@ -84,10 +85,10 @@ static const char *file_changed(pid_t pid, const struct map *m)
 
 const struct module *modules_changed(pid_t pid, const struct module_set *set)
 {
-	char exe_link[64], exe[256] = "";
+	char exe_link[96], exe[256] = "";
 	ssize_t n;
 
-	snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", (int)pid);
+	proc_path(pid, "exe", exe_link, sizeof(exe_link));
 	n = readlink(exe_link, exe, sizeof(exe) - 1);
 	if (n > 0)
 		exe[n] = 0;
@@ -131,7 +132,8 @@ int modules_discover(pid_t pid, const struct maps *maps, struct module_set *set)
 			continue;
 		}
 		/* The file as the target sees it (its root, its mount ns). */
-		snprintf(file, sizeof(file), "/proc/%d/root%s", (int)pid, m->path);
+		proc_path(pid, "root", file, sizeof(file));
+	snprintf(file + strlen(file), sizeof(file) - strlen(file), "%s", m->path);
 		ret = sites_find(file, &mod->sites, &mod->facts, err, sizeof(err));
 		if (ret) {
 			pr_debug("%s: %s", m->path, err);

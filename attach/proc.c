@@ -1,22 +1,32 @@
 // SPDX-License-Identifier: MIT
 #include <dirent.h>
+#include <sched.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "attach/proc.h"
 
 int proc_read_stat(pid_t pid, struct proc_stat *out)
 {
-	char path[64], buf[1024], *p;
+	return proc_read_task_stat(pid, 0, out);
+}
+
+int proc_read_task_stat(pid_t pid, pid_t tid, struct proc_stat *out)
+{
+	char path[96], buf[1024], *p;
 	unsigned long long start;
 	FILE *f;
 	int n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
@@ -136,9 +146,77 @@ int proc_tasks(pid_t pid, pid_t **tids, size_t *n)
 	return 0;
 }
 
+static int state_is_dead(char state)
+{
+	return state == 'Z' || state == 'X';
+}
+
+int proc_thread_gone(pid_t pid, pid_t tid)
+{
+	struct proc_stat st;
+
+	return proc_read_task_stat(pid, tid, &st) != 0 || state_is_dead(st.state);
+}
+
+pid_t proc_live_thread(pid_t pid)
+{
+	struct proc_stat st;
+	pid_t *tids, found = 0;
+	size_t n;
+
+	if (proc_read_stat(pid, &st) == 0 && !state_is_dead(st.state))
+		return pid;
+	if (proc_tasks(pid, &tids, &n))
+		return 0;
+	for (size_t i = 0; i < n && !found; i++)
+		if (!proc_thread_gone(pid, tids[i]))
+			found = tids[i];
+	free(tids);
+	return found;
+}
+
+void proc_path(pid_t pid, const char *file, char *buf, size_t len)
+{
+	pid_t live = proc_live_thread(pid);
+
+	if (live && live != pid)
+		snprintf(buf, len, "/proc/%d/task/%d/%s", (int)pid, (int)live, file);
+	else
+		snprintf(buf, len, "/proc/%d/%s", (int)pid, file);
+}
+
+int proc_thread_in_vfork(pid_t pid, pid_t tid)
+{
+	char path[96], line[256];
+	struct proc_stat st;
+	unsigned long long flags = 0;
+	long nr = -1;
+	FILE *f;
+
+	/* vfork() waits killable: "D", and the call is still the current one */
+	if (proc_read_task_stat(pid, tid, &st) || st.state != 'D')
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(line, sizeof(line), f) || sscanf(line, "%ld %llx", &nr, &flags) < 1)
+		nr = -1;
+	fclose(f);
+	switch (nr) {
+	case SYS_vfork:
+		return 1;
+	case SYS_clone:		/* posix_spawn: clone(CLONE_VM | CLONE_VFORK) */
+		return (flags & CLONE_VFORK) != 0;
+	case SYS_clone3:	/* flags are in memory; only CLONE_VFORK blocks here */
+		return 1;
+	}
+	return 0;
+}
+
 int proc_read_maps(pid_t pid, struct maps *out)
 {
-	char path[64], line[4096 + 256];
+	char path[96], line[4096 + 256];
 	size_t cap = 64;
 	FILE *f;
 
@@ -146,7 +224,8 @@ int proc_read_maps(pid_t pid, struct maps *out)
 	out->v = malloc(cap * sizeof(*out->v));
 	if (!out->v)
 		return -ENOMEM;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	/* the leader's maps are empty once it has exited: a live thread's */
+	proc_path(pid, "maps", path, sizeof(path));
 	f = fopen(path, "re");
 	if (!f) {
 		int err = -errno;

@@ -28,6 +28,21 @@ struct maps {
 };
 
 int proc_read_stat(pid_t pid, struct proc_stat *out);
+/* The same for thread @tid of @pid (0: the process). */
+int proc_read_task_stat(pid_t pid, pid_t tid, struct proc_stat *out);
+/* Has thread @tid of @pid exited (gone from /proc, or a zombie)? */
+int proc_thread_gone(pid_t pid, pid_t tid);
+/*
+ * A thread of @pid that has not exited: @pid itself while it lives, else
+ * another (after pthread_exit() in main the leader is a zombie, and its
+ * maps, mem, exe, root and auxv are empty or gone), or 0 if none.
+ */
+pid_t proc_live_thread(pid_t pid);
+/* "/proc/PID/@file", through a live thread's folder if the leader exited. */
+void proc_path(pid_t pid, const char *file, char *buf, size_t len);
+/* Is thread @tid blocked in vfork() (or clone with CLONE_VFORK) until its
+ * child calls exec or exits?  Such a thread cannot be stopped before. */
+int proc_thread_in_vfork(pid_t pid, pid_t tid);
 /* Owner of the process (the uid of /proc/PID). */
 int proc_owner(pid_t pid, uid_t *uid, gid_t *gid);
 /* Value of a "Key:" line of /proc/PID/status (first token), or -ENOENT. */

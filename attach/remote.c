@@ -157,6 +157,8 @@ int remote_use_scratch(struct remote *r, uint64_t scratch)
 	return 0;
 }
 
+static void die_here_for_tests(void);
+
 int remote_make_rescue(struct remote *r)
 {
 	static const unsigned char zero[sizeof(rescue_code)];
@@ -177,9 +179,21 @@ int remote_make_rescue(struct remote *r)
 	}
 	r->gadget = r->rescue + RESCUE_CODE_OFF_SYSCALL;
 	if (r->scratch) {
-		/* leave the padding as we found it */
+		/*
+		 * The thread is still parked at the syscall exit inside the
+		 * temporary code: should we die now, it goes on there, at
+		 * rescue_restore.  Park it in the rescue page first (one
+		 * harmless call), and only then put the padding back as we
+		 * found it; cleared first, a tattach killed in between left
+		 * the thread running zeros.
+		 */
+		long parked = remote_syscall(r, SYS_getpid, 0, 0, 0, 0, 0, 0);
+
+		if (parked < 0)
+			return (int)parked;
 		remote_write(r, r->scratch, zero, sizeof(zero));
 		r->scratch = 0;
+		die_here_for_tests();
 	}
 	return 0;
 }
@@ -192,7 +206,7 @@ size_t remote_rescue_size(void)
 int remote_open(struct remote *r, struct held *h, uint64_t rescue)
 {
 	struct maps maps;
-	char path[64];
+	char path[96];
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -208,7 +222,7 @@ int remote_open(struct remote *r, struct held *h, uint64_t rescue)
 	}
 	if (!r->thread)
 		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)h->pid);
+	proc_path(h->pid, "mem", path, sizeof(path));
 	r->memfd = open(path, O_RDWR | O_CLOEXEC);
 	if (r->memfd < 0)
 		return -errno;
@@ -279,8 +293,9 @@ static int step_to_syscall_stop(pid_t tid, int *stopsig)
 }
 
 /*
- * Test seam: TATTACH_TEST_DIE_AT=N makes tattach SIGKILL itself at the
- * syscall-exit stop of its Nth remote call, the worst moment to die, so
+ * Test seam: TATTACH_TEST_DIE_AT=N makes tattach SIGKILL itself at its Nth
+ * worst moment to die: the syscall-exit stop of each remote call, and the
+ * moment the temporary rescue code has just been cleared.  So
  * tests/integration/test_tracer_death.c can show that every one of them
  * leaves the target unharmed.  Never set in normal use.
  */
@@ -327,10 +342,23 @@ long remote_syscall(struct remote *r, long nr, uint64_t a1, uint64_t a2,
 	}
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs) < 0)
 		goto fail;
+	r->parked = r->rescue != 0;
 	die_here_for_tests();
 	return (long)regs.rax;
 fail:
 	pr_err("remote syscall %ld in thread %d: %s", nr, (int)t->tid,
 	       strerror(errno));
 	return -EIO;
+}
+
+int remote_move(struct remote *r, struct held_thread *t)
+{
+	t->regs_changed = 1;
+	if (t == r->thread && r->parked)
+		return write_rescue_ctx(r);
+	/* now: a thread stopped where we found it goes on from t->regs */
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0)
+		return -errno;
+	t->regs_changed = 0;
+	return 0;
 }

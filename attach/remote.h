@@ -14,6 +14,7 @@ struct remote {
 	uint64_t rescue;		/* the rescue page, once there is one */
 	uint64_t scratch;		/* temporary rescue code, until then */
 	int memfd;			/* /proc/PID/mem, read-write */
+	int parked;			/* thread stopped inside rescue code */
 };
 
 /*
@@ -53,6 +54,15 @@ void remote_close(struct remote *r);
  */
 long remote_syscall(struct remote *r, long nr, uint64_t a1, uint64_t a2,
 		    uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6);
+
+/*
+ * remote_move - the held thread @t must go on at t->regs (already changed
+ * by the caller), also if tattach dies from here on.  The thread that makes
+ * our calls waits inside the rescue code with every signal blocked: for it
+ * the rescue context is rewritten (a death then resumes it there, with its
+ * own mask), and the registers are set at release.  Returns 0 or -errno.
+ */
+int remote_move(struct remote *r, struct held_thread *t);
 
 /* Bulk access to the target's memory through /proc/PID/mem. */
 int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len);

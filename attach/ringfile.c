@@ -183,12 +183,77 @@ static int map_file(struct ringfile *rf, size_t size)
 	return 0;
 }
 
+/* Does the header describe a valid layout, which is the file's size? */
+static int layout_matches(const struct tat_ring_header *h, const struct stat *st)
+{
+	struct ring_geometry geo = { h->max_threads, h->ring_shift, h->site_cap,
+				     h->module_cap, h->clock, h->stats_cap };
+	struct layout l;
+
+	return !layout_of(&geo, &l) && l.size == h->file_size &&
+	       (uint64_t)st->st_size == h->file_size && l.site_off == h->site_off &&
+	       l.thread_off == h->thread_off && l.data_off == h->data_off &&
+	       l.module_off == h->module_off && l.frames_off == h->frames_off &&
+	       h->frames_per_thread == TAT_FRAMES_MAX &&
+	       l.stats_index_off == h->stats_index_off &&
+	       l.stats_shared_off == h->stats_shared_off && l.stats_off == h->stats_off &&
+	       l.stats_cap == h->stats_cap;
+}
+
+int ringfile_read_header(int fd, struct tat_ring_header *h)
+{
+	if (pread(fd, h, sizeof(*h), 0) != sizeof(*h))
+		return -EBADMSG;
+	if (h->magic != TAT_RING_MAGIC || h->version != TAT_RING_VERSION ||
+	    h->header_size != sizeof(*h))
+		return -EBADMSG;
+	return 0;
+}
+
+int ringfile_open_readonly(const char *path, pid_t pid, struct ringfile *rf)
+{
+	struct tat_ring_header h;
+	struct stat st;
+	void *p;
+	int ret;
+
+	memset(rf, 0, sizeof(*rf));
+	snprintf(rf->path, sizeof(rf->path), "%s", path);
+	rf->fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (rf->fd < 0)
+		return -errno;
+	if (fstat(rf->fd, &st) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	/* private to its owner, as tattach made it; anything else was planted */
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+		ret = -EPERM;
+		goto fail;
+	}
+	ret = ringfile_read_header(rf->fd, &h);
+	if (!ret && (h.pid != pid || !layout_matches(&h, &st)))
+		ret = -EBADMSG;
+	if (ret)
+		goto fail;
+	p = mmap(NULL, h.file_size, PROT_READ, MAP_SHARED, rf->fd, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		goto fail;
+	}
+	rf->hdr = p;
+	rf->size = h.file_size;
+	return 0;
+fail:
+	close(rf->fd);
+	rf->fd = -1;
+	return ret;
+}
+
 int ringfile_open(pid_t pid, uint64_t start_time, uid_t uid, int flags,
 		  struct ringfile *rf)
 {
 	struct tat_ring_header h;
-	struct ring_geometry geo;
-	struct layout l;
 	struct stat st;
 	int ret;
 
@@ -211,29 +276,14 @@ int ringfile_open(pid_t pid, uint64_t start_time, uid_t uid, int flags,
 		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		goto fail;
 	}
-	if (pread(rf->fd, &h, sizeof(h), 0) != sizeof(h)) {
-		ret = -EBADMSG;
+	ret = ringfile_read_header(rf->fd, &h);
+	if (ret)
 		goto fail;
-	}
-	if (h.magic != TAT_RING_MAGIC || h.version != TAT_RING_VERSION ||
-	    h.header_size != sizeof(h)) {
-		ret = -EBADMSG;
-		goto fail;
-	}
 	if (h.pid != pid || h.start_time != start_time) {
 		ret = -ESTALE;
 		goto fail;
 	}
-	geo = (struct ring_geometry){ h.max_threads, h.ring_shift, h.site_cap,
-				      h.module_cap, h.clock, h.stats_cap };
-	if (layout_of(&geo, &l) || l.size != h.file_size ||
-	    (uint64_t)st.st_size != h.file_size || l.site_off != h.site_off ||
-	    l.thread_off != h.thread_off || l.data_off != h.data_off ||
-	    l.module_off != h.module_off || l.frames_off != h.frames_off ||
-	    h.frames_per_thread != TAT_FRAMES_MAX ||
-	    l.stats_index_off != h.stats_index_off ||
-	    l.stats_shared_off != h.stats_shared_off || l.stats_off != h.stats_off ||
-	    l.stats_cap != h.stats_cap) {
+	if (!layout_matches(&h, &st)) {
 		ret = -EBADMSG;
 		goto fail;
 	}

@@ -50,6 +50,17 @@ int ringfile_open(pid_t pid, uint64_t start_time, uid_t uid, int flags,
 int ringfile_create(pid_t pid, uint64_t start_time, uid_t uid, gid_t gid,
 		    const struct ring_geometry *geo, struct ringfile *rf);
 
+/*
+ * ringfile_open_readonly - open the ring file at @path of a process with
+ * @pid that may have exited (post mortem): a regular file private to its
+ * owner, with a valid header and layout, mapped read-only.  Returns 0,
+ * -ENOENT, -EPERM (not a private regular file), -EBADMSG, -errno.
+ */
+int ringfile_open_readonly(const char *path, pid_t pid, struct ringfile *rf);
+
+/* Read and check the header of an open ring file: 0 or -EBADMSG. */
+int ringfile_read_header(int fd, struct tat_ring_header *h);
+
 void ringfile_close(struct ringfile *rf);
 
 /* Pointers into the file; the caller has checked the geometry. */

@@ -7,11 +7,13 @@
  * shows up in the next pass.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "attach/log.h"
@@ -32,28 +34,70 @@ static struct held_thread *held_find(struct held *h, pid_t tid)
  * Wait for the interrupt stop of a freshly seized thread.  A signal that
  * arrives first is handed back to the thread untouched (it runs its handler
  * and then honours the pending interrupt).  Returns 1 when stopped, 0 when
- * the thread exited meanwhile, -errno on error.
+ * the thread exited meanwhile, -EAGAIN when it waits in vfork() (it entered
+ * it after we looked: it cannot stop before its child execs or exits, and
+ * stays seized until tattach exits, when the kernel drops the pending
+ * interrupt), -errno on error.
+ *
+ * The wait is for SIGCHLD, which the kernel sends us at every stop of a
+ * tracee; every 50 ms without one, we look whether the thread is in vfork.
  */
-static int wait_interrupt_stop(pid_t tid)
+static int wait_interrupt_stop(struct held *h, pid_t tid)
 {
-	int status;
+	const struct timespec recheck = { 0, 50 * 1000 * 1000 };
+	sigset_t chld, old;
+	int status, ret;
 
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &chld, &old);
 	for (;;) {
-		if (waitpid(tid, &status, __WALL) < 0) {
+		pid_t got = waitpid(tid, &status, __WALL | WNOHANG);
+
+		if (got < 0) {
 			if (errno == EINTR)
 				continue;
-			return errno == ECHILD ? 0 : -errno;
+			ret = errno == ECHILD ? 0 : -errno;
+			break;
 		}
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			return 0;
+		if (got == 0) {
+			if (proc_thread_in_vfork(h->pid, tid)) {
+				h->in_vfork = tid;
+				ret = -EAGAIN;
+				break;
+			}
+			sigtimedwait(&chld, NULL, &recheck);
+			continue;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			ret = 0;
+			break;
+		}
 		if (!WIFSTOPPED(status))
 			continue;
-		if ((status >> 16) == PTRACE_EVENT_STOP)
-			return 1;
+		if ((status >> 16) == PTRACE_EVENT_STOP) {
+			ret = 1;
+			break;
+		}
 		/* signal-delivery-stop: pass the signal on, keep waiting */
-		if (ptrace(PTRACE_CONT, tid, 0, WSTOPSIG(status)) < 0)
-			return errno == ESRCH ? 0 : -errno;
+		if (ptrace(PTRACE_CONT, tid, 0, WSTOPSIG(status)) < 0) {
+			ret = errno == ESRCH ? 0 : -errno;
+			break;
+		}
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
+/*
+ * A thread that is exiting cannot be seized (EPERM once it is a zombie,
+ * ESRCH once reaped): it is simply gone, not a permission problem.
+ */
+static int seize_error(struct held *h, pid_t tid, int err)
+{
+	if (err == ESRCH || proc_thread_gone(h->pid, tid))
+		return 0;
+	return -err;
 }
 
 /*
@@ -92,14 +136,19 @@ static int hold_one(struct held *h, pid_t tid)
 	struct held_thread *t;
 	int ret;
 
+	/* Looked at first: seized, it would stay so until its child execs. */
+	if (proc_thread_in_vfork(h->pid, tid)) {
+		h->in_vfork = tid;
+		return -EAGAIN;
+	}
 	if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0)
-		return errno == ESRCH ? 0 : -errno;
+		return seize_error(h, tid, errno);
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
-		ret = errno == ESRCH ? 0 : -errno;
+		ret = seize_error(h, tid, errno);
 		ptrace(PTRACE_DETACH, tid, 0, 0);
 		return ret;
 	}
-	ret = wait_interrupt_stop(tid);
+	ret = wait_interrupt_stop(h, tid);
 	if (ret <= 0)
 		return ret;
 
@@ -177,11 +226,13 @@ int release_all(struct held *h)
 	for (size_t i = 0; i < h->n; i++) {
 		struct held_thread *t = &h->v[i];
 
+		/* ESRCH: killed while held (SIGKILL gets through), gone */
 		if (t->regs_changed &&
-		    ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0 && !first)
+		    ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0 && errno != ESRCH &&
+		    !first)
 			first = -errno;
 		if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(t->sigmask),
-			   &t->sigmask) < 0 && !first)
+			   &t->sigmask) < 0 && errno != ESRCH && !first)
 			first = -errno;
 		if (ptrace(PTRACE_DETACH, t->tid, 0, 0) < 0 && errno != ESRCH &&
 		    !first)

@@ -26,14 +26,18 @@ struct held {
 	struct timespec stopped_at;	/* every thread held from here on */
 	size_t eintr_fixed;		/* EINTRs our stop caused, undone */
 	int stop_signal;		/* a job stop that arrived while held */
+	pid_t in_vfork;			/* -EAGAIN: this thread waits in vfork() */
 };
 
 /*
  * hold_all - seize and stop every thread of @pid, including threads
  * created while we were stopping the others.
+ * Threads that exit meanwhile (also a main thread that called
+ * pthread_exit(): a zombie leader) are skipped, not errors.
  * Returns 0, or -ESRCH (no such process), -EPERM (not allowed, reason
- * logged), -EBUSY (already traced by someone else), other -errno.  On
- * failure no thread is left held.
+ * logged), -EBUSY (already traced by someone else), -EAGAIN (h->in_vfork
+ * set: that thread waits in vfork() and cannot be stopped; or threads kept
+ * appearing, logged), other -errno.  On failure no thread is left held.
  */
 int hold_all(pid_t pid, struct held *h);
 

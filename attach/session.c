@@ -21,7 +21,9 @@
 #include "attach/modules.h"
 #include "attach/proc.h"
 #include "attach/remote.h"
+#include "attach/ringdir.h"
 #include "attach/ringfile.h"
+#include "attach/seccomp.h"
 #include "attach/seize.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
@@ -55,6 +57,10 @@ static int hold(pid_t pid, struct held *h)
 
 	if (ret == -EPERM)
 		target_explain_eperm(pid);
+	else if (ret == -EAGAIN && h->in_vfork)
+		target_explain_vfork(pid, h->in_vfork);
+	else if (ret == -EAGAIN)
+		;	/* threads kept appearing: said by hold_all() */
 	else if (ret == -ESRCH)
 		pr_err("pid %d exited while being stopped", (int)pid);
 	else if (ret)
@@ -207,6 +213,39 @@ static void explain_open(int ret, pid_t pid, const struct ringfile *rf)
 }
 
 /*
+ * The file at the ring's path could not be used (@why: -ESTALE, -EPERM).
+ * If it is the ring of an earlier process with this pid, move it to its
+ * kept name; otherwise say why it is refused.  0 when the path is free.
+ */
+static int set_aside(pid_t pid, uint64_t start_time, struct ringfile *rf, int why)
+{
+	char kept[300];
+	uid_t owner = 0;
+	int ret = ringdir_set_aside(pid, start_time, kept, sizeof(kept), &owner);
+
+	if (ret == 1) {
+		pr_info("%s was left by an earlier process with pid %d: kept as %s",
+			rf->path, (int)pid, kept);
+		return 0;
+	}
+	if (ret == -EPERM || ret == -EACCES) {
+		pr_err("%s was left by an earlier process with pid %d, of uid %u, and only "
+		       "that user or root may move it: run 'tattach --clean' as one of them",
+		       rf->path, (int)pid, (unsigned)owner);
+		return ret;
+	}
+	if (ret == -EAGAIN || (ret == 0 && why == -ESTALE))
+		return 0;	/* it changed under us: look again */
+	if (ret < 0) {
+		pr_err("cannot move %s (left by an earlier process with pid %d) to %s: %s",
+		       rf->path, (int)pid, kept, strerror(-ret));
+		return ret;
+	}
+	explain_open(why, pid, rf);
+	return why;
+}
+
+/*
  * Open (locked) the ring of a live process, creating it or replacing a
  * stale one; 1 if created.
  */
@@ -224,8 +263,15 @@ static int ring_get(const struct session_opts *o, const struct proc_stat *ps,
 		ret = ringfile_open(o->pid, ps->start_time, uid, RINGFILE_LOCK, rf);
 		if (ret == 0)
 			return 0;
-		if (ret == -ESTALE || ret == -EBADMSG) {
-			/* left by an earlier process that had this pid */
+		if (ret == -ESTALE || ret == -EPERM) {
+			/* left by an earlier process that had this pid, maybe of
+			 * another user: keep it for reading post mortem, under a
+			 * name of its own, and make ours */
+			ret = set_aside(o->pid, ps->start_time, rf, ret);
+			if (ret)
+				return ret;
+		} else if (ret == -EBADMSG) {
+			/* not a ring of this format: nothing tread could read */
 			pr_info("replacing stale %s", rf->path);
 			if (unlink(rf->path) < 0 && errno != ENOENT) {
 				pr_err("cannot remove stale %s: %s", rf->path, strerror(errno));
@@ -385,8 +431,9 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
  * (the rest of the sled is NOPs: skipping them changes nothing).  Returns
  * how many threads moved.
  */
-static size_t step_out_of_sites(struct held *h, const struct patch_site *ps, size_t n)
+static size_t step_out_of_sites(struct remote *r, const struct patch_site *ps, size_t n)
 {
+	struct held *h = r->held;
 	size_t moved = 0;
 
 	for (size_t t = 0; t < h->n; t++) {
@@ -404,9 +451,10 @@ static size_t step_out_of_sites(struct held *h, const struct patch_site *ps, siz
 		if (lo > 0 && rip > ps[lo - 1].addr && rip < ps[lo - 1].addr + 5) {
 			h->v[t].regs.rip = ps[lo - 1].addr + 5;
 			/* now, so that a tattach killed after the rewrite does not
-			 * leave the thread inside the new call instruction */
-			if (ptrace(PTRACE_SETREGS, h->v[t].tid, 0, &h->v[t].regs) < 0)
-				h->v[t].regs_changed = 1;
+			 * leave the thread inside the new call instruction (nor,
+			 * for the thread that made our calls, with every signal
+			 * blocked) */
+			remote_move(r, &h->v[t]);
 			moved++;
 		}
 	}
@@ -492,7 +540,7 @@ static int rewrite(struct remote *r, struct ringfile *rf, const struct module_se
 				tmp[m++] = ps[i];
 		memcpy(ps + k, tmp, m * sizeof(*tmp));
 		free(tmp);
-		rep->stepped = step_out_of_sites(r->held, ps, k);
+		rep->stepped = step_out_of_sites(r, ps, k);
 		ret = apply(&io, rf, ps + k, n - k, PATCH_DISABLE, &off);
 		if (!ret)
 			ret = apply(&io, rf, ps, k, PATCH_ENABLE, &stats);
@@ -687,6 +735,28 @@ static int patched_set_differs(struct ringfile *rf, const struct module_set *set
 	return 0;
 }
 
+/*
+ * Under seccomp filters: hold the process a moment (nothing else done to
+ * it) to read them, and refuse unless every call tattach makes is allowed.
+ */
+static int seccomp_allows(pid_t pid)
+{
+	struct held h = { 0 };
+	int ret = seccomp_mode_check(pid);
+
+	if (ret <= 0)
+		return ret;
+	ret = hold(pid, &h);
+	if (ret)
+		return ret;
+	ret = seccomp_check_held(&h);
+	if (release_all(&h) && !ret) {
+		pr_err("resuming pid %d after reading its seccomp filters", (int)pid);
+		ret = -EIO;
+	}
+	return ret;
+}
+
 int session_enable(const struct session_opts *o, struct session_report *rep)
 {
 	struct module_set set = { 0 };
@@ -701,6 +771,10 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 
 	memset(rep, 0, sizeof(*rep));
 	ret = target_check(o->pid, &ps);
+	if (!ret)
+		ret = target_check_stoppable(o->pid);
+	if (!ret)
+		ret = seccomp_allows(o->pid);
 	if (ret)
 		return ret;
 	ret = proc_read_maps(o->pid, &maps);
@@ -883,7 +957,9 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	int ret;
 
 	memset(rep, 0, sizeof(*rep));
-	ret = ring_of_live(o, &ps, RINGFILE_LOCK, &rf);
+	ret = target_check_stoppable(o->pid);
+	if (!ret)
+		ret = ring_of_live(o, &ps, RINGFILE_LOCK, &rf);
 	if (ret)
 		return ret;
 	snprintf(rep->ring_path, sizeof(rep->ring_path), "%s", rf.path);
@@ -969,6 +1045,45 @@ static const char *state_name(uint32_t s)
 	return "unknown";
 }
 
+/*
+ * The ring --status shows: that of the running process, or post mortem
+ * (*@exited set) the one its pid's last traced process left, read-only.
+ */
+static int ring_for_status(const struct session_opts *o, struct ringfile *rf,
+			   int *exited)
+{
+	struct proc_stat ps;
+	char path[256];
+	uid_t uid;
+	gid_t gid;
+	int ret;
+
+	*exited = 0;
+	if (proc_read_stat(o->pid, &ps) == 0 && proc_live_thread(o->pid)) {
+		ret = target_check(o->pid, &ps);
+		if (!ret)
+			ret = proc_owner(o->pid, &uid, &gid);
+		if (ret)
+			return ret;
+		ret = ringfile_open(o->pid, ps.start_time, uid, 0, rf);
+		if (ret != -ESTALE) {
+			if (ret)
+				explain_open(ret, o->pid, rf);
+			return ret;
+		}
+		/* the file is an earlier process's: show it post mortem */
+	}
+	*exited = 1;
+	ringfile_path(o->pid, path, sizeof(path));
+	ret = ringfile_open_readonly(path, o->pid, rf);
+	if (ret == -ENOENT)
+		pr_err("pid %d is not running and left no ring file %s (see 'tattach "
+		       "--list' for rings kept under other names)", (int)o->pid, path);
+	else if (ret)
+		explain_open(ret, o->pid, rf);
+	return ret;
+}
+
 int session_status(const struct session_opts *o, FILE *out)
 {
 	struct ringfile rf = { .fd = -1 };
@@ -980,9 +1095,9 @@ int session_status(const struct session_opts *o, FILE *out)
 	struct proc_stat ps;
 	uint64_t used = 0, dropped = 0, deep = 0, size;
 	unsigned live_threads = 0;
-	int ret, present;
+	int ret, present = 0, exited;
 
-	ret = ring_of_live(o, &ps, 0, &rf);
+	ret = ring_for_status(o, &rf, &exited);
 	if (ret)
 		return ret;
 	h = rf.hdr;
@@ -990,10 +1105,16 @@ int session_status(const struct session_opts *o, FILE *out)
 	sites = ringfile_sites(&rf);
 	ctl = ringfile_threads(&rf);
 	size = 1ull << h->ring_shift;
-	present = proc_read_maps(o->pid, &maps) == 0 && inject_present(&rf, &maps);
+	if (!exited)
+		present = proc_read_maps(o->pid, &maps) == 0 && inject_present(&rf, &maps);
 	proc_free_maps(&maps);
 
 	fprintf(out, "pid:          %d\n", (int)o->pid);
+	if (exited)
+		fprintf(out, "process:      exited (%s); this is what it left, read it "
+			"with 'tread -p %d'\n", proc_read_stat(o->pid, &ps) == 0 ?
+			"its pid now belongs to another process" : "no process has its pid now",
+			(int)o->pid);
 	fprintf(out, "ring file:    %s (%.1f MiB)\n", rf.path, h->file_size / 1048576.0);
 	fprintf(out, "attached:     %s\n", present ? "yes (trampoline and ring mapped)" : "no");
 	fprintf(out, "tracing:      %s\n", state_name(h->state));

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,12 +16,12 @@
 
 static int exe_machine(pid_t pid, int *machine)
 {
-	char path[64];
+	char path[96];
 	Elf64_Ehdr eh;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	proc_path(pid, "exe", path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -33,22 +34,16 @@ static int exe_machine(pid_t pid, int *machine)
 }
 
 /*
- * Processes where what tattach does would not be safe: under seccomp the
- * injected system calls may be refused or kill the process; with CET user
- * shadow stacks a rewritten return address faults.
+ * Processes where what tattach does would not be safe: with CET user
+ * shadow stacks a rewritten return address faults.  (seccomp is judged by
+ * attach/seccomp.c, filter by filter.)
  */
 static int refuse_unsafe(pid_t pid)
 {
 	char path[64], line[512];
-	long seccomp = 0;
 	int ret = 0;
 	FILE *f;
 
-	if (proc_status_long(pid, "Seccomp", &seccomp) == 0 && seccomp != 0) {
-		pr_err("pid %d runs under seccomp (mode %ld): the system calls tattach "
-		       "injects could be refused or kill it; not attaching", (int)pid, seccomp);
-		return -EPERM;
-	}
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -62,6 +57,39 @@ static int refuse_unsafe(pid_t pid)
 		}
 	fclose(f);
 	return ret;
+}
+
+/*
+ * A thread waiting in vfork() cannot be stopped until its child calls exec
+ * or exits (the wait ignores every signal but SIGKILL): refuse now rather
+ * than wait for that, maybe forever.
+ */
+int target_check_stoppable(pid_t pid)
+{
+	pid_t *tids;
+	size_t n;
+	int ret = 0;
+
+	if (proc_tasks(pid, &tids, &n))
+		return 0;	/* gone: the next steps say so */
+	for (size_t i = 0; i < n && !ret; i++)
+		if (proc_thread_in_vfork(pid, tids[i])) {
+			target_explain_vfork(pid, tids[i]);
+			ret = -EAGAIN;
+		}
+	free(tids);
+	return ret;
+}
+
+void target_explain_vfork(pid_t pid, pid_t tid)
+{
+	if (tid == pid)
+		pr_err("pid %d waits in vfork() until its child calls exec or exits, and "
+		       "cannot be stopped before that; try again then", (int)pid);
+	else
+		pr_err("thread %d of pid %d waits in vfork() until its child calls exec or "
+		       "exits, and cannot be stopped before that; try again then",
+		       (int)tid, (int)pid);
 }
 
 int target_check(pid_t pid, struct proc_stat *st)
@@ -82,10 +110,15 @@ int target_check(pid_t pid, struct proc_stat *st)
 		       (int)pid);
 		return -EINVAL;
 	}
-	if (st->state == 'Z' || st->state == 'X') {
+	if ((st->state == 'Z' || st->state == 'X') && !proc_live_thread(pid)) {
 		pr_err("pid %d is a zombie: it has exited and waits for its parent", (int)pid);
 		return -ESRCH;
 	}
+	/* A zombie leader with live threads: main() called pthread_exit(),
+	 * the process runs on in its other threads, which are traced. */
+	if (st->state == 'Z' || st->state == 'X')
+		pr_info("pid %d: its main thread has exited; tracing its other threads",
+			(int)pid);
 	ret = refuse_unsafe(pid);
 	if (ret)
 		return ret;

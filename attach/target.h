@@ -8,10 +8,22 @@
 
 /*
  * target_check - refuse, with one logged line, a pid that does not exist,
- * is a kernel thread or a zombie, runs a non-x86-64 program, or may not be
- * traced by us.  Fills @st.  Returns 0 or -ESRCH, -EINVAL, -ENOEXEC, -EPERM.
+ * is a kernel thread or a zombie (a process whose main thread alone has
+ * exited is not one), runs a non-x86-64 program, or may not be traced by
+ * us.  Fills @st.  Returns 0 or -ESRCH, -EINVAL, -ENOEXEC, -EPERM.
  */
 int target_check(pid_t pid, struct proc_stat *st);
+
+/*
+ * target_check_stoppable - refuse, with one logged line, a process with a
+ * thread waiting in vfork(): it cannot be stopped until its child calls
+ * exec or exits.  Checked before anything is stopped or created; hold_all()
+ * checks again for a thread that enters vfork() later.  Returns 0 or -EAGAIN.
+ */
+int target_check_stoppable(pid_t pid);
+
+/* Log that thread @tid of @pid waits in vfork() and cannot be stopped. */
+void target_explain_vfork(pid_t pid, pid_t tid);
 
 /* Log why ptrace access to @pid is refused, as precisely as /proc tells. */
 void target_explain_eperm(pid_t pid);

@@ -20,10 +20,10 @@
 static uint64_t vdso_base(pid_t pid)
 {
 	uint64_t aux[2], base = 0;
-	char path[64];
+	char path[96];
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	proc_path(pid, "auxv", path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;

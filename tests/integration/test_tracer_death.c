@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * tattach killed at each of its remote system calls in a first --enable,
+ * tattach killed at each of its remote system calls in a first --enable
+ * (and just after the temporary rescue code is cleared),
  * stopped at the syscall exit (the thread it borrowed then runs on with the
  * registers tattach gave it): the target must carry on exactly as before,
  * every blocked call undisturbed, and a later run must finish the job.
@@ -31,7 +32,7 @@ Test(tracer_death, killed_at_every_remote_call, .timeout = 120)
 		if (rc == 128 + 9)
 			calls_seen = n;
 		cr_assert(strncmp(target_cmd(&t, "wake"), "ok", 2) == 0,
-			  "killed at remote call %d: the target is hurt", n);
+			  "killed at kill point %d (remote calls and the rescue hand-over): the target is hurt", n);
 		/* the next run brings it to a consistent state */
 		cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "after %d: %s", n, err);
 		cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "after %d: %s", n, err);

@@ -6,10 +6,16 @@
  * the end a normal enable/disable must bring it to a consistent state.
  * A fresh target every 10 trials, so the first injection is hit as well.
  * TATTACH_TRIALS sets the number of trials (default 200).
+ *
+ * A failure is printed to stdout (and appended to the file named by
+ * TATTACH_STRESS_LOG, if set) before the assertion ends the test, with the
+ * trial, the moment, how tattach and the target ended and the ring's state:
+ * a failure in thousands of trials must never again leave no message.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +25,53 @@
 
 #include "lib/graph_parse.h"
 #include "lib/proc_harness.h"
+
+/* Say it everywhere it can be kept, then fail. */
+static void __attribute__((format(printf, 1, 2))) report(const char *fmt, ...)
+{
+	const char *log = getenv("TATTACH_STRESS_LOG");
+	char msg[4096];
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	printf("tracer death FAILED: %s\n", msg);
+	fflush(stdout);
+	f = log && *log ? fopen(log, "a") : NULL;
+	if (f) {
+		fprintf(f, "tracer death FAILED: %s\n", msg);
+		fclose(f);
+	}
+	cr_assert_fail("%s", msg);
+}
+
+/* How the target is: its State line, or how it ended (it is our child). */
+static void target_condition(pid_t pid, char *buf, size_t len)
+{
+	char path[64], line[128];
+	int status;
+	FILE *f;
+
+	if (waitpid(pid, &status, WNOHANG) == pid) {
+		if (WIFSIGNALED(status))
+			snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+		else
+			snprintf(buf, len, "exited with %d", WEXITSTATUS(status));
+		return;
+	}
+	snprintf(buf, len, "no State line");
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "State:", 6)) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(buf, len, "%s", line);
+		}
+	if (f)
+		fclose(f);
+}
 
 /* Start tattach, kill it after @delay_us, reap it; returns its status. */
 static int kill_after(pid_t target, const char *action, long delay_us)
@@ -49,25 +102,35 @@ static int kill_after(pid_t target, const char *action, long delay_us)
 Test(stress, tracer_killed_at_random_moments, .timeout = 3600)
 {
 	const char *env = getenv("TATTACH_TRIALS");
-	int trials = env ? atoi(env) : 200, killed = 0, finished = 0;
+	int trials = env ? atoi(env) : 200, killed = 0, finished = 0, rc;
 	char *out = NULL, *err = NULL;
 	struct target t = { 0 };
 
 	srand((unsigned)time(NULL));
 	for (int i = 0; i < trials; i++) {
+		const char *action;
+		long delay;
 		int status;
 
 		if (i % 10 == 0) {
 			if (t.pid) {
-				cr_assert_str_eq(target_cmd(&t, "stop"), "done");
-				cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+				const char *ans = target_cmd(&t, "stop");
+
+				if (strcmp(ans, "done"))
+					report("trial %d: the target answered '%s' to stop", i, ans);
+				status = target_stop(&t);
+				if (!WIFEXITED(status) || WEXITSTATUS(status))
+					report("trial %d: the target ended with status %#x", i,
+					       status);
 				ring_remove(t.pid);
 			}
 			target_start(&t, build_path("tests/targets/calltree.pg.O2"));
 			ring_remove(t.pid);
 			cr_assert_str_eq(target_cmd(&t, "spin 4"), "done");
 		}
-		status = kill_after(t.pid, i % 2 ? "--disable" : "--enable", rand() % 30000);
+		delay = rand() % 30000;
+		action = i % 2 ? "--disable" : "--enable";
+		status = kill_after(t.pid, action, delay);
 		if (WIFSIGNALED(status))
 			killed++;
 		else
@@ -75,31 +138,43 @@ Test(stress, tracer_killed_at_random_moments, .timeout = 3600)
 		/* the target still works, and checks its own results */
 		{
 			const char *ans = target_cmd(&t, "run 5");
-			char status_line[128] = "";
-			char path[64], line[128];
-			FILE *f;
+			char cond[128], *sout = NULL, *serr = NULL;
 
-			snprintf(path, sizeof(path), "/proc/%d/status", (int)t.pid);
-			f = fopen(path, "r");
-			while (f && fgets(line, sizeof(line), f))
-				if (!strncmp(line, "State:", 6))
-					snprintf(status_line, sizeof(status_line), "%s", line);
-			if (f)
-				fclose(f);
-			cr_assert_str_eq(ans, "done", "trial %d (%s after %s): target answered '%s', %s",
-					 i, i % 2 ? "--disable" : "--enable", "a random delay", ans,
-					 status_line[0] ? status_line : "gone");
+			if (strcmp(ans, "done")) {
+				char copy[256];
+
+				snprintf(copy, sizeof(copy), "%s", ans);
+				target_condition(t.pid, cond, sizeof(cond));
+				tattach(t.pid, "--status", &sout, &serr);
+				report("trial %d of %d (%s, trial %d of this target, tattach %s "
+				       "after %ld us): target answered '%s'; target: %s; "
+				       "status: %s%s", i, trials, action, i % 10,
+				       WIFSIGNALED(status) ? "killed" : "finished first",
+				       delay, copy, cond, sout ? sout : "", serr ? serr : "");
+			}
 		}
 	}
 	/* a normal run brings it to a consistent state */
-	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
-	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
-	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
-	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
-	cr_assert(strstr(out, "tracing:      disabled"), "%s", out);
-	cr_assert_str_eq(target_cmd(&t, "stop"), "done");
-	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	rc = tattach(t.pid, "--enable", &out, &err);
+	if (rc)
+		report("final --enable: exit %d: %s", rc, err);
+	if (strcmp(target_cmd(&t, "run 2"), "done"))
+		report("final run 2 failed");
+	rc = tattach(t.pid, "--disable", &out, &err);
+	if (rc)
+		report("final --disable: exit %d: %s", rc, err);
+	if (tattach(t.pid, "--status", &out, &err) || !strstr(out, "tracing:      disabled"))
+		report("final --status: %s%s", out, err);
+	if (strcmp(target_cmd(&t, "stop"), "done"))
+		report("final stop failed");
+	{
+		int status = target_stop(&t);
+
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			report("the target ended with status %#x", status);
+	}
 	ring_remove(t.pid);
 	printf("tracer death: %d trials, %d killed mid-run, %d finished first\n", trials,
 	       killed, finished);
+	fflush(stdout);
 }

@@ -1,11 +1,14 @@
 /*
- * seccomp: a -pg program running under a seccomp filter (one that allows
- * everything: the point is only that a filter is there), which tattach
- * must refuse.  "run N" -> "done".
+ * seccomp: a -pg program running under a seccomp filter that kills the
+ * process at madvise(MADV_WIPEONFORK), a call tattach must make in it (and
+ * one the program never makes): tattach must refuse it, untouched.
+ * "run N" -> "done".  (tests/targets/seccomp_filters.c has more filters.)
  */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -17,8 +20,15 @@ __attribute__((noinline)) long work(long n)
 
 int main(void)
 {
-	struct sock_filter allow[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
-	struct sock_fprog prog = { 1, allow };
+	struct sock_filter allow[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_madvise, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 18 /* MADV_WIPEONFORK */, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(allow) / sizeof(allow[0]), allow };
 	char line[64];
 	long n;
 

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Processes in awkward states: a thread waiting in vfork() (tattach must
+ * answer at once, never wait for the child), a main thread that has exited
+ * while others run (the live threads are traced), threads that exit while
+ * they are being stopped (gone, not "not permitted").
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/graph_parse.h"
+#include "lib/proc_harness.h"
+
+static struct target t;
+
+static void start(void)
+{
+	target_start(&t, build_path("tests/targets/states"));
+	ring_remove(t.pid);
+}
+
+static void stop(void)
+{
+	if (t.pid > 0) {
+		pid_t pid = t.pid;
+
+		cr_expect_eq(WEXITSTATUS(target_stop(&t)), 0);
+		ring_remove(pid);
+	}
+}
+
+TestSuite(states, .init = start, .fini = stop, .timeout = 120);
+
+/* The state letter of /proc/PID/task/TID/stat, or 0 if there is none. */
+static char task_state(pid_t pid, pid_t tid)
+{
+	char path[96], buf[512], *p = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f))
+		p = strrchr(buf, ')');
+	fclose(f);
+	return p ? p[2] : 0;
+}
+
+static long tracer_of(pid_t pid)
+{
+	char path[64], line[256];
+	long tracer = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return tracer;
+}
+
+static int ring_exists(pid_t pid)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/dev/shm/tattach-%d.ring", (int)pid);
+	return access(path, F_OK) == 0;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* "vforked CHILD TID": the child, and the thread that waits in vfork() */
+static pid_t vforked_child(const char *answer, pid_t *vforker)
+{
+	int pid = 0, tid = 0;
+
+	cr_assert_eq(sscanf(answer, "vforked %d %d", &pid, &tid), 2, "answer: %s", answer);
+	*vforker = (pid_t)tid;
+	return (pid_t)pid;
+}
+
+/* Sites patched in all modules, from --status. */
+static long patched_sites(const char *status)
+{
+	const char *p = status;
+	long sum = 0, n;
+
+	while ((p = strstr(p, " sites, "))) {
+		p += strlen(" sites, ");
+		cr_assert_eq(sscanf(p, "%ld patched", &n), 1, "%s", status);
+		sum += n;
+	}
+	return sum;
+}
+
+/*
+ * tattach @args must have failed at once, in one line, because thread
+ * @vforker waits in vfork(): it returned while the child still blocks and
+ * the vforking thread still waits, and left nothing attached.
+ */
+static void assert_refused_in_vfork(const char *args, pid_t vforker, pid_t child)
+{
+	char *out = NULL, *err = NULL, want[128];
+	int rc = tattach(t.pid, args, &out, &err);
+
+	cr_assert_eq(rc, 1, "tattach %s: exit %d\n%s%s", args, rc, out, err);
+	cr_assert_eq(count_lines(err), 1, "one line expected:\n%s", err);
+	cr_assert(strstr(err, "waits in vfork() until its child calls exec or exits"),
+		  "%s", err);
+	if (vforker != t.pid) {
+		snprintf(want, sizeof(want), "thread %d of pid %d", (int)vforker, (int)t.pid);
+		cr_assert(strstr(err, want), "want '%s' in: %s", want, err);
+	}
+	/* returned while the child was still blocked, not after */
+	cr_assert_eq(task_state(child, child), 'S', "the vfork child is no longer blocked");
+	cr_assert_eq(task_state(t.pid, vforker), 'D', "the parent left vfork()");
+	cr_assert_eq(tracer_of(t.pid), 0, "pid %d is still traced", (int)t.pid);
+	cr_assert_eq(tracer_of(vforker), 0, "thread %d is still traced", (int)vforker);
+	free(out);
+	free(err);
+}
+
+static void enable_run_disable(long n)
+{
+	char *out = NULL, *err = NULL, *want = NULL, *w = expect_work(n), *got, cmd[32];
+	int tids[8];
+
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	snprintf(cmd, sizeof(cmd), "run %ld", n);
+	cr_assert_str_eq(target_cmd(&t, cmd), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	cr_assert_eq(graph_tids(out, tids, 8), 1, "%s", out);
+	got = graph_canon(out, tids[0]);
+	str_append(&want, "dispatch(");
+	str_append(&want, w);
+	str_append(&want, ")");
+	cr_assert_str_eq(got, want, "\n%s", out);
+	free(got);
+	free(want);
+	free(w);
+	free(out);
+	free(err);
+}
+
+Test(states, enable_with_the_main_thread_in_vfork_answers_at_once)
+{
+	pid_t vforker, child = vforked_child(target_cmd(&t, "vfork"), &vforker);
+
+	cr_assert_eq(vforker, t.pid);
+	assert_refused_in_vfork("--enable", t.pid, child);
+	cr_assert(!ring_exists(t.pid), "a refused enable left a ring file");
+	cr_assert_str_eq(target_cmd(&t, "release"), "done");
+	/* once the child is gone the same process is traced as usual */
+	enable_run_disable(2);
+}
+
+Test(states, enable_and_disable_with_a_thread_in_vfork_answer_at_once)
+{
+	char *out = NULL, *err = NULL;
+	pid_t child, vforker;
+
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	child = vforked_child(target_cmd(&t, "vfork-thread"), &vforker);
+	cr_assert_neq(vforker, t.pid);
+	assert_refused_in_vfork("--disable", vforker, child);
+	assert_refused_in_vfork("--enable", vforker, child);
+	/* --status does not stop anything: it works meanwhile */
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "tracing:      enabled"), "%s", out);
+	cr_assert_str_eq(target_cmd(&t, "release-thread"), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert_eq(patched_sites(out), 0, "%s", out);
+	free(out);
+	free(err);
+}
+
+Test(states, main_thread_exited_the_others_are_traced)
+{
+	char *out = NULL, *err = NULL, *want = NULL, *w = expect_work(3), *got;
+	int tids[8];
+
+	cr_assert_str_eq(target_cmd(&t, "exit-main"), "main exited");
+	cr_assert_eq(task_state(t.pid, t.pid), 'Z');
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "1 thread stopped"), "%s", out);
+	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "tracing:      enabled"), "%s", out);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");	/* not traced */
+	free(out);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	/* only the thread that took over serving, exactly its calls */
+	cr_assert_eq(graph_tids(out, tids, 8), 1, "%s", out);
+	cr_assert_neq(tids[0], t.pid);
+	cr_assert_eq(task_state(t.pid, tids[0]), 'S', "tid %d is not the server", tids[0]);
+	got = graph_canon(out, tids[0]);
+	str_append(&want, "dispatch(");
+	str_append(&want, w);
+	str_append(&want, ")");
+	cr_assert_str_eq(got, want, "\n%s", out);
+	free(got);
+	free(want);
+	free(w);
+	free(out);
+	free(err);
+}
+
+/*
+ * Threads born and dying all the time while enable and disable stop the
+ * process over and over: a thread that exits while being stopped is gone,
+ * never "not permitted", and every disable leaves no site patched.
+ */
+Test(states, threads_exiting_while_being_stopped)
+{
+	char *out = NULL, *err = NULL;
+
+	cr_assert_str_eq(target_cmd(&t, "churn 4"), "done");
+	for (int i = 0; i < 100; i++) {
+		int rc = tattach(t.pid, "--enable", &out, &err);
+
+		cr_assert_eq(rc, 0, "cycle %d: --enable: exit %d: %s", i, rc, err);
+		rc = tattach(t.pid, "--disable", &out, &err);
+		cr_assert_eq(rc, 0, "cycle %d: --disable: exit %d: %s", i, rc, err);
+		cr_assert(strstr(out, "tracing disabled: "), "cycle %d: %s", i, out);
+		cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+		cr_assert_eq(patched_sites(out), 0, "cycle %d: %s", i, out);
+		cr_assert(strstr(out, "tracing:      disabled"), "cycle %d: %s", i, out);
+	}
+	cr_assert_str_eq(target_cmd(&t, "stop"), "done");
+	free(out);
+	free(err);
+}

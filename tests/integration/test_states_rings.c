@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Ring files over time: a ring left by an exited process whose pid is now
+ * another process's (maybe of another user) neither blocks tracing the new
+ * process nor is lost (it is kept as tattach-PID.START.ring and stays
+ * readable); --status works post mortem; --list shows every ring with
+ * whether its process still runs, --clean removes those of exited ones
+ * and never one of a running process.
+ *
+ * Every test uses a ring folder of its own (TATTACH_RING_DIR), so it never
+ * sees or removes the rings of anything else on the machine.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <tattach/ring.h>
+#include "lib/graph_parse.h"
+#include "lib/proc_harness.h"
+
+#define NOBODY 65534
+
+static char dir[64];
+
+static void private_ring_dir(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/tattach-rings-XXXXXX");
+	cr_assert(mkdtemp(dir));
+	setenv("TATTACH_RING_DIR", dir, 1);
+}
+
+static void remove_ring_dir(void)
+{
+	char cmd[128];
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+
+	unsetenv("TATTACH_RING_DIR");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	run_capture(sh, NULL, NULL);
+}
+
+TestSuite(rings, .init = private_ring_dir, .fini = remove_ring_dir, .timeout = 120);
+
+static void path_of(char *buf, size_t len, const char *fmt, long pid)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), fmt, pid);
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static uint64_t start_time_of(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	cr_assert(f);
+	cr_assert(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	p = strrchr(buf, ')');
+	cr_assert(p);
+	cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d "
+			    "%*d %*d %*d %*d %*d %llu", &start), 1);
+	return start;
+}
+
+/*
+ * A real trace of work(2), left by a process that has exited: its ring
+ * file's path (static buffer) and that process's start time.
+ */
+static const char *dead_ring(uint64_t *start, pid_t *dead_pid)
+{
+	static char path[128];
+	char *out = NULL, *err = NULL;
+	struct target t;
+
+	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
+	t.keep_ring = 1;
+	*dead_pid = t.pid;
+	*start = start_time_of(t.pid);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	target_stop(&t);
+	path_of(path, sizeof(path), "tattach-%ld.ring", *dead_pid);
+	cr_assert(access(path, F_OK) == 0);
+	free(out);
+	free(err);
+	return path;
+}
+
+/* Make @ring look left by an earlier process with @pid, owned by @uid. */
+static void pretend_pid_reused(const char *ring, pid_t pid, uid_t uid, char *moved_to,
+			       size_t len)
+{
+	struct tat_ring_header h;
+	int fd = open(ring, O_RDWR);
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	h.pid = pid;
+	h.uid = uid;
+	cr_assert_eq(pwrite(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	cr_assert_eq(fchown(fd, uid, uid), 0);
+	close(fd);
+	path_of(moved_to, len, "tattach-%ld.ring", pid);
+	cr_assert_eq(rename(ring, moved_to), 0, "%s", strerror(errno));
+}
+
+/* The one thread's tree in tread's output for @args. */
+static char *tree_of(pid_t pid, const char *args)
+{
+	char *out = NULL, *err = NULL, *got;
+	int tids[8];
+
+	cr_assert_eq(tread(pid, args, &out, &err), 0, "tread %s: %s", args, err);
+	cr_assert_eq(graph_tids(out, tids, 8), 1, "%s", out);
+	got = graph_canon(out, tids[0]);
+	free(out);
+	free(err);
+	return got;
+}
+
+static char *dispatch_work(long n)
+{
+	char *want = NULL, *w = expect_work(n);
+
+	str_append(&want, "dispatch(");
+	str_append(&want, w);
+	str_append(&want, ")");
+	free(w);
+	return want;
+}
+
+static void pid_reused(uid_t old_owner)
+{
+	char old[160], kept[160], args[200], *out = NULL, *err = NULL, *got, *want;
+	pid_t dead_pid;
+	uint64_t old_start;
+	const char *ring = dead_ring(&old_start, &dead_pid);
+	struct target t;
+	struct stat st;
+
+	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
+	cr_assert_neq(start_time_of(t.pid), old_start);
+	pretend_pid_reused(ring, t.pid, old_owner, old, sizeof(old));
+
+	/* the new process is traced as if the old file were not there */
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(err, "", "enable said: %s", err);
+	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	got = tree_of(t.pid, "");
+	want = dispatch_work(3);
+	cr_assert_str_eq(got, want);
+	free(got);
+	free(want);
+
+	/* the old ring is kept, as it was, under its process's start time */
+	snprintf(kept, sizeof(kept), "%s/tattach-%d.%llu.ring", dir, (int)t.pid,
+		 (unsigned long long)old_start);
+	cr_assert_eq(lstat(kept, &st), 0, "%s was not kept", kept);
+	cr_assert_eq(st.st_uid, old_owner);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	snprintf(args, sizeof(args), "-i %s", kept);
+	got = tree_of(0, args);
+	want = dispatch_work(2);
+	str_append(&want, " dispatch(");	/* "quit": exit() inside it */
+	cr_assert_str_eq(got, want, "the kept ring no longer reads as it was");
+	free(got);
+	free(want);
+
+	/* --list tells them apart; --clean removes only the old one */
+	cr_assert_eq(tattach(0, "--list", &out, &err), 0, "%s", err);
+	snprintf(args, sizeof(args), "%-8d %-6u %-8s", (int)t.pid, (unsigned)old_owner,
+		 "exited");
+	cr_assert(strstr(out, args) && strstr(out, kept), "want '%s':\n%s", args, out);
+	snprintf(args, sizeof(args), "%-8d %-6u %-8s", (int)t.pid, (unsigned)getuid(), "running");
+	cr_assert(strstr(out, args), "want '%s':\n%s", args, out);
+	cr_assert(strstr(out, "2 ring files; 1 of exited processes"), "%s", out);
+	cr_assert_eq(tattach(0, "--clean", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "removed 1 ring file of exited processes"), "%s", out);
+	cr_assert(access(kept, F_OK) < 0 && errno == ENOENT, "%s is still there", kept);
+	cr_assert(access(old, F_OK) == 0, "the running process's ring was removed");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	target_stop(&t);
+	free(out);
+	free(err);
+	(void)dead_pid;
+}
+
+Test(rings, pid_reused_by_a_process_of_another_user)
+{
+	cr_assert(getuid() == 0, "run as root (the old ring is made uid %d's)", NOBODY);
+	pid_reused(NOBODY);
+}
+
+Test(rings, pid_reused_by_a_process_of_the_same_user)
+{
+	pid_reused(getuid());
+}
+
+Test(rings, status_post_mortem)
+{
+	char *out = NULL, *err = NULL;
+	pid_t dead_pid;
+	uint64_t start;
+
+	dead_ring(&start, &dead_pid);
+	cr_assert_eq(tattach(dead_pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "process:      exited"), "%s", out);
+	cr_assert(strstr(out, "attached:     no"), "%s", out);
+	cr_assert(strstr(out, "tracing:      enabled"), "%s", out);
+	cr_assert(strstr(out, "enables:      1, disables: 0"), "%s", out);
+	cr_assert(strstr(out, "calltree.pg.O2"), "%s", out);
+	/* nothing to disable in an exited process */
+	cr_assert_eq(tattach(dead_pid, "--disable", &out, &err), 1);
+	free(out);
+	free(err);
+}
+
+Test(rings, clean_keeps_running_processes_rings)
+{
+	char live_ring[160], tmp[160], *out = NULL, *err = NULL;
+	pid_t dead_pid;
+	uint64_t start;
+	const char *dead = dead_ring(&start, &dead_pid);
+	struct target t;
+	int fd;
+
+	/* a ring half made by a killed run, for the exited process */
+	path_of(tmp, sizeof(tmp), ".tattach-%ld.Ab12Cd", dead_pid);
+	fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	cr_assert(fd >= 0);
+	close(fd);
+	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	path_of(live_ring, sizeof(live_ring), "tattach-%ld.ring", t.pid);
+
+	cr_assert_eq(tattach(0, "--list", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "3 ring files; 1 of exited processes"), "%s", out);
+	cr_assert_eq(tattach(0, "--clean", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "removed 2 ring files of exited processes"), "%s", out);
+	cr_assert(strstr(out, "kept 1 of running processes"), "%s", out);
+	cr_assert(access(dead, F_OK) < 0, "%s", dead);
+	cr_assert(access(tmp, F_OK) < 0, "%s", tmp);
+	cr_assert(access(live_ring, F_OK) == 0, "the running process's ring was removed");
+	/* it still records and reads */
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	cr_assert_eq(graph_count_calls(out, "work"), 1, "%s", out);
+	cr_assert_eq(tattach(0, "--list", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "1 ring file; 0 of exited processes"), "%s", out);
+	/* --list and --clean act on the whole folder */
+	cr_assert_eq(tattach(t.pid, "--clean", &out, &err), 2, "%s", err);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	target_stop(&t);
+	free(out);
+	free(err);
+}
