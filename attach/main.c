@@ -24,6 +24,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: tattach -p PID --enable|--disable|--status [options]\n"
 "       tattach -p PID --mode discard|flight|stats\n"
+"       tattach -p PID --max-depth N\n"
 "       tattach [options] [-o FILE] -- COMMAND [ARGS...]\n"
 "\n"
 "Trace every call of the -pg or -fpatchable-function-entry=5 functions of a\n"
