@@ -26,6 +26,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: tattach -p PID --enable|--disable|--status [options]\n"
 "       tattach -p PID --mode discard|flight|stats\n"
+"       tattach -p PID --max-depth N\n"
 "       tattach [options] [-o FILE] -- COMMAND [ARGS...]\n"
 "       tattach --list | --clean\n"
 "\n"

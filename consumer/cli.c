@@ -229,6 +229,22 @@ static int check_outputs(const struct tread_options *o, char *err, size_t errlen
 	if (o->ninputs > 1 && (o->follow || o->report))
 		return usage_error(err, errlen, "several -i are merged for the call "
 				   "graph and --export only (not -f or --report)");
+	/* Each of these was accepted and then silently not done: say so. */
+	if (o->ninputs > 1 && (o->hist || o->stat || o->stuck))
+		return usage_error(err, errlen, "several -i are merged for the call "
+				   "graph, --export and --html only (not --hist, --stat "
+				   "or --stuck)");
+	if (o->html && (o->hist || o->stat || o->stuck))
+		return usage_error(err, errlen, "--html writes a file: it takes no "
+				   "--hist, --stat or --stuck");
+	/* tread_save() copies the whole trace: a filter would be ignored */
+	if (o->save && tread_filter_spec_active(&o->filter))
+		return usage_error(err, errlen, "--save writes the whole trace: it "
+				   "takes no --tid, -F, -N, -D, --min-duration, --since "
+				   "or --until (--export and --html take them)");
+	if (o->srcline && (o->save || o->export_set || o->html))
+		return usage_error(err, errlen, "--srcline is for the call graph and "
+				   "--report");
 	return 0;
 }
 

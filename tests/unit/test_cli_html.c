@@ -58,6 +58,9 @@ Test(cli_html, refused)
 		{ { "-p", "1", "--html", "t.html", "-f" }, "--html writes a file: it takes no -f, --report or --time" },
 		{ { "-p", "1", "--html", "t.html", "--report" }, "--html writes a file: it takes no -f, --report or --time" },
 		{ { "-p", "1", "--html", "t.html", "--time", "rel" }, "--html writes a file: it takes no -f, --report or --time" },
+		{ { "-p", "1", "--html", "t.html", "--hist" }, "--html writes a file: it takes no --hist, --stat or --stuck" },
+		{ { "-p", "1", "--html", "t.html", "--stat" }, "--html writes a file: it takes no --hist, --stat or --stuck" },
+		{ { "-p", "1", "--html", "t.html", "--stuck" }, "--html writes a file: it takes no --hist, --stat or --stuck" },
 		{ { "-p", "1", "--html", "t.html", "-o", "x" }, "-o is the output of --export; --html takes its file itself" },
 	};
 	struct tread_options o;

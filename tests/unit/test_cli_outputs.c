@@ -93,6 +93,44 @@ Test(cli_outputs, refused)
 	REFUSED("-p and -i cannot be used together", "-p", "1", "-i", "a", "--save", "x");
 }
 
+/* Combinations tread once accepted and then silently did not do. */
+Test(cli_outputs, refuses_what_it_would_ignore)
+{
+	static const char msave[] = "--save writes the whole trace: it takes no --tid, "
+		"-F, -N, -D, --min-duration, --since or --until (--export and --html take "
+		"them)";
+	static const char mmerge[] = "several -i are merged for the call graph, "
+		"--export and --html only (not --hist, --stat or --stuck)";
+
+	REFUSED(msave, "-p", "1", "--save", "x", "--tid", "7");
+	REFUSED(msave, "-p", "1", "--save", "x", "-F", "main");
+	REFUSED(msave, "-p", "1", "--save", "x", "-N", "main");
+	REFUSED(msave, "-p", "1", "--save", "x", "-D", "2");
+	REFUSED(msave, "-p", "1", "--save", "x", "--min-duration", "1ms");
+	REFUSED(msave, "-p", "1", "--save", "x", "--since", "+1");
+	REFUSED(msave, "-p", "1", "--save", "x", "--until", "+1");
+	REFUSED(mmerge, "-i", "a", "-i", "b", "--hist");
+	REFUSED(mmerge, "-i", "a", "-i", "b", "--stat");
+	REFUSED(mmerge, "-i", "a", "-i", "b", "--stuck");
+	REFUSED("--srcline is for the call graph and --report",
+		"-p", "1", "--save", "x", "--srcline");
+	REFUSED("--srcline is for the call graph and --report",
+		"-p", "1", "--export", "chrome", "-o", "y", "--srcline");
+	REFUSED("--srcline is for the call graph and --report",
+		"-p", "1", "--html", "t.html", "--srcline");
+}
+
+/* ...while the filters do go with --export (and one -i with a view). */
+Test(cli_outputs, filters_go_with_export)
+{
+	struct tread_options o;
+	char err[256];
+
+	cr_assert_eq(PARSE(&o, err, "-p", "1", "--export", "chrome", "-o", "y", "--tid",
+			   "7", "-F", "main"), 0, "%s", err);
+	cr_assert_eq(PARSE(&o, err, "-i", "a", "--hist"), 0, "%s", err);
+}
+
 Test(cli_outputs, help_tells_of_them)
 {
 	char *text = NULL;
