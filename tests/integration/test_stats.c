@@ -153,7 +153,12 @@ Test(stats, counts_equal_the_targets_under_threads_signals_longjmp, .timeout = 1
 
 	target_start(&t, build_path(TARGET));
 	enable(&t, "--enable --mode stats -t 16 -b 64K");
-	cr_assert(!strncmp(target_cmd(&t, "hazard 8 3000"), "done ", 5));
+	{
+		const char *ans = target_cmd(&t, "hazard 8 3000");
+
+		cr_assert(!strncmp(ans, "done ", 5), "hazard: %s (target wait status %#x)",
+			  ans, strncmp(ans, "done ", 5) ? target_stop(&t) : 0);
+	}
 	c = target_counts(&t);
 	cr_assert_gt(c.handler, 0, "no signal arrived");
 	cr_assert_eq(ring_view_open(t.pid, &v), 0);
