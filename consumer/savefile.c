@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "consumer/errmsg.h"
 #include "consumer/atomic_file.h"
 #include "consumer/ring_snapshot.h"
 #include "consumer/savefile.h"
@@ -33,20 +33,6 @@ struct tread_saved {
 	struct tread_site_detail *sites;	/* [ring site_cap] */
 };
 
-static int set_err(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int set_err(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 static uint64_t align8(uint64_t n)
 {
@@ -292,7 +278,7 @@ int tread_save(const struct tread_input *in, const char *path, char *err,
 	if (!ret)
 		ret = scan_image(img, img_len, &occ);
 	if (ret) {
-		set_err(err, errlen, ret, "out of memory");
+		tread_errf(err, errlen, ret, "out of memory");
 		goto out;
 	}
 	site_cap = ((const struct tat_ring_header *)img)->site_cap;
@@ -309,7 +295,7 @@ int tread_save(const struct tread_input *in, const char *path, char *err,
 	ret = write_sites(&w, in, &occ, site_cap);
 	if (ret) {
 		tread_atomic_abort(&af);
-		set_err(err, errlen, ret, "%s", ret == -EFBIG ? "too many names" :
+		tread_errf(err, errlen, ret, "%s", ret == -EFBIG ? "too many names" :
 			"out of memory");
 		goto out;
 	}
@@ -318,7 +304,7 @@ int tread_save(const struct tread_input *in, const char *path, char *err,
 	h.file_size = w.off;
 	h.section_count = w.sections;
 	if (fseek(af.f, 0, SEEK_SET) < 0) {
-		ret = set_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		ret = tread_errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 		tread_atomic_abort(&af);
 		goto out;
 	}
@@ -355,20 +341,20 @@ static int load_file(const char *path, struct tread_saved *s, char *err, size_t 
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return set_err(err, errlen, -errno, "%s", strerror(errno));
+		return tread_errf(err, errlen, -errno, "%s", strerror(errno));
 	if (fstat(fd, &st) < 0) {
-		ret = set_err(err, errlen, -errno, "%s", strerror(errno));
+		ret = tread_errf(err, errlen, -errno, "%s", strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SAVE_MAX_SIZE) {
-		ret = set_err(err, errlen, -EBADMSG, "not a saved trace (%s)",
+		ret = tread_errf(err, errlen, -EBADMSG, "not a saved trace (%s)",
 			      S_ISREG(st.st_mode) ? "too big" : "not a regular file");
 		goto out;
 	}
 	s->len = (size_t)st.st_size;
 	s->buf = malloc(s->len ? s->len : 1);
 	if (!s->buf) {
-		ret = set_err(err, errlen, -ENOMEM, "out of memory");
+		ret = tread_errf(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	while (got < s->len) {
@@ -377,7 +363,7 @@ static int load_file(const char *path, struct tread_saved *s, char *err, size_t 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			ret = set_err(err, errlen, -errno, "%s", strerror(errno));
+			ret = tread_errf(err, errlen, -errno, "%s", strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -403,18 +389,18 @@ static int walk_sections(const struct tread_saved *s, struct found *f,
 	uint64_t off;
 
 	if (s->len < sizeof(h) || memcmp(s->buf, TREAD_SAVE_MAGIC, 8))
-		return set_err(err, errlen, -EBADMSG, "not a saved trace (bad magic)");
+		return tread_errf(err, errlen, -EBADMSG, "not a saved trace (bad magic)");
 	memcpy(&h, s->buf, sizeof(h));
 	if (h.major != TREAD_SAVE_MAJOR)
-		return set_err(err, errlen, h.major > TREAD_SAVE_MAJOR ?
+		return tread_errf(err, errlen, h.major > TREAD_SAVE_MAJOR ?
 			       -EPROTONOSUPPORT : -EBADMSG,
 			       "saved trace format %u.%u, this tread reads format "
 			       "%u: use a newer tread", h.major, h.minor,
 			       TREAD_SAVE_MAJOR);
 	if (h.header_size < sizeof(h) || h.header_size % 8 || h.header_size > s->len)
-		return set_err(err, errlen, -EBADMSG, "bad header_size %u", h.header_size);
+		return tread_errf(err, errlen, -EBADMSG, "bad header_size %u", h.header_size);
 	if (h.file_size != s->len)
-		return set_err(err, errlen, -EBADMSG, "file_size %llu does not match the "
+		return tread_errf(err, errlen, -EBADMSG, "file_size %llu does not match the "
 			       "%zu-byte file (truncated?)",
 			       (unsigned long long)h.file_size, s->len);
 	off = h.header_size;
@@ -423,22 +409,22 @@ static int walk_sections(const struct tread_saved *s, struct found *f,
 		uint64_t end;
 
 		if (s->len - off < sizeof(sec))
-			return set_err(err, errlen, -EBADMSG, "section %u of %u lies "
+			return tread_errf(err, errlen, -EBADMSG, "section %u of %u lies "
 				       "outside the file", i + 1, h.section_count);
 		memcpy(&sec, s->buf + off, sizeof(sec));
 		off += sizeof(sec);
 		if (sec.size > s->len - off)
-			return set_err(err, errlen, -EBADMSG, "section %u (type %u, %llu "
+			return tread_errf(err, errlen, -EBADMSG, "section %u (type %u, %llu "
 				       "bytes) lies outside the file", i + 1, sec.type,
 				       (unsigned long long)sec.size);
 		if (sec.type >= 1 && sec.type <= TREAD_SEC_MODULES) {
 			if (f->p[sec.type])
-				return set_err(err, errlen, -EBADMSG, "two sections of "
+				return tread_errf(err, errlen, -EBADMSG, "two sections of "
 					       "type %u", sec.type);
 			f->p[sec.type] = s->buf + off;
 			f->len[sec.type] = sec.size;
 		} else if (sec.flags & TREAD_SEC_REQUIRED) {
-			return set_err(err, errlen, -EPROTONOSUPPORT, "section type %u "
+			return tread_errf(err, errlen, -EPROTONOSUPPORT, "section type %u "
 				       "is needed to read this trace and unknown to this "
 				       "tread: use a newer tread", sec.type);
 		}	/* else: a later addition this reader may skip */
@@ -446,7 +432,7 @@ static int walk_sections(const struct tread_saved *s, struct found *f,
 		off = end < s->len ? end : s->len;
 	}
 	if (!f->p[TREAD_SEC_RING])
-		return set_err(err, errlen, -EBADMSG, "no ring section");
+		return tread_errf(err, errlen, -EBADMSG, "no ring section");
 	return 0;
 }
 
@@ -460,12 +446,12 @@ static int read_process(struct tread_input *in, const uint8_t *p, uint64_t len,
 		return 0;	/* no section: nothing known */
 	end = s + len;
 	if (len && p[len - 1])
-		return set_err(err, errlen, -EBADMSG, "process section not terminated");
+		return tread_errf(err, errlen, -EBADMSG, "process section not terminated");
 	while (s < end) {
 		const char *key = s, *val = s + strlen(s) + 1;
 
 		if (val >= end)
-			return set_err(err, errlen, -EBADMSG, "process section: key "
+			return tread_errf(err, errlen, -EBADMSG, "process section: key "
 				       "'%.32s' without a value", key);
 		if (!strcmp(key, "host"))
 			snprintf(in->host, sizeof(in->host), "%.*s",
@@ -487,11 +473,11 @@ static int read_threads(struct tread_input *in, const uint8_t *p, uint64_t len,
 	size_t n = len / sizeof(struct tread_save_thread);
 
 	if (len % sizeof(struct tread_save_thread))
-		return set_err(err, errlen, -EBADMSG, "threads section of %llu bytes "
+		return tread_errf(err, errlen, -EBADMSG, "threads section of %llu bytes "
 			       "is not a whole number of entries", (unsigned long long)len);
 	in->threads = calloc(n ? n : 1, sizeof(*in->threads));
 	if (!in->threads)
-		return set_err(err, errlen, -ENOMEM, "out of memory");
+		return tread_errf(err, errlen, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		struct tread_save_thread t;
 
@@ -521,15 +507,15 @@ static int read_sites(struct tread_saved *s, const struct tread_ring *ring,
 
 	s->sites = calloc(ring->site_cap ? ring->site_cap : 1, sizeof(*s->sites));
 	if (!s->sites)
-		return set_err(err, errlen, -ENOMEM, "out of memory");
+		return tread_errf(err, errlen, -ENOMEM, "out of memory");
 	if (!p)
 		return 0;	/* no names: every site shows its address */
 	if (len < sizeof(hdr))
-		return set_err(err, errlen, -EBADMSG, "sites section too short");
+		return tread_errf(err, errlen, -EBADMSG, "sites section too short");
 	memcpy(&hdr, p, sizeof(hdr));
 	table = sizeof(hdr) + (uint64_t)hdr.count * sizeof(struct tread_save_site);
 	if (table > len)
-		return set_err(err, errlen, -EBADMSG, "sites section: %u entries do not "
+		return tread_errf(err, errlen, -EBADMSG, "sites section: %u entries do not "
 			       "fit in %llu bytes", hdr.count, (unsigned long long)len);
 	blob = (const char *)p + table;
 	for (uint32_t i = 0; i < hdr.count; i++) {
@@ -538,12 +524,12 @@ static int read_sites(struct tread_saved *s, const struct tread_ring *ring,
 
 		memcpy(&e, p + sizeof(hdr) + (uint64_t)i * sizeof(e), sizeof(e));
 		if (e.site == 0 || e.site >= ring->site_cap)
-			return set_err(err, errlen, -EBADMSG, "sites section: site %u is "
+			return tread_errf(err, errlen, -EBADMSG, "sites section: site %u is "
 				       "not in the site table (%u entries)", e.site,
 				       ring->site_cap);
 		d = &s->sites[e.site];
 		if (d->name)
-			return set_err(err, errlen, -EBADMSG, "sites section: site %u "
+			return tread_errf(err, errlen, -EBADMSG, "sites section: site %u "
 				       "named twice", e.site);
 		d->name = blob_string(blob, len - table, e.name_off);
 		if (e.file_off != TREAD_SAVE_NO_FILE) {
@@ -551,7 +537,7 @@ static int read_sites(struct tread_saved *s, const struct tread_ring *ring,
 			d->line = e.line;
 		}
 		if (!d->name || (e.file_off != TREAD_SAVE_NO_FILE && !d->file))
-			return set_err(err, errlen, -EBADMSG, "sites section: a name of "
+			return tread_errf(err, errlen, -EBADMSG, "sites section: a name of "
 				       "site %u lies outside its strings", e.site);
 	}
 	return 0;
@@ -565,16 +551,16 @@ static int read_modules(struct tread_input *in, const uint8_t *p, uint64_t len,
 	in->module_base = calloc(ring->hdr.module_cap ? ring->hdr.module_cap : 1,
 				 sizeof(*in->module_base));
 	if (!in->module_base)
-		return set_err(err, errlen, -ENOMEM, "out of memory");
+		return tread_errf(err, errlen, -ENOMEM, "out of memory");
 	if (len % sizeof(struct tread_save_module))
-		return set_err(err, errlen, -EBADMSG, "modules section of %llu bytes is "
+		return tread_errf(err, errlen, -EBADMSG, "modules section of %llu bytes is "
 			       "not a whole number of entries", (unsigned long long)len);
 	for (uint64_t i = 0; p && i < len / sizeof(struct tread_save_module); i++) {
 		struct tread_save_module m;
 
 		memcpy(&m, p + i * sizeof(m), sizeof(m));
 		if (m.index >= ring->hdr.module_cap)
-			return set_err(err, errlen, -EBADMSG, "modules section: module %u "
+			return tread_errf(err, errlen, -EBADMSG, "modules section: module %u "
 				       "is not in the module table (%u entries)", m.index,
 				       ring->hdr.module_cap);
 		in->module_base[m.index] = m.base;
@@ -591,14 +577,14 @@ int tread_saved_open(struct tread_input *in, const void *buf, size_t len,
 	int ret;
 
 	if (!s)
-		return set_err(err, errlen, -ENOMEM, "out of memory");
+		return tread_errf(err, errlen, -ENOMEM, "out of memory");
 	in->saved = true;
 	in->saved_file = s;
 	if (buf) {
 		s->len = len;
 		s->buf = malloc(len ? len : 1);
 		if (!s->buf)
-			return set_err(err, errlen, -ENOMEM, "out of memory");
+			return tread_errf(err, errlen, -ENOMEM, "out of memory");
 		memcpy(s->buf, buf, len);
 		ret = 0;
 	} else {
@@ -612,7 +598,7 @@ int tread_saved_open(struct tread_input *in, const void *buf, size_t len,
 	ret = tread_ring_open_buffer(f.p[TREAD_SEC_RING], f.len[TREAD_SEC_RING],
 				     &in->ring, why, sizeof(why));
 	if (ret)
-		return set_err(err, errlen, ret, "ring section: %s", why);
+		return tread_errf(err, errlen, ret, "ring section: %s", why);
 	ret = read_process(in, f.p[TREAD_SEC_PROCESS], f.len[TREAD_SEC_PROCESS],
 			   err, errlen);
 	if (!ret)
@@ -625,7 +611,7 @@ int tread_saved_open(struct tread_input *in, const void *buf, size_t len,
 		ret = read_modules(in, f.p[TREAD_SEC_MODULES], f.len[TREAD_SEC_MODULES],
 				   err, errlen);
 	if (!ret && tread_site_names_open_table(in->ring, s->sites, &in->names))
-		ret = set_err(err, errlen, -ENOMEM, "out of memory");
+		ret = tread_errf(err, errlen, -ENOMEM, "out of memory");
 	return ret;
 }
 

@@ -4,11 +4,11 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "consumer/errmsg.h"
 #include "consumer/graph.h"
 #include "consumer/proc_alive.h"
 #include "consumer/report.h"
@@ -31,20 +31,6 @@ struct session {
 	struct tread_filter *filter;
 };
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 static int open_input(struct session *s, char *err, size_t errlen)
 {
@@ -74,8 +60,8 @@ static int write_failed(const struct tread_session_config *c, int ret, char *err
 	if (ret == -EPIPE || (ret == -EINTR && stop_requested(c)))
 		return -EPIPE;
 	if (ret == -ENOMEM)
-		return fail(err, errlen, ret, "out of memory");
-	return fail(err, errlen, ret, "write error: %s", strerror(-ret));
+		return tread_errf(err, errlen, ret, "out of memory");
+	return tread_errf(err, errlen, ret, "write error: %s", strerror(-ret));
 }
 
 static int flush_out(FILE *out)
@@ -191,7 +177,7 @@ int tread_session_run(const struct tread_session_config *c, char *err,
 	else if (!ret)
 		ret = tread_graph_open(s.ring, s.names, c->out, c->tid, &s.graph);
 	if (ret) {
-		ret = fail(err, errlen, ret, "out of memory");
+		ret = tread_errf(err, errlen, ret, "out of memory");
 		goto out;
 	}
 
@@ -202,7 +188,7 @@ int tread_session_run(const struct tread_session_config *c, char *err,
 		tread_graph_set_srcline(s.graph, c->srcline);
 	}
 	if (s.graph && tread_graph_set_time(s.graph, c->time)) {
-		ret = fail(err, errlen, -EINVAL, "unknown --time mode %d", (int)c->time);
+		ret = tread_errf(err, errlen, -EINVAL, "unknown --time mode %d", (int)c->time);
 		goto out;
 	}
 	if (s.graph)

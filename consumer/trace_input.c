@@ -6,31 +6,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "symbols/module_base.h"
+#include "consumer/errmsg.h"
 #include "consumer/proc_alive.h"
 #include "consumer/savefile.h"
 #include "consumer/trace_input.h"
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 /* The first line of a small /proc file, without its newline; 0 or -1. */
 static int read_line(const char *path, char *buf, size_t len)
@@ -149,15 +135,15 @@ static int open_ring(struct tread_input *in, const struct tread_input_config *c,
 
 	ret = tread_ring_open_file(in->path, c->writable, &in->ring, why, sizeof(why));
 	if (ret == -ENOENT && c->pid)
-		return fail(err, errlen, ret, "no ring file %s: is tracing attached? "
+		return tread_errf(err, errlen, ret, "no ring file %s: is tracing attached? "
 			    "run 'tattach -p %d --enable' first", in->path, c->pid);
 	if (ret && c->writable && (ret == -EACCES || ret == -EROFS || ret == -EPERM))
-		return fail(err, errlen, ret, "%s: cannot open for writing "
+		return tread_errf(err, errlen, ret, "%s: cannot open for writing "
 			    "(--follow moves the read position): %s", in->path, why);
 	if (ret == -EBADMSG)
-		return fail(err, errlen, ret, "%s: corrupt ring file: %s", in->path, why);
+		return tread_errf(err, errlen, ret, "%s: corrupt ring file: %s", in->path, why);
 	if (ret)
-		return fail(err, errlen, ret, "%s: %s", in->path, why);
+		return tread_errf(err, errlen, ret, "%s: %s", in->path, why);
 
 	ret = describe_ring_process(in);
 	if (!ret)
@@ -167,7 +153,7 @@ static int open_ring(struct tread_input *in, const struct tread_input_config *c,
 		ret = tread_site_names_open(in->ring, in->alive ? in->ring->hdr.pid : 0,
 					    c->warn, c->warn_arg, &in->names);
 	if (ret)
-		return fail(err, errlen, ret, "out of memory");
+		return tread_errf(err, errlen, ret, "out of memory");
 	return 0;
 }
 
@@ -180,16 +166,16 @@ int tread_input_open(const char *path, const struct tread_input_config *c,
 
 	*out = NULL;
 	if (!in)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return tread_errf(err, errlen, -ENOMEM, "out of memory");
 	in->path = path;
 	is_saved = tread_saved_probe(path);
 	if (is_saved > 0 && c->writable) {
-		ret = fail(err, errlen, -EROFS, "%s: a saved trace cannot be "
+		ret = tread_errf(err, errlen, -EROFS, "%s: a saved trace cannot be "
 			   "followed (-f is for live ring files)", path);
 	} else if (is_saved > 0) {
 		ret = tread_saved_open(in, NULL, 0, why, sizeof(why));
 		if (ret)
-			fail(err, errlen, ret, "%s: %s", path, why);
+			tread_errf(err, errlen, ret, "%s: %s", path, why);
 	} else {
 		ret = open_ring(in, c, err, errlen);
 	}
@@ -209,7 +195,7 @@ int tread_input_open_saved_buffer(const char *name, const void *buf, size_t len,
 
 	*out = NULL;
 	if (!in)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return tread_errf(err, errlen, -ENOMEM, "out of memory");
 	in->path = name;
 	ret = tread_saved_open(in, buf, len, err, errlen);
 	if (ret) {

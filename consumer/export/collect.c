@@ -4,12 +4,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "consumer/errmsg.h"
 #include "consumer/export/collect.h"
 #include "consumer/trace.h"
 #include "consumer/trace_input.h"
@@ -60,20 +60,6 @@ struct reader {
 	struct tread_ring clock;
 };
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 /* Grow *@v (of @elem-byte items) so that @need fit; 0 or -ENOMEM. */
 static int grow(void **v, size_t *cap, size_t need, size_t elem)
@@ -544,13 +530,13 @@ int tread_collect(const struct tread_collect_config *c, struct tread_xtrace **ou
 		stats = &local;
 	memset(stats, 0, sizeof(*stats));
 	if (!c->ninputs)
-		return fail(err, errlen, -EINVAL, "no trace to read");
+		return tread_errf(err, errlen, -EINVAL, "no trace to read");
 	o = calloc(1, sizeof(*o));
 	r = calloc(c->ninputs, sizeof(*r));
 	if (o)
 		o->x.procs = calloc(c->ninputs, sizeof(*o->x.procs));
 	if (!o || !r || !o->x.procs) {
-		ret = fail(err, errlen, -ENOMEM, "out of memory");
+		ret = tread_errf(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	/* Open all first: a duplicate is refused before any reading. */
@@ -565,7 +551,7 @@ int tread_collect(const struct tread_collect_config *c, struct tread_xtrace **ou
 			goto out;
 		for (size_t j = 0; j < i; j++) {
 			if (same_process(r[j].in, r[i].in)) {
-				ret = fail(err, errlen, -EINVAL, "%s and %s are traces of "
+				ret = tread_errf(err, errlen, -EINVAL, "%s and %s are traces of "
 					   "the same process (pid %d): give each process "
 					   "once", c->inputs[j], c->inputs[i],
 					   (int)r[i].in->ring->hdr.pid);
@@ -585,7 +571,7 @@ int tread_collect(const struct tread_collect_config *c, struct tread_xtrace **ou
 	for (size_t i = 0; i < c->ninputs; i++) {
 		ret = read_input(&r[i]);
 		if (ret) {
-			ret = fail(err, errlen, ret, "out of memory");
+			ret = tread_errf(err, errlen, ret, "out of memory");
 			goto out;
 		}
 		/* Names were copied: the debug information can go now. */
@@ -595,7 +581,7 @@ int tread_collect(const struct tread_collect_config *c, struct tread_xtrace **ou
 	}
 	ret = merge(o, r, c->ninputs);
 	if (ret)
-		ret = fail(err, errlen, ret, "out of memory");
+		ret = tread_errf(err, errlen, ret, "out of memory");
 out:
 	for (size_t i = 0; r && i < c->ninputs; i++) {
 		if (r[i].in) {
