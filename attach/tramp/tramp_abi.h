@@ -50,7 +50,13 @@ struct tp_thread {
 	uint64_t lost_pending;	/* events dropped since the last LOST record */
 	uint32_t index;		/* slot index = ring index */
 	int32_t  tid;
-	uint64_t pad[3];
+	/* Sub-stacks (coroutines, sigaltstack handlers; tramp.c,
+	 * "Sub-stacks"): */
+	uint64_t stack_next;	/* sub-stack ids handed out so far */
+	uint32_t cur_stack;	/* sub-stack of the latest traced call or return */
+	uint32_t ring_stack;	/* sub-stack the ring's reader is in, or ~0 */
+	uint64_t mixed_at;	/* 0, or an index <= the first frame whose
+				 * sub-stack differs from the one below it */
 	struct tp_frame stack[TP_DEPTH_MAX];
 };
 

@@ -61,8 +61,15 @@ static int split_line(const char *line, int *tid, const char **text, size_t *len
 
 char *graph_canon(const char *out, int want)
 {
+	return graph_canon_stack(out, want, -1);
+}
+
+/* @stack -1: every line of the thread, whatever its stack. */
+char *graph_canon_stack(const char *out, int want, long stack)
+{
 	struct sbuf canon = { 0 };
 	int need_sep = 0;
+	long cur = 0;
 
 	for (const char *line = out; line && *line;) {
 		const char *next = strchr(line, '\n');
@@ -74,7 +81,9 @@ char *graph_canon(const char *out, int want)
 		if (split_line(line, &tid, &text, &len) && tid == want && len < sizeof(name)) {
 			memcpy(name, text, len);
 			name[len] = 0;
-			if (!strncmp(name, "/* lost", 7)) {
+			if (sscanf(name, "/* stack %ld */", &cur) == 1 || (stack >= 0 && cur != stack)) {
+				/* a switch, or another stack's line */
+			} else if (!strncmp(name, "/* lost", 7)) {
 				sb_add(&canon, need_sep ? " [lost]" : "[lost]");
 				need_sep = 1;
 			} else if (!strncmp(name, "} /* ", 5)) {

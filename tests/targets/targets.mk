@@ -59,3 +59,12 @@ $(O)/tests/targets/dlopener: tests/targets/lib/dlopener.c $(O)/tests/targets/lib
 TARGET_BINS += $(O)/tests/targets/dlopener
 
 targets: $(TARGET_BINS)
+
+
+# The coroutine scheduler also at -O0 (tests/integration/test_coroutines.c).
+$(O)/tests/targets/coro.O0: tests/targets/coro.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O0 -pg -o $@ $<
+
+TARGET_BINS += $(O)/tests/targets/coro.O0
+targets: $(O)/tests/targets/coro.O0
