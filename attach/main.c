@@ -11,18 +11,20 @@
 #include "attach/log.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
+#include "attach/stacks.h"
 
 #define TATTACH_VERSION "0.1.0"
 
-enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS, ACT_MODE };
+enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS, ACT_MODE, ACT_STACKS };
 
-enum { OPT_MAX_DEPTH = 0x100 };
+enum { OPT_MAX_DEPTH = 0x100, OPT_STACKS };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: tattach -p PID --enable|--disable|--status [options]\n"
 "       tattach -p PID --mode discard|flight|stats\n"
+"       tattach -p PID --stacks\n"
 "\n"
 "Trace every call of the -pg or -fpatchable-function-entry=5 functions of a\n"
 "running process, without restarting it.  Read the trace with 'tread -p PID'.\n"
@@ -34,6 +36,10 @@ static void usage(FILE *f)
 "                         resume; what was recorded stays readable\n"
 "  -s, --status           show attachment, sites, threads, buffer use, drops,\n"
 "                         stats memory; with -v also every patched function\n"
+"      --stacks           print every thread's current stack (like eu-stack),\n"
+"                         traced or not: the process is stopped only while\n"
+"                         its stacks are read; [traced] marks calls in flight\n"
+"                         whose return tattach records\n"
 "\n"
 "Options:\n"
 "  -p, --pid PID          the process to act on (required)\n"
@@ -156,6 +162,7 @@ int main(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'F' },
 		{ "notrace", required_argument, NULL, 'N' },
 		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+		{ "stacks", no_argument, NULL, OPT_STACKS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -223,6 +230,11 @@ int main(int argc, char **argv)
 		case 'N':
 			add_pattern(&o, c == 'F', optarg);
 			break;
+		case OPT_STACKS:
+			if (act != ACT_NONE)
+				misuse("%s", "give only one of --enable, --disable, --status, --stacks");
+			act = ACT_STACKS;
+			break;
 		case OPT_MAX_DEPTH:
 			v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 0 || v > TAT_FRAMES_MAX)
@@ -250,7 +262,7 @@ int main(int argc, char **argv)
 		misuse("%s", "--filter and --notrace go with --enable");
 	o.verbose = verbose;
 	if (act == ACT_NONE)
-		misuse("%s", "no action given: use --enable, --disable, --status or --mode");
+		misuse("%s", "no action given: use --enable, --disable, --status, --stacks or --mode");
 	log_set_level(verbose ? LOG_INFO : LOG_WARN);
 
 	switch (act) {
@@ -287,6 +299,9 @@ int main(int argc, char **argv)
 			       rep.changed == 1 ? " is a" : "s are", rep.threads,
 			       plural(rep.threads), rep.stopped_us / 1000);
 		break;
+	case ACT_STACKS:
+		ret = session_stacks(o.pid, stdout);
+		return ret ? fail(&o, ret) : 0;
 	case ACT_MODE:
 		ret = session_set_mode(&o);
 		if (ret)
