@@ -281,6 +281,10 @@ int main(int argc, char **argv)
 			       (int)o.pid, rep.sites, plural(rep.sites), rep.modules,
 			       plural(rep.modules), rep.threads, plural(rep.threads),
 			       rep.stopped_us / 1000, (int)o.pid);
+		if (!rep.already && rep.adopted)
+			printf("tattach: pid %d: %zu call%s already running when tracing began "
+			       "will show their return (tread: 'entered before tracing')\n",
+			       (int)o.pid, rep.adopted, plural(rep.adopted));
 		if (!rep.already && rep.unpatched)
 			printf("tattach: pid %d: %zu site%s not matching the filters made NOP%s "
 			       "again\n", (int)o.pid, rep.unpatched, plural(rep.unpatched),

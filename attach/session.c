@@ -22,6 +22,7 @@
 #include "attach/proc.h"
 #include "attach/remote.h"
 #include "attach/ringfile.h"
+#include "attach/running.h"
 #include "attach/seize.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
@@ -839,8 +840,14 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		       "process?)", (int)o->pid, rep->mismatched);
 		ret = -EILSEQ;
 	}
-	if (!ret)
+	if (!ret) {
+		struct running_report rr;
+
+		/* the calls running now: their returns are traced too */
+		running_adopt(&rf, &h, &rr);
+		rep->adopted = rr.calls;
 		rf.hdr->enable_count++;
+	}
 	warn_full_rings(&rf);
 out_release:
 	remote_close(&r);

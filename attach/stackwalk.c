@@ -175,7 +175,14 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 			 * real caller is what the shadow stack kept. */
 			uint64_t ret_addr = o->unhijack ? o->unhijack(o->ctx, sp - 8) : 0;
 
-			if (!ret_addr || restart_at(&c, as, &w, ret_addr))
+			if (!ret_addr) {
+				/* the last frame: the trampoline's return itself */
+				f->ip = ip;
+				f->sp = sp;
+				n++;
+				break;
+			}
+			if (restart_at(&c, as, &w, ret_addr))
 				break;
 			f->hijacked = 1;
 			ip = ret_addr;

@@ -25,7 +25,8 @@ struct walk_frame {
 	uint64_t sp;		/* the stack pointer in this frame */
 	uint64_t start, end;	/* its function's bounds, 0 if unknown */
 	uint64_t off;		/* ip - the start of the named symbol */
-	int hijacked;		/* its caller's return address was tp_return */
+	int hijacked;		/* reached through a hijacked return: the frame
+				 * before it (inner) is traced now */
 	char name[STACKWALK_NAME];	/* "" if unknown */
 };
 
@@ -41,7 +42,9 @@ struct walk_opts {
 
 /*
  * stackwalk - the frames of stopped thread @tid, innermost first, into
- * @out (room for STACKWALK_MAX); returns how many, or -errno.
+ * @out (room for STACKWALK_MAX); returns how many, or -errno.  Without
+ * @o->unhijack, a walk that meets a hijacked return ends with a frame
+ * whose ip is that tp_return.
  */
 int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out);
 

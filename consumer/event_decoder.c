@@ -127,6 +127,7 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 			return 0;
 		d->tid = tid;
 		d->stack = 0;
+		d->early_pending = 0;
 		d->unwind_pending = 0;	/* belonged to the previous thread */
 		d->have_depth = false;
 		memset(out, 0, sizeof(*out));
@@ -151,6 +152,9 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		return 0;
 	case TAT_SUB_STACK:
 		d->stack = payload;
+		return 0;
+	case TAT_SUB_EARLY:
+		d->early_pending = payload;
 		return 0;
 	case TAT_SUB_DEPTH:
 		/* handed out with the next event, after the loss it follows */
@@ -213,6 +217,10 @@ int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
 	ev->tid = d->tid;
 	ev->tsc = tsc;
 	ev->pos = pos;
+	if (type == TAT_EV_ENTRY && d->early_pending) {
+		ev->early = 1;
+		d->early_pending--;
+	}
 	if (type == TAT_EV_EXIT && d->unwind_pending) {
 		ev->unwound = 1;
 		d->unwind_pending--;

@@ -57,6 +57,8 @@ struct tread_event {
 	uint8_t  kind;		/* enum tread_event_kind */
 	uint8_t  unwound;	/* EXIT: frame ended by longjmp/siglongjmp */
 	uint8_t  undated;	/* LOST: no dated event before it, tsc is 0 */
+	uint8_t  early;		/* ENTRY: the call was running when tracing
+				 * began; tsc is that time (EARLY record) */
 	uint32_t site;		/* ENTRY/EXIT: index into the site table */
 	uint64_t stack;		/* ENTRY/EXIT/DEPTH: sub-stack (coroutine,
 				 * sigaltstack) the call runs on; calls nest
@@ -101,6 +103,7 @@ struct tread_decoder {
 	int32_t  tid;
 	uint64_t unwind_pending;
 	uint64_t stack;		/* payload of the latest STACK special */
+	uint64_t early_pending;	/* ENTRYs still to mark early (EARLY) */
 	uint64_t last_tsc;	/* of the latest dated event, 0 before one */
 	bool     dated;		/* an event was dated: last_tsc is real */
 	uint64_t pending[TREAD_LOST_REASONS]; /* not yet reported as a LOST event */

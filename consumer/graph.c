@@ -19,6 +19,7 @@
 
 struct frame {
 	uint32_t site;
+	bool     early;		/* entered before tracing: tsc is the --enable */
 	uint64_t tsc;
 };
 
@@ -328,6 +329,9 @@ static const char *name_of(struct tread_graph *g, uint32_t site)
 	return tread_site_name(g->names, site);
 }
 
+/* A call running when tracing began: its duration counts from --enable. */
+#define EARLY_NOTE " /* entered before tracing */"
+
 static const char *unwound_note(const struct tread_event *ev)
 {
 	return ev->unwound ? " /* unwound */" : "";
@@ -336,7 +340,7 @@ static const char *unwound_note(const struct tread_event *ev)
 static int push(struct tread_graph *g, struct tread_call_stack *st,
 		const struct tread_event *ev)
 {
-	struct frame f = { .site = ev->site, .tsc = ev->tsc };
+	struct frame f = { .site = ev->site, .early = ev->early, .tsc = ev->tsc };
 
 	if (st->depth == TREAD_GRAPH_MAX_DEPTH) {
 		g->too_deep++;
@@ -393,7 +397,7 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 	}
 	/* An unwound exit keeps two lines, so its note ends a "}" line. */
 	if (next && next->kind == TREAD_EV_EXIT && next->site == ev->site &&
-	    next->stack == ev->stack && !next->unwound) {
+	    next->stack == ev->stack && !next->unwound && !ev->early) {
 		begin_line(g, true, ev->tsc, duration_us(g, ev->tsc, next->tsc),
 			   ev->tid, st->depth);
 		put_str(g, name);
@@ -404,6 +408,8 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 	begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
 	put_str(g, name);
 	put_mem(g, "() {", 4);
+	if (ev->early)
+		put_str(g, EARLY_NOTE);
 	ret = end_line(g);
 	if (ret)
 		return ret;
@@ -461,6 +467,8 @@ static int print_exit(struct tread_graph *g, const struct tread_event *ev)
 	put_str(g, name);
 	put_str(g, " */");
 	put_str(g, unwound_note(ev));
+	if (frame_at(st, st->depth)->early)
+		put_str(g, EARLY_NOTE);
 	return end_line(g);
 }
 

@@ -308,6 +308,10 @@ enum tat_ev_sub {
 				 * before any.  A thread that switches stacks
 				 * (coroutines, swapcontext(), a handler on a
 				 * sigaltstack) nests calls per sub-stack */
+	TAT_SUB_EARLY = 7,	/* payload: n: the next n ENTRY events are calls
+				 * that were running when --enable stopped the
+				 * thread (written by tattach, outermost
+				 * first), stamped with that time */
 };
 
 static inline uint64_t tat_ev_make(unsigned type, uint32_t site, uint64_t tsc)
