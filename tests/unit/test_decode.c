@@ -843,3 +843,23 @@ Test(decoder, stack_records_tag_events)
 	cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_EXIT, 3, 14), pos++, out), 2);
 	cr_assert_eq(out[1].stack, 0);
 }
+
+/* EARLY n marks the next n ENTRYs as calls running when tracing began. */
+Test(decoder, early_records_mark_entries)
+{
+	struct tread_decoder d;
+	struct tread_event out[TREAD_DECODER_MAX_OUT];
+	uint64_t pos = 0;
+
+	tread_decoder_init(&d, 0, 1);
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_TIME, 0), pos++, out);
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_EARLY, 2), pos++, out);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_ENTRY, 1 + i, 10), pos++,
+						out), 1);
+		cr_assert_eq(out[0].early, i < 2, "entry %d", i);
+	}
+	cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_EXIT, 3, 11), pos++, out), 1);
+	cr_assert_eq(out[0].early, 0);
+	cr_assert_eq(d.stats.bad_words, 0);
+}
