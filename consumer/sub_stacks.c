@@ -24,6 +24,19 @@ struct tread_call_stack *tread_sub_stack(struct tread_sub_stacks *ss, uint64_t i
 			ss->last = i;
 			return &ss->other[i];
 		}
+	if (ss->n == TREAD_SUB_STACKS_MAX) {
+		/* The file is the traced process's: a flood of ids must not
+		 * grow us without bound.  Reuse a stack with no open call, or
+		 * as a last resort the last one (its nesting is then wrong). */
+		for (i = 0; i < ss->n && ss->other[i].depth; i++)
+			;
+		if (i == ss->n)
+			i = ss->n - 1;
+		ss->ids[i] = id;
+		ss->other[i].depth = 0;
+		ss->last = i;
+		return &ss->other[i];
+	}
 	if (ss->n == ss->cap) {
 		uint32_t cap = ss->cap ? ss->cap * 2 : 8;
 		uint64_t *ids = reallocarray(ss->ids, cap, sizeof(*ids));

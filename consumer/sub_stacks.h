@@ -19,6 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Sub-stacks kept per slot besides 0; past it, empty ones are reused. */
+#define TREAD_SUB_STACKS_MAX 4096u
+
 struct tread_call_stack {
 	void    *calls;		/* elements of the user's size */
 	uint32_t depth;
