@@ -16,7 +16,7 @@ msg      = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2);)
 
 # Debian packages the build and the tests need.  `make deps` installs the
 # missing ones (apt-get update first, once per run).
-DEB_PKGS := gcc make pkg-config binutils clang lld libclang-rt-14-dev libelf-dev libdw-dev libunwind-dev \
+DEB_PKGS := gcc g++ make pkg-config binutils clang lld libclang-rt-14-dev libelf-dev libdw-dev libunwind-dev \
 	    libcapstone-dev libcriterion-dev
 
 PKGS     := libelf libdw capstone libunwind-ptrace
@@ -93,6 +93,7 @@ $(LIB): $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(O)/attach/inject.o: $(TRAMP_BLOB)
+$(O)/attach/unwind_hooks.o: $(TRAMP_BLOB)
 $(O)/attach/remote.o: $(RESCUE_BLOB)
 ALL_CFLAGS += -I$(O)
 
@@ -123,7 +124,7 @@ $(O)/attach/tramp/tramp.elf: $(TRAMP_OBJS) attach/tramp/tramp.lds
 
 $(TRAMP_BLOB): $(O)/attach/tramp/tramp.elf attach/tramp/mkblob.sh
 	$(call msg,GEN,$@)
-	$(Q)sh attach/tramp/mkblob.sh $< $@ tramp_code tp_fentry tp_mcount tp_return tp_config_area
+	$(Q)sh attach/tramp/mkblob.sh $< $@ tramp_code tp_fentry tp_mcount tp_return tp_config_area tp_hook_raise tp_hook_rethrow tp_hook_catch
 
 $(O)/attach/tramp/rescue.elf: $(O)/attach/tramp/rescue.o attach/tramp/rescue.lds
 	$(call msg,LD,$@)

@@ -26,9 +26,6 @@
 #include "attach/shadow.h"
 #include "attach/stackwalk.h"
 
-#define FRAME_STATS (1ull << 62)	/* tramp.c: entered in stats mode */
-#define FRAME_STACK_SHIFT 32
-#define FRAME_STACK_MASK  0x3fffffffull
 
 struct adopt {
 	uint64_t slot, ret;
@@ -163,7 +160,7 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 		if (shadow_read(s->pid, addr + offsetof(struct tp_thread, stack) +
 				(depth - 1) * sizeof(top), &top, sizeof(top)))
 			return -1;
-		stack = (top.site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK;
+		stack = (top.site >> TP_FRAME_STACK_SHIFT) & TP_FRAME_STACK_MASK;
 	}
 	ctl = (struct tat_thread_ctl *)((char *)hdr + hdr->thread_off) + idx;
 	tell_stack = is_new ? stack != 0 : head.ring_stack != stack;
@@ -172,7 +169,7 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 	    ctl->head + words - ctl->tail > (1ull << hdr->ring_shift))
 		return -1;	/* no room: a call adopted without its ENTRY would mislead */
 
-	flags = stats ? FRAME_STATS : 0;
+	flags = stats ? TP_FRAME_STATS : 0;
 	if (is_new) {
 		head.key = key;
 		head.index = (uint32_t)idx;
@@ -194,7 +191,7 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 	for (size_t i = 0; i < m; i++) {
 		struct tp_frame f = {
 			.slot = found[i].slot, .ret = found[i].ret, .tsc = now, .child = 0,
-			.site = found[i].site | flags | (stack << FRAME_STACK_SHIFT),
+			.site = found[i].site | flags | (stack << TP_FRAME_STACK_SHIFT),
 		};
 
 		if (shadow_write(s->pid, addr + offsetof(struct tp_thread, stack) +

@@ -24,6 +24,7 @@
 #include "attach/ringfile.h"
 #include "attach/running.h"
 #include "attach/seize.h"
+#include "attach/unwind_hooks.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
 #include "attach/status_extra.h"
@@ -846,6 +847,11 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		/* the calls running now: their returns are traced too */
 		running_adopt(&rf, &h, &rr);
 		rep->adopted = rr.calls;
+		/* C++ exceptions must not meet a hijacked return */
+		if (unwind_hooks_install(&r, &rf, &maps) < 0)
+			pr_warn("pid %d: C++ exceptions thrown through traced calls will "
+				"end the program (the unwinder's GOT entries could not be "
+				"hooked)", (int)o->pid);
 		rf.hdr->enable_count++;
 	}
 	warn_full_rings(&rf);

@@ -33,12 +33,14 @@ extern char tp_return[] HIDDEN;
 
 HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
+HIDDEN uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp);
 
-#define FRAME_ENDED (1ull << 63)	/* tp_frame.site: its EXIT was written */
-#define FRAME_STATS (1ull << 62)	/* tp_frame.site: entered in stats mode */
+#define FRAME_ENDED TP_FRAME_ENDED
+#define FRAME_STATS TP_FRAME_STATS
 #define FRAME_SITE  ((uint64_t)TAT_EV_SITE_MAX)	/* tp_frame.site: the index */
-#define FRAME_STACK_SHIFT 32			/* tp_frame.site: sub-stack id */
-#define FRAME_STACK_MASK  0x3fffffffull
+#define FRAME_RESTORED TP_FRAME_RESTORED	/* for an unwinder: tp_hook() */
+#define FRAME_STACK_SHIFT TP_FRAME_STACK_SHIFT
+#define FRAME_STACK_MASK  TP_FRAME_STACK_MASK
 #define STACK_UNTOLD 0xffffffffu	/* tp_thread.ring_stack: tell the reader */
 /* A traced call's return slot lies at most this far below its traced
  * caller's on the same stack; farther means another stack. */
@@ -963,4 +965,103 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 	if (unlikely(READ_ONCE(t->mixed_at)) && left <= READ_ONCE(t->mixed_at))
 		WRITE_ONCE(t->mixed_at, 0);
 	return ret;
+}
+
+/*
+ * C++ exceptions.  An unwinder that meets tp_return finds no unwind
+ * information there and gives up (std::terminate()).  So when a throw
+ * starts (_Unwind_RaiseException, or _Unwind_Resume_or_Rethrow for a
+ * rethrow: their GOT entries in libstdc++ point to tp_hook_raise and
+ * tp_hook_rethrow), the hijacked return addresses of the throwing stack
+ * are put back: the unwinder sees the stack as it would be untraced.  The
+ * frames stay on the shadow stack, marked restored.  When a handler
+ * catches it (__cxa_begin_catch, called from the catching function: every
+ * traced module's GOT entry points to tp_hook_catch), the restored frames
+ * below the catching function's stack pointer were unwound: they are
+ * closed, as unwound, now; the others are alive, and their returns are
+ * hijacked again.  Cleanup landing pads (destructors) run between the two
+ * with the addresses put back; a traced call they make ends the unwound
+ * frames below it, as after a longjmp.
+ */
+static void hook_raise(const struct tp_state *st, struct tp_thread *t, uint64_t sp)
+{
+	uint64_t d = READ_ONCE(t->depth), p = NO_FRAME;
+	uint32_t s;
+
+	if (d > TP_DEPTH_MAX)
+		d = TP_DEPTH_MAX;
+	/* the throwing stack: that of the traced frame nearest above */
+	for (uint64_t j = 0; j < d; j++) {
+		const struct tp_frame *f = &t->stack[j];
+
+		if (!(f->site & FRAME_ENDED) && f->slot >= sp &&
+		    (p == NO_FRAME || f->slot < t->stack[p].slot))
+			p = j;
+	}
+	if (p == NO_FRAME)
+		return;
+	s = frame_stack(&t->stack[p]);
+	/* innermost first: of a tail call's two frames on one slot, the
+	 * outer one's address is the one left in the slot */
+	for (uint64_t j = d; j-- > 0;) {
+		struct tp_frame *f = &t->stack[j];
+		uint64_t *slot = (uint64_t *)f->slot;
+
+		if ((f->site & (FRAME_ENDED | FRAME_RESTORED)) || frame_stack(f) != s ||
+		    f->slot < sp || !is_tramp_return(st, *slot))
+			continue;
+		*slot = f->ret;
+		f->site |= FRAME_RESTORED;
+	}
+}
+
+static void hook_catch(const struct tp_state *st, struct tp_thread *t, uint64_t sp)
+{
+	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
+	uint64_t d = READ_ONCE(t->depth), n = 0, tsc = now(st);
+
+	if (d > TP_DEPTH_MAX)
+		d = TP_DEPTH_MAX;
+	for (uint64_t j = 0; j < d; j++) {
+		const struct tp_frame *f = &t->stack[j];
+
+		n += (f->site & (FRAME_RESTORED | FRAME_ENDED | FRAME_STATS)) == FRAME_RESTORED &&
+		     f->slot < sp;
+	}
+	if (ring && n)
+		ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, n), 0);
+	for (uint64_t j = d; j-- > 0;) {
+		struct tp_frame *f = &t->stack[j];
+
+		if ((f->site & (FRAME_RESTORED | FRAME_ENDED)) != FRAME_RESTORED || f->slot >= sp)
+			continue;
+		if (ring)
+			frame_close(st, ring, t, j, tsc);
+		f->site &= ~FRAME_RESTORED;
+		frame_mark_ended(st, ring, t, j);
+	}
+	/* outermost first: the reverse of hook_raise() */
+	for (uint64_t j = 0; j < d; j++) {
+		struct tp_frame *f = &t->stack[j];
+		uint64_t *slot = (uint64_t *)f->slot;
+
+		if ((f->site & (FRAME_RESTORED | FRAME_ENDED)) != FRAME_RESTORED)
+			continue;
+		f->site &= ~FRAME_RESTORED;
+		if (*slot == f->ret)
+			*slot = (uint64_t)tp_return;
+	}
+}
+
+uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp)
+{
+	struct tp_state *st = state();
+	uint64_t next = READ_ONCE(st->hook_next[which & 3]);
+	struct tp_thread *t = key ? thread_find(st, key) : NULL;
+
+	if (t && which == TP_HOOK_CATCH)
+		hook_catch(st, t, sp);
+	else if (t)
+		hook_raise(st, t, sp);
+	return next;
 }

@@ -68,3 +68,17 @@ $(O)/tests/targets/coro.O0: tests/targets/coro.c
 
 TARGET_BINS += $(O)/tests/targets/coro.O0
 targets: $(O)/tests/targets/coro.O0
+
+
+# C++ exceptions through traced frames (tests/integration/test_exceptions.c).
+$(O)/tests/targets/libthrow.so: tests/targets/lib/libthrow.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)g++ -std=gnu++17 -Wall -Wextra -Werror -g -O2 -pg -fno-optimize-sibling-calls -fPIC -shared -o $@ $<
+
+$(O)/tests/targets/exc: tests/targets/exc.cc $(O)/tests/targets/libthrow.so
+	$(call msg,CXX,$@)
+	$(Q)g++ -std=gnu++17 -Wall -Wextra -Werror -g -O2 -pg -fno-optimize-sibling-calls -o $@ $< \
+		-L$(O)/tests/targets -lthrow -Wl,-rpath,'$$ORIGIN'
+
+targets: $(O)/tests/targets/exc
