@@ -33,8 +33,10 @@ static const char *const hooked[] = {
 	[TP_HOOK_RAISE] = "_Unwind_RaiseException",
 	[TP_HOOK_RETHROW] = "_Unwind_Resume_or_Rethrow",
 	[TP_HOOK_CATCH] = "__cxa_begin_catch",
+	[TP_HOOK_PEXIT] = "pthread_exit",
+	[TP_HOOK_BT] = "backtrace",
 };
-#define NHOOKS 3
+#define NHOOKS TP_HOOKS
 
 #define MAX_SLOTS 256
 
@@ -141,7 +143,7 @@ out:
 int unwind_hooks_install(struct remote *r, struct ringfile *rf, const struct maps *maps)
 {
 	static struct hook_plan p;
-	uint64_t stub[NHOOKS], base = rf->hdr->tramp_addr[0];
+	uint64_t stub[NHOOKS], next[8] = { 0 }, base = rf->hdr->tramp_addr[0];
 	int hooked_now = 0, ret;
 
 	if (!rf->hdr->tramp_count || elf_version(EV_CURRENT) == EV_NONE)
@@ -161,14 +163,18 @@ int unwind_hooks_install(struct remote *r, struct ringfile *rf, const struct map
 		if (j == maps->n)	/* its first executable mapping */
 			scan_object(maps, path, &p);
 	}
-	if (!p.real[TP_HOOK_RAISE] || !p.real[TP_HOOK_CATCH])
-		return 0;	/* no C++ runtime: nothing throws */
+	/* C++: a throw without a catch hook would leave frames restored */
+	if (!p.real[TP_HOOK_CATCH])
+		p.real[TP_HOOK_RAISE] = p.real[TP_HOOK_RETHROW] = 0;
 	stub[TP_HOOK_RAISE] = base + TRAMP_CODE_OFF_HOOK_RAISE;
 	stub[TP_HOOK_RETHROW] = base + TRAMP_CODE_OFF_HOOK_RETHROW;
 	stub[TP_HOOK_CATCH] = base + TRAMP_CODE_OFF_HOOK_CATCH;
+	stub[TP_HOOK_PEXIT] = base + TRAMP_CODE_OFF_HOOK_PEXIT;
+	stub[TP_HOOK_BT] = base + TRAMP_CODE_OFF_HOOK_BT;
+	memcpy(next, p.real, sizeof(p.real));
 	/* where the hooks go on to, before any entry points at them */
 	ret = remote_write(r, rf->hdr->private_addr + offsetof(struct tp_state, hook_next),
-			   p.real, sizeof(p.real));
+			   next, sizeof(next));
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < p.nslots; i++) {
@@ -186,6 +192,6 @@ int unwind_hooks_install(struct remote *r, struct ringfile *rf, const struct map
 		}
 		hooked_now++;
 	}
-	pr_info("%d GOT entries of the C++ unwinder's entry points hooked", hooked_now);
+	pr_info("%d GOT entries of unwinder entry points hooked", hooked_now);
 	return hooked_now;
 }

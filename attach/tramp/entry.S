@@ -141,5 +141,7 @@ tp_return:
 	HOOK	tp_hook_raise, 0
 	HOOK	tp_hook_rethrow, 1
 	HOOK	tp_hook_catch, 2
+	HOOK	tp_hook_pexit, 3
+	HOOK	tp_hook_bt, 4
 
 	.section .note.GNU-stack,"",@progbits

@@ -35,6 +35,10 @@ HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
 HIDDEN uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp);
 
+struct tp_thread;
+static void bt_rehijack_slow(const struct tp_state *st, struct tp_thread *t,
+			     uint64_t slot, uint32_t s);
+
 #define FRAME_ENDED TP_FRAME_ENDED
 #define FRAME_STATS TP_FRAME_STATS
 #define FRAME_SITE  ((uint64_t)TAT_EV_SITE_MAX)	/* tp_frame.site: the index */
@@ -827,6 +831,8 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	/* Every site rewritten is 5 bytes up to the return address. */
 	site = site_index(st, after_site - 5);
 	stack = place_call(st, ring, t, slot);
+	if (unlikely(READ_ONCE(t->bt_sp)))
+		bt_rehijack_slow(st, t, (uint64_t)slot, stack);
 	/* A signal handler between the look and the push pops what it
 	 * pushes, so the depth it leaves is the one we saw. */
 	max_depth = READ_ONCE(hdr->max_depth);
@@ -946,6 +952,8 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 		return 0;
 	ret = t->stack[i].ret;
 	s = frame_stack(&t->stack[i]);
+	if (unlikely(READ_ONCE(t->bt_sp)))
+		bt_rehijack_slow(st, t, (uint64_t)slot, s);
 	if (ring) {
 		skipped = event_frames_open(t, i, depth, s);
 		if (unlikely(skipped))
@@ -983,7 +991,8 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
  * with the addresses put back; a traced call they make ends the unwound
  * frames below it, as after a longjmp.
  */
-static void hook_raise(const struct tp_state *st, struct tp_thread *t, uint64_t sp)
+/* Returns the sub-stack whose addresses were put back, or ~0 if none. */
+static uint32_t hook_raise(const struct tp_state *st, struct tp_thread *t, uint64_t sp)
 {
 	uint64_t d = READ_ONCE(t->depth), p = NO_FRAME;
 	uint32_t s;
@@ -999,7 +1008,7 @@ static void hook_raise(const struct tp_state *st, struct tp_thread *t, uint64_t 
 			p = j;
 	}
 	if (p == NO_FRAME)
-		return;
+		return ~0u;
 	s = frame_stack(&t->stack[p]);
 	/* innermost first: of a tail call's two frames on one slot, the
 	 * outer one's address is the one left in the slot */
@@ -1013,8 +1022,14 @@ static void hook_raise(const struct tp_state *st, struct tp_thread *t, uint64_t 
 		*slot = f->ret;
 		f->site |= FRAME_RESTORED;
 	}
+	return s;
 }
 
+/*
+ * The restored frames below @sp were unwound (@sp: a catching function's
+ * stack pointer; ~0: pthread_exit(), all of them); the others are hijacked
+ * again.
+ */
 static void hook_catch(const struct tp_state *st, struct tp_thread *t, uint64_t sp)
 {
 	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
@@ -1053,15 +1068,53 @@ static void hook_catch(const struct tp_state *st, struct tp_thread *t, uint64_t 
 	}
 }
 
+/*
+ * backtrace() walks the stack and returns: its caller and everything
+ * above are alive until the caller returns.  So the addresses put back for
+ * it are taken again at the thread's next traced call or return deeper
+ * than the caller on that stack; one at or above it means the caller
+ * returned meanwhile, unrecorded: the restored frames then stay as they
+ * are (their returns are not recorded; a later call below ends them).
+ */
+static void bt_rehijack_slow(const struct tp_state *st, struct tp_thread *t,
+			     uint64_t slot, uint32_t s)
+{
+	uint64_t sp = READ_ONCE(t->bt_sp);
+
+	if (!sp || s != READ_ONCE(t->bt_stack))
+		return;
+	WRITE_ONCE(t->bt_sp, 0);
+	if (slot < sp)
+		hook_catch(st, t, 0);	/* nothing below 0: all alive */
+}
+
 uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp)
 {
 	struct tp_state *st = state();
-	uint64_t next = READ_ONCE(st->hook_next[which & 3]);
+	uint64_t next = READ_ONCE(st->hook_next[which & 7]);
 	struct tp_thread *t = key ? thread_find(st, key) : NULL;
+	uint32_t s;
 
-	if (t && which == TP_HOOK_CATCH)
+	if (!t)
+		return next;
+	switch (which) {
+	case TP_HOOK_CATCH:
 		hook_catch(st, t, sp);
-	else if (t)
+		break;
+	case TP_HOOK_PEXIT:
+		/* the thread ends: every frame of its stack is unwound */
+		if (hook_raise(st, t, sp) != ~0u)
+			hook_catch(st, t, ~0ull);
+		break;
+	case TP_HOOK_BT:
+		s = hook_raise(st, t, sp);
+		if (s != ~0u) {
+			WRITE_ONCE(t->bt_stack, s);
+			WRITE_ONCE(t->bt_sp, sp);
+		}
+		break;
+	default:
 		hook_raise(st, t, sp);
+	}
 	return next;
 }

@@ -64,6 +64,9 @@ struct tp_thread {
 	uint32_t ring_stack;	/* sub-stack the ring's reader is in, or ~0 */
 	uint64_t mixed_at;	/* 0, or an index <= the first frame whose
 				 * sub-stack differs from the one below it */
+	uint64_t bt_sp;		/* backtrace() put return addresses back for
+				 * a caller whose %rsp was this (0: none) */
+	uint64_t bt_stack;	/* ... on this sub-stack */
 	struct tp_frame stack[TP_DEPTH_MAX];
 };
 
@@ -97,11 +100,14 @@ struct tp_state {
 	uint64_t ns_mult;	/* ns = ticks * ns_mult >> 32 (histogram buckets) */
 	/* C++ exceptions (attach/unwind_hooks.c): where tp_hook_raise and
 	 * tp_hook_catch go on to, by TP_HOOK_*; 0 = not hooked */
-	uint64_t hook_next[4];
+	uint64_t hook_next[8];
 };
 
 #define TP_HOOK_RAISE   0	/* _Unwind_RaiseException */
 #define TP_HOOK_RETHROW 1	/* _Unwind_Resume_or_Rethrow */
 #define TP_HOOK_CATCH   2	/* __cxa_begin_catch */
+#define TP_HOOK_PEXIT   3	/* pthread_exit */
+#define TP_HOOK_BT      4	/* backtrace */
+#define TP_HOOKS        5
 
 #endif

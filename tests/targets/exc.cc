@@ -10,8 +10,17 @@
  *   lib        thrown by lib_throw() in libthrow.so (3 frames deep)
  *   static     a function-local static whose initialiser throws once
  *   cleanup    a destructor (traced) runs while the exception passes
+ *   pexit      a thread calls pthread_exit() two traced frames deep, with
+ *              an object whose destructor must run in the outer one
+ *              (forced unwinding); answers the destructors run (1)
+ *   bt         backtrace() two traced frames deep; answers the number of
+ *              frames * 1000 + a checksum of their addresses, which must
+ *              not change when tracing is enabled in the same process
  */
+#include <cstdint>
 #include <cstdio>
+#include <execinfo.h>
+#include <pthread.h>
 #include <cstring>
 #include <stdexcept>
 #include <unistd.h>
@@ -132,6 +141,57 @@ NOINLINE static int cleanup_catcher(void)
 	}
 }
 
+static volatile int destroyed;
+
+struct witness {
+	NOINLINE ~witness() { destroyed++; }
+};
+
+NOINLINE static void pexit_inner(void)
+{
+	pthread_exit(NULL);
+}
+
+NOINLINE static void pexit_outer(void)
+{
+	witness w;
+
+	pexit_inner();
+}
+
+static void *pexit_thread(void *)
+{
+	pexit_outer();
+	return NULL;
+}
+
+NOINLINE static int pexiter(void)
+{
+	pthread_t th;
+
+	destroyed = 0;
+	if (pthread_create(&th, NULL, pexit_thread, NULL) || pthread_join(th, NULL))
+		return -1;
+	return destroyed;
+}
+
+NOINLINE static long bt_inner(void)
+{
+	void *frames[64];
+	int n = backtrace(frames, 64);
+	uint64_t sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum = sum * 31 + (uint64_t)(uintptr_t)frames[i];
+	after();	/* a traced call after it */
+	return n * 1000L + (long)(sum % 1000);
+}
+
+NOINLINE static long bt_outer(void)
+{
+	return bt_inner() + 0;
+}
+
 NOINLINE static long dispatch(const char *line)
 {
 	long n, sum = 0;
@@ -151,6 +211,10 @@ NOINLINE static long dispatch(const char *line)
 		return static_catcher();
 	if (!strncmp(line, "cleanup", 7))
 		return cleanup_catcher();
+	if (!strncmp(line, "pexit", 5))
+		return pexiter();
+	if (!strncmp(line, "bt", 2))
+		return bt_outer();
 	return -1;
 }
 

@@ -78,7 +78,7 @@ $(O)/tests/targets/libthrow.so: tests/targets/lib/libthrow.cc
 
 $(O)/tests/targets/exc: tests/targets/exc.cc $(O)/tests/targets/libthrow.so
 	$(call msg,CXX,$@)
-	$(Q)g++ -std=gnu++17 -Wall -Wextra -Werror -g -O2 -pg -fno-optimize-sibling-calls -o $@ $< \
+	$(Q)g++ -std=gnu++17 -Wall -Wextra -Werror -g -O2 -pg -fno-optimize-sibling-calls -pthread -o $@ $< \
 		-L$(O)/tests/targets -lthrow -Wl,-rpath,'$$ORIGIN'
 
 targets: $(O)/tests/targets/exc
