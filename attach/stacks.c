@@ -23,7 +23,7 @@ static struct walk_frame frames[STACKWALK_MAX];
 static void print_thread(FILE *out, const struct held_thread *t, const struct shadow *s,
 			 const struct tat_ring_header *hdr)
 {
-	struct walk_opts wo = { 0 };
+	struct walk_opts wo = { .names = 1 };
 	struct shadow_thread st = { s, 0 };
 	int n, is_new = 0;
 

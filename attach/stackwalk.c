@@ -8,7 +8,11 @@
  */
 #include <errno.h>
 #include <libunwind-ptrace.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
 
 #include "attach/stackwalk.h"
 
@@ -47,11 +51,48 @@ static int w_get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *dil, void *
 	return _UPT_get_dyn_info_list_addr(as, dil, upt_of(arg));
 }
 
+/*
+ * Target memory, a page at a time: libunwind reads unwind tables a word
+ * at a time, and a ptrace call per word made a walk cost a third of a
+ * millisecond while the process is held.  The cache lives for one walk
+ * (tattach writes the target between walks, never during one).
+ */
+#define PAGE_CACHE 32
+
+static struct cached_page {
+	uint64_t base;		/* page address + 1; 0 = empty */
+	unsigned char data[4096];
+} page_cache[PAGE_CACHE];
+static pid_t cache_pid;
+
+static int read_word(uint64_t addr, unw_word_t *val)
+{
+	uint64_t base = addr & ~4095ull, off = addr & 4095;
+	struct cached_page *cp = &page_cache[(base >> 12) % PAGE_CACHE];
+
+	if (off > 4096 - sizeof(*val))
+		return -1;	/* straddles two pages: the slow way */
+	if (cp->base != base + 1) {
+		struct iovec local = { cp->data, sizeof(cp->data) };
+		struct iovec remote = { (void *)(uintptr_t)base, sizeof(cp->data) };
+
+		if (process_vm_readv(cache_pid, &local, 1, &remote, 1, 0) != sizeof(cp->data)) {
+			cp->base = 0;
+			return -1;
+		}
+		cp->base = base + 1;
+	}
+	memcpy(val, cp->data + off, sizeof(*val));
+	return 0;
+}
+
 static int w_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
 			int write, void *arg)
 {
 	if (write)
 		return -UNW_EINVAL;
+	if (cache_pid && read_word(addr, val) == 0)
+		return 0;
 	return _UPT_access_mem(as, addr, val, 0, upt_of(arg));
 }
 
@@ -111,7 +152,7 @@ static int is_tramp_return(const struct walk_opts *o, uint64_t ip)
 	return 0;
 }
 
-static void describe(unw_cursor_t *c, struct walk_frame *f)
+static void describe(unw_cursor_t *c, struct walk_frame *f, int names)
 {
 	unw_proc_info_t pi;
 	unw_word_t off = 0;
@@ -120,7 +161,7 @@ static void describe(unw_cursor_t *c, struct walk_frame *f)
 		f->start = pi.start_ip;
 		f->end = pi.end_ip;
 	}
-	if (unw_get_proc_name(c, f->name, sizeof(f->name), &off) == 0)
+	if (names && unw_get_proc_name(c, f->name, sizeof(f->name), &off) == 0)
 		f->off = off;
 	else
 		f->name[0] = 0;
@@ -142,6 +183,50 @@ static int restart_at(unw_cursor_t *c, unw_addr_space_t as, struct walk_arg *w,
 	return unw_init_remote(c, as, w) < 0 ? -EIO : 0;
 }
 
+/*
+ * One address space for all the walks of a run, with libunwind's cache
+ * on: finding a function's unwind information means reading its object's
+ * tables, and the threads of a process mostly share their outer frames.
+ * A run acts on one process; the cache is dropped if another one comes.
+ */
+static unw_addr_space_t shared_as;
+static pid_t shared_pid;
+/* libunwind's ptrace state caches the object it last read unwind tables
+ * from; the threads share memory, so one (of the first thread walked)
+ * reads for all, and each thread's registers come from PTRACE_GETREGS. */
+static void *shared_upt;
+
+static unw_addr_space_t address_space(pid_t tid)
+{
+	pid_t pid = tid;
+	char path[64], buf[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	while (f && fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "Tgid: %d", &pid) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (shared_as && pid != shared_pid) {
+		unw_destroy_addr_space(shared_as);
+		shared_as = NULL;
+		if (shared_upt)
+			_UPT_destroy(shared_upt);
+		shared_upt = NULL;
+	}
+	if (!shared_upt)
+		shared_upt = _UPT_create(tid);
+	if (!shared_as) {
+		shared_as = unw_create_addr_space(&walk_accessors, 0);
+		if (shared_as)
+			unw_set_caching_policy(shared_as, UNW_CACHE_GLOBAL);
+		shared_pid = pid;
+	}
+	return shared_as;
+}
+
 int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 {
 	struct walk_arg w = { 0 };
@@ -149,18 +234,38 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 	unw_cursor_t c;
 	int n = 0, ret = 0;
 
-	as = unw_create_addr_space(&walk_accessors, 0);
-	if (!as)
+	struct user_regs_struct ur;
+
+	if (ptrace(PTRACE_GETREGS, tid, 0, &ur) < 0)
+		return -errno;
+	as = address_space(tid);
+	if (!as || !shared_upt)
 		return -ENOMEM;
-	w.upt = _UPT_create(tid);
-	if (!w.upt) {
-		unw_destroy_addr_space(as);
-		return -ENOMEM;
-	}
+	w.upt = shared_upt;
+	w.own_regs = 1;
+	w.regs[UNW_X86_64_RAX] = ur.rax;
+	w.regs[UNW_X86_64_RDX] = ur.rdx;
+	w.regs[UNW_X86_64_RCX] = ur.rcx;
+	w.regs[UNW_X86_64_RBX] = ur.rbx;
+	w.regs[UNW_X86_64_RSI] = ur.rsi;
+	w.regs[UNW_X86_64_RDI] = ur.rdi;
+	w.regs[UNW_X86_64_RBP] = ur.rbp;
+	w.regs[UNW_X86_64_RSP] = ur.rsp;
+	w.regs[UNW_X86_64_R8] = ur.r8;
+	w.regs[UNW_X86_64_R9] = ur.r9;
+	w.regs[UNW_X86_64_R10] = ur.r10;
+	w.regs[UNW_X86_64_R11] = ur.r11;
+	w.regs[UNW_X86_64_R12] = ur.r12;
+	w.regs[UNW_X86_64_R13] = ur.r13;
+	w.regs[UNW_X86_64_R14] = ur.r14;
+	w.regs[UNW_X86_64_R15] = ur.r15;
+	w.regs[UNW_X86_64_RIP] = ur.rip;
+	memset(page_cache, 0, sizeof(page_cache));
+	cache_pid = shared_pid;
 	walking = &w;
 	if (unw_init_remote(&c, as, &w) < 0) {
-		ret = -EIO;
-		goto out;
+		walking = NULL;
+		return -EIO;
 	}
 	while (n < STACKWALK_MAX) {
 		struct walk_frame *f = &out[n];
@@ -189,15 +294,12 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 		}
 		f->ip = ip;
 		f->sp = sp;
-		describe(&c, f);
+		describe(&c, f, o->names);
 		n++;
 		if (unw_step(&c) <= 0)
 			break;
 	}
 	ret = n;
-out:
 	walking = NULL;
-	_UPT_destroy(w.upt);
-	unw_destroy_addr_space(as);
 	return ret;
 }

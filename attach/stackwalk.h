@@ -38,6 +38,7 @@ struct walk_opts {
 	size_t ntramp;
 	walk_unhijack_fn unhijack;	/* NULL: stop at the first hijacked frame */
 	void *ctx;
+	int names;			/* look up names (slow: symbol tables) */
 };
 
 /*
