@@ -246,4 +246,5 @@ void running_adopt(struct ringfile *rf, struct held *h, struct running_report *r
 		}
 		rep->threads += ret > 0;
 	}
+	stackwalk_done();
 }

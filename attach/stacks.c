@@ -87,6 +87,7 @@ int session_stacks(pid_t pid, FILE *out)
 			fputc('\n', out);
 		print_thread(out, &h.v[i], sp, rf.fd >= 0 ? rf.hdr : NULL);
 	}
+	stackwalk_done();
 	ret = release_all(&h);
 	if (ret)
 		pr_err("resuming pid %d: %s", (int)pid, strerror(-ret));

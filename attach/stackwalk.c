@@ -303,3 +303,14 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 	walking = NULL;
 	return ret;
 }
+
+void stackwalk_done(void)
+{
+	if (shared_as)
+		unw_destroy_addr_space(shared_as);
+	if (shared_upt)
+		_UPT_destroy(shared_upt);
+	shared_as = NULL;
+	shared_upt = NULL;
+	shared_pid = 0;
+}

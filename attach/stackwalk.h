@@ -49,4 +49,7 @@ struct walk_opts {
  */
 int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out);
 
+/* Free what the walks of a process kept (libunwind's state and caches). */
+void stackwalk_done(void);
+
 #endif /* TATTACH_ATTACH_STACKWALK_H */
