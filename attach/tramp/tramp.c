@@ -35,7 +35,6 @@ HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
 HIDDEN uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp);
 
-struct tp_thread;
 static void bt_rehijack_slow(const struct tp_state *st, struct tp_thread *t,
 			     uint64_t slot, uint32_t s);
 
