@@ -17,7 +17,7 @@ msg      = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2);)
 
 # Debian packages the build and the tests need.  `make deps` installs the
 # missing ones (apt-get update first, once per run).
-DEB_PKGS := gcc make pkg-config binutils clang lld libclang-rt-14-dev libelf-dev libdw-dev libunwind-dev \
+DEB_PKGS := gcc g++ make pkg-config binutils clang lld libclang-rt-14-dev libelf-dev libdw-dev libunwind-dev \
 	    libcapstone-dev libcriterion-dev uftrace babeltrace2
 # test_html_browser: the --html page in a real (headless) browser
 DEB_PKGS += chromium
@@ -27,7 +27,7 @@ DEB_PKGS += python3
 # test_install: man renders the man pages, bash-completion loads the completion
 DEB_PKGS += groff-base man-db bash-completion
 
-PKGS     := libelf libdw capstone
+PKGS     := libelf libdw capstone libunwind-ptrace
 WARN     := -Wall -Wextra -Werror -Wno-missing-field-initializers
 CFLAGS   ?= -O2 -g
 BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -I. -MMD -MP
@@ -101,6 +101,7 @@ $(LIB): $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(O)/attach/inject.o: $(TRAMP_BLOB)
+$(O)/attach/unwind_hooks.o: $(TRAMP_BLOB)
 $(O)/attach/remote.o: $(RESCUE_BLOB)
 ALL_CFLAGS += -I$(O)
 
@@ -131,7 +132,7 @@ $(O)/attach/tramp/tramp.elf: $(TRAMP_OBJS) attach/tramp/tramp.lds
 
 $(TRAMP_BLOB): $(O)/attach/tramp/tramp.elf attach/tramp/mkblob.sh
 	$(call msg,GEN,$@)
-	$(Q)sh attach/tramp/mkblob.sh $< $@ tramp_code tp_fentry tp_mcount tp_return tp_config_area
+	$(Q)sh attach/tramp/mkblob.sh $< $@ tramp_code tp_fentry tp_mcount tp_return tp_config_area tp_hook_raise tp_hook_rethrow tp_hook_catch tp_hook_pexit tp_hook_bt
 
 $(O)/attach/tramp/rescue.elf: $(O)/attach/tramp/rescue.o attach/tramp/rescue.lds
 	$(call msg,LD,$@)

@@ -13,13 +13,17 @@
 #include "attach/ringdir.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
+#include "attach/stacks.h"
 
 #define TATTACH_VERSION "0.1.0"
 
-enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS, ACT_MODE, ACT_LIST, ACT_CLEAN };
+enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS, ACT_MODE, ACT_LIST, ACT_CLEAN,
+	      ACT_STACKS };
+
+#define ONE_ACTION "give only one of --enable, --disable, --status, --stacks, --list, --clean"
 
 /* Long-only options (no short letter). */
-enum { OPT_LIST = 0x100, OPT_CLEAN, OPT_MAX_DEPTH };
+enum { OPT_LIST = 0x100, OPT_CLEAN, OPT_MAX_DEPTH, OPT_STACKS };
 
 static void usage(FILE *f)
 {
@@ -27,6 +31,7 @@ static void usage(FILE *f)
 "Usage: tattach -p PID --enable|--disable|--status [options]\n"
 "       tattach -p PID --mode discard|flight|stats\n"
 "       tattach -p PID --max-depth N\n"
+"       tattach -p PID --stacks\n"
 "       tattach [options] [-o FILE] -- COMMAND [ARGS...]\n"
 "       tattach --list | --clean\n"
 "\n"
@@ -45,6 +50,10 @@ static void usage(FILE *f)
 "  -s, --status           show attachment, sites, threads, buffer use, drops,\n"
 "                         stats memory; with -v also every patched function;\n"
 "                         also after the process exited (from its ring file)\n"
+"      --stacks           print every thread's current stack (like eu-stack),\n"
+"                         traced or not: the process is stopped only while\n"
+"                         its stacks are read; [traced] marks calls in flight\n"
+"                         whose return tattach records\n"
 "      --list             list the ring files: pid, owner uid, whether their\n"
 "                         process still runs (pid and start time), memory\n"
 "                         they take, age\n"
@@ -209,6 +218,7 @@ int main(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'F' },
 		{ "notrace", required_argument, NULL, 'N' },
 		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+		{ "stacks", no_argument, NULL, OPT_STACKS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "list", no_argument, NULL, OPT_LIST },
@@ -236,7 +246,7 @@ int main(int argc, char **argv)
 		case 'd':
 		case 's':
 			if (act != ACT_NONE)
-				misuse("%s", "give only one of --enable, --disable, --status");
+				misuse("%s", ONE_ACTION);
 			act = c == 'e' ? ACT_ENABLE : c == 'd' ? ACT_DISABLE : ACT_STATUS;
 			break;
 		case 'm':
@@ -282,6 +292,11 @@ int main(int argc, char **argv)
 		case 'N':
 			add_pattern(&o, c == 'F', optarg);
 			break;
+		case OPT_STACKS:
+			if (act != ACT_NONE)
+				misuse("%s", ONE_ACTION);
+			act = ACT_STACKS;
+			break;
 		case OPT_MAX_DEPTH:
 			v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 0 || v > TAT_FRAMES_MAX)
@@ -291,8 +306,7 @@ int main(int argc, char **argv)
 		case OPT_LIST:
 		case OPT_CLEAN:
 			if (act != ACT_NONE)
-				misuse("%s", "give only one of --enable, --disable, --status, "
-				       "--list, --clean");
+				misuse("%s", ONE_ACTION);
 			act = c == OPT_LIST ? ACT_LIST : ACT_CLEAN;
 			break;
 		case 'h':
@@ -330,7 +344,7 @@ int main(int argc, char **argv)
 		misuse("%s", "--filter and --notrace go with --enable");
 	o.verbose = verbose;
 	if (act == ACT_NONE)
-		misuse("%s", "no action given: use --enable, --disable, --status or --mode");
+		misuse("%s", "no action given: use --enable, --disable, --status, --stacks or --mode");
 	log_set_level(verbose ? LOG_INFO : LOG_WARN);
 
 	switch (act) {
@@ -349,6 +363,10 @@ int main(int argc, char **argv)
 			       (int)o.pid, rep.sites, plural(rep.sites), rep.modules,
 			       plural(rep.modules), rep.threads, plural(rep.threads),
 			       rep.stopped_us / 1000, (int)o.pid);
+		if (!rep.already && rep.adopted)
+			printf("tattach: pid %d: %zu call%s already running when tracing began "
+			       "will show their return (tread: 'entered before tracing')\n",
+			       (int)o.pid, rep.adopted, plural(rep.adopted));
 		if (!rep.already && rep.unpatched)
 			printf("tattach: pid %d: %zu site%s not matching the filters made NOP%s "
 			       "again\n", (int)o.pid, rep.unpatched, plural(rep.unpatched),
@@ -367,6 +385,9 @@ int main(int argc, char **argv)
 			       rep.changed == 1 ? " is a" : "s are", rep.threads,
 			       plural(rep.threads), rep.stopped_us / 1000);
 		break;
+	case ACT_STACKS:
+		ret = session_stacks(o.pid, stdout);
+		return ret ? fail(&o, ret) : 0;
 	case ACT_MODE:
 		ret = session_set_mode(&o);
 		if (ret)

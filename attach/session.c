@@ -24,7 +24,9 @@
 #include "attach/ringdir.h"
 #include "attach/ringfile.h"
 #include "attach/seccomp.h"
+#include "attach/running.h"
 #include "attach/seize.h"
+#include "attach/unwind_hooks.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
 #include "attach/status_extra.h"
@@ -913,8 +915,19 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		       "process?)", (int)o->pid, rep->mismatched);
 		ret = -EILSEQ;
 	}
-	if (!ret)
+	if (!ret) {
+		struct running_report rr;
+
+		/* the calls running now: their returns are traced too */
+		running_adopt(&rf, &h, &rr);
+		rep->adopted = rr.calls;
+		/* C++ exceptions must not meet a hijacked return */
+		if (unwind_hooks_install(&r, &rf, &maps) < 0)
+			pr_warn("pid %d: C++ exceptions thrown through traced calls will "
+				"end the program (the unwinder's GOT entries could not be "
+				"hooked)", (int)o->pid);
 		rf.hdr->enable_count++;
+	}
 	warn_full_rings(&rf);
 out_release:
 	remote_close(&r);

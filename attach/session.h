@@ -33,6 +33,7 @@ struct session_report {
 	size_t eintr_fixed;
 	size_t stepped;			/* threads moved out of a NOP sled */
 	double stopped_us;		/* how long the target was held */
+	size_t adopted;			/* --enable: calls already running, now traced */
 	char ring_path[256];
 };
 

@@ -36,6 +36,10 @@ void tread_decoder_prime(struct tread_decoder *d, uint64_t word)
 		break;
 	case TAT_SUB_TID:
 		d->tid = (int32_t)tat_ev_payload(word);
+		d->stack = 0;
+		break;
+	case TAT_SUB_STACK:
+		d->stack = tat_ev_payload(word);
 		break;
 	}
 }
@@ -54,6 +58,7 @@ void tread_decoder_gap(struct tread_decoder *d, uint64_t count,
 		return;
 	tread_decoder_lost(d, count, reason);
 	d->have_time = false;
+	d->stack = 0;	/* a STACK record may have been among them */
 }
 
 static bool lost_pending(const struct tread_decoder *d)
@@ -121,6 +126,8 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		if (tid == d->tid)
 			return 0;
 		d->tid = tid;
+		d->stack = 0;
+		d->early_pending = 0;
 		d->unwind_pending = 0;	/* belonged to the previous thread */
 		d->have_depth = false;
 		memset(out, 0, sizeof(*out));
@@ -142,6 +149,12 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		return 0;
 	case TAT_SUB_UNWIND:
 		d->unwind_pending = payload;
+		return 0;
+	case TAT_SUB_STACK:
+		d->stack = payload;
+		return 0;
+	case TAT_SUB_EARLY:
+		d->early_pending = payload;
 		return 0;
 	case TAT_SUB_DEPTH:
 		/* handed out with the next event, after the loss it follows */
@@ -191,6 +204,7 @@ int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		ev->tsc = tsc;
 		ev->pos = pos;
 		ev->open = d->depth;
+		ev->stack = d->stack;
 		d->have_depth = false;
 	}
 
@@ -198,10 +212,15 @@ int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = type == TAT_EV_ENTRY ? TREAD_EV_ENTRY : TREAD_EV_EXIT;
 	ev->site = tat_ev_site(word);
+	ev->stack = d->stack;
 	ev->slot = d->slot;
 	ev->tid = d->tid;
 	ev->tsc = tsc;
 	ev->pos = pos;
+	if (type == TAT_EV_ENTRY && d->early_pending) {
+		ev->early = 1;
+		d->early_pending--;
+	}
 	if (type == TAT_EV_EXIT && d->unwind_pending) {
 		ev->unwound = 1;
 		d->unwind_pending--;

@@ -13,6 +13,8 @@
  *     are counted as lost;
  *   - the tid writing the ring (TID specials);
  *   - how many of the next EXITs end frames unwound by longjmp (UNWIND);
+ *   - the sub-stack the events belong to (STACK; 0 until one, and again
+ *     after a TID or a gap: the writer repeats it after a TIME or LOST);
  *   - events lost (LOST specials, gaps, undated words), reported as one
  *     LOST event just before the next dated event;
  *   - LOST records with a negative count (see TREAD_LOST_OVERCOUNTED):
@@ -55,7 +57,12 @@ struct tread_event {
 	uint8_t  kind;		/* enum tread_event_kind */
 	uint8_t  unwound;	/* EXIT: frame ended by longjmp/siglongjmp */
 	uint8_t  undated;	/* LOST: no dated event before it, tsc is 0 */
+	uint8_t  early;		/* ENTRY: the call was running when tracing
+				 * began; tsc is that time (EARLY record) */
 	uint32_t site;		/* ENTRY/EXIT: index into the site table */
+	uint64_t stack;		/* ENTRY/EXIT/DEPTH: sub-stack (coroutine,
+				 * sigaltstack) the call runs on; calls nest
+				 * per (slot, stack) */
 	uint32_t slot;		/* thread slot (ring) it was read from */
 	int32_t  tid;		/* thread that wrote it */
 	uint64_t tsc;		/* full timestamp (LOST/TID: of a neighbour event) */
@@ -95,6 +102,8 @@ struct tread_decoder {
 	uint64_t time_hi;	/* payload of the latest TIME special */
 	int32_t  tid;
 	uint64_t unwind_pending;
+	uint64_t stack;		/* payload of the latest STACK special */
+	uint64_t early_pending;	/* ENTRYs still to mark early (EARLY) */
 	uint64_t last_tsc;	/* of the latest dated event, 0 before one */
 	bool     dated;		/* an event was dated: last_tsc is real */
 	uint64_t pending[TREAD_LOST_REASONS]; /* not yet reported as a LOST event */

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * Function-graph output.  The only state is a stack of open calls per
- * thread slot: it gives the indentation and the start time of each exit's
- * call, and tells a normal exit from one whose entry we never saw.
+ * thread slot and sub-stack (sub_stacks.h): it gives the indentation and
+ * the start time of each exit's call, and tells a normal exit from one
+ * whose entry we never saw.  When a thread switches stacks (coroutines), a
+ * "stack N" comment line says so, and indentation follows that stack.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,17 +14,13 @@
 #include <time.h>
 
 #include "consumer/graph.h"
+#include "consumer/sub_stacks.h"
 #include "consumer/summary.h"
 
 struct frame {
 	uint32_t site;
+	bool     early;		/* entered before tracing: tsc is the --enable */
 	uint64_t tsc;
-};
-
-struct thread_stack {
-	struct frame *frames;
-	uint32_t depth;
-	uint32_t cap;
 };
 
 struct tread_graph {
@@ -32,7 +30,7 @@ struct tread_graph {
 	int32_t tid;
 	struct tread_filter *filter;	/* NULL: every event */
 	bool srcline;			/* --srcline */
-	struct thread_stack *stacks;	/* by slot */
+	struct tread_sub_stacks *stacks; /* by slot */
 	uint64_t too_deep;		/* entries past TREAD_GRAPH_MAX_DEPTH */
 
 	/* --time */
@@ -82,7 +80,7 @@ void tread_graph_close(struct tread_graph *g)
 	if (!g)
 		return;
 	for (uint32_t i = 0; i < g->ring->hdr.max_threads; i++)
-		free(g->stacks[i].frames);
+		tread_sub_stacks_free(&g->stacks[i]);
 	free(g->stacks);
 	free(g->buf);
 	free(g);
@@ -333,31 +331,52 @@ static const char *name_of(struct tread_graph *g, uint32_t site)
 	return tread_site_name(g->names, site);
 }
 
+/* A call running when tracing began: its duration counts from --enable. */
+#define EARLY_NOTE " /* entered before tracing */"
+
 static const char *unwound_note(const struct tread_event *ev)
 {
 	return ev->unwound ? " /* unwound */" : "";
 }
 
-static int push(struct tread_graph *g, struct thread_stack *st,
+static int push(struct tread_graph *g, struct tread_call_stack *st,
 		const struct tread_event *ev)
 {
+	struct frame f = { .site = ev->site, .early = ev->early, .tsc = ev->tsc };
+
 	if (st->depth == TREAD_GRAPH_MAX_DEPTH) {
 		g->too_deep++;
 		return 0;
 	}
-	if (st->depth == st->cap) {
-		uint32_t cap = st->cap ? st->cap * 2 : 32;
-		struct frame *f = reallocarray(st->frames, cap, sizeof(*f));
+	return tread_call_push(st, &f, sizeof(f));
+}
 
-		if (!f)
-			return -ENOMEM;
-		st->frames = f;
-		st->cap = cap;
-	}
-	st->frames[st->depth].site = ev->site;
-	st->frames[st->depth].tsc = ev->tsc;
-	st->depth++;
-	return 0;
+static struct frame *frame_at(const struct tread_call_stack *st, uint32_t i)
+{
+	return tread_call_at(st, i, sizeof(struct frame));
+}
+
+/* The open calls of @ev's thread slot on @ev's sub-stack (NULL: no memory). */
+static struct tread_call_stack *stack_of(struct tread_graph *g,
+					 const struct tread_event *ev)
+{
+	return tread_sub_stack(&g->stacks[ev->slot], ev->stack);
+}
+
+/* A "stack N" comment line when @ev runs on another stack than the slot's last
+ * event shown: the indentation that follows is that stack's. */
+static int show_stack(struct tread_graph *g, const struct tread_event *ev)
+{
+	struct tread_sub_stacks *ss = &g->stacks[ev->slot];
+
+	if (ev->stack == ss->shown)
+		return 0;
+	ss->shown = ev->stack;
+	begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, 0);
+	put_str(g, "/* stack ");
+	put_uint(g, ev->stack, 0, false, false);
+	put_str(g, " */");
+	return end_line(g);
 }
 
 /* --srcline: a "file:line" comment after the function name. */
@@ -376,14 +395,24 @@ static void put_srcline(struct tread_graph *g, uint32_t site)
 static int print_entry(struct tread_graph *g, struct tread_trace *t,
 		       const struct tread_event *ev)
 {
-	struct thread_stack *st = &g->stacks[ev->slot];
+	struct tread_call_stack *st = stack_of(g, ev);
 	const struct tread_event *next = tread_filter_peek_same(g->filter, t);
 	const char *name = name_of(g, ev->site);
 	int ret;
 
+	if (!st)
+		return -ENOMEM;
+	/* A resync DEPTH that says the writer had just this call open more
+	 * than our stack (after a TIME record, every 512 events) tells
+	 * nothing: it must not keep a leaf from being folded. */
+	while (next && next->kind == TREAD_EV_DEPTH && next->stack == ev->stack &&
+	       next->open == (uint64_t)st->depth + 1) {
+		tread_filter_pop_same(g->filter, t);
+		next = tread_filter_peek_same(g->filter, t);
+	}
 	/* An unwound exit keeps two lines, so its note ends a "}" line. */
 	if (next && next->kind == TREAD_EV_EXIT && next->site == ev->site &&
-	    !next->unwound) {
+	    next->stack == ev->stack && !next->unwound && !ev->early) {
 		begin_line(g, true, ev->tsc, duration_us(g, ev->tsc, next->tsc),
 			   ev->tid, st->depth);
 		put_str(g, name);
@@ -395,6 +424,8 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 	begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
 	put_str(g, name);
 	put_mem(g, "() {", 4);
+	if (ev->early)
+		put_str(g, EARLY_NOTE);
 	put_srcline(g, ev->site);
 	ret = end_line(g);
 	if (ret)
@@ -403,7 +434,7 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 }
 
 /* Close the calls above the first @keep of @st: their exits were lost. */
-static int close_lost(struct tread_graph *g, struct thread_stack *st,
+static int close_lost(struct tread_graph *g, struct tread_call_stack *st,
 		      const struct tread_event *ev, uint64_t keep)
 {
 	while (st->depth > keep) {
@@ -412,7 +443,7 @@ static int close_lost(struct tread_graph *g, struct thread_stack *st,
 		st->depth--;
 		begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
 		put_str(g, "} /* ");
-		put_str(g, name_of(g, st->frames[st->depth].site));
+		put_str(g, name_of(g, frame_at(st, st->depth)->site));
 		put_str(g, " (exit lost) */");
 		ret = end_line(g);
 		if (ret)
@@ -423,13 +454,15 @@ static int close_lost(struct tread_graph *g, struct thread_stack *st,
 
 static int print_exit(struct tread_graph *g, const struct tread_event *ev)
 {
-	struct thread_stack *st = &g->stacks[ev->slot];
+	struct tread_call_stack *st = stack_of(g, ev);
 	const char *name = name_of(g, ev->site);
 	int64_t k;
 	int ret;
 
+	if (!st)
+		return -ENOMEM;
 	for (k = (int64_t)st->depth - 1; k >= 0; k--)
-		if (st->frames[k].site == ev->site)
+		if (frame_at(st, (uint32_t)k)->site == ev->site)
 			break;
 	if (k < 0) {
 		begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
@@ -445,12 +478,14 @@ static int print_exit(struct tread_graph *g, const struct tread_event *ev)
 	if (ret)
 		return ret;
 	st->depth--;
-	begin_line(g, true, ev->tsc, duration_us(g, st->frames[st->depth].tsc, ev->tsc),
+	begin_line(g, true, ev->tsc, duration_us(g, frame_at(st, st->depth)->tsc, ev->tsc),
 		   ev->tid, st->depth);
 	put_str(g, "} /* ");
 	put_str(g, name);
 	put_str(g, " */");
 	put_str(g, unwound_note(ev));
+	if (frame_at(st, st->depth)->early)
+		put_str(g, EARLY_NOTE);
 	return end_line(g);
 }
 
@@ -505,11 +540,15 @@ int tread_graph_round(struct tread_graph *g, struct tread_trace *t)
 	while (!ret && tread_filter_next(g->filter, t, &ev) == 1) {
 		if (ev.kind == TREAD_EV_TID) {
 			/* The slot has a new owner: the old one's calls are over. */
-			g->stacks[ev.slot].depth = 0;
+			tread_sub_stacks_clear(&g->stacks[ev.slot]);
 			continue;
 		}
 		if (g->tid && ev.tid != g->tid)
 			continue;
+		if (ev.kind == TREAD_EV_ENTRY || ev.kind == TREAD_EV_EXIT)
+			ret = show_stack(g, &ev);
+		if (ret)
+			break;
 		switch (ev.kind) {
 		case TREAD_EV_ENTRY:
 			ret = print_entry(g, t, &ev);
@@ -522,7 +561,8 @@ int tread_graph_round(struct tread_graph *g, struct tread_trace *t)
 			break;
 		case TREAD_EV_DEPTH:
 			/* the writer had fewer calls open: the rest ended unseen */
-			ret = close_lost(g, &g->stacks[ev.slot], &ev, ev.open);
+			ret = stack_of(g, &ev) ? close_lost(g, stack_of(g, &ev), &ev, ev.open) :
+						 -ENOMEM;
 			break;
 		}
 	}

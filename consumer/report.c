@@ -2,8 +2,9 @@
 /*
  * Per-function time accounting for --report.
  *
- * Each thread slot keeps a stack of open calls with the time their traced
- * children took; an exit pops its call and charges the function.  Stats
+ * Each thread slot keeps a stack of open calls per sub-stack (coroutine,
+ * sigaltstack: sub_stacks.h) with the time their traced children took; an
+ * exit pops its call and charges the function.  Stats
  * live in a dense array, reached from the site index through a map, so
  * memory follows the number of functions seen, not the site table size.
  */
@@ -15,18 +16,13 @@
 
 #include "consumer/report.h"
 #include "consumer/stats_reader.h"
+#include "consumer/sub_stacks.h"
 #include "consumer/summary.h"
 
 struct open_call {
 	uint32_t site;
 	uint64_t start;
 	uint64_t children;	/* ticks spent in traced callees */
-};
-
-struct call_stack {
-	struct open_call *calls;
-	uint32_t depth;
-	uint32_t cap;
 };
 
 struct func_stats {
@@ -47,7 +43,7 @@ struct tread_report {
 	struct tread_site_names *names;
 	int32_t tid;
 
-	struct call_stack *stacks;	/* by slot */
+	struct tread_sub_stacks *stacks; /* by slot */
 	uint32_t *stats_of_site;	/* [site_cap]: index + 1, 0 = none */
 	struct func_stats *stats;
 	uint32_t nstats;
@@ -103,7 +99,7 @@ void tread_report_close(struct tread_report *r)
 	if (!r)
 		return;
 	for (uint32_t i = 0; r->stacks && i < r->ring->hdr.max_threads; i++)
-		free(r->stacks[i].calls);
+		tread_sub_stacks_free(&r->stacks[i]);
 	free(r->stacks);
 	free(r->stats_of_site);
 	free(r->by_tid_site);
@@ -186,49 +182,46 @@ static struct func_stats *stats_for(struct tread_report *r, uint32_t site, int32
 
 static int enter(struct tread_report *r, const struct tread_event *ev)
 {
-	struct call_stack *st = &r->stacks[ev->slot];
+	struct tread_call_stack *st = tread_sub_stack(&r->stacks[ev->slot], ev->stack);
+	struct open_call c = { .site = ev->site, .start = ev->tsc };
 
+	if (!st)
+		return -ENOMEM;
 	if (st->depth == MAX_DEPTH)
 		return 0;	/* its exit will count as unmatched */
-	if (st->depth == st->cap) {
-		uint32_t cap = st->cap ? st->cap * 2 : 32;
-		struct open_call *c = reallocarray(st->calls, cap, sizeof(*c));
-
-		if (!c)
-			return -ENOMEM;
-		st->calls = c;
-		st->cap = cap;
-	}
-	st->calls[st->depth++] = (struct open_call){ .site = ev->site, .start = ev->tsc };
-	return 0;
+	return tread_call_push(st, &c, sizeof(c));
 }
 
 static int leave(struct tread_report *r, const struct tread_event *ev)
 {
-	struct call_stack *st = &r->stacks[ev->slot];
+	struct tread_call_stack *cs = tread_sub_stack(&r->stacks[ev->slot], ev->stack);
+	struct open_call *calls;
 	struct open_call call;
 	struct func_stats *f;
 	uint64_t d, self;
 	bool recursive = false;
 	int64_t k;
 
-	for (k = (int64_t)st->depth - 1; k >= 0; k--)
-		if (st->calls[k].site == ev->site)
+	if (!cs)
+		return -ENOMEM;
+	calls = cs->calls;
+	for (k = (int64_t)cs->depth - 1; k >= 0; k--)
+		if (calls[k].site == ev->site)
 			break;
 	if (k < 0) {
 		r->unmatched_exits++;
 		return 0;
 	}
-	r->unclosed += st->depth - (k + 1);
-	st->depth = k;
-	call = st->calls[k];
+	r->unclosed += cs->depth - (k + 1);
+	cs->depth = k;
+	call = calls[k];
 
 	d = ev->tsc > call.start ? ev->tsc - call.start : 0;
 	self = d > call.children ? d - call.children : 0;
 	for (int64_t i = 0; i < k && !recursive; i++)
-		recursive = st->calls[i].site == ev->site;
+		recursive = calls[i].site == ev->site;
 	if (k > 0)
-		st->calls[k - 1].children = add_sat(st->calls[k - 1].children, d);
+		calls[k - 1].children = add_sat(calls[k - 1].children, d);
 
 	if (ev->site >= r->ring->site_cap) {	/* corrupt: no name, no row */
 		r->outside_table++;
@@ -262,16 +255,19 @@ int tread_report_round_filtered(struct tread_report *r, struct tread_trace *t,
 
 	while (!ret && tread_filter_next(flt, t, &ev) == 1) {
 		if (ev.kind == TREAD_EV_TID) {
-			r->stacks[ev.slot].depth = 0;
+			tread_sub_stacks_clear(&r->stacks[ev.slot]);
 			continue;
 		}
 		if (r->tid && ev.tid != r->tid)
 			continue;
 		if (ev.kind == TREAD_EV_DEPTH) {
-			struct call_stack *st = &r->stacks[ev.slot];
+			struct tread_call_stack *st =
+				tread_sub_stack(&r->stacks[ev.slot], ev.stack);
 
 			/* the writer had fewer calls open: the rest ended unseen */
-			if (st->depth > ev.open) {
+			if (!st)
+				ret = -ENOMEM;
+			else if (st->depth > ev.open) {
 				r->unclosed += st->depth - ev.open;
 				st->depth = (uint32_t)ev.open;
 			}
@@ -462,7 +458,7 @@ int tread_report_print(struct tread_report *r, const struct tread_trace *t,
 		calls = add_sat(calls, r->stats[i].calls);
 	}
 	for (uint32_t i = 0; i < r->ring->hdr.max_threads; i++)
-		running += r->stacks[i].depth;
+		running += tread_sub_stacks_depth(&r->stacks[i]);
 	sort_keys = r->keys;
 	sort_per_thread = r->per_thread;
 	if (r->nstats)		/* qsort(NULL, 0) is undefined */

@@ -113,4 +113,35 @@ tp_return:
 	ud2
 	.size	tp_return, . - tp_return
 
+/*
+ * C++ exceptions (tramp.c, tp_hook()).  A GOT entry of
+ * _Unwind_RaiseException / _Unwind_Resume_or_Rethrow / __cxa_begin_catch
+ * points here; we run tp_hook() with every register kept, then "return"
+ * into the real function through the slot reserved first, so it starts
+ * with the stack and registers its caller gave it.
+ *     on entry (%rsp) = the caller's return address
+ */
+.macro HOOK name, which
+	.globl	\name
+	.hidden	\name
+	.type	\name, @function
+\name:
+	sub	$8, %rsp		/* the real function's address goes here */
+	SAVE_SCRATCH
+	mov	%fs:0, %rdi
+	mov	$\which, %esi
+	lea	88(%rsp), %rdx		/* the caller's %rsp before its call */
+	CALL_ALIGNED tp_hook
+	mov	%rax, 72(%rsp)
+	RESTORE_SCRATCH
+	ret
+	.size	\name, . - \name
+.endm
+
+	HOOK	tp_hook_raise, 0
+	HOOK	tp_hook_rethrow, 1
+	HOOK	tp_hook_catch, 2
+	HOOK	tp_hook_pexit, 3
+	HOOK	tp_hook_bt, 4
+
 	.section .note.GNU-stack,"",@progbits

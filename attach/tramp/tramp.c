@@ -33,11 +33,25 @@ extern char tp_return[] HIDDEN;
 
 HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
+HIDDEN uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp);
 
-#define FRAME_ENDED (1ull << 63)	/* tp_frame.site: its EXIT was written */
-#define FRAME_STATS (1ull << 62)	/* tp_frame.site: entered in stats mode */
+static void bt_rehijack_slow(const struct tp_state *st, struct tp_thread *t,
+			     uint64_t slot, uint32_t s);
+
+#define FRAME_ENDED TP_FRAME_ENDED
+#define FRAME_STATS TP_FRAME_STATS
 #define FRAME_SITE  ((uint64_t)TAT_EV_SITE_MAX)	/* tp_frame.site: the index */
-#define SAME_STACK  (8ull << 20)	/* farther apart: another stack */
+#define FRAME_RESTORED TP_FRAME_RESTORED	/* for an unwinder: tp_hook() */
+#define FRAME_STACK_SHIFT TP_FRAME_STACK_SHIFT
+#define FRAME_STACK_MASK  TP_FRAME_STACK_MASK
+#define STACK_UNTOLD 0xffffffffu	/* tp_thread.ring_stack: tell the reader */
+/* A traced call's return slot lies at most this far below its traced
+ * caller's on the same stack; farther means another stack. */
+#define CALL_REACH  (64ull << 10)
+/* A new call at most this far above every frame of a sub-stack is taken
+ * for a longjmp() out of all of them (same stack); farther, another stack. */
+#define JUMP_REACH  (16ull << 10)
+#define NO_FRAME    (~0ull)
 
 _Static_assert(TP_DEPTH_MAX == TAT_FRAMES_MAX, "one shared frame per shadow frame");
 
@@ -108,6 +122,41 @@ static inline int local_cmpxchg(uint64_t *p, uint64_t *old, uint64_t new)
 			 : "memory", "cc");
 	*old = prev;
 	return ok;
+}
+
+static inline int local_cmpxchg32(uint32_t *p, uint32_t old, uint32_t new)
+{
+	uint8_t ok;
+
+	__asm__ volatile("cmpxchgl %3, %1; sete %0"
+			 : "=q"(ok), "+m"(*p), "+a"(old)
+			 : "r"(new)
+			 : "memory", "cc");
+	return ok;
+}
+
+/* The sub-stack a shadow frame belongs to (see place_call()). */
+static inline uint32_t frame_stack(const struct tp_frame *f)
+{
+	return (uint32_t)((f->site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
+}
+
+/* Frames [0, @d) all belong to one sub-stack: the common case, in which
+ * the innermost frame is the running stack's. */
+static inline int one_stack(const struct tp_thread *t, uint64_t d)
+{
+	uint64_t m = READ_ONCE(t->mixed_at);
+
+	return m == 0 || d <= m;
+}
+
+/* Frame @idx's sub-stack may differ from the one below it. */
+static inline void note_mixed(struct tp_thread *t, uint64_t idx)
+{
+	uint64_t m = READ_ONCE(t->mixed_at);
+
+	while ((m == 0 || idx < m) && !local_cmpxchg(&t->mixed_at, &m, idx))
+		;
 }
 
 static inline uint64_t hash64(uint64_t x, uint32_t bits)
@@ -196,14 +245,61 @@ static inline uint64_t local_take(uint64_t *p)
 	return v;
 }
 
-/* Calls a reader sees open among the first @lim frames of @t. */
-static uint64_t open_calls(const struct tp_thread *t, uint64_t lim)
+/* Calls a reader sees open on sub-stack @s among the first @lim frames. */
+static uint64_t open_calls(const struct tp_thread *t, uint64_t lim, uint32_t s)
 {
 	uint64_t n = 0;
 
 	for (uint64_t j = 0; j < lim && j < TP_DEPTH_MAX; j++)
-		n += !(t->stack[j].site & FRAME_ENDED);
+		n += !(t->stack[j].site & FRAME_ENDED) && frame_stack(&t->stack[j]) == s;
 	return n;
+}
+
+/*
+ * Store @word so that the reader takes it for an event of sub-stack @s:
+ * preceded by a STACK record when the reader was last told of another
+ * one (or, after a resync, @force, of any but 0).
+ *
+ * A signal handler of this thread may write its own events, on its own
+ * stack, at any point in here.  So: the head is read before ring_stack
+ * and the place is taken with a compare-and-swap from that head, which
+ * fails if anyone wrote in between (then we look again); a writer that
+ * will write a STACK record first marks ring_stack untold, so a handler
+ * running before that record is stored writes its own; and the record's
+ * stack becomes ring_stack only if no handler told of another meanwhile.
+ * STACK and event are taken as one pair: nothing can come between them.
+ */
+static inline __attribute__((always_inline)) int ring_put_in_stack(
+		const struct tp_state *st, uint64_t ring, struct tp_thread *t,
+		uint64_t word, uint32_t s, int force)
+{
+	const struct tat_ring_header *hdr = (const void *)ring;
+	struct tat_thread_ctl *ctl = ring_ctl(st, ring, t->index);
+	uint64_t size = 1ull << st->ring_shift;
+
+	for (;;) {
+		uint64_t pos = READ_ONCE(ctl->head);
+		uint32_t told = READ_ONCE(t->ring_stack);
+		int need = told != s || (force && s != 0);
+		uint64_t n = need ? 2 : 1;
+
+		if (need && told != STACK_UNTOLD)
+			WRITE_ONCE(t->ring_stack, STACK_UNTOLD);
+		if (READ_ONCE(hdr->mode) != TAT_MODE_FLIGHT &&
+		    pos + n - READ_ONCE(ctl->tail) > size) {
+			local_inc(&ctl->dropped);
+			local_inc(&t->lost_pending);
+			return 0;
+		}
+		if (!local_cmpxchg(&ctl->head, &pos, pos + n))
+			continue;
+		if (need)
+			ring_store(st, ring, t, pos++, tat_ev_special(TAT_SUB_STACK, s));
+		ring_store(st, ring, t, pos, word);
+		if (need)
+			local_cmpxchg32(&t->ring_stack, STACK_UNTOLD, s);
+		return 1;
+	}
 }
 
 /*
@@ -215,7 +311,7 @@ static uint64_t open_calls(const struct tp_thread *t, uint64_t lim)
  */
 static inline __attribute__((always_inline)) void emit(const struct tp_state *st,
 		uint64_t ring, struct tp_thread *t, unsigned type, uint64_t site,
-		uint64_t tsc, uint64_t lim)
+		uint64_t tsc, uint64_t lim, uint32_t stack)
 {
 	struct tat_thread_ctl *ctl = ring_ctl(st, ring, t->index);
 	uint64_t hi = tsc >> TAT_EV_TSC_BITS;
@@ -250,9 +346,11 @@ static inline __attribute__((always_inline)) void emit(const struct tp_state *st
 		resync = 1;
 	}
 	if (unlikely(resync) &&
-	    !ring_put(st, ring, t, tat_ev_special(TAT_SUB_DEPTH, open_calls(t, lim)), 0))
+	    !ring_put(st, ring, t, tat_ev_special(TAT_SUB_DEPTH,
+						  open_calls(t, lim, stack)), 0))
 		goto drop;
-	ring_put(st, ring, t, tat_ev_make(type, (uint32_t)site, tsc), 1);
+	ring_put_in_stack(st, ring, t, tat_ev_make(type, (uint32_t)site, tsc), stack,
+			  resync);
 	return;
 drop:
 	local_inc(&ctl->dropped);
@@ -404,13 +502,19 @@ static inline __attribute__((always_inline)) void frame_close(const struct tp_st
 {
 	struct tp_frame *f = &t->stack[j];
 	uint64_t dur = tsc > f->tsc ? tsc - f->tsc : 0;
+	uint32_t s = frame_stack(f);
+	uint64_t k = j;
 
-	if (j > 0)
-		local_add(&t->stack[j - 1].child, dur);
+	/* the caller: the nearest frame below on the same sub-stack */
+	while (k-- > 0)
+		if (frame_stack(&t->stack[k]) == s) {
+			local_add(&t->stack[k].child, dur);
+			break;
+		}
 	if (f->site & FRAME_STATS)
 		stats_account(st, ring, t, f->site & FRAME_SITE, dur, f->child);
 	else
-		emit(st, ring, t, TAT_EV_EXIT, f->site & FRAME_SITE, tsc, j + 1);
+		emit(st, ring, t, TAT_EV_EXIT, f->site & FRAME_SITE, tsc, j + 1, s);
 }
 
 /* Frame @j was left by longjmp: say so in its shared copy too. */
@@ -425,14 +529,16 @@ static inline void frame_mark_ended(const struct tp_state *st, uint64_t ring,
 	}
 }
 
-/* Open event-mode frames in (@lo, @hi): what an UNWIND announces. */
+/* Open event-mode frames of sub-stack @s in (@lo, @hi): what an UNWIND
+ * announces. */
 static inline uint64_t event_frames_open(const struct tp_thread *t, uint64_t lo,
-					 uint64_t hi)
+					 uint64_t hi, uint32_t s)
 {
 	uint64_t n = 0;
 
 	for (uint64_t j = hi; j-- > lo + 1;)
-		n += !(t->stack[j].site & (FRAME_ENDED | FRAME_STATS));
+		n += !(t->stack[j].site & (FRAME_ENDED | FRAME_STATS)) &&
+		     frame_stack(&t->stack[j]) == s;
 	return n;
 }
 
@@ -513,6 +619,8 @@ static void thread_check_owner(struct tp_state *st, uint64_t ring,
 	t->tid = tid;
 	ring_ctl(st, ring, t->index)->tid = tid;
 	ring_put(st, ring, t, tat_ev_special(TAT_SUB_TID, (uint32_t)tid), 0);
+	/* a TID puts the reader back on sub-stack 0: tell it ours again */
+	WRITE_ONCE(t->ring_stack, STACK_UNTOLD);
 }
 
 static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
@@ -532,15 +640,6 @@ static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
 	return 0;
 }
 
-/*
- * A frame whose return slot lies below the slot of a new call on the same
- * stack can no longer return: longjmp() or siglongjmp() left it.  Say so in
- * the ring now, so the new call is not shown as its child, and mark it
- * ended.  It stays on the shadow stack all the same: were it alive after
- * all (a handler on a sigaltstack placed just above the stack), its return
- * still finds its frame.
- */
-
 /* Is @addr the return entry of one of the trampoline copies? */
 static int is_tramp_return(const struct tp_state *st, uint64_t addr)
 {
@@ -550,47 +649,160 @@ static int is_tramp_return(const struct tp_state *st, uint64_t addr)
 	return 0;
 }
 
-static inline int abandoned(const struct tp_frame *f, uint64_t slot, int fresh)
+/*
+ * Sub-stacks.  A thread may run on several stacks: coroutines
+ * (swapcontext(), hand-written switches), a signal handler on a
+ * sigaltstack.  Each stack's frames nest among themselves, but frames of
+ * different stacks interleave on the thread's one shadow stack.  Every
+ * frame carries the id of its sub-stack; a return ends its own frame and
+ * the newer frames of the same sub-stack only (those longjmp() skipped),
+ * and removes them from the shadow stack, moving other sub-stacks' frames
+ * above down.  The ring tells the reader which sub-stack runs with STACK
+ * records (ring_put_in_stack()).
+ *
+ * A return finds its frame by its slot: exact.  A call has to be placed
+ * (place_call()) from its slot alone, by these rules:
+ *
+ *  - P, the open frame with the nearest slot above the call's (or the
+ *    same slot, when that holds a tp_return: a tail call), is on the
+ *    same stack if some open frame of P's sub-stack lies below the call:
+ *    a stack is contiguous, so the call runs between two frames of it,
+ *    and those below it are dead (longjmp); or if P is at most
+ *    CALL_REACH above it: then the call is P's callee.
+ *  - Else a sub-stack whose frames all lie at most JUMP_REACH below the
+ *    call is taken as the same stack left by a longjmp(): its frames are
+ *    dead.  A frame whose very slot a fresh return address now holds is
+ *    dead in any case.
+ *  - Else the call starts a sub-stack: the thread's current one when it
+ *    has no open frames (so a program that never switches stacks uses
+ *    sub-stack 0 and writes no STACK record), the newest one when that is
+ *    empty, else a new id.
+ *
+ * So the places where this guesses are: two frames of one stack more than
+ * CALL_REACH apart with no traced frame in between, and a new stack
+ * that starts less than CALL_REACH below, or JUMP_REACH above, a
+ * suspended one's frames (docs/limitations.md).
+ */
+
+static int stack_has_open(const struct tp_thread *t, uint64_t d, uint32_t s)
 {
-	return (f->slot < slot || (f->slot == slot && fresh)) &&
-	       slot - f->slot <= SAME_STACK && !(f->site & FRAME_ENDED);
+	for (uint64_t j = 0; j < d; j++)
+		if (!(t->stack[j].site & FRAME_ENDED) && frame_stack(&t->stack[j]) == s)
+			return 1;
+	return 0;
 }
 
-static inline void end_abandoned(const struct tp_state *st, uint64_t ring,
-				 struct tp_thread *t, uint64_t *slot)
+static uint32_t stack_for_root(struct tp_thread *t, uint64_t d)
 {
-	uint64_t d = READ_ONCE(t->depth), n = 0, tsc, ev;
-	/* A tail call reuses its caller's slot, which then holds tp_return:
-	 * that caller is still alive.  A fresh return address means the
-	 * frame that had this slot is gone. */
-	int fresh = !is_tramp_return(st, *slot);
+	uint32_t cur = READ_ONCE(t->cur_stack);
+	uint32_t newest = (uint32_t)(READ_ONCE(t->stack_next) & FRAME_STACK_MASK);
 
-	if (likely(d == 0 || d > TP_DEPTH_MAX ||
-		   !abandoned(&t->stack[d - 1], (uint64_t)slot, fresh)))
-		return;
-	while (n < d && abandoned(&t->stack[d - 1 - n], (uint64_t)slot, fresh))
-		n++;
-	tsc = now(st);
-	ev = event_frames_open(t, d - n - 1, d);
-	if (ev)
-		ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, ev), 0);
-	for (uint64_t j = d; j-- > d - n;) {
-		frame_close(st, ring, t, j, tsc);
-		frame_mark_ended(st, ring, t, j);
-	}
-	/*
-	 * A frame whose very slot the new call's fresh return address now
-	 * holds can never return, nor can anything it called: pop them, or a
-	 * loop that longjmps out of traced calls fills the shadow stack.  The
-	 * others stay (see above).
-	 */
-	for (uint64_t j = d - n; j < d; j++)
-		if (t->stack[j].slot == (uint64_t)slot && fresh) {
-			WRITE_ONCE(t->depth, j);
-			if (st->frames_off)
-				WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, j);
-			break;
+	if (!stack_has_open(t, d, cur))
+		return cur;
+	if (newest && !stack_has_open(t, d, newest))
+		return newest;
+	return (uint32_t)((local_xadd(&t->stack_next, 1) + 1) & FRAME_STACK_MASK);
+}
+
+/* Is frame @f dead for a new call of sub-stack @s at @slot? */
+static inline int dead_below(const struct tp_frame *f, uint32_t s, uint64_t slot,
+			     int fresh)
+{
+	return !(f->site & FRAME_ENDED) && frame_stack(f) == s &&
+	       (f->slot < slot || (f->slot == slot && fresh));
+}
+
+/*
+ * End the frames of sub-stack @s that a call at @slot shows dead: an
+ * UNWIND record, then their EXITs now.  They stay on the shadow stack,
+ * marked ended: were one alive after all, its return still finds its
+ * frame.  But a frame whose very slot the new call's fresh return address
+ * holds can never return, nor can anything it called: when only its
+ * sub-stack's frames lie above it, they are popped (else a loop that
+ * longjmps out of traced calls fills the shadow stack).
+ */
+static void end_dead(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
+		     uint64_t d, uint32_t s, uint64_t slot, int fresh)
+{
+	uint64_t n = 0, tsc = now(st), j;
+
+	for (j = 0; j < d; j++)
+		n += dead_below(&t->stack[j], s, slot, fresh) &&
+		     !(t->stack[j].site & FRAME_STATS);
+	if (n)
+		ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, n), 0);
+	for (j = d; j-- > 0;)
+		if (dead_below(&t->stack[j], s, slot, fresh)) {
+			frame_close(st, ring, t, j, tsc);
+			frame_mark_ended(st, ring, t, j);
 		}
+	if (!fresh)
+		return;
+	for (j = 0; j < d; j++)
+		if (t->stack[j].slot == slot && frame_stack(&t->stack[j]) == s)
+			break;
+	for (uint64_t k = j; k < d; k++)
+		if (frame_stack(&t->stack[k]) != s)
+			return;
+	if (j < d) {
+		WRITE_ONCE(t->depth, j);
+		if (st->frames_off)
+			WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, j);
+	}
+}
+
+/* The sub-stack of a new call whose return address is at @slotp; ends
+ * the frames the call shows dead (rules above). */
+static uint32_t place_call(const struct tp_state *st, uint64_t ring,
+			   struct tp_thread *t, uint64_t *slotp)
+{
+	uint64_t slot = (uint64_t)slotp, d = READ_ONCE(t->depth);
+	uint64_t p = NO_FRAME, q = NO_FRAME;
+	int fresh;
+
+	if (d > TP_DEPTH_MAX)
+		d = TP_DEPTH_MAX;
+	/* The common case: one sub-stack, and the call is its innermost
+	 * frame's callee (or its tail call). */
+	if (likely(d > 0 && one_stack(t, d))) {
+		const struct tp_frame *top = &t->stack[d - 1];
+
+		if (likely(!(top->site & FRAME_ENDED) &&
+			   ((top->slot > slot && top->slot - slot <= CALL_REACH) ||
+			    (top->slot == slot && is_tramp_return(st, *slotp)))))
+			return frame_stack(top);
+	}
+	fresh = !is_tramp_return(st, *slotp);
+	for (uint64_t j = 0; j < d; j++) {
+		const struct tp_frame *f = &t->stack[j];
+
+		if (f->site & FRAME_ENDED)
+			continue;
+		if (f->slot > slot || (f->slot == slot && !fresh)) {
+			if (p == NO_FRAME || f->slot < t->stack[p].slot)
+				p = j;
+		} else if (q == NO_FRAME || f->slot > t->stack[q].slot) {
+			q = j;
+		}
+	}
+	if (p != NO_FRAME) {
+		uint32_t s = frame_stack(&t->stack[p]);
+
+		for (uint64_t j = 0; j < d; j++)
+			if (dead_below(&t->stack[j], s, slot, fresh)) {
+				end_dead(st, ring, t, d, s, slot, fresh);
+				return s;
+			}
+		if (t->stack[p].slot - slot <= CALL_REACH)
+			return s;
+	}
+	if (q != NO_FRAME && slot - t->stack[q].slot <= JUMP_REACH) {
+		uint32_t s = frame_stack(&t->stack[q]);
+
+		end_dead(st, ring, t, d, s, slot, fresh);
+		return s;
+	}
+	return stack_for_root(t, d);
 }
 
 void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
@@ -601,7 +813,7 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	struct tp_thread *t;
 	struct tp_frame *f;
 	uint64_t site, idx, tsc, flags;
-	uint32_t max_depth;
+	uint32_t max_depth, stack;
 
 	/* Not recording (a fork child, see tramp_abi.h), or no TLS yet. */
 	if (unlikely(!ring || !key))
@@ -617,7 +829,9 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 
 	/* Every site rewritten is 5 bytes up to the return address. */
 	site = site_index(st, after_site - 5);
-	end_abandoned(st, ring, t, slot);
+	stack = place_call(st, ring, t, slot);
+	if (unlikely(READ_ONCE(t->bt_sp)))
+		bt_rehijack_slow(st, t, (uint64_t)slot, stack);
 	/* A signal handler between the look and the push pops what it
 	 * pushes, so the depth it leaves is the one we saw. */
 	max_depth = READ_ONCE(hdr->max_depth);
@@ -637,9 +851,12 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	f = &t->stack[idx];
 	f->slot = (uint64_t)slot;
 	f->ret = *slot;
-	f->site = site | flags;
+	f->site = site | flags | ((uint64_t)stack << FRAME_STACK_SHIFT);
 	f->tsc = tsc;
 	f->child = 0;
+	if (unlikely(idx > 0 && frame_stack(&t->stack[idx - 1]) != stack))
+		note_mixed(t, idx);
+	WRITE_ONCE(t->cur_stack, stack);
 	if (likely(st->frames_off)) {
 		struct tat_frame *sf = &shared_frames(st, ring, t->index)[idx];
 
@@ -649,7 +866,7 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	}
 	*slot = (uint64_t)tp_return;
 	if (!flags)
-		emit(st, ring, t, TAT_EV_ENTRY, site, tsc, idx);
+		emit(st, ring, t, TAT_EV_ENTRY, site, tsc, idx, stack);
 }
 
 /* Last resort when the thread has no slot of its own: search them all. */
@@ -669,13 +886,49 @@ static struct tp_thread *thread_by_frame(struct tp_state *st, uint64_t slot)
 	return NULL;
 }
 
+/*
+ * Frame @i returned: drop it and the frames of its sub-stack @s above it
+ * (ended already), keeping the other sub-stacks' frames in their order.
+ * Returns the new depth.  A signal handler coming in meanwhile works
+ * above the old depth, which is left as it is until the caller sets it.
+ */
+static uint64_t shadow_remove(const struct tp_state *st, uint64_t ring,
+			      struct tp_thread *t, uint64_t i, uint64_t depth, uint32_t s)
+{
+	struct tat_frame *sf = ring && st->frames_off ?
+			       shared_frames(st, ring, t->index) : NULL;
+	uint64_t w = i;
+
+	for (uint64_t r = i + 1; r < depth; r++) {
+		struct tp_frame *from = &t->stack[r], *to = &t->stack[w];
+
+		if (frame_stack(from) == s)
+			continue;
+		/* field by field: a struct copy may become a memcpy() call */
+		to->slot = from->slot;
+		to->ret = from->ret;
+		to->site = from->site;
+		to->tsc = from->tsc;
+		to->child = from->child;
+		if (sf) {
+			WRITE_ONCE(sf[w].tsc, sf[r].tsc);
+			WRITE_ONCE(sf[w].site, sf[r].site);
+		}
+		w++;
+	}
+	if (w > i)
+		note_mixed(t, i ? i : 1);
+	return w;
+}
+
 uint64_t tp_exit(uint64_t *slot, uint64_t key)
 {
 	struct tp_state *st = state();
 	uint64_t tsc = now(st);
 	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
 	struct tp_thread *t = key ? thread_find(st, key) : NULL;
-	uint64_t depth, i, ret, skipped;
+	uint64_t depth, i, ret, skipped, left;
+	uint32_t s;
 
 	if (unlikely(!t)) {
 		t = thread_by_frame(st, (uint64_t)slot);
@@ -686,9 +939,10 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 	if (depth > TP_DEPTH_MAX)
 		depth = TP_DEPTH_MAX;
 	/*
-	 * Normally the innermost frame is ours.  If not, longjmp() (or a
-	 * siglongjmp out of a handler) skipped the frames above ours: they
-	 * will never return, so end them here.
+	 * Normally the innermost frame is ours.  If not, either longjmp() (or
+	 * a siglongjmp out of a handler) skipped the frames of our sub-stack
+	 * above ours: they will never return, so end them here; or frames of
+	 * other sub-stacks (suspended coroutines) lie above: they stay.
 	 */
 	for (i = depth; i-- > 0;)
 		if (t->stack[i].slot == (uint64_t)slot)
@@ -696,18 +950,170 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 	if (unlikely(i == (uint64_t)-1))
 		return 0;
 	ret = t->stack[i].ret;
+	s = frame_stack(&t->stack[i]);
+	if (unlikely(READ_ONCE(t->bt_sp)))
+		bt_rehijack_slow(st, t, (uint64_t)slot, s);
 	if (ring) {
-		skipped = event_frames_open(t, i, depth);
+		skipped = event_frames_open(t, i, depth, s);
 		if (unlikely(skipped))
 			ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, skipped), 0);
 		for (uint64_t j = depth - 1; j > i; j--)
-			if (!(t->stack[j].site & FRAME_ENDED))
+			if (!(t->stack[j].site & FRAME_ENDED) && frame_stack(&t->stack[j]) == s)
 				frame_close(st, ring, t, j, tsc);
 		if (likely(!(t->stack[i].site & FRAME_ENDED)))
 			frame_close(st, ring, t, i, tsc);
-		if (likely(st->frames_off))
-			WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, i);
 	}
-	WRITE_ONCE(t->depth, i);
+	left = likely(i + 1 == depth || one_stack(t, depth)) ? i :
+	       shadow_remove(st, ring, t, i, depth, s);
+	if (ring && likely(st->frames_off))
+		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, left);
+	WRITE_ONCE(t->depth, left);
+	WRITE_ONCE(t->cur_stack, s);
+	if (unlikely(READ_ONCE(t->mixed_at)) && left <= READ_ONCE(t->mixed_at))
+		WRITE_ONCE(t->mixed_at, 0);
 	return ret;
+}
+
+/*
+ * C++ exceptions.  An unwinder that meets tp_return finds no unwind
+ * information there and gives up (std::terminate()).  So when a throw
+ * starts (_Unwind_RaiseException, or _Unwind_Resume_or_Rethrow for a
+ * rethrow: their GOT entries in libstdc++ point to tp_hook_raise and
+ * tp_hook_rethrow), the hijacked return addresses of the throwing stack
+ * are put back: the unwinder sees the stack as it would be untraced.  The
+ * frames stay on the shadow stack, marked restored.  When a handler
+ * catches it (__cxa_begin_catch, called from the catching function: every
+ * traced module's GOT entry points to tp_hook_catch), the restored frames
+ * below the catching function's stack pointer were unwound: they are
+ * closed, as unwound, now; the others are alive, and their returns are
+ * hijacked again.  Cleanup landing pads (destructors) run between the two
+ * with the addresses put back; a traced call they make ends the unwound
+ * frames below it, as after a longjmp.
+ */
+/* Returns the sub-stack whose addresses were put back, or ~0 if none. */
+static uint32_t hook_raise(const struct tp_state *st, struct tp_thread *t, uint64_t sp)
+{
+	uint64_t d = READ_ONCE(t->depth), p = NO_FRAME;
+	uint32_t s;
+
+	if (d > TP_DEPTH_MAX)
+		d = TP_DEPTH_MAX;
+	/* the throwing stack: that of the traced frame nearest above */
+	for (uint64_t j = 0; j < d; j++) {
+		const struct tp_frame *f = &t->stack[j];
+
+		if (!(f->site & FRAME_ENDED) && f->slot >= sp &&
+		    (p == NO_FRAME || f->slot < t->stack[p].slot))
+			p = j;
+	}
+	if (p == NO_FRAME)
+		return ~0u;
+	s = frame_stack(&t->stack[p]);
+	/* innermost first: of a tail call's two frames on one slot, the
+	 * outer one's address is the one left in the slot */
+	for (uint64_t j = d; j-- > 0;) {
+		struct tp_frame *f = &t->stack[j];
+		uint64_t *slot = (uint64_t *)f->slot;
+
+		if ((f->site & (FRAME_ENDED | FRAME_RESTORED)) || frame_stack(f) != s ||
+		    f->slot < sp || !is_tramp_return(st, *slot))
+			continue;
+		*slot = f->ret;
+		f->site |= FRAME_RESTORED;
+	}
+	return s;
+}
+
+/*
+ * The restored frames below @sp were unwound (@sp: a catching function's
+ * stack pointer; ~0: pthread_exit(), all of them); the others are hijacked
+ * again.
+ */
+static void hook_catch(const struct tp_state *st, struct tp_thread *t, uint64_t sp)
+{
+	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
+	uint64_t d = READ_ONCE(t->depth), n = 0, tsc = now(st);
+
+	if (d > TP_DEPTH_MAX)
+		d = TP_DEPTH_MAX;
+	for (uint64_t j = 0; j < d; j++) {
+		const struct tp_frame *f = &t->stack[j];
+
+		n += (f->site & (FRAME_RESTORED | FRAME_ENDED | FRAME_STATS)) == FRAME_RESTORED &&
+		     f->slot < sp;
+	}
+	if (ring && n)
+		ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, n), 0);
+	for (uint64_t j = d; j-- > 0;) {
+		struct tp_frame *f = &t->stack[j];
+
+		if ((f->site & (FRAME_RESTORED | FRAME_ENDED)) != FRAME_RESTORED || f->slot >= sp)
+			continue;
+		if (ring)
+			frame_close(st, ring, t, j, tsc);
+		f->site &= ~FRAME_RESTORED;
+		frame_mark_ended(st, ring, t, j);
+	}
+	/* outermost first: the reverse of hook_raise() */
+	for (uint64_t j = 0; j < d; j++) {
+		struct tp_frame *f = &t->stack[j];
+		uint64_t *slot = (uint64_t *)f->slot;
+
+		if ((f->site & (FRAME_RESTORED | FRAME_ENDED)) != FRAME_RESTORED)
+			continue;
+		f->site &= ~FRAME_RESTORED;
+		if (*slot == f->ret)
+			*slot = (uint64_t)tp_return;
+	}
+}
+
+/*
+ * backtrace() walks the stack and returns: its caller and everything
+ * above are alive until the caller returns.  So the addresses put back for
+ * it are taken again at the thread's next traced call or return deeper
+ * than the caller on that stack; one at or above it means the caller
+ * returned meanwhile, unrecorded: the restored frames then stay as they
+ * are (their returns are not recorded; a later call below ends them).
+ */
+static void bt_rehijack_slow(const struct tp_state *st, struct tp_thread *t,
+			     uint64_t slot, uint32_t s)
+{
+	uint64_t sp = READ_ONCE(t->bt_sp);
+
+	if (!sp || s != READ_ONCE(t->bt_stack))
+		return;
+	WRITE_ONCE(t->bt_sp, 0);
+	if (slot < sp)
+		hook_catch(st, t, 0);	/* nothing below 0: all alive */
+}
+
+uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp)
+{
+	struct tp_state *st = state();
+	uint64_t next = READ_ONCE(st->hook_next[which & 7]);
+	struct tp_thread *t = key ? thread_find(st, key) : NULL;
+	uint32_t s;
+
+	if (!t)
+		return next;
+	switch (which) {
+	case TP_HOOK_CATCH:
+		hook_catch(st, t, sp);
+		break;
+	case TP_HOOK_PEXIT:
+		/* the thread ends: every frame of its stack is unwound */
+		if (hook_raise(st, t, sp) != ~0u)
+			hook_catch(st, t, ~0ull);
+		break;
+	case TP_HOOK_BT:
+		s = hook_raise(st, t, sp);
+		if (s != ~0u) {
+			WRITE_ONCE(t->bt_stack, s);
+			WRITE_ONCE(t->bt_sp, sp);
+		}
+		break;
+	default:
+		hook_raise(st, t, sp);
+	}
+	return next;
 }

@@ -35,6 +35,13 @@ struct tp_live {
 	uint64_t ring;		/* address of the ring mapping; 0: do not record */
 };
 
+/* tp_frame.site: the site index in the low bits, then these. */
+#define TP_FRAME_STACK_SHIFT 32			/* sub-stack id, 29 bits */
+#define TP_FRAME_STACK_MASK  0x1fffffffull
+#define TP_FRAME_RESTORED    (1ull << 61)	/* return address put back */
+#define TP_FRAME_STATS       (1ull << 62)	/* entered in stats mode */
+#define TP_FRAME_ENDED       (1ull << 63)	/* its EXIT was written */
+
 struct tp_frame {
 	uint64_t slot;		/* stack slot holding the hijacked return address */
 	uint64_t ret;		/* the original return address */
@@ -50,7 +57,16 @@ struct tp_thread {
 	uint64_t lost_pending;	/* events dropped since the last LOST record */
 	uint32_t index;		/* slot index = ring index */
 	int32_t  tid;
-	uint64_t pad[3];
+	/* Sub-stacks (coroutines, sigaltstack handlers; tramp.c,
+	 * "Sub-stacks"): */
+	uint64_t stack_next;	/* sub-stack ids handed out so far */
+	uint32_t cur_stack;	/* sub-stack of the latest traced call or return */
+	uint32_t ring_stack;	/* sub-stack the ring's reader is in, or ~0 */
+	uint64_t mixed_at;	/* 0, or an index <= the first frame whose
+				 * sub-stack differs from the one below it */
+	uint64_t bt_sp;		/* backtrace() put return addresses back for
+				 * a caller whose %rsp was this (0: none) */
+	uint64_t bt_stack;	/* ... on this sub-stack */
 	struct tp_frame stack[TP_DEPTH_MAX];
 };
 
@@ -82,6 +98,16 @@ struct tp_state {
 	uint32_t stats_cap;
 	uint32_t site_cap;
 	uint64_t ns_mult;	/* ns = ticks * ns_mult >> 32 (histogram buckets) */
+	/* C++ exceptions (attach/unwind_hooks.c): where tp_hook_raise and
+	 * tp_hook_catch go on to, by TP_HOOK_*; 0 = not hooked */
+	uint64_t hook_next[8];
 };
+
+#define TP_HOOK_RAISE   0	/* _Unwind_RaiseException */
+#define TP_HOOK_RETHROW 1	/* _Unwind_Resume_or_Rethrow */
+#define TP_HOOK_CATCH   2	/* __cxa_begin_catch */
+#define TP_HOOK_PEXIT   3	/* pthread_exit */
+#define TP_HOOK_BT      4	/* backtrace */
+#define TP_HOOKS        5
 
 #endif

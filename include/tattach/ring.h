@@ -303,6 +303,15 @@ enum tat_ev_sub {
 				 * a TIME or LOST record, so a reader that lost
 				 * events can close the calls whose exits it
 				 * missed */
+	TAT_SUB_STACK = 6,	/* payload: sub-stack id of the events that
+				 * follow (until the next STACK or TID); 0
+				 * before any.  A thread that switches stacks
+				 * (coroutines, swapcontext(), a handler on a
+				 * sigaltstack) nests calls per sub-stack */
+	TAT_SUB_EARLY = 7,	/* payload: n: the next n ENTRY events are calls
+				 * that were running when --enable stopped the
+				 * thread (written by tattach, outermost
+				 * first), stamped with that time */
 };
 
 static inline uint64_t tat_ev_make(unsigned type, uint32_t site, uint64_t tsc)

@@ -59,10 +59,33 @@ static int split_line(const char *line, int *tid, const char **text, size_t *len
 	return 1;
 }
 
+#define EARLY_NOTE " /* entered before tracing */"
+
+static char *canon(const char *out, int want, long stack, int early);
+
 char *graph_canon(const char *out, int want)
 {
+	return canon(out, want, -1, 0);
+}
+
+char *graph_canon_stack(const char *out, int want, long stack)
+{
+	return canon(out, want, stack, 0);
+}
+
+char *graph_canon_early(const char *out, int want)
+{
+	return canon(out, want, -1, 1);
+}
+
+/* @stack -1: every line of the thread, whatever its stack; @early: keep
+ * the calls that were running when tracing began, as "^f(" */
+static char *canon(const char *out, int want, long stack, int early)
+{
+	size_t nl = strlen(EARLY_NOTE);
 	struct sbuf canon = { 0 };
 	int need_sep = 0;
+	long cur = 0;
 
 	for (const char *line = out; line && *line;) {
 		const char *next = strchr(line, '\n');
@@ -74,7 +97,11 @@ char *graph_canon(const char *out, int want)
 		if (split_line(line, &tid, &text, &len) && tid == want && len < sizeof(name)) {
 			memcpy(name, text, len);
 			name[len] = 0;
-			if (!strncmp(name, "/* lost", 7)) {
+			if (sscanf(name, "/* stack %ld */", &cur) == 1 || (stack >= 0 && cur != stack)) {
+				/* a switch, or another stack's line */
+			} else if (!early && len > nl && !strcmp(name + len - nl, EARLY_NOTE)) {
+				/* a call running when tracing began: left out */
+			} else if (!strncmp(name, "/* lost", 7)) {
 				sb_add(&canon, need_sep ? " [lost]" : "[lost]");
 				need_sep = 1;
 			} else if (!strncmp(name, "} /* ", 5)) {
@@ -89,6 +116,16 @@ char *graph_canon(const char *out, int want)
 				}
 				sb_add(&canon, ")");
 				need_sep = 1;
+			} else if (len > 33 && !strcmp(name + len - 33,
+							 "() { /* entered before tracing */")) {
+				/* "^f(": f was running when tracing began */
+				name[len - 33] = 0;
+				if (need_sep)
+					sb_add(&canon, " ");
+				sb_add(&canon, "^");
+				sb_add(&canon, name);
+				sb_add(&canon, "(");
+				need_sep = 0;
 			} else if (len > 4 && !strcmp(name + len - 4, "() {")) {
 				name[len - 4] = 0;
 				if (need_sep)

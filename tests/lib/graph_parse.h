@@ -15,8 +15,14 @@
 
 #include <stddef.h>
 
-/* Canonical string of the calls of thread @tid (malloc'ed). */
+/* Canonical string of the calls of thread @tid (malloc'ed), without the
+ * calls that were running when tracing began (tattach adopts them). */
 char *graph_canon(const char *tread_output, int tid);
+/* The same with those calls, as "^f(". */
+char *graph_canon_early(const char *tread_output, int tid);
+/* The same, of sub-stack @stack of thread @tid only: the lines after a
+ * "stack N" comment line of that thread belong to stack N (0 before any). */
+char *graph_canon_stack(const char *tread_output, int tid, long stack);
 /* Distinct thread ids in the output, in order of appearance. */
 size_t graph_tids(const char *tread_output, int *tids, size_t max);
 /* Number of lines naming function @name as an entry or a leaf. */

@@ -59,3 +59,26 @@ $(O)/tests/targets/dlopener: tests/targets/lib/dlopener.c $(O)/tests/targets/lib
 TARGET_BINS += $(O)/tests/targets/dlopener
 
 targets: $(TARGET_BINS)
+
+
+# The coroutine scheduler also at -O0 (tests/integration/test_coroutines.c).
+$(O)/tests/targets/coro.O0: tests/targets/coro.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O0 -pg -o $@ $<
+
+TARGET_BINS += $(O)/tests/targets/coro.O0
+targets: $(O)/tests/targets/coro.O0
+
+
+# C++ exceptions through traced frames (tests/integration/test_exceptions.c).
+$(O)/tests/targets/libthrow.so: tests/targets/lib/libthrow.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)g++ -std=gnu++17 -Wall -Wextra -Werror -g -O2 -pg -fno-optimize-sibling-calls -fPIC -shared -o $@ $<
+
+$(O)/tests/targets/exc: tests/targets/exc.cc $(O)/tests/targets/libthrow.so
+	$(call msg,CXX,$@)
+	$(Q)g++ -std=gnu++17 -Wall -Wextra -Werror -g -O2 -pg -fno-optimize-sibling-calls -pthread -o $@ $< \
+		-L$(O)/tests/targets -lthrow -Wl,-rpath,'$$ORIGIN'
+
+targets: $(O)/tests/targets/exc

@@ -813,3 +813,53 @@ Test(proc, alive_means_same_pid_and_start)
 	cr_assert_not(tread_process_alive(0, 0));
 	cr_assert_not(tread_process_alive(-1, 0));
 }
+
+/* STACK records tag the events that follow with their sub-stack, until a
+ * TID or a gap puts the reader back on 0. */
+Test(decoder, stack_records_tag_events)
+{
+	struct tread_decoder d;
+	struct tread_event out[TREAD_DECODER_MAX_OUT];
+	uint64_t pos = 0;
+
+	tread_decoder_init(&d, 0, 1);
+	cr_assert_eq(tread_decoder_word(&d, tat_ev_special(TAT_SUB_TIME, 0), pos++, out), 0);
+	cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_ENTRY, 1, 10), pos++, out), 1);
+	cr_assert_eq(out[0].stack, 0);
+	cr_assert_eq(tread_decoder_word(&d, tat_ev_special(TAT_SUB_STACK, 7), pos++, out), 0);
+	cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_ENTRY, 2, 11), pos++, out), 1);
+	cr_assert_eq(out[0].stack, 7);
+	cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_EXIT, 2, 12), pos++, out), 1);
+	cr_assert_eq(out[0].stack, 7);
+	cr_assert_eq(d.stats.bad_words, 0);
+	/* a new thread in the slot starts on its stack 0 */
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_TID, 2), pos++, out);
+	cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_ENTRY, 3, 13), pos++, out), 1);
+	cr_assert_eq(out[0].stack, 0);
+	/* after a gap the STACK record may have been lost: 0 until the next */
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_STACK, 9), pos++, out);
+	tread_decoder_gap(&d, 3, TREAD_LOST_OVERWRITTEN);
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_TIME, 0), pos++, out);
+	cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_EXIT, 3, 14), pos++, out), 2);
+	cr_assert_eq(out[1].stack, 0);
+}
+
+/* EARLY n marks the next n ENTRYs as calls running when tracing began. */
+Test(decoder, early_records_mark_entries)
+{
+	struct tread_decoder d;
+	struct tread_event out[TREAD_DECODER_MAX_OUT];
+	uint64_t pos = 0;
+
+	tread_decoder_init(&d, 0, 1);
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_TIME, 0), pos++, out);
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_EARLY, 2), pos++, out);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_ENTRY, 1 + i, 10), pos++,
+						out), 1);
+		cr_assert_eq(out[0].early, i < 2, "entry %d", i);
+	}
+	cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_EXIT, 3, 11), pos++, out), 1);
+	cr_assert_eq(out[0].early, 0);
+	cr_assert_eq(d.stats.bad_words, 0);
+}

@@ -525,3 +525,80 @@ Test(report, one_thread_only)
 	free(got);
 	ringgen_free(&g);
 }
+
+/* Two coroutines on one thread: each stack nests its own calls, a switch
+ * is announced, and an exit is matched on its own stack only. */
+Test(graph, sub_stacks_nest_apart)
+{
+	struct ringgen g;
+
+	setup(&g, NULL, 0);
+	ringgen_entry(&g, 0, S[RG_WORK], 10000);
+	ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_STACK, 1));
+	ringgen_entry(&g, 0, S[RG_A], 11000);
+	ringgen_entry(&g, 0, S[RG_LEAF], 12000);
+	ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_STACK, 2));
+	ringgen_entry(&g, 0, S[RG_A], 13000);
+	ringgen_entry(&g, 0, S[RG_LEAF], 14000);
+	ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_STACK, 1));
+	ringgen_exit(&g, 0, S[RG_LEAF], 15000);
+	ringgen_exit(&g, 0, S[RG_A], 16000);
+	ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_STACK, 0));
+	ringgen_exit(&g, 0, S[RG_WORK], 17000);
+	expect_output(&g, 0, true, HDR
+		"              [  1234] | work() {\n"
+		"              [  1234] | /* stack 1 */\n"
+		"              [  1234] | a() {\n"
+		"              [  1234] |   leaf() {\n"
+		"              [  1234] | /* stack 2 */\n"
+		"              [  1234] | a() {\n"
+		"              [  1234] |   leaf() {\n"
+		"              [  1234] | /* stack 1 */\n"
+		"     3.000 us [  1234] |   } /* leaf */\n"
+		"     5.000 us [  1234] | } /* a */\n"
+		"              [  1234] | /* stack 0 */\n"
+		"     7.000 us [  1234] | } /* work */\n");
+	ringgen_free(&g);
+}
+
+/* Calls adopted at --enable carry a note on both lines, never folded. */
+Test(graph, calls_entered_before_tracing)
+{
+	struct ringgen g;
+
+	setup(&g, NULL, 0);
+	ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_EARLY, 2));
+	ringgen_entry(&g, 0, S[RG_WORK], 10000);
+	ringgen_entry(&g, 0, S[RG_A], 10000);
+	ringgen_exit(&g, 0, S[RG_A], 12000);
+	ringgen_entry(&g, 0, S[RG_A], 13000);
+	ringgen_exit(&g, 0, S[RG_A], 14000);
+	ringgen_exit(&g, 0, S[RG_WORK], 15000);
+	expect_output(&g, 0, true, HDR
+		"              [  1234] | work() { /* entered before tracing */\n"
+		"              [  1234] |   a() { /* entered before tracing */\n"
+		"     2.000 us [  1234] |   } /* a */ /* entered before tracing */\n"
+		"     1.000 us [  1234] |   a();\n"
+		"     5.000 us [  1234] | } /* work */ /* entered before tracing */\n");
+	ringgen_free(&g);
+}
+
+/* A ring full of distinct STACK ids (the file is the traced process's)
+ * must not grow tread without bound, nor break it. */
+Test(graph, a_flood_of_sub_stacks)
+{
+	struct ringgen_config cfg = { 0 };
+	struct ringgen g;
+	char *got;
+
+	cfg.ring_shift = 16;
+	setup(&g, &cfg, 0);
+	for (uint64_t i = 1; i <= 10000; i++) {
+		ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_STACK, i));
+		ringgen_entry(&g, 0, S[RG_LEAF], 10000 + i);
+	}
+	got = render(&g, 0, true);
+	cr_assert(strstr(got, "/* stack 10000 */"), "%.300s", got);
+	free(got);
+	ringgen_free(&g);
+}

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+/* The trampoline's per-thread state, from tattach (shadow.h). */
+#include <errno.h>
+#include <stddef.h>
+#include <sys/uio.h>
+
+#include "attach/shadow.h"
+
+static int transfer(pid_t pid, uint64_t addr, void *buf, size_t len, int write)
+{
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n = write ? process_vm_writev(pid, &local, 1, &remote, 1, 0) :
+			    process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+int shadow_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	return transfer(pid, addr, buf, len, 0);
+}
+
+int shadow_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	return transfer(pid, addr, (void *)buf, len, 1);
+}
+
+int shadow_open(struct shadow *s, pid_t pid, const struct tat_ring_header *hdr)
+{
+	int ret;
+
+	s->pid = pid;
+	s->state_addr = hdr->private_addr;
+	if (!s->state_addr || hdr->state == TAT_STATE_NEW)
+		return -ENOENT;
+	ret = shadow_read(pid, s->state_addr, &s->st, sizeof(s->st));
+	if (ret)
+		return ret;
+	if (s->st.magic != TP_STATE_MAGIC || s->st.thread_bits > 20)
+		return -EBADMSG;
+	return 0;
+}
+
+/* The trampoline's hash (tramp.c: hash64). */
+static uint64_t hash64(uint64_t x, uint32_t bits)
+{
+	return (x * 0x9e3779b97f4a7c15ull) >> (64 - bits);
+}
+
+int64_t shadow_find_thread(const struct shadow *s, uint64_t key, int *is_new)
+{
+	uint32_t n = 1u << s->st.thread_bits;
+	uint32_t h = (uint32_t)hash64(key, s->st.thread_bits);
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t idx = (h + i) & (n - 1);
+		uint64_t cur;
+		int ret = shadow_read(s->pid, shadow_thread_addr(s, idx), &cur, sizeof(cur));
+
+		if (ret)
+			return ret;
+		if (cur == key || cur == 0) {
+			*is_new = cur == 0;
+			return idx;
+		}
+	}
+	return -ENOSPC;
+}
+
+uint64_t shadow_unhijack(void *ctx, uint64_t slot)
+{
+	const struct shadow_thread *t = ctx;
+	struct tp_frame f;
+	uint64_t depth;
+
+	if (shadow_read(t->s->pid, t->addr + offsetof(struct tp_thread, depth), &depth,
+			sizeof(depth)))
+		return 0;
+	if (depth > TP_DEPTH_MAX)
+		depth = TP_DEPTH_MAX;
+	while (depth-- > 0) {
+		if (shadow_read(t->s->pid, t->addr + offsetof(struct tp_thread, stack) +
+				depth * sizeof(f), &f, sizeof(f)))
+			return 0;
+		if (f.slot == slot)
+			return f.ret;
+	}
+	return 0;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The trampoline's per-thread state (tramp_abi.h) in a held target, seen
+ * from tattach: read to step through hijacked returns (--stacks), written
+ * to adopt the calls that were running when tracing began (running.c).
+ * Memory goes through process_vm_readv/writev: the threads are held.
+ */
+#ifndef TATTACH_ATTACH_SHADOW_H
+#define TATTACH_ATTACH_SHADOW_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <tattach/ring.h>
+#include "attach/tramp/tramp_abi.h"
+
+struct shadow {
+	pid_t pid;
+	uint64_t state_addr;
+	struct tp_state st;
+};
+
+/* A thread slot as the trampoline keeps it, without its frames. */
+#define SHADOW_HEAD offsetof(struct tp_thread, stack)
+
+int shadow_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+int shadow_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
+
+/* Read the state the ring file's header points at; -ENOENT when the
+ * trampoline was never injected, -EBADMSG when it is not ours. */
+int shadow_open(struct shadow *s, pid_t pid, const struct tat_ring_header *hdr);
+
+/* Target address of thread slot @i. */
+static inline uint64_t shadow_thread_addr(const struct shadow *s, uint32_t i)
+{
+	return s->st.threads + (uint64_t)i * sizeof(struct tp_thread);
+}
+
+/*
+ * The slot of the thread whose thread pointer is @key, probed as the
+ * trampoline does (hash, then linear); with @claim, the free slot where
+ * the trampoline would claim one.  Returns the index, or -ENOENT /
+ * -ENOSPC, or -errno.  *@is_new tells a free slot from the thread's own.
+ */
+int64_t shadow_find_thread(const struct shadow *s, uint64_t key, int *is_new);
+
+/* For stackwalk(): @ctx is a struct shadow_thread. */
+struct shadow_thread {
+	const struct shadow *s;
+	uint64_t addr;		/* of its struct tp_thread */
+};
+uint64_t shadow_unhijack(void *ctx, uint64_t slot);
+
+#endif /* TATTACH_ATTACH_SHADOW_H */

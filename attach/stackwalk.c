@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Remote stack walks (stackwalk.h).  libunwind's ptrace accessors read the
+ * thread's registers and memory; ours wrap them so that (1) the target is
+ * never written (an unw_set_reg() would store into the stack slot a
+ * register was saved in) and (2) a walk can restart from registers we
+ * give it: the caller's state behind a hijacked return.
+ */
+#include <errno.h>
+#include <libunwind-ptrace.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+
+#include "attach/stackwalk.h"
+
+struct walk_arg {
+	void *upt;
+	int own_regs;			/* serve regs[] instead of the thread's */
+	unw_word_t regs[UNW_X86_64_RIP + 1];
+};
+
+/*
+ * The walk in progress.  libunwind hands our accessors the argument we
+ * gave it, except from inside _UPT_find_proc_info(), which passes its own
+ * (the ptrace state) on to the address space's accessors: so an argument
+ * that is not the walk's is that state.
+ */
+static struct walk_arg *walking;
+
+static void *upt_of(void *arg)
+{
+	return arg == walking ? walking->upt : arg;
+}
+
+static int w_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
+			    int need, void *arg)
+{
+	return _UPT_find_proc_info(as, ip, pi, need, upt_of(arg));
+}
+
+static void w_put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
+{
+	_UPT_put_unwind_info(as, pi, upt_of(arg));
+}
+
+static int w_get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *dil, void *arg)
+{
+	return _UPT_get_dyn_info_list_addr(as, dil, upt_of(arg));
+}
+
+/*
+ * Target memory, a page at a time: libunwind reads unwind tables a word
+ * at a time, and a ptrace call per word made a walk cost a third of a
+ * millisecond while the process is held.  The cache lives for one walk
+ * (tattach writes the target between walks, never during one).
+ */
+#define PAGE_CACHE 32
+
+static struct cached_page {
+	uint64_t base;		/* page address + 1; 0 = empty */
+	unsigned char data[4096];
+} page_cache[PAGE_CACHE];
+static pid_t cache_pid;
+
+static int read_word(uint64_t addr, unw_word_t *val)
+{
+	uint64_t base = addr & ~4095ull, off = addr & 4095;
+	struct cached_page *cp = &page_cache[(base >> 12) % PAGE_CACHE];
+
+	if (off > 4096 - sizeof(*val))
+		return -1;	/* straddles two pages: the slow way */
+	if (cp->base != base + 1) {
+		struct iovec local = { cp->data, sizeof(cp->data) };
+		struct iovec remote = { (void *)(uintptr_t)base, sizeof(cp->data) };
+
+		if (process_vm_readv(cache_pid, &local, 1, &remote, 1, 0) != sizeof(cp->data)) {
+			cp->base = 0;
+			return -1;
+		}
+		cp->base = base + 1;
+	}
+	memcpy(val, cp->data + off, sizeof(*val));
+	return 0;
+}
+
+static int w_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
+			int write, void *arg)
+{
+	if (write)
+		return -UNW_EINVAL;
+	if (cache_pid && read_word(addr, val) == 0)
+		return 0;
+	return _UPT_access_mem(as, addr, val, 0, upt_of(arg));
+}
+
+static int w_access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val,
+			int write, void *arg)
+{
+	struct walk_arg *w = arg;
+
+	if (write)
+		return -UNW_EREADONLYREG;
+	if (arg != walking || !w->own_regs)
+		return _UPT_access_reg(as, reg, val, 0, upt_of(arg));
+	if (reg < 0 || reg > UNW_X86_64_RIP)
+		return -UNW_EBADREG;
+	*val = w->regs[reg];
+	return 0;
+}
+
+static int w_access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val,
+			  int write, void *arg)
+{
+	if (write)
+		return -UNW_EREADONLYREG;
+	return _UPT_access_fpreg(as, reg, val, 0, upt_of(arg));
+}
+
+static int w_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
+{
+	(void)as;
+	(void)c;
+	(void)arg;
+	return -UNW_EINVAL;	/* we never resume a thread from here */
+}
+
+static int w_get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf,
+			   size_t len, unw_word_t *off, void *arg)
+{
+	return _UPT_get_proc_name(as, addr, buf, len, off, upt_of(arg));
+}
+
+static unw_accessors_t walk_accessors = {
+	.find_proc_info = w_find_proc_info,
+	.put_unwind_info = w_put_unwind_info,
+	.get_dyn_info_list_addr = w_get_dyn_info_list_addr,
+	.access_mem = w_access_mem,
+	.access_reg = w_access_reg,
+	.access_fpreg = w_access_fpreg,
+	.resume = w_resume,
+	.get_proc_name = w_get_proc_name,
+};
+
+static int is_tramp_return(const struct walk_opts *o, uint64_t ip)
+{
+	for (size_t i = 0; i < o->ntramp; i++)
+		if (o->tramp_return[i] && o->tramp_return[i] == ip)
+			return 1;
+	return 0;
+}
+
+static void describe(unw_cursor_t *c, struct walk_frame *f, int names)
+{
+	unw_proc_info_t pi;
+	unw_word_t off = 0;
+
+	if (unw_get_proc_info(c, &pi) == 0) {
+		f->start = pi.start_ip;
+		f->end = pi.end_ip;
+	}
+	if (names && unw_get_proc_name(c, f->name, sizeof(f->name), &off) == 0)
+		f->off = off;
+	else
+		f->name[0] = 0;
+}
+
+/* Restart @c at @ip with the registers it has now (the caller's, behind a
+ * hijacked return: what the epilogue restored, and %rsp past the slot). */
+static int restart_at(unw_cursor_t *c, unw_addr_space_t as, struct walk_arg *w,
+		      uint64_t ip)
+{
+	unw_word_t regs[UNW_X86_64_RIP + 1] = { 0 };
+
+	for (int r = 0; r < UNW_X86_64_RIP; r++)
+		if (unw_get_reg(c, r, &regs[r]) < 0)
+			regs[r] = 0;	/* scratch registers are not recoverable */
+	memcpy(w->regs, regs, sizeof(regs));
+	w->regs[UNW_X86_64_RIP] = ip;
+	w->own_regs = 1;
+	return unw_init_remote(c, as, w) < 0 ? -EIO : 0;
+}
+
+/*
+ * One address space for all the walks of a run, with libunwind's cache
+ * on: finding a function's unwind information means reading its object's
+ * tables, and the threads of a process mostly share their outer frames.
+ * A run acts on one process; the cache is dropped if another one comes.
+ */
+static unw_addr_space_t shared_as;
+static pid_t shared_pid;
+/* libunwind's ptrace state caches the object it last read unwind tables
+ * from; the threads share memory, so one (of the first thread walked)
+ * reads for all, and each thread's registers come from PTRACE_GETREGS. */
+static void *shared_upt;
+
+static unw_addr_space_t address_space(pid_t tid)
+{
+	pid_t pid = tid;
+	char path[64], buf[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	while (f && fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "Tgid: %d", &pid) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (shared_as && pid != shared_pid) {
+		unw_destroy_addr_space(shared_as);
+		shared_as = NULL;
+		if (shared_upt)
+			_UPT_destroy(shared_upt);
+		shared_upt = NULL;
+	}
+	if (!shared_upt)
+		shared_upt = _UPT_create(tid);
+	if (!shared_as) {
+		shared_as = unw_create_addr_space(&walk_accessors, 0);
+		if (shared_as)
+			unw_set_caching_policy(shared_as, UNW_CACHE_GLOBAL);
+		shared_pid = pid;
+	}
+	return shared_as;
+}
+
+int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
+{
+	struct walk_arg w = { 0 };
+	unw_addr_space_t as;
+	unw_cursor_t c;
+	int n = 0, ret = 0;
+
+	struct user_regs_struct ur;
+
+	if (ptrace(PTRACE_GETREGS, tid, 0, &ur) < 0)
+		return -errno;
+	as = address_space(tid);
+	if (!as || !shared_upt)
+		return -ENOMEM;
+	w.upt = shared_upt;
+	w.own_regs = 1;
+	w.regs[UNW_X86_64_RAX] = ur.rax;
+	w.regs[UNW_X86_64_RDX] = ur.rdx;
+	w.regs[UNW_X86_64_RCX] = ur.rcx;
+	w.regs[UNW_X86_64_RBX] = ur.rbx;
+	w.regs[UNW_X86_64_RSI] = ur.rsi;
+	w.regs[UNW_X86_64_RDI] = ur.rdi;
+	w.regs[UNW_X86_64_RBP] = ur.rbp;
+	w.regs[UNW_X86_64_RSP] = ur.rsp;
+	w.regs[UNW_X86_64_R8] = ur.r8;
+	w.regs[UNW_X86_64_R9] = ur.r9;
+	w.regs[UNW_X86_64_R10] = ur.r10;
+	w.regs[UNW_X86_64_R11] = ur.r11;
+	w.regs[UNW_X86_64_R12] = ur.r12;
+	w.regs[UNW_X86_64_R13] = ur.r13;
+	w.regs[UNW_X86_64_R14] = ur.r14;
+	w.regs[UNW_X86_64_R15] = ur.r15;
+	w.regs[UNW_X86_64_RIP] = ur.rip;
+	memset(page_cache, 0, sizeof(page_cache));
+	cache_pid = shared_pid;
+	walking = &w;
+	if (unw_init_remote(&c, as, &w) < 0) {
+		walking = NULL;
+		return -EIO;
+	}
+	while (n < STACKWALK_MAX) {
+		struct walk_frame *f = &out[n];
+		unw_word_t ip, sp;
+
+		memset(f, 0, sizeof(*f));
+		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 ||
+		    unw_get_reg(&c, UNW_REG_SP, &sp) < 0 || !ip)
+			break;
+		if (n > 0 && is_tramp_return(o, ip)) {
+			/* The previous frame returns into the trampoline: its
+			 * real caller is what the shadow stack kept. */
+			uint64_t ret_addr = o->unhijack ? o->unhijack(o->ctx, sp - 8) : 0;
+
+			if (!ret_addr) {
+				/* the last frame: the trampoline's return itself */
+				f->ip = ip;
+				f->sp = sp;
+				n++;
+				break;
+			}
+			if (restart_at(&c, as, &w, ret_addr))
+				break;
+			f->hijacked = 1;
+			ip = ret_addr;
+		}
+		f->ip = ip;
+		f->sp = sp;
+		describe(&c, f, o->names);
+		n++;
+		if (unw_step(&c) <= 0)
+			break;
+	}
+	ret = n;
+	walking = NULL;
+	return ret;
+}
+
+void stackwalk_done(void)
+{
+	if (shared_as)
+		unw_destroy_addr_space(shared_as);
+	if (shared_upt)
+		_UPT_destroy(shared_upt);
+	shared_as = NULL;
+	shared_upt = NULL;
+	shared_pid = 0;
+}

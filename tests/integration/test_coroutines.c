@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Coroutines: 100 coroutines on one thread, each yielding from inside
+ * traced calls, switched with swapcontext() or a hand-written stack
+ * switch, built -O2 and -O0.  Every coroutine's stack must show exactly
+ * its own calls, nested, with no frame closed as unwound because another
+ * stack ran, and the counts must be the program's.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/graph_parse.h"
+#include "lib/proc_harness.h"
+
+#define NCO 100
+#define ROUNDS 3
+
+/* What coroutine @id calls each round (tests/targets/coro.c). */
+static const char *step_tree(int id)
+{
+	static const char *const tree[] = {
+		"step(yield_now())",
+		"step(inner(yield_now()))",
+		"step(inner(deeper(yield_now())))",
+	};
+	return tree[id % 3];
+}
+
+static void check(const char *bin, const char *mode)
+{
+	char *out = NULL, *err = NULL, cmd[64], want[64];
+	char *got, *expect = NULL;
+	struct target t;
+
+	target_start(&t, build_path(bin));
+	ring_remove(t.pid);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	snprintf(cmd, sizeof(cmd), "%s %d", mode, ROUNDS);
+	snprintf(want, sizeof(want), "done %d", NCO * ROUNDS);
+	cr_assert_str_eq(target_cmd(&t, cmd), want);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	cr_assert_null(strstr(out, "unwound"), "%.4000s", out);
+	cr_assert_null(strstr(out, "not traced"), "%.4000s", out);
+	cr_assert_null(strstr(out, "exit lost"), "%.4000s", out);
+
+	/* the scheduler's stack: every switch back is one account(): a
+	 * coroutine comes back ROUNDS times from yield_now(), once at its end */
+	str_append(&expect, "dispatch(schedule(");
+	for (int i = 0; i < NCO; i++)
+		str_append(&expect, i ? " co_prepare" : "co_prepare");
+	for (int i = 0; i < NCO * (ROUNDS + 1); i++)
+		str_append(&expect, " account");
+	str_append(&expect, "))");
+	got = graph_canon_stack(out, t.pid, 0);
+	cr_assert_str_eq(got, expect, "stack 0:\n got: %s\nwant: %s", got, expect);
+	free(got);
+	free(expect);
+
+	/* coroutine i started i-th: stack i + 1 */
+	for (int i = 0; i < NCO; i++) {
+		expect = NULL;
+		str_append(&expect, "co_main(");
+		for (int r = 0; r < ROUNDS; r++) {
+			if (r)
+				str_append(&expect, " ");
+			str_append(&expect, step_tree(i));
+		}
+		str_append(&expect, ")");
+		got = graph_canon_stack(out, t.pid, i + 1);
+		cr_assert_str_eq(got, expect, "coroutine %d: %s", i, got);
+		free(got);
+		free(expect);
+	}
+	free(out);
+
+	cr_assert_eq(tread(t.pid, "--report", &out, &err), 0, "%s", err);
+	cr_assert_eq(report_calls(out, "co_main"), NCO, "%s", out);
+	cr_assert_eq(report_calls(out, "step"), NCO * ROUNDS, "%s", out);
+	cr_assert_eq(report_calls(out, "yield_now"), NCO * ROUNDS, "%s", out);
+	cr_assert_eq(report_calls(out, "inner"), 66 * ROUNDS, "%s", out);
+	cr_assert_eq(report_calls(out, "deeper"), 33 * ROUNDS, "%s", out);
+	cr_assert_eq(report_calls(out, "account"), NCO * (ROUNDS + 1), "%s", out);
+	/* main() is still running (adopted at --enable); nothing else */
+	cr_assert(strstr(out, "# 1 calls still running at the end"), "%s", out);
+	cr_assert_null(strstr(out, "exits without a traced entry"), "%s", out);
+	cr_assert_null(strstr(out, "whose exit was lost"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	ring_remove(t.pid);
+}
+
+TestSuite(coroutines, .timeout = 120);
+
+Test(coroutines, ucontext_O2) { check("tests/targets/coro", "ucontext"); }
+Test(coroutines, ucontext_O0) { check("tests/targets/coro.O0", "ucontext"); }
+Test(coroutines, hand_written_switch_O2) { check("tests/targets/coro", "asm"); }
+Test(coroutines, hand_written_switch_O0) { check("tests/targets/coro.O0", "asm"); }
