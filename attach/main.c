@@ -16,7 +16,7 @@
 
 enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS, ACT_MODE };
 
-enum { OPT_MAX_DEPTH = 0x100 };
+enum { OPT_MAX_DEPTH = 0x100, OPT_LIBCALLS };
 
 static void usage(FILE *f)
 {
@@ -51,6 +51,11 @@ static void usage(FILE *f)
 "                         function) patches and unpatches sites to match\n"
 "  -N, --notrace REGEX    with --enable: leave the functions matching REGEX\n"
 "                         unpatched (repeatable; wins over --filter)\n"
+"      --libcalls         with --enable: also record every call the program\n"
+"                         (and each module with sites) makes through its\n"
+"                         PLT/GOT into a shared library, named by the import\n"
+"                         (write, malloc...); -F/-N apply to those names; an\n"
+"                         --enable without it unhooks them; no -pg needed\n"
 "      --max-depth N      record only calls less than N traced calls deep\n"
 "                         (deeper ones are counted, see --status); 0: no\n"
 "                         limit; with --enable, or alone on a live trace\n"
@@ -156,6 +161,7 @@ int main(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'F' },
 		{ "notrace", required_argument, NULL, 'N' },
 		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+		{ "libcalls", no_argument, NULL, OPT_LIBCALLS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -223,6 +229,9 @@ int main(int argc, char **argv)
 		case 'N':
 			add_pattern(&o, c == 'F', optarg);
 			break;
+		case OPT_LIBCALLS:
+			o.libcalls = 1;
+			break;
 		case OPT_MAX_DEPTH:
 			v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 0 || v > TAT_FRAMES_MAX)
@@ -246,6 +255,8 @@ int main(int argc, char **argv)
 		misuse("%s", "no process given: use -p PID");
 	if (act == ACT_NONE && (o.mode >= 0 || o.max_depth >= 0))
 		act = ACT_MODE;
+	if (o.libcalls && act != ACT_ENABLE)
+		misuse("%s", "--libcalls goes with --enable");
 	if ((o.nfilters || o.nnotraces) && act != ACT_ENABLE)
 		misuse("%s", "--filter and --notrace go with --enable");
 	o.verbose = verbose;
@@ -269,6 +280,9 @@ int main(int argc, char **argv)
 			       (int)o.pid, rep.sites, plural(rep.sites), rep.modules,
 			       plural(rep.modules), rep.threads, plural(rep.threads),
 			       rep.stopped_us / 1000, (int)o.pid);
+		if (!rep.already && o.libcalls)
+			printf("tattach: pid %d: %zu library call%s hooked\n", (int)o.pid,
+			       rep.libcalls, plural(rep.libcalls));
 		if (!rep.already && rep.unpatched)
 			printf("tattach: pid %d: %zu site%s not matching the filters made NOP%s "
 			       "again\n", (int)o.pid, rep.unpatched, plural(rep.unpatched),

@@ -17,6 +17,7 @@
 
 #include <tattach/ring.h>
 #include "attach/inject.h"
+#include "attach/libcalls.h"
 #include "attach/log.h"
 #include "attach/modules.h"
 #include "attach/proc.h"
@@ -351,6 +352,8 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 		const struct tat_module *tm = &mods[sites[i].module];
 		struct patch_site *p;
 
+		if (sites[i].kind == TAT_SITE_LIBCALL)
+			continue;	/* hooked by attach/libcalls.c */
 		if (!module_mapped(maps, tm)) {
 			sites[i].patched = 0;
 			continue;
@@ -625,7 +628,7 @@ static void report_no_sites(pid_t pid, const struct module_set *set)
 
 /* -F/-N: which sites of each module to patch; NULL @want: all of them. */
 static int plan_filters(const struct session_opts *o, const struct module_set *set,
-			uint8_t ***want)
+			size_t libcalls_matched, uint8_t ***want)
 {
 	struct site_filter *f;
 	size_t matched;
@@ -642,7 +645,7 @@ static int plan_filters(const struct session_opts *o, const struct module_set *s
 	if (ret)
 		return ret;
 	pr_info("%zu of %zu sites pass the filters", matched, set->total_sites);
-	if (!matched) {
+	if (!matched && !libcalls_matched) {
 		pr_err("no function of pid %d matches the filters: nothing to trace",
 		       (int)o->pid);
 		site_filter_plan_free(*want, set->n);
@@ -687,6 +690,25 @@ static int patched_set_differs(struct ringfile *rf, const struct module_set *set
 	return 0;
 }
 
+/* --libcalls: the imports to hook, by the same -F/-N as the sites. */
+static int plan_libcalls(const struct session_opts *o, const struct module_set *set,
+			 struct libcalls *lc)
+{
+	struct site_filter *f = NULL;
+	int ret;
+
+	if (o->libcalls && (o->nfilters || o->nnotraces)) {
+		ret = site_filter_open(o->filters, o->nfilters, o->notraces, o->nnotraces, &f);
+		if (ret)
+			return ret;
+	}
+	ret = libcalls_plan(o->pid, o->libcalls, f, set, lc);
+	site_filter_close(f);
+	if (!ret && o->libcalls)
+		pr_info("%zu of %zu library calls pass the filters", lc->matched, lc->imports);
+	return ret;
+}
+
 int session_enable(const struct session_opts *o, struct session_report *rep)
 {
 	struct module_set set = { 0 };
@@ -697,6 +719,8 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	struct remote r = { .memfd = -1 };
 	struct held h = { 0 };
 	uint8_t **want = NULL;
+	struct libcalls lc = { 0 };
+	struct libcalls_report lrep;
 	int ret, created;
 
 	memset(rep, 0, sizeof(*rep));
@@ -723,16 +747,19 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		ret = -ESTALE;
 		goto out;
 	}
-	if (!set.total_sites) {
+	ret = plan_libcalls(o, &set, &lc);
+	if (ret)
+		goto out;
+	if (!set.total_sites && !lc.imports) {
 		report_no_sites(o->pid, &set);
 		ret = -ENOENT;
 		goto out;
 	}
 	/* Names are looked up before the process is stopped: that takes a while. */
-	ret = plan_filters(o, &set, &want);
+	ret = plan_filters(o, &set, lc.matched, &want);
 	if (ret)
 		goto out;
-	created = ring_get(o, &ps, set.total_sites, &rf);
+	created = ring_get(o, &ps, set.total_sites + lc.imports, &rf);
 	if (created < 0) {
 		ret = created;
 		goto out;
@@ -752,7 +779,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		 * process called exec.  Start afresh. */
 		ringfile_close(&rf);
 		unlink(rep->ring_path);
-		created = ring_get(o, &ps, set.total_sites, &rf);
+		created = ring_get(o, &ps, set.total_sites + lc.imports, &rf);
 		if (created < 0) {
 			ret = created;
 			goto out;
@@ -771,7 +798,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	 * loaded since (dlopen): then trace it too; or the filters ask for
 	 * another set of sites. */
 	if (rf.hdr->state == TAT_STATE_ENABLED && !unregistered_modules(&rf, &set) &&
-	    !patched_set_differs(&rf, &set, want)) {
+	    !patched_set_differs(&rf, &set, want) && !libcalls_differs(o->pid, &rf, &lc)) {
 		rep->already = 1;
 		rep->sites = rf.hdr->patched_sites;
 		ret = 0;
@@ -781,7 +808,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	for (size_t i = 0; i < set.n; i++) {
 		const struct module *m = &set.v[i];
 
-		if (m->sites.n && !inject_can_reach(rf.hdr->state == TAT_STATE_NEW ? NULL : &rf,
+		if ((m->sites.n || libcalls_has(&lc, m)) && !inject_can_reach(rf.hdr->state == TAT_STATE_NEW ? NULL : &rf,
 						    &maps, m->text_start, m->text_end)) {
 			pr_err("%s: no free address range within 2 GiB of its code for the "
 			       "trampoline; not attaching", m->path);
@@ -819,9 +846,11 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		rf.hdr->state = TAT_STATE_DISABLED;
 	}
 	for (size_t i = 0; i < set.n; i++)
-		if (set.v[i].sites.n)
+		if (set.v[i].sites.n || libcalls_has(&lc, &set.v[i]))
 			rep->modules += register_module(&rf, &set.v[i]) >= 0;
 	ret = place_trampolines(&r, &rf, o->pid);
+	if (!ret)
+		ret = libcalls_prepare(&r, &rf, &lc);
 	if (!ret) {
 		ret = inject_sync_sites(&r, &rf);
 		if (ret)
@@ -831,7 +860,10 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	if (ret)
 		goto out_release;
 	rf.hdr->state = TAT_STATE_BUSY;
-	ret = rewrite(&r, &rf, &set, want, PATCH_ENABLE, rep);
+	ret = libcalls_apply(&r, &rf, &lc, &lrep);
+	if (!ret)
+		ret = rewrite(&r, &rf, &set, want, PATCH_ENABLE, rep);
+	rep->libcalls = lrep.hooked;
 	rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 	if (!ret && !rf.hdr->patched_sites) {
 		pr_err("no site of pid %d could be enabled: %zu held unexpected bytes "
@@ -851,6 +883,7 @@ out:
 		rf.hdr->owner = 0;
 	ringfile_close(&rf);
 	site_filter_plan_free(want, set.n);
+	libcalls_free(&lc);
 	modules_free(&set);
 	proc_free_maps(&maps);
 	return ret;
@@ -909,8 +942,12 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 			pr_err("cannot drive pid %d: %s", (int)o->pid, strerror(-ret));
 	}
 	if (!ret) {
+		struct libcalls_report lrep;
+
 		rf.hdr->state = TAT_STATE_BUSY;
-		ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, rep);
+		ret = libcalls_apply(&r, &rf, NULL, &lrep);
+		if (!ret)
+			ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, rep);
 		rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 		if (!ret)
 			rf.hdr->disable_count++;

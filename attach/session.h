@@ -19,6 +19,7 @@ struct session_opts {
 	size_t nnotraces;
 	long max_depth;			/* header.max_depth, or -1 to keep it */
 	int verbose;			/* --status -v: list the patched functions */
+	int libcalls;			/* --enable --libcalls: hook library calls */
 };
 
 struct session_report {
@@ -34,6 +35,7 @@ struct session_report {
 	size_t stepped;			/* threads moved out of a NOP sled */
 	double stopped_us;		/* how long the target was held */
 	char ring_path[256];
+	size_t libcalls;		/* library calls hooked now (--libcalls) */
 };
 
 #define SESSION_DEFAULT_THREADS 128

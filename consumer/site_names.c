@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consumer/libcall_names.h"
 #include "consumer/site_names.h"
 #include "symbols/symbols.h"
 
@@ -30,6 +31,7 @@ struct tread_site_names {
 	 * an index past the table, so such names are made once too. */
 	const char **beyond_table;
 	uint8_t *module_state;		/* [hdr.module_cap] */
+	struct tread_libcall_names *libcalls;	/* opened on the first LIBCALL site */
 
 	/* Names we formatted ourselves; freed at close. */
 	char **owned;
@@ -82,6 +84,7 @@ void tread_site_names_close(struct tread_site_names *n)
 	if (!n)
 		return;
 	sym_close(n->sym);
+	tread_libcall_names_close(n->libcalls);
 	for (size_t i = 0; i < n->nowned; i++)
 		free(n->owned[i]);
 	free(n->owned);
@@ -164,6 +167,19 @@ static const char *resolve(struct tread_site_names *n, uint32_t site)
 
 	if (tread_ring_site(n->ring, site, &s))
 		return own(n, "bad_site", "bad_site_%" PRIu32, site);
+	if (s.kind == TAT_SITE_LIBCALL) {
+		const char *name = NULL;
+		uint32_t import = 0;
+
+		if (!n->libcalls)
+			n->libcalls = tread_libcall_names_open(n->ring, n->root_pid);
+		if (n->libcalls)
+			name = tread_libcall_name(n->libcalls, site, &s, &import);
+		if (name)
+			return name;
+		return own(n, "libcall", "libcall_%" PRIu32 "_of_module_%" PRIu32, import,
+			   s.module);
+	}
 	load_module(n, s.module);
 	sym_resolve(n->sym, s.addr, &info);
 	return info.name;

@@ -58,4 +58,19 @@ $(O)/tests/targets/dlopener: tests/targets/lib/dlopener.c $(O)/tests/targets/lib
 
 TARGET_BINS += $(O)/tests/targets/dlopener
 
+# tattach --libcalls: a -pg program calling libc through lazy PLT, -z now
+# (full RELRO), -fno-plt (GOT) and non-PIE PLT.
+LIBCALLS_VARIANTS := lazy now noplt nopie
+LIBCALLS_FLAGS_lazy  :=
+LIBCALLS_FLAGS_now   := -Wl,-z,now -Wl,-z,relro
+LIBCALLS_FLAGS_noplt := -fno-plt
+LIBCALLS_FLAGS_nopie := -fno-pic -no-pie
+$(O)/tests/targets/libcalls.%: tests/targets/lib/libcalls.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -pg $(LIBCALLS_FLAGS_$*) -o $@ $<
+
+TARGET_BINS += $(foreach v,$(LIBCALLS_VARIANTS),$(O)/tests/targets/libcalls.$(v))
+
 targets: $(TARGET_BINS)
+

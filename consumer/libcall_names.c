@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consumer/libcall_names.h"
+#include "patcher/imports.h"
+
+struct mod_imports {
+	int tried;
+	struct import_list imps;
+};
+
+struct tread_libcall_names {
+	const struct tread_ring *ring;
+	int root_pid;
+	struct mod_imports *mods;	/* [module_cap] */
+	uint32_t nmods;
+};
+
+struct tread_libcall_names *tread_libcall_names_open(const struct tread_ring *ring,
+						     int root_pid)
+{
+	struct tread_libcall_names *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->ring = ring;
+	n->root_pid = root_pid;
+	n->nmods = ring->hdr.module_cap;
+	n->mods = calloc(n->nmods ? n->nmods : 1, sizeof(*n->mods));
+	if (!n->mods) {
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+void tread_libcall_names_close(struct tread_libcall_names *n)
+{
+	if (!n)
+		return;
+	for (uint32_t i = 0; i < n->nmods; i++)
+		imports_free(&n->mods[i].imps);
+	free(n->mods);
+	free(n);
+}
+
+static const struct import_list *imports_of(struct tread_libcall_names *n, uint32_t module)
+{
+	struct mod_imports *mi;
+	struct tread_module m;
+	char err[256], path[TAT_PATH_MAX + 64];
+
+	if (module >= n->nmods)
+		return NULL;
+	mi = &n->mods[module];
+	if (!mi->tried) {
+		mi->tried = 1;
+		if (tread_ring_module(n->ring, module, &m))
+			return NULL;
+		m.path[sizeof(m.path) - 1] = 0;
+		if (imports_find(m.path, &mi->imps, err, sizeof(err)) && n->root_pid > 0 &&
+		    m.path[0] == '/') {
+			/* The target may live in another mount namespace. */
+			snprintf(path, sizeof(path), "/proc/%d/root%s", n->root_pid, m.path);
+			imports_find(path, &mi->imps, err, sizeof(err));
+		}
+	}
+	return &mi->imps;
+}
+
+const char *tread_libcall_name(struct tread_libcall_names *n, uint32_t site,
+			       const struct tat_site *s, uint32_t *import)
+{
+	const struct import_list *imps;
+	struct tat_site prev;
+	uint32_t first = site;
+
+	/* The start of the module's run. */
+	while (first > 1 && !tread_ring_site(n->ring, first - 1, &prev) &&
+	       prev.kind == TAT_SITE_LIBCALL && prev.module == s->module)
+		first--;
+	*import = site - first;
+	imps = imports_of(n, s->module);
+	if (!imps || *import >= imps->n)
+		return NULL;
+	return imps->v[*import].name;
+}
