@@ -397,3 +397,30 @@ int libcalls_differs(pid_t pid, struct ringfile *rf, const struct libcalls *lc)
 	}
 	return 0;
 }
+
+void libcalls_status(FILE *out, struct ringfile *rf, pid_t pid, int list)
+{
+	const struct tat_module *mods = ringfile_modules(rf);
+	const struct tat_site *sites = ringfile_sites(rf);
+
+	for (uint32_t k = 0; k < rf->hdr->module_count && k < rf->hdr->module_cap; k++) {
+		struct import_list imps = { 0 };
+		uint32_t count, first = run_of(rf, k, &count), on = 0;
+
+		if (!first)
+			continue;
+		for (uint32_t i = 0; i < count; i++)
+			on += sites[first + i].patched;
+		fprintf(out, "library calls: %u of %u hooked in %s%s\n", on, count,
+			mods[k].path, list ? "" : " (--status -v lists them)");
+		if (!list || read_imports(pid, mods[k].path, &imps) || imps.n != count) {
+			imports_free(&imps);
+			continue;
+		}
+		for (uint32_t i = 0; i < count; i++)
+			if (sites[first + i].patched)
+				fprintf(out, "  %s (%s)\n", imps.v[i].name,
+					imps.v[i].hook == IMPORT_PLT ? "PLT" : "GOT");
+		imports_free(&imps);
+	}
+}

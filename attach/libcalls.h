@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "attach/modules.h"
 #include "attach/remote.h"
@@ -74,5 +75,8 @@ int libcalls_apply(struct remote *r, struct ringfile *rf, const struct libcalls 
 
 /* Would libcalls_apply() change anything? */
 int libcalls_differs(pid_t pid, struct ringfile *rf, const struct libcalls *lc);
+
+/* --status: library calls hooked per module; @list: also their names. */
+void libcalls_status(FILE *out, struct ringfile *rf, pid_t pid, int list);
 
 #endif

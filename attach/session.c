@@ -1076,6 +1076,7 @@ int session_status(const struct session_opts *o, FILE *out)
 	status_print_depth(out, &rf);
 	status_print_stats(out, &rf);
 	status_print_patched(out, &rf, o->verbose);
+	libcalls_status(out, &rf, o->pid, o->verbose);
 	ringfile_close(&rf);
 	return 0;
 }

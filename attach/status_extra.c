@@ -75,8 +75,8 @@ void status_print_patched(FILE *out, struct ringfile *rf, int list)
 	for (uint32_t i = 1; i < n; i++) {
 		struct sym_info info = { .name = "?" };
 
-		if (!sites[i].patched)
-			continue;
+		if (!sites[i].patched || sites[i].kind == TAT_SITE_LIBCALL)
+			continue;	/* library calls: libcalls_status() */
 		if (sym)
 			sym_resolve(sym, sites[i].addr, &info);
 		fprintf(out, "  %#" PRIx64 " %s\n", sites[i].addr, info.name);

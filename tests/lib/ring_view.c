@@ -9,7 +9,28 @@
 #include <unistd.h>
 
 #include "lib/ring_view.h"
+#include "patcher/imports.h"
 #include "symbols/symbols.h"
+
+/* A library-call site: import (i - start of its module's run) of the file. */
+static char *libcall_name(const struct tat_ring_header *h, const struct tat_module *mods,
+			  const struct tat_site *sites, uint32_t i)
+{
+	struct import_list imps;
+	uint32_t first = i;
+	char err[256], *name = NULL;
+
+	(void)h;
+	while (first > 1 && sites[first - 1].kind == TAT_SITE_LIBCALL &&
+	       sites[first - 1].module == sites[i].module)
+		first--;
+	if (imports_find(mods[sites[i].module].path, &imps, err, sizeof(err)))
+		return NULL;
+	if (i - first < imps.n)
+		name = strdup(imps.v[i - first].name);
+	imports_free(&imps);
+	return name;
+}
 
 static void name_sites(struct ring_view *v)
 {
@@ -27,6 +48,10 @@ static void name_sites(struct ring_view *v)
 	for (uint32_t i = 1; i < h->site_count; i++) {
 		struct sym_info info;
 
+		if (sites[i].kind == TAT_SITE_LIBCALL) {
+			v->names[i] = libcall_name(h, mods, sites, i);
+			continue;
+		}
 		sym_resolve(sym, sites[i].addr, &info);
 		v->names[i] = strdup(info.name);
 	}
