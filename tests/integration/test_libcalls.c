@@ -313,3 +313,76 @@ Test(libcalls, exit_inside, .timeout = 60)
 	free(got);
 	free(out);
 }
+
+/* longjmp() leaves two calls (itself, jumper) that the next call ends;
+ * pthread_exit() ends a thread inside a traced call, which stays open. */
+Test(libcalls, nonlocal_exits, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, *got;
+	struct target t;
+	int tids[4];
+	size_t nt;
+
+	start(&t, "lazy");
+	run(&t, "--enable --libcalls");
+	cr_assert_str_eq(target_cmd(&t, "jump"), "done");
+	cr_assert_str_eq(target_cmd(&t, "texit"), "done");
+	run(&t, "--disable");
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	got = graph_canon(out, t.pid);
+	/* "()" : the frames longjmp left were ended by after_jump's entry */
+	cr_assert_str_eq(got, "dispatch(do_jump(jumper(longjmp()) after_jump)) "
+			 "dispatch(thread_exit(pthread_create pthread_join))", "%s", out);
+	free(got);
+	nt = graph_tids(out, tids, 4);
+	cr_assert_eq(nt, 2, "%s", out);
+	got = graph_canon(out, tids[0] == t.pid ? tids[1] : tids[0]);
+	cr_assert_str_eq(got, "thread_exit_main(pthread_exit(", "%s", out);
+	free(got);
+	free(out);
+	target_stop(&t);
+}
+
+/* A stock binary, not rebuilt, no -pg: cat's reads and writes. */
+Test(libcalls, stock_cat, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, *got, buf[16];
+	int in[2], back[2];
+	struct target t = { 0 };
+
+	cr_assert_eq(access("/usr/bin/cat", X_OK), 0);
+	cr_assert_eq(pipe(in), 0);
+	cr_assert_eq(pipe(back), 0);
+	t.pid = fork();
+	cr_assert_geq(t.pid, 0);
+	if (t.pid == 0) {
+		dup2(in[0], 0);
+		dup2(back[1], 1);
+		close(in[1]);
+		close(back[0]);
+		execl("/usr/bin/cat", "cat", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(back[1]);
+	/* cat is blocked in its first read() once it answers a line */
+	cr_assert_eq(write(in[1], "a\n", 2), 2);
+	cr_assert_eq(read(back[0], buf, sizeof(buf)), 2);
+	ring_remove(t.pid);
+	run(&t, "--enable --libcalls");
+	cr_assert_eq(write(in[1], "b\n", 2), 2);
+	cr_assert_eq(read(back[0], buf, sizeof(buf)), 2);
+	cr_assert_eq(write(in[1], "c\n", 2), 2);
+	cr_assert_eq(read(back[0], buf, sizeof(buf)), 2);
+	run(&t, "--disable");
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	got = graph_canon(out, t.pid);
+	/* the read in flight at --enable was not hooked; the last one is open */
+	cr_assert_str_eq(got, "write read write read(", "%s", out);
+	free(got);
+	free(out);
+	close(in[1]);
+	waitpid(t.pid, NULL, 0);
+	close(back[0]);
+	ring_remove(t.pid);
+}

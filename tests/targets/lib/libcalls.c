@@ -13,6 +13,9 @@
  *   sort      do_sort(): qsort of 6 longs with cmp_long     -> "done K"
  *             (K = comparisons qsort made)
  *   mt T N    T threads, each thread_main(): N x use_lib()   -> "done"
+ *   jump      do_jump(): setjmp, jumper(): longjmp back, then
+ *             after_jump()                                  -> "done"
+ *   texit     a thread runs thread_exit_main(): pthread_exit -> "done"
  *   exit      do_exit(): exit(0), whose atexit handler calls
  *             at_exit_handler(): write                      (dies)
  *   quit      _exit(0)
@@ -22,6 +25,7 @@
  * their GOTs can be compared byte for byte.
  */
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +96,39 @@ NOINLINE void at_exit_handler(void)
 	if (write(STDERR_FILENO, "", 0) < 0)
 		abort();
 	sink++;
+}
+
+static jmp_buf jump_buf;
+
+NOINLINE void jumper(void)
+{
+	longjmp(jump_buf, 1);
+}
+
+NOINLINE void after_jump(void)
+{
+	sink++;
+}
+
+NOINLINE void do_jump(void)
+{
+	if (!setjmp(jump_buf))
+		jumper();
+	after_jump();
+}
+
+NOINLINE void *thread_exit_main(void *arg)
+{
+	pthread_exit(arg);
+}
+
+NOINLINE int thread_exit(void)
+{
+	pthread_t tid;
+
+	if (pthread_create(&tid, NULL, thread_exit_main, NULL))
+		return -1;
+	return pthread_join(tid, NULL) ? -1 : 0;
 }
 
 NOINLINE void do_exit(void)
@@ -181,6 +218,12 @@ NOINLINE long dispatch(const char *line)
 		n = number(&p);
 		return run_threads(t, n) ? -1 : -2;
 	}
+	if (starts(line, "jump")) {
+		do_jump();
+		return -2;
+	}
+	if (starts(line, "texit"))
+		return thread_exit() ? -1 : -2;
 	if (starts(line, "exit"))
 		do_exit();
 	if (starts(line, "quit"))
