@@ -71,7 +71,7 @@ void status_print_patched(FILE *out, struct ringfile *rf, int list)
 
 	/* Library-call hooks have their own line (libcalls_status()). */
 	for (uint32_t i = 1; i < n; i++)
-		if (sites[i].kind != TAT_SITE_LIBCALL) {
+		if (sites[i].kind != TAT_SITE_LIBCALL && sites[i].kind != TAT_SITE_ENTRY) {
 			code++;
 			on += sites[i].patched;
 		}
@@ -83,8 +83,9 @@ void status_print_patched(FILE *out, struct ringfile *rf, int list)
 	for (uint32_t i = 1; i < n; i++) {
 		struct sym_info info = { .name = "?" };
 
-		if (!sites[i].patched || sites[i].kind == TAT_SITE_LIBCALL)
-			continue;	/* library calls: libcalls_status() */
+		if (!sites[i].patched || sites[i].kind == TAT_SITE_LIBCALL ||
+		    sites[i].kind == TAT_SITE_ENTRY)
+			continue;	/* libcalls_status(), entries_status() */
 		if (sym)
 			sym_resolve(sym, sites[i].addr, &info);
 		fprintf(out, "  %#" PRIx64 " %s\n", sites[i].addr, info.name);

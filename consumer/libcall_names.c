@@ -4,11 +4,13 @@
 #include <string.h>
 
 #include "consumer/libcall_names.h"
+#include "patcher/entries.h"
 #include "patcher/imports.h"
 
 struct mod_imports {
-	int tried;
+	int tried, tried_fns;
 	struct import_list imps;
+	struct entry_list fns;		/* --entry: the file's functions */
 };
 
 struct tread_libcall_names {
@@ -42,8 +44,57 @@ void tread_libcall_names_close(struct tread_libcall_names *n)
 		return;
 	for (uint32_t i = 0; i < n->nmods; i++)
 		imports_free(&n->mods[i].imps);
+	for (uint32_t i = 0; i < n->nmods; i++)
+		entries_free(&n->mods[i].fns);
 	free(n->mods);
 	free(n);
+}
+
+/* The start of the run of sites of @kind and @module that holds @site. */
+static uint32_t run_start(struct tread_libcall_names *n, uint32_t site, unsigned kind,
+			  uint32_t module)
+{
+	struct tat_site prev;
+	uint32_t first = site;
+
+	while (first > 1 && !tread_ring_site(n->ring, first - 1, &prev) &&
+	       prev.kind == kind && prev.module == module)
+		first--;
+	return first;
+}
+
+static const struct entry_list *functions_of(struct tread_libcall_names *n, uint32_t module)
+{
+	struct mod_imports *mi;
+	struct tread_module m;
+	char err[256], path[TAT_PATH_MAX + 64];
+
+	if (module >= n->nmods)
+		return NULL;
+	mi = &n->mods[module];
+	if (!mi->tried_fns) {
+		mi->tried_fns = 1;
+		if (tread_ring_module(n->ring, module, &m))
+			return NULL;
+		m.path[sizeof(m.path) - 1] = 0;
+		if (entries_find(m.path, NULL, 0, &mi->fns, err, sizeof(err)) &&
+		    n->root_pid > 0 && m.path[0] == '/') {
+			snprintf(path, sizeof(path), "/proc/%d/root%s", n->root_pid, m.path);
+			entries_find(path, NULL, 0, &mi->fns, err, sizeof(err));
+		}
+	}
+	return &mi->fns;
+}
+
+uint64_t tread_entry_addr(struct tread_libcall_names *n, uint32_t site,
+			  const struct tat_site *s, uint64_t bias)
+{
+	const struct entry_list *fns = functions_of(n, s->module);
+	uint32_t i = site - run_start(n, site, TAT_SITE_ENTRY, s->module);
+
+	if (!fns || i >= fns->n)
+		return 0;
+	return fns->v[i].start + bias;
 }
 
 static const struct import_list *imports_of(struct tread_libcall_names *n, uint32_t module)
@@ -74,14 +125,8 @@ const char *tread_libcall_name(struct tread_libcall_names *n, uint32_t site,
 			       const struct tat_site *s, uint32_t *import)
 {
 	const struct import_list *imps;
-	struct tat_site prev;
-	uint32_t first = site;
 
-	/* The start of the module's run. */
-	while (first > 1 && !tread_ring_site(n->ring, first - 1, &prev) &&
-	       prev.kind == TAT_SITE_LIBCALL && prev.module == s->module)
-		first--;
-	*import = site - first;
+	*import = site - run_start(n, site, TAT_SITE_LIBCALL, s->module);
 	imps = imports_of(n, s->module);
 	if (!imps || *import >= imps->n)
 		return NULL;

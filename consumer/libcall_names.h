@@ -27,4 +27,12 @@ void tread_libcall_names_close(struct tread_libcall_names *n);
 const char *tread_libcall_name(struct tread_libcall_names *n, uint32_t site,
 			       const struct tat_site *s, uint32_t *import);
 
+/*
+ * The runtime address of the function whose entry ENTRY site @site (entry
+ * @s, module load bias @bias) patched, or 0 when its file cannot be read
+ * or does not list it.  Named like any address of the module then.
+ */
+uint64_t tread_entry_addr(struct tread_libcall_names *n, uint32_t site,
+			  const struct tat_site *s, uint64_t bias);
+
 #endif

@@ -180,6 +180,18 @@ static const char *resolve(struct tread_site_names *n, uint32_t site)
 		return own(n, "libcall", "libcall_%" PRIu32 "_of_module_%" PRIu32, import,
 			   s.module);
 	}
+	if (s.kind == TAT_SITE_ENTRY) {
+		struct tread_module m;
+		uint64_t fn = 0;
+
+		if (!n->libcalls)
+			n->libcalls = tread_libcall_names_open(n->ring, n->root_pid);
+		if (n->libcalls && !tread_ring_module(n->ring, s.module, &m))
+			fn = tread_entry_addr(n->libcalls, site, &s, m.load_bias);
+		if (!fn)
+			return own(n, "entry", "entry_%" PRIu32, site);
+		s.addr = fn;	/* named as the function it entered */
+	}
 	load_module(n, s.module);
 	sym_resolve(n->sym, s.addr, &info);
 	return info.name;

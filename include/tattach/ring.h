@@ -78,6 +78,12 @@ enum tat_site_kind {
 				 * table, in the order patcher/imports.c lists
 				 * the file's imports: site first + i names
 				 * import i (docs/any-binary.md) */
+	TAT_SITE_ENTRY = 3,	/* a function entry patched with a jmp to a
+				 * stub (--entry): addr is the stub's call + 1,
+				 * len the bytes the jmp replaced.  One run per
+				 * module in the order patcher/entries.c lists
+				 * the file's functions: site first + i is
+				 * function i */
 };
 
 struct tat_ring_header {
