@@ -202,6 +202,10 @@ static int analyse_all(const struct image *im, const struct site_list *sites,
 		if (e->size >= 4 && !memcmp(code, "\xf3\x0f\x1e\xfa", 4))
 			skip = 4;
 		e->patch = e->start + skip;
+		if (e->size - skip < 5) {
+			e->refused = "too short: fewer than 5 bytes after its entry";
+			continue;
+		}
 		e->win = (uint8_t)relocate_window(code + skip, e->size - skip, e->patch,
 						  &e->refused, e->bounds, &nb);
 		e->nbounds = (uint8_t)nb;
