@@ -266,14 +266,14 @@ int entries_prepare(struct remote *r, struct ringfile *rf, const struct entry_pl
 }
 
 /* Move every thread stopped inside the window at @addr to the stub. */
-static size_t step_out(struct held *h, const struct entry *e, uint64_t addr, uint64_t stub)
+static size_t step_out(struct held *h, unsigned win, uint64_t addr, uint64_t stub)
 {
 	size_t moved = 0;
 
 	for (size_t t = 0; t < h->n; t++) {
 		uint64_t rip = h->v[t].regs.rip;
 
-		if (rip <= addr || rip >= addr + e->win)
+		if (rip <= addr || rip >= addr + win)
 			continue;
 		h->v[t].regs.rip = stub + STUB_CODE + (rip - addr);
 		if (ptrace(PTRACE_SETREGS, h->v[t].tid, 0, &h->v[t].regs) < 0)
@@ -299,7 +299,9 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 
 		if (!first)
 			continue;
-		if (!em && read_entries(r->held->pid, NULL, tm->path, 1, &own))
+		/* --disable: the list and the file's bytes suffice, no analysis
+		 * while the process is held (the window is in the site). */
+		if (!em && read_entries(r->held->pid, NULL, tm->path, 0, &own))
 			continue;
 		if (fns->n != count) {
 			pr_warn("%s: its functions no longer match the ring's: left as they are",
@@ -312,18 +314,19 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 			const struct entry *e = &fns->v[i];
 			uint64_t addr = e->patch + tm->load_bias, stub = s->addr - STUB_KEY;
 			int want = em ? em->want[i] : 0, is_on, is_off;
+			unsigned win = s->len;
 			uint8_t cur[RELOCATE_MAX], on[RELOCATE_MAX];
 			int64_t rel = (int64_t)stub - (int64_t)(addr + 5);
 
-			if (!s->len || s->len != e->win)
+			if (!win || win > RELOCATE_MAX || (em && win != e->win))
 				continue;
-			if (remote_read(r, addr, cur, e->win))
+			if (remote_read(r, addr, cur, win))
 				return -EIO;
 			memset(on, 0xcc, sizeof(on));
 			on[0] = 0xe9;
 			memcpy(on + 1, &(int32_t){ (int32_t)rel }, 4);
-			is_on = !memcmp(cur, on, e->win);
-			is_off = !memcmp(cur, e->orig, e->win);
+			is_on = !memcmp(cur, on, win);
+			is_off = !memcmp(cur, e->orig, win);
 			s->patched = (uint8_t)is_on;
 			if (!is_on && !is_off) {
 				if (++rep->mismatched <= 5)
@@ -333,8 +336,8 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 			}
 			if (want != is_on) {
 				if (want)
-					rep->stepped += step_out(r->held, e, addr, stub);
-				if (remote_write(r, addr, want ? on : e->orig, e->win))
+					rep->stepped += step_out(r->held, win, addr, stub);
+				if (remote_write(r, addr, want ? on : e->orig, win))
 					return -EIO;
 				s->patched = (uint8_t)want;
 			}

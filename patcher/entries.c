@@ -105,6 +105,17 @@ static int list_functions(const struct image *im, Elf_Scn *symscn, struct entry_
 		if (!k || out->v[i].start != out->v[k - 1].start)
 			out->v[k++] = out->v[i];
 	out->n = k;
+	/* Where a jmp would go, and the file's bytes there: all a --disable
+	 * needs to put an entry back, without analysing anything. */
+	for (size_t i = 0; i < out->n; i++) {
+		struct entry *e = &out->v[i];
+		const uint8_t *code = bytes_at(im, e->start, e->size);
+		uint64_t skip = e->size >= 4 && !memcmp(code, "\xf3\x0f\x1e\xfa", 4) ? 4 : 0;
+		uint64_t n = e->size - skip < RELOCATE_MAX ? e->size - skip : RELOCATE_MAX;
+
+		e->patch = e->start + skip;
+		memcpy(e->orig, code + skip, n);
+	}
 	return 0;
 }
 
@@ -209,8 +220,6 @@ static int analyse_all(const struct image *im, const struct site_list *sites,
 		e->win = (uint8_t)relocate_window(code + skip, e->size - skip, e->patch,
 						  &e->refused, e->bounds, &nb);
 		e->nbounds = (uint8_t)nb;
-		if (e->win)
-			memcpy(e->orig, code + skip, e->win);
 		ret = sweep(cs, insn, code, e, &t);
 	}
 	if (!insn)
