@@ -248,3 +248,34 @@ Test(entries, bad_input, .timeout = 60)
 	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
 	target_stop(&t);
 }
+
+/* --module: a library's exported functions (libc is stripped: .dynsym). */
+Test(entries, module_libc, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, *got, libc[256] = "";
+	struct target t;
+	FILE *maps;
+	char path[64], line[512];
+
+	target_start(&t, build_path("tests/targets/calltree.plain.gcc.O2.nopie"));
+	ring_remove(t.pid);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)t.pid);
+	maps = fopen(path, "r");
+	while (fgets(line, sizeof(line), maps))
+		if (strstr(line, "/libc.so") && sscanf(line, "%*s %*s %*s %*s %*s %255s", libc) == 1)
+			break;
+	fclose(maps);
+	cr_assert(libc[0], "no libc in the map");
+	run(t.pid, "--enable --module libc.so -F ^__isoc99_sscanf$");
+	cr_assert(!text_as_in_file(libc, t.pid));
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");	/* 1 sscanf */
+	cr_assert_str_eq(target_cmd(&t, "mt 2 1"), "done");	/* 2: "run", "mt" */
+	run(t.pid, "--disable");
+	cr_assert(text_as_in_file(libc, t.pid), "libc's .text differs after --disable");
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	got = graph_canon(out, t.pid);
+	cr_assert_str_eq(got, "__isoc99_sscanf __isoc99_sscanf __isoc99_sscanf", "%s", out);
+	free(got);
+	free(out);
+	target_stop(&t);
+}
