@@ -4,7 +4,8 @@
  * libpthread (malloc, memcpy and strlen (IFUNCs), pthread_mutex_lock,
  * write, qsort with a traced comparator, exit with a traced atexit
  * handler) show as calls under their caller, named by the import, with
- * lazy binding, -z now (full RELRO), -fno-plt (GOT slots) and non-PIE.
+ * lazy binding, -z now (full RELRO), -fno-plt (GOT slots), non-PIE and
+ * the IBT PLT (endbr64 + jmp in .plt.sec).
  * After --disable the PLT and GOT hold byte for byte what a twin process
  * that was never traced holds after the same commands (both run without
  * address randomisation, so their layouts are the same).
@@ -31,7 +32,7 @@ struct variant {
 
 ParameterizedTestParameters(libcalls, variants)
 {
-	static struct variant v[] = { { "lazy" }, { "now" }, { "noplt" }, { "nopie" } };
+	static struct variant v[] = { { "lazy" }, { "now" }, { "noplt" }, { "nopie" }, { "ibt" } };
 
 	return cr_make_param_array(struct variant, v, sizeof(v) / sizeof(v[0]));
 }

@@ -59,12 +59,13 @@ $(O)/tests/targets/dlopener: tests/targets/lib/dlopener.c $(O)/tests/targets/lib
 TARGET_BINS += $(O)/tests/targets/dlopener
 
 # tattach --libcalls: a -pg program calling libc through lazy PLT, -z now
-# (full RELRO), -fno-plt (GOT) and non-PIE PLT.
-LIBCALLS_VARIANTS := lazy now noplt nopie
+# (full RELRO), -fno-plt (GOT), non-PIE PLT and the IBT PLT (.plt.sec).
+LIBCALLS_VARIANTS := lazy now noplt nopie ibt
 LIBCALLS_FLAGS_lazy  :=
 LIBCALLS_FLAGS_now   := -Wl,-z,now -Wl,-z,relro
 LIBCALLS_FLAGS_noplt := -fno-plt
 LIBCALLS_FLAGS_nopie := -fno-pic -no-pie
+LIBCALLS_FLAGS_ibt   := -fcf-protection=full -Wl,-z,ibtplt
 $(O)/tests/targets/libcalls.%: tests/targets/lib/libcalls.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
