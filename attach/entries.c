@@ -96,7 +96,7 @@ static int plan_module(pid_t pid, const struct module *m, const struct site_filt
 	ep->refused += em.fns.refused;
 	pr_info("%s: %zu of %zu functions can have their entry patched%s", m->path,
 		em.fns.n - em.fns.refused, em.fns.n,
-		em.fns.from_dynsym ? " (no .symtab: exported functions only)" : "");
+		em.fns.from_dynsym ? " (no .symtab: exported functions and .eh_frame)" : "");
 	ep->v[ep->n++] = em;
 	return 0;
 }

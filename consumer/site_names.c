@@ -190,7 +190,18 @@ static const char *resolve(struct tread_site_names *n, uint32_t site)
 			fn = tread_entry_addr(n->libcalls, site, &s, m.load_bias);
 		if (!fn)
 			return own(n, "entry", "entry_%" PRIu32, site);
-		s.addr = fn;	/* named as the function it entered */
+		load_module(n, s.module);
+		sym_resolve(n->sym, fn, &info);
+		if (info.known)
+			return info.name;
+		/* A function of a stripped file (.eh_frame): module+0xOFFSET,
+		 * the offset an addr2line of the debug file would take. */
+		{
+			const char *base = strrchr(m.path, '/');
+
+			return own(n, "entry", "%s+0x%" PRIx64, base ? base + 1 : m.path,
+				   fn - m.load_bias);
+		}
 	}
 	load_module(n, s.module);
 	sym_resolve(n->sym, s.addr, &info);

@@ -22,6 +22,9 @@ struct image {
 	Elf *elf;
 	struct text text[MAX_TEXT];
 	size_t ntext;
+	struct text plt[4];		/* .plt*: code, but no function starts there */
+	size_t nplt;
+	struct text eh_hdr, eh;		/* .eh_frame_hdr, .eh_frame */
 };
 
 static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -73,16 +76,21 @@ static int push(struct entry_list *l, const struct entry *e)
 	return 0;
 }
 
-/* Every defined function symbol of @symscn, with a size, in code. */
-static int list_functions(const struct image *im, Elf_Scn *symscn, struct entry_list *out)
-{
-	Elf_Data *d = elf_getdata(symscn, NULL);
-	GElf_Shdr sh;
-	size_t n, k = 0;
+static int list_fdes(const struct image *im, struct entry_list *out);
 
-	if (!d || !gelf_getshdr(symscn, &sh) || !sh.sh_entsize)
-		return 0;
-	n = sh.sh_size / sh.sh_entsize;
+/*
+ * Every defined function symbol of @symscn, with a size, in code; with
+ * @fdes also every function .eh_frame describes (a stripped file).
+ */
+static int list_functions(const struct image *im, Elf_Scn *symscn, int fdes,
+			  struct entry_list *out)
+{
+	Elf_Data *d = symscn ? elf_getdata(symscn, NULL) : NULL;
+	GElf_Shdr sh;
+	size_t n = 0, k = 0;
+
+	if (d && gelf_getshdr(symscn, &sh) && sh.sh_entsize)
+		n = sh.sh_size / sh.sh_entsize;
 	for (size_t i = 0; i < n; i++) {
 		struct entry e = { 0 };
 		GElf_Sym s;
@@ -99,12 +107,24 @@ static int list_functions(const struct image *im, Elf_Scn *symscn, struct entry_
 		if (push(out, &e))
 			return -ENOMEM;
 	}
-	/* One per address, in address order. */
+	if (fdes && list_fdes(im, out))
+		return -ENOMEM;
+	/* One per address, in address order (a named one first: "" sorts
+	 * before any name, so skip nameless duplicates explicitly). */
 	qsort(out->v, out->n, sizeof(*out->v), entry_cmp);
-	for (size_t i = 0; i < out->n; i++)
-		if (!k || out->v[i].start != out->v[k - 1].start)
-			out->v[k++] = out->v[i];
+	for (size_t i = 0; i < out->n; i++) {
+		if (k && out->v[i].start == out->v[k - 1].start) {
+			if (!out->v[k - 1].name[0])
+				out->v[k - 1] = out->v[i];
+			continue;
+		}
+		out->v[k++] = out->v[i];
+	}
 	out->n = k;
+	for (size_t i = 0; i < out->n; i++)
+		if (!out->v[i].name[0])
+			snprintf(out->v[i].name, sizeof(out->v[i].name), "0x%llx",
+				 (unsigned long long)out->v[i].start);
 	/* Where a jmp would go, and the file's bytes there: all a --disable
 	 * needs to put an entry back, without analysing anything. */
 	for (size_t i = 0; i < out->n; i++) {
@@ -115,6 +135,61 @@ static int list_functions(const struct image *im, Elf_Scn *symscn, struct entry_
 
 		e->patch = e->start + skip;
 		memcpy(e->orig, code + skip, n);
+	}
+	return 0;
+}
+
+static int32_t s32(const uint8_t *p)
+{
+	int32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static int in_plt(const struct image *im, uint64_t addr)
+{
+	for (size_t i = 0; i < im->nplt; i++)
+		if (addr >= im->plt[i].addr && addr < im->plt[i].addr + im->plt[i].size)
+			return 1;
+	return 0;
+}
+
+/*
+ * A file without .symtab: the functions .eh_frame describes, through the
+ * sorted table of .eh_frame_hdr.  Only the encodings every x86-64
+ * toolchain emits are read (pcrel/datarel sdata4); anything else lists
+ * nothing.  Named "" here: tread names them by address (module+0xOFF).
+ */
+static int list_fdes(const struct image *im, struct entry_list *out)
+{
+	const uint8_t *h = im->eh_hdr.bytes;
+	uint64_t n;
+
+	if (!h || !im->eh.bytes || im->eh_hdr.size < 12 || h[0] != 1 || h[1] != 0x1b ||
+	    h[2] != 0x03 || h[3] != 0x3b)
+		return 0;
+	n = (uint32_t)s32(h + 8);
+	if (12 + n * 8 > im->eh_hdr.size)
+		return 0;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t start = im->eh_hdr.addr + (int64_t)s32(h + 12 + i * 8);
+		uint64_t fde = im->eh_hdr.addr + (int64_t)s32(h + 16 + i * 8);
+		struct entry e = { 0 };
+		const uint8_t *f;
+
+		if (fde < im->eh.addr || fde + 16 > im->eh.addr + im->eh.size)
+			continue;
+		f = im->eh.bytes + (fde - im->eh.addr);
+		/* pc_begin, pcrel sdata4, must say the same as the table */
+		if (fde + 8 + (int64_t)s32(f + 8) != start || s32(f + 12) <= 0)
+			continue;
+		e.start = start;
+		e.size = (uint64_t)s32(f + 12);
+		if (in_plt(im, start) || !bytes_at(im, start, e.size))
+			continue;
+		if (push(out, &e))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -284,24 +359,38 @@ int entries_find(const char *path, const struct site_list *sites, int analyse,
 
 		if (!gelf_getshdr(scn, &sh))
 			continue;
-		if (sh.sh_type == SHT_SYMTAB)
-			symtab = scn;
-		else if (sh.sh_type == SHT_DYNSYM)
-			dynsym = scn;
-		else if (sh.sh_type == SHT_PROGBITS && (sh.sh_flags & SHF_EXECINSTR) &&
-			 im.ntext < MAX_TEXT) {
-			Elf_Data *d = elf_getdata(scn, NULL);
+		const char *name = elf_strptr(im.elf, shstrndx, sh.sh_name);
+		Elf_Data *d;
 
-			if (d && d->d_buf && d->d_size == sh.sh_size)
-				im.text[im.ntext++] = (struct text){ sh.sh_addr, sh.sh_size, d->d_buf };
+		if (sh.sh_type == SHT_SYMTAB) {
+			symtab = scn;
+			continue;
 		}
+		if (sh.sh_type == SHT_DYNSYM) {
+			dynsym = scn;
+			continue;
+		}
+		if (sh.sh_type != SHT_PROGBITS || !name)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf || d->d_size != sh.sh_size)
+			continue;
+		if (!strcmp(name, ".eh_frame_hdr"))
+			im.eh_hdr = (struct text){ sh.sh_addr, sh.sh_size, d->d_buf };
+		else if (!strcmp(name, ".eh_frame"))
+			im.eh = (struct text){ sh.sh_addr, sh.sh_size, d->d_buf };
+		if (!(sh.sh_flags & SHF_EXECINSTR))
+			continue;
+		if (!strncmp(name, ".plt", 4) && im.nplt < 4)
+			im.plt[im.nplt++] = (struct text){ sh.sh_addr, sh.sh_size, d->d_buf };
+		if (im.ntext < MAX_TEXT)
+			im.text[im.ntext++] = (struct text){ sh.sh_addr, sh.sh_size, d->d_buf };
 	}
 	out->from_dynsym = !symtab;
-	if (symtab || dynsym)
-		ret = list_functions(&im, symtab ? symtab : dynsym, out);
+	ret = list_functions(&im, symtab ? symtab : dynsym, !symtab, out);
 	if (!ret && !out->n) {
-		ret = fail(err, errlen, -ENODATA, "%s has no function symbols (stripped, "
-			   "and exports none): no function entry to patch", path);
+		ret = fail(err, errlen, -ENODATA, "%s has no function symbols and no "
+			   ".eh_frame describing functions: no function entry to patch", path);
 		goto out;
 	}
 	if (!ret && analyse)

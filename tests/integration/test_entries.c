@@ -228,11 +228,12 @@ Test(entries, bad_input, .timeout = 60)
 	char *out = NULL, *err = NULL, path[64];
 	struct target t;
 
-	target_start(&t, build_path("tests/targets/calltree.stripped"));
+	target_start(&t, build_path("tests/targets/calltree.nosyms"));
 	ring_remove(t.pid);
 	snprintf(path, sizeof(path), "/dev/shm/tattach-%d.ring", (int)t.pid);
 	cr_assert_eq(tattach(t.pid, "--enable --entry", &out, &err), 1);
-	cr_assert(strstr(err, "has no function symbols (stripped, and exports none)"), "%s", err);
+	cr_assert(strstr(err, "has no function symbols and no .eh_frame describing "
+			 "functions"), "%s", err);
 	cr_assert_eq(access(path, F_OK), -1, "a ring file was made");
 	free(out);
 	free(err);
@@ -246,6 +247,109 @@ Test(entries, bad_input, .timeout = 60)
 	free(out);
 	free(err);
 	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	target_stop(&t);
+}
+
+/* The ELF address of function @name in @bin, 0 if none. */
+static uint64_t symbol_addr(const char *bin, const char *name)
+{
+	int fd = open(bin, O_RDONLY);
+	Elf_Scn *scn = NULL;
+	uint64_t addr = 0;
+	Elf *elf;
+
+	cr_assert_geq(fd, 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	while (elf && (scn = elf_nextscn(elf, scn)) && !addr) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		gelf_getshdr(scn, &sh);
+		if (sh.sh_type != SHT_SYMTAB || !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+
+			gelf_getsym(d, (int)i, &sym);
+			if (!strcmp(elf_strptr(elf, sh.sh_link, sym.st_name), name))
+				addr = sym.st_value;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return addr;
+}
+
+/* Replace every whole-word @name in *@s by @by. */
+static void rename_in(char **s, const char *name, const char *by)
+{
+	char *out = NULL, *p = *s;
+	size_t nl = strlen(name);
+
+	while (*p) {
+		char *q = strstr(p, name);
+
+		if (!q) {
+			str_append(&out, p);
+			break;
+		}
+		if ((q == *s || strchr(" (", q[-1])) && strchr(" ()", q[nl])) {
+			*q = 0;
+			str_append(&out, p);
+			str_append(&out, by);
+			*q = name[0];
+		} else {
+			char c = q[nl];
+
+			q[nl] = 0;
+			str_append(&out, p);
+			q[nl] = c;
+		}
+		p = q + nl;
+	}
+	free(*s);
+	*s = out;
+}
+
+/*
+ * A stripped program: functions from .eh_frame, named module+0xOFFSET.
+ * strip moves no code, so the unstripped build says which is which.
+ */
+Test(entries, stripped_eh_frame, .timeout = 60)
+{
+	static const char *const fns[] = { "dispatch", "work", "leaf", "a", "b", "c" };
+	const char *full = build_path("tests/targets/calltree.plain.gcc.O2.nopie");
+	char *out = NULL, *err = NULL, *got, *want, by[64], args[96];
+	uint64_t skip;
+	struct target t;
+
+	want = expect_wrapped("dispatch", 2);
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		uint64_t a = symbol_addr(full, fns[i]);
+
+		cr_assert(a, "no %s in %s", fns[i], full);
+		snprintf(by, sizeof(by), "calltree.stripped+0x%llx", (unsigned long long)a);
+		rename_in(&want, fns[i], by);
+	}
+	target_start(&t, build_path("tests/targets/calltree.stripped"));
+	ring_remove(t.pid);
+	skip = symbol_addr(full, "expected_work");
+	if (skip)
+		snprintf(args, sizeof(args), "--enable --entry -N ^0x%llx$",
+			 (unsigned long long)skip);
+	else
+		snprintf(args, sizeof(args), "--enable --entry");
+	run(t.pid, args);
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	run(t.pid, "--disable");
+	cr_assert(text_as_in_file(build_path("tests/targets/calltree.stripped"), t.pid));
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	got = graph_canon(out, t.pid);
+	cr_assert_str_eq(got, want, "%s", out);
+	free(got);
+	free(want);
+	free(out);
 	target_stop(&t);
 }
 

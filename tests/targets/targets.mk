@@ -98,7 +98,13 @@ $(O)/tests/targets/entryrefuse: tests/targets/lib/entryrefuse.c
 $(O)/tests/targets/calltree.stripped: $(O)/tests/targets/calltree.plain.gcc.O2.nopie
 	$(call msg,STRIP,$@)
 	$(Q)strip -o $@ $<
-TARGET_BINS += $(O)/tests/targets/entryrefuse $(O)/tests/targets/calltree.stripped
+# No symbols and no .eh_frame_hdr: nothing tells where functions start.
+$(O)/tests/targets/calltree.nosyms: tests/targets/calltree.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -fno-pie -no-pie -fno-asynchronous-unwind-tables \
+		-Wl,--no-eh-frame-hdr -s -o $@ $<
+TARGET_BINS += $(O)/tests/targets/entryrefuse $(O)/tests/targets/calltree.stripped \
+	$(O)/tests/targets/calltree.nosyms
 
 targets: $(TARGET_BINS)
 
