@@ -195,7 +195,8 @@ static unsigned stub_bytes(uint8_t *b, uint64_t at, const struct entry *e, uint6
 
 	memset(b, 0xcc, STUB_SIZE);
 	if (!e->win || rel != (int32_t)rel ||
-	    relocate_copy(e->orig, e->win, e->patch + bias, at + STUB_CODE, b + STUB_CODE))
+	    relocate_copy(e->orig, e->win, e->patch + bias, at + STUB_CODE, e->fix, e->nfix,
+			  b + STUB_CODE))
 		return 0;
 	b[0] = 0xff;
 	b[1] = 0x15;
@@ -283,19 +284,93 @@ static size_t step_out(struct held *h, unsigned win, uint64_t addr, uint64_t stu
 	return moved;
 }
 
+/* The bytes of one module's entries, read in one go and written back in
+ * a few spans: 10 000 entries cost a handful of system calls, not 20 000. */
+struct text_view {
+	uint64_t lo, hi;
+	uint8_t *buf;
+	uint8_t *dirty;			/* per entry of the run */
+};
+
+#define VIEW_MAX  (64ull << 20)	/* larger: entry by entry */
+#define SPAN_GAP  4096u		/* dirty entries closer than this: one write */
+
+static int view_open(struct remote *r, struct text_view *v, const struct entry_list *fns,
+		     const struct tat_site *run, uint32_t count, uint64_t bias)
+{
+	memset(v, 0, sizeof(*v));
+	v->lo = UINT64_MAX;
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t a = fns->v[i].patch + bias;
+
+		if (!run[i].len || run[i].len > RELOCATE_MAX)
+			continue;
+		if (a < v->lo)
+			v->lo = a;
+		if (a + run[i].len > v->hi)
+			v->hi = a + run[i].len;
+	}
+	v->dirty = calloc(count ? count : 1, 1);
+	if (!v->dirty)
+		return -ENOMEM;
+	if (v->lo >= v->hi || v->hi - v->lo > VIEW_MAX)
+		return 0;
+	v->buf = malloc(v->hi - v->lo);
+	if (v->buf && remote_read(r, v->lo, v->buf, v->hi - v->lo)) {
+		free(v->buf);
+		v->buf = NULL;
+	}
+	return 0;
+}
+
+/* Write back the dirty entries of @v, merging close ones. */
+static int view_flush(struct remote *r, struct text_view *v, const struct entry_list *fns,
+		      const struct tat_site *run, uint32_t count, uint64_t bias)
+{
+	uint64_t span_lo = 0, span_hi = 0;
+
+	if (!v->buf)
+		return 0;
+	for (uint32_t i = 0; i <= count; i++) {
+		uint64_t a = i < count ? fns->v[i].patch + bias : 0;
+
+		if (i < count && !v->dirty[i])
+			continue;
+		if (span_hi && (i == count || a - span_hi >= SPAN_GAP)) {
+			if (remote_write(r, span_lo, v->buf + (span_lo - v->lo), span_hi - span_lo))
+				return -EIO;
+			span_hi = 0;
+		}
+		if (i == count)
+			break;
+		if (!span_hi)
+			span_lo = a;
+		span_hi = a + run[i].len;
+	}
+	return 0;
+}
+
+static void view_close(struct text_view *v)
+{
+	free(v->buf);
+	free(v->dirty);
+}
+
 int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan *ep,
 		  struct entries_report *rep)
 {
 	const struct tat_module *mods = ringfile_modules(rf);
 	struct tat_site *sites = ringfile_sites(rf);
+	int ret = 0;
 
 	memset(rep, 0, sizeof(*rep));
-	for (uint32_t k = 0; k < rf->hdr->module_count; k++) {
+	for (uint32_t k = 0; k < rf->hdr->module_count && !ret; k++) {
 		const struct tat_module *tm = &mods[k];
 		const struct entry_mod *em = find_mod(ep, tm->path, tm->load_bias);
 		struct entry_list own = { 0 };
 		const struct entry_list *fns = em ? &em->fns : &own;
 		uint32_t count, first = run_of(rf, k, &count);
+		struct text_view v;
 
 		if (!first)
 			continue;
@@ -309,19 +384,24 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 			entries_free(&own);
 			continue;
 		}
-		for (uint32_t i = 0; i < count; i++) {
+		ret = view_open(r, &v, fns, &sites[first], count, tm->load_bias);
+		for (uint32_t i = 0; i < count && !ret; i++) {
 			struct tat_site *s = &sites[first + i];
 			const struct entry *e = &fns->v[i];
 			uint64_t addr = e->patch + tm->load_bias, stub = s->addr - STUB_KEY;
 			int want = em ? em->want[i] : 0, is_on, is_off;
 			unsigned win = s->len;
-			uint8_t cur[RELOCATE_MAX], on[RELOCATE_MAX];
+			uint8_t one[RELOCATE_MAX], on[RELOCATE_MAX], *cur = one;
 			int64_t rel = (int64_t)stub - (int64_t)(addr + 5);
 
 			if (!win || win > RELOCATE_MAX || (em && win != e->win))
 				continue;
-			if (remote_read(r, addr, cur, win))
-				return -EIO;
+			if (v.buf)
+				cur = v.buf + (addr - v.lo);
+			else if (remote_read(r, addr, one, win))
+				ret = -EIO;
+			if (ret)
+				break;
 			memset(on, 0xcc, sizeof(on));
 			on[0] = 0xe9;
 			memcpy(on + 1, &(int32_t){ (int32_t)rel }, 4);
@@ -337,15 +417,20 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 			if (want != is_on) {
 				if (want)
 					rep->stepped += step_out(r->held, win, addr, stub);
-				if (remote_write(r, addr, want ? on : e->orig, win))
-					return -EIO;
+				memcpy(cur, want ? on : e->orig, win);
+				v.dirty[i] = 1;
+				if (!v.buf && remote_write(r, addr, cur, win))
+					ret = -EIO;
 				s->patched = (uint8_t)want;
 			}
 			rep->patched += s->patched;
 		}
+		if (!ret)
+			ret = view_flush(r, &v, fns, &sites[first], count, tm->load_bias);
+		view_close(&v);
 		entries_free(&own);
 	}
-	return 0;
+	return ret;
 }
 
 int entries_differs(struct ringfile *rf, const struct entry_plan *ep)

@@ -274,7 +274,7 @@ static int analyse_all(const struct image *im, const struct site_list *sites,
 	for (size_t i = 0; insn && i < l->n && !ret; i++) {
 		struct entry *e = &l->v[i];
 		const uint8_t *code = bytes_at(im, e->start, e->size);
-		size_t skip = 0, nb = 0;
+		size_t skip = 0, nb = 0, nfix = 0;
 
 		e->patch = e->start;
 		if (has_site(sites, e)) {
@@ -293,8 +293,9 @@ static int analyse_all(const struct image *im, const struct site_list *sites,
 			continue;
 		}
 		e->win = (uint8_t)relocate_window(code + skip, e->size - skip, e->patch,
-						  &e->refused, e->bounds, &nb);
+						  &e->refused, e->bounds, &nb, e->fix, &nfix);
 		e->nbounds = (uint8_t)nb;
+		e->nfix = (uint8_t)nfix;
 		ret = sweep(cs, insn, code, e, &t);
 	}
 	if (!insn)

@@ -27,6 +27,8 @@ struct entry {
 	uint8_t  orig[RELOCATE_MAX];	/* the file's bytes there */
 	uint8_t  bounds[RELOCATE_MAX];	/* instruction starts in the window */
 	uint8_t  nbounds;
+	uint8_t  nfix;
+	struct reloc_fix fix[RELOCATE_FIX_MAX];	/* what moving them adjusts */
 	const char *refused;		/* why not, or NULL */
 	char     name[64];
 };

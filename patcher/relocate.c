@@ -45,7 +45,8 @@ static const char *unmovable(csh cs, const cs_insn *insn)
 }
 
 size_t relocate_window(const uint8_t *code, size_t len, uint64_t addr, const char **why,
-		       uint8_t *bounds, size_t *nbounds)
+		       uint8_t *bounds, size_t *nbounds, struct reloc_fix *fixes,
+		       size_t *nfixes)
 {
 	const uint8_t *p = code;
 	size_t left = len, done = 0;
@@ -54,12 +55,14 @@ size_t relocate_window(const uint8_t *code, size_t len, uint64_t addr, const cha
 	csh cs;
 
 	*nbounds = 0;
+	*nfixes = 0;
 	if (open_cs(&cs)) {
 		*why = "the disassembler failed";
 		return 0;
 	}
 	insn = cs_malloc(cs);
 	while (done < 5) {
+		const cs_x86 *x;
 		const char *bad;
 
 		if (!insn || !cs_disasm_iter(cs, &p, &left, &at, insn)) {
@@ -68,6 +71,7 @@ size_t relocate_window(const uint8_t *code, size_t len, uint64_t addr, const cha
 			done = 0;
 			break;
 		}
+		x = &insn->detail->x86;
 		bad = unmovable(cs, insn);
 		/*
 		 * A call may only end the window: a thread inside the callee
@@ -82,6 +86,15 @@ size_t relocate_window(const uint8_t *code, size_t len, uint64_t addr, const cha
 			done = 0;
 			break;
 		}
+		if (direct_rel32(insn) && *nfixes < RELOCATE_FIX_MAX)
+			fixes[(*nfixes)++] = (struct reloc_fix){ (uint8_t)(done + 1),
+								 (uint8_t)(done + 5) };
+		for (int i = 0; i < x->op_count && !direct_rel32(insn); i++)
+			if (x->operands[i].type == X86_OP_MEM &&
+			    x->operands[i].mem.base == X86_REG_RIP && *nfixes < RELOCATE_FIX_MAX)
+				fixes[(*nfixes)++] = (struct reloc_fix){
+					(uint8_t)(done + x->encoding.disp_offset),
+					(uint8_t)(done + insn->size) };
 		bounds[(*nbounds)++] = (uint8_t)done;
 		done += insn->size;
 	}
@@ -94,51 +107,22 @@ size_t relocate_window(const uint8_t *code, size_t len, uint64_t addr, const cha
 	return done;
 }
 
-int relocate_copy(const uint8_t *code, size_t n, uint64_t from, uint64_t to, uint8_t *out)
+int relocate_copy(const uint8_t *code, size_t n, uint64_t from, uint64_t to,
+		  const struct reloc_fix *fixes, size_t nfix, uint8_t *out)
 {
-	const uint8_t *p = code;
-	size_t left = n;
-	uint64_t at = from;
-	cs_insn *insn;
-	int ret = 0;
-	csh cs;
-
-	if (open_cs(&cs))
-		return -EINVAL;
 	memcpy(out, code, n);
-	insn = cs_malloc(cs);
-	while (insn && left && cs_disasm_iter(cs, &p, &left, &at, insn)) {
-		const cs_x86 *x = &insn->detail->x86;
-		size_t off = insn->address - from;
+	for (size_t i = 0; i < nfix; i++) {
+		int32_t old;
+		int64_t target, disp;
 
-		if (direct_rel32(insn)) {
-			int64_t target = (int64_t)x->operands[0].imm;
-			int64_t rel = target - (int64_t)(to + off + 5);
-
-			if (rel != (int32_t)rel) {
-				ret = -ERANGE;
-				break;
-			}
-			memcpy(out + off + 1, &(int32_t){ (int32_t)rel }, 4);
-			continue;
-		}
-		for (int i = 0; i < x->op_count; i++) {
-			int64_t target, disp;
-
-			if (x->operands[i].type != X86_OP_MEM || x->operands[i].mem.base != X86_REG_RIP)
-				continue;
-			target = (int64_t)(insn->address + insn->size) + x->operands[i].mem.disp;
-			disp = target - (int64_t)(to + off + insn->size);
-			if (disp != (int32_t)disp) {
-				ret = -ERANGE;
-				break;
-			}
-			memcpy(out + off + x->encoding.disp_offset, &(int32_t){ (int32_t)disp }, 4);
-		}
+		if (fixes[i].at + 4u > n || fixes[i].end > n)
+			return -EINVAL;
+		memcpy(&old, code + fixes[i].at, 4);
+		target = (int64_t)(from + fixes[i].end) + old;
+		disp = target - (int64_t)(to + fixes[i].end);
+		if (disp != (int32_t)disp)
+			return -ERANGE;
+		memcpy(out + fixes[i].at, &(int32_t){ (int32_t)disp }, 4);
 	}
-	if (!insn || left)
-		ret = ret ? ret : -EINVAL;
-	cs_free(insn, 1);
-	cs_close(&cs);
-	return ret;
+	return 0;
 }
