@@ -18,6 +18,11 @@ struct tread_libcall_names {
 	int root_pid;
 	struct mod_imports *mods;	/* [module_cap] */
 	uint32_t nmods;
+	/* First LIBCALL and ENTRY site of each module ([module_cap] each),
+	 * from one pass over the site table: a hostile ring with millions
+	 * of sites costs one pass, not one per name. */
+	uint32_t *first_libcall, *first_entry;
+	int scanned;
 };
 
 struct tread_libcall_names *tread_libcall_names_open(const struct tread_ring *ring,
@@ -46,21 +51,42 @@ void tread_libcall_names_close(struct tread_libcall_names *n)
 		imports_free(&n->mods[i].imps);
 	for (uint32_t i = 0; i < n->nmods; i++)
 		entries_free(&n->mods[i].fns);
+	free(n->first_libcall);
+	free(n->first_entry);
 	free(n->mods);
 	free(n);
 }
 
-/* The start of the run of sites of @kind and @module that holds @site. */
+/*
+ * The start of the run of sites of @kind and @module: its first site in
+ * the table, as tattach lays it out (attach/libcalls.c, attach/entries.c).
+ * Returns @site itself when unknown, so the index is 0 rather than wild.
+ */
 static uint32_t run_start(struct tread_libcall_names *n, uint32_t site, unsigned kind,
 			  uint32_t module)
 {
-	struct tat_site prev;
-	uint32_t first = site;
+	uint32_t *first;
 
-	while (first > 1 && !tread_ring_site(n->ring, first - 1, &prev) &&
-	       prev.kind == kind && prev.module == module)
-		first--;
-	return first;
+	if (!n->scanned) {
+		uint32_t count = tread_ring_site_count(n->ring);
+		struct tat_site s;
+
+		n->scanned = 1;
+		n->first_libcall = calloc(n->nmods ? n->nmods : 1, sizeof(uint32_t));
+		n->first_entry = calloc(n->nmods ? n->nmods : 1, sizeof(uint32_t));
+		for (uint32_t i = 1; n->first_libcall && n->first_entry && i < count; i++) {
+			if (tread_ring_site(n->ring, i, &s) || s.module >= n->nmods)
+				continue;
+			if (s.kind == TAT_SITE_LIBCALL && !n->first_libcall[s.module])
+				n->first_libcall[s.module] = i;
+			if (s.kind == TAT_SITE_ENTRY && !n->first_entry[s.module])
+				n->first_entry[s.module] = i;
+		}
+	}
+	first = kind == TAT_SITE_LIBCALL ? n->first_libcall : n->first_entry;
+	if (!first || module >= n->nmods || !first[module] || first[module] > site)
+		return site;
+	return first[module];
 }
 
 static const struct entry_list *functions_of(struct tread_libcall_names *n, uint32_t module)

@@ -72,15 +72,12 @@ size_t relocate_window(const uint8_t *code, size_t len, uint64_t addr, const cha
 			break;
 		}
 		x = &insn->detail->x86;
-		bad = unmovable(cs, insn);
 		/*
-		 * A call may only end the window: a thread inside the callee
-		 * returns to the first byte after it, which is not rewritten.
-		 * After a jmp nothing runs, so it ends the window too.
+		 * A "call rel32" or "jmp rel32" is 5 bytes, so it always ends
+		 * the window: a thread inside the callee returns to the first
+		 * byte after it, which is never rewritten.
 		 */
-		if (!bad && direct_rel32(insn) && done + insn->size < 5)
-			bad = insn->bytes[0] == 0xe8 ? "a call within the first 5 bytes, not at their end"
-						    : "the function jumps away within its first 5 bytes";
+		bad = unmovable(cs, insn);
 		if (bad) {
 			*why = bad;
 			done = 0;

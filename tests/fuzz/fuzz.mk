@@ -16,9 +16,11 @@ FUZZ_ARGS ?= -max_len=65536 -timeout=10 -rss_limit_mb=2048
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 # The code under test: all of tread but its main().  symbols/ is replaced by
-# a stub that never opens the module paths the input names (sym_stub.c).
-FUZZ_SRCS := $(filter-out consumer/main.c,$(wildcard consumer/*.c)) tests/fuzz/sym_stub.c
-FUZZ_DEPS := $(FUZZ_SRCS) $(wildcard consumer/*.h) symbols/symbols.h \
+# a stub that never opens the module paths the input names (sym_stub.c),
+# and so are the readers of imports and functions of patcher/ (elf_stub.c).
+FUZZ_SRCS := $(filter-out consumer/main.c,$(wildcard consumer/*.c)) tests/fuzz/sym_stub.c \
+	     tests/fuzz/elf_stub.c
+FUZZ_DEPS := $(FUZZ_SRCS) $(wildcard consumer/*.h) symbols/symbols.h patcher/imports.h patcher/entries.h \
 	     include/tattach/ring.h tests/fuzz/fuzz.mk
 
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude -I. -Itests -Wall -Wextra -Werror \
