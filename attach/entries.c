@@ -266,16 +266,27 @@ int entries_prepare(struct remote *r, struct ringfile *rf, const struct entry_pl
 	return 0;
 }
 
-/* Move every thread stopped inside the window at @addr to the stub. */
-static size_t step_out(struct held *h, unsigned win, uint64_t addr, uint64_t stub)
+/* Move every thread stopped inside the window at @addr to the same
+ * instruction in the stub (only a boundary the analysis saw). */
+static size_t step_out(struct held *h, const struct entry *e, unsigned win, uint64_t addr,
+		       uint64_t stub)
 {
 	size_t moved = 0;
 
 	for (size_t t = 0; t < h->n; t++) {
 		uint64_t rip = h->v[t].regs.rip;
+		int boundary = 0;
 
 		if (rip <= addr || rip >= addr + win)
 			continue;
+		for (unsigned b = 0; b < e->nbounds; b++)
+			boundary |= e->bounds[b] == rip - addr;
+		if (!boundary) {
+			pr_warn("thread %d stopped at %#llx, inside an instruction of %s's "
+				"entry: left there", (int)h->v[t].tid, (unsigned long long)rip,
+				e->name);
+			continue;
+		}
 		h->v[t].regs.rip = stub + STUB_CODE + (rip - addr);
 		if (ptrace(PTRACE_SETREGS, h->v[t].tid, 0, &h->v[t].regs) < 0)
 			h->v[t].regs_changed = 1;
@@ -416,7 +427,7 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 			}
 			if (want != is_on) {
 				if (want)
-					rep->stepped += step_out(r->held, win, addr, stub);
+					rep->stepped += step_out(r->held, e, win, addr, stub);
 				memcpy(cur, want ? on : e->orig, win);
 				v.dirty[i] = 1;
 				if (!v.buf && remote_write(r, addr, cur, win))

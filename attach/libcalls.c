@@ -371,12 +371,11 @@ int libcalls_apply(struct remote *r, struct ringfile *rf, const struct libcalls 
 	return ret;
 }
 
-int libcalls_differs(pid_t pid, struct ringfile *rf, const struct libcalls *lc)
+int libcalls_differs(struct ringfile *rf, const struct libcalls *lc)
 {
 	const struct tat_module *mods = ringfile_modules(rf);
 	const struct tat_site *sites = ringfile_sites(rf);
 
-	(void)pid;
 	for (size_t i = 0; lc && i < lc->n; i++) {
 		int k = ring_module(rf, lc->v[i].path, lc->v[i].bias);
 		uint32_t count;

@@ -74,7 +74,7 @@ int libcalls_apply(struct remote *r, struct ringfile *rf, const struct libcalls 
 		   struct libcalls_report *rep);
 
 /* Would libcalls_apply() change anything? */
-int libcalls_differs(pid_t pid, struct ringfile *rf, const struct libcalls *lc);
+int libcalls_differs(struct ringfile *rf, const struct libcalls *lc);
 
 /* --status: library calls hooked per module; @list: also their names. */
 void libcalls_status(FILE *out, struct ringfile *rf, pid_t pid, int list);

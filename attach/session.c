@@ -828,7 +828,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	 * loaded since (dlopen): then trace it too; or the filters ask for
 	 * another set of sites. */
 	if (rf.hdr->state == TAT_STATE_ENABLED && !unregistered_modules(&rf, &set) &&
-	    !patched_set_differs(&rf, &set, want) && !libcalls_differs(o->pid, &rf, &lc) &&
+	    !patched_set_differs(&rf, &set, want) && !libcalls_differs(&rf, &lc) &&
 	    !entries_differs(&rf, &ep)) {
 		rep->already = 1;
 		rep->sites = rf.hdr->patched_sites;

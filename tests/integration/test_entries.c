@@ -383,3 +383,29 @@ Test(entries, module_libc, .timeout = 60)
 	free(out);
 	target_stop(&t);
 }
+
+/*
+ * Four threads run work(100) in a loop, checking every result, while
+ * tattach patches and restores every entry twenty times: threads caught
+ * inside a window are moved to its stub, threads in a stub at --disable
+ * go back to the restored code.  No crash, no wrong result, and the
+ * spinners' calls are traced.
+ */
+Test(entries, while_threads_run, .timeout = 120)
+{
+	char *out = NULL, *err = NULL;
+	struct target t;
+
+	target_start(&t, build_path("tests/targets/calltree.plain.gcc.O2.pie-cet"));
+	ring_remove(t.pid);
+	cr_assert_str_eq(target_cmd(&t, "spin 4"), "done");
+	for (int i = 0; i < 20; i++) {
+		run(t.pid, "--enable --entry -N ^expected_work$");
+		run(t.pid, "--disable");
+	}
+	cr_assert_str_eq(target_cmd(&t, "stop"), "done", "a spinner saw a wrong result");
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	cr_assert_gt(graph_count_calls(out, "leaf"), 0, "%s", out);
+	free(out);
+	target_stop(&t);
+}
