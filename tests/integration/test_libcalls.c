@@ -319,7 +319,8 @@ Test(libcalls, exit_inside, .timeout = 60)
 }
 
 /* longjmp() leaves two calls (itself, jumper) that the next call ends;
- * pthread_exit() ends a thread inside a traced call, which stays open. */
+ * pthread_exit() ends a thread inside a traced call, which stays open;
+ * pthread_once() calls back into traced code the first time. */
 Test(libcalls, nonlocal_exits, .timeout = 60)
 {
 	char *out = NULL, *err = NULL, *got;
@@ -331,12 +332,17 @@ Test(libcalls, nonlocal_exits, .timeout = 60)
 	run(&t, "--enable --libcalls");
 	cr_assert_str_eq(target_cmd(&t, "jump"), "done");
 	cr_assert_str_eq(target_cmd(&t, "texit"), "done");
+	cr_assert_str_eq(target_cmd(&t, "once"), "done");
+	cr_assert_str_eq(target_cmd(&t, "once"), "done");
 	run(&t, "--disable");
 	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
 	got = graph_canon(out, t.pid);
 	/* "()" : the frames longjmp left were ended by after_jump's entry */
 	cr_assert_str_eq(got, "dispatch(do_jump(jumper(longjmp()) after_jump)) "
-			 "dispatch(thread_exit(pthread_create pthread_join))", "%s", out);
+			 "dispatch(thread_exit(pthread_create pthread_join)) "
+			 /* pthread_once's routine nests under it, the first time */
+			 "dispatch(do_once(pthread_once(once_init))) "
+			 "dispatch(do_once(pthread_once))", "%s", out);
 	free(got);
 	nt = graph_tids(out, tids, 4);
 	cr_assert_eq(nt, 2, "%s", out);

@@ -16,6 +16,8 @@
  *   jump      do_jump(): setjmp, jumper(): longjmp back, then
  *             after_jump()                                  -> "done"
  *   texit     a thread runs thread_exit_main(): pthread_exit -> "done"
+ *   once      do_once(): pthread_once, whose routine once_init()
+ *             runs the first time only                      -> "done"
  *   exit      do_exit(): exit(0), whose atexit handler calls
  *             at_exit_handler(): write                      (dies)
  *   quit      _exit(0)
@@ -131,6 +133,19 @@ NOINLINE int thread_exit(void)
 	return pthread_join(tid, NULL) ? -1 : 0;
 }
 
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+NOINLINE void once_init(void)
+{
+	sink++;
+}
+
+NOINLINE void do_once(void)
+{
+	pthread_once(&once, once_init);
+	sink++;
+}
+
 NOINLINE void do_exit(void)
 {
 	exit(0);
@@ -220,6 +235,10 @@ NOINLINE long dispatch(const char *line)
 	}
 	if (starts(line, "jump")) {
 		do_jump();
+		return -2;
+	}
+	if (starts(line, "once")) {
+		do_once();
 		return -2;
 	}
 	if (starts(line, "texit"))
