@@ -181,12 +181,18 @@ int inject_present(const struct ringfile *rf, const struct maps *maps)
 	return 1;
 }
 
-static int reaches(uint64_t copy, uint64_t lo, uint64_t hi)
+/* Can every address in [lo, hi) and [at, at + size) reach each other? */
+static int reaches_sized(uint64_t at, uint64_t size, uint64_t lo, uint64_t hi)
 {
-	int64_t a = (int64_t)(copy + copy_size()) - (int64_t)lo;
-	int64_t b = (int64_t)hi - (int64_t)copy;
+	int64_t a = (int64_t)(at + size) - (int64_t)lo;
+	int64_t b = (int64_t)hi - (int64_t)at;
 
 	return a < REACH && b < REACH && a > -REACH && b > -REACH;
+}
+
+static int reaches(uint64_t copy, uint64_t lo, uint64_t hi)
+{
+	return reaches_sized(copy, copy_size(), lo, hi);
 }
 
 uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned kind)
@@ -207,9 +213,10 @@ static int map_cmp(const void *a, const void *b)
  * on both sides and reaches all of [lo, hi); 0 if there is none.  @skip is
  * a candidate known to be taken.
  */
-static uint64_t nearest_gap(struct maps *maps, uint64_t lo, uint64_t hi, uint64_t skip)
+static uint64_t nearest_gap_sized(struct maps *maps, uint64_t lo, uint64_t hi,
+				  uint64_t skip, uint64_t size)
 {
-	uint64_t size = copy_size(), prev_end = 0x10000, best = 0, best_dist = UINT64_MAX;
+	uint64_t prev_end = 0x10000, best = 0, best_dist = UINT64_MAX;
 
 	qsort(maps->v, maps->n, sizeof(*maps->v), map_cmp);
 	for (size_t i = 0; i <= maps->n; i++) {
@@ -227,13 +234,18 @@ static uint64_t nearest_gap(struct maps *maps, uint64_t lo, uint64_t hi, uint64_
 			uint64_t c = cands[k];
 			uint64_t d = c > hi ? c - hi : lo > c ? lo - c : 0;
 
-			if (c != skip && reaches(c, lo, hi) && d < best_dist) {
+			if (c != skip && reaches_sized(c, size, lo, hi) && d < best_dist) {
 				best_dist = d;
 				best = c;
 			}
 		}
 	}
 	return best;
+}
+
+static uint64_t nearest_gap(struct maps *maps, uint64_t lo, uint64_t hi, uint64_t skip)
+{
+	return nearest_gap_sized(maps, lo, hi, skip, copy_size());
 }
 
 int inject_can_reach(const struct ringfile *rf, struct maps *maps, uint64_t lo, uint64_t hi)
@@ -264,6 +276,27 @@ static uint64_t place_copy(struct remote *r, struct maps *maps, uint64_t lo, uin
 		if (got >= 0)	/* an old kernel ignored the hint: give it back */
 			remote_syscall(r, SYS_munmap, (uint64_t)got, copy_size(), 0, 0, 0, 0);
 		/* taken meanwhile (EEXIST): try the next best */
+	}
+	return 0;
+}
+
+uint64_t inject_map_near(struct remote *r, struct maps *maps, uint64_t lo, uint64_t hi,
+			 uint64_t size)
+{
+	uint64_t cand = 0;
+
+	for (int tries = 0; tries < 16; tries++) {
+		long got;
+
+		cand = nearest_gap_sized(maps, lo, hi, cand, size);
+		if (!cand)
+			return 0;
+		got = rmmap(r, cand, size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1);
+		if (got == (long)cand)
+			return cand;
+		if (got >= 0)
+			remote_syscall(r, SYS_munmap, (uint64_t)got, size, 0, 0, 0, 0);
 	}
 	return 0;
 }

@@ -41,6 +41,14 @@ int inject_tramp_for(struct remote *r, struct ringfile *rf, struct maps *maps,
 int inject_can_reach(const struct ringfile *rf, struct maps *maps, uint64_t lo,
 		     uint64_t hi);
 
+/*
+ * inject_map_near - map @size bytes (private, RW, a guard page on each
+ * side) where every address of them and of [lo, hi) reach each other with
+ * a rel32.  Returns the address, or 0 if no free range is near enough.
+ */
+uint64_t inject_map_near(struct remote *r, struct maps *maps, uint64_t lo, uint64_t hi,
+			 uint64_t size);
+
 /* Entry of copy @idx for sites of @kind (enum tat_site_kind). */
 uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned kind);
 

@@ -23,7 +23,8 @@ enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS, ACT_MODE, ACT_LIST,
 #define ONE_ACTION "give only one of --enable, --disable, --status, --stacks, --list, --clean"
 
 /* Long-only options (no short letter). */
-enum { OPT_LIST = 0x100, OPT_CLEAN, OPT_MAX_DEPTH, OPT_STACKS };
+enum { OPT_LIST = 0x100, OPT_CLEAN, OPT_MAX_DEPTH, OPT_STACKS, OPT_LIBCALLS, OPT_ENTRY,
+       OPT_MODULE };
 
 static void usage(FILE *f)
 {
@@ -78,6 +79,18 @@ static void usage(FILE *f)
 "                         function) patches and unpatches sites to match\n"
 "  -N, --notrace REGEX    with --enable: leave the functions matching REGEX\n"
 "                         unpatched (repeatable; wins over --filter)\n"
+"      --libcalls         with --enable: also record every call the program\n"
+"                         (and each module with sites) makes through its\n"
+"                         PLT/GOT into a shared library, named by the import\n"
+"                         (write, malloc...); -F/-N apply to those names; an\n"
+"                         --enable without it unhooks them; no -pg needed\n"
+"      --entry            with --enable: also patch the entry of every function\n"
+"                         of the program that has no site (a jmp to a stub\n"
+"                         that runs its moved first instructions); functions\n"
+"                         where that is unsafe are refused (-v, --status -v\n"
+"                         say why); no -pg needed\n"
+"      --module NAME      with --enable: the same for the loaded library NAME\n"
+"                         (its path, or the start of its file name: libz)\n"
 "      --max-depth N      record only calls less than N traced calls deep\n"
 "                         (deeper ones are counted, see --status); 0: no\n"
 "                         limit; with --enable, or alone on a live trace\n"
@@ -219,6 +232,9 @@ int main(int argc, char **argv)
 		{ "notrace", required_argument, NULL, 'N' },
 		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 		{ "stacks", no_argument, NULL, OPT_STACKS },
+		{ "libcalls", no_argument, NULL, OPT_LIBCALLS },
+		{ "entry", no_argument, NULL, OPT_ENTRY },
+		{ "module", required_argument, NULL, OPT_MODULE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "list", no_argument, NULL, OPT_LIST },
@@ -297,6 +313,15 @@ int main(int argc, char **argv)
 				misuse("%s", ONE_ACTION);
 			act = ACT_STACKS;
 			break;
+		case OPT_LIBCALLS:
+			o.libcalls = 1;
+			break;
+		case OPT_ENTRY:
+			o.entry = 1;
+			break;
+		case OPT_MODULE:
+			o.module = optarg;
+			break;
 		case OPT_MAX_DEPTH:
 			v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 0 || v > TAT_FRAMES_MAX)
@@ -340,6 +365,10 @@ int main(int argc, char **argv)
 		misuse("%s", "no process given: use -p PID");
 	if (act == ACT_NONE && (o.mode >= 0 || o.max_depth >= 0))
 		act = ACT_MODE;
+	if (o.libcalls && act != ACT_ENABLE)
+		misuse("%s", "--libcalls goes with --enable");
+	if ((o.entry || o.module) && act != ACT_ENABLE)
+		misuse("%s", "--entry and --module go with --enable");
 	if ((o.nfilters || o.nnotraces) && act != ACT_ENABLE)
 		misuse("%s", "--filter and --notrace go with --enable");
 	o.verbose = verbose;
@@ -367,6 +396,13 @@ int main(int argc, char **argv)
 			printf("tattach: pid %d: %zu call%s already running when tracing began "
 			       "will show their return (tread: 'entered before tracing')\n",
 			       (int)o.pid, rep.adopted, plural(rep.adopted));
+		if (!rep.already && o.libcalls)
+			printf("tattach: pid %d: %zu library call%s hooked\n", (int)o.pid,
+			       rep.libcalls, plural(rep.libcalls));
+		if (!rep.already && (o.entry || o.module))
+			printf("tattach: pid %d: %zu function entr%s patched, %zu refused as "
+			       "unsafe (-v says why)\n", (int)o.pid, rep.entries,
+			       rep.entries == 1 ? "y" : "ies", rep.entries_refused);
 		if (!rep.already && rep.unpatched)
 			printf("tattach: pid %d: %zu site%s not matching the filters made NOP%s "
 			       "again\n", (int)o.pid, rep.unpatched, plural(rep.unpatched),

@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include <tattach/ring.h>
+#include "attach/entries.h"
 #include "attach/inject.h"
+#include "attach/libcalls.h"
 #include "attach/log.h"
 #include "attach/modules.h"
 #include "attach/proc.h"
@@ -399,6 +401,8 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 		const struct tat_module *tm = &mods[sites[i].module];
 		struct patch_site *p;
 
+		if (sites[i].kind == TAT_SITE_LIBCALL || sites[i].kind == TAT_SITE_ENTRY)
+			continue;	/* attach/libcalls.c, attach/entries.c */
 		if (!module_mapped(maps, tm)) {
 			sites[i].patched = 0;
 			continue;
@@ -675,7 +679,7 @@ static void report_no_sites(pid_t pid, const struct module_set *set)
 
 /* -F/-N: which sites of each module to patch; NULL @want: all of them. */
 static int plan_filters(const struct session_opts *o, const struct module_set *set,
-			uint8_t ***want)
+			size_t libcalls_matched, uint8_t ***want)
 {
 	struct site_filter *f;
 	size_t matched;
@@ -692,7 +696,7 @@ static int plan_filters(const struct session_opts *o, const struct module_set *s
 	if (ret)
 		return ret;
 	pr_info("%zu of %zu sites pass the filters", matched, set->total_sites);
-	if (!matched) {
+	if (!matched && !libcalls_matched) {
 		pr_err("no function of pid %d matches the filters: nothing to trace",
 		       (int)o->pid);
 		site_filter_plan_free(*want, set->n);
@@ -759,6 +763,49 @@ static int seccomp_allows(pid_t pid)
 	return ret;
 }
 
+/* --libcalls: the imports to hook, by the same -F/-N as the sites. */
+static int plan_libcalls(const struct session_opts *o, const struct module_set *set,
+			 struct libcalls *lc)
+{
+	struct site_filter *f = NULL;
+	int ret;
+
+	if (o->libcalls && (o->nfilters || o->nnotraces)) {
+		ret = site_filter_open(o->filters, o->nfilters, o->notraces, o->nnotraces, &f);
+		if (ret)
+			return ret;
+	}
+	ret = libcalls_plan(o->pid, o->libcalls, f, set, lc);
+	site_filter_close(f);
+	if (!ret && o->libcalls)
+		pr_info("%zu of %zu library calls pass the filters", lc->matched, lc->imports);
+	return ret;
+}
+
+/* --entry, --module: the function entries to patch, by -F/-N too. */
+static int plan_entries(const struct session_opts *o, const struct module_set *set,
+			struct entry_plan *ep)
+{
+	struct site_filter *f = NULL;
+	int ret;
+
+	if ((o->entry || o->module) && (o->nfilters || o->nnotraces)) {
+		ret = site_filter_open(o->filters, o->nfilters, o->notraces, o->nnotraces, &f);
+		if (ret)
+			return ret;
+	}
+	ret = entries_plan(o->pid, o->entry, o->module, f, set, ep);
+	site_filter_close(f);
+	if (!ret && (o->entry || o->module) && !ep->matched && !set->total_sites) {
+		pr_err("pid %d: none of its %zu functions can have its entry patched "
+		       "(%zu refused as unsafe%s; tattach -v lists them)", (int)o->pid,
+		       ep->functions, ep->refused,
+		       o->nfilters || o->nnotraces ? ", the others filtered out" : "");
+		ret = -ENOENT;
+	}
+	return ret;
+}
+
 int session_enable(const struct session_opts *o, struct session_report *rep)
 {
 	struct module_set set = { 0 };
@@ -769,6 +816,10 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	struct remote r = { .memfd = -1 };
 	struct held h = { 0 };
 	uint8_t **want = NULL;
+	struct libcalls lc = { 0 };
+	struct libcalls_report lrep;
+	struct entry_plan ep = { 0 };
+	struct entries_report erep = { 0 };
 	int ret, created;
 
 	memset(rep, 0, sizeof(*rep));
@@ -799,16 +850,22 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		ret = -ESTALE;
 		goto out;
 	}
-	if (!set.total_sites) {
+	ret = plan_libcalls(o, &set, &lc);
+	if (!ret)
+		ret = plan_entries(o, &set, &ep);
+	if (ret)
+		goto out;
+	rep->entries_refused = ep.refused;
+	if (!set.total_sites && !lc.imports && !ep.matched) {
 		report_no_sites(o->pid, &set);
 		ret = -ENOENT;
 		goto out;
 	}
 	/* Names are looked up before the process is stopped: that takes a while. */
-	ret = plan_filters(o, &set, &want);
+	ret = plan_filters(o, &set, lc.matched + ep.matched, &want);
 	if (ret)
 		goto out;
-	created = ring_get(o, &ps, set.total_sites, &rf);
+	created = ring_get(o, &ps, set.total_sites + lc.imports + ep.functions, &rf);
 	if (created < 0) {
 		ret = created;
 		goto out;
@@ -828,7 +885,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		 * process called exec.  Start afresh. */
 		ringfile_close(&rf);
 		unlink(rep->ring_path);
-		created = ring_get(o, &ps, set.total_sites, &rf);
+		created = ring_get(o, &ps, set.total_sites + lc.imports + ep.functions, &rf);
 		if (created < 0) {
 			ret = created;
 			goto out;
@@ -847,7 +904,8 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	 * loaded since (dlopen): then trace it too; or the filters ask for
 	 * another set of sites. */
 	if (rf.hdr->state == TAT_STATE_ENABLED && !unregistered_modules(&rf, &set) &&
-	    !patched_set_differs(&rf, &set, want)) {
+	    !patched_set_differs(&rf, &set, want) && !libcalls_differs(&rf, &lc) &&
+	    !entries_differs(&rf, &ep)) {
 		rep->already = 1;
 		rep->sites = rf.hdr->patched_sites;
 		ret = 0;
@@ -857,7 +915,8 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	for (size_t i = 0; i < set.n; i++) {
 		const struct module *m = &set.v[i];
 
-		if (m->sites.n && !inject_can_reach(rf.hdr->state == TAT_STATE_NEW ? NULL : &rf,
+		if ((m->sites.n || libcalls_has(&lc, m) || entries_has(&ep, m)) &&
+		    !inject_can_reach(rf.hdr->state == TAT_STATE_NEW ? NULL : &rf,
 						    &maps, m->text_start, m->text_end)) {
 			pr_err("%s: no free address range within 2 GiB of its code for the "
 			       "trampoline; not attaching", m->path);
@@ -895,9 +954,14 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		rf.hdr->state = TAT_STATE_DISABLED;
 	}
 	for (size_t i = 0; i < set.n; i++)
-		if (set.v[i].sites.n)
+		if (set.v[i].sites.n || libcalls_has(&lc, &set.v[i]) ||
+		    entries_has(&ep, &set.v[i]))
 			rep->modules += register_module(&rf, &set.v[i]) >= 0;
 	ret = place_trampolines(&r, &rf, o->pid);
+	if (!ret)
+		ret = libcalls_prepare(&r, &rf, &lc);
+	if (!ret)
+		ret = entries_prepare(&r, &rf, &ep);
 	if (!ret) {
 		ret = inject_sync_sites(&r, &rf);
 		if (ret)
@@ -907,7 +971,14 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	if (ret)
 		goto out_release;
 	rf.hdr->state = TAT_STATE_BUSY;
-	ret = rewrite(&r, &rf, &set, want, PATCH_ENABLE, rep);
+	ret = libcalls_apply(&r, &rf, &lc, &lrep);
+	if (!ret)
+		ret = entries_apply(&r, &rf, &ep, &erep);
+	if (!ret)
+		ret = rewrite(&r, &rf, &set, want, PATCH_ENABLE, rep);
+	rep->libcalls = lrep.hooked;
+	rep->entries = erep.patched;
+	rep->stepped += erep.stepped;
 	rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 	if (!ret && !rf.hdr->patched_sites) {
 		pr_err("no site of pid %d could be enabled: %zu held unexpected bytes "
@@ -938,6 +1009,8 @@ out:
 		rf.hdr->owner = 0;
 	ringfile_close(&rf);
 	site_filter_plan_free(want, set.n);
+	libcalls_free(&lc);
+	entries_plan_free(&ep);
 	modules_free(&set);
 	proc_free_maps(&maps);
 	return ret;
@@ -998,8 +1071,16 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 			pr_err("cannot drive pid %d: %s", (int)o->pid, strerror(-ret));
 	}
 	if (!ret) {
+		struct libcalls_report lrep;
+
 		rf.hdr->state = TAT_STATE_BUSY;
-		ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, rep);
+		struct entries_report erep;
+
+		ret = libcalls_apply(&r, &rf, NULL, &lrep);
+		if (!ret)
+			ret = entries_apply(&r, &rf, NULL, &erep);
+		if (!ret)
+			ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, rep);
 		rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 		if (!ret)
 			rf.hdr->disable_count++;
@@ -1173,6 +1254,8 @@ int session_status(const struct session_opts *o, FILE *out)
 	status_print_depth(out, &rf);
 	status_print_stats(out, &rf);
 	status_print_patched(out, &rf, o->verbose);
+	libcalls_status(out, &rf, o->pid, o->verbose);
+	entries_status(out, &rf, o->pid, o->verbose);
 	ringfile_close(&rf);
 	return 0;
 }

@@ -19,6 +19,9 @@ struct session_opts {
 	size_t nnotraces;
 	long max_depth;			/* header.max_depth, or -1 to keep it */
 	int verbose;			/* --status -v: list the patched functions */
+	int libcalls;			/* --enable --libcalls: hook library calls */
+	int entry;			/* --enable --entry: patch the program's entries */
+	const char *module;		/* --enable --module NAME: and that library's */
 };
 
 struct session_report {
@@ -35,6 +38,9 @@ struct session_report {
 	double stopped_us;		/* how long the target was held */
 	size_t adopted;			/* --enable: calls already running, now traced */
 	char ring_path[256];
+	size_t libcalls;		/* library calls hooked now (--libcalls) */
+	size_t entries;			/* function entries patched now (--entry) */
+	size_t entries_refused;		/* functions whose entry is unsafe to patch */
 };
 
 #define SESSION_DEFAULT_THREADS 128

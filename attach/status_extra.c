@@ -67,7 +67,15 @@ void status_print_patched(FILE *out, struct ringfile *rf, int list)
 	uint32_t n = h->site_count < h->site_cap ? h->site_count : h->site_cap;
 	struct sym_resolver *sym;
 
-	fprintf(out, "patched:      %u of %u sites%s\n", h->patched_sites, n ? n - 1 : 0,
+	uint32_t on = 0, code = 0;
+
+	/* Library-call hooks have their own line (libcalls_status()). */
+	for (uint32_t i = 1; i < n; i++)
+		if (sites[i].kind != TAT_SITE_LIBCALL && sites[i].kind != TAT_SITE_ENTRY) {
+			code++;
+			on += sites[i].patched;
+		}
+	fprintf(out, "patched:      %u of %u sites%s\n", on, code,
 		list ? "" : " (--status -v lists them)");
 	if (!list)
 		return;
@@ -75,8 +83,9 @@ void status_print_patched(FILE *out, struct ringfile *rf, int list)
 	for (uint32_t i = 1; i < n; i++) {
 		struct sym_info info = { .name = "?" };
 
-		if (!sites[i].patched)
-			continue;
+		if (!sites[i].patched || sites[i].kind == TAT_SITE_LIBCALL ||
+		    sites[i].kind == TAT_SITE_ENTRY)
+			continue;	/* libcalls_status(), entries_status() */
 		if (sym)
 			sym_resolve(sym, sites[i].addr, &info);
 		fprintf(out, "  %#" PRIx64 " %s\n", sites[i].addr, info.name);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consumer/libcall_names.h"
 #include "consumer/site_names.h"
 #include "symbols/symbols.h"
 
@@ -37,6 +38,7 @@ struct tread_site_names {
 	const char **beyond_table;
 	uint8_t *module_state;		/* [hdr.module_cap] */
 	const char **srcline_by_site;	/* [site_cap] "file:line", "" = none; lazily */
+	struct tread_libcall_names *libcalls;	/* opened on the first LIBCALL site */
 
 	/* Names we formatted ourselves; freed at close. */
 	char **owned;
@@ -95,6 +97,7 @@ void tread_site_names_close(struct tread_site_names *n)
 		return;
 	free(n->srcline_by_site);
 	sym_close(n->sym);
+	tread_libcall_names_close(n->libcalls);
 	for (size_t i = 0; i < n->nowned; i++)
 		free(n->owned[i]);
 	free(n->owned);
@@ -181,6 +184,42 @@ static const char *resolve(struct tread_site_names *n, uint32_t site)
 		return own(n, "bad_site", "bad_site_%" PRIu32, site);
 	if (n->table_only)
 		return own(n, "0x?", "0x%" PRIx64, s.addr);
+	if (s.kind == TAT_SITE_LIBCALL) {
+		const char *name = NULL;
+		uint32_t import = 0;
+
+		if (!n->libcalls)
+			n->libcalls = tread_libcall_names_open(n->ring, n->root_pid);
+		if (n->libcalls)
+			name = tread_libcall_name(n->libcalls, site, &s, &import);
+		if (name)
+			return name;
+		return own(n, "libcall", "libcall_%" PRIu32 "_of_module_%" PRIu32, import,
+			   s.module);
+	}
+	if (s.kind == TAT_SITE_ENTRY) {
+		struct tread_module m;
+		uint64_t fn = 0;
+
+		if (!n->libcalls)
+			n->libcalls = tread_libcall_names_open(n->ring, n->root_pid);
+		if (n->libcalls && !tread_ring_module(n->ring, s.module, &m))
+			fn = tread_entry_addr(n->libcalls, site, &s, m.load_bias);
+		if (!fn)
+			return own(n, "entry", "entry_%" PRIu32, site);
+		load_module(n, s.module);
+		sym_resolve(n->sym, fn, &info);
+		if (info.known)
+			return info.name;
+		/* A function of a stripped file (.eh_frame): module+0xOFFSET,
+		 * the offset an addr2line of the debug file would take. */
+		{
+			const char *base = strrchr(m.path, '/');
+
+			return own(n, "entry", "%s+0x%" PRIx64, base ? base + 1 : m.path,
+				   fn - m.load_bias);
+		}
+	}
 	load_module(n, s.module);
 	sym_resolve(n->sym, s.addr, &info);
 	/* Only sites inside the table get here (see tread_site_name). */

@@ -71,6 +71,19 @@ enum tat_clock {
 enum tat_site_kind {
 	TAT_SITE_MCOUNT = 0,	/* after the prologue: parent slot is 8(%rbp) */
 	TAT_SITE_FENTRY = 1,	/* first instruction: parent slot is 8(%rsp) */
+	TAT_SITE_LIBCALL = 2,	/* a call into a shared library (--libcalls):
+				 * addr is its stub's call + 1 (the key the
+				 * trampoline hashes), len is 0.  The LIBCALL
+				 * sites of a module form one run of the site
+				 * table, in the order patcher/imports.c lists
+				 * the file's imports: site first + i names
+				 * import i (docs/any-binary.md) */
+	TAT_SITE_ENTRY = 3,	/* a function entry patched with a jmp to a
+				 * stub (--entry): addr is the stub's call + 1,
+				 * len the bytes the jmp replaced.  One run per
+				 * module in the order patcher/entries.c lists
+				 * the file's functions: site first + i is
+				 * function i */
 };
 
 struct tat_ring_header {

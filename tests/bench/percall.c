@@ -18,6 +18,8 @@
  *
  *   fib D R    R times w_fib(D)         -> "ok ns=<total> calls=<n> probe=<p>"
  *   mix R      R requests w_handle(i)   -> same
+ *   lib R      R times w_lib(i), which calls strlen() through the PLT
+ *              (a library call for tattach --libcalls) -> same
  *   shm M      write 8 bytes into each 4 KiB page of a new M MiB file in
  *              /dev/shm, mapped shared, like a fresh ring -> "ok ns=<total>
  *              calls=<pages> probe=-1": what a first write to a ring page
@@ -304,6 +306,19 @@ NOTRACE static long shm_touch(long mib, uint64_t *ns)
 	return (long)(len >> 12);
 }
 
+/* ------------------------------------------------------ library call */
+
+static const char *const lib_strs[4] = { "a", "bb", "ccc", "dddd" };
+static const char *volatile lib_str_p = (const char *)lib_strs;
+
+WORK long w_lib(long i)
+{
+	const char *const *strs = (const char *const *)lib_str_p;
+
+	ncalls++;
+	return (long)strlen(strs[i & 3]);
+}
+
 NOTRACE static int dispatch(const char *line)
 {
 	long d, r, p0;
@@ -327,6 +342,13 @@ NOTRACE static int dispatch(const char *line)
 			q->id = i;
 			sink += (unsigned long)w_handle(q);
 		}
+		t1 = now_ns();
+	} else if (sscanf(line, "lib %ld", &r) == 1) {
+		c0 = ncalls;
+		p0 = probe_count();
+		t0 = now_ns();
+		for (long i = 0; i < r; i++)
+			sink += (unsigned long)w_lib(i);
 		t1 = now_ns();
 	} else if (sscanf(line, "shm %ld", &r) == 1) {
 		long pages = shm_touch(r, &t0);

@@ -40,10 +40,11 @@ NOTES=()				# what did not work, printed under the table
 : >"$ROWS"
 
 say() { echo "bench: $*" >&2; }
-# BENCH_SECTIONS="1 3 4 6" (the default) runs all; 1 = per call and disabled
+# BENCH_SECTIONS="1 3 4 6 7" (the default) runs all; 1 = per call and disabled
 # cost, 3 = attach pause (and memory), 4 = reader, 6 = the --html viewer
-# with 1 million calls.  5 (memory) is reported from what 1 and 3 measured.
-want() { [[ " ${BENCH_SECTIONS:-1 3 4 6} " == *" $1 "* ]]; }
+# with 1 million calls, 7 = library calls and entry-patched functions
+# (--libcalls, --entry).  5 (memory) is reported from what 1 and 3 measured.
+want() { [[ " ${BENCH_SECTIONS:-1 3 4 6 7} " == *" $1 "* ]]; }
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 note() { NOTES+=("$*"); say "NOTE: $*"; }
 
@@ -721,6 +722,73 @@ else
 	note "html_gen failed: $(tail -n 1 "$WORK/html_gen.out")"
 fi
 say "6 took $(( $(date +%s) - T1 )) s"
+fi
+
+# 7. Any binary: library calls and entry-patched functions (--libcalls,
+#    --entry) next to a -pg site, and the pause of 10k entry patches
+# ====================================================================
+if want 7; then
+T1=$(date +%s)
+say "7. any binary: per call of a library call and of an entry-patched function, $REPS runs"
+LIBR=2000000
+ms_of() { sed -n 's/.* \([0-9][0-9]*\) threads\{0,1\} stopped for \([0-9.]*\) ms.*/\2/p' <<<"$1"; }
+# lib_ns CONFIG METRIC-FILE: ns per w_lib call (strlen included) appended.
+lib_ns() {
+	ask "$1" "lib $LIBR" || { note "$1: 'lib' failed (${ANSWER:-no answer})"; return 1; }
+	sed 's/[a-z]*=//g; s/^ok //' <<<"$ANSWER" | awk '{ printf "%.4f\n", $1 / $2 }' >>"$2"
+}
+for ((r = 0; r < REPS; r++)); do
+	if start anyb "$OUT/percall.pg"; then
+		p=${PID[anyb]}
+		lib_ns anyb "$WORK/junk"	# warm-up
+		lib_ns anyb "$M/any.base"
+		tat "$p" --enable -m flight -b 64K -F '^w_lib$' && lib_ns anyb "$M/any.pg"
+		tat "$p" --enable --libcalls -F '^(w_lib|strlen)$' && lib_ns anyb "$M/any.lib"
+	fi
+	stop anyb
+	if start anyp "$OUT/percall.plain"; then
+		p=${PID[anyp]}
+		lib_ns anyp "$WORK/junk"
+		lib_ns anyp "$M/any.pbase"
+		tat "$p" --enable --entry -m flight -b 64K -F '^w_lib$' && lib_ns anyp "$M/any.entry"
+	fi
+	stop anyp
+done
+combine "$M/any.pg.ovh" '$1 - $2' "$M/any.pg" "$M/any.base"
+combine "$M/any.lib.ovh" '$1 - $2' "$M/any.lib" "$M/any.pg"
+combine "$M/any.entry.ovh" '$1 - $2' "$M/any.entry" "$M/any.pbase"
+combine "$M/any.lib.vs_pg" '$1 / $2' "$M/any.lib.ovh" "$M/any.pg.ovh"
+combine "$M/any.entry.vs_pg" '$1 / $2' "$M/any.entry.ovh" "$M/any.pg.ovh"
+row "7" "w_lib(): -pg site, flight: overhead" "$M/any.pg.ovh" "ns/call" "$LIBR calls/run"
+row "7" "strlen() through the PLT, --libcalls: overhead" "$M/any.lib.ovh" "ns/call" "on top of the -pg site"
+row "7" "w_lib() without -pg, --entry: overhead" "$M/any.entry.ovh" "ns/call"
+row "7" "ratio library call / -pg site (goal <= 1.2)" "$M/any.lib.vs_pg" "x"
+row "7" "ratio entry-patched / -pg site (goal <= 1.2)" "$M/any.entry.vs_pg" "x"
+
+# The 10 000 generated functions of section 3, built without -pg.
+objs=()
+for ((k = 0; k < 10; k++)); do
+	o=$SRC/gen_$k.plain.o
+	older "$o" "$SRC/gen_$k.c" && { $CC -std=gnu11 -O1 -g0 -c -o "$o" "$SRC/gen_$k.c" || break; }
+	objs+=("$o")
+done
+cc_to "$OUT/sites.10000.plain" "$HERE/sites_main.c" "$SRC/table_10000.o" "${objs[@]}" -- \
+	-std=gnu11 -O1 -g -pthread "$HERE/sites_main.c" "$SRC/table_10000.o" "${objs[@]}"
+for ((r = 0; r < REPS; r++)); do
+	start ent "$OUT/sites.10000.plain" || { note "sites.10000.plain did not start"; break; }
+	ask ent "threads 8" && ask ent touch || { note "sites.10000.plain: threads failed"; stop ent; break; }
+	p=${PID[ent]}
+	tat "$p" --enable --entry && ms_of "$TAT_OUT" >>"$M/entry.en1" &&
+		ENTRIES=$(sed -n 's/.* \([0-9]*\) function entries patched.*/\1/p' <<<"$TAT_OUT")
+	ask ent call || note "sites.10000.plain: call while traced failed"
+	tat "$p" --disable && ms_of "$TAT_OUT" >>"$M/entry.dis"
+	tat "$p" --enable --entry && ms_of "$TAT_OUT" >>"$M/entry.en2"
+	stop ent
+done
+row "7" "10000 fns without -pg (${ENTRIES:-?} entries patched), 8 idle thr: --enable --entry, first" "$M/entry.en1" "ms stopped"
+row "7" "  the same, --enable --entry again" "$M/entry.en2" "ms stopped" "goal <= 10"
+row "7" "  the same, --disable" "$M/entry.dis" "ms stopped"
+say "7. took $(( $(date +%s) - T1 )) s"
 fi
 
 # ====================================================================

@@ -16,14 +16,16 @@ FUZZ_ARGS ?= -max_len=65536 -timeout=10 -rss_limit_mb=2048
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 # The code under test: all of tread but its main().  symbols/ is replaced by
-# a stub that never opens the module paths the input names (sym_stub.c).
+# a stub that never opens the module paths the input names (sym_stub.c),
+# and so are the readers of imports and functions of patcher/ (elf_stub.c).
 FUZZ_CONSUMER_DIRS := $(filter consumer%,$(LIB_DIRS))	# consumer/ and its subfolders
 # All of them but main() and formats.c (the dispatcher names every writer;
 # the folder writers need not build with clang's warnings here).
 FUZZ_SRCS := $(filter-out consumer/main.c consumer/export/formats.c,\
 	       $(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.c))) tests/fuzz/sym_stub.c \
-	     symbols/name_match.c
+	     tests/fuzz/elf_stub.c symbols/name_match.c
 FUZZ_DEPS := $(FUZZ_SRCS) $(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.h)) symbols/symbols.h \
+	     patcher/imports.h patcher/entries.h \
 	     include/tattach/ring.h tests/fuzz/fuzz.mk \
 	     $(O)/consumer/export/viewer_page.h	# generated: html.c includes it
 

@@ -9,7 +9,49 @@
 #include <unistd.h>
 
 #include "lib/ring_view.h"
+#include "patcher/entries.h"
+#include "patcher/imports.h"
 #include "symbols/symbols.h"
+
+/* A library-call site: import (i - start of its module's run) of the file. */
+static char *libcall_name(const struct tat_ring_header *h, const struct tat_module *mods,
+			  const struct tat_site *sites, uint32_t i)
+{
+	struct import_list imps;
+	uint32_t first = i;
+	char err[256], *name = NULL;
+
+	(void)h;
+	while (first > 1 && sites[first - 1].kind == TAT_SITE_LIBCALL &&
+	       sites[first - 1].module == sites[i].module)
+		first--;
+	if (imports_find(mods[sites[i].module].path, &imps, err, sizeof(err)))
+		return NULL;
+	if (i - first < imps.n)
+		name = strdup(imps.v[i - first].name);
+	imports_free(&imps);
+	return name;
+}
+
+/* An --entry site: the address of function (i - start of its run). */
+static uint64_t entry_addr(const struct tat_module *mods, const struct tat_site *sites,
+			   uint32_t i)
+{
+	struct entry_list fns;
+	uint32_t first = i;
+	uint64_t addr = 0;
+	char err[256];
+
+	while (first > 1 && sites[first - 1].kind == TAT_SITE_ENTRY &&
+	       sites[first - 1].module == sites[i].module)
+		first--;
+	if (entries_find(mods[sites[i].module].path, NULL, 0, &fns, err, sizeof(err)))
+		return 0;
+	if (i - first < fns.n)
+		addr = fns.v[i - first].start + mods[sites[i].module].load_bias;
+	entries_free(&fns);
+	return addr;
+}
 
 static void name_sites(struct ring_view *v)
 {
@@ -27,6 +69,15 @@ static void name_sites(struct ring_view *v)
 	for (uint32_t i = 1; i < h->site_count; i++) {
 		struct sym_info info;
 
+		if (sites[i].kind == TAT_SITE_LIBCALL) {
+			v->names[i] = libcall_name(h, mods, sites, i);
+			continue;
+		}
+		if (sites[i].kind == TAT_SITE_ENTRY) {
+			sym_resolve(sym, entry_addr(mods, sites, i), &info);
+			v->names[i] = strdup(info.name);
+			continue;
+		}
 		sym_resolve(sym, sites[i].addr, &info);
 		v->names[i] = strdup(info.name);
 	}

@@ -58,6 +58,54 @@ $(O)/tests/targets/dlopener: tests/targets/lib/dlopener.c $(O)/tests/targets/lib
 
 TARGET_BINS += $(O)/tests/targets/dlopener
 
+# tattach --libcalls: a -pg program calling libc through lazy PLT, -z now
+# (full RELRO), -fno-plt (GOT), non-PIE PLT and the IBT PLT (.plt.sec).
+LIBCALLS_VARIANTS := lazy now noplt nopie ibt
+LIBCALLS_FLAGS_lazy  :=
+LIBCALLS_FLAGS_now   := -Wl,-z,now -Wl,-z,relro
+LIBCALLS_FLAGS_noplt := -fno-plt
+LIBCALLS_FLAGS_nopie := -fno-pic -no-pie
+LIBCALLS_FLAGS_ibt   := -fcf-protection=full -Wl,-z,ibtplt
+$(O)/tests/targets/libcalls.%: tests/targets/lib/libcalls.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -pg $(LIBCALLS_FLAGS_$*) -o $@ $<
+
+TARGET_BINS += $(foreach v,$(LIBCALLS_VARIANTS),$(O)/tests/targets/libcalls.$(v))
+
+# tattach --entry: calltree built WITHOUT -pg, by gcc and clang, -O0..-O3,
+# PIE with CET landing pads (-fcf-protection) and non-PIE without.
+ENTRY_CCS    := gcc clang
+ENTRY_OPTS   := O0 O2 O3
+ENTRY_LAYOUT := pie-cet nopie
+ENTRY_FLAGS_pie-cet := -fpie -pie -fcf-protection=full
+ENTRY_FLAGS_nopie   := -fno-pie -no-pie -fcf-protection=none
+ENTRY_WFLAGS_clang  := -Wno-unknown-attributes
+define entry_rule
+$(O)/tests/targets/calltree.plain.$(1).$(2).$(3): tests/targets/calltree.c
+	$$(call msg,CC,$$@)
+	$$(Q)mkdir -p $$(dir $$@)
+	$$(Q)$(1) $$(TARGET_CFLAGS) $$(ENTRY_WFLAGS_$(1)) -$(2) $$(ENTRY_FLAGS_$(3)) -o $$@ $$< -lm
+endef
+$(foreach c,$(ENTRY_CCS),$(foreach o,$(ENTRY_OPTS),$(foreach l,$(ENTRY_LAYOUT),$(eval $(call entry_rule,$(c),$(o),$(l))))))
+TARGET_BINS += $(foreach c,$(ENTRY_CCS),$(foreach o,$(ENTRY_OPTS),$(foreach l,$(ENTRY_LAYOUT),$(O)/tests/targets/calltree.plain.$(c).$(o).$(l))))
+
+# Functions whose entry must be refused (asm), and a stripped program.
+$(O)/tests/targets/entryrefuse: tests/targets/lib/entryrefuse.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -o $@ $<
+$(O)/tests/targets/calltree.stripped: $(O)/tests/targets/calltree.plain.gcc.O2.nopie
+	$(call msg,STRIP,$@)
+	$(Q)strip -o $@ $<
+# No symbols and no .eh_frame_hdr: nothing tells where functions start.
+$(O)/tests/targets/calltree.nosyms: tests/targets/calltree.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -fno-pie -no-pie -fno-asynchronous-unwind-tables \
+		-Wl,--no-eh-frame-hdr -s -o $@ $<
+TARGET_BINS += $(O)/tests/targets/entryrefuse $(O)/tests/targets/calltree.stripped \
+	$(O)/tests/targets/calltree.nosyms
+
 targets: $(TARGET_BINS)
 
 

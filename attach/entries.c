@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Patching function entries.  Per function, a 64-byte stub near its module:
+ *
+ *   +0   ff 15 <disp32>      call *+56(%rip)  -> tp_fentry (ENTRY; the return
+ *                                               address becomes tp_return)
+ *   +6   the moved instructions, RIP-relative displacements adjusted
+ *   +6+w e9 <rel32>          jmp function + (endbr64) + w
+ *   +56  &tp_fentry
+ *
+ * and in the function, at its entry (after an endbr64), the w >= 5 bytes
+ * of whole instructions become "e9 <rel32 to stub>" and int3s.  The site
+ * key the trampoline hashes is stub + 1.  A thread stopped inside those w
+ * bytes (at an instruction boundary, the only place a thread can be) is
+ * moved to the same offset in the stub, whose copy has the same layout.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "attach/entries.h"
+#include "attach/inject.h"
+#include "attach/log.h"
+
+#define STUB_SIZE  64u
+#define STUB_KEY   1u
+#define STUB_CODE  6u
+#define STUB_PTR   56u
+#define PAGE       4096ull
+#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+
+static int read_entries(pid_t pid, const struct module *m, const char *path, int analyse,
+			struct entry_list *fns)
+{
+	char file[300], err[256];
+	int ret;
+
+	snprintf(file, sizeof(file), "/proc/%d/root%s", (int)pid, path);
+	ret = entries_find(file, m ? &m->sites : NULL, analyse, fns, err, sizeof(err));
+	if (ret == -ENODATA)
+		pr_err("%s", err);
+	else if (ret)
+		pr_warn("%s: no function entries: %s", path, err);
+	return ret;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* Is @m the module the user named: its path, or its file name or a prefix
+ * of it ("libz" for libz.so.1.2.13)? */
+static int named(const struct module *m, const char *name)
+{
+	return !strcmp(m->path, name) || !strncmp(base_name(m->path), name, strlen(name));
+}
+
+static int plan_module(pid_t pid, const struct module *m, const struct site_filter *f,
+		       struct entry_plan *ep)
+{
+	struct entry_mod em = { .bias = m->bias };
+	struct entry_mod *v;
+	int ret;
+
+	for (size_t i = 0; i < ep->n; i++)
+		if (!strcmp(ep->v[i].path, m->path))
+			return 0;
+	snprintf(em.path, sizeof(em.path), "%s", m->path);
+	ret = read_entries(pid, m, m->path, 1, &em.fns);
+	if (ret)
+		return ret;
+	em.want = calloc(em.fns.n, 1);
+	v = reallocarray(ep->v, ep->n + 1, sizeof(*v));
+	if (!em.want || !v) {
+		free(em.want);
+		entries_free(&em.fns);
+		return -ENOMEM;
+	}
+	ep->v = v;
+	for (size_t i = 0; i < em.fns.n; i++) {
+		const struct entry *e = &em.fns.v[i];
+
+		em.want[i] = e->win && (!f || site_filter_pass(f, e->name));
+		ep->matched += em.want[i];
+		if (!e->win && strncmp(e->refused, "it has a -pg site", 17))
+			pr_info("%s: %s not patched: %s", m->path, e->name, e->refused);
+	}
+	ep->functions += em.fns.n;
+	ep->refused += em.fns.refused;
+	pr_info("%s: %zu of %zu functions can have their entry patched%s", m->path,
+		em.fns.n - em.fns.refused, em.fns.n,
+		em.fns.from_dynsym ? " (no .symtab: exported functions and .eh_frame)" : "");
+	ep->v[ep->n++] = em;
+	return 0;
+}
+
+int entries_plan(pid_t pid, int program, const char *module, const struct site_filter *f,
+		 const struct module_set *set, struct entry_plan *ep)
+{
+	char exe_link[64], exe[256] = "";
+	int found = 0, ret = 0;
+	ssize_t len;
+
+	memset(ep, 0, sizeof(*ep));
+	if (!program && !module)
+		return 0;
+	snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", (int)pid);
+	len = readlink(exe_link, exe, sizeof(exe) - 1);
+	if (len > 0)
+		exe[len] = 0;
+	for (size_t i = 0; i < set->n && !ret; i++) {
+		const struct module *m = &set->v[i];
+		int want = (program && !strcmp(m->path, exe)) || (module && named(m, module));
+
+		if (!want || m->changed || !m->text_start)
+			continue;
+		found |= module && named(m, module);
+		ret = plan_module(pid, m, f, ep);
+	}
+	if (!ret && module && !found) {
+		pr_err("no module named '%s' is loaded in pid %d (see /proc/%d/maps)", module,
+		       (int)pid, (int)pid);
+		ret = -ENOENT;
+	}
+	if (ret)
+		entries_plan_free(ep);
+	return ret;
+}
+
+void entries_plan_free(struct entry_plan *ep)
+{
+	for (size_t i = 0; i < ep->n; i++) {
+		entries_free(&ep->v[i].fns);
+		free(ep->v[i].want);
+	}
+	free(ep->v);
+	memset(ep, 0, sizeof(*ep));
+}
+
+static const struct entry_mod *find_mod(const struct entry_plan *ep, const char *path,
+					uint64_t bias)
+{
+	for (size_t i = 0; ep && i < ep->n; i++)
+		if (!strcmp(ep->v[i].path, path) && ep->v[i].bias == bias)
+			return &ep->v[i];
+	return NULL;
+}
+
+int entries_has(const struct entry_plan *ep, const struct module *m)
+{
+	return find_mod(ep, m->path, m->bias) != NULL;
+}
+
+static uint32_t run_of(struct ringfile *rf, uint32_t k, uint32_t *count)
+{
+	const struct tat_site *sites = ringfile_sites(rf);
+	uint32_t i, n = rf->hdr->site_count;
+
+	*count = 0;
+	for (i = 1; i < n; i++)
+		if (sites[i].kind == TAT_SITE_ENTRY && sites[i].module == k)
+			break;
+	if (i >= n)
+		return 0;
+	while (i + *count < n && sites[i + *count].kind == TAT_SITE_ENTRY &&
+	       sites[i + *count].module == k)
+		(*count)++;
+	return i;
+}
+
+static int ring_module(struct ringfile *rf, const char *path, uint64_t bias)
+{
+	const struct tat_module *mods = ringfile_modules(rf);
+
+	for (uint32_t k = 0; k < rf->hdr->module_count; k++)
+		if (!strcmp(mods[k].path, path) && mods[k].load_bias == bias)
+			return (int)k;
+	return -1;
+}
+
+/* One stub; returns the bytes the jmp replaces (0: this one stays unused). */
+static unsigned stub_bytes(uint8_t *b, uint64_t at, const struct entry *e, uint64_t bias,
+			   uint64_t fentry)
+{
+	uint64_t back = e->patch + bias + e->win;
+	int64_t rel = (int64_t)back - (int64_t)(at + STUB_CODE + e->win + 5);
+	int32_t disp = (int32_t)(STUB_PTR - STUB_CODE);
+
+	memset(b, 0xcc, STUB_SIZE);
+	if (!e->win || rel != (int32_t)rel ||
+	    relocate_copy(e->orig, e->win, e->patch + bias, at + STUB_CODE, e->fix, e->nfix,
+			  b + STUB_CODE))
+		return 0;
+	b[0] = 0xff;
+	b[1] = 0x15;
+	memcpy(b + 2, &disp, 4);
+	b[STUB_CODE + e->win] = 0xe9;
+	memcpy(b + STUB_CODE + e->win + 1, &(int32_t){ (int32_t)rel }, 4);
+	memcpy(b + STUB_PTR, &fentry, 8);
+	return e->win;
+}
+
+int entries_prepare(struct remote *r, struct ringfile *rf, const struct entry_plan *ep)
+{
+	struct tat_ring_header *h = rf->hdr;
+	struct tat_site *sites = ringfile_sites(rf);
+
+	for (size_t i = 0; i < ep->n; i++) {
+		const struct entry_mod *em = &ep->v[i];
+		int k = ring_module(rf, em->path, em->bias);
+		uint64_t size = ALIGN_UP(em->fns.n * STUB_SIZE, PAGE), at, fentry;
+		const struct tat_module *tm;
+		struct maps maps;
+		uint32_t count;
+		uint8_t *buf;
+		int ret;
+
+		if (k < 0 || run_of(rf, (uint32_t)k, &count))
+			continue;
+		tm = &ringfile_modules(rf)[k];
+		if (h->site_count + em->fns.n > h->site_cap) {
+			pr_warn("%s: site table full (%u): its function entries are not traced",
+				em->path, h->site_cap);
+			continue;
+		}
+		if (proc_read_maps(r->held->pid, &maps))
+			return -ENOMEM;
+		at = inject_map_near(r, &maps, tm->text_start, tm->text_end, size);
+		proc_free_maps(&maps);
+		if (!at) {
+			pr_warn("%s: no room within 2 GiB of it for its entry stubs: not traced",
+				em->path);
+			continue;
+		}
+		buf = malloc(size);
+		if (!buf)
+			return -ENOMEM;
+		memset(buf, 0xcc, size);
+		fentry = inject_tramp_entry(rf, tm->tramp, TAT_SITE_FENTRY);
+		for (size_t j = 0; j < em->fns.n; j++) {
+			struct tat_site *s = &sites[h->site_count + j];
+
+			memset(s, 0, sizeof(*s));
+			s->addr = at + j * STUB_SIZE + STUB_KEY;
+			s->module = (uint32_t)k;
+			s->kind = TAT_SITE_ENTRY;
+			s->len = (uint8_t)stub_bytes(buf + j * STUB_SIZE, at + j * STUB_SIZE,
+						     &em->fns.v[j], em->bias, fentry);
+		}
+		ret = remote_write(r, at, buf, size);
+		free(buf);
+		if (!ret)
+			ret = (int)remote_syscall(r, SYS_mprotect, at, size,
+						  PROT_READ | PROT_EXEC, 0, 0, 0);
+		if (ret)
+			return ret;
+		h->site_count += (uint32_t)em->fns.n;
+	}
+	return 0;
+}
+
+/* Move every thread stopped inside the window at @addr to the same
+ * instruction in the stub (only a boundary the analysis saw). */
+static size_t step_out(struct held *h, const struct entry *e, unsigned win, uint64_t addr,
+		       uint64_t stub)
+{
+	size_t moved = 0;
+
+	for (size_t t = 0; t < h->n; t++) {
+		uint64_t rip = h->v[t].regs.rip;
+		int boundary = 0;
+
+		if (rip <= addr || rip >= addr + win)
+			continue;
+		for (unsigned b = 0; b < e->nbounds; b++)
+			boundary |= e->bounds[b] == rip - addr;
+		if (!boundary) {
+			pr_warn("thread %d stopped at %#llx, inside an instruction of %s's "
+				"entry: left there", (int)h->v[t].tid, (unsigned long long)rip,
+				e->name);
+			continue;
+		}
+		h->v[t].regs.rip = stub + STUB_CODE + (rip - addr);
+		if (ptrace(PTRACE_SETREGS, h->v[t].tid, 0, &h->v[t].regs) < 0)
+			h->v[t].regs_changed = 1;
+		moved++;
+	}
+	return moved;
+}
+
+/* The bytes of one module's entries, read in one go and written back in
+ * a few spans: 10 000 entries cost a handful of system calls, not 20 000. */
+struct text_view {
+	uint64_t lo, hi;
+	uint8_t *buf;
+	uint8_t *dirty;			/* per entry of the run */
+};
+
+#define VIEW_MAX  (64ull << 20)	/* larger: entry by entry */
+#define SPAN_GAP  4096u		/* dirty entries closer than this: one write */
+
+static int view_open(struct remote *r, struct text_view *v, const struct entry_list *fns,
+		     const struct tat_site *run, uint32_t count, uint64_t bias)
+{
+	memset(v, 0, sizeof(*v));
+	v->lo = UINT64_MAX;
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t a = fns->v[i].patch + bias;
+
+		if (!run[i].len || run[i].len > RELOCATE_MAX)
+			continue;
+		if (a < v->lo)
+			v->lo = a;
+		if (a + run[i].len > v->hi)
+			v->hi = a + run[i].len;
+	}
+	v->dirty = calloc(count ? count : 1, 1);
+	if (!v->dirty)
+		return -ENOMEM;
+	if (v->lo >= v->hi || v->hi - v->lo > VIEW_MAX)
+		return 0;
+	v->buf = malloc(v->hi - v->lo);
+	if (v->buf && remote_read(r, v->lo, v->buf, v->hi - v->lo)) {
+		free(v->buf);
+		v->buf = NULL;
+	}
+	return 0;
+}
+
+/* Write back the dirty entries of @v, merging close ones. */
+static int view_flush(struct remote *r, struct text_view *v, const struct entry_list *fns,
+		      const struct tat_site *run, uint32_t count, uint64_t bias)
+{
+	uint64_t span_lo = 0, span_hi = 0;
+
+	if (!v->buf)
+		return 0;
+	for (uint32_t i = 0; i <= count; i++) {
+		uint64_t a = i < count ? fns->v[i].patch + bias : 0;
+
+		if (i < count && !v->dirty[i])
+			continue;
+		if (span_hi && (i == count || a - span_hi >= SPAN_GAP)) {
+			if (remote_write(r, span_lo, v->buf + (span_lo - v->lo), span_hi - span_lo))
+				return -EIO;
+			span_hi = 0;
+		}
+		if (i == count)
+			break;
+		if (!span_hi)
+			span_lo = a;
+		span_hi = a + run[i].len;
+	}
+	return 0;
+}
+
+static void view_close(struct text_view *v)
+{
+	free(v->buf);
+	free(v->dirty);
+}
+
+int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan *ep,
+		  struct entries_report *rep)
+{
+	const struct tat_module *mods = ringfile_modules(rf);
+	struct tat_site *sites = ringfile_sites(rf);
+	int ret = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	for (uint32_t k = 0; k < rf->hdr->module_count && !ret; k++) {
+		const struct tat_module *tm = &mods[k];
+		const struct entry_mod *em = find_mod(ep, tm->path, tm->load_bias);
+		struct entry_list own = { 0 };
+		const struct entry_list *fns = em ? &em->fns : &own;
+		uint32_t count, first = run_of(rf, k, &count);
+		struct text_view v;
+
+		if (!first)
+			continue;
+		/* --disable: the list and the file's bytes suffice, no analysis
+		 * while the process is held (the window is in the site). */
+		if (!em && read_entries(r->held->pid, NULL, tm->path, 0, &own))
+			continue;
+		if (fns->n != count) {
+			pr_warn("%s: its functions no longer match the ring's: left as they are",
+				tm->path);
+			entries_free(&own);
+			continue;
+		}
+		ret = view_open(r, &v, fns, &sites[first], count, tm->load_bias);
+		for (uint32_t i = 0; i < count && !ret; i++) {
+			struct tat_site *s = &sites[first + i];
+			const struct entry *e = &fns->v[i];
+			uint64_t addr = e->patch + tm->load_bias, stub = s->addr - STUB_KEY;
+			int want = em ? em->want[i] : 0, is_on, is_off;
+			unsigned win = s->len;
+			uint8_t one[RELOCATE_MAX], on[RELOCATE_MAX], *cur = one;
+			int64_t rel = (int64_t)stub - (int64_t)(addr + 5);
+
+			if (!win || win > RELOCATE_MAX || (em && win != e->win))
+				continue;
+			if (v.buf)
+				cur = v.buf + (addr - v.lo);
+			else if (remote_read(r, addr, one, win))
+				ret = -EIO;
+			if (ret)
+				break;
+			memset(on, 0xcc, sizeof(on));
+			on[0] = 0xe9;
+			memcpy(on + 1, &(int32_t){ (int32_t)rel }, 4);
+			is_on = !memcmp(cur, on, win);
+			is_off = !memcmp(cur, e->orig, win);
+			s->patched = (uint8_t)is_on;
+			if (!is_on && !is_off) {
+				if (++rep->mismatched <= 5)
+					pr_warn("%s: the entry of %s holds unexpected bytes (another "
+						"tracer?): left alone", tm->path, e->name);
+				continue;
+			}
+			if (want != is_on) {
+				if (want)
+					rep->stepped += step_out(r->held, e, win, addr, stub);
+				memcpy(cur, want ? on : e->orig, win);
+				v.dirty[i] = 1;
+				if (!v.buf && remote_write(r, addr, cur, win))
+					ret = -EIO;
+				s->patched = (uint8_t)want;
+			}
+			rep->patched += s->patched;
+		}
+		if (!ret)
+			ret = view_flush(r, &v, fns, &sites[first], count, tm->load_bias);
+		view_close(&v);
+		entries_free(&own);
+	}
+	return ret;
+}
+
+int entries_differs(struct ringfile *rf, const struct entry_plan *ep)
+{
+	const struct tat_module *mods = ringfile_modules(rf);
+	const struct tat_site *sites = ringfile_sites(rf);
+
+	for (size_t i = 0; ep && i < ep->n; i++) {
+		int k = ring_module(rf, ep->v[i].path, ep->v[i].bias);
+		uint32_t count;
+
+		if (k < 0 || !run_of(rf, (uint32_t)k, &count))
+			return 1;
+	}
+	for (uint32_t k = 0; k < rf->hdr->module_count; k++) {
+		const struct entry_mod *em = find_mod(ep, mods[k].path, mods[k].load_bias);
+		uint32_t count, first = run_of(rf, k, &count);
+
+		for (uint32_t i = 0; first && i < count; i++) {
+			int want = em && i < em->fns.n ? em->want[i] : 0;
+
+			if (sites[first + i].len && sites[first + i].patched != want)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+void entries_status(FILE *out, struct ringfile *rf, pid_t pid, int list)
+{
+	const struct tat_module *mods = ringfile_modules(rf);
+	const struct tat_site *sites = ringfile_sites(rf);
+
+	for (uint32_t k = 0; k < rf->hdr->module_count && k < rf->hdr->module_cap; k++) {
+		struct entry_list fns = { 0 };
+		uint32_t count, first = run_of(rf, k, &count), on = 0;
+
+		if (!first)
+			continue;
+		for (uint32_t i = 0; i < count; i++)
+			on += sites[first + i].patched;
+		fprintf(out, "entries:      %u of %u functions patched in %s%s\n", on, count,
+			mods[k].path, list ? "" : " (--status -v lists them and the refused)");
+		if (!list || read_entries(pid, NULL, mods[k].path, 1, &fns) || fns.n != count) {
+			entries_free(&fns);
+			continue;
+		}
+		for (uint32_t i = 0; i < count; i++) {
+			const struct entry *e = &fns.v[i];
+
+			if (sites[first + i].patched)
+				fprintf(out, "  %s\n", e->name);
+			else if (!e->win && strncmp(e->refused, "it has a -pg site", 17))
+				fprintf(out, "  %s: refused: %s\n", e->name, e->refused);
+		}
+		entries_free(&fns);
+	}
+}
