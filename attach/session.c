@@ -1036,6 +1036,7 @@ int session_status(const struct session_opts *o, FILE *out)
 	fprintf(out, "dropped:      %llu events (ring full), %llu (no thread slot), "
 		"%llu calls too deep\n", (unsigned long long)dropped,
 		(unsigned long long)h->threads_overflow, (unsigned long long)deep);
+	status_print_resident(out, &rf);
 	status_print_depth(out, &rf);
 	status_print_stats(out, &rf);
 	status_print_patched(out, &rf, o->verbose);
