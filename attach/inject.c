@@ -12,8 +12,8 @@
  * /proc/PID/mem; no mapping is ever writable and executable at once.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -312,14 +312,49 @@ static uint64_t hash64(uint64_t x, unsigned bits)
 	return (x * 0x9e3779b97f4a7c15ull) >> (64 - bits);
 }
 
+/*
+ * Sites are only ever appended to the ring's site table, and linear probing
+ * never moves an entry once placed, so the table built from sites 1..N
+ * holds the table of 1..M (M < N) unchanged: only the pages holding the
+ * entries of sites M..N-1 differ from what the target has.  Writing just
+ * those keeps the process stopped for microseconds instead of the
+ * milliseconds a whole table (8 MiB at 100k sites) takes through
+ * /proc/PID/mem.
+ */
+static int write_dirty_pages(struct remote *r, uint64_t remote, const struct tp_hent *tab,
+			     const uint8_t *dirty, uint64_t pages, uint64_t bytes)
+{
+	for (uint64_t p = 0; p < pages;) {
+		uint64_t q = p, lo, hi;
+		int ret;
+
+		if (!dirty[p]) {
+			p++;
+			continue;
+		}
+		while (q < pages && dirty[q])
+			q++;
+		lo = p * PAGE;
+		hi = q * PAGE < bytes ? q * PAGE : bytes;
+		ret = remote_write(r, remote + lo, (const char *)tab + lo, hi - lo);
+		if (ret)
+			return ret;
+		p = q;
+	}
+	return 0;
+}
+
 int inject_sync_sites(struct remote *r, struct ringfile *rf)
 {
 	struct tat_ring_header *h = rf->hdr;
 	const struct tat_site *sites = ringfile_sites(rf);
 	uint64_t n = hash_entries(h);
+	uint64_t bytes = n * sizeof(struct tp_hent), pages = ALIGN_UP(bytes, PAGE) / PAGE;
 	unsigned bits = log2_u64(n);
+	uint64_t synced, count = h->site_count;
 	struct tp_state st;
 	struct tp_hent *tab;
+	uint8_t *dirty;
 	int ret;
 
 	ret = remote_read(r, h->private_addr, &st, sizeof(st));
@@ -327,18 +362,34 @@ int inject_sync_sites(struct remote *r, struct ringfile *rf)
 		return ret;
 	if (st.magic != TP_STATE_MAGIC || st.site_bits != bits)
 		return -EBADMSG;
+	/* Nothing added since the last enable: the target's table is whole. */
+	synced = st.hash_synced >= 1 && st.hash_synced <= count ? st.hash_synced : 1;
+	if (synced == count && st.hash_synced == count)
+		return 0;
 	tab = calloc(n, sizeof(*tab));
-	if (!tab)
-		return -ENOMEM;
-	for (uint32_t i = 1; i < h->site_count; i++) {
+	dirty = calloc(pages, 1);
+	if (!tab || !dirty) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 1; i < count; i++) {
 		uint64_t k = hash64(sites[i].addr, bits);
 
 		while (tab[k].addr && tab[k].addr != sites[i].addr)
 			k = (k + 1) & (n - 1);
 		tab[k].addr = sites[i].addr;
 		tab[k].site = i;
+		if (i >= synced)
+			dirty[k * sizeof(*tab) / PAGE] = 1;
 	}
-	ret = remote_write(r, st.site_hash, tab, n * sizeof(*tab));
+	ret = write_dirty_pages(r, st.site_hash, tab, dirty, pages, bytes);
+	if (!ret) {
+		st.hash_synced = count;
+		ret = remote_write(r, h->private_addr + offsetof(struct tp_state, hash_synced),
+				   &st.hash_synced, sizeof(st.hash_synced));
+	}
+out:
+	free(dirty);
 	free(tab);
 	return ret;
 }

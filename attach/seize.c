@@ -125,6 +125,9 @@ static int hold_one(struct held *h, pid_t tid)
 	}
 	undo_our_eintr(h->pid, t);
 	h->eintr_fixed += t->fixed_eintr;
+	/* The pause the process feels starts with its first stopped thread. */
+	if (!h->n)
+		clock_gettime(CLOCK_MONOTONIC, &h->stopped_at);
 	h->n++;
 	return 1;
 }
@@ -153,10 +156,8 @@ int hold_all(pid_t pid, struct held *h)
 			fresh += ret;
 		}
 		free(tids);
-		if (!fresh && h->n) {
-			clock_gettime(CLOCK_MONOTONIC, &h->stopped_at);
+		if (!fresh && h->n)
 			return 0;
-		}
 		if (!fresh && !h->n) {
 			ret = -ESRCH;
 			goto fail;

@@ -23,7 +23,7 @@ struct held {
 	pid_t pid;
 	struct held_thread *v;
 	size_t n, cap;
-	struct timespec stopped_at;	/* every thread held from here on */
+	struct timespec stopped_at;	/* the first thread held from here on */
 	size_t eintr_fixed;		/* EINTRs our stop caused, undone */
 	int stop_signal;		/* a job stop that arrived while held */
 };
@@ -47,7 +47,7 @@ int hold_all(pid_t pid, struct held *h);
  */
 int release_all(struct held *h);
 
-/* Microseconds from the moment every thread was held until now. */
+/* Microseconds from the moment the first thread was held until now. */
 double held_elapsed_us(const struct held *h);
 
 #endif

@@ -29,6 +29,7 @@
 #include "attach/target.h"
 #include "attach/vdso.h"
 #include "patcher/patch.h"
+#include "attach/phase_time.h"
 
 static unsigned log2_ceil(uint64_t v)
 {
@@ -329,11 +330,44 @@ static int module_mapped(const struct maps *maps, const struct tat_module *tm)
 	       (!tm->text_end || maps_find(maps, tm->text_end - 1) != NULL);
 }
 
+/* What plan() needs to know of one ring module, worked out once. */
+struct plan_module {
+	int8_t known;		/* the fields below are filled in */
+	int8_t mapped;		/* module_mapped() */
+	int32_t set_index;	/* its module in the set, -1: none */
+};
+
+static void plan_module_of(const struct tat_module *tm, const struct module_set *set,
+			   const struct maps *maps, struct plan_module *pm)
+{
+	pm->known = 1;
+	pm->mapped = (int8_t)module_mapped(maps, tm);
+	pm->set_index = -1;
+	for (size_t j = 0; set && j < set->n; j++)
+		if (!strcmp(set->v[j].path, tm->path) && set->v[j].bias == tm->load_bias) {
+			pm->set_index = (int32_t)j;
+			break;
+		}
+}
+
+static int sorted_by_addr(const struct patch_site *ps, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (ps[i - 1].addr > ps[i].addr)
+			return 0;
+	return 1;
+}
+
 /*
  * The patch list for every site of the ring whose module is still loaded,
  * sorted by address.  Sites of unloaded modules are marked not patched.
  * @site_want[i] (by ring site index) says whether site i passes the
  * filters: the module's @want array, 1 where there is none.
+ *
+ * This runs while the process is stopped, so what depends only on the
+ * module (is it mapped, which module of @set it is) is worked out once per
+ * module, not per site, and the list, usually sorted already (a module's
+ * sites come sorted, modules rarely interleave), is sorted only if not.
  */
 static struct patch_site *plan(struct ringfile *rf, const struct module_set *set,
 			       uint8_t *const *want, const struct maps *maps,
@@ -343,15 +377,22 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 	struct tat_module *mods = ringfile_modules(rf);
 	struct tat_site *sites = ringfile_sites(rf);
 	struct patch_site *ps = calloc(h->site_count, sizeof(*ps));
+	struct plan_module *pms = calloc(h->module_cap ? h->module_cap : 1, sizeof(*pms));
 	size_t k = 0;
 
-	if (!ps)
+	if (!ps || !pms) {
+		free(ps);
+		free(pms);
 		return NULL;
+	}
 	for (uint32_t i = 1; i < h->site_count; i++) {
 		const struct tat_module *tm = &mods[sites[i].module];
+		struct plan_module *pm = &pms[sites[i].module];
 		struct patch_site *p;
 
-		if (!module_mapped(maps, tm)) {
+		if (!pm->known)
+			plan_module_of(tm, set, maps, pm);
+		if (!pm->mapped) {
 			sites[i].patched = 0;
 			continue;
 		}
@@ -364,18 +405,17 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 		site_want[i] = 1;
 		patch_bytes_disabled(p->len, p->orig);
 		/* the compiler's bytes, when we still know them */
-		for (size_t j = 0; set && j < set->n; j++) {
-			const struct module *m = &set->v[j];
+		if (pm->set_index >= 0) {
+			const struct module *m = &set->v[pm->set_index];
 
-			if (strcmp(m->path, tm->path) || m->bias != tm->load_bias)
-				continue;
 			memcpy(p->orig, m->sites.v[i - tm->first_site].orig, p->len);
-			if (want && want[j])
-				site_want[i] = want[j][i - tm->first_site];
-			break;
+			if (want && want[pm->set_index])
+				site_want[i] = want[pm->set_index][i - tm->first_site];
 		}
 	}
-	qsort(ps, k, sizeof(*ps), site_cmp);
+	free(pms);
+	if (!sorted_by_addr(ps, k))
+		qsort(ps, k, sizeof(*ps), site_cmp);
 	*n = k;
 	return ps;
 }
@@ -470,8 +510,10 @@ static int rewrite(struct remote *r, struct ringfile *rf, const struct module_se
 		free(site_want);
 		return ret;
 	}
+	phase_mark("rewrite: read maps");
 	ps = plan(rf, set, want, &maps, site_want, &n);
 	proc_free_maps(&maps);
+	phase_mark("rewrite: plan (sort sites)");
 	if (!ps) {
 		free(site_want);
 		return -ENOMEM;
@@ -499,6 +541,7 @@ static int rewrite(struct remote *r, struct ringfile *rf, const struct module_se
 	} else {
 		ret = apply(&io, rf, ps, n, op, &stats);
 	}
+	phase_mark("rewrite: read, check, write");
 	for (uint32_t i = 1; i < rf->hdr->site_count; i++)
 		on += sites[i].patched;
 	rf->hdr->patched_sites = (uint32_t)on;
@@ -700,6 +743,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	int ret, created;
 
 	memset(rep, 0, sizeof(*rep));
+	phase_start();
 	ret = target_check(o->pid, &ps);
 	if (ret)
 		return ret;
@@ -789,9 +833,11 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 			goto out;
 		}
 	}
+	phase_mark("before stopping (ELF, ring)");
 	ret = hold(o->pid, &h);
 	if (ret)
 		goto out;
+	phase_mark("stop threads");
 	ret = remote_open(&r, &h, rescue_of(&rf, o->pid));
 	if (ret) {
 		pr_err("cannot drive pid %d: %s", (int)o->pid, strerror(-ret));
@@ -818,12 +864,15 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		}
 		rf.hdr->state = TAT_STATE_DISABLED;
 	}
+	phase_mark("remote set-up (rescue, inject)");
 	for (size_t i = 0; i < set.n; i++)
 		if (set.v[i].sites.n)
 			rep->modules += register_module(&rf, &set.v[i]) >= 0;
 	ret = place_trampolines(&r, &rf, o->pid);
+	phase_mark("register modules, trampolines");
 	if (!ret) {
 		ret = inject_sync_sites(&r, &rf);
+		phase_mark("site hash into the target");
 		if (ret)
 			pr_err("writing the site table into pid %d: %s", (int)o->pid,
 			       strerror(-ret));
@@ -846,6 +895,7 @@ out_release:
 	remote_close(&r);
 	if (release(&h, rep) && !ret)
 		ret = -EIO;
+	phase_mark("resume threads");
 out:
 	if (rf.hdr)
 		rf.hdr->owner = 0;
@@ -894,9 +944,11 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 		rep->already = 1;
 		goto out;
 	}
+	phase_start();
 	ret = hold(o->pid, &h);
 	if (ret)
 		goto out;
+	phase_mark("stop threads");
 	ret = proc_read_maps(o->pid, &maps);
 	if (!ret && !inject_present(&rf, &maps)) {
 		pr_err("pid %d no longer has tattach's mappings (did it exec?); "
@@ -908,6 +960,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 		if (ret)
 			pr_err("cannot drive pid %d: %s", (int)o->pid, strerror(-ret));
 	}
+	phase_mark("read maps, open memory");
 	if (!ret) {
 		rf.hdr->state = TAT_STATE_BUSY;
 		ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, rep);
@@ -918,6 +971,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	remote_close(&r);
 	if (release(&h, rep) && !ret)
 		ret = -EIO;
+	phase_mark("resume threads");
 out:
 	rf.hdr->owner = 0;
 	proc_free_maps(&maps);

@@ -82,6 +82,10 @@ struct tp_state {
 	uint32_t stats_cap;
 	uint32_t site_cap;
 	uint64_t ns_mult;	/* ns = ticks * ns_mult >> 32 (histogram buckets) */
+	/* tattach's bookkeeping, unused by the trampoline: sites 1 ..
+	 * hash_synced - 1 of the ring's site table are in site_hash, so an
+	 * enable writes only the entries of sites added since. */
+	uint64_t hash_synced;
 };
 
 #endif
