@@ -491,7 +491,8 @@ static int apply(const struct patch_io *io, struct ringfile *rf, struct patch_si
  * wanted one.
  */
 static int rewrite(struct remote *r, struct ringfile *rf, const struct module_set *set,
-		   uint8_t *const *want, enum patch_op op, struct session_report *rep)
+		   uint8_t *const *want, enum patch_op op, const struct maps *held_maps,
+		   struct session_report *rep)
 {
 	struct tat_site *sites = ringfile_sites(rf);
 	struct patch_io io = { r, io_read, io_write };
@@ -505,14 +506,19 @@ static int rewrite(struct remote *r, struct ringfile *rf, const struct module_se
 	site_want = calloc(rf->hdr->site_count + 1, 1);
 	if (!site_want)
 		return -ENOMEM;
-	ret = proc_read_maps(r->held->pid, &maps);
-	if (ret) {
-		free(site_want);
-		return ret;
+	/* The map must be one read while the process is stopped (@held_maps,
+	 * when the caller has one): a module unloaded since must not be written. */
+	if (!held_maps) {
+		ret = proc_read_maps(r->held->pid, &maps);
+		if (ret) {
+			free(site_want);
+			return ret;
+		}
+		phase_mark("rewrite: read maps");
 	}
-	phase_mark("rewrite: read maps");
-	ps = plan(rf, set, want, &maps, site_want, &n);
-	proc_free_maps(&maps);
+	ps = plan(rf, set, want, held_maps ? held_maps : &maps, site_want, &n);
+	if (!held_maps)
+		proc_free_maps(&maps);
 	phase_mark("rewrite: plan (sort sites)");
 	if (!ps) {
 		free(site_want);
@@ -880,7 +886,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	if (ret)
 		goto out_release;
 	rf.hdr->state = TAT_STATE_BUSY;
-	ret = rewrite(&r, &rf, &set, want, PATCH_ENABLE, rep);
+	ret = rewrite(&r, &rf, &set, want, PATCH_ENABLE, NULL, rep);
 	rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 	if (!ret && !rf.hdr->patched_sites) {
 		pr_err("no site of pid %d could be enabled: %zu held unexpected bytes "
@@ -963,7 +969,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	phase_mark("read maps, open memory");
 	if (!ret) {
 		rf.hdr->state = TAT_STATE_BUSY;
-		ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, rep);
+		ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, &maps, rep);
 		rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 		if (!ret)
 			rf.hdr->disable_count++;
