@@ -523,7 +523,8 @@ for n in $SITE_SIZES; do
 			c=sites
 			bin=$OUT/sites.$n
 			start "$c" "$bin" || { note "sites.$n did not start"; break; }
-			ask "$c" "threads $t" && ask "$c" touch || { note "sites.$n: threads $t failed"; stop "$c"; break; }
+			ask "$c" "threads $t" && ask "$c" touch && ask "$c" watch ||
+				{ note "sites.$n: threads $t failed"; stop "$c"; break; }
 			pid=${PID[$c]}
 			mem "$pid" "$bin" >>"$WORK/mem0.$k"
 			t0=$(date +%s%N)
@@ -539,8 +540,17 @@ for n in $SITE_SIZES; do
 				"$TATTACH" -p "$pid" --status >"$WORK/status.default" 2>&1
 			tat "$pid" --disable && ms_of "$TAT_OUT" >>"$M/dis.$k"
 			mem "$pid" "$bin" >>"$WORK/mem3.$k"
+			# The pause as the target sees it: the longest gap between
+			# wake-ups of its watcher thread (every 100 us) during the
+			# command, minus the longest gap during a tattach --status
+			# (which does not stop it) just before: the idle noise.
+			ask "$c" gap
+			"$TATTACH" -p "$pid" --status >/dev/null 2>&1
+			ask "$c" gap && echo "${ANSWER#ok }" >>"$M/idlegap.$k"
 			tat "$pid" --enable && ms_of "$TAT_OUT" >>"$M/en2.$k"
+			ask "$c" gap && echo "${ANSWER#ok }" >>"$M/en2gap.$k"
 			tat "$pid" --disable && ms_of "$TAT_OUT" >>"$M/dis.$k"
+			ask "$c" gap && echo "${ANSWER#ok }" >>"$M/disgap.$k"
 			stop "$c"
 		done
 		SITES[$k]=${sites:-?}
@@ -553,6 +563,14 @@ for n in $SITE_SIZES; do
 		row "3" "$n fns, $t idle thr: --enable again" "$M/en2.$k" "ms stopped"
 		row "3" "$n fns, $t idle thr: --disable" "$M/dis.$k" "ms stopped" "2 per run"
 		[ "$t" = 8 ] && row "3" "$n fns, $t idle thr: tattach --enable (first), whole command" "$M/en1wall.$k" "ms wall"
+		if [ "$t" = 8 ]; then
+			combine "$M/en2ex.$k" '($1 - $2) / 1000' "$M/en2gap.$k" "$M/idlegap.$k"
+			combine "$M/disex.$k" '($1 - $2) / 1000' "$M/disgap.$k" "$M/idlegap.$k"
+			row "3" "$n fns, $t idle thr: --enable again, seen by the target (excess gap)" "$M/en2ex.$k" "ms" \
+				"watcher thread: longest gap - idle longest gap"
+			row "3" "$n fns, $t idle thr: --disable, seen by the target (excess gap)" "$M/disex.$k" "ms" \
+				"idle longest gap: $(fmt "$(awk '{ print $1 / 1000 }' "$M/idlegap.$k" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')") ms"
+		fi
 	done
 done
 # Growth: pause per 10x sites and per 8x threads, within the same sizes.
