@@ -225,6 +225,7 @@ cc_to "$OUT/percall.pfe" "$PC" -- $CF -fpatchable-function-entry=5 "$PC"
 cc_to "$OUT/percall.cyg" "$PC" -- $CF -finstrument-functions "$PC"
 cc_to "$OUT/floor.o" "$HERE/floor.c" -- $CF -c "$HERE/floor.c"
 cc_to "$OUT/percall.floor" "$PC" "$OUT/floor.o" -- $CF -finstrument-functions "$PC" "$OUT/floor.o"
+cc_to "$OUT/stepcount" "$HERE/stepcount.c" -- $CF -I"$HERE/../../include" "$HERE/stepcount.c"
 # bpftrace's uprobes go on a copy: a uprobe belongs to the file, and the
 # plain baseline must not run into it.
 cp "$OUT/percall.plain" "$OUT/percall.bpf"
@@ -504,6 +505,33 @@ for w in fib mix; do
 		row "2 $w" "${LABEL[$c]}" "$M/$c.$w.ovh" "ns/call"
 	done
 done
+# Instructions of one traced call, piece by piece, counted by
+# single-stepping w_fib(1) (a leaf: one call) in the real process.
+steps() {	# steps OUT BIN [TATTACH-ARGS...]: "count symbol" lines
+	local out=$1 bin=$2
+	shift 2
+	if [ $# -gt 0 ]; then
+		"$OUT/stepcount" "$OUT/$bin" "fib 1 1" "$B/attach/tramp/tramp.elf" "$TATTACH" "$@" >"$out" 2>/dev/null
+	else
+		"$OUT/stepcount" "$OUT/$bin" "fib 1 1" >"$out" 2>/dev/null
+	fi || { note "stepcount $bin failed"; : >"$out"; }
+}
+insn() { awk -v s="$2" '$2 == s { n += $1 } END { print n + 0 }' "$1"; }
+steps "$WORK/st.plain" percall.plain
+steps "$WORK/st.floor" percall.floor
+steps "$WORK/st.tat" percall.pg -m flight -b 64K
+if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
+	row_text "1 ins" "instructions of one traced call (w_fib(1), single-stepped)" "" "" "tattach -pg flight -b 64K vs the floor"
+	for p in tp_mcount tp_enter tp_return tp_exit; do
+		row_text "1 ins" "  tattach: tramp:$p" "$(insn "$WORK/st.tat" "tramp:$p")" "instr"
+	done
+	tot=$(awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$WORK/st.tat")
+	row_text "1 ins" "  tattach: trampoline, whole call" "$tot" "instr" \
+		"w_fib itself: $(insn "$WORK/st.tat" w_fib) (plain build: $(insn "$WORK/st.plain" w_fib))"
+	row_text "1 ins" "  floor: __cyg_profile_func_enter + _exit" \
+		"$(( $(insn "$WORK/st.floor" __cyg_profile_func_enter) + $(insn "$WORK/st.floor" __cyg_profile_func_exit) ))" "instr" \
+		"w_fib itself: $(insn "$WORK/st.floor" w_fib) (the call sequence of -finstrument-functions)"
+fi
 say "1-2 took $(( $(date +%s) - T1 )) s"
 fi
 
