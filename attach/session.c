@@ -745,6 +745,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	struct maps maps = { 0 };
 	struct remote r = { .memfd = -1 };
 	struct held h = { 0 };
+	struct site_hash pre = { 0 };
 	uint8_t **want = NULL;
 	int ret, created;
 
@@ -839,6 +840,12 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 			goto out;
 		}
 	}
+	/* The site hash is built now, while the process runs: at 100k sites
+	 * that is most of what it would otherwise wait for.  Without memory
+	 * for it, it is built while stopped, as before.  Only new modules add
+	 * sites: with none, the target's table is whole already. */
+	if (unregistered_modules(&rf, &set))
+		inject_hash_predict(&rf, &set, &pre);
 	phase_mark("before stopping (ELF, ring)");
 	ret = hold(o->pid, &h);
 	if (ret)
@@ -877,7 +884,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	ret = place_trampolines(&r, &rf, o->pid);
 	phase_mark("register modules, trampolines");
 	if (!ret) {
-		ret = inject_sync_sites(&r, &rf);
+		ret = inject_sync_sites_with(&r, &rf, &pre);
 		phase_mark("site hash into the target");
 		if (ret)
 			pr_err("writing the site table into pid %d: %s", (int)o->pid,
@@ -906,6 +913,7 @@ out:
 	if (rf.hdr)
 		rf.hdr->owner = 0;
 	ringfile_close(&rf);
+	inject_hash_free(&pre);
 	site_filter_plan_free(want, set.n);
 	modules_free(&set);
 	proc_free_maps(&maps);
