@@ -12,8 +12,8 @@
  * /proc/PID/mem; no mapping is ever writable and executable at once.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,6 +22,7 @@
 
 #include "attach/inject.h"
 #include "attach/log.h"
+#include "attach/phase_time.h"
 #include "attach/vdso.h"
 #include "attach/tramp/tramp_abi.h"
 #include "attach/tramp/tramp_blob.h"
@@ -345,14 +346,146 @@ static uint64_t hash64(uint64_t x, unsigned bits)
 	return (x * 0x9e3779b97f4a7c15ull) >> (64 - bits);
 }
 
+/*
+ * Sites are only ever appended to the ring's site table, and linear probing
+ * never moves an entry once placed, so the table built from sites 1..N
+ * holds the table of 1..M (M < N) unchanged: only the pages holding the
+ * entries of sites M..N-1 differ from what the target has.  Writing just
+ * those keeps the process stopped for microseconds instead of the
+ * milliseconds a whole table (8 MiB at 100k sites) takes through
+ * /proc/PID/mem.
+ */
+static int write_dirty_pages(struct remote *r, uint64_t remote, const struct tp_hent *tab,
+			     const uint8_t *dirty, uint64_t pages, uint64_t bytes)
+{
+	for (uint64_t p = 0; p < pages;) {
+		uint64_t q = p, lo, hi;
+		int ret;
+
+		if (!dirty[p]) {
+			p++;
+			continue;
+		}
+		while (q < pages && dirty[q])
+			q++;
+		lo = p * PAGE;
+		hi = q * PAGE < bytes ? q * PAGE : bytes;
+		ret = remote_write(r, remote + lo, (const char *)tab + lo, hi - lo);
+		if (ret)
+			return ret;
+		p = q;
+	}
+	return 0;
+}
+
+/* Put @addr (site @site) into the open-addressing table, as tramp.c finds it. */
+static uint64_t hash_insert(struct tp_hent *tab, uint64_t n, unsigned bits, uint64_t addr,
+			    uint64_t site)
+{
+	uint64_t k = hash64(addr, bits);
+
+	while (tab[k].addr && tab[k].addr != addr)
+		k = (k + 1) & (n - 1);
+	tab[k].addr = addr;
+	tab[k].site = site;
+	return k;
+}
+
+/* Where @addr sits in @tab (it is there). */
+static uint64_t hash_slot(const struct tp_hent *tab, uint64_t n, unsigned bits, uint64_t addr)
+{
+	uint64_t k = hash64(addr, bits);
+
+	while (tab[k].addr && tab[k].addr != addr)
+		k = (k + 1) & (n - 1);
+	return k;
+}
+
+void inject_hash_free(struct site_hash *sh)
+{
+	free(sh->tab);
+	free(sh->addr);
+	memset(sh, 0, sizeof(*sh));
+}
+
+/*
+ * The table register_module() (session.c) will make: the ring's sites,
+ * then the sites of every module of @set not registered yet, in the same
+ * order and with the same refusals (module or site table full).
+ */
+int inject_hash_predict(struct ringfile *rf, const struct module_set *set,
+			struct site_hash *sh)
+{
+	const struct tat_ring_header *h = rf->hdr;
+	const struct tat_module *mods = ringfile_modules(rf);
+	const struct tat_site *sites = ringfile_sites(rf);
+	uint64_t n = hash_entries(h), count = h->site_count ? h->site_count : 1;
+	uint32_t nmods = h->module_count;
+	unsigned bits = log2_u64(n);
+
+	memset(sh, 0, sizeof(*sh));
+	sh->n = n;
+	sh->tab = calloc(n, sizeof(*sh->tab));
+	sh->addr = calloc(h->site_cap + 1, sizeof(*sh->addr));
+	if (!sh->tab || !sh->addr) {
+		inject_hash_free(sh);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 1; i < count && i <= h->site_cap; i++)
+		sh->addr[i] = sites[i].addr;
+	for (size_t j = 0; j < set->n; j++) {
+		const struct module *m = &set->v[j];
+		uint32_t idx;
+
+		if (!m->sites.n)
+			continue;
+		for (idx = 0; idx < nmods && idx < h->module_cap; idx++)
+			if (!strcmp(mods[idx].path, m->path) && mods[idx].load_bias == m->bias)
+				break;
+		if (idx < nmods || nmods >= h->module_cap || count + m->sites.n > h->site_cap)
+			continue;
+		for (size_t i = 0; i < m->sites.n; i++)
+			sh->addr[count + i] = m->sites.v[i].vaddr + m->bias;
+		count += m->sites.n;
+		nmods++;
+	}
+	for (uint32_t i = 1; i < count; i++)
+		hash_insert(sh->tab, n, bits, sh->addr[i], i);
+	sh->count = (uint32_t)count;
+	return 0;
+}
+
+/* Does @pre hold exactly the ring's sites, in the ring's order? */
+static int prediction_holds(const struct site_hash *pre, struct ringfile *rf)
+{
+	const struct tat_site *sites = ringfile_sites(rf);
+
+	if (!pre || !pre->tab || pre->count != rf->hdr->site_count ||
+	    pre->n != hash_entries(rf->hdr))
+		return 0;
+	for (uint32_t i = 1; i < pre->count; i++)
+		if (pre->addr[i] != sites[i].addr)
+			return 0;
+	return 1;
+}
+
 int inject_sync_sites(struct remote *r, struct ringfile *rf)
+{
+	return inject_sync_sites_with(r, rf, NULL);
+}
+
+int inject_sync_sites_with(struct remote *r, struct ringfile *rf, const struct site_hash *pre)
 {
 	struct tat_ring_header *h = rf->hdr;
 	const struct tat_site *sites = ringfile_sites(rf);
 	uint64_t n = hash_entries(h);
+	uint64_t bytes = n * sizeof(struct tp_hent), pages = ALIGN_UP(bytes, PAGE) / PAGE;
 	unsigned bits = log2_u64(n);
+	uint64_t synced, count = h->site_count;
 	struct tp_state st;
-	struct tp_hent *tab;
+	struct tp_hent *tab = NULL;
+	const struct tp_hent *use;
+	uint8_t *dirty;
 	int ret;
 
 	ret = remote_read(r, h->private_addr, &st, sizeof(st));
@@ -360,18 +493,44 @@ int inject_sync_sites(struct remote *r, struct ringfile *rf)
 		return ret;
 	if (st.magic != TP_STATE_MAGIC || st.site_bits != bits)
 		return -EBADMSG;
-	tab = calloc(n, sizeof(*tab));
-	if (!tab)
+	/* Nothing added since the last enable: the target's table is whole. */
+	synced = st.hash_synced >= 1 && st.hash_synced <= count ? st.hash_synced : 1;
+	if (synced == count && st.hash_synced == count)
+		return 0;
+	dirty = calloc(pages, 1);
+	if (!dirty)
 		return -ENOMEM;
-	for (uint32_t i = 1; i < h->site_count; i++) {
-		uint64_t k = hash64(sites[i].addr, bits);
+	if (prediction_holds(pre, rf)) {
+		/* Built before the process was stopped (8 ms at 100k sites). */
+		use = pre->tab;
+		if (synced == 1)
+			memset(dirty, 1, pages);
+		else
+			for (uint64_t i = synced; i < count; i++)
+				dirty[hash_slot(use, n, bits, sites[i].addr) * sizeof(*use) / PAGE] = 1;
+	} else {
+		tab = calloc(n, sizeof(*tab));
+		if (!tab) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		for (uint32_t i = 1; i < count; i++) {
+			uint64_t k = hash_insert(tab, n, bits, sites[i].addr, i);
 
-		while (tab[k].addr && tab[k].addr != sites[i].addr)
-			k = (k + 1) & (n - 1);
-		tab[k].addr = sites[i].addr;
-		tab[k].site = i;
+			if (i >= synced)
+				dirty[k * sizeof(*tab) / PAGE] = 1;
+		}
+		use = tab;
 	}
-	ret = remote_write(r, st.site_hash, tab, n * sizeof(*tab));
+	phase_mark("site hash: build");
+	ret = write_dirty_pages(r, st.site_hash, use, dirty, pages, bytes);
+	if (!ret) {
+		st.hash_synced = count;
+		ret = remote_write(r, h->private_addr + offsetof(struct tp_state, hash_synced),
+				   &st.hash_synced, sizeof(st.hash_synced));
+	}
+out:
+	free(dirty);
 	free(tab);
 	return ret;
 }

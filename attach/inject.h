@@ -8,9 +8,11 @@
 
 #include <stdint.h>
 
+#include "attach/modules.h"
 #include "attach/proc.h"
 #include "attach/remote.h"
 #include "attach/ringfile.h"
+#include "attach/tramp/tramp_abi.h"
 
 /*
  * inject_setup - first enable of a process: map the ring file, the
@@ -54,6 +56,26 @@ uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned ki
 
 /* Write the site hash for every site in the ring's table into the target. */
 int inject_sync_sites(struct remote *r, struct ringfile *rf);
+
+/* A site hash built by tattach ahead of time, as the target's will be. */
+struct site_hash {
+	struct tp_hent *tab;	/* 2 x site_cap entries */
+	uint64_t n;
+	uint64_t *addr;		/* addr[i]: site i, 1 <= i < count */
+	uint32_t count;		/* the ring's site_count it expects */
+};
+
+/*
+ * inject_hash_predict - build, before the process is stopped, the site
+ * hash the ring will need once the sites of @set's modules not registered
+ * yet are appended (as session.c's register_module() does).
+ */
+int inject_hash_predict(struct ringfile *rf, const struct module_set *set,
+			struct site_hash *sh);
+void inject_hash_free(struct site_hash *sh);
+/* inject_sync_sites, using @pre (may be NULL) when it matches the ring's
+ * sites exactly; otherwise the table is built here. */
+int inject_sync_sites_with(struct remote *r, struct ringfile *rf, const struct site_hash *pre);
 
 /* Offset of the tid in the thread control block, learnt from the held
  * threads, or 0 when it cannot be told. */

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,8 +46,20 @@ static int mem_transfer(struct remote *r, uint64_t addr, void *buf, size_t len, 
 	return 0;
 }
 
+/*
+ * Reads go through process_vm_readv when they can: it copies straight from
+ * the target's pages, where /proc/PID/mem copies each page twice (through
+ * a kernel bounce page), which shows when a whole text segment is read
+ * while the process is stopped.  Pages it cannot read (no PROT_READ) fall
+ * back to /proc/PID/mem, which can.
+ */
 int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len)
 {
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+
+	if (len >= 4096 && r->held &&
+	    process_vm_readv(r->held->pid, &local, 1, &remote, 1, 0) == (ssize_t)len)
+		return 0;
 	return mem_transfer(r, addr, buf, len, 0);
 }
 
@@ -327,6 +340,7 @@ long remote_syscall(struct remote *r, long nr, uint64_t a1, uint64_t a2,
 	regs.r9 = a6;
 	regs.eflags &= ~0x100ul;	/* TF */
 	t->regs_changed = 1;
+	t->sigmask_changed = 1;
 	/* Registers first: a tattach killed between the two leaves the thread
 	 * in the rescue code (which restores its mask), never with every
 	 * signal blocked at its own instruction. */

@@ -16,6 +16,7 @@ struct held_thread {
 	struct user_regs_struct regs;	/* as found at the stop */
 	uint64_t sigmask;		/* as found at the stop */
 	int regs_changed;		/* regs must be written back */
+	int sigmask_changed;		/* sigmask must be written back */
 	int fixed_eintr;		/* an EINTR caused by our stop was undone */
 };
 
@@ -23,7 +24,7 @@ struct held {
 	pid_t pid;
 	struct held_thread *v;
 	size_t n, cap;
-	struct timespec stopped_at;	/* every thread held from here on */
+	struct timespec stopped_at;	/* the first thread asked to stop here */
 	size_t eintr_fixed;		/* EINTRs our stop caused, undone */
 	int stop_signal;		/* a job stop that arrived while held */
 	pid_t in_vfork;			/* -EAGAIN: this thread waits in vfork() */
@@ -51,7 +52,7 @@ int hold_all(pid_t pid, struct held *h);
  */
 int release_all(struct held *h);
 
-/* Microseconds from the moment every thread was held until now. */
+/* Microseconds from asking the first thread to stop until now. */
 double held_elapsed_us(const struct held *h);
 
 #endif

@@ -35,6 +35,7 @@
 #include "attach/target.h"
 #include "attach/vdso.h"
 #include "patcher/patch.h"
+#include "attach/phase_time.h"
 
 static unsigned log2_ceil(uint64_t v)
 {
@@ -379,11 +380,44 @@ static int module_mapped(const struct maps *maps, const struct tat_module *tm)
 	       (!tm->text_end || maps_find(maps, tm->text_end - 1) != NULL);
 }
 
+/* What plan() needs to know of one ring module, worked out once. */
+struct plan_module {
+	int8_t known;		/* the fields below are filled in */
+	int8_t mapped;		/* module_mapped() */
+	int32_t set_index;	/* its module in the set, -1: none */
+};
+
+static void plan_module_of(const struct tat_module *tm, const struct module_set *set,
+			   const struct maps *maps, struct plan_module *pm)
+{
+	pm->known = 1;
+	pm->mapped = (int8_t)module_mapped(maps, tm);
+	pm->set_index = -1;
+	for (size_t j = 0; set && j < set->n; j++)
+		if (!strcmp(set->v[j].path, tm->path) && set->v[j].bias == tm->load_bias) {
+			pm->set_index = (int32_t)j;
+			break;
+		}
+}
+
+static int sorted_by_addr(const struct patch_site *ps, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (ps[i - 1].addr > ps[i].addr)
+			return 0;
+	return 1;
+}
+
 /*
  * The patch list for every site of the ring whose module is still loaded,
  * sorted by address.  Sites of unloaded modules are marked not patched.
  * @site_want[i] (by ring site index) says whether site i passes the
  * filters: the module's @want array, 1 where there is none.
+ *
+ * This runs while the process is stopped, so what depends only on the
+ * module (is it mapped, which module of @set it is) is worked out once per
+ * module, not per site, and the list, usually sorted already (a module's
+ * sites come sorted, modules rarely interleave), is sorted only if not.
  */
 static struct patch_site *plan(struct ringfile *rf, const struct module_set *set,
 			       uint8_t *const *want, const struct maps *maps,
@@ -393,17 +427,24 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 	struct tat_module *mods = ringfile_modules(rf);
 	struct tat_site *sites = ringfile_sites(rf);
 	struct patch_site *ps = calloc(h->site_count, sizeof(*ps));
+	struct plan_module *pms = calloc(h->module_cap ? h->module_cap : 1, sizeof(*pms));
 	size_t k = 0;
 
-	if (!ps)
+	if (!ps || !pms) {
+		free(ps);
+		free(pms);
 		return NULL;
+	}
 	for (uint32_t i = 1; i < h->site_count; i++) {
 		const struct tat_module *tm = &mods[sites[i].module];
+		struct plan_module *pm = &pms[sites[i].module];
 		struct patch_site *p;
 
 		if (sites[i].kind == TAT_SITE_LIBCALL || sites[i].kind == TAT_SITE_ENTRY)
 			continue;	/* attach/libcalls.c, attach/entries.c */
-		if (!module_mapped(maps, tm)) {
+		if (!pm->known)
+			plan_module_of(tm, set, maps, pm);
+		if (!pm->mapped) {
 			sites[i].patched = 0;
 			continue;
 		}
@@ -416,18 +457,17 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 		site_want[i] = 1;
 		patch_bytes_disabled(p->len, p->orig);
 		/* the compiler's bytes, when we still know them */
-		for (size_t j = 0; set && j < set->n; j++) {
-			const struct module *m = &set->v[j];
+		if (pm->set_index >= 0) {
+			const struct module *m = &set->v[pm->set_index];
 
-			if (strcmp(m->path, tm->path) || m->bias != tm->load_bias)
-				continue;
 			memcpy(p->orig, m->sites.v[i - tm->first_site].orig, p->len);
-			if (want && want[j])
-				site_want[i] = want[j][i - tm->first_site];
-			break;
+			if (want && want[pm->set_index])
+				site_want[i] = want[pm->set_index][i - tm->first_site];
 		}
 	}
-	qsort(ps, k, sizeof(*ps), site_cmp);
+	free(pms);
+	if (!sorted_by_addr(ps, k))
+		qsort(ps, k, sizeof(*ps), site_cmp);
 	*n = k;
 	return ps;
 }
@@ -505,7 +545,8 @@ static int apply(const struct patch_io *io, struct ringfile *rf, struct patch_si
  * wanted one.
  */
 static int rewrite(struct remote *r, struct ringfile *rf, const struct module_set *set,
-		   uint8_t *const *want, enum patch_op op, struct session_report *rep)
+		   uint8_t *const *want, enum patch_op op, const struct maps *held_maps,
+		   struct session_report *rep)
 {
 	struct tat_site *sites = ringfile_sites(rf);
 	struct patch_io io = { r, io_read, io_write };
@@ -519,13 +560,20 @@ static int rewrite(struct remote *r, struct ringfile *rf, const struct module_se
 	site_want = calloc(rf->hdr->site_count + 1, 1);
 	if (!site_want)
 		return -ENOMEM;
-	ret = proc_read_maps(r->held->pid, &maps);
-	if (ret) {
-		free(site_want);
-		return ret;
+	/* The map must be one read while the process is stopped (@held_maps,
+	 * when the caller has one): a module unloaded since must not be written. */
+	if (!held_maps) {
+		ret = proc_read_maps(r->held->pid, &maps);
+		if (ret) {
+			free(site_want);
+			return ret;
+		}
+		phase_mark("rewrite: read maps");
 	}
-	ps = plan(rf, set, want, &maps, site_want, &n);
-	proc_free_maps(&maps);
+	ps = plan(rf, set, want, held_maps ? held_maps : &maps, site_want, &n);
+	if (!held_maps)
+		proc_free_maps(&maps);
+	phase_mark("rewrite: plan (sort sites)");
 	if (!ps) {
 		free(site_want);
 		return -ENOMEM;
@@ -553,6 +601,7 @@ static int rewrite(struct remote *r, struct ringfile *rf, const struct module_se
 	} else {
 		ret = apply(&io, rf, ps, n, op, &stats);
 	}
+	phase_mark("rewrite: read, check, write");
 	for (uint32_t i = 1; i < rf->hdr->site_count; i++)
 		on += sites[i].patched;
 	rf->hdr->patched_sites = (uint32_t)on;
@@ -815,6 +864,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	struct maps maps = { 0 };
 	struct remote r = { .memfd = -1 };
 	struct held h = { 0 };
+	struct site_hash pre = { 0 };
 	uint8_t **want = NULL;
 	struct libcalls lc = { 0 };
 	struct libcalls_report lrep;
@@ -823,6 +873,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	int ret, created;
 
 	memset(rep, 0, sizeof(*rep));
+	phase_start();
 	ret = target_check(o->pid, &ps);
 	if (!ret)
 		ret = target_check_stoppable(o->pid);
@@ -924,9 +975,17 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 			goto out;
 		}
 	}
+	/* The site hash is built now, while the process runs: at 100k sites
+	 * that is most of what it would otherwise wait for.  Without memory
+	 * for it, it is built while stopped, as before.  Only new modules add
+	 * sites: with none, the target's table is whole already. */
+	if (unregistered_modules(&rf, &set))
+		inject_hash_predict(&rf, &set, &pre);
+	phase_mark("before stopping (ELF, ring)");
 	ret = hold(o->pid, &h);
 	if (ret)
 		goto out;
+	phase_mark("stop threads");
 	ret = remote_open(&r, &h, rescue_of(&rf, o->pid));
 	if (ret) {
 		pr_err("cannot drive pid %d: %s", (int)o->pid, strerror(-ret));
@@ -953,6 +1012,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		}
 		rf.hdr->state = TAT_STATE_DISABLED;
 	}
+	phase_mark("remote set-up (rescue, inject)");
 	for (size_t i = 0; i < set.n; i++)
 		if (set.v[i].sites.n || libcalls_has(&lc, &set.v[i]) ||
 		    entries_has(&ep, &set.v[i]))
@@ -962,8 +1022,10 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		ret = libcalls_prepare(&r, &rf, &lc);
 	if (!ret)
 		ret = entries_prepare(&r, &rf, &ep);
+	phase_mark("register modules, trampolines");
 	if (!ret) {
-		ret = inject_sync_sites(&r, &rf);
+		ret = inject_sync_sites_with(&r, &rf, &pre);
+		phase_mark("site hash into the target");
 		if (ret)
 			pr_err("writing the site table into pid %d: %s", (int)o->pid,
 			       strerror(-ret));
@@ -975,7 +1037,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	if (!ret)
 		ret = entries_apply(&r, &rf, &ep, &erep);
 	if (!ret)
-		ret = rewrite(&r, &rf, &set, want, PATCH_ENABLE, rep);
+		ret = rewrite(&r, &rf, &set, want, PATCH_ENABLE, NULL, rep);
 	rep->libcalls = lrep.hooked;
 	rep->entries = erep.patched;
 	rep->stepped += erep.stepped;
@@ -1004,10 +1066,12 @@ out_release:
 	remote_close(&r);
 	if (release(&h, rep) && !ret)
 		ret = -EIO;
+	phase_mark("resume threads");
 out:
 	if (rf.hdr)
 		rf.hdr->owner = 0;
 	ringfile_close(&rf);
+	inject_hash_free(&pre);
 	site_filter_plan_free(want, set.n);
 	libcalls_free(&lc);
 	entries_plan_free(&ep);
@@ -1056,9 +1120,11 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 		rep->already = 1;
 		goto out;
 	}
+	phase_start();
 	ret = hold(o->pid, &h);
 	if (ret)
 		goto out;
+	phase_mark("stop threads");
 	ret = proc_read_maps(o->pid, &maps);
 	if (!ret && !inject_present(&rf, &maps)) {
 		pr_err("pid %d no longer has tattach's mappings (did it exec?); "
@@ -1070,6 +1136,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 		if (ret)
 			pr_err("cannot drive pid %d: %s", (int)o->pid, strerror(-ret));
 	}
+	phase_mark("read maps, open memory");
 	if (!ret) {
 		struct libcalls_report lrep;
 
@@ -1080,7 +1147,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 		if (!ret)
 			ret = entries_apply(&r, &rf, NULL, &erep);
 		if (!ret)
-			ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, rep);
+			ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, &maps, rep);
 		rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 		if (!ret)
 			rf.hdr->disable_count++;
@@ -1088,6 +1155,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	remote_close(&r);
 	if (release(&h, rep) && !ret)
 		ret = -EIO;
+	phase_mark("resume threads");
 out:
 	rf.hdr->owner = 0;
 	proc_free_maps(&maps);
@@ -1251,6 +1319,7 @@ int session_status(const struct session_opts *o, FILE *out)
 	fprintf(out, "dropped:      %llu events (ring full), %llu (no thread slot), "
 		"%llu calls too deep\n", (unsigned long long)dropped,
 		(unsigned long long)h->threads_overflow, (unsigned long long)deep);
+	status_print_resident(out, &rf);
 	status_print_depth(out, &rf);
 	status_print_stats(out, &rf);
 	status_print_patched(out, &rf, o->verbose);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <inttypes.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <tattach/ring.h>
 #include "attach/status_extra.h"
@@ -91,4 +92,25 @@ void status_print_patched(FILE *out, struct ringfile *rf, int list)
 		fprintf(out, "  %#" PRIx64 " %s\n", sites[i].addr, info.name);
 	}
 	sym_close(sym);
+}
+
+/*
+ * A thread's ring is made resident when the thread claims its slot
+ * (tramp.c, ring_populate), so the file's allocated blocks are what tracing
+ * costs in memory: the header and tables plus one whole ring per thread
+ * that ever wrote.
+ */
+void status_print_resident(FILE *out, struct ringfile *rf)
+{
+	const struct tat_ring_header *h = rf->hdr;
+	struct stat sb;
+	uint64_t bytes, tables;
+
+	if (fstat(rf->fd, &sb))
+		return;
+	bytes = (uint64_t)sb.st_blocks * 512;
+	tables = bytes < h->data_off ? bytes : h->data_off;
+	fprintf(out, "resident:     %.1f MiB of the ring file, %.1f MiB past its tables "
+		"(a whole %llu KiB ring per thread that wrote)\n", bytes / 1048576.0,
+		(bytes - tables) / 1048576.0, (unsigned long long)((8ull << h->ring_shift) >> 10));
 }

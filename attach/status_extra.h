@@ -13,5 +13,7 @@ void status_print_depth(FILE *out, struct ringfile *rf);
 void status_print_stats(FILE *out, struct ringfile *rf);
 /* how many sites are patched; with @list, which functions */
 void status_print_patched(FILE *out, struct ringfile *rf, int list);
+/* memory the ring file holds (allocated pages), and how much of it is rings */
+void status_print_resident(FILE *out, struct ringfile *rf);
 
 #endif

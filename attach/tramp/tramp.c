@@ -550,6 +550,29 @@ static int32_t sys_gettid(void)
 	return (int32_t)ret;
 }
 
+/*
+ * Make the pages of a newly claimed ring present now, once per thread, so
+ * that no event write of the hot path takes a page fault (in discard mode
+ * every 256th call would otherwise fault in a fresh /dev/shm page: ~6 us).
+ * MADV_POPULATE_WRITE (Linux 5.14+) allocates the file's pages without
+ * changing their contents; an older kernel answers EINVAL and the pages
+ * fault in on first write as before.  Stats mode writes no events: its
+ * rings stay sparse.  Errors are ignored: the ring works either way.
+ */
+static void ring_populate(const struct tp_state *st, uint64_t ring, uint32_t index)
+{
+	long ret;
+
+	if (READ_ONCE(((const struct tat_ring_header *)ring)->mode) == TAT_MODE_STATS)
+		return;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"(28L /* madvise */), "D"(ring_data(st, ring, index)),
+			   "S"(8ull << st->ring_shift), "d"(23L /* MADV_POPULATE_WRITE */)
+			 : "rcx", "r11", "memory");
+	(void)ret;
+}
+
 /* First event of a thread: claim a free slot (any CPU may race for it). */
 static struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring,
 				      uint64_t key)
@@ -575,6 +598,7 @@ static struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring,
 			continue;	/* another thread won this one */
 		t->tid = sys_gettid();
 		t->last_hi = ~0ull;
+		ring_populate(st, ring, t->index);
 		ring_ctl(st, ring, t->index)->tid = t->tid;
 		__sync_fetch_and_add(&hdr->threads_used, 1);
 		ring_put(st, ring, t, tat_ev_special(TAT_SUB_TID, (uint32_t)t->tid), 0);

@@ -101,6 +101,10 @@ struct tp_state {
 	/* C++ exceptions (attach/unwind_hooks.c): where tp_hook_raise and
 	 * tp_hook_catch go on to, by TP_HOOK_*; 0 = not hooked */
 	uint64_t hook_next[8];
+	/* tattach's bookkeeping, unused by the trampoline: sites 1 ..
+	 * hash_synced - 1 of the ring's site table are in site_hash, so an
+	 * enable writes only the entries of sites added since. */
+	uint64_t hash_synced;
 };
 
 #define TP_HOOK_RAISE   0	/* _Unwind_RaiseException */

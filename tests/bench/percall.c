@@ -24,6 +24,11 @@
  *              /dev/shm, mapped shared, like a fresh ring -> "ok ns=<total>
  *              calls=<pages> probe=-1": what a first write to a ring page
  *              (a page fault) costs here
+ *   mt T D R   T threads at once, each R times w_fib(D), started together
+ *              -> "ok ns=<CPU ns of all threads> calls=<n> probe=-1
+ *              wall=<ns>": CPU time (CLOCK_THREAD_CPUTIME_ID) per call is
+ *              what a call costs a thread whatever the number of threads
+ *              sharing the CPUs; wall is the whole run
  *   quit       exit(0)
  *
  * ns is CLOCK_MONOTONIC around the loop only, so starting a tracer, or the
@@ -32,6 +37,7 @@
  * instrumented build really makes 2 probe calls per counted call.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +50,8 @@
 #define NOTRACE __attribute__((noipa, no_instrument_function, \
 				patchable_function_entry(0, 0)))
 
-unsigned long ncalls;
+/* Per thread: threads running at once must not share a written line. */
+__thread unsigned long ncalls;
 volatile unsigned long sink;
 
 /* Provided by floor.c in the floor build only. */
@@ -319,9 +326,72 @@ WORK long w_lib(long i)
 	return (long)strlen(strs[i & 3]);
 }
 
+/* ------------------------------------------------- threads at once */
+
+struct mt_arg {
+	pthread_barrier_t *go;
+	long d, r;
+	uint64_t cpu_ns;
+	unsigned long calls;
+};
+
+NOTRACE static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+NOTRACE static void *mt_main(void *p)
+{
+	struct mt_arg *a = p;
+	uint64_t t0;
+
+	pthread_barrier_wait(a->go);
+	t0 = thread_cpu_ns();
+	for (long i = 0; i < a->r; i++)
+		sink += (unsigned long)w_fib(a->d);
+	a->cpu_ns = thread_cpu_ns() - t0;
+	a->calls = ncalls;
+	return NULL;
+}
+
+NOTRACE static int run_threads(long nt, long d, long r)
+{
+	pthread_barrier_t go;
+	pthread_t *tids = calloc(nt, sizeof(*tids));
+	struct mt_arg *args = calloc(nt, sizeof(*args));
+	uint64_t cpu = 0, t0, t1;
+	unsigned long calls = 0;
+	long started = 0;
+
+	if (nt < 1 || !tids || !args || pthread_barrier_init(&go, NULL, nt + 1))
+		return -1;
+	for (; started < nt; started++) {
+		args[started] = (struct mt_arg){ &go, d, r, 0, 0 };
+		if (pthread_create(&tids[started], NULL, mt_main, &args[started]))
+			abort();	/* the barrier counts on every thread */
+	}
+	t0 = now_ns();
+	pthread_barrier_wait(&go);
+	for (long i = 0; i < nt; i++) {
+		pthread_join(tids[i], NULL);
+		cpu += args[i].cpu_ns;
+		calls += args[i].calls;
+	}
+	t1 = now_ns();
+	pthread_barrier_destroy(&go);
+	free(tids);
+	free(args);
+	printf("ok ns=%llu calls=%lu probe=-1 wall=%llu\n", (unsigned long long)cpu, calls,
+	       (unsigned long long)(t1 - t0));
+	return 0;
+}
+
 NOTRACE static int dispatch(const char *line)
 {
-	long d, r, p0;
+	long d, r, p0, nt;
 	unsigned long c0;
 	uint64_t t0, t1;
 
@@ -350,6 +420,8 @@ NOTRACE static int dispatch(const char *line)
 		for (long i = 0; i < r; i++)
 			sink += (unsigned long)w_lib(i);
 		t1 = now_ns();
+	} else if (sscanf(line, "mt %ld %ld %ld", &nt, &d, &r) == 3) {
+		return run_threads(nt, d, r);
 	} else if (sscanf(line, "shm %ld", &r) == 1) {
 		long pages = shm_touch(r, &t0);
 

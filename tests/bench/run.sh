@@ -40,11 +40,12 @@ NOTES=()				# what did not work, printed under the table
 : >"$ROWS"
 
 say() { echo "bench: $*" >&2; }
-# BENCH_SECTIONS="1 3 4 6 7" (the default) runs all; 1 = per call and disabled
+# BENCH_SECTIONS="1 3 4 6 7 8" (the default) runs all; 1 = per call and disabled
 # cost, 3 = attach pause (and memory), 4 = reader, 6 = the --html viewer
 # with 1 million calls, 7 = library calls and entry-patched functions
-# (--libcalls, --entry).  5 (memory) is reported from what 1 and 3 measured.
-want() { [[ " ${BENCH_SECTIONS:-1 3 4 6 7} " == *" $1 "* ]]; }
+# (--libcalls, --entry), 8 = threads writing at once and 1000 threads alive.
+# 5 (memory) is reported from what 1 and 3 measured.
+want() { [[ " ${BENCH_SECTIONS:-1 3 4 6 7 8} " == *" $1 "* ]]; }
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 note() { NOTES+=("$*"); say "NOTE: $*"; }
 
@@ -225,6 +226,7 @@ cc_to "$OUT/percall.pfe" "$PC" -- $CF -fpatchable-function-entry=5 "$PC"
 cc_to "$OUT/percall.cyg" "$PC" -- $CF -finstrument-functions "$PC"
 cc_to "$OUT/floor.o" "$HERE/floor.c" -- $CF -c "$HERE/floor.c"
 cc_to "$OUT/percall.floor" "$PC" "$OUT/floor.o" -- $CF -finstrument-functions "$PC" "$OUT/floor.o"
+cc_to "$OUT/stepcount" "$HERE/stepcount.c" -- $CF -I"$HERE/../../include" "$HERE/stepcount.c"
 # bpftrace's uprobes go on a copy: a uprobe belongs to the file, and the
 # plain baseline must not run into it.
 cp "$OUT/percall.plain" "$OUT/percall.bpf"
@@ -430,6 +432,8 @@ for c in "${ACTIVE[@]}"; do
 			note "${LABEL[$c]}: $ev events written for ${CALLS[$c]} calls"
 		[ "${KIND[$c]}" = tat-discard ] && [ "${drop:-x}" != 0 ] &&
 			note "${LABEL[$c]}: $drop events dropped (the numbers are too low)"
+		[ "${KIND[$c]}" = tat-discard ] &&
+			DISC_RES=$(awk '/^resident:/ { print $2 }' <<<"$st")
 		[ "${KIND[$c]}" = tat-flight ] && mem "${PID[$c]}" "$OUT/${BIN[$c]}" >"$WORK/$c.mem" ;;
 	esac
 done
@@ -466,6 +470,9 @@ for w in fib mix; do
 	done
 	# Goal: stats mode costs no more per call than event mode.
 	combine "$M/tat_stats.$w.vs_flight" '$1 / $2' "$M/tat_stats.$w.ovh" "$M/tat_fl.$w.ovh"
+	# Goal: discard mode on a fresh ring costs what flight mode costs (the
+	# ring is made resident when the thread claims its slot).
+	combine "$M/tat_disc.$w.vs_flight" '$1 / $2' "$M/tat_disc.$w.ovh" "$M/tat_fl.$w.ovh"
 done
 
 WNAME_fib="fib(20) (1 ns of work per call)"
@@ -489,6 +496,8 @@ for w in fib mix; do
 	row "1 $w" "ratio tattach discard / floor (goal <= 1.5)" "$M/tat_disc.$w.vs_floor" "x"
 	row "1 $w" "ratio tattach flight (pfe) / floor" "$M/tat_flpfe.$w.vs_floor" "x"
 	row "1 $w" "ratio tattach stats / flight (goal <= 1)" "$M/tat_stats.$w.vs_flight" "x"
+	row "1 $w" "ratio tattach discard (fresh 2G ring) / flight (goal ~ 1)" "$M/tat_disc.$w.vs_flight" "x" \
+		"${DISC_RES:-?} MiB of the ring file resident"
 done
 for w in fib mix; do
 	row_text "2 $w" "disabled cost, $w" "" "" "ns per call over the build without instrumentation"
@@ -497,12 +506,40 @@ for w in fib mix; do
 		row "2 $w" "${LABEL[$c]}" "$M/$c.$w.ovh" "ns/call"
 	done
 done
+# Instructions of one traced call, piece by piece, counted by
+# single-stepping w_fib(1) (a leaf: one call) in the real process.
+steps() {	# steps OUT BIN [TATTACH-ARGS...]: "count symbol" lines
+	local out=$1 bin=$2
+	shift 2
+	if [ $# -gt 0 ]; then
+		"$OUT/stepcount" "$OUT/$bin" "fib 1 1" "$B/attach/tramp/tramp.elf" "$TATTACH" "$@" >"$out" 2>/dev/null
+	else
+		"$OUT/stepcount" "$OUT/$bin" "fib 1 1" >"$out" 2>/dev/null
+	fi || { note "stepcount $bin failed"; : >"$out"; }
+}
+insn() { awk -v s="$2" '$2 == s { n += $1 } END { print n + 0 }' "$1"; }
+steps "$WORK/st.plain" percall.plain
+steps "$WORK/st.floor" percall.floor
+steps "$WORK/st.tat" percall.pg -m flight -b 64K
+if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
+	row_text "1 ins" "instructions of one traced call (w_fib(1), single-stepped)" "" "" "tattach -pg flight -b 64K vs the floor"
+	for p in tp_mcount tp_enter tp_return tp_exit; do
+		row_text "1 ins" "  tattach: tramp:$p" "$(insn "$WORK/st.tat" "tramp:$p")" "instr"
+	done
+	tot=$(awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$WORK/st.tat")
+	row_text "1 ins" "  tattach: trampoline, whole call" "$tot" "instr" \
+		"w_fib itself: $(insn "$WORK/st.tat" w_fib) (plain build: $(insn "$WORK/st.plain" w_fib))"
+	row_text "1 ins" "  floor: __cyg_profile_func_enter + _exit" \
+		"$(( $(insn "$WORK/st.floor" __cyg_profile_func_enter) + $(insn "$WORK/st.floor" __cyg_profile_func_exit) ))" "instr" \
+		"w_fib itself: $(insn "$WORK/st.floor" w_fib) (the call sequence of -finstrument-functions)"
+fi
 say "1-2 took $(( $(date +%s) - T1 )) s"
 fi
 
 # ====================================================================
 # 3. Attach pause vs sites and threads (and 5. memory of the patched text)
 # ====================================================================
+ms_of1k() { sed -n 's/.* \([0-9][0-9]*\) threads\{0,1\} stopped for \([0-9.]*\) ms.*/\2/p' <<<"$1"; }
 if want 3; then
 T1=$(date +%s)
 say "3. attach pause: ${SITE_SIZES// /, } sites x 1, 8, 64 idle threads, $REPS runs each"
@@ -515,7 +552,8 @@ for n in $SITE_SIZES; do
 			c=sites
 			bin=$OUT/sites.$n
 			start "$c" "$bin" || { note "sites.$n did not start"; break; }
-			ask "$c" "threads $t" && ask "$c" touch || { note "sites.$n: threads $t failed"; stop "$c"; break; }
+			ask "$c" "threads $t" && ask "$c" touch && ask "$c" watch ||
+				{ note "sites.$n: threads $t failed"; stop "$c"; break; }
 			pid=${PID[$c]}
 			mem "$pid" "$bin" >>"$WORK/mem0.$k"
 			t0=$(date +%s%N)
@@ -531,8 +569,17 @@ for n in $SITE_SIZES; do
 				"$TATTACH" -p "$pid" --status >"$WORK/status.default" 2>&1
 			tat "$pid" --disable && ms_of "$TAT_OUT" >>"$M/dis.$k"
 			mem "$pid" "$bin" >>"$WORK/mem3.$k"
+			# The pause as the target sees it: the longest gap between
+			# wake-ups of its watcher thread (every 100 us) during the
+			# command, minus the longest gap during a tattach --status
+			# (which does not stop it) just before: the idle noise.
+			ask "$c" gap
+			"$TATTACH" -p "$pid" --status >/dev/null 2>&1
+			ask "$c" gap && echo "${ANSWER#ok }" >>"$M/idlegap.$k"
 			tat "$pid" --enable && ms_of "$TAT_OUT" >>"$M/en2.$k"
+			ask "$c" gap && echo "${ANSWER#ok }" >>"$M/en2gap.$k"
 			tat "$pid" --disable && ms_of "$TAT_OUT" >>"$M/dis.$k"
+			ask "$c" gap && echo "${ANSWER#ok }" >>"$M/disgap.$k"
 			stop "$c"
 		done
 		SITES[$k]=${sites:-?}
@@ -545,6 +592,14 @@ for n in $SITE_SIZES; do
 		row "3" "$n fns, $t idle thr: --enable again" "$M/en2.$k" "ms stopped"
 		row "3" "$n fns, $t idle thr: --disable" "$M/dis.$k" "ms stopped" "2 per run"
 		[ "$t" = 8 ] && row "3" "$n fns, $t idle thr: tattach --enable (first), whole command" "$M/en1wall.$k" "ms wall"
+		if [ "$t" = 8 ]; then
+			combine "$M/en2ex.$k" '($1 - $2) / 1000' "$M/en2gap.$k" "$M/idlegap.$k"
+			combine "$M/disex.$k" '($1 - $2) / 1000' "$M/disgap.$k" "$M/idlegap.$k"
+			row "3" "$n fns, $t idle thr: --enable again, seen by the target (excess gap)" "$M/en2ex.$k" "ms" \
+				"watcher thread: longest gap - idle longest gap"
+			row "3" "$n fns, $t idle thr: --disable, seen by the target (excess gap)" "$M/disex.$k" "ms" \
+				"idle longest gap: $(fmt "$(awk '{ print $1 / 1000 }' "$M/idlegap.$k" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')") ms"
+		fi
 	done
 done
 # Growth: pause per 10x sites and per 8x threads, within the same sizes.
@@ -557,6 +612,94 @@ row "3" "growth 10k -> 100k sites (10x), --enable again, 8 thr" "$M/grow100k.8" 
 combine "$M/growthr" '$2 / $1' "$M/en2.10000.8" "$M/en2.10000.64"
 row "3" "growth 8 -> 64 threads (8x), --enable again, 10k fns" "$M/growthr" "x" "linear would be <= 8"
 say "3 took $(( $(date +%s) - T1 )) s"
+fi
+
+# ====================================================================
+# 8. Many threads: 1, 2 and 8 threads writing at once; 1000 threads alive
+# ====================================================================
+if want 8; then
+T1=$(date +%s)
+say "8. threads at once: 1, 2, 8 threads tracing; 1000 threads alive"
+# Per-call cost is the threads' CPU time (CLOCK_THREAD_CPUTIME_ID) per
+# call, so 8 threads time-sharing 2 CPUs count only the time each one ran;
+# a shared cache line written on the hot path would still show, as more
+# CPU per call.
+MT_R=100
+if start mtplain "$OUT/percall.plain" && start mttat "$OUT/percall.pg" &&
+   tat "${PID[mttat]}" --enable -m flight -b 64K -t 16; then
+	for c in mtplain mttat; do ask "$c" "mt 2 $FIB_D 10"; done	# warm-up
+	for ((r = 0; r < REPS; r++)); do
+		for nt in 1 2 8; do
+			for c in mtplain mttat; do
+				if ask "$c" "mt $nt $FIB_D $MT_R"; then
+					read -r ns calls _ wall <<<"$(sed 's/[a-z]*=//g; s/^ok //' <<<"$ANSWER")"
+					awk -v ns="$ns" -v n="$calls" 'BEGIN { printf "%.4f\n", ns / n }' >>"$M/$c.mt$nt"
+					awk -v ns="$wall" -v n="$calls" 'BEGIN { printf "%.4f\n", ns / n }' >>"$M/$c.mt$nt.wall"
+					echo "$calls" >"$M/$c.mt$nt.calls"
+				else
+					note "mt $nt on $c failed: ${ANSWER:-no answer}"
+				fi
+			done
+		done
+	done
+	st=$("$TATTACH" -p "${PID[mttat]}" --status 2>&1)
+	drop=$(awk '/^dropped:/ { print $2 + $6 }' <<<"$st")
+	[ "${drop:-x}" = 0 ] || note "threads at once: $drop events dropped or without a slot"
+	for nt in 1 2 8; do
+		combine "$M/mt$nt.ovh" '$1 - $2' "$M/mttat.mt$nt" "$M/mtplain.mt$nt"
+		row "8" "$nt thread(s) at once, fib(20): no instrumentation, CPU per call" "$M/mtplain.mt$nt" "ns/call" \
+			"$(cat "$M/mtplain.mt$nt.calls" 2>/dev/null) calls/run"
+		row "8" "$nt thread(s) at once: tattach flight -b 64K, overhead (CPU per call)" "$M/mt$nt.ovh" "ns/call"
+		row "8" "$nt thread(s) at once: tattach, wall time per call (all threads)" "$M/mttat.mt$nt.wall" "ns/call" \
+			"2 CPUs: 8 threads time-share them"
+	done
+	combine "$M/mt2.vs1" '$2 / $1' "$M/mt1.ovh" "$M/mt2.ovh"
+	combine "$M/mt8.vs1" '$2 / $1' "$M/mt1.ovh" "$M/mt8.ovh"
+	row "8" "ratio overhead 2 threads / 1 thread (goal ~ 1)" "$M/mt2.vs1" "x"
+	row "8" "ratio overhead 8 threads / 1 thread (goal ~ 1)" "$M/mt8.vs1" "x"
+fi
+stop mtplain
+stop mttat
+
+# 1000 threads alive, each traced once: slots and ring memory.
+if start mt1k "$OUT/percall.pg" && tat "${PID[mt1k]}" --enable -m flight -b 64K -t 1024; then
+	if ask mt1k "mt 1000 10 1"; then
+		st=$("$TATTACH" -p "${PID[mt1k]}" --status 2>&1)
+		nslots=$(awk '/^threads with rings:/ { print $4 }' <<<"$st")
+		noslot=$(awk '/^dropped:/ { print $6 }' <<<"$st")
+		res=$(awk '/^resident:/ { print $2 }' <<<"$st")
+		row_text "8" "1000 threads each traced at once (-t 1024 -b 64K): thread slots used" "${nslots:-?}" "slots" \
+			"${noslot:-?} events without a slot"
+		row_text "8" "1000 threads: ring file resident" "${res:-?}" "MiB" "a whole 64 KiB ring per thread that wrote"
+	else
+		note "mt 1000 failed: ${ANSWER:-no answer}"
+	fi
+fi
+stop mt1k
+
+# 1000 idle threads alive: the pause of --enable and --disable.
+K=${SIT_K:-10000}
+for ((r = 0; r < (REPS < 3 ? REPS : 3); r++)); do
+	start sites1k "$OUT/sites.$K" || { note "sites.$K did not start"; break; }
+	if ask sites1k "threads 1000" && ask sites1k touch; then
+		pid=${PID[sites1k]}
+		mem "$pid" "$OUT/sites.$K" >>"$WORK/mem0.1k"
+		tat "$pid" --enable -t 1024 && ms_of1k "$TAT_OUT" >>"$M/en1.1k"
+		mem "$pid" "$OUT/sites.$K" >>"$WORK/mem1.1k"
+		tat "$pid" --disable && ms_of1k "$TAT_OUT" >>"$M/dis.1k"
+		tat "$pid" --enable && ms_of1k "$TAT_OUT" >>"$M/en2.1k"
+		tat "$pid" --disable && ms_of1k "$TAT_OUT" >>"$M/dis.1k"
+	fi
+	stop sites1k
+done
+row "8" "$K fns, 1000 idle thr (-t 1024): --enable, first (injects)" "$M/en1.1k" "ms stopped"
+row "8" "$K fns, 1000 idle thr: --enable again" "$M/en2.1k" "ms stopped"
+row "8" "$K fns, 1000 idle thr: --disable" "$M/dis.1k" "ms stopped" "2 per run"
+if [ -s "$WORK/mem0.1k" ]; then
+	awk 'NR == FNR { a[FNR] = $4; next } { print $4 - a[FNR] }' "$WORK/mem0.1k" "$WORK/mem1.1k" >"$M/rss.1k"
+	row "8" "$K fns, 1000 idle thr: process Rss growth, --enable" "$M/rss.1k" "KiB" "1024 slots of private state, touched as used"
+fi
+say "8 took $(( $(date +%s) - T1 )) s"
 fi
 
 # ====================================================================

@@ -16,14 +16,21 @@
  * Do not "call" before tracing is enabled: glibc's mcount keeps the arcs
  * of one call site in a list it walks on every call, so 100k functions
  * called from the same loop cost O(n^2) (seconds) under plain -pg.
+ *   watch       start a thread that wakes every 100 us and keeps the
+ *               longest gap between two of its wake-ups: the pause as
+ *               the process itself sees it -> "ok"
+ *   gap         the longest gap since the last "gap" (or "watch"), in
+ *               microseconds, and start again -> "ok <us>"
  *   quit        exit(0) (the idle threads go with the process)
  */
 #include <linux/futex.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 extern int (*const sites_table[])(int);
@@ -51,6 +58,48 @@ static void *idle_futex(void *arg)
 	for (;;)
 		syscall(SYS_futex, &never_word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
 	return NULL;
+}
+
+static uint64_t max_gap_ns;	/* written by the watcher, swapped by "gap" */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Sleeps, not spins: it must not take a CPU from tattach on 2 CPUs. */
+static void *watcher(void *arg)
+{
+	struct timespec nap = { 0, 100000 };
+	uint64_t prev = mono_ns();
+
+	(void)arg;
+	pthread_barrier_wait(&started);
+	for (;;) {
+		uint64_t now, gap;
+
+		nanosleep(&nap, NULL);
+		now = mono_ns();
+		gap = now - prev;
+		prev = now;
+		if (gap > __atomic_load_n(&max_gap_ns, __ATOMIC_RELAXED))
+			__atomic_store_n(&max_gap_ns, gap, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static int start_watcher(void)
+{
+	pthread_t t;
+
+	if (pthread_barrier_init(&started, NULL, 2) || pthread_create(&t, NULL, watcher, NULL))
+		return -1;
+	pthread_barrier_wait(&started);
+	pthread_barrier_destroy(&started);
+	return 0;
 }
 
 static int start_threads(long n)
@@ -91,6 +140,10 @@ int main(void)
 			for (long i = 0; i < sites_count; i++)
 				sum += sites_table[i]((int)i);
 			printf("ok %ld\n", sum);
+		} else if (!strncmp(line, "watch", 5)) {
+			printf(start_watcher() ? "error\n" : "ok\n");
+		} else if (!strncmp(line, "gap", 3)) {
+			printf("ok %.1f\n", __atomic_exchange_n(&max_gap_ns, 0, __ATOMIC_RELAXED) / 1e3);
 		} else if (!strncmp(line, "quit", 4)) {
 			exit(0);
 		} else {

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Threads and their rings, against tests/targets/manythreads:
+ *
+ *   a thread's whole ring is resident right after its first traced call
+ *   (the trampoline populates it when the thread claims its slot), so no
+ *   event write takes a page fault; checked with mincore() on our own
+ *   mapping of the ring file, and in tattach --status;
+ *
+ *   1000 threads alive at once, enabled while they wait and all traced
+ *   while all are alive: every thread gets a slot, and the counts are
+ *   exact.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <tattach/ring.h>
+#include "lib/graph_parse.h"
+#include "lib/proc_harness.h"
+
+static struct target t;
+
+static void start(void)
+{
+	target_start(&t, build_path("tests/targets/manythreads"));
+}
+
+static void stop(void)
+{
+	if (t.pid > 0)
+		target_kill(&t);
+}
+
+/* Pages of [@off, @off + @len) of the ring file that are in memory. */
+static size_t resident_pages(int fd, uint64_t off, uint64_t len)
+{
+	size_t pages = len / 4096, n = 0;
+	unsigned char *vec = calloc(pages, 1);
+	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
+
+	cr_assert(vec && p != MAP_FAILED);
+	cr_assert_eq(mincore(p, len, vec), 0);
+	for (size_t i = 0; i < pages; i++)
+		n += vec[i] & 1;
+	munmap(p, len);
+	free(vec);
+	return n;
+}
+
+Test(threads, ring_resident_after_first_call, .init = start, .fini = stop, .timeout = 60)
+{
+	char path[64], *out, *err;
+	struct tat_ring_header h;
+	struct tat_thread_ctl ctl;
+	uint64_t ring_bytes;
+	int fd, slot = -1;
+
+	cr_assert_eq(tattach(t.pid, "--enable -m discard -b 1M -t 4", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	snprintf(path, sizeof(path), "/dev/shm/tattach-%d.ring", (int)t.pid);
+	fd = open(path, O_RDONLY);
+	cr_assert(fd >= 0, "%s", path);
+	cr_assert_eq(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	ring_bytes = 8ull << h.ring_shift;
+	cr_assert_eq(ring_bytes, 1u << 20);
+	/* Nothing traced yet: no ring is resident. */
+	for (uint32_t i = 0; i < h.max_threads; i++)
+		cr_assert_eq(resident_pages(fd, h.data_off + i * ring_bytes, ring_bytes), 0,
+			     "ring %u resident before any call", i);
+
+	/* A few calls write a few hundred bytes: one page without populating. */
+	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	for (uint32_t i = 0; i < h.max_threads; i++) {
+		cr_assert_eq(pread(fd, &ctl, sizeof(ctl), h.thread_off + i * sizeof(ctl)),
+			     (ssize_t)sizeof(ctl));
+		if (ctl.tid == t.pid)
+			slot = (int)i;
+	}
+	cr_assert(slot >= 0, "no slot for the main thread");
+	cr_assert_eq(resident_pages(fd, h.data_off + slot * ring_bytes, ring_bytes),
+		     ring_bytes / 4096, "the main thread's ring is not wholly resident");
+	for (uint32_t i = 0; i < h.max_threads; i++)
+		if ((int)i != slot)
+			cr_assert_eq(resident_pages(fd, h.data_off + i * ring_bytes, ring_bytes), 0,
+				     "ring %u of no thread is resident", i);
+	close(fd);
+
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "resident:") && strstr(out, "(a whole 1024 KiB ring per thread"),
+		  "%s", out);
+	free(out);
+	free(err);
+}
+
+/* Stats mode writes no call events: its rings are not populated. */
+Test(threads, stats_mode_rings_stay_sparse, .init = start, .fini = stop, .timeout = 60)
+{
+	char path[64], *out, *err;
+	struct tat_ring_header h;
+	int fd;
+
+	cr_assert_eq(tattach(t.pid, "--enable -m stats -b 1M -t 2", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	snprintf(path, sizeof(path), "/dev/shm/tattach-%d.ring", (int)t.pid);
+	fd = open(path, O_RDONLY);
+	cr_assert(fd >= 0, "%s", path);
+	cr_assert_eq(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	/* The main thread's TID record, written when it claims its slot,
+	 * makes one page; a populated ring would be 256. */
+	cr_assert_leq(resident_pages(fd, h.data_off,
+				     (uint64_t)h.max_threads << (h.ring_shift + 3)), 1);
+	close(fd);
+}
+
+#define THREADS 1000
+#define ROUNDS 50
+
+Test(threads, thousand_threads_alive, .init = start, .fini = stop, .timeout = 120)
+{
+	char *out, *err, line[64];
+	long calls;
+	int tids = 0;
+
+	/* All alive before the enable: tattach stops each of them. */
+	snprintf(line, sizeof(line), "start %d", THREADS);
+	cr_assert_str_eq(target_cmd(&t, line), "done");
+	cr_assert_eq(tattach(t.pid, "--enable -b 8K -t 1024", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	snprintf(line, sizeof(line), "go %d", ROUNDS);
+	cr_assert_str_eq(target_cmd(&t, line), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "0 (no thread slot)"), "%s", out);
+	cr_assert(strstr(out, "dropped:      0 events (ring full)"), "%s", out);
+	for (char *p = out; (p = strstr(p, "  tid ")); p++)
+		tids++;
+	/* The worker threads, and the main thread (its "go" is traced). */
+	cr_assert_geq(tids, THREADS, "%s", out);
+	free(out);
+	free(err);
+
+	cr_assert_eq(tread(t.pid, "--report", &out, &err), 0, "%s", err);
+	calls = report_calls(out, "work");
+	cr_assert_eq(calls, THREADS, "work: %ld calls\n%s", calls, out);
+	cr_assert_eq(report_calls(out, "mid"), (long)THREADS * ROUNDS);
+	cr_assert_eq(report_calls(out, "leaf"), (long)THREADS * ROUNDS);
+	free(out);
+	free(err);
+}
