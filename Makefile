@@ -42,7 +42,8 @@ LDLIBS_ALL = $(PKG_LIBS) -lpthread
 # ---------------------------------------------------------------- sources
 # Every .c in these folders belongs to the host-side library, except the
 # two programs' main.c files.
-LIB_DIRS := attach patcher symbols consumer consumer/views consumer/export
+LIB_DIRS := attach patcher symbols consumer consumer/decode consumer/input consumer/views \
+	    consumer/export
 LIB_SRCS := $(filter-out %/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 LIB      := $(O)/libtattach.a

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "consumer/cli.h"
-#include "consumer/report.h"
+#include "consumer/views/report.h"
 #include "consumer/units.h"
 #include "tattach/ring.h"
 

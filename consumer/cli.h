@@ -13,7 +13,7 @@
 
 #include "consumer/filter.h"
 #include "consumer/export/export.h"
-#include "consumer/graph.h"
+#include "consumer/views/graph.h"
 
 #ifndef TATTACH_VERSION
 #define TATTACH_VERSION "0.1"

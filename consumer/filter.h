@@ -41,8 +41,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "consumer/site_names.h"
-#include "consumer/trace.h"
+#include "consumer/input/site_names.h"
+#include "consumer/decode/trace.h"
 #include "consumer/units.h"
 
 #define TREAD_FILTER_MAX_RE   16

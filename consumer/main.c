@@ -18,9 +18,9 @@
 #include "consumer/export/formats.h"
 #include "consumer/export/html.h"
 #include "consumer/export/merged_graph.h"
-#include "consumer/savefile.h"
+#include "consumer/input/savefile.h"
 #include "consumer/session.h"
-#include "consumer/trace_input.h"
+#include "consumer/input/trace_input.h"
 #include "tattach/ring.h"
 
 static volatile sig_atomic_t stop_flag;

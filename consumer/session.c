@@ -9,16 +9,16 @@
 #include <time.h>
 
 #include "consumer/errmsg.h"
-#include "consumer/graph.h"
-#include "consumer/proc_alive.h"
-#include "consumer/report.h"
-#include "consumer/ring_reader.h"
+#include "consumer/views/graph.h"
+#include "consumer/input/proc_alive.h"
+#include "consumer/views/report.h"
+#include "consumer/decode/ring_reader.h"
 #include "consumer/session.h"
-#include "consumer/stats_reader.h"
-#include "consumer/site_names.h"
-#include "consumer/trace.h"
+#include "consumer/decode/stats_reader.h"
+#include "consumer/input/site_names.h"
+#include "consumer/decode/trace.h"
 #include "consumer/views/views.h"
-#include "consumer/trace_input.h"
+#include "consumer/input/trace_input.h"
 
 struct session {
 	const struct tread_session_config *cfg;

@@ -14,8 +14,8 @@
 #include <stdio.h>
 
 #include "consumer/filter.h"
-#include "consumer/graph.h"
-#include "consumer/site_names.h"
+#include "consumer/views/graph.h"
+#include "consumer/input/site_names.h"
 
 struct tread_session_config {
 	const char *path;		/* ring file */

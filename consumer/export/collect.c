@@ -11,8 +11,8 @@
 
 #include "consumer/errmsg.h"
 #include "consumer/export/collect.h"
-#include "consumer/trace.h"
-#include "consumer/trace_input.h"
+#include "consumer/decode/trace.h"
+#include "consumer/input/trace_input.h"
 
 /* The model and everything its pointers point to, freed together. */
 struct xtrace_owned {

@@ -27,7 +27,7 @@
 
 #include "consumer/export/export.h"
 #include "consumer/filter.h"
-#include "consumer/site_names.h"
+#include "consumer/input/site_names.h"
 
 struct tread_collect_config {
 	const char *const *inputs;	/* ring files and saved traces */

@@ -25,7 +25,7 @@
 #include <stdio.h>
 
 #include "consumer/export/collect.h"
-#include "consumer/graph.h"
+#include "consumer/views/graph.h"
 
 /*
  * tread_merged_graph_print - write the merged graph of @x to @out

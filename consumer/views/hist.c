@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer/calls.h"
-#include "consumer/stats_reader.h"
+#include "consumer/decode/calls.h"
+#include "consumer/decode/stats_reader.h"
 #include "consumer/views/views.h"
 
 struct func_hist {

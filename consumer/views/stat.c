@@ -46,10 +46,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "consumer/calls.h"
-#include "consumer/inflight.h"
-#include "consumer/proc_alive.h"
-#include "consumer/stats_reader.h"
+#include "consumer/decode/calls.h"
+#include "consumer/decode/inflight.h"
+#include "consumer/input/proc_alive.h"
+#include "consumer/decode/stats_reader.h"
 #include "consumer/units.h"
 #include "consumer/views/views.h"
 

@@ -31,8 +31,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "consumer/calls.h"
-#include "consumer/inflight.h"
+#include "consumer/decode/calls.h"
+#include "consumer/decode/inflight.h"
 #include "consumer/views/views.h"
 
 struct stuck_thread {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * A stand-in for patcher/imports.c and patcher/entries.c in the fuzz
- * targets, for the same reason as sym_stub.c: consumer/libcall_names.c
+ * targets, for the same reason as sym_stub.c: consumer/input/libcall_names.c
  * reads the module files a ring names to name library calls and patched
  * entries, and a fuzzer must not open files chosen by its input.  Every
  * file is "unreadable" (-ENOENT), so tread falls back to the names it

@@ -107,5 +107,5 @@ fuzz-cov:
 		$(LLVM_PROFDATA) merge -o $$d/$$t.profdata $$d/$$t.profraw; \
 		echo "== $$t: coverage by $$corpus"; \
 		$(LLVM_COV) report $$d/$$t -instr-profile=$$d/$$t.profdata \
-			$(filter-out consumer/main.c,$(wildcard consumer/*.c)); \
+			$(filter-out consumer/main.c,$(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.c))); \
 	done

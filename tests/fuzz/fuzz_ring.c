@@ -6,20 +6,20 @@
  * It goes through everything tread does with a ring file, output thrown
  * away:
  *
- *   1. consumer/ring_reader.c  open and check the image from a buffer
+ *   1. consumer/decode/ring_reader.c  open and check the image from a buffer
  *      (read-only, or writable like tread -f), then every accessor: live
  *      thread fields, the site table, the module table (tread_ring_module
  *      is the module table parser: the module table has no entry point of
  *      its own, so this one target covers it), clock conversions;
- *   2. consumer/site_names.c   a name for every site index in use (the
+ *   2. consumer/input/site_names.c   a name for every site index in use (the
  *      events name others, past the table too); the resolver under it is
  *      tests/fuzz/sym_stub.c, so no module path from the input is opened;
- *   3. consumer/thread_stream.c + event_decoder.c  every thread slot read
+ *   3. consumer/decode/thread_stream.c + event_decoder.c  every thread slot read
  *      directly, with the API's promises checked;
- *   4. consumer/trace.c + graph.c + summary.c  the function graph, in 0-3
+ *   4. consumer/decode/trace.c + graph.c + summary.c  the function graph, in 0-3
  *      live rounds and a final one, with any --time column (and invalid
  *      modes), consuming tails when writable, output failing or not;
- *   5. consumer/trace.c + report.c  the --report table;
+ *   5. consumer/decode/trace.c + report.c  the --report table;
  *   6. consumer/session.c (+ ring_reader's file path) optionally: the whole
  *      tread pipeline on a memfd holding the image (pid zeroed, so no
  *      /proc/<pid> file is looked at, and never a pause).
@@ -43,14 +43,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "consumer/event_decoder.h"
-#include "consumer/graph.h"
-#include "consumer/report.h"
-#include "consumer/ring_reader.h"
+#include "consumer/decode/event_decoder.h"
+#include "consumer/views/graph.h"
+#include "consumer/views/report.h"
+#include "consumer/decode/ring_reader.h"
 #include "consumer/session.h"
-#include "consumer/site_names.h"
-#include "consumer/thread_stream.h"
-#include "consumer/trace.h"
+#include "consumer/input/site_names.h"
+#include "consumer/decode/thread_stream.h"
+#include "consumer/decode/trace.h"
 #include "tattach/ring.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target: the input is a whole saved trace (consumer/savefile.h,
+ * libFuzzer target: the input is a whole saved trace (consumer/input/savefile.h,
  * docs/trace-file-format.md), as anyone could hand one to `tread -i`.
  *
  * It goes through what tread does with a saved trace, output thrown away:
  *
- *   1. consumer/savefile.c      the header and section walk, every section
+ *   1. consumer/input/savefile.c      the header and section walk, every section
  *      parser (process, threads, sites and their strings, modules), and
- *      the ring section through consumer/ring_reader.c;
- *   2. consumer/site_names.c    the names table: a name (and file, line)
+ *      the ring section through consumer/decode/ring_reader.c;
+ *   2. consumer/input/site_names.c    the names table: a name (and file, line)
  *      for every site index and some past the table;
- *   3. consumer/trace.c + graph.c + report.c  the graph, with a --time
+ *   3. consumer/decode/trace.c + graph.c + report.c  the graph, with a --time
  *      column chosen by the input's last byte, and the report;
  *   4. consumer/export/collect.c and the Chrome, folded and flame graph
  *      writers: the input, through a memfd, is collected into the export
@@ -34,11 +34,11 @@
 
 #include "consumer/export/collect.h"
 #include "consumer/export/export.h"
-#include "consumer/graph.h"
-#include "consumer/report.h"
-#include "consumer/savefile.h"
-#include "consumer/trace.h"
-#include "consumer/trace_input.h"
+#include "consumer/views/graph.h"
+#include "consumer/views/report.h"
+#include "consumer/input/savefile.h"
+#include "consumer/decode/trace.h"
+#include "consumer/input/trace_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

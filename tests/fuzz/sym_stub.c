@@ -6,7 +6,7 @@
  * opens them and hands them to libdw.  A fuzzer must not open files chosen
  * by its input (nor fuzz libdw, which is not ours), so the targets link this
  * file instead: same API and the same contracts as symbols.h describes, but
- * no file is ever opened.  consumer/site_names.c, which decides what to ask
+ * no file is ever opened.  consumer/input/site_names.c, which decides what to ask
  * the resolver and caches the answers, still runs unchanged.
  *
  * What the stub does, deterministically:

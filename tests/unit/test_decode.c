@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "consumer/event_decoder.h"
-#include "consumer/proc_alive.h"
-#include "consumer/ring_reader.h"
-#include "consumer/trace.h"
+#include "consumer/decode/event_decoder.h"
+#include "consumer/input/proc_alive.h"
+#include "consumer/decode/ring_reader.h"
+#include "consumer/decode/trace.h"
 #include "lib/ringgen.h"
 
 #define TID 100

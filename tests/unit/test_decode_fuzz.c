@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer/event_decoder.h"
-#include "consumer/graph.h"
-#include "consumer/report.h"
-#include "consumer/ring_reader.h"
-#include "consumer/site_names.h"
-#include "consumer/trace.h"
+#include "consumer/decode/event_decoder.h"
+#include "consumer/views/graph.h"
+#include "consumer/views/report.h"
+#include "consumer/decode/ring_reader.h"
+#include "consumer/input/site_names.h"
+#include "consumer/decode/trace.h"
 #include "lib/ringgen.h"
 
 static FILE *sink(void)

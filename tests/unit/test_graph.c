@@ -10,11 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "consumer/graph.h"
-#include "consumer/report.h"
-#include "consumer/ring_reader.h"
-#include "consumer/site_names.h"
-#include "consumer/trace.h"
+#include "consumer/views/graph.h"
+#include "consumer/views/report.h"
+#include "consumer/decode/ring_reader.h"
+#include "consumer/input/site_names.h"
+#include "consumer/decode/trace.h"
 #include "lib/ringgen.h"
 
 #define T1 1234

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "consumer/cli.h"
-#include "consumer/proc_alive.h"
+#include "consumer/input/proc_alive.h"
 #include "lib/ringgen.h"
 
 extern char **environ;

@@ -16,10 +16,10 @@
 #include <time.h>
 
 #include "consumer/cli.h"
-#include "consumer/graph.h"
-#include "consumer/ring_reader.h"
-#include "consumer/site_names.h"
-#include "consumer/trace.h"
+#include "consumer/views/graph.h"
+#include "consumer/decode/ring_reader.h"
+#include "consumer/input/site_names.h"
+#include "consumer/decode/trace.h"
 #include "lib/ringgen.h"
 
 #define T1 1234

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Saved traces (consumer/savefile.c): a saved copy of a ring reads
+ * Saved traces (consumer/input/savefile.c): a saved copy of a ring reads
  * exactly like the ring, and a damaged or hostile saved file is refused
  * with one line, never a crash.
  *
@@ -19,9 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "consumer/savefile.h"
+#include "consumer/input/savefile.h"
 #include "consumer/session.h"
-#include "consumer/trace_input.h"
+#include "consumer/input/trace_input.h"
 
 #define SEEDS "tests/fuzz/corpus/fuzz_ring"
 

@@ -21,9 +21,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "consumer/event_decoder.h"
-#include "consumer/ring_reader.h"
-#include "consumer/thread_stream.h"
+#include "consumer/decode/event_decoder.h"
+#include "consumer/decode/ring_reader.h"
+#include "consumer/decode/thread_stream.h"
 
 struct tread_trace {
 	const struct tread_ring *ring;

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "consumer/event_decoder.h"
+#include "consumer/decode/event_decoder.h"
 #include "tattach/ring.h"
 
 static uint64_t add_sat(uint64_t a, uint64_t b)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer/ring_snapshot.h"
+#include "consumer/input/ring_snapshot.h"
 
 #define MIN_SHIFT 10	/* >= TAT_CHUNK_EVENTS: a TIME chunk fits */
 #define COMMIT (1ull << TAT_EV_COMMIT_SHIFT)

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "consumer/trace.h"
+#include "consumer/decode/trace.h"
 
 /*
  * tread_print_losses - print the loss lines for @t to @out

@@ -16,8 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "consumer/event_decoder.h"
-#include "consumer/ring_reader.h"
+#include "consumer/decode/event_decoder.h"
+#include "consumer/decode/ring_reader.h"
 
 struct tread_open_call {
 	uint32_t site;

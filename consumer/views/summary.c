@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "consumer/summary.h"
+#include "consumer/views/summary.h"
 
 struct parts {
 	char   buf[320];

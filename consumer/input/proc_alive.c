@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "consumer/proc_alive.h"
+#include "consumer/input/proc_alive.h"
 
 int tread_parse_proc_stat(const char *line, char *state, uint64_t *start_time)
 {

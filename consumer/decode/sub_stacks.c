@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer/sub_stacks.h"
+#include "consumer/decode/sub_stacks.h"
 
 struct tread_call_stack *tread_sub_stack(struct tread_sub_stacks *ss, uint64_t id)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One trace to read: a ring file, or a saved trace (consumer/savefile.h),
+ * One trace to read: a ring file, or a saved trace (consumer/input/savefile.h),
  * opened the same way so the graph, the report and the exports never ask
  * which one it is.
  *
@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "consumer/ring_reader.h"
-#include "consumer/site_names.h"
+#include "consumer/decode/ring_reader.h"
+#include "consumer/input/site_names.h"
 
 #define TREAD_COMM_MAX 16	/* a thread name, NUL included (TASK_COMM_LEN) */
 #define TREAD_HOST_MAX 256

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer/inflight.h"
+#include "consumer/decode/inflight.h"
 
 bool tread_inflight_present(const struct tread_ring *ring)
 {

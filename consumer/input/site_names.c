@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer/libcall_names.h"
-#include "consumer/site_names.h"
+#include "consumer/input/libcall_names.h"
+#include "consumer/input/site_names.h"
 #include "symbols/symbols.h"
 
 enum module_state {

@@ -13,9 +13,9 @@
 
 #include "symbols/module_base.h"
 #include "consumer/errmsg.h"
-#include "consumer/proc_alive.h"
-#include "consumer/savefile.h"
-#include "consumer/trace_input.h"
+#include "consumer/input/proc_alive.h"
+#include "consumer/input/savefile.h"
+#include "consumer/input/trace_input.h"
 
 
 /* The first line of a small /proc file, without its newline; 0 or -1. */

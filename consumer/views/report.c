@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer/report.h"
-#include "consumer/stats_reader.h"
-#include "consumer/sub_stacks.h"
-#include "consumer/summary.h"
+#include "consumer/views/report.h"
+#include "consumer/decode/stats_reader.h"
+#include "consumer/decode/sub_stacks.h"
+#include "consumer/views/summary.h"
 
 struct open_call {
 	uint32_t site;

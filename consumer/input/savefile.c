@@ -13,9 +13,9 @@
 
 #include "consumer/errmsg.h"
 #include "consumer/atomic_file.h"
-#include "consumer/ring_snapshot.h"
-#include "consumer/savefile.h"
-#include "consumer/trace.h"
+#include "consumer/input/ring_snapshot.h"
+#include "consumer/input/savefile.h"
+#include "consumer/decode/trace.h"
 
 _Static_assert(sizeof(struct tread_save_header) == 32, "header layout");
 _Static_assert(sizeof(struct tread_save_section) == 16, "section layout");

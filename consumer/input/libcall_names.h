@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "consumer/ring_reader.h"
+#include "consumer/decode/ring_reader.h"
 
 struct tread_libcall_names;
 

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "consumer/ring_reader.h"
+#include "consumer/decode/ring_reader.h"
 
 /* One function's counters, summed over the threads. */
 struct tread_site_stats {

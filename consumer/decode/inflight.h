@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "consumer/ring_reader.h"
+#include "consumer/decode/ring_reader.h"
 
 struct tread_inflight_frame {
 	uint32_t site;		/* site index, flags removed */

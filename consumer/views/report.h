@@ -23,9 +23,9 @@
 #include <stdio.h>
 
 #include "consumer/filter.h"
-#include "consumer/ring_reader.h"
-#include "consumer/site_names.h"
-#include "consumer/trace.h"
+#include "consumer/decode/ring_reader.h"
+#include "consumer/input/site_names.h"
+#include "consumer/decode/trace.h"
 
 struct tread_report;
 

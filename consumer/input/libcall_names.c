@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer/libcall_names.h"
+#include "consumer/input/libcall_names.h"
 #include "patcher/entries.h"
 #include "patcher/imports.h"
 

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "consumer/graph.h"
-#include "consumer/sub_stacks.h"
-#include "consumer/summary.h"
+#include "consumer/views/graph.h"
+#include "consumer/decode/sub_stacks.h"
+#include "consumer/views/summary.h"
 
 struct frame {
 	uint32_t site;

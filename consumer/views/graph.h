@@ -28,9 +28,9 @@
 #include <stdio.h>
 
 #include "consumer/filter.h"
-#include "consumer/ring_reader.h"
-#include "consumer/site_names.h"
-#include "consumer/trace.h"
+#include "consumer/decode/ring_reader.h"
+#include "consumer/input/site_names.h"
+#include "consumer/decode/trace.h"
 
 /* Deepest call nesting tracked per thread; deeper entries are not pushed. */
 #define TREAD_GRAPH_MAX_DEPTH 65536

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer/stats_reader.h"
+#include "consumer/decode/stats_reader.h"
 
 static bool fits(const struct tread_ring *ring, uint64_t off, uint64_t n)
 {

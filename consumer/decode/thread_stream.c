@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer/thread_stream.h"
+#include "consumer/decode/thread_stream.h"
 
 static uint64_t oldest_intact(const struct tread_stream *s, uint64_t head)
 {

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#include "consumer/ring_reader.h"
+#include "consumer/decode/ring_reader.h"
 
 struct tread_site_names;
 
@@ -58,7 +58,7 @@ struct tread_site_detail {
  * @by_site: [ring->site_cap] entries; a NULL name means "not in the table"
  *           (shown as "0x<addr>").  The strings must outlive the names.
  *
- * For a saved trace (consumer/savefile.h), read where the modules are not.
+ * For a saved trace (consumer/input/savefile.h), read where the modules are not.
  * Returns 0 or -ENOMEM.
  */
 int tread_site_names_open_table(const struct tread_ring *ring,

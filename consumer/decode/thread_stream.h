@@ -26,8 +26,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "consumer/event_decoder.h"
-#include "consumer/ring_reader.h"
+#include "consumer/decode/event_decoder.h"
+#include "consumer/decode/ring_reader.h"
 
 #define TREAD_STREAM_CHUNK 256	/* words copied per look at the ring */
 #define TREAD_STREAM_QUEUE 4	/* decoded events waiting; see peek */

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumer/trace.h"
+#include "consumer/decode/trace.h"
 
 int tread_trace_open(const struct tread_ring *ring, struct tread_trace **out)
 {

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "consumer/trace_input.h"
+#include "consumer/input/trace_input.h"
 
 #define TREAD_SAVE_MAGIC "TATTSAVE"	/* 8 bytes, no NUL */
 #define TREAD_SAVE_MAJOR 1		/* a reader refuses another major */

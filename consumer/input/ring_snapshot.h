@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "consumer/ring_reader.h"
+#include "consumer/decode/ring_reader.h"
 
 /*
  * tread_ring_snapshot - copy @ring into a new image

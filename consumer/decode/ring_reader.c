@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "consumer/ring_reader.h"
+#include "consumer/decode/ring_reader.h"
 
 /* ring_shift beyond this cannot describe a ring anyone would map. */
 #define RING_SHIFT_MAX 40

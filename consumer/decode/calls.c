@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "consumer/calls.h"
+#include "consumer/decode/calls.h"
 
 /* Deeper nesting is not tracked: its exits count as unmatched. */
 #define MAX_DEPTH 65536
