@@ -594,7 +594,19 @@ static struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring,
 		 * right after the swap must already write to the right ring.
 		 * Every claimer writes the same value. */
 		t->index = (h + i) & (n - 1);
-		if (!__sync_bool_compare_and_swap(&t->key, 0, key))
+		cur = __sync_val_compare_and_swap(&t->key, 0, key);
+		/*
+		 * A signal handler of ours may have claimed this very slot
+		 * between our look and the swap: the first write to a slot's
+		 * page faults, and the kernel delivers signals on the way
+		 * back (a -pg program's own ITIMER_PROF is enough).  The slot
+		 * is then ours already; a second one for the same thread
+		 * would hold only this call's frame, and its return would
+		 * find no frame in the slot thread_find() returns.
+		 */
+		if (cur == key)
+			return t;
+		if (cur != 0)
 			continue;	/* another thread won this one */
 		t->tid = sys_gettid();
 		t->last_hi = ~0ull;
