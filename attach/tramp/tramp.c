@@ -887,9 +887,14 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	f = &t->stack[idx];
 	f->slot = (uint64_t)slot;
 	f->ret = *slot;
-	f->site = site | flags | ((uint64_t)stack << FRAME_STACK_SHIFT);
 	f->tsc = tsc;
 	f->child = 0;
+	/* The frame is live from this store on.  A signal handler running a
+	 * traced function before it sees the slot's previous frame, which
+	 * tp_exit marked ended when it dropped it: never a live-looking
+	 * stale frame on top. */
+	__asm__ volatile("" ::: "memory");
+	WRITE_ONCE(f->site, site | flags | ((uint64_t)stack << FRAME_STACK_SHIFT));
 	if (unlikely(idx > 0 && frame_stack(&t->stack[idx - 1]) != stack))
 		note_mixed(t, idx);
 	WRITE_ONCE(t->cur_stack, stack);
@@ -1003,6 +1008,10 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 	       shadow_remove(st, ring, t, i, depth, s);
 	if (ring && likely(st->frames_off))
 		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, left);
+	/* What lies above the new depth is dead: say so before the depth
+	 * drops, for a handler that enters before tp_enter rewrites it. */
+	for (uint64_t j = left; j < depth; j++)
+		WRITE_ONCE(t->stack[j].site, t->stack[j].site | FRAME_ENDED);
 	WRITE_ONCE(t->depth, left);
 	WRITE_ONCE(t->cur_stack, s);
 	if (unlikely(READ_ONCE(t->mixed_at)) && left <= READ_ONCE(t->mixed_at))

@@ -45,10 +45,17 @@ static int split_line(const char *line, int *tid, const char **text, size_t *len
 	const char *lb = strchr(line, '['), *bar;
 	const char *end = strchr(line, '\n');
 
-	if (line[0] == '#' || !lb)
+	char *num_end;
+	long v;
+
+	if (line[0] == '#' || !lb || (end && lb > end))
 		return 0;
-	if (sscanf(lb + 1, "%d", tid) != 1)
+	/* strtol, not sscanf: glibc's sscanf measures the whole rest of the
+	 * output first, which makes a large trace quadratic to parse. */
+	v = strtol(lb + 1, &num_end, 10);
+	if (num_end == lb + 1)
 		return 0;
+	*tid = (int)v;
 	bar = strstr(lb, "] | ");
 	if (!bar)
 		return 0;
