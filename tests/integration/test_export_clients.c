@@ -348,6 +348,11 @@ Test(export_clients, babeltrace_prints_trees_tids_and_wall_clock_times)
 		cr_assert_eq(graph_count_substr(graph, "| main() { /* entered before tracing */\n"),
 			     1, "%s", graph);
 		cr_assert_eq(nev, 2 * (calls + 1));
+		/* its func_entry says so; no other one does */
+		cr_assert_eq(graph_count_substr(out, "entered = ( \"before_tracing\""), 1,
+			     "%s", out);
+		cr_assert_eq(graph_count_substr(out, "name = \"main\", entered = "
+						"( \"before_tracing\""), 1, "%s", out);
 	}
 	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
 	ring_remove(t.pid);
