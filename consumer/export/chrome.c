@@ -144,6 +144,7 @@ static void put_call(FILE *f, const struct tread_xtrace *x, const struct tread_x
 	const struct tread_xthread *th = &x->threads[e->thread];
 	const struct tread_xfunc *fn = &x->funcs[e->func];
 	uint64_t dur = end->real_ns > e->real_ns ? end->real_ns - e->real_ns : 0;
+	bool ended = end == e || end->synthetic || end->unwound;
 
 	sep(f, first);
 	fputs("{\"ph\":\"X\",\"name\":\"", f);
@@ -153,9 +154,16 @@ static void put_call(FILE *f, const struct tread_xtrace *x, const struct tread_x
 	put_us(f, e->real_ns - base);
 	fputs(",\"dur\":", f);
 	put_us(f, dur);
-	if (end == e || end->synthetic || end->unwound)
-		fprintf(f, ",\"args\":{\"end\":\"%s\"}", end->unwound ? "unwound" :
-			"not traced (exit lost or still running)");
+	if (ended || e->early) {
+		fputs(",\"args\":{", f);
+		/* adopted at --enable: "ts" is the enable, not the call */
+		if (e->early)
+			fprintf(f, "\"entered_before_tracing\":true%s", ended ? "," : "");
+		if (ended)
+			fprintf(f, "\"end\":\"%s\"", end->unwound ? "unwound" :
+				"not traced (exit lost or still running)");
+		fputc('}', f);
+	}
 	fputc('}', f);
 }
 

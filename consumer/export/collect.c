@@ -26,6 +26,7 @@ struct frame {
 	uint32_t site;
 	uint32_t func;
 	uint32_t thread;
+	bool     early;		/* adopted at --enable: its exit says so too */
 };
 
 struct slot_stack {
@@ -266,6 +267,7 @@ static int close_above(struct reader *r, struct slot_stack *st, uint64_t keep,
 		struct tread_xevent e = {
 			.real_ns = real, .thread = f->thread, .func = f->func,
 			.kind = TREAD_X_EXIT, .synthetic = 1, .depth = st->depth,
+			.early = f->early,
 		};
 		int ret = emit(r, &e);
 
@@ -279,7 +281,8 @@ static int close_above(struct reader *r, struct slot_stack *st, uint64_t keep,
 static int on_entry(struct reader *r, const struct tread_event *ev, uint64_t real)
 {
 	struct slot_stack *st = &r->slots[ev->slot];
-	struct tread_xevent e = { .real_ns = real, .kind = TREAD_X_ENTRY };
+	struct tread_xevent e = { .real_ns = real, .kind = TREAD_X_ENTRY,
+				  .early = ev->early ? 1 : 0 };
 	int ret;
 
 	if (st->depth == TREAD_COLLECT_MAX_DEPTH) {
@@ -301,7 +304,7 @@ static int on_entry(struct reader *r, const struct tread_event *ev, uint64_t rea
 		st->cap = cap;
 	}
 	e.depth = st->depth;
-	st->frames[st->depth++] = (struct frame){ ev->site, e.func, e.thread };
+	st->frames[st->depth++] = (struct frame){ ev->site, e.func, e.thread, e.early };
 	return emit(r, &e);
 }
 
@@ -327,6 +330,7 @@ static int on_exit_event(struct reader *r, const struct tread_event *ev, uint64_
 	e.thread = st->frames[st->depth].thread;
 	e.func = st->frames[st->depth].func;
 	e.depth = st->depth;
+	e.early = st->frames[st->depth].early;
 	return emit(r, &e);
 }
 

@@ -18,6 +18,9 @@
  *   - a thread slot taken over by a new thread closes the old one's calls;
  *   - calls still open at the end are closed at the time of the input's
  *     last event.
+ * A call tattach adopted at --enable (running when tracing began; an
+ * EARLY record marks its ENTRY) is a call like the others, dated at the
+ * enable, with @early set on its entry and on its exit, made up or not.
  */
 #ifndef TATTACH_CONSUMER_EXPORT_COLLECT_H
 #define TATTACH_CONSUMER_EXPORT_COLLECT_H

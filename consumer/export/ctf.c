@@ -45,6 +45,9 @@
 #define CTF_EV_EXIT		1
 
 enum ctf_how { CTF_RETURNED = 0, CTF_UNWOUND = 1, CTF_CLOSED = 2 };
+/* func_entry's "entered": a call adopted at --enable (already running)
+ * is dated at the enable, not at its real start */
+enum ctf_entered { CTF_TRACED = 0, CTF_BEFORE_TRACING = 1 };
 
 struct ctf_out {
 	const struct tread_xtrace *x;
@@ -145,7 +148,8 @@ static int write_metadata(struct ctf_out *o)
 		"\t\tuint64_hex_t addr;\n"
 		"\t\tuint32_t depth;\n"
 		"\t\tstring name;\n"
-		"\t};\n};\n\n", CTF_EV_ENTRY);
+		"\t\tenum : uint8_t { traced = %d, before_tracing = %d } entered;\n"
+		"\t};\n};\n\n", CTF_EV_ENTRY, CTF_TRACED, CTF_BEFORE_TRACING);
 	fprintf(f, "event {\n\tname = \"func_exit\";\n\tid = %d;\n\tstream_id = 0;\n"
 		"\tfields := struct {\n"
 		"\t\tuint64_hex_t addr;\n"
@@ -272,7 +276,9 @@ static int put_event(struct stream *s, const struct tread_xevent *e, uint64_t ts
 	r |= buf_u64(&s->pkt, fn->addr);
 	r |= buf_u32(&s->pkt, e->depth);
 	r |= buf_str(&s->pkt, fn->name);
-	if (e->kind == TREAD_X_EXIT)
+	if (e->kind == TREAD_X_ENTRY)
+		r |= buf_u8(&s->pkt, e->early ? CTF_BEFORE_TRACING : CTF_TRACED);
+	else
 		r |= buf_u8(&s->pkt, e->unwound ? CTF_UNWOUND :
 			    e->synthetic ? CTF_CLOSED : CTF_RETURNED);
 	s->last_ts = ts;

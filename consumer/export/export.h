@@ -72,7 +72,11 @@ struct tread_xevent {
 	uint8_t  kind;			/* enum tread_xkind */
 	uint8_t  synthetic;		/* EXIT made up by the collector */
 	uint8_t  unwound;		/* EXIT of a frame ended by longjmp */
-	uint8_t  pad;
+	uint8_t  early;			/* a call already running when tracing
+					 * began (tattach adopted it): its ENTRY
+					 * is dated at the --enable, so its time
+					 * counts from there; set on both its
+					 * ENTRY and its EXIT */
 	uint32_t depth;			/* ENTRY: calls open in this thread before
 					 * it; EXIT: the same as its ENTRY */
 	uint64_t count;			/* LOST: events missing */

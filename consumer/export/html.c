@@ -15,7 +15,8 @@
  * start in that thread, the first since the trace's first event), "dur"
  * (ns), "func" (index into funcs), "depth" (calls open in the thread
  * around it) and, only when some call needs it, "flags" (1: its end was
- * not seen, 2: it ended by longjmp).  A column the viewer does not know is
+ * not seen, 2: it ended by longjmp, 4: it was running when tracing
+ * began, adopted at --enable: its start is the enable).  A column the viewer does not know is
  * skipped, so arguments and return values (string-table indices) can be
  * added later as columns without breaking older pages.  docs/viewer.md
  * describes the format; for the million calls of tests/bench/html_gen.c
@@ -38,6 +39,7 @@
 enum {
 	CALL_END_NOT_SEEN = 1,	/* closed by the collector, not by an exit */
 	CALL_UNWOUND      = 2,	/* its frame was left by longjmp */
+	CALL_ENTERED_BEFORE = 4, /* running at --enable: start is the enable */
 };
 
 struct call {
@@ -153,7 +155,8 @@ static int build_calls(const struct tread_xtrace *x, uint64_t t0,
 			    grow((void **)&t->open, &t->opencap, t->nopen + 1, sizeof(*t->open)))
 				goto nomem;
 			c = &t->calls[t->ncalls];
-			*c = (struct call){ .start = at, .func = e->func, .depth = (uint32_t)t->nopen };
+			*c = (struct call){ .start = at, .func = e->func, .depth = (uint32_t)t->nopen,
+					    .flags = e->early ? CALL_ENTERED_BEFORE : 0 };
 			if (c->depth > t->max_depth)
 				t->max_depth = c->depth;
 			t->open[t->nopen++] = t->ncalls++;

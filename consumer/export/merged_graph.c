@@ -11,6 +11,10 @@
 
 #include "consumer/export/merged_graph.h"
 
+/* As in tread's own graph: a call running when tracing began, whose
+ * duration counts from the --enable. */
+#define EARLY_NOTE " /* entered before tracing */"
+
 struct printer {
 	const struct tread_xtrace *x;
 	FILE *out;
@@ -179,7 +183,9 @@ static int print_events(struct printer *p, const size_t *next, bool *done)
 			const struct tread_xevent *n = next[i] < x->nevents ?
 						       &x->events[next[i]] : NULL;
 
-			if (n && n->kind == TREAD_X_EXIT && !n->synthetic && !n->unwound) {
+			/* An adopted call keeps its "{" line, which says so. */
+			if (n && n->kind == TREAD_X_EXIT && !n->synthetic && !n->unwound &&
+			    !e->early) {
 				begin_line(p, e, (int64_t)(n->real_ns > e->real_ns ?
 					   n->real_ns - e->real_ns : 0), e->depth);
 				fprintf(p->out, "%s();\n", name);
@@ -190,14 +196,15 @@ static int print_events(struct printer *p, const size_t *next, bool *done)
 			if (ret)
 				return ret;
 			begin_line(p, e, -1, e->depth);
-			fprintf(p->out, "%s() {\n", name);
+			fprintf(p->out, "%s() {%s\n", name, e->early ? EARLY_NOTE : "");
 			break;
 		}
 		case TREAD_X_EXIT:
 			begin_line(p, e, e->synthetic ? -1 : since_entry(p, e), e->depth);
-			fprintf(p->out, "} /* %s%s */%s\n", name,
+			fprintf(p->out, "} /* %s%s */%s%s\n", name,
 				e->synthetic ? " (exit not traced)" : "",
-				e->unwound ? " /* unwound */" : "");
+				e->unwound ? " /* unwound */" : "",
+				e->early ? EARLY_NOTE : "");
 			break;
 		case TREAD_X_LOST:
 			begin_line(p, e, -1, 0);

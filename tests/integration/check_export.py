@@ -41,7 +41,7 @@ def chrome(path):
         fail("displayTimeUnit is not ns")
     events = doc["traceEvents"]
     procs, threads = {}, {}
-    calls = Counter()
+    calls, early = Counter(), Counter()
     by_thread = defaultdict(list)
     lines = []
     for e in events:
@@ -56,6 +56,8 @@ def chrome(path):
             if dur < 0:
                 fail("negative duration: %r" % e)
             calls[e["name"]] += 1
+            if e.get("args", {}).get("entered_before_tracing") is True:
+                early[e["name"]] += 1
             by_thread[(e["pid"], e["tid"])].append((ts, dur, e["name"]))
             lines.append("event %d %d %s %d %d" % (e["pid"], e["tid"], e["name"], ts, dur))
         elif ph != "i":
@@ -82,6 +84,8 @@ def chrome(path):
         print("thread %d %d %s" % (pid, tid, name))
     for name in sorted(calls):
         print("calls %s %d" % (name, calls[name]))
+    for name in sorted(early):
+        print("early %s %d" % (name, early[name]))
     for line in lines:
         print(line)
 

@@ -273,6 +273,13 @@ Test(exports, chrome_json_parses_and_matches_the_report)
 	}
 	/* work(3) on the main thread: 3 a() inside it, in order */
 	cr_assert_eq(value_of(check, "calls", "leaf"), 3 * 3 + 2 * 3);
+	/* main was running at --enable: adopted, one call flagged so (its
+	 * "ts" is the enable); nothing else is */
+	cr_assert_eq(value_of(check, "calls", "main"), 1, "%s", check);
+	cr_assert_eq(value_of(check, "early", "main"), 1, "%s", check);
+	for (size_t i = 0; i < nfuncs; i++)
+		cr_assert_eq(value_of(check, "early", calltree_funcs[i]), -1,
+			     "%s flagged entered before tracing", calltree_funcs[i]);
 }
 
 /* ---------------------------------------------------- folded and svg */
@@ -374,6 +381,17 @@ Test(exports, folded_and_flamegraph_agree_with_the_report)
 			      "%s: folded %lld ns, report %.0f ns", calltree_funcs[i], got, want);
 		self_sum += got;
 	}
+	/* main was running at --enable and still is: adopted, it is the
+	 * root of the main thread's stacks, with the time from the enable
+	 * to the end as its own (--report leaves such calls out) */
+	cr_assert_not_null(strstr(folded, "main;dispatch;work;a;b;leaf "), "%s", folded);
+	cr_assert_eq(report_calls(report, "main"), -1, "%s", report);
+	{
+		long long main_self = folded_self(folded, "main", &all);
+
+		cr_assert_gt(main_self, 0, "%s", folded);
+		self_sum += main_self;
+	}
 	cr_assert_eq(self_sum, all, "lines for other functions:\n%s", folded);
 
 	/* -o FILE writes the same lines */
@@ -416,6 +434,15 @@ Test(exports, folded_and_flamegraph_agree_with_the_report)
 
 /* ---------------------------------------------- several processes */
 
+static int count_substr(const char *s, const char *what)
+{
+	int n = 0;
+
+	for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
 struct round_times {
 	long long send, handle, answered;	/* ns */
 };
@@ -437,7 +464,11 @@ static void merged_rounds(const char *graph, pid_t a, pid_t b, struct round_time
 		char fn[64];
 		int pid, tid, k;
 
-		if (line[0] != '#') {
+		/* "}" lines end calls (main, adopted at --enable, is still
+		 * running: closed at the end, "exit not traced") */
+		size_t len = next ? (size_t)(next - line) : strlen(line);
+
+		if (line[0] != '#' && !memmem(line, len, "| }", 3)) {
 			/* "SEC.NSEC  [DUR us]  PID [TID] | name();" */
 			k = sscanf(line, "%lld.%lld %lf us %d [%d] | %63[a-z_]", &sec, &nsec,
 				   &dur, &pid, &tid, fn);
@@ -465,7 +496,7 @@ static void merged_rounds(const char *graph, pid_t a, pid_t b, struct round_time
 		}
 		line = next ? next + 1 : NULL;
 	}
-	cr_assert_eq(sends, n);
+	cr_assert_eq(sends, n, "%s", graph);
 	cr_assert_eq(handles, n);
 	cr_assert_eq(waits, n);
 }
@@ -494,6 +525,20 @@ Test(exports, two_processes_on_one_time_line)
 	graph = treadf(0, &err, "-i %s -i %s --time abs", ring_a, saved_b);
 	cr_assert_not_null(strstr(graph, " DURATION        PID     TID     FUNCTION\n"), "%s", graph);
 	merged_rounds(graph, a, b, r, n);
+	/* both mains were running at --enable: adopted, shown as in tread's
+	 * own graph, and closed at the end (still running) */
+	{
+		char open_a[96], open_b[96];
+
+		snprintf(open_a, sizeof(open_a), "%d [%6d] | main() { /* entered before "
+			 "tracing */\n", a, a);
+		snprintf(open_b, sizeof(open_b), "%d [%6d] | main() { /* entered before "
+			 "tracing */\n", b, b);
+		cr_assert_not_null(strstr(graph, open_a), "%s", graph);
+		cr_assert_not_null(strstr(graph, open_b), "%s", graph);
+		cr_assert_eq(count_substr(graph, "| } /* main (exit not traced) */ /* entered "
+					  "before tracing */\n"), 2, "%s", graph);
+	}
 	for (int i = 0; i < n; i++) {
 		cr_assert_lt(r[i].send, r[i].handle, "round %d: handled before it was sent (%lld %lld)\n%s", i, r[i].send, r[i].handle, graph);
 		cr_assert_lt(r[i].handle, r[i].answered, "round %d: answered before handled", i);
@@ -521,6 +566,7 @@ Test(exports, two_processes_on_one_time_line)
 	cr_assert_eq(value_of(check, "procs", ""), 2, "%s", check);
 	cr_assert_eq(value_of(check, "calls", "send_message"), n);
 	cr_assert_eq(value_of(check, "calls", "handle_message"), n);
+	cr_assert_eq(value_of(check, "early", "main"), 2, "%s", check);
 	{
 		int round = 0;
 		long long send_ts = -1;

@@ -5,6 +5,7 @@
  * work(1) on each of two threads:
  *
  *   main:     dispatch(work(a(b(leaf) c(leaf leaf)) a(...)))  dispatch(run_threads)
+ *             (inside main, adopted at --enable: left out by graph_canon)
  *   threads:  thread_main(work(a(b(leaf) c(leaf leaf))))
  *
  * and --report -s / --per-thread / --srcline on the same trace.
@@ -100,10 +101,30 @@ Test(filters, notrace_hides_the_function_and_its_callees)
 	expect("-N leaf -N run_threads", t.pid, "dispatch(work(a(b c) a(b c))) dispatch");
 }
 
+/* tread ARGS: the tree of thread @tid with its calls adopted at --enable
+ * ("^f(": running when tracing began) must be @want. */
+static void expect_early(const char *args, int tid, const char *want)
+{
+	char *out = NULL, *err = NULL, *got;
+
+	cr_assert_eq(tread(t.pid, args, &out, &err), 0, "tread %s: %s", args, err);
+	got = graph_canon_early(out, tid);
+	cr_assert_str_eq(got, want, "tread %s, thread %d", args, tid);
+	free(got);
+	free(out);
+	free(err);
+}
+
+/*
+ * main was running at --enable: adopted, it is the outermost shown call
+ * of the main thread, so -D 1 is main alone and dispatch is level 2, as
+ * tattach --max-depth counts them (still running: no closing ")").
+ */
 Test(filters, depth_counts_from_the_outermost_shown_call)
 {
-	expect("-D 1", t.pid, "dispatch dispatch");
-	expect("-D 2", t.pid, "dispatch(work) dispatch(run_threads)");
+	expect_early("-D 1", t.pid, "^main(");
+	expect_early("-D 2", t.pid, "^main(dispatch dispatch");
+	expect_early("-D 3", t.pid, "^main(dispatch(work) dispatch(run_threads)");
 	expect("--depth 2", threads[0], "thread_main(work)");
 	expect("-F a -D 2", t.pid, "a(b c) a(b c)");
 	expect("-F a -D 1", threads[1], "a");

@@ -77,6 +77,26 @@ ParameterizedTestParameters(views, stat_hang_in_every_mode)
 	return cr_make_param_array(struct mode, modes, sizeof(modes) / sizeof(modes[0]));
 }
 
+/*
+ * main() was running when --enable stopped the views target: tattach
+ * adopted it, so it is in flight in the main thread (@pid) for as long as
+ * the process runs, the only call there: "# thread PID", the header,
+ * "AGE s  main", then the next thread or the end.
+ */
+static void expect_main_in_flight(const char *out, pid_t pid)
+{
+	char want[128];
+	const char *l, *nl;
+
+	snprintf(want, sizeof(want), "# thread %d\n#          AGE  FUNCTION\n", (int)pid);
+	l = strstr(out, want);
+	cr_assert(l, "no thread %d in:\n%s", (int)pid, out);
+	l += strlen(want);
+	nl = strchr(l, '\n');
+	cr_assert(nl && nl - l >= 7 && !strncmp(nl - 7, "s  main", 7), "%s", out);
+	cr_assert(!nl[1] || !strncmp(nl + 1, "# thread ", 9), "main alone:\n%s", out);
+}
+
 static void stop(struct target *t)
 {
 	cr_assert_eq(WEXITSTATUS(target_stop(t)), 0);
@@ -309,8 +329,11 @@ ParameterizedTest(struct mode *m, views, stuck_in_every_mode, .timeout = 60)
 	cr_assert_str_eq(target_cmd(&t, "mix 2"), "done");
 	cr_assert_str_eq(target_cmd(&t, "block"), "blocked");
 	cr_assert_eq(tread(t.pid, "--stuck", &out, &err), 0, "%s", err);
-	cr_assert(line_starting(out, "# 3 calls in flight in 1 thread"), "%s", out);
-	l = strstr(out, "#          AGE  FUNCTION\n");
+	/* the blocked thread's 3, and main (adopted at --enable) */
+	cr_assert(line_starting(out, "# 4 calls in flight in 2 threads"), "%s", out);
+	expect_main_in_flight(out, t.pid);
+	l = strstr(out, "s  main\n");
+	l = strstr(l, "#          AGE  FUNCTION\n");
 	cr_assert(l, "%s", out);
 	l += strlen("#          AGE  FUNCTION\n");
 	/* outermost first, each indented under its caller */
@@ -335,14 +358,17 @@ ParameterizedTest(struct mode *m, views, stuck_in_every_mode, .timeout = 60)
 	free(out);
 	free(err);
 	cr_assert_eq(tread(t.pid, "--stuck -N wait_input", &out, &err), 0, "%s", err);
-	cr_assert(line_starting(out, "# 1 call in flight in 1 thread"), "%s", out);
+	cr_assert(line_starting(out, "# 2 calls in flight in 2 threads"), "%s", out);
 	cr_assert(strstr(out, "s  parked\n") && !strstr(out, "read_pipe"), "%s", out);
+	expect_main_in_flight(out, t.pid);
 	free(out);
 	free(err);
 
+	/* the blocked calls returned; main runs on */
 	cr_assert_str_eq(target_cmd(&t, "unblock"), "done");
 	cr_assert_eq(tread(t.pid, "--stuck", &out, &err), 0, "%s", err);
-	cr_assert(line_starting(out, "# 0 calls in flight"), "%s", out);
+	cr_assert(line_starting(out, "# 1 call in flight in 1 thread"), "%s", out);
+	expect_main_in_flight(out, t.pid);
 	free(out);
 	free(err);
 	stop(&t);
@@ -456,8 +482,11 @@ ParameterizedTest(struct mode *m, views, stat_hang_in_every_mode, .timeout = 60)
 	cr_assert(util == 100.0, "%s", out);
 	cr_assert_eq(stat_row(out, "wait_input", &rate, &inflight, &util), 0, "%s", out);
 	cr_assert(inflight == 1 && rate == 0.0 && util == 100.0, "%s", out);
+	/* main, adopted at --enable, runs the whole interval too */
+	cr_assert_eq(stat_row(out, "main", &rate, &inflight, &util), 0, "%s", out);
+	cr_assert(inflight == 1 && rate == 0.0 && util == 100.0, "%s", out);
 	cr_assert_eq(stat_row(out, "TOTAL", &rate, &inflight, &util), 0, "%s", out);
-	cr_assert(inflight == 3 && rate == 0.0 && util == 100.0, "%s", out);
+	cr_assert(inflight == 4 && rate == 0.0 && util == 100.0, "%s", out);
 	free(out);
 	cr_assert_str_eq(target_cmd(&t, "unblock"), "done");
 	stop(&t);
@@ -467,7 +496,8 @@ ParameterizedTest(struct mode *m, views, stat_hang_in_every_mode, .timeout = 60)
  * A discard ring that filled up while parked() and wait_input() were open:
  * their exits were dropped with everything after them, and no DEPTH
  * record will ever come.  The frames in flight say they returned: --stat
- * must not show them busy for ever.
+ * must not show them busy for ever.  main(), adopted at --enable, is still
+ * running: in flight, busy, alone.
  */
 Test(views, stat_full_discard_ring_ends_calls_the_frames_ended, .timeout = 60)
 {
@@ -486,8 +516,12 @@ Test(views, stat_full_discard_ring_ends_calls_the_frames_ended, .timeout = 60)
 		cr_assert(inflight == 0 && util == 0.0, "%s", out);
 	if (stat_row(out, "parked", &rate, &inflight, &util) == 0)
 		cr_assert(inflight == 0 && util == 0.0, "%s", out);
+	if (stat_row(out, "read_pipe", &rate, &inflight, &util) == 0)
+		cr_assert(inflight == 0 && util == 0.0, "%s", out);
+	cr_assert_eq(stat_row(out, "main", &rate, &inflight, &util), 0, "%s", out);
+	cr_assert(inflight == 1 && util == 100.0, "%s", out);
 	cr_assert_eq(stat_row(out, "TOTAL", &rate, &inflight, &util), 0, "%s", out);
-	cr_assert(inflight == 0 && util == 0.0, "%s", out);
+	cr_assert(inflight == 1, "%s", out);
 	free(out);
 	stop(&t);
 }
@@ -609,10 +643,12 @@ Test(views, stuck_after_a_flight_ring_overwrote_the_entries, .timeout = 60)
 	free(out);
 	free(err);
 	cr_assert_eq(tread(t.pid, "--stuck", &out, &err), 0, "%s", err);
-	cr_assert(line_starting(out, "# 3 calls in flight in 1 thread (from the frames in flight)"),
+	/* and main, adopted at --enable, in the main thread */
+	cr_assert(line_starting(out, "# 4 calls in flight in 2 threads (from the frames in flight)"),
 		  "%s", out);
 	cr_assert(strstr(out, "s  parked\n") && strstr(out, "s    wait_input\n") &&
 		  strstr(out, "s      read_pipe\n"), "%s", out);
+	expect_main_in_flight(out, t.pid);
 	free(out);
 	free(err);
 	cr_assert_str_eq(target_cmd(&t, "unblock"), "done");
@@ -633,10 +669,12 @@ ParameterizedTest(struct mode *m, views, stuck_post_mortem_in_every_mode, .timeo
 	kill(pid, SIGKILL);
 	target_stop(&t);
 	cr_assert_eq(tread(pid, "--stuck", &out, &err), 0, "%s", err);
-	cr_assert(line_starting(out, "# 3 calls in flight in 1 thread (from the frames in "
+	/* the blocked thread's 3, and main (adopted at --enable) */
+	cr_assert(line_starting(out, "# 4 calls in flight in 2 threads (from the frames in "
 				"flight), ages now (the process has ended)"), "%s", out);
 	cr_assert(strstr(out, "s  parked\n") && strstr(out, "s    wait_input\n") &&
 		  strstr(out, "s      read_pipe\n"), "%s", out);
+	expect_main_in_flight(out, pid);
 	free(out);
 	free(err);
 	ring_remove(pid);
@@ -662,8 +700,11 @@ Test(views, stat_after_a_flight_ring_overwrote_the_entries, .timeout = 60)
 	cr_assert(inflight == 1 && rate == 0.0 && util == 100.0, "%s", out);
 	cr_assert_eq(stat_row(out, "read_pipe", &rate, &inflight, &util), 0, "%s", out);
 	cr_assert(inflight == 1 && rate == 0.0 && util == 100.0, "%s", out);
+	/* and main, adopted at --enable */
+	cr_assert_eq(stat_row(out, "main", &rate, &inflight, &util), 0, "%s", out);
+	cr_assert(inflight == 1 && rate == 0.0 && util == 100.0, "%s", out);
 	cr_assert_eq(stat_row(out, "TOTAL", &rate, &inflight, &util), 0, "%s", out);
-	cr_assert(inflight == 3 && util == 100.0, "%s", out);
+	cr_assert(inflight == 4 && util == 100.0, "%s", out);
 	free(out);
 	cr_assert_str_eq(target_cmd(&t, "unblock"), "done");
 	stop(&t);

@@ -38,31 +38,33 @@ static void sb_add(struct sbuf *b, const char *s)
 
 /*
  * Split one graph line "<duration> [  tid] | <indent><text>" into tid and
- * text.  Returns 0 for comment or malformed lines.
+ * text.  Returns 0 for comment or malformed lines.  Only the line itself
+ * is looked at (no sscanf, strchr or strstr on the rest of the output,
+ * which would make reading a long graph quadratic).
  */
 static int split_line(const char *line, int *tid, const char **text, size_t *len)
 {
-	const char *lb = strchr(line, '['), *bar;
-	const char *end = strchr(line, '\n');
-
-	char *num_end;
+	const char *end = strchr(line, '\n'), *lb, *bar;
+	size_t n = end ? (size_t)(end - line) : strlen(line);
+	char *after;
 	long v;
 
-	if (line[0] == '#' || !lb || (end && lb > end))
+	if (line[0] == '#')
 		return 0;
-	/* strtol, not sscanf: glibc's sscanf measures the whole rest of the
-	 * output first, which makes a large trace quadratic to parse. */
-	v = strtol(lb + 1, &num_end, 10);
-	if (num_end == lb + 1)
+	lb = memchr(line, '[', n);
+	if (!lb)
+		return 0;
+	v = strtol(lb + 1, &after, 10);
+	if (after == lb + 1 || after > line + n)
 		return 0;
 	*tid = (int)v;
-	bar = strstr(lb, "] | ");
+	bar = memmem(lb, n - (size_t)(lb - line), "] | ", 4);
 	if (!bar)
 		return 0;
 	*text = bar + 4;
-	while (**text == ' ')
+	while (*text < line + n && **text == ' ')
 		(*text)++;
-	*len = end ? (size_t)(end - *text) : strlen(*text);
+	*len = (size_t)(line + n - *text);
 	return 1;
 }
 

@@ -190,6 +190,9 @@ Test(export_ctf, babeltrace_prints_every_event_in_order)
 	cr_assert(strstr(out, "thread_name = \"worker\""), "%s", out);
 	cr_assert(strstr(out, "hostA:app:(4242) func_entry"), "%s", out);
 	cr_assert(strstr(out, "how = ( \"returned\""), "%s", out);
+	cr_assert(strstr(out, "name = \"main\", entered = ( \"traced\" : container = 0 )"),
+		  "%s", out);
+	cr_assert_null(strstr(out, "before_tracing\""), "%s", out);
 	free(got);
 	free(want);
 	free(out);
@@ -450,7 +453,7 @@ Test(export_ctf, refuses_a_folder_that_is_not_empty)
 }
 
 /* A tid reused within a process gets a second stream; an exit ended by
- * longjmp says so. */
+ * longjmp says so, and so does the entry of a call adopted at --enable. */
 Test(export_ctf, reused_tid_and_unwound_exit)
 {
 	struct xbuild b = { 0 };
@@ -464,6 +467,7 @@ Test(export_ctf, reused_tid_and_unwound_exit)
 	f = xb_func(&b, p, "early", APP, APP_BASE, APP_BASE + 0x1000);
 	g = xb_func(&b, p, "late", APP, APP_BASE, APP_BASE + 0x1100);
 	xb_call(&b, t1, f, T0 + 1);
+	b.x.events[b.x.nevents - 1].early = 1;	/* adopted at --enable */
 	xb_ret(&b, t1, T0 + 2);
 	b.x.events[b.x.nevents - 1].unwound = 1;
 	xb_call(&b, t2, g, T0 + 3);
@@ -475,6 +479,10 @@ Test(export_ctf, reused_tid_and_unwound_exit)
 	want = model_canon(&b.x);
 	cr_assert_str_eq(got, want, "%s", out);
 	cr_assert(strstr(out, "name = \"early\", how = ( \"unwound\" : container = 1 )"),
+		  "%s", out);
+	cr_assert(strstr(out, "name = \"early\", entered = ( \"before_tracing\" : container = 1 )"),
+		  "%s", out);
+	cr_assert(strstr(out, "name = \"late\", entered = ( \"traced\" : container = 0 )"),
 		  "%s", out);
 	cr_assert(strstr(out, "thread_name = \"second\""), "%s", out);
 	free(out);

@@ -129,6 +129,42 @@ Test(formats, chrome)
 	cr_assert_eq(checked("chrome", path_of("t.json")), 0);
 }
 
+/*
+ * Calls adopted at --enable (entered before tracing, dated at the enable):
+ * main, still running (closed by the collector), and loop, which returned.
+ */
+static struct tread_xevent adopted_events[] = {
+	{ .real_ns = 1000000000000ull, .thread = 0, .func = 0, .kind = TREAD_X_ENTRY,
+	  .early = 1 },
+	{ .real_ns = 1000000000000ull, .thread = 0, .func = 1, .kind = TREAD_X_ENTRY,
+	  .depth = 1, .early = 1 },
+	{ .real_ns = 1000000000500ull, .thread = 0, .func = 1, .kind = TREAD_X_EXIT,
+	  .depth = 1, .early = 1 },
+	{ .real_ns = 1000000002000ull, .thread = 0, .func = 0, .kind = TREAD_X_EXIT,
+	  .synthetic = 1, .early = 1 },
+};
+
+Test(formats, chrome_marks_calls_entered_before_tracing)
+{
+	const struct tread_xtrace adopted = {
+		procs, 1, threads, 1, funcs, 2, adopted_events,
+		sizeof(adopted_events) / sizeof(adopted_events[0]),
+	};
+	char err[256] = "", *text;
+
+	cr_assert_eq(tread_export_chrome(&adopted, path_of("a.json"), err, sizeof(err)), 0,
+		     "%s", err);
+	text = slurp(path_of("a.json"));
+	cr_assert_not_null(strstr(text,
+		"{\"ph\":\"X\",\"name\":\"main\",\"cat\":\"function\",\"pid\":7,\"tid\":7,\"ts\":0.000,"
+		"\"dur\":2.000,\"args\":{\"entered_before_tracing\":true,"
+		"\"end\":\"not traced (exit lost or still running)\"}},\n"
+		"{\"ph\":\"X\",\"name\":\"quote\\\"d\\\\\",\"cat\":\"function\",\"pid\":7,\"tid\":7,"
+		"\"ts\":0.000,\"dur\":0.500,\"args\":{\"entered_before_tracing\":true}}\n"), "%s", text);
+	free(text);
+	cr_assert_eq(checked("chrome", path_of("a.json")), 0);
+}
+
 Test(formats, folded)
 {
 	char err[256] = "", *text;

@@ -685,6 +685,8 @@
 			rows.push(['note', 'its end was not seen (events lost or trace ended): the duration is a lower bound']);
 		if (fl & 2)
 			rows.push(['note', 'left by longjmp']);
+		if (fl & 4)
+			rows.push(['note', 'entered before tracing: it was running when tracing began, its start and duration count from there']);
 		return '<table>' + rows.map((r) => '<tr><td class="k">' + esc(r[0]) + '</td><td>' + esc(r[1]) + '</td></tr>').join('') + '</table>';
 	}
 
@@ -1001,6 +1003,14 @@
 			const s = full[lane.i];
 			out.push('lane ' + lane.i + ' tid ' + lane.tid + ' calls ' + lane.n + ' rows ' + lane.rows.length +
 				 ' drawn ' + s.drawn + ' merged ' + s.merged);
+		}
+		// calls running when tracing began (flag 4), per lane that has any
+		for (const lane of lanes) {
+			let early = 0;
+			for (let ci = 0; lane.flags && ci < lane.n; ci++)
+				early += (lane.flags[ci] & 4) ? 1 : 0;
+			if (early)
+				out.push('entered before tracing lane ' + lane.i + ' calls ' + early);
 		}
 		// the names under a time, read through the hit test
 		if (params.has('at')) {
