@@ -175,13 +175,18 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 		head.index = (uint32_t)idx;
 		head.tid = t->tid;
 		head.last_hi = ~0ull;
+		/* thread_claim() would have made the ring resident */
+		head.populate_pending = 1;
 		ctl->tid = t->tid;
 		__atomic_fetch_add(&hdr->threads_used, 1, __ATOMIC_RELAXED);
 		ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_TID, (uint32_t)t->tid));
 	}
 	if (!stats) {
 		ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_TIME, now >> TAT_EV_TSC_BITS));
-		head.last_hi = now >> TAT_EV_TSC_BITS;
+		/* A new slot keeps last_hi unknown: the thread's first event
+		 * then takes the TIME path, which makes its ring resident
+		 * (populate_pending) before a second page is written. */
+		head.last_hi = is_new ? ~0ull : now >> TAT_EV_TSC_BITS;
 		if (tell_stack) {
 			ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_STACK, stack));
 			head.ring_stack = (uint32_t)stack;

@@ -302,6 +302,8 @@ static inline __attribute__((always_inline)) int ring_put_in_stack(
 	}
 }
 
+static void ring_populate(const struct tp_state *st, uint64_t ring, uint32_t index);
+
 /*
  * Write an ENTRY or EXIT, preceded by the records a reader needs first: a
  * TIME when the upper clock bits change or a chunk starts, a LOST with the
@@ -325,6 +327,13 @@ static inline __attribute__((always_inline)) void emit(const struct tp_state *st
 	 */
 	if (unlikely(hi != t->last_hi ||
 		     (READ_ONCE(ctl->head) & (TAT_CHUNK_EVENTS - 1)) == 0)) {
+		/* A slot tattach claimed for calls it adopted was never
+		 * populated by thread_claim(): do it here, off the per-call
+		 * path, before at most one page of events has faulted in. */
+		if (unlikely(READ_ONCE(t->populate_pending))) {
+			WRITE_ONCE(t->populate_pending, 0);
+			ring_populate(st, ring, t->index);
+		}
 		if (!ring_put(st, ring, t, tat_ev_special(TAT_SUB_TIME, hi), 0))
 			goto drop;
 		WRITE_ONCE(t->last_hi, hi);

@@ -67,6 +67,9 @@ struct tp_thread {
 	uint64_t bt_sp;		/* backtrace() put return addresses back for
 				 * a caller whose %rsp was this (0: none) */
 	uint64_t bt_stack;	/* ... on this sub-stack */
+	uint64_t populate_pending; /* a slot tattach claimed (calls adopted at
+				    * --enable): make its ring resident at the
+				    * next TIME record (tramp.c ring_populate) */
 	struct tp_frame stack[TP_DEPTH_MAX];
 };
 

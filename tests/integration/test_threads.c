@@ -71,10 +71,12 @@ Test(threads, ring_resident_after_first_call, .init = start, .fini = stop, .time
 	cr_assert_eq(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
 	ring_bytes = 8ull << h.ring_shift;
 	cr_assert_eq(ring_bytes, 1u << 20);
-	/* Nothing traced yet: no ring is resident. */
+	/* Nothing traced yet: no ring is resident, but for the first page of
+	 * a thread whose running calls --enable adopted (main(): tattach
+	 * wrote their ENTRY events itself). */
 	for (uint32_t i = 0; i < h.max_threads; i++)
-		cr_assert_eq(resident_pages(fd, h.data_off + i * ring_bytes, ring_bytes), 0,
-			     "ring %u resident before any call", i);
+		cr_assert_leq(resident_pages(fd, h.data_off + i * ring_bytes, ring_bytes), 1,
+			      "ring %u resident before any call", i);
 
 	/* A few calls write a few hundred bytes: one page without populating. */
 	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
