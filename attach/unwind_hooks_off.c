@@ -105,8 +105,9 @@ static int stopped_in_tramp(const struct ringfile *rf, const struct shadow *s,
 	n = stackwalk(t->tid, &wo, frames);
 	if (n < 0)
 		return 1;
+	/* a return into tp_return is a hijacked frame: needs_hooks() judges those */
 	for (int k = 0; k < n; k++)
-		if (in_tramp(rf->hdr, frames[k].ip))
+		if (in_tramp(rf->hdr, frames[k].ip) && !(k > 0 && is_tramp_return(s, frames[k].ip)))
 			return 1;
 	return 0;
 }
