@@ -74,12 +74,24 @@ static int needs_hooks(const struct shadow *s, uint64_t addr, uint64_t depth)
 	return 0;
 }
 
-/* The first thread with a frame that needs the hooks, or -1. */
-static int64_t thread_needing_hooks(const struct shadow *s, pid_t *tid)
+/*
+ * The first thread with a frame that needs the hooks, or -1.  Only the
+ * slots claimed so far are read (a claimed slot's tid is in the ring's
+ * thread table, written before its first frame; a thread stopped between
+ * its claim and that write is in trampoline code, which
+ * stopped_in_tramp() sees): a few reads, not one per possible thread.
+ */
+static int64_t thread_needing_hooks(const struct ringfile *rf, const struct shadow *s,
+				    pid_t *tid)
 {
-	for (uint32_t i = 0; i < 1u << s->st.thread_bits; i++) {
+	const struct tat_thread_ctl *ctl =
+		(const void *)((const char *)rf->hdr + rf->hdr->thread_off);
+
+	for (uint32_t i = 0; i < 1u << s->st.thread_bits && i < rf->hdr->max_threads; i++) {
 		struct tp_thread head;
 
+		if (!__atomic_load_n(&ctl[i].tid, __ATOMIC_RELAXED))
+			continue;
 		if (shadow_read(s->pid, shadow_thread_addr(s, i), &head, SHADOW_HEAD))
 			return i;	/* unreadable: assume the worst */
 		if (head.key && head.depth && needs_hooks(s, shadow_thread_addr(s, i), head.depth)) {
@@ -144,7 +156,7 @@ int unwind_hooks_remove(struct remote *r, struct ringfile *rf, struct held *h)
 			"(%d): they stay hooked", (int)h->pid, TP_HOOK_SAVED_MAX);
 		return -EBUSY;
 	}
-	if (thread_needing_hooks(&s, &tid) >= 0) {
+	if (thread_needing_hooks(rf, &s, &tid) >= 0) {
 		pr_info("pid %d: the unwinder's GOT entries stay hooked: thread %d has "
 			"traced calls that still return through the trampoline",
 			(int)h->pid, (int)tid);

@@ -44,11 +44,17 @@ static int split_line(const char *line, int *tid, const char **text, size_t *len
 {
 	const char *lb = strchr(line, '['), *bar;
 	const char *end = strchr(line, '\n');
+	char *after;
+	long v;
 
 	if (line[0] == '#' || !lb)
 		return 0;
-	if (sscanf(lb + 1, "%d", tid) != 1)
+	/* not sscanf: glibc's measures the whole rest of the output first,
+	 * which makes a pass over a trace of millions of lines quadratic */
+	v = strtol(lb + 1, &after, 10);
+	if (after == lb + 1)
 		return 0;
+	*tid = (int)v;
 	bar = strstr(lb, "] | ");
 	if (!bar)
 		return 0;
