@@ -28,6 +28,9 @@
 #include "attach/tramp/tramp_blob.h"
 
 #define PAGE 4096ull
+
+/* the state fits in the first page of the private mapping: threads follow */
+_Static_assert(sizeof(struct tp_state) <= 4096, "struct tp_state outgrew its page");
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
 #define REACH ((int64_t)0x7fff0000)	/* rel32 reach, less a margin */
 

@@ -423,3 +423,13 @@ void libcalls_status(FILE *out, struct ringfile *rf, pid_t pid, int list)
 		imports_free(&imps);
 	}
 }
+
+uint64_t libcalls_saved_of(struct ringfile *rf, uint64_t v)
+{
+	const struct tat_site *sites = ringfile_sites(rf);
+
+	for (uint32_t i = 1; i < rf->hdr->site_count; i++)
+		if (sites[i].kind == TAT_SITE_LIBCALL && sites[i].addr == v + STUB_KEY)
+			return v + STUB_SAVED;
+	return 0;
+}

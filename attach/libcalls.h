@@ -79,4 +79,11 @@ int libcalls_differs(struct ringfile *rf, const struct libcalls *lc);
 /* --status: library calls hooked per module; @list: also their names. */
 void libcalls_status(FILE *out, struct ringfile *rf, pid_t pid, int list);
 
+/*
+ * libcalls_saved_of - @v is the address of a GOT hook's stub: where the
+ * stub keeps the value its GOT entry held, which it jumps on through (so
+ * another hook of that entry goes there: unwind_hooks.c); else 0.
+ */
+uint64_t libcalls_saved_of(struct ringfile *rf, uint64_t v);
+
 #endif

@@ -1097,6 +1097,23 @@ static int ring_of_live(const struct session_opts *o, struct proc_stat *ps,
 	return ret;
 }
 
+/*
+ * Once nothing is traced: the unwinder's GOT entries back as they were,
+ * when no call still returns through the trampoline.  An entry --libcalls
+ * had hooked before the unwinder hook went on it is --libcalls' again
+ * then: unhook the library calls once more.
+ */
+static int unhook_unwinder(struct remote *r, struct ringfile *rf, struct held *h,
+			   struct libcalls_report *lrep)
+{
+	int n = unwind_hooks_remove(r, rf, h);
+
+	if (n < 0 && n != -EBUSY)
+		pr_warn("pid %d: the unwinder's GOT entries could not all be put back: %s",
+			(int)h->pid, strerror(-n));
+	return n > 0 ? libcalls_apply(r, rf, NULL, lrep) : 0;
+}
+
 int session_disable(const struct session_opts *o, struct session_report *rep)
 {
 	struct ringfile rf = { .fd = -1 };
@@ -1148,6 +1165,8 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 			ret = entries_apply(&r, &rf, NULL, &erep);
 		if (!ret)
 			ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, &maps, rep);
+		if (!ret && !rf.hdr->patched_sites)
+			ret = unhook_unwinder(&r, &rf, &h, &lrep);
 		rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 		if (!ret)
 			rf.hdr->disable_count++;

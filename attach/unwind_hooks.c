@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <tattach/ring.h>
+#include "attach/libcalls.h"
 #include "attach/log.h"
 #include "attach/proc.h"
 #include "attach/remote.h"
@@ -140,10 +141,38 @@ out:
 	close(fd);
 }
 
+/*
+ * Remember that @slot held @orig before it pointed at a hook.  When the
+ * table is full the count goes one past it: from then on --disable
+ * cannot put every entry back and leaves them all hooked.
+ */
+static int save_slot(struct remote *r, struct ringfile *rf, uint64_t *nsaved,
+		     uint64_t slot, uint64_t orig)
+{
+	uint64_t state = rf->hdr->private_addr;
+	int ret;
+
+	if (*nsaved >= TP_HOOK_SAVED_MAX) {
+		*nsaved = TP_HOOK_SAVED_MAX + 1;
+		goto count;
+	}
+	ret = remote_write(r, state + offsetof(struct tp_state, hook_slot) + *nsaved * 8,
+			   &slot, sizeof(slot));
+	if (!ret)
+		ret = remote_write(r, state + offsetof(struct tp_state, hook_orig) +
+				   *nsaved * 8, &orig, sizeof(orig));
+	if (ret)
+		return ret;
+	++*nsaved;
+count:
+	return remote_write(r, state + offsetof(struct tp_state, hook_saved), nsaved,
+			    sizeof(*nsaved));
+}
+
 int unwind_hooks_install(struct remote *r, struct ringfile *rf, const struct maps *maps)
 {
 	static struct hook_plan p;
-	uint64_t stub[NHOOKS], next[8] = { 0 }, base = rf->hdr->tramp_addr[0];
+	uint64_t stub[NHOOKS], next[8] = { 0 }, base = rf->hdr->tramp_addr[0], nsaved;
 	int hooked_now = 0, ret;
 
 	if (!rf->hdr->tramp_count || elf_version(EV_CURRENT) == EV_NONE)
@@ -177,16 +206,34 @@ int unwind_hooks_install(struct remote *r, struct ringfile *rf, const struct map
 			   next, sizeof(next));
 	if (ret)
 		return ret;
+	ret = remote_read(r, rf->hdr->private_addr + offsetof(struct tp_state, hook_saved),
+			  &nsaved, sizeof(nsaved));
+	if (ret)
+		return ret;
 	for (size_t i = 0; i < p.nslots; i++) {
-		uint64_t cur;
+		uint64_t cur, where;
 
 		if (!p.real[p.which[i]])
 			continue;
 		ret = remote_read(r, p.slot[i], &cur, sizeof(cur));
 		if (ret)
 			return ret;
+		/* --libcalls hooked the entry first (-fno-plt): its stub jumps on
+		 * through a saved copy, which the hook replaces, so the call is
+		 * recorded, then hooked; unhooked, the entry gets the hook */
+		where = libcalls_saved_of(rf, cur);
+		if (where) {
+			ret = remote_read(r, where, &cur, sizeof(cur));
+			if (ret)
+				return ret;
+		} else {
+			where = p.slot[i];
+		}
 		if (cur != stub[p.which[i]]) {
-			ret = remote_write(r, p.slot[i], &stub[p.which[i]], sizeof(cur));
+			/* what it held first, for --disable (unwind_hooks_off.c) */
+			ret = save_slot(r, rf, &nsaved, p.slot[i], cur);
+			if (!ret)
+				ret = remote_write(r, where, &stub[p.which[i]], sizeof(cur));
 			if (ret)
 				return ret;
 		}

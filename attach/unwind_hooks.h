@@ -5,6 +5,8 @@
  * __cxa_begin_catch of every loaded object at the trampoline's hooks
  * (tramp.c, tp_hook()), which put the hijacked return addresses back
  * before an unwinder walks the stack and take them again at the catch.
+ * Also pthread_exit and backtrace.  --disable puts the entries back when
+ * no traced call still returns through the trampoline.
  */
 #ifndef TATTACH_ATTACH_UNWIND_HOOKS_H
 #define TATTACH_ATTACH_UNWIND_HOOKS_H
@@ -14,6 +16,7 @@
 struct remote;
 struct ringfile;
 struct maps;
+struct held;
 
 /*
  * unwind_hooks_install - hook every GOT entry of those functions in the
@@ -22,5 +25,15 @@ struct maps;
  * -errno.  Entries already hooked are left as they are.
  */
 int unwind_hooks_install(struct remote *r, struct ringfile *rf, const struct maps *maps);
+
+/*
+ * unwind_hooks_remove - at --disable, with every thread of the process
+ * held: put every hooked GOT entry back to what it held before, when no
+ * frame of any thread returns through the trampoline any more and no
+ * thread is inside it (unwind_hooks_off.c says why).  Returns how many
+ * entries were put back (0: none hooked), -EBUSY when they must stay
+ * (reason logged), or -errno.
+ */
+int unwind_hooks_remove(struct remote *r, struct ringfile *rf, struct held *h);
 
 #endif /* TATTACH_ATTACH_UNWIND_HOOKS_H */

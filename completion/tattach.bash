@@ -9,11 +9,33 @@
 # never offers an option the program lacks, nor misses a new one.
 
 # Long options of program $1, from the option lines of its --help
-# ("  -p, --pid PID ..." and "      --report ...").
+# ("  -p, --pid PID ..." and "      --report ...": the option starts in
+# column 7; a description's continuation line that starts with an option
+# name, "                         --enable without it...", is not one).
 _tattach_long_options()
 {
 	"$1" --help 2>/dev/null |
-		sed -n 's/^ *\(-[a-zA-Z0-9], \)\{0,1\}\(--[a-zA-Z][a-zA-Z0-9-]*\).*/\2/p'
+		sed -n 's/^  \(-[a-zA-Z0-9], \|    \)\(--[a-zA-Z][a-zA-Z0-9-]*\).*/\2/p'
+}
+
+# Libraries loaded by the process of the command line's -p PID, by file
+# name (what --module takes): its executable mappings but the program's.
+_tattach_modules()
+{
+	local i pid exe maps perms path
+	for ((i = 1; i < COMP_CWORD - 1; i++)); do
+		case ${COMP_WORDS[i]} in
+		-p | --pid) pid=${COMP_WORDS[i + 1]} ;;
+		esac
+	done
+	[[ $pid =~ ^[0-9]+$ ]] || return 0
+	maps=$(cat "/proc/$pid/maps" 2>/dev/null) || return 0	# not ours to trace
+	exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
+	while read -r _ perms _ _ _ path; do
+		if [[ $perms == *x* && $path == /* && $path != "$exe" ]]; then
+			printf '%s\n' "${path##*/}"
+		fi
+	done <<<"$maps" | sort -u
 }
 
 # Processes the user may trace: all for root, else the user's own; not
@@ -90,6 +112,10 @@ _tattach()
 		;;
 	-o | --output)
 		_tattach_files "$cur"
+		return 0
+		;;
+	--module)
+		COMPREPLY=($(compgen -W "$(_tattach_modules)" -- "$cur"))
 		return 0
 		;;
 	-F | --filter | -N | --notrace | --max-depth)

@@ -1155,8 +1155,11 @@ uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp)
 		hook_catch(st, t, sp);
 		break;
 	case TP_HOOK_PEXIT:
-		/* the thread ends: every frame of its stack is unwound */
-		if (hook_raise(st, t, sp) != ~0u)
+		/* the thread ends: every frame of its stack is unwound, that of
+		 * pthread_exit() itself too when --libcalls traces it (its
+		 * return address is in the slot just below its caller's %rsp):
+		 * the forced unwind must not meet its hijacked return */
+		if (hook_raise(st, t, sp - 8) != ~0u)
 			hook_catch(st, t, ~0ull);
 		break;
 	case TP_HOOK_BT:

@@ -79,6 +79,8 @@ struct tp_hent {
 	uint64_t site;
 };
 
+#define TP_HOOK_SAVED_MAX 96
+
 struct tp_state {
 	uint64_t magic;
 	uint64_t live;		/* address of struct tp_live */
@@ -108,6 +110,13 @@ struct tp_state {
 	 * hash_synced - 1 of the ring's site table are in site_hash, so an
 	 * enable writes only the entries of sites added since. */
 	uint64_t hash_synced;
+	/* tattach's bookkeeping too (unwind_hooks.c): the GOT entries
+	 * pointed at the hooks and what they held before, so that --disable
+	 * can put them back; hook_saved = TP_HOOK_SAVED_MAX + 1 when more
+	 * were hooked than this table holds (then they all stay hooked). */
+	uint64_t hook_saved;
+	uint64_t hook_slot[TP_HOOK_SAVED_MAX];
+	uint64_t hook_orig[TP_HOOK_SAVED_MAX];
 };
 
 #define TP_HOOK_RAISE   0	/* _Unwind_RaiseException */

@@ -20,14 +20,17 @@ static const char *const cmds[] = { "throw 3", "rethrow", "nested", "lib", "stat
 				    "cleanup", "pexit", "bt" };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
-/* What each command answers without tracing, in a fresh process. */
-static void untraced_answers(char answers[NCMDS][64])
+/* What each command answers without tracing, in a fresh process, the
+ * first time and the second ("static" succeeds the second time only). */
+static void untraced_answers(char answers[NCMDS][64], char again[NCMDS][64])
 {
 	struct target t;
 
 	target_start(&t, build_path("tests/targets/exc"));
 	for (size_t i = 0; i < NCMDS; i++)
 		snprintf(answers[i], 64, "%s", target_cmd(&t, cmds[i]));
+	for (size_t i = 0; i < NCMDS; i++)
+		snprintf(again[i], 64, "%s", target_cmd(&t, cmds[i]));
 	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
 }
 
@@ -37,17 +40,18 @@ static void untraced_answers(char answers[NCMDS][64])
 
 Test(exceptions, behave_as_untraced_and_unwind_in_the_graph, .timeout = 120)
 {
-	char answers[NCMDS][64], *out = NULL, *err = NULL, *got;
+	char answers[NCMDS][64], again[NCMDS][64], *out = NULL, *err = NULL, *got;
 	struct target t;
 	int tids[4];
 
-	untraced_answers(answers);
+	untraced_answers(answers, again);
 	cr_assert_str_eq(answers[0], "done 12");	/* the target works at all */
 	cr_assert_str_eq(answers[6], "done 1");
 	target_start(&t, build_path("tests/targets/exc"));
 	ring_remove(t.pid);
 	/* backtrace()'s addresses: those of this process, untraced */
 	snprintf(answers[7], 64, "%s", target_cmd(&t, "bt"));
+	snprintf(again[7], 64, "%s", answers[7]);
 	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
 	free(out);
 	for (size_t i = 0; i < NCMDS; i++)
@@ -83,6 +87,12 @@ Test(exceptions, behave_as_untraced_and_unwind_in_the_graph, .timeout = 120)
 	cr_assert_null(strstr(out, "exit lost"), "%s", out);
 	free(out);
 	free(err);
+	/* After --disable main(), adopted at --enable, still returns through
+	 * the trampoline: the hooks stay, and backtrace() (and the rest)
+	 * still answer as untraced. */
+	for (size_t i = 0; i < NCMDS; i++)
+		cr_assert_str_eq(target_cmd(&t, cmds[i]), again[i], "%s after --disable",
+				 cmds[i]);
 	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
 	ring_remove(t.pid);
 }

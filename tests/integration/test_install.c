@@ -238,7 +238,18 @@ Test(install, bash_completes_options_and_values)
 	cr_assert_eq(sh(cmd, &out, &err), 0, "%s", err);
 	cr_assert_str_eq(out, "complete -F _tattach tattach\ncomplete -F _tread tread\n");
 
-	cr_assert_str_eq(complete("tattach --e", 1, NULL), "--enable\n");
+	/* each option once: a description line starting with an option's
+	 * name ("--enable without it unhooks them") is not an option line */
+	cr_assert_str_eq(complete("tattach --e", 1, NULL), "--enable\n--entry\n");
+	cr_assert_str_eq(complete("tread --tim", 1, NULL), "--time\n");
+	/* the options of --libcalls, --entry, --module, --stacks */
+	cr_assert_str_eq(complete("tattach --li", 1, NULL), "--list\n--libcalls\n");
+	cr_assert_str_eq(complete("tattach --sta", 1, NULL), "--status\n--stacks\n");
+	cr_assert_str_eq(complete("tattach --mod", 1, NULL), "--mode\n--module\n");
+	/* --module NAME: the libraries the process of -p has loaded */
+	cr_assert(strstr(complete("tattach -p $$ --enable --module libc", 5, NULL), "libc.so"),
+		  "libc not offered");
+	cr_assert_str_eq(complete("tattach --enable --module \"\"", 3, NULL), "\n");
 	cr_assert_str_eq(complete("tattach --max-t", 1, NULL), "--max-threads\n");
 	cr_assert_str_eq(complete("tattach --mode f", 2, NULL), "flight\n");
 	cr_assert_str_eq(complete("tattach --mode s", 2, NULL), "stats\n");

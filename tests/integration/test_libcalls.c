@@ -111,8 +111,91 @@ static uint64_t bias_of(pid_t pid, int pie)
 	return start;
 }
 
-/* Do the PLT and GOT of @a and @b hold the same bytes?  Says where not. */
-static int same_plt_got(const char *bin, pid_t a, pid_t b, char *where, size_t len)
+/*
+ * The GOT entries of @bin (file addresses) that tattach points at the
+ * trampoline's unwinder hooks (attach/unwind_hooks.c), by symbol.
+ */
+static size_t unwinder_slots(const char *bin, uint64_t *v, size_t max)
+{
+	static const char *const hooked[] = {
+		"_Unwind_RaiseException", "_Unwind_Resume_or_Rethrow", "__cxa_begin_catch",
+		"pthread_exit", "backtrace",
+	};
+	int fd = open(bin, O_RDONLY);
+	Elf_Scn *scn = NULL;
+	size_t n = 0;
+	Elf *elf;
+
+	cr_assert_geq(fd, 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	cr_assert(elf);
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh, symsh;
+		Elf_Data *d, *syms;
+		Elf_Scn *symscn;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA)
+			continue;
+		symscn = elf_getscn(elf, sh.sh_link);
+		if (!symscn || !gelf_getshdr(symscn, &symsh) || symsh.sh_type != SHT_DYNSYM)
+			continue;
+		d = elf_getdata(scn, NULL);
+		syms = elf_getdata(symscn, NULL);
+		for (size_t i = 0; d && syms && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Rela rel;
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getrela(d, (int)i, &rel) ||
+			    !gelf_getsym(syms, (int)GELF_R_SYM(rel.r_info), &sym))
+				continue;
+			name = elf_strptr(elf, symsh.sh_link, sym.st_name);
+			for (size_t k = 0; name && k < sizeof(hooked) / sizeof(hooked[0]); k++)
+				if (!strcmp(name, hooked[k]) && n < max)
+					v[n++] = rel.r_offset;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return n;
+}
+
+/*
+ * Does the GOT entry at @slot (file address) of @t lead to the trampoline's
+ * hooks: point into it, or (-fno-plt, --libcalls hooked it first) at a
+ * library call stub that jumps on through its word at +16 to them?
+ */
+static int points_at_tramp(const char *bin, struct target *t, uint64_t slot)
+{
+	struct region r[8];
+	struct ring_view v;
+	uint64_t val;
+	char path[64];
+	int pie, fd, in = 0;
+
+	plt_got_regions(bin, r, 8, &pie);
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)t->pid);
+	fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, &val, 8, (off_t)(slot + bias_of(t->pid, pie))), 8);
+	cr_assert_eq(ring_view_open(t->pid, &v), 0);
+	for (int hop = 0; hop < 2 && !in; hop++) {
+		for (uint32_t i = 0; i < v.h->tramp_count && i < TAT_TRAMP_MAX; i++)
+			in |= val >= v.h->tramp_addr[i] &&
+			      val < v.h->tramp_addr[i] + v.h->tramp_size;
+		if (!in && pread(fd, &val, 8, (off_t)(val + 16)) != 8)
+			break;
+	}
+	ring_view_close(&v);
+	close(fd);
+	return in;
+}
+
+/* Do the PLT and GOT of @a and @b hold the same bytes, but for the GOT
+ * entries @skip (file addresses)?  Says where not. */
+static int same_plt_got_but(const char *bin, pid_t a, pid_t b, const uint64_t *skip,
+			    size_t nskip, char *where, size_t len)
 {
 	struct region r[8];
 	int pie, fa, fb, same = 1;
@@ -132,18 +215,28 @@ static int same_plt_got(const char *bin, pid_t a, pid_t b, char *where, size_t l
 
 		cr_assert(pread(fa, x, r[i].size, r[i].addr + bias) == (ssize_t)r[i].size);
 		cr_assert(pread(fb, y, r[i].size, r[i].addr + bias) == (ssize_t)r[i].size);
-		for (uint64_t k = 0; k < r[i].size && same; k++)
-			if (x[k] != y[k]) {
+		for (uint64_t k = 0; k < r[i].size && same; k++) {
+			int skipped = 0;
+
+			for (size_t j = 0; j < nskip; j++)
+				skipped |= r[i].addr + k >= skip[j] && r[i].addr + k < skip[j] + 8;
+			if (x[k] != y[k] && !skipped) {
 				snprintf(where, len, "%#llx: %02x vs %02x",
 					 (unsigned long long)(r[i].addr + k), x[k], y[k]);
 				same = 0;
 			}
+		}
 		free(x);
 		free(y);
 	}
 	close(fa);
 	close(fb);
 	return same;
+}
+
+static int same_plt_got(const char *bin, pid_t a, pid_t b, char *where, size_t len)
+{
+	return same_plt_got_but(bin, a, b, NULL, 0, where, len);
 }
 
 static char *expect_main(long compares)
@@ -171,6 +264,8 @@ ParameterizedTest(struct variant *v, libcalls, variants, .timeout = 60)
 	char bin[64], where[128], *out = NULL, *err = NULL, *got, *want;
 	struct target t, twin;
 	long compares = -1, twin_compares = -1;
+	uint64_t slots[8];
+	size_t nslots;
 	int tids[16];
 	size_t nt;
 
@@ -195,10 +290,20 @@ ParameterizedTest(struct variant *v, libcalls, variants, .timeout = 60)
 		if (!strcmp(commands[i], "sort"))
 			cr_assert_eq(sscanf(a, "done %ld", &twin_compares), 1, "%s", a);
 	}
+	nslots = unwinder_slots(build_path(bin), slots, 8);
+	cr_assert_geq(nslots, 1, "%s imports no pthread_exit?", v->name);
 	run(&t, "--disable");
 	cr_assert_str_eq(target_cmd(&t, "libs 1"), "done");	/* after: not traced */
 	cr_assert_str_eq(target_cmd(&twin, "libs 1"), "done");
-	cr_assert(same_plt_got(build_path(bin), t.pid, twin.pid, where, sizeof(where)),
+	/* main() was running at --enable: adopted, it still returns through
+	 * the trampoline, so the unwinder's entries stay hooked (an exception
+	 * or pthread_exit() through it needs them); all else is as before. */
+	for (size_t i = 0; i < nslots; i++)
+		cr_assert(points_at_tramp(build_path(bin), &t, slots[i]),
+			  "%s: the GOT entry at %#llx is no longer hooked after --disable",
+			  v->name, (unsigned long long)slots[i]);
+	cr_assert(same_plt_got_but(build_path(bin), t.pid, twin.pid, slots, nslots, where,
+				   sizeof(where)),
 		  "%s: after --disable the PLT/GOT differ from a never-traced twin at %s",
 		  v->name, where);
 
@@ -223,6 +328,73 @@ ParameterizedTest(struct variant *v, libcalls, variants, .timeout = 60)
 	target_stop(&t);
 }
 
+ParameterizedTestParameters(libcalls, unwinder_entries_put_back)
+{
+	static struct variant v[] = { { "lazy" }, { "noplt" } };
+
+	return cr_make_param_array(struct variant, v, sizeof(v) / sizeof(v[0]));
+}
+
+/*
+ * With no call returning through the trampoline at --disable (main() and
+ * dispatch() not traced, the thread that ended in pthread_exit() gone),
+ * --disable puts the unwinder's GOT entries back too: the PLT and GOT are
+ * the never-traced twin's, byte for byte.  With -fno-plt, pthread_exit's
+ * GOT entry was --libcalls' before it was the hook's: both come off.
+ * (Lazy binding: pthread_exit is not called, as an entry first called
+ * while hooked is put back unbound, where the twin's is bound.)
+ */
+ParameterizedTest(struct variant *v, libcalls, unwinder_entries_put_back, .timeout = 60)
+{
+	char bin[64], where[128], *out = NULL, *err = NULL, *got;
+	int texit = !strcmp(v->name, "noplt"), tids[4];
+	struct target t, twin;
+	uint64_t slots[8];
+	size_t nslots, nt;
+
+	snprintf(bin, sizeof(bin), "tests/targets/libcalls.%s", v->name);
+	start(&t, v->name);
+	start(&twin, v->name);
+	run(&t, "--enable --libcalls -F use_lib -F strlen -F pthread_exit");
+	nslots = unwinder_slots(build_path(bin), slots, 8);
+	cr_assert_geq(nslots, 1, "%s imports no pthread_exit?", v->name);
+	for (size_t i = 0; i < nslots; i++)
+		cr_assert(points_at_tramp(build_path(bin), &t, slots[i]),
+			  "%s: the GOT entry at %#llx is not hooked at --enable", v->name,
+			  (unsigned long long)slots[i]);
+	cr_assert_str_eq(target_cmd(&t, "libs 1"), "done");
+	cr_assert_str_eq(target_cmd(&twin, "libs 1"), "done");
+	if (texit) {
+		cr_assert_str_eq(target_cmd(&t, "texit"), "done");
+		cr_assert_str_eq(target_cmd(&twin, "texit"), "done");
+	}
+	run(&t, "--disable");
+	for (size_t i = 0; i < nslots; i++)
+		cr_assert(!points_at_tramp(build_path(bin), &t, slots[i]),
+			  "%s: the GOT entry at %#llx is still hooked after --disable",
+			  v->name, (unsigned long long)slots[i]);
+	cr_assert(same_plt_got(build_path(bin), t.pid, twin.pid, where, sizeof(where)),
+		  "%s: after --disable the PLT/GOT differ from a never-traced twin at %s",
+		  v->name, where);
+	/* untraced, pthread_exit() still works */
+	cr_assert_str_eq(target_cmd(&t, "texit"), "done");
+
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "tread: %s", err);
+	got = graph_canon(out, t.pid);
+	cr_assert_str_eq(got, "use_lib(strlen)", "%s:\n%s", v->name, out);
+	free(got);
+	nt = graph_tids(out, tids, 4);
+	cr_assert_eq(nt, 1 + texit, "%s:\n%s", v->name, out);
+	if (texit) {
+		got = graph_canon(out, tids[0] == t.pid ? tids[1] : tids[0]);
+		cr_assert_str_eq(got, "pthread_exit()", "%s", out);
+		free(got);
+	}
+	free(out);
+	target_stop(&twin);
+	target_stop(&t);
+}
+
 /* -F selects library calls by name, as it selects functions. */
 Test(libcalls, filter, .timeout = 60)
 {
@@ -230,7 +402,7 @@ Test(libcalls, filter, .timeout = 60)
 	struct target t;
 
 	start(&t, "lazy");
-	run(&t, "--enable --libcalls -F ^pthread_mutex_");
+	run(&t, "--enable --libcalls -F pthread_mutex_.*");
 	cr_assert_str_eq(target_cmd(&t, "libs 2"), "done");
 	cr_assert_eq(tattach(t.pid, "--status -v", &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, "library calls: 2 of "), "%s", out);
@@ -319,7 +491,7 @@ Test(libcalls, exit_inside, .timeout = 60)
 }
 
 /* longjmp() leaves two calls (itself, jumper) that the next call ends;
- * pthread_exit() ends a thread inside a traced call, which stays open;
+ * pthread_exit() ends a thread inside a traced call: both end, unwound;
  * pthread_once() calls back into traced code the first time. */
 Test(libcalls, nonlocal_exits, .timeout = 60)
 {
@@ -347,7 +519,10 @@ Test(libcalls, nonlocal_exits, .timeout = 60)
 	nt = graph_tids(out, tids, 4);
 	cr_assert_eq(nt, 2, "%s", out);
 	got = graph_canon(out, tids[0] == t.pid ? tids[1] : tids[0]);
-	cr_assert_str_eq(got, "thread_exit_main(pthread_exit(", "%s", out);
+	/* pthread_exit()'s hook ends them both, as unwound, itself too */
+	cr_assert_str_eq(got, "thread_exit_main(pthread_exit())", "%s", out);
+	cr_assert(strstr(out, "} /* pthread_exit */ /* unwound */"), "%s", out);
+	cr_assert_null(strstr(out, "exit lost"), "%s", out);
 	free(got);
 	free(out);
 	target_stop(&t);
