@@ -267,10 +267,14 @@ int entries_prepare(struct remote *r, struct ringfile *rf, const struct entry_pl
 }
 
 /* Move every thread stopped inside the window at @addr to the same
- * instruction in the stub (only a boundary the analysis saw). */
-static size_t step_out(struct held *h, const struct entry *e, unsigned win, uint64_t addr,
+ * instruction in the stub (only a boundary the analysis saw).  Through
+ * remote_move(): the thread that makes our system calls is parked in the
+ * rescue code, and must come back in the stub, not in the window, should
+ * tattach die before it lets the process go. */
+static size_t step_out(struct remote *r, const struct entry *e, unsigned win, uint64_t addr,
 		       uint64_t stub)
 {
+	struct held *h = r->held;
 	size_t moved = 0;
 
 	for (size_t t = 0; t < h->n; t++) {
@@ -288,11 +292,28 @@ static size_t step_out(struct held *h, const struct entry *e, unsigned win, uint
 			continue;
 		}
 		h->v[t].regs.rip = stub + STUB_CODE + (rip - addr);
-		if (ptrace(PTRACE_SETREGS, h->v[t].tid, 0, &h->v[t].regs) < 0)
-			h->v[t].regs_changed = 1;
+		if (remote_move(r, &h->v[t]))
+			pr_warn("thread %d: moving it out of %s's entry failed; it moves "
+				"when tattach lets the process go", (int)h->v[t].tid, e->name);
 		moved++;
 	}
 	return moved;
+}
+
+/*
+ * --disable: threads running the moved instructions of a stub (or its
+ * jmp back) finish them there and jump back to the function, whose bytes
+ * after the window never changed: the stubs stay mapped, and a later
+ * --enable reuses them as they are.  Counted, to be told with -v.
+ */
+static size_t in_stub(const struct held *h, unsigned win, uint64_t stub)
+{
+	size_t n = 0;
+
+	for (size_t t = 0; t < h->n; t++)
+		n += h->v[t].regs.rip >= stub + STUB_CODE &&
+		     h->v[t].regs.rip <= stub + STUB_CODE + win;
+	return n;
 }
 
 /* The bytes of one module's entries, read in one go and written back in
@@ -427,7 +448,9 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 			}
 			if (want != is_on) {
 				if (want)
-					rep->stepped += step_out(r->held, e, win, addr, stub);
+					rep->stepped += step_out(r, e, win, addr, stub);
+				else
+					rep->in_stubs += in_stub(r->held, win, stub);
 				memcpy(cur, want ? on : e->orig, win);
 				v.dirty[i] = 1;
 				if (!v.buf && remote_write(r, addr, cur, win))
