@@ -292,6 +292,8 @@ static size_t step_out(struct remote *r, const struct entry *e, unsigned win, ui
 			continue;
 		}
 		h->v[t].regs.rip = stub + STUB_CODE + (rip - addr);
+		pr_info("thread %d stepped out of %s's entry, into its stub%s", (int)h->v[t].tid,
+			e->name, &h->v[t] == r->thread ? " (the thread tattach calls with)" : "");
 		if (remote_move(r, &h->v[t]))
 			pr_warn("thread %d: moving it out of %s's entry failed; it moves "
 				"when tattach lets the process go", (int)h->v[t].tid, e->name);

@@ -1036,6 +1036,10 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	ret = libcalls_apply(&r, &rf, &lc, &lrep);
 	if (!ret)
 		ret = entries_apply(&r, &rf, &ep, &erep);
+	/* entries written, threads stepped out: the process must survive
+	 * our death from here on (test_entries_stepout) */
+	if (!ret && erep.patched)
+		remote_test_kill_point();
 	if (!ret)
 		ret = rewrite(&r, &rf, &set, want, PATCH_ENABLE, NULL, rep);
 	rep->libcalls = lrep.hooked;

@@ -21,9 +21,12 @@
  * report exactly.
  *
  * Commands (one answer line each): "spin N" starts N threads -> "done";
+ * "spinmain N" the same, then the main thread spins too, until the next
+ * command comes (it is the thread tattach makes its system calls with);
  * "stop" stops and joins them -> "done"; "counts" -> "counts C E T0..T5"
  * (calls, wrong results, traced calls per function in the order above).
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,12 +110,15 @@ __asm__(".text\n"
 struct spinner {
 	pthread_t thread;
 	long id;
+	int is_main;			/* spins until a command comes */
 	long calls, errors, traced[NFN];
 	unsigned char buf[REP_BYTES];
 };
 
-static struct spinner *spinners[MAXT];
-static int nspin;
+/* [0, MAXT): threads, [MAXT]: the main thread; kept, so counts add up
+ * over several "spin"s. */
+static struct spinner *spinners[MAXT + 1];
+static int nspin, running;
 static volatile int stopping;
 
 /* One call: check the result, count it and whether it was traced. */
@@ -123,11 +129,18 @@ static void account(struct spinner *s, int fn, long r, long want)
 	s->errors += (r >> 1) != want;
 }
 
+static int more(const struct spinner *s)
+{
+	struct pollfd p = { .fd = 0, .events = POLLIN };
+
+	return s->is_main ? poll(&p, 1, 0) == 0 : !stopping;
+}
+
 static void *spin(void *arg)
 {
 	struct spinner *s = arg;
 
-	for (long i = 0; !stopping; i++) {
+	for (long i = 0; more(s); i++) {
 		int v = (int)(i & 0xff);
 
 		account(s, 0, spin_two(i, s->id), i + s->id);
@@ -142,20 +155,40 @@ static void *spin(void *arg)
 	return NULL;
 }
 
+static struct spinner *spinner(int i)
+{
+	if (!spinners[i]) {
+		spinners[i] = calloc(1, sizeof(*spinners[i]));
+		if (spinners[i]) {
+			spinners[i]->id = i;
+			spinners[i]->is_main = i == MAXT;
+		}
+	}
+	return spinners[i];
+}
+
 static int start(int n)
 {
-	if (nspin || n < 1 || n > MAXT)
+	if (running || n < 0 || n > MAXT)
 		return -1;
+	running = 1;
 	stopping = 0;
+	nspin = 0;
 	for (int i = 0; i < n; i++) {
-		spinners[i] = calloc(1, sizeof(*spinners[i]));
-		if (!spinners[i])
-			return -1;
-		spinners[i]->id = i;
-		if (pthread_create(&spinners[i]->thread, NULL, spin, spinners[i]))
+		if (!spinner(i) || pthread_create(&spinners[i]->thread, NULL, spin, spinners[i]))
 			return -1;
 		nspin++;
 	}
+	return 0;
+}
+
+/* "spinmain N": N threads, then the main thread until the next command. */
+static int spin_main(int n)
+{
+	if (start(n) || !spinner(MAXT))
+		return -1;
+	printf("done\n");
+	spin(spinners[MAXT]);
 	return 0;
 }
 
@@ -164,15 +197,16 @@ static void stop(void)
 	stopping = 1;
 	for (int i = 0; i < nspin; i++)
 		pthread_join(spinners[i]->thread, NULL);
-	nspin = -nspin;		/* joined: counts stay readable */
+	running = 0;
 }
 
 static void counts(void)
 {
 	long calls = 0, errors = 0, traced[NFN] = { 0 };
-	int n = nspin < 0 ? -nspin : nspin;
 
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i <= MAXT; i++) {
+		if (!spinners[i])
+			continue;
 		calls += spinners[i]->calls;
 		errors += spinners[i]->errors;
 		for (int f = 0; f < NFN; f++)
@@ -194,17 +228,21 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("ready %d\n", (int)getpid());
 	while (fgets(line, sizeof(line), stdin)) {
-		if (sscanf(line, "spin %d", &n) == 1)
+		if (sscanf(line, "spin %d", &n) == 1) {
 			printf("%s\n", start(n) ? "error" : "done");
-		else if (!strncmp(line, "stop", 4) && nspin > 0) {
+		} else if (sscanf(line, "spinmain %d", &n) == 1) {
+			if (spin_main(n))
+				printf("error\n");
+		} else if (!strncmp(line, "stop", 4) && running) {
 			stop();
 			printf("done\n");
-		} else if (!strncmp(line, "counts", 6) && nspin < 0)
+		} else if (!strncmp(line, "counts", 6) && !running) {
 			counts();
-		else if (!strncmp(line, "quit", 4))
+		} else if (!strncmp(line, "quit", 4)) {
 			break;
-		else
+		} else {
 			printf("error\n");
+		}
 	}
 	return 0;
 }
