@@ -266,33 +266,70 @@ int entries_prepare(struct remote *r, struct ringfile *rf, const struct entry_pl
 	return 0;
 }
 
-/* Move every thread stopped inside the window at @addr to the same
- * instruction in the stub (only a boundary the analysis saw). */
-static size_t step_out(struct held *h, const struct entry *e, unsigned win, uint64_t addr,
-		       uint64_t stub)
+/* Is the thread at @rip stopped inside the window at @addr, and where:
+ * 0 not inside, 1 at an instruction the analysis saw, -1 inside one. */
+static int in_window(const struct entry *e, unsigned win, uint64_t addr, uint64_t rip)
 {
-	size_t moved = 0;
+	if (rip <= addr || rip >= addr + win)
+		return 0;
+	for (unsigned b = 0; b < e->nbounds; b++)
+		if (e->bounds[b] == rip - addr)
+			return 1;
+	return -1;
+}
 
+/*
+ * Move every thread stopped inside the window at @addr to the same
+ * instruction in the stub.  Through remote_move(): the thread that makes
+ * our system calls is parked in the rescue code, and must come back in
+ * the stub, not in the window, should tattach die before it lets the
+ * process go.  A thread inside an instruction (never seen: a thread stops
+ * between instructions, and the analysis refuses jumps into the window)
+ * cannot be moved: the entry is then not patched (-1).
+ */
+static long step_out(struct remote *r, const struct entry *e, unsigned win, uint64_t addr,
+		     uint64_t stub)
+{
+	struct held *h = r->held;
+	long moved = 0;
+
+	for (size_t t = 0; t < h->n; t++)
+		if (in_window(e, win, addr, h->v[t].regs.rip) < 0) {
+			pr_warn("%s: entry not patched: thread %d is stopped at %#llx, not at "
+				"the start of one of its first instructions; try again",
+				e->name, (int)h->v[t].tid, (unsigned long long)h->v[t].regs.rip);
+			return -1;
+		}
 	for (size_t t = 0; t < h->n; t++) {
 		uint64_t rip = h->v[t].regs.rip;
-		int boundary = 0;
 
-		if (rip <= addr || rip >= addr + win)
+		if (!in_window(e, win, addr, rip))
 			continue;
-		for (unsigned b = 0; b < e->nbounds; b++)
-			boundary |= e->bounds[b] == rip - addr;
-		if (!boundary) {
-			pr_warn("thread %d stopped at %#llx, inside an instruction of %s's "
-				"entry: left there", (int)h->v[t].tid, (unsigned long long)rip,
-				e->name);
-			continue;
-		}
 		h->v[t].regs.rip = stub + STUB_CODE + (rip - addr);
-		if (ptrace(PTRACE_SETREGS, h->v[t].tid, 0, &h->v[t].regs) < 0)
-			h->v[t].regs_changed = 1;
+		pr_info("thread %d stepped out of %s's entry, into its stub%s", (int)h->v[t].tid,
+			e->name, &h->v[t] == r->thread ? " (the thread tattach calls with)" : "");
+		if (remote_move(r, &h->v[t]))
+			pr_warn("thread %d: moving it out of %s's entry failed; it moves "
+				"when tattach lets the process go", (int)h->v[t].tid, e->name);
 		moved++;
 	}
 	return moved;
+}
+
+/*
+ * --disable: threads running the moved instructions of a stub (or its
+ * jmp back) finish them there and jump back to the function, whose bytes
+ * after the window never changed: the stubs stay mapped, and a later
+ * --enable reuses them as they are.  Counted, to be told with -v.
+ */
+static size_t in_stub(const struct held *h, unsigned win, uint64_t stub)
+{
+	size_t n = 0;
+
+	for (size_t t = 0; t < h->n; t++)
+		n += h->v[t].regs.rip >= stub + STUB_CODE &&
+		     h->v[t].regs.rip <= stub + STUB_CODE + win;
+	return n;
 }
 
 /* The bytes of one module's entries, read in one go and written back in
@@ -426,8 +463,13 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 				continue;
 			}
 			if (want != is_on) {
-				if (want)
-					rep->stepped += step_out(r->held, e, win, addr, stub);
+				long moved = want ? step_out(r, e, win, addr, stub) : 0;
+
+				if (moved < 0)
+					continue;	/* left as it is, said */
+				rep->stepped += (size_t)moved;
+				if (!want)
+					rep->in_stubs += in_stub(r->held, win, stub);
 				memcpy(cur, want ? on : e->orig, win);
 				v.dirty[i] = 1;
 				if (!v.buf && remote_write(r, addr, cur, win))

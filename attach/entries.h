@@ -43,6 +43,7 @@ struct entries_report {
 	size_t patched;			/* entries patched now */
 	size_t mismatched;		/* left alone: unexpected bytes */
 	size_t stepped;			/* threads moved out of a window */
+	size_t in_stubs;		/* --disable: threads left running in a stub */
 };
 
 /*

@@ -448,6 +448,12 @@ int main(int argc, char **argv)
 		if (rep.stepped)
 			printf("tattach: %zu threads stepped past the NOP sled they were in\n",
 			       rep.stepped);
+		if (rep.entries_stepped)
+			printf("tattach: %zu threads stepped out of a function entry being "
+			       "patched, into its stub\n", rep.entries_stepped);
+		if (rep.entries_in_stubs)
+			printf("tattach: %zu threads were running in an entry stub: they go "
+			       "on there (stubs stay mapped)\n", rep.entries_in_stubs);
 		if (rep.eintr_fixed)
 			printf("tattach: %zu interrupted system calls restarted\n",
 			       rep.eintr_fixed);

@@ -211,6 +211,11 @@ int remote_make_rescue(struct remote *r)
 	return 0;
 }
 
+void remote_test_kill_point(void)
+{
+	die_here_for_tests();
+}
+
 size_t remote_rescue_size(void)
 {
 	return sizeof(rescue_code);
@@ -307,8 +312,10 @@ static int step_to_syscall_stop(pid_t tid, int *stopsig)
 
 /*
  * Test seam: TATTACH_TEST_DIE_AT=N makes tattach SIGKILL itself at its Nth
- * worst moment to die: the syscall-exit stop of each remote call, and the
- * moment the temporary rescue code has just been cleared.  So
+ * worst moment to die: the syscall-exit stop of each remote call, the
+ * moment the temporary rescue code has just been cleared, and (with
+ * --entry) the moment entries were written and threads stepped out of them
+ * (remote_test_kill_point()).  So
  * tests/integration/test_tracer_death.c can show that every one of them
  * leaves the target unharmed.  Never set in normal use.
  */

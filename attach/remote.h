@@ -64,6 +64,9 @@ long remote_syscall(struct remote *r, long nr, uint64_t a1, uint64_t a2,
  */
 int remote_move(struct remote *r, struct held_thread *t);
 
+/* Test seam: one more of TATTACH_TEST_DIE_AT's kill points (remote.c). */
+void remote_test_kill_point(void);
+
 /* Bulk access to the target's memory through /proc/PID/mem. */
 int remote_read(struct remote *r, uint64_t addr, void *buf, size_t len);
 int remote_write(struct remote *r, uint64_t addr, const void *buf, size_t len);

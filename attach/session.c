@@ -1036,11 +1036,15 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	ret = libcalls_apply(&r, &rf, &lc, &lrep);
 	if (!ret)
 		ret = entries_apply(&r, &rf, &ep, &erep);
+	/* entries written, threads stepped out: the process must survive
+	 * our death from here on (test_entries_stepout) */
+	if (!ret && erep.patched)
+		remote_test_kill_point();
 	if (!ret)
 		ret = rewrite(&r, &rf, &set, want, PATCH_ENABLE, NULL, rep);
 	rep->libcalls = lrep.hooked;
 	rep->entries = erep.patched;
-	rep->stepped += erep.stepped;
+	rep->entries_stepped = erep.stepped;
 	rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 	if (!ret && !rf.hdr->patched_sites) {
 		pr_err("no site of pid %d could be enabled: %zu held unexpected bytes "
@@ -1158,7 +1162,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 		struct libcalls_report lrep;
 
 		rf.hdr->state = TAT_STATE_BUSY;
-		struct entries_report erep;
+		struct entries_report erep = { 0 };
 
 		ret = libcalls_apply(&r, &rf, NULL, &lrep);
 		if (!ret)
@@ -1167,6 +1171,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 			ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, &maps, rep);
 		if (!ret && !rf.hdr->patched_sites)
 			ret = unhook_unwinder(&r, &rf, &h, &lrep);
+		rep->entries_in_stubs = erep.in_stubs;
 		rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 		if (!ret)
 			rf.hdr->disable_count++;

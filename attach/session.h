@@ -41,6 +41,8 @@ struct session_report {
 	size_t libcalls;		/* library calls hooked now (--libcalls) */
 	size_t entries;			/* function entries patched now (--entry) */
 	size_t entries_refused;		/* functions whose entry is unsafe to patch */
+	size_t entries_stepped;		/* threads moved out of an entry's window */
+	size_t entries_in_stubs;	/* --disable: threads left in an entry stub */
 };
 
 #define SESSION_DEFAULT_THREADS 128

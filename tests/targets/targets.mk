@@ -105,6 +105,12 @@ $(O)/tests/targets/calltree.nosyms: tests/targets/calltree.c
 		-Wl,--no-eh-frame-hdr -s -o $@ $<
 TARGET_BINS += $(O)/tests/targets/entryrefuse $(O)/tests/targets/calltree.stripped \
 	$(O)/tests/targets/calltree.nosyms
+# Threads spinning inside the first bytes of functions (test_entries_stepout).
+$(O)/tests/targets/entryspin: tests/targets/lib/entryspin.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -o $@ $<
+TARGET_BINS += $(O)/tests/targets/entryspin
 
 targets: $(TARGET_BINS)
 
