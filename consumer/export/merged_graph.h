@@ -9,8 +9,9 @@
  *   # process 1234 (server) on host1: /usr/bin/server
  *   # process 1240 (client) on host1: /usr/bin/client
  *   # DURATION        PID     TID     FUNCTION
- *                 1234 [  1234] | handle() {
- *        2.345 us   1240 [  1240] | ask();
+ *                   1240 [  1240] | ask() {
+ *        2.345 us   1234 [  1234] | handle();
+ *        9.876 us   1240 [  1240] | }    <- the end of ask, as in graph.h
  *
  * The model is balanced (export.h), so two things read differently from
  * the one-trace graph: exits whose entry was not traced are left out
