@@ -756,3 +756,126 @@ Test(export_uftrace, srcline_from_the_model)
 	free(out);
 	demo_free(&d);
 }
+
+/* The canonical tree of @thread in the model, as replay_canon() writes it. */
+static char *model_tree(const struct tread_xtrace *x, uint32_t thread)
+{
+	char *c = NULL, *r, *w;
+	int need_sep = 0;
+
+	for (size_t i = 0; i < x->nevents; i++) {
+		const struct tread_xevent *e = &x->events[i];
+
+		if (e->thread != thread || e->kind == TREAD_X_LOST)
+			continue;
+		if (e->kind == TREAD_X_ENTRY) {
+			if (need_sep)
+				str_append(&c, " ");
+			str_append(&c, x->funcs[e->func].name);
+			str_append(&c, "(");
+			need_sep = 0;
+		} else {
+			str_append(&c, ")");
+			need_sep = 1;
+		}
+	}
+	if (!c)
+		return strdup("");
+	for (r = w = c; *r;) {
+		if (r[0] == '(' && r[1] == ')')
+			r += 2;
+		else
+			*w++ = *r++;
+	}
+	*w = 0;
+	return c;
+}
+
+/*
+ * Random call trees (fixed seed) on three threads of two processes,
+ * functions in three modules, losses that close every open call: uftrace
+ * replay shows each thread's tree exactly as the model has it, and report
+ * the same number of calls per function.
+ */
+Test(export_uftrace, random_trees_replay_exactly)
+{
+	static const char *const names[] = {
+		"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
+		"iota", "kappa", "lambda", "mu",
+	};
+	struct xbuild b = { 0 };
+	uint32_t p[2], t[3], f[2][12];
+	unsigned seed = 12345;
+	uint64_t now = T0;
+	char *dir = xtmpdir(), *out = NULL, *cmd = NULL, *rep, err[512] = "";
+	long calls[12] = { 0 };
+
+	require_client("uftrace");
+	p[0] = xb_proc(&b, 1000, "h", APP, "app", 1, T0);
+	p[1] = xb_proc(&b, 2000, "h", "/opt/other", "other", 1, T0);
+	t[0] = xb_thread(&b, p[0], 1000, "app");
+	t[1] = xb_thread(&b, p[0], 1001, "app2");
+	t[2] = xb_thread(&b, p[1], 2000, "other");
+	for (int pi = 0; pi < 2; pi++) {
+		for (int i = 0; i < 12; i++) {
+			const char *mod = i < 8 ? (pi ? "/opt/other" : APP) : LIBX;
+			uint64_t base = i < 8 ? APP_BASE + (uint64_t)pi * 0x100000000 : LIBX_BASE;
+
+			f[pi][i] = xb_func(&b, p[pi], names[i], mod, base,
+					   base + 0x1000 + 0x40 * (uint64_t)i);
+		}
+	}
+	for (int n = 0; n < 3000; n++) {
+		uint32_t th = t[rand_r(&seed) % 3];
+		int r = rand_r(&seed) % 100;
+
+		now += 1 + (uint64_t)(rand_r(&seed) % 500);
+		if (r < 2 && b.height[th]) {
+			while (b.height[th])
+				xb_ret_synthetic(&b, th, now);
+			xb_lost(&b, th, now, 1 + (uint64_t)(rand_r(&seed) % 50));
+		} else if (r < 52 && b.height[th] < 40) {
+			int fi = rand_r(&seed) % 12;
+
+			xb_call(&b, th, f[th == t[2]][fi], now);
+			calls[fi]++;
+		} else if (b.height[th]) {
+			xb_ret(&b, th, now);
+		}
+	}
+	for (uint32_t th = 0; th < 3; th++) {
+		while (b.height[th])
+			xb_ret_synthetic(&b, th, ++now);
+	}
+	xb_finish(&b);
+	cr_assert(asprintf(&out, "%s/u", dir) > 0);
+	cr_assert_eq(tread_export_uftrace(&b.x, out, err, sizeof(err)), 0, "%s", err);
+	cr_assert(asprintf(&cmd, "uftrace replay -d '%s'", out) > 0);
+	sh_capture(cmd, &rep, 1);
+	for (uint32_t th = 0; th < 3; th++) {
+		char *want = model_tree(&b.x, th);
+		char *got = replay_canon(rep, b.x.threads[th].tid);
+
+		cr_assert_str_eq(got, want, "thread %d differs", b.x.threads[th].tid);
+		free(got);
+		free(want);
+	}
+	free(rep);
+	free(cmd);
+	cr_assert(asprintf(&cmd, "uftrace report -d '%s'", out) > 0);
+	sh_capture(cmd, &rep, 1);
+	for (int i = 0; i < 12; i++) {
+		char total[64];
+		long got = -1;
+
+		cr_assert(report_row(rep, names[i], total, sizeof(total), &got), "%s", rep);
+		cr_assert_eq(got, calls[i], "%s: %ld calls, model %ld\n%s", names[i], got,
+			     calls[i], rep);
+	}
+	free(rep);
+	free(cmd);
+	free(out);
+	xrmdir(dir);
+	free(dir);
+	xb_free(&b);
+}
