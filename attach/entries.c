@@ -158,33 +158,6 @@ int entries_has(const struct entry_plan *ep, const struct module *m)
 	return find_mod(ep, m->path, m->bias) != NULL;
 }
 
-static uint32_t run_of(struct ringfile *rf, uint32_t k, uint32_t *count)
-{
-	const struct tat_site *sites = ringfile_sites(rf);
-	uint32_t i, n = rf->hdr->site_count;
-
-	*count = 0;
-	for (i = 1; i < n; i++)
-		if (sites[i].kind == TAT_SITE_ENTRY && sites[i].module == k)
-			break;
-	if (i >= n)
-		return 0;
-	while (i + *count < n && sites[i + *count].kind == TAT_SITE_ENTRY &&
-	       sites[i + *count].module == k)
-		(*count)++;
-	return i;
-}
-
-static int ring_module(struct ringfile *rf, const char *path, uint64_t bias)
-{
-	const struct tat_module *mods = ringfile_modules(rf);
-
-	for (uint32_t k = 0; k < rf->hdr->module_count; k++)
-		if (!strcmp(mods[k].path, path) && mods[k].load_bias == bias)
-			return (int)k;
-	return -1;
-}
-
 /* One stub; returns the bytes the jmp replaces (0: this one stays unused). */
 static unsigned stub_bytes(uint8_t *b, uint64_t at, const struct entry *e, uint64_t bias,
 			   uint64_t fentry)
@@ -214,7 +187,7 @@ int entries_prepare(struct remote *r, struct ringfile *rf, const struct entry_pl
 
 	for (size_t i = 0; i < ep->n; i++) {
 		const struct entry_mod *em = &ep->v[i];
-		int k = ring_module(rf, em->path, em->bias);
+		int k = ringfile_module_index(rf, em->path, em->bias);
 		uint64_t size = ALIGN_UP(em->fns.n * STUB_SIZE, PAGE), at, fentry;
 		const struct tat_module *tm;
 		struct maps maps;
@@ -222,7 +195,7 @@ int entries_prepare(struct remote *r, struct ringfile *rf, const struct entry_pl
 		uint8_t *buf;
 		int ret;
 
-		if (k < 0 || run_of(rf, (uint32_t)k, &count))
+		if (k < 0 || ringfile_site_run(rf, (uint32_t)k, TAT_SITE_ENTRY, &count))
 			continue;
 		tm = &ringfile_modules(rf)[k];
 		if (h->site_count + em->fns.n > h->site_cap) {
@@ -417,7 +390,7 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 		const struct entry_mod *em = find_mod(ep, tm->path, tm->load_bias);
 		struct entry_list own = { 0 };
 		const struct entry_list *fns = em ? &em->fns : &own;
-		uint32_t count, first = run_of(rf, k, &count);
+		uint32_t count, first = ringfile_site_run(rf, k, TAT_SITE_ENTRY, &count);
 		struct text_view v;
 
 		if (!first)
@@ -492,15 +465,15 @@ int entries_differs(struct ringfile *rf, const struct entry_plan *ep)
 	const struct tat_site *sites = ringfile_sites(rf);
 
 	for (size_t i = 0; ep && i < ep->n; i++) {
-		int k = ring_module(rf, ep->v[i].path, ep->v[i].bias);
+		int k = ringfile_module_index(rf, ep->v[i].path, ep->v[i].bias);
 		uint32_t count;
 
-		if (k < 0 || !run_of(rf, (uint32_t)k, &count))
+		if (k < 0 || !ringfile_site_run(rf, (uint32_t)k, TAT_SITE_ENTRY, &count))
 			return 1;
 	}
 	for (uint32_t k = 0; k < rf->hdr->module_count; k++) {
 		const struct entry_mod *em = find_mod(ep, mods[k].path, mods[k].load_bias);
-		uint32_t count, first = run_of(rf, k, &count);
+		uint32_t count, first = ringfile_site_run(rf, k, TAT_SITE_ENTRY, &count);
 
 		for (uint32_t i = 0; first && i < count; i++) {
 			int want = em && i < em->fns.n ? em->want[i] : 0;
@@ -519,7 +492,7 @@ void entries_status(FILE *out, struct ringfile *rf, pid_t pid, int list)
 
 	for (uint32_t k = 0; k < rf->hdr->module_count && k < rf->hdr->module_cap; k++) {
 		struct entry_list fns = { 0 };
-		uint32_t count, first = run_of(rf, k, &count), on = 0;
+		uint32_t count, first = ringfile_site_run(rf, k, TAT_SITE_ENTRY, &count), on = 0;
 
 		if (!first)
 			continue;

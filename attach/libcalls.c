@@ -137,34 +137,6 @@ int libcalls_has(const struct libcalls *lc, const struct module *m)
 	return find_mod(lc, m->path, m->bias) != NULL;
 }
 
-/* First site of module @k's LIBCALL run and its length; 0 if it has none. */
-static uint32_t run_of(struct ringfile *rf, uint32_t k, uint32_t *count)
-{
-	const struct tat_site *sites = ringfile_sites(rf);
-	uint32_t i, n = rf->hdr->site_count;
-
-	*count = 0;
-	for (i = 1; i < n; i++)
-		if (sites[i].kind == TAT_SITE_LIBCALL && sites[i].module == k)
-			break;
-	if (i >= n)
-		return 0;
-	while (i + *count < n && sites[i + *count].kind == TAT_SITE_LIBCALL &&
-	       sites[i + *count].module == k)
-		(*count)++;
-	return i;
-}
-
-static int ring_module(struct ringfile *rf, const char *path, uint64_t bias)
-{
-	const struct tat_module *mods = ringfile_modules(rf);
-
-	for (uint32_t k = 0; k < rf->hdr->module_count; k++)
-		if (!strcmp(mods[k].path, path) && mods[k].load_bias == bias)
-			return (int)k;
-	return -1;
-}
-
 static void stub_bytes(uint8_t *b, uint64_t at, const struct import *im, uint64_t bias,
 		       uint64_t fentry)
 {
@@ -222,12 +194,12 @@ int libcalls_prepare(struct remote *r, struct ringfile *rf, const struct libcall
 
 	for (size_t i = 0; i < lc->n; i++) {
 		const struct libcall_mod *lm = &lc->v[i];
-		int k = ring_module(rf, lm->path, lm->bias);
+		int k = ringfile_module_index(rf, lm->path, lm->bias);
 		const struct tat_module *tm;
 		uint64_t stubs;
 		uint32_t count;
 
-		if (k < 0 || run_of(rf, (uint32_t)k, &count))
+		if (k < 0 || ringfile_site_run(rf, (uint32_t)k, TAT_SITE_LIBCALL, &count))
 			continue;	/* not registered (table full), or done */
 		tm = &ringfile_modules(rf)[k];
 		if (h->site_count + lm->imps.n > h->site_cap) {
@@ -332,7 +304,7 @@ int libcalls_apply(struct remote *r, struct ringfile *rf, const struct libcalls 
 		const struct libcall_mod *lm = find_mod(lc, tm->path, tm->load_bias);
 		const struct import_list *imps;
 		struct import_list own = { 0 };
-		uint32_t count, first = run_of(rf, k, &count);
+		uint32_t count, first = ringfile_site_run(rf, k, TAT_SITE_LIBCALL, &count);
 
 		if (!first)
 			continue;
@@ -377,15 +349,15 @@ int libcalls_differs(struct ringfile *rf, const struct libcalls *lc)
 	const struct tat_site *sites = ringfile_sites(rf);
 
 	for (size_t i = 0; lc && i < lc->n; i++) {
-		int k = ring_module(rf, lc->v[i].path, lc->v[i].bias);
+		int k = ringfile_module_index(rf, lc->v[i].path, lc->v[i].bias);
 		uint32_t count;
 
-		if (k < 0 || !run_of(rf, (uint32_t)k, &count))
+		if (k < 0 || !ringfile_site_run(rf, (uint32_t)k, TAT_SITE_LIBCALL, &count))
 			return 1;
 	}
 	for (uint32_t k = 0; k < rf->hdr->module_count; k++) {
 		const struct libcall_mod *lm = find_mod(lc, mods[k].path, mods[k].load_bias);
-		uint32_t count, first = run_of(rf, k, &count);
+		uint32_t count, first = ringfile_site_run(rf, k, TAT_SITE_LIBCALL, &count);
 
 		for (uint32_t i = 0; first && i < count; i++) {
 			int want = lm && i < lm->imps.n ? lm->want[i] : 0;
@@ -404,7 +376,7 @@ void libcalls_status(FILE *out, struct ringfile *rf, pid_t pid, int list)
 
 	for (uint32_t k = 0; k < rf->hdr->module_count && k < rf->hdr->module_cap; k++) {
 		struct import_list imps = { 0 };
-		uint32_t count, first = run_of(rf, k, &count), on = 0;
+		uint32_t count, first = ringfile_site_run(rf, k, TAT_SITE_LIBCALL, &count), on = 0;
 
 		if (!first)
 			continue;

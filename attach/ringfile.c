@@ -400,3 +400,31 @@ struct tat_thread_ctl *ringfile_threads(struct ringfile *rf)
 {
 	return (struct tat_thread_ctl *)((char *)rf->hdr + rf->hdr->thread_off);
 }
+
+int ringfile_module_index(struct ringfile *rf, const char *path, uint64_t bias)
+{
+	const struct tat_module *mods = ringfile_modules(rf);
+
+	for (uint32_t k = 0; k < rf->hdr->module_count; k++)
+		if (!strcmp(mods[k].path, path) && mods[k].load_bias == bias)
+			return (int)k;
+	return -1;
+}
+
+uint32_t ringfile_site_run(struct ringfile *rf, uint32_t module, unsigned kind,
+			   uint32_t *count)
+{
+	const struct tat_site *sites = ringfile_sites(rf);
+	uint32_t i, n = rf->hdr->site_count;
+
+	*count = 0;
+	for (i = 1; i < n; i++)
+		if (sites[i].kind == kind && sites[i].module == module)
+			break;
+	if (i >= n)
+		return 0;
+	while (i + *count < n && sites[i + *count].kind == kind &&
+	       sites[i + *count].module == module)
+		(*count)++;
+	return i;
+}

@@ -66,6 +66,17 @@ void ringfile_close(struct ringfile *rf);
 /* Pointers into the file; the caller has checked the geometry. */
 struct tat_module *ringfile_modules(struct ringfile *rf);
 struct tat_site *ringfile_sites(struct ringfile *rf);
+
+/* Index of the module loaded from @path at @bias in the table, or -1. */
+int ringfile_module_index(struct ringfile *rf, const char *path, uint64_t bias);
+
+/*
+ * ringfile_site_run - the sites of @kind of module @module, which are
+ * registered together: the index of the first one (0 if there is none)
+ * and, in *@count, how many follow it without a gap.
+ */
+uint32_t ringfile_site_run(struct ringfile *rf, uint32_t module, unsigned kind,
+			   uint32_t *count);
 struct tat_thread_ctl *ringfile_threads(struct ringfile *rf);
 
 /* Bytes the geometry needs, or 0 if it is not valid. */
