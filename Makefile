@@ -42,7 +42,8 @@ LDLIBS_ALL = $(PKG_LIBS) -lpthread
 # ---------------------------------------------------------------- sources
 # Every .c in these folders belongs to the host-side library, except the
 # two programs' main.c files.
-LIB_DIRS := attach patcher symbols consumer consumer/decode consumer/input consumer/views \
+LIB_DIRS := attach attach/process attach/ring attach/hooks attach/frames patcher symbols \
+	    consumer consumer/decode consumer/input consumer/views \
 	    consumer/export
 LIB_SRCS := $(filter-out %/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
@@ -102,8 +103,8 @@ $(LIB): $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(O)/attach/inject.o: $(TRAMP_BLOB)
-$(O)/attach/unwind_hooks.o: $(TRAMP_BLOB)
-$(O)/attach/remote.o: $(RESCUE_BLOB)
+$(O)/attach/frames/unwind_hooks.o $(O)/attach/frames/unwind_hooks_off.o: $(TRAMP_BLOB)
+$(O)/attach/process/remote.o: $(RESCUE_BLOB)
 ALL_CFLAGS += -I$(O)
 
 $(TATTACH): $(O)/attach/main.o $(LIB)

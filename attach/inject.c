@@ -23,7 +23,7 @@
 #include "attach/inject.h"
 #include "attach/log.h"
 #include "attach/phase_time.h"
-#include "attach/vdso.h"
+#include "attach/process/vdso.h"
 #include "attach/tramp/tramp_abi.h"
 #include "attach/tramp/tramp_blob.h"
 

@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 #include "attach/modules.h"
-#include "attach/proc.h"
-#include "attach/remote.h"
-#include "attach/ringfile.h"
+#include "attach/process/proc.h"
+#include "attach/process/remote.h"
+#include "attach/ring/ringfile.h"
 #include "attach/tramp/tramp_abi.h"
 
 /*

@@ -10,10 +10,10 @@
 #include <tattach/ring.h>
 #include "attach/launch.h"
 #include "attach/log.h"
-#include "attach/ringdir.h"
+#include "attach/ring/ringdir.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
-#include "attach/stacks.h"
+#include "attach/frames/stacks.h"
 
 #define TATTACH_VERSION "0.1.0"
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "attach/proc.h"
+#include "attach/process/proc.h"
 #include "patcher/sites.h"
 
 struct module {

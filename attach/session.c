@@ -16,24 +16,24 @@
 #include <unistd.h>
 
 #include <tattach/ring.h>
-#include "attach/entries.h"
+#include "attach/hooks/entries.h"
 #include "attach/inject.h"
-#include "attach/libcalls.h"
+#include "attach/hooks/libcalls.h"
 #include "attach/log.h"
 #include "attach/modules.h"
-#include "attach/proc.h"
-#include "attach/remote.h"
-#include "attach/ringdir.h"
-#include "attach/ringfile.h"
-#include "attach/seccomp.h"
-#include "attach/running.h"
-#include "attach/seize.h"
-#include "attach/unwind_hooks.h"
+#include "attach/process/proc.h"
+#include "attach/process/remote.h"
+#include "attach/ring/ringdir.h"
+#include "attach/ring/ringfile.h"
+#include "attach/process/seccomp.h"
+#include "attach/frames/running.h"
+#include "attach/process/seize.h"
+#include "attach/frames/unwind_hooks.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
 #include "attach/status_extra.h"
-#include "attach/target.h"
-#include "attach/vdso.h"
+#include "attach/process/target.h"
+#include "attach/process/vdso.h"
 #include "patcher/patch.h"
 #include "attach/phase_time.h"
 
@@ -441,7 +441,7 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 		struct patch_site *p;
 
 		if (sites[i].kind == TAT_SITE_LIBCALL || sites[i].kind == TAT_SITE_ENTRY)
-			continue;	/* attach/libcalls.c, attach/entries.c */
+			continue;	/* attach/hooks/libcalls.c, attach/hooks/entries.c */
 		if (!pm->known)
 			plan_module_of(tm, set, maps, pm);
 		if (!pm->mapped) {

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "attach/ringfile.h"
+#include "attach/ring/ringfile.h"
 
 /* max depth, and the calls it left unrecorded */
 void status_print_depth(FILE *out, struct ringfile *rf);

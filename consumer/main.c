@@ -173,7 +173,7 @@ int main(int argc, char **argv)
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOFBF, 64 << 10);
 	if (opt.pid)
-		/* the same folder tattach uses (attach/ringfile.c) */
+		/* the same folder tattach uses (attach/ring/ringfile.c) */
 		snprintf(path, sizeof(path), "%.4096s/tattach-%d.ring",
 			 dir && *dir ? dir : TAT_RING_DIR, opt.pid);
 	if (opt.save)

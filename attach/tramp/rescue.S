@@ -51,7 +51,7 @@ rescue_restore:
 	mov	ctx_rdi(%rip), %rdi
 	jmp	*ctx_rip(%rip)
 
-	/* struct rescue_ctx (attach/remote.c) */
+	/* struct rescue_ctx (attach/process/remote.c) */
 	.balign	64
 	.globl	rescue_ctx
 rescue_ctx:

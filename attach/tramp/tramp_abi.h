@@ -103,7 +103,7 @@ struct tp_state {
 	uint32_t stats_cap;
 	uint32_t site_cap;
 	uint64_t ns_mult;	/* ns = ticks * ns_mult >> 32 (histogram buckets) */
-	/* C++ exceptions (attach/unwind_hooks.c): where tp_hook_raise and
+	/* C++ exceptions (attach/frames/unwind_hooks.c): where tp_hook_raise and
 	 * tp_hook_catch go on to, by TP_HOOK_*; 0 = not hooked */
 	uint64_t hook_next[8];
 	/* tattach's bookkeeping, unused by the trampoline: sites 1 ..

@@ -59,7 +59,7 @@ void tread_libcall_names_close(struct tread_libcall_names *n)
 
 /*
  * The start of the run of sites of @kind and @module: its first site in
- * the table, as tattach lays it out (attach/libcalls.c, attach/entries.c).
+ * the table, as tattach lays it out (attach/hooks/libcalls.c, attach/hooks/entries.c).
  * Returns @site itself when unknown, so the index is 0 rather than wild.
  */
 static uint32_t run_start(struct tread_libcall_names *n, uint32_t site, unsigned kind,

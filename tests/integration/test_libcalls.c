@@ -113,7 +113,7 @@ static uint64_t bias_of(pid_t pid, int pie)
 
 /*
  * The GOT entries of @bin (file addresses) that tattach points at the
- * trampoline's unwinder hooks (attach/unwind_hooks.c), by symbol.
+ * trampoline's unwinder hooks (attach/frames/unwind_hooks.c), by symbol.
  */
 static size_t unwinder_slots(const char *bin, uint64_t *v, size_t max)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attach/ringfile.h"
+#include "attach/ring/ringfile.h"
 
 static char dir[] = "/tmp/tattach-layout.XXXXXX";
 

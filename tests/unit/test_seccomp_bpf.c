@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <sys/syscall.h>
 
-#include "attach/seccomp_bpf.h"
+#include "attach/process/seccomp_bpf.h"
 
 #define LOAD(field) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field))
 #define RET(v)      BPF_STMT(BPF_RET | BPF_K, (v))

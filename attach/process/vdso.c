@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attach/proc.h"
-#include "attach/vdso.h"
+#include "attach/process/proc.h"
+#include "attach/process/vdso.h"
 
 static uint64_t vdso_base(pid_t pid)
 {

@@ -25,9 +25,9 @@
 #include <sys/syscall.h>
 
 #include "attach/log.h"
-#include "attach/proc.h"
-#include "attach/seccomp.h"
-#include "attach/seccomp_bpf.h"
+#include "attach/process/proc.h"
+#include "attach/process/seccomp.h"
+#include "attach/process/seccomp_bpf.h"
 
 #ifndef PTRACE_SECCOMP_GET_FILTER
 #define PTRACE_SECCOMP_GET_FILTER 0x420c

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
-#include "attach/shadow.h"
+#include "attach/frames/shadow.h"
 
 static int transfer(pid_t pid, uint64_t addr, void *buf, size_t len, int write)
 {

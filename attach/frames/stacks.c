@@ -10,13 +10,13 @@
 #include <string.h>
 
 #include "attach/log.h"
-#include "attach/proc.h"
-#include "attach/ringfile.h"
-#include "attach/seize.h"
-#include "attach/shadow.h"
-#include "attach/stackwalk.h"
-#include "attach/stacks.h"
-#include "attach/target.h"
+#include "attach/process/proc.h"
+#include "attach/ring/ringfile.h"
+#include "attach/process/seize.h"
+#include "attach/frames/shadow.h"
+#include "attach/process/stackwalk.h"
+#include "attach/frames/stacks.h"
+#include "attach/process/target.h"
 
 static struct walk_frame frames[STACKWALK_MAX];
 

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "attach/seize.h"
+#include "attach/process/seize.h"
 
 struct remote {
 	struct held *held;

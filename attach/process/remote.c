@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "attach/log.h"
-#include "attach/proc.h"
-#include "attach/remote.h"
+#include "attach/process/proc.h"
+#include "attach/process/remote.h"
 #include "attach/tramp/rescue_blob.h"
 
 /* The whole of a read or write through /proc/PID/mem, or -errno. */

@@ -18,13 +18,13 @@
 #include <sys/ptrace.h>
 
 #include "attach/log.h"
-#include "attach/remote.h"
-#include "attach/ringfile.h"
-#include "attach/seize.h"
-#include "attach/shadow.h"
-#include "attach/stackwalk.h"
+#include "attach/process/remote.h"
+#include "attach/ring/ringfile.h"
+#include "attach/process/seize.h"
+#include "attach/frames/shadow.h"
+#include "attach/process/stackwalk.h"
 #include "attach/tramp/tramp_blob.h"
-#include "attach/unwind_hooks.h"
+#include "attach/frames/unwind_hooks.h"
 
 static struct walk_frame frames[STACKWALK_MAX];
 

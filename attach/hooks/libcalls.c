@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "attach/inject.h"
-#include "attach/libcalls.h"
+#include "attach/hooks/libcalls.h"
 #include "attach/log.h"
 
 #define STUB_SIZE   32u

@@ -14,7 +14,7 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 
-#include "attach/stackwalk.h"
+#include "attach/process/stackwalk.h"
 
 struct walk_arg {
 	void *upt;

@@ -20,11 +20,11 @@
 #include <time.h>
 
 #include "attach/log.h"
-#include "attach/ringfile.h"
-#include "attach/running.h"
-#include "attach/seize.h"
-#include "attach/shadow.h"
-#include "attach/stackwalk.h"
+#include "attach/ring/ringfile.h"
+#include "attach/frames/running.h"
+#include "attach/process/seize.h"
+#include "attach/frames/shadow.h"
+#include "attach/process/stackwalk.h"
 
 
 struct adopt {

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include "attach/proc.h"
+#include "attach/process/proc.h"
 
 int proc_read_stat(pid_t pid, struct proc_stat *out)
 {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "attach/log.h"
-#include "attach/target.h"
+#include "attach/process/target.h"
 
 static int exe_machine(pid_t pid, int *machine)
 {
@@ -36,7 +36,7 @@ static int exe_machine(pid_t pid, int *machine)
 /*
  * Processes where what tattach does would not be safe: with CET user
  * shadow stacks a rewritten return address faults.  (seccomp is judged by
- * attach/seccomp.c, filter by filter.)
+ * attach/process/seccomp.c, filter by filter.)
  */
 static int refuse_unsafe(pid_t pid)
 {

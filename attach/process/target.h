@@ -4,7 +4,7 @@
 
 #include <sys/types.h>
 
-#include "attach/proc.h"
+#include "attach/process/proc.h"
 
 /*
  * target_check - refuse, with one logged line, a pid that does not exist,

@@ -19,8 +19,8 @@
 #include <stdio.h>
 
 #include "attach/modules.h"
-#include "attach/remote.h"
-#include "attach/ringfile.h"
+#include "attach/process/remote.h"
+#include "attach/ring/ringfile.h"
 #include "attach/site_filter.h"
 #include "patcher/imports.h"
 

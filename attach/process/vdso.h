@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "attach/remote.h"
+#include "attach/process/remote.h"
 
 /*
  * vdso_clock_gettime - address of clock_gettime in the target's vDSO, for

@@ -10,7 +10,7 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 
-#include "attach/seccomp_bpf.h"
+#include "attach/process/seccomp_bpf.h"
 
 #define DATA_SIZE 64u	/* sizeof(struct seccomp_data) */
 

@@ -22,9 +22,9 @@
 
 #include <tattach/ring.h>
 #include "attach/log.h"
-#include "attach/proc.h"
-#include "attach/ringdir.h"
-#include "attach/ringfile.h"
+#include "attach/process/proc.h"
+#include "attach/ring/ringdir.h"
+#include "attach/ring/ringfile.h"
 
 const char *ringdir_path(void)
 {

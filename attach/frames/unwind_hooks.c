@@ -21,13 +21,13 @@
 #include <unistd.h>
 
 #include <tattach/ring.h>
-#include "attach/libcalls.h"
+#include "attach/hooks/libcalls.h"
 #include "attach/log.h"
-#include "attach/proc.h"
-#include "attach/remote.h"
-#include "attach/ringfile.h"
+#include "attach/process/proc.h"
+#include "attach/process/remote.h"
+#include "attach/ring/ringfile.h"
 #include "attach/tramp/tramp_abi.h"
-#include "attach/unwind_hooks.h"
+#include "attach/frames/unwind_hooks.h"
 #include "attach/tramp/tramp_blob.h"
 
 static const char *const hooked[] = {

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "attach/log.h"
-#include "attach/ringfile.h"
+#include "attach/ring/ringfile.h"
 
 #define PAGE 4096ull
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))

@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "attach/log.h"
-#include "attach/proc.h"
-#include "attach/seize.h"
+#include "attach/process/proc.h"
+#include "attach/process/seize.h"
 
 #define HOLD_PASSES 100
 

@@ -9,7 +9,7 @@
 
 #include <sys/types.h>
 
-#include "attach/seize.h"
+#include "attach/process/seize.h"
 
 /*
  * seccomp_mode_check - from /proc, without stopping anything: 0 when no
