@@ -268,9 +268,10 @@ check_names "$O/tread-1.txt" "call graph" event_handler drive_machine process_co
 	item_get do_item_get assoc_find MurmurHash3_x86_32 tcp_read transmit
 grep -q '0x[0-9a-f]\{6,\}\|bad_site_' "$O/tread-1.txt" &&
 	fail "call graph has unnamed sites: $(grep -m2 '0x[0-9a-f]\{6,\}\|bad_site_' "$O/tread-1.txt")"
-# event_handler is called by libevent (not traced): it must be at depth 0
-bad_depth=$(grep -c '|   \+event_handler() {' "$O/tread-1.txt")
-[ "$bad_depth" = 0 ] && pass "event_handler always at depth 0 in the graph" ||
+# event_handler is called by libevent (not traced): it must be at depth 0,
+# or 1 under the worker_libevent() that --enable found running (adopted)
+bad_depth=$(grep -c '|     \+event_handler() {' "$O/tread-1.txt")
+[ "$bad_depth" = 0 ] && pass "event_handler always at depth 0 or 1 (under an adopted worker) in the graph" ||
 	fail "event_handler nested $bad_depth times in the graph"
 graph_lines=$(grep -vc '^#' "$O/tread-1.txt")
 
@@ -319,9 +320,9 @@ check_names "$O/follow-1.txt" "tread -f output" event_handler drive_machine proc
 run_tattach 'tracing disabled' "$O/disable-3.txt" -p "$PID" --disable
 wait_load "load while tracing with tread -f" "$O/load-2.out"
 follow_lost=$(grep -c '/\* lost [0-9]* events \*/' "$O/follow-1.txt")
-follow_nested=$(grep -c '|   \+event_handler() {' "$O/follow-1.txt")
+follow_nested=$(grep -c '|     \+event_handler() {' "$O/follow-1.txt")
 if [ "$follow_nested" != 0 ]; then
-	note "tread -f: event_handler printed nested $follow_nested times (max depth $(grep '|   \+event_handler() {' "$O/follow-1.txt" | sed 's/.*|\( *\)event_handler.*/\1/' | awk '{ d = (length($0) - 1) / 2; if (d > m) m = d } END { print m }')) after $follow_lost '/* lost N events */' lines: calls left open across a loss are never closed (known tread problem, see docs/real-world.md)"
+	note "tread -f: event_handler printed nested $follow_nested times (max depth $(grep '|     \+event_handler() {' "$O/follow-1.txt" | sed 's/.*|\( *\)event_handler.*/\1/' | awk '{ d = (length($0) - 1) / 2; if (d > m) m = d } END { print m }')) after $follow_lost '/* lost N events */' lines: calls left open across a loss are never closed (known tread problem, see docs/real-world.md)"
 fi
 
 # ------------------------------------------------ flight mode, 64K rings
@@ -344,7 +345,7 @@ wait "$FPID"
 frc=$?
 forget "$FPID"
 [ $frc = 0 ] && pass "tread -f (flight) stopped by SIGINT, exit 0" || fail "tread -f (flight) exit $frc"
-follow2_nested=$(grep -c '|   \+event_handler() {' "$O/follow-2.txt")
+follow2_nested=$(grep -c '|     \+event_handler() {' "$O/follow-2.txt")
 [ "$follow2_nested" = 0 ] ||
 	note "tread -f (flight): event_handler printed nested $follow2_nested times after $(grep -c '/\* lost [0-9]* events \*/' "$O/follow-2.txt") loss markers"
 run_tattach 'tracing disabled' "$O/disable-4.txt" -p "$PID2" --disable
