@@ -45,7 +45,14 @@ struct sym_resolver {
 	size_t             strings_cap;
 };
 
-static char *debuginfo_path;	/* NULL: libdwfl's default search path */
+/*
+ * Where separate debug files are looked for, in libdwfl's syntax (that of
+ * elfutils' --debuginfo-path): NULL is its default, ":.debug:/usr/lib/debug",
+ * under whose absolute entries a stripped file's build-id finds
+ * .build-id/XX/YYYY.debug.  TATTACH_DEBUGINFO_PATH replaces it, for debug
+ * files kept elsewhere (and for tests, which may not write /usr/lib/debug).
+ */
+static char *debuginfo_path;
 
 static const Dwfl_Callbacks offline_callbacks = {
 	.find_elf       = dwfl_build_id_find_elf,
@@ -70,6 +77,7 @@ int sym_open(struct sym_resolver **out)
 
 	if (!r)
 		return -ENOMEM;
+	debuginfo_path = getenv("TATTACH_DEBUGINFO_PATH");
 	*out = r;
 	return 0;
 }

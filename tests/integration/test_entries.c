@@ -312,17 +312,58 @@ static void rename_in(char **s, const char *name, const char *by)
 	*s = out;
 }
 
+/* @bin's GNU build-id as lowercase hex into @hex (41+ bytes), 0 if none. */
+static int build_id_hex(const char *bin, char *hex, size_t max)
+{
+	int fd = open(bin, O_RDONLY), found = 0;
+	Elf_Scn *scn = NULL;
+	Elf *elf;
+
+	cr_assert_geq(fd, 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	while (elf && !found && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		GElf_Nhdr nh;
+		Elf_Data *d;
+		size_t off = 0, name_off, desc_off;
+
+		gelf_getshdr(scn, &sh);
+		if (sh.sh_type != SHT_NOTE || !(d = elf_getdata(scn, NULL)))
+			continue;
+		while (!found && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+			const unsigned char *id = (const unsigned char *)d->d_buf + desc_off;
+
+			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+			    memcmp((const char *)d->d_buf + name_off, "GNU", 4) ||
+			    2 * nh.n_descsz + 1 > max)
+				continue;
+			for (size_t i = 0; i < nh.n_descsz; i++)
+				snprintf(hex + 2 * i, 3, "%02x", id[i]);
+			found = 1;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return found;
+}
+
 /*
  * A stripped program: functions from .eh_frame, named module+0xOFFSET.
  * strip moves no code, so the unstripped build says which is which.
+ * Then its debug file (objcopy --only-keep-debug of the unstripped build)
+ * under a debug root, at .build-id/XX/YYYY.debug as /usr/lib/debug keeps
+ * them: the same ring reads with the real names.
  */
 Test(entries, stripped_eh_frame, .timeout = 60)
 {
 	static const char *const fns[] = { "dispatch", "work", "leaf", "a", "b", "c" };
 	const char *full = build_path("tests/targets/calltree.plain.gcc.O2.nopie");
 	char *out = NULL, *err = NULL, *got, *want, by[64], args[96];
+	char root[] = "/tmp/tattach-debugroot.XXXXXX", id[130], dir[256], dbg[512], cmd[1024];
 	uint64_t skip;
 	struct target t;
+	int rc;
 
 	want = expect_wrapped("dispatch", 2);
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
@@ -350,6 +391,32 @@ Test(entries, stripped_eh_frame, .timeout = 60)
 	free(got);
 	free(want);
 	free(out);
+	free(err);
+
+	/* The debug file appears: tread finds it by the build-id. */
+	cr_assert(build_id_hex(build_path("tests/targets/calltree.stripped"), id, sizeof(id)),
+		  "calltree.stripped has no build-id");
+	cr_assert_not_null(mkdtemp(root));
+	snprintf(dir, sizeof(dir), "%s/.build-id/%.2s", root, id);
+	snprintf(dbg, sizeof(dbg), "%s/%s.debug", dir, id + 2);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s && objcopy --only-keep-debug %s %s",
+		 dir, full, dbg);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	setenv("TATTACH_DEBUGINFO_PATH", root, 1);
+	out = err = NULL;
+	rc = tread(t.pid, "", &out, &err);
+	unsetenv("TATTACH_DEBUGINFO_PATH");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	cr_assert_eq(rc, 0, "%s", err);
+	got = graph_canon(out, t.pid);
+	want = expect_wrapped("dispatch", 2);
+	cr_assert_str_eq(got, want, "%s", out);
+	cr_assert_null(strstr(out, "calltree.stripped+0x"), "%s", out);
+	free(got);
+	free(want);
+	free(out);
+	free(err);
 	target_stop(&t);
 }
 

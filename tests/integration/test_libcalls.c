@@ -3,7 +3,7 @@
  * tattach --libcalls: calls from a traced program into libc and
  * libpthread (malloc, memcpy and strlen (IFUNCs), pthread_mutex_lock,
  * write, qsort with a traced comparator, exit with a traced atexit
- * handler) show as calls under their caller, named by the import, with
+ * handler, execve) show as calls under their caller, named by the import, with
  * lazy binding, -z now (full RELRO), -fno-plt (GOT slots), non-PIE and
  * the IBT PLT (endbr64 + jmp in .plt.sec).
  * After --disable the PLT and GOT hold byte for byte what a twin process
@@ -486,6 +486,36 @@ Test(libcalls, exit_inside, .timeout = 60)
 			  * returned stay open */
 			 "dispatch(do_exit(exit(at_exit_handler(write) __cxa_finalize",
 			 "%s", out);
+	free(got);
+	free(out);
+}
+
+/* execve() never returns: the new image replaces the traced one, runs
+ * as it would untraced, and the old ring, read post mortem, shows the
+ * call that made it still open with nothing after it. */
+Test(libcalls, execve_inside, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, *got, want[32];
+	struct target t;
+	pid_t pid;
+	int status;
+
+	start(&t, "lazy");
+	t.keep_ring = 1;
+	pid = t.pid;
+	run(&t, "--enable --libcalls");
+	cr_assert_str_eq(target_cmd(&t, "write"), "done");
+	snprintf(want, sizeof(want), "execed %d", (int)pid);
+	cr_assert_str_eq(target_cmd(&t, "execve"), want);	/* the new image answers */
+	status = target_stop(&t);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	cr_assert_eq(tread(pid, "", &out, &err), 0, "%s", err);
+	ring_remove(pid);
+	got = graph_canon(out, pid);
+	cr_assert_str_eq(got, "dispatch(do_write(write)) dispatch(do_execve(execve(",
+			 "%s\n%s", got, out);
+	cr_assert(strstr(out, "execve() {"), "%s", out);
+	cr_assert_null(strstr(out, "exit lost"), "%s", out);
 	free(got);
 	free(out);
 }

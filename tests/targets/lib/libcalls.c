@@ -20,6 +20,8 @@
  *             runs the first time only                      -> "done"
  *   exit      do_exit(): exit(0), whose atexit handler calls
  *             at_exit_handler(): write                      (dies)
+ *   execve    do_execve(): execve of itself with "execed", the new image
+ *             prints "execed <pid>" and exits 0              (replaced)
  *   quit      _exit(0)
  *
  * With TATTACH_NORAND=1 in the environment it first re-executes itself
@@ -151,6 +153,16 @@ NOINLINE void do_exit(void)
 	exit(0);
 }
 
+/* Never returns when the exec works: the new image answers instead. */
+NOINLINE void do_execve(char **argv)
+{
+	char *args[] = { argv[0], "execed", NULL };
+	extern char **environ;
+
+	execve("/proc/self/exe", args, environ);
+	sink++;
+}
+
 /* Parsing by hand: no library call the trace would have to list. */
 NOTRACE static int starts(const char *s, const char *word)
 {
@@ -209,6 +221,8 @@ NOINLINE int run_threads(long t, long n)
 }
 
 /* Returns -1 for an unknown command, else a number to print (or -2). */
+static char **main_argv;
+
 NOINLINE long dispatch(const char *line)
 {
 	const char *p = line;
@@ -245,6 +259,10 @@ NOINLINE long dispatch(const char *line)
 		return thread_exit() ? -1 : -2;
 	if (starts(line, "exit"))
 		do_exit();
+	if (starts(line, "execve")) {
+		do_execve(main_argv);
+		return -1;
+	}
 	if (starts(line, "quit"))
 		_exit(0);
 	return -1;
@@ -277,7 +295,12 @@ int main(int argc, char **argv)
 	char line[256];
 	ssize_t n;
 
-	(void)argc;
+	main_argv = argv;
+	if (argc > 1 && !strcmp(argv[1], "execed")) {
+		/* the image execve started: one line, then gone */
+		n = snprintf(line, sizeof(line), "execed %d\n", (int)getpid());
+		_exit(write(STDOUT_FILENO, line, (size_t)n) == n ? 0 : 3);
+	}
 	if (getenv("TATTACH_NORAND") && !(personality(0xffffffff) & ADDR_NO_RANDOMIZE)) {
 		personality(ADDR_NO_RANDOMIZE);
 		execv("/proc/self/exe", argv);
