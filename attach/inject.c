@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -125,6 +126,16 @@ int inject_setup(struct remote *r, struct ringfile *rf)
 	st.stats_off = h->stats_off;
 	st.stats_cap = h->stats_cap;
 	st.site_cap = h->site_cap;
+	/* What a fork child needs to make its own ring beside ours
+	 * (tramp_fork.c): an absolute path, the child's cwd may differ. */
+	st.ring_addr = (uint64_t)map;
+	st.ring_pid = h->pid;
+	{
+		char *abs = realpath(rf->path, NULL);
+
+		snprintf(st.ring_path, sizeof(st.ring_path), "%s", abs ? abs : rf->path);
+		free(abs);
+	}
 	/* 2^32 * 1e9 / tsc_hz: below 2^32 for any clock faster than 1 GHz
 	 * (the TSC), exactly 2^32 for the vDSO's nanoseconds. */
 	st.ns_mult = h->tsc_hz ? (uint64_t)(((unsigned __int128)1000000000ull << 32) /

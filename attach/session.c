@@ -951,6 +951,9 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		rf.hdr->mode = (uint32_t)o->mode;
 	if (o->max_depth >= 0)
 		__atomic_store_n(&rf.hdr->max_depth, (uint32_t)o->max_depth, __ATOMIC_RELEASE);
+	/* Read by a fork child at its first traced call (tramp_fork.c): every
+	 * --enable says it, as it says the mode. */
+	__atomic_store_n(&rf.hdr->children, o->no_children ? 0u : 1u, __ATOMIC_RELEASE);
 	/* Enabled already: nothing to do, unless a library with sites was
 	 * loaded since (dlopen): then trace it too; or the filters ask for
 	 * another set of sites. */

@@ -22,6 +22,8 @@ struct session_opts {
 	int libcalls;			/* --enable --libcalls: hook library calls */
 	int entry;			/* --enable --entry: patch the program's entries */
 	const char *module;		/* --enable --module NAME: and that library's */
+	int no_children;		/* --enable --no-children: fork children
+					 * of the process record nothing */
 };
 
 struct session_report {

@@ -34,6 +34,7 @@ extern char tp_return[] HIDDEN;
 HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
 HIDDEN uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp);
+HIDDEN uint64_t tp_fork_ring(struct tp_state *st, uint64_t key);	/* tramp_fork.c */
 
 static void bt_rehijack_slow(const struct tp_state *st, struct tp_thread *t,
 			     uint64_t slot, uint32_t s);
@@ -861,8 +862,12 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	uint32_t max_depth, stack;
 
 	/* Not recording (a fork child, see tramp_abi.h), or no TLS yet. */
-	if (unlikely(!ring || !key))
-		return;
+	if (unlikely(!ring || !key)) {
+		/* a fork child's first call: its own ring (tramp_fork.c) */
+		if (!key || !(ring = tp_fork_ring(st, key)))
+			return;
+		hdr = (const void *)ring;
+	}
 	t = thread_find(st, key);
 	if (unlikely(!t)) {
 		t = thread_claim(st, ring, key);
@@ -976,10 +981,14 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 	struct tp_state *st = state();
 	uint64_t tsc = now(st);
 	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
-	struct tp_thread *t = key ? thread_find(st, key) : NULL;
+	struct tp_thread *t;
 	uint64_t depth, i, ret, skipped, left;
 	uint32_t s;
 
+	/* a fork child's first return: its own ring (tramp_fork.c) */
+	if (unlikely(!ring))
+		ring = tp_fork_ring(st, key);
+	t = key ? thread_find(st, key) : NULL;
 	if (unlikely(!t)) {
 		t = thread_by_frame(st, (uint64_t)slot);
 		if (!t)

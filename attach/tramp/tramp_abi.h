@@ -33,7 +33,16 @@ struct tp_config {
 
 struct tp_live {
 	uint64_t ring;		/* address of the ring mapping; 0: do not record */
+	uint64_t fork_state;	/* TP_FORK_*: how far a fork child got in
+				 * making its own ring (tramp_fork.c); wiped
+				 * with ring, so each child starts at 0 */
 };
+
+#define TP_FORK_UNSEEN 0	/* not looked at yet (every fork child starts here) */
+#define TP_FORK_BUSY   1	/* a thread of this process is making its ring now */
+#define TP_FORK_DONE   2	/* it has its own ring (ring != 0) */
+#define TP_FORK_NONE   3	/* it does not record: not a child, children off,
+				 * or its ring could not be made */
 
 /* tp_frame.site: the site index in the low bits, then these. */
 #define TP_FRAME_STACK_SHIFT 32			/* sub-stack id, 29 bits */
@@ -117,6 +126,16 @@ struct tp_state {
 	uint64_t hook_saved;
 	uint64_t hook_slot[TP_HOOK_SAVED_MAX];
 	uint64_t hook_orig[TP_HOOK_SAVED_MAX];
+	/* Fork children (tramp_fork.c): the ring this process writes and whose
+	 * it is, so that a fork child (which inherits this private page but
+	 * reads 0 on the wiped live page) finds its parent's ring, still
+	 * mapped, and makes its own beside it.  The child rewrites them for
+	 * its own children.  0 in ring_addr: set up by a tattach without fork
+	 * children: a child records nothing. */
+	uint64_t ring_addr;
+	int32_t  ring_pid;
+	uint32_t ring_pad;
+	char     ring_path[256];	/* the ring file's path (TAT_PATH_MAX) */
 };
 
 #define TP_HOOK_RAISE   0	/* _Unwind_RaiseException */

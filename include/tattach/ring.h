@@ -141,7 +141,21 @@ struct tat_ring_header {
 	uint32_t pad1;
 
 	uint64_t rescue_addr;		/* page tattach runs remote syscalls from */
-	uint64_t reserved[25];
+	uint64_t reserved[23];
+
+	/*
+	 * Fork children (docs/ring-format.md, "Fork children"), taken from the
+	 * end of reserved[] so that every other field keeps its offset.
+	 */
+	uint32_t children;		/* [T] 1: a process forked by this one
+					 * makes its own ring at its first traced
+					 * call or return (attach/tramp/tramp_fork.c);
+					 * 0: it records nothing (--no-children) */
+	int32_t  parent_pid;		/* this ring was made by a fork child of
+					 * the traced process parent_pid (0: by
+					 * tattach) */
+	uint64_t parent_start_time;	/* with parent_pid: that process's start
+					 * time (field 22 of /proc/PID/stat) */
 
 	/*
 	 * Calls in flight and stats mode (docs/ring-format.md, "Frames in

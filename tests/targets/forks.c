@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fork children of a traced process (tests/integration/test_children.c).
+ * Commands on stdin, one answer line each:
+ *
+ *   child N       fork inside three traced frames; the child calls work(N)
+ *                 and returns through the frames it inherited, then exits;
+ *                 answers "child PID" once it has been reaped
+ *   grand N       the same child forks a grandchild that calls work(N + 1)
+ *                 and returns through its frames; the child says
+ *                 "grandchild PID" once it reaped it, then "grand CHILD"
+ *   threads N     three threads call leaf() in a loop while the main thread
+ *                 forks the child of "child N"; answers "child PID"
+ *   keep N        fork a child that calls work(N), then waits on a pipe;
+ *                 answers "kept PID" once it has called work(N)
+ *   release N     let every kept child call work(N) and exit, reap them;
+ *                 answers "released K"
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NOINLINE __attribute__((noinline, noclone))
+#define KEPT_MAX 16
+
+volatile long sink;
+static volatile int spinning;
+static pid_t kept[KEPT_MAX];
+static int kept_go[KEPT_MAX];	/* write end: a line lets kept child i go on */
+static int nkept;
+
+NOINLINE long leaf(long x)
+{
+	sink += x;
+	return x + 1;
+}
+
+NOINLINE long work(long n)
+{
+	long t = 0;
+
+	for (long i = 0; i < n; i++)
+		t += leaf(i);
+	return t;
+}
+
+static int reap(pid_t pid)
+{
+	int status;
+
+	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* In the child: 0 after work(n + extra); with @grand, after forking a
+ * grandchild that does the same one level down. */
+NOINLINE static long spawn(long n, int grand, pid_t *grandpid)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	if (grand) {
+		pid_t g = fork();
+
+		if (g < 0)
+			_exit(4);
+		if (g == 0)
+			return work(n + 1) == (n + 1) * (n + 2) / 2 ? 0 : -1;
+		if (reap(g))
+			_exit(5);
+		*grandpid = g;
+		printf("grandchild %d\n", (int)g);
+	}
+	return work(n) == n * (n + 1) / 2 ? 0 : -1;
+}
+
+NOINLINE static long cmd_child(long n, int grand, pid_t *grandpid)
+{
+	long r = spawn(n, grand, grandpid);
+
+	if (r <= 0)	/* a child, past the frames of spawn() */
+		_exit(r == 0 ? 0 : 3);
+	return r;
+}
+
+NOINLINE static void *spinner(void *arg)
+{
+	(void)arg;
+	while (__atomic_load_n(&spinning, __ATOMIC_RELAXED))
+		leaf(1);
+	return NULL;
+}
+
+NOINLINE static long cmd_threads(long n)
+{
+	pthread_t th[3];
+	pid_t pid;
+
+	spinning = 1;
+	for (int i = 0; i < 3; i++)
+		if (pthread_create(&th[i], NULL, spinner, NULL))
+			return -1;
+	pid = (pid_t)cmd_child(n, 0, NULL);
+	spinning = 0;
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	return pid;
+}
+
+NOINLINE static long cmd_keep(long n)
+{
+	int go[2], said[2];
+	pid_t pid;
+	char c;
+
+	if (nkept == KEPT_MAX || pipe(go) || pipe(said))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		long m;
+
+		close(go[1]);
+		close(said[0]);
+		work(n);
+		if (write(said[1], "k", 1) != 1)
+			_exit(7);
+		/* the number of release, on the pipe */
+		if (read(go[0], &m, sizeof(m)) != sizeof(m))
+			_exit(8);
+		work(m);
+		_exit(0);
+	}
+	close(go[0]);
+	close(said[1]);
+	if (read(said[0], &c, 1) != 1)
+		return -1;
+	close(said[0]);
+	kept[nkept] = pid;
+	kept_go[nkept++] = go[1];
+	return pid;
+}
+
+NOINLINE static long cmd_release(long n)
+{
+	long done = 0;
+
+	for (int i = 0; i < nkept; i++) {
+		if (write(kept_go[i], &n, sizeof(n)) != sizeof(n))
+			return -1;
+		close(kept_go[i]);
+		done += reap(kept[i]) == 0;
+	}
+	nkept = 0;
+	return done;
+}
+
+NOINLINE static void dispatch(const char *line)
+{
+	pid_t g = 0;
+	long n = 0, r;
+
+	if (sscanf(line, "child %ld", &n) == 1) {
+		r = cmd_child(n, 0, NULL);
+		printf(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
+	} else if (sscanf(line, "grand %ld", &n) == 1) {
+		/* the child says "grandchild PID" first */
+		r = cmd_child(n, 1, &g);
+		printf(r > 0 && reap((pid_t)r) == 0 ? "grand %ld\n" : "error %ld\n", r);
+	} else if (sscanf(line, "threads %ld", &n) == 1) {
+		r = cmd_threads(n);
+		printf(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
+	} else if (sscanf(line, "keep %ld", &n) == 1) {
+		r = cmd_keep(n);
+		printf(r > 0 ? "kept %ld\n" : "error %ld\n", r);
+	} else if (sscanf(line, "release %ld", &n) == 1) {
+		printf("released %ld\n", cmd_release(n));
+	} else {
+		printf("error %s", line);
+	}
+}
+
+int main(void)
+{
+	char line[128];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("ready %d\n", (int)getpid());
+	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4))
+		dispatch(line);
+	cmd_release(0);
+	return 0;
+}
