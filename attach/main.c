@@ -8,12 +8,14 @@
 #include <string.h>
 
 #include <tattach/ring.h>
+#include "attach/children.h"
 #include "attach/launch.h"
 #include "attach/log.h"
 #include "attach/ring/ringdir.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
 #include "attach/frames/stacks.h"
+#include "attach/process/proc.h"
 
 #define TATTACH_VERSION "0.1.0"
 
@@ -24,7 +26,7 @@ enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS, ACT_MODE, ACT_LIST,
 
 /* Long-only options (no short letter). */
 enum { OPT_LIST = 0x100, OPT_CLEAN, OPT_MAX_DEPTH, OPT_STACKS, OPT_LIBCALLS, OPT_ENTRY,
-       OPT_MODULE };
+       OPT_MODULE, OPT_NO_CHILDREN };
 
 static void usage(FILE *f)
 {
@@ -47,7 +49,9 @@ static void usage(FILE *f)
 "  -e, --enable           stop the process, inject the trampoline and the ring\n"
 "                         (first time), make every call site call it, resume\n"
 "  -d, --disable          stop the process, turn every site back into a NOP,\n"
-"                         resume; what was recorded stays readable\n"
+"                         resume; what was recorded stays readable; the\n"
+"                         process's traced descendants (fork children) are\n"
+"                         disabled too, and counted\n"
 "  -s, --status           show attachment, sites, threads, buffer use, drops,\n"
 "                         stats memory; with -v also every patched function;\n"
 "                         also after the process exited (from its ring file)\n"
@@ -91,6 +95,10 @@ static void usage(FILE *f)
 "                         say why); no -pg needed\n"
 "      --module NAME      with --enable: the same for the loaded library NAME\n"
 "                         (its path, or the start of its file name: libz)\n"
+"      --no-children      with --enable: processes it forks record nothing\n"
+"                         (default: a fork child traces itself into its own\n"
+"                         ring, tattach-CHILD.ring, from its first traced\n"
+"                         call; 'tread -p PID --children' reads them all)\n"
 "      --max-depth N      record only calls less than N traced calls deep\n"
 "                         (deeper ones are counted, see --status); 0: no\n"
 "                         limit; with --enable, or alone on a live trace\n"
@@ -235,6 +243,7 @@ int main(int argc, char **argv)
 		{ "libcalls", no_argument, NULL, OPT_LIBCALLS },
 		{ "entry", no_argument, NULL, OPT_ENTRY },
 		{ "module", required_argument, NULL, OPT_MODULE },
+		{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "list", no_argument, NULL, OPT_LIST },
@@ -322,6 +331,9 @@ int main(int argc, char **argv)
 		case OPT_MODULE:
 			o.module = optarg;
 			break;
+		case OPT_NO_CHILDREN:
+			o.no_children = 1;
+			break;
 		case OPT_MAX_DEPTH:
 			v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 0 || v > TAT_FRAMES_MAX)
@@ -369,6 +381,8 @@ int main(int argc, char **argv)
 		misuse("%s", "--libcalls goes with --enable");
 	if ((o.entry || o.module) && act != ACT_ENABLE)
 		misuse("%s", "--entry and --module go with --enable");
+	if (o.no_children && act != ACT_ENABLE)
+		misuse("%s", "--no-children goes with --enable");
 	if ((o.nfilters || o.nnotraces) && act != ACT_ENABLE)
 		misuse("%s", "--filter and --notrace go with --enable");
 	o.verbose = verbose;
@@ -408,7 +422,12 @@ int main(int argc, char **argv)
 			       "again\n", (int)o.pid, rep.unpatched, plural(rep.unpatched),
 			       plural(rep.unpatched));
 		break;
-	case ACT_DISABLE:
+	case ACT_DISABLE: {
+		struct proc_stat ps = { 0 };
+		struct children_report cr;
+
+		/* read first: the pair names the parent in its children's rings */
+		proc_read_stat(o.pid, &ps);
 		ret = session_disable(&o, &rep);
 		if (ret)
 			return fail(&o, ret);
@@ -420,7 +439,17 @@ int main(int argc, char **argv)
 			       "%zu thread%s stopped for %.3f ms\n", (int)o.pid, rep.changed,
 			       rep.changed == 1 ? " is a" : "s are", rep.threads,
 			       plural(rep.threads), rep.stopped_us / 1000);
+		ret = children_disable(o.pid, ps.start_time, &o, &cr);
+		if (cr.disabled)
+			printf("tattach: pid %d: and %zu traced descendant%s disabled: %s\n",
+			       (int)o.pid, cr.disabled, plural(cr.disabled), cr.pids);
+		if (cr.failed)
+			pr_err("pid %d: %zu traced descendant%s could not be disabled (said "
+			       "above)", (int)o.pid, cr.failed, plural(cr.failed));
+		if (ret || cr.failed)
+			return 1;
 		break;
+	}
 	case ACT_STACKS:
 		ret = session_stacks(o.pid, stdout);
 		return ret ? fail(&o, ret) : 0;

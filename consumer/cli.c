@@ -30,6 +30,7 @@ enum {
 	OPT_SAVE,
 	OPT_EXPORT,
 	OPT_HTML,
+	OPT_CHILDREN,
 };
 
 static const struct option long_options[] = {
@@ -56,6 +57,7 @@ static const struct option long_options[] = {
 	{ "export",  required_argument, NULL, OPT_EXPORT },
 	{ "output",  required_argument, NULL, 'o' },
 	{ "html",    required_argument, NULL, OPT_HTML },
+	{ "children", no_argument,      NULL, OPT_CHILDREN },
 	{ "help",    no_argument,       NULL, 'h' },
 	{ "version", no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -301,6 +303,9 @@ int tread_parse_args(int argc, char **argv, struct tread_options *o,
 		case 'f':
 			o->follow = true;
 			break;
+		case OPT_CHILDREN:
+			o->children = true;
+			break;
 		case OPT_REPORT:
 			o->report = true;
 			break;
@@ -420,6 +425,13 @@ int tread_parse_args(int argc, char **argv, struct tread_options *o,
 		return usage_error(err, errlen, "say which trace to read: -p PID or -i FILE");
 	if (o->pid && o->input)
 		return usage_error(err, errlen, "-p and -i cannot be used together");
+	if (o->children && !o->pid)
+		return usage_error(err, errlen, "--children goes with -p PID");
+	if (o->children && (o->follow || o->report || o->hist || o->stat || o->stuck ||
+			    o->save))
+		return usage_error(err, errlen, "--children merges several processes: "
+				   "for the call graph, --export and --html only (not -f, "
+				   "--report, --hist, --stat, --stuck or --save)");
 	if ((o->report || o->hist || o->stat || o->stuck) && o->time != TREAD_TIME_NONE)
 		return usage_error(err, errlen, "--time is for the call graph, not "
 				   "--report, --hist, --stat or --stuck");
@@ -442,6 +454,9 @@ void tread_print_usage(FILE *out)
 "                    is $TATTACH_RING_DIR when set, as for tattach)\n"
 "  -i, --input FILE  read this ring file or saved trace; several -i\n"
 "                    (one per process) are merged on the wall clock\n"
+"      --children    with -p: also the traced processes PID forked (and\n"
+"                    theirs), each as its own process, merged as several\n"
+"                    -i are\n"
 "  -f, --follow      keep printing new events until interrupted or the\n"
 "                    process exits; consumes what it prints\n"
 "      --time WHEN   a TIMESTAMP column: abs (seconds since the epoch),\n"

@@ -62,6 +62,8 @@ struct tread_options {
 	enum tread_export_format export_format;
 	const char *output;		/* -o: the export's file or folder */
 	const char *html;		/* --html FILE: the time line page */
+	bool        children;		/* --children: -p PID and its traced
+					 * descendants, merged as several -i */
 };
 
 /*

@@ -15,6 +15,7 @@
 
 #include "consumer/cli.h"
 #include "consumer/export/collect.h"
+#include "consumer/input/children.h"
 #include "consumer/export/formats.h"
 #include "consumer/export/html.h"
 #include "consumer/export/merged_graph.h"
@@ -176,6 +177,19 @@ int main(int argc, char **argv)
 		/* the same folder tattach uses (attach/ring/ringfile.c) */
 		snprintf(path, sizeof(path), "%.4096s/tattach-%d.ring",
 			 dir && *dir ? dir : TAT_RING_DIR, opt.pid);
+	if (opt.children) {
+		/* the parent and its traced descendants, as several -i */
+		ret = tread_children_inputs(path, opt.pid, opt.inputs, TREAD_MAX_INPUTS,
+					    err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "tread: %s\n", err);
+			return 1;
+		}
+		opt.ninputs = (size_t)ret;
+		opt.input = opt.inputs[0];
+		opt.pid = 0;
+		return opt.export_set || opt.html ? export(&opt, path) : merged_graph(&opt);
+	}
 	if (opt.save)
 		return save(&opt, opt.pid ? path : opt.input);
 	if (opt.export_set || opt.html)

@@ -45,6 +45,7 @@ HIDDEN uint64_t tp_fork_ring(struct tp_state *st, uint64_t key);
 
 /* x86-64 system call numbers */
 #define NR_READ       0L
+#define NR_PREAD64    17L
 #define NR_CLOSE      3L
 #define NR_MMAP       9L
 #define NR_MUNMAP     11L
@@ -57,6 +58,9 @@ HIDDEN uint64_t tp_fork_ring(struct tp_state *st, uint64_t key);
 #define NR_OPENAT     257L
 #define NR_UNLINKAT   263L
 #define NR_FALLOCATE  285L
+#define NR_RENAMEAT2  316L
+#define RENAME_NOREPLACE_ 1
+#define EEXIST_       17
 
 #define AT_FDCWD_     (-100L)
 #define O_RDONLY_     00
@@ -167,9 +171,12 @@ static char *put_dec(char *p, uint64_t v)
 /*
  * "<folder of @parent_path>/tattach-<pid>.ring" into @out: the name
  * tattach and tread use for pid (attach/ring/ringfile.c ringfile_path()),
- * in the folder of the ring we were traced into.  0 if it does not fit.
+ * in the folder of the ring we were traced into; with @start, the name a
+ * ring of an exited process with that pid is kept under
+ * (attach/ring/ringdir.c), "tattach-<pid>.<start>.ring".  0 if it does
+ * not fit.
  */
-static int child_path(const char *parent_path, int32_t pid, char *out)
+static int child_path(const char *parent_path, int32_t pid, uint64_t start, char *out)
 {
 	static const char name[] = "/tattach-";
 	int slash = -1, n = 0;
@@ -178,7 +185,7 @@ static int child_path(const char *parent_path, int32_t pid, char *out)
 	for (int i = 0; i < PATH_LEN && parent_path[i]; i++)
 		if (parent_path[i] == '/')
 			slash = i;
-	if (slash < 0 || slash + 40 >= PATH_LEN)
+	if (slash < 0 || slash + 60 >= PATH_LEN)
 		return 0;
 	for (; n < slash; n++)
 		out[n] = parent_path[n];
@@ -186,6 +193,10 @@ static int child_path(const char *parent_path, int32_t pid, char *out)
 	for (unsigned i = 0; i + 1 < sizeof(name); i++)
 		*p++ = name[i];
 	p = put_dec(p, (uint64_t)pid);
+	if (start) {
+		*p++ = '.';
+		p = put_dec(p, start);
+	}
 	*p++ = '.';
 	*p++ = 'r';
 	*p++ = 'i';
@@ -235,6 +246,50 @@ static uint64_t self_start_time(void)
 		}
 	}
 	return v;
+}
+
+/*
+ * @path exists.  If it is the ring of an earlier process with our pid
+ * (pid reused: the header's start time is not ours), move it to the name
+ * tattach keeps such rings under, so that it stays readable post mortem
+ * and the name is ours; tattach does the same (ringdir_set_aside()).
+ * Anything else there is left alone.  1 if moved.
+ */
+static int set_aside(const char *parent_path, const char *path, int32_t pid,
+		     uint64_t start)
+{
+	/* magic, version | header_size, file_size, pid | uid, start_time */
+	uint64_t head[5];
+	char kept[PATH_LEN];
+	long fd, n;
+
+	fd = sys(NR_OPENAT, AT_FDCWD_, (long)path, O_RDONLY_ | O_NOFOLLOW_ | O_CLOEXEC_, 0, 0, 0);
+	if (sys_failed(fd))
+		return 0;
+	n = sys(NR_PREAD64, fd, (long)head, sizeof(head), 0, 0, 0);
+	sys(NR_CLOSE, fd, 0, 0, 0, 0, 0);
+	_Static_assert(offsetof(struct tat_ring_header, pid) == 24 &&
+		       offsetof(struct tat_ring_header, start_time) == 32, "header head");
+	if (n != (long)sizeof(head) || head[0] != TAT_RING_MAGIC ||
+	    (int32_t)head[3] != pid || head[4] == start || !head[4] ||
+	    !child_path(parent_path, pid, head[4], kept))
+		return 0;
+	/* a file of another user in a sticky folder: EPERM, left there */
+	return !sys(NR_RENAMEAT2, AT_FDCWD_, (long)path, AT_FDCWD_, (long)kept,
+		    RENAME_NOREPLACE_, 0);
+}
+
+/* Create @path, ours alone: O_EXCL, no symlink followed, mode 0600. */
+static long create_ring_file(const char *parent_path, const char *path, int32_t pid,
+			     uint64_t start)
+{
+	long fd = sys(NR_OPENAT, AT_FDCWD_, (long)path,
+		      O_RDWR_ | O_CREAT_ | O_EXCL_ | O_NOFOLLOW_ | O_CLOEXEC_, 0600, 0, 0);
+
+	if (fd == -EEXIST_ && set_aside(parent_path, path, pid, start))
+		fd = sys(NR_OPENAT, AT_FDCWD_, (long)path,
+			 O_RDWR_ | O_CREAT_ | O_EXCL_ | O_NOFOLLOW_ | O_CLOEXEC_, 0600, 0, 0);
+	return fd;
 }
 
 /* ------------------------------------------------------------ thread slots */
@@ -438,12 +493,11 @@ static uint64_t ring_make(struct tp_state *st, const struct tat_ring_header *par
 	struct tp_thread *t;
 	long fd, map, ret;
 
-	if (!start || !child_path(st->ring_path, pid, path))
+	if (!start || !child_path(st->ring_path, pid, 0, path))
 		return 0;
-	fd = sys(NR_OPENAT, AT_FDCWD_, (long)path,
-		 O_RDWR_ | O_CREAT_ | O_EXCL_ | O_NOFOLLOW_ | O_CLOEXEC_, 0600, 0, 0);
+	fd = create_ring_file(st->ring_path, path, pid, start);
 	if (sys_failed(fd))
-		return 0;	/* EEXIST: not ours to take (tattach sets stale ones aside) */
+		return 0;	/* EEXIST: someone else's file is in the way */
 	/* 0600 whatever the umask: tread and tattach accept only that */
 	ret = sys(NR_FCHMOD, fd, 0600, 0, 0, 0, 0);
 	if (!ret)

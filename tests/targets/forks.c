@@ -6,7 +6,8 @@
  *   child N       fork inside three traced frames; the child calls work(N)
  *                 and returns through the frames it inherited, then exits;
  *                 answers "child PID" once it has been reaped
- *   grand N       the same child forks a grandchild that calls work(N + 1)
+ *   grand N       the same child calls work(1), then forks a grandchild
+ *                 that calls work(N + 1)
  *                 and returns through its frames; the child says
  *                 "grandchild PID" once it reaped it, then "grand CHILD"
  *   threads N     three threads call leaf() in a loop while the main thread
@@ -66,7 +67,11 @@ NOINLINE static long spawn(long n, int grand, pid_t *grandpid)
 	if (pid != 0)
 		return pid;
 	if (grand) {
-		pid_t g = fork();
+		pid_t g;
+
+		/* a traced call first: the child has its ring when it forks */
+		work(1);
+		g = fork();
 
 		if (g < 0)
 			_exit(4);
