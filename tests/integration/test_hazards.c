@@ -83,13 +83,33 @@ Test(hazards, signals_at_5khz_on_sigaltstack)
 
 Test(hazards, fork_child_returns_through_hijacked_frames)
 {
-	char *out = traced("", "fork", "done 1");
-	int tids[4];
+	char *out = traced("", "fork", "done 1"), *err = NULL;
+	int tids[4], child = 0;
+	const char *p;
 
-	/* the child stopped recording (wiped ring pointer): parent only */
+	/* the parent's ring: the parent's calls only */
 	cr_assert_eq(graph_tids(out, tids, 4), 1, "%s", out);
 	assert_tree(out, t.pid, "dispatch(cmd_fork(forker))");
 	free(out);
+	/* the child wrote its own ring (test_children.c has the rest) */
+	cr_assert_eq(tread(t.pid, "--children", &out, &err), 0, "%s", err);
+	for (p = out; (p = strstr(p, "# process ")); p++)
+		if (sscanf(p, "# process %d", &child) == 1 && child != t.pid)
+			break;
+	cr_assert(p && child > 0, "no child ring: %s", out);
+	free(out);
+	cr_assert_eq(tread(child, "", &out, &err), 0, "%s", err);
+	ring_remove(child);
+	{
+		char *got = graph_canon_early(out, child);
+
+		cr_assert_str_eq(got, "^main(^dispatch(^cmd_fork(^forker(work(leaf leaf leaf "
+				 "leaf leaf leaf leaf leaf leaf leaf)) work(leaf leaf leaf)",
+				 "%s", out);
+		free(got);
+	}
+	free(out);
+	free(err);
 }
 
 Test(hazards, fork_exec_and_vfork_exec)
