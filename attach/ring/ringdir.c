@@ -225,17 +225,20 @@ int ringdir_list(FILE *out)
 		return ret;
 	}
 	close(dfd);
-	fprintf(out, "%-8s %-6s %-8s %10s %8s  %s\n", "PID", "UID", "PROCESS", "MEMORY",
-		"AGE", "FILE");
+	fprintf(out, "%-8s %-6s %-8s %10s %8s %7s  %s\n", "PID", "UID", "PROCESS", "MEMORY",
+		"AGE", "PARENT", "FILE");
 	for (size_t i = 0; i < n; i++) {
 		const struct ring_entry *e = &v[i];
-		char size[32], age[32];
+		char size[32], age[32], parent[16] = "-";
 
 		human_size(resident(e), size, sizeof(size));
 		human_age(age_of(e), age, sizeof(age));
-		fprintf(out, "%-8d %-6u %-8s %10s %8s  %s/%s\n", (int)e->pid,
-			(unsigned)e->st.st_uid, process_state(e), size, age, ringdir_path(),
-			e->name);
+		/* a fork child's ring names the traced process it came from */
+		if (e->readable && e->hdr.parent_pid > 0)
+			snprintf(parent, sizeof(parent), "%d", (int)e->hdr.parent_pid);
+		fprintf(out, "%-8d %-6u %-8s %10s %8s %7s  %s/%s\n", (int)e->pid,
+			(unsigned)e->st.st_uid, process_state(e), size, age, parent,
+			ringdir_path(), e->name);
 		if (e->readable && !e->alive) {
 			dead++;
 			dead_bytes += resident(e);
