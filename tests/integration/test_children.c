@@ -206,15 +206,19 @@ Test(children, fork_from_a_multithreaded_parent)
 	enable("");
 	child = cmd_pid("threads 4", "child");
 	out = graph_of(child, "");
-	/* only the forking thread lives on in the child: one thread, its calls */
-	cr_assert_eq(graph_tids(out, tids, 8), 1, "%s", out);
+	/* only the forking thread lives on in the child, then its own new
+	 * thread: none of the parent's threads' frames or calls */
+	cr_assert_eq(graph_tids(out, tids, 8), 2, "%s", out);
+	cr_assert_eq(tids[0], child, "%s", out);
 	assert_tree(out, child, "^main(^dispatch(^cmd_threads(^cmd_child(^spawn("
 		    "work(leaf leaf leaf leaf))", 1);
+	assert_tree(out, tids[1], "worker_work2(work(leaf leaf))", 1);
 	free(out);
 	/* the parent's spinning threads wrote theirs, none of the child's */
 	out = graph_of(t.pid, "--report");
 	cr_assert_eq(report_calls(out, "work"), -1, "%s", out);
 	cr_assert_eq(report_calls(out, "spinner"), 3, "%s", out);
+	cr_assert_eq(report_calls(out, "leaf"), 3, "%s", out);
 	free(out);
 }
 

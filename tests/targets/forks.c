@@ -10,8 +10,10 @@
  *                 that calls work(N + 1)
  *                 and returns through its frames; the child says
  *                 "grandchild PID" once it reaped it, then "grand CHILD"
- *   threads N     three threads call leaf() in a loop while the main thread
- *                 forks the child of "child N"; answers "child PID"
+ *   threads N     three threads call leaf() once and spin while the main thread
+ *                 forks a child; the child calls work(N), then starts a
+ *                 thread that calls work(2) and joins it;
+ *                 answers "child PID"
  *   keep N        fork a child that calls work(N), then waits on a pipe;
  *                 answers "kept PID" once it has called work(N)
  *   release N     let every kept child call work(N) and exit, reap them;
@@ -19,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,7 @@
 
 volatile long sink;
 static volatile int spinning;
+static int spinners_in;		/* spinners past their first traced call */
 static pid_t kept[KEPT_MAX];
 static int kept_go[KEPT_MAX];	/* write end: a line lets kept child i go on */
 static int nkept;
@@ -58,15 +62,34 @@ static int reap(pid_t pid)
 	       WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-/* In the child: 0 after work(n + extra); with @grand, after forking a
- * grandchild that does the same one level down. */
+static void *worker_work2(void *arg)
+{
+	(void)arg;
+	work(2);
+	return NULL;
+}
+
+/* In the child: 0 after work(n); with @grand, after forking a
+ * grandchild that does the same one level down; with THREAD_TOO, then
+ * after a thread of its own called work(2). */
+#define THREAD_TOO 2
 NOINLINE static long spawn(long n, int grand, pid_t *grandpid)
 {
 	pid_t pid = fork();
 
 	if (pid != 0)
 		return pid;
-	if (grand) {
+	if (grand == THREAD_TOO) {
+		long ok = work(n) == n * (n + 1) / 2;
+		pthread_t th;
+
+		/* after the main thread's first traced call (the child's ring
+		 * is made then); its stack and TCB: likely one of the parent's
+		 * threads' */
+		if (pthread_create(&th, NULL, worker_work2, NULL) || pthread_join(th, NULL))
+			_exit(9);
+		return ok ? 0 : -1;
+	} else if (grand) {
 		pid_t g;
 
 		/* a traced call first: the child has its ring when it forks */
@@ -97,8 +120,12 @@ NOINLINE static long cmd_child(long n, int grand, pid_t *grandpid)
 NOINLINE static void *spinner(void *arg)
 {
 	(void)arg;
+	leaf(1);
+	__atomic_add_fetch(&spinners_in, 1, __ATOMIC_SEQ_CST);
+	/* its frame stays open over the fork; no more calls: an unbounded
+	 * number of them would fill its ring */
 	while (__atomic_load_n(&spinning, __ATOMIC_RELAXED))
-		leaf(1);
+		__builtin_ia32_pause();
 	return NULL;
 }
 
@@ -108,10 +135,14 @@ NOINLINE static long cmd_threads(long n)
 	pid_t pid;
 
 	spinning = 1;
+	spinners_in = 0;
 	for (int i = 0; i < 3; i++)
 		if (pthread_create(&th[i], NULL, spinner, NULL))
 			return -1;
-	pid = (pid_t)cmd_child(n, 0, NULL);
+	/* every spinner has its thread slot (and frames) when we fork */
+	while (__atomic_load_n(&spinners_in, __ATOMIC_SEQ_CST) < 3)
+		sched_yield();
+	pid = (pid_t)cmd_child(n, THREAD_TOO, NULL);
 	spinning = 0;
 	for (int i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
