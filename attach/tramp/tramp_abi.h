@@ -14,8 +14,9 @@
  *
  * Shadow stacks live in private memory so that a fork child inherits a copy
  * and can still return through frames hijacked before the fork.  The ring
- * address lives on a wipe-on-fork page so that the child reads 0 and stops
- * recording instead of writing into its parent's rings.
+ * address lives on a wipe-on-fork page so that the child reads 0 and never
+ * writes into its parent's rings: at its first traced call or return it
+ * makes a ring of its own (tramp_fork.c), or records nothing.
  */
 #ifndef TATTACH_TRAMP_ABI_H
 #define TATTACH_TRAMP_ABI_H
