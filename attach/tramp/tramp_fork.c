@@ -480,6 +480,38 @@ static void slot_start(const struct tp_state *st, uint64_t ring, struct tp_threa
 	h->threads_used = 1;
 }
 
+static long reserve(long fd, uint64_t off, uint64_t len)
+{
+	long ret = sys(NR_FALLOCATE, fd, 0, (long)off, (long)len, 0, 0);
+
+	return ret == -EOPNOTSUPP_ ? 0 : ret;
+}
+
+/*
+ * The parts of the new file written before the child goes on, really
+ * there: a full tmpfs answers ENOSPC here rather than SIGBUS at the first
+ * store.  The header, module table and the sites in use (copied), the
+ * thread control blocks, and the ring and calls in flight of the slot
+ * the forking thread will have (@slot).  The rest stays sparse, as in
+ * the parent's file, and fills as threads write.
+ */
+static long reserve_written(long fd, const struct tp_state *st,
+			    uint64_t tables, uint32_t slot)
+{
+	uint64_t ring_bytes = 8ull << st->ring_shift;
+	long ret = reserve(fd, 0, tables);
+
+	if (!ret)
+		ret = reserve(fd, st->thread_off, st->data_off - st->thread_off);
+	if (!ret)
+		ret = reserve(fd, st->data_off + (uint64_t)slot * ring_bytes, ring_bytes);
+	if (!ret && st->frames_off)
+		ret = reserve(fd, st->frames_off + (uint64_t)slot * TAT_FRAMES_MAX *
+				  sizeof(struct tat_frame),
+			      TAT_FRAMES_MAX * sizeof(struct tat_frame));
+	return ret;
+}
+
 /*
  * Make, fill and map the ring file of this child (pid @pid), from its
  * parent's ring @parent (mapped here still, read only by us).  Returns
@@ -489,10 +521,18 @@ static uint64_t ring_make(struct tp_state *st, const struct tat_ring_header *par
 			  int32_t pid, uint64_t key, char *path)
 {
 	uint64_t size = parent->file_size, start = self_start_time();
+	uint64_t sites = parent->site_count < parent->site_cap ? parent->site_count :
+			 parent->site_cap;
+	/* header and module table whole, the site table as far as used */
+	uint64_t tables = parent->site_off + sites * sizeof(struct tat_site);
+	uint32_t home = (uint32_t)hash64(key, st->thread_bits);
 	struct tat_ring_header *h;
 	struct tp_thread *t;
 	long fd, map, ret;
 
+	if (tables > st->thread_off || size < st->data_off + (1ull << st->thread_bits) *
+						     (8ull << st->ring_shift))
+		return 0;	/* not the layout our state was made for */
 	if (!start || !child_path(st->ring_path, pid, 0, path))
 		return 0;
 	fd = create_ring_file(st->ring_path, path, pid, start);
@@ -502,21 +542,15 @@ static uint64_t ring_make(struct tp_state *st, const struct tat_ring_header *par
 	ret = sys(NR_FCHMOD, fd, 0600, 0, 0, 0, 0);
 	if (!ret)
 		ret = sys(NR_FTRUNCATE, fd, (long)size, 0, 0, 0, 0);
-	/* the pages written now, really there: a full tmpfs answers ENOSPC
-	 * here rather than SIGBUS at the first store (the rings themselves
-	 * stay sparse, as tattach leaves the parent's) */
-	if (!ret) {
-		ret = sys(NR_FALLOCATE, fd, 0, 0, (long)st->data_off, 0, 0);
-		if (ret == -EOPNOTSUPP_)
-			ret = 0;
-	}
+	if (!ret)
+		ret = reserve_written(fd, st, tables, home);
 	map = ret ? ret : sys(NR_MMAP, 0, (long)size, PROT_RW_, MAP_SHARED_, fd, 0);
 	sys(NR_CLOSE, fd, 0, 0, 0, 0, 0);
 	if (sys_failed(map))
 		goto fail;
 	h = (struct tat_ring_header *)map;
 	/* header, module and site tables: as the parent's; magic last */
-	copy_bytes((char *)h + 8, (const char *)parent + 8, st->thread_off - 8);
+	copy_bytes((char *)h + 8, (const char *)parent + 8, tables - 8);
 	h->pid = pid;
 	h->uid = (uint32_t)sys(NR_GETEUID, 0, 0, 0, 0, 0, 0);
 	h->start_time = start;

@@ -241,6 +241,26 @@ Test(children, no_children_keeps_them_untraced)
 	free(out);
 }
 
+Test(children, a_child_that_cannot_make_its_ring_runs_on_unrecorded)
+{
+	pid_t child;
+	char *out;
+
+	enable("");
+	/* the child exits 0 only if work(6) and its returns were right */
+	child = cmd_pid("nocreate 6", "child");
+	cr_assert_not(ring_exists(child), "pid %d made a ring despite EPERM", (int)child);
+	out = graph_of(t.pid, "");
+	assert_tree(out, t.pid, "dispatch(cmd_child(spawn))", 0);
+	cr_assert_eq(graph_count_calls(out, "leaf"), 0, "%s", out);
+	free(out);
+	/* the next child is traced again */
+	child = cmd_pid("child 1", "child");
+	out = graph_of(child, "");
+	assert_tree(out, child, "work(leaf)", 0);
+	free(out);
+}
+
 Test(children, disable_cascades_to_live_descendants)
 {
 	char *out = NULL, *err = NULL, want[128];

@@ -14,18 +14,26 @@
  *                 forks a child; the child calls work(N), then starts a
  *                 thread that calls work(2) and joins it;
  *                 answers "child PID"
+ *   nocreate N    as "child N", but the child first installs a seccomp filter
+ *                 that answers EPERM to openat(O_CREAT): no ring for it
  *   keep N        fork a child that calls work(N), then waits on a pipe;
  *                 answers "kept PID" once it has called work(N)
  *   release N     let every kept child call work(N) and exit, reap them;
  *                 answers "released K"
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,12 +81,37 @@ static void *worker_work2(void *arg)
  * grandchild that does the same one level down; with THREAD_TOO, then
  * after a thread of its own called work(2). */
 #define THREAD_TOO 2
+#define NO_CREATE  3
+
+/* A seccomp filter answering EPERM to every openat() that would create a
+ * file: the child cannot make its ring. */
+static int forbid_create(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, O_CREAT, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1 /* EPERM */),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	       prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
 NOINLINE static long spawn(long n, int grand, pid_t *grandpid)
 {
 	pid_t pid = fork();
 
 	if (pid != 0)
 		return pid;
+	if (grand == NO_CREATE) {
+		/* before any traced call or return of the child */
+		if (forbid_create())
+			_exit(10);
+		return work(n) == n * (n + 1) / 2 ? 0 : -1;
+	}
 	if (grand == THREAD_TOO) {
 		long ok = work(n) == n * (n + 1) / 2;
 		pthread_t th;
@@ -210,6 +243,9 @@ NOINLINE static void dispatch(const char *line)
 		/* the child says "grandchild PID" first */
 		r = cmd_child(n, 1, &g);
 		printf(r > 0 && reap((pid_t)r) == 0 ? "grand %ld\n" : "error %ld\n", r);
+	} else if (sscanf(line, "nocreate %ld", &n) == 1) {
+		r = cmd_child(n, NO_CREATE, NULL);
+		printf(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "threads %ld", &n) == 1) {
 		r = cmd_threads(n);
 		printf(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
