@@ -197,6 +197,23 @@ Test(children, grandchild_and_tread_children)
 	free(out);
 }
 
+Test(children, fork_in_a_signal_handler)
+{
+	pid_t child;
+	char *out;
+
+	enable("");
+	child = cmd_pid("sigfork 3", "child");
+	out = graph_of(child, "");
+	/* the handler's frame, over the interrupted ones, is inherited too */
+	assert_tree(out, child, "^main(^dispatch(^cmd_sigfork(^on_usr1(work(leaf leaf leaf)",
+		    1);
+	free(out);
+	out = graph_of(t.pid, "");
+	assert_tree(out, t.pid, "dispatch(cmd_sigfork(on_usr1))", 0);
+	free(out);
+}
+
 Test(children, fork_from_a_multithreaded_parent)
 {
 	int tids[8];

@@ -16,6 +16,8 @@
  *                 answers "child PID"
  *   nocreate N    as "child N", but the child first installs a seccomp filter
  *                 that answers EPERM to openat(O_CREAT): no ring for it
+ *   sigfork N     a SIGUSR1 handler forks; the child calls work(N) in the
+ *                 handler and exits; answers "child PID"
  *   keep N        fork a child that calls work(N), then waits on a pipe;
  *                 answers "kept PID" once it has called work(N)
  *   release N     let every kept child call work(N) and exit, reap them;
@@ -182,6 +184,31 @@ NOINLINE static long cmd_threads(long n)
 	return pid;
 }
 
+static volatile pid_t sig_child;
+static volatile long sig_n;
+
+/* A SIGUSR1 handler that forks: the child does its work in the handler. */
+NOINLINE static void on_usr1(int sig)
+{
+	pid_t pid = fork();
+
+	(void)sig;
+	if (pid == 0)
+		_exit(work(sig_n) == sig_n * (sig_n + 1) / 2 ? 0 : 11);
+	sig_child = pid;
+}
+
+NOINLINE static long cmd_sigfork(long n)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+
+	sig_n = n;
+	sig_child = 0;
+	if (sigaction(SIGUSR1, &sa, NULL) || raise(SIGUSR1))
+		return -1;
+	return sig_child;
+}
+
 NOINLINE static long cmd_keep(long n)
 {
 	int go[2], said[2];
@@ -245,6 +272,9 @@ NOINLINE static void dispatch(const char *line)
 		printf(r > 0 && reap((pid_t)r) == 0 ? "grand %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "nocreate %ld", &n) == 1) {
 		r = cmd_child(n, NO_CREATE, NULL);
+		printf(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
+	} else if (sscanf(line, "sigfork %ld", &n) == 1) {
+		r = cmd_sigfork(n);
 		printf(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "threads %ld", &n) == 1) {
 		r = cmd_threads(n);
