@@ -20,8 +20,10 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 # and so are the readers of imports and functions of patcher/ (elf_stub.c).
 FUZZ_CONSUMER_DIRS := $(filter consumer%,$(LIB_DIRS))	# consumer/ and its subfolders
 # All of them but main() and formats.c (the dispatcher names every writer;
-# the folder writers need not build with clang's warnings here).
-FUZZ_SRCS := $(filter-out consumer/main.c consumer/export/formats.c,\
+# the folder writers need not build with clang's warnings here), and
+# input/children.c (tread --children: it reads the ring folder through
+# attach/ring/, not a ring's bytes).
+FUZZ_SRCS := $(filter-out consumer/main.c consumer/export/formats.c consumer/input/children.c,\
 	       $(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.c))) tests/fuzz/sym_stub.c \
 	     tests/fuzz/elf_stub.c symbols/name_match.c
 FUZZ_DEPS := $(FUZZ_SRCS) $(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.h)) symbols/symbols.h \

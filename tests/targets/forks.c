@@ -258,6 +258,13 @@ NOINLINE static long cmd_release(long n)
 	return done;
 }
 
+/* The answer to a command, printed by main() once dispatch() returned:
+ * a test reading the trace after the answer finds dispatch() ended. */
+static char answer[256];
+static size_t answer_len;
+#define SAY(...) (answer_len += (size_t)snprintf(answer + answer_len, \
+		  answer_len < sizeof(answer) ? sizeof(answer) - answer_len : 0, __VA_ARGS__))
+
 NOINLINE static void dispatch(const char *line)
 {
 	pid_t g = 0;
@@ -265,27 +272,27 @@ NOINLINE static void dispatch(const char *line)
 
 	if (sscanf(line, "child %ld", &n) == 1) {
 		r = cmd_child(n, 0, NULL);
-		printf(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
+		SAY(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "grand %ld", &n) == 1) {
 		/* the child says "grandchild PID" first */
 		r = cmd_child(n, 1, &g);
-		printf(r > 0 && reap((pid_t)r) == 0 ? "grand %ld\n" : "error %ld\n", r);
+		SAY(r > 0 && reap((pid_t)r) == 0 ? "grand %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "nocreate %ld", &n) == 1) {
 		r = cmd_child(n, NO_CREATE, NULL);
-		printf(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
+		SAY(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "sigfork %ld", &n) == 1) {
 		r = cmd_sigfork(n);
-		printf(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
+		SAY(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "threads %ld", &n) == 1) {
 		r = cmd_threads(n);
-		printf(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
+		SAY(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "keep %ld", &n) == 1) {
 		r = cmd_keep(n);
-		printf(r > 0 ? "kept %ld\n" : "error %ld\n", r);
+		SAY(r > 0 ? "kept %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "release %ld", &n) == 1) {
-		printf("released %ld\n", cmd_release(n));
+		SAY("released %ld\n", cmd_release(n));
 	} else {
-		printf("error %s", line);
+		SAY("error %s", line);
 	}
 }
 
@@ -295,8 +302,12 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("ready %d\n", (int)getpid());
-	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4))
+	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4)) {
+		answer_len = 0;
+		answer[0] = 0;
 		dispatch(line);
+		fputs(answer, stdout);
+	}
 	cmd_release(0);
 	return 0;
 }

@@ -129,35 +129,42 @@ NOINLINE static int ask(int i, long n, struct counts *c)
 	return read_full(workers[i].resp, c, sizeof(*c));
 }
 
+/* The answer to a command, printed by main() once dispatch() returned:
+ * a test reading the trace after the answer finds dispatch() ended. */
+static char answer[256];
+static size_t answer_len;
+#define SAY(...) (answer_len += (size_t)snprintf(answer + answer_len, \
+		  answer_len < sizeof(answer) ? sizeof(answer) - answer_len : 0, __VA_ARGS__))
+
 NOINLINE static void dispatch(const char *line)
 {
 	struct counts c;
 	long i, n;
 
 	if (sscanf(line, "spawn %ld", &n) == 1 && n > 0 && n <= WORKERS_MAX) {
-		printf("workers");
+		SAY("workers");
 		for (i = 0; i < n; i++)
-			printf(" %d", (int)spawn_worker((int)i));
-		printf("\n");
+			SAY(" %d", (int)spawn_worker((int)i));
+		SAY("\n");
 	} else if (sscanf(line, "serve %ld %ld", &i, &n) == 2 && i >= 0 && i < WORKERS_MAX &&
 		   n >= 0 && !ask((int)i, n, &c)) {
-		printf("served %ld %ld\n", i, c.handled);
+		SAY("served %ld %ld\n", i, c.handled);
 	} else if (sscanf(line, "count %ld", &i) == 1 && i >= 0 && i < WORKERS_MAX &&
 		   !ask((int)i, 0, &c)) {
-		printf("count %ld %ld %ld %ld\n", i, c.handled, c.parsed, c.computed);
+		SAY("count %ld %ld %ld %ld\n", i, c.handled, c.parsed, c.computed);
 	} else if (sscanf(line, "respawn %ld", &i) == 1 && i >= 0 && i < WORKERS_MAX) {
 		int status;
 
 		if (waitpid(workers[i].pid, &status, 0) != workers[i].pid) {
-			printf("error respawn\n");
+			SAY("error respawn\n");
 			return;
 		}
 		close(workers[i].req);
 		close(workers[i].resp);
 		workers[i].pid = 0;
-		printf("respawned %ld %d\n", i, (int)spawn_worker((int)i));
+		SAY("respawned %ld %d\n", i, (int)spawn_worker((int)i));
 	} else {
-		printf("error %s", line);
+		SAY("error %s", line);
 	}
 }
 
@@ -168,8 +175,12 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("ready %d\n", (int)getpid());
-	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4))
+	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4)) {
+		answer_len = 0;
+		answer[0] = 0;
 		dispatch(line);
+		fputs(answer, stdout);
+	}
 	for (int i = 0; i < WORKERS_MAX; i++)
 		if (workers[i].pid > 0) {
 			long stop = -1;
