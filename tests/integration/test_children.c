@@ -197,6 +197,20 @@ Test(children, grandchild_and_tread_children)
 	free(out);
 }
 
+Test(children, first_event_a_return)
+{
+	pid_t child;
+	char *out;
+
+	enable("");
+	child = cmd_pid("retfirst 2", "child");
+	out = graph_of(child, "");
+	/* bare_fork() returned first: the ring was made by that return */
+	assert_tree(out, child, "^main(^dispatch(^cmd_retfirst(^bare_fork() work(leaf leaf)",
+		    1);
+	free(out);
+}
+
 Test(children, fork_in_a_signal_handler)
 {
 	pid_t child;

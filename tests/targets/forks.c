@@ -16,6 +16,8 @@
  *                 answers "child PID"
  *   nocreate N    as "child N", but the child first installs a seccomp filter
  *                 that answers EPERM to openat(O_CREAT): no ring for it
+ *   retfirst N    the child's first traced event is a return (of the
+ *                 function that called fork()), then it calls work(N)
  *   sigfork N     a SIGUSR1 handler forks; the child calls work(N) in the
  *                 handler and exits; answers "child PID"
  *   keep N        fork a child that calls work(N), then waits on a pipe;
@@ -184,6 +186,22 @@ NOINLINE static long cmd_threads(long n)
 	return pid;
 }
 
+/* Returns in the child too: there the child's first traced event is
+ * this function's return. */
+NOINLINE static pid_t bare_fork(void)
+{
+	return fork();
+}
+
+NOINLINE static long cmd_retfirst(long n)
+{
+	pid_t pid = bare_fork();
+
+	if (pid == 0)
+		_exit(work(n) == n * (n + 1) / 2 ? 0 : 12);
+	return pid;
+}
+
 static volatile pid_t sig_child;
 static volatile long sig_n;
 
@@ -279,6 +297,9 @@ NOINLINE static void dispatch(const char *line)
 		SAY(r > 0 && reap((pid_t)r) == 0 ? "grand %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "nocreate %ld", &n) == 1) {
 		r = cmd_child(n, NO_CREATE, NULL);
+		SAY(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
+	} else if (sscanf(line, "retfirst %ld", &n) == 1) {
+		r = cmd_retfirst(n);
 		SAY(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "sigfork %ld", &n) == 1) {
 		r = cmd_sigfork(n);
