@@ -31,6 +31,7 @@
 #include "attach/frames/unwind_hooks.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
+#include "attach/status_children.h"
 #include "attach/status_extra.h"
 #include "attach/process/target.h"
 #include "attach/process/vdso.h"
@@ -1307,6 +1308,7 @@ int session_status(const struct session_opts *o, FILE *out)
 	fprintf(out, "ring file:    %s (%.1f MiB)\n", rf.path, h->file_size / 1048576.0);
 	fprintf(out, "attached:     %s\n", present ? "yes (trampoline and ring mapped)" : "no");
 	fprintf(out, "tracing:      %s\n", state_name(h->state));
+	status_print_children(out, h);
 	fprintf(out, "mode:         %s\n", session_mode_name((int)h->mode));
 	fprintf(out, "clock:        %s\n", h->clock == TAT_CLOCK_MONO ?
 		"CLOCK_MONOTONIC (vDSO)" : "TSC");

@@ -153,6 +153,17 @@ Test(children, child_traces_itself_into_its_own_ring)
 	assert_tree(out, child, INHERITED_OPEN "work(leaf leaf leaf leaf leaf" INHERITED_END, 1);
 	assert_tree(out, child, "work(leaf leaf leaf leaf leaf)", 0);
 	free(out);
+	/* tattach knows it as a child */
+	{
+		char *err = NULL, want[96];
+
+		cr_assert_eq(tattach(child, "--status", &out, &err), 0, "%s", err);
+		snprintf(want, sizeof(want), "forked from:  pid %d ", (int)t.pid);
+		cr_assert(strstr(out, want), "%s", out);
+		cr_assert(strstr(out, "tracing:      enabled"), "%s", out);
+		free(out);
+		free(err);
+	}
 	/* the parent's: none of them */
 	out = graph_of(t.pid, "");
 	assert_tree(out, t.pid, "dispatch(cmd_child(spawn))", 0);
@@ -259,6 +270,14 @@ Test(children, no_children_keeps_them_untraced)
 	char *out;
 
 	enable("--no-children");
+	{
+		char *err = NULL;
+
+		cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+		cr_assert(strstr(out, "children:     fork children record nothing"), "%s", out);
+		free(out);
+		free(err);
+	}
 	child = cmd_pid("child 3", "child");
 	cr_assert_not(ring_exists(child), "--no-children, yet pid %d has a ring", (int)child);
 	out = graph_of(t.pid, "");
