@@ -14,22 +14,29 @@
 
 #include <tattach/ring.h>
 #include "attach/children.h"
+#include "attach/inject.h"
 #include "attach/log.h"
+#include "attach/process/proc.h"
 #include "attach/ring/ringdir.h"
 #include "attach/ring/ringfile.h"
 #include "attach/ring/ringtree.h"
 
-/* Is the ring at @path still recording (its process may not know yet)? */
+/*
+ * Does the descendant still record into its ring: enabled, and the ring
+ * and trampoline still mapped (a child that called exec since has
+ * neither: nothing to disable there, and no failure either)?
+ */
 static int ring_enabled(const struct ring_node *c)
 {
-	struct tat_ring_header h;
+	struct maps maps = { 0 };
 	struct ringfile rf;
 	int on;
 
 	if (ringfile_open_readonly(c->path, c->pid, &rf))
 		return 0;
-	memcpy(&h, rf.hdr, sizeof(h));
-	on = h.state == TAT_STATE_ENABLED || h.state == TAT_STATE_BUSY;
+	on = (rf.hdr->state == TAT_STATE_ENABLED || rf.hdr->state == TAT_STATE_BUSY) &&
+	     proc_read_maps(c->pid, &maps) == 0 && inject_present(&rf, &maps);
+	proc_free_maps(&maps);
 	ringfile_close(&rf);
 	return on;
 }
@@ -57,9 +64,10 @@ int children_disable(pid_t pid, uint64_t start_time, const struct session_opts *
 			continue;
 		co.pid = kids[i].pid;
 		ret = session_disable(&co, &cr);
-		if (ret == -ESRCH || (ret && !ringdir_process_alive(kids[i].pid,
-								     kids[i].start_time)))
-			continue;	/* it exited meanwhile: nothing left to disable */
+		/* it exited or called exec meanwhile: nothing left to disable */
+		if (ret == -ESRCH || ret == -ESTALE ||
+		    (ret && !ringdir_process_alive(kids[i].pid, kids[i].start_time)))
+			continue;
 		if (ret) {
 			rep->failed++;
 			continue;

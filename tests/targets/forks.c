@@ -22,6 +22,8 @@
  *                 handler and exits; answers "child PID"
  *   keep N        fork a child that calls work(N), then waits on a pipe;
  *                 answers "kept PID" once it has called work(N)
+ *   execkeep N    the same, but the child then execs a shell that waits for
+ *                 the release
  *   release N     let every kept child call work(N) and exit, reap them;
  *                 answers "released K"
  */
@@ -227,7 +229,9 @@ NOINLINE static long cmd_sigfork(long n)
 	return sig_child;
 }
 
-NOINLINE static long cmd_keep(long n)
+/* A kept child; with @exec, it replaces itself by a shell that waits
+ * for the release on its stdin. */
+NOINLINE static long cmd_keep(long n, int exec)
 {
 	int go[2], said[2];
 	pid_t pid;
@@ -244,6 +248,15 @@ NOINLINE static long cmd_keep(long n)
 		close(go[1]);
 		close(said[0]);
 		work(n);
+		if (exec) {
+			/* traced before the exec; after it, nothing of tattach's:
+			 * the shell says "k" once it runs */
+			if (dup2(go[0], STDIN_FILENO) < 0 || dup2(said[1], 3) < 0)
+				_exit(13);
+			execl("/bin/sh", "sh", "-c", "printf k >&3; read -r x; exit 0",
+			      (char *)NULL);
+			_exit(14);
+		}
 		if (write(said[1], "k", 1) != 1)
 			_exit(7);
 		/* the number of release, on the pipe */
@@ -307,8 +320,11 @@ NOINLINE static void dispatch(const char *line)
 	} else if (sscanf(line, "threads %ld", &n) == 1) {
 		r = cmd_threads(n);
 		SAY(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
+	} else if (sscanf(line, "execkeep %ld", &n) == 1) {
+		r = cmd_keep(n, 1);
+		SAY(r > 0 ? "kept %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "keep %ld", &n) == 1) {
-		r = cmd_keep(n);
+		r = cmd_keep(n, 0);
 		SAY(r > 0 ? "kept %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "release %ld", &n) == 1) {
 		SAY("released %ld\n", cmd_release(n));
