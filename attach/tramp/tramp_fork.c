@@ -49,7 +49,6 @@ HIDDEN uint64_t tp_fork_ring(struct tp_state *st, uint64_t key);
 #define NR_CLOSE      3L
 #define NR_MMAP       9L
 #define NR_MUNMAP     11L
-#define NR_MADVISE    28L
 #define NR_GETPID     39L
 #define NR_FTRUNCATE  77L
 #define NR_FCHMOD     91L
@@ -71,7 +70,6 @@ HIDDEN uint64_t tp_fork_ring(struct tp_state *st, uint64_t key);
 #define O_CLOEXEC_    02000000
 #define PROT_RW_      3
 #define MAP_SHARED_   1
-#define MADV_POPULATE_WRITE_ 23
 #define EOPNOTSUPP_   95
 
 #define PATH_LEN 256	/* TAT_PATH_MAX, the size of tp_state.ring_path */
@@ -444,9 +442,6 @@ static void slot_start(const struct tp_state *st, uint64_t ring, struct tp_threa
 	};
 	uint32_t told = 0;
 
-	/* resident now, as thread_claim() makes a new slot's ring */
-	if (h->mode != TAT_MODE_STATS)
-		sys(NR_MADVISE, (long)w.data, (long)(w.size * 8), MADV_POPULATE_WRITE_, 0, 0, 0);
 	put(&w, tat_ev_special(TAT_SUB_TID, (uint32_t)tid));
 	if (h->mode != TAT_MODE_STATS) {
 		put(&w, tat_ev_special(TAT_SUB_TIME, tsc >> TAT_EV_TSC_BITS));
@@ -476,7 +471,13 @@ static void slot_start(const struct tp_state *st, uint64_t ring, struct tp_threa
 	t->last_hi = h->mode != TAT_MODE_STATS ? tsc >> TAT_EV_TSC_BITS : ~0ull;
 	t->lost_pending = 0;
 	t->ring_stack = told;
-	t->populate_pending = 0;
+	/*
+	 * The rest of the ring is made resident, as thread_claim() does for a
+	 * new thread, at the slot's next chunk (tramp.c emit()): a child that
+	 * writes fewer events (a worker that serves one request and exits)
+	 * never pays for it, about 0.3 ms a fork.
+	 */
+	t->populate_pending = 1;
 	h->threads_used = 1;
 }
 
@@ -491,9 +492,9 @@ static long reserve(long fd, uint64_t off, uint64_t len)
  * The parts of the new file written before the child goes on, really
  * there: a full tmpfs answers ENOSPC here rather than SIGBUS at the first
  * store.  The header, module table and the sites in use (copied), the
- * thread control blocks, and the ring and calls in flight of the slot
- * the forking thread will have (@slot).  The rest stays sparse, as in
- * the parent's file, and fills as threads write.
+ * thread control blocks, and the first chunk of the ring and the calls in
+ * flight of the slot the forking thread will have (@slot).  The rest
+ * stays sparse, as in the parent's file, and fills as threads write.
  */
 static long reserve_written(long fd, const struct tp_state *st,
 			    uint64_t tables, uint32_t slot)
@@ -503,8 +504,10 @@ static long reserve_written(long fd, const struct tp_state *st,
 
 	if (!ret)
 		ret = reserve(fd, st->thread_off, st->data_off - st->thread_off);
+	/* the first chunk of the slot's ring: the events slot_start() writes */
 	if (!ret)
-		ret = reserve(fd, st->data_off + (uint64_t)slot * ring_bytes, ring_bytes);
+		ret = reserve(fd, st->data_off + (uint64_t)slot * ring_bytes,
+			      TAT_CHUNK_EVENTS * sizeof(uint64_t));
 	if (!ret && st->frames_off)
 		ret = reserve(fd, st->frames_off + (uint64_t)slot * TAT_FRAMES_MAX *
 				  sizeof(struct tat_frame),
