@@ -37,6 +37,7 @@ struct tp_live {
 	uint64_t fork_state;	/* TP_FORK_*: how far a fork child got in
 				 * making its own ring (tramp_fork.c); wiped
 				 * with ring, so each child starts at 0 */
+	uint64_t fork_pid;	/* TP_FORK_WAIT_MAIN: the child's pid */
 };
 
 #define TP_FORK_UNSEEN 0	/* not looked at yet (every fork child starts here) */
@@ -44,6 +45,8 @@ struct tp_live {
 #define TP_FORK_DONE   2	/* it has its own ring (ring != 0) */
 #define TP_FORK_NONE   3	/* it does not record: not a child, children off,
 				 * or its ring could not be made */
+#define TP_FORK_WAIT_MAIN 4	/* a child, whose ring its main thread (the one
+				 * that forked) makes at its next traced event */
 
 /* tp_frame.site: the site index in the low bits, then these. */
 #define TP_FRAME_STACK_SHIFT 32			/* sub-stack id, 29 bits */

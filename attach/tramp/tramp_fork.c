@@ -576,6 +576,19 @@ fail:
 }
 
 /*
+ * Is the calling thread (thread pointer @key) the child's main thread,
+ * the one that called fork()?  Its tid is the pid.  The tid in glibc's
+ * TCB (which fork() sets in the child) costs a load; without its offset,
+ * a system call.
+ */
+static int is_main_thread(const struct tp_state *st, uint64_t key, int32_t pid)
+{
+	if (st->tid_offset)
+		return *(const volatile int32_t *)(key + st->tid_offset) == pid;
+	return (int32_t)sys(NR_GETTID, 0, 0, 0, 0, 0, 0) == pid;
+}
+
+/*
  * Called when the live page says "do not record": in a fork child, once,
  * make its ring (above); elsewhere, note that there is nothing to do, so
  * that the next call costs two loads.  Returns the ring to record into
@@ -585,24 +598,41 @@ uint64_t tp_fork_ring(struct tp_state *st, uint64_t key)
 {
 	struct tp_live *live = (struct tp_live *)st->live;
 	const struct tat_ring_header *parent = (const void *)READ_ONCE(st->ring_addr);
+	uint64_t state = READ_ONCE(live->fork_state), ring;
 	char path[PATH_LEN];
 	int32_t pid;
-	uint64_t ring;
 
-	if (!parent || !key || READ_ONCE(live->fork_state) != TP_FORK_UNSEEN)
+	if (!parent || !key)
 		return READ_ONCE(live->ring);
+	if (state == TP_FORK_WAIT_MAIN) {
+		/* another thread of the child came first; only the main one
+		 * may go on (a load per call of the others meanwhile) */
+		pid = (int32_t)READ_ONCE(live->fork_pid);
+		if (!is_main_thread(st, key, pid) ||
+		    !local_cas(&live->fork_state, TP_FORK_WAIT_MAIN, TP_FORK_BUSY))
+			return READ_ONCE(live->ring);
+		goto make;
+	}
 	/* our own signal handler, entering meanwhile, finds BUSY: not recorded */
-	if (!local_cas(&live->fork_state, TP_FORK_UNSEEN, TP_FORK_BUSY))
+	if (state != TP_FORK_UNSEEN ||
+	    !local_cas(&live->fork_state, TP_FORK_UNSEEN, TP_FORK_BUSY))
 		return READ_ONCE(live->ring);
 	pid = (int32_t)sys(NR_GETPID, 0, 0, 0, 0, 0, 0);
-	if (pid == st->ring_pid || READ_ONCE(parent->magic) != TAT_RING_MAGIC ||
-	    !READ_ONCE(parent->children) || READ_ONCE(parent->state) == TAT_STATE_DISABLED) {
-		WRITE_ONCE(live->fork_state, TP_FORK_NONE);
+	if (pid == st->ring_pid) {
+		WRITE_ONCE(live->fork_state, TP_FORK_NONE);	/* not a child */
 		return 0;
 	}
-	if ((int32_t)sys(NR_GETTID, 0, 0, 0, 0, 0, 0) != pid) {
+	if (!is_main_thread(st, key, pid)) {
 		/* not the thread that forked: leave it to that one */
-		WRITE_ONCE(live->fork_state, TP_FORK_UNSEEN);
+		WRITE_ONCE(live->fork_pid, (uint64_t)(uint32_t)pid);
+		WRITE_ONCE(live->fork_state, TP_FORK_WAIT_MAIN);
+		return 0;
+	}
+make:
+	/* the parent's word as it is now: --no-children, or disabled since */
+	if (READ_ONCE(parent->magic) != TAT_RING_MAGIC || !READ_ONCE(parent->children) ||
+	    READ_ONCE(parent->state) == TAT_STATE_DISABLED) {
+		WRITE_ONCE(live->fork_state, TP_FORK_NONE);
 		return 0;
 	}
 	ring = ring_make(st, parent, pid, key, path);

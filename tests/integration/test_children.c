@@ -219,6 +219,22 @@ Test(children, grandchild_and_tread_children)
 	free(out);
 }
 
+Test(children, another_thread_first_waits_for_the_main_one)
+{
+	int tids[4];
+	pid_t child;
+	char *out;
+
+	enable("");
+	child = cmd_pid("threadfirst 3", "child");
+	out = graph_of(child, "");
+	/* the thread's calls came before the ring (only the main thread, which
+	 * holds the inherited frames, makes it): not recorded */
+	cr_assert_eq(graph_tids(out, tids, 4), 1, "%s", out);
+	assert_tree(out, child, INHERITED_OPEN "work(leaf leaf leaf" INHERITED_END, 1);
+	free(out);
+}
+
 Test(children, first_event_a_return)
 {
 	pid_t child;

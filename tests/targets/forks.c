@@ -16,6 +16,8 @@
  *                 answers "child PID"
  *   nocreate N    as "child N", but the child first installs a seccomp filter
  *                 that answers EPERM to openat(O_CREAT): no ring for it
+ *   threadfirst N a thread of the child calls work(2) and exits before the
+ *                 child's main thread calls work(N)
  *   retfirst N    the child's first traced event is a return (of the
  *                 function that called fork()), then it calls work(N)
  *   sigfork N     a SIGUSR1 handler forks; the child calls work(N) in the
@@ -88,6 +90,7 @@ static void *worker_work2(void *arg)
  * after a thread of its own called work(2). */
 #define THREAD_TOO 2
 #define NO_CREATE  3
+#define THREAD_FIRST 4
 
 /* A seccomp filter answering EPERM to every openat() that would create a
  * file: the child cannot make its ring. */
@@ -116,6 +119,14 @@ NOINLINE static long spawn(long n, int grand, pid_t *grandpid)
 		/* before any traced call or return of the child */
 		if (forbid_create())
 			_exit(10);
+		return work(n) == n * (n + 1) / 2 ? 0 : -1;
+	}
+	if (grand == THREAD_FIRST) {
+		pthread_t th;
+
+		/* a thread of the child makes the first traced calls */
+		if (pthread_create(&th, NULL, worker_work2, NULL) || pthread_join(th, NULL))
+			_exit(9);
 		return work(n) == n * (n + 1) / 2 ? 0 : -1;
 	}
 	if (grand == THREAD_TOO) {
@@ -310,6 +321,9 @@ NOINLINE static void dispatch(const char *line)
 		SAY(r > 0 && reap((pid_t)r) == 0 ? "grand %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "nocreate %ld", &n) == 1) {
 		r = cmd_child(n, NO_CREATE, NULL);
+		SAY(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
+	} else if (sscanf(line, "threadfirst %ld", &n) == 1) {
+		r = cmd_child(n, THREAD_FIRST, NULL);
 		SAY(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "retfirst %ld", &n) == 1) {
 		r = cmd_retfirst(n);
