@@ -22,7 +22,7 @@
  * the parent, maybe half way through an update when fork() copied them)
  * is emptied.  So the ring is made on that thread only; another thread
  * of the child coming first (created before any traced call of the main
- * thread) records nothing until the main thread's first traced call or
+ * thread) records nothing until the main thread's next traced call or
  * return (docs/limitations.md).
  *
  * The frames inherited are open calls of the child too: its ring starts
@@ -48,7 +48,6 @@ HIDDEN uint64_t tp_fork_ring(struct tp_state *st, uint64_t key);
 #define NR_PREAD64    17L
 #define NR_CLOSE      3L
 #define NR_MMAP       9L
-#define NR_MUNMAP     11L
 #define NR_GETPID     39L
 #define NR_FTRUNCATE  77L
 #define NR_FCHMOD     91L
@@ -73,6 +72,7 @@ HIDDEN uint64_t tp_fork_ring(struct tp_state *st, uint64_t key);
 #define EOPNOTSUPP_   95
 
 #define PATH_LEN 256	/* TAT_PATH_MAX, the size of tp_state.ring_path */
+_Static_assert(sizeof(((struct tp_state *)0)->ring_path) == PATH_LEN, "ring_path");
 
 static long sys(long nr, long a, long b, long c, long d, long e, long f)
 {
