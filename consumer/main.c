@@ -178,9 +178,11 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%.4096s/tattach-%d.ring",
 			 dir && *dir ? dir : TAT_RING_DIR, opt.pid);
 	if (opt.children) {
+		void *kids;
+
 		/* the parent and its traced descendants, as several -i */
 		ret = tread_children_inputs(path, opt.pid, opt.inputs, TREAD_MAX_INPUTS,
-					    err, sizeof(err));
+					    &kids, err, sizeof(err));
 		if (ret < 0) {
 			fprintf(stderr, "tread: %s\n", err);
 			return 1;
@@ -188,7 +190,9 @@ int main(int argc, char **argv)
 		opt.ninputs = (size_t)ret;
 		opt.input = opt.inputs[0];
 		opt.pid = 0;
-		return opt.export_set || opt.html ? export(&opt, path) : merged_graph(&opt);
+		ret = opt.export_set || opt.html ? export(&opt, path) : merged_graph(&opt);
+		free(kids);
+		return ret;
 	}
 	if (opt.save)
 		return save(&opt, opt.pid ? path : opt.input);

@@ -17,13 +17,14 @@
 #include "consumer/input/children.h"
 
 int tread_children_inputs(const char *root_path, int pid, const char **inputs,
-			  size_t max, char *err, size_t errlen)
+			  size_t max, void **keep, char *err, size_t errlen)
 {
 	struct tat_ring_header h;
 	struct ring_node *kids;
 	int fd, n, ret;
 	size_t k = 0;
 
+	*keep = NULL;
 	fd = open(root_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
@@ -50,6 +51,6 @@ int tread_children_inputs(const char *root_path, int pid, const char **inputs,
 	if ((size_t)n + 1 > max)
 		fprintf(stderr, "tread: pid %d has %d traced descendants: reading the first "
 			"%zu only\n", pid, n, max - 1);
-	/* kids stays: the paths are the inputs until the program ends */
+	*keep = kids;	/* the paths are the inputs */
 	return (int)k;
 }
