@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <tattach/ring.h>
@@ -453,4 +454,91 @@ Test(prefork, workers_count_exactly_what_they_serve)
 	/* served after --disable: the workers count, their rings do not */
 	cr_assert_str_eq(target_cmd(&t, "serve 1 9"), "served 1 209");
 	assert_ring_counts(w[1], c[1]);
+}
+
+/* ---------------------------------------------------------------- bash */
+
+/* bash (not built with -pg: traced with --entry), reading commands from
+ * a pipe: the real program whose subshells are fork children. */
+static void start_bash(struct target *b)
+{
+	int in[2], out[2], pid = 0;
+	const char *ans;
+
+	memset(b, 0, sizeof(*b));
+	cr_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
+	b->pid = fork();
+	cr_assert(b->pid >= 0);
+	if (b->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execl("/bin/bash", "bash", "--norc", "--noprofile", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	b->in = in[1];
+	b->out = fdopen(out[0], "r");
+	cr_assert_not_null(b->out);
+	setvbuf(b->out, NULL, _IONBF, 0);
+	ans = target_cmd(b, "echo ready $$");
+	cr_assert(sscanf(ans, "ready %d", &pid) == 1 && pid == b->pid, "%s", ans);
+}
+
+static int stop_bash(struct target *b)
+{
+	int status = -1;
+
+	if (write(b->in, "exit 0\n", 7) != 7)
+		kill(b->pid, SIGKILL);
+	close(b->in);
+	fclose(b->out);
+	waitpid(b->pid, &status, 0);
+	ring_remove(b->pid);
+	return status;
+}
+
+/* Each subshell of a real bash traces itself into its own ring. */
+Test(children, bash_subshells)
+{
+	struct target b;
+	char line[128], *out = NULL, *err = NULL;
+	pid_t sub[3];
+
+	start_bash(&b);
+	ring_remove(b.pid);
+	cr_assert_eq(tattach(b.pid, "--enable --entry", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert(sscanf(target_cmd(&b, "for i in 1 2 3; do (echo sub $BASHPID); done; "
+				    "echo done"), "sub %d", &sub[0]) == 1);
+	for (int i = 1; i < 3; i++) {
+		cr_assert_not_null(fgets(line, sizeof(line), b.out));
+		cr_assert(sscanf(line, "sub %d", &sub[i]) == 1, "%s", line);
+	}
+	cr_assert_not_null(fgets(line, sizeof(line), b.out));
+	cr_assert_str_eq(line, "done\n");
+	for (int i = 0; i < 3; i++) {
+		note_kid(sub[i]);
+		/* the subshell: its echo, under the make_child() it forked in */
+		out = graph_of(sub[i], "");
+		cr_assert(strstr(out, "make_child() { /* entered before tracing */"), "%.3000s",
+			  out);
+		free(out);
+		out = graph_of(sub[i], "--report");
+		cr_assert_eq(report_calls(out, "echo_builtin"), 1, "%s", out);
+		free(out);
+	}
+	/* bash itself: three forks, no echo of theirs */
+	out = graph_of(b.pid, "--report");
+	cr_assert_eq(report_calls(out, "make_child"), 3, "%s", out);
+	cr_assert_eq(report_calls(out, "echo_builtin"), 1, "%s", out);	/* "echo done" */
+	free(out);
+	out = graph_of(b.pid, "--children");
+	cr_assert_eq(processes(out), 4, "%.2000s", out);
+	free(out);
+	cr_assert_eq(tattach(b.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(stop_bash(&b), 0);
 }
