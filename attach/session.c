@@ -206,7 +206,7 @@ static void explain_open(int ret, pid_t pid, const struct ringfile *rf)
 		pr_err("another tattach is working on pid %d right now; try again "
 		       "when it is done", (int)pid);
 	else if (ret == -EPERM)
-		pr_err("%s is not a private file of pid %d's user: not using it; "
+		pr_err("%s is not a private file of pid %d's user, root or yours: not using it; "
 		       "remove it if it is not yours", rf->path, (int)pid);
 	else if (ret == -ENOENT)
 		pr_err("pid %d is not traced: no ring file %s (run 'tattach -p %d --enable')",

@@ -266,9 +266,13 @@ int ringfile_open(pid_t pid, uint64_t start_time, uid_t uid, int flags,
 		ret = -errno;
 		goto fail;
 	}
-	/* Only a file of the target's user, private to it, is ever used:
-	 * anything else in a shared folder may have been planted. */
-	if (!S_ISREG(st.st_mode) || st.st_uid != uid || (st.st_mode & 077)) {
+	/* Only a private file of the target's user, of root or of our own
+	 * user is ever used: anything else in a shared folder may have been
+	 * planted.  Root's counts because a process may change user after
+	 * its ring was made: a prefork server's worker makes its ring at its
+	 * first traced call after the fork, as root, then calls setuid(). */
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) ||
+	    (st.st_uid != uid && st.st_uid != 0 && st.st_uid != geteuid())) {
 		ret = -EPERM;
 		goto fail;
 	}

@@ -32,7 +32,8 @@ void ringfile_path(pid_t pid, char *buf, size_t len);
 
 /*
  * ringfile_open - open the ring file of the process (@pid, @start_time),
- * which must be a regular file of @uid with no group or other access.
+ * which must be a regular file of @uid (or of root, or of our own user)
+ * with no group or other access.
  * With RINGFILE_LOCK, fail rather than wait if another tattach holds it.
  * Returns 0, -ENOENT (none), -EPERM (not a private file of @uid), -EBUSY
  * (locked), -ESTALE (it belongs to an earlier process with the same pid),

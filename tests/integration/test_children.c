@@ -374,6 +374,33 @@ Test(children, disable_cascades_to_live_descendants)
 	free(err);
 }
 
+/*
+ * A child that drops root after its ring was made (as a prefork server's
+ * workers do) keeps a ring owned by root, in a process of another user:
+ * tattach must still act on it, alone and through the parent's cascade.
+ */
+Test(children, a_child_that_drops_root_is_still_disabled)
+{
+	char *out = NULL, *err = NULL;
+	pid_t kept;
+
+	enable("");
+	kept = cmd_pid("userkeep 2", "kept");
+	cr_assert_eq(tattach(kept, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "enabled"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "and 1 traced descendant disabled: "), "%s", out);
+	cr_assert_str_eq(err, "");
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "release 4"), "released 1");
+	out = graph_of(kept, "");
+	assert_tree(out, kept, "work(leaf leaf)", 0);
+	free(out);
+}
+
 /* ---------------------------------------------------------------- prefork */
 
 #define WORKERS 4

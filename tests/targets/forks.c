@@ -26,6 +26,10 @@
  *                 answers "kept PID" once it has called work(N)
  *   execkeep N    the same, but the child then execs a shell that waits for
  *                 the release
+ *   userkeep N    as "keep N", but the child becomes user and group 65534
+ *                 (nobody) after work(N), as a prefork server's worker
+ *                 drops root: its ring, made at its first traced call,
+ *                 stays root's
  *   release N     let every kept child call work(N) and exit, reap them;
  *                 answers "released K"
  */
@@ -241,8 +245,8 @@ NOINLINE static long cmd_sigfork(long n)
 }
 
 /* A kept child; with @exec, it replaces itself by a shell that waits
- * for the release on its stdin. */
-NOINLINE static long cmd_keep(long n, int exec)
+ * for the release on its stdin; with @drop_root, it becomes nobody. */
+NOINLINE static long cmd_keep(long n, int exec, int drop_root)
 {
 	int go[2], said[2];
 	pid_t pid;
@@ -259,6 +263,9 @@ NOINLINE static long cmd_keep(long n, int exec)
 		close(go[1]);
 		close(said[0]);
 		work(n);
+		if (drop_root && (setresgid(65534, 65534, 65534) ||
+				  setresuid(65534, 65534, 65534)))
+			_exit(15);
 		if (exec) {
 			/* traced before the exec; after it, nothing of tattach's:
 			 * the shell says "k" once it runs */
@@ -335,10 +342,13 @@ NOINLINE static void dispatch(const char *line)
 		r = cmd_threads(n);
 		SAY(r > 0 && reap((pid_t)r) == 0 ? "child %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "execkeep %ld", &n) == 1) {
-		r = cmd_keep(n, 1);
+		r = cmd_keep(n, 1, 0);
 		SAY(r > 0 ? "kept %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "keep %ld", &n) == 1) {
-		r = cmd_keep(n, 0);
+		r = cmd_keep(n, 0, 0);
+		SAY(r > 0 ? "kept %ld\n" : "error %ld\n", r);
+	} else if (sscanf(line, "userkeep %ld", &n) == 1) {
+		r = cmd_keep(n, 0, 1);
 		SAY(r > 0 ? "kept %ld\n" : "error %ld\n", r);
 	} else if (sscanf(line, "release %ld", &n) == 1) {
 		SAY("released %ld\n", cmd_release(n));
