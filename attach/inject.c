@@ -125,6 +125,7 @@ int inject_setup(struct remote *r, struct ringfile *rf)
 	st.stats_off = h->stats_off;
 	st.stats_cap = h->stats_cap;
 	st.site_cap = h->site_cap;
+	st.args_off = h->args_off;	/* tattach -A/-R */
 	/* 2^32 * 1e9 / tsc_hz: below 2^32 for any clock faster than 1 GHz
 	 * (the TSC), exactly 2^32 for the vDSO's nanoseconds. */
 	st.ns_mult = h->tsc_hz ? (uint64_t)(((unsigned __int128)1000000000ull << 32) /
@@ -203,6 +204,12 @@ uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned ki
 {
 	return rf->hdr->tramp_addr[idx] +
 	       (kind == TAT_SITE_MCOUNT ? TRAMP_CODE_OFF_MCOUNT : TRAMP_CODE_OFF_FENTRY);
+}
+
+uint64_t inject_tramp_args_entry(const struct ringfile *rf, unsigned idx, unsigned kind)
+{
+	return rf->hdr->tramp_addr[idx] +
+	       (kind == TAT_SITE_MCOUNT ? TRAMP_CODE_OFF_MCOUNT_ARGS : TRAMP_CODE_OFF_FENTRY_ARGS);
 }
 
 static int map_cmp(const void *a, const void *b)

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+struct args_req;
+
 struct session_opts {
 	pid_t pid;
 	uint32_t max_threads;		/* 0: default; only when the ring is created */
@@ -22,6 +24,8 @@ struct session_opts {
 	int libcalls;			/* --enable --libcalls: hook library calls */
 	int entry;			/* --enable --entry: patch the program's entries */
 	const char *module;		/* --enable --module NAME: and that library's */
+	const struct args_req *args;	/* --enable -A/-R (attach/args_plan.h) */
+	size_t nargs;
 };
 
 struct session_report {

@@ -34,6 +34,12 @@ extern char tp_return[] HIDDEN;
 HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
 HIDDEN uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp);
+/* tattach -A/-R: tramp_args.c */
+HIDDEN void tp_args_return(const struct tp_state *st, uint64_t ring,
+			   struct tp_thread *t, uint64_t site, const uint64_t *slot);
+HIDDEN struct tp_thread *tp_args_thread(struct tp_state *st, uint64_t key);
+HIDDEN void tp_args_put_block(const struct tp_state *st, uint64_t ring,
+			      struct tp_thread *t, const uint64_t *words, uint64_t n);
 
 static void bt_rehijack_slow(const struct tp_state *st, struct tp_thread *t,
 			     uint64_t slot, uint32_t s);
@@ -1010,8 +1016,13 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 		for (uint64_t j = depth - 1; j > i; j--)
 			if (!(t->stack[j].site & FRAME_ENDED) && frame_stack(&t->stack[j]) == s)
 				frame_close(st, ring, t, j, tsc);
-		if (likely(!(t->stack[i].site & FRAME_ENDED)))
+		if (likely(!(t->stack[i].site & (FRAME_ENDED | TP_FRAME_RETVAL)))) {
 			frame_close(st, ring, t, i, tsc);
+		} else if (!(t->stack[i].site & FRAME_ENDED)) {
+			/* tattach -R (tramp_args.c): the return value first */
+			tp_args_return(st, ring, t, t->stack[i].site & FRAME_SITE, slot);
+			frame_close(st, ring, t, i, tsc);
+		}
 	}
 	left = likely(i + 1 == depth || one_stack(t, depth)) ? i :
 	       shadow_remove(st, ring, t, i, depth, s);
@@ -1173,4 +1184,38 @@ uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp)
 		hook_raise(st, t, sp);
 	}
 	return next;
+}
+
+/*
+ * For tramp_args.c (tattach -A/-R), which only the sites chosen for it
+ * reach: the thread's slot, and a block of @n words written as one (a
+ * VALUES record and its data: a reader must find them together).  In
+ * discard mode a block that does not fit is left out, uncounted: the
+ * call's events are whole without it.
+ */
+struct tp_thread *tp_args_thread(struct tp_state *st, uint64_t key)
+{
+	return thread_find(st, key);
+}
+
+void tp_args_put_block(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
+		       const uint64_t *words, uint64_t n)
+{
+	const struct tat_ring_header *hdr = (const void *)ring;
+	struct tat_thread_ctl *ctl = ring_ctl(st, ring, t->index);
+	uint64_t size = 1ull << st->ring_shift, pos;
+
+	if (n > size / 4)
+		return;
+	if (READ_ONCE(hdr->mode) == TAT_MODE_FLIGHT) {
+		pos = local_xadd(&ctl->head, n);
+	} else {
+		pos = READ_ONCE(ctl->head);
+		do {
+			if (pos + n - READ_ONCE(ctl->tail) > size)
+				return;
+		} while (!local_cmpxchg(&ctl->head, &pos, pos + n));
+	}
+	for (uint64_t i = 0; i < n; i++)
+		ring_store(st, ring, t, pos + i, words[i]);
 }
