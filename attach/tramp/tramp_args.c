@@ -61,7 +61,7 @@ __asm__(
 "tp_fentry_args:\n"
 "	push	%rax\n	push	%rcx\n	push	%rdx\n	push	%rsi\n	push	%rdi\n"
 "	push	%r8\n	push	%r9\n	push	%r10\n	push	%r11\n"
-"	lea	144(%rsp), %rdi\n"		/* the slot: 80 + 64 */
+"	lea	80(%rsp), %rdi\n"		/* the slot (before the sub below) */
 "	jmp	1f\n"
 "	.size	tp_fentry_args, . - tp_fentry_args\n"
 "	.globl	tp_mcount_args\n"

@@ -136,3 +136,11 @@ $(O)/tests/targets/exc: tests/targets/exc.cc $(O)/tests/targets/libthrow.so
 		-L$(O)/tests/targets -lthrow -Wl,-rpath,'$$ORIGIN'
 
 targets: $(O)/tests/targets/exc
+
+# argvals with __fentry__ sites too: tattach -A/-R at both kinds of entry
+$(O)/tests/targets/argvals.fentry: tests/targets/argvals.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -pg -mfentry -o $@ $<
+
+TARGET_BINS += $(O)/tests/targets/argvals.fentry

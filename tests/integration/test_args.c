@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tattach -A/-R on tests/targets/argvals (its header lists the calls of
+ * one "run" and their values): the arguments and return values tread
+ * shows, by DWARF type and by explicit SPEC, at -pg (mcount) and
+ * -pg -mfentry sites; a NULL and a wild char * (the target must live on);
+ * functions without -A/-R unchanged; an --enable without them stops the
+ * recording; and the bad requests, refused before anything is written to
+ * the target.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/graph_parse.h"
+#include "lib/proc_harness.h"
+
+#define FUNCS "sum_signed|umix|paint|greet|scale|pick|shout"
+
+static struct target t;
+
+static void teardown(void)
+{
+	target_stop(&t);
+	ring_remove(t.pid);
+}
+
+TestSuite(args, .fini = teardown, .timeout = 60);
+
+/* The text of tread's graph lines (after "| " and the indentation), one
+ * per line, main()'s own lines left out (malloc'ed). */
+static char *texts(const char *graph)
+{
+	char *res = NULL;
+
+	for (const char *line = graph; line && *line;) {
+		const char *end = strchr(line, '\n'), *bar = strstr(line, "| ");
+
+		if (!end)
+			end = line + strlen(line);
+		if (line[0] != '#' && bar && bar < end) {
+			const char *s = bar + 2;
+			char buf[512];
+
+			while (*s == ' ')
+				s++;
+			snprintf(buf, sizeof(buf), "%.*s\n", (int)(end - s), s);
+			if (strncmp(buf, "main()", 6) && strncmp(buf, "} /* main */", 12))
+				str_append(&res, buf);
+		}
+		line = *end ? end + 1 : end;
+	}
+	return res ? res : strdup("");
+}
+
+static void enable(const char *args)
+{
+	char *out = NULL, *err = NULL;
+	char all[512];
+
+	snprintf(all, sizeof(all), "--enable %s", args);
+	cr_assert_eq(tattach(t.pid, all, &out, &err), 0, "%s: %s", all, err);
+	free(out);
+	free(err);
+}
+
+/* One "run": the graph texts of its calls (the trace's last round);
+ * @pick gets pick()'s result. */
+static char *run_round(char *pick, size_t len)
+{
+	char *out = NULL, *err = NULL, *res;
+	const char *done = target_cmd(&t, "run");
+
+	cr_assert_eq(strncmp(done, "done 0x", 7), 0, "%s", done);
+	snprintf(pick, len, "%s", done + 5);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	res = texts(out);
+	free(out);
+	free(err);
+	/* this round: from the last sum_signed line on */
+	for (char *p = res + strlen(res); p > res; p--)
+		if (p[-1] == '\n' && !strncmp(p, "sum_signed", 10)) {
+			memmove(res, p, strlen(p) + 1);
+			break;
+		}
+	return res;
+}
+
+static void start(const char *bin)
+{
+	target_start(&t, build_path(bin));
+	ring_remove(t.pid);
+}
+
+static void dwarf_types(const char *bin)
+{
+	char pick[64], want[2048], *got;
+
+	start(bin);
+	enable("-A " FUNCS " -R " FUNCS);
+	got = run_round(pick, sizeof(pick));
+	snprintf(want, sizeof(want),
+		 "sum_signed(a=-5, b=-300, c=1234567890123) = 1234567889818;\n"
+		 "umix(x=200, y=4000000000) = 4000000200;\n"
+		 "paint(c=BLUE, n=3) = 6;\n"
+		 "paint(c=42, n=1) = -1;\n"
+		 "greet(who=\"world\", none=NULL, wild=0x10 (unreadable)) = 5;\n"
+		 "scale(x=2.5, f=0.25, k=3) = 1.875;\n"
+		 "pick(i=1) = %s;\n"
+		 "shout(text=\"0123456789012345678901234567890123456789012345678901234567890123\"...) = 70;\n"
+		 "plain();\n", pick);
+	cr_assert_str_eq(got, want);
+	free(got);
+}
+
+Test(args, dwarf_types_mcount)
+{
+	dwarf_types("tests/targets/argvals");
+}
+
+Test(args, dwarf_types_fentry)
+{
+	dwarf_types("tests/targets/argvals.fentry");
+}
+
+/* uftrace's SPEC: chosen registers and formats; -R alone has no "()". */
+Test(args, explicit_spec)
+{
+	char pick[64], *got;
+
+	start("tests/targets/argvals");
+	enable("-A sum_signed@arg1,arg3/x -A scale@fparg2/32,fparg1,arg1/u8 "
+	       "-A greet@arg2/s,arg3/s,arg1/s -A umix@arg2/d16 -R paint@retval/x32 "
+	       "-R umix@retval/u32");
+	got = run_round(pick, sizeof(pick));
+	cr_assert_str_eq(got,
+		 "sum_signed(a=-5, c=0x11f71fb04cb);\n"
+		 "umix(y=10240) = 4000000200;\n"
+		 "paint() = 0x6;\n"
+		 "paint() = 0xffffffff;\n"
+		 "greet(none=NULL, wild=0x10 (unreadable), who=\"world\");\n"
+		 "scale(f=0.25, x=2.5, k=3);\n"
+		 "pick();\n"
+		 "shout();\n"
+		 "plain();\n");
+	free(got);
+}
+
+/* A later --enable without -A/-R records no values; with them again, it
+ * does: the sites move between the two trampoline entries both ways. */
+Test(args, switch_off_and_on)
+{
+	char pick[64], *got;
+
+	start("tests/targets/argvals");
+	enable("-A sum_signed -R sum_signed");
+	got = run_round(pick, sizeof(pick));
+	cr_assert(strstr(got, "sum_signed(a=-5, b=-300, c=1234567890123) = 1234567889818;\n"),
+		  "%s", got);
+	free(got);
+	enable("");
+	got = run_round(pick, sizeof(pick));
+	cr_assert_eq(strncmp(got, "sum_signed();\numix();\n", 22), 0, "%s", got);
+	free(got);
+	enable("-R paint");
+	got = run_round(pick, sizeof(pick));
+	cr_assert_eq(strncmp(got, "sum_signed();\numix();\npaint() = 6;\npaint() = -1;\n", 49), 0,
+		     "%s", got);
+	free(got);
+}
+
+/* Refused with one line and a non-zero status, the process untouched (no
+ * ring: tattach --status says it was never attached). */
+static void refused(const char *args, int status, const char *says)
+{
+	char *out = NULL, *err = NULL, all[256];
+
+	snprintf(all, sizeof(all), "--enable %s", args);
+	cr_assert_eq(tattach(t.pid, all, &out, &err), status, "%s: %s", all, err);
+	cr_assert(strstr(err, says), "%s: %s", all, err);
+	cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "%s: not one line: %s", all, err);
+	free(out);
+	free(err);
+	cr_assert_neq(tattach(t.pid, "--status", &out, &err), 0, "%s", out);
+	free(out);
+	free(err);
+}
+
+Test(args, bad_requests)
+{
+	start("tests/targets/argvals");
+	refused("-A no_such_function", 1, "no function with a site matches 'no_such_function'");
+	refused("-R no_such_function", 1, "no function with a site matches");
+	refused("-A sum_signed@arg4", 1, "sum_signed() has 3 integer/pointer arguments, so no arg4");
+	refused("-A scale@fparg3", 1, "scale() has 2 floating point arguments, so no fparg3");
+	refused("-A sum_signed@arg0", 2, "argN: N is 1 to 6");
+	refused("-A sum_signed@arg7", 2, "argN: N is 1 to 6");
+	refused("-A sum_signed@foo", 2, "each item is argN[/FMT] or fpargN[/32|/64]");
+	refused("-A sum_signed@arg1/z", 2, "FMT is one of");
+	refused("-A sum_signed@arg1/d12", 2, "FMT is one of");
+	refused("-A sum_signed@fparg1/16", 2, "fpargN/SIZE: SIZE is 32 or 64");
+	refused("-A sum_signed@", 2, "empty SPEC");
+	refused("-A @arg1", 2, "no function pattern");
+	refused("-R sum_signed@arg1", 2, "-R takes only 'retval[/FMT]'");
+	refused("-R sum_signed@retval/s", 2, "not read as a string");
+	refused("-A sum_signed(", 2, "bad sum_signed(");
+	/* still alive, still untraced */
+	cr_assert_eq(strncmp(target_cmd(&t, "run"), "done 0x", 7), 0);
+}
+
+/* Wild and NULL strings over many calls: the target keeps running. */
+Test(args, wild_pointer_never_faults)
+{
+	char pick[64], *got;
+
+	start("tests/targets/argvals");
+	enable("-A greet");
+	for (int i = 0; i < 50; i++)
+		cr_assert_eq(strncmp(target_cmd(&t, "run"), "done 0x", 7), 0);
+	got = run_round(pick, sizeof(pick));
+	cr_assert(strstr(got, "greet(who=\"world\", none=NULL, wild=0x10 (unreadable));\n"),
+		  "%s", got);
+	free(got);
+}
