@@ -154,13 +154,30 @@ static void put_call(FILE *f, const struct tread_xtrace *x, const struct tread_x
 	put_us(f, e->real_ns - base);
 	fputs(",\"dur\":", f);
 	put_us(f, dur);
-	if (ended || e->early) {
+	if (ended || e->early || e->args || (end != e && end->ret)) {
+		bool more = false;
+
 		fputs(",\"args\":{", f);
+		/* tattach -A/-R: what the call was given and gave back */
+		if (e->args) {
+			fputs("\"arguments\":\"", f);
+			tread_put_json(f, e->args);
+			fputc('"', f);
+			more = true;
+		}
+		if (end != e && end->ret) {
+			fprintf(f, "%s\"return\":\"", more ? "," : "");
+			tread_put_json(f, end->ret);
+			fputc('"', f);
+			more = true;
+		}
 		/* adopted at --enable: "ts" is the enable, not the call */
-		if (e->early)
-			fprintf(f, "\"entered_before_tracing\":true%s", ended ? "," : "");
+		if (e->early) {
+			fprintf(f, "%s\"entered_before_tracing\":true", more ? "," : "");
+			more = true;
+		}
 		if (ended)
-			fprintf(f, "\"end\":\"%s\"", end->unwound ? "unwound" :
+			fprintf(f, "%s\"end\":\"%s\"", more ? "," : "", end->unwound ? "unwound" :
 				"not traced (exit lost or still running)");
 		fputc('}', f);
 	}

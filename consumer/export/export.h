@@ -80,6 +80,9 @@ struct tread_xevent {
 	uint32_t depth;			/* ENTRY: calls open in this thread before
 					 * it; EXIT: the same as its ENTRY */
 	uint64_t count;			/* LOST: events missing */
+	const char *args;		/* ENTRY: arguments recorded by tattach
+					 * -A ("a=1, b=\"x\""), or NULL */
+	const char *ret;		/* EXIT: return value recorded by -R, or NULL */
 };
 
 struct tread_xtrace {

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/browser.h"
 #include "lib/graph_parse.h"
 #include "lib/proc_harness.h"
 
@@ -224,4 +225,62 @@ Test(args, wild_pointer_never_faults)
 	cr_assert(strstr(got, "greet(who=\"world\", none=NULL, wild=0x10 (unreadable));\n"),
 		  "%s", got);
 	free(got);
+}
+
+static char *slurp_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	int c;
+
+	cr_assert_not_null(f, "%s", path);
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(f);
+	fclose(m);
+	return buf;
+}
+
+/* The values in the exports: Chrome JSON "args", and the --html viewer's
+ * details of a clicked call (in a real browser).  Only the -A/-R
+ * functions are traced (-F), so sum_signed() is the first call, at 0. */
+Test(args, exports_chrome_and_viewer, .timeout = 180)
+{
+	char pick[64], path[128], arg[160], why[512] = "", *out = NULL, *err = NULL, *text, *d;
+
+	start("tests/targets/argvals");
+	enable("-F " FUNCS " -A " FUNCS " -R " FUNCS);
+	free(run_round(pick, sizeof(pick)));
+	snprintf(path, sizeof(path), "/tmp/tattach-args-%d.json", (int)getpid());
+	snprintf(arg, sizeof(arg), "--export chrome -o %s", path);
+	cr_assert_eq(tread(t.pid, arg, &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	text = slurp_file(path);
+	unlink(path);
+	cr_expect(strstr(text, "\"name\":\"sum_signed\"") &&
+		  strstr(text, "\"args\":{\"arguments\":\"a=-5, b=-300, c=1234567890123\","
+			 "\"return\":\"1234567889818\"}"), "%s", text);
+	cr_expect(strstr(text, "\"args\":{\"arguments\":\"who=\\\"world\\\", none=NULL, "
+			 "wild=0x10 (unreadable)\",\"return\":\"5\"}"), "%s", text);
+	cr_expect(strstr(text, "\"args\":{\"arguments\":\"x=2.5, f=0.25, k=3\","
+			 "\"return\":\"1.875\"}"), "%s", text);
+	free(text);
+
+	snprintf(path, sizeof(path), "/tmp/tattach-args-%d.html", (int)getpid());
+	snprintf(arg, sizeof(arg), "--html %s", path);
+	cr_assert_eq(tread(t.pid, arg, &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	text = browser_selftest(path, "selftest&at=1", why, sizeof(why));
+	unlink(path);
+	cr_assert_not_null(text, "browser: %s", why);
+	cr_expect(strstr(text, "\nerrors 0\n"), "%s", text);
+	d = strstr(text, "\ndetails ");
+	cr_assert_not_null(d, "%s", text);
+	cr_expect(strstr(d, " | arguments=a=-5, b=-300, c=1234567890123 | "
+			 "return value=1234567889818") != NULL, "%s", text);
+	free(text);
 }
