@@ -44,8 +44,7 @@ HIDDEN void tp_args_put_block(const struct tp_state *st, uint64_t ring,
 			      struct tp_thread *t, const uint64_t *words, uint64_t n);
 HIDDEN void tp_enter_args(uint64_t *slot, uint64_t after_site, uint64_t key,
 			  const struct tp_argregs *regs);
-HIDDEN void tp_args_return(const struct tp_state *st, uint64_t ring,
-			   struct tp_thread *t, uint64_t site, const uint64_t *slot);
+HIDDEN void tp_args_return(struct tp_thread *t, uint64_t site, const uint64_t *slot);
 
 /*
  * tp_fentry_args / tp_mcount_args: as tp_fentry / tp_mcount (entry.S),
@@ -89,7 +88,29 @@ __asm__(
 "	pop	%r11\n	pop	%r10\n	pop	%r9\n	pop	%r8\n	pop	%rdi\n"
 "	pop	%rsi\n	pop	%rdx\n	pop	%rcx\n	pop	%rax\n"
 "	ret\n"
-"	.size	tp_mcount_args, . - tp_mcount_args\n");
+"	.size	tp_mcount_args, . - tp_mcount_args\n"
+/*
+ * tp_args_return_keep: tp_args_return() with every register kept, called
+ * from tramp.c's exit path with its arguments in place (rdi, rsi, rdx):
+ * there the compiler then keeps its values in any register
+ * across the call, and calls without -R lose nothing to it.
+ */
+"	.globl	tp_args_return_keep\n"
+"	.hidden	tp_args_return_keep\n"
+"	.type	tp_args_return_keep, @function\n"
+"tp_args_return_keep:\n"
+"	push	%rax\n	push	%rcx\n	push	%rdx\n	push	%rsi\n	push	%rdi\n"
+"	push	%r8\n	push	%r9\n	push	%r10\n	push	%r11\n"
+"	push	%rbx\n"
+"	mov	%rsp, %rbx\n"
+"	and	$-16, %rsp\n"
+"	call	tp_args_return\n"
+"	mov	%rbx, %rsp\n"
+"	pop	%rbx\n"
+"	pop	%r11\n	pop	%r10\n	pop	%r9\n	pop	%r8\n	pop	%rdi\n"
+"	pop	%rsi\n	pop	%rdx\n	pop	%rcx\n	pop	%rax\n"
+"	ret\n"
+"	.size	tp_args_return_keep, . - tp_args_return_keep\n");
 
 static inline uint64_t int_reg(const struct tp_argregs *r, unsigned i)
 {
@@ -277,10 +298,11 @@ void tp_enter_args(uint64_t *slot, uint64_t after_site, uint64_t key,
  * (%rax is the word just below the return slot, entry.S) or, for a
  * floating point value, from %xmm0, which nothing on the way here touched.
  */
-void tp_args_return(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
-		    uint64_t site, const uint64_t *slot)
+void tp_args_return(struct tp_thread *t, uint64_t site, const uint64_t *slot)
 {
-	const struct tat_argspec *spec = spec_of(st, ring, site);
+	const struct tp_state *st = (const struct tp_state *)tp_config_area.state;
+	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
+	const struct tat_argspec *spec = ring ? spec_of(st, ring, site) : NULL;
 	uint8_t bytes[10];
 	unsigned format, src;
 	uint64_t raw;
