@@ -344,7 +344,7 @@ int args_plan_make(const struct args_req *reqs, size_t nreqs,
 		ret = plan_module(&c, m, out->spec[i], &out->sites);
 	}
 	for (size_t k = 0; k < nreqs && !ret; k++)
-		if (!c.matched[k]) {
+		if (!c.matched[k] && !reqs[k].optional) {
 			pr_err("%s: no function with a site matches '%s'%s", reqs[k].option,
 			       reqs[k].regex, reqs[k].has_spec || reqs[k].is_return ? "" :
 			       " (or none has DWARF)");

@@ -30,6 +30,7 @@ struct args_req {
 	char       *regex;
 	int         is_return;		/* -R */
 	int         has_spec;
+	int         optional;		/* matching nothing is no error (marks.c) */
 	size_t      n;			/* SPEC items (-A) */
 	struct {
 		uint8_t fp;		/* fpargN */

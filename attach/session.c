@@ -36,6 +36,7 @@
 #include "attach/process/vdso.h"
 #include "patcher/patch.h"
 #include "attach/args_plan.h"
+#include "attach/marks.h"
 #include "attach/phase_time.h"
 
 static unsigned log2_ceil(uint64_t v)
@@ -763,13 +764,19 @@ static int plan_filters(const struct session_opts *o, const struct module_set *s
 	return 0;
 }
 
-/* -A/-R: the specs of the functions they name, which are traced even
- * where -F/-N would leave them out. */
+/* -A/-R, and the hooks of <tattach/mark.h> (marks.c): the specs of the
+ * functions they name, which are traced even where -F/-N would leave them
+ * out. */
 static int plan_args(const struct session_opts *o, const struct module_set *set,
 		     uint8_t *const *want, struct args_plan *ap)
 {
-	int ret = args_plan_make(o->args, o->nargs, set, ap);
+	struct args_req *reqs;
+	size_t n;
+	int ret = marks_requests(o->args, o->nargs, set, &reqs, &n);
 
+	if (!ret)
+		ret = args_plan_make(reqs, n, set, ap);
+	marks_requests_free(reqs, n, o->nargs);
 	if (ret || !want)
 		return ret;
 	for (size_t j = 0; j < ap->nmods; j++)
@@ -1093,6 +1100,8 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		/* the calls running now: their returns are traced too */
 		running_adopt(&rf, &h, &rr);
 		rep->adopted = rr.calls;
+		/* <tattach/mark.h>: tattach_label() formats from now on */
+		marks_flag_set(&r, &rf, 1);
 		/* C++ exceptions must not meet a hijacked return */
 		if (unwind_hooks_install(&r, &rf, &maps) < 0)
 			pr_warn("pid %d: C++ exceptions thrown through traced calls will "
@@ -1205,6 +1214,8 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 			ret = entries_apply(&r, &rf, NULL, &erep);
 		if (!ret)
 			ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, &maps, rep);
+		if (!ret)
+			marks_flag_set(&r, &rf, 0);	/* <tattach/mark.h> */
 		if (!ret && !rf.hdr->patched_sites)
 			ret = unhook_unwinder(&r, &rf, &h, &lrep);
 		rep->entries_in_stubs = erep.in_stubs;

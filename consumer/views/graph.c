@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "consumer/views/graph.h"
+#include "consumer/decode/marks.h"
 #include "consumer/decode/sub_stacks.h"
 #include "consumer/decode/values.h"
 #include "consumer/input/site_params.h"
@@ -457,6 +458,49 @@ static int note_return(struct tread_graph *g, const struct tread_event *ev)
 	return 0;
 }
 
+/*
+ * A call of a <tattach/mark.h> hook with its recorded text: one comment
+ * line (docs/tread.md: "mark: cache miss", "label: worker 3", "counter:
+ * queue = 5" between comment delimiters) at the depth it was made; its
+ * exit is taken with it.
+ */
+static int print_mark(struct tread_graph *g, struct tread_trace *t,
+		      const struct tread_event *ev, struct tread_call_stack *st,
+		      enum tread_mark_kind kind, uint64_t args)
+{
+	const struct tread_event *next;
+	char text[512];
+	int64_t value;
+	int ret;
+
+	tread_mark_read(args, kind, text, sizeof(text), &value);
+	begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
+	put_str(g, "/* ");
+	put_str(g, tread_mark_kind_name(kind));
+	put_str(g, ": ");
+	put_str(g, text);
+	if (kind == TREAD_MARK_COUNTER) {
+		put_str(g, " = ");
+		put_uint(g, value < 0 ? -(uint64_t)value : (uint64_t)value, 0, false, value < 0);
+	}
+	put_str(g, " */");
+	ret = end_line(g);
+	if (ret)
+		return ret;
+	next = tread_filter_peek_same(g->filter, t);
+	while (next && next->kind == TREAD_EV_DEPTH && next->stack == ev->stack &&
+	       next->open == (uint64_t)st->depth + 1) {
+		tread_filter_pop_same(g->filter, t);
+		next = tread_filter_peek_same(g->filter, t);
+	}
+	if (next && next->kind == TREAD_EV_EXIT && next->site == ev->site &&
+	    next->stack == ev->stack && !next->unwound) {
+		tread_filter_pop_same(g->filter, t);
+		return 0;
+	}
+	return push(g, st, ev, 0);	/* its exit comes later, on a line of its own */
+}
+
 static int print_entry(struct tread_graph *g, struct tread_trace *t,
 		       const struct tread_event *ev)
 {
@@ -468,6 +512,8 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 
 	if (!st)
 		return -ENOMEM;
+	if (args && !ev->early && tread_mark_kind_of(name) != TREAD_MARK_NONE)
+		return print_mark(g, t, ev, st, tread_mark_kind_of(name), args);
 	next = tread_filter_peek_same(g->filter, t);
 	/* A resync DEPTH that says the writer had just this call open more
 	 * than our stack (after a TIME record, every 512 events) tells

@@ -144,3 +144,16 @@ $(O)/tests/targets/argvals.fentry: tests/targets/argvals.c
 	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -pg -mfentry -o $@ $<
 
 TARGET_BINS += $(O)/tests/targets/argvals.fentry
+
+# marks: <tattach/mark.h> from include/, with -pg and with patchable entries
+$(O)/tests/targets/marks: tests/targets/marks.c include/tattach/mark.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -Iinclude -O2 -pg -o $@ $<
+
+$(O)/tests/targets/marks.pfe: tests/targets/marks.c include/tattach/mark.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -Iinclude -O2 -fpatchable-function-entry=5 -o $@ $<
+
+TARGET_BINS += $(O)/tests/targets/marks.pfe
