@@ -12,6 +12,7 @@
 #include "consumer/errmsg.h"
 #include "consumer/export/collect.h"
 #include "consumer/decode/trace.h"
+#include "consumer/decode/marks.h"
 #include "consumer/decode/values.h"
 #include "consumer/input/site_params.h"
 #include "consumer/input/trace_input.h"
@@ -341,6 +342,22 @@ static int on_exit_event(struct reader *r, const struct tread_event *ev, uint64_
 	return emit(r, &e);
 }
 
+/* A call of a <tattach/mark.h> hook: its text and value on its ENTRY. */
+static int on_mark(struct reader *r, struct tread_xevent *e, uint64_t values)
+{
+	enum tread_mark_kind kind = tread_mark_kind_of(r->o->x.funcs[e->func].name);
+	char text[512];
+
+	if (kind == TREAD_MARK_NONE ||
+	    tread_mark_read(values, kind, text, sizeof(text), &e->value))
+		return 0;
+	e->text = keep(r->o, text);
+	if (!e->text)
+		return -ENOMEM;
+	e->mark = (uint8_t)kind;
+	return 0;
+}
+
 /*
  * tattach -A/-R: arguments go on the ENTRY of the innermost open call of
  * their function (their ENTRY came just before), a return value on its
@@ -365,11 +382,12 @@ static int on_values(struct reader *r, const struct tread_event *ev)
 	text = keep(r->o, buf);
 	if (!text)
 		return -ENOMEM;
-	if (ev->is_return)
+	if (ev->is_return) {
 		st->frames[k].ret = text;
-	else
-		r->ev[st->frames[k].entry].args = text;
-	return 0;
+		return 0;
+	}
+	r->ev[st->frames[k].entry].args = text;
+	return on_mark(r, &r->ev[st->frames[k].entry], ev->values);
 }
 
 static int on_lost(struct reader *r, const struct tread_event *ev, uint64_t real)

@@ -83,6 +83,11 @@ struct tread_xevent {
 	const char *args;		/* ENTRY: arguments recorded by tattach
 					 * -A ("a=1, b=\"x\""), or NULL */
 	const char *ret;		/* EXIT: return value recorded by -R, or NULL */
+	uint8_t  mark;			/* ENTRY of a <tattach/mark.h> hook call:
+					 * enum tread_mark_kind (decode/marks.h),
+					 * 0 for any other call */
+	const char *text;		/* mark: its text (a counter's name) */
+	int64_t  value;			/* mark: a counter's value */
 };
 
 struct tread_xtrace {

@@ -34,6 +34,7 @@
 
 #include "consumer/atomic_file.h"
 #include "consumer/export/html.h"
+#include "consumer/decode/marks.h"
 #include "consumer/export/viewer_page.h"	/* generated: tread_viewer_page */
 
 #define DATA_MARKER "<!--@TATTACH_TRACE@-->"
@@ -67,6 +68,30 @@ struct lost_mark {
 	uint64_t count;
 };
 
+/* <tattach/mark.h>: a mark or label on a thread, a counter's point. */
+struct mark_at {
+	uint64_t at;		/* ns since the trace's first event */
+	uint32_t kind;		/* enum tread_mark_kind: MARK or LABEL */
+	uint32_t text;		/* 1 + index into the string table */
+};
+
+struct counter_point {
+	uint64_t at;
+	int64_t  value;
+};
+
+struct counter {
+	uint32_t proc;
+	uint32_t name;		/* 1 + index into the string table */
+	struct counter_point *v;
+	size_t n, cap;
+};
+
+struct counters {
+	struct counter *v;
+	size_t n, cap;
+};
+
 struct thread_calls {
 	struct call *calls;	/* entry order */
 	size_t ncalls, cap;
@@ -74,6 +99,8 @@ struct thread_calls {
 	size_t nopen, opencap;
 	struct lost_mark *lost;
 	size_t nlost, lostcap;
+	struct mark_at *marks;
+	size_t nmarks, markcap;
 	uint32_t max_depth;
 	uint64_t last;		/* time of the thread's last event */
 };
@@ -162,13 +189,21 @@ static void free_threads(struct thread_calls *t, size_t n)
 		free(t[i].calls);
 		free(t[i].open);
 		free(t[i].lost);
+		free(t[i].marks);
 	}
 	free(t);
 }
 
+/* t->open entry of a mark.h hook call: not a call of the page */
+#define NOT_A_CALL SIZE_MAX
+
 static void close_call(struct thread_calls *t, uint64_t at, uint8_t flags)
 {
-	struct call *c = &t->calls[t->open[--t->nopen]];
+	struct call *c;
+
+	if (t->open[--t->nopen] == NOT_A_CALL)
+		return;
+	c = &t->calls[t->open[t->nopen]];
 
 	c->dur = at > c->start ? at - c->start : 0;
 	c->flags |= flags;
@@ -180,8 +215,56 @@ static void close_call(struct thread_calls *t, uint64_t at, uint8_t flags)
  * the end is closed at its thread's last event, so a page is drawn even
  * from a model that breaks the promise.
  */
+/* A counter's next point: its series is found by process and name. */
+static int add_point(struct counters *cs, uint32_t proc, uint32_t name, uint64_t at,
+		     int64_t value)
+{
+	struct counter *c = NULL;
+
+	for (size_t i = 0; i < cs->n && !c; i++)
+		if (cs->v[i].proc == proc && cs->v[i].name == name)
+			c = &cs->v[i];
+	if (!c) {
+		if (grow((void **)&cs->v, &cs->cap, cs->n + 1, sizeof(*cs->v)))
+			return -ENOMEM;
+		c = &cs->v[cs->n++];
+		*c = (struct counter){ .proc = proc, .name = name };
+	}
+	if (grow((void **)&c->v, &c->cap, c->n + 1, sizeof(*c->v)))
+		return -ENOMEM;
+	c->v[c->n++] = (struct counter_point){ at, value };
+	return 0;
+}
+
+static void free_counters(struct counters *cs)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		free(cs->v[i].v);
+	free(cs->v);
+}
+
+/* A mark.h hook call: a mark of its thread or a counter's point, not a
+ * call; its exit is skipped (NOT_A_CALL). */
+static int add_mark(const struct tread_xtrace *x, struct thread_calls *t, struct strtab *strs,
+		    struct counters *cs, const struct tread_xevent *e, uint64_t at)
+{
+	uint32_t text = str_intern(strs, e->text);
+
+	if (grow((void **)&t->open, &t->opencap, t->nopen + 1, sizeof(*t->open)))
+		return -ENOMEM;
+	t->open[t->nopen++] = NOT_A_CALL;
+	if (!text)
+		return 0;
+	if (e->mark == TREAD_MARK_COUNTER)
+		return add_point(cs, x->threads[e->thread].proc, text, at, e->value);
+	if (grow((void **)&t->marks, &t->markcap, t->nmarks + 1, sizeof(*t->marks)))
+		return -ENOMEM;
+	t->marks[t->nmarks++] = (struct mark_at){ at, e->mark, text };
+	return 0;
+}
+
 static int build_calls(const struct tread_xtrace *x, uint64_t t0, struct strtab *strs,
-		       struct thread_calls **out, char *err, size_t errlen)
+		       struct counters *cs, struct thread_calls **out, char *err, size_t errlen)
 {
 	struct thread_calls *threads = calloc(x->nthreads ? x->nthreads : 1, sizeof(*threads));
 
@@ -205,6 +288,11 @@ static int build_calls(const struct tread_xtrace *x, uint64_t t0, struct strtab 
 		t->last = at;
 		switch (e->kind) {
 		case TREAD_X_ENTRY:
+			if (e->mark) {
+				if (add_mark(x, t, strs, cs, e, at))
+					goto nomem;
+				break;
+			}
 			if (grow((void **)&t->calls, &t->cap, t->ncalls + 1, sizeof(*t->calls)) ||
 			    grow((void **)&t->open, &t->opencap, t->nopen + 1, sizeof(*t->open)))
 				goto nomem;
@@ -217,7 +305,7 @@ static int build_calls(const struct tread_xtrace *x, uint64_t t0, struct strtab 
 			t->open[t->nopen++] = t->ncalls++;
 			break;
 		case TREAD_X_EXIT:
-			if (t->nopen && e->ret)
+			if (t->nopen && e->ret && t->open[t->nopen - 1] != NOT_A_CALL)
 				t->calls[t->open[t->nopen - 1]].ret = str_intern(strs, e->ret);
 			if (t->nopen)
 				close_call(t, at, (e->synthetic ? CALL_END_NOT_SEEN : 0) |
@@ -288,11 +376,11 @@ static void json_str(FILE *f, const char *s)
 
 static void write_meta(FILE *f, const struct tread_xtrace *x, uint64_t t0,
 		       const struct thread_calls *threads, const long long *nbytes, bool flags,
-		       const struct strtab *strs)
+		       bool values, const struct strtab *strs, const struct counters *cs)
 {
 	fprintf(f, "{\"format\":\"tattach-viewer\",\"version\":1,\"t0\":\"%" PRIu64 "\","
 		"\"columns\":[\"start\",\"dur\",\"func\",\"depth\"%s%s],\"strings\":[",
-		t0, flags ? ",\"flags\"" : "", strs->n ? ",\"args\",\"ret\"" : "");
+		t0, flags ? ",\"flags\"" : "", values ? ",\"args\",\"ret\"" : "");
 	for (size_t i = 0; i < strs->n; i++) {
 		if (i)
 			fputc(',', f);
@@ -323,6 +411,23 @@ static void write_meta(FILE *f, const struct tread_xtrace *x, uint64_t t0,
 		for (size_t k = 0; k < c->nlost; k++)
 			fprintf(f, "%s[%" PRIu64 ",%" PRIu64 "]", k ? "," : "",
 				c->lost[k].at, c->lost[k].count);
+		fputc(']', f);
+		/* <tattach/mark.h>: [time, 1 mark | 2 label, 1 + string] */
+		if (c->nmarks)
+			fputs(",\"marks\":[", f);
+		for (size_t k = 0; k < c->nmarks; k++)
+			fprintf(f, "%s[%" PRIu64 ",%" PRIu32 ",%" PRIu32 "]", k ? "," : "",
+				c->marks[k].at, c->marks[k].kind, c->marks[k].text);
+		fputs(c->nmarks ? "]}" : "}", f);
+	}
+	/* <tattach/mark.h>: each counter's points, [time, value] */
+	fputs("],\n\"counters\":[", f);
+	for (size_t i = 0; i < cs->n; i++) {
+		fprintf(f, "%s{\"proc\":%" PRIu32 ",\"name\":%" PRIu32 ",\"points\":[",
+			i ? ",\n" : "", cs->v[i].proc, cs->v[i].name);
+		for (size_t k = 0; k < cs->v[i].n; k++)
+			fprintf(f, "%s[%" PRIu64 ",%" PRId64 "]", k ? "," : "",
+				cs->v[i].v[k].at, cs->v[i].v[k].value);
 		fputs("]}", f);
 	}
 	fputs("],\n\"funcs\":[", f);
@@ -370,13 +475,13 @@ static void write_base64(FILE *f, const unsigned char *p, size_t n)
 
 static int write_page(FILE *f, const struct tread_xtrace *x, uint64_t t0,
 		      const struct thread_calls *threads, const struct strtab *strs,
-		      char *err, size_t errlen)
+		      const struct counters *cs, char *err, size_t errlen)
 {
 	const char *page = tread_viewer_page;
 	const char *mark = strstr(page, DATA_MARKER);
 	struct bytes blob = { 0 };
 	long long *nbytes = calloc(x->nthreads ? x->nthreads : 1, sizeof(*nbytes));
-	bool flags = false;
+	bool flags = false, values = false;
 	int rc = 0;
 
 	if (!mark) {	/* the build checks for it; this guards an edited page */
@@ -390,12 +495,15 @@ static int write_page(FILE *f, const struct tread_xtrace *x, uint64_t t0,
 		for (size_t k = 0; k < threads[i].ncalls && !flags; k++)
 			flags = threads[i].calls[k].flags != 0;
 	for (size_t i = 0; i < x->nthreads; i++)
-		if ((nbytes[i] = encode_thread(&blob, &threads[i], flags, strs->n > 0)) < 0)
+		for (size_t k = 0; k < threads[i].ncalls && !values; k++)
+			values = threads[i].calls[k].args || threads[i].calls[k].ret;
+	for (size_t i = 0; i < x->nthreads; i++)
+		if ((nbytes[i] = encode_thread(&blob, &threads[i], flags, values)) < 0)
 			goto nomem;
 
 	fwrite(page, 1, (size_t)(mark - page), f);
 	fputs("<script type=\"application/json\" id=\"tattach-meta\">", f);
-	write_meta(f, x, t0, threads, nbytes, flags, strs);
+	write_meta(f, x, t0, threads, nbytes, flags, values, strs, cs);
 	fputs("</script>\n<script type=\"text/plain\" id=\"tattach-calls\">\n", f);
 	write_base64(f, blob.p, blob.n);
 	fputs("\n</script>", f);
@@ -415,6 +523,7 @@ int tread_export_html(const struct tread_xtrace *x, const char *out,
 {
 	struct thread_calls *threads = NULL;
 	struct strtab strs = { 0 };
+	struct counters cs = { 0 };
 	struct tread_atomic_file af;
 	uint64_t t0 = UINT64_MAX;
 	size_t ncalls = 0;
@@ -429,14 +538,14 @@ int tread_export_html(const struct tread_xtrace *x, const char *out,
 		snprintf(err, errlen, "the trace has no calls: nothing to draw, %s not written", out);
 		return -ENODATA;
 	}
-	rc = build_calls(x, t0, &strs, &threads, err, errlen);
+	rc = build_calls(x, t0, &strs, &cs, &threads, err, errlen);
 	if (rc)
 		goto out;
 	rc = tread_atomic_open(&af, out, err, errlen);
 	if (rc)
 		goto out;
 	setvbuf(af.f, NULL, _IOFBF, 1 << 20);
-	rc = write_page(af.f, x, t0, threads, &strs, err, errlen);
+	rc = write_page(af.f, x, t0, threads, &strs, &cs, err, errlen);
 	if (rc)
 		tread_atomic_abort(&af);
 	else
@@ -445,5 +554,6 @@ out:
 	free_threads(threads, x->nthreads);
 	free(strs.v);
 	free(strs.slot);
+	free_counters(&cs);
 	return rc;
 }
