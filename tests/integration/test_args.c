@@ -31,32 +31,6 @@ static void teardown(void)
 
 TestSuite(args, .fini = teardown, .timeout = 60);
 
-/* The text of tread's graph lines (after "| " and the indentation), one
- * per line, main()'s own lines left out (malloc'ed). */
-static char *texts(const char *graph)
-{
-	char *res = NULL;
-
-	for (const char *line = graph; line && *line;) {
-		const char *end = strchr(line, '\n'), *bar = strstr(line, "| ");
-
-		if (!end)
-			end = line + strlen(line);
-		if (line[0] != '#' && bar && bar < end) {
-			const char *s = bar + 2;
-			char buf[512];
-
-			while (*s == ' ')
-				s++;
-			snprintf(buf, sizeof(buf), "%.*s\n", (int)(end - s), s);
-			if (strncmp(buf, "main()", 6) && strncmp(buf, "} /* main */", 12))
-				str_append(&res, buf);
-		}
-		line = *end ? end + 1 : end;
-	}
-	return res ? res : strdup("");
-}
-
 static void enable(const char *args)
 {
 	char *out = NULL, *err = NULL;
@@ -78,7 +52,7 @@ static char *run_round(char *pick, size_t len)
 	cr_assert_eq(strncmp(done, "done 0x", 7), 0, "%s", done);
 	snprintf(pick, len, "%s", done + 5);
 	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
-	res = texts(out);
+	res = graph_texts(out);
 	free(out);
 	free(err);
 	/* this round: from the last sum_signed line on */

@@ -8,8 +8,8 @@
  *             tattach_counter("queue", 10 * i - 5)
  *             step(i) { tattach_mark("cache miss") }     only for odd i
  *           then tattach_counter("queue", 0)                -> "done"
- *   label   tattach_label("x"); answers "done 1" if the label was
- *           formatted (tattach_marks_on set), "done 0" if not
+ *   label   tattach_label("%s", "x"); answers "done 1" if that label was
+ *           formatted and recorded (tattach_marks_on set), "done 0" if not
  *   quit    exit(0)
  */
 #include <stdio.h>
@@ -50,6 +50,7 @@ int main(void)
 			tattach_counter("queue", 0);
 			printf("done\n");
 		} else if (!strncmp(line, "label", 5)) {
+			tattach_label("%s", "x");
 			printf("done %d\n", tattach_marks_on);
 		} else if (!strncmp(line, "quit", 4)) {
 			break;
