@@ -207,8 +207,10 @@ PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
 MANDIR      ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INCLUDEDIR  ?= $(PREFIX)/include
 INSTALLED   := $(BINDIR)/tattach $(BINDIR)/tread $(MANDIR)/man1/tattach.1 \
-	       $(MANDIR)/man1/tread.1 $(BASHCOMPDIR)/tattach $(BASHCOMPDIR)/tread
+	       $(MANDIR)/man1/tread.1 $(BASHCOMPDIR)/tattach $(BASHCOMPDIR)/tread \
+	       $(INCLUDEDIR)/tattach/mark.h
 
 .PHONY: install uninstall
 install: all
@@ -218,6 +220,8 @@ install: all
 	$(Q)install -m 644 docs/man/tattach.1 docs/man/tread.1 $(DESTDIR)$(MANDIR)/man1/
 	$(Q)install -m 644 completion/tattach.bash $(DESTDIR)$(BASHCOMPDIR)/tattach
 	$(Q)install -m 644 completion/tattach.bash $(DESTDIR)$(BASHCOMPDIR)/tread
+	$(Q)install -d $(DESTDIR)$(INCLUDEDIR)/tattach	# <tattach/mark.h> for programs
+	$(Q)install -m 644 include/tattach/mark.h $(DESTDIR)$(INCLUDEDIR)/tattach/
 
 uninstall:
 	$(call msg,UNINST,$(DESTDIR)$(PREFIX))

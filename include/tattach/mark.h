@@ -42,7 +42,11 @@ __attribute__((weak)) volatile int tattach_marks_on;
 
 /* The functions tattach traces by these names: empty, never inlined, never
  * merged with another one. */
+#ifdef __clang__
+#define TATTACH_MARK_HOOK_ __attribute__((weak, noinline, used))
+#else
 #define TATTACH_MARK_HOOK_ __attribute__((weak, noinline, noclone, used))
+#endif
 /* The wrappers themselves are never traced (should they not be inlined). */
 #define TATTACH_MARK_NOTRACE_ \
 	__attribute__((no_instrument_function, patchable_function_entry(0, 0)))
