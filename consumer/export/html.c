@@ -20,7 +20,10 @@
  * call has them, "args" and "ret": the arguments and return value tattach
  * -A/-R recorded, as 1 + an index into the meta's "strings" (0: none;
  * each distinct text once).  A column the viewer does not know is
- * skipped, so the format grows by columns without breaking older pages.  docs/viewer.md
+ * skipped, so the format grows by columns without breaking older pages.
+ * Marks of <tattach/mark.h> are in the meta: per thread "marks" [time,
+ * kind, 1 + string], and "counters" per process and name, [time, value]
+ * points (docs/viewer.md).  docs/viewer.md
  * describes the format; for the million calls of tests/bench/html_gen.c
  * the varints take 5.1 bytes a call (6.8 in base64), where JSON arrays of
  * the same numbers take 12.4 (17.6 with absolute start times).
