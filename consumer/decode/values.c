@@ -115,14 +115,15 @@ static const struct sym_param *param_of(const struct sym_func *fn, unsigned src)
 	return NULL;
 }
 
-static void put_double(struct text *t, double d)
+/* The shortest %g form that reads back as the same double (or, with
+ * @is_float, the same float): 0.1f is "0.1", not 0.10000000149011612. */
+static void put_double(struct text *t, double d, int is_float)
 {
 	char tmp[64];
 
-	/* the shortest of %g forms that reads back the same */
-	for (int prec = 6; prec <= 17; prec++) {
+	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-		if (strtod(tmp, NULL) == d)
+		if (is_float ? strtof(tmp, NULL) == (float)d : strtod(tmp, NULL) == d)
 			break;
 	}
 	put(t, "%s", tmp);
@@ -187,12 +188,12 @@ static size_t put_value(struct text *t, const uint8_t *b, size_t left,
 		break;
 	case TAT_VAL_DOUBLE:
 		memcpy(&d, &v, sizeof(d));
-		put_double(t, d);
+		put_double(t, d, 0);
 		break;
 	case TAT_VAL_FLOAT:
 		bits = (uint32_t)v;
 		memcpy(&f, &bits, sizeof(f));
-		put_double(t, (double)f);
+		put_double(t, (double)f, 1);
 		break;
 	case TAT_VAL_PTR:
 		if (!v)
