@@ -142,6 +142,10 @@ void args_plan_free(struct args_plan *p)
 		for (size_t i = 0; i < p->nmods; i++)
 			free(p->spec[i]);
 	free(p->spec);
+	if (p->lspec)
+		for (size_t i = 0; i < p->nlmods; i++)
+			free(p->lspec[i]);
+	free(p->lspec);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -308,8 +312,35 @@ out:
 	return ret;
 }
 
+/* --libcalls: the imports of each hooked module, by import name. */
+static int plan_libcalls(struct plan_ctx *c, struct libcalls *lc, struct args_plan *out)
+{
+	out->lspec = calloc(lc->n ? lc->n : 1, sizeof(*out->lspec));
+	if (!out->lspec)
+		return -ENOMEM;
+	out->nlmods = lc->n;
+	for (size_t i = 0; i < lc->n; i++) {
+		struct libcall_mod *lm = &lc->v[i];
+
+		out->lspec[i] = calloc(lm->imps.n ? lm->imps.n : 1, sizeof(**out->lspec));
+		if (!out->lspec[i])
+			return -ENOMEM;
+		for (size_t j = 0; j < lm->imps.n; j++) {
+			struct tat_argspec *spec = &out->lspec[i][j];
+			int ret = plan_site(c, NULL, 0, lm->imps.v[j].name, spec, &out->sites);
+
+			if (ret)
+				return ret;
+			if (args_site_on(spec, 0))
+				lm->want[j] = 1;	/* traced, as -pg functions are */
+		}
+	}
+	return 0;
+}
+
 int args_plan_make(const struct args_req *reqs, size_t nreqs,
-		   const struct module_set *set, struct args_plan *out)
+		   const struct module_set *set, struct libcalls *lc,
+		   struct args_plan *out)
 {
 	struct plan_ctx c = { reqs, nreqs, NULL, NULL };
 	size_t compiled = 0;
@@ -343,6 +374,8 @@ int args_plan_make(const struct args_req *reqs, size_t nreqs,
 		}
 		ret = plan_module(&c, m, out->spec[i], &out->sites);
 	}
+	if (!ret && lc && lc->n)
+		ret = plan_libcalls(&c, lc, out);
 	for (size_t k = 0; k < nreqs && !ret; k++)
 		if (!c.matched[k] && !reqs[k].optional) {
 			pr_err("%s: no function with a site matches '%s'%s", reqs[k].option,
@@ -370,21 +403,46 @@ struct tat_argspec *args_table(struct ringfile *rf)
 	return (struct tat_argspec *)((char *)h + h->args_off);
 }
 
+/* --libcalls: the spec of LIBCALL site @i, which is import @i - @first
+ * of module @tm (its run of LIBCALL sites starts at @first). */
+static const struct tat_argspec *libcall_spec(const struct args_plan *p,
+					      const struct libcalls *lc,
+					      const struct tat_module *tm, uint32_t i,
+					      uint32_t first)
+{
+	for (size_t j = 0; p->lspec && lc && j < lc->n && j < p->nlmods; j++)
+		if (p->lspec[j] && !strcmp(lc->v[j].path, tm->path) &&
+		    lc->v[j].bias == tm->load_bias && i - first < lc->v[j].imps.n)
+			return &p->lspec[j][i - first];
+	return NULL;
+}
+
 size_t args_plan_sync(const struct args_plan *p, struct ringfile *rf,
-		      const struct module_set *set, int write)
+		      const struct module_set *set, const struct libcalls *lc, int write)
 {
 	struct tat_argspec *table = args_table(rf);
 	const struct tat_module *mods = ringfile_modules(rf);
 	const struct tat_site *sites = ringfile_sites(rf);
 	static const struct tat_argspec none;
+	uint32_t run_module = UINT32_MAX, run_first = 0;
 	size_t differ = 0;
 
 	if (!table)
 		return 0;
 	for (uint32_t i = 1; i < rf->hdr->site_count && i < rf->hdr->site_cap; i++) {
 		const struct tat_module *tm = &mods[sites[i].module];
-		const struct tat_argspec *want = &none;
+		const struct tat_argspec *want = &none, *l;
 
+		if (sites[i].kind == TAT_SITE_LIBCALL) {
+			/* a module's LIBCALL sites are one run: its first is import 0 */
+			if (sites[i].module != run_module || sites[i - 1].kind != TAT_SITE_LIBCALL) {
+				run_module = sites[i].module;
+				run_first = i;
+			}
+			l = libcall_spec(p, lc, tm, i, run_first);
+			want = l ? l : &none;
+			goto compare;
+		}
 		if (sites[i].kind != TAT_SITE_MCOUNT && sites[i].kind != TAT_SITE_FENTRY)
 			continue;
 		for (size_t j = 0; p->spec && j < set->n && j < p->nmods; j++)
@@ -393,6 +451,7 @@ size_t args_plan_sync(const struct args_plan *p, struct ringfile *rf,
 				want = &p->spec[j][i - tm->first_site];
 				break;
 			}
+compare:
 		if (memcmp(&table[i], want, sizeof(*want))) {
 			differ++;
 			if (write)

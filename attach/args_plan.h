@@ -22,6 +22,7 @@
 
 #include <tattach/ring.h>
 #include "attach/modules.h"
+#include "attach/hooks/libcalls.h"
 #include "attach/ring/ringfile.h"
 
 /* One -A or -R option, parsed. */
@@ -51,24 +52,30 @@ void args_req_free(struct args_req *r);
 struct args_plan {
 	struct tat_argspec **spec;	/* per module of the set, per site; NULL: none */
 	size_t nmods;
+	struct tat_argspec **lspec;	/* --libcalls: per module of the libcalls
+					 * plan, per import; NULL: none */
+	size_t nlmods;
 	size_t sites;			/* sites that record something */
 };
 
 /*
  * args_plan_make - name the sites of @set, match them against @reqs and
- * build their specs from DWARF.  Each request must match a function, and
- * a SPEC may name only arguments the function has (when DWARF says): else
- * one logged line and -ENOENT / -EINVAL.  Returns 0 or -ENOMEM too.
+ * build their specs from DWARF; likewise the imports @lc hooks (by import
+ * name; no DWARF there: a SPEC is needed), whose @lc->want it sets for
+ * the imports that record values.  Each request must match a function,
+ * and a SPEC may name only arguments the function has (when DWARF says):
+ * else one logged line and -ENOENT / -EINVAL.  Returns 0 or -ENOMEM too.
  */
 int args_plan_make(const struct args_req *reqs, size_t nreqs,
-		   const struct module_set *set, struct args_plan *out);
+		   const struct module_set *set, struct libcalls *lc,
+		   struct args_plan *out);
 void args_plan_free(struct args_plan *p);
 
 /* Does the ring's table differ from the plan (@write 0), or make it so
- * (@write 1)?  Sites of modules not in the plan get no spec.  Returns the
- * number of entries that differ(ed). */
+ * (@write 1)?  Sites of modules not in the plan (or @lc) get no spec.
+ * Returns the number of entries that differ(ed). */
 size_t args_plan_sync(const struct args_plan *p, struct ringfile *rf,
-		      const struct module_set *set, int write);
+		      const struct module_set *set, const struct libcalls *lc, int write);
 
 /* The ring's table, or NULL when the file predates it. */
 struct tat_argspec *args_table(struct ringfile *rf);

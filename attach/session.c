@@ -768,14 +768,14 @@ static int plan_filters(const struct session_opts *o, const struct module_set *s
  * functions they name, which are traced even where -F/-N would leave them
  * out. */
 static int plan_args(const struct session_opts *o, const struct module_set *set,
-		     uint8_t *const *want, struct args_plan *ap)
+		     struct libcalls *lc, uint8_t *const *want, struct args_plan *ap)
 {
 	struct args_req *reqs;
 	size_t n;
 	int ret = marks_requests(o->args, o->nargs, set, &reqs, &n);
 
 	if (!ret)
-		ret = args_plan_make(reqs, n, set, ap);
+		ret = args_plan_make(reqs, n, set, lc, ap);
 	marks_requests_free(reqs, n, o->nargs);
 	if (ret || !want)
 		return ret;
@@ -947,7 +947,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	/* Names are looked up before the process is stopped: that takes a while. */
 	ret = plan_filters(o, &set, lc.matched + ep.matched, &want);
 	if (!ret)
-		ret = plan_args(o, &set, want, &ap);
+		ret = plan_args(o, &set, &lc, want, &ap);
 	if (ret)
 		goto out;
 	created = ring_get(o, &ps, set.total_sites + lc.imports + ep.functions, &rf);
@@ -996,7 +996,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	 * another set of sites. */
 	if (rf.hdr->state == TAT_STATE_ENABLED && !unregistered_modules(&rf, &set) &&
 	    !patched_set_differs(&rf, &set, want) && !libcalls_differs(&rf, &lc) &&
-	    !entries_differs(&rf, &ep) && !args_plan_sync(&ap, &rf, &set, 0)) {
+	    !entries_differs(&rf, &ep) && !args_plan_sync(&ap, &rf, &set, &lc, 0)) {
 		rep->already = 1;
 		rep->sites = rf.hdr->patched_sites;
 		ret = 0;
@@ -1074,7 +1074,8 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		goto out_release;
 	rf.hdr->state = TAT_STATE_BUSY;
 	/* -A/-R: the specs before the sites that read them are patched */
-	args_plan_sync(&ap, &rf, &set, 1);
+	args_plan_sync(&ap, &rf, &set, &lc, 1);
+	libcalls_set_entries(&r, &rf);	/* --libcalls -A/-R: the stubs' entries */
 	ret = libcalls_apply(&r, &rf, &lc, &lrep);
 	if (!ret)
 		ret = entries_apply(&r, &rf, &ep, &erep);

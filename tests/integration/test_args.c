@@ -258,3 +258,50 @@ Test(args, exports_chrome_and_viewer, .timeout = 180)
 			 "return value=1234567889818") != NULL, "%s", text);
 	free(text);
 }
+
+/* The texts of the last "run"'s lines from greet() on (malloc'ed). */
+static char *round_from_greet(void)
+{
+	char *out = NULL, *err = NULL, *texts, *p;
+
+	cr_assert_eq(strncmp(target_cmd(&t, "run"), "done 0x", 7), 0);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	texts = graph_texts(out);
+	free(out);
+	free(err);
+	p = strstr(texts, "greet(");
+	for (char *q = p; q; q = strstr(q + 1, "\ngreet("))
+		p = q[0] == '\n' ? q + 1 : q;
+	cr_assert_not_null(p, "%s", texts);
+	memmove(texts, p, strlen(p) + 1);
+	return texts;
+}
+
+/* --libcalls: the arguments of library calls, by import name and SPEC
+ * (a library has no DWARF here); the stubs go back to the plain entry. */
+Test(args, library_calls)
+{
+	char *got;
+
+	start("tests/targets/argvals");
+	enable("--libcalls -F greet|strlen -A strlen@arg1/s -R strlen@retval/u");
+	got = round_from_greet();
+	cr_assert_str_eq(got,
+		"greet() {\n"
+		"strlen(arg1=\"world\") = 5;\n"
+		"} /* greet */\n"
+		"strlen(arg1=\"0123456789012345678901234567890123456789012345678901234567890123\"...) = 70;\n");
+	free(got);
+	enable("--libcalls -F greet|strlen");
+	got = round_from_greet();
+	cr_assert_str_eq(got, "greet() {\nstrlen();\n} /* greet */\nstrlen();\n");
+	free(got);
+	/* an import needs a SPEC: without DWARF there is nothing to go by */
+	char *out = NULL, *err = NULL;
+
+	cr_assert_eq(tattach(t.pid, "--enable --libcalls -A strlen", &out, &err), 1, "%s", err);
+	cr_assert(strstr(err, "no function with a site matches 'strlen' (or none has DWARF)"),
+		  "%s", err);
+	free(out);
+	free(err);
+}
