@@ -232,6 +232,18 @@ static size_t put_value(struct text *t, const uint8_t *b, size_t left,
 	return used;
 }
 
+int tread_values_first(uint64_t id, uint64_t *value, unsigned *src)
+{
+	size_t n;
+	const uint8_t *b = tread_values_get(id, &n);
+
+	if (!b || n < 10)
+		return -ENOENT;
+	*src = b[1];
+	*value = get_u64(b + 2);
+	return 0;
+}
+
 size_t tread_values_format(uint64_t id, const struct sym_func *fn, int is_return,
 			   char *out, size_t len)
 {

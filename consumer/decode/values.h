@@ -38,4 +38,13 @@ void tread_values_reset(void);
 size_t tread_values_format(uint64_t id, const struct sym_func *fn, int is_return,
 			   char *out, size_t len);
 
+/*
+ * tread_values_first - the first value of record @id, as recorded (a
+ * pointer, an integer, the bits of a double), and where it came from
+ * (TAT_SRC_*): for pairing calls on one object, e.g. the mutex address
+ * pthread_mutex_lock() and pthread_mutex_unlock() were given.  Returns 0,
+ * or -ENOENT when the record holds no value.
+ */
+int tread_values_first(uint64_t id, uint64_t *value, unsigned *src);
+
 #endif

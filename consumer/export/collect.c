@@ -387,6 +387,7 @@ static int on_values(struct reader *r, const struct tread_event *ev)
 		return 0;
 	}
 	r->ev[st->frames[k].entry].args = text;
+	tread_values_first(ev->values, &r->ev[st->frames[k].entry].first_arg, &(unsigned){ 0 });
 	return on_mark(r, &r->ev[st->frames[k].entry], ev->values);
 }
 

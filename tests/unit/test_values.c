@@ -139,6 +139,21 @@ Test(values, return_value_has_no_name)
 	cr_assert_str_eq(text_of(decode_block(&r, 1), NULL, 1), "0");
 }
 
+/* The raw first value, to pair calls on one object (a mutex). */
+Test(values, first_value_raw)
+{
+	struct rec r = { .n = 0 };
+	uint64_t v = 0;
+	unsigned src = 99;
+
+	put_value(&r, TAT_VAL_PTR, TAT_SRC_INT(0), 0x55d009813160ull);
+	put_value(&r, TAT_VAL_PTR, TAT_SRC_INT(1), 1);
+	cr_assert_eq(tread_values_first(decode_block(&r, 0), &v, &src), 0);
+	cr_assert_eq(v, 0x55d009813160ull);
+	cr_assert_eq(src, TAT_SRC_INT(0));
+	cr_assert_eq(tread_values_first(0, &v, &src), -ENOENT);
+}
+
 /* Lengths that run past the record: "?", never a read beyond it. */
 Test(values, lying_records)
 {
