@@ -523,10 +523,16 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 		tread_filter_pop_same(g->filter, t);
 		next = tread_filter_peek_same(g->filter, t);
 	}
-	/* a leaf's return value comes just before its exit */
+	/* a leaf's return value comes just before its exit (and a resync
+	 * DEPTH that tells nothing, as above, may come between them) */
 	if (next && next->kind == TREAD_EV_VALUES) {
 		retval = take_values(g, t, ev, true);
 		next = tread_filter_peek_same(g->filter, t);
+		while (retval && next && next->kind == TREAD_EV_DEPTH && next->stack == ev->stack &&
+		       next->open == (uint64_t)st->depth + 1) {
+			tread_filter_pop_same(g->filter, t);
+			next = tread_filter_peek_same(g->filter, t);
+		}
 	}
 	/* An unwound exit keeps two lines, so its note ends a "}" line. */
 	if (next && next->kind == TREAD_EV_EXIT && next->site == ev->site &&
