@@ -305,3 +305,62 @@ Test(args, library_calls)
 	free(out);
 	free(err);
 }
+
+/* The texts of @tid's graph lines that name leaf() or a() (malloc'ed). */
+static char *leaf_lines(const char *graph, int tid)
+{
+	char *res = NULL, tag[32];
+
+	snprintf(tag, sizeof(tag), "[%6d] | ", tid);
+	for (const char *p = strstr(graph, tag); p; p = strstr(p + 1, tag)) {
+		const char *s = p + strlen(tag), *end = strchr(s, '\n');
+		char line[256];
+
+		while (*s == ' ')
+			s++;
+		if (strncmp(s, "leaf(", 5) && strncmp(s, "a(", 2))
+			continue;
+		snprintf(line, sizeof(line), "%.*s\n", (int)(end ? end - s : (long)strlen(s)), s);
+		str_append(&res, line);
+	}
+	return res ? res : strdup("");
+}
+
+/* Every compile mode tattach supports (calltree, tests/targets/targets.mk),
+ * at -O0 and -O2, from two threads at once: each thread's a(0) and
+ * leaf() calls with their values. */
+Test(args, every_compile_mode_two_threads, .timeout = 240)
+{
+	static const char *const modes[] = { "pg", "pg-nopie", "fentry", "fentry-nopie",
+					     "nop-mcount", "record-mcount", "pfe" };
+
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+		for (int o = 0; o <= 2; o += 2) {
+			char bin[96], *out = NULL, *err = NULL;
+			int tids[8];
+			size_t n, workers = 0;
+
+			snprintf(bin, sizeof(bin), "tests/targets/calltree.%s.O%d", modes[m], o);
+			start(bin);
+			enable("-A leaf|a -R leaf");
+			cr_assert_str_eq(target_cmd(&t, "mt 2 1"), "done", "%s", bin);
+			cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s: %s", bin, err);
+			n = graph_tids(out, tids, 8);
+			for (size_t i = 0; i < n; i++) {
+				char *got;
+
+				if (tids[i] == t.pid)
+					continue;
+				got = leaf_lines(out, tids[i]);
+				cr_expect_str_eq(got, "a(x=0) {\nleaf(x=0) = 0;\nleaf(x=0) = 0;\n"
+						 "leaf(x=1) = 3;\n", "%s thread %d:\n%s", bin, tids[i], out);
+				free(got);
+				workers++;
+			}
+			cr_expect_eq(workers, 2, "%s: %s", bin, out);
+			free(out);
+			free(err);
+			target_stop(&t);
+			ring_remove(t.pid);
+		}
+}
