@@ -134,7 +134,7 @@ $(O)/attach/tramp/tramp.elf: $(TRAMP_OBJS) attach/tramp/tramp.lds
 
 $(TRAMP_BLOB): $(O)/attach/tramp/tramp.elf attach/tramp/mkblob.sh
 	$(call msg,GEN,$@)
-	$(Q)sh attach/tramp/mkblob.sh $< $@ tramp_code tp_fentry tp_mcount tp_return tp_config_area tp_hook_raise tp_hook_rethrow tp_hook_catch tp_hook_pexit tp_hook_bt
+	$(Q)sh attach/tramp/mkblob.sh $< $@ tramp_code tp_fentry tp_mcount tp_return tp_config_area tp_hook_raise tp_hook_rethrow tp_hook_catch tp_hook_pexit tp_hook_bt tp_fentry_args tp_mcount_args
 
 $(O)/attach/tramp/rescue.elf: $(O)/attach/tramp/rescue.o attach/tramp/rescue.lds
 	$(call msg,LD,$@)
@@ -207,8 +207,10 @@ PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
 MANDIR      ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INCLUDEDIR  ?= $(PREFIX)/include
 INSTALLED   := $(BINDIR)/tattach $(BINDIR)/tread $(MANDIR)/man1/tattach.1 \
-	       $(MANDIR)/man1/tread.1 $(BASHCOMPDIR)/tattach $(BASHCOMPDIR)/tread
+	       $(MANDIR)/man1/tread.1 $(BASHCOMPDIR)/tattach $(BASHCOMPDIR)/tread \
+	       $(INCLUDEDIR)/tattach/mark.h
 
 .PHONY: install uninstall
 install: all
@@ -218,6 +220,8 @@ install: all
 	$(Q)install -m 644 docs/man/tattach.1 docs/man/tread.1 $(DESTDIR)$(MANDIR)/man1/
 	$(Q)install -m 644 completion/tattach.bash $(DESTDIR)$(BASHCOMPDIR)/tattach
 	$(Q)install -m 644 completion/tattach.bash $(DESTDIR)$(BASHCOMPDIR)/tread
+	$(Q)install -d $(DESTDIR)$(INCLUDEDIR)/tattach	# <tattach/mark.h> for programs
+	$(Q)install -m 644 include/tattach/mark.h $(DESTDIR)$(INCLUDEDIR)/tattach/
 
 uninstall:
 	$(call msg,UNINST,$(DESTDIR)$(PREFIX))

@@ -136,6 +136,7 @@ int inject_setup(struct remote *r, struct ringfile *rf)
 		snprintf(st.ring_path, sizeof(st.ring_path), "%s", abs ? abs : rf->path);
 		free(abs);
 	}
+	st.args_off = h->args_off;	/* tattach -A/-R */
 	/* 2^32 * 1e9 / tsc_hz: below 2^32 for any clock faster than 1 GHz
 	 * (the TSC), exactly 2^32 for the vDSO's nanoseconds. */
 	st.ns_mult = h->tsc_hz ? (uint64_t)(((unsigned __int128)1000000000ull << 32) /
@@ -214,6 +215,12 @@ uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned ki
 {
 	return rf->hdr->tramp_addr[idx] +
 	       (kind == TAT_SITE_MCOUNT ? TRAMP_CODE_OFF_MCOUNT : TRAMP_CODE_OFF_FENTRY);
+}
+
+uint64_t inject_tramp_args_entry(const struct ringfile *rf, unsigned idx, unsigned kind)
+{
+	return rf->hdr->tramp_addr[idx] +
+	       (kind == TAT_SITE_MCOUNT ? TRAMP_CODE_OFF_MCOUNT_ARGS : TRAMP_CODE_OFF_FENTRY_ARGS);
 }
 
 static int map_cmp(const void *a, const void *b)

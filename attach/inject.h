@@ -53,6 +53,8 @@ uint64_t inject_map_near(struct remote *r, struct maps *maps, uint64_t lo, uint6
 
 /* Entry of copy @idx for sites of @kind (enum tat_site_kind). */
 uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned kind);
+/* The same for sites that record arguments or a return value (-A/-R). */
+uint64_t inject_tramp_args_entry(const struct ringfile *rf, unsigned idx, unsigned kind);
 
 /* Write the site hash for every site in the ring's table into the target. */
 int inject_sync_sites(struct remote *r, struct ringfile *rf);

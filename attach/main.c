@@ -9,6 +9,7 @@
 
 #include <tattach/ring.h>
 #include "attach/children.h"
+#include "attach/args_plan.h"
 #include "attach/launch.h"
 #include "attach/log.h"
 #include "attach/ring/ringdir.h"
@@ -99,6 +100,24 @@ static void usage(FILE *f)
 "                         (default: a fork child traces itself into its own\n"
 "                         ring, tattach-CHILD.ring, from its first traced\n"
 "                         call; 'tread -p PID --children' reads them all)\n"
+"  -A, --args REGEX[@SPEC]\n"
+"                         with --enable: also record the arguments of the\n"
+"                         functions matching REGEX (traced even where -F/-N\n"
+"                         would leave them out): every argument DWARF\n"
+"                         describes, by its type (integers, enums by name,\n"
+"                         char * as a string of up to 64 bytes read safely,\n"
+"                         double and float from the SSE registers); or those\n"
+"                         SPEC names, comma-separated: argN[/FMT], the Nth\n"
+"                         integer or pointer argument (N 1..6; FMT d i u x p\n"
+"                         s c e, then optionally 8 16 32 64 bits), and\n"
+"                         fpargN[/32|/64], the Nth floating point one (N\n"
+"                         1..8); with --libcalls also library calls, by import\n"
+"                         name, given a SPEC; repeatable\n"
+"  -R, --retval REGEX[@retval/FMT]\n"
+"                         with --enable: also record the return value of the\n"
+"                         functions matching REGEX, by its DWARF type or FMT;\n"
+"                         repeatable.  An --enable without -A/-R records no\n"
+"                         more values\n"
 "      --max-depth N      record only calls less than N traced calls deep\n"
 "                         (deeper ones are counted, see --status); 0: no\n"
 "                         limit; with --enable, or alone on a live trace\n"
@@ -197,6 +216,30 @@ static int is_pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
+/* -A/-R: parsed here so that a bad SPEC is a usage error (exit 2). */
+static void add_args(struct args_req **reqs, size_t *n, int is_return, const char *opt)
+{
+	struct args_req *grown = realloc(*reqs, (*n + 1) * sizeof(*grown));
+	char why[256];
+	int ret;
+
+	if (!grown) {
+		fprintf(stderr, "tattach: out of memory\n");
+		exit(1);
+	}
+	*reqs = grown;
+	ret = args_req_parse(opt, is_return, &grown[*n], why, sizeof(why));
+	if (ret == -ENOMEM) {
+		fprintf(stderr, "tattach: out of memory\n");
+		exit(1);
+	}
+	if (ret) {
+		fprintf(stderr, "tattach: %s %s\n", is_return ? "-R" : "-A", why);
+		exit(2);
+	}
+	(*n)++;
+}
+
 /* Index of the "--" that starts a COMMAND, or @argc: tattach's options
  * end there, and the command's own options are never parsed as ours. */
 static int command_start(int argc, char **argv)
@@ -248,6 +291,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "clean", no_argument, NULL, OPT_CLEAN },
+		{ "args", required_argument, NULL, 'A' },
+		{ "retval", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct session_opts o = { .mode = -1, .clock = -1, .max_depth = -1 };
@@ -255,11 +300,13 @@ int main(int argc, char **argv)
 	enum action act = ACT_NONE;
 	int c, ret, verbose = 0, nopts = command_start(argc, argv);
 	const char *save = NULL;
+	struct args_req *reqs = NULL;
+	size_t nreqs = 0;
 	char *end;
 	long v;
 
 	log_set_prog("tattach");
-	while ((c = getopt_long(nopts, argv, "p:edsm:c:b:t:o:vhVF:N:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(nopts, argv, "p:edsm:c:b:t:o:vhVF:N:A:R:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			v = strtol(optarg, &end, 10);
@@ -316,6 +363,12 @@ int main(int argc, char **argv)
 		case 'F':
 		case 'N':
 			add_pattern(&o, c == 'F', optarg);
+			break;
+		case 'A':
+		case 'R':
+			add_args(&reqs, &nreqs, c == 'R', optarg);
+			o.args = reqs;
+			o.nargs = nreqs;
 			break;
 		case OPT_STACKS:
 			if (act != ACT_NONE)
@@ -385,6 +438,8 @@ int main(int argc, char **argv)
 		misuse("%s", "--no-children goes with --enable");
 	if ((o.nfilters || o.nnotraces) && act != ACT_ENABLE)
 		misuse("%s", "--filter and --notrace go with --enable");
+	if (o.nargs && act != ACT_ENABLE)
+		misuse("%s", "-A/--args and -R/--retval go with --enable");
 	o.verbose = verbose;
 	if (act == ACT_NONE)
 		misuse("%s", "no action given: use --enable, --disable, --status, --stacks or --mode");
@@ -395,6 +450,9 @@ int main(int argc, char **argv)
 		ret = session_enable(&o, &rep);
 		free(o.filters);
 		free(o.notraces);
+		for (size_t i = 0; i < nreqs; i++)
+			args_req_free(&reqs[i]);
+		free(reqs);
 		if (ret)
 			return fail(&o, ret);
 		if (rep.already)

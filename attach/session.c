@@ -36,6 +36,8 @@
 #include "attach/process/target.h"
 #include "attach/process/vdso.h"
 #include "patcher/patch.h"
+#include "attach/args_plan.h"
+#include "attach/marks.h"
 #include "attach/phase_time.h"
 
 static unsigned log2_ceil(uint64_t v)
@@ -428,6 +430,7 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 	struct tat_module *mods = ringfile_modules(rf);
 	struct tat_site *sites = ringfile_sites(rf);
 	struct patch_site *ps = calloc(h->site_count, sizeof(*ps));
+	const struct tat_argspec *args = args_table(rf);
 	struct plan_module *pms = calloc(h->module_cap ? h->module_cap : 1, sizeof(*pms));
 	size_t k = 0;
 
@@ -454,6 +457,12 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 		p->addr = sites[i].addr;
 		p->len = sites[i].len;
 		p->target = inject_tramp_entry(rf, tm->tramp, sites[i].kind);
+		/* -A/-R: such sites call the entry that saves the arguments */
+		p->alt = inject_tramp_args_entry(rf, tm->tramp, sites[i].kind);
+		if (args_site_on(args, i)) {
+			p->alt = p->target;
+			p->target = inject_tramp_args_entry(rf, tm->tramp, sites[i].kind);
+		}
 		p->result = (int)i;	/* remember the index until applied */
 		site_want[i] = 1;
 		patch_bytes_disabled(p->len, p->orig);
@@ -756,6 +765,28 @@ static int plan_filters(const struct session_opts *o, const struct module_set *s
 	return 0;
 }
 
+/* -A/-R, and the hooks of <tattach/mark.h> (marks.c): the specs of the
+ * functions they name, which are traced even where -F/-N would leave them
+ * out. */
+static int plan_args(const struct session_opts *o, const struct module_set *set,
+		     struct libcalls *lc, uint8_t *const *want, struct args_plan *ap)
+{
+	struct args_req *reqs;
+	size_t n;
+	int ret = marks_requests(o->args, o->nargs, set, &reqs, &n);
+
+	if (!ret)
+		ret = args_plan_make(reqs, n, set, lc, ap);
+	marks_requests_free(reqs, n, o->nargs);
+	if (ret || !want)
+		return ret;
+	for (size_t j = 0; j < ap->nmods; j++)
+		for (size_t i = 0; ap->spec[j] && want[j] && i < set->v[j].sites.n; i++)
+			if (args_site_on(ap->spec[j], (uint32_t)i))
+				want[j][i] = 1;
+	return 0;
+}
+
 /*
  * Is a site of a loaded module patched where the filters say not, or the
  * other way round?  Without filters every site is wanted.  (A site that
@@ -871,6 +902,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	struct libcalls_report lrep;
 	struct entry_plan ep = { 0 };
 	struct entries_report erep = { 0 };
+	struct args_plan ap = { 0 };
 	int ret, created;
 
 	memset(rep, 0, sizeof(*rep));
@@ -915,6 +947,8 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	}
 	/* Names are looked up before the process is stopped: that takes a while. */
 	ret = plan_filters(o, &set, lc.matched + ep.matched, &want);
+	if (!ret)
+		ret = plan_args(o, &set, &lc, want, &ap);
 	if (ret)
 		goto out;
 	created = ring_get(o, &ps, set.total_sites + lc.imports + ep.functions, &rf);
@@ -943,6 +977,12 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 			goto out;
 		}
 	}
+	if (o->nargs && !args_table(&rf)) {
+		pr_err("%s predates argument recording (-A/-R): restart pid %d to use them",
+		       rf.path, (int)o->pid);
+		ret = -EPROTO;
+		goto out;
+	}
 	if (o->mode == TAT_MODE_STATS) {
 		ret = check_stats_room(&rf);
 		if (ret)
@@ -960,7 +1000,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	 * another set of sites. */
 	if (rf.hdr->state == TAT_STATE_ENABLED && !unregistered_modules(&rf, &set) &&
 	    !patched_set_differs(&rf, &set, want) && !libcalls_differs(&rf, &lc) &&
-	    !entries_differs(&rf, &ep)) {
+	    !entries_differs(&rf, &ep) && !args_plan_sync(&ap, &rf, &set, &lc, 0)) {
 		rep->already = 1;
 		rep->sites = rf.hdr->patched_sites;
 		ret = 0;
@@ -1037,6 +1077,9 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	if (ret)
 		goto out_release;
 	rf.hdr->state = TAT_STATE_BUSY;
+	/* -A/-R: the specs before the sites that read them are patched */
+	args_plan_sync(&ap, &rf, &set, &lc, 1);
+	libcalls_set_entries(&r, &rf);	/* --libcalls -A/-R: the stubs' entries */
 	ret = libcalls_apply(&r, &rf, &lc, &lrep);
 	if (!ret)
 		ret = entries_apply(&r, &rf, &ep, &erep);
@@ -1062,6 +1105,8 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		/* the calls running now: their returns are traced too */
 		running_adopt(&rf, &h, &rr);
 		rep->adopted = rr.calls;
+		/* <tattach/mark.h>: tattach_label() formats from now on */
+		marks_flag_set(&r, &rf, 1);
 		/* C++ exceptions must not meet a hijacked return */
 		if (unwind_hooks_install(&r, &rf, &maps) < 0)
 			pr_warn("pid %d: C++ exceptions thrown through traced calls will "
@@ -1083,6 +1128,7 @@ out:
 	site_filter_plan_free(want, set.n);
 	libcalls_free(&lc);
 	entries_plan_free(&ep);
+	args_plan_free(&ap);
 	modules_free(&set);
 	proc_free_maps(&maps);
 	return ret;
@@ -1173,6 +1219,8 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 			ret = entries_apply(&r, &rf, NULL, &erep);
 		if (!ret)
 			ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, &maps, rep);
+		if (!ret)
+			marks_flag_set(&r, &rf, 0);	/* <tattach/mark.h> */
 		if (!ret && !rf.hdr->patched_sites)
 			ret = unhook_unwinder(&r, &rf, &h, &lrep);
 		rep->entries_in_stubs = erep.in_stubs;

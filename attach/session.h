@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+struct args_req;
+
 struct session_opts {
 	pid_t pid;
 	uint32_t max_threads;		/* 0: default; only when the ring is created */
@@ -24,6 +26,8 @@ struct session_opts {
 	const char *module;		/* --enable --module NAME: and that library's */
 	int no_children;		/* --enable --no-children: fork children
 					 * of the process record nothing */
+	const struct args_req *args;	/* --enable -A/-R (attach/args_plan.h) */
+	size_t nargs;
 };
 
 struct session_report {

@@ -118,7 +118,7 @@ _tattach()
 		COMPREPLY=($(compgen -W "$(_tattach_modules)" -- "$cur"))
 		return 0
 		;;
-	-F | --filter | -N | --notrace | --max-depth)
+	-F | --filter | -N | --notrace | --max-depth | -A | --args | -R | --retval)
 		return 0	# a pattern or a number: nothing to offer
 		;;
 	esac

@@ -41,9 +41,13 @@ static int plan_site(struct patch_site *s, const uint8_t *cur, enum patch_op op,
 	int is_on = reachable && memcmp(cur, on, s->len) == 0;
 	int is_known;
 
+	uint8_t alt[PATCH_MAX_LEN];
+
 	patch_bytes_disabled(s->len, off);
 	is_known = is_on || memcmp(cur, off, s->len) == 0 ||
-		   memcmp(cur, s->orig, s->len) == 0;
+		   memcmp(cur, s->orig, s->len) == 0 ||
+		   (s->alt && patch_bytes_enabled(s->addr, s->len, s->alt, alt) == 0 &&
+		    memcmp(cur, alt, s->len) == 0);
 	if (!is_known)
 		return PATCH_MISMATCH;
 	if (op == PATCH_ENABLE) {

@@ -21,6 +21,9 @@
 struct patch_site {
 	uint64_t addr;			/* runtime address */
 	uint64_t target;		/* trampoline entry the call goes to */
+	uint64_t alt;			/* a call to this entry is a known state
+					 * too (the site's other trampoline
+					 * entry, tattach -A/-R); 0: none */
 	uint8_t  len;			/* 5 or 6 */
 	uint8_t  orig[PATCH_MAX_LEN];	/* the bytes the compiler left */
 	int      result;		/* out: enum patch_result */

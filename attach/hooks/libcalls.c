@@ -35,6 +35,7 @@
 #include "attach/inject.h"
 #include "attach/hooks/libcalls.h"
 #include "attach/log.h"
+#include "attach/args_plan.h"
 
 #define STUB_SIZE   32u
 #define STUB_KEY    5u		/* site key: the stub's call ends at +10 */
@@ -404,4 +405,33 @@ uint64_t libcalls_saved_of(struct ringfile *rf, uint64_t v)
 		if (sites[i].kind == TAT_SITE_LIBCALL && sites[i].addr == v + STUB_KEY)
 			return v + STUB_SAVED;
 	return 0;
+}
+
+/* --libcalls with -A/-R: the stub's "call *+24" goes to tp_fentry_args
+ * for the imports whose arguments or return value are recorded. */
+size_t libcalls_set_entries(struct remote *r, struct ringfile *rf)
+{
+	const struct tat_argspec *table = args_table(rf);
+	const struct tat_module *mods = ringfile_modules(rf);
+	const struct tat_site *sites = ringfile_sites(rf);
+	size_t written = 0;
+
+	for (uint32_t i = 1; i < rf->hdr->site_count; i++) {
+		const struct tat_module *tm = &mods[sites[i].module];
+		uint64_t at = sites[i].addr - STUB_KEY + 24, cur, want;
+
+		if (sites[i].kind != TAT_SITE_LIBCALL || sites[i].module >= rf->hdr->module_count)
+			continue;
+		want = args_site_on(table, i) ?
+		       inject_tramp_args_entry(rf, tm->tramp, TAT_SITE_FENTRY) :
+		       inject_tramp_entry(rf, tm->tramp, TAT_SITE_FENTRY);
+		if (remote_read(r, at, &cur, sizeof(cur)) || cur == want)
+			continue;
+		if (remote_write(r, at, &want, sizeof(want)))
+			pr_warn("%s: could not point a library call stub at the trampoline "
+				"entry for -A/-R", tm->path);
+		else
+			written++;
+	}
+	return written;
 }

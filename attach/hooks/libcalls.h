@@ -73,6 +73,14 @@ int libcalls_prepare(struct remote *r, struct ringfile *rf, const struct libcall
 int libcalls_apply(struct remote *r, struct ringfile *rf, const struct libcalls *lc,
 		   struct libcalls_report *rep);
 
+/*
+ * libcalls_set_entries - point each stub's call at the trampoline entry
+ * its site needs: the one that records arguments (tattach -A/-R, its
+ * tat_argspec asks for values) or the plain one.  Returns how many stubs
+ * were rewritten.
+ */
+size_t libcalls_set_entries(struct remote *r, struct ringfile *rf);
+
 /* Would libcalls_apply() change anything? */
 int libcalls_differs(struct ringfile *rf, const struct libcalls *lc);
 

@@ -28,6 +28,7 @@ struct layout {
 	uint64_t module_off, site_off, thread_off, data_off;
 	uint64_t frames_off, stats_index_off, stats_shared_off, stats_off;
 	uint32_t stats_cap;
+	uint64_t args_off;		/* tattach -A/-R: struct tat_argspec[site_cap] */
 	uint64_t size;
 };
 
@@ -61,7 +62,9 @@ static int layout_of(const struct ring_geometry *geo, struct layout *l)
 	l->stats_off = ALIGN_UP(l->stats_shared_off +
 				(uint64_t)geo->site_cap * sizeof(struct tat_stat), PAGE);
 	l->stats_cap = stats_cap_of(geo);
-	l->size = ALIGN_UP(l->stats_off + (uint64_t)l->stats_cap * sizeof(struct tat_stat),
+	l->args_off = ALIGN_UP(l->stats_off + (uint64_t)l->stats_cap * sizeof(struct tat_stat),
+			       PAGE);
+	l->size = ALIGN_UP(l->args_off + (uint64_t)geo->site_cap * sizeof(struct tat_argspec),
 			   PAGE);
 	return 0;
 }
@@ -197,7 +200,7 @@ static int layout_matches(const struct tat_ring_header *h, const struct stat *st
 	       h->frames_per_thread == TAT_FRAMES_MAX &&
 	       l.stats_index_off == h->stats_index_off &&
 	       l.stats_shared_off == h->stats_shared_off && l.stats_off == h->stats_off &&
-	       l.stats_cap == h->stats_cap;
+	       l.stats_cap == h->stats_cap && l.args_off == h->args_off;
 }
 
 int ringfile_read_header(int fd, struct tat_ring_header *h)
@@ -361,6 +364,7 @@ int ringfile_create(pid_t pid, uint64_t start_time, uid_t uid, gid_t gid,
 	h->stats_shared_off = l.stats_shared_off;
 	h->stats_off = l.stats_off;
 	h->stats_cap = l.stats_cap;
+	h->args_off = l.args_off;
 	h->state = TAT_STATE_NEW;
 	calibrate(h, geo->clock);
 	__atomic_store_n(&h->magic, TAT_RING_MAGIC, __ATOMIC_RELEASE);

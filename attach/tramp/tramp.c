@@ -35,6 +35,10 @@ HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
 HIDDEN uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp);
 HIDDEN uint64_t tp_fork_ring(struct tp_state *st, uint64_t key);	/* tramp_fork.c */
+/* tattach -A/-R: tramp_args.c */
+HIDDEN struct tp_thread *tp_args_thread(struct tp_state *st, uint64_t key);
+HIDDEN void tp_args_put_block(const struct tp_state *st, uint64_t ring,
+			      struct tp_thread *t, const uint64_t *words, uint64_t n);
 
 static void bt_rehijack_slow(const struct tp_state *st, struct tp_thread *t,
 			     uint64_t slot, uint32_t s);
@@ -503,12 +507,28 @@ static inline __attribute__((always_inline)) void stats_account(const struct tp_
 }
 
 /*
+ * tattach -R: tp_args_return() through a thunk that keeps every register
+ * (tramp_args.c), so that the compiler need not keep anything out of the
+ * caller-saved registers around this rare call: the exit of a call
+ * without -R runs the same instructions as before -R existed.
+ */
+static inline __attribute__((always_inline)) void args_return_keep_regs(
+		struct tp_thread *t, uint64_t site, const uint64_t *returned)
+{
+	__asm__ volatile("call tp_args_return_keep"
+			 : : "D"(t), "S"(site), "d"(returned) : "memory", "cc");
+}
+
+/*
  * End shadow frame @j at @tsc by the mode it entered in: an EXIT event,
  * or its stats record.  Its time goes to its caller's callee time either
- * way, so the caller's self time excludes it.
+ * way, so the caller's self time excludes it.  @returned: the frame's
+ * function returned through tp_return, whose saved %rax lies just below
+ * this slot (for tattach -R); NULL when it ended otherwise.
  */
-static inline __attribute__((always_inline)) void frame_close(const struct tp_state *st,
-		uint64_t ring, struct tp_thread *t, uint64_t j, uint64_t tsc)
+static inline __attribute__((always_inline)) void frame_close_returned(
+		const struct tp_state *st, uint64_t ring, struct tp_thread *t, uint64_t j,
+		uint64_t tsc, const uint64_t *returned)
 {
 	struct tp_frame *f = &t->stack[j];
 	uint64_t dur = tsc > f->tsc ? tsc - f->tsc : 0;
@@ -521,10 +541,23 @@ static inline __attribute__((always_inline)) void frame_close(const struct tp_st
 			local_add(&t->stack[k].child, dur);
 			break;
 		}
-	if (f->site & FRAME_STATS)
-		stats_account(st, ring, t, f->site & FRAME_SITE, dur, f->child);
-	else
-		emit(st, ring, t, TAT_EV_EXIT, f->site & FRAME_SITE, tsc, j + 1, s);
+	/* one test for both rare cases: stats mode, and tattach -R */
+	if (f->site & (FRAME_STATS | TP_FRAME_RETVAL)) {
+		if (f->site & FRAME_STATS) {
+			stats_account(st, ring, t, f->site & FRAME_SITE, dur, f->child);
+			return;
+		}
+		/* tramp_args.c: the return value before the EXIT */
+		if (returned)
+			args_return_keep_regs(t, f->site & FRAME_SITE, returned);
+	}
+	emit(st, ring, t, TAT_EV_EXIT, f->site & FRAME_SITE, tsc, j + 1, s);
+}
+
+static inline __attribute__((always_inline)) void frame_close(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, uint64_t j, uint64_t tsc)
+{
+	frame_close_returned(st, ring, t, j, tsc, NULL);
 }
 
 /* Frame @j was left by longjmp: say so in its shared copy too. */
@@ -1020,7 +1053,7 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 			if (!(t->stack[j].site & FRAME_ENDED) && frame_stack(&t->stack[j]) == s)
 				frame_close(st, ring, t, j, tsc);
 		if (likely(!(t->stack[i].site & FRAME_ENDED)))
-			frame_close(st, ring, t, i, tsc);
+			frame_close_returned(st, ring, t, i, tsc, slot);
 	}
 	left = likely(i + 1 == depth || one_stack(t, depth)) ? i :
 	       shadow_remove(st, ring, t, i, depth, s);
@@ -1182,4 +1215,38 @@ uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp)
 		hook_raise(st, t, sp);
 	}
 	return next;
+}
+
+/*
+ * For tramp_args.c (tattach -A/-R), which only the sites chosen for it
+ * reach: the thread's slot, and a block of @n words written as one (a
+ * VALUES record and its data: a reader must find them together).  In
+ * discard mode a block that does not fit is left out, uncounted: the
+ * call's events are whole without it.
+ */
+struct tp_thread *tp_args_thread(struct tp_state *st, uint64_t key)
+{
+	return thread_find(st, key);
+}
+
+void tp_args_put_block(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
+		       const uint64_t *words, uint64_t n)
+{
+	const struct tat_ring_header *hdr = (const void *)ring;
+	struct tat_thread_ctl *ctl = ring_ctl(st, ring, t->index);
+	uint64_t size = 1ull << st->ring_shift, pos;
+
+	if (n > size / 4)
+		return;
+	if (READ_ONCE(hdr->mode) == TAT_MODE_FLIGHT) {
+		pos = local_xadd(&ctl->head, n);
+	} else {
+		pos = READ_ONCE(ctl->head);
+		do {
+			if (pos + n - READ_ONCE(ctl->tail) > size)
+				return;
+		} while (!local_cmpxchg(&ctl->head, &pos, pos + n));
+	}
+	for (uint64_t i = 0; i < n; i++)
+		ring_store(st, ring, t, pos + i, words[i]);
 }

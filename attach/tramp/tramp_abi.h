@@ -51,6 +51,8 @@ struct tp_live {
 /* tp_frame.site: the site index in the low bits, then these. */
 #define TP_FRAME_STACK_SHIFT 32			/* sub-stack id, 29 bits */
 #define TP_FRAME_STACK_MASK  0x1fffffffull
+#define TP_FRAME_RETVAL      (1ull << 31)	/* tattach -R: record its return
+						 * value (tramp_args.c) */
 #define TP_FRAME_RESTORED    (1ull << 61)	/* return address put back */
 #define TP_FRAME_STATS       (1ull << 62)	/* entered in stats mode */
 #define TP_FRAME_ENDED       (1ull << 63)	/* its EXIT was written */
@@ -140,6 +142,9 @@ struct tp_state {
 	int32_t  ring_pid;
 	uint32_t ring_pad;
 	char     ring_path[256];	/* the ring file's path (TAT_PATH_MAX) */
+	/* Arguments and return values (tattach -A/-R, tramp_args.c): the
+	 * ring header's args_off, copied like thread_off; 0: none. */
+	uint64_t args_off;
 };
 
 #define TP_HOOK_RAISE   0	/* _Unwind_RaiseException */

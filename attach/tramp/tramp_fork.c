@@ -491,13 +491,14 @@ static long reserve(long fd, uint64_t off, uint64_t len)
 /*
  * The parts of the new file written before the child goes on, really
  * there: a full tmpfs answers ENOSPC here rather than SIGBUS at the first
- * store.  The header, module table and the sites in use (copied), the
+ * store.  The header, module table, the sites in use and what -A/-R
+ * record at them (copied), the
  * thread control blocks, and the first chunk of the ring and the calls in
  * flight of the slot the forking thread will have (@slot).  The rest
  * stays sparse, as in the parent's file, and fills as threads write.
  */
 static long reserve_written(long fd, const struct tp_state *st,
-			    uint64_t tables, uint32_t slot)
+			    uint64_t tables, uint64_t sites, uint32_t slot)
 {
 	uint64_t ring_bytes = 8ull << st->ring_shift;
 	long ret = reserve(fd, 0, tables);
@@ -512,6 +513,9 @@ static long reserve_written(long fd, const struct tp_state *st,
 		ret = reserve(fd, st->frames_off + (uint64_t)slot * TAT_FRAMES_MAX *
 				  sizeof(struct tat_frame),
 			      TAT_FRAMES_MAX * sizeof(struct tat_frame));
+	/* what -A/-R record at each site in use (copied) */
+	if (!ret && st->args_off)
+		ret = reserve(fd, st->args_off, sites * sizeof(struct tat_argspec));
 	return ret;
 }
 
@@ -546,7 +550,7 @@ static uint64_t ring_make(struct tp_state *st, const struct tat_ring_header *par
 	if (!ret)
 		ret = sys(NR_FTRUNCATE, fd, (long)size, 0, 0, 0, 0);
 	if (!ret)
-		ret = reserve_written(fd, st, tables, home);
+		ret = reserve_written(fd, st, tables, sites, home);
 	map = ret ? ret : sys(NR_MMAP, 0, (long)size, PROT_RW_, MAP_SHARED_, fd, 0);
 	sys(NR_CLOSE, fd, 0, 0, 0, 0, 0);
 	if (sys_failed(map))
@@ -554,6 +558,9 @@ static uint64_t ring_make(struct tp_state *st, const struct tat_ring_header *par
 	h = (struct tat_ring_header *)map;
 	/* header, module and site tables: as the parent's; magic last */
 	copy_bytes((char *)h + 8, (const char *)parent + 8, tables - 8);
+	if (st->args_off)	/* tattach -A/-R: the values to record per site */
+		copy_bytes((char *)h + st->args_off, (const char *)parent + st->args_off,
+			   sites * sizeof(struct tat_argspec));
 	h->pid = pid;
 	h->uid = (uint32_t)sys(NR_GETEUID, 0, 0, 0, 0, 0, 0);
 	h->start_time = start;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "consumer/decode/event_decoder.h"
+#include "consumer/decode/values.h"
 #include "tattach/ring.h"
 
 static uint64_t add_sat(uint64_t a, uint64_t b)
@@ -59,6 +60,7 @@ void tread_decoder_gap(struct tread_decoder *d, uint64_t count,
 	tread_decoder_lost(d, count, reason);
 	d->have_time = false;
 	d->stack = 0;	/* a STACK record may have been among them */
+	d->vactive = false;	/* and VALDATA words of a VALUES record */
 }
 
 static bool lost_pending(const struct tread_decoder *d)
@@ -110,6 +112,32 @@ static void lost_negative(struct tread_decoder *d, uint64_t n)
 		tread_decoder_lost(d, n, TREAD_LOST_OVERCOUNTED);
 }
 
+/* Seven more bytes of the VALUES record being read; the event once whole. */
+static int decode_valdata(struct tread_decoder *d, uint64_t payload, uint64_t pos,
+			  struct tread_event *out)
+{
+	if (!d->vactive)
+		return 0;	/* its VALUES record was not read (a gap) */
+	for (unsigned k = 0; k < TAT_VALDATA_BYTES && d->vlen < d->vwant; k++)
+		d->vbuf[d->vlen++] = (uint8_t)(payload >> (8 * k));
+	if (d->vlen < d->vwant)
+		return 0;
+	d->vactive = false;
+	if (!d->dated)
+		return 0;	/* its call's entry could not be dated either */
+	memset(out, 0, sizeof(*out));
+	out->kind = TREAD_EV_VALUES;
+	out->site = d->vsite;
+	out->stack = d->stack;
+	out->slot = d->slot;
+	out->tid = d->tid;
+	out->tsc = d->last_tsc;
+	out->pos = pos;
+	out->is_return = d->vreturn;
+	out->values = tread_values_put(d->vbuf, d->vlen);
+	return out->values ? 1 : 0;
+}
+
 static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 			  struct tread_event *out)
 {
@@ -129,6 +157,7 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		d->stack = 0;
 		d->early_pending = 0;
 		d->unwind_pending = 0;	/* belonged to the previous thread */
+		d->vactive = false;
 		d->have_depth = false;
 		memset(out, 0, sizeof(*out));
 		out->kind = TREAD_EV_TID;
@@ -156,6 +185,18 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 	case TAT_SUB_EARLY:
 		d->early_pending = payload;
 		return 0;
+	case TAT_SUB_VALUES:
+		/* tattach -A/-R: VALDATA words with the bytes follow */
+		d->vsite = (uint32_t)(payload & TAT_VALUES_SITE_MASK);
+		d->vwant = (uint32_t)((payload >> TAT_VALUES_BYTES_SHIFT) & TAT_VALUES_BYTES_MASK);
+		d->vreturn = (payload & TAT_VALUES_RETURN) != 0;
+		d->vlen = 0;
+		d->vactive = d->vwant > 0 && d->vwant <= sizeof(d->vbuf);
+		if (!d->vactive)
+			d->stats.bad_words++;
+		return 0;
+	case TAT_SUB_VALDATA:
+		return decode_valdata(d, payload, pos, out);
 	case TAT_SUB_DEPTH:
 		/* handed out with the next event, after the loss it follows */
 		d->depth = payload;

@@ -27,6 +27,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <tattach/ring.h>
+
 /* Why events are missing; indexes tread_event.lost[] and the stats. */
 enum tread_lost_reason {
 	TREAD_LOST_RING_FULL = 0,	/* writer dropped them: ring full (LOST special) */
@@ -51,6 +53,10 @@ enum tread_event_kind {
 	TREAD_EV_LOST,		/* count events are missing here */
 	TREAD_EV_TID,		/* another thread owns the ring from now on */
 	TREAD_EV_DEPTH,		/* open: calls the writer had open here */
+	TREAD_EV_VALUES,	/* tattach -A/-R: the arguments (after the
+				 * ENTRY of @site) or return value (before
+				 * its EXIT: is_return) of a call; the bytes
+				 * are @values in values.h's store */
 };
 
 struct tread_event {
@@ -73,6 +79,8 @@ struct tread_event {
 	uint64_t count;		/* LOST: sum of lost[] (see tread_event_missing) */
 	uint64_t open;		/* DEPTH: calls open before the next event */
 	uint64_t lost[TREAD_LOST_REASONS]; /* LOST: missing events by reason */
+	uint64_t values;	/* VALUES: id in the value store (values.h) */
+	uint8_t  is_return;	/* VALUES: a return value, not arguments */
 };
 
 /* LOST payloads from here up are negative (TREAD_LOST_OVERCOUNTED). */
@@ -109,6 +117,12 @@ struct tread_decoder {
 	uint64_t pending[TREAD_LOST_REASONS]; /* not yet reported as a LOST event */
 	uint64_t pending_pos;	/* first word behind pending[], ~0 if none */
 	struct tread_decode_stats stats;
+	/* a VALUES record being read (its VALDATA words follow it) */
+	bool     vactive;
+	bool     vreturn;
+	uint32_t vsite;
+	uint32_t vwant, vlen;
+	uint8_t  vbuf[TAT_ARGS_MAX * (11 + TAT_STR_MAX)];
 };
 
 /* Most events one call of tread_decoder_word() can produce. */

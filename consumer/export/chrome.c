@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "consumer/atomic_file.h"
+#include "consumer/decode/marks.h"
 #include "consumer/export/export.h"
 #include "consumer/export/text_escape.h"
 
@@ -154,16 +155,59 @@ static void put_call(FILE *f, const struct tread_xtrace *x, const struct tread_x
 	put_us(f, e->real_ns - base);
 	fputs(",\"dur\":", f);
 	put_us(f, dur);
-	if (ended || e->early) {
+	if (ended || e->early || e->args || (end != e && end->ret)) {
+		bool more = false;
+
 		fputs(",\"args\":{", f);
+		/* tattach -A/-R: what the call was given and gave back */
+		if (e->args) {
+			fputs("\"arguments\":\"", f);
+			tread_put_json(f, e->args);
+			fputc('"', f);
+			more = true;
+		}
+		if (end != e && end->ret) {
+			fprintf(f, "%s\"return\":\"", more ? "," : "");
+			tread_put_json(f, end->ret);
+			fputc('"', f);
+			more = true;
+		}
 		/* adopted at --enable: "ts" is the enable, not the call */
-		if (e->early)
-			fprintf(f, "\"entered_before_tracing\":true%s", ended ? "," : "");
+		if (e->early) {
+			fprintf(f, "%s\"entered_before_tracing\":true", more ? "," : "");
+			more = true;
+		}
 		if (ended)
-			fprintf(f, "\"end\":\"%s\"", end->unwound ? "unwound" :
+			fprintf(f, "%s\"end\":\"%s\"", more ? "," : "", end->unwound ? "unwound" :
 				"not traced (exit lost or still running)");
 		fputc('}', f);
 	}
+	fputc('}', f);
+}
+
+/* <tattach/mark.h>: a mark or label is an instant event on its thread, a
+ * counter a counter event of its process (a track per name). */
+static void put_mark(FILE *f, const struct tread_xtrace *x, const struct tread_xevent *e,
+		     uint64_t base, bool *first)
+{
+	const struct tread_xthread *th = &x->threads[e->thread];
+
+	sep(f, first);
+	if (e->mark == TREAD_MARK_COUNTER) {
+		fputs("{\"ph\":\"C\",\"name\":\"", f);
+		tread_put_json(f, e->text);
+		fprintf(f, "\",\"cat\":\"counter\",\"pid\":%" PRId64 ",\"tid\":%d,\"ts\":",
+			chrome_pid(x, th->proc), th->tid);
+		put_us(f, e->real_ns - base);
+		fprintf(f, ",\"args\":{\"value\":%" PRId64 "}}", e->value);
+		return;
+	}
+	fputs("{\"ph\":\"i\",\"s\":\"t\",\"name\":\"", f);
+	tread_put_json(f, e->text);
+	fprintf(f, "\",\"cat\":\"%s\",\"pid\":%" PRId64 ",\"tid\":%d,\"ts\":",
+		tread_mark_kind_name((enum tread_mark_kind)e->mark), chrome_pid(x, th->proc),
+		th->tid);
+	put_us(f, e->real_ns - base);
 	fputc('}', f);
 }
 
@@ -209,7 +253,9 @@ int tread_export_chrome(const struct tread_xtrace *x, const char *out,
 	for (size_t i = 0; i < x->nevents; i++) {
 		const struct tread_xevent *e = &x->events[i];
 
-		if (e->kind == TREAD_X_ENTRY)
+		if (e->kind == TREAD_X_ENTRY && e->mark)
+			put_mark(af.f, x, e, base, &first);
+		else if (e->kind == TREAD_X_ENTRY)
 			put_call(af.f, x, e, &x->events[exit_of[i]], base, &first);
 		else if (e->kind == TREAD_X_LOST)
 			put_lost(af.f, x, e, base, &first);

@@ -12,6 +12,9 @@
 #include "consumer/errmsg.h"
 #include "consumer/export/collect.h"
 #include "consumer/decode/trace.h"
+#include "consumer/decode/marks.h"
+#include "consumer/decode/values.h"
+#include "consumer/input/site_params.h"
 #include "consumer/input/trace_input.h"
 
 /* The model and everything its pointers point to, freed together. */
@@ -27,6 +30,8 @@ struct frame {
 	uint32_t func;
 	uint32_t thread;
 	bool     early;		/* adopted at --enable: its exit says so too */
+	size_t   entry;		/* index of its ENTRY in reader.ev */
+	const char *ret;	/* tattach -R: its return value, for its EXIT */
 };
 
 struct slot_stack {
@@ -56,6 +61,7 @@ struct reader {
 	size_t   nev, ev_cap;
 	uint64_t last_real;
 	struct tread_collect_stats *stats;
+	struct tread_site_params *params;	/* tattach -A/-R: parameter names */
 	/* Whose calibration dates the events: this input's own ring, or an
 	 * earlier input's of the same machine (same_clock()). */
 	struct tread_ring clock;
@@ -304,7 +310,8 @@ static int on_entry(struct reader *r, const struct tread_event *ev, uint64_t rea
 		st->cap = cap;
 	}
 	e.depth = st->depth;
-	st->frames[st->depth++] = (struct frame){ ev->site, e.func, e.thread, e.early };
+	st->frames[st->depth++] = (struct frame){ ev->site, e.func, e.thread, e.early,
+						  r->nev, NULL };
 	return emit(r, &e);
 }
 
@@ -331,7 +338,57 @@ static int on_exit_event(struct reader *r, const struct tread_event *ev, uint64_
 	e.func = st->frames[st->depth].func;
 	e.depth = st->depth;
 	e.early = st->frames[st->depth].early;
+	e.ret = st->frames[st->depth].ret;
 	return emit(r, &e);
+}
+
+/* A call of a <tattach/mark.h> hook: its text and value on its ENTRY. */
+static int on_mark(struct reader *r, struct tread_xevent *e, uint64_t values)
+{
+	enum tread_mark_kind kind = tread_mark_kind_of(r->o->x.funcs[e->func].name);
+	char text[512];
+
+	if (kind == TREAD_MARK_NONE ||
+	    tread_mark_read(values, kind, text, sizeof(text), &e->value))
+		return 0;
+	e->text = keep(r->o, text);
+	if (!e->text)
+		return -ENOMEM;
+	e->mark = (uint8_t)kind;
+	return 0;
+}
+
+/*
+ * tattach -A/-R: arguments go on the ENTRY of the innermost open call of
+ * their function (their ENTRY came just before), a return value on its
+ * EXIT, which comes next.
+ */
+static int on_values(struct reader *r, const struct tread_event *ev)
+{
+	struct slot_stack *st = &r->slots[ev->slot];
+	const char *text;
+	char buf[1024];
+	int64_t k;
+
+	for (k = (int64_t)st->depth - 1; k >= 0; k--)
+		if (st->frames[k].site == ev->site)
+			break;
+	if (k < 0)
+		return 0;	/* its call was not kept (filtered, too deep) */
+	if (!r->params && tread_site_params_open(r->in->ring, &r->params))
+		return -ENOMEM;
+	tread_values_format(ev->values, tread_site_params_get(r->params, ev->site),
+			    ev->is_return, buf, sizeof(buf));
+	text = keep(r->o, buf);
+	if (!text)
+		return -ENOMEM;
+	if (ev->is_return) {
+		st->frames[k].ret = text;
+		return 0;
+	}
+	r->ev[st->frames[k].entry].args = text;
+	tread_values_first(ev->values, &r->ev[st->frames[k].entry].first_arg, &(unsigned){ 0 });
+	return on_mark(r, &r->ev[st->frames[k].entry], ev->values);
 }
 
 static int on_lost(struct reader *r, const struct tread_event *ev, uint64_t real)
@@ -375,6 +432,8 @@ static int on_event(struct reader *r, const struct tread_event *ev)
 	case TREAD_EV_DEPTH:
 		/* the writer had fewer calls open: the rest ended unseen */
 		return close_above(r, &r->slots[ev->slot], ev->open, real);
+	case TREAD_EV_VALUES:
+		return on_values(r, ev);
 	}
 	return 0;
 }
@@ -410,6 +469,8 @@ static void reader_free(struct reader *r)
 	free(r->func_of_site);
 	free(r->beyond);
 	free(r->tids);
+	tread_site_params_close(r->params);
+	r->params = NULL;
 }
 
 /* Read all of @in into r->ev (which the caller frees). */

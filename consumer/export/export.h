@@ -80,6 +80,18 @@ struct tread_xevent {
 	uint32_t depth;			/* ENTRY: calls open in this thread before
 					 * it; EXIT: the same as its ENTRY */
 	uint64_t count;			/* LOST: events missing */
+	const char *args;		/* ENTRY: arguments recorded by tattach
+					 * -A ("a=1, b=\"x\""), or NULL */
+	const char *ret;		/* EXIT: return value recorded by -R, or NULL */
+	uint64_t first_arg;		/* ENTRY with args: the first value recorded,
+					 * raw (a mutex's address for
+					 * pthread_mutex_lock@arg1/p), to pair
+					 * calls on one object */
+	uint8_t  mark;			/* ENTRY of a <tattach/mark.h> hook call:
+					 * enum tread_mark_kind (decode/marks.h),
+					 * 0 for any other call */
+	const char *text;		/* mark: its text (a counter's name) */
+	int64_t  value;			/* mark: a counter's value */
 };
 
 struct tread_xtrace {

@@ -16,9 +16,14 @@
  * (ns), "func" (index into funcs), "depth" (calls open in the thread
  * around it) and, only when some call needs it, "flags" (1: its end was
  * not seen, 2: it ended by longjmp, 4: it was running when tracing
- * began, adopted at --enable: its start is the enable).  A column the viewer does not know is
- * skipped, so arguments and return values (string-table indices) can be
- * added later as columns without breaking older pages.  docs/viewer.md
+ * began, adopted at --enable: its start is the enable), and only when some
+ * call has them, "args" and "ret": the arguments and return value tattach
+ * -A/-R recorded, as 1 + an index into the meta's "strings" (0: none;
+ * each distinct text once).  A column the viewer does not know is
+ * skipped, so the format grows by columns without breaking older pages.
+ * Marks of <tattach/mark.h> are in the meta: per thread "marks" [time,
+ * kind, 1 + string], and "counters" per process and name, [time, value]
+ * points (docs/viewer.md).  docs/viewer.md
  * describes the format; for the million calls of tests/bench/html_gen.c
  * the varints take 5.1 bytes a call (6.8 in base64), where JSON arrays of
  * the same numbers take 12.4 (17.6 with absolute start times).
@@ -32,6 +37,7 @@
 
 #include "consumer/atomic_file.h"
 #include "consumer/export/html.h"
+#include "consumer/decode/marks.h"
 #include "consumer/export/viewer_page.h"	/* generated: tread_viewer_page */
 
 #define DATA_MARKER "<!--@TATTACH_TRACE@-->"
@@ -48,11 +54,45 @@ struct call {
 	uint32_t func;
 	uint32_t depth;
 	uint8_t  flags;
+	uint32_t args;		/* 1 + index into the string table, 0: none */
+	uint32_t ret;
+};
+
+/* Distinct argument and return value texts, each once (open addressing). */
+struct strtab {
+	const char **v;		/* in order of first use */
+	size_t n, cap;
+	uint32_t *slot;		/* 1 + index into v, 0: empty */
+	size_t nslots;
 };
 
 struct lost_mark {
 	uint64_t at;		/* ns since the trace's first event */
 	uint64_t count;
+};
+
+/* <tattach/mark.h>: a mark or label on a thread, a counter's point. */
+struct mark_at {
+	uint64_t at;		/* ns since the trace's first event */
+	uint32_t kind;		/* enum tread_mark_kind: MARK or LABEL */
+	uint32_t text;		/* 1 + index into the string table */
+};
+
+struct counter_point {
+	uint64_t at;
+	int64_t  value;
+};
+
+struct counter {
+	uint32_t proc;
+	uint32_t name;		/* 1 + index into the string table */
+	struct counter_point *v;
+	size_t n, cap;
+};
+
+struct counters {
+	struct counter *v;
+	size_t n, cap;
 };
 
 struct thread_calls {
@@ -62,6 +102,8 @@ struct thread_calls {
 	size_t nopen, opencap;
 	struct lost_mark *lost;
 	size_t nlost, lostcap;
+	struct mark_at *marks;
+	size_t nmarks, markcap;
 	uint32_t max_depth;
 	uint64_t last;		/* time of the thread's last event */
 };
@@ -100,6 +142,48 @@ static int put_varint(struct bytes *b, uint64_t v)
 	return 0;
 }
 
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+/* 1 + the index of @s in @st, added if new; 0 for NULL or no memory
+ * (then the call just shows no values). */
+static uint32_t str_intern(struct strtab *st, const char *s)
+{
+	size_t i;
+
+	if (!s)
+		return 0;
+	if ((st->n + 1) * 2 > st->nslots) {
+		size_t ns = st->nslots ? st->nslots * 2 : 256;
+		uint32_t *slot = calloc(ns, sizeof(*slot));
+
+		if (!slot)
+			return 0;
+		for (size_t k = 0; k < st->n; k++) {
+			for (i = str_hash(st->v[k]) & (ns - 1); slot[i]; i = (i + 1) & (ns - 1))
+				;
+			slot[i] = (uint32_t)k + 1;
+		}
+		free(st->slot);
+		st->slot = slot;
+		st->nslots = ns;
+	}
+	for (i = str_hash(s) & (st->nslots - 1); st->slot[i]; i = (i + 1) & (st->nslots - 1))
+		if (!strcmp(st->v[st->slot[i] - 1], s))
+			return st->slot[i];
+	if (grow((void **)&st->v, &st->cap, st->n + 1, sizeof(*st->v)))
+		return 0;
+	st->v[st->n++] = s;
+	st->slot[i] = (uint32_t)st->n;
+	return (uint32_t)st->n;
+}
+
 static void free_threads(struct thread_calls *t, size_t n)
 {
 	if (!t)
@@ -108,13 +192,21 @@ static void free_threads(struct thread_calls *t, size_t n)
 		free(t[i].calls);
 		free(t[i].open);
 		free(t[i].lost);
+		free(t[i].marks);
 	}
 	free(t);
 }
 
+/* t->open entry of a mark.h hook call: not a call of the page */
+#define NOT_A_CALL SIZE_MAX
+
 static void close_call(struct thread_calls *t, uint64_t at, uint8_t flags)
 {
-	struct call *c = &t->calls[t->open[--t->nopen]];
+	struct call *c;
+
+	if (t->open[--t->nopen] == NOT_A_CALL)
+		return;
+	c = &t->calls[t->open[t->nopen]];
 
 	c->dur = at > c->start ? at - c->start : 0;
 	c->flags |= flags;
@@ -126,8 +218,56 @@ static void close_call(struct thread_calls *t, uint64_t at, uint8_t flags)
  * the end is closed at its thread's last event, so a page is drawn even
  * from a model that breaks the promise.
  */
-static int build_calls(const struct tread_xtrace *x, uint64_t t0,
-		       struct thread_calls **out, char *err, size_t errlen)
+/* A counter's next point: its series is found by process and name. */
+static int add_point(struct counters *cs, uint32_t proc, uint32_t name, uint64_t at,
+		     int64_t value)
+{
+	struct counter *c = NULL;
+
+	for (size_t i = 0; i < cs->n && !c; i++)
+		if (cs->v[i].proc == proc && cs->v[i].name == name)
+			c = &cs->v[i];
+	if (!c) {
+		if (grow((void **)&cs->v, &cs->cap, cs->n + 1, sizeof(*cs->v)))
+			return -ENOMEM;
+		c = &cs->v[cs->n++];
+		*c = (struct counter){ .proc = proc, .name = name };
+	}
+	if (grow((void **)&c->v, &c->cap, c->n + 1, sizeof(*c->v)))
+		return -ENOMEM;
+	c->v[c->n++] = (struct counter_point){ at, value };
+	return 0;
+}
+
+static void free_counters(struct counters *cs)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		free(cs->v[i].v);
+	free(cs->v);
+}
+
+/* A mark.h hook call: a mark of its thread or a counter's point, not a
+ * call; its exit is skipped (NOT_A_CALL). */
+static int add_mark(const struct tread_xtrace *x, struct thread_calls *t, struct strtab *strs,
+		    struct counters *cs, const struct tread_xevent *e, uint64_t at)
+{
+	uint32_t text = str_intern(strs, e->text);
+
+	if (grow((void **)&t->open, &t->opencap, t->nopen + 1, sizeof(*t->open)))
+		return -ENOMEM;
+	t->open[t->nopen++] = NOT_A_CALL;
+	if (!text)
+		return 0;
+	if (e->mark == TREAD_MARK_COUNTER)
+		return add_point(cs, x->threads[e->thread].proc, text, at, e->value);
+	if (grow((void **)&t->marks, &t->markcap, t->nmarks + 1, sizeof(*t->marks)))
+		return -ENOMEM;
+	t->marks[t->nmarks++] = (struct mark_at){ at, e->mark, text };
+	return 0;
+}
+
+static int build_calls(const struct tread_xtrace *x, uint64_t t0, struct strtab *strs,
+		       struct counters *cs, struct thread_calls **out, char *err, size_t errlen)
 {
 	struct thread_calls *threads = calloc(x->nthreads ? x->nthreads : 1, sizeof(*threads));
 
@@ -151,17 +291,25 @@ static int build_calls(const struct tread_xtrace *x, uint64_t t0,
 		t->last = at;
 		switch (e->kind) {
 		case TREAD_X_ENTRY:
+			if (e->mark) {
+				if (add_mark(x, t, strs, cs, e, at))
+					goto nomem;
+				break;
+			}
 			if (grow((void **)&t->calls, &t->cap, t->ncalls + 1, sizeof(*t->calls)) ||
 			    grow((void **)&t->open, &t->opencap, t->nopen + 1, sizeof(*t->open)))
 				goto nomem;
 			c = &t->calls[t->ncalls];
 			*c = (struct call){ .start = at, .func = e->func, .depth = (uint32_t)t->nopen,
-					    .flags = e->early ? CALL_ENTERED_BEFORE : 0 };
+					    .flags = e->early ? CALL_ENTERED_BEFORE : 0,
+					    .args = str_intern(strs, e->args) };
 			if (c->depth > t->max_depth)
 				t->max_depth = c->depth;
 			t->open[t->nopen++] = t->ncalls++;
 			break;
 		case TREAD_X_EXIT:
+			if (t->nopen && e->ret && t->open[t->nopen - 1] != NOT_A_CALL)
+				t->calls[t->open[t->nopen - 1]].ret = str_intern(strs, e->ret);
 			if (t->nopen)
 				close_call(t, at, (e->synthetic ? CALL_END_NOT_SEEN : 0) |
 					   (e->unwound ? CALL_UNWOUND : 0));
@@ -185,7 +333,8 @@ nomem:
 }
 
 /* One thread's columns, appended to @b; returns the bytes added or < 0. */
-static long long encode_thread(struct bytes *b, const struct thread_calls *t, bool flags)
+static long long encode_thread(struct bytes *b, const struct thread_calls *t, bool flags,
+			       bool values)
 {
 	size_t from = b->n;
 	uint64_t prev = 0;
@@ -203,6 +352,10 @@ static long long encode_thread(struct bytes *b, const struct thread_calls *t, bo
 		rc = put_varint(b, t->calls[i].depth);
 	for (size_t i = 0; flags && i < t->ncalls && !rc; i++)
 		rc = put_varint(b, t->calls[i].flags);
+	for (size_t i = 0; values && i < t->ncalls && !rc; i++)
+		rc = put_varint(b, t->calls[i].args);
+	for (size_t i = 0; values && i < t->ncalls && !rc; i++)
+		rc = put_varint(b, t->calls[i].ret);
 	return rc ? rc : (long long)(b->n - from);
 }
 
@@ -225,11 +378,18 @@ static void json_str(FILE *f, const char *s)
 }
 
 static void write_meta(FILE *f, const struct tread_xtrace *x, uint64_t t0,
-		       const struct thread_calls *threads, const long long *nbytes, bool flags)
+		       const struct thread_calls *threads, const long long *nbytes, bool flags,
+		       bool values, const struct strtab *strs, const struct counters *cs)
 {
 	fprintf(f, "{\"format\":\"tattach-viewer\",\"version\":1,\"t0\":\"%" PRIu64 "\","
-		"\"columns\":[\"start\",\"dur\",\"func\",\"depth\"%s],\"strings\":[],\n\"procs\":[",
-		t0, flags ? ",\"flags\"" : "");
+		"\"columns\":[\"start\",\"dur\",\"func\",\"depth\"%s%s],\"strings\":[",
+		t0, flags ? ",\"flags\"" : "", values ? ",\"args\",\"ret\"" : "");
+	for (size_t i = 0; i < strs->n; i++) {
+		if (i)
+			fputc(',', f);
+		json_str(f, strs->v[i]);
+	}
+	fputs("],\n\"procs\":[", f);
 	for (size_t i = 0; i < x->nprocs; i++) {
 		const struct tread_xproc *p = &x->procs[i];
 
@@ -254,6 +414,23 @@ static void write_meta(FILE *f, const struct tread_xtrace *x, uint64_t t0,
 		for (size_t k = 0; k < c->nlost; k++)
 			fprintf(f, "%s[%" PRIu64 ",%" PRIu64 "]", k ? "," : "",
 				c->lost[k].at, c->lost[k].count);
+		fputc(']', f);
+		/* <tattach/mark.h>: [time, 1 mark | 2 label, 1 + string] */
+		if (c->nmarks)
+			fputs(",\"marks\":[", f);
+		for (size_t k = 0; k < c->nmarks; k++)
+			fprintf(f, "%s[%" PRIu64 ",%" PRIu32 ",%" PRIu32 "]", k ? "," : "",
+				c->marks[k].at, c->marks[k].kind, c->marks[k].text);
+		fputs(c->nmarks ? "]}" : "}", f);
+	}
+	/* <tattach/mark.h>: each counter's points, [time, value] */
+	fputs("],\n\"counters\":[", f);
+	for (size_t i = 0; i < cs->n; i++) {
+		fprintf(f, "%s{\"proc\":%" PRIu32 ",\"name\":%" PRIu32 ",\"points\":[",
+			i ? ",\n" : "", cs->v[i].proc, cs->v[i].name);
+		for (size_t k = 0; k < cs->v[i].n; k++)
+			fprintf(f, "%s[%" PRIu64 ",%" PRId64 "]", k ? "," : "",
+				cs->v[i].v[k].at, cs->v[i].v[k].value);
 		fputs("]}", f);
 	}
 	fputs("],\n\"funcs\":[", f);
@@ -300,13 +477,14 @@ static void write_base64(FILE *f, const unsigned char *p, size_t n)
 }
 
 static int write_page(FILE *f, const struct tread_xtrace *x, uint64_t t0,
-		      const struct thread_calls *threads, char *err, size_t errlen)
+		      const struct thread_calls *threads, const struct strtab *strs,
+		      const struct counters *cs, char *err, size_t errlen)
 {
 	const char *page = tread_viewer_page;
 	const char *mark = strstr(page, DATA_MARKER);
 	struct bytes blob = { 0 };
 	long long *nbytes = calloc(x->nthreads ? x->nthreads : 1, sizeof(*nbytes));
-	bool flags = false;
+	bool flags = false, values = false;
 	int rc = 0;
 
 	if (!mark) {	/* the build checks for it; this guards an edited page */
@@ -320,12 +498,15 @@ static int write_page(FILE *f, const struct tread_xtrace *x, uint64_t t0,
 		for (size_t k = 0; k < threads[i].ncalls && !flags; k++)
 			flags = threads[i].calls[k].flags != 0;
 	for (size_t i = 0; i < x->nthreads; i++)
-		if ((nbytes[i] = encode_thread(&blob, &threads[i], flags)) < 0)
+		for (size_t k = 0; k < threads[i].ncalls && !values; k++)
+			values = threads[i].calls[k].args || threads[i].calls[k].ret;
+	for (size_t i = 0; i < x->nthreads; i++)
+		if ((nbytes[i] = encode_thread(&blob, &threads[i], flags, values)) < 0)
 			goto nomem;
 
 	fwrite(page, 1, (size_t)(mark - page), f);
 	fputs("<script type=\"application/json\" id=\"tattach-meta\">", f);
-	write_meta(f, x, t0, threads, nbytes, flags);
+	write_meta(f, x, t0, threads, nbytes, flags, values, strs, cs);
 	fputs("</script>\n<script type=\"text/plain\" id=\"tattach-calls\">\n", f);
 	write_base64(f, blob.p, blob.n);
 	fputs("\n</script>", f);
@@ -344,6 +525,8 @@ int tread_export_html(const struct tread_xtrace *x, const char *out,
 		      char *err, size_t errlen)
 {
 	struct thread_calls *threads = NULL;
+	struct strtab strs = { 0 };
+	struct counters cs = { 0 };
 	struct tread_atomic_file af;
 	uint64_t t0 = UINT64_MAX;
 	size_t ncalls = 0;
@@ -358,19 +541,22 @@ int tread_export_html(const struct tread_xtrace *x, const char *out,
 		snprintf(err, errlen, "the trace has no calls: nothing to draw, %s not written", out);
 		return -ENODATA;
 	}
-	rc = build_calls(x, t0, &threads, err, errlen);
+	rc = build_calls(x, t0, &strs, &cs, &threads, err, errlen);
 	if (rc)
-		return rc;
+		goto out;
 	rc = tread_atomic_open(&af, out, err, errlen);
 	if (rc)
 		goto out;
 	setvbuf(af.f, NULL, _IOFBF, 1 << 20);
-	rc = write_page(af.f, x, t0, threads, err, errlen);
+	rc = write_page(af.f, x, t0, threads, &strs, &cs, err, errlen);
 	if (rc)
 		tread_atomic_abort(&af);
 	else
 		rc = tread_atomic_commit(&af, err, errlen);
 out:
 	free_threads(threads, x->nthreads);
+	free(strs.v);
+	free(strs.slot);
+	free_counters(&cs);
 	return rc;
 }

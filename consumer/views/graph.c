@@ -14,13 +14,17 @@
 #include <time.h>
 
 #include "consumer/views/graph.h"
+#include "consumer/decode/marks.h"
 #include "consumer/decode/sub_stacks.h"
+#include "consumer/decode/values.h"
+#include "consumer/input/site_params.h"
 #include "consumer/views/summary.h"
 
 struct frame {
 	uint32_t site;
 	bool     early;		/* entered before tracing: tsc is the --enable */
 	uint64_t tsc;
+	uint64_t ret;		/* tattach -R: its return value (values.h), 0 */
 };
 
 struct tread_graph {
@@ -32,6 +36,7 @@ struct tread_graph {
 	bool srcline;			/* --srcline */
 	struct tread_sub_stacks *stacks; /* by slot */
 	uint64_t too_deep;		/* entries past TREAD_GRAPH_MAX_DEPTH */
+	struct tread_site_params *params; /* tattach -A/-R: parameter names */
 
 	/* --time */
 	enum tread_time_mode time;
@@ -61,7 +66,7 @@ int tread_graph_open(const struct tread_ring *ring, struct tread_site_names *nam
 	g->stacks = calloc(ring->hdr.max_threads, sizeof(*g->stacks));
 	g->cap = 256;
 	g->buf = malloc(g->cap);
-	if (!g->stacks || !g->buf) {
+	if (!g->stacks || !g->buf || tread_site_params_open(ring, &g->params)) {
 		free(g->stacks);
 		free(g->buf);
 		free(g);
@@ -83,6 +88,7 @@ void tread_graph_close(struct tread_graph *g)
 		tread_sub_stacks_free(&g->stacks[i]);
 	free(g->stacks);
 	free(g->buf);
+	tread_site_params_close(g->params);
 	free(g);
 }
 
@@ -340,9 +346,9 @@ static const char *unwound_note(const struct tread_event *ev)
 }
 
 static int push(struct tread_graph *g, struct tread_call_stack *st,
-		const struct tread_event *ev)
+		const struct tread_event *ev, uint64_t ret)
 {
-	struct frame f = { .site = ev->site, .early = ev->early, .tsc = ev->tsc };
+	struct frame f = { .site = ev->site, .early = ev->early, .tsc = ev->tsc, .ret = ret };
 
 	if (st->depth == TREAD_GRAPH_MAX_DEPTH) {
 		g->too_deep++;
@@ -392,16 +398,123 @@ static void put_srcline(struct tread_graph *g, uint32_t site)
 	put_str(g, " */");
 }
 
+/* tattach -A/-R: "(a=1, b=2)" after a name, or "()" */
+static void put_args(struct tread_graph *g, uint32_t site, uint64_t args)
+{
+	char text[1024];
+
+	put_mem(g, "(", 1);
+	if (args) {
+		tread_values_format(args, tread_site_params_get(g->params, site), 0, text,
+				    sizeof(text));
+		put_str(g, text);
+	}
+	put_mem(g, ")", 1);
+}
+
+/* tattach -R: " = 0" */
+static void put_ret(struct tread_graph *g, uint32_t site, uint64_t ret)
+{
+	char text[256];
+
+	if (!ret)
+		return;
+	tread_values_format(ret, tread_site_params_get(g->params, site), 1, text, sizeof(text));
+	put_str(g, " = ");
+	put_str(g, text);
+}
+
+/* The next event is the VALUES record of the call @ev entered (arguments,
+ * or with @is_return its return value)?  Then take it: its id, else 0. */
+static uint64_t take_values(struct tread_graph *g, struct tread_trace *t,
+			    const struct tread_event *ev, bool is_return)
+{
+	const struct tread_event *next = tread_filter_peek_same(g->filter, t);
+	uint64_t id;
+
+	if (!next || next->kind != TREAD_EV_VALUES || next->site != ev->site ||
+	    next->stack != ev->stack || (bool)next->is_return != is_return)
+		return 0;
+	id = next->values;
+	tread_filter_pop_same(g->filter, t);
+	return id;
+}
+
+/* A return value read on its own: it belongs to the innermost open call
+ * of its function, which its EXIT closes next. */
+static int note_return(struct tread_graph *g, const struct tread_event *ev)
+{
+	struct tread_call_stack *st = stack_of(g, ev);
+
+	if (!st)
+		return -ENOMEM;
+	if (!ev->is_return)
+		return 0;	/* arguments whose entry was not shown */
+	for (int64_t k = (int64_t)st->depth - 1; k >= 0; k--)
+		if (frame_at(st, (uint32_t)k)->site == ev->site) {
+			frame_at(st, (uint32_t)k)->ret = ev->values;
+			break;
+		}
+	return 0;
+}
+
+/*
+ * A call of a <tattach/mark.h> hook with its recorded text: one comment
+ * line (docs/tread.md: "mark: cache miss", "label: worker 3", "counter:
+ * queue = 5" between comment delimiters) at the depth it was made; its
+ * exit is taken with it.
+ */
+static int print_mark(struct tread_graph *g, struct tread_trace *t,
+		      const struct tread_event *ev, struct tread_call_stack *st,
+		      enum tread_mark_kind kind, uint64_t args)
+{
+	const struct tread_event *next;
+	char text[512];
+	int64_t value;
+	int ret;
+
+	tread_mark_read(args, kind, text, sizeof(text), &value);
+	begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
+	put_str(g, "/* ");
+	put_str(g, tread_mark_kind_name(kind));
+	put_str(g, ": ");
+	put_str(g, text);
+	if (kind == TREAD_MARK_COUNTER) {
+		put_str(g, " = ");
+		put_uint(g, value < 0 ? -(uint64_t)value : (uint64_t)value, 0, false, value < 0);
+	}
+	put_str(g, " */");
+	ret = end_line(g);
+	if (ret)
+		return ret;
+	next = tread_filter_peek_same(g->filter, t);
+	while (next && next->kind == TREAD_EV_DEPTH && next->stack == ev->stack &&
+	       next->open == (uint64_t)st->depth + 1) {
+		tread_filter_pop_same(g->filter, t);
+		next = tread_filter_peek_same(g->filter, t);
+	}
+	if (next && next->kind == TREAD_EV_EXIT && next->site == ev->site &&
+	    next->stack == ev->stack && !next->unwound) {
+		tread_filter_pop_same(g->filter, t);
+		return 0;
+	}
+	return push(g, st, ev, 0);	/* its exit comes later, on a line of its own */
+}
+
 static int print_entry(struct tread_graph *g, struct tread_trace *t,
 		       const struct tread_event *ev)
 {
 	struct tread_call_stack *st = stack_of(g, ev);
-	const struct tread_event *next = tread_filter_peek_same(g->filter, t);
+	const struct tread_event *next;
 	const char *name = name_of(g, ev->site);
+	uint64_t args = take_values(g, t, ev, false), retval = 0;
 	int ret;
 
 	if (!st)
 		return -ENOMEM;
+	if (args && !ev->early && tread_mark_kind_of(name) != TREAD_MARK_NONE)
+		return print_mark(g, t, ev, st, tread_mark_kind_of(name), args);
+	next = tread_filter_peek_same(g->filter, t);
 	/* A resync DEPTH that says the writer had just this call open more
 	 * than our stack (after a TIME record, every 512 events) tells
 	 * nothing: it must not keep a leaf from being folded. */
@@ -410,27 +523,41 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 		tread_filter_pop_same(g->filter, t);
 		next = tread_filter_peek_same(g->filter, t);
 	}
+	/* a leaf's return value comes just before its exit (and a resync
+	 * DEPTH that tells nothing, as above, may come between them) */
+	if (next && next->kind == TREAD_EV_VALUES) {
+		retval = take_values(g, t, ev, true);
+		next = tread_filter_peek_same(g->filter, t);
+		while (retval && next && next->kind == TREAD_EV_DEPTH && next->stack == ev->stack &&
+		       next->open == (uint64_t)st->depth + 1) {
+			tread_filter_pop_same(g->filter, t);
+			next = tread_filter_peek_same(g->filter, t);
+		}
+	}
 	/* An unwound exit keeps two lines, so its note ends a "}" line. */
 	if (next && next->kind == TREAD_EV_EXIT && next->site == ev->site &&
 	    next->stack == ev->stack && !next->unwound && !ev->early) {
 		begin_line(g, true, ev->tsc, duration_us(g, ev->tsc, next->tsc),
 			   ev->tid, st->depth);
 		put_str(g, name);
-		put_mem(g, "();", 3);
+		put_args(g, ev->site, args);
+		put_ret(g, ev->site, retval);
+		put_mem(g, ";", 1);
 		put_srcline(g, ev->site);
 		tread_filter_pop_same(g->filter, t);
 		return end_line(g);
 	}
 	begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
 	put_str(g, name);
-	put_mem(g, "() {", 4);
+	put_args(g, ev->site, args);
+	put_mem(g, " {", 2);
 	if (ev->early)
 		put_str(g, EARLY_NOTE);
 	put_srcline(g, ev->site);
 	ret = end_line(g);
 	if (ret)
 		return ret;
-	return push(g, st, ev);
+	return push(g, st, ev, retval);
 }
 
 /* Close the calls above the first @keep of @st: their exits were lost. */
@@ -480,7 +607,9 @@ static int print_exit(struct tread_graph *g, const struct tread_event *ev)
 	st->depth--;
 	begin_line(g, true, ev->tsc, duration_us(g, frame_at(st, st->depth)->tsc, ev->tsc),
 		   ev->tid, st->depth);
-	put_str(g, "} /* ");
+	put_str(g, "}");
+	put_ret(g, ev->site, frame_at(st, st->depth)->ret);
+	put_str(g, " /* ");
 	put_str(g, name);
 	put_str(g, " */");
 	put_str(g, unwound_note(ev));
@@ -558,6 +687,9 @@ int tread_graph_round(struct tread_graph *g, struct tread_trace *t)
 			break;
 		case TREAD_EV_LOST:
 			ret = print_lost(g, &ev);
+			break;
+		case TREAD_EV_VALUES:
+			ret = note_return(g, &ev);
 			break;
 		case TREAD_EV_DEPTH:
 			/* the writer had fewer calls open: the rest ended unseen */

@@ -24,6 +24,7 @@
  *   stats_index_off   uint32_t[max_threads][site_cap]  (stats mode)
  *   stats_shared_off  struct tat_stat[site_cap]        (stats mode)
  *   stats_off         struct tat_stat[stats_cap]       (stats mode)
+ *   args_off          struct tat_argspec[site_cap]     (tattach -A/-R)
  *
  * docs/ring-format.md is the long version of this comment.
  *
@@ -141,7 +142,10 @@ struct tat_ring_header {
 	uint32_t pad1;
 
 	uint64_t rescue_addr;		/* page tattach runs remote syscalls from */
-	uint64_t reserved[23];
+	uint64_t reserved[22];
+	uint64_t args_off;		/* struct tat_argspec[site_cap]: what
+					 * tattach -A/-R records per site
+					 * (0: file predates it) */
 
 	/*
 	 * Fork children (docs/ring-format.md, "Fork children"), taken from the
@@ -339,6 +343,75 @@ enum tat_ev_sub {
 				 * that were running when --enable stopped the
 				 * thread (written by tattach, outermost
 				 * first), stamped with that time */
+	TAT_SUB_VALUES = 12,	/* payload: TAT_VALUES_*: the arguments (at
+				 * entry, after the call's ENTRY) or the
+				 * return value (before its EXIT) of a call
+				 * of a site; the value bytes follow in
+				 * VALDATA records (see "Arguments") */
+	TAT_SUB_VALDATA = 13,	/* payload: 7 bytes of the VALUES record
+				 * before it, little-endian */
+};
+
+/*
+ * Arguments and return values (tattach -A/-R; docs/ring-format.md,
+ * "Arguments and return values").
+ *
+ * A VALUES special says which site, how many value bytes follow (in
+ * ceil(bytes / 7) VALDATA specials, written with it as one block) and
+ * whether they are the arguments or the return value.  The bytes are a
+ * sequence of values, each self-describing:
+ *
+ *   u8 format (enum tat_val_format), u8 source (TAT_SRC_*), u64 value,
+ *   and for TAT_VAL_STR: u8 length (TAT_STR_UNREADABLE: could not be
+ *   read; TAT_STR_TRUNCATED set: no NUL within the first length bytes),
+ *   then that many bytes (no NUL).
+ *
+ * A reader pairs arguments with the innermost open call of the site on
+ * the thread (a signal handler's calls may come between ENTRY and VALUES),
+ * a return value with the call the next EXIT of the site closes.
+ */
+#define TAT_VALUES_SITE_MASK  TAT_EV_SITE_MAX		/* bits 0..20 */
+#define TAT_VALUES_BYTES_SHIFT 21			/* bits 21..36 */
+#define TAT_VALUES_BYTES_MASK 0xffffull
+#define TAT_VALUES_RETURN     (1ull << 40)		/* else: arguments */
+#define TAT_VALDATA_BYTES     7u
+
+#define TAT_ARGS_MAX          8u	/* values recorded at one entry */
+#define TAT_STR_MAX           64u	/* bytes of a string recorded */
+#define TAT_STR_UNREADABLE    0xffu
+#define TAT_STR_TRUNCATED     0x80u
+
+/* How a value is shown; the trampoline has already sign- or zero-extended
+ * integers to 64 bits by their size. */
+enum tat_val_format {
+	TAT_VAL_NONE = 0,
+	TAT_VAL_SIGNED = 1,	/* decimal, signed */
+	TAT_VAL_UNSIGNED = 2,	/* decimal */
+	TAT_VAL_HEX = 3,	/* 0x... */
+	TAT_VAL_PTR = 4,	/* 0x..., NULL for 0 */
+	TAT_VAL_STR = 5,	/* char *: the string read at entry */
+	TAT_VAL_DOUBLE = 6,	/* IEEE double bits (an SSE register) */
+	TAT_VAL_FLOAT = 7,	/* IEEE float bits in the low 32 bits */
+	TAT_VAL_ENUM = 8,	/* signed; a reader names it from DWARF */
+	TAT_VAL_BOOL = 9,	/* false / true */
+	TAT_VAL_CHAR = 10,	/* 'c' */
+};
+
+/* tat_argspec source: which register holds the value. */
+#define TAT_SRC_INT(i)  (i)		/* argument register i: rdi rsi rdx rcx r8 r9 */
+#define TAT_SRC_FP(i)   (8 + (i))	/* SSE register xmm<i> */
+#define TAT_SRC_RET     0		/* a return value: rax (or xmm0: TAT_SRC_FP(0)) */
+
+/* How an integer is extended: size in bytes in the low 4 bits of size[]. */
+struct tat_argspec {
+	uint8_t nargs;			/* values recorded at entry, 0..TAT_ARGS_MAX */
+	uint8_t ret_format;		/* enum tat_val_format; 0: no return value */
+	uint8_t ret_src;		/* TAT_SRC_RET or TAT_SRC_FP(0) */
+	uint8_t ret_size;		/* integer size in bytes (1, 2, 4, 8) */
+	uint8_t format[TAT_ARGS_MAX];	/* enum tat_val_format */
+	uint8_t src[TAT_ARGS_MAX];	/* TAT_SRC_* */
+	uint8_t size[TAT_ARGS_MAX];	/* integer size in bytes */
+	uint8_t pad[4];
 };
 
 static inline uint64_t tat_ev_make(unsigned type, uint32_t site, uint64_t tsc)
@@ -386,6 +459,7 @@ static inline uint64_t tat_ev_payload(uint64_t ev)
 }
 
 _Static_assert(sizeof(struct tat_stat) == 384, "tat_stat is 6 cache lines");
+_Static_assert(sizeof(struct tat_argspec) == 32, "tat_argspec is 32 bytes");
 _Static_assert(sizeof(struct tat_frame) == 16, "tat_frame is 16 bytes");
 _Static_assert(sizeof(struct tat_thread_ctl) == 128, "tat_thread_ctl is 2 lines");
 

@@ -186,6 +186,21 @@ Test(children, child_traces_itself_into_its_own_ring)
 	free(out);
 }
 
+/* -A/-R in a child: what to record at each site comes with its ring. */
+Test(children, child_records_arguments_and_return_values)
+{
+	pid_t child;
+	char *out;
+
+	enable("-A work -A leaf -R leaf");
+	child = cmd_pid("child 2", "child");
+	out = graph_of(child, "");
+	cr_assert(strstr(out, "work(n=2) {"), "%s", out);
+	cr_assert(strstr(out, "leaf(x=0) = 1;"), "%s", out);
+	cr_assert(strstr(out, "leaf(x=1) = 2;"), "%s", out);
+	free(out);
+}
+
 Test(children, grandchild_and_tread_children)
 {
 	char line[128], *out;

@@ -79,6 +79,7 @@ static const char *const installed[] = {
 	"bin/tattach", "bin/tread", "share/man/man1/tattach.1", "share/man/man1/tread.1",
 	"share/bash-completion/completions/tattach",
 	"share/bash-completion/completions/tread",
+	"include/tattach/mark.h",
 };
 
 Test(install, files_in_place)
@@ -104,6 +105,9 @@ Test(install, files_in_place)
 		 "completion/tattach.bash %s && cmp docs/man/tattach.1 %s && cmp "
 		 "docs/man/tread.1 %s", staged(installed[4]), staged(installed[5]),
 		 staged(installed[2]), staged(installed[3]));
+	cr_assert_eq(sh(cmd, NULL, &err), 0, "%s", err);
+	/* <tattach/mark.h>, for programs that mark their own trace */
+	snprintf(cmd, sizeof(cmd), "cmp include/tattach/mark.h %s", staged(installed[6]));
 	cr_assert_eq(sh(cmd, NULL, &err), 0, "%s", err);
 }
 

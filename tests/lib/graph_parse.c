@@ -230,3 +230,27 @@ long report_calls(const char *report, const char *fn)
 	}
 	return -1;
 }
+
+char *graph_texts(const char *graph)
+{
+	char *res = NULL;
+
+	for (const char *line = graph; line && *line;) {
+		const char *end = strchr(line, '\n'), *bar = strstr(line, "| ");
+
+		if (!end)
+			end = line + strlen(line);
+		if (line[0] != '#' && bar && bar < end) {
+			const char *s = bar + 2;
+			char buf[512];
+
+			while (*s == ' ')
+				s++;
+			snprintf(buf, sizeof(buf), "%.*s\n", (int)(end - s), s);
+			if (strncmp(buf, "main()", 6) && strncmp(buf, "} /* main */", 12))
+				str_append(&res, buf);
+		}
+		line = *end ? end + 1 : end;
+	}
+	return res ? res : strdup("");
+}

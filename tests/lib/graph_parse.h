@@ -34,5 +34,8 @@ void str_append(char **buf, const char *s);
 long report_calls(const char *report, const char *fn);
 /* The canonical tree of calltree's work(n). */
 char *expect_work(long n);
+/* The text of every graph line (after "| " and the indentation), one per
+ * line, main()'s own lines left out (malloc'ed). */
+char *graph_texts(const char *tread_output);
 
 #endif

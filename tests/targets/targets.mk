@@ -136,3 +136,24 @@ $(O)/tests/targets/exc: tests/targets/exc.cc $(O)/tests/targets/libthrow.so
 		-L$(O)/tests/targets -lthrow -Wl,-rpath,'$$ORIGIN'
 
 targets: $(O)/tests/targets/exc
+
+# argvals with __fentry__ sites too: tattach -A/-R at both kinds of entry
+$(O)/tests/targets/argvals.fentry: tests/targets/argvals.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -pg -mfentry -o $@ $<
+
+TARGET_BINS += $(O)/tests/targets/argvals.fentry
+
+# marks: <tattach/mark.h> from include/, with -pg and with patchable entries
+$(O)/tests/targets/marks: tests/targets/marks.c include/tattach/mark.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -Iinclude -O2 -pg -o $@ $<
+
+$(O)/tests/targets/marks.pfe: tests/targets/marks.c include/tattach/mark.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -Iinclude -O2 -fpatchable-function-entry=5 -o $@ $<
+
+TARGET_BINS += $(O)/tests/targets/marks.pfe

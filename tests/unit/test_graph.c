@@ -602,3 +602,45 @@ Test(graph, a_flood_of_sub_stacks)
 	free(got);
 	ringgen_free(&g);
 }
+
+/* A VALUES block of @site (tattach -A/-R): one signed value, from rdi
+ * (arguments) or rax (@ret), as the trampoline writes it. */
+static void values_block(struct ringgen *g, uint32_t site, bool ret, int64_t v)
+{
+	uint8_t b[14] = { TAT_VAL_SIGNED, 0 };
+	uint64_t lo = 0, hi = 0;
+
+	for (int i = 0; i < 8; i++)
+		b[2 + i] = (uint8_t)((uint64_t)v >> (8 * i));
+	for (int i = 0; i < 7; i++) {
+		lo |= (uint64_t)b[i] << (8 * i);
+		hi |= (uint64_t)b[7 + i] << (8 * i);
+	}
+	ringgen_raw(g, 0, tat_ev_special(TAT_SUB_VALUES, site | (10ull << TAT_VALUES_BYTES_SHIFT) |
+					 (ret ? TAT_VALUES_RETURN : 0)));
+	ringgen_raw(g, 0, tat_ev_special(TAT_SUB_VALDATA, lo));
+	ringgen_raw(g, 0, tat_ev_special(TAT_SUB_VALDATA, hi));
+}
+
+/* Arguments and return values, named from calltree's DWARF: a leaf stays
+ * one line even with a resync DEPTH between its return value and exit. */
+Test(graph, arguments_and_return_values)
+{
+	struct ringgen g;
+
+	setup(&g, NULL, 0);
+	ringgen_entry(&g, 0, S[RG_WORK], 10000);
+	values_block(&g, S[RG_WORK], false, 3);
+	ringgen_entry(&g, 0, S[RG_LEAF], 11000);
+	values_block(&g, S[RG_LEAF], false, -4);
+	values_block(&g, S[RG_LEAF], true, -12);
+	ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_DEPTH, 2));
+	ringgen_exit(&g, 0, S[RG_LEAF], 11500);
+	values_block(&g, S[RG_WORK], true, 99);
+	ringgen_exit(&g, 0, S[RG_WORK], 12000);
+	expect_output(&g, 0, true, HDR
+		"              [  1234] | work(n=3) {\n"
+		"     0.500 us [  1234] |   leaf(x=-4) = -12;\n"
+		"     2.000 us [  1234] | } = 99 /* work */\n");
+	ringgen_free(&g);
+}

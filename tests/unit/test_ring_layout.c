@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The regions of the ring file that stats mode and the frames in flight
- * add: where tattach puts them, and the memory bound docs/ring-format.md
+ * The regions of the ring file that stats mode, the frames in flight and
+ * the argument specs (tattach -A/-R) add: where tattach puts them, and the memory bound docs/ring-format.md
  * states ("Memory": 45 MiB for 10 000 functions and 64 threads).
  */
 #include <criterion/criterion.h>
@@ -49,8 +49,10 @@ Test(ring_layout, ten_thousand_functions_and_64_threads_fit_in_45_MiB)
 	cr_assert_eq(h->stats_shared_off - h->stats_index_off, 64ull * 32768 * 4); /* 8 MiB */
 	cr_assert_eq(h->stats_off - h->stats_shared_off, 32768ull * 384);	/* 12 MiB */
 	cr_assert_eq(h->stats_cap, TAT_STATS_POOL);
-	cr_assert_eq(h->file_size - h->stats_off, 65536ull * 384);		/* 24 MiB */
-	stats_bytes = h->file_size - h->frames_off;
+	cr_assert_eq(h->args_off - h->stats_off, 65536ull * 384);		/* 24 MiB */
+	/* tattach -A/-R: one 32-byte tat_argspec per site, last */
+	cr_assert_eq(h->file_size - h->args_off, 32768ull * 32);		/* 1 MiB */
+	stats_bytes = h->args_off - h->frames_off;
 	cr_assert_eq(stats_bytes, 47185920, "%llu", (unsigned long long)stats_bytes);
 	cr_assert_leq(stats_bytes, 64ull << 20);
 	cr_assert_eq(h->stats_used, 0);

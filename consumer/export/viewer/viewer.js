@@ -30,6 +30,8 @@
 	const ROW_H = 16;	// one call depth
 	const PROC_H = 20;	// process header
 	const LANE_PAD = 5;
+	const COUNTER_H = 44;	// a counter's line plot (<tattach/mark.h>)
+	const MARK_COLOR = ['', '#1f63d6', '#1a8f4a'];	// by kind: 1 mark, 2 label
 	const MIN_LABEL_W = 22;	// narrower slices get no text
 	const FONT = '11px system-ui, sans-serif';
 	const MIN_SPAN = 20;	// ns: the closest zoom
@@ -145,7 +147,8 @@
 		}
 		return { i: ti, tid: th.tid, name: th.name, proc: th.proc, n, start, dur, self, parent,
 			 func: cols.func, depth, flags: cols.flags || null, args: cols.args || null,
-			 ret: cols.ret || null, rows, lost: th.lost || [], y: 0, h: 0 };
+			 ret: cols.ret || null, rows, lost: th.lost || [], marks: th.marks || [],
+			 y: 0, h: 0 };
 	}
 
 	function layout() {
@@ -162,6 +165,13 @@
 				items.push({ kind: 'lane', lane, y, h: lane.h });
 				y += lane.h;
 			}
+			// <tattach/mark.h> counters of this process, under its threads
+			for (const c of counters) {
+				if (c.proc !== pi)
+					continue;
+				items.push({ kind: 'counter', counter: c, y, h: COUNTER_H });
+				y += COUNTER_H;
+			}
 		});
 		totalH = y;
 		extEnd = 1;
@@ -171,7 +181,25 @@
 					extEnd = r.e[r.e.length - 1];
 			for (const l of lane.lost)
 				extEnd = Math.max(extEnd, l[0]);
+			for (const m of lane.marks)
+				extEnd = Math.max(extEnd, m[0]);
 		}
+		for (const c of counters)
+			if (c.points.length)
+				extEnd = Math.max(extEnd, c.points[c.points.length - 1][0]);
+	}
+
+	// <tattach/mark.h> counters: { proc, name, points: [[t, v]...], min, max }
+	let counters = [];
+	function makeCounters() {
+		counters = (meta.counters || []).map((c) => {
+			let min = Infinity, max = -Infinity;
+			for (const p of c.points) {
+				min = Math.min(min, p[1]);
+				max = Math.max(max, p[1]);
+			}
+			return { proc: c.proc, name: meta.strings[c.name - 1], points: c.points, min, max };
+		});
 	}
 
 	// --------------------------------------------------------- colours
@@ -374,6 +402,8 @@
 				continue;
 			if (it.kind === 'proc')
 				drawProc(it.proc, y);
+			else if (it.kind === 'counter')
+				drawCounter(it.counter, y);
 			else
 				drawLane(it.lane, y);
 		}
@@ -399,9 +429,80 @@
 		ctx.font = FONT;
 	}
 
+	// A counter as a step line (a value holds until the next point), scaled
+	// between its least and greatest value; the last value and the range
+	// in the left column.
+	function drawCounter(c, y) {
+		const top = y + 6, h = COUNTER_H - 12, span = c.max - c.min || 1;
+		const yOf = (v) => top + h - (v - c.min) * h / span;
+		ctx.save();
+		ctx.beginPath();
+		ctx.rect(LABEL_W, y, W - LABEL_W, COUNTER_H);
+		ctx.clip();
+		ctx.strokeStyle = '#b0471a';
+		ctx.fillStyle = 'rgba(176,71,26,0.12)';
+		ctx.lineWidth = 1.5;
+		ctx.beginPath();
+		let prevY = null;
+		for (const p of c.points) {
+			const x = Math.max(LABEL_W - 1, Math.min(W + 1, xOf(p[0]))), py = yOf(p[1]);
+			if (prevY === null)
+				ctx.moveTo(x, py);
+			else
+				ctx.lineTo(x, prevY);
+			ctx.lineTo(x, py);
+			prevY = py;
+		}
+		if (prevY !== null)
+			ctx.lineTo(W + 1, prevY);
+		ctx.stroke();
+		ctx.restore();
+		ctx.fillStyle = '#fbf6f2';
+		ctx.fillRect(0, y, LABEL_W, COUNTER_H);
+		ctx.fillStyle = '#222';
+		ctx.fillText('counter ' + c.name, 8, y + LANE_PAD + ROW_H / 2);
+		ctx.fillStyle = '#777';
+		if (c.points.length)
+			ctx.fillText(c.min + ' .. ' + c.max, 8, y + LANE_PAD + ROW_H * 1.5);
+		ctx.strokeStyle = '#ddd';
+		ctx.lineWidth = 1;
+		ctx.beginPath();
+		ctx.moveTo(0, y + COUNTER_H - 0.5);
+		ctx.lineTo(W, y + COUNTER_H - 0.5);
+		ctx.stroke();
+	}
+
+	// <tattach/mark.h> marks and labels: a line across the lane, and the
+	// text at its top where it fits before the next one.
+	function drawMarks(lane, y) {
+		const ms = lane.marks;
+		for (let i = 0; i < ms.length; i++) {
+			const x = xOf(ms[i][0]);
+			if (x < LABEL_W - 200 || x > W)
+				continue;
+			ctx.fillStyle = MARK_COLOR[ms[i][1]] || '#555';
+			if (x >= LABEL_W)
+				ctx.fillRect(Math.round(x), y, 1, lane.h);
+			const text = meta.strings[ms[i][2] - 1] || '';
+			const room = (i + 1 < ms.length ? xOf(ms[i + 1][0]) : W) - x - 6;
+			if (x >= LABEL_W && room > 8) {
+				ctx.font = (ms[i][1] === 2 ? 'bold ' : '') + FONT;
+				let s = text;
+				while (s.length > 1 && ctx.measureText(s).width > room)
+					s = s.slice(0, -1);
+				if (s !== text)
+					s = s.slice(0, -1) + '\u2026';
+				if (ctx.measureText(s).width <= room)
+					ctx.fillText(s, x + 3, y + 7);
+				ctx.font = FONT;
+			}
+		}
+	}
+
 	// A lane's marks, label column and borders (its calls are drawn by
 	// draw()).
 	function drawLane(lane, y) {
+		drawMarks(lane, y);
 		ctx.fillStyle = '#d33';
 		for (const l of lane.lost) {
 			const x = xOf(l[0]);
@@ -1004,6 +1105,16 @@
 			out.push('lane ' + lane.i + ' tid ' + lane.tid + ' calls ' + lane.n + ' rows ' + lane.rows.length +
 				 ' drawn ' + s.drawn + ' merged ' + s.merged);
 		}
+		// <tattach/mark.h>: each lane's marks and labels, each counter's
+		// values, in time order, and whether each was drawn (its line is
+		// inside the track)
+		for (const lane of lanes)
+			for (const m of lane.marks)
+				out.push((m[1] === 2 ? 'label' : 'mark') + ' lane ' + lane.i + ' at ' + m[0] + ' ' +
+					 meta.strings[m[2] - 1] + (xOf(m[0]) >= LABEL_W && xOf(m[0]) <= W ? '' : ' (off view)'));
+		for (const c of counters)
+			out.push('counter ' + c.name + ' proc ' + c.proc + ' values ' + c.points.map((p) => p[1]).join(',') +
+				 ' range ' + c.min + ' ' + c.max + ' track ' + (items.some((it) => it.counter === c) ? 'yes' : 'no'));
 		// calls running when tracing began (flag 4), per lane that has any
 		for (const lane of lanes) {
 			let early = 0;
@@ -1171,6 +1282,7 @@
 			decode();
 			decodeMs = performance.now() - SCRIPT_T0;
 			makeColors();
+			makeCounters();
 			layout();
 			resetView();
 			$('search').addEventListener('input', (e) => applySearch(e.target.value));
