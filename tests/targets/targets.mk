@@ -112,8 +112,6 @@ $(O)/tests/targets/entryspin: tests/targets/lib/entryspin.c
 	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -o $@ $<
 TARGET_BINS += $(O)/tests/targets/entryspin
 
-targets: $(TARGET_BINS)
-
 
 # The coroutine scheduler also at -O0 (tests/integration/test_coroutines.c).
 $(O)/tests/targets/coro.O0: tests/targets/coro.c
@@ -121,7 +119,6 @@ $(O)/tests/targets/coro.O0: tests/targets/coro.c
 	$(Q)$(CC) $(TARGET_CFLAGS) -O0 -pg -o $@ $<
 
 TARGET_BINS += $(O)/tests/targets/coro.O0
-targets: $(O)/tests/targets/coro.O0
 
 
 # C++ exceptions through traced frames (tests/integration/test_exceptions.c).
@@ -157,3 +154,7 @@ $(O)/tests/targets/marks.pfe: tests/targets/marks.c include/tattach/mark.h
 	$(Q)$(CC) $(TARGET_CFLAGS) -Iinclude -O2 -fpatchable-function-entry=5 -o $@ $<
 
 TARGET_BINS += $(O)/tests/targets/marks.pfe
+
+# Last: a rule's prerequisites are expanded where it is read, so every
+# TARGET_BINS += above must come before it.
+targets: $(TARGET_BINS)
