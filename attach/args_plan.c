@@ -245,6 +245,7 @@ struct plan_ctx {
 	size_t nreqs;
 	regex_t *res;
 	size_t *matched;
+	int fill_in_ok;		/* the site takes fill_in requests */
 };
 
 static int plan_site(struct plan_ctx *c, struct sym_params_file *pf, uint64_t vaddr,
@@ -257,6 +258,8 @@ static int plan_site(struct plan_ctx *c, struct sym_params_file *pf, uint64_t va
 		const struct args_req *r = &c->reqs[k];
 
 		if (!name_match(&c->res[k], name))
+			continue;
+		if (r->fill_in && (!c->fill_in_ok || spec->nargs))
 			continue;
 		if (!loaded) {
 			ret = sym_params_of(pf, vaddr, &fn);
@@ -327,8 +330,11 @@ static int plan_libcalls(struct plan_ctx *c, struct libcalls *lc, struct args_pl
 			return -ENOMEM;
 		for (size_t j = 0; j < lm->imps.n; j++) {
 			struct tat_argspec *spec = &out->lspec[i][j];
-			int ret = plan_site(c, NULL, 0, lm->imps.v[j].name, spec, &out->sites);
+			int ret;
 
+			c->fill_in_ok = lm->want[j];
+			ret = plan_site(c, NULL, 0, lm->imps.v[j].name, spec, &out->sites);
+			c->fill_in_ok = 0;
 			if (ret)
 				return ret;
 			if (args_site_on(spec, 0))
@@ -342,7 +348,7 @@ int args_plan_make(const struct args_req *reqs, size_t nreqs,
 		   const struct module_set *set, struct libcalls *lc,
 		   struct args_plan *out)
 {
-	struct plan_ctx c = { reqs, nreqs, NULL, NULL };
+	struct plan_ctx c = { reqs, nreqs, NULL, NULL, 0 };
 	size_t compiled = 0;
 	int ret = 0;
 

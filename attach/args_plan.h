@@ -32,6 +32,10 @@ struct args_req {
 	int         is_return;		/* -R */
 	int         has_spec;
 	int         optional;		/* matching nothing is no error (marks.c) */
+	int         fill_in;		/* added by tattach for --libcalls
+					 * (hooks/sync_args.c): only for an import
+					 * hooked anyway, to which no other
+					 * request gives arguments */
 	size_t      n;			/* SPEC items (-A) */
 	struct {
 		uint8_t fp;		/* fpargN */

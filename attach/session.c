@@ -19,6 +19,7 @@
 #include "attach/hooks/entries.h"
 #include "attach/inject.h"
 #include "attach/hooks/libcalls.h"
+#include "attach/hooks/sync_args.h"
 #include "attach/log.h"
 #include "attach/modules.h"
 #include "attach/process/proc.h"
@@ -775,6 +776,8 @@ static int plan_args(const struct session_opts *o, const struct module_set *set,
 	size_t n;
 	int ret = marks_requests(o->args, o->nargs, set, &reqs, &n);
 
+	if (!ret && o->libcalls)	/* the objects of lock calls: interactions */
+		ret = sync_args_append(&reqs, &n);
 	if (!ret)
 		ret = args_plan_make(reqs, n, set, lc, ap);
 	marks_requests_free(reqs, n, o->nargs);

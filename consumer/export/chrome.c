@@ -10,10 +10,13 @@
  *     {"ph":"M","name":"thread_name","pid":42,"tid":43,"args":{"name":"worker"}},
  *     {"ph":"X","name":"main","cat":"function","pid":42,"tid":42,
  *      "ts":0.000,"dur":1234.567},
- *     {"ph":"i","s":"t","name":"lost 12 events","pid":42,"tid":43,"ts":...}]}
+ *     {"ph":"i","s":"t","name":"lost 12 events","pid":42,"tid":43,"ts":...},
+ *     {"ph":"s","id":1,"name":"cond 0x...","cat":"sync","pid":42,"tid":42,"ts":...},
+ *     {"ph":"f","bp":"e","id":1,...,"tid":43,"ts":...,"args":{"waited_ns":N}}]}
  *
  * One complete ("X") event per call, in entry order, so a viewer nests
- * them by time.  Times are microseconds since base_ns (the first event,
+ * them by time; then a flow ("s" to "f") per interaction between threads
+ * (interactions.h): a release to the end of the wait it ended.  Times are microseconds since base_ns (the first event,
  * CLOCK_REALTIME nanoseconds): written from integers with three decimals,
  * so no nanosecond is lost, and small enough that a reader parsing them
  * as doubles keeps every nanosecond too (an absolute epoch time in
@@ -28,6 +31,7 @@
 #include "consumer/atomic_file.h"
 #include "consumer/decode/marks.h"
 #include "consumer/export/export.h"
+#include "consumer/export/interactions.h"
 #include "consumer/export/text_escape.h"
 
 /* Processes of several hosts may share a pid: a viewer must not merge them. */
@@ -88,55 +92,6 @@ static void put_metadata(FILE *f, const struct tread_xtrace *x, uint64_t base,
 			fprintf(f, "tid %d", th->tid);
 		fputs("\"}}", f);
 	}
-}
-
-/* For each ENTRY, the index of its EXIT (balanced per thread: export.h). */
-static int match_exits(const struct tread_xtrace *x, size_t **out)
-{
-	size_t *exit_of = malloc((x->nevents ? x->nevents : 1) * sizeof(*exit_of));
-	size_t **stack = calloc(x->nthreads ? x->nthreads : 1, sizeof(*stack));
-	uint32_t *depth = calloc(x->nthreads ? x->nthreads : 1, sizeof(*depth));
-	uint32_t *cap = calloc(x->nthreads ? x->nthreads : 1, sizeof(*cap));
-	int ret = 0;
-
-	if (!exit_of || !stack || !depth || !cap) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < x->nevents; i++) {
-		const struct tread_xevent *e = &x->events[i];
-		uint32_t t = e->thread;
-
-		exit_of[i] = i;
-		if (e->kind == TREAD_X_ENTRY) {
-			if (depth[t] == cap[t]) {
-				uint32_t ncap = cap[t] ? cap[t] * 2 : 64;
-				size_t *ns = reallocarray(stack[t], ncap, sizeof(*ns));
-
-				if (!ns) {
-					ret = -ENOMEM;
-					goto out;
-				}
-				stack[t] = ns;
-				cap[t] = ncap;
-			}
-			stack[t][depth[t]++] = i;
-		} else if (e->kind == TREAD_X_EXIT && depth[t]) {
-			exit_of[stack[t][--depth[t]]] = i;
-		}
-	}
-out:
-	for (size_t t = 0; stack && t < x->nthreads; t++)
-		free(stack[t]);
-	free(stack);
-	free(depth);
-	free(cap);
-	if (ret) {
-		free(exit_of);
-		return ret;
-	}
-	*out = exit_of;
-	return 0;
 }
 
 static void put_call(FILE *f, const struct tread_xtrace *x, const struct tread_xevent *e,
@@ -211,6 +166,35 @@ static void put_mark(FILE *f, const struct tread_xtrace *x, const struct tread_x
 	fputc('}', f);
 }
 
+/*
+ * A flow from the call that released an object to the end of the call
+ * that waited for it (interactions.h): "s" inside the release, "f" just
+ * before the wait returns, bound to the slice around it ("bp":"e").
+ */
+static void put_flow(FILE *f, const struct tread_xtrace *x, const struct tread_xflow *fl,
+		     uint64_t id, uint64_t base, bool *first)
+{
+	const struct tread_xevent *rel = &x->events[fl->release];
+	const struct tread_xevent *end = &x->events[fl->wait_end];
+	const struct tread_xevent *start = &x->events[fl->wait_start];
+	const struct tread_xthread *from = &x->threads[rel->thread];
+	const struct tread_xthread *to = &x->threads[end->thread];
+	uint64_t at = end->real_ns > start->real_ns ? end->real_ns - 1 : end->real_ns;
+
+	sep(f, first);
+	fprintf(f, "{\"ph\":\"s\",\"id\":%" PRIu64 ",\"name\":\"%s 0x%" PRIx64 "\","
+		"\"cat\":\"sync\",\"pid\":%" PRId64 ",\"tid\":%d,\"ts\":",
+		id, tread_sync_name(fl->sync), fl->object, chrome_pid(x, from->proc), from->tid);
+	put_us(f, rel->real_ns - base);
+	fputc('}', f);
+	sep(f, first);
+	fprintf(f, "{\"ph\":\"f\",\"bp\":\"e\",\"id\":%" PRIu64 ",\"name\":\"%s 0x%" PRIx64 "\","
+		"\"cat\":\"sync\",\"pid\":%" PRId64 ",\"tid\":%d,\"ts\":",
+		id, tread_sync_name(fl->sync), fl->object, chrome_pid(x, to->proc), to->tid);
+	put_us(f, at - base);
+	fprintf(f, ",\"args\":{\"waited_ns\":%" PRIu64 "}}", fl->wait_ns);
+}
+
 static void put_lost(FILE *f, const struct tread_xtrace *x, const struct tread_xevent *e,
 		     uint64_t base, bool *first)
 {
@@ -229,11 +213,12 @@ int tread_export_chrome(const struct tread_xtrace *x, const char *out,
 {
 	struct tread_atomic_file af;
 	uint64_t base = UINT64_MAX;
-	size_t *exit_of = NULL;
+	size_t *exit_of = NULL, nflows = 0;
+	struct tread_xflow *flows = NULL;
 	bool first = true;
 	int ret;
 
-	ret = match_exits(x, &exit_of);
+	ret = tread_match_exits(x, &exit_of);
 	if (ret) {
 		snprintf(err, errlen, "out of memory");
 		return ret;
@@ -260,9 +245,18 @@ int tread_export_chrome(const struct tread_xtrace *x, const char *out,
 		else if (e->kind == TREAD_X_LOST)
 			put_lost(af.f, x, e, base, &first);
 	}
+	ret = tread_find_interactions(x, exit_of, &flows, &nflows);
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
+		tread_atomic_abort(&af);
+		goto out;
+	}
+	for (size_t i = 0; i < nflows; i++)
+		put_flow(af.f, x, &flows[i], i + 1, base, &first);
 	fputs("\n]}\n", af.f);
 	ret = tread_atomic_commit(&af, err, errlen);
 out:
+	free(flows);
 	free(exit_of);
 	return ret;
 }

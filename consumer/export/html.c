@@ -23,7 +23,9 @@
  * skipped, so the format grows by columns without breaking older pages.
  * Marks of <tattach/mark.h> are in the meta: per thread "marks" [time,
  * kind, 1 + string], and "counters" per process and name, [time, value]
- * points (docs/viewer.md).  docs/viewer.md
+ * points; "flows", one thread letting another go on (interactions.h:
+ * [from thread, at, depth, to thread, at, depth, kind, object, waited])
+ * (docs/viewer.md).  docs/viewer.md
  * describes the format; for the million calls of tests/bench/html_gen.c
  * the varints take 5.1 bytes a call (6.8 in base64), where JSON arrays of
  * the same numbers take 12.4 (17.6 with absolute start times).
@@ -37,6 +39,7 @@
 
 #include "consumer/atomic_file.h"
 #include "consumer/export/html.h"
+#include "consumer/export/interactions.h"
 #include "consumer/decode/marks.h"
 #include "consumer/export/viewer_page.h"	/* generated: tread_viewer_page */
 
@@ -377,9 +380,30 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/*
+ * Interactions (interactions.h): [from thread, at, depth, to thread, at,
+ * depth, kind, object, waited ns]: from inside the releasing call to the
+ * end of the wait, times in ns since @t0, kinds as tread_sync_name().
+ */
+static void write_flows(FILE *f, const struct tread_xtrace *x, uint64_t t0,
+			const struct tread_xflow *flows, size_t nflows)
+{
+	fputs("],\n\"flows\":[", f);
+	for (size_t i = 0; i < nflows; i++) {
+		const struct tread_xevent *r = &x->events[flows[i].release];
+		const struct tread_xevent *w = &x->events[flows[i].wait_end];
+
+		fprintf(f, "%s[%" PRIu32 ",%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",%" PRIu64 ",%" PRIu32
+			",\"%s\",\"0x%" PRIx64 "\",%" PRIu64 "]", i ? ",\n" : "",
+			r->thread, r->real_ns - t0, r->depth, w->thread, w->real_ns - t0, w->depth,
+			tread_sync_name(flows[i].sync), flows[i].object, flows[i].wait_ns);
+	}
+}
+
 static void write_meta(FILE *f, const struct tread_xtrace *x, uint64_t t0,
 		       const struct thread_calls *threads, const long long *nbytes, bool flags,
-		       bool values, const struct strtab *strs, const struct counters *cs)
+		       bool values, const struct strtab *strs, const struct counters *cs,
+		       const struct tread_xflow *flows, size_t nflows)
 {
 	fprintf(f, "{\"format\":\"tattach-viewer\",\"version\":1,\"t0\":\"%" PRIu64 "\","
 		"\"columns\":[\"start\",\"dur\",\"func\",\"depth\"%s%s],\"strings\":[",
@@ -433,6 +457,7 @@ static void write_meta(FILE *f, const struct tread_xtrace *x, uint64_t t0,
 				cs->v[i].v[k].at, cs->v[i].v[k].value);
 		fputs("]}", f);
 	}
+	write_flows(f, x, t0, flows, nflows);
 	fputs("],\n\"funcs\":[", f);
 	for (size_t i = 0; i < x->nfuncs; i++) {
 		const struct tread_xfunc *fn = &x->funcs[i];
@@ -478,7 +503,8 @@ static void write_base64(FILE *f, const unsigned char *p, size_t n)
 
 static int write_page(FILE *f, const struct tread_xtrace *x, uint64_t t0,
 		      const struct thread_calls *threads, const struct strtab *strs,
-		      const struct counters *cs, char *err, size_t errlen)
+		      const struct counters *cs, const struct tread_xflow *flows,
+		      size_t nflows, char *err, size_t errlen)
 {
 	const char *page = tread_viewer_page;
 	const char *mark = strstr(page, DATA_MARKER);
@@ -506,7 +532,7 @@ static int write_page(FILE *f, const struct tread_xtrace *x, uint64_t t0,
 
 	fwrite(page, 1, (size_t)(mark - page), f);
 	fputs("<script type=\"application/json\" id=\"tattach-meta\">", f);
-	write_meta(f, x, t0, threads, nbytes, flags, values, strs, cs);
+	write_meta(f, x, t0, threads, nbytes, flags, values, strs, cs, flows, nflows);
 	fputs("</script>\n<script type=\"text/plain\" id=\"tattach-calls\">\n", f);
 	write_base64(f, blob.p, blob.n);
 	fputs("\n</script>", f);
@@ -528,6 +554,8 @@ int tread_export_html(const struct tread_xtrace *x, const char *out,
 	struct strtab strs = { 0 };
 	struct counters cs = { 0 };
 	struct tread_atomic_file af;
+	struct tread_xflow *flows = NULL;
+	size_t *exit_of = NULL, nflows = 0;
 	uint64_t t0 = UINT64_MAX;
 	size_t ncalls = 0;
 	int rc;
@@ -544,16 +572,25 @@ int tread_export_html(const struct tread_xtrace *x, const char *out,
 	rc = build_calls(x, t0, &strs, &cs, &threads, err, errlen);
 	if (rc)
 		goto out;
+	rc = tread_match_exits(x, &exit_of);
+	if (!rc)
+		rc = tread_find_interactions(x, exit_of, &flows, &nflows);
+	if (rc) {
+		snprintf(err, errlen, "out of memory pairing the calls on one lock");
+		goto out;
+	}
 	rc = tread_atomic_open(&af, out, err, errlen);
 	if (rc)
 		goto out;
 	setvbuf(af.f, NULL, _IOFBF, 1 << 20);
-	rc = write_page(af.f, x, t0, threads, &strs, &cs, err, errlen);
+	rc = write_page(af.f, x, t0, threads, &strs, &cs, flows, nflows, err, errlen);
 	if (rc)
 		tread_atomic_abort(&af);
 	else
 		rc = tread_atomic_commit(&af, err, errlen);
 out:
+	free(flows);
+	free(exit_of);
 	free_threads(threads, x->nthreads);
 	free(strs.v);
 	free(strs.slot);

@@ -202,6 +202,51 @@
 		});
 	}
 
+	// Interactions: one thread letting another go on (a release that
+	// ended a wait), { from: lane, fromAt, fromDepth, to: lane, toAt,
+	// toDepth, kind, object, waited }, drawn as arrows over the lanes.
+	let flows = [], flowsDrawn = 0;
+	function makeFlows() {
+		flows = (meta.flows || []).map((f) => ({
+			from: lanes[f[0]], fromAt: f[1], fromDepth: f[2], to: lanes[f[3]], toAt: f[4],
+			toDepth: f[5], kind: f[6], object: f[7], waited: f[8] }));
+	}
+	const FLOW_COLORS = { mutex: '#8e44ad', rwlock: '#8e44ad', cond: '#c0392b', semaphore: '#d35400' };
+	const flowY = (lane, depth) => RULER_H + lane.y - scrollY + LANE_PAD + depth * ROW_H + ROW_H / 2;
+	function drawFlows() {
+		flowsDrawn = 0;
+		ctx.lineWidth = 1.5;
+		for (const f of flows) {
+			const x0 = xOf(f.fromAt), x1 = xOf(f.toAt);
+			if (Math.max(x0, x1) < LABEL_W || Math.min(x0, x1) > W)
+				continue;
+			const y0 = flowY(f.from, f.fromDepth), y1 = flowY(f.to, f.toDepth);
+			if (Math.max(y0, y1) < RULER_H || Math.min(y0, y1) > H)
+				continue;
+			const c = FLOW_COLORS[f.kind] || '#555';
+			ctx.strokeStyle = c;
+			ctx.fillStyle = c;
+			ctx.beginPath();
+			ctx.moveTo(x0, y0);
+			ctx.lineTo(x1, y1);
+			ctx.stroke();
+			// the head, at the waiter
+			const a = Math.atan2(y1 - y0, x1 - x0);
+			ctx.beginPath();
+			ctx.moveTo(x1, y1);
+			ctx.lineTo(x1 - 8 * Math.cos(a - 0.4), y1 - 8 * Math.sin(a - 0.4));
+			ctx.lineTo(x1 - 8 * Math.cos(a + 0.4), y1 - 8 * Math.sin(a + 0.4));
+			ctx.fill();
+			flowsDrawn++;
+		}
+	}
+	// The flows that ended (or started) in call @ci of @lane.
+	function flowsOf(lane, ci, end) {
+		const t0 = lane.start[ci], t1 = t0 + lane.dur[ci], d = lane.depth[ci];
+		return flows.filter((f) => end ? f.to === lane && f.toDepth === d && f.toAt >= t0 && f.toAt <= t1 :
+			f.from === lane && f.fromDepth === d && f.fromAt >= t0 && f.fromAt <= t1);
+	}
+
 	// --------------------------------------------------------- colours
 	let colors, dimColors, nameW;
 	function makeColors() {
@@ -407,6 +452,7 @@
 			else
 				drawLane(it.lane, y);
 		}
+		drawFlows();
 		drawSelection();
 		drawScrollbar();
 		ctx.restore();
@@ -781,6 +827,12 @@
 			rows.push(['arguments', meta.strings[lane.args[ci] - 1]]);
 		if (lane.ret && lane.ret[ci])
 			rows.push(['return value', meta.strings[lane.ret[ci] - 1]]);
+		for (const f of flowsOf(lane, ci, true))
+			rows.push(['woken by', 'thread ' + f.from.tid + (f.from.name ? ' ' + f.from.name : '') +
+				   ' (' + f.kind + ' ' + f.object + ') after waiting ' + fmtDur(f.waited)]);
+		for (const f of flowsOf(lane, ci, false))
+			rows.push(['let go', 'thread ' + f.to.tid + (f.to.name ? ' ' + f.to.name : '') +
+				   ' (' + f.kind + ' ' + f.object + '), which had waited ' + fmtDur(f.waited)]);
 		const fl = lane.flags ? lane.flags[ci] : 0;
 		if (fl & 1)
 			rows.push(['note', 'its end was not seen (events lost or trace ended): the duration is a lower bound']);
@@ -1115,6 +1167,14 @@
 		for (const c of counters)
 			out.push('counter ' + c.name + ' proc ' + c.proc + ' values ' + c.points.map((p) => p[1]).join(',') +
 				 ' range ' + c.min + ' ' + c.max + ' track ' + (items.some((it) => it.counter === c) ? 'yes' : 'no'));
+		// interactions: each flow, and how many arrows the whole view draws
+		for (const f of flows)
+			out.push('flow ' + f.kind + ' ' + f.object + ' from lane ' + f.from.i + ' at ' + f.fromAt +
+				 ' to lane ' + f.to.i + ' at ' + f.toAt + ' waited ' + f.waited);
+		if (flows.length) {
+			draw();
+			out.push('flows drawn ' + flowsDrawn + ' of ' + flows.length);
+		}
 		// calls running when tracing began (flag 4), per lane that has any
 		for (const lane of lanes) {
 			let early = 0;
@@ -1283,6 +1343,7 @@
 			decodeMs = performance.now() - SCRIPT_T0;
 			makeColors();
 			makeCounters();
+			makeFlows();
 			layout();
 			resetView();
 			$('search').addEventListener('input', (e) => applySearch(e.target.value));
