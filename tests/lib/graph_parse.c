@@ -113,37 +113,44 @@ static char *canon(const char *out, int want, long stack, int early)
 			} else if (!strncmp(name, "/* lost", 7)) {
 				sb_add(&canon, need_sep ? " [lost]" : "[lost]");
 				need_sep = 1;
-			} else if (!strncmp(name, "} /* ", 5)) {
-				/* closes "f", whether or not its entry was traced */
-				if (strstr(name, "not traced")) {
-					char *sp = strchr(name + 5, ' ');
+			} else if (name[0] == '}') {
+				/* closes "f", whether or not its entry was traced:
+				 * "} [= V] " then f's name in a comment */
+				char *f = strstr(name, "/* ");
+
+				if (f && strstr(f, "not traced")) {
+					char *sp = strchr(f + 3, ' ');
 
 					if (sp)
 						*sp = 0;
 					sb_add(&canon, need_sep ? " ?" : "?");
-					sb_add(&canon, name + 5);
+					sb_add(&canon, f + 3);
 				}
 				sb_add(&canon, ")");
 				need_sep = 1;
-			} else if (len > 33 && !strcmp(name + len - 33,
-							 "() { /* entered before tracing */")) {
+			} else if (name[0] == '/' || !strchr(name, '(')) {
+				/* a mark, a label, a note: not a call */
+			} else if (len > 31 && !strcmp(name + len - 31,
+							 " { /* entered before tracing */")) {
 				/* "^f(": f was running when tracing began */
-				name[len - 33] = 0;
+				*strchr(name, '(') = 0;
 				if (need_sep)
 					sb_add(&canon, " ");
 				sb_add(&canon, "^");
 				sb_add(&canon, name);
 				sb_add(&canon, "(");
 				need_sep = 0;
-			} else if (len > 4 && !strcmp(name + len - 4, "() {")) {
-				name[len - 4] = 0;
+			} else if (len > 2 && !strcmp(name + len - 2, " {")) {
+				/* "f() {", "f(x=1) {" */
+				*strchr(name, '(') = 0;
 				if (need_sep)
 					sb_add(&canon, " ");
 				sb_add(&canon, name);
 				sb_add(&canon, "(");
 				need_sep = 0;
-			} else if (len > 3 && !strcmp(name + len - 3, "();")) {
-				name[len - 3] = 0;
+			} else if (name[len - 1] == ';') {
+				/* "f();", "f(x=1);", "f(x=1) = 2;" */
+				*strchr(name, '(') = 0;
 				if (need_sep)
 					sb_add(&canon, " ");
 				sb_add(&canon, name);
