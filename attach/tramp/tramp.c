@@ -850,6 +850,92 @@ static uint32_t place_call(const struct tp_state *st, uint64_t ring,
 	return stack_for_root(t, d);
 }
 
+/*
+ * The fast paths.  Most calls are the innermost frame's callee on the one
+ * stack a thread runs on, with nothing pending: no record a reader needs
+ * first (TIME, LOST, DEPTH, STACK), no depth limit, no backtrace() to
+ * undo.  enter_fast(), exit_fast() and emit_fast() do exactly that case,
+ * straight-line, with the ring's addresses computed once into locals
+ * (every "memory" clobber of the local_* instructions would make the
+ * compiler load them again from the state); anything else makes them
+ * return 0 before they changed anything, and the general code, which
+ * handles every case, runs instead.  The order of the updates, and so the
+ * signal safety argued at the top of this file, is the general code's.
+ */
+
+/* One ENTRY or EXIT of sub-stack @s when the reader needs nothing before
+ * it; 0 (nothing written) otherwise. */
+static inline __attribute__((always_inline)) int emit_fast(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, unsigned type, uint64_t site,
+		uint64_t tsc, uint32_t s)
+{
+	const struct tat_ring_header *hdr = (const void *)ring;
+	const uint32_t index = t->index, shift = st->ring_shift;
+	struct tat_thread_ctl *ctl = ring_ctl(st, ring, index);
+	uint64_t *data = ring_data(st, ring, index);
+	uint64_t pos = READ_ONCE(ctl->head);
+
+	/* ring_put_in_stack()'s order: the head first, then what the
+	 * reader was told; the compare-and-swap from that head fails if a
+	 * signal handler wrote anything in between. */
+	if (unlikely((tsc >> TAT_EV_TSC_BITS) != READ_ONCE(t->last_hi) ||
+		     (pos & (TAT_CHUNK_EVENTS - 1)) == 0 ||
+		     READ_ONCE(t->lost_pending) || READ_ONCE(t->ring_stack) != s))
+		return 0;
+	if (READ_ONCE(hdr->mode) != TAT_MODE_FLIGHT &&
+	    pos + 1 - READ_ONCE(ctl->tail) > (1ull << shift))
+		return 0;
+	if (unlikely(!local_cmpxchg(&ctl->head, &pos, pos + 1)))
+		return 0;
+	WRITE_ONCE(data[pos & ((1ull << shift) - 1)],
+		   tat_ev_make(type, (uint32_t)site, tsc) | tat_ev_commit_bit(pos, shift));
+	return 1;
+}
+
+/* A call nested in the innermost frame, on one stack: pushed and
+ * recorded; 0 (nothing changed) for any other case. */
+static inline __attribute__((always_inline)) int enter_fast(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t site)
+{
+	const struct tat_ring_header *hdr = (const void *)ring;
+	uint64_t d = READ_ONCE(t->depth), idx, tsc, flags, top_site, top_slot;
+	struct tp_frame *f;
+	uint32_t stack;
+
+	if (unlikely(d - 1 >= TP_DEPTH_MAX - 1 ||
+		     (READ_ONCE(t->mixed_at) | READ_ONCE(t->bt_sp)) ||
+		     READ_ONCE(hdr->max_depth)))
+		return 0;
+	top_site = READ_ONCE(t->stack[d - 1].site);
+	top_slot = READ_ONCE(t->stack[d - 1].slot);
+	if (unlikely((top_site & FRAME_ENDED) || top_slot <= (uint64_t)slot ||
+		     top_slot - (uint64_t)slot > CALL_REACH))
+		return 0;
+	stack = (uint32_t)((top_site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
+	idx = local_xadd(&t->depth, 1);
+	flags = READ_ONCE(hdr->mode) == TAT_MODE_STATS ? FRAME_STATS : 0;
+	tsc = now(st);
+	f = &t->stack[idx];
+	f->slot = (uint64_t)slot;
+	f->ret = *slot;
+	f->tsc = tsc;
+	f->child = 0;
+	__asm__ volatile("" ::: "memory");	/* as in tp_enter */
+	WRITE_ONCE(f->site, site | flags | ((uint64_t)stack << FRAME_STACK_SHIFT));
+	WRITE_ONCE(t->cur_stack, stack);
+	if (likely(st->frames_off)) {
+		struct tat_frame *sf = &shared_frames(st, ring, t->index)[idx];
+
+		WRITE_ONCE(sf->tsc, tsc);
+		WRITE_ONCE(sf->site, (uint32_t)site | (flags ? TAT_FRAME_STATS : 0));
+		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, idx + 1);
+	}
+	*slot = (uint64_t)tp_return;
+	if (!flags && unlikely(!emit_fast(st, ring, t, TAT_EV_ENTRY, site, tsc, stack)))
+		emit(st, ring, t, TAT_EV_ENTRY, site, tsc, idx, stack);
+	return 1;
+}
+
 void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 {
 	struct tp_state *st = state();
@@ -874,6 +960,8 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 
 	/* Every site rewritten is 5 bytes up to the return address. */
 	site = site_index(st, after_site - 5);
+	if (likely(enter_fast(st, ring, t, slot, site)))
+		return;
 	stack = place_call(st, ring, t, slot);
 	if (unlikely(READ_ONCE(t->bt_sp)))
 		bt_rehijack_slow(st, t, (uint64_t)slot, stack);
@@ -971,6 +1059,39 @@ static uint64_t shadow_remove(const struct tp_state *st, uint64_t ring,
 	return w;
 }
 
+/* The innermost frame of one stack returned, an event-mode frame:
+ * recorded and popped, its return address in *@ret; 0 (nothing changed)
+ * for any other case. */
+static inline __attribute__((always_inline)) int exit_fast(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t tsc,
+		uint64_t *ret)
+{
+	uint64_t d = READ_ONCE(t->depth), site;
+	struct tp_frame *f;
+	uint32_t s;
+
+	if (unlikely(!ring || d - 1 >= TP_DEPTH_MAX ||
+		     (READ_ONCE(t->mixed_at) | READ_ONCE(t->bt_sp))))
+		return 0;
+	f = &t->stack[d - 1];
+	site = READ_ONCE(f->site);
+	if (unlikely(f->slot != (uint64_t)slot || (site & (FRAME_ENDED | FRAME_STATS))))
+		return 0;
+	s = (uint32_t)((site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
+	*ret = f->ret;
+	/* frame_close(): one stack, so the caller is the frame below */
+	if (d > 1)
+		local_add(&t->stack[d - 2].child, tsc > f->tsc ? tsc - f->tsc : 0);
+	if (unlikely(!emit_fast(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, s)))
+		emit(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, d, s);
+	if (likely(st->frames_off))
+		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, d - 1);
+	WRITE_ONCE(f->site, site | FRAME_ENDED);
+	WRITE_ONCE(t->depth, d - 1);
+	WRITE_ONCE(t->cur_stack, s);
+	return 1;
+}
+
 uint64_t tp_exit(uint64_t *slot, uint64_t key)
 {
 	struct tp_state *st = state();
@@ -985,6 +1106,8 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 		if (!t)
 			return 0;
 	}
+	if (likely(exit_fast(st, ring, t, slot, tsc, &ret)))
+		return ret;
 	depth = READ_ONCE(t->depth);
 	if (depth > TP_DEPTH_MAX)
 		depth = TP_DEPTH_MAX;
