@@ -936,32 +936,16 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 	return 1;
 }
 
-void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
+/* Every other call: placed on its sub-stack (ending the frames it shows
+ * dead), checked against the depth limits, pushed and recorded. */
+static __attribute__((noinline)) void enter_slow(struct tp_state *st, uint64_t ring,
+		struct tp_thread *t, uint64_t *slot, uint64_t site)
 {
-	struct tp_state *st = state();
-	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
 	const struct tat_ring_header *hdr = (const void *)ring;
-	struct tp_thread *t;
 	struct tp_frame *f;
-	uint64_t site, idx, tsc, flags;
+	uint64_t idx, tsc, flags;
 	uint32_t max_depth, stack;
 
-	/* Not recording (a fork child, see tramp_abi.h), or no TLS yet. */
-	if (unlikely(!ring || !key))
-		return;
-	t = thread_find(st, key);
-	if (unlikely(!t)) {
-		t = thread_claim(st, ring, key);
-		if (!t)
-			return;
-	}
-	if (st->tid_offset)
-		thread_check_owner(st, ring, t, key);
-
-	/* Every site rewritten is 5 bytes up to the return address. */
-	site = site_index(st, after_site - 5);
-	if (likely(enter_fast(st, ring, t, slot, site)))
-		return;
 	stack = place_call(st, ring, t, slot);
 	if (unlikely(READ_ONCE(t->bt_sp)))
 		bt_rehijack_slow(st, t, (uint64_t)slot, stack);
@@ -1005,6 +989,32 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	*slot = (uint64_t)tp_return;
 	if (!flags)
 		emit(st, ring, t, TAT_EV_ENTRY, site, tsc, idx, stack);
+}
+
+void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
+{
+	struct tp_state *st = state();
+	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
+	struct tp_thread *t;
+	uint64_t site;
+
+	/* Not recording (a fork child, see tramp_abi.h), or no TLS yet. */
+	if (unlikely(!ring || !key))
+		return;
+	t = thread_find(st, key);
+	if (unlikely(!t)) {
+		t = thread_claim(st, ring, key);
+		if (!t)
+			return;
+	}
+	if (st->tid_offset)
+		thread_check_owner(st, ring, t, key);
+
+	/* Every site rewritten is 5 bytes up to the return address. */
+	site = site_index(st, after_site - 5);
+	if (likely(enter_fast(st, ring, t, slot, site)))
+		return;
+	enter_slow(st, ring, t, slot, site);
 }
 
 /* Last resort when the thread has no slot of its own: search them all. */
@@ -1059,14 +1069,14 @@ static uint64_t shadow_remove(const struct tp_state *st, uint64_t ring,
 	return w;
 }
 
-/* The innermost frame of one stack returned, an event-mode frame:
- * recorded and popped, its return address in *@ret; 0 (nothing changed)
- * for any other case. */
+/* The innermost frame of one stack returned: recorded (an EXIT, or its
+ * stats record) and popped, its return address in *@ret; 0 (nothing
+ * changed) for any other case. */
 static inline __attribute__((always_inline)) int exit_fast(const struct tp_state *st,
 		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t tsc,
 		uint64_t *ret)
 {
-	uint64_t d = READ_ONCE(t->depth), site;
+	uint64_t d = READ_ONCE(t->depth), site, dur;
 	struct tp_frame *f;
 	uint32_t s;
 
@@ -1075,14 +1085,17 @@ static inline __attribute__((always_inline)) int exit_fast(const struct tp_state
 		return 0;
 	f = &t->stack[d - 1];
 	site = READ_ONCE(f->site);
-	if (unlikely(f->slot != (uint64_t)slot || (site & (FRAME_ENDED | FRAME_STATS))))
+	if (unlikely(f->slot != (uint64_t)slot || (site & FRAME_ENDED)))
 		return 0;
 	s = (uint32_t)((site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
 	*ret = f->ret;
 	/* frame_close(): one stack, so the caller is the frame below */
+	dur = tsc > f->tsc ? tsc - f->tsc : 0;
 	if (d > 1)
-		local_add(&t->stack[d - 2].child, tsc > f->tsc ? tsc - f->tsc : 0);
-	if (unlikely(!emit_fast(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, s)))
+		local_add(&t->stack[d - 2].child, dur);
+	if (site & FRAME_STATS)
+		stats_account(st, ring, t, site & FRAME_SITE, dur, f->child);
+	else if (unlikely(!emit_fast(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, s)))
 		emit(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, d, s);
 	if (likely(st->frames_off))
 		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, d - 1);
@@ -1092,22 +1105,14 @@ static inline __attribute__((always_inline)) int exit_fast(const struct tp_state
 	return 1;
 }
 
-uint64_t tp_exit(uint64_t *slot, uint64_t key)
+/* Every other return: its frame found below, the frames it skipped
+ * ended, other sub-stacks' frames kept. */
+static __attribute__((noinline)) uint64_t exit_slow(struct tp_state *st, uint64_t ring,
+		struct tp_thread *t, uint64_t *slot, uint64_t tsc)
 {
-	struct tp_state *st = state();
-	uint64_t tsc = now(st);
-	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
-	struct tp_thread *t = key ? thread_find(st, key) : NULL;
 	uint64_t depth, i, ret, skipped, left;
 	uint32_t s;
 
-	if (unlikely(!t)) {
-		t = thread_by_frame(st, (uint64_t)slot);
-		if (!t)
-			return 0;
-	}
-	if (likely(exit_fast(st, ring, t, slot, tsc, &ret)))
-		return ret;
 	depth = READ_ONCE(t->depth);
 	if (depth > TP_DEPTH_MAX)
 		depth = TP_DEPTH_MAX;
@@ -1149,6 +1154,24 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 	if (unlikely(READ_ONCE(t->mixed_at)) && left <= READ_ONCE(t->mixed_at))
 		WRITE_ONCE(t->mixed_at, 0);
 	return ret;
+}
+
+uint64_t tp_exit(uint64_t *slot, uint64_t key)
+{
+	struct tp_state *st = state();
+	uint64_t tsc = now(st);
+	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
+	struct tp_thread *t = key ? thread_find(st, key) : NULL;
+	uint64_t ret;
+
+	if (unlikely(!t)) {
+		t = thread_by_frame(st, (uint64_t)slot);
+		if (!t)
+			return 0;
+	}
+	if (likely(exit_fast(st, ring, t, slot, tsc, &ret)))
+		return ret;
+	return exit_slow(st, ring, t, slot, tsc);
 }
 
 /*

@@ -528,13 +528,14 @@ for w in fib mix; do
 done
 # Instructions of one traced call, piece by piece, counted by
 # single-stepping w_fib(1) (a leaf: one call) in the real process.
+# STEP_CMD: the command stepped ("fib 1 1": one call, a root call).
 steps() {	# steps OUT BIN [TATTACH-ARGS...]: "count symbol" lines
 	local out=$1 bin=$2
 	shift 2
 	if [ $# -gt 0 ]; then
-		"$OUT/stepcount" "$OUT/$bin" "fib 1 1" "$B/attach/tramp/tramp.elf" "$TATTACH" "$@" >"$out" 2>/dev/null
+		"$OUT/stepcount" "$OUT/$bin" "${STEP_CMD:-fib 1 1}" "$B/attach/tramp/tramp.elf" "$TATTACH" "$@" >"$out" 2>/dev/null
 	else
-		"$OUT/stepcount" "$OUT/$bin" "fib 1 1" >"$out" 2>/dev/null
+		"$OUT/stepcount" "$OUT/$bin" "${STEP_CMD:-fib 1 1}" >"$out" 2>/dev/null
 	fi || { note "stepcount $bin failed"; : >"$out"; }
 }
 insn() { awk -v s="$2" '$2 == s { n += $1 } END { print n + 0 }' "$1"; }
@@ -542,6 +543,13 @@ steps "$WORK/st.plain" percall.plain
 steps "$WORK/st.floor" percall.floor
 steps "$WORK/st.tat" percall.pg -m flight -b 64K
 steps "$WORK/st.lad3" percall.lad3
+# A nested call (the common case: the innermost frame's callee): w_fib(3)
+# makes 5 calls, w_fib(2) 3, both with one root call; half the difference.
+STEP_CMD="fib 2 1" steps "$WORK/st.tat2" percall.pg -m flight -b 64K
+STEP_CMD="fib 3 1" steps "$WORK/st.tat3" percall.pg -m flight -b 64K
+STEP_CMD="fib 2 1" steps "$WORK/st.stats2" percall.pg -m stats -b 64K
+STEP_CMD="fib 3 1" steps "$WORK/st.stats3" percall.pg -m stats -b 64K
+tramp_total() { awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$1"; }
 if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 	row_text "1 ins" "instructions of one traced call (w_fib(1), single-stepped)" "" "" "tattach -pg flight -b 64K vs the floor"
 	for p in tp_mcount tp_enter tp_return tp_exit; do
@@ -553,6 +561,15 @@ if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 	row_text "1 ins" "  floor: __cyg_profile_func_enter + _exit" \
 		"$(( $(insn "$WORK/st.floor" __cyg_profile_func_enter) + $(insn "$WORK/st.floor" __cyg_profile_func_exit) ))" "instr" \
 		"w_fib itself: $(insn "$WORK/st.floor" w_fib) (the call sequence of -finstrument-functions)"
+	if [ -s "$WORK/st.tat2" ] && [ -s "$WORK/st.tat3" ]; then
+		row_text "1 ins" "  tattach flight: trampoline, one nested call" \
+			"$(( ($(tramp_total "$WORK/st.tat3") - $(tramp_total "$WORK/st.tat2")) / 2 ))" "instr" \
+			"(w_fib(3) - w_fib(2)) / 2: calls nested in a traced caller"
+	fi
+	if [ -s "$WORK/st.stats2" ] && [ -s "$WORK/st.stats3" ]; then
+		row_text "1 ins" "  tattach stats: trampoline, one nested call" \
+			"$(( ($(tramp_total "$WORK/st.stats3") - $(tramp_total "$WORK/st.stats2")) / 2 ))" "instr"
+	fi
 	[ -s "$WORK/st.lad3" ] && row_text "1 ins" "  ladder 3 (floor + hijacked return): mcount, stub and C" \
 		"$(( $(insn "$WORK/st.lad3" mcount) + $(insn "$WORK/st.lad3" ladder_enter) + $(insn "$WORK/st.lad3" ladder_return) + $(insn "$WORK/st.lad3" ladder_exit) ))" "instr"
 fi
