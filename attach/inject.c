@@ -116,7 +116,9 @@ int inject_setup(struct remote *r, struct ringfile *rf)
 	st.thread_bits = log2_u64(h->max_threads);
 	st.site_bits = log2_u64(hash_entries(h));
 	st.ring_shift = h->ring_shift;
+	phase_mark("inject: maps (live, ring, state)");
 	st.tid_offset = inject_find_tid_offset(r);
+	phase_mark("inject: tid offset");
 	st.thread_off = h->thread_off;
 	st.data_off = h->data_off;
 	st.frames_off = h->frames_off;

@@ -855,6 +855,63 @@ static int plan_entries(const struct session_opts *o, const struct module_set *s
 	return ret;
 }
 
+/*
+ * The first --enable injects: the rescue page, the ring and state
+ * mappings, the trampoline copies, the site hash (8 MiB at 100 000
+ * sites).  That takes one thread making system calls, not the process
+ * stopped: no site calls the trampoline before the rewrite, and the other
+ * threads never run what is set up meanwhile (remote calls use a syscall
+ * instruction that is already there, or zero padding; a mapping taken
+ * meanwhile is looked for elsewhere, inject.c).  So it is done with the
+ * main thread held alone, and only the rewrite stops every thread.  When
+ * that thread cannot be held alone (a zombie leader, in vfork()), or
+ * anything here fails, the caller does it all while every thread is held,
+ * as it does for a later --enable: so this returns nothing but the number
+ * of modules it placed trampolines for (0: none).
+ */
+static uint32_t inject_early(const struct session_opts *o, struct ringfile *rf,
+			     const struct module_set *set, const struct maps *maps,
+			     const struct libcalls *lc, const struct entry_plan *ep,
+			     const struct site_hash *pre, struct session_report *rep)
+{
+	struct remote r = { .memfd = -1 };
+	struct held h1;
+	uint32_t placed = 0;
+	int ret;
+
+	if (rf->hdr->state != TAT_STATE_NEW || hold_thread(o->pid, o->pid, &h1))
+		return 0;
+	ret = remote_open(&r, &h1, rescue_of(rf, o->pid));
+	if (!ret && !r.rescue) {
+		uint64_t scratch = scratch_of(set, maps);
+
+		if (!scratch || remote_use_scratch(&r, scratch))
+			pr_info("no padding for the first remote call: using the vDSO's "
+				"(a tattach killed during it would hurt pid %d)", (int)o->pid);
+		ret = remote_make_rescue(&r);
+		if (!ret)
+			rf->hdr->rescue_addr = r.rescue;
+	}
+	if (!ret)
+		ret = inject_setup(&r, rf);
+	if (!ret)
+		rf->hdr->state = TAT_STATE_DISABLED;
+	phase_mark("early: rescue, inject");
+	for (size_t i = 0; i < set->n && !ret; i++)
+		if (set->v[i].sites.n || libcalls_has(lc, &set->v[i]) ||
+		    entries_has(ep, &set->v[i]))
+			register_module(rf, &set->v[i]);
+	if (!ret && !place_trampolines(&r, rf, o->pid))
+		placed = rf->hdr->module_count;
+	if (placed && inject_sync_sites_with(&r, rf, pre))
+		placed = 0;
+	phase_mark("early: trampolines, site hash");
+	remote_close(&r);
+	release_all(&h1);
+	rep->inject_us = held_elapsed_us(&h1);
+	return placed;
+}
+
 int session_enable(const struct session_opts *o, struct session_report *rep)
 {
 	struct module_set set = { 0 };
@@ -871,6 +928,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	struct entry_plan ep = { 0 };
 	struct entries_report erep = { 0 };
 	int ret, created;
+	uint32_t placed;
 
 	memset(rep, 0, sizeof(*rep));
 	phase_start();
@@ -982,6 +1040,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	if (unregistered_modules(&rf, &set))
 		inject_hash_predict(&rf, &set, &pre);
 	phase_mark("before stopping (ELF, ring)");
+	placed = inject_early(o, &rf, &set, &maps, &lc, &ep, &pre, rep);
 	ret = hold(o->pid, &h);
 	if (ret)
 		goto out;
@@ -1003,6 +1062,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 			goto out_release;
 		}
 		rf.hdr->rescue_addr = r.rescue;
+		phase_mark("remote set-up: rescue");
 	}
 	if (rf.hdr->state == TAT_STATE_NEW) {
 		ret = inject_setup(&r, &rf);
@@ -1017,7 +1077,10 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		if (set.v[i].sites.n || libcalls_has(&lc, &set.v[i]) ||
 		    entries_has(&ep, &set.v[i]))
 			rep->modules += register_module(&rf, &set.v[i]) >= 0;
-	ret = place_trampolines(&r, &rf, o->pid);
+	phase_mark("register modules");
+	/* inject_early() placed them already, unless a module came since */
+	ret = placed && placed == rf.hdr->module_count ? 0 :
+	      place_trampolines(&r, &rf, o->pid);
 	if (!ret)
 		ret = libcalls_prepare(&r, &rf, &lc);
 	if (!ret)
@@ -1058,16 +1121,19 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		/* the calls running now: their returns are traced too */
 		running_adopt(&rf, &h, &rr);
 		rep->adopted = rr.calls;
+		phase_mark("adopt running calls");
 		/* C++ exceptions must not meet a hijacked return */
 		if (unwind_hooks_install(&r, &rf, &maps) < 0)
 			pr_warn("pid %d: C++ exceptions thrown through traced calls will "
 				"end the program (the unwinder's GOT entries could not be "
 				"hooked)", (int)o->pid);
 		rf.hdr->enable_count++;
+		phase_mark("unwinder hooks");
 	}
 	warn_full_rings(&rf);
 out_release:
 	remote_close(&r);
+	phase_mark("remote close");
 	if (release(&h, rep) && !ret)
 		ret = -EIO;
 	phase_mark("resume threads");
