@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 
+#include "attach/process/proc.h"
 #include "attach/process/stackwalk.h"
 
 struct walk_arg {
@@ -35,10 +37,66 @@ static void *upt_of(void *arg)
 	return arg == walking ? walking->upt : arg;
 }
 
+/*
+ * libunwind's ptrace state caches the unwind tables of the one object it
+ * read last; reaching an address in another object, it reads
+ * /proc/PID/maps, opens and maps that object's file again.  A thread's
+ * frames alternate between the program and libc, so every walk did that
+ * several times while the process was held (about 0.1 ms a thread).  So
+ * one state per executable mapping, chosen by the address; each keeps its
+ * own object's tables for the whole run.
+ */
+#define OBJECTS_MAX 64
+
+static struct object {
+	uint64_t lo, hi;
+	void *upt;			/* created at its first use */
+} objects[OBJECTS_MAX];
+static size_t nobjects;
+static pid_t objects_tid;
+
+static void objects_load(pid_t pid, pid_t tid)
+{
+	struct maps maps;
+
+	nobjects = 0;
+	objects_tid = tid;
+	if (proc_read_maps(pid, &maps))
+		return;
+	for (size_t i = 0; i < maps.n && nobjects < OBJECTS_MAX; i++)
+		if ((maps.v[i].prot & PROT_EXEC) && maps.v[i].path[0] == '/') {
+			objects[nobjects].lo = maps.v[i].start;
+			objects[nobjects].hi = maps.v[i].end;
+			objects[nobjects].upt = NULL;
+			nobjects++;
+		}
+	proc_free_maps(&maps);
+}
+
+static void objects_free(void)
+{
+	for (size_t i = 0; i < nobjects; i++)
+		if (objects[i].upt)
+			_UPT_destroy(objects[i].upt);
+	nobjects = 0;
+}
+
+/* The ptrace state for unwind tables at @ip: its object's, else @dflt. */
+static void *upt_at(uint64_t ip, void *dflt)
+{
+	for (size_t i = 0; i < nobjects; i++)
+		if (ip >= objects[i].lo && ip < objects[i].hi) {
+			if (!objects[i].upt)
+				objects[i].upt = _UPT_create(objects_tid);
+			return objects[i].upt ? objects[i].upt : dflt;
+		}
+	return dflt;
+}
+
 static int w_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
 			    int need, void *arg)
 {
-	return _UPT_find_proc_info(as, ip, pi, need, upt_of(arg));
+	return _UPT_find_proc_info(as, ip, pi, need, upt_at(ip, upt_of(arg)));
 }
 
 static void w_put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
@@ -130,7 +188,7 @@ static int w_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
 static int w_get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf,
 			   size_t len, unw_word_t *off, void *arg)
 {
-	return _UPT_get_proc_name(as, addr, buf, len, off, upt_of(arg));
+	return _UPT_get_proc_name(as, addr, buf, len, off, upt_at(addr, upt_of(arg)));
 }
 
 static unw_accessors_t walk_accessors = {
@@ -215,9 +273,12 @@ static unw_addr_space_t address_space(pid_t tid)
 		if (shared_upt)
 			_UPT_destroy(shared_upt);
 		shared_upt = NULL;
+		objects_free();
 	}
-	if (!shared_upt)
+	if (!shared_upt) {
 		shared_upt = _UPT_create(tid);
+		objects_load(pid, tid);
+	}
 	if (!shared_as) {
 		shared_as = unw_create_addr_space(&walk_accessors, 0);
 		if (shared_as)
@@ -310,6 +371,7 @@ void stackwalk_done(void)
 		unw_destroy_addr_space(shared_as);
 	if (shared_upt)
 		_UPT_destroy(shared_upt);
+	objects_free();
 	shared_as = NULL;
 	shared_upt = NULL;
 	shared_pid = 0;
