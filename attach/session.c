@@ -36,6 +36,7 @@
 #include "attach/process/vdso.h"
 #include "patcher/patch.h"
 #include "attach/phase_time.h"
+#include "attach/text_prefault.h"
 
 static unsigned log2_ceil(uint64_t v)
 {
@@ -855,6 +856,22 @@ static int plan_entries(const struct session_opts *o, const struct module_set *s
 	return ret;
 }
 
+/* The text pages the first --enable rewrites, copied while the process
+ * runs (text_prefault.c); only modules whose every site is wanted: with
+ * filters, pages without a wanted site would be copied for nothing. */
+static void prefault_new_text(pid_t pid, const struct module_set *set, uint8_t *const *want)
+{
+	uint8_t *fresh = calloc(set->n + 1, 1);
+
+	if (!fresh)
+		return;
+	for (size_t i = 0; i < set->n; i++)
+		fresh[i] = set->v[i].sites.n && (!want || !want[i]);
+	text_prefault(pid, set, fresh);
+	free(fresh);
+	phase_mark("copy the text pages to rewrite");
+}
+
 /*
  * The first --enable injects: the rescue page, the ring and state
  * mappings, the trampoline copies, the site hash (8 MiB at 100 000
@@ -1039,6 +1056,9 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	 * sites: with none, the target's table is whole already. */
 	if (unregistered_modules(&rf, &set))
 		inject_hash_predict(&rf, &set, &pre);
+	unwind_hooks_prepare(&maps);
+	if (rf.hdr->state == TAT_STATE_NEW)
+		prefault_new_text(o->pid, &set, want);
 	phase_mark("before stopping (ELF, ring)");
 	placed = inject_early(o, &rf, &set, &maps, &lc, &ep, &pre, rep);
 	ret = hold(o->pid, &h);
