@@ -596,10 +596,14 @@ for n in $SITE_SIZES; do
 				{ note "sites.$n: threads $t failed"; stop "$c"; break; }
 			pid=${PID[$c]}
 			mem "$pid" "$bin" >>"$WORK/mem0.$k"
+			ask "$c" gap
 			t0=$(date +%s%N)
 			tat "$pid" --enable || { stop "$c"; break; }
 			t1=$(date +%s%N)
+			ask "$c" gap && echo "${ANSWER#ok }" >>"$M/en1gap.$k"
 			ms_of "$TAT_OUT" >>"$M/en1.$k"
+			# the injection, with the main thread held alone before
+			sed -n 's/.*held alone for \([0-9.]*\) ms.*/\1/p' <<<"$TAT_OUT" >>"$M/en1one.$k"
 			echo "$(( (t1 - t0) / 1000 ))" | awk '{ print $1 / 1000 }' >>"$M/en1wall.$k"
 			sites=$(sed -n 's/.*enabled: \([0-9]*\) sites.*/\1/p' <<<"$TAT_OUT")
 			mem "$pid" "$bin" >>"$WORK/mem1.$k"
@@ -629,11 +633,16 @@ for n in $SITE_SIZES; do
 	for t in 1 8 64; do
 		k=$n.$t
 		row "3" "$n fns (${SITES[$k]:-?} sites), $t idle thr: --enable, first (injects)" "$M/en1.$k" "ms stopped"
+		row "3" "  before it, the main thread held alone to inject" "$M/en1one.$k" "ms" \
+			"the other threads run meanwhile"
 		row "3" "$n fns, $t idle thr: --enable again" "$M/en2.$k" "ms stopped"
 		row "3" "$n fns, $t idle thr: --disable" "$M/dis.$k" "ms stopped" "2 per run"
 		[ "$t" = 8 ] && row "3" "$n fns, $t idle thr: tattach --enable (first), whole command" "$M/en1wall.$k" "ms wall"
 		if [ "$t" = 8 ]; then
+			combine "$M/en1ex.$k" '($1 - $2) / 1000' "$M/en1gap.$k" "$M/idlegap.$k"
 			combine "$M/en2ex.$k" '($1 - $2) / 1000' "$M/en2gap.$k" "$M/idlegap.$k"
+			row "3" "$n fns, $t idle thr: --enable, first, seen by the target (excess gap)" "$M/en1ex.$k" "ms" \
+				"watcher thread (not the main thread)"
 			combine "$M/disex.$k" '($1 - $2) / 1000' "$M/disgap.$k" "$M/idlegap.$k"
 			row "3" "$n fns, $t idle thr: --enable again, seen by the target (excess gap)" "$M/en2ex.$k" "ms" \
 				"watcher thread: longest gap - idle longest gap"
