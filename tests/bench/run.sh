@@ -552,7 +552,7 @@ STEP_CMD="fib 3 1" steps "$WORK/st.stats3" percall.pg -m stats -b 64K
 tramp_total() { awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$1"; }
 if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 	row_text "1 ins" "instructions of one traced call (w_fib(1), single-stepped)" "" "" "tattach -pg flight -b 64K vs the floor"
-	for p in tp_mcount tp_enter tp_return tp_exit; do
+	for p in tp_mcount tp_enter enter_slow tp_return tp_exit exit_slow; do
 		row_text "1 ins" "  tattach: tramp:$p" "$(insn "$WORK/st.tat" "tramp:$p")" "instr"
 	done
 	tot=$(awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$WORK/st.tat")
