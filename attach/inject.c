@@ -375,7 +375,7 @@ static int write_dirty_pages(struct remote *r, uint64_t remote, const struct tp_
 			q++;
 		lo = p * PAGE;
 		hi = q * PAGE < bytes ? q * PAGE : bytes;
-		ret = remote_write(r, remote + lo, (const char *)tab + lo, hi - lo);
+		ret = remote_write_data(r, remote + lo, (const char *)tab + lo, hi - lo);
 		if (ret)
 			return ret;
 		p = q;

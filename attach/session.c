@@ -896,7 +896,14 @@ static uint32_t inject_early(const struct session_opts *o, struct ringfile *rf,
 	uint32_t placed = 0;
 	int ret;
 
-	if (rf->hdr->state != TAT_STATE_NEW || hold_thread(o->pid, o->pid, &h1))
+	if (rf->hdr->state != TAT_STATE_NEW)
+		return 0;
+	/* the ring file only (100 000 sites: a millisecond): before the hold */
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].sites.n || libcalls_has(lc, &set->v[i]) ||
+		    entries_has(ep, &set->v[i]))
+			register_module(rf, &set->v[i]);
+	if (hold_thread(o->pid, o->pid, &h1))
 		return 0;
 	ret = remote_open(&r, &h1, rescue_of(rf, o->pid));
 	if (!ret && !r.rescue) {
@@ -914,10 +921,6 @@ static uint32_t inject_early(const struct session_opts *o, struct ringfile *rf,
 	if (!ret)
 		rf->hdr->state = TAT_STATE_DISABLED;
 	phase_mark("early: rescue, inject");
-	for (size_t i = 0; i < set->n && !ret; i++)
-		if (set->v[i].sites.n || libcalls_has(lc, &set->v[i]) ||
-		    entries_has(ep, &set->v[i]))
-			register_module(rf, &set->v[i]);
 	if (!ret && !place_trampolines(&r, rf, o->pid))
 		placed = rf->hdr->module_count;
 	if (placed && inject_sync_sites_with(&r, rf, pre))
