@@ -920,7 +920,7 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 	f->ret = *slot;
 	f->tsc = tsc;
 	f->child = 0;
-	__asm__ volatile("" ::: "memory");	/* as in tp_enter */
+	__asm__ volatile("" ::: "memory");	/* as in enter_slow() */
 	WRITE_ONCE(f->site, site | flags | ((uint64_t)stack << FRAME_STACK_SHIFT));
 	WRITE_ONCE(t->cur_stack, stack);
 	if (likely(st->frames_off)) {
