@@ -881,10 +881,10 @@ static void prefault_new_text(pid_t pid, const struct module_set *set, uint8_t *
  * instruction that is already there, or zero padding; a mapping taken
  * meanwhile is looked for elsewhere, inject.c).  So it is done with the
  * main thread held alone, and only the rewrite stops every thread.  When
- * that thread cannot be held alone (a zombie leader, in vfork()), or
- * anything here fails, the caller does it all while every thread is held,
- * as it does for a later --enable: so this returns nothing but the number
- * of modules it placed trampolines for (0: none).
+ * that thread cannot be held alone (a zombie leader), or anything here
+ * fails, the caller does what is left while every thread is held, as it
+ * does for a later --enable: so no error is returned, only the number of
+ * modules it placed trampolines for (0: none).
  */
 static uint32_t inject_early(const struct session_opts *o, struct ringfile *rf,
 			     const struct module_set *set, const struct maps *maps,
@@ -928,7 +928,8 @@ static uint32_t inject_early(const struct session_opts *o, struct ringfile *rf,
 	phase_mark("early: trampolines, site hash");
 	remote_close(&r);
 	release_all(&h1);
-	rep->inject_us = held_elapsed_us(&h1);
+	if (rf->hdr->state != TAT_STATE_NEW)	/* injected: say how long it held */
+		rep->inject_us = held_elapsed_us(&h1);
 	return placed;
 }
 
