@@ -28,6 +28,7 @@
 #include "attach/process/seccomp.h"
 #include "attach/frames/running.h"
 #include "attach/process/seize.h"
+#include "attach/process/stackwalk.h"
 #include "attach/frames/unwind_hooks.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
@@ -1061,6 +1062,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	if (unregistered_modules(&rf, &set))
 		inject_hash_predict(&rf, &set, &pre);
 	unwind_hooks_prepare(&maps);
+	stackwalk_prepare(o->pid);	/* for running_adopt() */
 	if (rf.hdr->state == TAT_STATE_NEW)
 		prefault_new_text(o->pid, &set, want);
 	phase_mark("before stopping (ELF, ring)");

@@ -73,6 +73,33 @@ static void objects_load(pid_t pid, pid_t tid)
 	proc_free_maps(&maps);
 }
 
+/* Set by stackwalk_prepare(): the objects were listed while the process
+ * ran, so they are checked against its map once it is stopped. */
+static int objects_prepared;
+
+/* Drop the state of every object whose mapping is not there any more
+ * exactly as it was listed. */
+static void objects_recheck(pid_t pid)
+{
+	struct maps maps;
+
+	objects_prepared = 0;
+	if (proc_read_maps(pid, &maps))
+		return;
+	for (size_t i = 0; i < nobjects; i++) {
+		const struct map *m = maps_find(&maps, objects[i].lo);
+
+		if (!m || m->start != objects[i].lo || m->end != objects[i].hi ||
+		    !(m->prot & PROT_EXEC)) {
+			if (objects[i].upt)
+				_UPT_destroy(objects[i].upt);
+			objects[i] = objects[--nobjects];
+			i--;
+		}
+	}
+	proc_free_maps(&maps);
+}
+
 static void objects_free(void)
 {
 	for (size_t i = 0; i < nobjects; i++)
@@ -302,6 +329,8 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 	as = address_space(tid);
 	if (!as || !shared_upt)
 		return -ENOMEM;
+	if (objects_prepared)
+		objects_recheck(shared_pid);
 	w.upt = shared_upt;
 	w.own_regs = 1;
 	w.regs[UNW_X86_64_RAX] = ur.rax;
@@ -365,6 +394,33 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 	return ret;
 }
 
+/*
+ * Before the process is stopped: the ptrace state of each executable
+ * mapping loads its object's unwind tables now (libunwind reads the maps,
+ * opens and maps the file: about 0.1 ms an object), not during the walks.
+ * A mapping that differs by the time of the walks is dropped then
+ * (objects_recheck()).
+ */
+void stackwalk_prepare(pid_t pid)
+{
+	unw_addr_space_t as = address_space(pid);
+
+	if (!as)
+		return;
+	memset(page_cache, 0, sizeof(page_cache));
+	cache_pid = shared_pid;
+	for (size_t i = 0; i < nobjects; i++) {
+		void *upt = upt_at(objects[i].lo, NULL);
+		unw_proc_info_t pi;
+
+		memset(&pi, 0, sizeof(pi));
+		if (upt && _UPT_find_proc_info(as, objects[i].lo, &pi, 0, upt) == 0 &&
+		    pi.unwind_info)
+			_UPT_put_unwind_info(as, &pi, upt);
+	}
+	objects_prepared = 1;
+}
+
 void stackwalk_done(void)
 {
 	if (shared_as)
@@ -372,6 +428,7 @@ void stackwalk_done(void)
 	if (shared_upt)
 		_UPT_destroy(shared_upt);
 	objects_free();
+	objects_prepared = 0;
 	shared_as = NULL;
 	shared_upt = NULL;
 	shared_pid = 0;
