@@ -906,6 +906,7 @@ static uint32_t inject_early(const struct session_opts *o, struct ringfile *rf,
 			register_module(rf, &set->v[i]);
 	if (hold_thread(o->pid, o->pid, &h1))
 		return 0;
+	phase_mark("early: main thread held");
 	ret = remote_open(&r, &h1, rescue_of(rf, o->pid));
 	if (!ret && !r.rescue) {
 		uint64_t scratch = scratch_of(set, maps);
@@ -1062,7 +1063,9 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	if (unregistered_modules(&rf, &set))
 		inject_hash_predict(&rf, &set, &pre);
 	unwind_hooks_prepare(&maps);
+	phase_mark("unwinder GOT entries found");
 	stackwalk_prepare(o->pid);	/* for running_adopt() */
+	phase_mark("unwind tables loaded");
 	if (rf.hdr->state == TAT_STATE_NEW)
 		prefault_new_text(o->pid, &set, want);
 	phase_mark("before stopping (ELF, ring)");
