@@ -117,7 +117,9 @@ int inject_setup(struct remote *r, struct ringfile *rf)
 	st.thread_bits = log2_u64(h->max_threads);
 	st.site_bits = log2_u64(hash_entries(h));
 	st.ring_shift = h->ring_shift;
+	phase_mark("inject: maps (live, ring, state)");
 	st.tid_offset = inject_find_tid_offset(r);
+	phase_mark("inject: tid offset");
 	st.thread_off = h->thread_off;
 	st.data_off = h->data_off;
 	st.frames_off = h->frames_off;
@@ -391,7 +393,7 @@ static int write_dirty_pages(struct remote *r, uint64_t remote, const struct tp_
 			q++;
 		lo = p * PAGE;
 		hi = q * PAGE < bytes ? q * PAGE : bytes;
-		ret = remote_write(r, remote + lo, (const char *)tab + lo, hi - lo);
+		ret = remote_write_data(r, remote + lo, (const char *)tab + lo, hi - lo);
 		if (ret)
 			return ret;
 		p = q;

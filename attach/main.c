@@ -468,6 +468,10 @@ int main(int argc, char **argv)
 			       (int)o.pid, rep.sites, plural(rep.sites), rep.modules,
 			       plural(rep.modules), rep.threads, plural(rep.threads),
 			       rep.stopped_us / 1000, (int)o.pid);
+		if (!rep.already && rep.inject_us > 0)
+			printf("tattach: pid %d: before that, 1 thread was held alone for "
+			       "%.3f ms to inject the trampoline, the others running\n",
+			       (int)o.pid, rep.inject_us / 1000);
 		if (!rep.already && rep.adopted)
 			printf("tattach: pid %d: %zu call%s already running when tracing began "
 			       "will show their return (tread: 'entered before tracing')\n",

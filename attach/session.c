@@ -29,6 +29,7 @@
 #include "attach/process/seccomp.h"
 #include "attach/frames/running.h"
 #include "attach/process/seize.h"
+#include "attach/process/stackwalk.h"
 #include "attach/frames/unwind_hooks.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
@@ -40,6 +41,7 @@
 #include "attach/args_plan.h"
 #include "attach/marks.h"
 #include "attach/phase_time.h"
+#include "attach/text_prefault.h"
 
 static unsigned log2_ceil(uint64_t v)
 {
@@ -890,6 +892,84 @@ static int plan_entries(const struct session_opts *o, const struct module_set *s
 	return ret;
 }
 
+/* The text pages the first --enable rewrites, copied while the process
+ * runs (text_prefault.c); only modules whose every site is wanted: with
+ * filters, pages without a wanted site would be copied for nothing. */
+static void prefault_new_text(pid_t pid, const struct module_set *set, uint8_t *const *want)
+{
+	uint8_t *fresh = calloc(set->n + 1, 1);
+
+	if (!fresh)
+		return;
+	for (size_t i = 0; i < set->n; i++)
+		fresh[i] = set->v[i].sites.n && (!want || !want[i]);
+	text_prefault(pid, set, fresh);
+	free(fresh);
+	phase_mark("copy the text pages to rewrite");
+}
+
+/*
+ * The first --enable injects: the rescue page, the ring and state
+ * mappings, the trampoline copies, the site hash (8 MiB at 100 000
+ * sites).  That takes one thread making system calls, not the process
+ * stopped: no site calls the trampoline before the rewrite, and the other
+ * threads never run what is set up meanwhile (remote calls use a syscall
+ * instruction that is already there, or zero padding; a mapping taken
+ * meanwhile is looked for elsewhere, inject.c).  So it is done with the
+ * main thread held alone, and only the rewrite stops every thread.  When
+ * that thread cannot be held alone (a zombie leader), or anything here
+ * fails, the caller does what is left while every thread is held, as it
+ * does for a later --enable: so no error is returned, only the number of
+ * modules it placed trampolines for (0: none).
+ */
+static uint32_t inject_early(const struct session_opts *o, struct ringfile *rf,
+			     const struct module_set *set, const struct maps *maps,
+			     const struct libcalls *lc, const struct entry_plan *ep,
+			     const struct site_hash *pre, struct session_report *rep)
+{
+	struct remote r = { .memfd = -1 };
+	struct held h1;
+	uint32_t placed = 0;
+	int ret;
+
+	if (rf->hdr->state != TAT_STATE_NEW)
+		return 0;
+	/* the ring file only (100 000 sites: a millisecond): before the hold */
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].sites.n || libcalls_has(lc, &set->v[i]) ||
+		    entries_has(ep, &set->v[i]))
+			register_module(rf, &set->v[i]);
+	if (hold_thread(o->pid, o->pid, &h1))
+		return 0;
+	phase_mark("early: main thread held");
+	ret = remote_open(&r, &h1, rescue_of(rf, o->pid));
+	if (!ret && !r.rescue) {
+		uint64_t scratch = scratch_of(set, maps);
+
+		if (!scratch || remote_use_scratch(&r, scratch))
+			pr_info("no padding for the first remote call: using the vDSO's "
+				"(a tattach killed during it would hurt pid %d)", (int)o->pid);
+		ret = remote_make_rescue(&r);
+		if (!ret)
+			rf->hdr->rescue_addr = r.rescue;
+	}
+	if (!ret)
+		ret = inject_setup(&r, rf);
+	if (!ret)
+		rf->hdr->state = TAT_STATE_DISABLED;
+	phase_mark("early: rescue, inject");
+	if (!ret && !place_trampolines(&r, rf, o->pid))
+		placed = rf->hdr->module_count;
+	if (placed && inject_sync_sites_with(&r, rf, pre))
+		placed = 0;
+	phase_mark("early: trampolines, site hash");
+	remote_close(&r);
+	release_all(&h1);
+	if (rf->hdr->state != TAT_STATE_NEW)	/* injected: say how long it held */
+		rep->inject_us = held_elapsed_us(&h1);
+	return placed;
+}
+
 int session_enable(const struct session_opts *o, struct session_report *rep)
 {
 	struct module_set set = { 0 };
@@ -907,6 +987,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	struct entries_report erep = { 0 };
 	struct args_plan ap = { 0 };
 	int ret, created;
+	uint32_t placed;
 
 	memset(rep, 0, sizeof(*rep));
 	phase_start();
@@ -1028,7 +1109,14 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	 * sites: with none, the target's table is whole already. */
 	if (unregistered_modules(&rf, &set))
 		inject_hash_predict(&rf, &set, &pre);
+	unwind_hooks_prepare(&maps);
+	phase_mark("unwinder GOT entries found");
+	stackwalk_prepare(o->pid);	/* for running_adopt() */
+	phase_mark("unwind tables loaded");
+	if (rf.hdr->state == TAT_STATE_NEW)
+		prefault_new_text(o->pid, &set, want);
 	phase_mark("before stopping (ELF, ring)");
+	placed = inject_early(o, &rf, &set, &maps, &lc, &ep, &pre, rep);
 	ret = hold(o->pid, &h);
 	if (ret)
 		goto out;
@@ -1050,6 +1138,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 			goto out_release;
 		}
 		rf.hdr->rescue_addr = r.rescue;
+		phase_mark("remote set-up: rescue");
 	}
 	if (rf.hdr->state == TAT_STATE_NEW) {
 		ret = inject_setup(&r, &rf);
@@ -1064,7 +1153,10 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		if (set.v[i].sites.n || libcalls_has(&lc, &set.v[i]) ||
 		    entries_has(&ep, &set.v[i]))
 			rep->modules += register_module(&rf, &set.v[i]) >= 0;
-	ret = place_trampolines(&r, &rf, o->pid);
+	phase_mark("register modules");
+	/* inject_early() placed them already, unless a module came since */
+	ret = placed && placed == rf.hdr->module_count ? 0 :
+	      place_trampolines(&r, &rf, o->pid);
 	if (!ret)
 		ret = libcalls_prepare(&r, &rf, &lc);
 	if (!ret)
@@ -1110,16 +1202,19 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		rep->adopted = rr.calls;
 		/* <tattach/mark.h>: tattach_label() formats from now on */
 		marks_flag_set(&r, &rf, 1);
+		phase_mark("adopt running calls");
 		/* C++ exceptions must not meet a hijacked return */
 		if (unwind_hooks_install(&r, &rf, &maps) < 0)
 			pr_warn("pid %d: C++ exceptions thrown through traced calls will "
 				"end the program (the unwinder's GOT entries could not be "
 				"hooked)", (int)o->pid);
 		rf.hdr->enable_count++;
+		phase_mark("unwinder hooks");
 	}
 	warn_full_rings(&rf);
 out_release:
 	remote_close(&r);
+	phase_mark("remote close");
 	if (release(&h, rep) && !ret)
 		ret = -EIO;
 	phase_mark("resume threads");

@@ -49,6 +49,8 @@ struct session_report {
 	size_t entries_refused;		/* functions whose entry is unsafe to patch */
 	size_t entries_stepped;		/* threads moved out of an entry's window */
 	size_t entries_in_stubs;	/* --disable: threads left in an entry stub */
+	double inject_us;		/* first --enable: one thread held alone
+					 * for the injection, before stopped_us */
 };
 
 #define SESSION_DEFAULT_THREADS 128

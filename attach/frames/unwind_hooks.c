@@ -169,14 +169,16 @@ count:
 			    sizeof(*nsaved));
 }
 
-int unwind_hooks_install(struct remote *r, struct ringfile *rf, const struct maps *maps)
-{
-	static struct hook_plan p;
-	uint64_t stub[NHOOKS], next[8] = { 0 }, base = rf->hdr->tramp_addr[0], nsaved;
-	int hooked_now = 0, ret;
+/* The entries to hook: found by unwind_hooks_prepare() before the stop,
+ * for the map unwind_hooks_install() is then given. */
+static struct hook_plan p;
+static const struct maps *p_maps;
 
-	if (!rf->hdr->tramp_count || elf_version(EV_CURRENT) == EV_NONE)
-		return 0;
+void unwind_hooks_prepare(const struct maps *maps)
+{
+	p_maps = NULL;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return;
 	memset(&p, 0, sizeof(p));
 	for (size_t i = 0; i < maps->n; i++) {
 		const char *path = maps->v[i].path;
@@ -195,6 +197,21 @@ int unwind_hooks_install(struct remote *r, struct ringfile *rf, const struct map
 	/* C++: a throw without a catch hook would leave frames restored */
 	if (!p.real[TP_HOOK_CATCH])
 		p.real[TP_HOOK_RAISE] = p.real[TP_HOOK_RETHROW] = 0;
+	p_maps = maps;
+}
+
+int unwind_hooks_install(struct remote *r, struct ringfile *rf, const struct maps *maps)
+{
+	uint64_t stub[NHOOKS], next[8] = { 0 }, base = rf->hdr->tramp_addr[0], nsaved;
+	int hooked_now = 0, ret;
+
+	if (!rf->hdr->tramp_count || elf_version(EV_CURRENT) == EV_NONE)
+		return 0;
+	/* reading every object's symbols and relocations takes a while (a
+	 * millisecond at 100 000 functions): done before the stop if it can */
+	if (p_maps != maps)
+		unwind_hooks_prepare(maps);
+	p_maps = NULL;
 	stub[TP_HOOK_RAISE] = base + TRAMP_CODE_OFF_HOOK_RAISE;
 	stub[TP_HOOK_RETHROW] = base + TRAMP_CODE_OFF_HOOK_RETHROW;
 	stub[TP_HOOK_CATCH] = base + TRAMP_CODE_OFF_HOOK_CATCH;

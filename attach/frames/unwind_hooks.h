@@ -25,6 +25,10 @@ struct held;
  * -errno.  Entries already hooked are left as they are.
  */
 int unwind_hooks_install(struct remote *r, struct ringfile *rf, const struct maps *maps);
+/* unwind_hooks_prepare - find those entries in the objects of @maps now,
+ * while the process runs; the next unwind_hooks_install() given the same
+ * @maps only writes them. */
+void unwind_hooks_prepare(const struct maps *maps);
 
 /*
  * unwind_hooks_remove - at --disable, with every thread of the process

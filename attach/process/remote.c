@@ -68,6 +68,23 @@ int remote_write(struct remote *r, uint64_t addr, const void *buf, size_t len)
 	return mem_transfer(r, addr, (void *)buf, len, 1);
 }
 
+int remote_write_data(struct remote *r, uint64_t addr, const void *buf, size_t len)
+{
+	struct iovec local = { (void *)buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n = 0;
+
+	/* one copy, where /proc/PID/mem copies each page twice; what it could
+	 * not write (not writable after all) goes through /proc/PID/mem */
+	if (len >= 4096 && r->held) {
+		n = process_vm_writev(r->held->pid, &local, 1, &remote, 1, 0);
+		if (n == (ssize_t)len)
+			return 0;
+		if (n < 0)
+			n = 0;
+	}
+	return mem_transfer(r, addr + (uint64_t)n, (char *)buf + n, len - (size_t)n, 1);
+}
+
 /* The first "0f 05" in an executable mapping called @name. */
 static uint64_t find_syscall_insn(struct remote *r, const struct maps *maps,
 				  const char *name)

@@ -276,6 +276,22 @@ fail:
 	return ret;
 }
 
+int hold_thread(pid_t pid, pid_t tid, struct held *h)
+{
+	int ret;
+
+	memset(h, 0, sizeof(*h));
+	h->pid = pid;
+	clock_gettime(CLOCK_MONOTONIC, &h->stopped_at);
+	ret = seize_one(h, tid);
+	if (ret > 0)
+		ret = hold_one(h, tid);
+	if (ret > 0 && h->n == 1)
+		return 0;
+	release_all(h);
+	return ret < 0 ? ret : -ESRCH;
+}
+
 int release_all(struct held *h)
 {
 	int first = 0;

@@ -43,6 +43,14 @@ struct held {
 int hold_all(pid_t pid, struct held *h);
 
 /*
+ * hold_thread - seize and stop thread @tid of @pid alone, the others
+ * running: enough for remote system calls that change nothing the other
+ * threads run (session.c, the first --enable's injection).  Returns 0, or
+ * -errno with nothing held (-EAGAIN: it waits in vfork(); -ESRCH: gone).
+ */
+int hold_thread(pid_t pid, pid_t tid, struct held *h);
+
+/*
  * release_all - put back registers and signal masks and detach every
  * thread.  (A thread whose blocking system call our stop turned into an
  * EINTR was set up to call it again as soon as it was held, so the program

@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 
+#include "attach/process/proc.h"
 #include "attach/process/stackwalk.h"
 
 struct walk_arg {
@@ -35,10 +37,93 @@ static void *upt_of(void *arg)
 	return arg == walking ? walking->upt : arg;
 }
 
+/*
+ * libunwind's ptrace state caches the unwind tables of the one object it
+ * read last; reaching an address in another object, it reads
+ * /proc/PID/maps, opens and maps that object's file again.  A thread's
+ * frames alternate between the program and libc, so every walk did that
+ * several times while the process was held (about 0.1 ms a thread).  So
+ * one state per executable mapping, chosen by the address; each keeps its
+ * own object's tables for the whole run.
+ */
+#define OBJECTS_MAX 64
+
+static struct object {
+	uint64_t lo, hi;
+	void *upt;			/* created at its first use */
+} objects[OBJECTS_MAX];
+static size_t nobjects;
+static pid_t objects_tid;
+
+static void objects_load(pid_t pid, pid_t tid)
+{
+	struct maps maps;
+
+	nobjects = 0;
+	objects_tid = tid;
+	if (proc_read_maps(pid, &maps))
+		return;
+	for (size_t i = 0; i < maps.n && nobjects < OBJECTS_MAX; i++)
+		if ((maps.v[i].prot & PROT_EXEC) && maps.v[i].path[0] == '/') {
+			objects[nobjects].lo = maps.v[i].start;
+			objects[nobjects].hi = maps.v[i].end;
+			objects[nobjects].upt = NULL;
+			nobjects++;
+		}
+	proc_free_maps(&maps);
+}
+
+/* Set by stackwalk_prepare(): the objects were listed while the process
+ * ran, so they are checked against its map once it is stopped. */
+static int objects_prepared;
+
+/* Drop the state of every object whose mapping is not there any more
+ * exactly as it was listed. */
+static void objects_recheck(pid_t pid)
+{
+	struct maps maps;
+
+	objects_prepared = 0;
+	if (proc_read_maps(pid, &maps))
+		return;
+	for (size_t i = 0; i < nobjects; i++) {
+		const struct map *m = maps_find(&maps, objects[i].lo);
+
+		if (!m || m->start != objects[i].lo || m->end != objects[i].hi ||
+		    !(m->prot & PROT_EXEC)) {
+			if (objects[i].upt)
+				_UPT_destroy(objects[i].upt);
+			objects[i] = objects[--nobjects];
+			i--;
+		}
+	}
+	proc_free_maps(&maps);
+}
+
+static void objects_free(void)
+{
+	for (size_t i = 0; i < nobjects; i++)
+		if (objects[i].upt)
+			_UPT_destroy(objects[i].upt);
+	nobjects = 0;
+}
+
+/* The ptrace state for unwind tables at @ip: its object's, else @dflt. */
+static void *upt_at(uint64_t ip, void *dflt)
+{
+	for (size_t i = 0; i < nobjects; i++)
+		if (ip >= objects[i].lo && ip < objects[i].hi) {
+			if (!objects[i].upt)
+				objects[i].upt = _UPT_create(objects_tid);
+			return objects[i].upt ? objects[i].upt : dflt;
+		}
+	return dflt;
+}
+
 static int w_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
 			    int need, void *arg)
 {
-	return _UPT_find_proc_info(as, ip, pi, need, upt_of(arg));
+	return _UPT_find_proc_info(as, ip, pi, need, upt_at(ip, upt_of(arg)));
 }
 
 static void w_put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
@@ -130,7 +215,7 @@ static int w_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
 static int w_get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf,
 			   size_t len, unw_word_t *off, void *arg)
 {
-	return _UPT_get_proc_name(as, addr, buf, len, off, upt_of(arg));
+	return _UPT_get_proc_name(as, addr, buf, len, off, upt_at(addr, upt_of(arg)));
 }
 
 static unw_accessors_t walk_accessors = {
@@ -215,9 +300,12 @@ static unw_addr_space_t address_space(pid_t tid)
 		if (shared_upt)
 			_UPT_destroy(shared_upt);
 		shared_upt = NULL;
+		objects_free();
 	}
-	if (!shared_upt)
+	if (!shared_upt) {
 		shared_upt = _UPT_create(tid);
+		objects_load(pid, tid);
+	}
 	if (!shared_as) {
 		shared_as = unw_create_addr_space(&walk_accessors, 0);
 		if (shared_as)
@@ -241,6 +329,8 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 	as = address_space(tid);
 	if (!as || !shared_upt)
 		return -ENOMEM;
+	if (objects_prepared)
+		objects_recheck(shared_pid);
 	w.upt = shared_upt;
 	w.own_regs = 1;
 	w.regs[UNW_X86_64_RAX] = ur.rax;
@@ -304,12 +394,41 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 	return ret;
 }
 
+/*
+ * Before the process is stopped: the ptrace state of each executable
+ * mapping loads its object's unwind tables now (libunwind reads the maps,
+ * opens and maps the file: about 0.1 ms an object), not during the walks.
+ * A mapping that differs by the time of the walks is dropped then
+ * (objects_recheck()).
+ */
+void stackwalk_prepare(pid_t pid)
+{
+	unw_addr_space_t as = address_space(pid);
+
+	if (!as)
+		return;
+	memset(page_cache, 0, sizeof(page_cache));
+	cache_pid = shared_pid;
+	for (size_t i = 0; i < nobjects; i++) {
+		void *upt = upt_at(objects[i].lo, NULL);
+		unw_proc_info_t pi;
+
+		memset(&pi, 0, sizeof(pi));
+		if (upt && _UPT_find_proc_info(as, objects[i].lo, &pi, 0, upt) == 0 &&
+		    pi.unwind_info)
+			_UPT_put_unwind_info(as, &pi, upt);
+	}
+	objects_prepared = 1;
+}
+
 void stackwalk_done(void)
 {
 	if (shared_as)
 		unw_destroy_addr_space(shared_as);
 	if (shared_upt)
 		_UPT_destroy(shared_upt);
+	objects_free();
+	objects_prepared = 0;
 	shared_as = NULL;
 	shared_upt = NULL;
 	shared_pid = 0;

@@ -51,5 +51,8 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out);
 
 /* Free what the walks of a process kept (libunwind's state and caches). */
 void stackwalk_done(void);
+/* stackwalk_prepare - load the unwind tables of @pid's objects now, while
+ * it runs, for the walks that follow (stackwalk_done() ends them too). */
+void stackwalk_prepare(pid_t pid);
 
 #endif /* TATTACH_ATTACH_STACKWALK_H */

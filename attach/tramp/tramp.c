@@ -884,34 +884,102 @@ static uint32_t place_call(const struct tp_state *st, uint64_t ring,
 	return stack_for_root(t, d);
 }
 
-void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
+/*
+ * The fast paths.  Most calls are the innermost frame's callee on the one
+ * stack a thread runs on, with nothing pending: no record a reader needs
+ * first (TIME, LOST, DEPTH, STACK), no depth limit, no backtrace() to
+ * undo.  enter_fast(), exit_fast() and emit_fast() do exactly that case,
+ * straight-line, with the ring's addresses computed once into locals
+ * (every "memory" clobber of the local_* instructions would make the
+ * compiler load them again from the state); anything else makes them
+ * return 0 before they changed anything, and the general code, which
+ * handles every case, runs instead.  The order of the updates, and so the
+ * signal safety argued at the top of this file, is the general code's.
+ */
+
+/* One ENTRY or EXIT of sub-stack @s when the reader needs nothing before
+ * it; 0 (nothing written) otherwise. */
+static inline __attribute__((always_inline)) int emit_fast(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, unsigned type, uint64_t site,
+		uint64_t tsc, uint32_t s)
 {
-	struct tp_state *st = state();
-	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
 	const struct tat_ring_header *hdr = (const void *)ring;
-	struct tp_thread *t;
+	const uint32_t index = t->index, shift = st->ring_shift;
+	struct tat_thread_ctl *ctl = ring_ctl(st, ring, index);
+	uint64_t *data = ring_data(st, ring, index);
+	uint64_t pos = READ_ONCE(ctl->head);
+
+	/* ring_put_in_stack()'s order: the head first, then what the
+	 * reader was told; the compare-and-swap from that head fails if a
+	 * signal handler wrote anything in between. */
+	if (unlikely((tsc >> TAT_EV_TSC_BITS) != READ_ONCE(t->last_hi) ||
+		     (pos & (TAT_CHUNK_EVENTS - 1)) == 0 ||
+		     READ_ONCE(t->lost_pending) || READ_ONCE(t->ring_stack) != s))
+		return 0;
+	if (READ_ONCE(hdr->mode) != TAT_MODE_FLIGHT &&
+	    pos + 1 - READ_ONCE(ctl->tail) > (1ull << shift))
+		return 0;
+	if (unlikely(!local_cmpxchg(&ctl->head, &pos, pos + 1)))
+		return 0;
+	WRITE_ONCE(data[pos & ((1ull << shift) - 1)],
+		   tat_ev_make(type, (uint32_t)site, tsc) | tat_ev_commit_bit(pos, shift));
+	return 1;
+}
+
+/* A call nested in the innermost frame, on one stack: pushed and
+ * recorded; 0 (nothing changed) for any other case. */
+static inline __attribute__((always_inline)) int enter_fast(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t site)
+{
+	const struct tat_ring_header *hdr = (const void *)ring;
+	uint64_t d = READ_ONCE(t->depth), idx, tsc, flags, top_site, top_slot;
 	struct tp_frame *f;
-	uint64_t site, idx, tsc, flags;
+	uint32_t stack;
+
+	if (unlikely(d - 1 >= TP_DEPTH_MAX - 1 ||
+		     (READ_ONCE(t->mixed_at) | READ_ONCE(t->bt_sp)) ||
+		     READ_ONCE(hdr->max_depth)))
+		return 0;
+	top_site = READ_ONCE(t->stack[d - 1].site);
+	top_slot = READ_ONCE(t->stack[d - 1].slot);
+	if (unlikely((top_site & FRAME_ENDED) || top_slot <= (uint64_t)slot ||
+		     top_slot - (uint64_t)slot > CALL_REACH))
+		return 0;
+	stack = (uint32_t)((top_site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
+	idx = local_xadd(&t->depth, 1);
+	flags = READ_ONCE(hdr->mode) == TAT_MODE_STATS ? FRAME_STATS : 0;
+	tsc = now(st);
+	f = &t->stack[idx];
+	f->slot = (uint64_t)slot;
+	f->ret = *slot;
+	f->tsc = tsc;
+	f->child = 0;
+	__asm__ volatile("" ::: "memory");	/* as in enter_slow() */
+	WRITE_ONCE(f->site, site | flags | ((uint64_t)stack << FRAME_STACK_SHIFT));
+	WRITE_ONCE(t->cur_stack, stack);
+	if (likely(st->frames_off)) {
+		struct tat_frame *sf = &shared_frames(st, ring, t->index)[idx];
+
+		WRITE_ONCE(sf->tsc, tsc);
+		WRITE_ONCE(sf->site, (uint32_t)site | (flags ? TAT_FRAME_STATS : 0));
+		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, idx + 1);
+	}
+	*slot = (uint64_t)tp_return;
+	if (!flags && unlikely(!emit_fast(st, ring, t, TAT_EV_ENTRY, site, tsc, stack)))
+		emit(st, ring, t, TAT_EV_ENTRY, site, tsc, idx, stack);
+	return 1;
+}
+
+/* Every other call: placed on its sub-stack (ending the frames it shows
+ * dead), checked against the depth limits, pushed and recorded. */
+static __attribute__((noinline)) void enter_slow(struct tp_state *st, uint64_t ring,
+		struct tp_thread *t, uint64_t *slot, uint64_t site)
+{
+	const struct tat_ring_header *hdr = (const void *)ring;
+	struct tp_frame *f;
+	uint64_t idx, tsc, flags;
 	uint32_t max_depth, stack;
 
-	/* Not recording (a fork child, see tramp_abi.h), or no TLS yet. */
-	if (unlikely(!ring || !key)) {
-		/* a fork child's first call: its own ring (tramp_fork.c) */
-		if (!key || !(ring = tp_fork_ring(st, key)))
-			return;
-		hdr = (const void *)ring;
-	}
-	t = thread_find(st, key);
-	if (unlikely(!t)) {
-		t = thread_claim(st, ring, key);
-		if (!t)
-			return;
-	}
-	if (st->tid_offset)
-		thread_check_owner(st, ring, t, key);
-
-	/* Every site rewritten is 5 bytes up to the return address. */
-	site = site_index(st, after_site - 5);
 	stack = place_call(st, ring, t, slot);
 	if (unlikely(READ_ONCE(t->bt_sp)))
 		bt_rehijack_slow(st, t, (uint64_t)slot, stack);
@@ -955,6 +1023,35 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	*slot = (uint64_t)tp_return;
 	if (!flags)
 		emit(st, ring, t, TAT_EV_ENTRY, site, tsc, idx, stack);
+}
+
+void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
+{
+	struct tp_state *st = state();
+	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
+	struct tp_thread *t;
+	uint64_t site;
+
+	/* Not recording (a fork child, see tramp_abi.h), or no TLS yet. */
+	if (unlikely(!ring || !key)) {
+		/* a fork child's first call: its own ring (tramp_fork.c) */
+		if (!key || !(ring = tp_fork_ring(st, key)))
+			return;
+	}
+	t = thread_find(st, key);
+	if (unlikely(!t)) {
+		t = thread_claim(st, ring, key);
+		if (!t)
+			return;
+	}
+	if (st->tid_offset)
+		thread_check_owner(st, ring, t, key);
+
+	/* Every site rewritten is 5 bytes up to the return address. */
+	site = site_index(st, after_site - 5);
+	if (likely(enter_fast(st, ring, t, slot, site)))
+		return;
+	enter_slow(st, ring, t, slot, site);
 }
 
 /* Last resort when the thread has no slot of its own: search them all. */
@@ -1009,24 +1106,51 @@ static uint64_t shadow_remove(const struct tp_state *st, uint64_t ring,
 	return w;
 }
 
-uint64_t tp_exit(uint64_t *slot, uint64_t key)
+/* The innermost frame of one stack returned: recorded (an EXIT, or its
+ * stats record) and popped, its return address in *@ret; 0 (nothing
+ * changed) for any other case. */
+static inline __attribute__((always_inline)) int exit_fast(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t tsc,
+		uint64_t *ret)
 {
-	struct tp_state *st = state();
-	uint64_t tsc = now(st);
-	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
-	struct tp_thread *t;
+	uint64_t d = READ_ONCE(t->depth), site, dur;
+	struct tp_frame *f;
+	uint32_t s;
+
+	if (unlikely(!ring || d - 1 >= TP_DEPTH_MAX ||
+		     (READ_ONCE(t->mixed_at) | READ_ONCE(t->bt_sp))))
+		return 0;
+	f = &t->stack[d - 1];
+	site = READ_ONCE(f->site);
+	/* tattach -R (tramp_args.c): the return value first, in exit_slow() */
+	if (unlikely(f->slot != (uint64_t)slot || (site & (FRAME_ENDED | TP_FRAME_RETVAL))))
+		return 0;
+	s = (uint32_t)((site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
+	*ret = f->ret;
+	/* frame_close(): one stack, so the caller is the frame below */
+	dur = tsc > f->tsc ? tsc - f->tsc : 0;
+	if (d > 1)
+		local_add(&t->stack[d - 2].child, dur);
+	if (site & FRAME_STATS)
+		stats_account(st, ring, t, site & FRAME_SITE, dur, f->child);
+	else if (unlikely(!emit_fast(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, s)))
+		emit(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, d, s);
+	if (likely(st->frames_off))
+		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, d - 1);
+	WRITE_ONCE(f->site, site | FRAME_ENDED);
+	WRITE_ONCE(t->depth, d - 1);
+	WRITE_ONCE(t->cur_stack, s);
+	return 1;
+}
+
+/* Every other return: its frame found below, the frames it skipped
+ * ended, other sub-stacks' frames kept. */
+static __attribute__((noinline)) uint64_t exit_slow(struct tp_state *st, uint64_t ring,
+		struct tp_thread *t, uint64_t *slot, uint64_t tsc)
+{
 	uint64_t depth, i, ret, skipped, left;
 	uint32_t s;
 
-	/* a fork child's first return: its own ring (tramp_fork.c) */
-	if (unlikely(!ring))
-		ring = tp_fork_ring(st, key);
-	t = key ? thread_find(st, key) : NULL;
-	if (unlikely(!t)) {
-		t = thread_by_frame(st, (uint64_t)slot);
-		if (!t)
-			return 0;
-	}
 	depth = READ_ONCE(t->depth);
 	if (depth > TP_DEPTH_MAX)
 		depth = TP_DEPTH_MAX;
@@ -1068,6 +1192,28 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 	if (unlikely(READ_ONCE(t->mixed_at)) && left <= READ_ONCE(t->mixed_at))
 		WRITE_ONCE(t->mixed_at, 0);
 	return ret;
+}
+
+uint64_t tp_exit(uint64_t *slot, uint64_t key)
+{
+	struct tp_state *st = state();
+	uint64_t tsc = now(st);
+	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
+	struct tp_thread *t;
+	uint64_t ret;
+
+	/* a fork child's first return: its own ring (tramp_fork.c) */
+	if (unlikely(!ring))
+		ring = tp_fork_ring(st, key);
+	t = key ? thread_find(st, key) : NULL;
+	if (unlikely(!t)) {
+		t = thread_by_frame(st, (uint64_t)slot);
+		if (!t)
+			return 0;
+	}
+	if (likely(exit_fast(st, ring, t, slot, tsc, &ret)))
+		return ret;
+	return exit_slow(st, ring, t, slot, tsc);
 }
 
 /*

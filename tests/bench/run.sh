@@ -226,6 +226,12 @@ cc_to "$OUT/percall.pfe" "$PC" -- $CF -fpatchable-function-entry=5 "$PC"
 cc_to "$OUT/percall.cyg" "$PC" -- $CF -finstrument-functions "$PC"
 cc_to "$OUT/floor.o" "$HERE/floor.c" -- $CF -c "$HERE/floor.c"
 cc_to "$OUT/percall.floor" "$PC" "$OUT/floor.o" -- $CF -finstrument-functions "$PC" "$OUT/floor.o"
+# The ladder (ladder.c): a -pg build whose own mcount adds one piece of a
+# traced call per step, to measure each piece.
+for n in 0 1 2 3 4; do
+	cc_to "$OUT/ladder$n.o" "$HERE/ladder.c" -- $CF -c -DLADDER_STEP=$n "$HERE/ladder.c"
+	cc_to "$OUT/percall.lad$n" "$PC" "$OUT/ladder$n.o" -- $CF -pg "$PC" "$OUT/ladder$n.o"
+done
 cc_to "$OUT/stepcount" "$HERE/stepcount.c" -- $CF -I"$HERE/../../include" "$HERE/stepcount.c"
 # bpftrace's uprobes go on a copy: a uprobe belongs to the file, and the
 # plain baseline must not run into it.
@@ -290,6 +296,11 @@ cfg pfe       direct       percall.pfe   1500 300000 "-fpatchable-function-entry
 cfg pfe_off   tat-disabled percall.pfe   1500 300000 "-fpatchable-function-entry=5, enabled then disabled"
 cfg cyg       direct       percall.cyg   1500 300000 "-finstrument-functions, glibc's empty hooks"
 cfg floor     direct       percall.floor 1000 300000 "floor: TSC + 8-byte store per event (-finstrument-functions)"
+cfg lad0      direct       percall.lad0  1500 300000 "ladder 0: -pg site, mcount is a bare ret"
+cfg lad1      direct       percall.lad1  1500 300000 "ladder 1: + register saves, aligned empty C call"
+cfg lad2      direct       percall.lad2  1000 300000 "ladder 2: + 2 TSC reads and 8-byte stores (the floor's work)"
+cfg lad3      direct       percall.lad3  1000 300000 "ladder 3: + return hijack (shadow push, stub, jmp *): floor + hijack"
+cfg lad4      direct       percall.lad4  1000 300000 "ladder 4: = 3 with ret instead of jmp * in the stub"
 cfg tat_disc  tat-discard  percall.pg     200 100000 "tattach -pg, discard, -b 2G -t 2 (never full)"
 cfg tat_fl    tat-flight   percall.pg     600 300000 "tattach -pg, flight, -b 64K"
 cfg tat_flpfe tat-flight   percall.pfe    600 300000 "tattach -fpatchable-function-entry=5, flight, -b 64K"
@@ -468,6 +479,8 @@ for w in fib mix; do
 		combine "$M/$t.$w.vs_uftrace" '$1 / $2' "$M/$t.$w.ovh" "$M/uftrace.$w.ovh"
 		combine "$M/$t.$w.vs_floor" '$1 / $2' "$M/$t.$w.ovh" "$M/floor.$w.ovh"
 	done
+	combine "$M/lad3.$w.vs_floor" '$1 / $2' "$M/lad3.$w.ovh" "$M/floor.$w.ovh"
+	combine "$M/tat_fl.$w.vs_lad3" '$1 / $2' "$M/tat_fl.$w.ovh" "$M/lad3.$w.ovh"
 	# Goal: stats mode costs no more per call than event mode.
 	combine "$M/tat_stats.$w.vs_flight" '$1 / $2' "$M/tat_stats.$w.ovh" "$M/tat_fl.$w.ovh"
 	# Goal: discard mode on a fresh ring costs what flight mode costs (the
@@ -490,6 +503,13 @@ for w in fib mix; do
 				"$(fmt "$(stats "$M/shm" | cut -d' ' -f1)") us per 4 KiB page"
 		fi
 	done
+	for c in lad0 lad1 lad2 lad3 lad4; do
+		[ -n "${KIND[$c]:-}" ] || continue
+		row "1 $w" "${LABEL[$c]}: overhead" "$M/$c.$w.ovh" "ns/call" "${PERRUN[$c.$w]:-?} calls/run"
+	done
+	row "1 $w" "ratio ladder 3 (floor + hijacked return) / floor" "$M/lad3.$w.vs_floor" "x" \
+		"the least any return-hijacking tracer costs, over the floor"
+	row "1 $w" "ratio tattach flight / ladder 3 (floor + hijacked return)" "$M/tat_fl.$w.vs_lad3" "x"
 	row "1 $w" "ratio tattach flight / uftrace (goal <= 0.5)" "$M/tat_fl.$w.vs_uftrace" "x"
 	row "1 $w" "ratio tattach discard / uftrace (goal <= 0.5)" "$M/tat_disc.$w.vs_uftrace" "x"
 	row "1 $w" "ratio tattach flight / floor (goal <= 1.5)" "$M/tat_fl.$w.vs_floor" "x"
@@ -508,22 +528,31 @@ for w in fib mix; do
 done
 # Instructions of one traced call, piece by piece, counted by
 # single-stepping w_fib(1) (a leaf: one call) in the real process.
+# STEP_CMD: the command stepped ("fib 1 1": one call, a root call).
 steps() {	# steps OUT BIN [TATTACH-ARGS...]: "count symbol" lines
 	local out=$1 bin=$2
 	shift 2
 	if [ $# -gt 0 ]; then
-		"$OUT/stepcount" "$OUT/$bin" "fib 1 1" "$B/attach/tramp/tramp.elf" "$TATTACH" "$@" >"$out" 2>/dev/null
+		"$OUT/stepcount" "$OUT/$bin" "${STEP_CMD:-fib 1 1}" "$B/attach/tramp/tramp.elf" "$TATTACH" "$@" >"$out" 2>/dev/null
 	else
-		"$OUT/stepcount" "$OUT/$bin" "fib 1 1" >"$out" 2>/dev/null
+		"$OUT/stepcount" "$OUT/$bin" "${STEP_CMD:-fib 1 1}" >"$out" 2>/dev/null
 	fi || { note "stepcount $bin failed"; : >"$out"; }
 }
 insn() { awk -v s="$2" '$2 == s { n += $1 } END { print n + 0 }' "$1"; }
 steps "$WORK/st.plain" percall.plain
 steps "$WORK/st.floor" percall.floor
 steps "$WORK/st.tat" percall.pg -m flight -b 64K
+steps "$WORK/st.lad3" percall.lad3
+# A nested call (the common case: the innermost frame's callee): w_fib(3)
+# makes 5 calls, w_fib(2) 3, both with one root call; half the difference.
+STEP_CMD="fib 2 1" steps "$WORK/st.tat2" percall.pg -m flight -b 64K
+STEP_CMD="fib 3 1" steps "$WORK/st.tat3" percall.pg -m flight -b 64K
+STEP_CMD="fib 2 1" steps "$WORK/st.stats2" percall.pg -m stats -b 64K
+STEP_CMD="fib 3 1" steps "$WORK/st.stats3" percall.pg -m stats -b 64K
+tramp_total() { awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$1"; }
 if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 	row_text "1 ins" "instructions of one traced call (w_fib(1), single-stepped)" "" "" "tattach -pg flight -b 64K vs the floor"
-	for p in tp_mcount tp_enter tp_return tp_exit; do
+	for p in tp_mcount tp_enter enter_slow tp_return tp_exit exit_slow; do
 		row_text "1 ins" "  tattach: tramp:$p" "$(insn "$WORK/st.tat" "tramp:$p")" "instr"
 	done
 	tot=$(awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$WORK/st.tat")
@@ -532,6 +561,17 @@ if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 	row_text "1 ins" "  floor: __cyg_profile_func_enter + _exit" \
 		"$(( $(insn "$WORK/st.floor" __cyg_profile_func_enter) + $(insn "$WORK/st.floor" __cyg_profile_func_exit) ))" "instr" \
 		"w_fib itself: $(insn "$WORK/st.floor" w_fib) (the call sequence of -finstrument-functions)"
+	if [ -s "$WORK/st.tat2" ] && [ -s "$WORK/st.tat3" ]; then
+		row_text "1 ins" "  tattach flight: trampoline, one nested call" \
+			"$(( ($(tramp_total "$WORK/st.tat3") - $(tramp_total "$WORK/st.tat2")) / 2 ))" "instr" \
+			"(w_fib(3) - w_fib(2)) / 2: calls nested in a traced caller"
+	fi
+	if [ -s "$WORK/st.stats2" ] && [ -s "$WORK/st.stats3" ]; then
+		row_text "1 ins" "  tattach stats: trampoline, one nested call" \
+			"$(( ($(tramp_total "$WORK/st.stats3") - $(tramp_total "$WORK/st.stats2")) / 2 ))" "instr"
+	fi
+	[ -s "$WORK/st.lad3" ] && row_text "1 ins" "  ladder 3 (floor + hijacked return): mcount, stub and C" \
+		"$(( $(insn "$WORK/st.lad3" mcount) + $(insn "$WORK/st.lad3" ladder_enter) + $(insn "$WORK/st.lad3" ladder_return) + $(insn "$WORK/st.lad3" ladder_exit) ))" "instr"
 fi
 say "1-2 took $(( $(date +%s) - T1 )) s"
 fi
@@ -556,10 +596,14 @@ for n in $SITE_SIZES; do
 				{ note "sites.$n: threads $t failed"; stop "$c"; break; }
 			pid=${PID[$c]}
 			mem "$pid" "$bin" >>"$WORK/mem0.$k"
+			ask "$c" gap
 			t0=$(date +%s%N)
 			tat "$pid" --enable || { stop "$c"; break; }
 			t1=$(date +%s%N)
+			ask "$c" gap && echo "${ANSWER#ok }" >>"$M/en1gap.$k"
 			ms_of "$TAT_OUT" >>"$M/en1.$k"
+			# the injection, with the main thread held alone before
+			sed -n 's/.*held alone for \([0-9.]*\) ms.*/\1/p' <<<"$TAT_OUT" >>"$M/en1one.$k"
 			echo "$(( (t1 - t0) / 1000 ))" | awk '{ print $1 / 1000 }' >>"$M/en1wall.$k"
 			sites=$(sed -n 's/.*enabled: \([0-9]*\) sites.*/\1/p' <<<"$TAT_OUT")
 			mem "$pid" "$bin" >>"$WORK/mem1.$k"
@@ -589,11 +633,16 @@ for n in $SITE_SIZES; do
 	for t in 1 8 64; do
 		k=$n.$t
 		row "3" "$n fns (${SITES[$k]:-?} sites), $t idle thr: --enable, first (injects)" "$M/en1.$k" "ms stopped"
+		row "3" "  before it, the main thread held alone to inject" "$M/en1one.$k" "ms" \
+			"the other threads run meanwhile"
 		row "3" "$n fns, $t idle thr: --enable again" "$M/en2.$k" "ms stopped"
 		row "3" "$n fns, $t idle thr: --disable" "$M/dis.$k" "ms stopped" "2 per run"
 		[ "$t" = 8 ] && row "3" "$n fns, $t idle thr: tattach --enable (first), whole command" "$M/en1wall.$k" "ms wall"
 		if [ "$t" = 8 ]; then
+			combine "$M/en1ex.$k" '($1 - $2) / 1000' "$M/en1gap.$k" "$M/idlegap.$k"
 			combine "$M/en2ex.$k" '($1 - $2) / 1000' "$M/en2gap.$k" "$M/idlegap.$k"
+			row "3" "$n fns, $t idle thr: --enable, first, seen by the target (excess gap)" "$M/en1ex.$k" "ms" \
+				"watcher thread (not the main thread)"
 			combine "$M/disex.$k" '($1 - $2) / 1000' "$M/disgap.$k" "$M/idlegap.$k"
 			row "3" "$n fns, $t idle thr: --enable again, seen by the target (excess gap)" "$M/en2ex.$k" "ms" \
 				"watcher thread: longest gap - idle longest gap"

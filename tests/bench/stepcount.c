@@ -102,7 +102,9 @@ static void range_of(pid_t pid, const char *path, uint64_t *lo, uint64_t *hi)
 }
 
 static uint64_t ranges[2][2];	/* the binary's mappings, the trampoline's code */
-static uint32_t tramp_pcs[0x8000];	/* per trampoline byte offset */
+/* The trampoline's code and config area: no instruction runs beyond */
+#define TRAMP_SPAN 0x10000
+static uint32_t tramp_pcs[TRAMP_SPAN];	/* per trampoline byte offset */
 
 static void count(uint64_t rip)
 {
@@ -190,7 +192,7 @@ int main(int argc, char **argv)
 		tramp = h.tramp_addr[0];
 		load_syms(argv[3], tramp, "tramp:");
 		ranges[1][0] = tramp;
-		ranges[1][1] = tramp + sizeof(tramp_pcs) / sizeof(tramp_pcs[0]);	/* code, config page */
+		ranges[1][1] = tramp + TRAMP_SPAN;
 	}
 	range_of(pid, argv[1], &ranges[0][0], &ranges[0][1]);
 	load_syms(argv[1], ranges[0][0], "");

@@ -201,6 +201,9 @@ Test(states, main_thread_exited_the_others_are_traced)
 	cr_assert_eq(task_state(t.pid, t.pid), 'Z');
 	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, "1 thread stopped"), "%s", out);
+	/* a zombie leader cannot make the injection's system calls: all of
+	 * it was done with every live thread held */
+	cr_assert(!strstr(out, "held alone"), "%s", out);
 	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
 	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, "tracing:      enabled"), "%s", out);
@@ -214,6 +217,47 @@ Test(states, main_thread_exited_the_others_are_traced)
 	cr_assert_eq(task_state(t.pid, tids[0]), 'S', "tid %d is not the server", tids[0]);
 	got = graph_canon(out, tids[0]);
 	str_append(&want, "dispatch(");
+	str_append(&want, w);
+	str_append(&want, ")");
+	cr_assert_str_eq(got, want, "\n%s", out);
+	free(got);
+	free(want);
+	free(w);
+	free(out);
+	free(err);
+}
+
+/*
+ * The first --enable injects with the main thread held alone, the others
+ * running (session.c, inject_early()); then stops them all for the
+ * rewrite.  Threads busy in traced calls all along (spin) lose nothing
+ * and are traced from the rewrite on; a later --enable injects nothing.
+ */
+Test(states, first_enable_injects_with_one_thread_held)
+{
+	char *out = NULL, *err = NULL, *w = expect_work(2), *want = NULL, *got, tid[32];
+	int tids[8], n;
+
+	cr_assert_str_eq(target_cmd(&t, "spin 3"), "done");
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "4 threads stopped"), "%s", out);
+	cr_assert(strstr(out, "before that, 1 thread was held alone for"), "%s", out);
+	cr_assert_str_eq(target_cmd(&t, "stop"), "done");	/* spin results checked */
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert(!strstr(out, "held alone"), "injected again:\n%s", out);
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	/* the main thread, exactly: "stop" traced under the first enable,
+	 * "run 2" under the second, in its main() that the first adopted
+	 * (the spinning threads' many calls are left out of the output) */
+	snprintf(tid, sizeof(tid), "--tid %d", (int)t.pid);
+	cr_assert_eq(tread(t.pid, tid, &out, &err), 0, "%s", err);
+	n = graph_tids(out, tids, 8);
+	cr_assert_eq(n, 1, "%s", out);
+	got = graph_canon(out, t.pid);
+	str_append(&want, "dispatch dispatch(");
 	str_append(&want, w);
 	str_append(&want, ")");
 	cr_assert_str_eq(got, want, "\n%s", out);

@@ -1,0 +1,55 @@
+#!/bin/bash
+# tests/bench/percall_ab.sh OLD_TATTACH [MODE] [ROUNDS]: two tattach builds
+# side by side on the same percall -pg program, at the same moment.
+#
+# Each round measures, one after the other: the plain build, percall.pg
+# under OLD_TATTACH, percall.pg under build/tattach, the floor and ladder 3
+# (tests/bench/ladder.c); each runs "fib 20 100" once, then "fib 20 600" 7
+# times, and the least ns/call of the 7 is kept (the machine's other load
+# only ever adds).  Prints the overheads (minus the plain build) and the
+# ratios of each round.  Needs `make bench` (or `sh tests/bench/run.sh
+# build`) to have built build/bench/ first.  An old build, for instance:
+#   git archive COMMIT | tar -x -C /tmp/old && make -C /tmp/old build/tattach
+if [ $# -lt 1 ]; then
+	echo "usage: $0 OLD_TATTACH [flight|stats] [ROUNDS]" >&2
+	exit 2
+fi
+cd "$(dirname "$0")/../.." || exit 1
+B=build/bench OLD=$1 MODE=${2:-flight}
+for f in "$B/percall.plain" "$B/percall.pg" "$B/percall.floor" "$B/percall.lad3" "$OLD" build/tattach; do
+	[ -x "$f" ] || { echo "percall_ab: $f missing" >&2; exit 1; }
+done
+
+# best BIN [TATTACH]: the least ns per call of 7 runs of fib(20) x 600
+best() {
+	local w pid ok ns calls probe v least=999999
+	coproc P { "$B/$1" 2>/dev/null; }
+	read -r w pid <&"${P[0]}"
+	if [ -n "${2:-}" ] && ! "$2" -p "$pid" --enable -m "$MODE" -b 64K >/dev/null 2>&1; then
+		echo "percall_ab: $2 --enable failed" >&2
+	fi
+	echo "fib 20 100" >&"${P[1]}"
+	read -r w <&"${P[0]}"
+	for _ in 1 2 3 4 5 6 7; do
+		echo "fib 20 600" >&"${P[1]}"
+		read -r ok ns calls probe <&"${P[0]}"
+		v=$(awk -v a="${ns#ns=}" -v b="${calls#calls=}" 'BEGIN { printf "%.2f", a / b }')
+		least=$(awk -v a="$v" -v b="$least" 'BEGIN { print (a < b) ? a : b }')
+	done
+	echo quit >&"${P[1]}"
+	wait "$P_PID" 2>/dev/null
+	rm -f "/dev/shm/tattach-$pid.ring"
+	echo "$least"
+}
+
+for ((r = 0; r < ${3:-3}; r++)); do
+	p=$(best percall.plain)
+	o=$(best percall.pg "$OLD")
+	n=$(best percall.pg build/tattach)
+	f=$(best percall.floor)
+	l=$(best percall.lad3)
+	awk -v p="$p" -v o="$o" -v n="$n" -v f="$f" -v l="$l" -v ld="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+		printf "ns/call over plain: old %.1f new %.1f floor %.1f ladder3 %.1f | ", o - p, n - p, f - p, l - p
+		printf "old/floor %.2f new/floor %.2f old/ladder3 %.2f new/ladder3 %.2f | load %s\n",
+		       (o - p) / (f - p), (n - p) / (f - p), (o - p) / (l - p), (n - p) / (l - p), ld }'
+done
