@@ -688,6 +688,37 @@ static inline struct tp_thread *thread_find(struct tp_state *st, uint64_t key)
  * thread keeps the slot (and any stale frames, which only cost depth) and
  * says who it is in the ring.
  */
+/*
+ * A new thread in the slot (same thread pointer, another tid: glibc gave
+ * it the stack and TCB of one that ended).  The frames left in the slot
+ * are the old thread's, which it left without returning (pthread_exit(),
+ * pthread_cancel(), or it ended with calls adopted at --enable): end
+ * them as unwound, under the old tid, before the new one's TID record;
+ * the new thread starts with an empty shadow stack.
+ */
+static void thread_end_old_owner(const struct tp_state *st, uint64_t ring,
+				 struct tp_thread *t)
+{
+	uint64_t d = READ_ONCE(t->depth), n = 0, tsc = now(st);
+
+	if (d > TP_DEPTH_MAX)
+		d = TP_DEPTH_MAX;
+	for (uint64_t j = 0; j < d; j++)
+		n += !(t->stack[j].site & (FRAME_ENDED | FRAME_STATS));
+	if (n)
+		ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, n), 0);
+	for (uint64_t j = d; j-- > 0;)
+		if (!(t->stack[j].site & FRAME_ENDED)) {
+			frame_close(st, ring, t, j, tsc);
+			frame_mark_ended(st, ring, t, j);
+		}
+	if (st->frames_off)
+		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, 0);
+	WRITE_ONCE(t->depth, 0);
+	WRITE_ONCE(t->mixed_at, 0);
+	WRITE_ONCE(t->bt_sp, 0);
+}
+
 static void thread_check_owner(struct tp_state *st, uint64_t ring,
 			       struct tp_thread *t, uint64_t key)
 {
@@ -695,6 +726,8 @@ static void thread_check_owner(struct tp_state *st, uint64_t ring,
 
 	if (likely(tid == t->tid) || tid <= 0)
 		return;
+	if (t->tid > 0)
+		thread_end_old_owner(st, ring, t);
 	t->tid = tid;
 	ring_ctl(st, ring, t->index)->tid = tid;
 	ring_put(st, ring, t, tat_ev_special(TAT_SUB_TID, (uint32_t)tid), 0);

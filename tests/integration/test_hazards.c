@@ -196,3 +196,54 @@ Test(hazards, more_threads_than_slots)
 	free(st);
 	free(out);
 }
+
+/*
+ * pthread_cancel() of a thread blocked three traced frames deep: glibc's
+ * forced unwinding meets the trampoline's return address, which has no
+ * unwind information, and stops there; in C the cleanup handlers
+ * (pthread_cleanup_push) are glibc's own list, not unwind tables, so all
+ * three still run and the thread ends cancelled, as untraced.  The next
+ * thread glibc puts in the same TCB (same thread slot) ends the old one's
+ * three calls as unwound, under the old tid; the last one's stay open.
+ */
+static size_t occurrences(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+Test(hazards, pthread_cancel_runs_every_cleanup_handler)
+{
+	char *out = NULL, *err = NULL;
+	int tids[8];
+	size_t n, threads = 0, open = 0;
+
+	cr_assert_str_eq(target_cmd(&t, "cancel 1"), "done 3");	/* untraced */
+	out = traced("", "cancel 4", "done 12");
+	n = graph_tids(out, tids, 8);
+	for (size_t i = 0; i < n; i++) {
+		char *got;
+
+		if (tids[i] == t.pid)
+			continue;
+		got = graph_canon(out, tids[i]);
+		threads++;
+		if (!strcmp(got, "cancel_thread(cancel_middle(cancel_blocked("))
+			open++;
+		else
+			cr_expect_str_eq(got, "cancel_thread(cancel_middle(cancel_blocked()))",
+					 "thread %d:\n%s", tids[i], out);
+		free(got);
+	}
+	cr_expect_eq(threads, 4, "%s", out);
+	cr_expect_leq(open, 1, "%s", out);
+	cr_expect_eq(occurrences(out, "/* unwound */"), 3 * (threads - open), "%s", out);
+	cr_expect_null(strstr(out, "entry not traced"), "%s", out);
+	free(out);
+	free(err);
+	/* and again after --disable */
+	cr_assert_str_eq(target_cmd(&t, "cancel 2"), "done 6");
+}

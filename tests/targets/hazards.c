@@ -13,6 +13,10 @@
  *   siglongjmp N  N times: SIGUSR1 raised 4 frames deep, handler siglongjmps out
  *   recurse D     a traced recursion D deep
  *   churn T R     R rounds of T threads that each call work() and exit
+ *   cancel N      N times: a thread blocked in read() three traced frames
+ *                 deep, each with a pthread_cleanup_push() handler, is
+ *                 cancelled; answers the number of handlers that ran
+ *                 (3 per thread) if every join saw PTHREAD_CANCELED
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -212,6 +216,66 @@ NOINLINE static int cmd_churn(long nthreads, long rounds)
 	return (int)(nthreads * rounds);
 }
 
+/* pthread_cancel(): the cancelled thread unwinds (forced unwinding) from
+ * inside read(), through three traced frames with a cleanup handler each. */
+static int cancel_ready[2], cancel_block[2];
+static long cleanups;
+
+static void count_cleanup(void *arg)
+{
+	(void)arg;
+	__atomic_add_fetch(&cleanups, 1, __ATOMIC_RELAXED);
+}
+
+NOINLINE static void cancel_blocked(void)
+{
+	char c;
+
+	pthread_cleanup_push(count_cleanup, NULL);
+	if (write(cancel_ready[1], "r", 1) != 1)
+		abort();
+	if (read(cancel_block[0], &c, 1) < 0)	/* a cancellation point */
+		abort();
+	pthread_cleanup_pop(0);
+}
+
+NOINLINE static void cancel_middle(void)
+{
+	pthread_cleanup_push(count_cleanup, NULL);
+	cancel_blocked();
+	pthread_cleanup_pop(0);
+}
+
+NOINLINE static void *cancel_thread(void *arg)
+{
+	pthread_cleanup_push(count_cleanup, NULL);
+	cancel_middle();
+	pthread_cleanup_pop(0);
+	return arg;
+}
+
+NOINLINE static long cmd_cancel(long n)
+{
+	long before = cleanups;
+
+	if (!cancel_ready[1] && (pipe(cancel_ready) || pipe(cancel_block)))
+		return -1;
+	for (long i = 0; i < n; i++) {
+		pthread_t t;
+		void *ret;
+		char c;
+
+		if (pthread_create(&t, NULL, cancel_thread, NULL) ||
+		    read(cancel_ready[0], &c, 1) != 1)
+			return -1;
+		pthread_cancel(t);
+		pthread_join(t, &ret);
+		if (ret != PTHREAD_CANCELED)
+			return -1;
+	}
+	return cleanups - before;
+}
+
 NOINLINE static long dispatch(const char *line)
 {
 	long a, b, ok = 0;
@@ -239,6 +303,8 @@ NOINLINE static long dispatch(const char *line)
 		return recurse(a) == a ? a : -1;
 	if (sscanf(line, "churn %ld %ld", &a, &b) == 2)
 		return cmd_churn(a, b);
+	if (sscanf(line, "cancel %ld", &a) == 1)
+		return cmd_cancel(a);
 	return -1;
 }
 
