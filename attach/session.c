@@ -29,6 +29,7 @@
 #include "attach/frames/running.h"
 #include "attach/process/seize.h"
 #include "attach/frames/unwind_hooks.h"
+#include "attach/frames/unhijack.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
 #include "attach/status_extra.h"
@@ -1169,8 +1170,18 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 			ret = entries_apply(&r, &rf, NULL, &erep);
 		if (!ret)
 			ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, &maps, rep);
-		if (!ret && !rf.hdr->patched_sites)
+		if (!ret && !rf.hdr->patched_sites) {
+			/* calls in flight return straight to their callers from
+			 * now on: then the unwinder needs no hook (unhijack.c) */
+			struct unhijack_report urep;
+
+			if (unhijack_all(&r, &rf, &h, &urep) == 0) {
+				rep->cut = urep.calls;
+				rep->cut_kept = urep.kept;
+				rep->stub_stepped = urep.stepped;
+			}
 			ret = unhook_unwinder(&r, &rf, &h, &lrep);
+		}
 		rep->entries_in_stubs = erep.in_stubs;
 		rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 		if (!ret)

@@ -43,6 +43,12 @@ struct session_report {
 	size_t entries_refused;		/* functions whose entry is unsafe to patch */
 	size_t entries_stepped;		/* threads moved out of an entry's window */
 	size_t entries_in_stubs;	/* --disable: threads left in an entry stub */
+	size_t cut;			/* --disable: calls in flight cut loose from
+					 * the trampoline (attach/frames/unhijack.c) */
+	size_t cut_kept;		/* --disable: threads stopped in the
+					 * trampoline, whose calls stay traced */
+	size_t stub_stepped;		/* --disable: threads moved past a stub's
+					 * call of the trampoline */
 };
 
 #define SESSION_DEFAULT_THREADS 128

@@ -129,6 +129,7 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		d->stack = 0;
 		d->early_pending = 0;
 		d->unwind_pending = 0;	/* belonged to the previous thread */
+		d->cut_pending = 0;
 		d->have_depth = false;
 		memset(out, 0, sizeof(*out));
 		out->kind = TREAD_EV_TID;
@@ -155,6 +156,9 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		return 0;
 	case TAT_SUB_EARLY:
 		d->early_pending = payload;
+		return 0;
+	case TAT_SUB_CUT:
+		d->cut_pending = payload;
 		return 0;
 	case TAT_SUB_DEPTH:
 		/* handed out with the next event, after the loss it follows */
@@ -224,6 +228,10 @@ int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
 	if (type == TAT_EV_EXIT && d->unwind_pending) {
 		ev->unwound = 1;
 		d->unwind_pending--;
+	}
+	if (type == TAT_EV_EXIT && d->cut_pending) {
+		ev->cut = 1;
+		d->cut_pending--;
 	}
 	d->last_tsc = tsc;
 	d->dated = true;

@@ -325,6 +325,11 @@ enum tat_ev_sub {
 				 * that were running when --enable stopped the
 				 * thread (written by tattach, outermost
 				 * first), stamped with that time */
+	TAT_SUB_CUT   = 8,	/* payload: n: the next n EXIT events are calls
+				 * still running when --disable put their
+				 * return addresses back (written by tattach,
+				 * innermost first, stamped with that time):
+				 * their real returns are not recorded */
 };
 
 static inline uint64_t tat_ev_make(unsigned type, uint32_t site, uint64_t tsc)

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Cutting the traced calls still in flight at --disable loose from the
+ * trampoline: every hijacked return address goes back into its stack
+ * slot, the shadow frames go, and the ring says the calls were still
+ * running (a CUT record, then their EXITs stamped now).  After it no
+ * return address points into tattach's code, so the unwinder's GOT
+ * entries can go back too (unwind_hooks_remove()).
+ */
+#ifndef TATTACH_ATTACH_UNHIJACK_H
+#define TATTACH_ATTACH_UNHIJACK_H
+
+#include <stddef.h>
+
+struct held;
+struct held_thread;
+struct remote;
+struct ringfile;
+struct shadow;
+
+struct unhijack_report {
+	size_t calls;		/* calls cut off: their returns are put back */
+	size_t threads;		/* threads with at least one */
+	size_t kept;		/* threads left as they were (see unhijack.c) */
+	size_t stepped;		/* threads moved past a stub's call */
+};
+
+/*
+ * unhijack_all - with every thread of the process held and every site,
+ * library call and entry already off: move threads that are about to
+ * call the trampoline from a stub past that call, then, for each held
+ * thread not inside trampoline code, put back every return address its
+ * shadow stack hijacked (where the slot still holds a tp_return) and
+ * empty the shadow stack, writing CUT + EXIT records for its open calls.
+ * Returns 0 (@rep says what was done; rep->kept threads keep their
+ * frames, and so the hooks) or -errno.
+ */
+int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
+		 struct unhijack_report *rep);
+
+/*
+ * unhijack_in_tramp - is a frame of held thread @t inside trampoline code
+ * (its innermost, or one below a signal handler or the vDSO), where it may
+ * be half way through a shadow-stack update?  1: yes or unknown, 0: no.
+ * Call stackwalk_done() after the last one.
+ */
+int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
+		      const struct held_thread *t);
+
+#endif /* TATTACH_ATTACH_UNHIJACK_H */
