@@ -430,6 +430,10 @@ int main(int argc, char **argv)
 			       "%s calls still return through it (a later --disable cuts them "
 			       "loose)\n", (int)o.pid, rep.cut_kept, plural(rep.cut_kept),
 			       rep.cut_kept == 1 ? "its" : "their");
+		if (verbose && !rep.already && rep.cut_later)
+			printf("tattach: %zu thread%s stopped inside the trampoline: cut loose "
+			       "when stopped again (%zu more stop%s)\n", rep.cut_later,
+			       plural(rep.cut_later), rep.cut_stops, plural(rep.cut_stops));
 		break;
 	case ACT_STACKS:
 		ret = session_stacks(o.pid, stdout);

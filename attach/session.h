@@ -49,6 +49,9 @@ struct session_report {
 					 * trampoline, whose calls stay traced */
 	size_t stub_stepped;		/* --disable: threads moved past a stub's
 					 * call of the trampoline */
+	size_t cut_later;		/* --disable: threads first stopped in the
+					 * trampoline, cut loose at a later stop */
+	size_t cut_stops;		/* --disable: those later stops */
 };
 
 #define SESSION_DEFAULT_THREADS 128

@@ -31,7 +31,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sched.h>
+#include <stdio.h>
 #include <sys/ptrace.h>
+#include <time.h>
 
 #include "attach/frames/running.h"
 #include "attach/frames/shadow.h"
@@ -309,6 +313,58 @@ static int64_t cut_thread(struct ringfile *rf, const struct shadow *s,
 	return (int64_t)open;
 }
 
+/* Has thread @tid of @pid exited? */
+static int access_gone(int pid, int tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
+	return access(path, F_OK) != 0;
+}
+
+/* CPU time thread @tid of @pid has had, in ns (0: unknown). */
+static unsigned long long ran_ns(int pid, int tid)
+{
+	unsigned long long ns = 0;
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &ns) != 1)
+		ns = 0;
+	fclose(f);
+	return ns;
+}
+
+int unhijack_wait_ran(int pid, const struct unhijack_report *rep, int timeout_ms)
+{
+	size_t n = rep->kept < UNHIJACK_KEPT_MAX ? rep->kept : UNHIJACK_KEPT_MAX;
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		size_t ran = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			unsigned long long ns = ran_ns(pid, rep->kept_tid[i]);
+
+			/* gone counts as left; unknown never does */
+			ran += ns ? ns > rep->kept_ran[i] : access_gone(pid, rep->kept_tid[i]);
+		}
+		if (ran == n)
+			return 1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
+		    timeout_ms)
+			return 0;
+		/* let it run: its time grows when the scheduler next looks */
+		sched_yield();
+	}
+}
+
 int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 		 struct unhijack_report *rep)
 {
@@ -327,6 +383,10 @@ int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 		int64_t n;
 
 		if (unhijack_in_tramp(rf, &s, t)) {
+			if (rep->kept < UNHIJACK_KEPT_MAX) {
+				rep->kept_tid[rep->kept] = t->tid;
+				rep->kept_ran[rep->kept] = ran_ns(h->pid, t->tid);
+			}
 			rep->kept++;
 			pr_info("thread %d was stopped in the trampoline: its calls in "
 				"flight still return through it", (int)t->tid);

@@ -18,11 +18,16 @@ struct remote;
 struct ringfile;
 struct shadow;
 
+#define UNHIJACK_KEPT_MAX 16
+
 struct unhijack_report {
 	size_t calls;		/* calls cut off: their returns are put back */
 	size_t threads;		/* threads with at least one */
 	size_t kept;		/* threads left as they were (see unhijack.c) */
 	size_t stepped;		/* threads moved past a stub's call */
+	/* the first kept threads, and how long each had run (ns) when held */
+	int kept_tid[UNHIJACK_KEPT_MAX];
+	unsigned long long kept_ran[UNHIJACK_KEPT_MAX];
 };
 
 /*
@@ -37,6 +42,14 @@ struct unhijack_report {
  */
 int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 		 struct unhijack_report *rep);
+
+/*
+ * unhijack_wait_ran - once the process is released: wait until every kept
+ * thread of @rep has run (its CPU time grew), so that it has left the
+ * trampoline, for at most @timeout_ms.  Returns 1 when all ran, 0 if not
+ * (or unknown: no /proc/PID/task/TID/schedstat).
+ */
+int unhijack_wait_ran(int pid, const struct unhijack_report *rep, int timeout_ms);
 
 /*
  * unhijack_in_tramp - is a frame of held thread @t inside trampoline code

@@ -157,3 +157,53 @@ Test(unhijack, unwinding_through_calls_cut_at_disable, .timeout = 120)
 	cr_assert_eq(WEXITSTATUS(target_stop(&twin)), 0);
 	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
 }
+
+/*
+ * A thread that spends most of its time inside the trampoline
+ * (tests/targets/spinner.c: a tight loop of traced calls) is often
+ * stopped there by --disable, half way through an event: its shadow
+ * stack is not to be touched then.  --disable lets it run on past the
+ * trampoline (the sites are NOPs by then) and stops it again to cut its
+ * calls loose.  Repeated until that has happened a few times: each
+ * --disable must leave no traced call in flight, whichever thread.
+ */
+#define SPIN_ROUNDS 100
+#define SPIN_SEEN   3
+
+Test(unhijack, threads_stopped_inside_the_trampoline, .timeout = 120)
+{
+	char *out, *err = NULL;
+	struct target t;
+	int seen = 0, round;
+	long before, after;
+
+	target_start(&t, build_path("tests/targets/spinner"));
+	ring_remove(t.pid);
+	for (round = 0; round < SPIN_ROUNDS && seen < SPIN_SEEN; round++) {
+		free(tattach_ok(t.pid, "--enable"));
+		out = tattach_ok(t.pid, "-v --disable");
+		seen += strstr(out, "cut loose when stopped again") != NULL;
+		cr_assert_null(strstr(out, "still return through it"), "round %d:\n%s", round,
+			       out);
+		free(out);
+		/* no hijacked return left: a walk meets none */
+		out = tattach_ok(t.pid, "--stacks");
+		cr_assert_null(strstr(out, "[traced]"), "round %d:\n%s", round, out);
+		free(out);
+		out = tattach_ok(t.pid, "--status");
+		cr_assert(strstr(out, "in flight:    0 traced calls"), "round %d:\n%s", round, out);
+		free(out);
+	}
+	cr_assert_eq(seen, SPIN_SEEN, "in %d rounds --disable never stopped the spinning "
+		     "thread inside the trampoline", round);
+	/* and it runs on, untraced */
+	cr_assert_eq(sscanf(target_cmd(&t, "ticks"), "done %ld", &before), 1);
+	cr_assert_eq(sscanf(target_cmd(&t, "stop"), "done %ld", &after), 1);
+	cr_assert_gt(after, before);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "} /* spin_loop */ /* still running at --disable */"), "%s", out);
+	cr_assert_null(strstr(out, "not traced"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+}
