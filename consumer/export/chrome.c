@@ -144,7 +144,7 @@ static void put_call(FILE *f, const struct tread_xtrace *x, const struct tread_x
 	const struct tread_xthread *th = &x->threads[e->thread];
 	const struct tread_xfunc *fn = &x->funcs[e->func];
 	uint64_t dur = end->real_ns > e->real_ns ? end->real_ns - e->real_ns : 0;
-	bool ended = end == e || end->synthetic || end->unwound;
+	bool ended = end == e || end->synthetic || end->unwound || end->cut;
 
 	sep(f, first);
 	fputs("{\"ph\":\"X\",\"name\":\"", f);
@@ -161,6 +161,7 @@ static void put_call(FILE *f, const struct tread_xtrace *x, const struct tread_x
 			fprintf(f, "\"entered_before_tracing\":true%s", ended ? "," : "");
 		if (ended)
 			fprintf(f, "\"end\":\"%s\"", end->unwound ? "unwound" :
+				end->cut ? "still running at --disable" :
 				"not traced (exit lost or still running)");
 		fputc('}', f);
 	}
