@@ -1109,9 +1109,9 @@ static int ring_of_live(const struct session_opts *o, struct proc_stat *ps,
  * then: unhook the library calls once more.
  */
 static int unhook_unwinder(struct remote *r, struct ringfile *rf, struct held *h,
-			   struct libcalls_report *lrep)
+			   struct libcalls_report *lrep, const unsigned char *walked)
 {
-	int n = unwind_hooks_remove(r, rf, h);
+	int n = unwind_hooks_remove(r, rf, h, walked);
 
 	if (n < 0 && n != -EBUSY)
 		pr_warn("pid %d: the unwinder's GOT entries could not all be put back: %s",
@@ -1143,6 +1143,7 @@ static void cut_kept(const struct session_opts *o, struct ringfile *rf,
 		unhijack_wait_ran(o->pid, urep, CUT_WAIT_MS);
 		if (hold(o->pid, &h))
 			return;
+		unhijack_report_free(urep);
 		ret = remote_open(&r, &h, rescue_of(rf, o->pid));
 		if (!ret)
 			ret = unhijack_all(&r, rf, &h, urep);
@@ -1151,7 +1152,7 @@ static void cut_kept(const struct session_opts *o, struct ringfile *rf,
 			rep->cut_later += rep->cut_kept - urep->kept;
 			rep->cut_kept = urep->kept;
 			rep->stub_stepped += urep->stepped;
-			unhook_unwinder(&r, rf, &h, &lrep);
+			unhook_unwinder(&r, rf, &h, &lrep, urep->walked);
 		}
 		remote_close(&r);
 		release(&h, &again);
@@ -1216,12 +1217,15 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 		if (!ret && !rf.hdr->patched_sites) {
 			/* calls in flight return straight to their callers from
 			 * now on: then the unwinder needs no hook (unhijack.c) */
+			phase_mark("rewrite sites, hooks");
 			if (unhijack_all(&r, &rf, &h, &urep) == 0) {
 				rep->cut = urep.calls;
 				rep->cut_kept = urep.kept;
 				rep->stub_stepped = urep.stepped;
 			}
-			ret = unhook_unwinder(&r, &rf, &h, &lrep);
+			phase_mark("cut calls in flight loose");
+			ret = unhook_unwinder(&r, &rf, &h, &lrep, urep.walked);
+			phase_mark("unwinder hooks off");
 		}
 		rep->entries_in_stubs = erep.in_stubs;
 		rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
@@ -1234,6 +1238,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	phase_mark("resume threads");
 	if (!ret)
 		cut_kept(o, &rf, rep, &urep);
+	unhijack_report_free(&urep);
 out:
 	rf.hdr->owner = 0;
 	proc_free_maps(&maps);

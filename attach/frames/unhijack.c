@@ -228,31 +228,42 @@ static uint64_t cut_records(struct cut_writer *w, uint64_t depth, uint64_t now, 
 }
 
 /*
- * Cut thread @t's calls loose.  Returns how many event- or stats-mode
- * calls were still open, or -errno.
+ * The slot of held thread @t, when it has shadow frames: 1 (*@idx, *@addr
+ * and *@head set), 0 when it has none, or -errno.
  */
-static int64_t cut_thread(struct ringfile *rf, const struct shadow *s,
-			  const struct held_thread *t, uint64_t now)
+static int slot_with_frames(const struct shadow *s, const struct held_thread *t,
+			    uint32_t max_threads, int64_t *idx, uint64_t *addr,
+			    struct tp_thread *head)
 {
-	struct tat_ring_header *hdr = rf->hdr;
-	uint64_t key = t->regs.fs_base, depth, addr, open = 0, events = 0, words;
-	struct cut_writer w = { .rf = rf };
-	struct tat_thread_ctl *ctl;
-	struct tp_thread head;
-	int64_t idx;
+	uint64_t key = t->regs.fs_base;
 	int is_new, ret;
 
 	if (!key)
 		return 0;	/* no TLS: the trampoline never traced it */
-	idx = shadow_find_thread(s, key, &is_new);
-	if (idx < 0 || is_new || (uint64_t)idx >= hdr->max_threads)
-		return idx < 0 && idx != -ENOSPC ? idx : 0;
-	addr = shadow_thread_addr(s, (uint32_t)idx);
-	ret = shadow_read(s->pid, addr, &head, SHADOW_HEAD);
+	*idx = shadow_find_thread(s, key, &is_new);
+	if (*idx < 0 || is_new || (uint64_t)*idx >= max_threads)
+		return *idx < 0 && *idx != -ENOSPC ? (int)*idx : 0;
+	*addr = shadow_thread_addr(s, (uint32_t)*idx);
+	ret = shadow_read(s->pid, *addr, head, SHADOW_HEAD);
 	if (ret)
 		return ret;
-	if (head.key != key || !head.depth)
-		return 0;
+	return head->key == key && head->depth;
+}
+
+/*
+ * Cut the calls of thread slot @idx (at @addr, its head in @head) loose.
+ * Returns how many event- or stats-mode calls were still open, or -errno.
+ */
+static int64_t cut_slot(struct ringfile *rf, const struct shadow *s, int64_t idx,
+			uint64_t addr, struct tp_thread *hp, uint64_t now)
+{
+	struct tat_ring_header *hdr = rf->hdr;
+	uint64_t depth, open = 0, events = 0, words;
+	struct cut_writer w = { .rf = rf };
+	struct tp_thread head = *hp;
+	struct tat_thread_ctl *ctl;
+	int ret;
+
 	depth = head.depth < TP_DEPTH_MAX ? head.depth : TP_DEPTH_MAX;
 	ret = shadow_read(s->pid, addr + offsetof(struct tp_thread, stack), fr,
 			  depth * sizeof(fr[0]));
@@ -365,6 +376,12 @@ int unhijack_wait_ran(int pid, const struct unhijack_report *rep, int timeout_ms
 	}
 }
 
+void unhijack_report_free(struct unhijack_report *rep)
+{
+	free(rep->walked);
+	rep->walked = NULL;
+}
+
 int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 		 struct unhijack_report *rep)
 {
@@ -378,10 +395,28 @@ int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 		return ret == -ENOENT ? 0 : ret;
 	rep->stepped = step_past_stub_calls(r, rf, h);
 	now = running_event_clock(rf->hdr);
+	rep->walked = calloc(h->n ? h->n : 1, 1);
+	if (!rep->walked)
+		return -ENOMEM;
 	for (size_t i = 0; i < h->n; i++) {
 		const struct held_thread *t = &h->v[i];
-		int64_t n;
+		struct tp_thread head;
+		uint64_t addr = 0;
+		int64_t idx = 0, n;
+		int has;
 
+		/* a thread with frames to cut is walked (below); one without
+		 * only needs to be out of the trampoline's code now */
+		has = in_tramp(rf->hdr, t->regs.rip) ? 1 :
+		      slot_with_frames(&s, t, rf->hdr->max_threads, &idx, &addr, &head);
+		if (has < 0) {
+			ret = has;
+			pr_warn("thread %d: its calls in flight could not be read: %s",
+				(int)t->tid, strerror(-ret));
+			break;
+		}
+		if (!has)
+			continue;
 		if (unhijack_in_tramp(rf, &s, t)) {
 			if (rep->kept < UNHIJACK_KEPT_MAX) {
 				rep->kept_tid[rep->kept] = t->tid;
@@ -392,7 +427,8 @@ int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 				"flight still return through it", (int)t->tid);
 			continue;
 		}
-		n = cut_thread(rf, &s, t, now);
+		rep->walked[i] = 1;	/* and found outside the trampoline */
+		n = cut_slot(rf, &s, idx, addr, &head, now);
 		if (n < 0) {
 			ret = (int)n;
 			pr_warn("thread %d: its calls in flight could not all be cut loose "

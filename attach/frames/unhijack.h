@@ -28,7 +28,13 @@ struct unhijack_report {
 	/* the first kept threads, and how long each had run (ns) when held */
 	int kept_tid[UNHIJACK_KEPT_MAX];
 	unsigned long long kept_ran[UNHIJACK_KEPT_MAX];
+	/* per held thread: its stack was walked and found outside the
+	 * trampoline (unwind_hooks_remove() need not walk it again) */
+	unsigned char *walked;
 };
+
+/* Free what unhijack_all() allocated in @rep (walked). */
+void unhijack_report_free(struct unhijack_report *rep);
 
 /*
  * unhijack_all - with every thread of the process held and every site,
@@ -38,7 +44,8 @@ struct unhijack_report {
  * shadow stack hijacked (where the slot still holds a tp_return) and
  * empty the shadow stack, writing CUT + EXIT records for its open calls.
  * Returns 0 (@rep says what was done; rep->kept threads keep their
- * frames, and so the hooks) or -errno.
+ * frames, and so the hooks) or -errno.  @rep must be zeroed or freed with
+ * unhijack_report_free() before.
  */
 int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 		 struct unhijack_report *rep);

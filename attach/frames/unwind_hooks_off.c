@@ -4,12 +4,13 @@
  *
  * The hooks exist for the frames whose return goes through the trampoline:
  * an exception, pthread_exit() or backtrace() must find their return
- * addresses put back.  Such a frame may outlive --disable by hours (main(),
- * adopted at --enable, returns through the trampoline until the program
- * ends), so the hooks may only go when no thread has one (needs_hooks()
- * below), and no thread is inside trampoline code, where it could be
- * about to push a frame (its innermost frame, or one below a signal
- * handler).  The threads are held, so nothing changes meanwhile.
+ * addresses put back.  --disable cuts such frames loose first (main(),
+ * adopted at --enable, would otherwise return through the trampoline until
+ * the program ends: unhijack.c), but a thread stopped inside the trampoline
+ * keeps its frames; so the hooks may only go when no thread has one
+ * (needs_hooks() below), and no thread is inside trampoline code, where it
+ * could be about to push a frame (its innermost frame, or one below a
+ * signal handler).  The threads are held, so nothing changes meanwhile.
  * Then every entry goes back to the value it held before it was hooked,
  * byte for byte (a lazily bound entry not yet resolved stays so).
  */
@@ -138,7 +139,8 @@ static int is_hook(const struct ringfile *rf, uint64_t v)
 	return 0;
 }
 
-int unwind_hooks_remove(struct remote *r, struct ringfile *rf, struct held *h)
+int unwind_hooks_remove(struct remote *r, struct ringfile *rf, struct held *h,
+			const unsigned char *walked)
 {
 	uint64_t nsaved, zero = 0;
 	struct shadow s;
@@ -163,6 +165,8 @@ int unwind_hooks_remove(struct remote *r, struct ringfile *rf, struct held *h)
 		return -EBUSY;
 	}
 	for (size_t i = 0; i < h->n && !busy; i++) {
+		if (walked && walked[i])
+			continue;	/* just walked, outside: nothing changed since */
 		busy = stopped_in_tramp(rf, &s, &h->v[i]);
 		if (busy)
 			pr_info("pid %d: the unwinder's GOT entries stay hooked: thread %d "
