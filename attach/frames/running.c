@@ -24,6 +24,7 @@
 #include "attach/frames/running.h"
 #include "attach/process/seize.h"
 #include "attach/frames/shadow.h"
+#include "attach/frames/unhijack.h"
 #include "attach/process/stackwalk.h"
 
 
@@ -137,9 +138,10 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 	n = stackwalk(t->tid, &wo, frames);
 	if (n < 0)
 		return -1;
-	for (int k = 0; k < n; k++)
-		if (in_tramp(hdr, frames[k].ip) && !(k > 0 && is_tramp_return(s, frames[k].ip)))
-			return -1;	/* stopped inside the trampoline */
+	/* stopped inside the trampoline (under a signal handler too), or a
+	 * walk stepped by guesswork that may have missed it (unhijack.c) */
+	if (in_tramp(hdr, t->regs.rip) || unhijack_walk_in_tramp(rf, s, frames, n, 0, 1))
+		return -1;
 	m = traced_frames(rf, s, t->tid, n);
 	if (!m)
 		return 0;

@@ -76,8 +76,52 @@ static int is_tramp_return(const struct shadow *s, uint64_t v)
 	return 0;
 }
 
+/*
+ * Did the unwinder find real unwind information for frame @k: a function
+ * holding its ip (after its start, for a return address)?  Where it found
+ * none it makes up a function starting at the ip (seen in the vDSO, and
+ * at garbage "return addresses" on the stack after stepping over it).
+ */
+static int plausible(const struct walk_frame *f, int k)
+{
+	return f->start && f->end > f->ip && (k ? f->start < f->ip : f->start <= f->ip);
+}
+
+int unhijack_walk_in_tramp(const struct ringfile *rf, const struct shadow *s,
+			   const struct walk_frame *f, int n, uint64_t expect_slot, int strict)
+{
+	int met = 0;
+
+	for (int k = 0; k < n; k++) {
+		if (!in_tramp(rf->hdr, f[k].ip)) {
+			/*
+			 * A frame without unwind information (the vDSO's, for
+			 * one) was stepped over by guesswork, which can skip a
+			 * signal frame and the trampoline code under it: the
+			 * answer is unknown.  (The stopped thread leaves such a
+			 * frame soon: --disable tries again.)
+			 */
+			if (strict && !plausible(&f[k], k))
+				return 1;
+			continue;
+		}
+		/*
+		 * A return into tp_return is a hijacked frame, not trampoline
+		 * code: unless a signal interrupted the thread right there
+		 * (the traced function had returned, tp_return not begun):
+		 * then its frame is about to be popped.
+		 */
+		if (k == 0 || !is_tramp_return(s, f[k].ip) || f[k - 1].sigframe)
+			return 1;
+		met |= f[k].sp - 8 == expect_slot;
+	}
+	/* a walk that stopped short of the innermost hijacked return may
+	 * have missed trampoline code below a signal handler: unknown */
+	return expect_slot && !met;
+}
+
 int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
-		      const struct held_thread *t)
+		      const struct held_thread *t, uint64_t expect_slot, int strict)
 {
 	struct walk_opts wo = { s->st.tramp_return, TAT_TRAMP_MAX, NULL, NULL, 0 };
 	int n;
@@ -90,11 +134,7 @@ int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
 	n = stackwalk(t->tid, &wo, frames);
 	if (n < 0)
 		return 1;
-	/* a return into tp_return is a hijacked frame, not trampoline code */
-	for (int k = 0; k < n; k++)
-		if (in_tramp(rf->hdr, frames[k].ip) && !(k > 0 && is_tramp_return(s, frames[k].ip)))
-			return 1;
-	return 0;
+	return unhijack_walk_in_tramp(rf, s, frames, n, expect_slot, strict);
 }
 
 /*
@@ -247,12 +287,40 @@ static int slot_with_frames(const struct shadow *s, const struct held_thread *t,
 	ret = shadow_read(s->pid, *addr, head, SHADOW_HEAD);
 	if (ret)
 		return ret;
-	return head->key == key && head->depth;
+	if (head->key != key || !head->depth)
+		return 0;
+	ret = shadow_read(s->pid, *addr + offsetof(struct tp_thread, stack), fr,
+			  (head->depth < TP_DEPTH_MAX ? head->depth : TP_DEPTH_MAX) * sizeof(fr[0]));
+	return ret ? ret : 1;
 }
 
 /*
- * Cut the calls of thread slot @idx (at @addr, its head in @head) loose.
- * Returns how many event- or stats-mode calls were still open, or -errno.
+ * The return slot a walk of held thread @t must meet first: the lowest
+ * one, at or above its stack pointer, of a frame in fr[0, @depth) of its
+ * running sub-stack that still holds a tp_return (0: none).
+ */
+static uint64_t innermost_hijacked(const struct shadow *s, const struct held_thread *t,
+				   uint64_t depth, uint32_t stack)
+{
+	uint64_t lowest = 0;
+
+	for (uint64_t j = 0; j < depth && j < TP_DEPTH_MAX; j++) {
+		uint64_t held;
+
+		if (stack_of(&fr[j]) != stack || fr[j].slot < t->regs.rsp ||
+		    (lowest && fr[j].slot >= lowest) ||
+		    shadow_read(s->pid, fr[j].slot, &held, sizeof(held)) ||
+		    !is_tramp_return(s, held))
+			continue;
+		lowest = fr[j].slot;
+	}
+	return lowest;
+}
+
+/*
+ * Cut the calls of thread slot @idx (at @addr, its head in @hp, its frames
+ * in fr[]) loose.  Returns how many event- or stats-mode calls were still
+ * open, or -errno.
  */
 static int64_t cut_slot(struct ringfile *rf, const struct shadow *s, int64_t idx,
 			uint64_t addr, struct tp_thread *hp, uint64_t now)
@@ -265,10 +333,6 @@ static int64_t cut_slot(struct ringfile *rf, const struct shadow *s, int64_t idx
 	int ret;
 
 	depth = head.depth < TP_DEPTH_MAX ? head.depth : TP_DEPTH_MAX;
-	ret = shadow_read(s->pid, addr + offsetof(struct tp_thread, stack), fr,
-			  depth * sizeof(fr[0]));
-	if (ret)
-		return ret;
 
 	/* 1. The return addresses, innermost first: of a tail call's two
 	 * frames on one slot, the outer one's address is the one left. */
@@ -417,7 +481,8 @@ int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 		}
 		if (!has)
 			continue;
-		if (unhijack_in_tramp(rf, &s, t)) {
+		if (unhijack_in_tramp(rf, &s, t, in_tramp(rf->hdr, t->regs.rip) ? 0 :
+				      innermost_hijacked(&s, t, head.depth, head.cur_stack), 1)) {
 			if (rep->kept < UNHIJACK_KEPT_MAX) {
 				rep->kept_tid[rep->kept] = t->tid;
 				rep->kept_ran[rep->kept] = ran_ns(h->pid, t->tid);

@@ -11,6 +11,7 @@
 #define TATTACH_ATTACH_UNHIJACK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct held;
 struct held_thread;
@@ -62,9 +63,20 @@ int unhijack_wait_ran(int pid, const struct unhijack_report *rep, int timeout_ms
  * unhijack_in_tramp - is a frame of held thread @t inside trampoline code
  * (its innermost, or one below a signal handler or the vDSO), where it may
  * be half way through a shadow-stack update?  1: yes or unknown, 0: no.
+ * With @expect_slot, the walk must reach the hijacked return in that
+ * stack slot (the innermost one of the running stack), else the answer
+ * is unknown: a walk that stops short may have missed trampoline code.
+ * @strict: a frame without unwind information on the way (the vDSO's)
+ * makes the answer unknown too (libunwind steps over it by guesswork).
  * Call stackwalk_done() after the last one.
  */
 int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
-		      const struct held_thread *t);
+		      const struct held_thread *t, uint64_t expect_slot, int strict);
+
+/* The same, of the walk @f[0, @n) of a thread's stack (stackwalk()),
+ * without a tp_return to go on from (walk_opts.unhijack NULL). */
+struct walk_frame;
+int unhijack_walk_in_tramp(const struct ringfile *rf, const struct shadow *s,
+			   const struct walk_frame *f, int n, uint64_t expect_slot, int strict);
 
 #endif /* TATTACH_ATTACH_UNHIJACK_H */

@@ -5,13 +5,19 @@
  * event (tests/integration/test_unhijack.c).
  *
  *   ticks    answers "done N": tick() calls so far (N > 0 once running)
+ *   signals  from now on a SIGPROF every 500 us of CPU time runs a handler
+ *            that spins (untraced) for about 100 us, often on top of the
+ *            trampoline: "done"
  *   stop     ends the loop, joins the worker: "done N", its tick() calls
  *
  * The main thread waits in fgets() meanwhile.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NOINLINE __attribute__((noinline, noclone))
@@ -29,6 +35,30 @@ NOINLINE static void spin_loop(void)
 {
 	while (!stopping)
 		tick();
+}
+
+/* Untraced (no -pg call): a handler that tattach finds running over
+ * whatever it interrupted, the trampoline included. */
+__attribute__((no_instrument_function)) static void slow_handler(int sig)
+{
+	struct timespec a, b;
+
+	(void)sig;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	do
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+	while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 100000);
+}
+
+static int start_signals(void)
+{
+	struct itimerval it = { { 0, 500 }, { 0, 500 } };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = slow_handler;
+	sa.sa_flags = SA_RESTART;
+	return sigaction(SIGPROF, &sa, NULL) || setitimer(ITIMER_PROF, &it, NULL);
 }
 
 static void *worker(void *arg)
@@ -57,6 +87,8 @@ int main(void)
 	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4)) {
 		if (!strncmp(line, "ticks", 5)) {
 			printf("done %ld\n", ticks);
+		} else if (!strncmp(line, "signals", 7)) {
+			printf(start_signals() ? "error\n" : "done\n");
 		} else if (!strncmp(line, "stop", 4)) {
 			stopping = 1;
 			pthread_join(th, NULL);
