@@ -17,9 +17,11 @@
  * state.  But a thread may have been stopped inside it, half way through
  * pushing or popping a frame (its innermost frame, or one below a signal
  * handler): its shadow stack is not ours to change, and it is left as it
- * is (counted in kept; its frames then keep the hooks, as before).  A
- * thread stopped at the call of a library-call or entry stub would push a
- * frame as soon as it runs: it is moved past that call, which only traces.
+ * is (counted in kept: session.c stops the process again once it has run
+ * on).  Only a walk of its stack tells, and only a walk that cannot have
+ * skipped anything (unhijack_walk_in_tramp()).  A thread stopped at the
+ * call of a library-call or entry stub would push a frame as soon as it
+ * runs: it is moved past that call, which only traces.
  *
  * Order, so that a tattach killed half way leaves nothing broken: the
  * return addresses first (a frame still on the shadow stack whose address
@@ -28,14 +30,14 @@
  * would not be).
  */
 #include <errno.h>
+#include <sched.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sched.h>
-#include <stdio.h>
 #include <sys/ptrace.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "attach/frames/running.h"
 #include "attach/frames/shadow.h"
@@ -45,8 +47,6 @@
 #include "attach/process/seize.h"
 #include "attach/process/stackwalk.h"
 #include "attach/ring/ringfile.h"
-
-#define STACK_UNTOLD 0xffffffffu	/* tp_thread.ring_stack (tramp.c) */
 
 /* Library-call stub (attach/hooks/libcalls.c): the site key is stub + 5;
  * endbr64 at +0, the call of the trampoline at +4, then the jmp at +10. */
@@ -198,17 +198,6 @@ static void put(struct cut_writer *w, uint64_t word)
 	running_ring_append(w->rf, w->idx, word);
 }
 
-/* Open event-mode frames of sub-stack @stack among fr[0, @upto]. */
-static uint64_t open_on(uint64_t upto, uint32_t stack)
-{
-	uint64_t n = 0;
-
-	for (uint64_t j = 0; j <= upto; j++)
-		n += !(fr[j].site & (TP_FRAME_ENDED | TP_FRAME_STATS)) &&
-		     ((fr[j].site >> TP_FRAME_STACK_SHIFT) & TP_FRAME_STACK_MASK) == stack;
-	return n;
-}
-
 static int is_open_event(const struct tp_frame *f)
 {
 	return !(f->site & (TP_FRAME_ENDED | TP_FRAME_STATS));
@@ -217,6 +206,16 @@ static int is_open_event(const struct tp_frame *f)
 static uint32_t stack_of(const struct tp_frame *f)
 {
 	return (uint32_t)((f->site >> TP_FRAME_STACK_SHIFT) & TP_FRAME_STACK_MASK);
+}
+
+/* Open event-mode frames of sub-stack @stack among fr[0, @upto]. */
+static uint64_t open_on(uint64_t upto, uint32_t stack)
+{
+	uint64_t n = 0;
+
+	for (uint64_t j = 0; j <= upto; j++)
+		n += is_open_event(&fr[j]) && stack_of(&fr[j]) == stack;
+	return n;
 }
 
 /*
