@@ -505,6 +505,20 @@ int main(int argc, char **argv)
 			       "%zu thread%s stopped for %.3f ms\n", (int)o.pid, rep.changed,
 			       rep.changed == 1 ? " is a" : "s are", rep.threads,
 			       plural(rep.threads), rep.stopped_us / 1000);
+		if (!rep.already && rep.cut)
+			printf("tattach: pid %d: %zu call%s still running now return%s straight to "
+			       "%s (tread: 'still running at --disable')\n", (int)o.pid,
+			       rep.cut, plural(rep.cut), rep.cut == 1 ? "s" : "",
+			       rep.cut == 1 ? "its caller" : "their callers");
+		if (!rep.already && rep.cut_kept)
+			printf("tattach: pid %d: %zu thread%s stopped inside the trampoline: "
+			       "%s calls still return through it (a later --disable cuts them "
+			       "loose)\n", (int)o.pid, rep.cut_kept, plural(rep.cut_kept),
+			       rep.cut_kept == 1 ? "its" : "their");
+		if (verbose && !rep.already && rep.cut_later)
+			printf("tattach: %zu thread%s stopped inside the trampoline: cut loose "
+			       "when stopped again (%zu more stop%s)\n", rep.cut_later,
+			       plural(rep.cut_later), rep.cut_stops, plural(rep.cut_stops));
 		ret = children_disable(o.pid, ps.start_time, &o, &cr);
 		if (cr.disabled)
 			printf("tattach: pid %d: and %zu traced descendant%s disabled: %s\n",
@@ -549,6 +563,9 @@ int main(int argc, char **argv)
 		if (rep.entries_in_stubs)
 			printf("tattach: %zu threads were running in an entry stub: they go "
 			       "on there (stubs stay mapped)\n", rep.entries_in_stubs);
+		if (rep.stub_stepped)
+			printf("tattach: %zu threads stepped past a stub's call of the "
+			       "trampoline\n", rep.stub_stepped);
 		if (rep.eintr_fixed)
 			printf("tattach: %zu interrupted system calls restarted\n",
 			       rep.eintr_fixed);

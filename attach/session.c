@@ -31,6 +31,7 @@
 #include "attach/process/seize.h"
 #include "attach/process/stackwalk.h"
 #include "attach/frames/unwind_hooks.h"
+#include "attach/frames/unhijack.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
 #include "attach/status_children.h"
@@ -1256,9 +1257,9 @@ static int ring_of_live(const struct session_opts *o, struct proc_stat *ps,
  * then: unhook the library calls once more.
  */
 static int unhook_unwinder(struct remote *r, struct ringfile *rf, struct held *h,
-			   struct libcalls_report *lrep)
+			   struct libcalls_report *lrep, const unsigned char *walked)
 {
-	int n = unwind_hooks_remove(r, rf, h);
+	int n = unwind_hooks_remove(r, rf, h, walked);
 
 	if (n < 0 && n != -EBUSY)
 		pr_warn("pid %d: the unwinder's GOT entries could not all be put back: %s",
@@ -1266,8 +1267,52 @@ static int unhook_unwinder(struct remote *r, struct ringfile *rf, struct held *h
 	return n > 0 ? libcalls_apply(r, rf, NULL, lrep) : 0;
 }
 
+/*
+ * A thread stopped inside the trampoline keeps its calls in flight
+ * (unhijack.c).  The sites are NOPs now, so it leaves the trampoline at
+ * once and enters it again only to return through those calls: stop the
+ * process again, briefly, and cut them loose then; a few times at most.
+ */
+#define CUT_TRIES 5
+
+#define CUT_WAIT_MS 100	/* for a kept thread to run, each time */
+
+static void cut_kept(const struct session_opts *o, struct ringfile *rf,
+		     struct session_report *rep, struct unhijack_report *urep)
+{
+	for (int tries = 0; tries < CUT_TRIES && rep->cut_kept; tries++) {
+		struct remote r = { .memfd = -1 };
+		struct session_report again = { 0 };
+		struct libcalls_report lrep;
+		struct held h = { 0 };
+		int ret;
+
+		/* stopped again before it ran, it would still be where it was */
+		unhijack_wait_ran(o->pid, urep, CUT_WAIT_MS);
+		if (hold(o->pid, &h))
+			return;
+		unhijack_report_free(urep);
+		ret = remote_open(&r, &h, rescue_of(rf, o->pid));
+		if (!ret)
+			ret = unhijack_all(&r, rf, &h, urep);
+		if (!ret) {
+			rep->cut += urep->calls;
+			rep->cut_later += rep->cut_kept - urep->kept;
+			rep->cut_kept = urep->kept;
+			rep->stub_stepped += urep->stepped;
+			unhook_unwinder(&r, rf, &h, &lrep, urep->walked);
+		}
+		remote_close(&r);
+		release(&h, &again);
+		rep->cut_stops++;
+		if (ret)
+			return;
+	}
+}
+
 int session_disable(const struct session_opts *o, struct session_report *rep)
 {
+	struct unhijack_report urep = { 0 };
 	struct ringfile rf = { .fd = -1 };
 	struct remote r = { .memfd = -1 };
 	struct maps maps = { 0 };
@@ -1319,8 +1364,19 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 			ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, &maps, rep);
 		if (!ret)
 			marks_flag_set(&r, &rf, 0);	/* <tattach/mark.h> */
-		if (!ret && !rf.hdr->patched_sites)
-			ret = unhook_unwinder(&r, &rf, &h, &lrep);
+		if (!ret && !rf.hdr->patched_sites) {
+			/* calls in flight return straight to their callers from
+			 * now on: then the unwinder needs no hook (unhijack.c) */
+			phase_mark("rewrite sites, hooks");
+			if (unhijack_all(&r, &rf, &h, &urep) == 0) {
+				rep->cut = urep.calls;
+				rep->cut_kept = urep.kept;
+				rep->stub_stepped = urep.stepped;
+			}
+			phase_mark("cut calls in flight loose");
+			ret = unhook_unwinder(&r, &rf, &h, &lrep, urep.walked);
+			phase_mark("unwinder hooks off");
+		}
 		rep->entries_in_stubs = erep.in_stubs;
 		rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 		if (!ret)
@@ -1330,6 +1386,9 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	if (release(&h, rep) && !ret)
 		ret = -EIO;
 	phase_mark("resume threads");
+	if (!ret)
+		cut_kept(o, &rf, rep, &urep);
+	unhijack_report_free(&urep);
 out:
 	rf.hdr->owner = 0;
 	proc_free_maps(&maps);

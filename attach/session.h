@@ -51,6 +51,15 @@ struct session_report {
 	size_t entries_in_stubs;	/* --disable: threads left in an entry stub */
 	double inject_us;		/* first --enable: one thread held alone
 					 * for the injection, before stopped_us */
+	size_t cut;			/* --disable: calls in flight cut loose from
+					 * the trampoline (attach/frames/unhijack.c) */
+	size_t cut_kept;		/* --disable: threads stopped in the
+					 * trampoline, whose calls stay traced */
+	size_t stub_stepped;		/* --disable: threads moved past a stub's
+					 * call of the trampoline */
+	size_t cut_later;		/* --disable: threads first stopped in the
+					 * trampoline, cut loose at a later stop */
+	size_t cut_stops;		/* --disable: those later stops */
 };
 
 #define SESSION_DEFAULT_THREADS 128

@@ -25,6 +25,7 @@
 #include "attach/frames/running.h"
 #include "attach/process/seize.h"
 #include "attach/frames/shadow.h"
+#include "attach/frames/unhijack.h"
 #include "attach/process/stackwalk.h"
 
 
@@ -36,7 +37,7 @@ struct adopt {
 static struct walk_frame frames[STACKWALK_MAX];
 static struct adopt found[STACKWALK_MAX];
 
-static uint64_t event_clock(const struct tat_ring_header *hdr)
+uint64_t running_event_clock(const struct tat_ring_header *hdr)
 {
 	struct timespec ts;
 	uint32_t lo, hi;
@@ -176,8 +177,7 @@ static size_t traced_frames(const struct ringfile *rf, const struct shadow *s,
 	return m;
 }
 
-/* Append @word at the writer's head of ring @idx (the thread is held). */
-static void ring_append(struct ringfile *rf, uint32_t idx, uint64_t word)
+void running_ring_append(struct ringfile *rf, uint32_t idx, uint64_t word)
 {
 	struct tat_ring_header *hdr = rf->hdr;
 	struct tat_thread_ctl *ctl = (struct tat_thread_ctl *)((char *)hdr + hdr->thread_off) + idx;
@@ -207,9 +207,10 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 	n = stackwalk(t->tid, &wo, frames);
 	if (n < 0)
 		return -1;
-	for (int k = 0; k < n; k++)
-		if (in_tramp(hdr, frames[k].ip) && !(k > 0 && is_tramp_return(s, frames[k].ip)))
-			return -1;	/* stopped inside the trampoline */
+	/* stopped inside the trampoline (under a signal handler too), or a
+	 * walk stepped by guesswork that may have missed it (unhijack.c) */
+	if (in_tramp(hdr, t->regs.rip) || unhijack_walk_in_tramp(rf, s, frames, n, 0, 1))
+		return -1;
 	m = traced_frames(rf, s, t->tid, n);
 	if (!m)
 		return 0;
@@ -248,19 +249,19 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 		head.populate_pending = 1;
 		ctl->tid = t->tid;
 		__atomic_fetch_add(&hdr->threads_used, 1, __ATOMIC_RELAXED);
-		ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_TID, (uint32_t)t->tid));
+		running_ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_TID, (uint32_t)t->tid));
 	}
 	if (!stats) {
-		ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_TIME, now >> TAT_EV_TSC_BITS));
+		running_ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_TIME, now >> TAT_EV_TSC_BITS));
 		/* A new slot keeps last_hi unknown: the thread's first event
 		 * then takes the TIME path, which makes its ring resident
 		 * (populate_pending) before a second page is written. */
 		head.last_hi = is_new ? ~0ull : now >> TAT_EV_TSC_BITS;
 		if (tell_stack) {
-			ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_STACK, stack));
+			running_ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_STACK, stack));
 			head.ring_stack = (uint32_t)stack;
 		}
-		ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_EARLY, m));
+		running_ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_EARLY, m));
 	}
 	for (size_t i = 0; i < m; i++) {
 		struct tp_frame f = {
@@ -279,7 +280,7 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 			sf->site = found[i].site | (stats ? TAT_FRAME_STATS : 0);
 		}
 		if (!stats)
-			ring_append(rf, (uint32_t)idx, tat_ev_make(TAT_EV_ENTRY, found[i].site, now));
+			running_ring_append(rf, (uint32_t)idx, tat_ev_make(TAT_EV_ENTRY, found[i].site, now));
 	}
 	head.depth = depth + m;
 	head.cur_stack = (uint32_t)stack;
@@ -303,7 +304,7 @@ void running_adopt(struct ringfile *rf, struct held *h, struct running_report *r
 	memset(rep, 0, sizeof(*rep));
 	if (shadow_open(&s, h->pid, rf->hdr))
 		return;
-	now = event_clock(rf->hdr);
+	now = running_event_clock(rf->hdr);
 	if (site_runs_build(rf)) {
 		pr_info("out of memory: the calls in flight are not traced");
 		return;

@@ -5,8 +5,9 @@
  * __cxa_begin_catch of every loaded object at the trampoline's hooks
  * (tramp.c, tp_hook()), which put the hijacked return addresses back
  * before an unwinder walks the stack and take them again at the catch.
- * Also pthread_exit and backtrace.  --disable puts the entries back when
- * no traced call still returns through the trampoline.
+ * Also pthread_exit and backtrace.  --disable puts the entries back once
+ * no traced call returns through the trampoline any more (it cuts the
+ * calls in flight loose first: unhijack.h).
  */
 #ifndef TATTACH_ATTACH_UNWIND_HOOKS_H
 #define TATTACH_ATTACH_UNWIND_HOOKS_H
@@ -34,10 +35,13 @@ void unwind_hooks_prepare(const struct maps *maps);
  * unwind_hooks_remove - at --disable, with every thread of the process
  * held: put every hooked GOT entry back to what it held before, when no
  * frame of any thread returns through the trampoline any more and no
- * thread is inside it (unwind_hooks_off.c says why).  Returns how many
- * entries were put back (0: none hooked), -EBUSY when they must stay
+ * thread is inside it (unwind_hooks_off.c says why).  @walked (or NULL):
+ * per held thread, 1 if its stack was just walked and found outside the
+ * trampoline (unhijack_all()), so it is not walked again.  Returns how
+ * many entries were put back (0: none hooked), -EBUSY when they must stay
  * (reason logged), or -errno.
  */
-int unwind_hooks_remove(struct remote *r, struct ringfile *rf, struct held *h);
+int unwind_hooks_remove(struct remote *r, struct ringfile *rf, struct held *h,
+			const unsigned char *walked);
 
 #endif /* TATTACH_ATTACH_UNWIND_HOOKS_H */

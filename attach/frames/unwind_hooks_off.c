@@ -4,18 +4,18 @@
  *
  * The hooks exist for the frames whose return goes through the trampoline:
  * an exception, pthread_exit() or backtrace() must find their return
- * addresses put back.  Such a frame may outlive --disable by hours (main(),
- * adopted at --enable, returns through the trampoline until the program
- * ends), so the hooks may only go when no thread has one (needs_hooks()
- * below), and no thread is inside trampoline code, where it could be
- * about to push a frame (its innermost frame, or one below a signal
- * handler).  The threads are held, so nothing changes meanwhile.
+ * addresses put back.  --disable cuts such frames loose first (main(),
+ * adopted at --enable, would otherwise return through the trampoline until
+ * the program ends: unhijack.c), but a thread stopped inside the trampoline
+ * keeps its frames; so the hooks may only go when no thread has one
+ * (needs_hooks() below), and no thread is inside trampoline code, where it
+ * could be about to push a frame (its innermost frame, or one below a
+ * signal handler).  The threads are held, so nothing changes meanwhile.
  * Then every entry goes back to the value it held before it was hooked,
  * byte for byte (a lazily bound entry not yet resolved stays so).
  */
 #include <errno.h>
 #include <stddef.h>
-#include <sys/ptrace.h>
 
 #include "attach/log.h"
 #include "attach/process/remote.h"
@@ -25,16 +25,7 @@
 #include "attach/process/stackwalk.h"
 #include "attach/tramp/tramp_blob.h"
 #include "attach/frames/unwind_hooks.h"
-
-static struct walk_frame frames[STACKWALK_MAX];
-
-static int in_tramp(const struct tat_ring_header *hdr, uint64_t ip)
-{
-	for (uint32_t i = 0; i < hdr->tramp_count && i < TAT_TRAMP_MAX; i++)
-		if (ip >= hdr->tramp_addr[i] && ip < hdr->tramp_addr[i] + hdr->tramp_size)
-			return 1;
-	return hdr->rescue_addr && ip >= hdr->rescue_addr && ip < hdr->rescue_addr + 4096;
-}
+#include "attach/frames/unhijack.h"
 
 static int is_tramp_return(const struct shadow *s, uint64_t v)
 {
@@ -106,22 +97,9 @@ static int64_t thread_needing_hooks(const struct ringfile *rf, const struct shad
 static int stopped_in_tramp(const struct ringfile *rf, const struct shadow *s,
 			    const struct held_thread *t)
 {
-	struct walk_opts wo = { s->st.tramp_return, TAT_TRAMP_MAX, NULL, NULL, 0 };
-	int n;
-
-	if (in_tramp(rf->hdr, t->regs.rip))
-		return 1;
-	/* walk from the registers the thread will resume with */
-	if (t->regs_changed && ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0)
-		return 1;
-	n = stackwalk(t->tid, &wo, frames);
-	if (n < 0)
-		return 1;
-	/* a return into tp_return is a hijacked frame: needs_hooks() judges those */
-	for (int k = 0; k < n; k++)
-		if (in_tramp(rf->hdr, frames[k].ip) && !(k > 0 && is_tramp_return(s, frames[k].ip)))
-			return 1;
-	return 0;
+	/* lenient: this thread had no frame to cut (unhijack.c walked those
+	 * strictly); at worst a frame it was pushing stays unhooked */
+	return unhijack_in_tramp(rf, s, t, 0, 0);
 }
 
 static int is_hook(const struct ringfile *rf, uint64_t v)
@@ -138,7 +116,8 @@ static int is_hook(const struct ringfile *rf, uint64_t v)
 	return 0;
 }
 
-int unwind_hooks_remove(struct remote *r, struct ringfile *rf, struct held *h)
+int unwind_hooks_remove(struct remote *r, struct ringfile *rf, struct held *h,
+			const unsigned char *walked)
 {
 	uint64_t nsaved, zero = 0;
 	struct shadow s;
@@ -163,6 +142,8 @@ int unwind_hooks_remove(struct remote *r, struct ringfile *rf, struct held *h)
 		return -EBUSY;
 	}
 	for (size_t i = 0; i < h->n && !busy; i++) {
+		if (walked && walked[i])
+			continue;	/* just walked, outside: nothing changed since */
 		busy = stopped_in_tramp(rf, &s, &h->v[i]);
 		if (busy)
 			pr_info("pid %d: the unwinder's GOT entries stay hooked: thread %d "

@@ -385,6 +385,7 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 		f->ip = ip;
 		f->sp = sp;
 		describe(&c, f, o->names);
+		f->sigframe = unw_is_signal_frame(&c) > 0;
 		n++;
 		if (unw_step(&c) <= 0)
 			break;

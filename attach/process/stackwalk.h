@@ -27,6 +27,9 @@ struct walk_frame {
 	uint64_t off;		/* ip - the start of the named symbol */
 	int hijacked;		/* reached through a hijacked return: the frame
 				 * before it (inner) is traced now */
+	int sigframe;		/* a signal trampoline: the next frame was
+				 * interrupted by a signal, its ip is where (not
+				 * a return address) */
 	char name[STACKWALK_NAME];	/* "" if unknown */
 };
 

@@ -158,6 +158,7 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		d->early_pending = 0;
 		d->unwind_pending = 0;	/* belonged to the previous thread */
 		d->vactive = false;
+		d->cut_pending = 0;
 		d->have_depth = false;
 		memset(out, 0, sizeof(*out));
 		out->kind = TREAD_EV_TID;
@@ -197,6 +198,9 @@ static int decode_special(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		return 0;
 	case TAT_SUB_VALDATA:
 		return decode_valdata(d, payload, pos, out);
+	case TAT_SUB_CUT:
+		d->cut_pending = payload;
+		return 0;
 	case TAT_SUB_DEPTH:
 		/* handed out with the next event, after the loss it follows */
 		d->depth = payload;
@@ -265,6 +269,10 @@ int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
 	if (type == TAT_EV_EXIT && d->unwind_pending) {
 		ev->unwound = 1;
 		d->unwind_pending--;
+	}
+	if (type == TAT_EV_EXIT && d->cut_pending) {
+		ev->cut = 1;
+		d->cut_pending--;
 	}
 	d->last_tsc = tsc;
 	d->dated = true;

@@ -13,6 +13,7 @@
  *     are counted as lost;
  *   - the tid writing the ring (TID specials);
  *   - how many of the next EXITs end frames unwound by longjmp (UNWIND);
+ *   - how many of the next EXITs end calls --disable cut loose (CUT);
  *   - the sub-stack the events belong to (STACK; 0 until one, and again
  *     after a TID or a gap: the writer repeats it after a TIME or LOST);
  *   - events lost (LOST specials, gaps, undated words), reported as one
@@ -65,6 +66,9 @@ struct tread_event {
 	uint8_t  undated;	/* LOST: no dated event before it, tsc is 0 */
 	uint8_t  early;		/* ENTRY: the call was running when tracing
 				 * began; tsc is that time (EARLY record) */
+	uint8_t  cut;		/* EXIT: the call was still running when
+				 * --disable cut it loose; tsc is that time
+				 * (CUT record) */
 	uint32_t site;		/* ENTRY/EXIT: index into the site table */
 	uint64_t stack;		/* ENTRY/EXIT/DEPTH: sub-stack (coroutine,
 				 * sigaltstack) the call runs on; calls nest
@@ -112,6 +116,7 @@ struct tread_decoder {
 	uint64_t unwind_pending;
 	uint64_t stack;		/* payload of the latest STACK special */
 	uint64_t early_pending;	/* ENTRYs still to mark early (EARLY) */
+	uint64_t cut_pending;	/* EXITs still to mark cut (CUT) */
 	uint64_t last_tsc;	/* of the latest dated event, 0 before one */
 	bool     dated;		/* an event was dated: last_tsc is real */
 	uint64_t pending[TREAD_LOST_REASONS]; /* not yet reported as a LOST event */

@@ -100,7 +100,7 @@ static void put_call(FILE *f, const struct tread_xtrace *x, const struct tread_x
 	const struct tread_xthread *th = &x->threads[e->thread];
 	const struct tread_xfunc *fn = &x->funcs[e->func];
 	uint64_t dur = end->real_ns > e->real_ns ? end->real_ns - e->real_ns : 0;
-	bool ended = end == e || end->synthetic || end->unwound;
+	bool ended = end == e || end->synthetic || end->unwound || end->cut;
 
 	sep(f, first);
 	fputs("{\"ph\":\"X\",\"name\":\"", f);
@@ -134,6 +134,7 @@ static void put_call(FILE *f, const struct tread_xtrace *x, const struct tread_x
 		}
 		if (ended)
 			fprintf(f, "%s\"end\":\"%s\"", more ? "," : "", end->unwound ? "unwound" :
+				end->cut ? "still running at --disable" :
 				"not traced (exit lost or still running)");
 		fputc('}', f);
 	}

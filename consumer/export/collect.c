@@ -319,7 +319,7 @@ static int on_exit_event(struct reader *r, const struct tread_event *ev, uint64_
 {
 	struct slot_stack *st = &r->slots[ev->slot];
 	struct tread_xevent e = { .real_ns = real, .kind = TREAD_X_EXIT,
-				  .unwound = ev->unwound ? 1 : 0 };
+				  .unwound = ev->unwound ? 1 : 0, .cut = ev->cut ? 1 : 0 };
 	int64_t k;
 	int ret;
 

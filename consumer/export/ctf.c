@@ -280,7 +280,7 @@ static int put_event(struct stream *s, const struct tread_xevent *e, uint64_t ts
 		r |= buf_u8(&s->pkt, e->early ? CTF_BEFORE_TRACING : CTF_TRACED);
 	else
 		r |= buf_u8(&s->pkt, e->unwound ? CTF_UNWOUND :
-			    e->synthetic ? CTF_CLOSED : CTF_RETURNED);
+			    e->synthetic || e->cut ? CTF_CLOSED : CTF_RETURNED);
 	s->last_ts = ts;
 	s->nevents++;
 	return r ? -ENOMEM : 0;

@@ -77,6 +77,9 @@ struct tread_xevent {
 					 * is dated at the --enable, so its time
 					 * counts from there; set on both its
 					 * ENTRY and its EXIT */
+	uint8_t  cut;			/* EXIT of a call still running when
+					 * --disable cut it loose (its real
+					 * return is not recorded) */
 	uint32_t depth;			/* ENTRY: calls open in this thread before
 					 * it; EXIT: the same as its ENTRY */
 	uint64_t count;			/* LOST: events missing */

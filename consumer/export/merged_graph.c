@@ -185,7 +185,7 @@ static int print_events(struct printer *p, const size_t *next, bool *done)
 
 			/* An adopted call keeps its "{" line, which says so. */
 			if (n && n->kind == TREAD_X_EXIT && !n->synthetic && !n->unwound &&
-			    !e->early) {
+			    !n->cut && !e->early) {
 				begin_line(p, e, (int64_t)(n->real_ns > e->real_ns ?
 					   n->real_ns - e->real_ns : 0), e->depth);
 				fprintf(p->out, "%s();\n", name);
@@ -203,6 +203,7 @@ static int print_events(struct printer *p, const size_t *next, bool *done)
 			begin_line(p, e, e->synthetic ? -1 : since_entry(p, e), e->depth);
 			fprintf(p->out, "} /* %s%s */%s%s\n", name,
 				e->synthetic ? " (exit not traced)" : "",
+				e->cut ? " /* still running at --disable */" :
 				e->unwound ? " /* unwound */" : "",
 				e->early ? EARLY_NOTE : "");
 			break;

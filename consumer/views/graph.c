@@ -342,6 +342,8 @@ static const char *name_of(struct tread_graph *g, uint32_t site)
 
 static const char *unwound_note(const struct tread_event *ev)
 {
+	if (ev->cut)	/* its return was given back to it, unrecorded */
+		return " /* still running at --disable */";
 	return ev->unwound ? " /* unwound */" : "";
 }
 
@@ -536,7 +538,7 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 	}
 	/* An unwound exit keeps two lines, so its note ends a "}" line. */
 	if (next && next->kind == TREAD_EV_EXIT && next->site == ev->site &&
-	    next->stack == ev->stack && !next->unwound && !ev->early) {
+	    next->stack == ev->stack && !next->unwound && !next->cut && !ev->early) {
 		begin_line(g, true, ev->tsc, duration_us(g, ev->tsc, next->tsc),
 			   ev->tid, st->depth);
 		put_str(g, name);

@@ -15,8 +15,9 @@
  * with " (entry not traced)" after the name for an exit whose entry we
  * never saw (no duration), or " (exit lost)" for a call whose exit was
  * lost and that is closed when an outer call's exit arrives (no duration).
- * Exits ended by longjmp get an extra "unwound" comment (and are never
- * folded into a leaf line).  Losses show as a "lost N events" comment line
+ * Exits ended by longjmp get an extra "unwound" comment, those of calls
+ * still running when --disable cut them loose a "still running at
+ * --disable" one (neither is ever folded into a leaf line).  Losses show as a "lost N events" comment line
  * without indentation, a writer's over-count as an "N events reported lost
  * above were not lost" one.
  */

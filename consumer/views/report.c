@@ -62,6 +62,7 @@ struct tread_report {
 	uint64_t unmatched_exits;	/* exit without a traced entry */
 	uint64_t outside_table;		/* calls of sites past the site table */
 	uint64_t unclosed;		/* calls whose exit was lost */
+	uint64_t cut;			/* calls still running at --disable */
 };
 
 #define MAX_DEPTH 65536
@@ -215,6 +216,12 @@ static int leave(struct tread_report *r, const struct tread_event *ev)
 	r->unclosed += cs->depth - (k + 1);
 	cs->depth = k;
 	call = calls[k];
+	/* cut loose by --disable: its return was never seen, like a call
+	 * still running at the end (so is its callers', cut with it) */
+	if (ev->cut) {
+		r->cut++;
+		return 0;
+	}
 
 	d = ev->tsc > call.start ? ev->tsc - call.start : 0;
 	self = d > call.children ? d - call.children : 0;
@@ -508,6 +515,9 @@ int tread_report_print(struct tread_report *r, const struct tread_trace *t,
 	if (!ret && running)
 		ret = put(fprintf(out, "# %" PRIu64 " calls still running at the end "
 				  "are not counted\n", running));
+	if (!ret && r->cut)
+		ret = put(fprintf(out, "# %" PRIu64 " calls still running at --disable "
+				  "are not counted\n", r->cut));
 	if (!ret && r->unmatched_exits)
 		ret = put(fprintf(out, "# %" PRIu64 " exits without a traced entry "
 				  "are not counted\n", r->unmatched_exits));

@@ -11,9 +11,9 @@
  *   avg    mean duration of one call (children included)
  *   min, max  shortest and longest call
  *
- * sorted by total, largest first.  Calls still running at the end and
- * exits whose entry was not traced have no duration: they are only
- * counted in the trailing "#" lines.
+ * sorted by total, largest first.  Calls still running at the end (or
+ * when --disable cut them loose) and exits whose entry was not traced
+ * have no duration: they are only counted in the trailing "#" lines.
  */
 #ifndef TATTACH_CONSUMER_REPORT_H
 #define TATTACH_CONSUMER_REPORT_H

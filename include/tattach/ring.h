@@ -343,6 +343,11 @@ enum tat_ev_sub {
 				 * that were running when --enable stopped the
 				 * thread (written by tattach, outermost
 				 * first), stamped with that time */
+	TAT_SUB_CUT   = 8,	/* payload: n: the next n EXIT events are calls
+				 * still running when --disable put their
+				 * return addresses back (written by tattach,
+				 * innermost first, stamped with that time):
+				 * their real returns are not recorded */
 	TAT_SUB_VALUES = 12,	/* payload: TAT_VALUES_*: the arguments (at
 				 * entry, after the call's ENTRY) or the
 				 * return value (before its EXIT) of a call

@@ -95,7 +95,10 @@ Test(entries_stepout, threads_inside_patched_bytes, .timeout = 60)
 				     traced[f], out);
 		}
 		cr_assert_null(strstr(out, "exits without a traced entry"), "%s", out);
-		cr_assert_null(strstr(out, "still running"), "%s", out);
+		/* calls in flight at the last --disable were cut loose: their
+		 * returns, unrecorded, did not count as traced in the program
+		 * either (their return address was the caller's again) */
+		cr_assert_null(strstr(out, "still running at the end"), "%s", out);
 		free(out);
 		free(err);
 		cr_assert_eq(target_stop(&t), 0, "round %d: the program did not exit cleanly",

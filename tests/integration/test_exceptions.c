@@ -15,6 +15,7 @@
 
 #include "lib/graph_parse.h"
 #include "lib/proc_harness.h"
+#include "lib/tramp_scan.h"
 
 static const char *const cmds[] = { "throw 3", "rethrow", "nested", "lib", "static",
 				    "cleanup", "pexit", "bt" };
@@ -41,6 +42,7 @@ static void untraced_answers(char answers[NCMDS][64], char again[NCMDS][64])
 Test(exceptions, behave_as_untraced_and_unwind_in_the_graph, .timeout = 120)
 {
 	char answers[NCMDS][64], again[NCMDS][64], *out = NULL, *err = NULL, *got;
+	char where[256];
 	struct target t;
 	int tids[4];
 
@@ -87,9 +89,12 @@ Test(exceptions, behave_as_untraced_and_unwind_in_the_graph, .timeout = 120)
 	cr_assert_null(strstr(out, "exit lost"), "%s", out);
 	free(out);
 	free(err);
-	/* After --disable main(), adopted at --enable, still returns through
-	 * the trampoline: the hooks stay, and backtrace() (and the rest)
-	 * still answer as untraced. */
+	/* --disable gave main(), adopted at --enable, its return address
+	 * back: no hook is left, and backtrace() (and the rest) still answer
+	 * as untraced (tests/integration/test_unhijack.c: through calls that
+	 * were running all along). */
+	cr_assert_eq(tramp_scan_got(t.pid, where, sizeof(where)), 0, "%s", where);
+	cr_assert_eq(tramp_scan_stacks(t.pid, where, sizeof(where)), 0, "%s", where);
 	for (size_t i = 0; i < NCMDS; i++)
 		cr_assert_str_eq(target_cmd(&t, cmds[i]), again[i], "%s after --disable",
 				 cmds[i]);

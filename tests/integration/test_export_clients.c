@@ -92,9 +92,11 @@ static char *strip_empty(char *c)
  * tread's tree of @tid as the exports must show it: with the calls that
  * were running at --enable (adopted: "^f(" in graph_canon_early), since
  * every export carries them as calls entered at the enable; neither
- * uftrace nor CTF readers mark them, so the "^" goes.  tread leaves a
- * call still running open (main here); an export is balanced, closing it
- * at the trace's last event, so it is closed here too.
+ * uftrace nor CTF readers mark them, so the "^" goes; nor calls that
+ * --disable cut loose while still running (main here: "!)"), which they
+ * show as ended there, so the "!" goes too.  A call still running at the
+ * end is open in tread's graph; an export is balanced, closing it at the
+ * trace's last event, so it is closed here too.
  */
 static char *tread_tree(const char *graph, int tid)
 {
@@ -106,7 +108,7 @@ static char *tread_tree(const char *graph, int tid)
 			open++;
 		else if (*r == ')' && open)
 			open--;
-		if (*r == '^')
+		if (*r == '^' || *r == '!')
 			r++;
 		else
 			*w++ = *r++;

@@ -3,7 +3,10 @@
  * Calls already running when tracing begins: a worker blocked in
  * worker_main() -> main_loop() -> handle() -> read(pipe) at --enable.
  * Their returns must be traced, shown as entered before tracing; and
- * --stacks must name every frame, before and after --enable.
+ * --stacks must name every frame, before and after --enable.  A --disable
+ * while they still run gives them their return addresses back: closed
+ * "still running at --disable", their real returns write nothing, and a
+ * later --enable adopts them again.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -12,6 +15,7 @@
 
 #include "lib/graph_parse.h"
 #include "lib/proc_harness.h"
+#include "lib/tramp_scan.h"
 
 static struct target t;
 static int worker;
@@ -127,4 +131,60 @@ Test(running, stacks_name_the_frames_traced_or_not)
 	/* and the program runs on unharmed */
 	cr_assert_str_eq(target_cmd(&t, "poke"), "done 1");
 	cr_assert_str_eq(target_cmd(&t, "stop"), "done 1");
+}
+
+static char *graph_of(pid_t pid)
+{
+	char *out = NULL, *err = NULL;
+
+	cr_assert_eq(tread(pid, "", &out, &err), 0, "%s", err);
+	free(err);
+	return out;
+}
+
+Test(running, blocked_across_enable_disable_then_returns)
+{
+	char *out = NULL, *err = NULL, *before, *after, *got, where[256];
+
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "4 calls already running"), "%s", out);
+	free(out);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	/* main(), and the worker's three, blocked in read() all along */
+	cr_assert(strstr(out, "4 calls still running now return straight to their callers"),
+		  "%s", out);
+	free(out);
+	cr_assert_eq(tramp_scan_stacks(t.pid, where, sizeof(where)), 0, "%s", where);
+	cr_assert_eq(tramp_scan_got(t.pid, where, sizeof(where)), 0, "%s", where);
+	before = graph_of(t.pid);
+	/* handle() returns, straight to main_loop(), which calls it again */
+	cr_assert_str_eq(target_cmd(&t, "poke"), "done 1");
+	after = graph_of(t.pid);
+	cr_assert_str_eq(after, before);
+	free(before);
+	free(after);
+
+	/* adopted again: the new handle() too */
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "4 calls already running"), "%s", out);
+	free(out);
+	cr_assert_str_eq(target_cmd(&t, "poke"), "done 2");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "4 calls still running"), "%s", out);
+	free(out);
+	cr_assert_eq(tramp_scan_stacks(t.pid, where, sizeof(where)), 0, "%s", where);
+	cr_assert_str_eq(target_cmd(&t, "poke"), "done 3");
+
+	out = graph_of(t.pid);
+	got = graph_canon_early(out, worker);
+	cr_assert_str_eq(got, "^worker_main(^main_loop(^handle(!)!)!) "
+			      "^worker_main(^main_loop(^handle(work) handle(!)!)!)", "%s", out);
+	free(got);
+	got = graph_canon_early(out, t.pid);
+	cr_assert_str_eq(got, "^main(!) ^main(!)", "%s", out);
+	free(got);
+	cr_assert_null(strstr(out, "not traced"), "%s", out);
+	cr_assert_null(strstr(out, "exit lost"), "%s", out);
+	free(out);
+	free(err);
 }

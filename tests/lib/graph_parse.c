@@ -69,6 +69,7 @@ static int split_line(const char *line, int *tid, const char **text, size_t *len
 }
 
 #define EARLY_NOTE " /* entered before tracing */"
+#define CUT_NOTE " /* still running at --disable */"
 
 static char *canon(const char *out, int want, long stack, int early);
 
@@ -126,6 +127,9 @@ static char *canon(const char *out, int want, long stack, int early)
 					sb_add(&canon, need_sep ? " ?" : "?");
 					sb_add(&canon, f + 3);
 				}
+				/* cut loose by --disable while still running */
+				if (strstr(name, CUT_NOTE))
+					sb_add(&canon, "!");
 				sb_add(&canon, ")");
 				need_sep = 1;
 			} else if (name[0] == '/' || !strchr(name, '(')) {

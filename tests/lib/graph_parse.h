@@ -7,8 +7,10 @@
  *     work() {
  *       a() { ...
  *
- * Siblings are separated by one space; "[lost]" stands for a loss marker
- * and "?name)" for the end of a function whose start was not traced.
+ * Siblings are separated by one space; "[lost]" stands for a loss marker,
+ * "?name)" for the end of a function whose start was not traced, and
+ * "!)" for the end of a call that --disable cut loose while it was still
+ * running ("read(!)", "handle(work!)").
  */
 #ifndef TATTACH_TEST_GRAPH_PARSE_H
 #define TATTACH_TEST_GRAPH_PARSE_H

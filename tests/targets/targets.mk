@@ -134,6 +134,14 @@ $(O)/tests/targets/exc: tests/targets/exc.cc $(O)/tests/targets/libthrow.so
 
 targets: $(O)/tests/targets/exc
 
+# Unwinding through frames adopted at --enable, after --disable
+# (tests/integration/test_unhijack.c).
+$(O)/tests/targets/exc_held: tests/targets/exc_held.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)g++ -std=gnu++17 -Wall -Wextra -Werror -g -O2 -pg -fno-optimize-sibling-calls -pthread -o $@ $<
+
+targets: $(O)/tests/targets/exc_held
 # argvals with __fentry__ sites too: tattach -A/-R at both kinds of entry
 $(O)/tests/targets/argvals.fentry: tests/targets/argvals.c
 	$(call msg,CC,$@)

@@ -863,3 +863,29 @@ Test(decoder, early_records_mark_entries)
 	cr_assert_eq(out[0].early, 0);
 	cr_assert_eq(d.stats.bad_words, 0);
 }
+
+/* CUT n marks the next n EXITs as calls --disable cut loose; a TID
+ * (another thread) takes back what is left of it. */
+Test(decoder, cut_records_mark_exits)
+{
+	struct tread_decoder d;
+	struct tread_event out[TREAD_DECODER_MAX_OUT];
+	uint64_t pos = 0;
+
+	tread_decoder_init(&d, 0, 1);
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_TIME, 0), pos++, out);
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_CUT, 2), pos++, out);
+	cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_ENTRY, 4, 9), pos++, out), 1);
+	cr_assert_eq(out[0].cut, 0);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_EXIT, 1 + i, 10), pos++,
+						out), 1);
+		cr_assert_eq(out[0].cut, i < 2, "exit %d", i);
+		cr_assert_eq(out[0].unwound, 0);
+	}
+	tread_decoder_word(&d, tat_ev_special(TAT_SUB_CUT, 5), pos++, out);
+	cr_assert_eq(tread_decoder_word(&d, tat_ev_special(TAT_SUB_TID, 2), pos++, out), 1);
+	cr_assert_eq(tread_decoder_word(&d, tat_ev_make(TAT_EV_EXIT, 3, 11), pos++, out), 1);
+	cr_assert_eq(out[0].cut, 0);
+	cr_assert_eq(d.stats.bad_words, 0);
+}

@@ -509,6 +509,33 @@ Test(export_ctf, reused_tid_and_unwound_exit)
 	xb_free(&b);
 }
 
+/* A call that --disable cut loose while it was still running ends as
+ * "closed" (tread closed it there), not as "returned". */
+Test(export_ctf, call_cut_loose_at_disable_is_closed)
+{
+	struct xbuild b = { 0 };
+	uint32_t p, t, f;
+	char *dir = xtmpdir(), *ctf, *out;
+
+	require_client("babeltrace2");
+	p = xb_proc(&b, 700, "h", APP, "app", MONO0, T0);
+	t = xb_thread(&b, p, 701, "main");
+	f = xb_func(&b, p, "loop", APP, APP_BASE, APP_BASE + 0x1000);
+	xb_call(&b, t, f, T0 + 1);
+	xb_ret(&b, t, T0 + 2);
+	b.x.events[b.x.nevents - 1].cut = 1;
+	xb_finish(&b);
+	ctf = export(&b.x, dir, "ctf");
+	out = babeltrace("--clock-seconds", ctf);
+	cr_assert(strstr(out, "name = \"loop\", how = ( \"closed\" : container = 2 )"),
+		  "%s", out);
+	free(out);
+	free(ctf);
+	xrmdir(dir);
+	free(dir);
+	xb_free(&b);
+}
+
 /* A write that fails half way (the file size limit, as a full disk
  * would): one line, and nothing is left. */
 Test(export_ctf, failed_write_leaves_nothing)

@@ -644,3 +644,27 @@ Test(graph, arguments_and_return_values)
 		"     2.000 us [  1234] | } = 99 /* work */\n");
 	ringgen_free(&g);
 }
+
+/* Calls --disable cut loose end with a note, never folded into a leaf. */
+Test(graph, calls_cut_loose_by_disable)
+{
+	struct ringgen g;
+
+	setup(&g, NULL, 0);
+	ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_EARLY, 1));
+	ringgen_entry(&g, 0, S[RG_WORK], 10000);
+	ringgen_entry(&g, 0, S[RG_A], 11000);
+	ringgen_exit(&g, 0, S[RG_A], 12000);
+	ringgen_entry(&g, 0, S[RG_A], 13000);
+	ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_CUT, 2));
+	ringgen_exit(&g, 0, S[RG_A], 14000);
+	ringgen_exit(&g, 0, S[RG_WORK], 14000);
+	expect_output(&g, 0, true, HDR
+		"              [  1234] | work() { /* entered before tracing */\n"
+		"     1.000 us [  1234] |   a();\n"
+		"              [  1234] |   a() {\n"
+		"     1.000 us [  1234] |   } /* a */ /* still running at --disable */\n"
+		"     4.000 us [  1234] | } /* work */ /* still running at --disable */ "
+		"/* entered before tracing */\n");
+	ringgen_free(&g);
+}
