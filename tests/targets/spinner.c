@@ -4,7 +4,8 @@
  * fast as it can, so a --disable often stops it half way through an
  * event (tests/integration/test_unhijack.c).
  *
- *   ticks    answers "done N": tick() calls so far (N > 0 once running)
+ *   ticks    answers "done N": tick() calls so far, once the worker has
+ *            made one more (so a later "stop" answers more than N)
  *   signals  from now on a SIGPROF every 500 us of CPU time runs a handler
  *            that spins (untraced) for about 100 us, often on top of the
  *            trampoline: "done"
@@ -13,6 +14,7 @@
  * The main thread waits in fgets() meanwhile.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,7 +88,11 @@ int main(void)
 	printf("ready %d\n", (int)getpid());
 	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4)) {
 		if (!strncmp(line, "ticks", 5)) {
-			printf("done %ld\n", ticks);
+			long now = ticks;
+
+			while (ticks == now)	/* the worker runs on */
+				sched_yield();
+			printf("done %ld\n", now);
 		} else if (!strncmp(line, "signals", 7)) {
 			printf(start_signals() ? "error\n" : "done\n");
 		} else if (!strncmp(line, "stop", 4)) {
