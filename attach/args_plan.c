@@ -146,6 +146,10 @@ void args_plan_free(struct args_plan *p)
 		for (size_t i = 0; i < p->nlmods; i++)
 			free(p->lspec[i]);
 	free(p->lspec);
+	if (p->espec)
+		for (size_t i = 0; i < p->nemods; i++)
+			free(p->espec[i]);
+	free(p->espec);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -246,6 +250,11 @@ struct plan_ctx {
 	regex_t *res;
 	size_t *matched;
 	int fill_in_ok;		/* the site takes fill_in requests */
+	/* --entry, --module: per request, the matching functions it could not
+	 * give values to, and the first of each kind, for one message */
+	int entries;			/* planning function entries now */
+	size_t *refused, *nodwarf;
+	const struct entry **first_refused, **first_nodwarf;
 };
 
 static int plan_site(struct plan_ctx *c, struct sym_params_file *pf, uint64_t vaddr,
@@ -266,6 +275,10 @@ static int plan_site(struct plan_ctx *c, struct sym_params_file *pf, uint64_t va
 			if (ret)
 				return ret;
 			loaded = 1;
+		}
+		if (!r->is_return && !r->has_spec && !fn.found && c->entries) {
+			c->nodwarf[k]++;	/* said once per request: args_plan_make */
+			continue;
 		}
 		if (!r->is_return && !r->has_spec && !fn.found) {
 			pr_warn("%s: %s() has no DWARF: give its arguments (@arg1,...)",
@@ -344,11 +357,103 @@ static int plan_libcalls(struct plan_ctx *c, struct libcalls *lc, struct args_pl
 	return 0;
 }
 
+/* A function --entry refused (unsafe to patch) that requests name. */
+static void note_refused(struct plan_ctx *c, const struct entry *e)
+{
+	for (size_t k = 0; k < c->nreqs; k++)
+		if (!c->reqs[k].fill_in && name_match(&c->res[k], e->name) &&
+		    !c->refused[k]++)
+			c->first_refused[k] = e;
+}
+
+/*
+ * --entry, --module: each function entry of @ep by its name, its
+ * arguments by the DWARF at its address (when the file has DWARF) or by
+ * SPEC.  Those that record values are patched even where -F/-N would
+ * leave them out, as -pg functions are.  A function that has a -pg site
+ * is planned with its site (plan_module); one refused as unsafe cannot
+ * record values: noted for args_plan_make's message.
+ */
+static int plan_entries(struct plan_ctx *c, struct entry_plan *ep, struct args_plan *out)
+{
+	int ret = 0;
+
+	out->ep = ep;
+	out->espec = calloc(ep->n ? ep->n : 1, sizeof(*out->espec));
+	if (!out->espec)
+		return -ENOMEM;
+	out->nemods = ep->n;
+	c->entries = 1;
+	for (size_t i = 0; i < ep->n && !ret; i++) {
+		struct entry_mod *em = &ep->v[i];
+		struct sym_params_file *pf = NULL;
+
+		out->espec[i] = calloc(em->fns.n ? em->fns.n : 1, sizeof(**out->espec));
+		if (!out->espec[i] || sym_params_open(em->path, &pf) == -ENOMEM) {
+			ret = -ENOMEM;
+			break;
+		}
+		for (size_t j = 0; j < em->fns.n && !ret; j++) {
+			const struct entry *e = &em->fns.v[j];
+
+			if (!e->win) {
+				if (strncmp(e->refused, "it has a -pg site", 17))
+					note_refused(c, e);
+				continue;
+			}
+			ret = plan_site(c, pf, e->start, e->name, &out->espec[i][j], &out->sites);
+			for (size_t k = 0; k < c->nreqs && !ret; k++)
+				if (c->nodwarf[k] && !c->first_nodwarf[k])
+					c->first_nodwarf[k] = e;
+			if (!ret && args_site_on(out->espec[i], (uint32_t)j))
+				em->want[j] = 1;
+		}
+		sym_params_close(pf);
+	}
+	c->entries = 0;
+	return ret;
+}
+
+/* -A/-R on function entries: say once per request what was left out. */
+static int entries_said(const struct plan_ctx *c, size_t k)
+{
+	const struct args_req *r = &c->reqs[k];
+	const struct entry *e;
+
+	if (c->matched[k] || r->optional) {
+		if (c->refused[k] && !r->optional)
+			pr_warn("%s: %zu matching function%s refused by --entry, %s() first (%s): "
+				"no values recorded there (tattach -v lists the refused)",
+				r->option, c->refused[k], c->refused[k] == 1 ? "" : "s",
+				c->first_refused[k]->name, c->first_refused[k]->refused);
+		if (c->nodwarf[k] && !r->optional)
+			pr_warn("%s: %zu matching function%s without DWARF, %s() first: give "
+				"its arguments (%s@arg1,...)", r->option, c->nodwarf[k],
+				c->nodwarf[k] == 1 ? "" : "s", c->first_nodwarf[k]->name,
+				r->regex);
+		return 0;
+	}
+	if (c->nodwarf[k]) {
+		e = c->first_nodwarf[k];
+		pr_err("%s: %s() has no DWARF (a stripped file?): give its arguments as a "
+		       "SPEC, as for library calls: -A '%s@arg1,...'", r->option, e->name,
+		       r->regex);
+		return -ENOENT;
+	}
+	if (c->refused[k]) {
+		e = c->first_refused[k];
+		pr_err("%s: %s() cannot record values: --entry refuses to patch it (%s)",
+		       r->option, e->name, e->refused);
+		return -ENOENT;
+	}
+	return 1;	/* nothing of the entries: the general message */
+}
+
 int args_plan_make(const struct args_req *reqs, size_t nreqs,
 		   const struct module_set *set, struct libcalls *lc,
-		   struct args_plan *out)
+		   struct entry_plan *ep, struct args_plan *out)
 {
-	struct plan_ctx c = { reqs, nreqs, NULL, NULL, 0 };
+	struct plan_ctx c = { .reqs = reqs, .nreqs = nreqs };
 	size_t compiled = 0;
 	int ret = 0;
 
@@ -358,7 +463,12 @@ int args_plan_make(const struct args_req *reqs, size_t nreqs,
 	out->spec = calloc(set->n ? set->n : 1, sizeof(*out->spec));
 	c.res = calloc(nreqs, sizeof(*c.res));
 	c.matched = calloc(nreqs, sizeof(*c.matched));
-	if (!out->spec || !c.res || !c.matched) {
+	c.refused = calloc(nreqs, sizeof(*c.refused));
+	c.nodwarf = calloc(nreqs, sizeof(*c.nodwarf));
+	c.first_refused = calloc(nreqs, sizeof(*c.first_refused));
+	c.first_nodwarf = calloc(nreqs, sizeof(*c.first_nodwarf));
+	if (!out->spec || !c.res || !c.matched || !c.refused || !c.nodwarf ||
+	    !c.first_refused || !c.first_nodwarf) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -382,18 +492,31 @@ int args_plan_make(const struct args_req *reqs, size_t nreqs,
 	}
 	if (!ret && lc && lc->n)
 		ret = plan_libcalls(&c, lc, out);
-	for (size_t k = 0; k < nreqs && !ret; k++)
+	if (!ret && ep && ep->n)
+		ret = plan_entries(&c, ep, out);
+	for (size_t k = 0; k < nreqs && !ret; k++) {
+		int said = ep && ep->n ? entries_said(&c, k) : 1;
+
+		if (said <= 0) {
+			ret = said;
+			continue;
+		}
 		if (!c.matched[k] && !reqs[k].optional) {
 			pr_err("%s: no function with a site matches '%s'%s", reqs[k].option,
 			       reqs[k].regex, reqs[k].has_spec || reqs[k].is_return ? "" :
 			       " (or none has DWARF)");
 			ret = -ENOENT;
 		}
+	}
 out:
 	for (size_t k = 0; k < compiled; k++)
 		regfree(&c.res[k]);
 	free(c.res);
 	free(c.matched);
+	free(c.refused);
+	free(c.nodwarf);
+	free(c.first_refused);
+	free(c.first_nodwarf);
 	if (ret)
 		args_plan_free(out);
 	return ret;
@@ -423,6 +546,20 @@ static const struct tat_argspec *libcall_spec(const struct args_plan *p,
 	return NULL;
 }
 
+/* --entry, --module: the spec of ENTRY site @i, which is function
+ * @i - @first of module @tm's entries (its run of ENTRY sites starts at
+ * @first, in the entry plan's order: attach/hooks/entries.c). */
+static const struct tat_argspec *entry_spec(const struct args_plan *p,
+					    const struct tat_module *tm, uint32_t i,
+					    uint32_t first)
+{
+	for (size_t j = 0; p->espec && p->ep && j < p->nemods && j < p->ep->n; j++)
+		if (p->espec[j] && !strcmp(p->ep->v[j].path, tm->path) &&
+		    p->ep->v[j].bias == tm->load_bias && i - first < p->ep->v[j].fns.n)
+			return &p->espec[j][i - first];
+	return NULL;
+}
+
 size_t args_plan_sync(const struct args_plan *p, struct ringfile *rf,
 		      const struct module_set *set, const struct libcalls *lc, int write)
 {
@@ -439,13 +576,15 @@ size_t args_plan_sync(const struct args_plan *p, struct ringfile *rf,
 		const struct tat_module *tm = &mods[sites[i].module];
 		const struct tat_argspec *want = &none, *l;
 
-		if (sites[i].kind == TAT_SITE_LIBCALL) {
-			/* a module's LIBCALL sites are one run: its first is import 0 */
-			if (sites[i].module != run_module || sites[i - 1].kind != TAT_SITE_LIBCALL) {
+		if (sites[i].kind == TAT_SITE_LIBCALL || sites[i].kind == TAT_SITE_ENTRY) {
+			/* a module's LIBCALL sites are one run: its first is import 0;
+			 * the same for its ENTRY sites and functions */
+			if (sites[i].module != run_module || sites[i - 1].kind != sites[i].kind) {
 				run_module = sites[i].module;
 				run_first = i;
 			}
-			l = libcall_spec(p, lc, tm, i, run_first);
+			l = sites[i].kind == TAT_SITE_ENTRY ? entry_spec(p, tm, i, run_first) :
+			    libcall_spec(p, lc, tm, i, run_first);
 			want = l ? l : &none;
 			goto compare;
 		}
