@@ -253,6 +253,7 @@ struct plan_ctx {
 	/* --entry, --module: per request, the matching functions it could not
 	 * give values to, and the first of each kind, for one message */
 	int entries;			/* planning function entries now */
+	const struct entry_plan *ep;
 	size_t *refused, *nodwarf;
 	const struct entry **first_refused, **first_nodwarf;
 };
@@ -378,7 +379,7 @@ static int plan_entries(struct plan_ctx *c, struct entry_plan *ep, struct args_p
 {
 	int ret = 0;
 
-	out->ep = ep;
+	out->ep = c->ep = ep;
 	out->espec = calloc(ep->n ? ep->n : 1, sizeof(*out->espec));
 	if (!out->espec)
 		return -ENOMEM;
@@ -446,6 +447,19 @@ static int entries_said(const struct plan_ctx *c, size_t k)
 		       r->option, e->name, e->refused);
 		return -ENOENT;
 	}
+	for (size_t i = 0; !r->optional && i < c->ep->n; i++)
+		for (size_t j = 0; c->ep->v[i].fns.from_dynsym && j < c->ep->v[i].fns.n; j++) {
+			const char *path = c->ep->v[i].path, *base = strrchr(path, '/');
+			const char *eg = c->ep->v[i].fns.v[j].name;
+
+			if (strncmp(eg, "0x", 2))
+				continue;	/* exported: named */
+			pr_err("%s: no function matches '%s'; %s has no symbol table "
+			       "(stripped): its functions are named by address, as %s (tread "
+			       "shows %s+%s); without DWARF either, give a SPEC: -A '^%s$@arg1,...'",
+			       r->option, r->regex, path, eg, base ? base + 1 : path, eg, eg);
+			return -ENOENT;
+		}
 	return 1;	/* nothing of the entries: the general message */
 }
 
