@@ -4,8 +4,8 @@
  * WITHOUT -pg (PIE, CET landing pads; -O0 and -O2), whose function entries
  * are patched, gives the same values as the -pg build in test_args.c
  * (ints, negative, unsigned, enum, strings, NULL and a wild char * that
- * must not fault, doubles, return values), in the graph and the Chrome
- * export; the stubs switch between the two trampoline entries both ways;
+ * must not fault, doubles, return values), in the graph, the Chrome
+ * export and the viewer; the stubs switch between the two trampoline entries both ways;
  * a library's entries (--module libc.so); without DWARF or symbols a SPEC
  * is needed and the message says so; a function --entry refuses is named
  * with its reason.
@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "lib/browser.h"
 #include "lib/graph_parse.h"
 #include "lib/proc_harness.h"
 #include "lib/ring_view.h"
@@ -176,11 +177,12 @@ static char *slurp_file(const char *path)
 	return buf;
 }
 
-/* Chrome JSON "args" of patched entries; -F leaves only sum_signed, the
- * other -A/-R functions are patched even so, plain() is not. */
-Test(entry_args, chrome_export)
+/* Chrome JSON "args" and the --html viewer's details (in a real browser)
+ * of patched entries; -F leaves only sum_signed, the other -A/-R
+ * functions are patched even so, plain() is not. */
+Test(entry_args, exports_chrome_and_viewer, .timeout = 180)
 {
-	char pick[64], path[128], arg[160], *out = NULL, *err = NULL, *text;
+	char pick[64], path[128], arg[160], why[512] = "", *out = NULL, *err = NULL, *text, *d;
 
 	start("tests/targets/argvals.plain.O2");
 	enable("-F ^sum_signed$ -A " FUNCS " -R " FUNCS);
@@ -200,6 +202,22 @@ Test(entry_args, chrome_export)
 	cr_expect(strstr(text, "\"args\":{\"arguments\":\"x=2.5, f=0.25, k=3\","
 			 "\"return\":\"1.875\"}"), "%s", text);
 	cr_expect_null(strstr(text, "\"name\":\"plain\""), "filtered out: %s", text);
+	free(text);
+
+	/* the --html viewer's details of the first call, sum_signed() */
+	snprintf(path, sizeof(path), "/tmp/tattach-entry-args-%d.html", (int)getpid());
+	snprintf(arg, sizeof(arg), "--html %s", path);
+	cr_assert_eq(tread(t.pid, arg, &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	text = browser_selftest(path, "selftest&at=1", why, sizeof(why));
+	unlink(path);
+	cr_assert_not_null(text, "browser: %s", why);
+	cr_expect(strstr(text, "\nerrors 0\n"), "%s", text);
+	d = strstr(text, "\ndetails ");
+	cr_assert_not_null(d, "%s", text);
+	cr_expect(strstr(d, " | arguments=a=-5, b=-300, c=1234567890123 | "
+			 "return value=1234567889818") != NULL, "%s", text);
 	free(text);
 }
 
