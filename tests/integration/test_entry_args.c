@@ -28,8 +28,9 @@ static struct target t;
 
 static void teardown(void)
 {
-	if (t.pid > 0)
-		target_stop(&t);
+	if (t.pid <= 0)
+		return;
+	target_stop(&t);
 	ring_remove(t.pid);
 }
 
@@ -348,4 +349,68 @@ Test(entry_args, module_libc)
 	cr_assert(strstr(out, "| printf(") && strstr(out, want), "%s\nnot in:\n%s", want, out);
 	free(out);
 	free(err);
+}
+
+/* The texts of @tid's graph lines that name leaf() or a() (malloc'ed). */
+static char *leaf_lines(const char *graph, int tid)
+{
+	char *res = NULL, tag[32];
+
+	snprintf(tag, sizeof(tag), "[%6d] | ", tid);
+	for (const char *p = strstr(graph, tag); p; p = strstr(p + 1, tag)) {
+		const char *s = p + strlen(tag), *end = strchr(s, '\n');
+		char line[256];
+
+		while (*s == ' ')
+			s++;
+		if (strncmp(s, "leaf(", 5) && strncmp(s, "a(", 2))
+			continue;
+		snprintf(line, sizeof(line), "%.*s\n", (int)(end ? end - s : (long)strlen(s)), s);
+		str_append(&res, line);
+	}
+	return res ? res : strdup("");
+}
+
+/* calltree built without -pg by gcc and clang at -O0, -O2 and -O3, PIE
+ * with CET and non-PIE (tests/targets/targets.mk), from two threads at
+ * once: each thread's a(0) and leaf() calls with their values, as
+ * args.every_compile_mode_two_threads sees them at -pg sites. */
+Test(entry_args, every_compiler_two_threads, .timeout = 240)
+{
+	static const char *const cc[] = { "gcc", "clang" }, *const opt[] = { "O0", "O2", "O3" },
+			  *const layout[] = { "pie-cet", "nopie" };
+
+	for (int c = 0; c < 2; c++)
+		for (int o = 0; o < 3; o++)
+			for (int l = 0; l < 2; l++) {
+				char bin[96], *out = NULL, *err = NULL;
+				int tids[8];
+				size_t n, workers = 0;
+
+				snprintf(bin, sizeof(bin), "tests/targets/calltree.plain.%s.%s.%s",
+					 cc[c], opt[o], layout[l]);
+				start(bin);
+				enable("-A ^(leaf|a)$ -R ^leaf$");
+				cr_assert_str_eq(target_cmd(&t, "mt 2 1"), "done", "%s", bin);
+				cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s: %s", bin, err);
+				n = graph_tids(out, tids, 8);
+				for (size_t i = 0; i < n; i++) {
+					char *got;
+
+					if (tids[i] == t.pid)
+						continue;
+					got = leaf_lines(out, tids[i]);
+					cr_expect_str_eq(got, "a(x=0) {\nleaf(x=0) = 0;\nleaf(x=0) = 0;\n"
+							 "leaf(x=1) = 3;\n", "%s thread %d:\n%s", bin,
+							 tids[i], out);
+					free(got);
+					workers++;
+				}
+				cr_expect_eq(workers, 2, "%s: %s", bin, out);
+				free(out);
+				free(err);
+				target_stop(&t);
+				ring_remove(t.pid);
+				t.pid = 0;
+			}
 }
