@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "attach/args_plan.h"
+#include "attach/args_plan_ctx.h"
 #include "attach/log.h"
 #include "symbols/name_match.h"
 #include "symbols/params.h"
@@ -146,6 +147,10 @@ void args_plan_free(struct args_plan *p)
 		for (size_t i = 0; i < p->nlmods; i++)
 			free(p->lspec[i]);
 	free(p->lspec);
+	if (p->espec)
+		for (size_t i = 0; i < p->nemods; i++)
+			free(p->espec[i]);
+	free(p->espec);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -240,16 +245,8 @@ static int spec_return(const struct args_req *r, const struct sym_func *fn, cons
 	return 0;
 }
 
-struct plan_ctx {
-	const struct args_req *reqs;
-	size_t nreqs;
-	regex_t *res;
-	size_t *matched;
-	int fill_in_ok;		/* the site takes fill_in requests */
-};
-
-static int plan_site(struct plan_ctx *c, struct sym_params_file *pf, uint64_t vaddr,
-		     const char *name, struct tat_argspec *spec, size_t *on)
+int args_plan_site(struct plan_ctx *c, struct sym_params_file *pf, uint64_t vaddr,
+		   const char *name, struct tat_argspec *spec, size_t *on)
 {
 	struct sym_func fn;
 	int loaded = 0, ret = 0;
@@ -266,6 +263,10 @@ static int plan_site(struct plan_ctx *c, struct sym_params_file *pf, uint64_t va
 			if (ret)
 				return ret;
 			loaded = 1;
+		}
+		if (!r->is_return && !r->has_spec && !fn.found && c->entries) {
+			c->nodwarf[k]++;	/* said once per request: args_plan_make */
+			continue;
 		}
 		if (!r->is_return && !r->has_spec && !fn.found) {
 			pr_warn("%s: %s() has no DWARF: give its arguments (@arg1,...)",
@@ -307,7 +308,7 @@ static int plan_module(struct plan_ctx *c, const struct module *m, struct tat_ar
 			ret = -ENOMEM;
 			break;
 		}
-		ret = plan_site(c, pf, m->sites.v[j].vaddr, info.name, &specs[j], on);
+		ret = args_plan_site(c, pf, m->sites.v[j].vaddr, info.name, &specs[j], on);
 	}
 out:
 	sym_params_close(pf);
@@ -333,7 +334,7 @@ static int plan_libcalls(struct plan_ctx *c, struct libcalls *lc, struct args_pl
 			int ret;
 
 			c->fill_in_ok = lm->want[j];
-			ret = plan_site(c, NULL, 0, lm->imps.v[j].name, spec, &out->sites);
+			ret = args_plan_site(c, NULL, 0, lm->imps.v[j].name, spec, &out->sites);
 			c->fill_in_ok = 0;
 			if (ret)
 				return ret;
@@ -346,9 +347,9 @@ static int plan_libcalls(struct plan_ctx *c, struct libcalls *lc, struct args_pl
 
 int args_plan_make(const struct args_req *reqs, size_t nreqs,
 		   const struct module_set *set, struct libcalls *lc,
-		   struct args_plan *out)
+		   struct entry_plan *ep, struct args_plan *out)
 {
-	struct plan_ctx c = { reqs, nreqs, NULL, NULL, 0 };
+	struct plan_ctx c = { .reqs = reqs, .nreqs = nreqs };
 	size_t compiled = 0;
 	int ret = 0;
 
@@ -358,7 +359,12 @@ int args_plan_make(const struct args_req *reqs, size_t nreqs,
 	out->spec = calloc(set->n ? set->n : 1, sizeof(*out->spec));
 	c.res = calloc(nreqs, sizeof(*c.res));
 	c.matched = calloc(nreqs, sizeof(*c.matched));
-	if (!out->spec || !c.res || !c.matched) {
+	c.refused = calloc(nreqs, sizeof(*c.refused));
+	c.nodwarf = calloc(nreqs, sizeof(*c.nodwarf));
+	c.first_refused = calloc(nreqs, sizeof(*c.first_refused));
+	c.first_nodwarf = calloc(nreqs, sizeof(*c.first_nodwarf));
+	if (!out->spec || !c.res || !c.matched || !c.refused || !c.nodwarf ||
+	    !c.first_refused || !c.first_nodwarf) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -382,18 +388,31 @@ int args_plan_make(const struct args_req *reqs, size_t nreqs,
 	}
 	if (!ret && lc && lc->n)
 		ret = plan_libcalls(&c, lc, out);
-	for (size_t k = 0; k < nreqs && !ret; k++)
+	if (!ret && ep && ep->n)
+		ret = args_plan_entries(&c, ep, out);
+	for (size_t k = 0; k < nreqs && !ret; k++) {
+		int said = ep && ep->n ? args_entries_said(&c, k) : 1;
+
+		if (said <= 0) {
+			ret = said;
+			continue;
+		}
 		if (!c.matched[k] && !reqs[k].optional) {
 			pr_err("%s: no function with a site matches '%s'%s", reqs[k].option,
 			       reqs[k].regex, reqs[k].has_spec || reqs[k].is_return ? "" :
 			       " (or none has DWARF)");
 			ret = -ENOENT;
 		}
+	}
 out:
 	for (size_t k = 0; k < compiled; k++)
 		regfree(&c.res[k]);
 	free(c.res);
 	free(c.matched);
+	free(c.refused);
+	free(c.nodwarf);
+	free(c.first_refused);
+	free(c.first_nodwarf);
 	if (ret)
 		args_plan_free(out);
 	return ret;
@@ -439,13 +458,15 @@ size_t args_plan_sync(const struct args_plan *p, struct ringfile *rf,
 		const struct tat_module *tm = &mods[sites[i].module];
 		const struct tat_argspec *want = &none, *l;
 
-		if (sites[i].kind == TAT_SITE_LIBCALL) {
-			/* a module's LIBCALL sites are one run: its first is import 0 */
-			if (sites[i].module != run_module || sites[i - 1].kind != TAT_SITE_LIBCALL) {
+		if (sites[i].kind == TAT_SITE_LIBCALL || sites[i].kind == TAT_SITE_ENTRY) {
+			/* a module's LIBCALL sites are one run: its first is import 0;
+			 * the same for its ENTRY sites and functions */
+			if (sites[i].module != run_module || sites[i - 1].kind != sites[i].kind) {
 				run_module = sites[i].module;
 				run_first = i;
 			}
-			l = libcall_spec(p, lc, tm, i, run_first);
+			l = sites[i].kind == TAT_SITE_ENTRY ? args_entry_spec(p, tm, i, run_first) :
+			    libcall_spec(p, lc, tm, i, run_first);
 			want = l ? l : &none;
 			goto compare;
 		}

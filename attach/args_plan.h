@@ -22,6 +22,7 @@
 
 #include <tattach/ring.h>
 #include "attach/modules.h"
+#include "attach/hooks/entries.h"
 #include "attach/hooks/libcalls.h"
 #include "attach/ring/ringfile.h"
 
@@ -59,6 +60,10 @@ struct args_plan {
 	struct tat_argspec **lspec;	/* --libcalls: per module of the libcalls
 					 * plan, per import; NULL: none */
 	size_t nlmods;
+	struct tat_argspec **espec;	/* --entry, --module: per module of the
+					 * entry plan, per function; NULL: none */
+	size_t nemods;
+	const struct entry_plan *ep;	/* that plan, for args_plan_sync() */
 	size_t sites;			/* sites that record something */
 };
 
@@ -66,13 +71,15 @@ struct args_plan {
  * args_plan_make - name the sites of @set, match them against @reqs and
  * build their specs from DWARF; likewise the imports @lc hooks (by import
  * name; no DWARF there: a SPEC is needed), whose @lc->want it sets for
- * the imports that record values.  Each request must match a function,
+ * the imports that record values; likewise the function entries @ep
+ * patches (--entry, --module; NULL: none), by DWARF or SPEC, setting
+ * @ep's want for those that record values.  Each request must match a function,
  * and a SPEC may name only arguments the function has (when DWARF says):
  * else one logged line and -ENOENT / -EINVAL.  Returns 0 or -ENOMEM too.
  */
 int args_plan_make(const struct args_req *reqs, size_t nreqs,
 		   const struct module_set *set, struct libcalls *lc,
-		   struct args_plan *out);
+		   struct entry_plan *ep, struct args_plan *out);
 void args_plan_free(struct args_plan *p);
 
 /* Does the ring's table differ from the plan (@write 0), or make it so

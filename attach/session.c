@@ -773,7 +773,8 @@ static int plan_filters(const struct session_opts *o, const struct module_set *s
  * functions they name, which are traced even where -F/-N would leave them
  * out. */
 static int plan_args(const struct session_opts *o, const struct module_set *set,
-		     struct libcalls *lc, uint8_t *const *want, struct args_plan *ap)
+		     struct libcalls *lc, struct entry_plan *ep, uint8_t *const *want,
+		     struct args_plan *ap)
 {
 	struct args_req *reqs;
 	size_t n;
@@ -782,7 +783,7 @@ static int plan_args(const struct session_opts *o, const struct module_set *set,
 	if (!ret && o->libcalls)	/* the objects of lock calls: interactions */
 		ret = sync_args_append(&reqs, &n);
 	if (!ret)
-		ret = args_plan_make(reqs, n, set, lc, ap);
+		ret = args_plan_make(reqs, n, set, lc, ep, ap);
 	marks_requests_free(reqs, n, o->nargs);
 	if (ret || !want)
 		return ret;
@@ -1033,7 +1034,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	/* Names are looked up before the process is stopped: that takes a while. */
 	ret = plan_filters(o, &set, lc.matched + ep.matched, &want);
 	if (!ret)
-		ret = plan_args(o, &set, &lc, want, &ap);
+		ret = plan_args(o, &set, &lc, &ep, want, &ap);
 	if (ret)
 		goto out;
 	created = ring_get(o, &ps, set.total_sites + lc.imports + ep.functions, &rf);

@@ -197,6 +197,21 @@ static enum vclass classify(Dwarf_Die *type, int have, uint8_t *format, uint8_t 
 	}
 }
 
+/*
+ * The CU holding @vaddr when there is no .debug_aranges to say (clang
+ * emits none by default, and then dwfl_module_addrdie() finds nothing):
+ * each CU's own ranges, in turn.
+ */
+static Dwarf_Die *cu_by_ranges(struct sym_params_file *f, uint64_t vaddr, Dwarf_Addr *bias)
+{
+	Dwarf_Die *cu = NULL;
+
+	while ((cu = dwfl_module_nextcu(f->mod, cu, bias)))
+		if (dwarf_haspc(cu, vaddr - *bias) == 1)
+			return cu;
+	return NULL;
+}
+
 static int find_subprogram(struct sym_params_file *f, uint64_t vaddr, Dwarf_Die *out)
 {
 	Dwarf_Addr bias;
@@ -204,6 +219,8 @@ static int find_subprogram(struct sym_params_file *f, uint64_t vaddr, Dwarf_Die 
 	int n, found = 0;
 
 	cu = dwfl_module_addrdie(f->mod, vaddr, &bias);
+	if (!cu)
+		cu = cu_by_ranges(f, vaddr, &bias);
 	if (!cu)
 		return 0;
 	n = dwarf_getscopes(cu, vaddr - bias, &scopes);

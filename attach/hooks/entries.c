@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "attach/args_plan.h"
 #include "attach/hooks/entries.h"
 #include "attach/inject.h"
 #include "attach/log.h"
@@ -377,6 +378,53 @@ static void view_close(struct text_view *v)
 	free(v->dirty);
 }
 
+/*
+ * -A/-R: the pointer slot of each stub of module @k (its run of @count
+ * ENTRY sites from @first) names the trampoline entry that saves the
+ * arguments where the ring's spec asks for values, else tp_fentry.  Both
+ * see the same stack: the stub's "call" pushes stub + 6, which is site +
+ * 5, as the call of an fentry site does, and the return into the caller
+ * is the word above it, the function not having started.  The stubs of a
+ * module are one block: read once, written back once if a slot changed.
+ */
+static int point_stubs(struct remote *r, struct ringfile *rf, uint32_t k, uint32_t first,
+		       uint32_t count)
+{
+	const struct tat_argspec *table = args_table(rf);
+	const struct tat_site *sites = ringfile_sites(rf);
+	unsigned tramp = ringfile_modules(rf)[k].tramp;
+	uint64_t at = sites[first].addr - STUB_KEY, size = (uint64_t)count * STUB_SIZE;
+	uint64_t plain = inject_tramp_entry(rf, tramp, TAT_SITE_FENTRY);
+	uint64_t args = inject_tramp_args_entry(rf, tramp, TAT_SITE_FENTRY);
+	int changed = 0, ret = 0;
+	uint8_t *buf;
+
+	for (uint32_t i = 0; i < count; i++)
+		if (sites[first + i].addr != at + (uint64_t)i * STUB_SIZE + STUB_KEY)
+			return -EINVAL;		/* not the block entries_prepare wrote */
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	if (remote_read(r, at, buf, size)) {
+		ret = -EIO;
+		goto out;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t want = args_site_on(table, first + i) ? args : plain, cur;
+
+		memcpy(&cur, buf + i * STUB_SIZE + STUB_PTR, 8);
+		if (!sites[first + i].len || cur == want || (cur != plain && cur != args))
+			continue;	/* unused stub, or not ours to change */
+		memcpy(buf + i * STUB_SIZE + STUB_PTR, &want, 8);
+		changed = 1;
+	}
+	if (changed && remote_write(r, at, buf, size))
+		ret = -EIO;
+out:
+	free(buf);
+	return ret;
+}
+
 int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan *ep,
 		  struct entries_report *rep)
 {
@@ -395,6 +443,10 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 
 		if (!first)
 			continue;
+		/* --enable: values or none, as the ring's specs say (-A/-R) */
+		if (ep && point_stubs(r, rf, k, first, count))
+			pr_warn("%s: could not point its entry stubs at the trampoline entry "
+				"for -A/-R", tm->path);
 		/* --disable: the list and the file's bytes suffice, no analysis
 		 * while the process is held (the window is in the site). */
 		if (!em && read_entries(r->held->pid, NULL, tm->path, 0, &own))

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consumer/input/libcall_names.h"
 #include "consumer/input/site_params.h"
 
 struct tread_site_params {
@@ -13,6 +14,7 @@ struct tread_site_params {
 	struct sym_params_file **files;		/* [module_cap] */
 	uint8_t *opened;			/* [module_cap]: 1 tried */
 	uint32_t nmods;
+	struct tread_libcall_names *entries;	/* ENTRY sites' functions */
 };
 
 int tread_site_params_open(const struct tread_ring *ring, struct tread_site_params **out)
@@ -53,6 +55,7 @@ void tread_site_params_close(struct tread_site_params *p)
 	free(p->tried);
 	free(p->files);
 	free(p->opened);
+	tread_libcall_names_close(p->entries);
 	free(p);
 }
 
@@ -77,6 +80,15 @@ const struct sym_func *tread_site_params_get(struct tread_site_params *p, uint32
 	}
 	if (!p->files[s.module])
 		return NULL;
+	/* --entry: the site is in the function's stub; its parameters are
+	 * those of the function whose entry it patched */
+	if (s.kind == TAT_SITE_ENTRY) {
+		if (!p->entries)
+			p->entries = tread_libcall_names_open(p->ring, 0);
+		s.addr = p->entries ? tread_entry_addr(p->entries, site, &s, m.load_bias) : 0;
+		if (!s.addr)
+			return NULL;
+	}
 	fn = calloc(1, sizeof(*fn));
 	if (!fn)
 		return NULL;

@@ -150,6 +150,23 @@ $(O)/tests/targets/argvals.fentry: tests/targets/argvals.c
 
 TARGET_BINS += $(O)/tests/targets/argvals.fentry
 
+# argvals WITHOUT -pg, PIE with CET landing pads: tattach --entry -A/-R
+# (tests/integration/test_entry_args.c); without DWARF (.nodebug: its
+# symbols kept) or stripped (functions named by address): only a SPEC says
+$(O)/tests/targets/argvals.plain.%: tests/targets/argvals.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -$* -fpie -pie -fcf-protection=full -o $@ $<
+$(O)/tests/targets/argvals.stripped: $(O)/tests/targets/argvals.plain.O2
+	$(call msg,STRIP,$@)
+	$(Q)strip -o $@ $<
+$(O)/tests/targets/argvals.nodebug: $(O)/tests/targets/argvals.plain.O2
+	$(call msg,STRIP,$@)
+	$(Q)strip --strip-debug -o $@ $<
+
+TARGET_BINS += $(O)/tests/targets/argvals.plain.O0 $(O)/tests/targets/argvals.plain.O2 \
+	$(O)/tests/targets/argvals.stripped $(O)/tests/targets/argvals.nodebug
+
 # marks: <tattach/mark.h> from include/, with -pg and with patchable entries
 $(O)/tests/targets/marks: tests/targets/marks.c include/tattach/mark.h
 	$(call msg,CC,$@)
