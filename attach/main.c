@@ -14,6 +14,7 @@
 #include "attach/session.h"
 #include "attach/site_filter.h"
 #include "attach/frames/stacks.h"
+#include "attach/follow/follow.h"
 
 #define TATTACH_VERSION "0.1.0"
 
@@ -24,7 +25,7 @@ enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS, ACT_MODE, ACT_LIST,
 
 /* Long-only options (no short letter). */
 enum { OPT_LIST = 0x100, OPT_CLEAN, OPT_MAX_DEPTH, OPT_STACKS, OPT_LIBCALLS, OPT_ENTRY,
-       OPT_MODULE };
+       OPT_MODULE, OPT_FOLLOW, OPT_DAEMON };
 
 static void usage(FILE *f)
 {
@@ -91,6 +92,17 @@ static void usage(FILE *f)
 "                         say why); no -pg needed\n"
 "      --module NAME      with --enable: the same for the loaded library NAME\n"
 "                         (its path, or the start of its file name: libz)\n"
+"      --follow           with --enable: stay attached and keep tracing what\n"
+"                         the process does next: libraries it dlopen()s (from\n"
+"                         before dlopen() returns), programs it or its children\n"
+"                         exec (also from a thread, posix_spawn(), daemon()),\n"
+"                         each into its own ring; signals reach the programs\n"
+"                         unchanged.  Ends when they all exit, on Ctrl-C or\n"
+"                         SIGTERM, or by 'tattach -p PID --disable' (which\n"
+"                         then disables PID); tracing stays on otherwise.\n"
+"                         Killed, it leaves the processes running unharmed\n"
+"      --daemon           with --follow: follow in the background; its pid is\n"
+"                         printed, its later messages are discarded\n"
 "      --max-depth N      record only calls less than N traced calls deep\n"
 "                         (deeper ones are counted, see --status); 0: no\n"
 "                         limit; with --enable, or alone on a live trace\n"
@@ -235,6 +247,8 @@ int main(int argc, char **argv)
 		{ "libcalls", no_argument, NULL, OPT_LIBCALLS },
 		{ "entry", no_argument, NULL, OPT_ENTRY },
 		{ "module", required_argument, NULL, OPT_MODULE },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "daemon", no_argument, NULL, OPT_DAEMON },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "list", no_argument, NULL, OPT_LIST },
@@ -245,6 +259,7 @@ int main(int argc, char **argv)
 	struct session_report rep = { 0 };
 	enum action act = ACT_NONE;
 	int c, ret, verbose = 0, nopts = command_start(argc, argv);
+	int follow = 0, background = 0;		/* --follow, --daemon */
 	const char *save = NULL;
 	char *end;
 	long v;
@@ -322,6 +337,12 @@ int main(int argc, char **argv)
 		case OPT_MODULE:
 			o.module = optarg;
 			break;
+		case OPT_FOLLOW:
+			follow = 1;
+			break;
+		case OPT_DAEMON:
+			background = 1;
+			break;
 		case OPT_MAX_DEPTH:
 			v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 0 || v > TAT_FRAMES_MAX)
@@ -371,6 +392,10 @@ int main(int argc, char **argv)
 		misuse("%s", "--entry and --module go with --enable");
 	if ((o.nfilters || o.nnotraces) && act != ACT_ENABLE)
 		misuse("%s", "--filter and --notrace go with --enable");
+	if ((follow || background) && act != ACT_ENABLE)
+		misuse("%s", "--follow and --daemon go with --enable");
+	if (background && !follow)
+		misuse("%s", "--daemon goes with --follow");
 	o.verbose = verbose;
 	if (act == ACT_NONE)
 		misuse("%s", "no action given: use --enable, --disable, --status, --stacks or --mode");
@@ -378,6 +403,8 @@ int main(int argc, char **argv)
 
 	switch (act) {
 	case ACT_ENABLE:
+		if (follow)
+			return follow_run(&o, background);
 		ret = session_enable(&o, &rep);
 		free(o.filters);
 		free(o.notraces);
@@ -408,8 +435,18 @@ int main(int argc, char **argv)
 			       "again\n", (int)o.pid, rep.unpatched, plural(rep.unpatched),
 			       plural(rep.unpatched));
 		break;
-	case ACT_DISABLE:
+	case ACT_DISABLE: {
+		pid_t follower = 0;
+
+		/* a follower holds it: end that first (attach/follow/handshake.c) */
+		ret = follow_end_holder(o.pid, &follower);
+		if (ret)
+			return fail(&o, ret);
+		if (follower)
+			printf("tattach: pid %d: its follower, tattach pid %d, has ended\n",
+			       (int)o.pid, (int)follower);
 		ret = session_disable(&o, &rep);
+	}
 		if (ret)
 			return fail(&o, ret);
 		if (rep.already)
