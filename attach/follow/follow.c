@@ -298,6 +298,11 @@ int follow_run(struct session_opts *o, int background)
 		}
 		close(rd_wr[0]);
 		setsid();
+		/* a daemon holds nothing of its caller's: a pipe it kept open
+		 * would make whoever reads it wait for our end */
+		if (rd_wr[1] > 3)
+			close_range(3, (unsigned)rd_wr[1] - 1, 0);
+		close_range((unsigned)rd_wr[1] + 1, ~0u, 0);
 	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
