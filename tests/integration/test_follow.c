@@ -209,6 +209,8 @@ Test(follow, signals_delivered_unchanged, .timeout = 60)
 	follower = follow_bg(t.pid);
 	cr_assert_str_eq(target_cmd(&t, "sig 5"), "usr1 5 chld 1");
 	cr_assert_str_eq(target_cmd(&t, "sig 1"), "usr1 1 chld 1");
+	/* a group stop stays one (PTRACE_LISTEN), and its parent sees it */
+	cr_assert_str_eq(target_cmd(&t, "stopchild"), "stopped 19 exited 7");
 	end_follow(t.pid, follower);
 	target_stop(&t);
 }

@@ -13,6 +13,9 @@
  *                  writes its pid to)                            -> "done PID"
  *   sig N          N x SIGUSR1 to itself, one child that exits:
  *                  handlers count                               -> "usr1 N chld 1"
+ *   stopchild      fork a child that stops itself (SIGSTOP); see
+ *                  it stopped (waitpid WUNTRACED), SIGCONT it, see it
+ *                  exit 7                                     -> "stopped 19 exited 7"
  *   ping                                                        -> "pong"
  *
  * "--image N": work(N), print "image PID", then the same commands.
@@ -22,6 +25,7 @@
  */
 #include <dlfcn.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -170,6 +174,43 @@ UNTRACED static void signals(long n)
 	printf("usr1 %d chld %d\n", (int)usr1s, (int)chlds);
 }
 
+/*
+ * A job-control stop must stay a stop, seen by the parent as such, and
+ * really stopped: the child writes to a pipe once it runs again, and
+ * nothing may come in 100 ms before the SIGCONT (a window to see a
+ * stop that was not kept; a correct run never waits on it for its result).
+ */
+UNTRACED static void stop_child(void)
+{
+	int status = 0, stopsig = 0, code = -1, p[2], ran = 0;
+	struct pollfd pf;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		raise(SIGSTOP);
+		if (write(p[1], "x", 1) < 0)
+			_exit(1);
+		_exit(7);
+	}
+	close(p[1]);
+	if (waitpid(pid, &status, WUNTRACED) == pid && WIFSTOPPED(status)) {
+		stopsig = WSTOPSIG(status);
+		pf.fd = p[0];
+		pf.events = POLLIN;
+		ran = poll(&pf, 1, 100) > 0;
+		kill(pid, SIGCONT);
+		waitpid(pid, &status, 0);
+	}
+	close(p[0]);
+	if (WIFEXITED(status))
+		code = WEXITSTATUS(status);
+	printf("stopped %d%s exited %d\n", stopsig, ran ? " (but ran on)" : "", code);
+}
+
 UNTRACED static void serve(void)
 {
 	char line[64];
@@ -194,6 +235,8 @@ UNTRACED static void serve(void)
 			printf("done %d\n", (int)daemon_child(n));
 		else if (sscanf(line, "sig %ld", &n) == 1)
 			signals(n);
+		else if (!strncmp(line, "stopchild", 9))
+			stop_child();
 		else if (!strncmp(line, "ping", 4))
 			printf("pong\n");
 		else
