@@ -18,6 +18,7 @@
 
 #include "attach/follow/follow_priv.h"
 #include "attach/log.h"
+#include "attach/process/proc.h"
 #include "attach/process/seize.h"
 
 static struct follower *holder;	/* for the hold_ops below */
@@ -62,6 +63,12 @@ int follow_stop_process(struct follower *f, pid_t tgid)
 		struct ftask *t = &f->tree.v[i];
 
 		if (t->tgid != tgid || t->stopped)
+			continue;
+		/* A thread waiting in vfork() (posix_spawn) cannot stop before
+		 * its child execs or exits, and runs none of its code before:
+		 * held as it is (the child waits for us, at its exec event). */
+		t->in_vfork = proc_thread_in_vfork(tgid, t->tid);
+		if (t->in_vfork)
 			continue;
 		/* ESRCH: exiting; its exit status is still ours to collect */
 		ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
@@ -119,7 +126,8 @@ static int hold_held(pid_t pid, struct held *h)
 	for (size_t i = 0; i < 2 * holder->tree.n; i++) {
 		struct ftask *t = &holder->tree.v[i % holder->tree.n];
 
-		if (t->tgid != pid || (i < holder->tree.n) != !t->status)
+		if (t->tgid != pid || (i < holder->tree.n) != !t->status ||
+		    (!t->stopped && t->in_vfork))
 			continue;
 		if (!t->stopped) {
 			pr_err("pid %d: thread %d is not held", (int)pid, (int)t->tid);

@@ -14,6 +14,8 @@ struct ftask {
 				 * resumed; 0: our own interrupt, nothing to do */
 	int inherited;		/* its process runs an image it got by fork,
 				 * not by exec: the parent's trace */
+	int in_vfork;		/* left running by the last hold: it waits in
+				 * vfork(), in the kernel */
 	int first;		/* its first stop is still to come: that one
 				 * is no group stop, whatever its signal */
 };
