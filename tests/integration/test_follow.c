@@ -123,6 +123,16 @@ Test(follow, dlopen_traced_before_it_returns, .timeout = 60)
 	follower = follow_bg(t.pid);
 	cr_assert_str_eq(target_cmd(&t, "loadrun 3"), "done");
 	assert_tree(t.pid, "loadrun(lib_work(lib_leaf lib_leaf lib_leaf))");
+	/* another tattach that must stop it is told who holds it */
+	{
+		char *out = NULL, *err = NULL, want[64];
+
+		cr_assert_eq(tattach(t.pid, "--enable -F leaf", &out, &err), 1, "%s", out);
+		snprintf(want, sizeof(want), "is followed by tattach pid %d", (int)follower);
+		cr_assert(strstr(err, want), "%s", err);
+		free(out);
+		free(err);
+	}
 	end_follow(t.pid, follower);
 	target_stop(&t);
 }
