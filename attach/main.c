@@ -375,6 +375,8 @@ int main(int argc, char **argv)
 		ret = act == ACT_LIST ? ringdir_list(stdout) : ringdir_clean(stdout);
 		return ret ? 1 : 0;
 	}
+	if ((follow || background) && nopts < argc)
+		misuse("%s", "--follow and --daemon go with -p PID --enable, not with a COMMAND");
 	if (nopts < argc) {
 		log_set_level(verbose ? LOG_INFO : LOG_WARN);
 		return launch(&o, act, argv + nopts + 1, save, verbose);

@@ -294,3 +294,27 @@ Test(follow, killed_follower_leaves_processes_unharmed, .timeout = 60)
 	cr_assert_str_eq(target_cmd(&t, "ping"), "pong");
 	cr_assert_eq(target_stop(&t), 0, "the target did not exit normally");
 }
+
+/* --follow and --daemon only with -p PID --enable: usage errors (2). */
+Test(follow, usage_errors, .timeout = 30)
+{
+	static const struct {
+		const char *args, *says;
+	} cases[] = {
+		{ "--disable --follow", "--follow and --daemon go with --enable" },
+		{ "--enable --daemon", "--daemon goes with --follow" },
+	};
+	char *argv[] = { (char *)build_path("tattach"), "--follow", "--", "true", NULL };
+	char *out = NULL, *err = NULL;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(tattach(1, cases[i].args, &out, &err), 2, "%s", cases[i].args);
+		cr_assert(strstr(err, cases[i].says), "%s: %s", cases[i].args, err);
+		free(out);
+		free(err);
+	}
+	cr_assert_eq(run_capture(argv, &out, &err), 2);
+	cr_assert(strstr(err, "not with a COMMAND"), "%s", err);
+	free(out);
+	free(err);
+}
