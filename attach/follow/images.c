@@ -11,6 +11,8 @@
  * since, with the threads held by us (stopping.c).
  */
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -116,6 +118,21 @@ static void enable_now(struct follower *f, pid_t tgid)
 	fflush(stdout);
 }
 
+/*
+ * Test seam: TATTACH_TEST_FOLLOW_DIE=WHERE makes the follower SIGKILL
+ * itself at that point of handling a hook trap ("trapped": in the SIGTRAP
+ * stop; "parked": the thread in the park loop, every thread held), so
+ * tests/integration/test_follow.c can show what a death there does to
+ * the process.  Never set in normal use.
+ */
+static void die_here_for_tests(const char *where)
+{
+	const char *at = getenv("TATTACH_TEST_FOLLOW_DIE");
+
+	if (at && !strcmp(at, where))
+		kill(getpid(), SIGKILL);
+}
+
 void follow_enable_loaded(struct follower *f, pid_t tid, const struct dlhook_stub *st)
 {
 	struct user_regs_struct regs;
@@ -128,6 +145,7 @@ void follow_enable_loaded(struct follower *f, pid_t tid, const struct dlhook_stu
 	/* Out of the SIGTRAP stop at once, into the park loop: should we die
 	 * from here on, the thread leaves it by itself (the lock is dropped)
 	 * instead of meeting its SIGTRAP without a tracer. */
+	die_here_for_tests("trapped");
 	if (ptrace(PTRACE_GETREGS, tid, 0, &regs) < 0)
 		return;
 	regs.rip = st->park;
@@ -137,6 +155,7 @@ void follow_enable_loaded(struct follower *f, pid_t tid, const struct dlhook_stu
 		return;
 	if (follow_stop_process(f, tgid))
 		return;
+	die_here_for_tests("parked");
 	if (!not_now(f, tid, tgid))
 		enable_now(f, tgid);
 	/* and on from the hook's "ret" */

@@ -318,3 +318,26 @@ Test(follow, usage_errors, .timeout = 30)
 	free(out);
 	free(err);
 }
+
+/* A follower killed while it handles a dlopen(), every thread of the
+ * process held and the trapped one in the hook's park loop: the loop sees
+ * the lock word lose the follower's tid and returns; dlopen() completes
+ * (the library untraced), and the process runs on. */
+Test(follow, killed_while_handling_dlopen, .timeout = 60)
+{
+	char want[64];
+	struct target t;
+	pid_t follower;
+
+	start(&t);
+	setenv("TATTACH_TEST_FOLLOW_DIE", "parked", 1);
+	follower = follow_bg(t.pid);
+	unsetenv("TATTACH_TEST_FOLLOW_DIE");
+	cr_assert_str_eq(target_cmd(&t, "loadrun 2"), "done");
+	wait_gone(follower);
+	cr_assert_eq(tracer_of(t.pid), 0);
+	assert_tree(t.pid, "loadrun");
+	snprintf(want, sizeof(want), "image %d", (int)t.pid);
+	cr_assert_str_eq(target_cmd(&t, "exec 1"), want);
+	cr_assert_eq(target_stop(&t), 0, "the target did not exit normally");
+}
