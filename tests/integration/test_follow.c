@@ -341,3 +341,19 @@ Test(follow, killed_while_handling_dlopen, .timeout = 60)
 	cr_assert_str_eq(target_cmd(&t, "exec 1"), want);
 	cr_assert_eq(target_stop(&t), 0, "the target did not exit normally");
 }
+
+/* dlopen() while four other threads run traced calls: every thread is
+ * held for the enable, and the main thread's tree is exact. */
+Test(follow, dlopen_while_threads_run, .timeout = 60)
+{
+	struct target t;
+	pid_t follower;
+
+	start(&t);
+	follower = follow_bg(t.pid);
+	cr_assert_str_eq(target_cmd(&t, "busy-loadrun 2"), "done");
+	cr_assert_str_eq(target_cmd(&t, "busy-loadrun 1"), "done");
+	assert_tree(t.pid, "loadrun(lib_work(lib_leaf lib_leaf)) loadrun(lib_work(lib_leaf))");
+	end_follow(t.pid, follower);
+	target_stop(&t);
+}

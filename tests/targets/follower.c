@@ -16,6 +16,8 @@
  *   stopchild      fork a child that stops itself (SIGSTOP); see
  *                  it stopped (waitpid WUNTRACED), SIGCONT it, see it
  *                  exit 7                                     -> "stopped 19 exited 7"
+ *   busy-loadrun N the same while 4 other threads run work() in a
+ *                  loop, joined after                           -> "done"
  *   ping                                                        -> "pong"
  *
  * "--image N": work(N), print "image PID", then the same commands.
@@ -70,6 +72,32 @@ NOINLINE int loadrun(long n)
 	h = dlopen(path, RTLD_NOW);
 	lib_work = h ? (long (*)(long))dlsym(h, "lib_work") : NULL;
 	return lib_work && lib_work(n) == n * (n + 1) / 2 ? 0 : -1;
+}
+
+static volatile int busy_stop;
+
+UNTRACED static void *busy(void *unused)
+{
+	(void)unused;
+	while (!busy_stop)
+		work(3);
+	return NULL;
+}
+
+/* dlopen while other threads run traced code: all of them are held */
+UNTRACED static int busy_loadrun(long n)
+{
+	pthread_t th[4];
+	int ret;
+
+	busy_stop = 0;
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, busy, NULL);
+	ret = loadrun(n);
+	busy_stop = 1;
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	return ret;
 }
 
 UNTRACED static void exec_image(long n)
@@ -217,7 +245,9 @@ UNTRACED static void serve(void)
 	long n;
 
 	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4)) {
-		if (sscanf(line, "loadrun %ld", &n) == 1)
+		if (sscanf(line, "busy-loadrun %ld", &n) == 1)
+			printf(busy_loadrun(n) ? "error\n" : "done\n");
+		else if (sscanf(line, "loadrun %ld", &n) == 1)
 			printf(loadrun(n) ? "error\n" : "done\n");
 		else if (sscanf(line, "work %ld", &n) == 1)
 			printf(work(n) == n * (n + 1) / 2 ? "done\n" : "error\n");
