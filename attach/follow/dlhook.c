@@ -238,6 +238,62 @@ static int hookable(uint64_t func, const uint8_t *b)
 	return 1;
 }
 
+static int stub_at(pid_t pid, uint64_t base, struct dlhook_stub *st, struct stub_info *si);
+
+/* Map the lock file into the target, read-only: its address or -errno. */
+static long map_lock(struct remote *r, uint64_t scratch, const char *lock_path)
+{
+	pid_t pid = r->held->pid;
+	long fd, lock;
+	int ret;
+
+	ret = remote_write(r, scratch, lock_path, strlen(lock_path) + 1);
+	if (ret)
+		return ret;
+	fd = remote_syscall(r, SYS_openat, (uint64_t)AT_FDCWD, scratch,
+			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0, 0, 0);
+	if (fd < 0) {
+		pr_warn("pid %d cannot open %s: %s: libraries it loads later are not "
+			"traced", (int)pid, lock_path, strerror((int)-fd));
+		return fd;
+	}
+	lock = remote_syscall(r, SYS_mmap, 0, 4096, PROT_READ, MAP_SHARED, (uint64_t)fd, 0);
+	remote_syscall(r, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
+	return lock;
+}
+
+/*
+ * _dl_debug_state jumps to a stub already: if it is ours, left by a
+ * follower that died, its two loads of the lock word go to our lock from
+ * now on (the process is held: no thread runs the stub meanwhile).
+ */
+static int repoint(struct remote *r, uint64_t func, const uint8_t *jmp,
+		   const char *lock_path)
+{
+	struct dlhook_stub st;
+	struct stub_info si;
+	uint64_t lock;
+	int32_t rel;
+	long got;
+	int ret;
+
+	memcpy(&rel, jmp + 1, 4);
+	if (!stub_at(r->held->pid, func + 5 + (int64_t)rel, &st, &si) || si.func != func)
+		return 1;	/* not ours */
+	/* the lock file's name goes where the stub page has room */
+	got = map_lock(r, st.base + STUB_PATH_OFF, lock_path);
+	if (got < 0 && got > -4096)
+		return 1;
+	lock = (uint64_t)got;
+	ret = remote_write(r, st.base + 2, &lock, sizeof(lock));	/* hook's movabs */
+	if (!ret)
+		ret = remote_write(r, si.park + 2, &lock, sizeof(lock));	/* park's */
+	if (!ret)
+		pr_info("pid %d: the dlopen hook left by an earlier follower now reads "
+			"our lock", (int)r->held->pid);
+	return ret;
+}
+
 int dlhook_install(struct remote *r, const char *lock_path)
 {
 	pid_t pid = r->held->pid;
@@ -246,7 +302,7 @@ int dlhook_install(struct remote *r, const char *lock_path)
 	struct stub_info si = { .magic = STUB_MAGIC };
 	uint64_t func = 0, rdebug = 0, stub = 0;
 	uint8_t jmp[5];
-	long fd, lock;
+	long lock;
 	int32_t rel;
 	int ret;
 
@@ -259,7 +315,9 @@ int dlhook_install(struct remote *r, const char *lock_path)
 	if (ret)
 		goto out;
 	if (si.saved[0] == 0xe9) {
-		ret = 0;	/* hooked already (a fork of a followed process) */
+		/* hooked already: by a follower that died (point the stub at
+		 * our lock), or someone else (leave it) */
+		ret = repoint(r, func, si.saved, lock_path);
 		goto out;
 	}
 	if (!hookable(func, si.saved)) {
@@ -275,21 +333,9 @@ int dlhook_install(struct remote *r, const char *lock_path)
 		ret = 1;
 		goto out;
 	}
-	ret = remote_write(r, stub + STUB_PATH_OFF, lock_path, strlen(lock_path) + 1);
-	if (ret)
-		goto out;
-	fd = remote_syscall(r, SYS_openat, (uint64_t)AT_FDCWD, stub + STUB_PATH_OFF,
-			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0, 0, 0);
-	if (fd < 0) {
-		pr_warn("pid %d cannot open %s: %s: libraries it loads later are not "
-			"traced", (int)pid, lock_path, strerror((int)-fd));
-		ret = 1;
-		goto out;
-	}
-	lock = remote_syscall(r, SYS_mmap, 0, 4096, PROT_READ, MAP_SHARED, (uint64_t)fd, 0);
-	remote_syscall(r, SYS_close, (uint64_t)fd, 0, 0, 0, 0, 0);
+	lock = map_lock(r, stub + STUB_PATH_OFF, lock_path);
 	if (lock < 0 && lock > -4096) {
-		ret = (int)lock;
+		ret = 1;	/* said why */
 		goto out;
 	}
 	si.func = func;

@@ -104,8 +104,10 @@ static int start(struct follower *f)
 	ret = target_check(f->root, &st);
 	if (!ret)
 		ret = target_check_stoppable(f->root);
-	if (!ret)
+	if (!ret) {
+		follow_lock_sweep();
 		ret = follow_lock_take(&f->lock);
+	}
 	if (!ret)
 		ret = seize_process(f, f->root);
 	if (ret)

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -98,4 +100,42 @@ int follow_lock_held_by(pid_t follower)
 	       (word & FOLLOW_LOCK_TID_MASK) == (uint32_t)follower;
 	close(fd);
 	return held;
+}
+
+/*
+ * A follower killed leaves its file (its targets may still map it, which
+ * an unlink does not disturb).  Each follower removes, when it starts,
+ * the files of followers that are gone: the kernel marked the lock
+ * FUTEX_OWNER_DIED, or no process has the pid in the name.  A file just
+ * created by a live follower (its lock not taken yet) is neither.
+ */
+void follow_lock_sweep(void)
+{
+	const char *dir = ringdir_path();
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[512];
+		uint32_t word = 0;
+		int pid = 0, n = 0, fd, gone;
+
+		if (sscanf(de->d_name, "tattach-follower-%d.lock%n", &pid, &n) != 1 ||
+		    de->d_name[n] || pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		gone = pread(fd, &word, sizeof(word), 0) == (ssize_t)sizeof(word) &&
+		       (word & FOLLOW_LOCK_OWNER_DIED);
+		close(fd);
+		if (!gone)
+			gone = kill(pid, 0) < 0 && errno == ESRCH;
+		if (gone)
+			unlink(path);
+	}
+	closedir(d);
 }

@@ -21,6 +21,7 @@ struct follow_lock {
 
 /* The id bits of the word: 0 once the follower unlocked or died. */
 #define FOLLOW_LOCK_TID_MASK 0x3fffffffu
+#define FOLLOW_LOCK_OWNER_DIED 0x40000000u	/* FUTEX_OWNER_DIED */
 
 /* Path of the lock file of follower @follower. */
 void follow_lock_path(pid_t follower, char *buf, size_t len);
@@ -28,6 +29,8 @@ void follow_lock_path(pid_t follower, char *buf, size_t len);
 int follow_lock_take(struct follow_lock *l);
 /* Unlock (the hooks stop trapping), unmap, remove the file. */
 void follow_lock_drop(struct follow_lock *l);
+/* Remove the files of followers that are gone. */
+void follow_lock_sweep(void);
 /* Is @follower a live follower (its file there, its lock held)? */
 int follow_lock_held_by(pid_t follower);
 

@@ -45,7 +45,7 @@ static pid_t follow_bg(pid_t pid)
 
 	cr_assert_eq(tattach(pid, "--enable --follow --daemon", &out, &err), 0, "%s%s", out,
 		     err);
-	cr_assert(strstr(out, "tracing enabled"), "%s", out);
+	cr_assert(strstr(out, "tracing enabled") || strstr(out, "already enabled"), "%s", out);
 	at = strstr(out, "in the background: tattach pid ");
 	cr_assert(at && sscanf(at, "in the background: tattach pid %d", &follower) == 1,
 		  "%s", out);
@@ -355,5 +355,29 @@ Test(follow, dlopen_while_threads_run, .timeout = 60)
 	cr_assert_str_eq(target_cmd(&t, "busy-loadrun 1"), "done");
 	assert_tree(t.pid, "loadrun(lib_work(lib_leaf lib_leaf)) loadrun(lib_work(lib_leaf))");
 	end_follow(t.pid, follower);
+	target_stop(&t);
+}
+
+/* A second follower after one was killed: it removes the dead one's lock
+ * file, and the hook the dead one left in the process traps for it. */
+Test(follow, refollow_after_a_killed_follower, .timeout = 60)
+{
+	char lock[300];
+	const char *dir = getenv("TATTACH_RING_DIR");
+	struct target t;
+	pid_t first, second;
+
+	start(&t);
+	first = follow_bg(t.pid);
+	cr_assert_eq(kill(first, SIGKILL), 0);
+	wait_gone(first);
+	snprintf(lock, sizeof(lock), "%s/tattach-follower-%d.lock",
+		 dir && *dir ? dir : "/dev/shm", (int)first);
+	cr_assert_eq(access(lock, F_OK), 0, "a killed follower's lock file stays");
+	second = follow_bg(t.pid);
+	cr_assert_neq(access(lock, F_OK), 0, "the next follower removes it");
+	cr_assert_str_eq(target_cmd(&t, "loadrun 3"), "done");
+	assert_tree(t.pid, "loadrun(lib_work(lib_leaf lib_leaf lib_leaf))");
+	end_follow(t.pid, second);
 	target_stop(&t);
 }
