@@ -381,3 +381,18 @@ Test(follow, refollow_after_a_killed_follower, .timeout = 60)
 	end_follow(t.pid, second);
 	target_stop(&t);
 }
+
+/* The hook traps before the library's constructors run: what they call
+ * inside dlopen() is traced too. */
+Test(follow, dlopen_constructor_traced, .timeout = 60)
+{
+	struct target t;
+	pid_t follower;
+
+	start(&t);
+	follower = follow_bg(t.pid);
+	cr_assert_str_eq(target_cmd(&t, "loadctor"), "done");
+	assert_tree(t.pid, "loadctor(ctor_init(ctor_leaf ctor_leaf))");
+	end_follow(t.pid, follower);
+	target_stop(&t);
+}

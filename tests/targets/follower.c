@@ -4,6 +4,8 @@
  * thread, with posix_spawn() and after daemon(), and takes signals.
  *
  *   loadrun N      dlopen libwork.so, then at once lib_work(N)  -> "done"
+ *   loadctor       dlopen libctor.so, whose constructor calls
+ *                  ctor_leaf() twice                            -> "done"
  *   work N         work(N): N calls of leaf()                   -> "done"
  *   exec N         execv itself as "follower --image N"         -> its "image PID"
  *   exec-thread N  the same from a second thread                -> its "image PID"
@@ -98,6 +100,16 @@ UNTRACED static int busy_loadrun(long n)
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
 	return ret;
+}
+
+/* dlopen a library whose constructor runs traced calls */
+NOINLINE int loadctor(void)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", self);
+	strcpy(strrchr(path, '/') + 1, "libctor.so");
+	return dlopen(path, RTLD_NOW) ? 0 : -1;
 }
 
 UNTRACED static void exec_image(long n)
@@ -249,6 +261,8 @@ UNTRACED static void serve(void)
 			printf(busy_loadrun(n) ? "error\n" : "done\n");
 		else if (sscanf(line, "loadrun %ld", &n) == 1)
 			printf(loadrun(n) ? "error\n" : "done\n");
+		else if (!strncmp(line, "loadctor", 8))
+			printf(loadctor() ? "error\n" : "done\n");
 		else if (sscanf(line, "work %ld", &n) == 1)
 			printf(work(n) == n * (n + 1) / 2 ? "done\n" : "error\n");
 		else if (sscanf(line, "exec-thread %ld", &n) == 1) {
