@@ -260,6 +260,7 @@ int main(int argc, char **argv)
 	enum action act = ACT_NONE;
 	int c, ret, verbose = 0, nopts = command_start(argc, argv);
 	int follow = 0, background = 0;		/* --follow, --daemon */
+	pid_t follower = 0;			/* --disable ended it */
 	const char *save = NULL;
 	char *end;
 	long v;
@@ -437,9 +438,7 @@ int main(int argc, char **argv)
 			       "again\n", (int)o.pid, rep.unpatched, plural(rep.unpatched),
 			       plural(rep.unpatched));
 		break;
-	case ACT_DISABLE: {
-		pid_t follower = 0;
-
+	case ACT_DISABLE:
 		/* a follower holds it: end that first (attach/follow/handshake.c) */
 		ret = follow_end_holder(o.pid, &follower);
 		if (ret)
@@ -448,7 +447,6 @@ int main(int argc, char **argv)
 			printf("tattach: pid %d: its follower, tattach pid %d, has ended\n",
 			       (int)o.pid, (int)follower);
 		ret = session_disable(&o, &rep);
-	}
 		if (ret)
 			return fail(&o, ret);
 		if (rep.already)
