@@ -67,11 +67,17 @@ int follow_stop_process(struct follower *f, pid_t tgid)
 		/* A thread waiting in vfork() (posix_spawn) cannot stop before
 		 * its child execs or exits, and runs none of its code before:
 		 * held as it is (the child waits for us, at its exec event). */
-		t->in_vfork = proc_thread_in_vfork(tgid, t->tid);
-		if (t->in_vfork)
+		t->unstoppable = proc_thread_in_vfork(tgid, t->tid);
+		if (t->unstoppable)
 			continue;
-		/* ESRCH: exiting; its exit status is still ours to collect */
-		ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
+		/* ESRCH: exiting.  A main thread that has exited while others
+		 * run reports its exit only after the last one: not waited for
+		 * now (the main loop collects it), like a thread in vfork(). */
+		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno == ESRCH &&
+		    t->tid == tgid && proc_thread_gone(tgid, t->tid)) {
+			t->unstoppable = 1;
+			continue;
+		}
 		tids[n++] = t->tid;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -127,7 +133,7 @@ static int hold_held(pid_t pid, struct held *h)
 		struct ftask *t = &holder->tree.v[i % holder->tree.n];
 
 		if (t->tgid != pid || (i < holder->tree.n) != !t->status ||
-		    (!t->stopped && t->in_vfork))
+		    (!t->stopped && t->unstoppable))
 			continue;
 		if (!t->stopped) {
 			pr_err("pid %d: thread %d is not held", (int)pid, (int)t->tid);

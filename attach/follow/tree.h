@@ -14,8 +14,8 @@ struct ftask {
 				 * resumed; 0: our own interrupt, nothing to do */
 	int inherited;		/* its process runs an image it got by fork,
 				 * not by exec: the parent's trace */
-	int in_vfork;		/* left running by the last hold: it waits in
-				 * vfork(), in the kernel */
+	int unstoppable;	/* left as it was by the last hold: it waits
+				 * in vfork(), or it is an exited main thread */
 	int first;		/* its first stop is still to come: that one
 				 * is no group stop, whatever its signal */
 };
