@@ -214,8 +214,8 @@ static size_t end_all(struct follower *f)
 
 		if (t->stopped)
 			continue;
-		/* ESRCH: an exited main thread; our exit lets go of it */
-		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0)
+		/* an exited main thread: our exit lets go of it */
+		if (follow_zombie_leader(t) || ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0)
 			continue;
 		if (follow_wait_stop(f, t->tid) == 0)
 			ptrace(PTRACE_DETACH, t->tid, 0, 0);

@@ -26,6 +26,8 @@ struct follower {
  * (0, or -ESRCH when none is left), and let them all go again. */
 int follow_stop_process(struct follower *f, pid_t tgid);
 void follow_resume_process(struct follower *f, pid_t tgid);
+/* Is @t a main thread that has exited while other threads run on? */
+int follow_zombie_leader(const struct ftask *t);
 /* Resume one held thread as its stop asks (a deferred event is handled). */
 void follow_resume_task(struct follower *f, pid_t tid);
 /* Let hold_all()/release_all() (session_enable) use the held threads. */

@@ -52,6 +52,11 @@ int follow_wait_stop(struct follower *f, pid_t tid)
 	return 0;
 }
 
+int follow_zombie_leader(const struct ftask *t)
+{
+	return t->tid == t->tgid && proc_thread_gone(t->tgid, t->tid);
+}
+
 int follow_stop_process(struct follower *f, pid_t tgid)
 {
 	pid_t *tids = calloc(f->tree.n + 1, sizeof(*tids));
@@ -70,14 +75,14 @@ int follow_stop_process(struct follower *f, pid_t tgid)
 		t->unstoppable = proc_thread_in_vfork(tgid, t->tid);
 		if (t->unstoppable)
 			continue;
-		/* ESRCH: exiting.  A main thread that has exited while others
-		 * run reports its exit only after the last one: not waited for
-		 * now (the main loop collects it), like a thread in vfork(). */
-		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno == ESRCH &&
-		    t->tid == tgid && proc_thread_gone(tgid, t->tid)) {
-			t->unstoppable = 1;
+		/* A main thread that has exited while others run reports its
+		 * exit only after the last one (and an interrupt is a no-op on
+		 * it): not waited for now; the main loop collects it later. */
+		t->unstoppable = follow_zombie_leader(t);
+		if (t->unstoppable)
 			continue;
-		}
+		/* ESRCH: exiting; its exit status is still ours to collect */
+		ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
 		tids[n++] = t->tid;
 	}
 	for (size_t i = 0; i < n; i++)

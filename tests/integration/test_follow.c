@@ -396,3 +396,21 @@ Test(follow, dlopen_constructor_traced, .timeout = 60)
 	end_follow(t.pid, follower);
 	target_stop(&t);
 }
+
+/* A main thread that exits (pthread_exit) while another serves: the
+ * process stays followed, and ending the follower does not wait for the
+ * exited main thread (its exit is reported only after the last thread's). */
+Test(follow, main_thread_exited, .timeout = 90)
+{
+	struct target t;
+	pid_t follower;
+
+	target_start(&t, build_path("tests/targets/states"));
+	ring_remove(t.pid);
+	follower = follow_bg(t.pid);
+	cr_assert_str_eq(target_cmd(&t, "exit-main"), "main exited");
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	end_follow(t.pid, follower);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	target_stop(&t);
+}
