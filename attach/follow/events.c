@@ -39,6 +39,19 @@ static int is_stop_signal(int sig)
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
+/*
+ * Is @tid still a tracee of ours?  The child's own stops and even its exit
+ * can reach us before its parent's fork event: then it is gone, and must
+ * not be added back.  WNOWAIT: nothing is consumed.
+ */
+static int still_ours(pid_t tid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)tid, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) == 0;
+}
+
 static void new_task(struct follower *f, struct ftask *parent, int event)
 {
 	unsigned long msg = 0;
@@ -51,6 +64,8 @@ static void new_task(struct follower *f, struct ftask *parent, int event)
 	tgid = event == PTRACE_EVENT_CLONE ? parent->tgid : child;
 	/* Its own first stop may have come first: then it is known already. */
 	c = tree_find(&f->tree, child);
+	if (!c && !still_ours(child))
+		return;		/* it has come and gone already */
 	if (!c) {
 		c = tree_add(&f->tree, child, tgid);
 		if (!c) {
