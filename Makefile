@@ -45,6 +45,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lpthread
 LIB_DIRS := attach attach/process attach/ring attach/hooks attach/frames patcher symbols \
 	    consumer consumer/decode consumer/input consumer/views \
 	    consumer/export
+LIB_DIRS += attach/follow
 LIB_SRCS := $(filter-out %/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 LIB      := $(O)/libtattach.a

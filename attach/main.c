@@ -17,6 +17,7 @@
 #include "attach/site_filter.h"
 #include "attach/frames/stacks.h"
 #include "attach/process/proc.h"
+#include "attach/follow/follow.h"
 
 #define TATTACH_VERSION "0.1.0"
 
@@ -27,7 +28,7 @@ enum action { ACT_NONE, ACT_ENABLE, ACT_DISABLE, ACT_STATUS, ACT_MODE, ACT_LIST,
 
 /* Long-only options (no short letter). */
 enum { OPT_LIST = 0x100, OPT_CLEAN, OPT_MAX_DEPTH, OPT_STACKS, OPT_LIBCALLS, OPT_ENTRY,
-       OPT_MODULE, OPT_NO_CHILDREN };
+       OPT_MODULE, OPT_NO_CHILDREN, OPT_FOLLOW, OPT_DAEMON };
 
 static void usage(FILE *f)
 {
@@ -124,6 +125,17 @@ static void usage(FILE *f)
 "                         functions matching REGEX, by its DWARF type or FMT;\n"
 "                         repeatable.  An --enable without -A/-R records no\n"
 "                         more values\n"
+"      --follow           with --enable: stay attached and keep tracing what\n"
+"                         the process does next: libraries it dlopen()s (from\n"
+"                         before dlopen() returns), programs it or its children\n"
+"                         exec (also from a thread, posix_spawn(), daemon()),\n"
+"                         each into its own ring; signals reach the programs\n"
+"                         unchanged.  Ends when they all exit, on Ctrl-C or\n"
+"                         SIGTERM, or by 'tattach -p PID --disable' (which\n"
+"                         then disables PID); tracing stays on otherwise.\n"
+"                         Killed, it leaves the processes running unharmed\n"
+"      --daemon           with --follow: follow in the background; its pid is\n"
+"                         printed, its later messages are discarded\n"
 "      --max-depth N      record only calls less than N traced calls deep\n"
 "                         (deeper ones are counted, see --status); 0: no\n"
 "                         limit; with --enable, or alone on a live trace\n"
@@ -293,6 +305,8 @@ int main(int argc, char **argv)
 		{ "entry", no_argument, NULL, OPT_ENTRY },
 		{ "module", required_argument, NULL, OPT_MODULE },
 		{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "daemon", no_argument, NULL, OPT_DAEMON },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "list", no_argument, NULL, OPT_LIST },
@@ -305,6 +319,8 @@ int main(int argc, char **argv)
 	struct session_report rep = { 0 };
 	enum action act = ACT_NONE;
 	int c, ret, verbose = 0, nopts = command_start(argc, argv);
+	int follow = 0, background = 0;		/* --follow, --daemon */
+	pid_t follower = 0;			/* --disable ended it */
 	const char *save = NULL;
 	struct args_req *reqs = NULL;
 	size_t nreqs = 0;
@@ -393,6 +409,12 @@ int main(int argc, char **argv)
 		case OPT_NO_CHILDREN:
 			o.no_children = 1;
 			break;
+		case OPT_FOLLOW:
+			follow = 1;
+			break;
+		case OPT_DAEMON:
+			background = 1;
+			break;
 		case OPT_MAX_DEPTH:
 			v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 0 || v > TAT_FRAMES_MAX)
@@ -425,6 +447,8 @@ int main(int argc, char **argv)
 		ret = act == ACT_LIST ? ringdir_list(stdout) : ringdir_clean(stdout);
 		return ret ? 1 : 0;
 	}
+	if ((follow || background) && nopts < argc)
+		misuse("%s", "--follow and --daemon go with -p PID --enable, not with a COMMAND");
 	if (nopts < argc) {
 		log_set_level(verbose ? LOG_INFO : LOG_WARN);
 		return launch(&o, act, argv + nopts + 1, save, verbose);
@@ -446,6 +470,10 @@ int main(int argc, char **argv)
 		misuse("%s", "--filter and --notrace go with --enable");
 	if (o.nargs && act != ACT_ENABLE)
 		misuse("%s", "-A/--args and -R/--retval go with --enable");
+	if ((follow || background) && act != ACT_ENABLE)
+		misuse("%s", "--follow and --daemon go with --enable");
+	if (background && !follow)
+		misuse("%s", "--daemon goes with --follow");
 	o.verbose = verbose;
 	if (act == ACT_NONE)
 		misuse("%s", "no action given: use --enable, --disable, --status, --stacks or --mode");
@@ -453,6 +481,8 @@ int main(int argc, char **argv)
 
 	switch (act) {
 	case ACT_ENABLE:
+		if (follow)
+			return follow_run(&o, background);
 		ret = session_enable(&o, &rep);
 		free(o.filters);
 		free(o.notraces);
@@ -494,6 +524,13 @@ int main(int argc, char **argv)
 		struct proc_stat ps = { 0 };
 		struct children_report cr;
 
+		/* a follower holds it: end that first (attach/follow/handshake.c) */
+		ret = follow_end_holder(o.pid, &follower);
+		if (ret)
+			return fail(&o, ret);
+		if (follower)
+			printf("tattach: pid %d: its follower, tattach pid %d, has ended\n",
+			       (int)o.pid, (int)follower);
 		/* read first: the pair names the parent in its children's rings */
 		proc_read_stat(o.pid, &ps);
 		ret = session_disable(&o, &rep);

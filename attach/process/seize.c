@@ -243,9 +243,44 @@ out:
 	return ret;
 }
 
+static const struct hold_ops *hold_ops;	/* tattach --follow holds them */
+
+void hold_set_ops(const struct hold_ops *ops)
+{
+	hold_ops = ops;
+}
+
+int hold_record(struct held *h, pid_t tid)
+{
+	struct held_thread *t;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 16;
+		struct held_thread *nv = realloc(h->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		h->v = nv;
+		h->cap = cap;
+	}
+	t = &h->v[h->n];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	if (ptrace(PTRACE_GETREGS, tid, 0, &t->regs) < 0 ||
+	    ptrace(PTRACE_GETSIGMASK, tid, sizeof(t->sigmask), &t->sigmask) < 0)
+		return -errno;
+	undo_our_eintr(h->pid, t);
+	h->eintr_fixed += t->fixed_eintr;
+	h->n++;
+	return 0;
+}
+
 int hold_all(pid_t pid, struct held *h)
 {
 	int ret = 0;
+
+	if (hold_ops)	/* --follow: our tracees already, stopped by it */
+		return hold_ops->hold(pid, h);
 
 	memset(h, 0, sizeof(*h));
 	h->pid = pid;
@@ -295,6 +330,9 @@ int hold_thread(pid_t pid, pid_t tid, struct held *h)
 int release_all(struct held *h)
 {
 	int first = 0;
+
+	if (hold_ops)	/* --follow: it resumes them itself */
+		return hold_ops->release(h);
 
 	for (size_t i = 0; i < h->n; i++) {
 		struct held_thread *t = &h->v[i];

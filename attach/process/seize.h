@@ -60,6 +60,25 @@ int hold_thread(pid_t pid, pid_t tid, struct held *h);
  */
 int release_all(struct held *h);
 
+/*
+ * A tracer that already holds the process (tattach --follow, attach/follow/)
+ * cannot seize it again: it stops the threads itself and hands them over
+ * through these.  hold_all() and release_all() call them instead of
+ * seizing and detaching while they are set (NULL: the usual way).
+ */
+struct hold_ops {
+	int (*hold)(pid_t pid, struct held *h);
+	int (*release)(struct held *h);
+};
+void hold_set_ops(const struct hold_ops *ops);
+
+/*
+ * hold_record - add thread @tid, stopped by the caller (a tracer that
+ * holds it already), to @h as hold_all() would: its registers and mask,
+ * and an EINTR our stop caused undone.  Returns 0 or -errno.
+ */
+int hold_record(struct held *h, pid_t tid);
+
 /* Microseconds from asking the first thread to stop until now. */
 double held_elapsed_us(const struct held *h);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attach/follow/lock.h"
 #include "attach/log.h"
 #include "attach/process/target.h"
 
@@ -146,6 +147,13 @@ void target_explain_eperm(pid_t pid)
 	gid_t gid;
 	FILE *f;
 
+	if (proc_status_long(pid, "TracerPid", &tracer) == 0 && tracer > 0 &&
+	    follow_lock_held_by((pid_t)tracer)) {
+		pr_err("pid %d is followed by tattach pid %ld (--follow), which holds it: "
+		       "end that first (Ctrl-C it, 'kill %ld', or 'tattach -p %d --disable')",
+		       (int)pid, tracer, tracer, (int)pid);
+		return;
+	}
 	if (proc_status_long(pid, "TracerPid", &tracer) == 0 && tracer > 0) {
 		pr_err("pid %d is already traced by pid %ld (a debugger, strace, or "
 		       "another tattach): detach it first", (int)pid, tracer);

@@ -58,6 +58,15 @@ $(O)/tests/targets/dlopener: tests/targets/lib/dlopener.c $(O)/tests/targets/lib
 
 TARGET_BINS += $(O)/tests/targets/dlopener
 
+# A -pg library whose constructor calls into it (tattach --follow traces it
+# inside dlopen(): tests/targets/follower.c).
+$(O)/tests/targets/libctor.so: tests/targets/lib/libctor.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -pg -fPIC -shared -o $@ $<
+
+TARGET_BINS += $(O)/tests/targets/libctor.so
+
 # tattach --libcalls: a -pg program calling libc through lazy PLT, -z now
 # (full RELRO), -fno-plt (GOT), non-PIE PLT and the IBT PLT (.plt.sec).
 LIBCALLS_VARIANTS := lazy now noplt nopie ibt

@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tattach --enable --follow: libraries dlopen()ed later and programs
+ * exec'd later (from the main thread, a second thread, posix_spawn(), after
+ * daemon()) are traced, each into its own ring, with exact trees; signals
+ * reach the program unchanged; Ctrl-C and 'tattach --disable' end the
+ * follower cleanly; a SIGKILLed follower leaves the processes unharmed at
+ * their next dlopen() and exec.  Target: tests/targets/follower.c.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/graph_parse.h"
+#include "lib/proc_harness.h"
+
+static long tracer_of(pid_t pid)
+{
+	char path[64], line[256];
+	long tracer = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	cr_assert(f, "no /proc/%d/status", (int)pid);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
+			break;
+	fclose(f);
+	return tracer;
+}
+
+/* tattach --enable --follow --daemon: returns the follower's pid. */
+static pid_t follow_bg(pid_t pid)
+{
+	char *out = NULL, *err = NULL, *at;
+	int follower = 0;
+
+	cr_assert_eq(tattach(pid, "--enable --follow --daemon", &out, &err), 0, "%s%s", out,
+		     err);
+	cr_assert(strstr(out, "tracing enabled") || strstr(out, "already enabled"), "%s", out);
+	at = strstr(out, "in the background: tattach pid ");
+	cr_assert(at && sscanf(at, "in the background: tattach pid %d", &follower) == 1,
+		  "%s", out);
+	cr_assert_eq(tracer_of(pid), follower, "pid %d is not traced by its follower %d",
+		     (int)pid, follower);
+	free(out);
+	free(err);
+	return (pid_t)follower;
+}
+
+/* Wait until @pid (not our child) has exited: its pidfd turns readable. */
+static void wait_gone(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p;
+
+	if (fd < 0) {
+		cr_assert_eq(errno, ESRCH, "pidfd_open(%d): %s", (int)pid, strerror(errno));
+		return;
+	}
+	p.fd = fd;
+	p.events = POLLIN;
+	cr_assert_eq(poll(&p, 1, 30000), 1, "pid %d did not exit", (int)pid);
+	close(fd);
+}
+
+/* End the follower the documented way; tracing of @pid is then off. */
+static void end_follow(pid_t pid, pid_t follower)
+{
+	char *out = NULL, *err = NULL, want[96];
+
+	cr_assert_eq(tattach(pid, "--disable", &out, &err), 0, "%s%s", out, err);
+	snprintf(want, sizeof(want), "its follower, tattach pid %d, has ended", (int)follower);
+	cr_assert(strstr(out, want), "%s", out);
+	cr_assert(strstr(out, "tracing disabled"), "%s", out);
+	wait_gone(follower);
+	cr_assert_eq(tracer_of(pid), 0);
+	free(out);
+	free(err);
+}
+
+static char *tree_of(pid_t pid)
+{
+	char *out = NULL, *err = NULL, *got;
+
+	cr_assert_eq(tread(pid, "", &out, &err), 0, "tread -p %d: %s", (int)pid, err);
+	got = graph_canon(out, pid);
+	free(out);
+	free(err);
+	return got;
+}
+
+static void assert_tree(pid_t pid, const char *want)
+{
+	char *got = tree_of(pid);
+
+	cr_assert_str_eq(got, want, "pid %d", (int)pid);
+	free(got);
+}
+
+static void start(struct target *t)
+{
+	target_start(t, build_path("tests/targets/follower"));
+	ring_remove(t->pid);
+}
+
+/* The first call into the library, straight after dlopen() returns, is
+ * traced: the hook enabled it inside dlopen(). */
+Test(follow, dlopen_traced_before_it_returns, .timeout = 60)
+{
+	struct target t;
+	pid_t follower;
+
+	start(&t);
+	follower = follow_bg(t.pid);
+	cr_assert_str_eq(target_cmd(&t, "loadrun 3"), "done");
+	assert_tree(t.pid, "loadrun(lib_work(lib_leaf lib_leaf lib_leaf))");
+	/* another tattach that must stop it is told who holds it */
+	{
+		char *out = NULL, *err = NULL, want[64];
+
+		cr_assert_eq(tattach(t.pid, "--enable -F leaf", &out, &err), 1, "%s", out);
+		snprintf(want, sizeof(want), "is followed by tattach pid %d", (int)follower);
+		cr_assert(strstr(err, want), "%s", err);
+		free(out);
+		free(err);
+	}
+	end_follow(t.pid, follower);
+	target_stop(&t);
+}
+
+/* exec from the main thread: the new image is traced from before main
+ * (work() runs before it answers), and its own dlopen() too. */
+Test(follow, exec_from_main_thread, .timeout = 60)
+{
+	char want[64];
+	struct target t;
+	pid_t follower;
+
+	start(&t);
+	follower = follow_bg(t.pid);
+	snprintf(want, sizeof(want), "image %d", (int)t.pid);
+	cr_assert_str_eq(target_cmd(&t, "exec 3"), want);
+	cr_assert_str_eq(target_cmd(&t, "loadrun 1"), "done");
+	assert_tree(t.pid, "work(leaf leaf leaf) loadrun(lib_work(lib_leaf))");
+	end_follow(t.pid, follower);
+	target_stop(&t);
+}
+
+/* exec from a second thread: the kernel gives the exec'ing thread the
+ * process's pid; the new image is traced all the same. */
+Test(follow, exec_from_second_thread, .timeout = 60)
+{
+	char want[64];
+	struct target t;
+	pid_t follower;
+
+	start(&t);
+	follower = follow_bg(t.pid);
+	snprintf(want, sizeof(want), "image %d", (int)t.pid);
+	cr_assert_str_eq(target_cmd(&t, "exec-thread 2"), want);
+	cr_assert_str_eq(target_cmd(&t, "work 1"), "done");
+	assert_tree(t.pid, "work(leaf leaf) work(leaf)");
+	end_follow(t.pid, follower);
+	target_stop(&t);
+}
+
+/* posix_spawn() (clone with CLONE_VFORK, then exec): the child's program
+ * is traced into the child's ring. */
+Test(follow, posix_spawn_child_traced, .timeout = 60)
+{
+	struct target t;
+	pid_t follower;
+	int child = 0;
+
+	start(&t);
+	follower = follow_bg(t.pid);
+	cr_assert_eq(sscanf(target_cmd(&t, "spawn 2"), "done %d", &child), 1);
+	cr_assert_gt(child, 0);
+	assert_tree(child, "work(leaf leaf)");
+	ring_remove(child);
+	end_follow(t.pid, follower);
+	target_stop(&t);
+}
+
+/* daemon(): fork, the parent exits, the grandchild execs: traced. */
+Test(follow, daemon_grandchild_traced, .timeout = 60)
+{
+	struct target t;
+	pid_t follower;
+	int child = 0;
+
+	start(&t);
+	follower = follow_bg(t.pid);
+	cr_assert_eq(sscanf(target_cmd(&t, "daemon 2"), "done %d", &child), 1);
+	cr_assert_gt(child, 0);
+	assert_tree(child, "work(leaf leaf)");
+	ring_remove(child);
+	end_follow(t.pid, follower);
+	target_stop(&t);
+}
+
+/* Every signal stops a traced thread first: the follower hands each back
+ * unchanged (SIGUSR1 five times; the SIGCHLD of a child that exits). */
+Test(follow, signals_delivered_unchanged, .timeout = 60)
+{
+	struct target t;
+	pid_t follower;
+
+	start(&t);
+	follower = follow_bg(t.pid);
+	cr_assert_str_eq(target_cmd(&t, "sig 5"), "usr1 5 chld 1");
+	cr_assert_str_eq(target_cmd(&t, "sig 1"), "usr1 1 chld 1");
+	/* a group stop stays one (PTRACE_LISTEN), and its parent sees it */
+	cr_assert_str_eq(target_cmd(&t, "stopchild"), "stopped 19 exited 7");
+	end_follow(t.pid, follower);
+	target_stop(&t);
+}
+
+/* tattach -p PID --enable --follow in the foreground, its standard output
+ * read through *@f; returns once it says it follows. */
+static pid_t follow_fg(pid_t pid, FILE **f)
+{
+	char pidarg[16], line[512];
+	int p[2], seen = 0;
+	pid_t tat;
+
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)pid);
+	cr_assert_eq(pipe(p), 0);
+	tat = fork();
+	cr_assert_geq(tat, 0);
+	if (tat == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execl(build_path("tattach"), "tattach", "-p", pidarg, "--enable", "--follow",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	*f = fdopen(p[0], "r");
+	cr_assert(*f);
+	while (!seen && fgets(line, sizeof(line), *f))
+		seen = strstr(line, "following pid") != NULL;
+	cr_assert(seen, "the follower did not start");
+	return tat;
+}
+
+/* The rest of what the follower prints, and its exit status. */
+static char *follow_fg_end(pid_t tat, FILE *f, int *status)
+{
+	char line[512], *all = NULL;
+
+	while (fgets(line, sizeof(line), f))
+		str_append(&all, line);
+	fclose(f);
+	cr_assert_eq(waitpid(tat, status, 0), tat);
+	return all ? all : strdup("");
+}
+
+/* Once the process and all it started have exited, the follower ends by
+ * itself (a child that exits before its parent's fork event reaches the
+ * follower must not stay in its table: without the check, this test
+ * timed out in 1 run of 3 with 5 rounds; it makes 20). */
+Test(follow, ends_when_all_have_exited, .timeout = 60)
+{
+	struct target t;
+	int child = 0, status;
+	char *all, want[128];
+	FILE *f;
+	pid_t tat;
+
+	for (int i = 0; i < 20; i++) {
+		pid_t pid;
+
+		start(&t);
+		pid = t.pid;
+		tat = follow_fg(pid, &f);
+		cr_assert_eq(sscanf(target_cmd(&t, "daemon 1"), "done %d", &child), 1);
+		ring_remove(child);
+		cr_assert_eq(target_stop(&t), 0);
+		all = follow_fg_end(tat, f, &status);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%#x: %s", status, all);
+		snprintf(want, sizeof(want), "pid %d and every process it started have ended "
+			 "(2 program images traced)", (int)pid);
+		cr_assert(strstr(all, want), "%s", all);
+		free(all);
+	}
+}
+
+/* Ctrl-C (SIGINT) ends a foreground follower: exit 0, every thread let go,
+ * the hook out of the process (a library loaded after is not traced),
+ * tracing left on (the program's own calls still are). */
+Test(follow, ctrl_c_ends_cleanly, .timeout = 60)
+{
+	char pidarg[16], line[512], *all = NULL;
+	struct target t;
+	int p[2], status, seen = 0;
+	pid_t tat;
+	FILE *f;
+
+	start(&t);
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)t.pid);
+	cr_assert_eq(pipe(p), 0);
+	tat = fork();
+	cr_assert_geq(tat, 0);
+	if (tat == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		execl(build_path("tattach"), "tattach", "-p", pidarg, "--enable", "--follow",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	f = fdopen(p[0], "r");
+	cr_assert(f);
+	while (!seen && fgets(line, sizeof(line), f))
+		seen = strstr(line, "following pid") != NULL;
+	cr_assert(seen, "the follower did not start");
+	cr_assert_str_eq(target_cmd(&t, "work 1"), "done");
+	cr_assert_eq(kill(tat, SIGINT), 0);
+	while (fgets(line, sizeof(line), f))
+		str_append(&all, line);
+	fclose(f);
+	cr_assert_eq(waitpid(tat, &status, 0), tat);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x: %s", status,
+		  all);
+	cr_assert(all && strstr(all, "stopped following (Interrupt): 1 process let go"),
+		  "%s", all);
+	cr_assert_eq(tracer_of(t.pid), 0);
+	cr_assert_str_eq(target_cmd(&t, "loadrun 2"), "done");
+	assert_tree(t.pid, "work(leaf) loadrun");
+	cr_assert_eq(target_stop(&t), 0);
+	free(all);
+}
+
+/* SIGKILLed, the follower leaves its hook in the process: the next
+ * dlopen() and exec must not meet an int3 without a tracer. */
+Test(follow, killed_follower_leaves_processes_unharmed, .timeout = 60)
+{
+	char want[64];
+	struct target t;
+	pid_t follower;
+	int child = 0;
+
+	start(&t);
+	follower = follow_bg(t.pid);
+	cr_assert_eq(kill(follower, SIGKILL), 0);
+	wait_gone(follower);
+	cr_assert_eq(tracer_of(t.pid), 0);
+	cr_assert_str_eq(target_cmd(&t, "loadrun 2"), "done");
+	cr_assert_eq(sscanf(target_cmd(&t, "spawn 1"), "done %d", &child), 1);
+	cr_assert_gt(child, 0, "the spawned child failed");
+	ring_remove(child);
+	snprintf(want, sizeof(want), "image %d", (int)t.pid);
+	cr_assert_str_eq(target_cmd(&t, "exec 1"), want);
+	cr_assert_str_eq(target_cmd(&t, "ping"), "pong");
+	cr_assert_eq(target_stop(&t), 0, "the target did not exit normally");
+}
+
+/* --follow and --daemon only with -p PID --enable: usage errors (2). */
+Test(follow, usage_errors, .timeout = 30)
+{
+	static const struct {
+		const char *args, *says;
+	} cases[] = {
+		{ "--disable --follow", "--follow and --daemon go with --enable" },
+		{ "--enable --daemon", "--daemon goes with --follow" },
+	};
+	char *argv[] = { (char *)build_path("tattach"), "--follow", "--", "true", NULL };
+	char *out = NULL, *err = NULL;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(tattach(1, cases[i].args, &out, &err), 2, "%s", cases[i].args);
+		cr_assert(strstr(err, cases[i].says), "%s: %s", cases[i].args, err);
+		free(out);
+		free(err);
+	}
+	cr_assert_eq(run_capture(argv, &out, &err), 2);
+	cr_assert(strstr(err, "not with a COMMAND"), "%s", err);
+	free(out);
+	free(err);
+}
+
+/* A follower killed while it handles a dlopen(), every thread of the
+ * process held and the trapped one in the hook's park loop: the loop sees
+ * the lock word lose the follower's tid and returns; dlopen() completes
+ * (the library untraced), and the process runs on. */
+Test(follow, killed_while_handling_dlopen, .timeout = 60)
+{
+	char want[64];
+	struct target t;
+	pid_t follower;
+
+	start(&t);
+	setenv("TATTACH_TEST_FOLLOW_DIE", "parked", 1);
+	follower = follow_bg(t.pid);
+	unsetenv("TATTACH_TEST_FOLLOW_DIE");
+	cr_assert_str_eq(target_cmd(&t, "loadrun 2"), "done");
+	wait_gone(follower);
+	cr_assert_eq(tracer_of(t.pid), 0);
+	assert_tree(t.pid, "loadrun");
+	snprintf(want, sizeof(want), "image %d", (int)t.pid);
+	cr_assert_str_eq(target_cmd(&t, "exec 1"), want);
+	cr_assert_eq(target_stop(&t), 0, "the target did not exit normally");
+}
+
+/* dlopen() while four other threads run traced calls: every thread is
+ * held for the enable, and the main thread's tree is exact. */
+Test(follow, dlopen_while_threads_run, .timeout = 60)
+{
+	struct target t;
+	pid_t follower;
+
+	start(&t);
+	follower = follow_bg(t.pid);
+	cr_assert_str_eq(target_cmd(&t, "busy-loadrun 2"), "done");
+	cr_assert_str_eq(target_cmd(&t, "busy-loadrun 1"), "done");
+	assert_tree(t.pid, "loadrun(lib_work(lib_leaf lib_leaf)) loadrun(lib_work(lib_leaf))");
+	end_follow(t.pid, follower);
+	target_stop(&t);
+}
+
+/* A second follower after one was killed: it removes the dead one's lock
+ * file, and the hook the dead one left in the process traps for it. */
+Test(follow, refollow_after_a_killed_follower, .timeout = 60)
+{
+	char lock[300];
+	const char *dir = getenv("TATTACH_RING_DIR");
+	struct target t;
+	pid_t first, second;
+
+	start(&t);
+	first = follow_bg(t.pid);
+	cr_assert_eq(kill(first, SIGKILL), 0);
+	wait_gone(first);
+	snprintf(lock, sizeof(lock), "%s/tattach-follower-%d.lock",
+		 dir && *dir ? dir : "/dev/shm", (int)first);
+	cr_assert_eq(access(lock, F_OK), 0, "a killed follower's lock file stays");
+	second = follow_bg(t.pid);
+	cr_assert_neq(access(lock, F_OK), 0, "the next follower removes it");
+	cr_assert_str_eq(target_cmd(&t, "loadrun 3"), "done");
+	assert_tree(t.pid, "loadrun(lib_work(lib_leaf lib_leaf lib_leaf))");
+	end_follow(t.pid, second);
+	target_stop(&t);
+}
+
+/* The hook traps before the library's constructors run: what they call
+ * inside dlopen() is traced too. */
+Test(follow, dlopen_constructor_traced, .timeout = 60)
+{
+	struct target t;
+	pid_t follower;
+
+	start(&t);
+	follower = follow_bg(t.pid);
+	cr_assert_str_eq(target_cmd(&t, "loadctor"), "done");
+	assert_tree(t.pid, "loadctor(ctor_init(ctor_leaf ctor_leaf))");
+	end_follow(t.pid, follower);
+	target_stop(&t);
+}
+
+/* A main thread that exits (pthread_exit) while another serves: the
+ * process stays followed, and ending the follower does not wait for the
+ * exited main thread (its exit is reported only after the last thread's). */
+Test(follow, main_thread_exited, .timeout = 90)
+{
+	struct target t;
+	pid_t follower;
+
+	target_start(&t, build_path("tests/targets/states"));
+	ring_remove(t.pid);
+	follower = follow_bg(t.pid);
+	cr_assert_str_eq(target_cmd(&t, "exit-main"), "main exited");
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	end_follow(t.pid, follower);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	target_stop(&t);
+}
