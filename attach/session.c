@@ -1277,6 +1277,10 @@ static int unhook_unwinder(struct remote *r, struct ringfile *rf, struct held *h
 #define CUT_TRIES 5
 
 #define CUT_WAIT_MS 100	/* for a kept thread to run, each time */
+/* CPU time it must have had first: 200 us, then twice as much each try.
+ * A thread caught in a signal handler that runs on top of the trampoline
+ * (a -pg program's SIGPROF, say) is still there after a mere tick. */
+#define CUT_RAN_NS 200000ull
 
 static void cut_kept(const struct session_opts *o, struct ringfile *rf,
 		     struct session_report *rep, struct unhijack_report *urep)
@@ -1289,7 +1293,7 @@ static void cut_kept(const struct session_opts *o, struct ringfile *rf,
 		int ret;
 
 		/* stopped again before it ran, it would still be where it was */
-		unhijack_wait_ran(o->pid, urep, CUT_WAIT_MS);
+		unhijack_wait_ran(o->pid, urep, CUT_WAIT_MS, CUT_RAN_NS << tries);
 		if (hold(o->pid, &h))
 			return;
 		unhijack_report_free(urep);

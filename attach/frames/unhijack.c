@@ -413,7 +413,8 @@ static unsigned long long ran_ns(int pid, int tid)
 	return ns;
 }
 
-int unhijack_wait_ran(int pid, const struct unhijack_report *rep, int timeout_ms)
+int unhijack_wait_ran(int pid, const struct unhijack_report *rep, int timeout_ms,
+		      unsigned long long min_ns)
 {
 	size_t n = rep->kept < UNHIJACK_KEPT_MAX ? rep->kept : UNHIJACK_KEPT_MAX;
 	struct timespec start, now;
@@ -426,7 +427,8 @@ int unhijack_wait_ran(int pid, const struct unhijack_report *rep, int timeout_ms
 			unsigned long long ns = ran_ns(pid, rep->kept_tid[i]);
 
 			/* gone counts as left; unknown never does */
-			ran += ns ? ns > rep->kept_ran[i] : access_gone(pid, rep->kept_tid[i]);
+			ran += ns ? ns >= rep->kept_ran[i] + min_ns :
+				    access_gone(pid, rep->kept_tid[i]);
 		}
 		if (ran == n)
 			return 1;

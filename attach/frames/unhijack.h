@@ -53,11 +53,13 @@ int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 
 /*
  * unhijack_wait_ran - once the process is released: wait until every kept
- * thread of @rep has run (its CPU time grew), so that it has left the
- * trampoline, for at most @timeout_ms.  Returns 1 when all ran, 0 if not
- * (or unknown: no /proc/PID/task/TID/schedstat).
+ * thread of @rep has run for @min_ns of CPU time more, so that it has left
+ * the trampoline (and a signal handler running on top of it), for at most
+ * @timeout_ms.  Returns 1 when all ran, 0 if not (or unknown: no
+ * /proc/PID/task/TID/schedstat).
  */
-int unhijack_wait_ran(int pid, const struct unhijack_report *rep, int timeout_ms);
+int unhijack_wait_ran(int pid, const struct unhijack_report *rep, int timeout_ms,
+		      unsigned long long min_ns);
 
 /*
  * unhijack_in_tramp - is a frame of held thread @t inside trampoline code
