@@ -920,6 +920,7 @@ Test(export_clients, arguments_and_return_values, .timeout = 180)
 	const char *done;
 
 	require_client("uftrace");
+	require_client("babeltrace2");
 	target_start(&t, build_path("tests/targets/argvals"));
 	ring_remove(t.pid);
 	ok(tattach, t.pid, "--enable -F " ARGFUNCS " -A " ARGFUNCS " -R " ARGFUNCS);
@@ -969,6 +970,101 @@ Test(export_clients, arguments_and_return_values, .timeout = 180)
 	out = sh("uftrace dump --chrome -d '%s'", data);
 	cr_assert(strstr(out, "\"args\":{\"arguments\":\"(\\\"world\\\", NULL, \\\"<0x10>\\\")\"}"),
 		  "%s", out);
+	free(out);
+
+	/* CTF: the text tread shows, on func_entry ("args") and func_exit
+	 * ("retval"); calls without values have neither field */
+	free(data);
+	cr_assert(asprintf(&data, "%s/c", dir) > 0);
+	export_pid(t.pid, "ctf", data);
+	out = sh("babeltrace2 '%s' | sed 's/^.*}, { addr = 0x[0-9A-F]*, //'", data);
+	cr_assert(strstr(out,
+		"depth = 0, name = \"sum_signed\", entered = ( \"traced\" : container = 0 ), "
+		"args = \"a=-5, b=-300, c=1234567890123\" }\n"
+		"depth = 0, name = \"sum_signed\", how = ( \"returned\" : container = 0 ), "
+		"retval = \"1234567889818\" }\n"), "%s", out);
+	cr_assert(strstr(out,
+		"depth = 0, name = \"greet\", entered = ( \"traced\" : container = 0 ), "
+		"args = \"who=\\\"world\\\", none=NULL, wild=0x10 (unreadable)\" }\n"
+		"depth = 0, name = \"greet\", how = ( \"returned\" : container = 0 ), "
+		"retval = \"5\" }\n"), "%s", out);
+	cr_assert(strstr(out,
+		"depth = 0, name = \"scale\", entered = ( \"traced\" : container = 0 ), "
+		"args = \"x=2.5, f=0.25, k=3\" }\n"
+		"depth = 0, name = \"scale\", how = ( \"returned\" : container = 0 ), "
+		"retval = \"1.875\" }\n"), "%s", out);
+	/* the second round: umix() without values */
+	cr_assert(strstr(out,
+		"depth = 0, name = \"umix\", entered = ( \"traced\" : container = 0 ) }\n"
+		"depth = 0, name = \"umix\", how = ( \"returned\" : container = 0 ) }\n"),
+		"%s", out);
+	cr_assert(strstr(out,
+		"depth = 0, name = \"plain\", entered = ( \"traced\" : container = 0 ), "
+		"args = \"x=0x7\" }\n"
+		"depth = 0, name = \"plain\", how = ( \"returned\" : container = 0 ), "
+		"retval = \"8\" }\n"), "%s", out);
+	free(out);
+
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	ring_remove(t.pid);
+	xrmdir(dir);
+	free(dir);
+	free(data);
+}
+
+/*
+ * Marks from the program (tests/targets/marks, <tattach/mark.h>): in
+ * uftrace, the hook calls with their text and value as arguments, where
+ * they were made; in CTF, mark, label and counter events besides.
+ */
+Test(export_clients, marks, .timeout = 180)
+{
+	char *dir, *data = NULL, *out, *got;
+	struct target t;
+
+	require_client("uftrace");
+	require_client("babeltrace2");
+	target_start(&t, build_path("tests/targets/marks"));
+	ring_remove(t.pid);
+	ok(tattach, t.pid, "--enable");
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	ok(tattach, t.pid, "--disable");
+	dir = xtmpdir();
+	cr_assert(asprintf(&data, "%s/u", dir) > 0);
+	export_pid(t.pid, "uftrace", data);
+	out = sh("uftrace replay -d '%s'", data);
+	got = replay_calls(out);
+	cr_assert_str_eq(got,
+		"main() {\n"
+		"  work() {\n"
+		"    tattach_label_hook(\"worker 0\");\n"
+		"    tattach_counter_hook(\"queue\", -5);\n"
+		"    step();\n"
+		"  } /* work */\n"
+		"  work() {\n"
+		"    tattach_label_hook(\"worker 1\");\n"
+		"    tattach_counter_hook(\"queue\", 5);\n"
+		"    step() {\n"
+		"      tattach_mark_hook(\"cache miss\");\n"
+		"    } /* step */\n"
+		"  } /* work */\n"
+		"  tattach_counter_hook(\"queue\", 0);\n"
+		"} /* main */\n", "uftrace replay:\n%s", out);
+	free(got);
+	free(out);
+
+	free(data);
+	cr_assert(asprintf(&data, "%s/c", dir) > 0);
+	export_pid(t.pid, "ctf", data);
+	out = sh("babeltrace2 '%s' | grep -v ' func_e' | sed 's/^.*) \\([a-z]*\\): .*}, /\\1 /'",
+		 data);
+	cr_assert_str_eq(out,
+		"label { text = \"worker 0\" }\n"
+		"counter { name = \"queue\", value = -5 }\n"
+		"label { text = \"worker 1\" }\n"
+		"counter { name = \"queue\", value = 5 }\n"
+		"mark { text = \"cache miss\" }\n"
+		"counter { name = \"queue\", value = 0 }\n");
 	free(out);
 
 	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
