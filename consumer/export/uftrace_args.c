@@ -193,22 +193,33 @@ static void put_pattern(FILE *f, const char *name)
 	fputc('$', f);
 }
 
-static struct uf_spec *spec_of(struct uf_out *o, const char *name)
+#define SPEC_UNSEEN	(-1)	/* func_spec[]: not looked up yet */
+#define SPEC_NONE	(-2)	/* a name uftrace cannot match */
+
+/* The index of the argspec of function @func's name in o->specs, made
+ * on first use; SPEC_NONE, or -ENOMEM. */
+static long spec_of(struct uf_out *o, long *func_spec, uint32_t func)
 {
+	const char *name;
 	struct uf_spec *s;
 
+	if (func_spec[func] != SPEC_UNSEEN)
+		return func_spec[func];
+	name = uf_symbol_name(o, func);
+	if (!name || !name_fits(name))
+		return func_spec[func] = SPEC_NONE;
 	for (size_t i = 0; i < o->nspecs; i++) {
 		if (!strcmp(o->specs[i].name, name))
-			return &o->specs[i];
+			return func_spec[func] = (long)i;
 	}
 	s = realloc(o->specs, (o->nspecs + 1) * sizeof(*s));
 	if (!s)
-		return NULL;
+		return -ENOMEM;
 	o->specs = s;
-	s = &o->specs[o->nspecs++];
+	s = &o->specs[o->nspecs];
 	memset(s, 0, sizeof(*s));
 	s->name = name;
-	return s;
+	return func_spec[func] = (long)o->nspecs++;
 }
 
 /* Take @spec as @slot's (the first call of the name), or compare with it. */
@@ -226,39 +237,43 @@ static int match_spec(char **slot, const char *spec, bool *same)
 int uf_build_argspecs(struct uf_out *o)
 {
 	const struct tread_xtrace *x = o->x;
+	long *func_spec;
 	char spec[512];
 
 	o->ev_values = calloc(x->nevents + 1, 1);
-	if (!o->ev_values)
+	func_spec = malloc((x->nfuncs + 1) * sizeof(*func_spec));
+	if (!o->ev_values || !func_spec)
 		goto nomem;
+	for (size_t f = 0; f < x->nfuncs; f++)
+		func_spec[f] = SPEC_UNSEEN;
 	for (size_t i = 0; i < x->nevents; i++) {
 		const struct tread_xevent *e = &x->events[i];
 		bool is_return = e->kind == TREAD_X_EXIT;
 		const uint8_t *b = is_return ? e->ret_bytes : e->arg_bytes;
 		uint32_t n = is_return ? e->ret_nbytes : e->arg_nbytes;
-		const char *name;
 		struct uf_spec *s;
 		bool same;
+		long k;
 
-		if (e->kind == TREAD_X_LOST || !b || !n)
+		if (e->kind == TREAD_X_LOST || !b || !n ||
+		    !record_spec(b, n, is_return, spec, sizeof(spec)))
 			continue;
-		name = uf_symbol_name(o, e->func);
-		if (!name || !name_fits(name) ||
-		    !record_spec(b, n, is_return, spec, sizeof(spec))) {
-			o->values_dropped++;
+		k = spec_of(o, func_spec, e->func);
+		if (k == -ENOMEM)
+			goto nomem;
+		if (k == SPEC_NONE)
 			continue;
-		}
-		s = spec_of(o, name);
-		if (!s || match_spec(is_return ? &s->ret : &s->args, spec, &same))
+		s = &o->specs[k];
+		if (match_spec(is_return ? &s->ret : &s->args, spec, &same))
 			goto nomem;
 		if (same)
 			o->ev_values[i] = is_return ? UF_VAL_RET : UF_VAL_ARGS;
-		else
-			o->values_dropped++;
 	}
+	free(func_spec);
 	return 0;
 
 nomem:
+	free(func_spec);
 	xdir_err(o->err, o->errlen, "uftrace export: out of memory");
 	return -ENOMEM;
 }

@@ -67,7 +67,6 @@ struct uf_out {
 	}                 *specs;
 	size_t             nspecs;
 	uint8_t           *ev_values;	/* per event: which values are written */
-	size_t             values_dropped;	/* calls whose values uftrace cannot show */
 	char              *err;
 	size_t             errlen;
 };
