@@ -327,8 +327,35 @@ static void put_le(unsigned char *b, uint64_t v, unsigned size)
 		b[i] = (unsigned char)v;
 }
 
-/* Room for one value: a string of 64 bytes + "..." or "<0x...>". */
-#define UF_ITEM_MAX	(2 + TAT_STR_MAX + 24 + 4)
+/* Room for one value: a string of 64 bytes, each escaped to at most 4,
+ * and "...", or "<0x...>"; its length; padding. */
+#define UF_ITEM_MAX	(2 + 4 * TAT_STR_MAX + 24 + 4)
+
+/*
+ * A string's bytes as uftrace will print them: replay writes a string's
+ * bytes to the terminal as they are (it escapes only \n, \b and \0), so
+ * control bytes become C escapes here, as tread shows them, and the
+ * program's data cannot drive the terminal; a backslash is doubled so
+ * that the escapes read back.  Other bytes (UTF-8) go as recorded.
+ */
+static unsigned put_escaped(unsigned char *out, const uint8_t *s, unsigned len)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < len; i++) {
+		unsigned c = s[i];
+
+		if (c == '\\' || c == '\n' || c == '\t' || c == '\r') {
+			out[n++] = '\\';
+			out[n++] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : '\\';
+		} else if (c < 0x20 || c == 0x7f) {
+			n += (unsigned)sprintf((char *)out + n, "\\x%02x", c);
+		} else {
+			out[n++] = (unsigned char)c;
+		}
+	}
+	return n;
+}
 
 size_t uf_event_values(const struct uf_out *o, size_t ev, unsigned char *buf, size_t cap)
 {
@@ -350,24 +377,25 @@ size_t uf_event_values(const struct uf_out *o, size_t ev, unsigned char *buf, si
 			return 0;	/* cannot happen: cap holds TAT_ARGS_MAX + 1 */
 		switch (it.format) {
 		case TAT_VAL_STR: {
-			char text[32];
-			const void *s = it.str;
-			unsigned l = it.slen;
+			unsigned char *text = buf + used + 2;
+			unsigned l;
 
 			if (!it.value) {
 				/* four 0xff bytes: replay prints NULL, not "NULL" */
-				s = "\xff\xff\xff\xff";
+				memset(text, 0xff, 4);
 				l = 4;
 			} else if (it.unreadable) {
 				/* as uftrace record shows a pointer it cannot read */
-				l = (unsigned)snprintf(text, sizeof(text), "<%#" PRIx64 ">", it.value);
-				s = text;
+				l = (unsigned)sprintf((char *)text, "<%#" PRIx64 ">", it.value);
+			} else {
+				l = put_escaped(text, it.str, it.slen);
+				if (it.truncated) {
+					memcpy(text + l, "...", 3);
+					l += 3;
+				}
 			}
-			put_le(buf + used, l + (it.truncated ? 3 : 0), 2);
-			memcpy(buf + used + 2, s, l);
-			if (it.truncated)
-				memcpy(buf + used + 2 + l, "...", 3);
-			size = 2 + l + (it.truncated ? 3 : 0);
+			put_le(buf + used, l, 2);
+			size = 2 + l;
 			memset(buf + used + size, 0, (4 - size % 4) % 4);
 			used += (size + 3) & ~3u;
 			continue;

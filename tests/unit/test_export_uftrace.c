@@ -940,7 +940,10 @@ static void set_values(struct xbuild *b, uint32_t func, int nth, int is_return,
  * Every format uftrace can show, in one thread:
  *   f(-7, 300, 0xbeef, NULL) = 'q'       ints, hex, NULL pointer; a char
  *   g('\n', 0.5, 1.25, 1)                 char, float, double, bool (as 1)
- *   s("ab\"c", NULL, "<0xdead>", "x...")  quotes, NULL, unreadable, truncated
+ *   s("ab"c\t\\\x1b", NULL, "<0xdead>", "x...")
+ *                                         control bytes and '\\' escaped (replay
+ *                                         prints bytes raw), NULL, unreadable,
+ *                                         truncated
  *   d() = -0.125                          a double returned
  *   leaf.cold.1("zz")  leaf.cold('z')     '.' is escaped and the name anchored
  *                                         in uftrace's regex (else leaf.cold
@@ -1000,7 +1003,7 @@ Test(export_uftrace, values_in_each_format)
 	v_item(&vg, TAT_VAL_BOOL, 1, 1);
 	set_values(&b, g, 0, 0, &vg);
 
-	v_str(&vs, 0, 0x1000, "ab\"c", 4);
+	v_str(&vs, 0, 0x1000, "ab\"c\t\\\x1b", 7);
 	v_str(&vs, 1, 0, "", 0);
 	v_str(&vs, 2, 0xdead, NULL, TAT_STR_UNREADABLE);
 	v_str(&vs, 3, 0x2000, "x", 1 | TAT_STR_TRUNCATED);
@@ -1033,7 +1036,7 @@ Test(export_uftrace, values_in_each_format)
 		"# DURATION     TID     FUNCTION\n"
 		"f(-7, 300, 0xbeef, 0) = 'q';\n"
 		"g('\\n', 0.500000, 1.250000, 1);\n"
-		"s(\"ab\"c\", NULL, \"<0xdead>\", \"x...\");\n"
+		"s(\"ab\"c\\t\\\\\\x1b\", NULL, \"<0xdead>\", \"x...\");\n"
 		"d() = -0.125000;\n"
 		"leaf.cold.1(\"zz\");\n"
 		"leaf.cold('z');\n"
