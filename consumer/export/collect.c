@@ -329,7 +329,7 @@ static int on_entry(struct reader *r, const struct tread_event *ev, uint64_t rea
 	}
 	e.depth = st->depth;
 	st->frames[st->depth++] = (struct frame){ ev->site, e.func, e.thread, e.early,
-						  r->nev, NULL };
+						  r->nev, NULL, NULL, 0 };
 	return emit(r, &e);
 }
 
