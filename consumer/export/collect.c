@@ -32,6 +32,8 @@ struct frame {
 	bool     early;		/* adopted at --enable: its exit says so too */
 	size_t   entry;		/* index of its ENTRY in reader.ev */
 	const char *ret;	/* tattach -R: its return value, for its EXIT */
+	const uint8_t *ret_bytes;	/* and that record's bytes */
+	uint32_t ret_nbytes;
 };
 
 struct slot_stack {
@@ -99,6 +101,22 @@ static const char *keep(struct xtrace_owned *o, const char *s)
 		return NULL;
 	o->strings[o->nstrings++] = copy;
 	return copy;
+}
+
+/* A copy of @len bytes owned by the model; NULL when out of memory. */
+static const uint8_t *keep_bytes(struct xtrace_owned *o, const uint8_t *b, size_t len)
+{
+	char *copy;
+
+	if (grow((void **)&o->strings, &o->strings_cap, o->nstrings + 1,
+		 sizeof(*o->strings)))
+		return NULL;
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, b, len);
+	o->strings[o->nstrings++] = copy;
+	return (const uint8_t *)copy;
 }
 
 void tread_xtrace_free(struct tread_xtrace *x)
@@ -311,7 +329,7 @@ static int on_entry(struct reader *r, const struct tread_event *ev, uint64_t rea
 	}
 	e.depth = st->depth;
 	st->frames[st->depth++] = (struct frame){ ev->site, e.func, e.thread, e.early,
-						  r->nev, NULL };
+						  r->nev, NULL, NULL, 0 };
 	return emit(r, &e);
 }
 
@@ -339,6 +357,8 @@ static int on_exit_event(struct reader *r, const struct tread_event *ev, uint64_
 	e.depth = st->depth;
 	e.early = st->frames[st->depth].early;
 	e.ret = st->frames[st->depth].ret;
+	e.ret_bytes = st->frames[st->depth].ret_bytes;
+	e.ret_nbytes = st->frames[st->depth].ret_nbytes;
 	return emit(r, &e);
 }
 
@@ -367,6 +387,8 @@ static int on_values(struct reader *r, const struct tread_event *ev)
 {
 	struct slot_stack *st = &r->slots[ev->slot];
 	const char *text;
+	const uint8_t *raw, *bytes = NULL;
+	size_t nraw = 0;
 	char buf[1024];
 	int64_t k;
 
@@ -382,11 +404,18 @@ static int on_values(struct reader *r, const struct tread_event *ev)
 	text = keep(r->o, buf);
 	if (!text)
 		return -ENOMEM;
+	raw = tread_values_get(ev->values, &nraw);
+	if (raw && nraw <= UINT32_MAX && !(bytes = keep_bytes(r->o, raw, nraw)))
+		return -ENOMEM;
 	if (ev->is_return) {
 		st->frames[k].ret = text;
+		st->frames[k].ret_bytes = bytes;
+		st->frames[k].ret_nbytes = bytes ? (uint32_t)nraw : 0;
 		return 0;
 	}
 	r->ev[st->frames[k].entry].args = text;
+	r->ev[st->frames[k].entry].arg_bytes = bytes;
+	r->ev[st->frames[k].entry].arg_nbytes = bytes ? (uint32_t)nraw : 0;
 	tread_values_first(ev->values, &r->ev[st->frames[k].entry].first_arg, &(unsigned){ 0 });
 	return on_mark(r, &r->ev[st->frames[k].entry], ev->values);
 }

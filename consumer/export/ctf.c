@@ -19,8 +19,12 @@
  * the wall clock.  A model with several processes keeps one clock: their
  * events are already on CLOCK_REALTIME.
  *
- * Events: func_entry { addr, depth, name } and func_exit { addr, depth,
- * name, how }.  The process and thread (ids and names) are in each
+ * Events: func_entry { addr, depth, name, entered } and func_exit { addr,
+ * depth, name, how }.  A call with tattach -A/-R values is a func_entry
+ * with "args" and a func_exit with "retval" (the text tread prints), two
+ * more classes of the same names, declared only in a trace that has such
+ * calls.  A <tattach/mark.h> call adds a mark { text }, label { text } or
+ * counter { name, value } event after its entry.  The process and thread (ids and names) are in each
  * packet's context: a stream is one thread, so its events need not repeat
  * them (babeltrace2 prints the packet context on every line).  Losses
  * become CTF's own discarded-events counter: a packet ends at a loss and
@@ -36,6 +40,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "consumer/decode/marks.h"
 #include "consumer/export/export.h"
 #include "consumer/export/outdir.h"
 
@@ -43,6 +48,11 @@
 #define CTF_PACKET_EVENTS	4096	/* events per packet, at most */
 #define CTF_EV_ENTRY		0
 #define CTF_EV_EXIT		1
+#define CTF_EV_MARK		2	/* <tattach/mark.h>, after the hook's entry */
+#define CTF_EV_LABEL		3
+#define CTF_EV_COUNTER		4
+#define CTF_EV_ENTRY_ARGS	5	/* func_entry with "args" */
+#define CTF_EV_EXIT_RETVAL	6	/* func_exit with "retval" */
 
 enum ctf_how { CTF_RETURNED = 0, CTF_UNWOUND = 1, CTF_CLOSED = 2 };
 /* func_entry's "entered": a call adopted at --enable (already running)
@@ -54,6 +64,11 @@ struct ctf_out {
 	struct xdir   dir;
 	unsigned char uuid[16];
 	uint64_t      clock_offset;	/* clock value 0 = this many ns after the epoch */
+	/* Fields and classes only a trace with them declares, so a trace
+	 * without -A/-R values or marks reads as before. */
+	bool          has_args;		/* func_entry's "args" */
+	bool          has_ret;		/* func_exit's "retval" */
+	bool          has_marks;	/* the mark, label and counter classes */
 	char         *err;
 	size_t        errlen;
 };
@@ -75,6 +90,33 @@ static void put_uuid(FILE *f, const unsigned char *u)
 {
 	for (int i = 0; i < 16; i++)
 		fprintf(f, "%02x%s", u[i], i == 3 || i == 5 || i == 7 || i == 9 ? "-" : "");
+}
+
+/*
+ * func_entry or func_exit; with @extra, the class of the calls that have
+ * -A/-R values, named the same, with that string field added.  Calls
+ * without values never carry an empty string: babeltrace2 2.0 prints an
+ * empty string field as the last non-empty one it read (fixed upstream
+ * in review.lttng.org/c/babeltrace/+/4528, not in Debian 12's 2.0.4).
+ */
+static void put_call_class(FILE *f, int id, const char *extra)
+{
+	bool entry = id == CTF_EV_ENTRY || id == CTF_EV_ENTRY_ARGS;
+
+	fprintf(f, "event {\n\tname = \"%s\";\n\tid = %d;\n\tstream_id = 0;\n"
+		"\tfields := struct {\n"
+		"\t\tuint64_hex_t addr;\n"
+		"\t\tuint32_t depth;\n"
+		"\t\tstring name;\n", entry ? "func_entry" : "func_exit", id);
+	if (entry)
+		fprintf(f, "\t\tenum : uint8_t { traced = %d, before_tracing = %d } entered;\n",
+			CTF_TRACED, CTF_BEFORE_TRACING);
+	else
+		fprintf(f, "\t\tenum : uint8_t { returned = %d, unwound = %d, closed = %d } how;\n",
+			CTF_RETURNED, CTF_UNWOUND, CTF_CLOSED);
+	if (extra)
+		fprintf(f, "\t\tstring %s;\n", extra);
+	fputs("\t};\n};\n\n", f);
 }
 
 static int write_metadata(struct ctf_out *o)
@@ -143,20 +185,21 @@ static int write_metadata(struct ctf_out *o)
 	      "\t\tuint8_t id;\n"
 	      "\t\tclock_u64 timestamp;\n"
 	      "\t};\n};\n\n", f);
-	fprintf(f, "event {\n\tname = \"func_entry\";\n\tid = %d;\n\tstream_id = 0;\n"
-		"\tfields := struct {\n"
-		"\t\tuint64_hex_t addr;\n"
-		"\t\tuint32_t depth;\n"
-		"\t\tstring name;\n"
-		"\t\tenum : uint8_t { traced = %d, before_tracing = %d } entered;\n"
-		"\t};\n};\n\n", CTF_EV_ENTRY, CTF_TRACED, CTF_BEFORE_TRACING);
-	fprintf(f, "event {\n\tname = \"func_exit\";\n\tid = %d;\n\tstream_id = 0;\n"
-		"\tfields := struct {\n"
-		"\t\tuint64_hex_t addr;\n"
-		"\t\tuint32_t depth;\n"
-		"\t\tstring name;\n"
-		"\t\tenum : uint8_t { returned = %d, unwound = %d, closed = %d } how;\n"
-		"\t};\n};\n", CTF_EV_EXIT, CTF_RETURNED, CTF_UNWOUND, CTF_CLOSED);
+	put_call_class(f, CTF_EV_ENTRY, NULL);
+	put_call_class(f, CTF_EV_EXIT, NULL);
+	if (o->has_args)
+		put_call_class(f, CTF_EV_ENTRY_ARGS, "args");
+	if (o->has_ret)
+		put_call_class(f, CTF_EV_EXIT_RETVAL, "retval");
+	if (o->has_marks)
+		fprintf(f, "event {\n\tname = \"mark\";\n\tid = %d;\n\tstream_id = 0;\n"
+			"\tfields := struct {\n\t\tstring text;\n\t};\n};\n\n"
+			"event {\n\tname = \"label\";\n\tid = %d;\n\tstream_id = 0;\n"
+			"\tfields := struct {\n\t\tstring text;\n\t};\n};\n\n"
+			"typealias integer { size = 64; align = 8; signed = true; } := int64_t;\n\n"
+			"event {\n\tname = \"counter\";\n\tid = %d;\n\tstream_id = 0;\n"
+			"\tfields := struct {\n\t\tstring name;\n\t\tint64_t value;\n"
+			"\t};\n};\n", CTF_EV_MARK, CTF_EV_LABEL, CTF_EV_COUNTER);
 	return xdir_close(&o->dir, f, "metadata", o->err, o->errlen);
 }
 
@@ -265,13 +308,43 @@ static int packet_close(struct stream *s)
 	return 0;
 }
 
+/* A <tattach/mark.h> call: its own event, at the time of the hook's entry. */
+static int put_mark(struct stream *s, const struct tread_xevent *e, uint64_t ts)
+{
+	int r = 0;
+
+	switch (e->mark) {
+	case TREAD_MARK_MARK:
+	case TREAD_MARK_LABEL:
+		r |= buf_u8(&s->pkt, e->mark == TREAD_MARK_MARK ? CTF_EV_MARK : CTF_EV_LABEL);
+		r |= buf_u64(&s->pkt, ts);
+		r |= buf_str(&s->pkt, e->text);
+		break;
+	case TREAD_MARK_COUNTER:
+		r |= buf_u8(&s->pkt, CTF_EV_COUNTER);
+		r |= buf_u64(&s->pkt, ts);
+		r |= buf_str(&s->pkt, e->text);
+		r |= buf_u64(&s->pkt, (uint64_t)e->value);
+		break;
+	default:
+		return 0;
+	}
+	s->nevents++;
+	return r ? -ENOMEM : 0;
+}
+
 static int put_event(struct stream *s, const struct tread_xevent *e, uint64_t ts)
 {
 	const struct tread_xtrace *x = s->o->x;
 	const struct tread_xfunc *fn = &x->funcs[e->func];
+	const char *extra = e->kind == TREAD_X_ENTRY ? e->args : e->ret;
 	int r = 0;
 
-	r |= buf_u8(&s->pkt, e->kind == TREAD_X_ENTRY ? CTF_EV_ENTRY : CTF_EV_EXIT);
+	if (extra)
+		r |= buf_u8(&s->pkt, e->kind == TREAD_X_ENTRY ? CTF_EV_ENTRY_ARGS
+							      : CTF_EV_EXIT_RETVAL);
+	else
+		r |= buf_u8(&s->pkt, e->kind == TREAD_X_ENTRY ? CTF_EV_ENTRY : CTF_EV_EXIT);
 	r |= buf_u64(&s->pkt, ts);
 	r |= buf_u64(&s->pkt, fn->addr);
 	r |= buf_u32(&s->pkt, e->depth);
@@ -281,8 +354,13 @@ static int put_event(struct stream *s, const struct tread_xevent *e, uint64_t ts
 	else
 		r |= buf_u8(&s->pkt, e->unwound ? CTF_UNWOUND :
 			    e->synthetic || e->cut ? CTF_CLOSED : CTF_RETURNED);
+	/* -A/-R: the text tread shows ("a=1, s=\"x\"", "0") */
+	if (extra)
+		r |= buf_str(&s->pkt, extra);
 	s->last_ts = ts;
 	s->nevents++;
+	if (!r && e->kind == TREAD_X_ENTRY && e->mark && s->o->has_marks)
+		r = put_mark(s, e, ts);
 	return r ? -ENOMEM : 0;
 }
 
@@ -467,6 +545,13 @@ int tread_export_ctf(const struct tread_xtrace *x, const char *out,
 	o.uuid[6] = (o.uuid[6] & 0x0f) | 0x40;	/* version 4: random */
 	o.uuid[8] = (o.uuid[8] & 0x3f) | 0x80;
 	o.clock_offset = clock_offset(x);
+	for (size_t i = 0; i < x->nevents; i++) {
+		const struct tread_xevent *e = &x->events[i];
+
+		o.has_args |= e->kind == TREAD_X_ENTRY && e->args;
+		o.has_ret |= e->kind == TREAD_X_EXIT && e->ret;
+		o.has_marks |= e->kind == TREAD_X_ENTRY && e->mark;
+	}
 
 	ret = xdir_begin(&o.dir, out, "ctf", err, errlen);
 	if (ret)

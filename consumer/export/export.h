@@ -95,6 +95,13 @@ struct tread_xevent {
 					 * 0 for any other call */
 	const char *text;		/* mark: its text (a counter's name) */
 	int64_t  value;			/* mark: a counter's value */
+	/* The -A record (ENTRY) or -R record (EXIT) as recorded, format and
+	 * value per item (docs/ring-format.md, "Arguments and return
+	 * values"), for exports that store typed values (uftrace); NULL
+	 * when none. */
+	const uint8_t *arg_bytes;
+	const uint8_t *ret_bytes;
+	uint32_t arg_nbytes, ret_nbytes;
 };
 
 struct tread_xtrace {

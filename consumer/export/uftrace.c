@@ -43,9 +43,12 @@
 #define UF_HDR_SIZE	40
 #define UF_MAX_STACK	1024	/* the record's depth field has 10 bits */
 #define UF_REC_MAGIC	5
+#define UF_REC_MORE	(1u << 2)	/* data follows the record */
 
 /* Feature bits (uftrace.h, enum uftrace_feat_bits). */
 #define UF_FEAT_TASK_SESSION	(1u << 1)
+#define UF_FEAT_ARGUMENT	(1u << 3)	/* records may carry arguments */
+#define UF_FEAT_RETVAL		(1u << 4)	/* and return values */
 #define UF_FEAT_SYM_REL_ADDR	(1u << 5)
 #define UF_FEAT_MAX_STACK	(1u << 6)
 /* Info bits: each one is a text block in `info`, read in bit order. */
@@ -53,7 +56,9 @@
 #define UF_INFO_CMDLINE		(1u << 3)	/* dump --chrome's JSON needs it */
 #define UF_INFO_OSINFO		(1u << 6)
 #define UF_INFO_TASKINFO	(1u << 7)
+#define UF_INFO_ARG_SPEC	(1u << 10)	/* -A/-R: which formats follow a record */
 #define UF_INFO_RECORD_DATE	(1u << 11)
+#define UF_INFO_PATTERN_TYPE	(1u << 12)	/* how argspec names match: regex */
 
 enum { UF_ENTRY = 0, UF_EXIT = 1, UF_LOST = 2 };
 
@@ -138,9 +143,11 @@ static int write_info(struct uf_out *o)
 	put_u16(hdr + 12, UF_HDR_SIZE);
 	hdr[14] = 1;		/* little endian */
 	hdr[15] = 2;		/* ELFCLASS64 */
-	put_u64(hdr + 16, UF_FEAT_TASK_SESSION | UF_FEAT_SYM_REL_ADDR | UF_FEAT_MAX_STACK);
+	put_u64(hdr + 16, UF_FEAT_TASK_SESSION | UF_FEAT_SYM_REL_ADDR | UF_FEAT_MAX_STACK |
+		(uf_any_argspec(o) ? UF_FEAT_ARGUMENT | UF_FEAT_RETVAL : 0));
 	put_u64(hdr + 24, UF_INFO_EXE_NAME | UF_INFO_CMDLINE | UF_INFO_OSINFO |
-		UF_INFO_TASKINFO | UF_INFO_RECORD_DATE);
+		UF_INFO_TASKINFO | UF_INFO_RECORD_DATE |
+		(uf_any_argspec(o) ? UF_INFO_ARG_SPEC | UF_INFO_PATTERN_TYPE : 0));
 	put_u16(hdr + 32, UF_MAX_STACK);
 
 	/* Calls only: a loss the collector could not date is at time 0. */
@@ -175,13 +182,20 @@ static int write_info(struct uf_out *o)
 		fprintf(f, "%s%d", comma ? "," : "", (int)x->threads[t].tid);
 		comma = true;
 	}
+	fputc('\n', f);
+	/* Blocks in bit order: the argspec (bit 10) comes before the date. */
+	if (uf_any_argspec(o))
+		uf_write_argspec_info(f, o);
 	/* ctime() layout, as uftrace record writes it (local time). */
 	secs = (time_t)(first / 1000000000);
 	if (localtime_r(&secs, &tm))
 		strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
-	fprintf(f, "\nrecord_date:%s\nelapsed_time:", date);
+	fprintf(f, "record_date:%s\nelapsed_time:", date);
 	put_ts(f, last - first);
 	fputs(" sec\n", f);
+	/* Without it names never match an argspec (uftrace's default is none). */
+	if (uf_any_argspec(o))
+		fputs("pattern_type:regex\n", f);
 	return xdir_close(&o->dir, f, "info", o->err, o->errlen);
 }
 
@@ -195,18 +209,30 @@ static int write_thread(struct uf_out *o, uint32_t t, const uint32_t *idx, size_
 {
 	const struct tread_xtrace *x = o->x;
 	char name[32];
+	unsigned char *vals;
 	FILE *f;
 
 	uint64_t prev = o->proc_first[x->threads[t].proc];
 
+	vals = malloc(uf_values_max());
+	if (!vals) {
+		xdir_err(o->err, o->errlen, "uftrace export: out of memory");
+		return -ENOMEM;
+	}
+
 	snprintf(name, sizeof(name), "%d.dat", (int)x->threads[t].tid);
 	f = xdir_create(&o->dir, name, o->err, o->errlen);
-	if (!f)
-		return -errno;
+	if (!f) {
+		int ret = -errno;
+
+		free(vals);
+		return ret;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct tread_xevent *e = &x->events[idx[i]];
 		uint64_t word, at = e->real_ns;
 		unsigned char rec[16];
+		size_t nvals = 0;
 
 		if (e->kind == TREAD_X_LOST) {
 			word = record_word(UF_LOST, e->depth,
@@ -218,12 +244,18 @@ static int write_thread(struct uf_out *o, uint32_t t, const uint32_t *idx, size_
 		} else {
 			word = record_word(e->kind == TREAD_X_ENTRY ? UF_ENTRY : UF_EXIT,
 					   e->depth, x->funcs[e->func].addr);
+			/* -A/-R values follow the record: its "more" bit */
+			nvals = uf_event_values(o, idx[i], vals, uf_values_max());
+			if (nvals)
+				word |= UF_REC_MORE;
 		}
 		prev = at;
 		put_u64(rec, at);
 		put_u64(rec + 8, word);
 		fwrite(rec, 1, sizeof(rec), f);
+		fwrite(vals, 1, nvals, f);
 	}
+	free(vals);
 	return xdir_close(&o->dir, f, name, o->err, o->errlen);
 }
 
@@ -357,6 +389,10 @@ static int write_all(struct uf_out *o)
 		if (ret)
 			goto out;
 	}
+	/* after the .sym files: argspecs name the symbols uftrace will see */
+	ret = uf_build_argspecs(o);
+	if (ret)
+		goto out;
 	ret = write_tasks(o);
 	if (ret)
 		goto out;
@@ -409,6 +445,7 @@ int tread_export_uftrace(const struct tread_xtrace *x, const char *out,
 	else
 		ret = xdir_commit(&o.dir, err, errlen);
 
+	uf_free_argspecs(&o);
 	uf_free_modules(&o);
 	free(o.proc_first);
 	free(o.task);

@@ -7,6 +7,7 @@
 #ifndef TATTACH_CONSUMER_EXPORT_UFTRACE_PRIV_H
 #define TATTACH_CONSUMER_EXPORT_UFTRACE_PRIV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -55,6 +56,17 @@ struct uf_out {
 					 * its events (a tid used twice in one
 					 * process is one uftrace task) */
 	size_t            *thread_nev;	/* per task: its events */
+	struct uf_funcsym {		/* per function: its .sym entry */
+		uint32_t symfile;
+		uint64_t rel;
+	}                 *funcsym;
+	struct uf_spec {		/* tattach -A/-R: one argspec per name */
+		const char *name;
+		char       *args;	/* "arg1/i64,arg2/s", NULL: none */
+		char       *ret;	/* "retval/i64", NULL: none */
+	}                 *specs;
+	size_t             nspecs;
+	uint8_t           *ev_values;	/* per event: which values are written */
 	char              *err;
 	size_t             errlen;
 };
@@ -67,6 +79,20 @@ int uf_write_symfile(struct uf_out *o, struct uf_symfile *s);
 int uf_write_map(struct uf_out *o, uint32_t proc);
 /* Free what uf_build_modules() allocated. */
 void uf_free_modules(struct uf_out *o);
+
+/* The name uftrace gives function @func: the first one at its address. */
+const char *uf_symbol_name(const struct uf_out *o, uint32_t func);
+
+/* tattach -A/-R values (uftrace_args.c): each name's argspec, built from
+ * the calls (after the .sym files are written), the `info` lines that
+ * hold them, and the data after a record (0 bytes: its "more" bit stays
+ * clear). */
+int uf_build_argspecs(struct uf_out *o);
+bool uf_any_argspec(const struct uf_out *o);
+void uf_write_argspec_info(FILE *f, const struct uf_out *o);
+size_t uf_values_max(void);
+size_t uf_event_values(const struct uf_out *o, size_t ev, unsigned char *buf, size_t cap);
+void uf_free_argspecs(struct uf_out *o);
 
 /* The session id of process @proc: 16 hex digits and a NUL. */
 void uf_session_id(const struct uf_out *o, uint32_t proc, char out[17]);

@@ -162,8 +162,9 @@ int uf_build_modules(struct uf_out *o)
 	o->unknown_base = calloc(x->nprocs + 1, sizeof(uint64_t));
 	o->mods = calloc(x->nfuncs + 1, sizeof(*o->mods));
 	o->symfiles = calloc(x->nfuncs + 1, sizeof(*o->symfiles));
+	o->funcsym = calloc(x->nfuncs + 1, sizeof(*o->funcsym));
 	if (!o->unknown_paths || !o->unknown_base || !o->mods ||
-	    !o->symfiles)
+	    !o->symfiles || !o->funcsym)
 		goto nomem;
 	for (size_t p = 0; p < x->nprocs; p++) {
 		if (asprintf(&o->unknown_paths[p], "unknown-module-%d",
@@ -223,6 +224,8 @@ int uf_build_modules(struct uf_out *o)
 			o->mods[m].end = f->addr + 1;
 		if (add_sym(&o->symfiles[o->mods[m].symfile], f->addr - base, f))
 			goto nomem;
+		o->funcsym[i].symfile = o->mods[m].symfile;
+		o->funcsym[i].rel = f->addr - base;
 	}
 	return 0;
 
@@ -329,6 +332,24 @@ int uf_write_symfile(struct uf_out *o, struct uf_symfile *s)
 	return ret;
 }
 
+/* After uf_write_symfile() sorted the symbols: the first name at the address. */
+const char *uf_symbol_name(const struct uf_out *o, uint32_t func)
+{
+	const struct uf_symfile *s = &o->symfiles[o->funcsym[func].symfile];
+	uint64_t rel = o->funcsym[func].rel;
+	size_t lo = 0, hi = s->nsyms;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->syms[mid].rel < rel)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nsyms && s->syms[lo].rel == rel ? s->syms[lo].name : NULL;
+}
+
 int uf_write_map(struct uf_out *o, uint32_t proc)
 {
 	char name[64], sid[17];
@@ -380,4 +401,5 @@ void uf_free_modules(struct uf_out *o)
 	free(o->paths);
 	free(o->symfiles);
 	free(o->mods);
+	free(o->funcsym);
 }

@@ -884,3 +884,194 @@ Test(export_clients, pingpong_separate_exports_in_one_babeltrace)
 	pingpong_separate("--enable");
 	pingpong_separate("--enable --clock mono");
 }
+
+/* uftrace replay's lines without the duration and tid columns. */
+static char *replay_calls(const char *out)
+{
+	char *c = NULL;
+
+	for (const char *l = out; l && *l;) {
+		const char *bar = strstr(l, "] | "), *nl = strchr(l, '\n');
+
+		if (bar && (!nl || bar < nl)) {
+			char *line = strndup(bar + 4, nl ? (size_t)(nl - bar - 4) : strlen(bar + 4));
+
+			str_append(&c, line);
+			str_append(&c, "\n");
+			free(line);
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	return c ? c : strdup("");
+}
+
+#define ARGFUNCS "sum_signed|umix|paint|greet|scale|pick|shout"
+
+/*
+ * tattach -A/-R values in the exports, read by the real clients
+ * (tests/targets/argvals lists the calls).  uftrace shows them as for its
+ * own -A/-R: no names, its formats (unsigned above 100000 in hex, doubles
+ * with %f, an enum as its number, a pointer it cannot read as "<0x10>").
+ * A second --enable asks other values of sum_signed() (a name has one
+ * argspec in uftrace: those calls show none) and of plain(), new.
+ */
+Test(export_clients, arguments_and_return_values, .timeout = 180)
+{
+	char *dir, *data = NULL, *out, *got, *want = NULL, pick[64];
+	struct target t;
+	const char *done;
+
+	require_client("uftrace");
+	require_client("babeltrace2");
+	target_start(&t, build_path("tests/targets/argvals"));
+	ring_remove(t.pid);
+	ok(tattach, t.pid, "--enable -F " ARGFUNCS " -A " ARGFUNCS " -R " ARGFUNCS);
+	done = target_cmd(&t, "run");
+	cr_assert_eq(strncmp(done, "done 0x", 7), 0, "%s", done);
+	snprintf(pick, sizeof(pick), "%s", done + 5);
+	ok(tattach, t.pid, "--enable -F " ARGFUNCS "|plain -A sum_signed@arg1,arg3/x "
+	   "-A plain@arg1/x -R plain@retval/u");
+	cr_assert_eq(strncmp(target_cmd(&t, "run"), "done 0x", 7), 0);
+	ok(tattach, t.pid, "--disable");
+	dir = xtmpdir();
+	cr_assert(asprintf(&data, "%s/u", dir) > 0);
+	export_pid(t.pid, "uftrace", data);
+
+	out = sh("uftrace replay -d '%s'", data);
+	got = replay_calls(out);
+	cr_assert(asprintf(&want,
+		"sum_signed(-5, -300, 1234567890123) = 1234567889818;\n"
+		"umix(200, 0xee6b2800) = 0xee6b28c8;\n"
+		"paint(6, 3) = 6;\n"
+		"paint(42, 1) = -1;\n"
+		"greet(\"world\", NULL, \"<0x10>\") = 5;\n"
+		"scale(2.500000, 0.250000, 3) = 1.875000;\n"
+		"pick(1) = %s;\n"
+		"shout(\"0123456789012345678901234567890123456789012345678901234567890123...\") = 70;\n"
+		"sum_signed();\n"
+		"umix();\n"
+		"paint();\n"
+		"paint();\n"
+		"greet();\n"
+		"scale();\n"
+		"pick();\n"
+		"shout();\n"
+		"plain(0x7) = 8;\n", pick) > 0);
+	cr_assert_str_eq(got, want, "uftrace replay:\n%s", out);
+	free(got);
+	free(want);
+	free(out);
+	/* the argspec uftrace reads, in `info` */
+	out = sh("uftrace info -d '%s'", data);
+	cr_assert(strstr(out, "# arguments           : sum_signed@arg1/i64,arg2/i64,arg3/i64;"
+			 "umix@arg1/u64,arg2/u64;paint@arg1/i64,arg2/i64;greet@arg1/s,arg2/s,"
+			 "arg3/s;scale@fparg1/64,fparg2/32,arg1/i64;pick@arg1/i64;shout@arg1/s;"
+			 "plain@arg1/x64\n"), "%s", out);
+	free(out);
+	/* and uftrace's own Chrome export carries them */
+	out = sh("uftrace dump --chrome -d '%s'", data);
+	cr_assert(strstr(out, "\"args\":{\"arguments\":\"(\\\"world\\\", NULL, \\\"<0x10>\\\")\"}"),
+		  "%s", out);
+	free(out);
+
+	/* CTF: the text tread shows, on func_entry ("args") and func_exit
+	 * ("retval"); calls without values have neither field */
+	free(data);
+	cr_assert(asprintf(&data, "%s/c", dir) > 0);
+	export_pid(t.pid, "ctf", data);
+	out = sh("babeltrace2 '%s' | sed 's/^.*}, { addr = 0x[0-9A-F]*, //'", data);
+	cr_assert(strstr(out,
+		"depth = 0, name = \"sum_signed\", entered = ( \"traced\" : container = 0 ), "
+		"args = \"a=-5, b=-300, c=1234567890123\" }\n"
+		"depth = 0, name = \"sum_signed\", how = ( \"returned\" : container = 0 ), "
+		"retval = \"1234567889818\" }\n"), "%s", out);
+	cr_assert(strstr(out,
+		"depth = 0, name = \"greet\", entered = ( \"traced\" : container = 0 ), "
+		"args = \"who=\\\"world\\\", none=NULL, wild=0x10 (unreadable)\" }\n"
+		"depth = 0, name = \"greet\", how = ( \"returned\" : container = 0 ), "
+		"retval = \"5\" }\n"), "%s", out);
+	cr_assert(strstr(out,
+		"depth = 0, name = \"scale\", entered = ( \"traced\" : container = 0 ), "
+		"args = \"x=2.5, f=0.25, k=3\" }\n"
+		"depth = 0, name = \"scale\", how = ( \"returned\" : container = 0 ), "
+		"retval = \"1.875\" }\n"), "%s", out);
+	/* the second round: umix() without values */
+	cr_assert(strstr(out,
+		"depth = 0, name = \"umix\", entered = ( \"traced\" : container = 0 ) }\n"
+		"depth = 0, name = \"umix\", how = ( \"returned\" : container = 0 ) }\n"),
+		"%s", out);
+	cr_assert(strstr(out,
+		"depth = 0, name = \"plain\", entered = ( \"traced\" : container = 0 ), "
+		"args = \"x=0x7\" }\n"
+		"depth = 0, name = \"plain\", how = ( \"returned\" : container = 0 ), "
+		"retval = \"8\" }\n"), "%s", out);
+	free(out);
+
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	ring_remove(t.pid);
+	xrmdir(dir);
+	free(dir);
+	free(data);
+}
+
+/*
+ * Marks from the program (tests/targets/marks, <tattach/mark.h>): in
+ * uftrace, the hook calls with their text and value as arguments, where
+ * they were made; in CTF, mark, label and counter events besides.
+ */
+Test(export_clients, marks, .timeout = 180)
+{
+	char *dir, *data = NULL, *out, *got;
+	struct target t;
+
+	require_client("uftrace");
+	require_client("babeltrace2");
+	target_start(&t, build_path("tests/targets/marks"));
+	ring_remove(t.pid);
+	ok(tattach, t.pid, "--enable");
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	ok(tattach, t.pid, "--disable");
+	dir = xtmpdir();
+	cr_assert(asprintf(&data, "%s/u", dir) > 0);
+	export_pid(t.pid, "uftrace", data);
+	out = sh("uftrace replay -d '%s'", data);
+	got = replay_calls(out);
+	cr_assert_str_eq(got,
+		"main() {\n"
+		"  work() {\n"
+		"    tattach_label_hook(\"worker 0\");\n"
+		"    tattach_counter_hook(\"queue\", -5);\n"
+		"    step();\n"
+		"  } /* work */\n"
+		"  work() {\n"
+		"    tattach_label_hook(\"worker 1\");\n"
+		"    tattach_counter_hook(\"queue\", 5);\n"
+		"    step() {\n"
+		"      tattach_mark_hook(\"cache miss\");\n"
+		"    } /* step */\n"
+		"  } /* work */\n"
+		"  tattach_counter_hook(\"queue\", 0);\n"
+		"} /* main */\n", "uftrace replay:\n%s", out);
+	free(got);
+	free(out);
+
+	free(data);
+	cr_assert(asprintf(&data, "%s/c", dir) > 0);
+	export_pid(t.pid, "ctf", data);
+	out = sh("babeltrace2 '%s' | grep -v ' func_e' | sed 's/^.*) \\([a-z]*\\): .*}, /\\1 /'",
+		 data);
+	cr_assert_str_eq(out,
+		"label { text = \"worker 0\" }\n"
+		"counter { name = \"queue\", value = -5 }\n"
+		"label { text = \"worker 1\" }\n"
+		"counter { name = \"queue\", value = 5 }\n"
+		"mark { text = \"cache miss\" }\n"
+		"counter { name = \"queue\", value = 0 }\n");
+	free(out);
+
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	ring_remove(t.pid);
+	xrmdir(dir);
+	free(dir);
+	free(data);
+}

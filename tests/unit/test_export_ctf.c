@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "consumer/decode/marks.h"
 #include "lib/graph_parse.h"
 #include "lib/proc_harness.h"
 #include "lib/xmodel.h"
@@ -689,6 +690,119 @@ Test(export_ctf, random_trees_print_exactly)
 	cr_assert_eq(reported, lost);
 	free(got);
 	free(want);
+	free(out);
+	free(ctf);
+	xrmdir(dir);
+	free(dir);
+	xb_free(&b);
+}
+
+/* The payload of babeltrace2's line @n (0 first): from "}, { " on. */
+static char *payload(const char *out, int n)
+{
+	const char *l = out, *p, *nl;
+
+	for (int i = 0; i < n && l; i++) {
+		l = strchr(l, '\n');
+		l = l ? l + 1 : NULL;
+	}
+	cr_assert(l && *l, "no line %d:\n%s", n, out);
+	nl = strchr(l, '\n');
+	p = strstr(l, "}, { ");
+	cr_assert(p && (!nl || p < nl), "line %d:\n%s", n, out);
+	return strndup(p + 3, nl ? (size_t)(nl - p - 3) : strlen(p + 3));
+}
+
+/*
+ * tattach -A/-R values and <tattach/mark.h> marks:
+ *   main { put("a=1, s=\"x\"") = "0"  leaf  label_hook [label "worker 0"]
+ *          counter_hook [counter queue = -5]  mark_hook [mark "cache miss"] }
+ * A call without values has no "args"/"retval" field at all (an empty
+ * string would show the last one babeltrace2 2.0 read: leaf after put).
+ */
+Test(export_ctf, values_and_marks)
+{
+	struct xbuild b = { 0 };
+	char *dir = xtmpdir(), *ctf, *out, *got;
+	uint32_t p, t, fmain, fput, fleaf, flab, fcnt, fmark;
+	static const char *const want[] = {
+		"{ addr = 0x555555555150, depth = 0, name = \"main\", entered = ( \"traced\" : container = 0 ) }",
+		"{ addr = 0x555555555200, depth = 1, name = \"put\", entered = ( \"traced\" : container = 0 ), args = \"a=1, s=\\\"x\\\"\" }",
+		"{ addr = 0x555555555200, depth = 1, name = \"put\", how = ( \"returned\" : container = 0 ), retval = \"0\" }",
+		"{ addr = 0x555555555250, depth = 1, name = \"leaf\", entered = ( \"traced\" : container = 0 ) }",
+		"{ addr = 0x555555555250, depth = 1, name = \"leaf\", how = ( \"returned\" : container = 0 ) }",
+		"{ addr = 0x555555555300, depth = 1, name = \"tattach_label_hook\", entered = ( \"traced\" : container = 0 ), args = \"text=\\\"worker 0\\\"\" }",
+		"{ text = \"worker 0\" }",
+		"{ addr = 0x555555555300, depth = 1, name = \"tattach_label_hook\", how = ( \"returned\" : container = 0 ) }",
+		"{ addr = 0x555555555350, depth = 1, name = \"tattach_counter_hook\", entered = ( \"traced\" : container = 0 ), args = \"name=\\\"queue\\\", value=-5\" }",
+		"{ name = \"queue\", value = -5 }",
+		"{ addr = 0x555555555350, depth = 1, name = \"tattach_counter_hook\", how = ( \"returned\" : container = 0 ) }",
+		"{ addr = 0x555555555400, depth = 1, name = \"tattach_mark_hook\", entered = ( \"traced\" : container = 0 ), args = \"text=\\\"cache miss\\\"\" }",
+		"{ text = \"cache miss\" }",
+		"{ addr = 0x555555555400, depth = 1, name = \"tattach_mark_hook\", how = ( \"returned\" : container = 0 ) }",
+		"{ addr = 0x555555555150, depth = 0, name = \"main\", how = ( \"returned\" : container = 0 ) }",
+	};
+	static const char *const kinds[] = { "func_entry", "func_entry", "func_exit",
+		"func_entry", "func_exit", "func_entry", "label", "func_exit", "func_entry",
+		"counter", "func_exit", "func_entry", "mark", "func_exit", "func_exit" };
+
+	require_client("babeltrace2");
+	p = xb_proc(&b, 4242, "hostA", APP, "app", MONO0, T0);
+	t = xb_thread(&b, p, 4242, "app");
+	fmain = xb_func(&b, p, "main", APP, APP_BASE, APP_BASE + 0x1150);
+	fput = xb_func(&b, p, "put", APP, APP_BASE, APP_BASE + 0x1200);
+	fleaf = xb_func(&b, p, "leaf", APP, APP_BASE, APP_BASE + 0x1250);
+	flab = xb_func(&b, p, "tattach_label_hook", APP, APP_BASE, APP_BASE + 0x1300);
+	fcnt = xb_func(&b, p, "tattach_counter_hook", APP, APP_BASE, APP_BASE + 0x1350);
+	fmark = xb_func(&b, p, "tattach_mark_hook", APP, APP_BASE, APP_BASE + 0x1400);
+	xb_call(&b, t, fmain, T0 + 1000);
+	xb_call(&b, t, fput, T0 + 2000);
+	xb_ret(&b, t, T0 + 2100);
+	xb_call(&b, t, fleaf, T0 + 3000);
+	xb_ret(&b, t, T0 + 3100);
+	xb_call(&b, t, flab, T0 + 4000);
+	xb_ret(&b, t, T0 + 4100);
+	xb_call(&b, t, fcnt, T0 + 5000);
+	xb_ret(&b, t, T0 + 5100);
+	xb_call(&b, t, fmark, T0 + 6000);
+	xb_ret(&b, t, T0 + 6100);
+	xb_ret(&b, t, T0 + 7000);
+	xb_finish(&b);
+	b.x.events[1].args = "a=1, s=\"x\"";
+	b.x.events[2].ret = "0";
+	b.x.events[5].args = "text=\"worker 0\"";
+	b.x.events[5].mark = TREAD_MARK_LABEL;
+	b.x.events[5].text = "worker 0";
+	b.x.events[7].args = "name=\"queue\", value=-5";
+	b.x.events[7].mark = TREAD_MARK_COUNTER;
+	b.x.events[7].text = "queue";
+	b.x.events[7].value = -5;
+	b.x.events[9].args = "text=\"cache miss\"";
+	b.x.events[9].mark = TREAD_MARK_MARK;
+	b.x.events[9].text = "cache miss";
+
+	ctf = export(&b.x, dir, "ctf");
+	out = babeltrace("--clock-seconds", ctf);
+	for (int i = 0; i < (int)(sizeof(want) / sizeof(want[0])); i++) {
+		const char *l = out;
+		char kind[32];
+
+		got = payload(out, i);
+		cr_expect_str_eq(got, want[i], "line %d:\n%s", i, out);
+		free(got);
+		for (int k = 0; k < i; k++)
+			l = strchr(l, '\n') + 1;
+		snprintf(kind, sizeof(kind), ") %s: ", kinds[i]);
+		cr_expect(strstr(l, kind) && strstr(l, kind) < strchr(l, '\n'), "line %d: %s\n%s",
+			  i, kind, out);
+	}
+	{
+		size_t lines = 0;
+
+		for (const char *l = out; (l = strchr(l, '\n')); l++)
+			lines++;
+		cr_assert_eq(lines, sizeof(want) / sizeof(want[0]), "%s", out);
+	}
 	free(out);
 	free(ctf);
 	xrmdir(dir);

@@ -17,6 +17,7 @@
 
 #include "lib/graph_parse.h"
 #include "lib/xmodel.h"
+#include <tattach/ring.h>
 
 #define T0 UINT64_C(1700000000000000000)	/* 2023-11-14T22:13:20Z */
 #define APP "/opt/demo/app"
@@ -875,6 +876,185 @@ Test(export_uftrace, random_trees_replay_exactly)
 	free(rep);
 	free(cmd);
 	free(out);
+	xrmdir(dir);
+	free(dir);
+	xb_free(&b);
+}
+
+/* tattach -A/-R values, as the ring records them (docs/ring-format.md). */
+struct vrec {
+	uint8_t b[256];
+	uint32_t n;
+};
+
+static void v_item(struct vrec *v, unsigned format, unsigned src, uint64_t value)
+{
+	v->b[v->n++] = (uint8_t)format;
+	v->b[v->n++] = (uint8_t)src;
+	for (int i = 0; i < 8; i++, value >>= 8)
+		v->b[v->n++] = (uint8_t)value;
+}
+
+/* A string item: @len = its bytes' count, with TAT_STR_* flags. */
+static void v_str(struct vrec *v, unsigned src, uint64_t ptr, const char *s, unsigned len)
+{
+	v_item(v, TAT_VAL_STR, src, ptr);
+	v->b[v->n++] = (uint8_t)len;
+	if (len != TAT_STR_UNREADABLE) {
+		memcpy(v->b + v->n, s, len & ~TAT_STR_TRUNCATED);
+		v->n += len & ~TAT_STR_TRUNCATED;
+	}
+}
+
+/* Give the @nth call of @func (0 first) these arguments or return value. */
+static void set_values(struct xbuild *b, uint32_t func, int nth, int is_return,
+		       const struct vrec *v)
+{
+	struct tread_xtrace *x = &b->x;
+	uint32_t depth = 0;
+	int seen = -1;
+
+	for (size_t i = 0; i < x->nevents; i++) {
+		struct tread_xevent *e = &x->events[i];
+
+		if (e->func != func || e->kind == TREAD_X_LOST)
+			continue;
+		if (e->kind == TREAD_X_ENTRY && ++seen == nth) {
+			depth = e->depth;
+			if (!is_return) {
+				e->arg_bytes = v->b;
+				e->arg_nbytes = v->n;
+				return;
+			}
+		}
+		if (e->kind == TREAD_X_EXIT && seen == nth && e->depth == depth && is_return) {
+			e->ret_bytes = v->b;
+			e->ret_nbytes = v->n;
+			return;
+		}
+	}
+	cr_assert_fail("no call %d of function %u", nth, func);
+}
+
+/*
+ * Every format uftrace can show, in one thread:
+ *   f(-7, 300, 0xbeef, NULL) = 'q'       ints, hex, NULL pointer; a char
+ *   g('\n', 0.5, 1.25, 1)                 char, float, double, bool (as 1)
+ *   s("ab"c\t\\\x1b", NULL, "<0xdead>", "x...")
+ *                                         control bytes and '\\' escaped (replay
+ *                                         prints bytes raw), NULL, unreadable,
+ *                                         truncated
+ *   d() = -0.125                          a double returned
+ *   leaf.cold.1("zz")  leaf.cold('z')     '.' is escaped and the name anchored
+ *                                         in uftrace's regex (else leaf.cold
+ *                                         would take leaf.cold.1's spec)
+ *   ns::h(int)(), bad()                   a name uftrace cannot match and an
+ *                                         unreadable record: no values, the
+ *                                         rest of the thread still reads
+ *   f() again, another spec               one spec per name: none shown
+ */
+Test(export_uftrace, values_in_each_format)
+{
+	struct xbuild b = { 0 };
+	struct vrec vf = { 0 }, rf = { 0 }, vg = { 0 }, vs = { 0 }, rd = { 0 }, vc = { 0 },
+		    vx = { 0 }, vh = { 0 }, vbad = { 0 }, vf2 = { 0 };
+	uint32_t p, th, f, g, s, d, c, xc, h, bad;
+	char err[512] = "", *dir, *out, *cmd = NULL, *got;
+	double quarter = -0.125, dd = 1.25;
+	float ff = 0.5f;
+	uint64_t bits = 0;
+	uint32_t fbits;
+	int ret;
+
+	require_client("uftrace");
+	p = xb_proc(&b, 77, "h", APP, "app", 1, T0);
+	th = xb_thread(&b, p, 77, "app");
+	f = xb_func(&b, p, "f", APP, APP_BASE, APP_BASE + 0x1000);
+	g = xb_func(&b, p, "g", APP, APP_BASE, APP_BASE + 0x1100);
+	s = xb_func(&b, p, "s", APP, APP_BASE, APP_BASE + 0x1200);
+	d = xb_func(&b, p, "d", APP, APP_BASE, APP_BASE + 0x1300);
+	c = xb_func(&b, p, "leaf.cold", APP, APP_BASE, APP_BASE + 0x1400);
+	xc = xb_func(&b, p, "leaf.cold.1", APP, APP_BASE, APP_BASE + 0x1500);
+	h = xb_func(&b, p, "ns::h(int)", APP, APP_BASE, APP_BASE + 0x1600);
+	bad = xb_func(&b, p, "bad", APP, APP_BASE, APP_BASE + 0x1700);
+	{
+		const uint32_t order[] = { f, g, s, d, xc, c, h, bad, f };
+
+		for (uint32_t k = 0; k < 9; k++) {
+			xb_call(&b, th, order[k], T0 + 1000 + 100 * k);
+			xb_ret(&b, th, T0 + 1050 + 100 * k);
+		}
+	}
+	xb_finish(&b);
+
+	v_item(&vf, TAT_VAL_SIGNED, 0, (uint64_t)-7);
+	v_item(&vf, TAT_VAL_UNSIGNED, 1, 300);
+	v_item(&vf, TAT_VAL_HEX, 2, 0xbeef);
+	v_item(&vf, TAT_VAL_PTR, 3, 0);
+	v_item(&rf, TAT_VAL_CHAR, TAT_SRC_RET, 'q');
+	set_values(&b, f, 0, 0, &vf);
+	set_values(&b, f, 0, 1, &rf);
+
+	v_item(&vg, TAT_VAL_CHAR, 0, '\n');
+	memcpy(&fbits, &ff, 4);
+	v_item(&vg, TAT_VAL_FLOAT, TAT_SRC_FP(0), fbits);
+	memcpy(&bits, &dd, 8);
+	v_item(&vg, TAT_VAL_DOUBLE, TAT_SRC_FP(1), bits);
+	v_item(&vg, TAT_VAL_BOOL, 1, 1);
+	set_values(&b, g, 0, 0, &vg);
+
+	v_str(&vs, 0, 0x1000, "ab\"c\t\\\x1b", 7);
+	v_str(&vs, 1, 0, "", 0);
+	v_str(&vs, 2, 0xdead, NULL, TAT_STR_UNREADABLE);
+	v_str(&vs, 3, 0x2000, "x", 1 | TAT_STR_TRUNCATED);
+	set_values(&b, s, 0, 0, &vs);
+
+	memcpy(&bits, &quarter, 8);
+	v_item(&rd, TAT_VAL_DOUBLE, TAT_SRC_FP(0), bits);
+	set_values(&b, d, 0, 1, &rd);
+
+	v_item(&vc, TAT_VAL_CHAR, 0, 'z');
+	set_values(&b, c, 0, 0, &vc);
+	v_str(&vx, 0, 0x3000, "zz", 2);
+	set_values(&b, xc, 0, 0, &vx);
+	v_item(&vh, TAT_VAL_SIGNED, 0, 1);
+	set_values(&b, h, 0, 0, &vh);
+	v_item(&vbad, 99, 0, 1);	/* no such format */
+	set_values(&b, bad, 0, 0, &vbad);
+	v_item(&vf2, TAT_VAL_HEX, 0, 1);
+	set_values(&b, f, 1, 0, &vf2);
+
+	dir = xtmpdir();
+	cr_assert(asprintf(&cmd, "%s/data", dir) > 0);
+	ret = tread_export_uftrace(&b.x, cmd, err, sizeof(err));
+	cr_assert_eq(ret, 0, "%s", err);
+	free(cmd);
+	cr_assert(asprintf(&cmd, "uftrace replay -d '%s/data' 2>&1 | sed 's/^.*] | //'", dir) > 0);
+	sh_capture(cmd, &out, 1);
+	got = out;
+	cr_assert_str_eq(got,
+		"# DURATION     TID     FUNCTION\n"
+		"f(-7, 300, 0xbeef, 0) = 'q';\n"
+		"g('\\n', 0.500000, 1.250000, 1);\n"
+		"s(\"ab\"c\\t\\\\\\x1b\", NULL, \"<0xdead>\", \"x...\");\n"
+		"d() = -0.125000;\n"
+		"leaf.cold.1(\"zz\");\n"
+		"leaf.cold('z');\n"
+		"ns::h(int);\n"
+		"bad();\n"
+		"f();\n");
+	free(out);
+	free(cmd);
+	cr_assert(asprintf(&cmd, "uftrace info -d '%s/data' | grep -E '^# (arguments|return)'",
+			   dir) > 0);
+	sh_capture(cmd, &out, 1);
+	cr_assert_str_eq(out,
+		"# arguments           : f@arg1/i64,arg2/u64,arg3/x64,arg4/p;"
+		"g@arg1/c,fparg1/32,fparg2/64,arg2/i64;s@arg1/s,arg2/s,arg3/s,arg4/s;"
+		"^leaf\\.cold\\.1$@arg1/s;^leaf\\.cold$@arg1/c\n"
+		"# return values       : f@retval/c;d@retval/f64\n");
+	free(out);
+	free(cmd);
 	xrmdir(dir);
 	free(dir);
 	xb_free(&b);
