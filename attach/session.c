@@ -1274,7 +1274,7 @@ static int unhook_unwinder(struct remote *r, struct ringfile *rf, struct held *h
  * once and enters it again only to return through those calls: stop the
  * process again, briefly, and cut them loose then; a few times at most.
  */
-#define CUT_TRIES 5
+#define CUT_TRIES 8
 
 #define CUT_WAIT_MS 100	/* for a kept thread to run, each time */
 /* CPU time it must have had first: 200 us, then twice as much each try.

@@ -23,10 +23,7 @@
 
 #include <tattach/ring.h>
 #include "tramp_abi.h"
-
-#define HIDDEN __attribute__((visibility("hidden")))
-#define likely(x)   __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
+#include "tramp_common.h"
 
 extern const struct tp_config tp_config_area HIDDEN;
 extern char tp_return[] HIDDEN;
@@ -59,39 +56,6 @@ static void bt_rehijack_slow(const struct tp_state *st, struct tp_thread *t,
 #define NO_FRAME    (~0ull)
 
 _Static_assert(TP_DEPTH_MAX == TAT_FRAMES_MAX, "one shared frame per shadow frame");
-
-#define READ_ONCE(x)     (*(const volatile __typeof__(x) *)&(x))
-#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
-
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-struct tp_timespec {
-	long tv_sec;
-	long tv_nsec;
-};
-
-/*
- * The event clock: the TSC, or where it is not invariant the vDSO's
- * CLOCK_MONOTONIC (a plain function call, no system call; the vDSO is
- * built without SSE like us).
- */
-static inline uint64_t now(const struct tp_state *st)
-{
-	if (unlikely(st->clock_gettime)) {
-		int (*fn)(int, struct tp_timespec *) = (void *)st->clock_gettime;
-		struct tp_timespec ts = { 0, 0 };
-
-		fn(1 /* CLOCK_MONOTONIC */, &ts);
-		return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	}
-	return rdtsc();
-}
 
 /* Fetch-and-add that a signal on this thread cannot split. */
 static inline uint64_t local_xadd(uint64_t *p, uint64_t v)
@@ -162,11 +126,6 @@ static inline void note_mixed(struct tp_thread *t, uint64_t idx)
 
 	while ((m == 0 || idx < m) && !local_cmpxchg(&t->mixed_at, &m, idx))
 		;
-}
-
-static inline uint64_t hash64(uint64_t x, uint32_t bits)
-{
-	return (x * 0x9e3779b97f4a7c15ull) >> (64 - bits);
 }
 
 static inline struct tp_state *state(void)

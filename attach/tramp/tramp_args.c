@@ -26,10 +26,7 @@
 
 #include <tattach/ring.h>
 #include "tramp_abi.h"
-
-#define HIDDEN __attribute__((visibility("hidden")))
-#define READ_ONCE(x)     (*(const volatile __typeof__(x) *)&(x))
-#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+#include "tramp_common.h"
 
 /* What the entry points saved, lowest address first (see the asm below). */
 struct tp_argregs {

@@ -35,13 +35,9 @@
 
 #include <tattach/ring.h>
 #include "tramp_abi.h"
-
-#define HIDDEN __attribute__((visibility("hidden")))
+#include "tramp_common.h"
 
 HIDDEN uint64_t tp_fork_ring(struct tp_state *st, uint64_t key);
-
-#define READ_ONCE(x)     (*(const volatile __typeof__(x) *)&(x))
-#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
 
 /* x86-64 system call numbers */
 #define NR_READ       0L
@@ -105,32 +101,6 @@ static void zero_bytes(void *dst, uint64_t n)
 	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(0) : "memory");
 }
 
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
-struct tp_timespec {
-	long tv_sec;
-	long tv_nsec;
-};
-
-/* The event clock, as tramp.c's now(). */
-static uint64_t clock_now(const struct tp_state *st)
-{
-	if (st->clock_gettime) {
-		int (*fn)(int, struct tp_timespec *) = (void *)st->clock_gettime;
-		struct tp_timespec ts = { 0, 0 };
-
-		fn(1 /* CLOCK_MONOTONIC */, &ts);
-		return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	}
-	return rdtsc();
-}
-
 /* Unlocked compare-and-swap, signal-atomic (tramp.c's local_cmpxchg). */
 static int local_cas(uint64_t *p, uint64_t old, uint64_t new)
 {
@@ -141,12 +111,6 @@ static int local_cas(uint64_t *p, uint64_t old, uint64_t new)
 			 : "r"(new)
 			 : "memory", "cc");
 	return ok;
-}
-
-/* tramp.c's thread hash: the same function, or slots are not found. */
-static inline uint64_t hash64(uint64_t x, uint32_t bits)
-{
-	return (x * 0x9e3779b97f4a7c15ull) >> (64 - bits);
 }
 
 /* ------------------------------------------------------------ small text */
@@ -435,7 +399,7 @@ static void slot_start(const struct tp_state *st, uint64_t ring, struct tp_threa
 	struct tat_ring_header *h = (void *)ring;
 	struct tat_thread_ctl *ctl = (struct tat_thread_ctl *)(ring + st->thread_off) +
 				     t->index;
-	uint64_t tsc = clock_now(st), d = slot_depth(t);
+	uint64_t tsc = now(st), d = slot_depth(t);
 	struct writer w = {
 		(uint64_t *)(ring + st->data_off + ((uint64_t)t->index << (st->ring_shift + 3))),
 		0, 1ull << st->ring_shift, st->ring_shift,

@@ -187,8 +187,14 @@ static int spin_rounds(int signals, int rounds, int want)
 		free(tattach_ok(t.pid, "--enable"));
 		out = tattach_ok(t.pid, "-v --disable");
 		seen += strstr(out, "cut loose when stopped again") != NULL;
-		cr_assert_null(strstr(out, "still return through it"), "round %d:\n%s", round,
-			       out);
+		/* still inside after every later stop (a handler over the
+		 * trampoline each time, rare): said so, and the next
+		 * --disable cuts it loose, as documented */
+		for (int again = 0; strstr(out, "still return through it"); again++) {
+			cr_assert_lt(again, 3, "round %d: still not cut loose:\n%s", round, out);
+			free(out);
+			out = tattach_ok(t.pid, "-v --disable");
+		}
 		free(out);
 		/* no hijacked return left: a walk meets none */
 		out = tattach_ok(t.pid, "--stacks");
