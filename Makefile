@@ -42,7 +42,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lpthread
 # ---------------------------------------------------------------- sources
 # Every .c in these folders belongs to the host-side library, except the
 # two programs' main.c files.
-LIB_DIRS := attach attach/process attach/ring attach/hooks attach/frames patcher symbols \
+LIB_DIRS := attach attach/process attach/ring attach/hooks attach/frames attach/values patcher symbols \
 	    consumer consumer/decode consumer/input consumer/views \
 	    consumer/export
 LIB_DIRS += attach/follow

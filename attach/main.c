@@ -9,7 +9,7 @@
 
 #include <tattach/ring.h>
 #include "attach/children.h"
-#include "attach/args_plan.h"
+#include "attach/values/args_plan.h"
 #include "attach/launch.h"
 #include "attach/log.h"
 #include "attach/ring/ringdir.h"

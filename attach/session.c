@@ -39,8 +39,8 @@
 #include "attach/process/target.h"
 #include "attach/process/vdso.h"
 #include "patcher/patch.h"
-#include "attach/args_plan.h"
-#include "attach/marks.h"
+#include "attach/values/args_plan.h"
+#include "attach/values/marks.h"
 #include "attach/phase_time.h"
 #include "attach/text_prefault.h"
 

@@ -26,7 +26,7 @@ struct session_opts {
 	const char *module;		/* --enable --module NAME: and that library's */
 	int no_children;		/* --enable --no-children: fork children
 					 * of the process record nothing */
-	const struct args_req *args;	/* --enable -A/-R (attach/args_plan.h) */
+	const struct args_req *args;	/* --enable -A/-R (attach/values/args_plan.h) */
 	size_t nargs;
 };
 

@@ -22,7 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "attach/args_plan.h"
+#include "attach/values/args_plan.h"
 #include "attach/hooks/entries.h"
 #include "attach/inject.h"
 #include "attach/log.h"

@@ -35,7 +35,7 @@
 #include "attach/inject.h"
 #include "attach/hooks/libcalls.h"
 #include "attach/log.h"
-#include "attach/args_plan.h"
+#include "attach/values/args_plan.h"
 
 #define STUB_SIZE   32u
 #define STUB_KEY    5u		/* site key: the stub's call ends at +10 */

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "attach/args_plan.h"
+#include "attach/values/args_plan.h"
 
 /* Append the request to *@reqs (*@n of them, realloc'd); 0 or -ENOMEM. */
 int sync_args_append(struct args_req **reqs, size_t *n);

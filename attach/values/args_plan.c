@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach/args_plan.h"
-#include "attach/args_plan_ctx.h"
+#include "attach/values/args_plan.h"
+#include "attach/values/args_plan_ctx.h"
 #include "attach/log.h"
 #include "symbols/name_match.h"
 #include "symbols/params.h"

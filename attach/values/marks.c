@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "attach/log.h"
-#include "attach/marks.h"
+#include "attach/values/marks.h"
 
 #define FLAG_SYMBOL "tattach_marks_on"
 

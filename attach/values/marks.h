@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "attach/args_plan.h"
+#include "attach/values/args_plan.h"
 #include "attach/modules.h"
 #include "attach/process/remote.h"
 #include "attach/ring/ringfile.h"

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Inside -A/-R planning: what attach/args_plan.c (-pg sites, library
- * calls) and attach/args_entries.c (--entry, --module function entries)
- * share.  Not for other users: attach/args_plan.h is the interface.
+ * Inside -A/-R planning: what attach/values/args_plan.c (-pg sites, library
+ * calls) and attach/values/args_entries.c (--entry, --module function entries)
+ * share.  Not for other users: attach/values/args_plan.h is the interface.
  */
 #ifndef TATTACH_ARGS_PLAN_CTX_H
 #define TATTACH_ARGS_PLAN_CTX_H
@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "attach/args_plan.h"
+#include "attach/values/args_plan.h"
 #include "symbols/params.h"
 
 struct plan_ctx {

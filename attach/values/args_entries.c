@@ -3,7 +3,7 @@
  * -A/-R on the function entries --entry and --module patch
  * (attach/hooks/entries.c): their specs, by the function's symbol name
  * and the DWARF at its address or a SPEC, as for -pg sites
- * (attach/args_plan.c); the messages when a request can record nothing
+ * (attach/values/args_plan.c); the messages when a request can record nothing
  * there (a refused function, no DWARF, no symbol table); and which spec
  * an ENTRY site of the ring gets.
  */
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach/args_plan_ctx.h"
+#include "attach/values/args_plan_ctx.h"
 #include "attach/log.h"
 #include "symbols/name_match.h"
 
