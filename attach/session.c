@@ -1335,7 +1335,9 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	rf.hdr->owner = getpid();
 	if (o->mode >= 0)
 		rf.hdr->mode = (uint32_t)o->mode;
-	if (rf.hdr->state != TAT_STATE_ENABLED && rf.hdr->state != TAT_STATE_BUSY) {
+	/* disabled, unless calls in flight are still to be cut loose */
+	if (rf.hdr->state != TAT_STATE_ENABLED && rf.hdr->state != TAT_STATE_BUSY &&
+	    !rf.hdr->cut_pending) {
 		rep->already = 1;
 		goto out;
 	}
@@ -1391,8 +1393,10 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	if (release(&h, rep) && !ret)
 		ret = -EIO;
 	phase_mark("resume threads");
-	if (!ret)
+	if (!ret) {
 		cut_kept(o, &rf, rep, &urep);
+		rf.hdr->cut_pending = rep->cut_kept > 0;
+	}
 	unhijack_report_free(&urep);
 out:
 	rf.hdr->owner = 0;

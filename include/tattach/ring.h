@@ -142,7 +142,12 @@ struct tat_ring_header {
 	uint32_t pad1;
 
 	uint64_t rescue_addr;		/* page tattach runs remote syscalls from */
-	uint64_t reserved[22];
+	uint64_t reserved[21];
+	uint64_t cut_pending;		/* the last --disable left calls in flight
+					 * of a thread it found inside the
+					 * trampoline at every stop: the next
+					 * --disable stops the process again to
+					 * cut them loose (attach/frames/unhijack.c) */
 	uint64_t args_off;		/* struct tat_argspec[site_cap]: what
 					 * tattach -A/-R records per site
 					 * (0: file predates it) */
