@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * pthread_cancel() of a thread blocked in read() three traced frames
- * deep, each frame holding an object whose destructor counts
+ * deep, each frame holding an object whose destructor counts, the middle
+ * one a catch (...) that counts and rethrows
  * (tests/integration/test_cancel.c).  Commands, one per line:
  *   cancel   start the thread, cancel it once it blocks, join it; answers
- *            "done <destructors run> <canceled|other>"
+ *            "done <destructors run> <catch (...) blocks run> <canceled|other>"
  *   forced   answers "forced <address of _Unwind_ForcedUnwind>"
  */
 #include <cstdio>
@@ -16,7 +17,7 @@
 #define NOINLINE __attribute__((noinline, noclone))
 
 static int block_pipe[2], ready_pipe[2];
-static volatile int destroyed;
+static volatile int destroyed, caught;
 
 struct counter {
 	NOINLINE ~counter() { destroyed++; }
@@ -37,7 +38,12 @@ NOINLINE static void cancel_middle(void)
 {
 	counter c;
 
-	cancel_inner();
+	try {
+		cancel_inner();
+	} catch (...) {		/* abi::__forced_unwind: must go on */
+		caught++;
+		throw;
+	}
 }
 
 NOINLINE static void cancel_outer(void)
@@ -59,13 +65,13 @@ static void cancel_once(void)
 	void *res = NULL;
 	char b;
 
-	destroyed = 0;
+	destroyed = caught = 0;
 	if (pthread_create(&th, NULL, cancel_thread, NULL) || read(ready_pipe[0], &b, 1) != 1 ||
 	    pthread_cancel(th) || pthread_join(th, &res)) {
 		printf("error\n");
 		return;
 	}
-	printf("done %d %s\n", destroyed, res == PTHREAD_CANCELED ? "canceled" : "other");
+	printf("done %d %d %s\n", destroyed, caught, res == PTHREAD_CANCELED ? "canceled" : "other");
 }
 
 int main(void)
