@@ -45,6 +45,9 @@
 #define CODE_READ  32u			/* > endbr64 + RELOCATE_MAX */
 #define REACH      (1ull << 31)
 
+_Static_assert(FORCED_STUB_BYTES == STUB_ORIG + 1 + CODE_READ, "stub layout");
+_Static_assert(STUB_CODE + RELOCATE_MAX + 5 <= STUB_PTR, "moved bytes overrun the pointer");
+
 static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
 
 static int is_libgcc_s(const char *path)
@@ -138,17 +141,55 @@ static int reaches(uint64_t a, uint64_t b)
 	return (a > b ? a - b : b - a) < REACH - STUB_PAGE;
 }
 
-int forced_hook_install(struct remote *r, struct ringfile *rf)
+int forced_stub_build(const uint8_t *code, size_t len, uint64_t addr, uint64_t at,
+		      uint64_t fn, uint8_t *stub, uint8_t *patch, size_t *skip, size_t *w,
+		      const char **why)
 {
-	uint8_t code[CODE_READ], stub[STUB_ORIG + 1 + CODE_READ], patch[RELOCATE_MAX];
 	uint8_t bounds[RELOCATE_MAX];
 	struct reloc_fix fixes[RELOCATE_FIX_MAX];
-	size_t nbounds, nfixes, skip = 0, w;
+	size_t nbounds, nfixes;
+	uint64_t where;
+	int32_t rel;
+
+	*why = NULL;
+	*skip = len >= sizeof(endbr64) && !memcmp(code, endbr64, sizeof(endbr64)) ?
+		sizeof(endbr64) : 0;
+	where = addr + *skip;
+	*w = relocate_window(code + *skip, len - *skip, where, why, bounds, &nbounds, fixes,
+			     &nfixes);
+	if (!*w)
+		return -EINVAL;
+	memset(stub, 0xcc, FORCED_STUB_BYTES);
+	stub[0] = 0xff;
+	stub[1] = 0x15;
+	rel = (int32_t)(STUB_PTR - STUB_CODE);
+	memcpy(stub + 2, &rel, 4);
+	if (relocate_copy(code + *skip, *w, where, at + STUB_CODE, fixes, nfixes,
+			  stub + STUB_CODE)) {
+		*why = "a displacement does not reach from the stub";
+		return -ERANGE;
+	}
+	stub[STUB_CODE + *w] = 0xe9;
+	rel = (int32_t)((int64_t)(where + *w) - (int64_t)(at + STUB_CODE + *w + 5));
+	memcpy(stub + STUB_CODE + *w + 1, &rel, 4);
+	memcpy(stub + STUB_PTR, &fn, sizeof(fn));
+	stub[STUB_ORIG] = (uint8_t)(*skip + *w);
+	memcpy(stub + STUB_ORIG + 1, code, *skip + *w);
+	memset(patch, 0xcc, *w);
+	patch[0] = 0xe9;
+	rel = (int32_t)((int64_t)at - (int64_t)(where + 5));
+	memcpy(patch + 1, &rel, 4);
+	return 0;
+}
+
+int forced_hook_install(struct remote *r, struct ringfile *rf)
+{
+	uint8_t code[CODE_READ], stub[FORCED_STUB_BYTES], patch[RELOCATE_MAX];
 	uint64_t addr, lo, hi, at = 0, fn, where;
 	const char *why = NULL;
 	struct held *h = r->held;
 	struct maps maps;
-	int32_t rel;
+	size_t skip, w;
 	int ret;
 
 	if (!rf->hdr->tramp_count)
@@ -166,28 +207,6 @@ int forced_hook_install(struct remote *r, struct ringfile *rf)
 	ret = remote_read(r, addr, code, sizeof(code));
 	if (ret)
 		goto out;
-	if (!memcmp(code, endbr64, sizeof(endbr64)))
-		skip = sizeof(endbr64);
-	where = addr + skip;
-	w = relocate_window(code + skip, sizeof(code) - skip, where, &why, bounds, &nbounds,
-			    fixes, &nfixes);
-	if (!w) {
-		pr_warn("%s: its entry cannot be moved (%s): C++ destructors above a traced "
-			"call are skipped when a thread is cancelled", FORCED_NAME, why);
-		goto out;
-	}
-	/* a thread stopped between the first moved instruction and the last
-	 * would run the jmp's tail: leave the entry as it is then */
-	for (size_t t = 0; t < h->n; t++) {
-		uint64_t rip = h->v[t].regs.rip;
-
-		if (rip > where && rip < where + w) {
-			pr_warn("%s: entry not patched: thread %d is stopped inside its first "
-				"instructions; --enable again to patch it", FORCED_NAME,
-				(int)h->v[t].tid);
-			goto out;
-		}
-	}
 	ret = state_rw(r, rf, offsetof(struct tp_state, forced_stub), &at, 0);
 	if (ret)
 		goto out;
@@ -199,27 +218,32 @@ int forced_hook_install(struct remote *r, struct ringfile *rf)
 				"is cancelled", FORCED_NAME);
 			goto out;
 		}
+		/* kept even if the entry is refused below: a later --enable
+		 * reuses it */
+		ret = state_rw(r, rf, offsetof(struct tp_state, forced_stub), &at, 1);
+		if (ret)
+			goto out;
 	}
-	memset(stub, 0xcc, sizeof(stub));
-	stub[0] = 0xff;
-	stub[1] = 0x15;
-	rel = (int32_t)(STUB_PTR - STUB_CODE);
-	memcpy(stub + 2, &rel, 4);
-	ret = relocate_copy(code + skip, w, where, at + STUB_CODE, fixes, nfixes,
-			    stub + STUB_CODE);
-	if (ret) {
-		pr_warn("%s: its entry cannot be moved near it (%s): not patched", FORCED_NAME,
-			strerror(-ret));
-		ret = 0;
+	fn = rf->hdr->tramp_addr[0] + TRAMP_CODE_OFF_HOOK_FORCED;
+	if (forced_stub_build(code, sizeof(code), addr, at, fn, stub, patch, &skip, &w, &why)) {
+		pr_warn("%s: its entry cannot be moved (%s): not patched, C++ destructors "
+			"above a traced call are skipped when a thread is cancelled",
+			FORCED_NAME, why);
 		goto out;
 	}
-	stub[STUB_CODE + w] = 0xe9;
-	rel = (int32_t)((int64_t)(where + w) - (int64_t)(at + STUB_CODE + w + 5));
-	memcpy(stub + STUB_CODE + w + 1, &rel, 4);
-	fn = rf->hdr->tramp_addr[0] + TRAMP_CODE_OFF_HOOK_FORCED;
-	memcpy(stub + STUB_PTR, &fn, sizeof(fn));
-	stub[STUB_ORIG] = (uint8_t)(skip + w);
-	memcpy(stub + STUB_ORIG + 1, code, skip + w);
+	/* a thread stopped between the first moved instruction and the last
+	 * would run the jmp's tail: leave the entry as it is then */
+	where = addr + skip;
+	for (size_t t = 0; t < h->n; t++) {
+		uint64_t rip = h->v[t].regs.rip;
+
+		if (rip > where && rip < where + w) {
+			pr_warn("%s: entry not patched: thread %d is stopped inside its first "
+				"instructions; --enable again to patch it", FORCED_NAME,
+				(int)h->v[t].tid);
+			goto out;
+		}
+	}
 	/* the stub first (writable through /proc/PID/mem even once RX), then
 	 * the entry: nothing reaches the stub before it is whole */
 	ret = remote_write(r, at, stub, sizeof(stub));
@@ -227,14 +251,7 @@ int forced_hook_install(struct remote *r, struct ringfile *rf)
 		ret = (int)remote_syscall(r, SYS_mprotect, at, STUB_PAGE, PROT_READ | PROT_EXEC,
 					  0, 0, 0);
 	if (!ret)
-		ret = state_rw(r, rf, offsetof(struct tp_state, forced_stub), &at, 1);
-	if (ret)
-		goto out;
-	memset(patch, 0xcc, sizeof(patch));
-	patch[0] = 0xe9;
-	rel = (int32_t)((int64_t)at - (int64_t)(where + 5));
-	memcpy(patch + 1, &rel, 4);
-	ret = remote_write(r, where, patch, w);
+		ret = remote_write(r, where, patch, w);
 	if (!ret)
 		ret = state_rw(r, rf, offsetof(struct tp_state, forced_entry), &addr, 1);
 	if (!ret) {

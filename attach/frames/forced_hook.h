@@ -10,6 +10,9 @@
 #ifndef TATTACH_ATTACH_FORCED_HOOK_H
 #define TATTACH_ATTACH_FORCED_HOOK_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 struct remote;
 struct ringfile;
 struct held;
@@ -29,5 +32,19 @@ int forced_hook_install(struct remote *r, struct ringfile *rf);
  * Returns 1 if the bytes were put back, 0 if nothing was patched, -errno.
  */
 int forced_hook_remove(struct remote *r, struct ringfile *rf);
+
+/*
+ * forced_stub_build - the bytes, arithmetic only: from the @len first
+ * bytes @code of the function at @addr, the stub that will lie at @at and
+ * call through to @fn (@stub, FORCED_STUB_BYTES), and the @w bytes that
+ * replace the entry's after its endbr64 (@patch, RELOCATE_MAX; *@skip is
+ * 4 after an endbr64, else 0).  Returns 0, or -EINVAL / -ERANGE with the
+ * reason in *@why (a static string) when the first instructions cannot
+ * move there.
+ */
+#define FORCED_STUB_BYTES 97	/* 64 + the original's length + its bytes */
+int forced_stub_build(const uint8_t *code, size_t len, uint64_t addr, uint64_t at,
+		      uint64_t fn, uint8_t *stub, uint8_t *patch, size_t *skip, size_t *w,
+		      const char **why);
 
 #endif
