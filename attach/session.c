@@ -31,6 +31,7 @@
 #include "attach/process/seize.h"
 #include "attach/process/stackwalk.h"
 #include "attach/frames/unwind_hooks.h"
+#include "attach/frames/forced_hook.h"
 #include "attach/frames/unhijack.h"
 #include "attach/session.h"
 #include "attach/site_filter.h"
@@ -1210,6 +1211,11 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 			pr_warn("pid %d: C++ exceptions thrown through traced calls will "
 				"end the program (the unwinder's GOT entries could not be "
 				"hooked)", (int)o->pid);
+		/* pthread_cancel(): its forced unwind has no GOT entry */
+		if (forced_hook_install(&r, &rf) < 0)
+			pr_warn("pid %d: _Unwind_ForcedUnwind could not be patched: C++ "
+				"destructors above a traced call are skipped when a thread "
+				"is cancelled", (int)o->pid);
 		rf.hdr->enable_count++;
 		phase_mark("unwinder hooks");
 	}
@@ -1261,6 +1267,11 @@ static int unhook_unwinder(struct remote *r, struct ringfile *rf, struct held *h
 			   struct libcalls_report *lrep, const unsigned char *walked)
 {
 	int n = unwind_hooks_remove(r, rf, h, walked);
+
+	/* and _Unwind_ForcedUnwind's entry, when the GOT entries go back */
+	if (n >= 0 && forced_hook_remove(r, rf) < 0)
+		pr_warn("pid %d: _Unwind_ForcedUnwind's entry could not be put back",
+			(int)h->pid);
 
 	if (n < 0 && n != -EBUSY)
 		pr_warn("pid %d: the unwinder's GOT entries could not all be put back: %s",

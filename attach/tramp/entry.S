@@ -144,4 +144,25 @@ tp_return:
 	HOOK	tp_hook_pexit, 3
 	HOOK	tp_hook_bt, 4
 
+/*
+ * pthread_cancel() (attach/frames/forced_hook.c): glibc calls libgcc_s's
+ * _Unwind_ForcedUnwind through a pointer, not a GOT entry, so its entry
+ * is patched to jump to a stub near libgcc_s that calls here, then runs
+ * the moved instructions and jumps back.  No "real function" to go on to:
+ * just run tp_hook() with every register kept and return to the stub.
+ *     on entry (%rsp) = into the stub, 8(%rsp) = the caller's return
+ */
+	.globl	tp_hook_forced
+	.hidden	tp_hook_forced
+	.type	tp_hook_forced, @function
+tp_hook_forced:
+	SAVE_SCRATCH
+	mov	%fs:0, %rdi
+	mov	$5, %esi		/* TP_HOOK_FORCED */
+	lea	88(%rsp), %rdx		/* the caller's %rsp before its call */
+	CALL_ALIGNED tp_hook
+	RESTORE_SCRATCH
+	ret
+	.size	tp_hook_forced, . - tp_hook_forced
+
 	.section .note.GNU-stack,"",@progbits

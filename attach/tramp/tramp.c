@@ -1334,6 +1334,7 @@ uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp)
 	case TP_HOOK_CATCH:
 		hook_catch(st, t, sp);
 		break;
+	case TP_HOOK_FORCED:	/* pthread_cancel(): the same as pthread_exit() */
 	case TP_HOOK_PEXIT:
 		/* the thread ends: every frame of its stack is unwound, that of
 		 * pthread_exit() itself too when --libcalls traces it (its

@@ -145,6 +145,11 @@ struct tp_state {
 	/* Arguments and return values (tattach -A/-R, tramp_args.c): the
 	 * ring header's args_off, copied like thread_off; 0: none. */
 	uint64_t args_off;
+	/* tattach's bookkeeping (attach/frames/forced_hook.c): the patched
+	 * entry of _Unwind_ForcedUnwind (0 = not patched) and its stub page,
+	 * kept mapped and reused by a later --enable. */
+	uint64_t forced_entry;
+	uint64_t forced_stub;
 };
 
 #define TP_HOOK_RAISE   0	/* _Unwind_RaiseException */
@@ -153,5 +158,8 @@ struct tp_state {
 #define TP_HOOK_PEXIT   3	/* pthread_exit */
 #define TP_HOOK_BT      4	/* backtrace */
 #define TP_HOOKS        5
+/* _Unwind_ForcedUnwind (pthread_cancel): an entry patch, not a GOT hook
+ * (attach/frames/forced_hook.c), so past TP_HOOKS */
+#define TP_HOOK_FORCED  5
 
 #endif

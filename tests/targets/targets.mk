@@ -151,6 +151,14 @@ $(O)/tests/targets/exc_held: tests/targets/exc_held.cc
 	$(Q)g++ -std=gnu++17 -Wall -Wextra -Werror -g -O2 -pg -fno-optimize-sibling-calls -pthread -o $@ $<
 
 targets: $(O)/tests/targets/exc_held
+
+# pthread_cancel() through traced C++ frames (tests/integration/test_cancel.c).
+$(O)/tests/targets/cancelxx: tests/targets/cancelxx.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)g++ -std=gnu++17 -Wall -Wextra -Werror -g -O2 -pg -fno-optimize-sibling-calls -pthread -o $@ $< -ldl
+
+targets: $(O)/tests/targets/cancelxx
 # argvals with __fentry__ sites too: tattach -A/-R at both kinds of entry
 $(O)/tests/targets/argvals.fentry: tests/targets/argvals.c
 	$(call msg,CC,$@)
