@@ -57,7 +57,7 @@ TREAD    := $(O)/tread
 # Runs inside the target: freestanding, no libc, no SSE, no -pg, no
 # sanitizers, position independent, and no relocations left after linking
 # (checked).  The linked blob becomes a C array in a generated header.
-TRAMP_CFLAGS := -std=gnu11 $(WARN) -Iinclude -O2 -fPIC -fvisibility=hidden \
+TRAMP_CFLAGS := -std=gnu11 $(WARN) -Iinclude -MMD -MP -O2 -fPIC -fvisibility=hidden \
 	-ffreestanding -fno-builtin -nostdlib -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables -fcf-protection=none \
 	-mgeneral-regs-only -mno-red-zone -fno-jump-tables -U_FORTIFY_SOURCE
@@ -135,7 +135,7 @@ $(O)/attach/tramp/tramp.elf: $(TRAMP_OBJS) attach/tramp/tramp.lds
 
 $(TRAMP_BLOB): $(O)/attach/tramp/tramp.elf attach/tramp/mkblob.sh
 	$(call msg,GEN,$@)
-	$(Q)sh attach/tramp/mkblob.sh $< $@ tramp_code tp_fentry tp_mcount tp_return tp_config_area tp_hook_raise tp_hook_rethrow tp_hook_catch tp_hook_pexit tp_hook_bt tp_fentry_args tp_hook_forced tp_mcount_args
+	$(Q)sh attach/tramp/mkblob.sh $< $@ tramp_code tp_fentry tp_mcount tp_return tp_config_area tp_hook_raise tp_hook_rethrow tp_hook_catch tp_hook_pexit tp_hook_bt tp_hook_vfork tp_fentry_args tp_hook_forced tp_mcount_args
 
 $(O)/attach/tramp/rescue.elf: $(O)/attach/tramp/rescue.o attach/tramp/rescue.lds
 	$(call msg,LD,$@)

@@ -36,6 +36,7 @@ static const char *const hooked[] = {
 	[TP_HOOK_CATCH] = "__cxa_begin_catch",
 	[TP_HOOK_PEXIT] = "pthread_exit",
 	[TP_HOOK_BT] = "backtrace",
+	[TP_HOOK_VFORK] = "vfork",	/* tramp.c vfork_child() */
 };
 #define NHOOKS TP_HOOKS
 
@@ -217,6 +218,7 @@ int unwind_hooks_install(struct remote *r, struct ringfile *rf, const struct map
 	stub[TP_HOOK_CATCH] = base + TRAMP_CODE_OFF_HOOK_CATCH;
 	stub[TP_HOOK_PEXIT] = base + TRAMP_CODE_OFF_HOOK_PEXIT;
 	stub[TP_HOOK_BT] = base + TRAMP_CODE_OFF_HOOK_BT;
+	stub[TP_HOOK_VFORK] = base + TRAMP_CODE_OFF_HOOK_VFORK;
 	memcpy(next, p.real, sizeof(p.real));
 	/* where the hooks go on to, before any entry points at them */
 	ret = remote_write(r, rf->hdr->private_addr + offsetof(struct tp_state, hook_next),

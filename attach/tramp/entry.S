@@ -143,6 +143,7 @@ tp_return:
 	HOOK	tp_hook_catch, 2
 	HOOK	tp_hook_pexit, 3
 	HOOK	tp_hook_bt, 4
+	HOOK	tp_hook_vfork, 5
 
 /*
  * pthread_cancel() (attach/frames/forced_hook.c): glibc calls libgcc_s's
@@ -158,7 +159,7 @@ tp_return:
 tp_hook_forced:
 	SAVE_SCRATCH
 	mov	%fs:0, %rdi
-	mov	$5, %esi		/* TP_HOOK_FORCED */
+	mov	$6, %esi		/* TP_HOOK_FORCED */
 	lea	88(%rsp), %rdx		/* the caller's %rsp before its call */
 	CALL_ALIGNED tp_hook
 	RESTORE_SCRATCH

@@ -1017,6 +1017,36 @@ static __attribute__((noinline)) void enter_slow(struct tp_state *st, uint64_t r
 		emit(st, ring, t, TAT_EV_ENTRY, site, tsc, idx, stack);
 }
 
+/*
+ * vfork(): the child runs on its parent's memory and thread pointer, so
+ * it finds its parent thread's slot, shadow stack and ring, until it
+ * calls exec or _exit while the parent waits.  The GOT hook of vfork
+ * (TP_HOOK_VFORK) flags the slot; while it is flagged, one system call
+ * per traced event tells the two apart: the parent's tid is the slot's.
+ * The parent's first event after the child left clears the flag.  The
+ * child records nothing and changes nothing of its parent's state.
+ */
+static __attribute__((noinline)) int vfork_child(struct tp_thread *t)
+{
+	if (sys_gettid() != t->tid)
+		return 1;
+	WRITE_ONCE(t->vfork_pending, 0);
+	return 0;
+}
+
+/* A vfork child returns through a frame of its parent's: where to, only. */
+static uint64_t vfork_child_return(const struct tp_thread *t, const uint64_t *slot)
+{
+	uint64_t d = READ_ONCE(t->depth);
+
+	if (d > TP_DEPTH_MAX)
+		d = TP_DEPTH_MAX;
+	while (d-- > 0)
+		if (t->stack[d].slot == (uint64_t)slot)
+			return t->stack[d].ret;
+	return 0;
+}
+
 void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 {
 	struct tp_state *st = state();
@@ -1036,6 +1066,8 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 		if (!t)
 			return;
 	}
+	if (unlikely(READ_ONCE(t->vfork_pending)) && vfork_child(t))
+		return;
 	if (st->tid_offset)
 		thread_check_owner(st, ring, t, key);
 
@@ -1203,6 +1235,8 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 		if (!t)
 			return 0;
 	}
+	if (unlikely(READ_ONCE(t->vfork_pending)) && vfork_child(t))
+		return vfork_child_return(t, slot);
 	if (likely(exit_fast(st, ring, t, slot, tsc, &ret)))
 		return ret;
 	return exit_slow(st, ring, t, slot, tsc);
@@ -1342,6 +1376,11 @@ uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp)
 		 * the forced unwind must not meet its hijacked return */
 		if (hook_raise(st, t, sp - 8) != ~0u)
 			hook_catch(st, t, ~0ull);
+		break;
+	case TP_HOOK_VFORK:
+		/* until this thread is seen again, its events may be its
+		 * child's (vfork_child()) */
+		WRITE_ONCE(t->vfork_pending, 1);
 		break;
 	case TP_HOOK_BT:
 		s = hook_raise(st, t, sp);

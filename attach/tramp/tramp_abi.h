@@ -85,6 +85,10 @@ struct tp_thread {
 	uint64_t populate_pending; /* a slot tattach claimed (calls adopted at
 				    * --enable): make its ring resident at the
 				    * next TIME record (tramp.c ring_populate) */
+	uint64_t vfork_pending;	/* the thread called vfork() (GOT hook): until
+				 * its tid is seen again, a traced event may
+				 * be its child's, which shares this memory
+				 * (tramp.c vfork_child) */
 	struct tp_frame stack[TP_DEPTH_MAX];
 };
 
@@ -157,9 +161,10 @@ struct tp_state {
 #define TP_HOOK_CATCH   2	/* __cxa_begin_catch */
 #define TP_HOOK_PEXIT   3	/* pthread_exit */
 #define TP_HOOK_BT      4	/* backtrace */
-#define TP_HOOKS        5
+#define TP_HOOK_VFORK   5	/* vfork: not an unwinder, but hooked the same way */
+#define TP_HOOKS        6
 /* _Unwind_ForcedUnwind (pthread_cancel): an entry patch, not a GOT hook
  * (attach/frames/forced_hook.c), so past TP_HOOKS */
-#define TP_HOOK_FORCED  5
+#define TP_HOOK_FORCED  6
 
 #endif

@@ -247,3 +247,23 @@ Test(hazards, pthread_cancel_runs_every_cleanup_handler)
 	/* and again after --disable */
 	cr_assert_str_eq(target_cmd(&t, "cancel 2"), "done 6");
 }
+
+/*
+ * A vfork() child runs on its parent's memory and thread pointer: its
+ * calls of leaf() must not land in the parent's ring (the GOT hook of
+ * vfork flags the thread; while flagged, a tid check tells the child
+ * apart).  The parent's own calls after it are recorded as usual.
+ */
+Test(hazards, vfork_child_never_writes_its_parents_ring)
+{
+	char *out = traced("", "vforkcall", "done 1");
+
+	assert_tree(out, t.pid, "dispatch(cmd_vforkcall)");
+	free(out);
+	/* and the parent records again at once */
+	out = traced("", "longjmp 1", "done 1");
+	assert_tree(out, t.pid, "dispatch(cmd_vforkcall) dispatch(jumper(jump_deep(jump_deep("
+		    "jump_deep(jump_deep(jump_deep(jump_deep()))))) work(leaf leaf)))");
+	free(out);
+}
+

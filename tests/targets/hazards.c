@@ -9,6 +9,8 @@
  *                 returns through the frames hijacked before the fork
  *   forkexec      fork + execve("/bin/true") from a traced function
  *   vforkexec     vfork + execve("/bin/true") from a traced function
+ *   vforkcall     vfork; the child calls the traced leaf() three times, then
+ *                 _exit(0): it runs on its parent's memory meanwhile
  *   longjmp N     N times: setjmp, 6 traced frames deep, longjmp back
  *   siglongjmp N  N times: SIGUSR1 raised 4 frames deep, handler siglongjmps out
  *   recurse D     a traced recursion D deep
@@ -130,6 +132,23 @@ NOINLINE static int spawn_true(int use_vfork)
 	if (pid == 0) {
 		execv(argv[0], argv);
 		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status) == 0 ? 1 : -1;
+}
+
+/* The child of vfork() calls traced code before it leaves: what a
+ * program may do between vfork and exec (set up file descriptors). */
+NOINLINE static int cmd_vforkcall(void)
+{
+	int status;
+	pid_t pid = vfork();
+
+	if (pid == 0) {
+		for (int i = 0; i < 3; i++)
+			leaf(i);
+		_exit(0);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
@@ -286,6 +305,8 @@ NOINLINE static long dispatch(const char *line)
 		return spawn_true(0);
 	if (!strncmp(line, "vforkexec", 9))
 		return spawn_true(1);
+	if (!strncmp(line, "vforkcall", 9))
+		return cmd_vforkcall();
 	if (!strncmp(line, "fork", 4))
 		return cmd_fork();
 	if (sscanf(line, "longjmp %ld", &a) == 1) {
