@@ -676,6 +676,7 @@ static void thread_end_old_owner(const struct tp_state *st, uint64_t ring,
 	WRITE_ONCE(t->depth, 0);
 	WRITE_ONCE(t->mixed_at, 0);
 	WRITE_ONCE(t->bt_sp, 0);
+	WRITE_ONCE(t->vfork_pending, 0);
 }
 
 static void thread_check_owner(struct tp_state *st, uint64_t ring,
@@ -1026,9 +1027,13 @@ static __attribute__((noinline)) void enter_slow(struct tp_state *st, uint64_t r
  * The parent's first event after the child left clears the flag.  The
  * child records nothing and changes nothing of its parent's state.
  */
-static __attribute__((noinline)) int vfork_child(struct tp_thread *t)
+static __attribute__((noinline)) int vfork_child(const struct tp_state *st,
+						  struct tp_thread *t, uint64_t key)
 {
-	if (sys_gettid() != t->tid)
+	/* The child's TCB is its parent's, tid included; a TCB with another
+	 * tid is a new thread in a slot whose owner ended in vfork(). */
+	if (sys_gettid() != t->tid &&
+	    !(st->tid_offset && *(const volatile int32_t *)(key + st->tid_offset) != t->tid))
 		return 1;
 	WRITE_ONCE(t->vfork_pending, 0);
 	return 0;
@@ -1066,7 +1071,7 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 		if (!t)
 			return;
 	}
-	if (unlikely(READ_ONCE(t->vfork_pending)) && vfork_child(t))
+	if (unlikely(READ_ONCE(t->vfork_pending)) && vfork_child(st, t, key))
 		return;
 	if (st->tid_offset)
 		thread_check_owner(st, ring, t, key);
@@ -1235,7 +1240,7 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 		if (!t)
 			return 0;
 	}
-	if (unlikely(READ_ONCE(t->vfork_pending)) && vfork_child(t))
+	if (unlikely(READ_ONCE(t->vfork_pending)) && key && vfork_child(st, t, key))
 		return vfork_child_return(t, slot);
 	if (likely(exit_fast(st, ring, t, slot, tsc, &ret)))
 		return ret;
