@@ -16,10 +16,14 @@
 #include <unistd.h>
 
 #include "lib/browser.h"
+#include "lib/argvals.h"
 #include "lib/graph_parse.h"
 #include "lib/proc_harness.h"
 
-#define FUNCS "sum_signed|umix|paint|greet|scale|pick|shout"
+#define FUNCS ARGVALS_FUNCS
+
+/* the calls calltree's threads make, with their values */
+static const char *const leaf_and_a[] = { "leaf", "a", NULL };
 
 static struct target t;
 
@@ -77,16 +81,7 @@ static void dwarf_types(const char *bin)
 	start(bin);
 	enable("-A " FUNCS " -R " FUNCS);
 	got = run_round(pick, sizeof(pick));
-	snprintf(want, sizeof(want),
-		 "sum_signed(a=-5, b=-300, c=1234567890123) = 1234567889818;\n"
-		 "umix(x=200, y=4000000000) = 4000000200;\n"
-		 "paint(c=BLUE, n=3) = 6;\n"
-		 "paint(c=42, n=1) = -1;\n"
-		 "greet(who=\"world\", none=NULL, wild=0x10 (unreadable)) = 5;\n"
-		 "scale(x=2.5, f=0.25, k=3) = 1.875;\n"
-		 "pick(i=1) = %s;\n"
-		 "shout(text=\"0123456789012345678901234567890123456789012345678901234567890123\"...) = 70;\n"
-		 "plain();\n", pick);
+	snprintf(want, sizeof(want), ARGVALS_DWARF_ROUND, pick);
 	cr_assert_str_eq(got, want);
 	free(got);
 }
@@ -201,22 +196,6 @@ Test(args, wild_pointer_never_faults)
 	free(got);
 }
 
-static char *slurp_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int c;
-
-	cr_assert_not_null(f, "%s", path);
-	while ((c = fgetc(f)) != EOF)
-		fputc(c, m);
-	fclose(f);
-	fclose(m);
-	return buf;
-}
-
 /* The values in the exports: Chrome JSON "args", and the --html viewer's
  * details of a clicked call (in a real browser).  Only the -A/-R
  * functions are traced (-F), so sum_signed() is the first call, at 0. */
@@ -232,7 +211,7 @@ Test(args, exports_chrome_and_viewer, .timeout = 180)
 	cr_assert_eq(tread(t.pid, arg, &out, &err), 0, "%s", err);
 	free(out);
 	free(err);
-	text = slurp_file(path);
+	text = file_text(path);
 	unlink(path);
 	cr_expect(strstr(text, "\"name\":\"sum_signed\"") &&
 		  strstr(text, "\"args\":{\"arguments\":\"a=-5, b=-300, c=1234567890123\","
@@ -306,26 +285,6 @@ Test(args, library_calls)
 	free(err);
 }
 
-/* The texts of @tid's graph lines that name leaf() or a() (malloc'ed). */
-static char *leaf_lines(const char *graph, int tid)
-{
-	char *res = NULL, tag[32];
-
-	snprintf(tag, sizeof(tag), "[%6d] | ", tid);
-	for (const char *p = strstr(graph, tag); p; p = strstr(p + 1, tag)) {
-		const char *s = p + strlen(tag), *end = strchr(s, '\n');
-		char line[256];
-
-		while (*s == ' ')
-			s++;
-		if (strncmp(s, "leaf(", 5) && strncmp(s, "a(", 2))
-			continue;
-		snprintf(line, sizeof(line), "%.*s\n", (int)(end ? end - s : (long)strlen(s)), s);
-		str_append(&res, line);
-	}
-	return res ? res : strdup("");
-}
-
 /* Every compile mode tattach supports (calltree, tests/targets/targets.mk),
  * at -O0 and -O2, from two threads at once: each thread's a(0) and
  * leaf() calls with their values. */
@@ -351,7 +310,7 @@ Test(args, every_compile_mode_two_threads, .timeout = 240)
 
 				if (tids[i] == t.pid)
 					continue;
-				got = leaf_lines(out, tids[i]);
+				got = graph_call_lines(out, tids[i], leaf_and_a);
 				cr_expect_str_eq(got, "a(x=0) {\nleaf(x=0) = 0;\nleaf(x=0) = 0;\n"
 						 "leaf(x=1) = 3;\n", "%s thread %d:\n%s", bin, tids[i], out);
 				free(got);

@@ -148,23 +148,6 @@ Test(install, man_finds_the_pages)
 	cr_assert_str_eq(out, want);
 }
 
-static char *slurp_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	cr_assert(f, "%s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc(n + 1);
-	cr_assert(buf && fread(buf, 1, n, f) == (size_t)n);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
 /*
  * Every long option on an option line of '@prog --help' ("  -p, --pid PID"
  * or "      --report") is in the man page, as roff writes it ("\-\-pid").
@@ -172,7 +155,7 @@ static char *slurp_file(const char *path)
  */
 static size_t options_in_man_page(const char *prog, const char *page)
 {
-	char cmd[600], *out = NULL, *err = NULL, *man = slurp_file(staged(page));
+	char cmd[600], *out = NULL, *err = NULL, *man = file_text(staged(page));
 	size_t n = 0;
 
 	snprintf(cmd, sizeof(cmd), "%s --help", staged(prog));

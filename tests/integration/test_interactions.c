@@ -54,18 +54,6 @@ static void trace_items(void)
 	cr_assert_str_eq(target_cmd(&t, "produce 5"), "done");
 }
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-
-	cr_assert_not_null(f, "%s", path);
-	cr_assert_geq(getdelim(&buf, &len, '\0', f), 0);
-	fclose(f);
-	return buf;
-}
-
 static size_t count(const char *text, const char *needle)
 {
 	size_t n = 0;
@@ -85,7 +73,7 @@ Test(interactions, chrome_flows_from_signal_to_the_wait_it_ended)
 	cr_assert_eq(tread(t.pid, arg, &out, &err), 0, "%s", err);
 	free(out);
 	free(err);
-	text = read_file(path);
+	text = file_text(path);
 	unlink(path);
 	/* one start in the producer, one end in the consumer, per item */
 	snprintf(name, sizeof(name), "\"name\":\"cond 0x%llx\"", ready_cond);

@@ -89,22 +89,6 @@ Test(marks, graph_patchable_entry)
 	graph_of_run3("tests/targets/marks.pfe");
 }
 
-static char *slurp_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	cr_assert_not_null(f, "%s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	cr_assert(buf && fread(buf, 1, (size_t)n, f) == (size_t)n);
-	fclose(f);
-	return buf;
-}
-
 /* The "ph":"i" and "ph":"C" records of a Chrome export, in order, without
  * pid, tid and ts (malloc'ed). */
 static char *chrome_marks(const char *json, pid_t pid)
@@ -144,7 +128,7 @@ Test(marks, chrome_and_viewer)
 	snprintf(path, sizeof(path), "/tmp/tattach-marks-%d.json", (int)getpid());
 	snprintf(arg, sizeof(arg), "--export chrome -o %s", path);
 	tool(tread, arg);
-	json = slurp_file(path);
+	json = file_text(path);
 	unlink(path);
 	got = chrome_marks(json, t.pid);
 	cr_assert_str_eq(got,

@@ -265,3 +265,26 @@ char *graph_texts(const char *graph)
 	}
 	return res ? res : strdup("");
 }
+
+char *graph_call_lines(const char *graph, int tid, const char *const *names)
+{
+	char *res = NULL, tag[32];
+
+	snprintf(tag, sizeof(tag), "[%6d] | ", tid);
+	for (const char *p = strstr(graph, tag); p; p = strstr(p + 1, tag)) {
+		const char *s = p + strlen(tag), *end = strchr(s, '\n');
+		char line[256];
+		int named = 0;
+
+		while (*s == ' ')
+			s++;
+		for (const char *const *n = names; *n && !named; n++)
+			named = !strncmp(s, *n, strlen(*n)) && s[strlen(*n)] == '(';
+		if (!named)
+			continue;
+		snprintf(line, sizeof(line), "%.*s\n", (int)(end ? end - s : (long)strlen(s)), s);
+		str_append(&res, line);
+	}
+	return res ? res : strdup("");
+}
+

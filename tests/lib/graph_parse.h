@@ -39,5 +39,8 @@ char *expect_work(long n);
 /* The text of every graph line (after "| " and the indentation), one per
  * line, main()'s own lines left out (malloc'ed). */
 char *graph_texts(const char *tread_output);
+/* The texts of @tid's lines that are calls of one of @names (a NULL-ended
+ * list: "f(" begins the text), one per line, malloc'ed. */
+char *graph_call_lines(const char *tread_output, int tid, const char *const *names);
 
 #endif

@@ -252,3 +252,20 @@ void ring_remove(pid_t pid)
 	if (d)
 		closedir(d);
 }
+
+char *file_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	if (getdelim(&buf, &len, '\0', f) < 0) {	/* empty: "" */
+		free(buf);
+		buf = strdup("");
+	}
+	fclose(f);
+	cr_assert_not_null(buf);
+	return buf;
+}
+

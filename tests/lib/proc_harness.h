@@ -46,5 +46,8 @@ int tattach(pid_t pid, const char *args, char **out, char **err);
 int tread(pid_t pid, const char *args, char **out, char **err);
 /* Remove the ring file of @pid. */
 void ring_remove(pid_t pid);
+/* The whole text of the file @path (malloc'ed); fails the test if it
+ * cannot be read. */
+char *file_text(const char *path);
 
 #endif
