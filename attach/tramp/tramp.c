@@ -878,10 +878,44 @@ static uint32_t place_call(const struct tp_state *st, uint64_t ring,
 }
 
 /*
+ * vfork(): the child runs on its parent's memory and thread pointer, so
+ * it finds its parent thread's slot, shadow stack and ring, until it
+ * calls exec or _exit while the parent waits.  The GOT hook of vfork
+ * (TP_HOOK_VFORK) flags the slot; while it is flagged, one system call
+ * per traced event tells the two apart: the parent's tid is the slot's.
+ * The parent's first event after the child left clears the flag.  The
+ * child records nothing and changes nothing of its parent's state.
+ */
+static __attribute__((noinline)) int vfork_child(const struct tp_state *st,
+						  struct tp_thread *t, uint64_t key)
+{
+	/* The child's TCB is its parent's, tid included; a TCB with another
+	 * tid is a new thread in a slot whose owner ended in vfork(). */
+	if (sys_gettid() != t->tid &&
+	    !(st->tid_offset && *(const volatile int32_t *)(key + st->tid_offset) != t->tid))
+		return 1;
+	WRITE_ONCE(t->vfork_pending, 0);
+	return 0;
+}
+
+/* A vfork child returns through a frame of its parent's: where to, only. */
+static uint64_t vfork_child_return(const struct tp_thread *t, const uint64_t *slot)
+{
+	uint64_t d = READ_ONCE(t->depth);
+
+	if (d > TP_DEPTH_MAX)
+		d = TP_DEPTH_MAX;
+	while (d-- > 0)
+		if (t->stack[d].slot == (uint64_t)slot)
+			return t->stack[d].ret;
+	return 0;
+}
+
+/*
  * The fast paths.  Most calls are the innermost frame's callee on the one
  * stack a thread runs on, with nothing pending: no record a reader needs
  * first (TIME, LOST, DEPTH, STACK), no depth limit, no backtrace() to
- * undo.  enter_fast(), exit_fast() and emit_fast() do exactly that case,
+ * undo, no vfork() under way.  enter_fast(), exit_fast() and emit_fast() do exactly that case,
  * straight-line, with the ring's addresses computed once into locals
  * (every "memory" clobber of the local_* instructions would make the
  * compiler load them again from the state); anything else makes them
@@ -930,7 +964,7 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 	uint32_t stack;
 
 	if (unlikely(d - 1 >= TP_DEPTH_MAX - 1 ||
-		     (READ_ONCE(t->mixed_at) | READ_ONCE(t->bt_sp)) ||
+		     (READ_ONCE(t->mixed_at) | READ_ONCE(t->bt_sp) | READ_ONCE(t->vfork_pending)) ||
 		     READ_ONCE(hdr->max_depth)))
 		return 0;
 	top_site = READ_ONCE(t->stack[d - 1].site);
@@ -966,13 +1000,16 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 /* Every other call: placed on its sub-stack (ending the frames it shows
  * dead), checked against the depth limits, pushed and recorded. */
 static __attribute__((noinline)) void enter_slow(struct tp_state *st, uint64_t ring,
-		struct tp_thread *t, uint64_t *slot, uint64_t site)
+		struct tp_thread *t, uint64_t *slot, uint64_t site, uint64_t key)
 {
 	const struct tat_ring_header *hdr = (const void *)ring;
 	struct tp_frame *f;
 	uint64_t idx, tsc, flags;
 	uint32_t max_depth, stack;
 
+	/* a vfork child records nothing (vfork_child()) */
+	if (unlikely(READ_ONCE(t->vfork_pending)) && vfork_child(st, t, key))
+		return;
 	stack = place_call(st, ring, t, slot);
 	if (unlikely(READ_ONCE(t->bt_sp)))
 		bt_rehijack_slow(st, t, (uint64_t)slot, stack);
@@ -1018,40 +1055,6 @@ static __attribute__((noinline)) void enter_slow(struct tp_state *st, uint64_t r
 		emit(st, ring, t, TAT_EV_ENTRY, site, tsc, idx, stack);
 }
 
-/*
- * vfork(): the child runs on its parent's memory and thread pointer, so
- * it finds its parent thread's slot, shadow stack and ring, until it
- * calls exec or _exit while the parent waits.  The GOT hook of vfork
- * (TP_HOOK_VFORK) flags the slot; while it is flagged, one system call
- * per traced event tells the two apart: the parent's tid is the slot's.
- * The parent's first event after the child left clears the flag.  The
- * child records nothing and changes nothing of its parent's state.
- */
-static __attribute__((noinline)) int vfork_child(const struct tp_state *st,
-						  struct tp_thread *t, uint64_t key)
-{
-	/* The child's TCB is its parent's, tid included; a TCB with another
-	 * tid is a new thread in a slot whose owner ended in vfork(). */
-	if (sys_gettid() != t->tid &&
-	    !(st->tid_offset && *(const volatile int32_t *)(key + st->tid_offset) != t->tid))
-		return 1;
-	WRITE_ONCE(t->vfork_pending, 0);
-	return 0;
-}
-
-/* A vfork child returns through a frame of its parent's: where to, only. */
-static uint64_t vfork_child_return(const struct tp_thread *t, const uint64_t *slot)
-{
-	uint64_t d = READ_ONCE(t->depth);
-
-	if (d > TP_DEPTH_MAX)
-		d = TP_DEPTH_MAX;
-	while (d-- > 0)
-		if (t->stack[d].slot == (uint64_t)slot)
-			return t->stack[d].ret;
-	return 0;
-}
-
 void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 {
 	struct tp_state *st = state();
@@ -1071,8 +1074,6 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 		if (!t)
 			return;
 	}
-	if (unlikely(READ_ONCE(t->vfork_pending)) && vfork_child(st, t, key))
-		return;
 	if (st->tid_offset)
 		thread_check_owner(st, ring, t, key);
 
@@ -1080,7 +1081,7 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	site = site_index(st, after_site - 5);
 	if (likely(enter_fast(st, ring, t, slot, site)))
 		return;
-	enter_slow(st, ring, t, slot, site);
+	enter_slow(st, ring, t, slot, site, key);
 }
 
 /* Last resort when the thread has no slot of its own: search them all. */
@@ -1147,7 +1148,7 @@ static inline __attribute__((always_inline)) int exit_fast(const struct tp_state
 	uint32_t s;
 
 	if (unlikely(!ring || d - 1 >= TP_DEPTH_MAX ||
-		     (READ_ONCE(t->mixed_at) | READ_ONCE(t->bt_sp))))
+		     (READ_ONCE(t->mixed_at) | READ_ONCE(t->bt_sp) | READ_ONCE(t->vfork_pending))))
 		return 0;
 	f = &t->stack[d - 1];
 	site = READ_ONCE(f->site);
@@ -1175,11 +1176,14 @@ static inline __attribute__((always_inline)) int exit_fast(const struct tp_state
 /* Every other return: its frame found below, the frames it skipped
  * ended, other sub-stacks' frames kept. */
 static __attribute__((noinline)) uint64_t exit_slow(struct tp_state *st, uint64_t ring,
-		struct tp_thread *t, uint64_t *slot, uint64_t tsc)
+		struct tp_thread *t, uint64_t *slot, uint64_t tsc, uint64_t key)
 {
 	uint64_t depth, i, ret, skipped, left;
 	uint32_t s;
 
+	/* a vfork child changes nothing of its parent's (vfork_child()) */
+	if (unlikely(READ_ONCE(t->vfork_pending)) && key && vfork_child(st, t, key))
+		return vfork_child_return(t, slot);
 	depth = READ_ONCE(t->depth);
 	if (depth > TP_DEPTH_MAX)
 		depth = TP_DEPTH_MAX;
@@ -1240,11 +1244,9 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 		if (!t)
 			return 0;
 	}
-	if (unlikely(READ_ONCE(t->vfork_pending)) && key && vfork_child(st, t, key))
-		return vfork_child_return(t, slot);
 	if (likely(exit_fast(st, ring, t, slot, tsc, &ret)))
 		return ret;
-	return exit_slow(st, ring, t, slot, tsc);
+	return exit_slow(st, ring, t, slot, tsc, key);
 }
 
 /*
