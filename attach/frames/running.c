@@ -37,19 +37,6 @@ struct adopt {
 static struct walk_frame frames[STACKWALK_MAX];
 static struct adopt found[STACKWALK_MAX];
 
-uint64_t running_event_clock(const struct tat_ring_header *hdr)
-{
-	struct timespec ts;
-	uint32_t lo, hi;
-
-	if (hdr->clock == TAT_CLOCK_MONO) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	}
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
 static int in_tramp(const struct tat_ring_header *hdr, uint64_t ip)
 {
 	for (uint32_t i = 0; i < hdr->tramp_count && i < TAT_TRAMP_MAX; i++)
@@ -177,19 +164,6 @@ static size_t traced_frames(const struct ringfile *rf, const struct shadow *s,
 	return m;
 }
 
-void running_ring_append(struct ringfile *rf, uint32_t idx, uint64_t word)
-{
-	struct tat_ring_header *hdr = rf->hdr;
-	struct tat_thread_ctl *ctl = (struct tat_thread_ctl *)((char *)hdr + hdr->thread_off) + idx;
-	uint64_t *data = (uint64_t *)((char *)hdr + hdr->data_off) +
-			 ((uint64_t)idx << hdr->ring_shift);
-	uint64_t pos = ctl->head;
-
-	__atomic_store_n(&data[pos & ((1ull << hdr->ring_shift) - 1)],
-			 word | tat_ev_commit_bit(pos, hdr->ring_shift), __ATOMIC_RELEASE);
-	__atomic_store_n(&ctl->head, pos + 1, __ATOMIC_RELEASE);
-}
-
 static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 			const struct held_thread *t, uint64_t now, size_t *calls)
 {
@@ -249,19 +223,19 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 		head.populate_pending = 1;
 		ctl->tid = t->tid;
 		__atomic_fetch_add(&hdr->threads_used, 1, __ATOMIC_RELAXED);
-		running_ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_TID, (uint32_t)t->tid));
+		ringfile_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_TID, (uint32_t)t->tid));
 	}
 	if (!stats) {
-		running_ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_TIME, now >> TAT_EV_TSC_BITS));
+		ringfile_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_TIME, now >> TAT_EV_TSC_BITS));
 		/* A new slot keeps last_hi unknown: the thread's first event
 		 * then takes the TIME path, which makes its ring resident
 		 * (populate_pending) before a second page is written. */
 		head.last_hi = is_new ? ~0ull : now >> TAT_EV_TSC_BITS;
 		if (tell_stack) {
-			running_ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_STACK, stack));
+			ringfile_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_STACK, stack));
 			head.ring_stack = (uint32_t)stack;
 		}
-		running_ring_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_EARLY, m));
+		ringfile_append(rf, (uint32_t)idx, tat_ev_special(TAT_SUB_EARLY, m));
 	}
 	for (size_t i = 0; i < m; i++) {
 		struct tp_frame f = {
@@ -280,7 +254,7 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 			sf->site = found[i].site | (stats ? TAT_FRAME_STATS : 0);
 		}
 		if (!stats)
-			running_ring_append(rf, (uint32_t)idx, tat_ev_make(TAT_EV_ENTRY, found[i].site, now));
+			ringfile_append(rf, (uint32_t)idx, tat_ev_make(TAT_EV_ENTRY, found[i].site, now));
 	}
 	head.depth = depth + m;
 	head.cur_stack = (uint32_t)stack;
@@ -304,7 +278,7 @@ void running_adopt(struct ringfile *rf, struct held *h, struct running_report *r
 	memset(rep, 0, sizeof(*rep));
 	if (shadow_open(&s, h->pid, rf->hdr))
 		return;
-	now = running_event_clock(rf->hdr);
+	now = ringfile_event_clock(rf->hdr);
 	if (site_runs_build(rf)) {
 		pr_info("out of memory: the calls in flight are not traced");
 		return;

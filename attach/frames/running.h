@@ -30,12 +30,5 @@ struct running_report {
  */
 void running_adopt(struct ringfile *rf, struct held *h, struct running_report *rep);
 
-/* Shared with unhijack.c, which writes records for held threads too: */
-struct tat_ring_header;
-/* Now, in the ring's event clock (what the trampoline would stamp). */
-uint64_t running_event_clock(const struct tat_ring_header *hdr);
-/* Append @word at the writer's head of ring @idx: the thread writing that
- * ring must be held (we are then its only writer).  No room check. */
-void running_ring_append(struct ringfile *rf, uint32_t idx, uint64_t word);
 
 #endif /* TATTACH_ATTACH_RUNNING_H */

@@ -185,7 +185,7 @@ static size_t step_past_stub_calls(struct remote *r, struct ringfile *rf, struct
 	return moved;
 }
 
-/* One thread's ring, written while it is held (running_ring_append()). */
+/* One thread's ring, written while it is held (ringfile_append()). */
 struct cut_writer {
 	struct ringfile *rf;
 	uint32_t idx;
@@ -195,7 +195,7 @@ struct cut_writer {
 
 static void put(struct cut_writer *w, uint64_t word)
 {
-	running_ring_append(w->rf, w->idx, word);
+	ringfile_append(w->rf, w->idx, word);
 }
 
 static int is_open_event(const struct tp_frame *f)
@@ -459,7 +459,7 @@ int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 	if (ret)
 		return ret == -ENOENT ? 0 : ret;
 	rep->stepped = step_past_stub_calls(r, rf, h);
-	now = running_event_clock(rf->hdr);
+	now = ringfile_event_clock(rf->hdr);
 	rep->walked = calloc(h->n ? h->n : 1, 1);
 	if (!rep->walked)
 		return -ENOMEM;

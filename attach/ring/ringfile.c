@@ -436,3 +436,21 @@ uint32_t ringfile_site_run(struct ringfile *rf, uint32_t module, unsigned kind,
 		(*count)++;
 	return i;
 }
+
+uint64_t ringfile_event_clock(const struct tat_ring_header *hdr)
+{
+	return hdr->clock == TAT_CLOCK_MONO ? ns_of(CLOCK_MONOTONIC) : rdtsc();
+}
+
+void ringfile_append(struct ringfile *rf, uint32_t idx, uint64_t word)
+{
+	struct tat_ring_header *hdr = rf->hdr;
+	struct tat_thread_ctl *ctl = (struct tat_thread_ctl *)((char *)hdr + hdr->thread_off) + idx;
+	uint64_t *data = (uint64_t *)((char *)hdr + hdr->data_off) +
+			 ((uint64_t)idx << hdr->ring_shift);
+	uint64_t pos = ctl->head;
+
+	__atomic_store_n(&data[pos & ((1ull << hdr->ring_shift) - 1)],
+			 word | tat_ev_commit_bit(pos, hdr->ring_shift), __ATOMIC_RELEASE);
+	__atomic_store_n(&ctl->head, pos + 1, __ATOMIC_RELEASE);
+}

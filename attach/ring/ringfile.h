@@ -85,4 +85,14 @@ uint64_t ring_geometry_size(const struct ring_geometry *geo);
 /* The part of it only stats mode writes (index, shared records, pool). */
 uint64_t ring_geometry_stats_size(const struct ring_geometry *geo);
 
+/*
+ * What tattach writes into a ring for a held thread (the calls running at
+ * --enable, the calls cut loose at --disable): the time in the ring's
+ * event clock (what the trampoline would stamp now), and one word at the
+ * writer's head of ring @idx.  The thread writing that ring must be held
+ * (we are then its only writer); no room check.
+ */
+uint64_t ringfile_event_clock(const struct tat_ring_header *hdr);
+void ringfile_append(struct ringfile *rf, uint32_t idx, uint64_t word);
+
 #endif
