@@ -103,8 +103,11 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(O)/attach/inject.o: $(TRAMP_BLOB)
-$(O)/attach/frames/unwind_hooks.o $(O)/attach/frames/unwind_hooks_off.o: $(TRAMP_BLOB)
+# Every object whose source includes the generated blob waits for it (found
+# by grep, so a new includer cannot be forgotten: a parallel build from
+# scratch would otherwise compile it before the header exists).
+BLOB_USERS := $(patsubst %.c,$(O)/%.o,$(shell grep -l 'tramp/tramp_blob.h' attach/*.c attach/*/*.c))
+$(BLOB_USERS): $(TRAMP_BLOB)
 $(O)/attach/process/remote.o: $(RESCUE_BLOB)
 ALL_CFLAGS += -I$(O)
 
