@@ -1,12 +1,23 @@
 // SPDX-License-Identifier: MIT
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "attach/phase_time.h"
 
 static int enabled = -1;
 static struct timespec t_start, t_prev;
+static long faults_prev;
+
+/* Page faults of tattach itself: each costs microseconds in a VM, and
+ * those taken while the target is stopped lengthen its pause. */
+static long own_faults(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) ? 0 : ru.ru_minflt + ru.ru_majflt;
+}
 
 static double ms_between(const struct timespec *a, const struct timespec *b)
 {
@@ -21,16 +32,21 @@ void phase_start(void)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	t_prev = t_start;
+	faults_prev = own_faults();
 }
 
 void phase_mark(const char *what)
 {
 	struct timespec now;
+	long faults;
 
 	if (enabled <= 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	fprintf(stderr, "tattach: timing: %-28s %8.3f ms  (%.3f ms since start)\n", what,
-		ms_between(&t_prev, &now), ms_between(&t_start, &now));
+	faults = own_faults();
+	fprintf(stderr, "tattach: timing: %-28s %8.3f ms  %5ld faults  (%.3f ms since start)\n",
+		what, ms_between(&t_prev, &now), faults - faults_prev,
+		ms_between(&t_start, &now));
 	t_prev = now;
+	faults_prev = faults;
 }

@@ -4,7 +4,7 @@
  * keeps a process stopped.  Silent unless TATTACH_TIMING is set in the
  * environment; then each mark prints one line to stderr:
  *
- *   tattach: timing: rewrite sites      1.234 ms  (3.456 ms since start)
+ *   tattach: timing: rewrite sites      1.234 ms     12 faults  (3.456 ms since start)
  */
 #ifndef TATTACH_PHASE_TIME_H
 #define TATTACH_PHASE_TIME_H
