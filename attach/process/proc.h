@@ -50,7 +50,16 @@ int proc_status_long(pid_t pid, const char *key, long *value);
 int proc_status_hex(pid_t pid, pid_t tid, const char *key, uint64_t *value);
 /* Thread ids listed in /proc/PID/task; *tids is malloc'ed. */
 int proc_tasks(pid_t pid, pid_t **tids, size_t *n);
+/* The map of @pid (free it with proc_free_maps()). */
 int proc_read_maps(pid_t pid, struct maps *out);
+/*
+ * proc_maps_freeze - every thread of @pid is held (seize.c): its map is
+ * read once and served from memory until proc_maps_thaw() (at release) or
+ * proc_maps_changed() (a system call made in the target: remote.c).
+ */
+void proc_maps_freeze(pid_t pid);
+void proc_maps_changed(void);
+void proc_maps_thaw(void);
 void proc_free_maps(struct maps *maps);
 const struct map *maps_find(const struct maps *maps, uint64_t addr);
 

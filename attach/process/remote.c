@@ -363,6 +363,7 @@ long remote_syscall(struct remote *r, long nr, uint64_t a1, uint64_t a2,
 	regs.r8 = a5;
 	regs.r9 = a6;
 	regs.eflags &= ~0x100ul;	/* TF */
+	proc_maps_changed();	/* mmap, munmap, mprotect... */
 	t->regs_changed = 1;
 	t->sigmask_changed = 1;
 	/* Registers first: a tattach killed between the two leaves the thread

@@ -61,12 +61,14 @@ static int wait_interrupt_stop(struct held *h, pid_t tid)
 			break;
 		}
 		if (got == 0) {
-			if (proc_thread_in_vfork(h->pid, tid)) {
+			/* the /proc read only after a quiet wait: the other
+			 * threads were asked first, most stops are here already */
+			if (sigtimedwait(&chld, NULL, &recheck) < 0 && errno == EAGAIN &&
+			    proc_thread_in_vfork(h->pid, tid)) {
 				h->in_vfork = tid;
 				ret = -EAGAIN;
 				break;
 			}
-			sigtimedwait(&chld, NULL, &recheck);
 			continue;
 		}
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
@@ -137,11 +139,6 @@ static int seize_one(struct held *h, pid_t tid)
 {
 	int ret;
 
-	/* Looked at first: seized, it would stay so until its child execs. */
-	if (proc_thread_in_vfork(h->pid, tid)) {
-		h->in_vfork = tid;
-		return -EAGAIN;
-	}
 	if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0)
 		return seize_error(h, tid, errno);
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
@@ -211,6 +208,16 @@ static int hold_pass(struct held *h, const pid_t *tids, size_t ntids)
 
 	if (!asked)
 		return -ENOMEM;
+	/* Looked at first, all of them before the first is asked to stop (a
+	 * /proc read each, which the process would otherwise wait for):
+	 * seized, a thread in vfork() would stay so until its child execs.
+	 * One that enters vfork() after this is found by the wait. */
+	for (i = 0; i < ntids; i++)
+		if (!held_find(h, tids[i]) && proc_thread_in_vfork(h->pid, tids[i])) {
+			h->in_vfork = tids[i];
+			ret = -EAGAIN;
+			goto out;
+		}
 	/* The pause the process feels starts when its first thread is asked
 	 * to stop (an upper bound: that thread stops a little later). */
 	if (!h->n)
@@ -279,8 +286,12 @@ int hold_all(pid_t pid, struct held *h)
 {
 	int ret = 0;
 
-	if (hold_ops)	/* --follow: our tracees already, stopped by it */
-		return hold_ops->hold(pid, h);
+	if (hold_ops) {	/* --follow: our tracees already, stopped by it */
+		ret = hold_ops->hold(pid, h);
+		if (!ret)
+			proc_maps_freeze(pid);
+		return ret;
+	}
 
 	memset(h, 0, sizeof(*h));
 	h->pid = pid;
@@ -296,8 +307,10 @@ int hold_all(pid_t pid, struct held *h)
 		if (ret < 0)
 			goto fail;
 		fresh = (size_t)ret;
-		if (!fresh && h->n)
+		if (!fresh && h->n) {
+			proc_maps_freeze(pid);
 			return 0;
+		}
 		if (!fresh && !h->n) {
 			ret = -ESRCH;
 			goto fail;
@@ -317,6 +330,10 @@ int hold_thread(pid_t pid, pid_t tid, struct held *h)
 
 	memset(h, 0, sizeof(*h));
 	h->pid = pid;
+	if (proc_thread_in_vfork(pid, tid)) {
+		h->in_vfork = tid;
+		return -EAGAIN;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &h->stopped_at);
 	ret = seize_one(h, tid);
 	if (ret > 0)
@@ -331,6 +348,7 @@ int release_all(struct held *h)
 {
 	int first = 0;
 
+	proc_maps_thaw();
 	if (hold_ops)	/* --follow: it resumes them itself */
 		return hold_ops->release(h);
 
