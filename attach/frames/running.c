@@ -168,7 +168,9 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 			const struct held_thread *t, uint64_t now, size_t *calls)
 {
 	struct tat_ring_header *hdr = rf->hdr;
-	struct walk_opts wo = { s->st.tramp_return, TAT_TRAMP_MAX, NULL, NULL };
+	struct walk_opts wo = {
+		.tramp_return = s->st.tramp_return, .ntramp = TAT_TRAMP_MAX, .pid = s->pid,
+	};
 	struct tp_thread head;
 	struct tat_thread_ctl *ctl;
 	uint64_t addr, key = t->regs.fs_base, depth, flags, words, stack = 0;

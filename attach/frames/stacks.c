@@ -20,10 +20,10 @@
 
 static struct walk_frame frames[STACKWALK_MAX];
 
-static void print_thread(FILE *out, const struct held_thread *t, const struct shadow *s,
-			 const struct tat_ring_header *hdr)
+static void print_thread(FILE *out, pid_t pid, const struct held_thread *t,
+			 const struct shadow *s, const struct tat_ring_header *hdr)
 {
-	struct walk_opts wo = { .names = 1 };
+	struct walk_opts wo = { .names = 1, .pid = pid };
 	struct shadow_thread st = { s, 0 };
 	int n, is_new = 0;
 
@@ -85,7 +85,7 @@ int session_stacks(pid_t pid, FILE *out)
 	for (size_t i = 0; i < h.n; i++) {
 		if (i)
 			fputc('\n', out);
-		print_thread(out, &h.v[i], sp, rf.fd >= 0 ? rf.hdr : NULL);
+		print_thread(out, pid, &h.v[i], sp, rf.fd >= 0 ? rf.hdr : NULL);
 	}
 	stackwalk_done();
 	ret = release_all(&h);

@@ -123,7 +123,9 @@ int unhijack_walk_in_tramp(const struct ringfile *rf, const struct shadow *s,
 int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
 		      const struct held_thread *t, uint64_t expect_slot, int strict)
 {
-	struct walk_opts wo = { s->st.tramp_return, TAT_TRAMP_MAX, NULL, NULL, 0 };
+	struct walk_opts wo = {
+		.tramp_return = s->st.tramp_return, .ntramp = TAT_TRAMP_MAX, .pid = s->pid,
+	};
 	int n;
 
 	if (in_tramp(rf->hdr, t->regs.rip))

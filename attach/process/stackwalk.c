@@ -55,22 +55,53 @@ static struct object {
 static size_t nobjects;
 static pid_t objects_tid;
 
+/*
+ * The mappings nobody writes while tattach walks (file mappings without
+ * write permission: code, read-only data, the unwind tables): their pages
+ * stay in the page cache below from one walk to the next.
+ */
+#define STABLE_MAX 256
+
+static struct stable_range {
+	uint64_t lo, hi;
+} stable[STABLE_MAX];
+static size_t nstable;
+
 static void objects_load(pid_t pid, pid_t tid)
 {
 	struct maps maps;
 
 	nobjects = 0;
+	nstable = 0;
 	objects_tid = tid;
 	if (proc_read_maps(pid, &maps))
 		return;
-	for (size_t i = 0; i < maps.n && nobjects < OBJECTS_MAX; i++)
-		if ((maps.v[i].prot & PROT_EXEC) && maps.v[i].path[0] == '/') {
-			objects[nobjects].lo = maps.v[i].start;
-			objects[nobjects].hi = maps.v[i].end;
+	for (size_t i = 0; i < maps.n; i++) {
+		const struct map *m = &maps.v[i];
+
+		if (m->path[0] != '/')
+			continue;
+		if ((m->prot & PROT_EXEC) && nobjects < OBJECTS_MAX) {
+			objects[nobjects].lo = m->start;
+			objects[nobjects].hi = m->end;
 			objects[nobjects].upt = NULL;
 			nobjects++;
 		}
+		if (!(m->prot & PROT_WRITE) && !m->shared && nstable < STABLE_MAX) {
+			stable[nstable].lo = m->start;
+			stable[nstable].hi = m->end;
+			nstable++;
+		}
+	}
 	proc_free_maps(&maps);
+}
+
+static int is_stable(uint64_t addr)
+{
+	for (size_t i = 0; i < nstable; i++)
+		if (addr >= stable[i].lo && addr < stable[i].hi)
+			return 1;
+	return 0;
 }
 
 /* Set by stackwalk_prepare(): the objects were listed while the process
@@ -94,6 +125,15 @@ static void objects_recheck(pid_t pid)
 			if (objects[i].upt)
 				_UPT_destroy(objects[i].upt);
 			objects[i] = objects[--nobjects];
+			i--;
+		}
+	}
+	for (size_t i = 0; i < nstable; i++) {
+		const struct map *m = maps_find(&maps, stable[i].lo);
+
+		if (!m || m->start != stable[i].lo || m->end != stable[i].hi ||
+		    (m->prot & PROT_WRITE)) {
+			stable[i] = stable[--nstable];
 			i--;
 		}
 	}
@@ -139,35 +179,47 @@ static int w_get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *dil, void *
 /*
  * Target memory, a page at a time: libunwind reads unwind tables a word
  * at a time, and a ptrace call per word made a walk cost a third of a
- * millisecond while the process is held.  The cache lives for one walk
- * (tattach writes the target between walks, never during one).
+ * millisecond while the process is held.  tattach writes the target
+ * between walks (hijacked return slots, the shadow stacks), never during
+ * one: a page of a writable mapping is kept for one walk, a page of a
+ * stable one (the unwind tables, about 15 pages a thread) for all the
+ * walks of one stop.
  */
-#define PAGE_CACHE 32
+#define PAGE_CACHE 128
 
-static struct cached_page {
-	uint64_t base;		/* page address + 1; 0 = empty */
-	unsigned char data[4096];
-} page_cache[PAGE_CACHE];
+static uint64_t page_base[PAGE_CACHE];		/* page address + 1; 0 = empty */
+static uint8_t page_stable[PAGE_CACHE];
+static unsigned char page_data[PAGE_CACHE][4096];
 static pid_t cache_pid;
+
+/* Forget the pages a write of tattach may have changed (@all: every one). */
+static void cache_forget(int all)
+{
+	for (size_t i = 0; i < PAGE_CACHE; i++)
+		if (all || !page_stable[i])
+			page_base[i] = 0;
+}
 
 static int read_word(uint64_t addr, unw_word_t *val)
 {
 	uint64_t base = addr & ~4095ull, off = addr & 4095;
-	struct cached_page *cp = &page_cache[(base >> 12) % PAGE_CACHE];
+	size_t k = (base >> 12) % PAGE_CACHE;
 
 	if (off > 4096 - sizeof(*val))
 		return -1;	/* straddles two pages: the slow way */
-	if (cp->base != base + 1) {
-		struct iovec local = { cp->data, sizeof(cp->data) };
-		struct iovec remote = { (void *)(uintptr_t)base, sizeof(cp->data) };
+	if (page_base[k] != base + 1) {
+		struct iovec local = { page_data[k], sizeof(page_data[k]) };
+		struct iovec remote = { (void *)(uintptr_t)base, sizeof(page_data[k]) };
 
-		if (process_vm_readv(cache_pid, &local, 1, &remote, 1, 0) != sizeof(cp->data)) {
-			cp->base = 0;
+		if (process_vm_readv(cache_pid, &local, 1, &remote, 1, 0) !=
+		    sizeof(page_data[k])) {
+			page_base[k] = 0;
 			return -1;
 		}
-		cp->base = base + 1;
+		page_base[k] = base + 1;
+		page_stable[k] = (uint8_t)is_stable(base);
 	}
-	memcpy(val, cp->data + off, sizeof(*val));
+	memcpy(val, page_data[k] + off, sizeof(*val));
 	return 0;
 }
 
@@ -281,7 +333,8 @@ static pid_t shared_pid;
  * reads for all, and each thread's registers come from PTRACE_GETREGS. */
 static void *shared_upt;
 
-static unw_addr_space_t address_space(pid_t tid)
+/* The process of thread @tid (its Tgid). */
+static pid_t process_of(pid_t tid)
 {
 	pid_t pid = tid;
 	char path[64], buf[256];
@@ -294,6 +347,13 @@ static unw_addr_space_t address_space(pid_t tid)
 			break;
 	if (f)
 		fclose(f);
+	return pid;
+}
+
+static unw_addr_space_t address_space(pid_t tid, pid_t pid)
+{
+	if (!pid)
+		pid = process_of(tid);
 	if (shared_as && pid != shared_pid) {
 		unw_destroy_addr_space(shared_as);
 		shared_as = NULL;
@@ -326,11 +386,16 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 
 	if (ptrace(PTRACE_GETREGS, tid, 0, &ur) < 0)
 		return -errno;
-	as = address_space(tid);
+	as = address_space(tid, o->pid);
 	if (!as || !shared_upt)
 		return -ENOMEM;
-	if (objects_prepared)
+	if (objects_prepared) {
+		/* the first walk of a stop: what was read while it ran goes */
 		objects_recheck(shared_pid);
+		cache_forget(1);
+	} else {
+		cache_forget(cache_pid != shared_pid);
+	}
 	w.upt = shared_upt;
 	w.own_regs = 1;
 	w.regs[UNW_X86_64_RAX] = ur.rax;
@@ -350,7 +415,6 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 	w.regs[UNW_X86_64_R14] = ur.r14;
 	w.regs[UNW_X86_64_R15] = ur.r15;
 	w.regs[UNW_X86_64_RIP] = ur.rip;
-	memset(page_cache, 0, sizeof(page_cache));
 	cache_pid = shared_pid;
 	walking = &w;
 	if (unw_init_remote(&c, as, &w) < 0) {
@@ -404,11 +468,13 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
  */
 void stackwalk_prepare(pid_t pid)
 {
-	unw_addr_space_t as = address_space(pid);
+	unw_addr_space_t as = address_space(pid, pid);
 
 	if (!as)
 		return;
-	memset(page_cache, 0, sizeof(page_cache));
+	/* all of it, so that no page of the cache faults in during a stop */
+	memset(page_data, 0, sizeof(page_data));
+	cache_forget(1);
 	cache_pid = shared_pid;
 	for (size_t i = 0; i < nobjects; i++) {
 		void *upt = upt_at(objects[i].lo, NULL);
@@ -430,6 +496,8 @@ void stackwalk_done(void)
 		_UPT_destroy(shared_upt);
 	objects_free();
 	objects_prepared = 0;
+	cache_forget(1);
+	cache_pid = 0;
 	shared_as = NULL;
 	shared_upt = NULL;
 	shared_pid = 0;

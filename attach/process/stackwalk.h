@@ -42,6 +42,7 @@ struct walk_opts {
 	walk_unhijack_fn unhijack;	/* NULL: stop at the first hijacked frame */
 	void *ctx;
 	int names;			/* look up names (slow: symbol tables) */
+	pid_t pid;			/* the thread's process; 0: look it up */
 };
 
 /*
