@@ -43,6 +43,7 @@
 #include "attach/values/args_plan.h"
 #include "attach/values/marks.h"
 #include "attach/phase_time.h"
+#include "attach/own_memory.h"
 #include "attach/text_prefault.h"
 
 static unsigned log2_ceil(uint64_t v)
@@ -1118,7 +1119,10 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	phase_mark("unwind tables loaded");
 	if (rf.hdr->state == TAT_STATE_NEW)
 		prefault_new_text(o->pid, &set, want);
-	phase_mark("before stopping (ELF, ring)");
+	own_memory_ready(OWN_HEAP_BASE + OWN_HEAP_PER_SITE *
+			 ((size_t)rf.hdr->site_count + set.total_sites));
+	ringfile_make_resident(&rf, (uint32_t)set.n, (uint32_t)set.total_sites);
+	phase_mark("before stopping (ELF, ring, own memory)");
 	placed = inject_early(o, &rf, &set, &maps, &lc, &ep, &pre, rep);
 	ret = hold(o->pid, &h);
 	if (ret)
@@ -1353,6 +1357,11 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 		goto out;
 	}
 	phase_start();
+	/* the walks that cut calls in flight loose read these tables */
+	stackwalk_prepare(o->pid);
+	own_memory_ready(OWN_HEAP_BASE + OWN_HEAP_PER_SITE * (size_t)rf.hdr->site_count);
+	ringfile_make_resident(&rf, 0, 0);
+	phase_mark("before stopping (unwind tables, own memory)");
 	ret = hold(o->pid, &h);
 	if (ret)
 		goto out;

@@ -409,6 +409,39 @@ struct tat_thread_ctl *ringfile_threads(struct ringfile *rf)
 	return (struct tat_thread_ctl *)((char *)rf->hdr + rf->hdr->thread_off);
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23	/* Linux 5.14 */
+#endif
+
+/* Map [off, off + len) of the file into our page tables, writable. */
+static void populate(struct ringfile *rf, uint64_t off, uint64_t len)
+{
+	uint64_t lo = off & ~(uint64_t)(PAGE - 1), hi = ALIGN_UP(off + len, PAGE);
+
+	if (hi > rf->size)
+		hi = rf->size;
+	if (lo < hi)
+		madvise((char *)rf->hdr + lo, hi - lo, MADV_POPULATE_WRITE);
+}
+
+void ringfile_make_resident(struct ringfile *rf, uint32_t more_modules, uint32_t more_sites)
+{
+	const struct tat_ring_header *h = rf->hdr;
+	uint64_t modules = (uint64_t)h->module_count + more_modules;
+	uint64_t sites = (uint64_t)h->site_count + more_sites;
+
+	if (modules > h->module_cap)
+		modules = h->module_cap;
+	if (sites > h->site_cap)
+		sites = h->site_cap;
+	populate(rf, 0, PAGE);
+	populate(rf, h->module_off, modules * sizeof(struct tat_module));
+	populate(rf, h->site_off, sites * sizeof(struct tat_site));
+	populate(rf, h->thread_off, (uint64_t)h->max_threads * sizeof(struct tat_thread_ctl));
+	if (h->args_off)	/* -A/-R: compared, and written, at every --enable */
+		populate(rf, h->args_off, sites * sizeof(struct tat_argspec));
+}
+
 int ringfile_module_index(struct ringfile *rf, const char *path, uint64_t bias)
 {
 	const struct tat_module *mods = ringfile_modules(rf);

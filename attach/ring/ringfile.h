@@ -68,6 +68,16 @@ void ringfile_close(struct ringfile *rf);
 struct tat_module *ringfile_modules(struct ringfile *rf);
 struct tat_site *ringfile_sites(struct ringfile *rf);
 
+/*
+ * ringfile_make_resident - map the header and the tables a stop writes
+ * (modules, sites and what -A/-R record at each, with room for
+ * @more_modules and @more_sites new ones; the thread controls) into our
+ * page tables now: a page first
+ * written while the target is held costs it a fault's time.  The rings
+ * and the stats region are left alone (sparse, and not ours to write).
+ */
+void ringfile_make_resident(struct ringfile *rf, uint32_t more_modules, uint32_t more_sites);
+
 /* Index of the module loaded from @path at @bias in the table, or -1. */
 int ringfile_module_index(struct ringfile *rf, const char *path, uint64_t bias);
 
