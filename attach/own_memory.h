@@ -15,8 +15,9 @@
 /*
  * own_memory_ready - make @heap_bytes of heap resident and kept (freed
  * memory stays with the process, large blocks come from the heap, not
- * from fresh mappings), and map every page of tattach's own code and of
- * its libraries now.  Call it just before stopping the target; failures
+ * from fresh mappings), and map every page of tattach's read-only file
+ * mappings now (its code and its libraries', the object files libunwind
+ * reads).  Call it just before stopping the target; failures
  * only bring the faults back.
  */
 void own_memory_ready(size_t heap_bytes);

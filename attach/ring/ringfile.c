@@ -439,7 +439,17 @@ void ringfile_make_resident(struct ringfile *rf, uint32_t more_modules, uint32_t
 	populate(rf, h->site_off, sites * sizeof(struct tat_site));
 	populate(rf, h->thread_off, (uint64_t)h->max_threads * sizeof(struct tat_thread_ctl));
 	if (h->args_off)	/* -A/-R: compared, and written, at every --enable */
-		populate(rf, h->args_off, sites * sizeof(struct tat_argspec));
+		populate(rf, h->args_off, sizeof(struct tat_argspec) * sites);
+	/* where tattach appends to the rings of threads it holds (the calls
+	 * cut loose at --disable, adopted at --enable): each one's head */
+	for (uint32_t i = 0; i < h->max_threads; i++) {
+		const struct tat_thread_ctl *ctl = ringfile_threads(rf) + i;
+		uint64_t mask = (1ull << h->ring_shift) - 1;
+
+		if (__atomic_load_n(&ctl->tid, __ATOMIC_RELAXED))
+			populate(rf, h->data_off + ((((uint64_t)i << h->ring_shift) +
+						     (ctl->head & mask)) << 3), 8);
+	}
 }
 
 int ringfile_module_index(struct ringfile *rf, const char *path, uint64_t bias)
