@@ -430,21 +430,17 @@ static int sorted_by_addr(const struct patch_site *ps, size_t n)
  */
 static struct patch_site *plan(struct ringfile *rf, const struct module_set *set,
 			       uint8_t *const *want, const struct maps *maps,
-			       uint8_t *site_want, size_t *n)
+			       uint8_t *site_want, struct plan_module *pms, size_t *n)
 {
 	struct tat_ring_header *h = rf->hdr;
 	struct tat_module *mods = ringfile_modules(rf);
 	struct tat_site *sites = ringfile_sites(rf);
 	struct patch_site *ps = calloc(h->site_count, sizeof(*ps));
 	const struct tat_argspec *args = args_table(rf);
-	struct plan_module *pms = calloc(h->module_cap ? h->module_cap : 1, sizeof(*pms));
 	size_t k = 0;
 
-	if (!ps || !pms) {
-		free(ps);
-		free(pms);
+	if (!ps)
 		return NULL;
-	}
 	for (uint32_t i = 1; i < h->site_count; i++) {
 		const struct tat_module *tm = &mods[sites[i].module];
 		struct plan_module *pm = &pms[sites[i].module];
@@ -481,11 +477,79 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 				site_want[i] = want[pm->set_index][i - tm->first_site];
 		}
 	}
-	free(pms);
 	if (!sorted_by_addr(ps, k))
 		qsort(ps, k, sizeof(*ps), site_cmp);
 	*n = k;
 	return ps;
+}
+
+/*
+ * The plan made before the stop (100 000 sites: 2 ms the process no longer
+ * waits for), used in the stop if nothing it was made from changed: the
+ * ring's sites and modules, whether each module is mapped (the map read
+ * while held), and what -A/-R record at each site.
+ */
+struct rewrite_prep {
+	struct patch_site *ps;
+	uint8_t *site_want;
+	struct plan_module *pms;
+	size_t n;
+	uint32_t site_count, module_count;
+	uint32_t tramp_count;			/* the call targets in ps */
+	uint64_t tramp_addr[TAT_TRAMP_MAX];
+};
+
+static void rewrite_prep_free(struct rewrite_prep *p)
+{
+	free(p->ps);
+	free(p->site_want);
+	free(p->pms);
+	memset(p, 0, sizeof(*p));
+}
+
+static void rewrite_prepare(struct ringfile *rf, const struct module_set *set,
+			    uint8_t *const *want, pid_t pid, struct rewrite_prep *p)
+{
+	struct maps maps;
+
+	memset(p, 0, sizeof(*p));
+	if (proc_read_maps(pid, &maps))
+		return;
+	p->site_want = calloc(rf->hdr->site_count + 1, 1);
+	p->pms = calloc(rf->hdr->module_cap ? rf->hdr->module_cap : 1, sizeof(*p->pms));
+	if (p->site_want && p->pms)
+		p->ps = plan(rf, set, want, &maps, p->site_want, p->pms, &p->n);
+	proc_free_maps(&maps);
+	if (!p->ps) {
+		rewrite_prep_free(p);
+		return;
+	}
+	p->site_count = rf->hdr->site_count;
+	p->module_count = rf->hdr->module_count;
+	p->tramp_count = rf->hdr->tramp_count;
+	memcpy(p->tramp_addr, rf->hdr->tramp_addr, sizeof(p->tramp_addr));
+}
+
+static int rewrite_prep_holds(const struct rewrite_prep *p, struct ringfile *rf,
+			      const struct module_set *set, const struct maps *maps)
+{
+	const struct tat_module *mods = ringfile_modules(rf);
+
+	if (!p || !p->ps || p->site_count != rf->hdr->site_count ||
+	    p->module_count != rf->hdr->module_count ||
+	    p->tramp_count != rf->hdr->tramp_count ||
+	    memcmp(p->tramp_addr, rf->hdr->tramp_addr, sizeof(p->tramp_addr)))
+		return 0;
+	for (uint32_t m = 0; m < p->module_count; m++) {
+		struct plan_module now = { 0 };
+
+		if (!p->pms[m].known)
+			continue;
+		plan_module_of(&mods[m], set, maps, &now);
+		if (now.mapped != p->pms[m].mapped || now.set_index != p->pms[m].set_index)
+			return 0;
+	}
+	return 1;
 }
 
 /*
@@ -562,33 +626,41 @@ static int apply(const struct patch_io *io, struct ringfile *rf, struct patch_si
  */
 static int rewrite(struct remote *r, struct ringfile *rf, const struct module_set *set,
 		   uint8_t *const *want, enum patch_op op, const struct maps *held_maps,
-		   struct session_report *rep)
+		   struct rewrite_prep *prep, struct session_report *rep)
 {
 	struct tat_site *sites = ringfile_sites(rf);
 	struct patch_io io = { r, io_read, io_write };
 	struct patch_stats stats = { 0 }, off = { 0 };
-	struct maps maps;
-	struct patch_site *ps;
-	uint8_t *site_want;
+	struct maps maps = { 0 };
+	struct patch_site *ps = NULL;
+	struct plan_module *pms = NULL;
+	uint8_t *site_want = NULL;
 	size_t n, on = 0, k = 0;
 	int ret;
 
-	site_want = calloc(rf->hdr->site_count + 1, 1);
-	if (!site_want)
-		return -ENOMEM;
 	/* The map must be one read while the process is stopped (@held_maps,
 	 * when the caller has one): a module unloaded since must not be written. */
 	if (!held_maps) {
 		ret = proc_read_maps(r->held->pid, &maps);
-		if (ret) {
-			free(site_want);
+		if (ret)
 			return ret;
-		}
+		held_maps = &maps;
 		phase_mark("rewrite: read maps");
 	}
-	ps = plan(rf, set, want, held_maps ? held_maps : &maps, site_want, &n);
-	if (!held_maps)
-		proc_free_maps(&maps);
+	if (rewrite_prep_holds(prep, rf, set, held_maps)) {
+		ps = prep->ps;
+		site_want = prep->site_want;
+		n = prep->n;
+		prep->ps = NULL;
+		prep->site_want = NULL;
+	} else {
+		site_want = calloc(rf->hdr->site_count + 1, 1);
+		pms = calloc(rf->hdr->module_cap ? rf->hdr->module_cap : 1, sizeof(*pms));
+		if (site_want && pms)
+			ps = plan(rf, set, want, held_maps, site_want, pms, &n);
+		free(pms);
+	}
+	proc_free_maps(&maps);
 	phase_mark("rewrite: plan (sort sites)");
 	if (!ps) {
 		free(site_want);
@@ -990,6 +1062,9 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	struct entry_plan ep = { 0 };
 	struct entries_report erep = { 0 };
 	struct args_plan ap = { 0 };
+	struct rewrite_prep prep = { 0 };
+	size_t args_differ;
+	uint32_t args_sites;
 	int ret, created;
 	uint32_t placed;
 
@@ -1124,6 +1199,11 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	ringfile_make_resident(&rf, (uint32_t)set.n, (uint32_t)set.total_sites);
 	phase_mark("before stopping (ELF, ring, own memory)");
 	placed = inject_early(o, &rf, &set, &maps, &lc, &ep, &pre, rep);
+	rewrite_prepare(&rf, &set, want, o->pid, &prep);
+	/* only tattach writes the specs, and the ring is ours (locked) */
+	args_differ = args_plan_sync(&ap, &rf, &set, &lc, 0);
+	args_sites = rf.hdr->site_count;
+	phase_mark("plan the rewrite");
 	ret = hold(o->pid, &h);
 	if (ret)
 		goto out;
@@ -1180,7 +1260,9 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		goto out_release;
 	rf.hdr->state = TAT_STATE_BUSY;
 	/* -A/-R: the specs before the sites that read them are patched */
-	args_plan_sync(&ap, &rf, &set, &lc, 1);
+	if ((args_differ || rf.hdr->site_count != args_sites) &&
+	    args_plan_sync(&ap, &rf, &set, &lc, 1))
+		rewrite_prep_free(&prep);	/* it chose entries by the old specs */
 	libcalls_set_entries(&r, &rf);	/* --libcalls -A/-R: the stubs' entries */
 	ret = libcalls_apply(&r, &rf, &lc, &lrep);
 	if (!ret)
@@ -1190,7 +1272,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	if (!ret && erep.patched)
 		remote_test_kill_point();
 	if (!ret)
-		ret = rewrite(&r, &rf, &set, want, PATCH_ENABLE, NULL, rep);
+		ret = rewrite(&r, &rf, &set, want, PATCH_ENABLE, NULL, &prep, rep);
 	rep->libcalls = lrep.hooked;
 	rep->entries = erep.patched;
 	rep->entries_stepped = erep.stepped;
@@ -1239,6 +1321,7 @@ out:
 	libcalls_free(&lc);
 	entries_plan_free(&ep);
 	args_plan_free(&ap);
+	rewrite_prep_free(&prep);
 	modules_free(&set);
 	proc_free_maps(&maps);
 	return ret;
@@ -1335,6 +1418,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	struct unhijack_report urep = { 0 };
 	struct ringfile rf = { .fd = -1 };
 	struct remote r = { .memfd = -1 };
+	struct rewrite_prep prep = { 0 };
 	struct maps maps = { 0 };
 	struct proc_stat ps;
 	struct held h = { 0 };
@@ -1361,7 +1445,8 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	stackwalk_prepare(o->pid);
 	own_memory_ready(OWN_HEAP_BASE + OWN_HEAP_PER_SITE * (size_t)rf.hdr->site_count);
 	ringfile_make_resident(&rf, 0, 0);
-	phase_mark("before stopping (unwind tables, own memory)");
+	rewrite_prepare(&rf, NULL, NULL, o->pid, &prep);
+	phase_mark("before stopping (unwind tables, own memory, plan)");
 	ret = hold(o->pid, &h);
 	if (ret)
 		goto out;
@@ -1388,7 +1473,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 		if (!ret)
 			ret = entries_apply(&r, &rf, NULL, &erep);
 		if (!ret)
-			ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, &maps, rep);
+			ret = rewrite(&r, &rf, NULL, NULL, PATCH_DISABLE, &maps, &prep, rep);
 		if (!ret)
 			marks_flag_set(&r, &rf, 0);	/* <tattach/mark.h> */
 		if (!ret && !rf.hdr->patched_sites) {
@@ -1420,6 +1505,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	unhijack_report_free(&urep);
 out:
 	rf.hdr->owner = 0;
+	rewrite_prep_free(&prep);
 	proc_free_maps(&maps);
 	ringfile_close(&rf);
 	return ret;

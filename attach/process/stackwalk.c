@@ -369,7 +369,7 @@ static unw_addr_space_t address_space(pid_t tid, pid_t pid)
 	if (!shared_as) {
 		shared_as = unw_create_addr_space(&walk_accessors, 0);
 		if (shared_as)
-			unw_set_caching_policy(shared_as, UNW_CACHE_GLOBAL);
+			unw_set_caching_policy(shared_as, UNW_CACHE_PER_THREAD);
 		shared_pid = pid;
 	}
 	return shared_as;
