@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -239,6 +240,14 @@ int main(void)
 	pthread_t t;
 	char line[64];
 
+	/*
+	 * -pg starts a profiling timer (gmon's profil(): SIGPROF, with a
+	 * handler, every 10 ms of the process's CPU time).  Its signal
+	 * interrupts epoll_wait() and nanosleep() with a real EINTR, and the
+	 * stops and the tracing of 25 cycles add up to that much CPU on a
+	 * slow VM: the program's own EINTR, not one of ours.  Off.
+	 */
+	setitimer(ITIMER_PROF, &(struct itimerval){ 0 }, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	snprintf(sock_path, sizeof(sock_path), "/tmp/tattach-blocking-%d.sock", (int)getpid());
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
