@@ -1312,6 +1312,7 @@ out_release:
 	if (release(&h, rep) && !ret)
 		ret = -EIO;
 	phase_mark("resume threads");
+	stackwalk_done();	/* the walks' state, torn down outside the stop */
 out:
 	if (rf.hdr)
 		rf.hdr->owner = 0;
@@ -1504,6 +1505,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	}
 	unhijack_report_free(&urep);
 out:
+	stackwalk_done();	/* the walks' state, torn down outside the stop */
 	rf.hdr->owner = 0;
 	rewrite_prep_free(&prep);
 	proc_free_maps(&maps);

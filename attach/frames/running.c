@@ -301,7 +301,7 @@ void running_adopt(struct ringfile *rf, struct held *h, struct running_report *r
 		}
 		rep->threads += ret > 0;
 	}
-	stackwalk_done();
+	stackwalk_end_stop();
 	free(runs);
 	runs = NULL;
 	nruns = 0;

@@ -506,6 +506,6 @@ int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 		rep->calls += (size_t)n;
 		rep->threads += n > 0;
 	}
-	stackwalk_done();
+	stackwalk_end_stop();
 	return ret;
 }

@@ -149,7 +149,7 @@ int unwind_hooks_remove(struct remote *r, struct ringfile *rf, struct held *h,
 			pr_info("pid %d: the unwinder's GOT entries stay hooked: thread %d "
 				"was stopped in the trampoline", (int)h->pid, (int)h->v[i].tid);
 	}
-	stackwalk_done();
+	stackwalk_end_stop();
 	if (busy)
 		return -EBUSY;
 	for (uint64_t i = 0; i < nsaved; i++) {

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <libunwind-ptrace.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/mman.h>
@@ -64,6 +65,7 @@ static pid_t objects_tid;
 
 static struct stable_range {
 	uint64_t lo, hi;
+	int exec;		/* code: tattach rewrites its sites in a stop */
 } stable[STABLE_MAX];
 static size_t nstable;
 
@@ -90,18 +92,22 @@ static void objects_load(pid_t pid, pid_t tid)
 		if (!(m->prot & PROT_WRITE) && !m->shared && nstable < STABLE_MAX) {
 			stable[nstable].lo = m->start;
 			stable[nstable].hi = m->end;
+			stable[nstable].exec = (m->prot & PROT_EXEC) != 0;
 			nstable++;
 		}
 	}
 	proc_free_maps(&maps);
 }
 
-static int is_stable(uint64_t addr)
+/* How long a page read at @addr may be kept (enum keep). */
+enum keep { KEEP_WALK, KEEP_STOP, KEEP_ALWAYS };
+
+static uint8_t keep_of(uint64_t addr)
 {
 	for (size_t i = 0; i < nstable; i++)
 		if (addr >= stable[i].lo && addr < stable[i].hi)
-			return 1;
-	return 0;
+			return stable[i].exec ? KEEP_STOP : KEEP_ALWAYS;
+	return KEEP_WALK;
 }
 
 /* Set by stackwalk_prepare(): the objects were listed while the process
@@ -132,7 +138,7 @@ static void objects_recheck(pid_t pid)
 		const struct map *m = maps_find(&maps, stable[i].lo);
 
 		if (!m || m->start != stable[i].lo || m->end != stable[i].hi ||
-		    (m->prot & PROT_WRITE)) {
+		    (m->prot & PROT_WRITE) || stable[i].exec != !!(m->prot & PROT_EXEC)) {
 			stable[i] = stable[--nstable];
 			i--;
 		}
@@ -181,22 +187,34 @@ static int w_get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *dil, void *
  * at a time, and a ptrace call per word made a walk cost a third of a
  * millisecond while the process is held.  tattach writes the target
  * between walks (hijacked return slots, the shadow stacks), never during
- * one: a page of a writable mapping is kept for one walk, a page of a
- * stable one (the unwind tables, about 15 pages a thread) for all the
- * walks of one stop.
+ * one, and rewrites code only in a stop, before its walks: so a page of a
+ * writable mapping is kept for one walk (KEEP_WALK), a page of code for
+ * the walks of one stop (KEEP_STOP), and a page of a read-only file
+ * mapping that is not code (the unwind tables, about 15 pages a thread)
+ * from the warm-up walks before the stop on (KEEP_ALWAYS).
  */
-#define PAGE_CACHE 128
+#define PAGE_CACHE 256
+/* Threads walked before a stop: past this many, the cache holds no more. */
+#define WARM_THREADS_MAX 64
 
 static uint64_t page_base[PAGE_CACHE];		/* page address + 1; 0 = empty */
-static uint8_t page_stable[PAGE_CACHE];
+static uint8_t page_keep[PAGE_CACHE];
 static unsigned char page_data[PAGE_CACHE][4096];
 static pid_t cache_pid;
 
-/* Forget the pages a write of tattach may have changed (@all: every one). */
-static void cache_forget(int all)
+/* Forget the pages kept for less than @upto (KEEP_ALWAYS + 1: all). */
+static void cache_forget(int upto)
 {
 	for (size_t i = 0; i < PAGE_CACHE; i++)
-		if (all || !page_stable[i])
+		if (page_keep[i] < upto)
+			page_base[i] = 0;
+}
+
+/* After objects_recheck(): forget the pages of mappings that changed. */
+static void cache_recheck(void)
+{
+	for (size_t i = 0; i < PAGE_CACHE; i++)
+		if (page_base[i] && keep_of(page_base[i] - 1) != page_keep[i])
 			page_base[i] = 0;
 }
 
@@ -217,7 +235,7 @@ static int read_word(uint64_t addr, unw_word_t *val)
 			return -1;
 		}
 		page_base[k] = base + 1;
-		page_stable[k] = (uint8_t)is_stable(base);
+		page_keep[k] = keep_of(base);
 	}
 	memcpy(val, page_data[k] + off, sizeof(*val));
 	return 0;
@@ -390,11 +408,13 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 	if (!as || !shared_upt)
 		return -ENOMEM;
 	if (objects_prepared) {
-		/* the first walk of a stop: what was read while it ran goes */
+		/* the first walk of a stop: of what was read while it ran,
+		 * only pages of mappings still read-only, and not code, stay */
 		objects_recheck(shared_pid);
-		cache_forget(1);
+		cache_forget(KEEP_ALWAYS);
+		cache_recheck();
 	} else {
-		cache_forget(cache_pid != shared_pid);
+		cache_forget(cache_pid != shared_pid ? KEEP_ALWAYS + 1 : KEEP_STOP);
 	}
 	w.upt = shared_upt;
 	w.own_regs = 1;
@@ -460,21 +480,66 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 }
 
 /*
+ * A warm-up walk of thread @tid while it runs, from where /proc shows it
+ * blocked ("NR args... SP PC" in /proc/PID/task/TID/syscall; a thread
+ * that runs shows "running" and is skipped).  Only the stack and
+ * instruction pointers are known, so the walk may stray: its frames are
+ * thrown away.  What it leaves is the unwind tables it read, in the page
+ * cache and in libunwind's, for the real walk in the stop.
+ */
+static void warm_walk(unw_addr_space_t as, pid_t pid, pid_t tid)
+{
+	struct walk_arg w = { .upt = shared_upt, .own_regs = 1 };
+	unsigned long long sp = 0, pc = 0;
+	char path[96], line[512], *last;
+	unw_cursor_t c;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (!fgets(line, sizeof(line), f) || strncmp(line, "running", 7) == 0) {
+		fclose(f);
+		return;
+	}
+	fclose(f);
+	/* the last two fields */
+	last = strrchr(line, ' ');
+	if (!last || sscanf(last, " %llx", &pc) != 1)
+		return;
+	*last = 0;
+	last = strrchr(line, ' ');
+	if (!last || sscanf(last, " %llx", &sp) != 1 || !sp || !pc)
+		return;
+	w.regs[UNW_X86_64_RSP] = sp;
+	w.regs[UNW_X86_64_RIP] = pc;
+	walking = &w;
+	if (unw_init_remote(&c, as, &w) == 0)
+		for (int n = 0; n < STACKWALK_MAX && unw_step(&c) > 0; n++)
+			;
+	walking = NULL;
+}
+
+/*
  * Before the process is stopped: the ptrace state of each executable
  * mapping loads its object's unwind tables now (libunwind reads the maps,
- * opens and maps the file: about 0.1 ms an object), not during the walks.
- * A mapping that differs by the time of the walks is dropped then
- * (objects_recheck()).
+ * opens and maps the file: about 0.1 ms an object), not during the walks,
+ * and each blocked thread is walked once to read the tables its walk will
+ * need (warm_walk()).  A mapping that differs by the time of the walks is
+ * dropped then (objects_recheck()), and so are the pages read from it.
  */
 void stackwalk_prepare(pid_t pid)
 {
 	unw_addr_space_t as = address_space(pid, pid);
+	pid_t *tids;
+	size_t ntids;
 
 	if (!as)
 		return;
 	/* all of it, so that no page of the cache faults in during a stop */
 	memset(page_data, 0, sizeof(page_data));
-	cache_forget(1);
+	cache_forget(KEEP_ALWAYS + 1);
 	cache_pid = shared_pid;
 	for (size_t i = 0; i < nobjects; i++) {
 		void *upt = upt_at(objects[i].lo, NULL);
@@ -485,7 +550,21 @@ void stackwalk_prepare(pid_t pid)
 		    pi.unwind_info)
 			_UPT_put_unwind_info(as, &pi, upt);
 	}
+	if (proc_tasks(pid, &tids, &ntids) == 0) {
+		for (size_t i = 0; i < ntids && i < WARM_THREADS_MAX; i++) {
+			cache_forget(KEEP_STOP);	/* stacks change: one walk each */
+			warm_walk(as, pid, tids[i]);
+		}
+		free(tids);
+	}
 	objects_prepared = 1;
+}
+
+void stackwalk_end_stop(void)
+{
+	cache_forget(KEEP_ALWAYS + 1);
+	/* the next walk, in another stop, checks the objects again */
+	objects_prepared = nobjects > 0;
 }
 
 void stackwalk_done(void)
@@ -496,7 +575,7 @@ void stackwalk_done(void)
 		_UPT_destroy(shared_upt);
 	objects_free();
 	objects_prepared = 0;
-	cache_forget(1);
+	cache_forget(KEEP_ALWAYS + 1);
 	cache_pid = 0;
 	shared_as = NULL;
 	shared_upt = NULL;
