@@ -667,21 +667,26 @@ static int rewrite(struct remote *r, struct ringfile *rf, const struct module_se
 		return -ENOMEM;
 	}
 	if (op == PATCH_ENABLE) {
-		/* Stable partition: wanted first, both halves stay sorted. */
-		struct patch_site *tmp = malloc((n + 1) * sizeof(*tmp));
-		size_t m = 0;
+		/* Stable partition: wanted first, both halves stay sorted.
+		 * Usually every site is wanted: then nothing moves. */
+		while (k < n && site_want[ps[k].result])
+			k++;
+		if (k < n) {
+			struct patch_site *tmp = malloc((n + 1) * sizeof(*tmp));
+			size_t m = 0;
 
-		if (!tmp) {
-			ret = -ENOMEM;
-			goto out;
+			if (!tmp) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			for (size_t i = k; i < n; i++)
+				if (site_want[ps[i].result])
+					ps[k++] = ps[i];
+				else
+					tmp[m++] = ps[i];
+			memcpy(ps + k, tmp, m * sizeof(*tmp));
+			free(tmp);
 		}
-		for (size_t i = 0; i < n; i++)
-			if (site_want[ps[i].result])
-				ps[k++] = ps[i];
-			else
-				tmp[m++] = ps[i];
-		memcpy(ps + k, tmp, m * sizeof(*tmp));
-		free(tmp);
 		rep->stepped = step_out_of_sites(r, ps, k);
 		ret = apply(&io, rf, ps + k, n - k, PATCH_DISABLE, &off);
 		if (!ret)

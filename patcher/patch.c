@@ -32,22 +32,37 @@ void patch_bytes_disabled(unsigned len, uint8_t *out)
 		out[5] = 0x90;
 }
 
+/* memcmp() for a site's 5 or 6 bytes, without a call per compare
+ * (100 000 sites are compared while the process is stopped). */
+static inline int same(const uint8_t *a, const uint8_t *b, unsigned len)
+{
+	uint32_t x, y;
+
+	if (len != 5 && len != 6)
+		return memcmp(a, b, len) == 0;
+	memcpy(&x, a, 4);
+	memcpy(&y, b, 4);
+	if (x != y || a[4] != b[4])
+		return 0;
+	return len == 5 || a[5] == b[5];
+}
+
 /* Decide the new bytes for one site given its current bytes @cur. */
 static int plan_site(struct patch_site *s, const uint8_t *cur, enum patch_op op,
 		     uint8_t *want)
 {
 	uint8_t on[PATCH_MAX_LEN], off[PATCH_MAX_LEN];
 	int reachable = patch_bytes_enabled(s->addr, s->len, s->target, on) == 0;
-	int is_on = reachable && memcmp(cur, on, s->len) == 0;
+	int is_on = reachable && same(cur, on, s->len);
 	int is_known;
 
 	uint8_t alt[PATCH_MAX_LEN];
 
 	patch_bytes_disabled(s->len, off);
-	is_known = is_on || memcmp(cur, off, s->len) == 0 ||
-		   memcmp(cur, s->orig, s->len) == 0 ||
+	is_known = is_on || same(cur, off, s->len) ||
+		   same(cur, s->orig, s->len) ||
 		   (s->alt && patch_bytes_enabled(s->addr, s->len, s->alt, alt) == 0 &&
-		    memcmp(cur, alt, s->len) == 0);
+		    same(cur, alt, s->len));
 	if (!is_known)
 		return PATCH_MISMATCH;
 	if (op == PATCH_ENABLE) {
@@ -57,7 +72,7 @@ static int plan_site(struct patch_site *s, const uint8_t *cur, enum patch_op op,
 			return PATCH_ALREADY;
 		memcpy(want, on, s->len);
 	} else {
-		if (memcmp(cur, off, s->len) == 0)
+		if (same(cur, off, s->len))
 			return PATCH_ALREADY;
 		memcpy(want, off, s->len);
 	}
