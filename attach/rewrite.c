@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Rewriting the sites of a held process (rewrite.h): which sites, which
+ * bytes, in which order; planned before the stop when it can be.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <tattach/ring.h>
+#include "attach/inject.h"
+#include "attach/log.h"
+#include "attach/modules.h"
+#include "attach/phase_time.h"
+#include "attach/process/proc.h"
+#include "attach/process/remote.h"
+#include "attach/process/seize.h"
+#include "attach/rewrite.h"
+#include "attach/ring/ringfile.h"
+#include "attach/session.h"
+#include "attach/values/args_plan.h"
+#include "patcher/patch.h"
+
+static int io_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return remote_read(ctx, addr, buf, len);
+}
+
+static int io_write(void *ctx, uint64_t addr, const void *buf, size_t len)
+{
+	return remote_write(ctx, addr, buf, len);
+}
+
+static int site_cmp(const void *a, const void *b)
+{
+	const struct patch_site *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/*
+ * Is the module's text still mapped from its file (not dlclose()d)?  A file
+ * replaced on disk since shows as "path (deleted)": still the same code.
+ */
+static int module_mapped(const struct maps *maps, const struct tat_module *tm)
+{
+	const struct map *m = maps_find(maps, tm->text_start);
+	size_t len = strlen(tm->path);
+
+	return m && (m->prot & PROT_EXEC) && strncmp(m->path, tm->path, len) == 0 &&
+	       (m->path[len] == 0 || strcmp(m->path + len, " (deleted)") == 0) &&
+	       (!tm->text_end || maps_find(maps, tm->text_end - 1) != NULL);
+}
+
+/* What plan() needs to know of one ring module, worked out once. */
+struct plan_module {
+	int8_t known;		/* the fields below are filled in */
+	int8_t mapped;		/* module_mapped() */
+	int32_t set_index;	/* its module in the set, -1: none */
+};
+
+static void plan_module_of(const struct tat_module *tm, const struct module_set *set,
+			   const struct maps *maps, struct plan_module *pm)
+{
+	pm->known = 1;
+	pm->mapped = (int8_t)module_mapped(maps, tm);
+	pm->set_index = -1;
+	for (size_t j = 0; set && j < set->n; j++)
+		if (!strcmp(set->v[j].path, tm->path) && set->v[j].bias == tm->load_bias) {
+			pm->set_index = (int32_t)j;
+			break;
+		}
+}
+
+static int sorted_by_addr(const struct patch_site *ps, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (ps[i - 1].addr > ps[i].addr)
+			return 0;
+	return 1;
+}
+
+/*
+ * The patch list for every site of the ring whose module is still loaded,
+ * sorted by address.  Sites of unloaded modules are marked not patched.
+ * @site_want[i] (by ring site index) says whether site i passes the
+ * filters: the module's @want array, 1 where there is none.
+ *
+ * This runs while the process is stopped, so what depends only on the
+ * module (is it mapped, which module of @set it is) is worked out once per
+ * module, not per site, and the list, usually sorted already (a module's
+ * sites come sorted, modules rarely interleave), is sorted only if not.
+ */
+static struct patch_site *plan(struct ringfile *rf, const struct module_set *set,
+			       uint8_t *const *want, const struct maps *maps,
+			       uint8_t *site_want, struct plan_module *pms, size_t *n)
+{
+	struct tat_ring_header *h = rf->hdr;
+	struct tat_module *mods = ringfile_modules(rf);
+	struct tat_site *sites = ringfile_sites(rf);
+	struct patch_site *ps = calloc(h->site_count, sizeof(*ps));
+	const struct tat_argspec *args = args_table(rf);
+	size_t k = 0;
+
+	if (!ps)
+		return NULL;
+	for (uint32_t i = 1; i < h->site_count; i++) {
+		const struct tat_module *tm = &mods[sites[i].module];
+		struct plan_module *pm = &pms[sites[i].module];
+		struct patch_site *p;
+
+		if (sites[i].kind == TAT_SITE_LIBCALL || sites[i].kind == TAT_SITE_ENTRY)
+			continue;	/* attach/hooks/libcalls.c, attach/hooks/entries.c */
+		if (!pm->known)
+			plan_module_of(tm, set, maps, pm);
+		if (!pm->mapped) {
+			sites[i].patched = 0;
+			continue;
+		}
+		p = &ps[k++];
+
+		p->addr = sites[i].addr;
+		p->len = sites[i].len;
+		p->target = inject_tramp_entry(rf, tm->tramp, sites[i].kind);
+		/* -A/-R: such sites call the entry that saves the arguments */
+		p->alt = inject_tramp_args_entry(rf, tm->tramp, sites[i].kind);
+		if (args_site_on(args, i)) {
+			p->alt = p->target;
+			p->target = inject_tramp_args_entry(rf, tm->tramp, sites[i].kind);
+		}
+		p->result = (int)i;	/* remember the index until applied */
+		site_want[i] = 1;
+		patch_bytes_disabled(p->len, p->orig);
+		/* the compiler's bytes, when we still know them */
+		if (pm->set_index >= 0) {
+			const struct module *m = &set->v[pm->set_index];
+
+			memcpy(p->orig, m->sites.v[i - tm->first_site].orig, p->len);
+			if (want && want[pm->set_index])
+				site_want[i] = want[pm->set_index][i - tm->first_site];
+		}
+	}
+	if (!sorted_by_addr(ps, k))
+		qsort(ps, k, sizeof(*ps), site_cmp);
+	*n = k;
+	return ps;
+}
+
+void rewrite_prep_free(struct rewrite_prep *p)
+{
+	free(p->ps);
+	free(p->site_want);
+	free(p->pms);
+	memset(p, 0, sizeof(*p));
+}
+
+void rewrite_prepare(struct ringfile *rf, const struct module_set *set,
+		     uint8_t *const *want, pid_t pid, struct rewrite_prep *p)
+{
+	struct maps maps;
+
+	memset(p, 0, sizeof(*p));
+	if (proc_read_maps(pid, &maps))
+		return;
+	p->site_want = calloc(rf->hdr->site_count + 1, 1);
+	p->pms = calloc(rf->hdr->module_cap ? rf->hdr->module_cap : 1, sizeof(*p->pms));
+	if (p->site_want && p->pms)
+		p->ps = plan(rf, set, want, &maps, p->site_want, p->pms, &p->n);
+	proc_free_maps(&maps);
+	if (!p->ps) {
+		rewrite_prep_free(p);
+		return;
+	}
+	p->site_count = rf->hdr->site_count;
+	p->module_count = rf->hdr->module_count;
+	p->tramp_count = rf->hdr->tramp_count;
+	memcpy(p->tramp_addr, rf->hdr->tramp_addr, sizeof(p->tramp_addr));
+}
+
+static int rewrite_prep_holds(const struct rewrite_prep *p, struct ringfile *rf,
+			      const struct module_set *set, const struct maps *maps)
+{
+	const struct tat_module *mods = ringfile_modules(rf);
+
+	if (!p || !p->ps || p->site_count != rf->hdr->site_count ||
+	    p->module_count != rf->hdr->module_count ||
+	    p->tramp_count != rf->hdr->tramp_count ||
+	    memcmp(p->tramp_addr, rf->hdr->tramp_addr, sizeof(p->tramp_addr)))
+		return 0;
+	for (uint32_t m = 0; m < p->module_count; m++) {
+		struct plan_module now = { 0 };
+
+		if (!p->pms[m].known)
+			continue;
+		plan_module_of(&mods[m], set, maps, &now);
+		if (now.mapped != p->pms[m].mapped || now.set_index != p->pms[m].set_index)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A thread stopped inside a NOP sled we are about to replace moves past it
+ * (the rest of the sled is NOPs: skipping them changes nothing).  Returns
+ * how many threads moved.
+ */
+static size_t step_out_of_sites(struct remote *r, const struct patch_site *ps, size_t n)
+{
+	struct held *h = r->held;
+	size_t moved = 0;
+
+	for (size_t t = 0; t < h->n; t++) {
+		uint64_t rip = h->v[t].regs.rip;
+		size_t lo = 0, hi = n;
+
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (ps[mid].addr < rip)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo > 0 && rip > ps[lo - 1].addr && rip < ps[lo - 1].addr + 5) {
+			h->v[t].regs.rip = ps[lo - 1].addr + 5;
+			/* now, so that a tattach killed after the rewrite does not
+			 * leave the thread inside the new call instruction (nor,
+			 * for the thread that made our calls, with every signal
+			 * blocked) */
+			remote_move(r, &h->v[t]);
+			moved++;
+		}
+	}
+	return moved;
+}
+
+/* Apply @op to the @n sites of @ps; record the outcome in the site table. */
+static int apply(const struct patch_io *io, struct ringfile *rf, struct patch_site *ps,
+		 size_t n, enum patch_op op, struct patch_stats *stats)
+{
+	struct tat_site *sites = ringfile_sites(rf);
+	size_t warned = 0;
+	int *index, ret;
+
+	memset(stats, 0, sizeof(*stats));
+	if (!n)
+		return 0;
+	index = malloc(n * sizeof(*index));
+	if (!index)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		index[i] = ps[i].result;
+	ret = patch_apply(io, ps, n, op, stats);
+	for (size_t i = 0; i < n; i++) {
+		struct tat_site *s = &sites[index[i]];
+
+		if (ps[i].result == PATCH_DONE || ps[i].result == PATCH_ALREADY)
+			s->patched = op == PATCH_ENABLE;
+		if (ps[i].result == PATCH_MISMATCH && ++warned <= 5)
+			pr_warn("site at %#llx holds unexpected bytes: left alone%s",
+				(unsigned long long)ps[i].addr,
+				warned == 5 ? " (further ones not shown)" : "");
+	}
+	free(index);
+	return ret;
+}
+
+/*
+ * Apply @op to every site; record the outcome in the ring's site table.
+ * Enabling, the sites that do not pass the filters (@want, NULL: all
+ * pass) are disabled in the same run, so the patched set is exactly the
+ * wanted one.
+ */
+int rewrite_sites(struct remote *r, struct ringfile *rf, const struct module_set *set,
+		  uint8_t *const *want, enum patch_op op, const struct maps *held_maps,
+		  struct rewrite_prep *prep, struct session_report *rep)
+{
+	struct tat_site *sites = ringfile_sites(rf);
+	struct patch_io io = { r, io_read, io_write };
+	struct patch_stats stats = { 0 }, off = { 0 };
+	struct maps maps = { 0 };
+	struct patch_site *ps = NULL;
+	struct plan_module *pms = NULL;
+	uint8_t *site_want = NULL;
+	size_t n, on = 0, k = 0;
+	int ret;
+
+	/* The map must be one read while the process is stopped (@held_maps,
+	 * when the caller has one): a module unloaded since must not be written. */
+	if (!held_maps) {
+		ret = proc_read_maps(r->held->pid, &maps);
+		if (ret)
+			return ret;
+		held_maps = &maps;
+		phase_mark("rewrite: read maps");
+	}
+	if (rewrite_prep_holds(prep, rf, set, held_maps)) {
+		ps = prep->ps;
+		site_want = prep->site_want;
+		n = prep->n;
+		prep->ps = NULL;
+		prep->site_want = NULL;
+	} else {
+		site_want = calloc(rf->hdr->site_count + 1, 1);
+		pms = calloc(rf->hdr->module_cap ? rf->hdr->module_cap : 1, sizeof(*pms));
+		if (site_want && pms)
+			ps = plan(rf, set, want, held_maps, site_want, pms, &n);
+		free(pms);
+	}
+	proc_free_maps(&maps);
+	phase_mark("rewrite: plan (sort sites)");
+	if (!ps) {
+		free(site_want);
+		return -ENOMEM;
+	}
+	if (op == PATCH_ENABLE) {
+		/* Stable partition: wanted first, both halves stay sorted.
+		 * Usually every site is wanted: then nothing moves. */
+		while (k < n && site_want[ps[k].result])
+			k++;
+		if (k < n) {
+			struct patch_site *tmp = malloc((n + 1) * sizeof(*tmp));
+			size_t m = 0;
+
+			if (!tmp) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			for (size_t i = k; i < n; i++)
+				if (site_want[ps[i].result])
+					ps[k++] = ps[i];
+				else
+					tmp[m++] = ps[i];
+			memcpy(ps + k, tmp, m * sizeof(*tmp));
+			free(tmp);
+		}
+		rep->stepped = step_out_of_sites(r, ps, k);
+		ret = apply(&io, rf, ps + k, n - k, PATCH_DISABLE, &off);
+		if (!ret)
+			ret = apply(&io, rf, ps, k, PATCH_ENABLE, &stats);
+	} else {
+		ret = apply(&io, rf, ps, n, op, &stats);
+	}
+	phase_mark("rewrite: read, check, write");
+	for (uint32_t i = 1; i < rf->hdr->site_count; i++)
+		on += sites[i].patched;
+	rf->hdr->patched_sites = (uint32_t)on;
+	rep->sites = stats.done + stats.already;
+	rep->changed = stats.done + off.done;
+	rep->unpatched = off.done;
+	rep->mismatched = stats.mismatch + off.mismatch;
+	rep->unreachable = stats.unreachable;
+	if (ret)
+		pr_err("rewriting sites: %s", strerror(-ret));
+out:
+	free(site_want);
+	free(ps);
+	return ret;
+}
+

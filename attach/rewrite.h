@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rewriting the sites of a held process: every site of the ring whose
+ * module is still mapped, to a call of the trampoline (enable) or to its
+ * disabled bytes (disable), each checked against what it holds first
+ * (patcher/patch.c).  The plan (which sites, which bytes) can be made
+ * before the stop and is then used in it if nothing it came from changed.
+ */
+#ifndef TATTACH_ATTACH_REWRITE_H
+#define TATTACH_ATTACH_REWRITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <tattach/ring.h>
+#include "patcher/patch.h"
+
+struct maps;
+struct module_set;
+struct remote;
+struct ringfile;
+struct session_report;
+struct plan_module;
+
+/*
+ * The plan made before the stop (100 000 sites: 2 ms the process no longer
+ * waits for), used in the stop if nothing it was made from changed: the
+ * ring's sites and modules, whether each module is mapped (the map read
+ * while held), and what -A/-R record at each site.
+ */
+struct rewrite_prep {
+	struct patch_site *ps;
+	uint8_t *site_want;
+	struct plan_module *pms;
+	size_t n;
+	uint32_t site_count, module_count;
+	uint32_t tramp_count;			/* the call targets in ps */
+	uint64_t tramp_addr[TAT_TRAMP_MAX];
+};
+
+/* rewrite_prepare - plan the rewrite of @rf's sites now, while the process
+ * @pid runs (@set and @want as for rewrite_sites()); a plan that cannot be
+ * made leaves @p empty, and the stop plans itself. */
+void rewrite_prepare(struct ringfile *rf, const struct module_set *set,
+		     uint8_t *const *want, pid_t pid, struct rewrite_prep *p);
+void rewrite_prep_free(struct rewrite_prep *p);
+
+/*
+ * rewrite_sites - apply @op to every site of @rf in the held process of @r;
+ * record the outcome in the ring's site table and @rep.  Enabling, the
+ * sites that do not pass the filters (@want, NULL: all pass) are disabled
+ * in the same run.  @held_maps: the map read while held (NULL: read it);
+ * @prep: a plan made before the stop, or NULL.  Returns 0 or -errno.
+ */
+int rewrite_sites(struct remote *r, struct ringfile *rf, const struct module_set *set,
+		  uint8_t *const *want, enum patch_op op, const struct maps *held_maps,
+		  struct rewrite_prep *prep, struct session_report *rep);
+
+#endif
