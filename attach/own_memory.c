@@ -37,8 +37,13 @@ static void keep_heap(void)
  * Page tables for every read-only file mapping of ours: the code a stop
  * runs for the first time, and the object files libunwind maps to find
  * unwind tables (stackwalk.c), fault in no more.  Pages already in the
- * page cache: a few microseconds per megabyte.
+ * page cache: a few microseconds per megabyte.  A mapping larger than
+ * POPULATE_MAX (a program with gigabytes of debug information, mapped
+ * whole) is left to fault in as it is read: populating it would read
+ * all of it from disk.
  */
+#define POPULATE_MAX (64ull << 20)
+
 static void populate_own_files(void)
 {
 	struct maps maps;
@@ -47,7 +52,8 @@ static void populate_own_files(void)
 		return;
 	for (size_t i = 0; i < maps.n; i++)
 		if (!(maps.v[i].prot & PROT_WRITE) && (maps.v[i].prot & PROT_READ) &&
-		    maps.v[i].path[0] == '/')
+		    maps.v[i].path[0] == '/' &&
+		    maps.v[i].end - maps.v[i].start <= POPULATE_MAX)
 			madvise((void *)(uintptr_t)maps.v[i].start,
 				maps.v[i].end - maps.v[i].start, MADV_POPULATE_READ);
 	proc_free_maps(&maps);
@@ -68,10 +74,13 @@ static __attribute__((noinline)) void touch_stack(void)
 		room[off] = 1;
 }
 
+/* Past this, the stop's allocations fault in as before (a million sites). */
+#define HEAP_READY_MAX (256u << 20)
+
 void own_memory_ready(size_t heap_bytes)
 {
 	size_t chunk = heap_bytes < HEAP_BLOCK_MAX ? heap_bytes : HEAP_BLOCK_MAX;
-	void *blocks[64];
+	void *blocks[HEAP_READY_MAX / HEAP_BLOCK_MAX];
 	size_t n = 0;
 
 	keep_heap();

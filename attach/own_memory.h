@@ -13,12 +13,12 @@
 #include <stddef.h>
 
 /*
- * own_memory_ready - make @heap_bytes of heap resident and kept (freed
- * memory stays with the process, large blocks come from the heap, not
- * from fresh mappings), and map every page of tattach's read-only file
- * mappings now (its code and its libraries', the object files libunwind
- * reads).  Call it just before stopping the target; failures
- * only bring the faults back.
+ * own_memory_ready - make @heap_bytes of heap (at most 256 MiB) resident
+ * and kept (freed memory stays with the process, large blocks come from
+ * the heap, not from fresh mappings), and map every page of tattach's
+ * read-only file mappings of up to 64 MiB now (its code and its
+ * libraries', the object files libunwind reads).  Call it just before
+ * stopping the target; failures only bring the faults back.
  */
 void own_memory_ready(size_t heap_bytes);
 
