@@ -91,7 +91,9 @@ say "$NGINX: $(objdump -d "$NGINX" | grep -c 'call.*mcount') calls of mcount"
 gcc -O2 -Wall -pthread -o "$WORK/http-load" "$REPO/tests/realworld/http-load.c" ||
 	die "cannot build http-load"
 
-mkdir -p "$WORK/root" "$WORK/logs"
+# nginx makes its temp folders under the prefix, and opens prefix/logs/error.log
+# before it reads error_log from the configuration: both must exist
+mkdir -p "$WORK/root" "$WORK/logs" "$WORK/prefix/logs"
 head -c 20000 /dev/urandom | base64 >"$WORK/root/page.txt"
 cat >"$WORK/nginx.conf" <<EOF
 daemon off;
