@@ -206,29 +206,48 @@ void proc_path(pid_t pid, const char *file, char *buf, size_t len)
 		snprintf(buf, len, "/proc/%d/%s", (int)pid, file);
 }
 
-int proc_thread_in_vfork(pid_t pid, pid_t tid)
+int proc_task_syscall(pid_t pid, pid_t tid, struct proc_syscall *out)
 {
-	char path[96], line[256];
-	struct proc_stat st;
-	unsigned long long flags = 0;
-	long nr = -1;
+	char path[96], line[512], *p, *field[9];
+	int n = 0;
 	FILE *f;
 
-	/* vfork() waits killable: "D", and the call is still the current one */
-	if (proc_read_task_stat(pid, tid, &st) || st.state != 'D')
-		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
 	f = fopen(path, "re");
 	if (!f)
-		return 0;
-	if (!fgets(line, sizeof(line), f) || sscanf(line, "%ld %llx", &nr, &flags) < 1)
-		nr = -1;
+		return -errno;
+	p = fgets(line, sizeof(line), f);
 	fclose(f);
-	switch (nr) {
+	if (!p || strncmp(line, "running", 7) == 0)
+		return -EAGAIN;
+	/* "NR ARG1..ARG6 SP PC", or "-1 SP PC" outside a system call */
+	for (p = strtok(line, " \n"); p && n < 9; p = strtok(NULL, " \n"))
+		field[n++] = p;
+	if (n != 9 && n != 3)
+		return -EIO;
+	memset(out, 0, sizeof(*out));
+	out->nr = strtol(field[0], NULL, 10);
+	if (n == 9)
+		out->arg1 = strtoull(field[1], NULL, 16);
+	out->sp = strtoull(field[n - 2], NULL, 16);
+	out->pc = strtoull(field[n - 1], NULL, 16);
+	return 0;
+}
+
+int proc_thread_in_vfork(pid_t pid, pid_t tid)
+{
+	struct proc_syscall sc;
+	struct proc_stat st;
+
+	/* vfork() waits killable: "D", and the call is still the current one */
+	if (proc_read_task_stat(pid, tid, &st) || st.state != 'D' ||
+	    proc_task_syscall(pid, tid, &sc))
+		return 0;
+	switch (sc.nr) {
 	case SYS_vfork:
 		return 1;
 	case SYS_clone:		/* posix_spawn: clone(CLONE_VM | CLONE_VFORK) */
-		return (flags & CLONE_VFORK) != 0;
+		return (sc.arg1 & CLONE_VFORK) != 0;
 	case SYS_clone3:	/* flags are in memory; only CLONE_VFORK blocks here */
 		return 1;
 	}

@@ -40,6 +40,15 @@ int proc_thread_gone(pid_t pid, pid_t tid);
 pid_t proc_live_thread(pid_t pid);
 /* "/proc/PID/@file", through a live thread's folder if the leader exited. */
 void proc_path(pid_t pid, const char *file, char *buf, size_t len);
+/* What /proc/PID/task/TID/syscall shows of a thread that is not running:
+ * the system call it is in (-1: none) and its first argument, and its
+ * stack and instruction pointers. */
+struct proc_syscall {
+	long nr;
+	uint64_t arg1, sp, pc;
+};
+/* 0, -EAGAIN when the thread runs (nothing to show), or -errno. */
+int proc_task_syscall(pid_t pid, pid_t tid, struct proc_syscall *out);
 /* Is thread @tid blocked in vfork() (or clone with CLONE_VFORK) until its
  * child calls exec or exits?  Such a thread cannot be stopped before. */
 int proc_thread_in_vfork(pid_t pid, pid_t tid);

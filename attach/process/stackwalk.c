@@ -351,27 +351,14 @@ static pid_t shared_pid;
  * reads for all, and each thread's registers come from PTRACE_GETREGS. */
 static void *shared_upt;
 
-/* The process of thread @tid (its Tgid). */
-static pid_t process_of(pid_t tid)
-{
-	pid_t pid = tid;
-	char path[64], buf[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	while (f && fgets(buf, sizeof(buf), f))
-		if (sscanf(buf, "Tgid: %d", &pid) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return pid;
-}
-
 static unw_addr_space_t address_space(pid_t tid, pid_t pid)
 {
-	if (!pid)
-		pid = process_of(tid);
+	long tgid = tid;
+
+	if (!pid) {
+		proc_status_long(tid, "Tgid", &tgid);	/* /proc/TID works too */
+		pid = (pid_t)tgid;
+	}
 	if (shared_as && pid != shared_pid) {
 		unw_destroy_addr_space(shared_as);
 		shared_as = NULL;
@@ -490,30 +477,13 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 static void warm_walk(unw_addr_space_t as, pid_t pid, pid_t tid)
 {
 	struct walk_arg w = { .upt = shared_upt, .own_regs = 1 };
-	unsigned long long sp = 0, pc = 0;
-	char path[96], line[512], *last;
+	struct proc_syscall sc;
 	unw_cursor_t c;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
-	f = fopen(path, "re");
-	if (!f)
+	if (proc_task_syscall(pid, tid, &sc) || !sc.sp || !sc.pc)
 		return;
-	if (!fgets(line, sizeof(line), f) || strncmp(line, "running", 7) == 0) {
-		fclose(f);
-		return;
-	}
-	fclose(f);
-	/* the last two fields */
-	last = strrchr(line, ' ');
-	if (!last || sscanf(last, " %llx", &pc) != 1)
-		return;
-	*last = 0;
-	last = strrchr(line, ' ');
-	if (!last || sscanf(last, " %llx", &sp) != 1 || !sp || !pc)
-		return;
-	w.regs[UNW_X86_64_RSP] = sp;
-	w.regs[UNW_X86_64_RIP] = pc;
+	w.regs[UNW_X86_64_RSP] = sc.sp;
+	w.regs[UNW_X86_64_RIP] = sc.pc;
 	walking = &w;
 	if (unw_init_remote(&c, as, &w) == 0)
 		for (int n = 0; n < STACKWALK_MAX && unw_step(&c) > 0; n++)
