@@ -30,6 +30,16 @@ static struct held_thread *held_find(struct held *h, pid_t tid)
 	return NULL;
 }
 
+/* Is @tid waiting in vfork()?  Then it is named in @h (h->in_vfork): it
+ * cannot stop before its child execs or exits (seize.h, -EAGAIN). */
+static int waits_in_vfork(struct held *h, pid_t tid)
+{
+	if (!proc_thread_in_vfork(h->pid, tid))
+		return 0;
+	h->in_vfork = tid;
+	return 1;
+}
+
 /*
  * Wait for the interrupt stop of a freshly seized thread.  A signal that
  * arrives first is handed back to the thread untouched (it runs its handler
@@ -64,8 +74,7 @@ static int wait_interrupt_stop(struct held *h, pid_t tid)
 			/* the /proc read only after a quiet wait: the other
 			 * threads were asked first, most stops are here already */
 			if (sigtimedwait(&chld, NULL, &recheck) < 0 && errno == EAGAIN &&
-			    proc_thread_in_vfork(h->pid, tid)) {
-				h->in_vfork = tid;
+			    waits_in_vfork(h, tid)) {
 				ret = -EAGAIN;
 				break;
 			}
@@ -213,8 +222,7 @@ static int hold_pass(struct held *h, const pid_t *tids, size_t ntids)
 	 * seized, a thread in vfork() would stay so until its child execs.
 	 * One that enters vfork() after this is found by the wait. */
 	for (i = 0; i < ntids; i++)
-		if (!held_find(h, tids[i]) && proc_thread_in_vfork(h->pid, tids[i])) {
-			h->in_vfork = tids[i];
+		if (!held_find(h, tids[i]) && waits_in_vfork(h, tids[i])) {
 			ret = -EAGAIN;
 			goto out;
 		}
@@ -330,10 +338,8 @@ int hold_thread(pid_t pid, pid_t tid, struct held *h)
 
 	memset(h, 0, sizeof(*h));
 	h->pid = pid;
-	if (proc_thread_in_vfork(pid, tid)) {
-		h->in_vfork = tid;
+	if (waits_in_vfork(h, tid))
 		return -EAGAIN;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &h->stopped_at);
 	ret = seize_one(h, tid);
 	if (ret > 0)
