@@ -156,18 +156,22 @@ void rewrite_prep_free(struct rewrite_prep *p)
 }
 
 void rewrite_prepare(struct ringfile *rf, const struct module_set *set,
-		     uint8_t *const *want, pid_t pid, struct rewrite_prep *p)
+		     uint8_t *const *want, const struct maps *maps, pid_t pid,
+		     struct rewrite_prep *p)
 {
-	struct maps maps;
+	struct maps own = { 0 };
 
 	memset(p, 0, sizeof(*p));
-	if (proc_read_maps(pid, &maps))
-		return;
+	if (!maps) {
+		if (proc_read_maps(pid, &own))
+			return;
+		maps = &own;
+	}
 	p->site_want = calloc(rf->hdr->site_count + 1, 1);
 	p->pms = calloc(rf->hdr->module_cap ? rf->hdr->module_cap : 1, sizeof(*p->pms));
 	if (p->site_want && p->pms)
-		p->ps = plan(rf, set, want, &maps, p->site_want, p->pms, &p->n);
-	proc_free_maps(&maps);
+		p->ps = plan(rf, set, want, maps, p->site_want, p->pms, &p->n);
+	proc_free_maps(&own);
 	if (!p->ps) {
 		rewrite_prep_free(p);
 		return;

@@ -40,10 +40,12 @@ struct rewrite_prep {
 };
 
 /* rewrite_prepare - plan the rewrite of @rf's sites now, while the process
- * @pid runs (@set and @want as for rewrite_sites()); a plan that cannot be
- * made leaves @p empty, and the stop plans itself. */
+ * @pid runs (@set and @want as for rewrite_sites(); @maps: its map, read
+ * since its modules were found, or NULL to read it); a plan that cannot
+ * be made leaves @p empty, and the stop plans itself. */
 void rewrite_prepare(struct ringfile *rf, const struct module_set *set,
-		     uint8_t *const *want, pid_t pid, struct rewrite_prep *p);
+		     uint8_t *const *want, const struct maps *maps, pid_t pid,
+		     struct rewrite_prep *p);
 void rewrite_prep_free(struct rewrite_prep *p);
 
 /*
