@@ -364,11 +364,6 @@ int inject_tramp_for(struct remote *r, struct ringfile *rf, struct maps *maps,
 	return (int)h->tramp_count++;
 }
 
-static uint64_t hash64(uint64_t x, unsigned bits)
-{
-	return (x * 0x9e3779b97f4a7c15ull) >> (64 - bits);
-}
-
 /*
  * Sites are only ever appended to the ring's site table, and linear probing
  * never moves an entry once placed, so the table built from sites 1..N

@@ -43,12 +43,6 @@ int shadow_open(struct shadow *s, pid_t pid, const struct tat_ring_header *hdr)
 	return 0;
 }
 
-/* The trampoline's hash (tramp.c: hash64). */
-static uint64_t hash64(uint64_t x, uint32_t bits)
-{
-	return (x * 0x9e3779b97f4a7c15ull) >> (64 - bits);
-}
-
 int64_t shadow_find_thread(const struct shadow *s, uint64_t key, int *is_new)
 {
 	uint32_t n = 1u << s->st.thread_bits;

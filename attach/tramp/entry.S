@@ -60,30 +60,41 @@
 	pop	%rbx
 .endm
 
+/*
+ * A traced call: tp_enter_fast() first, a leaf that handles the common
+ * case (tramp.c, "The fast paths") and needs no aligned stack: it calls
+ * nothing and, built -mgeneral-regs-only, has nothing to align.  When it
+ * answers 0, having changed nothing, tp_enter() does it all.
+ * \slot: where the return address into the caller is.
+ */
+.macro ENTER slot
+	SAVE_SCRATCH
+	lea	\slot, %rdi		/* the slot of the return into the caller */
+	mov	72(%rsp), %rsi		/* site + 5 */
+	mov	%fs:0, %rdx		/* thread pointer: who we are */
+	call	tp_enter_fast
+	test	%eax, %eax
+	jnz	1f
+	lea	\slot, %rdi
+	mov	72(%rsp), %rsi
+	mov	%fs:0, %rdx
+	CALL_ALIGNED tp_enter
+1:	RESTORE_SCRATCH
+	ret
+.endm
+
 	.globl	tp_fentry
 	.hidden	tp_fentry
 	.type	tp_fentry, @function
 tp_fentry:
-	SAVE_SCRATCH
-	lea	80(%rsp), %rdi		/* slot of the return into the caller */
-	mov	72(%rsp), %rsi		/* site + 5 */
-	mov	%fs:0, %rdx		/* thread pointer: who we are */
-	CALL_ALIGNED tp_enter
-	RESTORE_SCRATCH
-	ret
+	ENTER	80(%rsp)
 	.size	tp_fentry, . - tp_fentry
 
 	.globl	tp_mcount
 	.hidden	tp_mcount
 	.type	tp_mcount, @function
 tp_mcount:
-	SAVE_SCRATCH
-	lea	8(%rbp), %rdi
-	mov	72(%rsp), %rsi
-	mov	%fs:0, %rdx
-	CALL_ALIGNED tp_enter
-	RESTORE_SCRATCH
-	ret
+	ENTER	8(%rbp)
 	.size	tp_mcount, . - tp_mcount
 
 	.globl	tp_return
@@ -94,10 +105,15 @@ tp_return:
 	SAVE_SCRATCH
 	lea	72(%rsp), %rdi
 	mov	%fs:0, %rsi
+	call	tp_exit_fast		/* a leaf, as tp_enter_fast */
+	test	%rax, %rax
+	jnz	2f
+	lea	72(%rsp), %rdi
+	mov	%fs:0, %rsi
 	CALL_ALIGNED tp_exit
 	test	%rax, %rax
 	jz	1f
-	mov	%rax, 72(%rsp)		/* the original return address */
+2:	mov	%rax, 72(%rsp)		/* the original return address */
 	RESTORE_SCRATCH
 	/*
 	 * Not "ret": the traced function's own "ret" already consumed the

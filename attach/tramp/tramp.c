@@ -28,7 +28,9 @@
 extern const struct tp_config tp_config_area HIDDEN;
 extern char tp_return[] HIDDEN;
 
+HIDDEN int tp_enter_fast(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
+HIDDEN uint64_t tp_exit_fast(uint64_t *slot, uint64_t key);
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
 HIDDEN uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp);
 HIDDEN uint64_t tp_fork_ring(struct tp_state *st, uint64_t key);	/* tramp_fork.c */
@@ -915,25 +917,47 @@ static uint64_t vfork_child_return(const struct tp_thread *t, const uint64_t *sl
  * The fast paths.  Most calls are the innermost frame's callee on the one
  * stack a thread runs on, with nothing pending: no record a reader needs
  * first (TIME, LOST, DEPTH, STACK), no depth limit, no backtrace() to
- * undo, no vfork() under way.  enter_fast(), exit_fast() and emit_fast() do exactly that case,
- * straight-line, with the ring's addresses computed once into locals
- * (every "memory" clobber of the local_* instructions would make the
- * compiler load them again from the state); anything else makes them
- * return 0 before they changed anything, and the general code, which
- * handles every case, runs instead.  The order of the updates, and so the
- * signal safety argued at the top of this file, is the general code's.
+ * undo, no vfork() under way.  enter_fast(), exit_fast() and emit_fast()
+ * do exactly that case, straight-line; anything else makes them return 0
+ * before they changed anything, and the general code, which handles every
+ * case, runs instead.  The order of the updates, and so the signal safety
+ * argued at the top of this file, is the general code's.
+ *
+ * entry.S calls them first through tp_enter_fast() and tp_exit_fast(),
+ * before tp_enter() and tp_exit(): leaf functions that look only where a
+ * thread's slot and a site's index are found first, take the TSC
+ * themselves, and so need no callee-saved register, no stack frame and no
+ * aligned stack.  The ring's addresses come from the thread's slot
+ * (fast_places()), computed once per ring.  The one thing that can go
+ * wrong after a fast path began to change state is the ring word's
+ * compare-and-swap, lost to a signal handler of the thread that wrote in
+ * between: the general emit() then finishes the event, from a function
+ * called as the fast path's last act (a jump, so the fast path stays a
+ * leaf).
  */
 
-/* One ENTRY or EXIT of sub-stack @s when the reader needs nothing before
- * it; 0 (nothing written) otherwise. */
-static inline __attribute__((always_inline)) int emit_fast(const struct tp_state *st,
-		uint64_t ring, struct tp_thread *t, unsigned type, uint64_t site,
-		uint64_t tsc, uint32_t s)
+/* Work out @t's places in @ring for the fast paths (tp_thread.fast_*).
+ * A signal handler doing the same in between writes the same values. */
+static void fast_places(const struct tp_state *st, uint64_t ring, struct tp_thread *t)
 {
-	const struct tat_ring_header *hdr = (const void *)ring;
-	const uint32_t index = t->index, shift = st->ring_shift;
-	struct tat_thread_ctl *ctl = ring_ctl(st, ring, index);
-	uint64_t *data = ring_data(st, ring, index);
+	WRITE_ONCE(t->fast_ring, 0);
+	__asm__ volatile("" ::: "memory");
+	WRITE_ONCE(t->fast_ctl, (uint64_t)ring_ctl(st, ring, t->index));
+	WRITE_ONCE(t->fast_data, (uint64_t)ring_data(st, ring, t->index));
+	WRITE_ONCE(t->fast_frames, st->frames_off ?
+			(uint64_t)shared_frames(st, ring, t->index) : 0);
+	__asm__ volatile("" ::: "memory");
+	WRITE_ONCE(t->fast_ring, ring);
+}
+
+/* One ENTRY or EXIT of sub-stack @s when the reader needs nothing before
+ * it; 0 (nothing written) otherwise.  @mode: the ring's, read once. */
+static inline __attribute__((always_inline)) int emit_fast(const struct tp_state *st,
+		struct tp_thread *t, unsigned type, uint64_t site, uint64_t tsc,
+		uint32_t s, uint32_t mode)
+{
+	struct tat_thread_ctl *ctl = (struct tat_thread_ctl *)t->fast_ctl;
+	const uint32_t shift = st->ring_shift;
 	uint64_t pos = READ_ONCE(ctl->head);
 
 	/* ring_put_in_stack()'s order: the head first, then what the
@@ -943,27 +967,37 @@ static inline __attribute__((always_inline)) int emit_fast(const struct tp_state
 		     (pos & (TAT_CHUNK_EVENTS - 1)) == 0 ||
 		     READ_ONCE(t->lost_pending) || READ_ONCE(t->ring_stack) != s))
 		return 0;
-	if (READ_ONCE(hdr->mode) != TAT_MODE_FLIGHT &&
-	    pos + 1 - READ_ONCE(ctl->tail) > (1ull << shift))
+	if (mode != TAT_MODE_FLIGHT && pos + 1 - READ_ONCE(ctl->tail) > (1ull << shift))
 		return 0;
 	if (unlikely(!local_cmpxchg(&ctl->head, &pos, pos + 1)))
 		return 0;
-	WRITE_ONCE(data[pos & ((1ull << shift) - 1)],
+	WRITE_ONCE(((uint64_t *)t->fast_data)[pos & ((1ull << shift) - 1)],
 		   tat_ev_make(type, (uint32_t)site, tsc) | tat_ev_commit_bit(pos, shift));
 	return 1;
 }
 
+/* enter_fast() pushed frame @idx but emit_fast() was refused: its ENTRY
+ * the general way.  Returns 1, for enter_fast() to return. */
+static __attribute__((noinline)) int enter_fast_emit(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, uint64_t idx)
+{
+	const struct tp_frame *f = &t->stack[idx];
+
+	emit(st, ring, t, TAT_EV_ENTRY, f->site & FRAME_SITE, f->tsc, idx, frame_stack(f));
+	return 1;
+}
+
 /* A call nested in the innermost frame, on one stack: pushed and
- * recorded; 0 (nothing changed) for any other case. */
+ * recorded at @tsc; 0 (nothing changed) for any other case. */
 static inline __attribute__((always_inline)) int enter_fast(const struct tp_state *st,
-		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t site)
+		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t site, uint64_t tsc)
 {
 	const struct tat_ring_header *hdr = (const void *)ring;
-	uint64_t d = READ_ONCE(t->depth), idx, tsc, flags, top_site, top_slot;
+	uint64_t d = READ_ONCE(t->depth), idx, flags, top_site, top_slot;
 	struct tp_frame *f;
-	uint32_t stack;
+	uint32_t stack, mode;
 
-	if (unlikely(d - 1 >= TP_DEPTH_MAX - 1 ||
+	if (unlikely(d - 1 >= TP_DEPTH_MAX - 1 || READ_ONCE(t->fast_ring) != ring ||
 		     (READ_ONCE(t->mixed_at) | READ_ONCE(t->bt_sp) | READ_ONCE(t->vfork_pending)) ||
 		     READ_ONCE(hdr->max_depth)))
 		return 0;
@@ -973,9 +1007,9 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 		     top_slot - (uint64_t)slot > CALL_REACH))
 		return 0;
 	stack = (uint32_t)((top_site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
+	mode = READ_ONCE(hdr->mode);
+	flags = mode == TAT_MODE_STATS ? FRAME_STATS : 0;
 	idx = local_xadd(&t->depth, 1);
-	flags = READ_ONCE(hdr->mode) == TAT_MODE_STATS ? FRAME_STATS : 0;
-	tsc = now(st);
 	f = &t->stack[idx];
 	f->slot = (uint64_t)slot;
 	f->ret = *slot;
@@ -984,17 +1018,51 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 	__asm__ volatile("" ::: "memory");	/* as in enter_slow() */
 	WRITE_ONCE(f->site, site | flags | ((uint64_t)stack << FRAME_STACK_SHIFT));
 	WRITE_ONCE(t->cur_stack, stack);
-	if (likely(st->frames_off)) {
-		struct tat_frame *sf = &shared_frames(st, ring, t->index)[idx];
+	if (likely(t->fast_frames)) {
+		struct tat_frame *sf = (struct tat_frame *)t->fast_frames + idx;
 
 		WRITE_ONCE(sf->tsc, tsc);
 		WRITE_ONCE(sf->site, (uint32_t)site | (flags ? TAT_FRAME_STATS : 0));
-		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, idx + 1);
+		WRITE_ONCE(((struct tat_thread_ctl *)t->fast_ctl)->open_depth, idx + 1);
 	}
 	*slot = (uint64_t)tp_return;
-	if (!flags && unlikely(!emit_fast(st, ring, t, TAT_EV_ENTRY, site, tsc, stack)))
-		emit(st, ring, t, TAT_EV_ENTRY, site, tsc, idx, stack);
-	return 1;
+	if (flags || likely(emit_fast(st, t, TAT_EV_ENTRY, site, tsc, stack, mode)))
+		return 1;
+	return enter_fast_emit(st, ring, t, idx);
+}
+
+/* The slot a thread's search starts at, if it is @key's: all the fast
+ * paths look at (a thread whose slot is farther takes the general path). */
+static inline struct tp_thread *thread_home(const struct tp_state *st, uint64_t key)
+{
+	struct tp_thread *t = (struct tp_thread *)st->threads + hash64(key, st->thread_bits);
+
+	return likely(READ_ONCE(t->key) == key) ? t : NULL;
+}
+
+/* The first call entry.S makes at a site: the fast path, or 0 for
+ * tp_enter() to do it all. */
+int tp_enter_fast(uint64_t *slot, uint64_t after_site, uint64_t key)
+{
+	const struct tp_state *st = state();
+	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
+	const struct tp_hent *e;
+	struct tp_thread *t;
+
+	if (unlikely(!ring || !key || st->clock_gettime))
+		return 0;
+	t = thread_home(st, key);
+	if (unlikely(!t))
+		return 0;
+	/* thread_check_owner()'s case: a new thread in this slot */
+	if (st->tid_offset &&
+	    unlikely(*(const volatile int32_t *)(key + st->tid_offset) != t->tid))
+		return 0;
+	/* site_index(), first place only; every site is 5 bytes */
+	e = (const struct tp_hent *)st->site_hash + hash64(after_site - 5, st->site_bits);
+	if (unlikely(e->addr != after_site - 5))
+		return 0;
+	return enter_fast(st, ring, t, slot, e->site, rdtsc());
 }
 
 /* Every other call: placed on its sub-stack (ending the frames it shows
@@ -1076,10 +1144,12 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	}
 	if (st->tid_offset)
 		thread_check_owner(st, ring, t, key);
+	if (unlikely(READ_ONCE(t->fast_ring) != ring))
+		fast_places(st, ring, t);
 
 	/* Every site rewritten is 5 bytes up to the return address. */
 	site = site_index(st, after_site - 5);
-	if (likely(enter_fast(st, ring, t, slot, site)))
+	if (!st->clock_gettime && enter_fast(st, ring, t, slot, site, rdtsc()))
 		return;
 	enter_slow(st, ring, t, slot, site, key);
 }
@@ -1136,18 +1206,55 @@ static uint64_t shadow_remove(const struct tp_state *st, uint64_t ring,
 	return w;
 }
 
-/* The innermost frame of one stack returned: recorded (an EXIT, or its
- * stats record) and popped, its return address in *@ret; 0 (nothing
- * changed) for any other case. */
-static inline __attribute__((always_inline)) int exit_fast(const struct tp_state *st,
-		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t tsc,
-		uint64_t *ret)
+/* The last acts of exit_fast(), from the EXIT on, when emit_fast() was
+ * refused: the EXIT the general way, then the pop.  Returns where the
+ * frame returns to, for exit_fast() to return. */
+static __attribute__((noinline)) uint64_t exit_fast_emit(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, uint64_t d, uint64_t tsc)
 {
-	uint64_t d = READ_ONCE(t->depth), site, dur;
+	struct tp_frame *f = &t->stack[d - 1];
+	/* read while the frame is ours: once depth drops, a signal handler's
+	 * call may take this frame */
+	uint64_t site = READ_ONCE(f->site), ret = READ_ONCE(f->ret);
+	uint32_t s = frame_stack(f);
+
+	emit(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, d, s);
+	if (likely(st->frames_off))
+		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, d - 1);
+	WRITE_ONCE(f->site, site | FRAME_ENDED);
+	WRITE_ONCE(t->depth, d - 1);
+	WRITE_ONCE(t->cur_stack, s);
+	return ret;
+}
+
+/* The stats record of @site in @t's pool when it has one already (the
+ * plain case of stats_account()); NULL otherwise. */
+static inline struct tat_stat *stats_own_record(const struct tp_state *st, uint64_t ring,
+						 const struct tp_thread *t, uint64_t site)
+{
+	uint32_t v;
+
+	if (unlikely(!st->stats_off || site >= st->site_cap))
+		return NULL;
+	v = READ_ONCE(((const uint32_t *)(ring + st->stats_index_off))
+		      [(uint64_t)t->index * st->site_cap + site]);
+	if (unlikely(v - 1 >= st->stats_cap))	/* 0 (none yet), or shared */
+		return NULL;
+	return (struct tat_stat *)(ring + st->stats_off) + (v - 1);
+}
+
+/* The innermost frame of one stack returned at @tsc: recorded (an EXIT,
+ * or its stats record) and popped; returns where it returns to, or 0
+ * (nothing changed) for any other case. */
+static inline __attribute__((always_inline)) uint64_t exit_fast(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t tsc)
+{
+	uint64_t d = READ_ONCE(t->depth), site, dur, ret;
+	struct tat_stat *r = NULL;
 	struct tp_frame *f;
 	uint32_t s;
 
-	if (unlikely(!ring || d - 1 >= TP_DEPTH_MAX ||
+	if (unlikely(!ring || d - 1 >= TP_DEPTH_MAX || READ_ONCE(t->fast_ring) != ring ||
 		     (READ_ONCE(t->mixed_at) | READ_ONCE(t->bt_sp) | READ_ONCE(t->vfork_pending))))
 		return 0;
 	f = &t->stack[d - 1];
@@ -1155,22 +1262,53 @@ static inline __attribute__((always_inline)) int exit_fast(const struct tp_state
 	/* tattach -R (tramp_args.c): the return value first, in exit_slow() */
 	if (unlikely(f->slot != (uint64_t)slot || (site & (FRAME_ENDED | TP_FRAME_RETVAL))))
 		return 0;
+	if ((site & FRAME_STATS) && !(r = stats_own_record(st, ring, t, site & FRAME_SITE)))
+		return 0;
 	s = (uint32_t)((site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
-	*ret = f->ret;
 	/* frame_close(): one stack, so the caller is the frame below */
 	dur = tsc > f->tsc ? tsc - f->tsc : 0;
 	if (d > 1)
 		local_add(&t->stack[d - 2].child, dur);
-	if (site & FRAME_STATS)
-		stats_account(st, ring, t, site & FRAME_SITE, dur, f->child);
-	else if (unlikely(!emit_fast(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, s)))
-		emit(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, d, s);
-	if (likely(st->frames_off))
-		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, d - 1);
+	if (likely(!r)) {
+		if (unlikely(!emit_fast(st, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, s,
+					READ_ONCE(((const struct tat_ring_header *)ring)->mode))))
+			return exit_fast_emit(st, ring, t, d, tsc);
+	} else {
+		/* stats_account(), its own record */
+		uint64_t child = f->child;
+
+		local_add(&r->total, dur);
+		local_add(&r->self, dur > child ? dur - child : 0);
+		local_inc(&r->hist[hist_bucket(st, dur)]);
+		local_max(&r->max, dur);
+		local_inc(&r->calls);
+	}
+	if (likely(t->fast_frames))
+		WRITE_ONCE(((struct tat_thread_ctl *)t->fast_ctl)->open_depth, d - 1);
+	/* before the depth drops: then a signal handler's call may take the
+	 * frame (both volatile, so in this order) */
+	ret = READ_ONCE(f->ret);
 	WRITE_ONCE(f->site, site | FRAME_ENDED);
 	WRITE_ONCE(t->depth, d - 1);
 	WRITE_ONCE(t->cur_stack, s);
-	return 1;
+	return ret;
+}
+
+/* The first call tp_return makes: the fast path, or 0 for tp_exit() to
+ * do it all. */
+uint64_t tp_exit_fast(uint64_t *slot, uint64_t key)
+{
+	const struct tp_state *st = state();
+	uint64_t tsc = rdtsc();
+	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
+	struct tp_thread *t;
+
+	if (unlikely(!key || st->clock_gettime))
+		return 0;
+	t = thread_home(st, key);
+	if (unlikely(!t))
+		return 0;
+	return exit_fast(st, ring, t, slot, tsc);
 }
 
 /* Every other return: its frame found below, the frames it skipped
@@ -1244,7 +1382,9 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 		if (!t)
 			return 0;
 	}
-	if (likely(exit_fast(st, ring, t, slot, tsc, &ret)))
+	if (ring && unlikely(READ_ONCE(t->fast_ring) != ring))
+		fast_places(st, ring, t);
+	if ((ret = exit_fast(st, ring, t, slot, tsc)))
 		return ret;
 	return exit_slow(st, ring, t, slot, tsc, key);
 }

@@ -89,6 +89,15 @@ struct tp_thread {
 				 * its tid is seen again, a traced event may
 				 * be its child's, which shares this memory
 				 * (tramp.c vfork_child) */
+	/* Where this slot's parts of the ring are, for the fast paths
+	 * (tramp.c fast_places()): worked out from the state once per ring,
+	 * so that a traced call does no address arithmetic.  They hold while
+	 * fast_ring is the ring being written; a fresh or cleared slot has 0
+	 * there, and whoever changes index or the ring clears it. */
+	uint64_t fast_ring;
+	uint64_t fast_ctl;	/* struct tat_thread_ctl * */
+	uint64_t fast_data;	/* the slot's events (uint64_t *) */
+	uint64_t fast_frames;	/* struct tat_frame *; 0: the file has none */
 	struct tp_frame stack[TP_DEPTH_MAX];
 };
 
@@ -166,5 +175,16 @@ struct tp_state {
 /* _Unwind_ForcedUnwind (pthread_cancel): an entry patch, not a GOT hook
  * (attach/frames/forced_hook.c), so past TP_HOOKS */
 #define TP_HOOK_FORCED  6
+
+/*
+ * Where the search for a thread pointer's slot, or a site address's
+ * entry, starts among 1 << @bits: tattach fills the tables and the
+ * trampoline looks them up, so both use this one.  Two shifts, so that
+ * @bits 0 (one slot, -t 1) gives 0 without a mask.
+ */
+static inline uint64_t hash64(uint64_t x, uint32_t bits)
+{
+	return ((x * 0x9e3779b97f4a7c15ull) >> 1) >> (63 - bits);
+}
 
 #endif

@@ -2,10 +2,10 @@
 /*
  * What every file of the trampoline uses (tramp.c, tramp_args.c,
  * tramp_fork.c): freestanding, header-only, so that each file keeps its
- * functions static and the hot path inlined.  The event clock and the
- * thread hash must be one function for all of them: a fork child's first
- * events are stamped by tramp_fork.c, and a slot it moves must be found
- * where tramp.c looks.
+ * functions static and the hot path inlined.  The event clock must be one
+ * function for all of them: a fork child's first events are stamped by
+ * tramp_fork.c.  (The slot hash, which tattach uses too, is in
+ * tramp_abi.h.)
  */
 #ifndef TATTACH_TRAMP_COMMON_H
 #define TATTACH_TRAMP_COMMON_H
@@ -48,12 +48,6 @@ static inline uint64_t now(const struct tp_state *st)
 		return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	}
 	return rdtsc();
-}
-
-/* The thread slot hash: where a thread pointer's slot search starts. */
-static inline uint64_t hash64(uint64_t x, uint32_t bits)
-{
-	return (x * 0x9e3779b97f4a7c15ull) >> (64 - bits);
 }
 
 #endif /* TATTACH_TRAMP_COMMON_H */

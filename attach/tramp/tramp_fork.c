@@ -314,6 +314,7 @@ static struct tp_thread *slots_keep_only(const struct tp_state *st, uint64_t key
 	copy_bytes(dst, ours, offsetof(struct tp_thread, stack) +
 			      slot_depth(ours) * sizeof(struct tp_frame));
 	dst->index = home;
+	dst->fast_ring = 0;	/* its places in the ring moved with index */
 	slot_clear(ours);
 	return dst;
 }
