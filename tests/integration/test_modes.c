@@ -3,7 +3,8 @@
  * Ring modes and clocks against the real tracer: discard counts what it
  * drops, the mode can be switched on a live trace without stopping the
  * process, and --clock mono (the vDSO's CLOCK_MONOTONIC, for machines
- * without an invariant TSC) records the same calls.
+ * without an invariant TSC) records the same calls, as does a ring with
+ * one thread slot.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -96,4 +97,31 @@ Test(modes, clock_mono, .timeout = 60)
 	free(got);
 	free(want);
 	free(w);
+}
+
+/*
+ * -t 1: one thread slot, so the slot hash has 0 bits; every lookup of the
+ * trampoline (its fast paths included) must land on that one slot.
+ */
+Test(modes, one_thread_slot, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, *got, *want = NULL, *w = expect_work(3);
+	struct target t;
+
+	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
+	cr_assert_eq(tattach(t.pid, "--enable -t 1 -b 64K", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	got = graph_canon(out, t.pid);
+	str_append(&want, "dispatch(");
+	str_append(&want, w);
+	str_append(&want, ")");
+	cr_assert_str_eq(got, want, "%s", out);
+	target_stop(&t);
+	free(got);
+	free(want);
+	free(w);
+	free(out);
+	free(err);
 }
