@@ -552,7 +552,7 @@ STEP_CMD="fib 3 1" steps "$WORK/st.stats3" percall.pg -m stats -b 64K
 tramp_total() { awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$1"; }
 if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 	row_text "1 ins" "instructions of one traced call (w_fib(1), single-stepped)" "" "" "tattach -pg flight -b 64K vs the floor"
-	for p in tp_mcount tp_enter enter_slow tp_return tp_exit exit_slow; do
+	for p in tp_mcount tp_enter_fast tp_enter enter_slow tp_return tp_exit_fast tp_exit exit_slow; do
 		row_text "1 ins" "  tattach: tramp:$p" "$(insn "$WORK/st.tat" "tramp:$p")" "instr"
 	done
 	tot=$(awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$WORK/st.tat")
@@ -565,6 +565,11 @@ if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 		row_text "1 ins" "  tattach flight: trampoline, one nested call" \
 			"$(( ($(tramp_total "$WORK/st.tat3") - $(tramp_total "$WORK/st.tat2")) / 2 ))" "instr" \
 			"(w_fib(3) - w_fib(2)) / 2: calls nested in a traced caller"
+		for p in tp_mcount tp_enter_fast tp_return tp_exit_fast; do
+			row_text "1 ins" "    of which tramp:$p" \
+				"$(awk -v a="$(insn "$WORK/st.tat3" "tramp:$p")" -v b="$(insn "$WORK/st.tat2" "tramp:$p")" \
+					'BEGIN { print (a - b) / 2 }')" "instr"
+		done
 	fi
 	if [ -s "$WORK/st.stats2" ] && [ -s "$WORK/st.stats3" ]; then
 		row_text "1 ins" "  tattach stats: trampoline, one nested call" \
