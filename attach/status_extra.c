@@ -96,7 +96,7 @@ void status_print_patched(FILE *out, struct ringfile *rf, int list)
 
 /*
  * A thread's ring is made resident when the thread claims its slot
- * (tramp.c, ring_populate), so the file's allocated blocks are what tracing
+ * (tramp_ring.c, ring_populate), so the file's allocated blocks are what tracing
  * costs in memory: the header and tables plus one whole ring per thread
  * that ever wrote.
  */

@@ -3,7 +3,7 @@
  * C++ exceptions through traced frames: at --enable, point the GOT
  * entries of _Unwind_RaiseException, _Unwind_Resume_or_Rethrow and
  * __cxa_begin_catch of every loaded object at the trampoline's hooks
- * (tramp.c, tp_hook()), which put the hijacked return addresses back
+ * (tramp_hooks.c, tp_hook()), which put the hijacked return addresses back
  * before an unwinder walks the stack and take them again at the catch.
  * Also pthread_exit and backtrace.  --disable puts the entries back once
  * no traced call returns through the trampoline any more (it cuts the

@@ -130,7 +130,7 @@ tp_return:
 	.size	tp_return, . - tp_return
 
 /*
- * C++ exceptions (tramp.c, tp_hook()).  A GOT entry of
+ * C++ exceptions (tramp_hooks.c, tp_hook()).  A GOT entry of
  * _Unwind_RaiseException / _Unwind_Resume_or_Rethrow / __cxa_begin_catch
  * points here; we run tp_hook() with every register kept, then "return"
  * into the real function through the slot reserved first, so it starts

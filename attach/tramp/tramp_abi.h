@@ -60,7 +60,7 @@ struct tp_live {
 struct tp_frame {
 	uint64_t slot;		/* stack slot holding the hijacked return address */
 	uint64_t ret;		/* the original return address */
-	uint64_t site;		/* site index | FRAME_* flags (tramp.c) */
+	uint64_t site;		/* site index | FRAME_* flags (tramp.h) */
 	uint64_t tsc;		/* entry time */
 	uint64_t child;		/* time spent in traced callees so far */
 };
@@ -72,7 +72,7 @@ struct tp_thread {
 	uint64_t lost_pending;	/* events dropped since the last LOST record */
 	uint32_t index;		/* slot index = ring index */
 	int32_t  tid;
-	/* Sub-stacks (coroutines, sigaltstack handlers; tramp.c,
+	/* Sub-stacks (coroutines, sigaltstack handlers; tramp_stacks.c,
 	 * "Sub-stacks"): */
 	uint64_t stack_next;	/* sub-stack ids handed out so far */
 	uint32_t cur_stack;	/* sub-stack of the latest traced call or return */
@@ -84,7 +84,7 @@ struct tp_thread {
 	uint64_t bt_stack;	/* ... on this sub-stack */
 	uint64_t populate_pending; /* a slot tattach claimed (calls adopted at
 				    * --enable): make its ring resident at the
-				    * next TIME record (tramp.c ring_populate) */
+				    * next TIME record (tramp_ring.c ring_populate) */
 	uint64_t vfork_pending;	/* the thread called vfork() (GOT hook): until
 				 * its tid is seen again, a traced event may
 				 * be its child's, which shares this memory

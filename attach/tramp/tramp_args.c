@@ -36,7 +36,7 @@ struct tp_argregs {
 
 extern const struct tp_config tp_config_area HIDDEN;
 HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
-HIDDEN struct tp_thread *tp_args_thread(struct tp_state *st, uint64_t key);
+HIDDEN struct tp_thread *tp_thread_find(struct tp_state *st, uint64_t key);
 HIDDEN void tp_args_put_block(const struct tp_state *st, uint64_t ring,
 			      struct tp_thread *t, const uint64_t *words, uint64_t n);
 HIDDEN void tp_enter_args(uint64_t *slot, uint64_t after_site, uint64_t key,
@@ -246,7 +246,7 @@ void tp_enter_args(uint64_t *slot, uint64_t after_site, uint64_t key,
 	ring = READ_ONCE(((struct tp_live *)st->live)->ring);
 	if (!ring || !key)
 		return;
-	t = tp_args_thread(st, key);
+	t = tp_thread_find(st, key);
 	if (!t)
 		return;
 	/* Was the call recorded (not too deep, not in stats mode)?  Then it

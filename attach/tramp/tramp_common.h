@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What every file of the trampoline uses (tramp.c, tramp_args.c,
- * tramp_fork.c): freestanding, header-only, so that each file keeps its
- * functions static and the hot path inlined.  The event clock must be one
+ * What every file of the trampoline uses (the tramp*.c files, and
+ * tramp.h for those of calls and returns): freestanding, header-only, so
+ * that each file keeps its functions static and the hot path inlined.  The event clock must be one
  * function for all of them: a fork child's first events are stamped by
  * tramp_fork.c.  (The slot hash, which tattach uses too, is in
  * tramp_abi.h.)
@@ -48,6 +48,76 @@ static inline uint64_t now(const struct tp_state *st)
 		return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	}
 	return rdtsc();
+}
+
+/*
+ * Updates a signal handler of this thread cannot split: one instruction
+ * each, unlocked (atomic against interrupts on this CPU; no other CPU
+ * writes what they are used on).
+ */
+
+/* Fetch-and-add that a signal on this thread cannot split. */
+static inline uint64_t local_xadd(uint64_t *p, uint64_t v)
+{
+	__asm__ volatile("xaddq %0, %1" : "+r"(v), "+m"(*p) : : "memory");
+	return v;
+}
+
+static inline void local_inc(uint64_t *p)
+{
+	__asm__ volatile("addq $1, %0" : "+m"(*p) : : "memory");
+}
+
+static inline void local_dec(uint64_t *p)
+{
+	__asm__ volatile("subq $1, %0" : "+m"(*p) : : "memory");
+}
+
+static inline void local_add(uint64_t *p, uint64_t v)
+{
+	__asm__ volatile("addq %1, %0" : "+m"(*p) : "r"(v) : "memory");
+}
+
+/* Unlocked compare-and-swap: one instruction, so signal-atomic. */
+static inline int local_cmpxchg(uint64_t *p, uint64_t *old, uint64_t new)
+{
+	uint64_t prev = *old;
+	uint8_t ok;
+
+	__asm__ volatile("cmpxchgq %3, %1; sete %0"
+			 : "=q"(ok), "+m"(*p), "+a"(prev)
+			 : "r"(new)
+			 : "memory", "cc");
+	*old = prev;
+	return ok;
+}
+
+static inline int local_cmpxchg32(uint32_t *p, uint32_t old, uint32_t new)
+{
+	uint8_t ok;
+
+	__asm__ volatile("cmpxchgl %3, %1; sete %0"
+			 : "=q"(ok), "+m"(*p), "+a"(old)
+			 : "r"(new)
+			 : "memory", "cc");
+	return ok;
+}
+
+/* Swap in 0 and return the old value: one instruction, so signal-safe. */
+static inline uint64_t local_take(uint64_t *p)
+{
+	uint64_t v = 0;
+
+	__asm__ volatile("xchgq %0, %1" : "+r"(v), "+m"(*p) : : "memory");
+	return v;
+}
+
+static inline void local_max(uint64_t *p, uint64_t v)
+{
+	uint64_t cur = READ_ONCE(*p);
+
+	while (v > cur && !local_cmpxchg(p, &cur, v))
+		;
 }
 
 #endif /* TATTACH_TRAMP_COMMON_H */

@@ -101,18 +101,6 @@ static void zero_bytes(void *dst, uint64_t n)
 	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(0) : "memory");
 }
 
-/* Unlocked compare-and-swap, signal-atomic (tramp.c's local_cmpxchg). */
-static int local_cas(uint64_t *p, uint64_t old, uint64_t new)
-{
-	uint8_t ok;
-
-	__asm__ volatile("cmpxchgq %3, %1; sete %0"
-			 : "=q"(ok), "+m"(*p), "+a"(old)
-			 : "r"(new)
-			 : "memory", "cc");
-	return ok;
-}
-
 /* ------------------------------------------------------------ small text */
 
 /* Decimal of @v at @p (no NUL); returns the end. */
@@ -438,7 +426,7 @@ static void slot_start(const struct tp_state *st, uint64_t ring, struct tp_threa
 	t->ring_stack = told;
 	/*
 	 * The rest of the ring is made resident, as thread_claim() does for a
-	 * new thread, at the slot's next chunk (tramp.c emit()): a child that
+	 * new thread, at the slot's next chunk (tramp_ring.c emit()): a child that
 	 * writes fewer events (a worker that serves one request and exits)
 	 * never pays for it, about 0.3 ms a fork.
 	 */
@@ -581,13 +569,13 @@ uint64_t tp_fork_ring(struct tp_state *st, uint64_t key)
 		 * may go on (a load per call of the others meanwhile) */
 		pid = (int32_t)READ_ONCE(live->fork_pid);
 		if (!is_main_thread(st, key, pid) ||
-		    !local_cas(&live->fork_state, TP_FORK_WAIT_MAIN, TP_FORK_BUSY))
+		    !local_cmpxchg(&live->fork_state, &state, TP_FORK_BUSY))
 			return READ_ONCE(live->ring);
 		goto make;
 	}
 	/* our own signal handler, entering meanwhile, finds BUSY: not recorded */
 	if (state != TP_FORK_UNSEEN ||
-	    !local_cas(&live->fork_state, TP_FORK_UNSEEN, TP_FORK_BUSY))
+	    !local_cmpxchg(&live->fork_state, &state, TP_FORK_BUSY))
 		return READ_ONCE(live->ring);
 	pid = (int32_t)sys(NR_GETPID, 0, 0, 0, 0, 0, 0);
 	if (pid == st->ring_pid) {

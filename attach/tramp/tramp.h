@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What the C files of the trampoline's calls and returns share: tramp.c
+ * (entry and exit, thread slots), tramp_ring.c (writing the ring),
+ * tramp_stacks.c (which stack a call runs on) and tramp_hooks.c
+ * (unwinders, backtrace(), vfork()).  Here: the shadow frame's flags,
+ * the ring's places, the updates a signal cannot split, and what each
+ * file offers the others.  Header-only, so the hot path keeps them
+ * inlined.
+ *
+ * Signal safety.  A signal handler may run a traced function while this
+ * code is half way through an event for the same thread.  Every update of
+ * per-thread state that a nested call could also make is one instruction
+ * (an unlocked xadd, add or cmpxchg: atomic against interrupts on the same
+ * CPU, and no other CPU writes these fields), and a reservation always
+ * precedes the write it protects.  So a nested call works strictly above
+ * the outer one and leaves everything as it found it.
+ *
+ * Stats mode updates the thread's own records the same way.  Locked
+ * instructions (shared with other CPUs) are used only to take a record
+ * from the pool, once per thread and function, and for the shared
+ * records of a full pool (docs/ring-format.md, "Stats mode").
+ */
+#ifndef TATTACH_TRAMP_H
+#define TATTACH_TRAMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tattach/ring.h>
+#include "tramp_abi.h"
+#include "tramp_common.h"
+
+extern const struct tp_config tp_config_area HIDDEN;
+extern char tp_return[] HIDDEN;
+
+#define FRAME_ENDED TP_FRAME_ENDED
+#define FRAME_STATS TP_FRAME_STATS
+#define FRAME_SITE  ((uint64_t)TAT_EV_SITE_MAX)	/* tp_frame.site: the index */
+#define FRAME_RESTORED TP_FRAME_RESTORED	/* for an unwinder: tp_hook() */
+#define FRAME_STACK_SHIFT TP_FRAME_STACK_SHIFT
+#define FRAME_STACK_MASK  TP_FRAME_STACK_MASK
+#define STACK_UNTOLD 0xffffffffu	/* tp_thread.ring_stack: tell the reader */
+/* A traced call's return slot lies at most this far below its traced
+ * caller's on the same stack; farther means another stack. */
+#define CALL_REACH  (64ull << 10)
+/* A new call at most this far above every frame of a sub-stack is taken
+ * for a longjmp() out of all of them (same stack); farther, another stack. */
+#define JUMP_REACH  (16ull << 10)
+#define NO_FRAME    (~0ull)
+
+_Static_assert(TP_DEPTH_MAX == TAT_FRAMES_MAX, "one shared frame per shadow frame");
+
+/* The sub-stack a shadow frame belongs to (see place_call()). */
+static inline uint32_t frame_stack(const struct tp_frame *f)
+{
+	return (uint32_t)((f->site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
+}
+
+/* Frames [0, @d) all belong to one sub-stack: the common case, in which
+ * the innermost frame is the running stack's. */
+static inline int one_stack(const struct tp_thread *t, uint64_t d)
+{
+	uint64_t m = READ_ONCE(t->mixed_at);
+
+	return m == 0 || d <= m;
+}
+
+/* Frame @idx's sub-stack may differ from the one below it. */
+static inline void note_mixed(struct tp_thread *t, uint64_t idx)
+{
+	uint64_t m = READ_ONCE(t->mixed_at);
+
+	while ((m == 0 || idx < m) && !local_cmpxchg(&t->mixed_at, &m, idx))
+		;
+}
+
+static inline struct tp_state *state(void)
+{
+	return (struct tp_state *)tp_config_area.state;
+}
+
+static inline struct tat_thread_ctl *ring_ctl(const struct tp_state *st,
+					      uint64_t ring, uint32_t index)
+{
+	return (struct tat_thread_ctl *)(ring + st->thread_off) + index;
+}
+
+static inline uint64_t *ring_data(const struct tp_state *st, uint64_t ring,
+				  uint32_t index)
+{
+	return (uint64_t *)(ring + st->data_off +
+			    ((uint64_t)index << (st->ring_shift + 3)));
+}
+
+/* The slot's frames in flight in the ring file (docs/ring-format.md). */
+static inline struct tat_frame *shared_frames(const struct tp_state *st,
+					      uint64_t ring, uint32_t index)
+{
+	return (struct tat_frame *)(ring + st->frames_off) +
+	       (uint64_t)index * TAT_FRAMES_MAX;
+}
+
+/* log2 bucket, in nanoseconds, of a duration in event-clock ticks. */
+static inline unsigned hist_bucket(const struct tp_state *st, uint64_t ticks)
+{
+	uint64_t ns = (uint64_t)(((unsigned __int128)ticks * st->ns_mult) >> 32);
+	unsigned b;
+
+	if (ns < 2)
+		return 0;
+	b = 63u - (unsigned)__builtin_clzll(ns);
+	return b < TAT_HIST_BUCKETS ? b : TAT_HIST_BUCKETS - 1;
+}
+
+/* Is @addr the return entry of one of the trampoline copies? */
+static inline int is_tramp_return(const struct tp_state *st, uint64_t addr)
+{
+	for (int i = 0; i < 8 && st->tramp_return[i]; i++)
+		if (st->tramp_return[i] == addr)
+			return 1;
+	return 0;
+}
+
+/* tramp.c: the calling thread's slot, or NULL when it has none yet */
+HIDDEN struct tp_thread *tp_thread_find(struct tp_state *st, uint64_t key);
+
+/* tramp_ring.c: events, records and stats into the ring */
+HIDDEN int ring_put(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
+		    uint64_t word, int counted);
+HIDDEN void emit(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
+		 unsigned type, uint64_t site, uint64_t tsc, uint64_t lim, uint32_t stack);
+HIDDEN void frame_close_returned(const struct tp_state *st, uint64_t ring,
+				 struct tp_thread *t, uint64_t j, uint64_t tsc,
+				 const uint64_t *returned);
+HIDDEN void frame_close(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
+			uint64_t j, uint64_t tsc);
+HIDDEN void frame_mark_ended(const struct tp_state *st, uint64_t ring,
+			     struct tp_thread *t, uint64_t j);
+HIDDEN void ring_populate(const struct tp_state *st, uint64_t ring, uint32_t index);
+HIDDEN void tp_args_put_block(const struct tp_state *st, uint64_t ring,
+			      struct tp_thread *t, const uint64_t *words, uint64_t n);
+
+/* tramp_stacks.c: the sub-stack of a new call (ends the frames it shows dead) */
+HIDDEN uint32_t place_call(const struct tp_state *st, uint64_t ring,
+			   struct tp_thread *t, uint64_t *slotp);
+
+/* tramp_hooks.c: put back the returns taken from a backtrace() once its
+ * caller is seen alive again */
+HIDDEN void bt_rehijack_slow(const struct tp_state *st, struct tp_thread *t,
+			     uint64_t slot, uint32_t s);
+
+#endif /* TATTACH_TRAMP_H */
