@@ -1,149 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
  * The part of the trampoline written in C: a traced call's entry and
- * return, and the thread slots they find.  It runs inside the traced
- * process, on the traced thread, between two instructions of its code:
- * no libc, no allocation, no locks, and no system call except gettid()
- * once per thread.  entry.S describes the register contract, tramp.h the
- * signal safety.  Writing the ring is in tramp_ring.c, placing a call on
- * one of a thread's stacks in tramp_stacks.c, the hooks for unwinders in
- * tramp_hooks.c.
+ * return, the fast paths first.  It runs inside the traced process, on
+ * the traced thread, between two instructions of its code: no libc, no
+ * allocation, no locks, and no system call except gettid() once per
+ * thread.  entry.S describes the register contract, tramp_shared.h the
+ * signal safety.  Finding the thread's slot is in tramp_threads.c,
+ * writing the ring in tramp_ring.c, placing a call on one of a thread's
+ * stacks in tramp_stacks.c, the hooks for unwinders in tramp_hooks.c.
  */
-#include "tramp.h"
+#include "tramp_shared.h"
 
 HIDDEN int tp_enter_fast(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN uint64_t tp_exit_fast(uint64_t *slot, uint64_t key);
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
 HIDDEN uint64_t tp_fork_ring(struct tp_state *st, uint64_t key);	/* tramp_fork.c */
-
-static int32_t sys_gettid(void)
-{
-	long ret;
-
-	__asm__ volatile("syscall" : "=a"(ret) : "0"(186L) : "rcx", "r11", "memory");
-	return (int32_t)ret;
-}
-
-/* First event of a thread: claim a free slot (any CPU may race for it). */
-static struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring,
-				      uint64_t key)
-{
-	struct tat_ring_header *hdr = (void *)ring;
-	struct tp_thread *threads = (struct tp_thread *)st->threads;
-	uint32_t n = 1u << st->thread_bits;
-	uint32_t h = (uint32_t)hash64(key, st->thread_bits);
-
-	for (uint32_t i = 0; i < n; i++) {
-		struct tp_thread *t = &threads[(h + i) & (n - 1)];
-		uint64_t cur = READ_ONCE(t->key);
-
-		if (cur == key)
-			return t;
-		if (cur != 0)
-			continue;
-		/* Before the key: a signal handler of ours that finds the slot
-		 * right after the swap must already write to the right ring.
-		 * Every claimer writes the same value. */
-		t->index = (h + i) & (n - 1);
-		cur = __sync_val_compare_and_swap(&t->key, 0, key);
-		/*
-		 * A signal handler of ours may have claimed this very slot
-		 * between our look and the swap: the first write to a slot's
-		 * page faults, and the kernel delivers signals on the way
-		 * back (a -pg program's own ITIMER_PROF is enough).  The slot
-		 * is then ours already; a second one for the same thread
-		 * would hold only this call's frame, and its return would
-		 * find no frame in the slot thread_find() returns.
-		 */
-		if (cur == key)
-			return t;
-		if (cur != 0)
-			continue;	/* another thread won this one */
-		t->tid = sys_gettid();
-		t->last_hi = ~0ull;
-		ring_populate(st, ring, t->index);
-		ring_ctl(st, ring, t->index)->tid = t->tid;
-		__sync_fetch_and_add(&hdr->threads_used, 1);
-		ring_put(st, ring, t, tat_ev_special(TAT_SUB_TID, (uint32_t)t->tid), 0);
-		return t;
-	}
-	__sync_fetch_and_add(&hdr->threads_overflow, 1);
-	return NULL;
-}
-
-/* The slot of the calling thread, or NULL when it has none yet. */
-static inline struct tp_thread *thread_find(struct tp_state *st, uint64_t key)
-{
-	struct tp_thread *threads = (struct tp_thread *)st->threads;
-	uint32_t n = 1u << st->thread_bits;
-	uint32_t h = (uint32_t)hash64(key, st->thread_bits);
-
-	for (uint32_t i = 0; i < n; i++) {
-		struct tp_thread *t = &threads[(h + i) & (n - 1)];
-		uint64_t cur = READ_ONCE(t->key);
-
-		if (likely(cur == key))
-			return t;
-		if (cur == 0)
-			return NULL;
-	}
-	return NULL;
-}
-
-/*
- * A slot is keyed by the thread pointer, which glibc hands to a new thread
- * once the old one is gone.  The tid in the TCB tells them apart; the new
- * thread keeps the slot (and any stale frames, which only cost depth) and
- * says who it is in the ring.
- */
-/*
- * A new thread in the slot (same thread pointer, another tid: glibc gave
- * it the stack and TCB of one that ended).  The frames left in the slot
- * are the old thread's, which it left without returning (pthread_exit(),
- * pthread_cancel(), or it ended with calls adopted at --enable): end
- * them as unwound, under the old tid, before the new one's TID record;
- * the new thread starts with an empty shadow stack.
- */
-static void thread_end_old_owner(const struct tp_state *st, uint64_t ring,
-				 struct tp_thread *t)
-{
-	uint64_t d = READ_ONCE(t->depth), n = 0, tsc = now(st);
-
-	if (d > TP_DEPTH_MAX)
-		d = TP_DEPTH_MAX;
-	for (uint64_t j = 0; j < d; j++)
-		n += !(t->stack[j].site & (FRAME_ENDED | FRAME_STATS));
-	if (n)
-		ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, n), 0);
-	for (uint64_t j = d; j-- > 0;)
-		if (!(t->stack[j].site & FRAME_ENDED)) {
-			frame_close(st, ring, t, j, tsc);
-			frame_mark_ended(st, ring, t, j);
-		}
-	if (st->frames_off)
-		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, 0);
-	WRITE_ONCE(t->depth, 0);
-	WRITE_ONCE(t->mixed_at, 0);
-	WRITE_ONCE(t->bt_sp, 0);
-	WRITE_ONCE(t->vfork_pending, 0);
-}
-
-static void thread_check_owner(struct tp_state *st, uint64_t ring,
-			       struct tp_thread *t, uint64_t key)
-{
-	int32_t tid = *(const volatile int32_t *)(key + st->tid_offset);
-
-	if (likely(tid == t->tid) || tid <= 0)
-		return;
-	if (t->tid > 0)
-		thread_end_old_owner(st, ring, t);
-	t->tid = tid;
-	ring_ctl(st, ring, t->index)->tid = tid;
-	ring_put(st, ring, t, tat_ev_special(TAT_SUB_TID, (uint32_t)tid), 0);
-	/* a TID puts the reader back on sub-stack 0: tell it ours again */
-	WRITE_ONCE(t->ring_stack, STACK_UNTOLD);
-}
 
 static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
 {
@@ -159,40 +31,6 @@ static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
 		if (e->addr == 0)
 			break;
 	}
-	return 0;
-}
-
-/*
- * vfork(): the child runs on its parent's memory and thread pointer, so
- * it finds its parent thread's slot, shadow stack and ring, until it
- * calls exec or _exit while the parent waits.  The GOT hook of vfork
- * (TP_HOOK_VFORK) flags the slot; while it is flagged, one system call
- * per traced event tells the two apart: the parent's tid is the slot's.
- * The parent's first event after the child left clears the flag.  The
- * child records nothing and changes nothing of its parent's state.
- */
-static __attribute__((noinline)) int vfork_child(const struct tp_state *st,
-						  struct tp_thread *t, uint64_t key)
-{
-	/* The child's TCB is its parent's, tid included; a TCB with another
-	 * tid is a new thread in a slot whose owner ended in vfork(). */
-	if (sys_gettid() != t->tid &&
-	    !(st->tid_offset && *(const volatile int32_t *)(key + st->tid_offset) != t->tid))
-		return 1;
-	WRITE_ONCE(t->vfork_pending, 0);
-	return 0;
-}
-
-/* A vfork child returns through a frame of its parent's: where to, only. */
-static uint64_t vfork_child_return(const struct tp_thread *t, const uint64_t *slot)
-{
-	uint64_t d = READ_ONCE(t->depth);
-
-	if (d > TP_DEPTH_MAX)
-		d = TP_DEPTH_MAX;
-	while (d-- > 0)
-		if (t->stack[d].slot == (uint64_t)slot)
-			return t->stack[d].ret;
 	return 0;
 }
 
@@ -419,7 +257,7 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 		if (!key || !(ring = tp_fork_ring(st, key)))
 			return;
 	}
-	t = thread_find(st, key);
+	t = tp_thread_find(st, key);
 	if (unlikely(!t)) {
 		t = thread_claim(st, ring, key);
 		if (!t)
@@ -435,23 +273,6 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	if (!st->clock_gettime && enter_fast(st, ring, t, slot, site, rdtsc()))
 		return;
 	enter_slow(st, ring, t, slot, site, key);
-}
-
-/* Last resort when the thread has no slot of its own: search them all. */
-static struct tp_thread *thread_by_frame(struct tp_state *st, uint64_t slot)
-{
-	struct tp_thread *threads = (struct tp_thread *)st->threads;
-	uint32_t n = 1u << st->thread_bits;
-
-	for (uint32_t i = 0; i < n; i++) {
-		struct tp_thread *t = &threads[i];
-		uint64_t d = READ_ONCE(t->depth);
-
-		for (uint64_t j = d < TP_DEPTH_MAX ? d : TP_DEPTH_MAX; j-- > 0;)
-			if (t->stack[j].slot == slot)
-				return t;
-	}
-	return NULL;
 }
 
 /*
@@ -672,7 +493,7 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 	/* a fork child's first return: its own ring (tramp_fork.c) */
 	if (unlikely(!ring))
 		ring = tp_fork_ring(st, key);
-	t = key ? thread_find(st, key) : NULL;
+	t = key ? tp_thread_find(st, key) : NULL;
 	if (unlikely(!t)) {
 		t = thread_by_frame(st, (uint64_t)slot);
 		if (!t)
@@ -685,9 +506,4 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 	return exit_slow(st, ring, t, slot, tsc, key);
 }
 
-/* For tramp_hooks.c and tramp_args.c (which only the sites chosen for
- * tattach -A/-R reach): the calling thread's slot, or NULL. */
-struct tp_thread *tp_thread_find(struct tp_state *st, uint64_t key)
-{
-	return thread_find(st, key);
-}
+

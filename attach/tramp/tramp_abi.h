@@ -60,7 +60,7 @@ struct tp_live {
 struct tp_frame {
 	uint64_t slot;		/* stack slot holding the hijacked return address */
 	uint64_t ret;		/* the original return address */
-	uint64_t site;		/* site index | FRAME_* flags (tramp.h) */
+	uint64_t site;		/* site index | FRAME_* flags (tramp_shared.h) */
 	uint64_t tsc;		/* entry time */
 	uint64_t child;		/* time spent in traced callees so far */
 };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What every file of the trampoline uses (the tramp*.c files, and
- * tramp.h for those of calls and returns): freestanding, header-only, so
+ * tramp_shared.h for those of calls and returns): freestanding, header-only, so
  * that each file keeps its functions static and the hot path inlined.  The event clock must be one
  * function for all of them: a fork child's first events are stamped by
  * tramp_fork.c.  (The slot hash, which tattach uses too, is in

@@ -4,7 +4,7 @@
  * pthread_exit()/pthread_cancel() unwinding through hijacked returns,
  * backtrace(), and vfork().
  */
-#include "tramp.h"
+#include "tramp_shared.h"
 
 HIDDEN uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp);
 

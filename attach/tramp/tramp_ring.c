@@ -3,7 +3,7 @@
  * Writing a thread's ring: reserving a position (discard or flight mode),
  * the records a reader needs before an event (TIME, LOST, DEPTH, STACK),
  * the end of a shadow frame as an EXIT or a stats record, and a thread's
- * ring made resident.  tramp.h says why every update here is one
+ * ring made resident.  tramp_shared.h says why every update here is one
  * instruction.
  *
  * Stats mode updates the thread's own records the same way.  Locked
@@ -11,7 +11,7 @@
  * from the pool, once per thread and function, and for the shared
  * records of a full pool (docs/ring-format.md, "Stats mode").
  */
-#include "tramp.h"
+#include "tramp_shared.h"
 
 /*
  * Reserve one position of the thread's ring.  In discard mode a full ring

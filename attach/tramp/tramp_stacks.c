@@ -4,7 +4,7 @@
  * shows dead (longjmp(), coroutines, sigaltstack handlers); the general
  * entry path (tramp.c, enter_slow()) asks place_call().
  */
-#include "tramp.h"
+#include "tramp_shared.h"
 
 /*
  * Sub-stacks.  A thread may run on several stacks: coroutines

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * What the C files of the trampoline's calls and returns share: tramp.c
- * (entry and exit, thread slots), tramp_ring.c (writing the ring),
- * tramp_stacks.c (which stack a call runs on) and tramp_hooks.c
- * (unwinders, backtrace(), vfork()).  Here: the shadow frame's flags,
+ * (entry and exit), tramp_threads.c (thread slots), tramp_ring.c
+ * (writing the ring), tramp_stacks.c (which stack a call runs on) and
+ * tramp_hooks.c (unwinders, backtrace(), vfork()).  Here: the shadow frame's flags,
  * the ring's places, the updates a signal cannot split, and what each
  * file offers the others.  Header-only, so the hot path keeps them
  * inlined.
@@ -21,8 +21,8 @@
  * from the pool, once per thread and function, and for the shared
  * records of a full pool (docs/ring-format.md, "Stats mode").
  */
-#ifndef TATTACH_TRAMP_H
-#define TATTACH_TRAMP_H
+#ifndef TATTACH_TRAMP_SHARED_H
+#define TATTACH_TRAMP_SHARED_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -122,8 +122,14 @@ static inline int is_tramp_return(const struct tp_state *st, uint64_t addr)
 	return 0;
 }
 
-/* tramp.c: the calling thread's slot, or NULL when it has none yet */
-HIDDEN struct tp_thread *tp_thread_find(struct tp_state *st, uint64_t key);
+/* tramp_threads.c: the calling thread's slot */
+HIDDEN struct tp_thread *tp_thread_find(struct tp_state *st, uint64_t key);	/* or NULL */
+HIDDEN struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring, uint64_t key);
+HIDDEN void thread_check_owner(struct tp_state *st, uint64_t ring, struct tp_thread *t,
+			       uint64_t key);
+HIDDEN struct tp_thread *thread_by_frame(struct tp_state *st, uint64_t slot);
+HIDDEN int vfork_child(const struct tp_state *st, struct tp_thread *t, uint64_t key);
+HIDDEN uint64_t vfork_child_return(const struct tp_thread *t, const uint64_t *slot);
 
 /* tramp_ring.c: events, records and stats into the ring */
 HIDDEN int ring_put(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
@@ -150,4 +156,4 @@ HIDDEN uint32_t place_call(const struct tp_state *st, uint64_t ring,
 HIDDEN void bt_rehijack_slow(const struct tp_state *st, struct tp_thread *t,
 			     uint64_t slot, uint32_t s);
 
-#endif /* TATTACH_TRAMP_H */
+#endif /* TATTACH_TRAMP_SHARED_H */
