@@ -21,15 +21,17 @@ static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
 {
 	const struct tp_hent *tab = (const struct tp_hent *)st->site_hash;
 	uint64_t mask = (1ull << st->site_bits) - 1;
-	uint64_t h = hash64(addr, st->site_bits);
+	uint64_t h = hash64(addr, st->site_bits), cur = tab[h].addr;
 
-	for (uint64_t i = 0; i <= mask; i++) {
+	/* where its hash points first, then on (open addressing, 0 = free) */
+	if (likely(cur == addr))
+		return tab[h].site;
+	for (uint64_t i = 1; cur != 0 && i <= mask; i++) {
 		const struct tp_hent *e = &tab[(h + i) & mask];
 
-		if (likely(e->addr == addr))
+		cur = e->addr;
+		if (cur == addr)
 			return e->site;
-		if (e->addr == 0)
-			break;
 	}
 	return 0;
 }
@@ -45,10 +47,9 @@ static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
  * argued at the top of this file, is the general code's.
  *
  * entry.S calls them first through tp_enter_fast() and tp_exit_fast(),
- * before tp_enter() and tp_exit(): leaf functions that look only where a
- * thread's slot and a site's index are found first, take the TSC
- * themselves, and so need no callee-saved register, no stack frame and no
- * aligned stack.  The ring's addresses come from the thread's slot
+ * before tp_enter() and tp_exit(): leaf functions for a thread that has a
+ * slot already, which take the TSC themselves, and so need few
+ * callee-saved registers, no stack frame and no aligned stack.  The ring's addresses come from the thread's slot
  * (fast_places()), computed once per ring.  The one thing that can go
  * wrong after a fast path began to change state is the ring word's
  * compare-and-swap, lost to a signal handler of the thread that wrote in
@@ -152,38 +153,25 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 	return enter_fast_emit(st, ring, t, idx);
 }
 
-/* The slot a thread's search starts at, if it is @key's: all the fast
- * paths look at (a thread whose slot is farther takes the general path). */
-static inline struct tp_thread *thread_home(const struct tp_state *st, uint64_t key)
-{
-	struct tp_thread *t = (struct tp_thread *)st->threads + hash64(key, st->thread_bits);
-
-	return likely(READ_ONCE(t->key) == key) ? t : NULL;
-}
-
 /* The first call entry.S makes at a site: the fast path, or 0 for
  * tp_enter() to do it all. */
 int tp_enter_fast(uint64_t *slot, uint64_t after_site, uint64_t key)
 {
 	const struct tp_state *st = state();
 	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
-	const struct tp_hent *e;
 	struct tp_thread *t;
 
 	if (unlikely(!ring || !key || st->clock_gettime))
 		return 0;
-	t = thread_home(st, key);
+	t = thread_find(st, key);
 	if (unlikely(!t))
 		return 0;
 	/* thread_check_owner()'s case: a new thread in this slot */
 	if (st->tid_offset &&
 	    unlikely(*(const volatile int32_t *)(key + st->tid_offset) != t->tid))
 		return 0;
-	/* site_index(), first place only; every site is 5 bytes */
-	e = (const struct tp_hent *)st->site_hash + hash64(after_site - 5, st->site_bits);
-	if (unlikely(e->addr != after_site - 5))
-		return 0;
-	return enter_fast(st, ring, t, slot, e->site, rdtsc());
+	/* every site rewritten is 5 bytes up to the return address */
+	return enter_fast(st, ring, t, slot, site_index(st, after_site - 5), rdtsc());
 }
 
 /* Every other call: placed on its sub-stack (ending the frames it shows
@@ -409,7 +397,7 @@ uint64_t tp_exit_fast(uint64_t *slot, uint64_t key)
 
 	if (unlikely(!key || st->clock_gettime))
 		return 0;
-	t = thread_home(st, key);
+	t = thread_find(st, key);
 	if (unlikely(!t))
 		return 0;
 	return exit_fast(st, ring, t, slot, tsc);

@@ -122,6 +122,27 @@ static inline int is_tramp_return(const struct tp_state *st, uint64_t addr)
 	return 0;
 }
 
+/* The slot of the calling thread, or NULL when it has none yet.  The
+ * place its hash points at first, then on (open addressing, 0 = free). */
+static inline struct tp_thread *thread_find(const struct tp_state *st, uint64_t key)
+{
+	struct tp_thread *threads = (struct tp_thread *)st->threads;
+	uint32_t n = 1u << st->thread_bits;
+	uint32_t h = (uint32_t)hash64(key, st->thread_bits);
+	uint64_t cur = READ_ONCE(threads[h].key);
+
+	if (likely(cur == key))
+		return &threads[h];
+	for (uint32_t i = 1; cur != 0 && i < n; i++) {
+		struct tp_thread *t = &threads[(h + i) & (n - 1)];
+
+		cur = READ_ONCE(t->key);
+		if (cur == key)
+			return t;
+	}
+	return NULL;
+}
+
 /* tramp_threads.c: the calling thread's slot */
 HIDDEN struct tp_thread *tp_thread_find(struct tp_state *st, uint64_t key);	/* or NULL */
 HIDDEN struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring, uint64_t key);

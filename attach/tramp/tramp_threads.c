@@ -64,25 +64,6 @@ struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring,
 	return NULL;
 }
 
-/* The slot of the calling thread, or NULL when it has none yet. */
-static inline struct tp_thread *thread_find(struct tp_state *st, uint64_t key)
-{
-	struct tp_thread *threads = (struct tp_thread *)st->threads;
-	uint32_t n = 1u << st->thread_bits;
-	uint32_t h = (uint32_t)hash64(key, st->thread_bits);
-
-	for (uint32_t i = 0; i < n; i++) {
-		struct tp_thread *t = &threads[(h + i) & (n - 1)];
-		uint64_t cur = READ_ONCE(t->key);
-
-		if (likely(cur == key))
-			return t;
-		if (cur == 0)
-			return NULL;
-	}
-	return NULL;
-}
-
 /*
  * A slot is keyed by the thread pointer, which glibc hands to a new thread
  * once the old one is gone.  The tid in the TCB tells them apart; the new
@@ -188,9 +169,8 @@ struct tp_thread *thread_by_frame(struct tp_state *st, uint64_t slot)
 	return NULL;
 }
 
-/* thread_find() for the other files: tramp.c's general paths,
- * tramp_hooks.c and tramp_args.c (the fast paths look at the first place
- * only, tramp.c thread_home()). */
+/* thread_find() as a call, for the slow paths (tramp.c's general ones,
+ * tramp_hooks.c, tramp_args.c): the fast paths inline it. */
 struct tp_thread *tp_thread_find(struct tp_state *st, uint64_t key)
 {
 	return thread_find(st, key);
