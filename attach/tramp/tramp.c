@@ -110,12 +110,12 @@ static __attribute__((noinline)) int enter_fast_emit(const struct tp_state *st,
 }
 
 /* A call nested in the innermost frame, on one stack: pushed and
- * recorded at @tsc; 0 (nothing changed) for any other case. */
+ * recorded; 0 (nothing changed) for any other case. */
 static inline __attribute__((always_inline)) int enter_fast(const struct tp_state *st,
-		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t site, uint64_t tsc)
+		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t after_site)
 {
 	const struct tat_ring_header *hdr = (const void *)ring;
-	uint64_t d = READ_ONCE(t->depth), idx, flags, top_site, top_slot;
+	uint64_t d = READ_ONCE(t->depth), idx, flags, top_site, top_slot, site, tsc;
 	struct tp_frame *f;
 	uint32_t stack, mode;
 
@@ -128,10 +128,13 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 	if (unlikely((top_site & FRAME_ENDED) || top_slot <= (uint64_t)slot ||
 		     top_slot - (uint64_t)slot > CALL_REACH))
 		return 0;
+	/* only now: a call that goes the general way pays for neither */
+	site = site_index(st, after_site - 5);	/* every site is 5 bytes */
 	stack = (uint32_t)((top_site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
 	mode = READ_ONCE(hdr->mode);
 	flags = mode == TAT_MODE_STATS ? FRAME_STATS : 0;
 	idx = local_xadd(&t->depth, 1);
+	tsc = rdtsc();		/* the callers checked that the clock is the TSC */
 	f = &t->stack[idx];
 	f->slot = (uint64_t)slot;
 	f->ret = *slot;
@@ -170,8 +173,7 @@ int tp_enter_fast(uint64_t *slot, uint64_t after_site, uint64_t key)
 	if (st->tid_offset &&
 	    unlikely(*(const volatile int32_t *)(key + st->tid_offset) != t->tid))
 		return 0;
-	/* every site rewritten is 5 bytes up to the return address */
-	return enter_fast(st, ring, t, slot, site_index(st, after_site - 5), rdtsc());
+	return enter_fast(st, ring, t, slot, after_site);
 }
 
 /* Every other call: placed on its sub-stack (ending the frames it shows
@@ -256,10 +258,10 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	if (unlikely(READ_ONCE(t->fast_ring) != ring))
 		fast_places(st, ring, t);
 
+	if (!st->clock_gettime && enter_fast(st, ring, t, slot, after_site))
+		return;
 	/* Every site rewritten is 5 bytes up to the return address. */
 	site = site_index(st, after_site - 5);
-	if (!st->clock_gettime && enter_fast(st, ring, t, slot, site, rdtsc()))
-		return;
 	enter_slow(st, ring, t, slot, site, key);
 }
 
