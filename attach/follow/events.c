@@ -74,8 +74,16 @@ static void new_task(struct follower *f, struct ftask *parent, int event)
 		}
 		c->first = 1;
 	}
-	c->tgid = tgid;
-	c->inherited = event == PTRACE_EVENT_CLONE ? parent->inherited : 1;
+	/*
+	 * A vfork() or posix_spawn() child may run to its exec before we
+	 * hear of its parent's event (waitpid() reports the two tasks in any
+	 * order): it runs an image of its own by then, which exec_done() is
+	 * tracing; taking it for a fork child would leave it without a ring.
+	 */
+	if (!c->execed) {
+		c->tgid = tgid;
+		c->inherited = event == PTRACE_EVENT_CLONE ? parent->inherited : 1;
+	}
 	if (event != PTRACE_EVENT_CLONE)
 		pr_info("pid %d: %s child %d", (int)parent->tgid,
 			event == PTRACE_EVENT_FORK ? "forked" : "vforked", (int)child);
@@ -121,6 +129,7 @@ static void exec_done(struct follower *f, struct ftask *t)
 		return;
 	t->tgid = pid;
 	t->inherited = 0;
+	t->execed = 1;
 	t->stopped = 1;
 	t->status = 0;
 	if (f->ending)

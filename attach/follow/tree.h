@@ -18,6 +18,9 @@ struct ftask {
 				 * in vfork(), or it is an exited main thread */
 	int first;		/* its first stop is still to come: that one
 				 * is no group stop, whatever its signal */
+	int execed;		/* it called exec before its parent's fork,
+				 * vfork or clone event was seen: the process
+				 * of its own image, whatever that event says */
 };
 
 struct ftree {
