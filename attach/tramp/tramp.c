@@ -303,22 +303,33 @@ static uint64_t shadow_remove(const struct tp_state *st, uint64_t ring,
 /* The last acts of exit_fast(), from the EXIT on, when emit_fast() was
  * refused: the EXIT the general way, then the pop.  Returns where the
  * frame returns to, for exit_fast() to return. */
-static __attribute__((noinline)) uint64_t exit_fast_emit(const struct tp_state *st,
-		uint64_t ring, struct tp_thread *t, uint64_t d, uint64_t tsc)
+/* The fast return's last act: frame @f, the innermost of @d (sub-stack
+ * @s, its site word @site), popped; returns where it returns to. */
+static inline __attribute__((always_inline)) uint64_t fast_pop(struct tp_thread *t,
+		struct tp_frame *f, uint64_t d, uint64_t site, uint32_t s)
 {
-	struct tp_frame *f = &t->stack[d - 1];
-	/* read while the frame is ours: once depth drops, a signal handler's
-	 * call may take this frame */
-	uint64_t site = READ_ONCE(f->site), ret = READ_ONCE(f->ret);
-	uint32_t s = frame_stack(f);
+	uint64_t ret;
 
-	emit(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, d, s);
-	if (likely(st->frames_off))
-		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, d - 1);
+	if (likely(t->fast_frames))
+		WRITE_ONCE(((struct tat_thread_ctl *)t->fast_ctl)->open_depth, d - 1);
+	/* before the depth drops: then a signal handler's call may take the
+	 * frame (both volatile, so in this order) */
+	ret = READ_ONCE(f->ret);
 	WRITE_ONCE(f->site, site | FRAME_ENDED);
 	WRITE_ONCE(t->depth, d - 1);
 	WRITE_ONCE(t->cur_stack, s);
 	return ret;
+}
+
+static __attribute__((noinline)) uint64_t exit_fast_emit(const struct tp_state *st,
+		uint64_t ring, struct tp_thread *t, uint64_t d, uint64_t tsc)
+{
+	struct tp_frame *f = &t->stack[d - 1];
+	uint64_t site = READ_ONCE(f->site);
+	uint32_t s = frame_stack(f);
+
+	emit(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, d, s);
+	return fast_pop(t, f, d, site, s);
 }
 
 /* The stats record of @site in @t's pool when it has one already (the
@@ -343,7 +354,7 @@ static inline struct tat_stat *stats_own_record(const struct tp_state *st, uint6
 static inline __attribute__((always_inline)) uint64_t exit_fast(const struct tp_state *st,
 		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t tsc)
 {
-	uint64_t d = READ_ONCE(t->depth), site, dur, ret;
+	uint64_t d = READ_ONCE(t->depth), site, dur;
 	struct tat_stat *r = NULL;
 	struct tp_frame *f;
 	uint32_t s;
@@ -368,24 +379,11 @@ static inline __attribute__((always_inline)) uint64_t exit_fast(const struct tp_
 					READ_ONCE(((const struct tat_ring_header *)ring)->mode))))
 			return exit_fast_emit(st, ring, t, d, tsc);
 	} else {
-		/* stats_account(), its own record */
-		uint64_t child = f->child;
+		uint64_t child = f->child;	/* stats_account(), its own record */
 
-		local_add(&r->total, dur);
-		local_add(&r->self, dur > child ? dur - child : 0);
-		local_inc(&r->hist[hist_bucket(st, dur)]);
-		local_max(&r->max, dur);
-		local_inc(&r->calls);
+		stats_record_add(st, r, dur, dur > child ? dur - child : 0);
 	}
-	if (likely(t->fast_frames))
-		WRITE_ONCE(((struct tat_thread_ctl *)t->fast_ctl)->open_depth, d - 1);
-	/* before the depth drops: then a signal handler's call may take the
-	 * frame (both volatile, so in this order) */
-	ret = READ_ONCE(f->ret);
-	WRITE_ONCE(f->site, site | FRAME_ENDED);
-	WRITE_ONCE(t->depth, d - 1);
-	WRITE_ONCE(t->cur_stack, s);
-	return ret;
+	return fast_pop(t, f, d, site, s);
 }
 
 /* The first call tp_return makes: the fast path, or 0 for tp_exit() to

@@ -266,7 +266,6 @@ static inline __attribute__((always_inline)) void stats_account(const struct tp_
 		uint64_t child)
 {
 	uint64_t self = dur > child ? dur - child : 0;
-	unsigned b = hist_bucket(st, dur);
 	struct tat_stat *r;
 	uint32_t *index, v;
 
@@ -279,18 +278,14 @@ static inline __attribute__((always_inline)) void stats_account(const struct tp_
 		v = stats_take(st, ring, t, site, index);
 	if (unlikely(v == TAT_STAT_SHARED)) {
 		stats_account_shared((struct tat_stat *)(ring + st->stats_shared_off) + site,
-				     dur, self, b);
+				     dur, self, hist_bucket(st, dur));
 		local_inc(&ring_ctl(st, ring, t->index)->stats_shared);
 		return;
 	}
 	if (unlikely(v - 1 >= st->stats_cap))
 		return;
 	r = (struct tat_stat *)(ring + st->stats_off) + (v - 1);
-	local_add(&r->total, dur);
-	local_add(&r->self, self);
-	local_inc(&r->hist[b]);
-	local_max(&r->max, dur);
-	local_inc(&r->calls);
+	stats_record_add(st, r, dur, self);
 }
 
 /*

@@ -143,6 +143,20 @@ static inline struct tp_thread *thread_find(const struct tp_state *st, uint64_t 
 	return NULL;
 }
 
+/* Add a call of @dur ticks (@self of them its own) to a thread's own
+ * stats record @r: only that thread writes it, each field with one
+ * unlocked instruction (tramp_ring.c stats_account(), tramp.c
+ * exit_fast()). */
+static inline __attribute__((always_inline)) void stats_record_add(const struct tp_state *st,
+		struct tat_stat *r, uint64_t dur, uint64_t self)
+{
+	local_add(&r->total, dur);
+	local_add(&r->self, self);
+	local_inc(&r->hist[hist_bucket(st, dur)]);
+	local_max(&r->max, dur);
+	local_inc(&r->calls);
+}
+
 /* tramp_threads.c: the calling thread's slot */
 HIDDEN struct tp_thread *tp_thread_find(struct tp_state *st, uint64_t key);	/* or NULL */
 HIDDEN struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring, uint64_t key);
