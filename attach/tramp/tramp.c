@@ -38,7 +38,8 @@ static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
 
 /*
  * The fast paths.  Most calls are the innermost frame's callee on the one
- * stack a thread runs on, with nothing pending: no record a reader needs
+ * stack a thread runs on, or a call from untraced code with no traced
+ * frame open (a root call), with nothing pending: no record a reader needs
  * first (TIME, LOST, DEPTH, STACK), no depth limit, no backtrace() to
  * undo, no vfork() under way.  enter_fast(), exit_fast() and emit_fast()
  * do exactly that case, straight-line; anything else makes them return 0
@@ -109,8 +110,9 @@ static __attribute__((noinline)) int enter_fast_emit(const struct tp_state *st,
 	return 1;
 }
 
-/* A call nested in the innermost frame, on one stack: pushed and
- * recorded; 0 (nothing changed) for any other case. */
+/* A call nested in the innermost frame, on one stack, or a call with no
+ * frame open: pushed and recorded; 0 (nothing changed) for any other
+ * case. */
 static inline __attribute__((always_inline)) int enter_fast(const struct tp_state *st,
 		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t after_site)
 {
@@ -119,18 +121,23 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 	struct tp_frame *f;
 	uint32_t stack, mode;
 
-	if (unlikely(d - 1 >= TP_DEPTH_MAX - 1 || READ_ONCE(t->fast_ring) != ring ||
+	if (unlikely(d >= TP_DEPTH_MAX || READ_ONCE(t->fast_ring) != ring ||
 		     (READ_ONCE(t->mixed_at) | READ_ONCE(t->bt_sp) | READ_ONCE(t->vfork_pending)) ||
 		     READ_ONCE(hdr->max_depth)))
 		return 0;
-	top_site = READ_ONCE(t->stack[d - 1].site);
-	top_slot = READ_ONCE(t->stack[d - 1].slot);
-	if (unlikely((top_site & FRAME_ENDED) || top_slot <= (uint64_t)slot ||
-		     top_slot - (uint64_t)slot > CALL_REACH))
-		return 0;
-	/* only now: a call that goes the general way pays for neither */
+	if (d == 0) {
+		/* place_call() with no frame open: the current stack */
+		stack = READ_ONCE(t->cur_stack);
+	} else {
+		top_site = READ_ONCE(t->stack[d - 1].site);
+		top_slot = READ_ONCE(t->stack[d - 1].slot);
+		if (unlikely((top_site & FRAME_ENDED) || top_slot <= (uint64_t)slot ||
+			     top_slot - (uint64_t)slot > CALL_REACH))
+			return 0;
+		stack = (uint32_t)((top_site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
+	}
+	/* only now: a call that goes the general way pays for no lookup */
 	site = site_index(st, after_site - 5);	/* every site is 5 bytes */
-	stack = (uint32_t)((top_site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
 	mode = READ_ONCE(hdr->mode);
 	flags = mode == TAT_MODE_STATS ? FRAME_STATS : 0;
 	idx = local_xadd(&t->depth, 1);
@@ -240,6 +247,7 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
 	struct tp_thread *t;
 	uint64_t site;
+	int changed = 0;
 
 	/* Not recording (a fork child, see tramp_abi.h), or no TLS yet. */
 	if (unlikely(!ring || !key)) {
@@ -252,13 +260,17 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 		t = thread_claim(st, ring, key);
 		if (!t)
 			return;
+		changed = 1;
 	}
 	if (st->tid_offset)
-		thread_check_owner(st, ring, t, key);
-	if (unlikely(READ_ONCE(t->fast_ring) != ring))
+		changed |= thread_check_owner(st, ring, t, key);
+	if (unlikely(READ_ONCE(t->fast_ring) != ring)) {
 		fast_places(st, ring, t);
-
-	if (!st->clock_gettime && enter_fast(st, ring, t, slot, after_site))
+		changed = 1;
+	}
+	/* tp_enter_fast() was refused just now: only what changed since
+	 * can make enter_fast() take the call */
+	if (changed && !st->clock_gettime && enter_fast(st, ring, t, slot, after_site))
 		return;
 	/* Every site rewritten is 5 bytes up to the return address. */
 	site = site_index(st, after_site - 5);
@@ -477,6 +489,7 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
 	struct tp_thread *t;
 	uint64_t ret;
+	int changed = 0;
 
 	/* a fork child's first return: its own ring (tramp_fork.c) */
 	if (unlikely(!ring))
@@ -486,10 +499,16 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 		t = thread_by_frame(st, (uint64_t)slot);
 		if (!t)
 			return 0;
+		changed = 1;
 	}
-	if (ring && unlikely(READ_ONCE(t->fast_ring) != ring))
+	if (ring && unlikely(READ_ONCE(t->fast_ring) != ring)) {
 		fast_places(st, ring, t);
-	if ((ret = exit_fast(st, ring, t, slot, tsc)))
+		changed = 1;
+	}
+	/* tp_exit_fast() was refused just now: exit_fast() can take the
+	 * return only when something changed since, or when the clock is
+	 * not the TSC (tp_exit_fast() reads the TSC, exit_fast() does not) */
+	if ((changed || st->clock_gettime) && (ret = exit_fast(st, ring, t, slot, tsc)))
 		return ret;
 	return exit_slow(st, ring, t, slot, tsc, key);
 }

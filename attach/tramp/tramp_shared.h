@@ -160,7 +160,7 @@ static inline __attribute__((always_inline)) void stats_record_add(const struct 
 /* tramp_threads.c: the calling thread's slot */
 HIDDEN struct tp_thread *tp_thread_find(struct tp_state *st, uint64_t key);	/* or NULL */
 HIDDEN struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring, uint64_t key);
-HIDDEN void thread_check_owner(struct tp_state *st, uint64_t ring, struct tp_thread *t,
+HIDDEN int thread_check_owner(struct tp_state *st, uint64_t ring, struct tp_thread *t,
 			       uint64_t key);
 HIDDEN struct tp_thread *thread_by_frame(struct tp_state *st, uint64_t slot);
 HIDDEN int vfork_child(const struct tp_state *st, struct tp_thread *t, uint64_t key);

@@ -102,13 +102,13 @@ static void thread_end_old_owner(const struct tp_state *st, uint64_t ring,
 	WRITE_ONCE(t->vfork_pending, 0);
 }
 
-void thread_check_owner(struct tp_state *st, uint64_t ring,
+int thread_check_owner(struct tp_state *st, uint64_t ring,
 			       struct tp_thread *t, uint64_t key)
 {
 	int32_t tid = *(const volatile int32_t *)(key + st->tid_offset);
 
 	if (likely(tid == t->tid) || tid <= 0)
-		return;
+		return 0;
 	if (t->tid > 0)
 		thread_end_old_owner(st, ring, t);
 	t->tid = tid;
@@ -116,6 +116,7 @@ void thread_check_owner(struct tp_state *st, uint64_t ring,
 	ring_put(st, ring, t, tat_ev_special(TAT_SUB_TID, (uint32_t)tid), 0);
 	/* a TID puts the reader back on sub-stack 0: tell it ours again */
 	WRITE_ONCE(t->ring_stack, STACK_UNTOLD);
+	return 1;
 }
 
 /*
