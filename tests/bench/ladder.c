@@ -23,36 +23,55 @@
  *        "jmp *" (what tattach did before: shows the return-stack
  *        buffer's cost)
  *
- * What tattach does on top of step 3 is its own bookkeeping: finding the
- * thread's slot without TLS, the site index, the shared ring (reserve,
- * commit bit, TIME records), the calls in flight, sub-stacks, modes.
+ * Steps 5 - 7 go on from 3 with what a tracer attached to a running
+ * process needs besides, one requirement per step, each in its least
+ * form:
  *
- * floor_events() counts the stored events (steps 2 - 4), so percall
+ *   5  + no TLS: a tracer injected into a process it did not start has
+ *        no thread-local variable of its own.  The thread's state (its
+ *        shadow stack and events) is a slot in a table found by a hash of
+ *        the thread pointer (%fs:0), at entry and again at exit, and the
+ *        slot's owner is checked against the tid in the thread's TCB (a
+ *        new thread can reuse an old one's TCB)
+ *   6  + the site's index: the event says which function, found by a
+ *        hash of the call site's address (what the reader resolves)
+ *   7  + signal safety and live readers: the depth taken with an xadd and
+ *        the ring word reserved with a compare-and-swap (a signal handler
+ *        running a traced function in between must not take the same
+ *        word), the word marked with its lap's commit bit (a reader of a
+ *        wrapped ring tells new words from old), and the frame also
+ *        written where readers see the calls in flight
+ *
+ * What tattach does on top of step 7 is choosing its case: the checks
+ * that the call is the common one (one stack, no longjmp() skipped
+ * frames, no backtrace() or vfork() under way, no depth limit, no record
+ * the reader needs first), the callee time kept for self time, and the
+ * modes.
+ *
+ * floor_events() counts the stored events (steps 2 - 7), so percall
  * checks 2 events per call as for the floor.
  */
 #include <stdint.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #ifndef LADDER_STEP
-#error "build with -DLADDER_STEP=0..4"
+#error "build with -DLADDER_STEP=0..7"
 #endif
 
 #define NOTRACE __attribute__((noinline, no_instrument_function, used))
-#define LADDER_EVENTS 8192	/* 64 KiB per thread, like the floor */
+#define LADDER_EVENTS_SHIFT 13
+#define LADDER_EVENTS (1u << LADDER_EVENTS_SHIFT)	/* 64 KiB per thread, like the floor */
 #define LADDER_DEPTH  4096
 
 struct shadow {
 	uint64_t *slot;
 	uint64_t ret;
+#if LADDER_STEP >= 6
+	uint64_t site;		/* for the exit's event */
+#endif
 };
-
-/* Not static: gcc must not drop stores nothing in this file reads. */
-__thread uint64_t ev_buf[LADDER_EVENTS];
-__thread uint64_t ev_idx;
-__thread struct shadow sh[LADDER_DEPTH];
-__thread uint64_t sh_depth;
-
-NOTRACE void ladder_enter(uint64_t *slot);
-NOTRACE uint64_t ladder_exit(void);
 
 static inline __attribute__((always_inline)) uint64_t rdtsc(void)
 {
@@ -60,11 +79,6 @@ static inline __attribute__((always_inline)) uint64_t rdtsc(void)
 
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	return ((uint64_t)hi << 32) | lo;
-}
-
-static inline __attribute__((always_inline)) void event(uint64_t low)
-{
-	ev_buf[ev_idx++ & (LADDER_EVENTS - 1)] = rdtsc() | low;
 }
 
 #if LADDER_STEP == 0
@@ -75,7 +89,18 @@ __asm__(".text\n"
 	"	ret\n"
 	".size mcount, . - mcount\n");
 #else
-/* tp_mcount's frame, with the slot of the return into the caller in %rdi. */
+/*
+ * tp_mcount's frame, with the slot of the return into the caller in %rdi;
+ * from step 5 on also, as tp_mcount, the return into the function (site
+ * + 5) in %rsi and the thread pointer in %rdx (%rdi at the return).
+ */
+#if LADDER_STEP >= 5
+#define LADDER_ENTER_ARGS "	mov 72(%rsp), %rsi; mov %fs:0, %rdx\n"
+#define LADDER_EXIT_ARGS  "	mov %fs:0, %rdi\n"
+#else
+#define LADDER_ENTER_ARGS ""
+#define LADDER_EXIT_ARGS  ""
+#endif
 __asm__(".text\n"
 	".macro LADDER_SAVE\n"
 	"	push %rax; push %rcx; push %rdx; push %rsi; push %rdi\n"
@@ -95,6 +120,7 @@ __asm__(".text\n"
 	"mcount:\n"
 	"	LADDER_SAVE\n"
 	"	lea 8(%rbp), %rdi\n"
+	LADDER_ENTER_ARGS
 	"	LADDER_CALL ladder_enter\n"
 	"	LADDER_RESTORE\n"
 	"	ret\n"
@@ -104,6 +130,7 @@ __asm__(".text\n"
 	"ladder_return:\n"
 	"	sub $8, %rsp\n"
 	"	LADDER_SAVE\n"
+	LADDER_EXIT_ARGS
 	"	LADDER_CALL ladder_exit\n"
 	"	mov %rax, 72(%rsp)\n"
 	"	LADDER_RESTORE\n"
@@ -117,6 +144,22 @@ __asm__(".text\n"
 #endif
 
 extern char ladder_return[];
+
+#if LADDER_STEP <= 4
+/* Steps 0 - 4: the thread's state in TLS, as a tracer linked in has it.
+ * Not static: gcc must not drop stores nothing in this file reads. */
+__thread uint64_t ev_buf[LADDER_EVENTS];
+__thread uint64_t ev_idx;
+__thread struct shadow sh[LADDER_DEPTH];
+__thread uint64_t sh_depth;
+
+NOTRACE void ladder_enter(uint64_t *slot);
+NOTRACE uint64_t ladder_exit(void);
+
+static inline __attribute__((always_inline)) void event(uint64_t low)
+{
+	ev_buf[ev_idx++ & (LADDER_EVENTS - 1)] = rdtsc() | low;
+}
 
 void ladder_enter(uint64_t *slot)
 {
@@ -152,3 +195,236 @@ NOTRACE unsigned long floor_events(void)
 	return ev_idx;
 }
 #endif
+
+#else /* LADDER_STEP >= 5 */
+/*
+ * Steps 5 - 7: no TLS.  Each thread's state is a slot of a table, found
+ * by a hash of its thread pointer (open addressing, key 0 = free), as
+ * tattach's trampoline finds its tp_thread.  A thread claims its slot at
+ * its first call (the slow path, not measured).
+ */
+#define SLOT_BITS 8	/* 256 threads: each mt run of percall makes new ones */
+#define SITE_BITS 12
+
+struct lslot {
+	uint64_t key;		/* the thread pointer; 0: free */
+	int32_t tid;		/* its owner, as the TCB says */
+	uint64_t depth;
+	uint64_t head;		/* events stored */
+	uint64_t open_depth;	/* step 7: the calls in flight a reader sees */
+	struct shadow sh[LADDER_DEPTH];
+	uint64_t ev[LADDER_EVENTS];
+#if LADDER_STEP >= 7
+	struct { uint64_t tsc, site; } frames[LADDER_DEPTH];
+#endif
+};
+
+struct lslot ladder_slots[1u << SLOT_BITS];
+long ladder_tid_off;	/* where the TCB keeps its thread's tid */
+
+NOTRACE void ladder_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
+NOTRACE uint64_t ladder_exit(uint64_t key);
+
+/* tramp_abi.h's hash64(): @bits of a multiplicative hash */
+static inline uint32_t lhash(uint64_t x, unsigned bits)
+{
+	return (uint32_t)(((x * 0x9e3779b97f4a7c15ull) >> 1) >> (63 - bits));
+}
+
+static inline struct lslot *slot_find(uint64_t key)
+{
+	uint32_t h = lhash(key, SLOT_BITS);
+
+	for (uint32_t i = 0; i < (1u << SLOT_BITS); i++) {
+		struct lslot *t = &ladder_slots[(h + i) & ((1u << SLOT_BITS) - 1)];
+		uint64_t k = __atomic_load_n(&t->key, __ATOMIC_RELAXED);
+
+		if (__builtin_expect(k == key, 1))
+			return t;
+		if (k == 0)
+			break;
+	}
+	return NULL;
+}
+
+/* The calling thread's slot, claimed (or taken over from a thread that
+ * ended and left its TCB to this one). */
+NOTRACE static struct lslot *slot_claim(uint64_t key, struct lslot *t)
+{
+	int32_t tid = (int32_t)syscall(SYS_gettid);
+	uint32_t h = lhash(key, SLOT_BITS);
+
+	if (!ladder_tid_off) {
+		for (long o = 16; o < 0x800 && !ladder_tid_off; o += 4)
+			if (*(const int32_t *)(key + o) == tid)
+				ladder_tid_off = o;
+		if (!ladder_tid_off)
+			abort();	/* this libc keeps no tid in its TCB */
+	}
+	for (uint32_t i = 0; !t && i < (1u << SLOT_BITS); i++) {
+		struct lslot *c = &ladder_slots[(h + i) & ((1u << SLOT_BITS) - 1)];
+		uint64_t free = 0;
+
+		if (__atomic_compare_exchange_n(&c->key, &free, key, 0,
+						__ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+			t = c;
+	}
+	if (!t)
+		abort();	/* more threads than slots */
+	t->depth = 0;
+	t->tid = tid;
+	return t;
+}
+
+#if LADDER_STEP >= 6
+struct lsite {
+	uint64_t addr;		/* 0: free */
+	uint64_t index;
+};
+
+struct lsite ladder_sites[1u << SITE_BITS];
+uint64_t ladder_nsites;
+
+/* The first call at @addr: give it an index. */
+NOTRACE static uint64_t site_add(uint64_t addr)
+{
+	uint32_t h = lhash(addr, SITE_BITS);
+
+	for (uint32_t i = 0; i < (1u << SITE_BITS); i++) {
+		struct lsite *e = &ladder_sites[(h + i) & ((1u << SITE_BITS) - 1)];
+		uint64_t free = 0;
+
+		if (__atomic_compare_exchange_n(&e->addr, &free, addr, 0,
+						__ATOMIC_SEQ_CST, __ATOMIC_RELAXED) ||
+		    free == addr) {
+			if (free == 0)
+				__atomic_store_n(&e->index,
+						 __atomic_add_fetch(&ladder_nsites, 1, __ATOMIC_SEQ_CST),
+						 __ATOMIC_SEQ_CST);
+			while (!__atomic_load_n(&e->index, __ATOMIC_SEQ_CST))
+				;
+			return e->index;
+		}
+	}
+	abort();	/* more sites than places */
+}
+
+static inline uint64_t site_index(uint64_t addr)
+{
+	uint32_t h = lhash(addr, SITE_BITS);
+
+	for (uint32_t i = 0; i < (1u << SITE_BITS); i++) {
+		const struct lsite *e = &ladder_sites[(h + i) & ((1u << SITE_BITS) - 1)];
+		uint64_t a = __atomic_load_n(&e->addr, __ATOMIC_RELAXED);
+
+		if (__builtin_expect(a == addr, 1)) {
+			uint64_t index = __atomic_load_n(&e->index, __ATOMIC_RELAXED);
+
+			if (__builtin_expect(index != 0, 1))
+				return index;
+			break;
+		}
+		if (a == 0)
+			break;
+	}
+	return site_add(addr);
+}
+#endif
+
+/* One event: type, site, time (tattach's event word, roughly). */
+static inline __attribute__((always_inline)) void put(struct lslot *t, uint64_t type,
+		uint64_t site, uint64_t tsc)
+{
+	uint64_t w = (tsc & ((1ull << 40) - 1)) | (site << 40) | (type << 62);
+#if LADDER_STEP >= 7
+	/* A signal handler's traced call between the read and the
+	 * reservation took the word: take the next (tramp_common.h's
+	 * local_cmpxchg, no lock prefix: only this thread writes it). */
+	uint64_t pos = __atomic_load_n(&t->head, __ATOMIC_RELAXED), seen;
+	unsigned char ok;
+
+	for (;;) {
+		seen = pos;
+		__asm__ volatile("cmpxchgq %3, %1; sete %2"
+				 : "+a"(seen), "+m"(t->head), "=q"(ok)
+				 : "r"(pos + 1) : "cc", "memory");
+		if (__builtin_expect(ok, 1))
+			break;
+		pos = seen;
+	}
+	/* the lap's commit bit: a reader tells this lap's words from the last */
+	w |= (~(pos >> LADDER_EVENTS_SHIFT) & 1) << 63;
+	__atomic_store_n(&t->ev[pos & (LADDER_EVENTS - 1)], w, __ATOMIC_RELAXED);
+#else
+	t->ev[t->head++ & (LADDER_EVENTS - 1)] = w;
+#endif
+}
+
+void ladder_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
+{
+	struct lslot *t = slot_find(key);
+	struct shadow *f;
+	uint64_t d, tsc, site = 0;
+
+	if (__builtin_expect(!t || *(const int32_t *)(key + ladder_tid_off) != t->tid, 0))
+		t = slot_claim(key, t);
+#if LADDER_STEP >= 6
+	site = site_index(after_site - 5);	/* every site is 5 bytes */
+#else
+	(void)after_site;
+#endif
+#if LADDER_STEP >= 7
+	d = 1;
+	__asm__ volatile("xaddq %0, %1" : "+r"(d), "+m"(t->depth) :: "memory");
+#else
+	d = t->depth++;
+#endif
+	tsc = rdtsc();
+	f = &t->sh[d & (LADDER_DEPTH - 1)];
+	f->slot = slot;
+	f->ret = *slot;
+#if LADDER_STEP >= 6
+	f->site = site;
+#endif
+#if LADDER_STEP >= 7
+	__atomic_store_n(&t->frames[d & (LADDER_DEPTH - 1)].tsc, tsc, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->frames[d & (LADDER_DEPTH - 1)].site, site, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->open_depth, d + 1, __ATOMIC_RELAXED);
+#endif
+	*slot = (uint64_t)ladder_return;
+	put(t, 1, site, tsc);
+}
+
+uint64_t ladder_exit(uint64_t key)
+{
+	uint64_t tsc = rdtsc(), d, ret, site = 0;
+	struct lslot *t = slot_find(key);
+	const struct shadow *f;
+
+	if (__builtin_expect(!t, 0))
+		abort();	/* a return hijacked by no thread */
+	d = t->depth - 1;
+	f = &t->sh[d & (LADDER_DEPTH - 1)];
+	ret = f->ret;
+#if LADDER_STEP >= 6
+	site = f->site;
+#endif
+	put(t, 2, site, tsc);
+#if LADDER_STEP >= 7
+	__atomic_store_n(&t->open_depth, d, __ATOMIC_RELAXED);
+#endif
+	__atomic_store_n(&t->depth, d, __ATOMIC_RELAXED);
+	return ret;
+}
+
+/* Events stored by the calling thread so far (percall's check). */
+NOTRACE unsigned long floor_events(void)
+{
+	uint64_t key;
+	const struct lslot *t;
+
+	__asm__("mov %%fs:0, %0" : "=r"(key));
+	t = slot_find(key);
+	return t ? t->head : 0;
+}
+#endif /* LADDER_STEP >= 5 */

@@ -3,8 +3,8 @@
 # side by side on the same percall -pg program, at the same moment.
 #
 # Each round measures, one after the other: the plain build, percall.pg
-# under OLD_TATTACH, percall.pg under build/tattach, the floor and ladder 3
-# (tests/bench/ladder.c); each runs "fib 20 100" once, then "fib 20 600" 7
+# under OLD_TATTACH, percall.pg under build/tattach, the floor, ladder 3
+# and ladder 7 (tests/bench/ladder.c); each runs "fib 20 100" once, then "fib 20 600" 7
 # times, and the least ns/call of the 7 is kept (the machine's other load
 # only ever adds).  Prints the overheads (minus the plain build) and the
 # ratios of each round.  Needs `make bench` (or `sh tests/bench/run.sh
@@ -16,7 +16,8 @@ if [ $# -lt 1 ]; then
 fi
 cd "$(dirname "$0")/../.." || exit 1
 B=build/bench OLD=$1 MODE=${2:-flight}
-for f in "$B/percall.plain" "$B/percall.pg" "$B/percall.floor" "$B/percall.lad3" "$OLD" build/tattach; do
+for f in "$B/percall.plain" "$B/percall.pg" "$B/percall.floor" "$B/percall.lad3" "$B/percall.lad7" \
+	 "$OLD" build/tattach; do
 	[ -x "$f" ] || { echo "percall_ab: $f missing" >&2; exit 1; }
 done
 
@@ -48,8 +49,10 @@ for ((r = 0; r < ${3:-3}; r++)); do
 	n=$(best percall.pg build/tattach)
 	f=$(best percall.floor)
 	l=$(best percall.lad3)
-	awk -v p="$p" -v o="$o" -v n="$n" -v f="$f" -v l="$l" -v ld="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
-		printf "ns/call over plain: old %.1f new %.1f floor %.1f ladder3 %.1f | ", o - p, n - p, f - p, l - p
-		printf "old/floor %.2f new/floor %.2f old/ladder3 %.2f new/ladder3 %.2f | load %s\n",
-		       (o - p) / (f - p), (n - p) / (f - p), (o - p) / (l - p), (n - p) / (l - p), ld }'
+	s=$(best percall.lad7)
+	awk -v p="$p" -v o="$o" -v n="$n" -v f="$f" -v l="$l" -v s="$s" -v ld="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+		printf "ns/call over plain: old %.1f new %.1f floor %.1f ladder3 %.1f ladder7 %.1f | ",
+		       o - p, n - p, f - p, l - p, s - p
+		printf "old/floor %.2f new/floor %.2f new/ladder3 %.2f ladder7/floor %.2f new/ladder7 %.2f | load %s\n",
+		       (o - p) / (f - p), (n - p) / (f - p), (n - p) / (l - p), (s - p) / (f - p), (n - p) / (s - p), ld }'
 done

@@ -228,7 +228,7 @@ cc_to "$OUT/floor.o" "$HERE/floor.c" -- $CF -c "$HERE/floor.c"
 cc_to "$OUT/percall.floor" "$PC" "$OUT/floor.o" -- $CF -finstrument-functions "$PC" "$OUT/floor.o"
 # The ladder (ladder.c): a -pg build whose own mcount adds one piece of a
 # traced call per step, to measure each piece.
-for n in 0 1 2 3 4; do
+for n in 0 1 2 3 4 5 6 7; do
 	cc_to "$OUT/ladder$n.o" "$HERE/ladder.c" -- $CF -c -DLADDER_STEP=$n "$HERE/ladder.c"
 	cc_to "$OUT/percall.lad$n" "$PC" "$OUT/ladder$n.o" -- $CF -pg "$PC" "$OUT/ladder$n.o"
 done
@@ -301,6 +301,9 @@ cfg lad1      direct       percall.lad1  1500 300000 "ladder 1: + register saves
 cfg lad2      direct       percall.lad2  1000 300000 "ladder 2: + 2 TSC reads and 8-byte stores (the floor's work)"
 cfg lad3      direct       percall.lad3  1000 300000 "ladder 3: + return hijack (shadow push, stub, jmp *): floor + hijack"
 cfg lad4      direct       percall.lad4  1000 300000 "ladder 4: = 3 with ret instead of jmp * in the stub"
+cfg lad5      direct       percall.lad5  1000 300000 "ladder 5: = 3 without TLS: the thread's slot by a hash of %fs:0, tid checked"
+cfg lad6      direct       percall.lad6  1000 300000 "ladder 6: + the site's index by a hash of its address"
+cfg lad7      direct       percall.lad7  1000 300000 "ladder 7: + signal-safe reservation, commit bit, calls in flight"
 cfg tat_disc  tat-discard  percall.pg     200 100000 "tattach -pg, discard, -b 2G -t 2 (never full)"
 cfg tat_fl    tat-flight   percall.pg     600 300000 "tattach -pg, flight, -b 64K"
 cfg tat_flpfe tat-flight   percall.pfe    600 300000 "tattach -fpatchable-function-entry=5, flight, -b 64K"
@@ -481,6 +484,8 @@ for w in fib mix; do
 	done
 	combine "$M/lad3.$w.vs_floor" '$1 / $2' "$M/lad3.$w.ovh" "$M/floor.$w.ovh"
 	combine "$M/tat_fl.$w.vs_lad3" '$1 / $2' "$M/tat_fl.$w.ovh" "$M/lad3.$w.ovh"
+	combine "$M/lad7.$w.vs_floor" '$1 / $2' "$M/lad7.$w.ovh" "$M/floor.$w.ovh"
+	combine "$M/tat_fl.$w.vs_lad7" '$1 / $2' "$M/tat_fl.$w.ovh" "$M/lad7.$w.ovh"
 	# Goal: stats mode costs no more per call than event mode.
 	combine "$M/tat_stats.$w.vs_flight" '$1 / $2' "$M/tat_stats.$w.ovh" "$M/tat_fl.$w.ovh"
 	# Goal: discard mode on a fresh ring costs what flight mode costs (the
@@ -503,13 +508,17 @@ for w in fib mix; do
 				"$(fmt "$(stats "$M/shm" | cut -d' ' -f1)") us per 4 KiB page"
 		fi
 	done
-	for c in lad0 lad1 lad2 lad3 lad4; do
+	for c in lad0 lad1 lad2 lad3 lad4 lad5 lad6 lad7; do
 		[ -n "${KIND[$c]:-}" ] || continue
 		row "1 $w" "${LABEL[$c]}: overhead" "$M/$c.$w.ovh" "ns/call" "${PERRUN[$c.$w]:-?} calls/run"
 	done
 	row "1 $w" "ratio ladder 3 (floor + hijacked return) / floor" "$M/lad3.$w.vs_floor" "x" \
 		"the least any return-hijacking tracer costs, over the floor"
 	row "1 $w" "ratio tattach flight / ladder 3 (floor + hijacked return)" "$M/tat_fl.$w.vs_lad3" "x"
+	row "1 $w" "ratio ladder 7 (+ no TLS, site index, signal safety) / floor" "$M/lad7.$w.vs_floor" "x" \
+		"the least a tracer attached to a running process costs, over the floor"
+	row "1 $w" "ratio tattach flight / ladder 7" "$M/tat_fl.$w.vs_lad7" "x" \
+		"what tattach's choice of case and its modes add"
 	row "1 $w" "ratio tattach flight / uftrace (goal <= 0.5)" "$M/tat_fl.$w.vs_uftrace" "x"
 	row "1 $w" "ratio tattach discard / uftrace (goal <= 0.5)" "$M/tat_disc.$w.vs_uftrace" "x"
 	row "1 $w" "ratio tattach flight / floor (goal <= 1.5)" "$M/tat_fl.$w.vs_floor" "x"
@@ -543,6 +552,10 @@ steps "$WORK/st.plain" percall.plain
 steps "$WORK/st.floor" percall.floor
 steps "$WORK/st.tat" percall.pg -m flight -b 64K
 steps "$WORK/st.lad3" percall.lad3
+for n in 3 5 6 7; do
+	STEP_CMD="fib 2 1" steps "$WORK/st.lad$n.2" percall.lad$n
+	STEP_CMD="fib 3 1" steps "$WORK/st.lad$n.3" percall.lad$n
+done
 # A nested call (the common case: the innermost frame's callee): w_fib(3)
 # makes 5 calls, w_fib(2) 3, both with one root call; half the difference.
 STEP_CMD="fib 2 1" steps "$WORK/st.tat2" percall.pg -m flight -b 64K
@@ -550,6 +563,7 @@ STEP_CMD="fib 3 1" steps "$WORK/st.tat3" percall.pg -m flight -b 64K
 STEP_CMD="fib 2 1" steps "$WORK/st.stats2" percall.pg -m stats -b 64K
 STEP_CMD="fib 3 1" steps "$WORK/st.stats3" percall.pg -m stats -b 64K
 tramp_total() { awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$1"; }
+lad_total() { awk '$2 ~ /^(mcount|ladder_enter|ladder_return|ladder_exit)$/ { n += $1 } END { print n + 0 }' "$1"; }
 if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 	row_text "1 ins" "instructions of one traced call (w_fib(1), single-stepped)" "" "" "tattach -pg flight -b 64K vs the floor"
 	for p in tp_mcount tp_enter_fast tp_enter enter_slow tp_return tp_exit_fast tp_exit exit_slow; do
@@ -577,6 +591,12 @@ if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 	fi
 	[ -s "$WORK/st.lad3" ] && row_text "1 ins" "  ladder 3 (floor + hijacked return): mcount, stub and C" \
 		"$(( $(insn "$WORK/st.lad3" mcount) + $(insn "$WORK/st.lad3" ladder_enter) + $(insn "$WORK/st.lad3" ladder_return) + $(insn "$WORK/st.lad3" ladder_exit) ))" "instr"
+	for n in 3 5 6 7; do
+		[ -s "$WORK/st.lad$n.2" ] && [ -s "$WORK/st.lad$n.3" ] || continue
+		row_text "1 ins" "  ladder $n: mcount, stub and C, one nested call" \
+			"$(( ($(lad_total "$WORK/st.lad$n.3") - $(lad_total "$WORK/st.lad$n.2")) / 2 ))" "instr" \
+			"(w_fib(3) - w_fib(2)) / 2, as for tattach"
+	done
 fi
 say "1-2 took $(( $(date +%s) - T1 )) s"
 fi
