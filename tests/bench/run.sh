@@ -698,13 +698,18 @@ say "8. threads at once: 1, 2, 8 threads tracing; 1000 threads alive"
 # call, so 8 threads time-sharing 2 CPUs count only the time each one ran;
 # a shared cache line written on the hot path would still show, as more
 # CPU per call.
+# The control: ladder 7 (ladder.c), a tracer with tattach's requirements
+# whose threads share no written memory by construction; what its cost
+# per call does with 2 and 8 threads is what this machine does to any
+# such tracer.
 MT_R=100
 if start mtplain "$OUT/percall.plain" && start mttat "$OUT/percall.pg" &&
+   start mtlad7 "$OUT/percall.lad7" &&
    tat "${PID[mttat]}" --enable -m flight -b 64K -t 16; then
-	for c in mtplain mttat; do ask "$c" "mt 2 $FIB_D 10"; done	# warm-up
+	for c in mtplain mttat mtlad7; do ask "$c" "mt 2 $FIB_D 10"; done	# warm-up
 	for ((r = 0; r < REPS; r++)); do
 		for nt in 1 2 8; do
-			for c in mtplain mttat; do
+			for c in mtplain mttat mtlad7; do
 				if ask "$c" "mt $nt $FIB_D $MT_R"; then
 					read -r ns calls _ wall <<<"$(sed 's/[a-z]*=//g; s/^ok //' <<<"$ANSWER")"
 					awk -v ns="$ns" -v n="$calls" 'BEGIN { printf "%.4f\n", ns / n }' >>"$M/$c.mt$nt"
@@ -726,14 +731,20 @@ if start mtplain "$OUT/percall.plain" && start mttat "$OUT/percall.pg" &&
 		row "8" "$nt thread(s) at once: tattach flight -b 64K, overhead (CPU per call)" "$M/mt$nt.ovh" "ns/call"
 		row "8" "$nt thread(s) at once: tattach, wall time per call (all threads)" "$M/mttat.mt$nt.wall" "ns/call" \
 			"2 CPUs: 8 threads time-share them"
+		combine "$M/mtl$nt.ovh" '$1 - $2' "$M/mtlad7.mt$nt" "$M/mtplain.mt$nt"
+		row "8" "$nt thread(s) at once: ladder 7 (shares no written line), overhead (CPU per call)" \
+			"$M/mtl$nt.ovh" "ns/call"
 	done
-	combine "$M/mt2.vs1" '$2 / $1' "$M/mt1.ovh" "$M/mt2.ovh"
-	combine "$M/mt8.vs1" '$2 / $1' "$M/mt1.ovh" "$M/mt8.ovh"
-	row "8" "ratio overhead 2 threads / 1 thread (goal ~ 1)" "$M/mt2.vs1" "x"
-	row "8" "ratio overhead 8 threads / 1 thread (goal ~ 1)" "$M/mt8.vs1" "x"
+	for nt in 2 8; do
+		combine "$M/mt$nt.vs1" '$2 / $1' "$M/mt1.ovh" "$M/mt$nt.ovh"
+		combine "$M/mtl$nt.vs1" '$2 / $1' "$M/mtl1.ovh" "$M/mtl$nt.ovh"
+		row "8" "ratio overhead $nt threads / 1 thread (goal ~ 1)" "$M/mt$nt.vs1" "x"
+		row "8" "ratio overhead $nt threads / 1 thread, ladder 7 (the machine's own)" "$M/mtl$nt.vs1" "x"
+	done
 fi
 stop mtplain
 stop mttat
+stop mtlad7
 
 # 1000 threads alive, each traced once: slots and ring memory.
 if start mt1k "$OUT/percall.pg" && tat "${PID[mt1k]}" --enable -m flight -b 64K -t 1024; then
