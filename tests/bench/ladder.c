@@ -331,11 +331,13 @@ static inline uint64_t site_index(uint64_t addr)
 }
 #endif
 
-/* One event: type, site, time (tattach's event word, roughly). */
+/* One event: tattach's event word (docs/how-it-works.md): commit bit 63,
+ * type 62..61 (0 ENTRY, 1 EXIT), site 60..40, clock 39..0. */
 static inline __attribute__((always_inline)) void put(struct lslot *t, uint64_t type,
 		uint64_t site, uint64_t tsc)
 {
-	uint64_t w = (tsc & ((1ull << 40) - 1)) | (site << 40) | (type << 62);
+	uint64_t w = (tsc & ((1ull << 40) - 1)) | ((site & ((1ull << 21) - 1)) << 40) |
+		     (type << 61);
 #if LADDER_STEP >= 7
 	/* A signal handler's traced call between the read and the
 	 * reservation took the word: take the next (tramp_common.h's
@@ -392,7 +394,7 @@ void ladder_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	__atomic_store_n(&t->open_depth, d + 1, __ATOMIC_RELAXED);
 #endif
 	*slot = (uint64_t)ladder_return;
-	put(t, 1, site, tsc);
+	put(t, 0, site, tsc);
 }
 
 uint64_t ladder_exit(uint64_t key)
@@ -409,7 +411,7 @@ uint64_t ladder_exit(uint64_t key)
 #if LADDER_STEP >= 6
 	site = f->site;
 #endif
-	put(t, 2, site, tsc);
+	put(t, 1, site, tsc);
 #if LADDER_STEP >= 7
 	__atomic_store_n(&t->open_depth, d, __ATOMIC_RELAXED);
 #endif
