@@ -132,6 +132,10 @@ ParameterizedTest(struct mode *m, calltree, modes, .timeout = 120)
 		cr_assert_str_eq(got, want, "thread %d of %s", tids[i], m->name);
 	}
 	cr_assert_eq(graph_count_calls(out, "leaf"), 3 * 5 + 8 * 3 * 3);
+	/* One stack per thread: no switch.  Each command's dispatch() starts
+	 * with no traced frame open, the fast path's root call, which must
+	 * stay on the thread's stack as place_call() would. */
+	cr_assert_null(strstr(out, "/* stack "), "a stack switch in %s:\n%s", m->name, out);
 
 	/* reading does not consume: the same again */
 	{
