@@ -117,6 +117,9 @@ int inject_setup(struct remote *r, struct ringfile *rf)
 	st.thread_bits = log2_u64(h->max_threads);
 	st.site_bits = log2_u64(hash_entries(h));
 	st.ring_shift = h->ring_shift;
+	st.thread_shift = 63 - st.thread_bits;
+	st.site_shift = 63 - st.site_bits;
+	st.ring_mask = (1ull << h->ring_shift) - 1;
 	phase_mark("inject: maps (live, ring, state)");
 	st.tid_offset = inject_find_tid_offset(r);
 	phase_mark("inject: tid offset");

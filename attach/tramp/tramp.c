@@ -21,7 +21,7 @@ static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
 {
 	const struct tp_hent *tab = (const struct tp_hent *)st->site_hash;
 	uint64_t mask = (1ull << st->site_bits) - 1;
-	uint64_t h = hash64(addr, st->site_bits), cur = tab[h].addr;
+	uint64_t h = hash_at(addr, st->site_shift), cur = tab[h].addr;
 
 	/* where its hash points first, then on (open addressing, 0 = free) */
 	if (likely(cur == addr))
@@ -74,7 +74,10 @@ static void fast_places(const struct tp_state *st, uint64_t ring, struct tp_thre
 }
 
 /* One ENTRY or EXIT of sub-stack @s when the reader needs nothing before
- * it; 0 (nothing written) otherwise.  @mode: the ring's, read once. */
+ * it; 0 (nothing written) otherwise.  @mode: the ring's, read once.
+ * @site is an index, at most TAT_EV_SITE_MAX (the site table's, or a
+ * frame's FRAME_SITE bits), so the word is tat_ev_make()'s without its
+ * mask. */
 static inline __attribute__((always_inline)) int emit_fast(const struct tp_state *st,
 		struct tp_thread *t, unsigned type, uint64_t site, uint64_t tsc,
 		uint32_t s, uint32_t mode)
@@ -90,12 +93,13 @@ static inline __attribute__((always_inline)) int emit_fast(const struct tp_state
 		     (pos & (TAT_CHUNK_EVENTS - 1)) == 0 ||
 		     READ_ONCE(t->lost_pending) || READ_ONCE(t->ring_stack) != s))
 		return 0;
-	if (mode != TAT_MODE_FLIGHT && pos + 1 - READ_ONCE(ctl->tail) > (1ull << shift))
+	if (mode != TAT_MODE_FLIGHT && pos - READ_ONCE(ctl->tail) > st->ring_mask)	/* full */
 		return 0;
 	if (unlikely(!local_cmpxchg(&ctl->head, &pos, pos + 1)))
 		return 0;
-	WRITE_ONCE(((uint64_t *)t->fast_data)[pos & ((1ull << shift) - 1)],
-		   tat_ev_make(type, (uint32_t)site, tsc) | tat_ev_commit_bit(pos, shift));
+	WRITE_ONCE(((uint64_t *)t->fast_data)[pos & st->ring_mask],
+		   ((uint64_t)type << TAT_EV_TYPE_SHIFT) | (site << TAT_EV_SITE_SHIFT) |
+		   (tsc & TAT_EV_TSC_MASK) | tat_ev_commit_bit(pos, shift));
 	return 1;
 }
 

@@ -24,7 +24,10 @@
 #include <stdint.h>
 
 #define TP_CONFIG_MAGIC 0x47464354504d4154ull	/* "TAMPTCFG" */
-#define TP_STATE_MAGIC  0x5441545350504d54ull
+/* Changed with struct tp_state's layout: a tattach then finds the state a
+ * build of another layout left in a process not its own (--enable fails
+ * rather than write into the wrong fields). */
+#define TP_STATE_MAGIC  0x5441545350504d55ull
 #define TP_DEPTH_MAX    1024	/* shadow stack entries per thread */
 
 struct tp_config {
@@ -118,6 +121,12 @@ struct tp_state {
 	uint32_t site_bits;
 	uint32_t ring_shift;	/* copied from the ring header (immutable) */
 	int32_t  tid_offset;	/* offset of the tid in the TCB, 0 = unknown */
+	/* Worked out once, so that a traced call does not: hash_at()'s
+	 * shifts (63 - thread_bits, 63 - site_bits) and the ring's index
+	 * mask ((1 << ring_shift) - 1). */
+	uint32_t thread_shift;
+	uint32_t site_shift;
+	uint64_t ring_mask;
 	uint64_t thread_off;	/* ring header fields, copied so the hot path */
 	uint64_t data_off;	/* never trusts the shared file for addresses */
 	uint64_t tramp_return[8]; /* tp_return of every copy, 0 = no copy */
@@ -180,11 +189,18 @@ struct tp_state {
  * Where the search for a thread pointer's slot, or a site address's
  * entry, starts among 1 << @bits: tattach fills the tables and the
  * trampoline looks them up, so both use this one.  Two shifts, so that
- * @bits 0 (one slot, -t 1) gives 0 without a mask.
+ * @bits 0 (one slot, -t 1) gives 0 without a mask.  hash_at() takes the
+ * second shift itself, 63 - @bits, as the trampoline keeps it
+ * (tp_state.thread_shift, site_shift).
  */
+static inline uint64_t hash_at(uint64_t x, uint32_t shift)
+{
+	return ((x * 0x9e3779b97f4a7c15ull) >> 1) >> shift;
+}
+
 static inline uint64_t hash64(uint64_t x, uint32_t bits)
 {
-	return ((x * 0x9e3779b97f4a7c15ull) >> 1) >> (63 - bits);
+	return hash_at(x, 63 - bits);
 }
 
 #endif

@@ -82,24 +82,25 @@ static inline void local_add(uint64_t *p, uint64_t v)
 static inline int local_cmpxchg(uint64_t *p, uint64_t *old, uint64_t new)
 {
 	uint64_t prev = *old;
-	uint8_t ok;
+	int ok;
 
-	__asm__ volatile("cmpxchgq %3, %1; sete %0"
-			 : "=q"(ok), "+m"(*p), "+a"(prev)
+	/* ZF as the answer (a flag output): the caller branches on it */
+	__asm__ volatile("cmpxchgq %3, %1"
+			 : "=@ccz"(ok), "+m"(*p), "+a"(prev)
 			 : "r"(new)
-			 : "memory", "cc");
+			 : "memory");
 	*old = prev;
 	return ok;
 }
 
 static inline int local_cmpxchg32(uint32_t *p, uint32_t old, uint32_t new)
 {
-	uint8_t ok;
+	int ok;
 
-	__asm__ volatile("cmpxchgl %3, %1; sete %0"
-			 : "=q"(ok), "+m"(*p), "+a"(old)
+	__asm__ volatile("cmpxchgl %3, %1"
+			 : "=@ccz"(ok), "+m"(*p), "+a"(old)
 			 : "r"(new)
-			 : "memory", "cc");
+			 : "memory");
 	return ok;
 }
 

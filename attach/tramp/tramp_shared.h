@@ -128,7 +128,7 @@ static inline struct tp_thread *thread_find(const struct tp_state *st, uint64_t 
 {
 	struct tp_thread *threads = (struct tp_thread *)st->threads;
 	uint32_t n = 1u << st->thread_bits;
-	uint32_t h = (uint32_t)hash64(key, st->thread_bits);
+	uint32_t h = (uint32_t)hash_at(key, st->thread_shift);
 	uint64_t cur = READ_ONCE(threads[h].key);
 
 	if (likely(cur == key))
