@@ -905,7 +905,10 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	if (!ret) {
 		ret = inject_sync_sites_with(&r, &rf, &pre);
 		phase_mark("site hash into the target");
-		if (ret)
+		if (ret == -EBADMSG)
+			pr_err("pid %d runs a trampoline that another tattach build injected: "
+			       "enable it with that build, or restart the process", (int)o->pid);
+		else if (ret)
 			pr_err("writing the site table into pid %d: %s", (int)o->pid,
 			       strerror(-ret));
 	}
@@ -1014,7 +1017,10 @@ static int unhook_unwinder(struct remote *r, struct ringfile *rf, struct held *h
 		pr_warn("pid %d: _Unwind_ForcedUnwind's entry could not be put back",
 			(int)h->pid);
 
-	if (n < 0 && n != -EBUSY)
+	if (n == -EBADMSG)
+		pr_warn("pid %d: the unwinder's GOT entries stay on the trampoline another "
+			"tattach build injected (it keeps working)", (int)h->pid);
+	else if (n < 0 && n != -EBUSY)
 		pr_warn("pid %d: the unwinder's GOT entries could not all be put back: %s",
 			(int)h->pid, strerror(-n));
 	return n > 0 ? libcalls_apply(r, rf, NULL, lrep) : 0;

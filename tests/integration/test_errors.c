@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <tattach/ring.h>
+
 #include "lib/proc_harness.h"
 
 static int lines(const char *s)
@@ -267,4 +269,52 @@ Test(errors, disable_after_program_replaced, .timeout = 30)
 	target_stop(&t);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	run_capture(sh, NULL, NULL);
+}
+
+/*
+ * A process whose trampoline another tattach build injected (its state
+ * has another layout, so another TP_STATE_MAGIC; made here by changing
+ * the magic through /proc/PID/mem): --enable refuses in one line before
+ * it writes anything of that state, and the process runs on; --disable
+ * still turns the sites off.
+ */
+Test(errors, trampoline_of_another_build, .timeout = 30)
+{
+	struct tat_ring_header h;
+	struct target t;
+	char path[128], *out, *err;
+	uint64_t magic, other;
+	int fd, rc;
+
+	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
+	ring_remove(t.pid);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	snprintf(path, sizeof(path), "/dev/shm/tattach-%d.ring", (int)t.pid);
+	fd = open(path, O_RDONLY);
+	cr_assert(fd >= 0, "no ring file %s", path);
+	cr_assert(pread(fd, &h, sizeof(h), 0) == sizeof(h));
+	close(fd);
+	cr_assert_neq(h.private_addr, 0);
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)t.pid);
+	fd = open(path, O_RDWR);
+	cr_assert(fd >= 0);
+	cr_assert(pread(fd, &magic, sizeof(magic), (off_t)h.private_addr) == sizeof(magic));
+	other = magic ^ 0xff;
+	cr_assert(pwrite(fd, &other, sizeof(other), (off_t)h.private_addr) == sizeof(other));
+
+	rc = tattach(t.pid, "--enable", &out, &err);
+	assert_one_line_error(rc, err, "another tattach build injected");
+	cr_assert_eq(tracer_of(t.pid), 0, "left traced");
+	cr_assert_str_eq(target_cmd(&t, "run 4"), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "run 4"), "done");
+
+	/* its own state back: this build enables it again */
+	cr_assert(pwrite(fd, &magic, sizeof(magic), (off_t)h.private_addr) == sizeof(magic));
+	close(fd);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "run 4"), "done");
+	target_stop(&t);
+	ring_remove(t.pid);
 }
