@@ -226,19 +226,30 @@ static void lost_after0(struct tread_stream *s, uint64_t payload)
 	s->lost_after0 = s->lost_after0 > neg ? s->lost_after0 - neg : 0;
 }
 
-static void push(struct tread_stream *s, const struct tread_event *ev)
+/*
+ * Where the next decoded events go: the queue's free end, with room for
+ * TREAD_DECODER_MAX_OUT.  The decoder writes them in place; a copy of an
+ * event just written field by field stalls the CPU (its wide loads wait
+ * for the narrow stores), and this runs once per event.  Decoding only
+ * happens with at most one event queued (peek's idx <= 1), so moving that
+ * one to the front always makes the room.
+ */
+static struct tread_event *queue_end(struct tread_stream *s)
 {
-	s->queue[(s->q_first + s->q_len) % TREAD_STREAM_QUEUE] = *ev;
-	s->q_len++;
+	if (s->q_first + s->q_len + TREAD_DECODER_MAX_OUT > TREAD_STREAM_QUEUE) {
+		for (unsigned i = 0; i < s->q_len; i++)
+			s->queue[i] = s->queue[s->q_first + i];
+		s->q_first = 0;
+	}
+	return &s->queue[s->q_first + s->q_len];
 }
 
 const struct tread_event *tread_stream_peek(struct tread_stream *s, unsigned idx)
 {
-	struct tread_event out[TREAD_DECODER_MAX_OUT];
 	uint64_t w, p;
 	int n;
 
-	/* One word adds at most two events: idx <= 1 keeps the queue <= 3. */
+	/* One word adds at most TREAD_DECODER_MAX_OUT events. */
 	if (idx > 1)
 		return NULL;
 	while (s->q_len <= idx) {
@@ -253,10 +264,10 @@ const struct tread_event *tread_stream_peek(struct tread_stream *s, unsigned idx
 					tread_decoder_lost(&s->dec, n_drops,
 							   TREAD_LOST_RING_FULL);
 			}
-			n = tread_decoder_flush(&s->dec, s->pos, out);
+			n = tread_decoder_flush(&s->dec, s->pos, queue_end(s));
 			if (!n)
 				return NULL;
-			push(s, &out[0]);
+			s->q_len += (unsigned)n;
 			continue;
 		}
 		w = s->chunk[s->chunk_idx];
@@ -264,20 +275,20 @@ const struct tread_event *tread_stream_peek(struct tread_stream *s, unsigned idx
 		if (tat_ev_type(w) == TAT_EV_SPECIAL && tat_ev_sub(w) == TAT_SUB_LOST &&
 		    p >= s->head0)
 			lost_after0(s, tat_ev_payload(w));
-		n = tread_decoder_word(&s->dec, w, p, out);
+		n = tread_decoder_word(&s->dec, w, p, queue_end(s));
 		s->chunk_idx++;
-		for (int i = 0; i < n; i++)
-			push(s, &out[i]);
+		s->q_len += (unsigned)n;
 	}
-	return &s->queue[(s->q_first + idx) % TREAD_STREAM_QUEUE];
+	return &s->queue[s->q_first + idx];
 }
 
 void tread_stream_pop(struct tread_stream *s)
 {
 	if (!s->q_len)
 		return;
-	s->q_first = (s->q_first + 1) % TREAD_STREAM_QUEUE;
-	s->q_len--;
+	s->q_first++;
+	if (!--s->q_len)
+		s->q_first = 0;
 }
 
 uint64_t tread_stream_consumed(const struct tread_stream *s)

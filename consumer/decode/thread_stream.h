@@ -30,7 +30,7 @@
 #include "consumer/decode/ring_reader.h"
 
 #define TREAD_STREAM_CHUNK 256	/* words copied per look at the ring */
-#define TREAD_STREAM_QUEUE 4	/* decoded events waiting; see peek */
+#define TREAD_STREAM_QUEUE (1 + TREAD_DECODER_MAX_OUT)	/* decoded events waiting; see peek */
 /* Rounds a reserved word may stay unwritten before it counts as lost. */
 #define TREAD_STREAM_STALL_ROUNDS 100
 
