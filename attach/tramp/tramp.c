@@ -114,9 +114,9 @@ static __attribute__((noinline)) int enter_fast_emit(const struct tp_state *st,
 	return 1;
 }
 
-/* A call nested in the innermost frame, on one stack, or a call with no
- * frame open: pushed and recorded; 0 (nothing changed) for any other
- * case. */
+/* A call nested in the innermost frame (or its tail call), on one stack,
+ * or a call with no frame open: pushed and recorded; 0 (nothing changed)
+ * for any other case. */
 static inline __attribute__((always_inline)) int enter_fast(const struct tp_state *st,
 		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t after_site)
 {
@@ -135,8 +135,13 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 	} else {
 		top_site = READ_ONCE(t->stack[d - 1].site);
 		top_slot = READ_ONCE(t->stack[d - 1].slot);
-		if (unlikely((top_site & FRAME_ENDED) || top_slot <= (uint64_t)slot ||
-			     top_slot - (uint64_t)slot > CALL_REACH))
+		if (unlikely(top_site & FRAME_ENDED))
+			return 0;
+		/* place_call()'s common case: the top frame's callee, at most
+		 * CALL_REACH below it (one unsigned test), or its tail call,
+		 * on the same slot, which holds our tp_return */
+		if (unlikely(top_slot - (uint64_t)slot - 1 >= CALL_REACH) &&
+		    (top_slot != (uint64_t)slot || !is_tramp_return(st, *slot)))
 			return 0;
 		stack = (uint32_t)((top_site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
 	}

@@ -136,6 +136,17 @@ Test(hazards, longjmp_ends_skipped_frames)
 	free(out);
 }
 
+/* tail_outer() jumps to tail_leaf() on its own return slot, which holds
+ * tp_return: each call and its tail call nest, and both return. */
+Test(hazards, tail_calls_nest_and_both_return)
+{
+	char *out = traced("", "tail 3", "done 3");
+
+	assert_tree(out, t.pid, "dispatch(tail_outer(tail_leaf) tail_outer(tail_leaf) "
+				"tail_outer(tail_leaf))");
+	free(out);
+}
+
 Test(hazards, siglongjmp_out_of_a_handler)
 {
 	char *out = traced("", "siglongjmp 1", "done 1");

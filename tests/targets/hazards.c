@@ -14,6 +14,9 @@
  *   longjmp N     N times: setjmp, 6 traced frames deep, longjmp back
  *   siglongjmp N  N times: SIGUSR1 raised 4 frames deep, handler siglongjmps out
  *   recurse D     a traced recursion D deep
+ *   tail N        N times tail_outer(), which tail-calls tail_leaf(): gcc
+ *                 -O2 makes that call a jump, so tail_leaf() returns
+ *                 through the slot that tail_outer()'s return hijack holds
  *   churn T R     R rounds of T threads that each call work() and exit
  *   cancel N      N times: a thread blocked in read() three traced frames
  *                 deep, each with a pthread_cleanup_push() handler, is
@@ -207,6 +210,19 @@ NOINLINE static long recurse(long d)
 	return r;
 }
 
+NOINLINE static long tail_leaf(long x)
+{
+	sink += x;
+	return x * 2;
+}
+
+/* A tail call (a jump at -O2): nothing runs after tail_leaf() returns. */
+NOINLINE static long tail_outer(long x)
+{
+	sink++;
+	return tail_leaf(x + 1);
+}
+
 NOINLINE static void *churn_thread(void *arg)
 {
 	(void)arg;
@@ -322,6 +338,11 @@ NOINLINE static long dispatch(const char *line)
 	}
 	if (sscanf(line, "recurse %ld", &a) == 1)
 		return recurse(a) == a ? a : -1;
+	if (sscanf(line, "tail %ld", &a) == 1) {
+		for (long i = 0; i < a; i++)
+			ok += tail_outer(i) == 2 * (i + 1);
+		return ok == a ? ok : -1;
+	}
 	if (sscanf(line, "churn %ld %ld", &a, &b) == 2)
 		return cmd_churn(a, b);
 	if (sscanf(line, "cancel %ld", &a) == 1)
