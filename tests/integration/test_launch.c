@@ -216,6 +216,23 @@ Test(launch, ends_before_its_entry_point, .timeout = 60)
 }
 
 /*
+ * In a forked child about to exec tattach: the signals these tests send
+ * caught by default and not blocked.  Both survive exec, and tattach
+ * keeps an ignored one ignored, as nohup wants: run from a shell's
+ * background job (SIGINT and SIGQUIT ignored there), the test would wait
+ * for a tattach that never hears its SIGINT.
+ */
+static void plain_signals(void)
+{
+	sigset_t none;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/*
  * tattach killed with SIGTERM or SIGINT by someone (not the terminal)
  * while the command runs: the command gets it, and tattach exits as the
  * command did.
@@ -241,6 +258,7 @@ static void forwards(int sig)
 		dup2(null, 2);	/* tattach's lines are checked elsewhere */
 		close(in[1]);
 		close(out[0]);
+		plain_signals();
 		execv(argv[0], argv);
 		_exit(99);
 	}
@@ -311,6 +329,7 @@ Test(launch, terminal_interrupt_not_passed_on, .timeout = 60)
 		close(master);
 		close(in[1]);
 		close(out[0]);
+		plain_signals();
 		execv(argv[0], argv);
 		_exit(99);
 	}
