@@ -4,7 +4,8 @@ set -euo pipefail
 B=${1:-build}
 demo=$B/tests/targets/demo
 
-coproc DEMO { GMON_OUT_PREFIX=/tmp/tattach-demo-gmon exec "$demo" 2>&1; }
+mkdir -p "$B/tests/gmon"
+coproc DEMO { GMON_OUT_PREFIX=$B/tests/gmon/demo exec "$demo" 2>&1; }
 # bash forgets DEMO_PID (and DEMO) once the coprocess has exited: keep copies
 demo_pid=$DEMO_PID demo_out=${DEMO[0]} demo_in=${DEMO[1]}
 trap 'kill $demo_pid 2>/dev/null || true' EXIT

@@ -7,6 +7,12 @@ shift
 export TATTACH_BUILD="$B"
 # only matters for SANITIZE=1 builds
 export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
+# -pg programs write gmon.out.PID at exit: into the build, one run's worth
+# (not the working directory, nor thousands of files in /tmp)
+mkdir -p "$B/tests"
+rm -rf "$B/tests/gmon"
+mkdir -m 1777 "$B/tests/gmon"
+export GMON_OUT_PREFIX="$(cd "$B/tests/gmon" && pwd)/gmon"
 passed=0 failed=0 bad=""
 for t in "$@"; do
 	echo "== $t"

@@ -3,11 +3,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,8 +59,32 @@ const char *public_copy(const char *bin)
 	return path;
 }
 
+/*
+ * Where the -pg targets a test binary run by hand write their gmon.out.N
+ * (not its working directory, nor /tmp, where thousands would pile up):
+ * the build's tests/gmon, made here, by absolute path, as a target may
+ * change directory.  tests/run-all.sh empties it and sets the same.
+ */
+static const char *gmon_prefix(void)
+{
+	static char prefix[PATH_MAX + 16];
+	char dir[PATH_MAX];
+
+	if (prefix[0])
+		return prefix;
+	if (!realpath(build_path("tests"), dir))
+		return "/tmp/tattach-test-gmon";
+	snprintf(prefix, sizeof(prefix), "%s/gmon", dir);
+	/* world-writable, as /tmp: some targets run as another user */
+	if ((mkdir(prefix, 0755) && errno != EEXIST) || chmod(prefix, 01777))
+		return "/tmp/tattach-test-gmon";
+	strcat(prefix, "/gmon");
+	return prefix;
+}
+
 void target_start_as(struct target *t, const char *bin, uid_t uid, gid_t gid)
 {
+	const char *gmon = gmon_prefix();
 	int in[2], out[2];
 	char line[128];
 
@@ -71,8 +97,9 @@ void target_start_as(struct target *t, const char *bin, uid_t uid, gid_t gid)
 	if (t->pid == 0) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);
-		/* -pg programs write gmon output at exit: keep it out of the tree */
-		setenv("GMON_OUT_PREFIX", "/tmp/tattach-test-gmon", 1);
+		/* -pg programs write gmon output at exit: tests/run-all.sh gives
+		 * it a directory of the build it empties; run by hand, here */
+		setenv("GMON_OUT_PREFIX", gmon, 0);
 		if (uid != (uid_t)-1 && (setgid(gid) || setuid(uid)))
 			_exit(126);
 		execl(bin, bin, (char *)NULL);
