@@ -42,33 +42,71 @@
  *        wrapped ring tells new words from old), and the frame also
  *        written where readers see the calls in flight
  *
+ * Steps 8 - 10 ask whether the hijacked return's cost is the hijack's
+ * or its shape.  They are linked into a -fpatchable-function-entry=5
+ * build instead (the 5-byte NOP first in each traced function, which
+ * ladder_patch_sites() rewrites at start-up, as tattach would), with
+ * step 3's work (8, 9) or step 7's (10):
+ *
+ *   8  = 3 at patchable-entry sites: the site calls ladder_fentry, the
+ *        return is hijacked as in 3 (the function's "ret" to the stub is
+ *        mispredicted: the return-stack buffer said the caller)
+ *   9  = 8 with the return caught by calling the function's body instead
+ *        (call-through): the site jumps to a stub of its own, which calls
+ *        ladder_ct_enter, then calls the body, then jumps to
+ *        ladder_ct_exit.  ladder_ct_enter drops the return address into
+ *        the caller (kept in the shadow frame) with "ret $8", so the
+ *        stub's call of the body puts its own return address in that very
+ *        slot: the stack is bit for bit what the site would have had.
+ *        Every call has its "ret", so every return is predicted
+ *  10  = 7 with 9's sites and call-through: what the least tracer with
+ *        tattach's requirements would cost without the hijack
+ *
  * What tattach does on top of step 7 is choosing its case: the checks
  * that the call is the common one (one stack, no longjmp() skipped
  * frames, no backtrace() or vfork() under way, no depth limit, no record
  * the reader needs first), the callee time kept for self time, and the
  * modes.
  *
- * floor_events() counts the stored events (steps 2 - 7), so percall
+ * floor_events() counts the stored events (steps 2 - 10), so percall
  * checks 2 events per call as for the floor.
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef LADDER_STEP
-#error "build with -DLADDER_STEP=0..7"
+#error "build with -DLADDER_STEP=0..10"
 #endif
+
+/* A step is the work it does (LADDER_LEVEL: that of step 0 - 7), at which
+ * sites (-pg's mcount, or patchable entry: LADDER_PFE) and how the return
+ * is caught (hijacked, or by calling the body: LADDER_CT). */
+#if LADDER_STEP <= 7
+#define LADDER_LEVEL LADDER_STEP
+#define LADDER_PFE 0
+#elif LADDER_STEP <= 10
+#define LADDER_LEVEL (LADDER_STEP == 10 ? 7 : 3)
+#define LADDER_PFE 1
+#else
+#error "build with -DLADDER_STEP=0..10"
+#endif
+#define LADDER_CT (LADDER_STEP >= 9)
 
 #define NOTRACE __attribute__((noinline, no_instrument_function, used))
 #define LADDER_EVENTS_SHIFT 13
 #define LADDER_EVENTS (1u << LADDER_EVENTS_SHIFT)	/* 64 KiB per thread, like the floor */
 #define LADDER_DEPTH  4096
+/* steps 5 - 7: the thread's state without TLS */
+#define LADDER_NO_TLS (LADDER_LEVEL >= 5)
 
 struct shadow {
 	uint64_t *slot;
 	uint64_t ret;
-#if LADDER_STEP >= 6
+#if LADDER_LEVEL >= 6
 	uint64_t site;		/* for the exit's event */
 #endif
 };
@@ -81,7 +119,91 @@ static inline __attribute__((always_inline)) uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-#if LADDER_STEP == 0
+/*
+ * The C part gets the slot of the return into the caller in %rdi; from
+ * step 5 on also, as tp_mcount, the return into the function (site + 5,
+ * or the stub's second call) in %rsi and the thread pointer in %rdx (%rdi
+ * at the return).
+ */
+#if LADDER_NO_TLS
+#define LADDER_ENTER_ARGS "	mov 72(%rsp), %rsi; mov %fs:0, %rdx\n"
+#define LADDER_EXIT_ARGS  "	mov %fs:0, %rdi\n"
+#else
+#define LADDER_ENTER_ARGS ""
+#define LADDER_EXIT_ARGS  ""
+#endif
+
+#if LADDER_PFE
+/*
+ * Steps 8 - 10: the registers kept as tp_fentry keeps them.
+ *     on entry to ladder_fentry and ladder_ct_enter:
+ *     (%rsp) = site + 5 (8) or the stub's second call (9, 10),
+ *     8(%rsp) = the return address into the caller
+ */
+__asm__(".text\n"
+	".macro LADDER_SAVE\n"
+	"	push %rax; push %rcx; push %rdx; push %rsi; push %rdi\n"
+	"	push %r8; push %r9; push %r10; push %r11\n"
+	".endm\n"
+	".macro LADDER_RESTORE\n"
+	"	pop %r11; pop %r10; pop %r9; pop %r8\n"
+	"	pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rax\n"
+	".endm\n"
+	".macro LADDER_CALL fn\n"
+	"	push %rbx; mov %rsp, %rbx; and $-16, %rsp\n"
+	"	call \\fn\n"
+	"	mov %rbx, %rsp; pop %rbx\n"
+	".endm\n"
+#if !LADDER_CT
+	".globl ladder_fentry\n"
+	".type ladder_fentry, @function\n"
+	"ladder_fentry:\n"
+	"	LADDER_SAVE\n"
+	"	lea 80(%rsp), %rdi\n"
+	LADDER_ENTER_ARGS
+	"	LADDER_CALL ladder_enter\n"
+	"	LADDER_RESTORE\n"
+	"	ret\n"
+	".size ladder_fentry, . - ladder_fentry\n"
+	".globl ladder_return\n"
+	".type ladder_return, @function\n"
+	"ladder_return:\n"
+	"	sub $8, %rsp\n"
+	"	LADDER_SAVE\n"
+	LADDER_EXIT_ARGS
+	"	LADDER_CALL ladder_exit\n"
+	"	mov %rax, 72(%rsp)\n"
+	"	LADDER_RESTORE\n"
+	"	lea 8(%rsp), %rsp\n"
+	"	jmp *-8(%rsp)\n"
+	".size ladder_return, . - ladder_return\n"
+#else
+	".globl ladder_ct_enter\n"
+	".type ladder_ct_enter, @function\n"
+	"ladder_ct_enter:\n"
+	"	LADDER_SAVE\n"
+	"	lea 80(%rsp), %rdi\n"
+	LADDER_ENTER_ARGS
+	"	LADDER_CALL ladder_enter\n"
+	"	LADDER_RESTORE\n"
+	"	ret $8\n"		/* to the stub, the return into the caller dropped */
+	".size ladder_ct_enter, . - ladder_ct_enter\n"
+	/* the body returned into its stub, which jumped here: %rsp is one
+	 * above the slot that held the return into the caller */
+	".globl ladder_ct_exit\n"
+	".type ladder_ct_exit, @function\n"
+	"ladder_ct_exit:\n"
+	"	sub $8, %rsp\n"
+	"	LADDER_SAVE\n"
+	LADDER_EXIT_ARGS
+	"	LADDER_CALL ladder_exit\n"
+	"	mov %rax, 72(%rsp)\n"
+	"	LADDER_RESTORE\n"
+	"	ret\n"			/* predicted: the caller's call pushed it */
+	".size ladder_ct_exit, . - ladder_ct_exit\n"
+#endif
+	);
+#elif LADDER_STEP == 0
 __asm__(".text\n"
 	".globl mcount\n"
 	".type mcount, @function\n"
@@ -90,17 +212,8 @@ __asm__(".text\n"
 	".size mcount, . - mcount\n");
 #else
 /*
- * tp_mcount's frame, with the slot of the return into the caller in %rdi;
- * from step 5 on also, as tp_mcount, the return into the function (site
- * + 5) in %rsi and the thread pointer in %rdx (%rdi at the return).
+ * tp_mcount's frame, with the slot of the return into the caller in %rdi.
  */
-#if LADDER_STEP >= 5
-#define LADDER_ENTER_ARGS "	mov 72(%rsp), %rsi; mov %fs:0, %rdx\n"
-#define LADDER_EXIT_ARGS  "	mov %fs:0, %rdi\n"
-#else
-#define LADDER_ENTER_ARGS ""
-#define LADDER_EXIT_ARGS  ""
-#endif
 __asm__(".text\n"
 	".macro LADDER_SAVE\n"
 	"	push %rax; push %rcx; push %rdx; push %rsi; push %rdi\n"
@@ -134,7 +247,7 @@ __asm__(".text\n"
 	"	LADDER_CALL ladder_exit\n"
 	"	mov %rax, 72(%rsp)\n"
 	"	LADDER_RESTORE\n"
-#if LADDER_STEP == 4
+#if LADDER_LEVEL == 4
 	"	ret\n"
 #else
 	"	lea 8(%rsp), %rsp\n"
@@ -145,8 +258,9 @@ __asm__(".text\n"
 
 extern char ladder_return[];
 
-#if LADDER_STEP <= 4
-/* Steps 0 - 4: the thread's state in TLS, as a tracer linked in has it.
+#if !LADDER_NO_TLS
+/* Steps 0 - 4, 8 and 9: the thread's state in TLS, as a tracer linked in
+ * has it.
  * Not static: gcc must not drop stores nothing in this file reads. */
 __thread uint64_t ev_buf[LADDER_EVENTS];
 __thread uint64_t ev_idx;
@@ -163,16 +277,18 @@ static inline __attribute__((always_inline)) void event(uint64_t low)
 
 void ladder_enter(uint64_t *slot)
 {
-#if LADDER_STEP == 2
+#if LADDER_LEVEL == 2
 	event(0);
 	event(1);
-#elif LADDER_STEP >= 3
+#elif LADDER_LEVEL >= 3
 	struct shadow *f = &sh[sh_depth++ & (LADDER_DEPTH - 1)];
 
 	event(0);
 	f->slot = slot;
 	f->ret = *slot;
+#if !LADDER_CT	/* 9, 10: the stub's call of the body writes the slot */
 	*slot = (uint64_t)ladder_return;
+#endif
 #endif
 	(void)slot;
 	__asm__ volatile("" ::: "memory");	/* step 1: a real, empty call */
@@ -180,7 +296,7 @@ void ladder_enter(uint64_t *slot)
 
 uint64_t ladder_exit(void)
 {
-#if LADDER_STEP >= 3
+#if LADDER_LEVEL >= 3
 	event(1);
 	return sh[--sh_depth & (LADDER_DEPTH - 1)].ret;
 #else
@@ -188,7 +304,7 @@ uint64_t ladder_exit(void)
 #endif
 }
 
-#if LADDER_STEP >= 2
+#if LADDER_LEVEL >= 2
 /* Events stored by the calling thread so far (percall's check). */
 NOTRACE unsigned long floor_events(void)
 {
@@ -196,7 +312,7 @@ NOTRACE unsigned long floor_events(void)
 }
 #endif
 
-#else /* LADDER_STEP >= 5 */
+#else /* LADDER_NO_TLS */
 /*
  * Steps 5 - 7: no TLS.  Each thread's state is a slot of a table, found
  * by a hash of its thread pointer (open addressing, key 0 = free), as
@@ -214,7 +330,7 @@ struct lslot {
 	uint64_t open_depth;	/* step 7: the calls in flight a reader sees */
 	struct shadow sh[LADDER_DEPTH];
 	uint64_t ev[LADDER_EVENTS];
-#if LADDER_STEP >= 7
+#if LADDER_LEVEL >= 7
 	struct { uint64_t tsc, site; } frames[LADDER_DEPTH];
 #endif
 };
@@ -276,7 +392,7 @@ NOTRACE static struct lslot *slot_claim(uint64_t key, struct lslot *t)
 	return t;
 }
 
-#if LADDER_STEP >= 6
+#if LADDER_LEVEL >= 6
 struct lsite {
 	uint64_t addr;		/* 0: free */
 	uint64_t index;
@@ -338,7 +454,7 @@ static inline __attribute__((always_inline)) void put(struct lslot *t, uint64_t 
 {
 	uint64_t w = (tsc & ((1ull << 40) - 1)) | ((site & ((1ull << 21) - 1)) << 40) |
 		     (type << 61);
-#if LADDER_STEP >= 7
+#if LADDER_LEVEL >= 7
 	/* A signal handler's traced call between the read and the
 	 * reservation took the word: take the next (tramp_common.h's
 	 * local_cmpxchg, no lock prefix: only this thread writes it). */
@@ -370,12 +486,12 @@ void ladder_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 
 	if (__builtin_expect(!t || *(const int32_t *)(key + ladder_tid_off) != t->tid, 0))
 		t = slot_claim(key, t);
-#if LADDER_STEP >= 6
+#if LADDER_LEVEL >= 6
 	site = site_index(after_site - 5);	/* every site is 5 bytes */
 #else
 	(void)after_site;
 #endif
-#if LADDER_STEP >= 7
+#if LADDER_LEVEL >= 7
 	d = 1;
 	__asm__ volatile("xaddq %0, %1" : "+r"(d), "+m"(t->depth) :: "memory");
 #else
@@ -385,15 +501,17 @@ void ladder_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	f = &t->sh[d & (LADDER_DEPTH - 1)];
 	f->slot = slot;
 	f->ret = *slot;
-#if LADDER_STEP >= 6
+#if LADDER_LEVEL >= 6
 	f->site = site;
 #endif
-#if LADDER_STEP >= 7
+#if LADDER_LEVEL >= 7
 	__atomic_store_n(&t->frames[d & (LADDER_DEPTH - 1)].tsc, tsc, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->frames[d & (LADDER_DEPTH - 1)].site, site, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->open_depth, d + 1, __ATOMIC_RELAXED);
 #endif
+#if !LADDER_CT	/* 10: the stub's call of the body writes the slot */
 	*slot = (uint64_t)ladder_return;
+#endif
 	put(t, 0, site, tsc);
 }
 
@@ -408,11 +526,11 @@ uint64_t ladder_exit(uint64_t key)
 	d = t->depth - 1;
 	f = &t->sh[d & (LADDER_DEPTH - 1)];
 	ret = f->ret;
-#if LADDER_STEP >= 6
+#if LADDER_LEVEL >= 6
 	site = f->site;
 #endif
 	put(t, 1, site, tsc);
-#if LADDER_STEP >= 7
+#if LADDER_LEVEL >= 7
 	__atomic_store_n(&t->open_depth, d, __ATOMIC_RELAXED);
 #endif
 	__atomic_store_n(&t->depth, d, __ATOMIC_RELAXED);
@@ -429,4 +547,100 @@ NOTRACE unsigned long floor_events(void)
 	t = slot_find(key);
 	return t ? t->head : 0;
 }
-#endif /* LADDER_STEP >= 5 */
+#endif /* LADDER_NO_TLS */
+
+#if LADDER_PFE
+/*
+ * Steps 8 - 10: rewrite each 5-byte NOP of the -fpatchable-function-entry
+ * build (the linker lists them in __patchable_function_entries) before
+ * main() runs, as tattach would rewrite them in a running process.
+ */
+extern const uint64_t __start___patchable_function_entries[] __attribute__((weak));
+extern const uint64_t __stop___patchable_function_entries[] __attribute__((weak));
+
+extern char ladder_fentry[];
+
+/* gcc pads with five one-byte NOPs; an assembler might use one of 5 */
+static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+static const uint8_t nop1x5[5] = { 0x90, 0x90, 0x90, 0x90, 0x90 };
+
+/* @out: the 5 bytes of "@op rel32" at @at, to @to (0xe8 call, 0xe9 jmp) */
+static void branch(uint8_t *out, uint8_t op, const uint8_t *at, const void *to)
+{
+	int64_t rel = (int64_t)((const uint8_t *)to - (at + 5));
+	int32_t rel32 = (int32_t)rel;
+
+	if (rel != rel32)
+		abort();	/* out of a rel32's reach */
+	out[0] = op;
+	memcpy(out + 1, &rel32, 4);
+}
+
+static void text_write(uint8_t *at, const uint8_t *bytes, size_t len)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint8_t *start = (uint8_t *)((uintptr_t)at & ~(uintptr_t)(pg - 1));
+	size_t span = (size_t)(at + len - start + pg - 1) & ~(size_t)(pg - 1);
+
+	if (mprotect(start, span, PROT_READ | PROT_WRITE | PROT_EXEC))
+		abort();
+	memcpy(at, bytes, len);
+	if (mprotect(start, span, PROT_READ | PROT_EXEC))
+		abort();
+}
+
+#if LADDER_CT
+extern char ladder_ct_enter[], ladder_ct_exit[];
+#define STUB_SIZE 16
+
+/* Room for the stubs within a rel32 of @near: below the executable. */
+static uint8_t *stub_area(const void *near, size_t len)
+{
+	uintptr_t at = ((uintptr_t)near & ~(uintptr_t)0xfffff) - (64u << 20);
+
+	for (int i = 0; i < 16; i++, at -= 64u << 20) {
+		void *p = mmap((void *)at, len, PROT_READ | PROT_WRITE | PROT_EXEC,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+		if (p != MAP_FAILED)
+			return p;
+	}
+	abort();
+}
+#endif
+
+__attribute__((constructor, no_instrument_function)) static void ladder_patch_sites(void)
+{
+	const uint64_t *e = __start___patchable_function_entries;
+	size_t n = (size_t)(__stop___patchable_function_entries - e);
+#if LADDER_CT
+	uint8_t *stubs = n ? stub_area((const void *)e[0], n * STUB_SIZE) : NULL;
+#endif
+
+	if (!n)
+		abort();	/* not a -fpatchable-function-entry=5 build */
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *site = (uint8_t *)e[i], code[5];
+
+		if (memcmp(site, nop5, 5) && memcmp(site, nop1x5, 5))
+			abort();
+#if !LADDER_CT
+		branch(code, 0xe8, site, ladder_fentry);
+#else
+		/* stub: call ladder_ct_enter; call the body; jmp ladder_ct_exit */
+		uint8_t *stub = stubs + i * STUB_SIZE;
+
+		branch(stub, 0xe8, stub, ladder_ct_enter);
+		branch(stub + 5, 0xe8, stub + 5, site + 5);
+		branch(stub + 10, 0xe9, stub + 10, ladder_ct_exit);
+		stub[15] = 0xcc;
+		branch(code, 0xe9, site, stub);
+#endif
+		text_write(site, code, 5);
+	}
+#if LADDER_CT
+	if (mprotect(stubs, n * STUB_SIZE, PROT_READ | PROT_EXEC))
+		abort();
+#endif
+}
+#endif

@@ -232,6 +232,12 @@ for n in 0 1 2 3 4 5 6 7; do
 	cc_to "$OUT/ladder$n.o" "$HERE/ladder.c" -- $CF -c -DLADDER_STEP=$n "$HERE/ladder.c"
 	cc_to "$OUT/percall.lad$n" "$PC" "$OUT/ladder$n.o" -- $CF -pg "$PC" "$OUT/ladder$n.o"
 done
+# Steps 8 - 10: patchable-entry sites, rewritten by the program itself.
+for n in 8 9 10; do
+	cc_to "$OUT/ladder$n.o" "$HERE/ladder.c" -- $CF -c -DLADDER_STEP=$n "$HERE/ladder.c"
+	cc_to "$OUT/percall.lad$n" "$PC" "$OUT/ladder$n.o" -- \
+		$CF -fpatchable-function-entry=5 "$PC" "$OUT/ladder$n.o"
+done
 cc_to "$OUT/stepcount" "$HERE/stepcount.c" -- $CF -I"$HERE/../../include" "$HERE/stepcount.c"
 # bpftrace's uprobes go on a copy: a uprobe belongs to the file, and the
 # plain baseline must not run into it.
@@ -304,6 +310,9 @@ cfg lad4      direct       percall.lad4  1000 300000 "ladder 4: = 3 with ret ins
 cfg lad5      direct       percall.lad5  1000 300000 "ladder 5: = 3 without TLS: the thread's slot by a hash of %fs:0, tid checked"
 cfg lad6      direct       percall.lad6  1000 300000 "ladder 6: + the site's index by a hash of its address"
 cfg lad7      direct       percall.lad7  1000 300000 "ladder 7: + signal-safe reservation, commit bit, calls in flight"
+cfg lad8      direct       percall.lad8  1000 300000 "ladder 8: = 3 at patchable-entry sites (the site calls the probe)"
+cfg lad9      direct       percall.lad9  1000 300000 "ladder 9: = 8, the return caught by calling the body (call-through)"
+cfg lad10     direct       percall.lad10 1000 300000 "ladder 10: = 7 with 9's sites and call-through"
 cfg tat_disc  tat-discard  percall.pg     200 100000 "tattach -pg, discard, -b 2G -t 2 (never full)"
 cfg tat_fl    tat-flight   percall.pg     600 300000 "tattach -pg, flight, -b 64K"
 cfg tat_flpfe tat-flight   percall.pfe    600 300000 "tattach -fpatchable-function-entry=5, flight, -b 64K"
@@ -486,6 +495,11 @@ for w in fib mix; do
 	combine "$M/tat_fl.$w.vs_lad3" '$1 / $2' "$M/tat_fl.$w.ovh" "$M/lad3.$w.ovh"
 	combine "$M/lad7.$w.vs_floor" '$1 / $2' "$M/lad7.$w.ovh" "$M/floor.$w.ovh"
 	combine "$M/tat_fl.$w.vs_lad7" '$1 / $2' "$M/tat_fl.$w.ovh" "$M/lad7.$w.ovh"
+	combine "$M/lad8.$w.vs_floor" '$1 / $2' "$M/lad8.$w.ovh" "$M/floor.$w.ovh"
+	combine "$M/lad9.$w.vs_floor" '$1 / $2' "$M/lad9.$w.ovh" "$M/floor.$w.ovh"
+	combine "$M/lad9.$w.vs_lad8" '$1 / $2' "$M/lad9.$w.ovh" "$M/lad8.$w.ovh"
+	combine "$M/lad10.$w.vs_floor" '$1 / $2' "$M/lad10.$w.ovh" "$M/floor.$w.ovh"
+	combine "$M/lad10.$w.vs_lad7" '$1 / $2' "$M/lad10.$w.ovh" "$M/lad7.$w.ovh"
 	# Goal: stats mode costs no more per call than event mode.
 	combine "$M/tat_stats.$w.vs_flight" '$1 / $2' "$M/tat_stats.$w.ovh" "$M/tat_fl.$w.ovh"
 	# Goal: discard mode on a fresh ring costs what flight mode costs (the
@@ -508,7 +522,7 @@ for w in fib mix; do
 				"$(fmt "$(stats "$M/shm" | cut -d' ' -f1)") us per 4 KiB page"
 		fi
 	done
-	for c in lad0 lad1 lad2 lad3 lad4 lad5 lad6 lad7; do
+	for c in lad0 lad1 lad2 lad3 lad4 lad5 lad6 lad7 lad8 lad9 lad10; do
 		[ -n "${KIND[$c]:-}" ] || continue
 		row "1 $w" "${LABEL[$c]}: overhead" "$M/$c.$w.ovh" "ns/call" "${PERRUN[$c.$w]:-?} calls/run"
 	done
@@ -519,6 +533,14 @@ for w in fib mix; do
 		"the least a tracer attached to a running process costs, over the floor"
 	row "1 $w" "ratio tattach flight / ladder 7" "$M/tat_fl.$w.vs_lad7" "x" \
 		"what tattach's choice of case and its modes add"
+	row "1 $w" "ratio ladder 8 (floor + hijacked return, patchable entry) / floor" "$M/lad8.$w.vs_floor" "x"
+	row "1 $w" "ratio ladder 9 (floor + call-through, patchable entry) / floor" "$M/lad9.$w.vs_floor" "x" \
+		"the return caught with every return predicted"
+	row "1 $w" "ratio ladder 9 / ladder 8 (call-through / hijack, same sites)" "$M/lad9.$w.vs_lad8" "x" \
+		"below 1: the hijack's mispredicted return costs the difference"
+	row "1 $w" "ratio ladder 10 (ladder 7 with call-through) / floor" "$M/lad10.$w.vs_floor" "x" \
+		"the least a tracer with tattach's requirements costs without the hijack"
+	row "1 $w" "ratio ladder 10 / ladder 7 (call-through / hijack)" "$M/lad10.$w.vs_lad7" "x"
 	row "1 $w" "ratio tattach flight / uftrace (goal <= 0.5)" "$M/tat_fl.$w.vs_uftrace" "x"
 	row "1 $w" "ratio tattach discard / uftrace (goal <= 0.5)" "$M/tat_disc.$w.vs_uftrace" "x"
 	row "1 $w" "ratio tattach flight / floor (goal <= 1.5)" "$M/tat_fl.$w.vs_floor" "x"
@@ -552,7 +574,7 @@ steps "$WORK/st.plain" percall.plain
 steps "$WORK/st.floor" percall.floor
 steps "$WORK/st.tat" percall.pg -m flight -b 64K
 steps "$WORK/st.lad3" percall.lad3
-for n in 3 5 6 7; do
+for n in 3 5 6 7 8 9 10; do
 	STEP_CMD="fib 2 1" steps "$WORK/st.lad$n.2" percall.lad$n
 	STEP_CMD="fib 3 1" steps "$WORK/st.lad$n.3" percall.lad$n
 done
@@ -563,7 +585,7 @@ STEP_CMD="fib 3 1" steps "$WORK/st.tat3" percall.pg -m flight -b 64K
 STEP_CMD="fib 2 1" steps "$WORK/st.stats2" percall.pg -m stats -b 64K
 STEP_CMD="fib 3 1" steps "$WORK/st.stats3" percall.pg -m stats -b 64K
 tramp_total() { awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$1"; }
-lad_total() { awk '$2 ~ /^(mcount|ladder_enter|ladder_return|ladder_exit)$/ { n += $1 } END { print n + 0 }' "$1"; }
+lad_total() { awk '$2 ~ /^(mcount|ladder_(enter|return|exit|fentry|ct_enter|ct_exit))$/ { n += $1 } END { print n + 0 }' "$1"; }
 if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 	row_text "1 ins" "instructions of one traced call (w_fib(1), single-stepped)" "" "" "tattach -pg flight -b 64K vs the floor"
 	for p in tp_mcount tp_enter_fast tp_enter enter_slow tp_return tp_exit_fast tp_exit exit_slow; do
@@ -591,9 +613,12 @@ if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 	fi
 	[ -s "$WORK/st.lad3" ] && row_text "1 ins" "  ladder 3 (floor + hijacked return): mcount, stub and C" \
 		"$(( $(insn "$WORK/st.lad3" mcount) + $(insn "$WORK/st.lad3" ladder_enter) + $(insn "$WORK/st.lad3" ladder_return) + $(insn "$WORK/st.lad3" ladder_exit) ))" "instr"
-	for n in 3 5 6 7; do
+	for n in 3 5 6 7 8 9 10; do
 		[ -s "$WORK/st.lad$n.2" ] && [ -s "$WORK/st.lad$n.3" ] || continue
-		row_text "1 ins" "  ladder $n: mcount, stub and C, one nested call" \
+		what="mcount, stub and C"
+		[ $n -ge 8 ] && what="entry, exit and C"
+		[ $n -ge 9 ] && what="$what (+ 3 in the site's stub)"
+		row_text "1 ins" "  ladder $n: $what, one nested call" \
 			"$(( ($(lad_total "$WORK/st.lad$n.3") - $(lad_total "$WORK/st.lad$n.2")) / 2 ))" "instr" \
 			"(w_fib(3) - w_fib(2)) / 2, as for tattach"
 	done
