@@ -37,22 +37,6 @@ struct adopt {
 static struct walk_frame frames[STACKWALK_MAX];
 static struct adopt found[STACKWALK_MAX];
 
-static int in_tramp(const struct tat_ring_header *hdr, uint64_t ip)
-{
-	for (uint32_t i = 0; i < hdr->tramp_count && i < TAT_TRAMP_MAX; i++)
-		if (ip >= hdr->tramp_addr[i] && ip < hdr->tramp_addr[i] + hdr->tramp_size)
-			return 1;
-	return hdr->rescue_addr && ip >= hdr->rescue_addr && ip < hdr->rescue_addr + 4096;
-}
-
-static int is_tramp_return(const struct shadow *s, uint64_t ip)
-{
-	for (int i = 0; i < TAT_TRAMP_MAX; i++)
-		if (s->st.tramp_return[i] && s->st.tramp_return[i] == ip)
-			return 1;
-	return 0;
-}
-
 /*
  * Each module's sites are one run of the site table (register_module()),
  * in address order as the patcher lists them: a function's site is then
@@ -139,7 +123,7 @@ static size_t traced_frames(const struct ringfile *rf, const struct shadow *s,
 	const struct tat_site *sites = (const void *)((const char *)rf->hdr + rf->hdr->site_off);
 	size_t m = 0;
 
-	for (int k = 0; k + 1 < n && !is_tramp_return(s, frames[k + 1].ip); k++) {
+	for (int k = 0; k + 1 < n && !shadow_is_tramp_return(s, frames[k + 1].ip); k++) {
 		const struct walk_frame *f = &frames[k];
 		uint64_t slot = frames[k + 1].sp - 8, held;
 		uint32_t site = f->start ? site_in(rf, f->start, f->end) : 0;
@@ -185,7 +169,7 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 		return -1;
 	/* stopped inside the trampoline (under a signal handler too), or a
 	 * walk stepped by guesswork that may have missed it (unhijack.c) */
-	if (in_tramp(hdr, t->regs.rip) || unhijack_walk_in_tramp(rf, s, frames, n, 0, 1))
+	if (ring_in_tramp(hdr, t->regs.rip) || unhijack_walk_in_tramp(rf, s, frames, n, 0, 1))
 		return -1;
 	m = traced_frames(rf, s, t->tid, n);
 	if (!m)

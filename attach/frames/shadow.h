@@ -30,6 +30,12 @@ int shadow_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
  * trampoline was never injected, -EBADMSG when it is not ours. */
 int shadow_open(struct shadow *s, pid_t pid, const struct tat_ring_header *hdr);
 
+/* Is @v a return into the trampoline (a hijacked slot holds one)? */
+static inline int shadow_is_tramp_return(const struct shadow *s, uint64_t v)
+{
+	return tramp_return_in(s->st.tramp_return, TAT_TRAMP_MAX, v);
+}
+
 /* Target address of thread slot @i. */
 static inline uint64_t shadow_thread_addr(const struct shadow *s, uint32_t i)
 {

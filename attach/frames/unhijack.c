@@ -60,22 +60,6 @@
 static struct walk_frame frames[STACKWALK_MAX];
 static struct tp_frame fr[TP_DEPTH_MAX];
 
-static int in_tramp(const struct tat_ring_header *hdr, uint64_t ip)
-{
-	for (uint32_t i = 0; i < hdr->tramp_count && i < TAT_TRAMP_MAX; i++)
-		if (ip >= hdr->tramp_addr[i] && ip < hdr->tramp_addr[i] + hdr->tramp_size)
-			return 1;
-	return hdr->rescue_addr && ip >= hdr->rescue_addr && ip < hdr->rescue_addr + 4096;
-}
-
-static int is_tramp_return(const struct shadow *s, uint64_t v)
-{
-	for (int i = 0; i < TAT_TRAMP_MAX; i++)
-		if (s->st.tramp_return[i] && s->st.tramp_return[i] == v)
-			return 1;
-	return 0;
-}
-
 /*
  * Did the unwinder find real unwind information for frame @k: a function
  * holding its ip (after its start, for a return address)?  Where it found
@@ -93,7 +77,7 @@ int unhijack_walk_in_tramp(const struct ringfile *rf, const struct shadow *s,
 	int met = 0;
 
 	for (int k = 0; k < n; k++) {
-		if (!in_tramp(rf->hdr, f[k].ip)) {
+		if (!ring_in_tramp(rf->hdr, f[k].ip)) {
 			/*
 			 * A frame without unwind information (the vDSO's, for
 			 * one) was stepped over by guesswork, which can skip a
@@ -111,7 +95,7 @@ int unhijack_walk_in_tramp(const struct ringfile *rf, const struct shadow *s,
 		 * (the traced function had returned, tp_return not begun):
 		 * then its frame is about to be popped.
 		 */
-		if (k == 0 || !is_tramp_return(s, f[k].ip) || f[k - 1].sigframe)
+		if (k == 0 || !shadow_is_tramp_return(s, f[k].ip) || f[k - 1].sigframe)
 			return 1;
 		met |= f[k].sp - 8 == expect_slot;
 	}
@@ -128,7 +112,7 @@ int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
 	};
 	int n;
 
-	if (in_tramp(rf->hdr, t->regs.rip))
+	if (ring_in_tramp(rf->hdr, t->regs.rip))
 		return 1;
 	/* walk from the registers the thread will resume with */
 	if (t->regs_changed && ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0)
@@ -311,7 +295,7 @@ static uint64_t innermost_hijacked(const struct shadow *s, const struct held_thr
 		if (stack_of(&fr[j]) != stack || fr[j].slot < t->regs.rsp ||
 		    (lowest && fr[j].slot >= lowest) ||
 		    shadow_read(s->pid, fr[j].slot, &held, sizeof(held)) ||
-		    !is_tramp_return(s, held))
+		    !shadow_is_tramp_return(s, held))
 			continue;
 		lowest = fr[j].slot;
 	}
@@ -345,7 +329,7 @@ static int64_t cut_slot(struct ringfile *rf, const struct shadow *s, int64_t idx
 		/* a slot holding anything else: the frame was left (longjmp,
 		 * a throw put it back), or the word is another frame's now */
 		if (shadow_read(s->pid, fr[j].slot, &held, sizeof(held)) ||
-		    !is_tramp_return(s, held))
+		    !shadow_is_tramp_return(s, held))
 			continue;
 		ret = shadow_write(s->pid, fr[j].slot, &fr[j].ret, sizeof(fr[j].ret));
 		if (ret)
@@ -474,7 +458,7 @@ int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 
 		/* a thread with frames to cut is walked (below); one without
 		 * only needs to be out of the trampoline's code now */
-		has = in_tramp(rf->hdr, t->regs.rip) ? 1 :
+		has = ring_in_tramp(rf->hdr, t->regs.rip) ? 1 :
 		      slot_with_frames(&s, t, rf->hdr->max_threads, &idx, &addr, &head);
 		if (has < 0) {
 			ret = has;
@@ -484,7 +468,7 @@ int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 		}
 		if (!has)
 			continue;
-		if (unhijack_in_tramp(rf, &s, t, in_tramp(rf->hdr, t->regs.rip) ? 0 :
+		if (unhijack_in_tramp(rf, &s, t, ring_in_tramp(rf->hdr, t->regs.rip) ? 0 :
 				      innermost_hijacked(&s, t, head.depth, head.cur_stack), 1)) {
 			if (rep->kept < UNHIJACK_KEPT_MAX) {
 				rep->kept_tid[rep->kept] = t->tid;

@@ -27,14 +27,6 @@
 #include "attach/frames/unwind_hooks.h"
 #include "attach/frames/unhijack.h"
 
-static int is_tramp_return(const struct shadow *s, uint64_t v)
-{
-	for (int i = 0; i < TAT_TRAMP_MAX; i++)
-		if (s->st.tramp_return[i] && s->st.tramp_return[i] == v)
-			return 1;
-	return 0;
-}
-
 /*
  * Does a frame of thread slot @addr still need the hooks (1), or may it
  * lose them (0)?  Its return is hijacked while its stack slot holds a
@@ -59,7 +51,7 @@ static int needs_hooks(const struct shadow *s, uint64_t addr, uint64_t depth)
 		if ((fr[j].site & (TP_FRAME_RESTORED | TP_FRAME_ENDED)) == TP_FRAME_RESTORED)
 			return 1;
 		if (!shadow_read(s->pid, fr[j].slot, &held, sizeof(held)) &&
-		    is_tramp_return(s, held))
+		    shadow_is_tramp_return(s, held))
 			return 1;
 	}
 	return 0;

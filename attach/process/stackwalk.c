@@ -18,6 +18,7 @@
 
 #include "attach/process/proc.h"
 #include "attach/process/stackwalk.h"
+#include "attach/tramp/tramp_abi.h"
 
 struct walk_arg {
 	void *upt;
@@ -299,14 +300,6 @@ static unw_accessors_t walk_accessors = {
 	.get_proc_name = w_get_proc_name,
 };
 
-static int is_tramp_return(const struct walk_opts *o, uint64_t ip)
-{
-	for (size_t i = 0; i < o->ntramp; i++)
-		if (o->tramp_return[i] && o->tramp_return[i] == ip)
-			return 1;
-	return 0;
-}
-
 static void describe(unw_cursor_t *c, struct walk_frame *f, int names)
 {
 	unw_proc_info_t pi;
@@ -436,7 +429,7 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 ||
 		    unw_get_reg(&c, UNW_REG_SP, &sp) < 0 || !ip)
 			break;
-		if (n > 0 && is_tramp_return(o, ip)) {
+		if (n > 0 && tramp_return_in(o->tramp_return, (unsigned)o->ntramp, ip)) {
 			/* The previous frame returns into the trampoline: its
 			 * real caller is what the shadow stack kept. */
 			uint64_t ret_addr = o->unhijack ? o->unhijack(o->ctx, sp - 8) : 0;

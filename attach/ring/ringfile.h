@@ -19,6 +19,15 @@ struct ring_geometry {
 					 * (smaller only, for tests) */
 };
 
+/* Is @ip inside trampoline code: a copy, or the rescue page? */
+static inline int ring_in_tramp(const struct tat_ring_header *hdr, uint64_t ip)
+{
+	for (uint32_t i = 0; i < hdr->tramp_count && i < TAT_TRAMP_MAX; i++)
+		if (ip >= hdr->tramp_addr[i] && ip < hdr->tramp_addr[i] + hdr->tramp_size)
+			return 1;
+	return hdr->rescue_addr && ip >= hdr->rescue_addr && ip < hdr->rescue_addr + 4096;
+}
+
 struct ringfile {
 	int fd;
 	size_t size;

@@ -203,4 +203,20 @@ static inline uint64_t hash64(uint64_t x, uint32_t bits)
 	return hash_at(x, 63 - bits);
 }
 
+/*
+ * Is @v a return into the trampoline: one of the @n entries of
+ * @tramp_return (tp_state.tramp_return, filled in the order the copies
+ * were made: the first 0 ends it)?  A slot that holds
+ * one is a hijacked return.  The trampoline asks it of its own state,
+ * tattach of the copy it read; both ask it here, so that both change
+ * together if a return may ever land elsewhere.
+ */
+static inline int tramp_return_in(const uint64_t *tramp_return, unsigned n, uint64_t v)
+{
+	for (unsigned i = 0; i < n && tramp_return[i]; i++)
+		if (tramp_return[i] == v)
+			return 1;
+	return 0;
+}
+
 #endif

@@ -116,10 +116,7 @@ static inline unsigned hist_bucket(const struct tp_state *st, uint64_t ticks)
 /* Is @addr the return entry of one of the trampoline copies? */
 static inline int is_tramp_return(const struct tp_state *st, uint64_t addr)
 {
-	for (int i = 0; i < 8 && st->tramp_return[i]; i++)
-		if (st->tramp_return[i] == addr)
-			return 1;
-	return 0;
+	return tramp_return_in(st->tramp_return, sizeof(st->tramp_return) / 8, addr);
 }
 
 /* The slot of the calling thread, or NULL when it has none yet.  The
