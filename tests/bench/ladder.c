@@ -133,74 +133,77 @@ static inline __attribute__((always_inline)) uint64_t rdtsc(void)
 #define LADDER_EXIT_ARGS  ""
 #endif
 
+/* Every register the traced code can see kept, as entry.S keeps them;
+ * the C part called on an aligned stack. */
+#define LADDER_MACROS \
+	".macro LADDER_SAVE\n" \
+	"	push %rax; push %rcx; push %rdx; push %rsi; push %rdi\n" \
+	"	push %r8; push %r9; push %r10; push %r11\n" \
+	".endm\n" \
+	".macro LADDER_RESTORE\n" \
+	"	pop %r11; pop %r10; pop %r9; pop %r8\n" \
+	"	pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rax\n" \
+	".endm\n" \
+	".macro LADDER_CALL fn\n" \
+	"	push %rbx; mov %rsp, %rbx; and $-16, %rsp\n" \
+	"	call \\fn\n" \
+	"	mov %rbx, %rsp; pop %rbx\n" \
+	".endm\n"
+
+/* An entry @name: ladder_enter() with @slot, the place of the return
+ * into the caller, then @leave. */
+#define LADDER_ENTRY(name, slot, leave) \
+	".globl " name "\n" \
+	".type " name ", @function\n" \
+	name ":\n" \
+	"	LADDER_SAVE\n" \
+	"	lea " slot ", %rdi\n" \
+	LADDER_ENTER_ARGS \
+	"	LADDER_CALL ladder_enter\n" \
+	"	LADDER_RESTORE\n" \
+	leave \
+	".size " name ", . - " name "\n"
+
+/* An exit @name, entered with %rsp one above the slot that held the
+ * return into the caller: ladder_exit() says where that return goes,
+ * written back into the slot, then @leave. */
+#define LADDER_EXIT(name, leave) \
+	".globl " name "\n" \
+	".type " name ", @function\n" \
+	name ":\n" \
+	"	sub $8, %rsp\n" \
+	"	LADDER_SAVE\n" \
+	LADDER_EXIT_ARGS \
+	"	LADDER_CALL ladder_exit\n" \
+	"	mov %rax, 72(%rsp)\n" \
+	"	LADDER_RESTORE\n" \
+	leave \
+	".size " name ", . - " name "\n"
+
+/* As tp_return leaves: not "ret", which would pop the CPU's return-stack
+ * entry of the caller's caller (step 4 does, to show what that costs). */
+#define LADDER_JMP_BACK "	lea 8(%rsp), %rsp\n	jmp *-8(%rsp)\n"
+
 #if LADDER_PFE
 /*
- * Steps 8 - 10: the registers kept as tp_fentry keeps them.
+ * Steps 8 - 10, at the function's first instruction, as tp_fentry:
  *     on entry to ladder_fentry and ladder_ct_enter:
  *     (%rsp) = site + 5 (8) or the stub's second call (9, 10),
  *     8(%rsp) = the return address into the caller
  */
 __asm__(".text\n"
-	".macro LADDER_SAVE\n"
-	"	push %rax; push %rcx; push %rdx; push %rsi; push %rdi\n"
-	"	push %r8; push %r9; push %r10; push %r11\n"
-	".endm\n"
-	".macro LADDER_RESTORE\n"
-	"	pop %r11; pop %r10; pop %r9; pop %r8\n"
-	"	pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rax\n"
-	".endm\n"
-	".macro LADDER_CALL fn\n"
-	"	push %rbx; mov %rsp, %rbx; and $-16, %rsp\n"
-	"	call \\fn\n"
-	"	mov %rbx, %rsp; pop %rbx\n"
-	".endm\n"
+	LADDER_MACROS
 #if !LADDER_CT
-	".globl ladder_fentry\n"
-	".type ladder_fentry, @function\n"
-	"ladder_fentry:\n"
-	"	LADDER_SAVE\n"
-	"	lea 80(%rsp), %rdi\n"
-	LADDER_ENTER_ARGS
-	"	LADDER_CALL ladder_enter\n"
-	"	LADDER_RESTORE\n"
-	"	ret\n"
-	".size ladder_fentry, . - ladder_fentry\n"
-	".globl ladder_return\n"
-	".type ladder_return, @function\n"
-	"ladder_return:\n"
-	"	sub $8, %rsp\n"
-	"	LADDER_SAVE\n"
-	LADDER_EXIT_ARGS
-	"	LADDER_CALL ladder_exit\n"
-	"	mov %rax, 72(%rsp)\n"
-	"	LADDER_RESTORE\n"
-	"	lea 8(%rsp), %rsp\n"
-	"	jmp *-8(%rsp)\n"
-	".size ladder_return, . - ladder_return\n"
+	LADDER_ENTRY("ladder_fentry", "80(%rsp)", "	ret\n")
+	LADDER_EXIT("ladder_return", LADDER_JMP_BACK)
 #else
-	".globl ladder_ct_enter\n"
-	".type ladder_ct_enter, @function\n"
-	"ladder_ct_enter:\n"
-	"	LADDER_SAVE\n"
-	"	lea 80(%rsp), %rdi\n"
-	LADDER_ENTER_ARGS
-	"	LADDER_CALL ladder_enter\n"
-	"	LADDER_RESTORE\n"
-	"	ret $8\n"		/* to the stub, the return into the caller dropped */
-	".size ladder_ct_enter, . - ladder_ct_enter\n"
-	/* the body returned into its stub, which jumped here: %rsp is one
-	 * above the slot that held the return into the caller */
-	".globl ladder_ct_exit\n"
-	".type ladder_ct_exit, @function\n"
-	"ladder_ct_exit:\n"
-	"	sub $8, %rsp\n"
-	"	LADDER_SAVE\n"
-	LADDER_EXIT_ARGS
-	"	LADDER_CALL ladder_exit\n"
-	"	mov %rax, 72(%rsp)\n"
-	"	LADDER_RESTORE\n"
-	"	ret\n"			/* predicted: the caller's call pushed it */
-	".size ladder_ct_exit, . - ladder_ct_exit\n"
+	/* to the stub, the return into the caller dropped from the stack
+	 * (kept in the shadow frame): the stub's call of the body puts its
+	 * own return address in that slot */
+	LADDER_ENTRY("ladder_ct_enter", "80(%rsp)", "	ret $8\n")
+	/* the body returned into its stub, which jumped here; "ret" is
+	 * predicted: the caller's own call pushed that return */
+	LADDER_EXIT("ladder_ct_exit", "	ret\n")
 #endif
 	);
 #elif LADDER_STEP == 0
@@ -211,49 +214,16 @@ __asm__(".text\n"
 	"	ret\n"
 	".size mcount, . - mcount\n");
 #else
-/*
- * tp_mcount's frame, with the slot of the return into the caller in %rdi.
- */
+/* tp_mcount's frame: the return into the caller is at 8(%rbp). */
 __asm__(".text\n"
-	".macro LADDER_SAVE\n"
-	"	push %rax; push %rcx; push %rdx; push %rsi; push %rdi\n"
-	"	push %r8; push %r9; push %r10; push %r11\n"
-	".endm\n"
-	".macro LADDER_RESTORE\n"
-	"	pop %r11; pop %r10; pop %r9; pop %r8\n"
-	"	pop %rdi; pop %rsi; pop %rdx; pop %rcx; pop %rax\n"
-	".endm\n"
-	".macro LADDER_CALL fn\n"
-	"	push %rbx; mov %rsp, %rbx; and $-16, %rsp\n"
-	"	call \\fn\n"
-	"	mov %rbx, %rsp; pop %rbx\n"
-	".endm\n"
-	".globl mcount\n"
-	".type mcount, @function\n"
-	"mcount:\n"
-	"	LADDER_SAVE\n"
-	"	lea 8(%rbp), %rdi\n"
-	LADDER_ENTER_ARGS
-	"	LADDER_CALL ladder_enter\n"
-	"	LADDER_RESTORE\n"
-	"	ret\n"
-	".size mcount, . - mcount\n"
-	".globl ladder_return\n"
-	".type ladder_return, @function\n"
-	"ladder_return:\n"
-	"	sub $8, %rsp\n"
-	"	LADDER_SAVE\n"
-	LADDER_EXIT_ARGS
-	"	LADDER_CALL ladder_exit\n"
-	"	mov %rax, 72(%rsp)\n"
-	"	LADDER_RESTORE\n"
-#if LADDER_LEVEL == 4
-	"	ret\n"
+	LADDER_MACROS
+	LADDER_ENTRY("mcount", "8(%rbp)", "	ret\n")
+#if LADDER_STEP == 4
+	LADDER_EXIT("ladder_return", "	ret\n")
 #else
-	"	lea 8(%rsp), %rsp\n"
-	"	jmp *-8(%rsp)\n"
+	LADDER_EXIT("ladder_return", LADDER_JMP_BACK)
 #endif
-	".size ladder_return, . - ladder_return\n");
+	);
 #endif
 
 extern char ladder_return[];
