@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,6 +118,43 @@ void target_start_as(struct target *t, const char *bin, uid_t uid, gid_t gid)
 	snprintf(t->ready, sizeof(t->ready), "%s", line);
 }
 
+/*
+ * What a target that did not answer did instead, for the failing
+ * assertion to say.  No answer is either 60 s of silence or the end of
+ * its stdout; then it is exiting, and its pidfd says when it is gone (a
+ * few seconds at most: a core dump takes time).  A target that ended is
+ * reaped here and its status kept for target_stop().
+ */
+static const char *no_answer(struct target *t, char *buf, size_t len)
+{
+	int fd = (int)syscall(SYS_pidfd_open, t->pid, 0), status;
+	struct pollfd p = { fd, POLLIN, 0 };
+	pid_t got;
+
+	if (fd >= 0) {
+		poll(&p, 1, 5000);
+		close(fd);
+	}
+	got = waitpid(t->pid, &status, WNOHANG);
+	if (got == 0) {
+		snprintf(buf, len, "(no answer: pid %d still running)", (int)t->pid);
+		return buf;
+	}
+	if (got < 0) {
+		snprintf(buf, len, "(no answer: waitpid: %s)", strerror(errno));
+		return buf;
+	}
+	t->reaped = 1;
+	t->status = status;
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "(no answer: pid %d killed by signal %d%s)", (int)t->pid,
+			 WTERMSIG(status), WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		snprintf(buf, len, "(no answer: pid %d exited with status %d)", (int)t->pid,
+			 WEXITSTATUS(status));
+	return buf;
+}
+
 const char *target_cmd(struct target *t, const char *cmd)
 {
 	static char line[256];
@@ -125,7 +163,7 @@ const char *target_cmd(struct target *t, const char *cmd)
 	cr_assert(write(t->in, cmd, len) == (ssize_t)len);
 	cr_assert(write(t->in, "\n", 1) == 1);
 	if (!read_answer(t->out, line, sizeof(line)))
-		return "(no answer)";
+		return no_answer(t, line, sizeof(line));
 	line[strcspn(line, "\n")] = 0;
 	return line;
 }
@@ -141,7 +179,10 @@ int target_stop(struct target *t)
 	}
 	close(t->in);
 	fclose(t->out);
-	waitpid(t->pid, &status, 0);
+	if (t->reaped)
+		status = t->status;
+	else
+		waitpid(t->pid, &status, 0);
 	if (!t->keep_ring)
 		ring_remove(t->pid);
 	t->pid = 0;
@@ -152,8 +193,10 @@ void target_kill(struct target *t)
 {
 	if (t->pid <= 0)
 		return;
-	kill(t->pid, SIGKILL);
-	waitpid(t->pid, NULL, 0);
+	if (!t->reaped) {	/* else its pid may be another's now */
+		kill(t->pid, SIGKILL);
+		waitpid(t->pid, NULL, 0);
+	}
 	close(t->in);
 	fclose(t->out);
 	if (!t->keep_ring)

@@ -17,6 +17,8 @@ struct target {
 	FILE *out;	/* its stdout */
 	char ready[128];	/* its first line, "ready PID [...]" */
 	int keep_ring;		/* target_stop/kill leave its ring file */
+	int reaped;		/* target_cmd() saw it end: its wait status */
+	int status;
 };
 
 /* Path of a built file: $TATTACH_BUILD (default "build") + "/" + rel. */
@@ -29,7 +31,10 @@ void target_start_as(struct target *t, const char *bin, uid_t uid, gid_t gid);
 /* Copy @bin into a fresh folder every user can reach; returns the copy's
  * path (static buffer).  For running programs as another user. */
 const char *public_copy(const char *bin);
-/* Send one command line, return its one-line answer (static buffer). */
+/* Send one command line, return its one-line answer (static buffer), or,
+ * when none comes, how the target ended: "(no answer: pid N killed by
+ * signal 11, core dumped)", "... exited with status 3", "... still
+ * running" (after 60 s). */
 const char *target_cmd(struct target *t, const char *cmd);
 /* Send "quit", close its stdin and reap it; returns the wait status.
  * Its ring file (and any temporary one a killed tattach left) goes too,
