@@ -8,6 +8,7 @@
  * rewrite code through /proc/PID/mem.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -198,6 +199,21 @@ static int ring_create(const struct session_opts *o, uint64_t start_time,
 	return ret;
 }
 
+/* The pid the header of the ring file at @path names; -1 if unreadable. */
+static pid_t header_pid(const char *path)
+{
+	struct tat_ring_header h;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	pid_t pid = -1;
+
+	if (fd < 0)
+		return -1;
+	if (ringfile_read_header(fd, &h) == 0)
+		pid = (pid_t)h.pid;
+	close(fd);
+	return pid;
+}
+
 /* One line for each way opening an existing ring file can fail. */
 static void explain_open(int ret, pid_t pid, const struct ringfile *rf)
 {
@@ -213,6 +229,10 @@ static void explain_open(int ret, pid_t pid, const struct ringfile *rf)
 	else if (ret == -ESTALE)
 		pr_err("%s belongs to an earlier process with pid %d; pid %d is not traced",
 		       rf->path, (int)pid, (int)pid);
+	else if (ret == -EXDEV)
+		pr_err("%s is the ring file of pid %d, not of pid %d (renamed or copied "
+		       "there?): move it away ('tread -i' reads it where it goes) and try again",
+		       rf->path, (int)header_pid(rf->path), (int)pid);
 	else
 		pr_err("cannot open %s: %s", rf->path, strerror(-ret));
 }

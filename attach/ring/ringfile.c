@@ -286,8 +286,9 @@ int ringfile_open(pid_t pid, uint64_t start_time, uid_t uid, int flags,
 	ret = ringfile_read_header(rf->fd, &h);
 	if (ret)
 		goto fail;
+	/* another pid in the header: a ring renamed or copied there */
 	if (h.pid != pid || h.start_time != start_time) {
-		ret = -ESTALE;
+		ret = h.pid != pid ? -EXDEV : -ESTALE;
 		goto fail;
 	}
 	if (!layout_matches(&h, &st)) {

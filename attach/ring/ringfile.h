@@ -46,7 +46,8 @@ void ringfile_path(pid_t pid, char *buf, size_t len);
  * With RINGFILE_LOCK, fail rather than wait if another tattach holds it.
  * Returns 0, -ENOENT (none), -EPERM (not a private file of @uid), -EBUSY
  * (locked), -ESTALE (it belongs to an earlier process with the same pid),
- * -EBADMSG (not a ring file of this version).
+ * -EXDEV (its header names another pid: a ring file renamed or copied
+ * there), -EBADMSG (not a ring file of this version).
  */
 int ringfile_open(pid_t pid, uint64_t start_time, uid_t uid, int flags,
 		  struct ringfile *rf);

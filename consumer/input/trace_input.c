@@ -144,6 +144,11 @@ static int open_ring(struct tread_input *in, const struct tread_input_config *c,
 		return tread_errf(err, errlen, ret, "%s: corrupt ring file: %s", in->path, why);
 	if (ret)
 		return tread_errf(err, errlen, ret, "%s: %s", in->path, why);
+	/* -p PID names the file; its header names the process it records */
+	if (c->pid && in->ring->hdr.pid != c->pid)
+		return tread_errf(err, errlen, -EXDEV, "%s is the ring file of pid %d, not of "
+			    "pid %d (renamed or copied there?): read it with 'tread -i %s'",
+			    in->path, (int)in->ring->hdr.pid, c->pid, in->path);
 
 	ret = describe_ring_process(in);
 	if (!ret)

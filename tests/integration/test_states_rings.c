@@ -206,6 +206,52 @@ Test(rings, pid_reused_by_a_process_of_the_same_user)
 	pid_reused(getuid());
 }
 
+/*
+ * Another process's ring renamed (or copied) to a live process's path:
+ * neither tattach nor tread takes it for that process's, both say what it
+ * is, and the file and the process are left as they were.
+ */
+Test(rings, ring_of_another_pid_at_the_path)
+{
+	char live_path[160], *out = NULL, *err = NULL, want[320];
+	pid_t dead_pid;
+	uint64_t start;
+	const char *dead = dead_ring(&start, &dead_pid);
+	struct target t;
+	struct stat before, after;
+
+	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
+	path_of(live_path, sizeof(live_path), "tattach-%ld.ring", t.pid);
+	cr_assert_eq(rename(dead, live_path), 0, "%s", strerror(errno));
+	cr_assert(stat(live_path, &before) == 0);
+	snprintf(want, sizeof(want), "%s is the ring file of pid %d, not of pid %d",
+		 live_path, (int)dead_pid, (int)t.pid);
+
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 1, "%s", out);
+	cr_assert(strstr(err, want), "%s", err);
+	cr_assert(!strchr(err, '\n') || strchr(err, '\n') == err + strlen(err) - 1,
+		  "one line: %s", err);
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 1, "%s", out);
+	cr_assert(strstr(err, want), "%s", err);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 1, "%s", out);
+	cr_assert(strstr(err, want), "%s", err);
+	cr_assert(strstr(err, "read it with 'tread -i "), "%s", err);
+	/* untouched: the same file, and a process that runs as before */
+	cr_assert(stat(live_path, &after) == 0);
+	cr_assert_eq(after.st_ino, before.st_ino);
+	cr_assert_eq(after.st_size, before.st_size);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	/* moved away, the process is traced as usual */
+	cr_assert_eq(unlink(live_path), 0);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	cr_assert_eq(graph_count_calls(out, "work"), 1, "%s", out);
+	target_stop(&t);
+	free(out);
+	free(err);
+}
+
 Test(rings, status_post_mortem)
 {
 	char *out = NULL, *err = NULL;
