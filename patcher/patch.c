@@ -11,19 +11,33 @@
 
 static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
 
-int patch_bytes_enabled(uint64_t addr, unsigned len, uint64_t target, uint8_t *out)
+/* The call (0xe8) or jmp (0xe9) @op of @target at @addr; -ERANGE. */
+static int bytes_to(uint64_t addr, unsigned len, uint64_t target, uint8_t op, uint8_t *out)
 {
 	int64_t rel = (int64_t)(target - (addr + 5));
 	int32_t rel32 = (int32_t)rel;
 
 	if (rel != rel32)
 		return -ERANGE;
-	out[0] = 0xe8;
+	out[0] = op;
 	memcpy(out + 1, &rel32, 4);
 	if (len == 6)
 		out[5] = 0x90;
 	return 0;
 }
+
+int patch_bytes_enabled(uint64_t addr, unsigned len, uint64_t target, uint8_t *out)
+{
+	return bytes_to(addr, len, target, 0xe8, out);
+}
+
+int patch_bytes_jmp(uint64_t addr, unsigned len, uint64_t target, uint8_t *out)
+{
+	return bytes_to(addr, len, target, 0xe9, out);
+}
+
+/* Do @cur hold the call (@op 0xe8) or jmp (0xe9) of @target (0: none)? */
+static int holds(const struct patch_site *s, const uint8_t *cur, uint64_t target, uint8_t op);
 
 void patch_bytes_disabled(unsigned len, uint8_t *out)
 {
@@ -47,22 +61,26 @@ static inline int same(const uint8_t *a, const uint8_t *b, unsigned len)
 	return len == 5 || a[5] == b[5];
 }
 
+static int holds(const struct patch_site *s, const uint8_t *cur, uint64_t target, uint8_t op)
+{
+	uint8_t b[PATCH_MAX_LEN];
+
+	return target && bytes_to(s->addr, s->len, target, op, b) == 0 && same(cur, b, s->len);
+}
+
 /* Decide the new bytes for one site given its current bytes @cur. */
 static int plan_site(struct patch_site *s, const uint8_t *cur, enum patch_op op,
 		     uint8_t *want)
 {
 	uint8_t on[PATCH_MAX_LEN], off[PATCH_MAX_LEN];
-	int reachable = patch_bytes_enabled(s->addr, s->len, s->target, on) == 0;
+	int reachable = bytes_to(s->addr, s->len, s->target, s->jmp ? 0xe9 : 0xe8, on) == 0;
 	int is_on = reachable && same(cur, on, s->len);
 	int is_known;
 
-	uint8_t alt[PATCH_MAX_LEN];
-
 	patch_bytes_disabled(s->len, off);
 	is_known = is_on || same(cur, off, s->len) ||
-		   same(cur, s->orig, s->len) ||
-		   (s->alt && patch_bytes_enabled(s->addr, s->len, s->alt, alt) == 0 &&
-		    same(cur, alt, s->len));
+		   same(cur, s->orig, s->len) || holds(s, cur, s->alt[0], 0xe8) || holds(s, cur, s->alt[1], 0xe8) ||
+		   holds(s, cur, s->alt_jmp, 0xe9);
 	if (!is_known)
 		return PATCH_MISMATCH;
 	if (op == PATCH_ENABLE) {

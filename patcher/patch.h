@@ -5,6 +5,7 @@
  *   state      5-byte site            6-byte site (ff 15 GOT call)
  *   original   as compiled            ff 15 <rel32>
  *   enabled    e8 <rel32 to tramp>    e8 <rel32 to tramp> 90
+ *      or      e9 <rel32 to stub>     (a call-through stub, jmp set)
  *   disabled   0f 1f 44 00 00         0f 1f 44 00 00 90
  *
  * The enabled and disabled forms of a 6-byte site both keep an instruction
@@ -21,10 +22,15 @@
 struct patch_site {
 	uint64_t addr;			/* runtime address */
 	uint64_t target;		/* trampoline entry the call goes to */
-	uint64_t alt;			/* a call to this entry is a known state
-					 * too (the site's other trampoline
-					 * entry, tattach -A/-R); 0: none */
+	uint64_t alt[2];		/* a call to one of these is a known
+					 * state too (the site's other trampoline
+					 * entries: tattach -A/-R's, the plain
+					 * one); 0: none */
+	uint64_t alt_jmp;		/* a jmp to this is a known state too
+					 * (the site's call-through stub when
+					 * target is not); 0: none */
 	uint8_t  len;			/* 5 or 6 */
+	uint8_t  jmp;			/* enabled is "jmp target" (a stub) */
 	uint8_t  orig[PATCH_MAX_LEN];	/* the bytes the compiler left */
 	int      result;		/* out: enum patch_result */
 };
@@ -52,12 +58,15 @@ struct patch_stats {
 
 /* Fill @out with the enabled form; returns -ERANGE if @target is out of reach. */
 int patch_bytes_enabled(uint64_t addr, unsigned len, uint64_t target, uint8_t *out);
+/* The same with a jmp (0xe9): a site's call-through stub. */
+int patch_bytes_jmp(uint64_t addr, unsigned len, uint64_t target, uint8_t *out);
 void patch_bytes_disabled(unsigned len, uint8_t *out);
 
 /*
  * patch_apply - put every site of @sites (sorted by addr) in the state @op
- * asks for.  A site is written only if it currently holds one of its three
- * known forms; anything else is reported in ->result and skipped.  Nearby
+ * asks for.  A site is written only if it currently holds one of its
+ * known forms (original, disabled, enabled, alt, alt_jmp); anything else
+ * is reported in ->result and skipped.  Nearby
  * sites are read and written together, a run at a time.
  * Returns 0 or the -errno of a failed read or write (sites of runs already
  * written keep their new bytes and results).

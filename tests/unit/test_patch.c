@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+/*
+ * patcher/patch.c: which bytes a site holds in each state, which states
+ * it recognises before rewriting, and that it leaves anything else alone.
+ * The "process" is a buffer; a site's address is its offset plus BASE.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "patcher/patch.h"
+
+#define BASE  0x401000ull
+#define TRAMP 0x7f0000001000ull	/* beyond rel32 reach of BASE */
+
+static uint8_t mem[64];
+static size_t writes;
+
+static int rd(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	(void)ctx;
+	memcpy(buf, mem + (addr - BASE), len);
+	return 0;
+}
+
+static int wr(void *ctx, uint64_t addr, const void *buf, size_t len)
+{
+	(void)ctx;
+	memcpy(mem + (addr - BASE), buf, len);
+	writes++;
+	return 0;
+}
+
+static const struct patch_io io = { NULL, rd, wr };
+static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+
+/* A site at BASE + 16 whose entry is at @target (a jmp when @jmp). */
+static struct patch_site site(uint64_t target, int jmp)
+{
+	struct patch_site s = { .addr = BASE + 16, .target = target, .len = 5, .jmp = jmp };
+
+	memcpy(s.orig, nop5, 5);
+	return s;
+}
+
+static int apply(struct patch_site *s, enum patch_op op)
+{
+	struct patch_stats st;
+
+	cr_assert_eq(patch_apply(&io, s, 1, op, &st), 0);
+	return s->result;
+}
+
+static void put(uint8_t op, uint64_t to)
+{
+	int32_t rel = (int32_t)(to - (BASE + 16 + 5));
+
+	mem[16] = op;
+	memcpy(mem + 17, &rel, 4);
+}
+
+Test(patch, call_site_enables_and_disables)
+{
+	struct patch_site s = site(BASE + 0x1000, 0);
+	uint8_t want[5] = { 0xe8 };
+	int32_t rel = 0x1000 - 16 - 5;
+
+	memcpy(want + 1, &rel, 4);
+	memcpy(mem + 16, nop5, 5);
+	cr_assert_eq(apply(&s, PATCH_ENABLE), PATCH_DONE);
+	cr_assert_arr_eq(mem + 16, want, 5);
+	cr_assert_eq(apply(&s, PATCH_ENABLE), PATCH_ALREADY);
+	cr_assert_eq(apply(&s, PATCH_DISABLE), PATCH_DONE);
+	cr_assert_arr_eq(mem + 16, nop5, 5);
+	cr_assert_eq(apply(&s, PATCH_DISABLE), PATCH_ALREADY);
+}
+
+/* A fentry site's call-through: a jmp to its stub is its enabled form. */
+Test(patch, jmp_site_enables_and_disables)
+{
+	struct patch_site s = site(BASE + 0x2000, 1);
+	uint8_t want[5] = { 0xe9 };
+	int32_t rel = 0x2000 - 16 - 5;
+
+	memcpy(want + 1, &rel, 4);
+	memcpy(mem + 16, nop5, 5);
+	cr_assert_eq(apply(&s, PATCH_ENABLE), PATCH_DONE);
+	cr_assert_arr_eq(mem + 16, want, 5);
+	cr_assert_eq(apply(&s, PATCH_ENABLE), PATCH_ALREADY);
+	cr_assert_eq(apply(&s, PATCH_DISABLE), PATCH_DONE);
+	cr_assert_arr_eq(mem + 16, nop5, 5);
+}
+
+/*
+ * Enabled another way (a call of the plain entry, or of -A's entry; the
+ * jmp to the stub when the target is now -A's entry): known, so rewritten
+ * to what is wanted; and disabled from any of them.
+ */
+Test(patch, every_enabled_form_is_known)
+{
+	uint64_t stub = BASE + 0x2000, plain = BASE + 0x1000, args = BASE + 0x1100;
+	struct patch_site s;
+
+	s = site(stub, 1);
+	s.alt[0] = args;
+	s.alt[1] = plain;
+	put(0xe8, plain);
+	cr_assert_eq(apply(&s, PATCH_ENABLE), PATCH_DONE);
+	cr_assert_eq(mem[16], 0xe9);
+	put(0xe8, args);
+	cr_assert_eq(apply(&s, PATCH_DISABLE), PATCH_DONE);
+	cr_assert_arr_eq(mem + 16, nop5, 5);
+
+	s = site(args, 0);	/* -A on: the site calls the args entry */
+	s.alt[1] = plain;
+	s.alt_jmp = stub;
+	put(0xe9, stub);
+	cr_assert_eq(apply(&s, PATCH_ENABLE), PATCH_DONE);
+	cr_assert_eq(mem[16], 0xe8);
+	put(0xe9, stub);
+	cr_assert_eq(apply(&s, PATCH_DISABLE), PATCH_DONE);
+	cr_assert_arr_eq(mem + 16, nop5, 5);
+}
+
+/* A jmp or call anywhere else is not ours: left alone, either way. */
+Test(patch, unknown_bytes_are_left_alone)
+{
+	struct patch_site s = site(BASE + 0x2000, 1);
+	uint8_t before[5];
+
+	s.alt[1] = BASE + 0x1000;
+	put(0xe9, BASE + 0x3000);	/* another tool's jmp */
+	memcpy(before, mem + 16, 5);
+	writes = 0;
+	cr_assert_eq(apply(&s, PATCH_ENABLE), PATCH_MISMATCH);
+	cr_assert_eq(apply(&s, PATCH_DISABLE), PATCH_MISMATCH);
+	put(0xe8, BASE + 0x2000);	/* a call of the stub is not a state */
+	cr_assert_eq(apply(&s, PATCH_DISABLE), PATCH_MISMATCH);
+	put(0xe9, BASE + 0x3000);
+	cr_assert_arr_eq(mem + 16, before, 5);
+	cr_assert_eq(writes, 0);
+}
+
+Test(patch, target_out_of_reach)
+{
+	struct patch_site s = site(TRAMP, 1);
+	uint8_t b[5];
+
+	memcpy(mem + 16, nop5, 5);
+	cr_assert_eq(apply(&s, PATCH_ENABLE), PATCH_UNREACHABLE);
+	cr_assert_arr_eq(mem + 16, nop5, 5);
+	cr_assert_eq(patch_bytes_jmp(BASE, 5, TRAMP, b), -ERANGE);
+	cr_assert_eq(patch_bytes_enabled(BASE, 5, TRAMP, b), -ERANGE);
+}
