@@ -5,8 +5,9 @@
  *   live page     1 page, private, MADV_WIPEONFORK: the ring address
  *   state         private RW: struct tp_state, thread slots, site hash
  *   ring          the ring file, MAP_SHARED
- *   copy k        trampoline code (R-X) + its config page (R--), placed
- *                 within rel32 reach of the modules it serves
+ *   copy k        trampoline code (R-X) + its config page (R--) + the
+ *                 call-through stubs of its sites (R-X), placed within
+ *                 rel32 reach of the modules it serves
  *
  * Everything is made with remote mmap/mprotect/madvise and filled through
  * /proc/PID/mem; no mapping is ever writable and executable at once.
@@ -47,9 +48,21 @@ static uint64_t code_size(void)
 	return ALIGN_UP(sizeof(tramp_code), PAGE);
 }
 
-static uint64_t copy_size(void)
+/* tramp.lds: the config page right after the code, then the stubs */
+_Static_assert(ALIGN_UP(sizeof(tramp_code), PAGE) == TRAMP_CODE_OFF_CONFIG_AREA &&
+	       TRAMP_CODE_OFF_CT_STUBS == TRAMP_CODE_OFF_CONFIG_AREA + PAGE,
+	       "the trampoline's layout is not the one tramp.lds makes");
+
+/* One stub per site the ring can hold: the stubs of a copy's sites are
+ * at their site indexes (tramp_abi.h), untouched pages cost nothing. */
+static uint64_t stubs_size(const struct tat_ring_header *h)
 {
-	return code_size() + PAGE;	/* code, then the config page */
+	return ALIGN_UP((uint64_t)TP_CT_STUB * h->site_cap, PAGE);
+}
+
+static uint64_t copy_size(const struct tat_ring_header *h)
+{
+	return code_size() + PAGE + stubs_size(h);	/* code, config, stubs */
 }
 
 static unsigned log2_u64(uint64_t v)
@@ -131,6 +144,9 @@ int inject_setup(struct remote *r, struct ringfile *rf)
 	st.stats_off = h->stats_off;
 	st.stats_cap = h->stats_cap;
 	st.site_cap = h->site_cap;
+	st.ct_off = TRAMP_CODE_OFF_CT_STUBS - TRAMP_CODE_OFF_RETURN;
+	st.ct_len = (uint64_t)TP_CT_STUB * h->site_cap;
+	st.ct_synced = 1;
 	/* What a fork child needs to make its own ring beside ours
 	 * (tramp_fork.c): an absolute path, the child's cwd may differ. */
 	st.ring_addr = (uint64_t)map;
@@ -162,7 +178,7 @@ int inject_setup(struct remote *r, struct ringfile *rf)
 	h->private_size = state_size;
 	h->map_addr = map;
 	h->tid_offset = st.tid_offset;
-	h->tramp_size = copy_size();
+	h->tramp_size = copy_size(h);
 	/* Last: from here on the trampoline records (once sites call it). */
 	{
 		char zero[256] = { 0 };
@@ -211,15 +227,28 @@ static int reaches_sized(uint64_t at, uint64_t size, uint64_t lo, uint64_t hi)
 	return a < REACH && b < REACH && a > -REACH && b > -REACH;
 }
 
-static int reaches(uint64_t copy, uint64_t lo, uint64_t hi)
+static int reaches(const struct tat_ring_header *h, uint64_t copy, uint64_t lo, uint64_t hi)
 {
-	return reaches_sized(copy, copy_size(), lo, hi);
+	return reaches_sized(copy, copy_size(h), lo, hi);
 }
 
 uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned kind)
 {
 	return rf->hdr->tramp_addr[idx] +
 	       (kind == TAT_SITE_MCOUNT ? TRAMP_CODE_OFF_MCOUNT : TRAMP_CODE_OFF_FENTRY);
+}
+
+uint64_t inject_ct_stub(struct ringfile *rf, uint32_t site)
+{
+	const struct tat_site *s = &ringfile_sites(rf)[site];
+	const struct tat_module *m = &ringfile_modules(rf)[s->module];
+
+	return rf->hdr->tramp_addr[m->tramp] + TRAMP_CODE_OFF_CT_STUBS + (uint64_t)TP_CT_STUB * site;
+}
+
+int inject_ct_site(const struct tat_site *s)
+{
+	return s->kind == TAT_SITE_FENTRY && s->len == 5;
 }
 
 uint64_t inject_tramp_args_entry(const struct ringfile *rf, unsigned idx, unsigned kind)
@@ -270,38 +299,42 @@ static uint64_t nearest_gap_sized(struct maps *maps, uint64_t lo, uint64_t hi,
 	return best;
 }
 
-static uint64_t nearest_gap(struct maps *maps, uint64_t lo, uint64_t hi, uint64_t skip)
+static uint64_t nearest_gap(const struct tat_ring_header *h, struct maps *maps, uint64_t lo,
+			    uint64_t hi, uint64_t skip)
 {
-	return nearest_gap_sized(maps, lo, hi, skip, copy_size());
+	return nearest_gap_sized(maps, lo, hi, skip, copy_size(h));
 }
 
 int inject_can_reach(const struct ringfile *rf, struct maps *maps, uint64_t lo, uint64_t hi)
 {
-	const struct tat_ring_header *h = rf ? rf->hdr : NULL;
+	const struct tat_ring_header *h = rf->hdr;
+	uint32_t copies = h->state == TAT_STATE_NEW ? 0 : h->tramp_count;
 
-	for (uint32_t i = 0; h && i < h->tramp_count && i < TAT_TRAMP_MAX; i++)
-		if (reaches(h->tramp_addr[i], lo, hi))
+	for (uint32_t i = 0; i < copies && i < TAT_TRAMP_MAX; i++)
+		if (reaches(h, h->tramp_addr[i], lo, hi))
 			return 1;
-	return nearest_gap(maps, lo, hi, 0) != 0;
+	return nearest_gap(h, maps, lo, hi, 0) != 0;
 }
 
 /* Map a copy at the free range nearest to [lo, hi); its address or 0. */
-static uint64_t place_copy(struct remote *r, struct maps *maps, uint64_t lo, uint64_t hi)
+static uint64_t place_copy(struct remote *r, const struct tat_ring_header *h,
+			   struct maps *maps, uint64_t lo, uint64_t hi)
 {
 	uint64_t cand = 0;
 
 	for (int tries = 0; tries < 16; tries++) {
 		long got;
 
-		cand = nearest_gap(maps, lo, hi, cand);
+		cand = nearest_gap(h, maps, lo, hi, cand);
 		if (!cand)
 			return 0;
-		got = rmmap(r, cand, copy_size(), PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1);
+		/* NORESERVE: the stubs of sites never traced are never touched */
+		got = rmmap(r, cand, copy_size(h), PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1);
 		if (got == (long)cand)
 			return cand;
 		if (got >= 0)	/* an old kernel ignored the hint: give it back */
-			remote_syscall(r, SYS_munmap, (uint64_t)got, copy_size(), 0, 0, 0, 0);
+			remote_syscall(r, SYS_munmap, (uint64_t)got, copy_size(h), 0, 0, 0, 0);
 		/* taken meanwhile (EEXIST): try the next best */
 	}
 	return 0;
@@ -337,11 +370,11 @@ int inject_tramp_for(struct remote *r, struct ringfile *rf, struct maps *maps,
 	int ret;
 
 	for (uint32_t i = 0; i < h->tramp_count; i++)
-		if (reaches(h->tramp_addr[i], lo, hi))
+		if (reaches(h, h->tramp_addr[i], lo, hi))
 			return (int)i;
 	if (h->tramp_count >= TAT_TRAMP_MAX)
 		return -ENOSPC;
-	addr = place_copy(r, maps, lo, hi);
+	addr = place_copy(r, h, maps, lo, hi);
 	if (!addr)
 		return -ENOSPC;
 	ret = remote_write(r, addr, tramp_code, sizeof(tramp_code));
@@ -353,6 +386,9 @@ int inject_tramp_for(struct remote *r, struct ringfile *rf, struct maps *maps,
 	if (!ret)
 		ret = (int)remote_syscall(r, SYS_mprotect, addr + code_size(), PAGE,
 					  PROT_READ, 0, 0, 0);
+	if (!ret)	/* written through /proc/PID/mem, as the sites are */
+		ret = (int)remote_syscall(r, SYS_mprotect, addr + code_size() + PAGE,
+					  stubs_size(h), PROT_READ | PROT_EXEC, 0, 0, 0);
 	if (!ret) {
 		/* before any site calls this copy */
 		uint64_t ret_addr = addr + TRAMP_CODE_OFF_RETURN;
@@ -495,6 +531,81 @@ int inject_sync_sites(struct remote *r, struct ringfile *rf)
 	return inject_sync_sites_with(r, rf, NULL);
 }
 
+/* @op and the rel32 from @at + 5 to @to at @out; -ERANGE beyond reach. */
+static int put_rel32(uint8_t *out, uint8_t op, uint64_t at, uint64_t to)
+{
+	int64_t rel = (int64_t)(to - (at + 5));
+	int32_t rel32 = (int32_t)rel;
+
+	if (rel != rel32)
+		return -ERANGE;
+	out[0] = op;
+	memcpy(out + 1, &rel32, 4);
+	return 0;
+}
+
+int inject_ct_stub_bytes(struct ringfile *rf, uint32_t site, uint8_t out[TP_CT_STUB])
+{
+	const struct tat_site *s = &ringfile_sites(rf)[site];
+	const struct tat_module *m = &ringfile_modules(rf)[s->module];
+	uint64_t at = inject_ct_stub(rf, site), copy = rf->hdr->tramp_addr[m->tramp];
+
+	memset(out, 0xcc, TP_CT_STUB);
+	if (!inject_ct_site(s) || m->tramp >= rf->hdr->tramp_count || site >= rf->hdr->site_cap)
+		return -EINVAL;
+	if (put_rel32(out, 0xe8, at, copy + TRAMP_CODE_OFF_CT_ENTER) ||
+	    put_rel32(out + 5, 0xe8, at + 5, s->addr + 5) ||
+	    put_rel32(out + TP_CT_RET, 0xe9, at + TP_CT_RET, copy + TRAMP_CODE_OFF_CT_EXIT)) {
+		memset(out, 0xcc, TP_CT_STUB);
+		return -ERANGE;
+	}
+	return 0;
+}
+
+/*
+ * The call-through stubs of the sites added since the last sync
+ * (tp_state.ct_synced on), written before any site jumps to them.  A stub
+ * never changes once written: it depends on its site's address and copy
+ * only.  The sites of one copy that follow each other in the site table
+ * have their stubs one after the other: one write per run.  A site that
+ * cannot have one gets int3s there, and keeps its call (rewrite.c asks
+ * inject_ct_stub_bytes() the same question).
+ */
+static int sync_stubs(struct remote *r, struct ringfile *rf, struct tp_state *st)
+{
+	const struct tat_ring_header *h = rf->hdr;
+	const struct tat_site *sites = ringfile_sites(rf);
+	const struct tat_module *mods = ringfile_modules(rf);
+	uint32_t count = h->site_count < h->site_cap ? h->site_count : h->site_cap;
+	uint32_t i = st->ct_synced >= 1 && st->ct_synced <= count ? (uint32_t)st->ct_synced : 1;
+	uint8_t *buf = NULL;
+	int ret = 0;
+
+	if (!st->ct_len || i >= count)
+		return 0;
+	buf = malloc((size_t)(count - i) * TP_CT_STUB);
+	if (!buf)
+		return -ENOMEM;
+	while (i < count && !ret) {
+		uint32_t tramp = mods[sites[i].module].tramp, j = i, any = 0;
+
+		for (; j < count && mods[sites[j].module].tramp == tramp; j++)
+			any |= inject_ct_stub_bytes(rf, j, buf + (size_t)(j - i) * TP_CT_STUB) == 0;
+		if (any)
+			ret = remote_write(r, inject_ct_stub(rf, i), buf,
+					   (size_t)(j - i) * TP_CT_STUB);
+		i = j;
+	}
+	free(buf);
+	if (!ret) {
+		st->ct_synced = count;
+		ret = remote_write(r, h->private_addr + offsetof(struct tp_state, ct_synced),
+				   &st->ct_synced, sizeof(st->ct_synced));
+	}
+	phase_mark("call-through stubs");
+	return ret;
+}
+
 int inject_sync_sites_with(struct remote *r, struct ringfile *rf, const struct site_hash *pre)
 {
 	struct tat_ring_header *h = rf->hdr;
@@ -514,6 +625,9 @@ int inject_sync_sites_with(struct remote *r, struct ringfile *rf, const struct s
 		return ret;
 	if (st.magic != TP_STATE_MAGIC || st.site_bits != bits)
 		return -EBADMSG;
+	ret = sync_stubs(r, rf, &st);
+	if (ret)
+		return ret;
 	/* Nothing added since the last enable: the target's table is whole. */
 	synced = st.hash_synced >= 1 && st.hash_synced <= count ? st.hash_synced : 1;
 	if (synced == count && st.hash_synced == count)

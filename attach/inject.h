@@ -54,6 +54,16 @@ uint64_t inject_map_near(struct remote *r, struct maps *maps, uint64_t lo, uint6
 /* Entry of copy @idx for sites of @kind (enum tat_site_kind). */
 uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned kind);
 /* The same for sites that record arguments or a return value (-A/-R). */
+/*
+ * Call-through (tramp_abi.h): does site @s jump to a stub (a 5-byte
+ * fentry or patchable-entry site), where is site @site's stub, and its 16
+ * bytes (int3s and -EINVAL or -ERANGE when it cannot have one: then the
+ * site keeps its call of the trampoline).
+ */
+int inject_ct_site(const struct tat_site *s);
+uint64_t inject_ct_stub(struct ringfile *rf, uint32_t site);
+int inject_ct_stub_bytes(struct ringfile *rf, uint32_t site, uint8_t out[TP_CT_STUB]);
+
 uint64_t inject_tramp_args_entry(const struct ringfile *rf, unsigned idx, unsigned kind);
 
 /* Write the site hash for every site in the ring's table into the target. */

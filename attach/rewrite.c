@@ -101,6 +101,12 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 	struct tat_site *sites = ringfile_sites(rf);
 	struct patch_site *ps = calloc(h->site_count, sizeof(*ps));
 	const struct tat_argspec *args = args_table(rf);
+	/* TATTACH_CALL_THROUGH=0: fentry sites call tp_fentry as -pg sites
+	 * call tp_mcount, for a measurement of what the stubs save (make
+	 * bench), or should a stub ever be in the way */
+	const char *ct_env = getenv("TATTACH_CALL_THROUGH");
+	int call_through = !ct_env || strcmp(ct_env, "0");
+	uint8_t stub[TP_CT_STUB];
 	size_t k = 0;
 
 	if (!ps)
@@ -122,12 +128,24 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 
 		p->addr = sites[i].addr;
 		p->len = sites[i].len;
+		/* Enabled, a site calls the trampoline's entry for its kind, or
+		 * with -A/-R the entry that saves the arguments; a fentry or
+		 * patchable-entry site without them jumps to its call-through
+		 * stub instead (tramp_abi.h), which inject_sync_sites() wrote.
+		 * Any of the three is the site enabled. */
 		p->target = inject_tramp_entry(rf, tm->tramp, sites[i].kind);
-		/* -A/-R: such sites call the entry that saves the arguments */
-		p->alt = inject_tramp_args_entry(rf, tm->tramp, sites[i].kind);
+		p->alt[0] = inject_tramp_args_entry(rf, tm->tramp, sites[i].kind);
+		if (inject_ct_stub_bytes(rf, i, stub) == 0)
+			p->alt_jmp = inject_ct_stub(rf, i);
 		if (args_site_on(args, i)) {
-			p->alt = p->target;
-			p->target = inject_tramp_args_entry(rf, tm->tramp, sites[i].kind);
+			p->alt[1] = p->target;
+			p->target = p->alt[0];
+			p->alt[0] = 0;
+		} else if (p->alt_jmp && call_through) {
+			p->alt[1] = p->target;
+			p->target = p->alt_jmp;
+			p->jmp = 1;
+			p->alt_jmp = 0;
 		}
 		p->result = (int)i;	/* remember the index until applied */
 		site_want[i] = 1;

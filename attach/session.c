@@ -847,8 +847,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		const struct module *m = &set.v[i];
 
 		if ((m->sites.n || libcalls_has(&lc, m) || entries_has(&ep, m)) &&
-		    !inject_can_reach(rf.hdr->state == TAT_STATE_NEW ? NULL : &rf,
-						    &maps, m->text_start, m->text_end)) {
+		    !inject_can_reach(&rf, &maps, m->text_start, m->text_end)) {
 			pr_err("%s: no free address range within 2 GiB of its code for the "
 			       "trampoline; not attaching", m->path);
 			ret = -ENOSPC;

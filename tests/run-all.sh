@@ -2,6 +2,9 @@
 # Run every test binary given, then print one closing line:
 #   "check: N passed, N failed"
 # Usage: run-all.sh BUILD_DIR TEST_BIN...
+# A TEST_BIN written FLAVOUR:PATH runs with TATTACH_TARGET_FLAVOR=FLAVOUR:
+# its targets in their FLAVOUR build where there is one (pfe: patchable
+# entries, proc_harness.c flavoured()).
 B=$1
 shift
 export TATTACH_BUILD="$B"
@@ -14,22 +17,25 @@ rm -rf "$B/tests/gmon"
 mkdir -m 1777 "$B/tests/gmon"
 export GMON_OUT_PREFIX="$(cd "$B/tests/gmon" && pwd)/gmon"
 passed=0 failed=0 bad=""
-for t in "$@"; do
-	echo "== $t"
+for arg in "$@"; do
+	t=${arg#*:}
+	flavour=
+	[ "$t" = "$arg" ] || flavour=${arg%%:*}
+	echo "== $t${flavour:+ (targets: $flavour)}"
 	jobs=2
 	case "$t" in */integration/*) jobs=1 ;; esac
 	log=$(mktemp)
-	"$t" --jobs=$jobs --short-filename 2>&1 | tee "$log"
+	TATTACH_TARGET_FLAVOR=$flavour "$t" --jobs=$jobs --short-filename 2>&1 | tee "$log"
 	synth=$(grep 'Synthesis:' "$log" | tail -n 1)
 	rm -f "$log"
 	p=$(echo "$synth" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
 	f=$(echo "$synth" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
 	c=$(echo "$synth" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
 	if [ -z "$p" ]; then
-		failed=$((failed + 1)); bad="$bad $t(no-result)"; continue
+		failed=$((failed + 1)); bad="$bad $arg(no-result)"; continue
 	fi
 	passed=$((passed + p)); failed=$((failed + f + c))
-	[ "$((f + c))" -eq 0 ] || bad="$bad $t"
+	[ "$((f + c))" -eq 0 ] || bad="$bad $arg"
 done
 [ -z "$bad" ] || echo "failing:$bad"
 echo "check: $passed passed, $failed failed"

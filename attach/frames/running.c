@@ -153,7 +153,7 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 {
 	struct tat_ring_header *hdr = rf->hdr;
 	struct walk_opts wo = {
-		.tramp_return = s->st.tramp_return, .ntramp = TAT_TRAMP_MAX, .pid = s->pid,
+		.state = &s->st, .pid = s->pid,
 	};
 	struct tp_thread head;
 	struct tat_thread_ctl *ctl;

@@ -33,7 +33,7 @@ int shadow_open(struct shadow *s, pid_t pid, const struct tat_ring_header *hdr);
 /* Is @v a return into the trampoline (a hijacked slot holds one)? */
 static inline int shadow_is_tramp_return(const struct shadow *s, uint64_t v)
 {
-	return tramp_return_in(s->st.tramp_return, TAT_TRAMP_MAX, v);
+	return tramp_return_in(&s->st, v);
 }
 
 /* Target address of thread slot @i. */

@@ -30,8 +30,7 @@ static void print_thread(FILE *out, pid_t pid, const struct held_thread *t,
 	if (s && hdr) {
 		int64_t idx = shadow_find_thread(s, t->regs.fs_base, &is_new);
 
-		wo.tramp_return = s->st.tramp_return;
-		wo.ntramp = TAT_TRAMP_MAX;
+		wo.state = &s->st;
 		if (idx >= 0 && !is_new) {
 			st.addr = shadow_thread_addr(s, (uint32_t)idx);
 			wo.unhijack = shadow_unhijack;

@@ -108,7 +108,7 @@ int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
 		      const struct held_thread *t, uint64_t expect_slot, int strict)
 {
 	struct walk_opts wo = {
-		.tramp_return = s->st.tramp_return, .ntramp = TAT_TRAMP_MAX, .pid = s->pid,
+		.state = &s->st, .pid = s->pid,
 	};
 	int n;
 

@@ -429,7 +429,7 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 ||
 		    unw_get_reg(&c, UNW_REG_SP, &sp) < 0 || !ip)
 			break;
-		if (n > 0 && tramp_return_in(o->tramp_return, (unsigned)o->ntramp, ip)) {
+		if (n > 0 && o->state && tramp_return_in(o->state, ip)) {
 			/* The previous frame returns into the trampoline: its
 			 * real caller is what the shadow stack kept. */
 			uint64_t ret_addr = o->unhijack ? o->unhijack(o->ctx, sp - 8) : 0;

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct tp_state;
+
 #define STACKWALK_MAX 256
 #define STACKWALK_NAME 128
 
@@ -37,8 +39,7 @@ struct walk_frame {
 typedef uint64_t (*walk_unhijack_fn)(void *ctx, uint64_t slot);
 
 struct walk_opts {
-	const uint64_t *tramp_return;	/* tp_return of each copy */
-	size_t ntramp;
+	const struct tp_state *state;	/* the trampoline's: its returns */
 	walk_unhijack_fn unhijack;	/* NULL: stop at the first hijacked frame */
 	void *ctx;
 	int names;			/* look up names (slow: symbol tables) */

@@ -14,6 +14,7 @@
  *              8(%rsp) = the function's return address into its caller
  * tp_mcount: the site follows "push %rbp; mov %rsp,%rbp", so the return
  *     address into the caller is at 8(%rbp).
+ * tp_ct_enter, tp_ct_exit: a fentry site's call-through stub (below).
  * tp_return: a traced function's "ret" lands here instead of its caller;
  *     %rsp is one slot above the slot that held the return address.  We
  *     put the original address back into that very slot and "ret" to it,
@@ -128,6 +129,81 @@ tp_return:
 	 * Fault here, visibly, rather than jump somewhere wrong. */
 	ud2
 	.size	tp_return, . - tp_return
+
+/*
+ * Call-through (tramp_abi.h, "stubs"): a fentry or patchable-entry site
+ * "jmp"s to its stub, which calls tp_ct_enter, then the function's body,
+ * then jumps to tp_ct_exit.  Every "ret" on the way returns to the "call"
+ * that was made for it, so the CPU predicts them all, where tp_return's
+ * jump through a hijacked slot is a return it cannot predict.
+ *
+ * tp_ct_enter: (%rsp) = stub + 5: the stub's place gives the site's index
+ *     (tp_ct_enter_fast()), its next call's rel32 the site (tp_enter());
+ *     8(%rsp) = the function's return address into its caller (its slot)
+ *   traced: tp_enter*() kept the slot's address in a shadow frame and put
+ *     tp_return there; "ret $8" then drops the slot, and the stub's call
+ *     of the body writes stub + TP_CT_RET into it: the slot's new
+ *     tramp return.
+ *   not traced (the slot holds no return of this copy: no ring, the depth
+ *     limit, a vfork child...): go to the body directly, the slot as it
+ *     was; that one "ret" is mispredicted.
+ * tp_ct_exit: as tp_return, but the slot's address came back from a call,
+ *     so it returns with "ret", to the caller the CPU expects.
+ */
+	.globl	tp_ct_enter
+	.hidden	tp_ct_enter
+	.type	tp_ct_enter, @function
+tp_ct_enter:
+	SAVE_SCRATCH
+	mov	72(%rsp), %rsi
+	lea	tp_ct_stubs+5(%rip), %rax
+	sub	%rax, %rsi
+	shr	$4, %rsi		/* stub i is site i's */
+	lea	80(%rsp), %rdi		/* the slot of the return into the caller */
+	mov	%fs:0, %rdx
+	call	tp_ct_enter_fast
+	test	%eax, %eax
+	jnz	2f			/* pushed: the slot holds tp_return */
+	mov	72(%rsp), %rsi
+	movslq	1(%rsi), %rax
+	lea	5(%rsi,%rax), %rsi
+	lea	80(%rsp), %rdi
+	mov	%fs:0, %rdx
+	CALL_ALIGNED tp_enter
+	lea	tp_return(%rip), %rax
+	cmp	%rax, 80(%rsp)
+	jne	3f
+2:	RESTORE_SCRATCH
+	ret	$8			/* back to stub + 5, one slot higher */
+3:	mov	72(%rsp), %rsi		/* not traced: into the body */
+	movslq	1(%rsi), %rax
+	lea	5(%rsi,%rax), %rax
+	mov	%rax, 72(%rsp)
+	RESTORE_SCRATCH
+	ret
+	.size	tp_ct_enter, . - tp_ct_enter
+
+	.globl	tp_ct_exit
+	.hidden	tp_ct_exit
+	.type	tp_ct_exit, @function
+tp_ct_exit:
+	sub	$8, %rsp		/* back onto the slot "ret" popped */
+	SAVE_SCRATCH
+	lea	72(%rsp), %rdi
+	mov	%fs:0, %rsi
+	call	tp_exit_fast
+	test	%rax, %rax
+	jnz	2f
+	lea	72(%rsp), %rdi
+	mov	%fs:0, %rsi
+	CALL_ALIGNED tp_exit
+	test	%rax, %rax
+	jz	1f
+2:	mov	%rax, 72(%rsp)		/* the original return address */
+	RESTORE_SCRATCH
+	ret
+1:	ud2				/* as tp_return: nowhere right to go */
+	.size	tp_ct_exit, . - tp_ct_exit
 
 /*
  * C++ exceptions (tramp_hooks.c, tp_hook()).  A GOT entry of

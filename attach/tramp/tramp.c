@@ -12,6 +12,7 @@
 #include "tramp_shared.h"
 
 HIDDEN int tp_enter_fast(uint64_t *slot, uint64_t after_site, uint64_t key);
+HIDDEN int tp_ct_enter_fast(uint64_t *slot, uint64_t site, uint64_t key);
 HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN uint64_t tp_exit_fast(uint64_t *slot, uint64_t key);
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
@@ -116,12 +117,14 @@ static __attribute__((noinline)) int enter_fast_emit(const struct tp_state *st,
 
 /* A call nested in the innermost frame (or its tail call), on one stack,
  * or a call with no frame open: pushed and recorded; 0 (nothing changed)
- * for any other case. */
+ * for any other case.  The site: index @site, or when that is 0 the one
+ * whose call returns to @after_site. */
 static inline __attribute__((always_inline)) int enter_fast(const struct tp_state *st,
-		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t after_site)
+		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t after_site,
+		uint64_t site)
 {
 	const struct tat_ring_header *hdr = (const void *)ring;
-	uint64_t d = READ_ONCE(t->depth), idx, flags, top_site, top_slot, site, tsc;
+	uint64_t d = READ_ONCE(t->depth), idx, flags, top_site, top_slot, tsc;
 	struct tp_frame *f;
 	uint32_t stack, mode;
 
@@ -146,7 +149,8 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 		stack = (uint32_t)((top_site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
 	}
 	/* only now: a call that goes the general way pays for no lookup */
-	site = site_index(st, after_site - 5);	/* every site is 5 bytes */
+	if (!site)
+		site = site_index(st, after_site - 5);	/* every site is 5 bytes */
 	mode = READ_ONCE(hdr->mode);
 	flags = mode == TAT_MODE_STATS ? FRAME_STATS : 0;
 	idx = local_xadd(&t->depth, 1);
@@ -173,8 +177,10 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 }
 
 /* The first call entry.S makes at a site: the fast path, or 0 for
- * tp_enter() to do it all. */
-int tp_enter_fast(uint64_t *slot, uint64_t after_site, uint64_t key)
+ * tp_enter() to do it all.  @site: its index when the caller knows it (a
+ * call-through stub's place says it), else 0. */
+static inline __attribute__((always_inline)) int enter_first(uint64_t *slot,
+		uint64_t after_site, uint64_t site, uint64_t key)
 {
 	const struct tp_state *st = state();
 	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
@@ -189,7 +195,19 @@ int tp_enter_fast(uint64_t *slot, uint64_t after_site, uint64_t key)
 	if (st->tid_offset &&
 	    unlikely(*(const volatile int32_t *)(key + st->tid_offset) != t->tid))
 		return 0;
-	return enter_fast(st, ring, t, slot, after_site);
+	return enter_fast(st, ring, t, slot, after_site, site);
+}
+
+int tp_enter_fast(uint64_t *slot, uint64_t after_site, uint64_t key)
+{
+	return enter_first(slot, after_site, 0, key);
+}
+
+/* tp_ct_enter's: the stub of site i is the i-th (tramp_abi.h), so no
+ * lookup of its address */
+int tp_ct_enter_fast(uint64_t *slot, uint64_t site, uint64_t key)
+{
+	return enter_first(slot, 0, site, key);
 }
 
 /* Every other call: placed on its sub-stack (ending the frames it shows
@@ -279,7 +297,7 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	}
 	/* tp_enter_fast() was refused just now: only what changed since
 	 * can make enter_fast() take the call */
-	if (changed && !st->clock_gettime && enter_fast(st, ring, t, slot, after_site))
+	if (changed && !st->clock_gettime && enter_fast(st, ring, t, slot, after_site, 0))
 		return;
 	/* Every site rewritten is 5 bytes up to the return address. */
 	site = site_index(st, after_site - 5);

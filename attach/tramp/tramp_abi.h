@@ -7,10 +7,24 @@
  * call must reach it).  Each copy is followed by one config page it finds
  * RIP-relative; the config points at state shared by all copies:
  *
- *   copy k:  [ code (R-X) ][ struct tp_config (R--) ]
+ *   copy k:  [ code (R-X) ][ struct tp_config (R--) ][ stubs (R-X) ]
  *   state:   [ struct tp_state | tp_thread[max_threads] | tp_hent[...] ]  private RW
  *   live:    [ struct tp_live ]  private RW, MADV_WIPEONFORK
  *   ring:    the ring file, MAP_SHARED RW
+ *
+ * The stubs are the call-through of fentry and patchable-entry sites: site
+ * i of a module that calls copy k jumps to the 16 bytes at
+ * stubs + TP_CT_STUB * i of copy k, which hold
+ *
+ *   +0   call tp_ct_enter     record the entry, and take the return slot
+ *   +5   call site + 5        the traced function's body
+ *   +10  jmp  tp_ct_exit      (TP_CT_RET) record the exit and return
+ *   +15  int3
+ *
+ * so that the traced function returns with its own "ret" to a "call"
+ * that was made for it (entry.S says why that matters).  tattach writes
+ * the stubs once per site (tp_state.ct_synced), before any site jumps
+ * there; they never change after, and stay for as long as the copy.
  *
  * Shadow stacks live in private memory so that a fork child inherits a copy
  * and can still return through frames hijacked before the fork.  The ring
@@ -27,8 +41,10 @@
 /* Changed with struct tp_state's layout: a tattach then finds the state a
  * build of another layout left in a process not its own (--enable fails
  * rather than write into the wrong fields). */
-#define TP_STATE_MAGIC  0x5441545350504d55ull
+#define TP_STATE_MAGIC  0x5441545350504d56ull
 #define TP_DEPTH_MAX    1024	/* shadow stack entries per thread */
+#define TP_CT_STUB      16	/* bytes of one call-through stub */
+#define TP_CT_RET       10	/* where in a stub a traced function returns */
 
 struct tp_config {
 	uint64_t magic;
@@ -172,6 +188,13 @@ struct tp_state {
 	 * kept mapped and reused by a later --enable. */
 	uint64_t forced_entry;
 	uint64_t forced_stub;
+	/* Call-through stubs: those of copy k are the ct_len bytes from
+	 * tramp_return[k] + ct_off (0 in ct_len: none).  ct_synced is
+	 * tattach's bookkeeping, like hash_synced: the stubs of sites 1 ..
+	 * ct_synced - 1 are written. */
+	uint64_t ct_off;
+	uint64_t ct_len;
+	uint64_t ct_synced;
 };
 
 #define TP_HOOK_RAISE   0	/* _Unwind_RaiseException */
@@ -204,19 +227,22 @@ static inline uint64_t hash64(uint64_t x, uint32_t bits)
 }
 
 /*
- * Is @v a return into the trampoline: one of the @n entries of
- * @tramp_return (tp_state.tramp_return, filled in the order the copies
- * were made: the first 0 ends it)?  A slot that holds
- * one is a hijacked return.  The trampoline asks it of its own state,
- * tattach of the copy it read; both ask it here, so that both change
- * together if a return may ever land elsewhere.
+ * Is @v a return into the trampoline: tp_return of one of the copies
+ * (tp_state.tramp_return, filled in the order the copies were made: the
+ * first 0 ends it), or the return into one of their call-through stubs?
+ * A slot that holds one belongs to a traced call in flight.  The
+ * trampoline asks it of its own state, tattach of the copy it read; both
+ * ask it here, so that both change together if a return may ever land
+ * elsewhere.
  */
-static inline int tramp_return_in(const uint64_t *tramp_return, unsigned n, uint64_t v)
+static inline int tramp_return_in(const struct tp_state *st, uint64_t v)
 {
-	for (unsigned i = 0; i < n && tramp_return[i]; i++)
-		if (tramp_return[i] == v)
+	for (unsigned i = 0; i < sizeof(st->tramp_return) / 8 && st->tramp_return[i]; i++) {
+		uint64_t d = v - (st->tramp_return[i] + st->ct_off);
+
+		if (st->tramp_return[i] == v || (d < st->ct_len && d % TP_CT_STUB == TP_CT_RET))
 			return 1;
+	}
 	return 0;
 }
-
 #endif

@@ -113,10 +113,10 @@ static inline unsigned hist_bucket(const struct tp_state *st, uint64_t ticks)
 	return b < TAT_HIST_BUCKETS ? b : TAT_HIST_BUCKETS - 1;
 }
 
-/* Is @addr the return entry of one of the trampoline copies? */
+/* Is @addr a return into the trampoline (tp_return or a stub's)? */
 static inline int is_tramp_return(const struct tp_state *st, uint64_t addr)
 {
-	return tramp_return_in(st->tramp_return, sizeof(st->tramp_return) / 8, addr);
+	return tramp_return_in(st, addr);
 }
 
 /* The slot of the calling thread, or NULL when it has none yet.  The

@@ -58,7 +58,28 @@ static char *expect_thread(long n)
 	return s;
 }
 
-/* Every site of the ring holds @want (5 bytes) in the live process. */
+/* Where the call or jmp at @at (its bytes @b) goes. */
+static uint64_t rel_target(uint64_t at, const unsigned char *b)
+{
+	int32_t rel;
+
+	memcpy(&rel, b + 1, 4);
+	return at + 5 + (int64_t)rel;
+}
+
+static int in_tramp(const struct tat_ring_header *h, uint64_t a)
+{
+	for (uint32_t k = 0; k < h->tramp_count && k < TAT_TRAMP_MAX; k++)
+		if (a >= h->tramp_addr[k] && a < h->tramp_addr[k] + h->tramp_size)
+			return 1;
+	return 0;
+}
+
+/*
+ * Every site of the ring holds @want (5 bytes) in the live process; or,
+ * @enabled, the call of a trampoline copy, or for a fentry or
+ * patchable-entry site the jmp to its call-through stub.
+ */
 static void assert_sites_hold(pid_t pid, const unsigned char *want, int enabled)
 {
 	char path[128];
@@ -79,8 +100,24 @@ static void assert_sites_hold(pid_t pid, const unsigned char *want, int enabled)
 
 		cr_assert(pread(fd, &s, sizeof(s), h.site_off + i * sizeof(s)) == sizeof(s));
 		cr_assert(pread(memfd, cur, s.len, s.addr) == s.len);
-		if (enabled) {
+		if (enabled && s.kind == TAT_SITE_FENTRY && s.len == 5) {
+			/* a jmp to its call-through stub, in a trampoline copy:
+			 * call (the entry), call site + 5, jmp (the exit) */
+			unsigned char stub[16];
+			uint64_t at = rel_target(s.addr, cur);
+
+			cr_assert_eq(cur[0], 0xe9, "site %u at %#lx is not a jmp", i, s.addr);
+			cr_assert(in_tramp(&h, at), "site %u jumps to %#lx", i, at);
+			cr_assert(pread(memfd, stub, 16, at) == 16);
+			cr_assert(stub[0] == 0xe8 && in_tramp(&h, rel_target(at, stub)),
+				  "stub of site %u: %02x", i, stub[0]);
+			cr_assert(stub[5] == 0xe8 && rel_target(at + 5, stub + 5) == s.addr + 5,
+				  "stub of site %u does not call its body", i);
+			cr_assert(stub[10] == 0xe9 && in_tramp(&h, rel_target(at + 10, stub + 10)),
+				  "stub of site %u: %02x at +10", i, stub[10]);
+		} else if (enabled) {
 			cr_assert_eq(cur[0], 0xe8, "site %u at %#lx is not a call", i, s.addr);
+			cr_assert(in_tramp(&h, rel_target(s.addr, cur)), "site %u", i);
 		} else {
 			cr_assert(memcmp(cur, want, 5) == 0,
 				  "site %u at %#lx holds %02x %02x %02x %02x %02x", i, s.addr,

@@ -107,8 +107,11 @@ Test(modules, program_and_shared_library, .timeout = 60)
 	assert_only_ours(t.pid, before);
 	free(before);
 	cr_assert(strstr(out, "4 sites in 2 modules"), "%s", out);
-	/* two trampoline copies and the rescue page (attach/tramp/rescue.S) */
-	cr_assert_eq(scan_maps(t.pid, &wx), 3, "expected two trampoline copies and a rescue page");
+	/* two trampoline copies, each its code and its call-through stubs
+	 * (the config page between them is r--), and the rescue page
+	 * (attach/tramp/rescue.S) */
+	cr_assert_eq(scan_maps(t.pid, &wx), 5,
+		     "expected two trampoline copies (code, stubs) and a rescue page");
 	cr_assert_eq(wx, 0, "a writable and executable mapping exists");
 	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
 	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);

@@ -83,6 +83,22 @@ static const char *gmon_prefix(void)
 	return prefix;
 }
 
+/*
+ * TATTACH_TARGET_FLAVOR=pfe (tests/run-all.sh "pfe:"): a target of
+ * tests/targets that was also built with that suffix (targets.mk,
+ * PFE_SCENARIOS) runs in that build instead.
+ */
+static const char *flavoured(const char *bin)
+{
+	static char path[PATH_MAX];
+	const char *f = getenv("TATTACH_TARGET_FLAVOR");
+
+	if (!f || !*f || !strstr(bin, "tests/targets/"))
+		return bin;
+	snprintf(path, sizeof(path), "%s.%s", bin, f);
+	return access(path, X_OK) == 0 ? path : bin;
+}
+
 void target_start_as(struct target *t, const char *bin, uid_t uid, gid_t gid)
 {
 	const char *gmon = gmon_prefix();
@@ -90,6 +106,7 @@ void target_start_as(struct target *t, const char *bin, uid_t uid, gid_t gid)
 	char line[128];
 
 	memset(t, 0, sizeof(*t));
+	bin = flavoured(bin);
 	/* a target that died must fail an assertion, not kill the test */
 	signal(SIGPIPE, SIG_IGN);
 	cr_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);

@@ -97,8 +97,9 @@ NOINLINE static void co_main(int id)
 }
 
 /* First code on a coroutine's stack, not traced: co_main is each
- * coroutine's outermost traced call. */
-#define NOTRACE __attribute__((no_instrument_function))
+ * coroutine's outermost traced call (with -pg, and in the patchable-entry
+ * build too). */
+#define NOTRACE __attribute__((no_instrument_function, patchable_function_entry(0, 0)))
 
 NOTRACE static void co_start(void)
 {

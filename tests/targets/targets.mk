@@ -197,6 +197,31 @@ $(O)/tests/targets/marks.pfe: tests/targets/marks.c include/tattach/mark.h
 
 TARGET_BINS += $(O)/tests/targets/marks.pfe
 
+# The scenario targets of the hazard suites, built with patchable entries
+# as well: their sites jump to call-through stubs where -pg's call the
+# trampoline (tests/run-all.sh runs those suites on both, "pfe:" there).
+$(O)/tests/targets/%.pfe: tests/targets/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -fpatchable-function-entry=5 -o $@ $< -lm
+$(O)/tests/targets/coro.O0.pfe: tests/targets/coro.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O0 -fpatchable-function-entry=5 -o $@ $<
+# the program with patchable entries, its library still -pg: a throw
+# crosses both kinds of traced frame
+$(O)/tests/targets/exc.pfe: tests/targets/exc.cc $(O)/tests/targets/libthrow.so
+	$(call msg,CXX,$@)
+	$(Q)g++ -std=gnu++17 -Wall -Wextra -Werror -g -O2 -fpatchable-function-entry=5 \
+		-fno-optimize-sibling-calls -pthread -o $@ $< \
+		-L$(O)/tests/targets -lthrow -Wl,-rpath,'$$ORIGIN'
+$(O)/tests/targets/%.pfe: tests/targets/%.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)g++ -std=gnu++17 -Wall -Wextra -Werror -g -O2 -fpatchable-function-entry=5 \
+		-fno-optimize-sibling-calls -pthread -o $@ $< -ldl
+PFE_SCENARIOS := hazards forks coro coro.O0 exc exc_held cancelxx spinner
+TARGET_BINS += $(PFE_SCENARIOS:%=$(O)/tests/targets/%.pfe)
+
 # Last: a rule's prerequisites are expanded where it is read, so every
 # TARGET_BINS += above must come before it.
 targets: $(TARGET_BINS)
