@@ -78,8 +78,10 @@ static int in_tramp(const struct tat_ring_header *h, uint64_t a)
 /*
  * Every site of the ring holds @want (5 bytes) in the live process; or,
  * @enabled, the call of a trampoline copy, or for a fentry or
- * patchable-entry site the jmp to its call-through stub.
+ * patchable-entry site the jmp to its call-through stub (but with
+ * CALLS_ONLY: TATTACH_CALL_THROUGH=0).
  */
+#define CALLS_ONLY 2
 static void assert_sites_hold(pid_t pid, const unsigned char *want, int enabled)
 {
 	char path[128];
@@ -100,7 +102,7 @@ static void assert_sites_hold(pid_t pid, const unsigned char *want, int enabled)
 
 		cr_assert(pread(fd, &s, sizeof(s), h.site_off + i * sizeof(s)) == sizeof(s));
 		cr_assert(pread(memfd, cur, s.len, s.addr) == s.len);
-		if (enabled && s.kind == TAT_SITE_FENTRY && s.len == 5) {
+		if (enabled == 1 && s.kind == TAT_SITE_FENTRY && s.len == 5) {
 			/* a jmp to its call-through stub, in a trampoline copy:
 			 * call (the entry), call site + 5, jmp (the exit) */
 			unsigned char stub[16];
@@ -125,7 +127,7 @@ static void assert_sites_hold(pid_t pid, const unsigned char *want, int enabled)
 		}
 		if (s.len == 6)
 			cr_assert_eq(cur[5], 0x90);
-		cr_assert_eq(s.patched, enabled);
+		cr_assert_eq(s.patched, enabled != 0);
 	}
 	close(memfd);
 	close(fd);
@@ -191,6 +193,50 @@ ParameterizedTest(struct mode *m, calltree, modes, .timeout = 120)
 }
 
 /* --enable twice, --disable twice, enable again: same ring, more events. */
+/*
+ * TATTACH_CALL_THROUGH=0: patchable-entry sites call the trampoline; a
+ * --disable then (which plans jumps to stubs, and knows the call too)
+ * and an --enable without it: jumps.  The trace is the same.
+ */
+Test(calltree, call_through_off_then_on, .timeout = 60)
+{
+	static const unsigned char nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+	char *out = NULL, *err = NULL, *got, *want = NULL, *w;
+	struct target t;
+
+	target_start(&t, build_path("tests/targets/calltree.pfe.O2"));
+	ring_remove(t.pid);
+	setenv("TATTACH_CALL_THROUGH", "0", 1);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	unsetenv("TATTACH_CALL_THROUGH");
+	assert_sites_hold(t.pid, NULL, CALLS_ONLY);
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	assert_sites_hold(t.pid, nop5, 0);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	assert_sites_hold(t.pid, NULL, 1);
+	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	assert_sites_hold(t.pid, nop5, 0);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");	/* not traced */
+
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	got = graph_canon(out, t.pid);
+	w = expect_dispatch_work(2);
+	str_append(&want, w);
+	free(w);
+	str_append(&want, " ");
+	w = expect_dispatch_work(3);
+	str_append(&want, w);
+	free(w);
+	cr_assert_str_eq(got, want, "%s", out);
+	free(got);
+	free(want);
+	free(out);
+	free(err);
+	target_stop(&t);
+}
+
 Test(calltree, reenable, .timeout = 60)
 {
 	char *out = NULL, *err = NULL, *got, *want = NULL, *w;
