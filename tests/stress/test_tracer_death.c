@@ -103,6 +103,11 @@ Test(stress, tracer_killed_at_random_moments, .timeout = 3600)
 {
 	const char *env = getenv("TATTACH_TRIALS");
 	int trials = env ? atoi(env) : 200, killed = 0, finished = 0, rc;
+	/* make stress runs it twice: -pg sites, and "pfe:" (run-all.sh)
+	 * patchable-entry sites with their call-through stubs */
+	const char *flavour = getenv("TATTACH_TARGET_FLAVOR");
+	const char *bin = flavour && !strcmp(flavour, "pfe") ? "tests/targets/calltree.pfe.O2" :
+			  "tests/targets/calltree.pg.O2";
 	char *out = NULL, *err = NULL;
 	struct target t = { 0 };
 
@@ -124,7 +129,7 @@ Test(stress, tracer_killed_at_random_moments, .timeout = 3600)
 					       status);
 				ring_remove(t.pid);
 			}
-			target_start(&t, build_path("tests/targets/calltree.pg.O2"));
+			target_start(&t, build_path(bin));
 			ring_remove(t.pid);
 			cr_assert_str_eq(target_cmd(&t, "spin 4"), "done");
 		}
@@ -174,7 +179,7 @@ Test(stress, tracer_killed_at_random_moments, .timeout = 3600)
 			report("the target ended with status %#x", status);
 	}
 	ring_remove(t.pid);
-	printf("tracer death: %d trials, %d killed mid-run, %d finished first\n", trials,
-	       killed, finished);
+	printf("tracer death (%s): %d trials, %d killed mid-run, %d finished first\n", bin,
+	       trials, killed, finished);
 	fflush(stdout);
 }
