@@ -22,13 +22,16 @@
 #   4. prints a summary; kills only the processes it started (by pid) and
 #      removes the ring files of its memcached processes.
 #
-# Environment: WORK (build and log folder), PORT (first of two ports, default
+# Environment: MC_CFLAGS (memcached's CFLAGS, default "-pg -O2 -g"; with
+# "-pg -mfentry -O2 -g" its sites are __fentry__ calls, which tattach turns
+# into jumps to call-through stubs), WORK (build and log folder), PORT (first of two ports, default
 # 21211), CONNS (8), REQS (per connection, 100000), LOAD_SECONDS (cap per load,
 # 10), KEEP=1 keeps the ring files.  Exit status 0 when every check passed.
 set -uo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-$REPO/build}
+MC_CFLAGS=${MC_CFLAGS:--pg -O2 -g}
 WORK=${WORK:-/tmp/tattach-realworld-memcached}
 PORT=${PORT:-21211}
 PORT2=$((PORT + 1))
@@ -123,14 +126,17 @@ if [ -z "$SRC" ]; then
 fi
 SRC=${SRC%/}
 MC=$SRC/memcached
-if [ ! -x "$MC" ] || ! objdump -d "$MC" 2>/dev/null | grep -q 'call.*mcount'; then
-	say "building $(basename "$SRC") with CFLAGS=\"-pg -O2 -g\""
-	(cd "$SRC" && CFLAGS="-pg -O2 -g" ./configure >"$WORK/configure.log" 2>&1 &&
-	 make -j"$(nproc)" >"$WORK/make-memcached.log" 2>&1) ||
+# built with other flags before: again, from clean
+if [ ! -x "$MC" ] || [ "$(cat "$SRC/.tattach-cflags" 2>/dev/null)" != "$MC_CFLAGS" ]; then
+	say "building $(basename "$SRC") with CFLAGS=\"$MC_CFLAGS\""
+	(cd "$SRC" && { [ ! -f Makefile ] || make distclean >/dev/null 2>&1 || :; } &&
+	 CFLAGS="$MC_CFLAGS" ./configure >"$WORK/configure.log" 2>&1 &&
+	 make -j"$(nproc)" >"$WORK/make-memcached.log" 2>&1 &&
+	 echo "$MC_CFLAGS" >.tattach-cflags) ||
 		die "memcached build failed (see $WORK/configure.log, $WORK/make-memcached.log)"
 fi
-mcount_sites=$(objdump -d "$MC" | grep -c 'call.*mcount')
-say "$MC: $mcount_sites calls of mcount"
+mcount_sites=$(objdump -d "$MC" | grep -c 'call.*\(mcount\|__fentry__\)')
+say "$MC: $mcount_sites calls of mcount or __fentry__"
 
 gcc -O2 -Wall -pthread -o "$WORK/mc-load" "$REPO/tests/realworld/mc-load.c" ||
 	die "cannot build mc-load"
@@ -367,7 +373,7 @@ pmin=$(printf '%s\n' "${pauses[@]}" | sort -g | head -1)
 pmax=$(printf '%s\n' "${pauses[@]}" | sort -g | tail -1)
 echo
 echo "==================== memcached real-world summary"
-echo "memcached:        $(basename "$SRC") built with -pg -O2 -g ($mcount_sites mcount calls)"
+echo "memcached:        $(basename "$SRC") built with $MC_CFLAGS ($mcount_sites mcount or __fentry__ calls)"
 echo "sites patched:    ${sites:-?} (status: ${patched:-?} patched, 1 module)"
 echo "requests:         $total_req checked, $total_err errors"
 echo "process paused:   ${#pauses[@]} enable/disable runs, ${pmin:-?} .. ${pmax:-?} ms"
