@@ -248,7 +248,10 @@ uint64_t inject_ct_stub(struct ringfile *rf, uint32_t site)
 
 int inject_ct_site(const struct tat_site *s)
 {
-	return s->kind == TAT_SITE_FENTRY && s->len == 5;
+	/* 6 bytes: -mfentry's call through the GOT (ff 15) or ld's relaxed
+	 * 67 e8; its "jmp; nop" leaves the nop at +5 where the body's call
+	 * from the stub goes in, as the call's return did */
+	return s->kind == TAT_SITE_FENTRY && (s->len == 5 || s->len == 6);
 }
 
 uint64_t inject_tramp_args_entry(const struct ringfile *rf, unsigned idx, unsigned kind)

@@ -55,8 +55,8 @@ uint64_t inject_map_near(struct remote *r, struct maps *maps, uint64_t lo, uint6
 uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned kind);
 /* The same for sites that record arguments or a return value (-A/-R). */
 /*
- * Call-through (tramp_abi.h): does site @s jump to a stub (a 5-byte
- * fentry or patchable-entry site), where is site @site's stub, and its 16
+ * Call-through (tramp_abi.h): does site @s jump to a stub (a fentry or
+ * patchable-entry site), where is site @site's stub, and its 16
  * bytes (int3s and -EINVAL or -ERANGE when it cannot have one: then the
  * site keeps its call of the trampoline).
  */

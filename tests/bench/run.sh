@@ -315,7 +315,8 @@ cfg lad9      direct       percall.lad9  1000 300000 "ladder 9: = 8, the return 
 cfg lad10     direct       percall.lad10 1000 300000 "ladder 10: = 7 with 9's sites and call-through"
 cfg tat_disc  tat-discard  percall.pg     200 100000 "tattach -pg, discard, -b 2G -t 2 (never full)"
 cfg tat_fl    tat-flight   percall.pg     600 300000 "tattach -pg, flight, -b 64K"
-cfg tat_flpfe tat-flight   percall.pfe    600 300000 "tattach -fpatchable-function-entry=5, flight, -b 64K"
+cfg tat_flpfe tat-flight   percall.pfe    600 300000 "tattach -fpatchable-function-entry=5 (call-through), flight, -b 64K"
+cfg tat_flhj  tat-flight-hj percall.pfe   600 300000 "tattach -fpatchable-function-entry=5, TATTACH_CALL_THROUGH=0 (hijack), flight"
 cfg tat_stats tat-stats    percall.pg     600 300000 "tattach -pg, stats mode (no events)"
 [ $HAVE_UFTRACE = 1 ] && cfg uftrace uftrace percall.pg 90 24000 "uftrace record --no-libcall (-pg)"
 [ $HAVE_BPFTRACE = 1 ] && cfg bpftrace bpftrace percall.bpf 4 2000 "bpftrace uprobe+uretprobe, count() (no -pg)"
@@ -386,6 +387,9 @@ launch() {
 		start "$c" "$bin" && tat "${PID[$c]}" --enable -m discard -b 2G -t 2 ;;
 	tat-flight)
 		start "$c" "$bin" && tat "${PID[$c]}" --enable -m flight -b 64K ;;
+	tat-flight-hj)
+		start "$c" "$bin" &&
+			TATTACH_CALL_THROUGH=0 tat "${PID[$c]}" --enable -m flight -b 64K ;;
 	tat-stats)
 		start "$c" "$bin" && tat "${PID[$c]}" --enable -m stats -b 64K ;;
 	uftrace)
@@ -447,7 +451,7 @@ done
 # Checks: every call was traced, nothing dropped where nothing should be.
 for c in "${ACTIVE[@]}"; do
 	case ${KIND[$c]} in
-	tat-discard|tat-flight)
+	tat-discard|tat-flight|tat-flight-hj)
 		st=$("$TATTACH" -p "${PID[$c]}" --status 2>&1)
 		ev=$(ev_written "$st")
 		drop=$(awk '/^dropped:/ { print $2 }' <<<"$st")
@@ -487,7 +491,7 @@ for w in fib mix; do
 done
 # Goals: tattach <= 0.5x uftrace and <= 1.5x the floor, per traced call.
 for w in fib mix; do
-	for t in tat_fl tat_disc tat_flpfe; do
+	for t in tat_fl tat_disc tat_flpfe tat_flhj; do
 		combine "$M/$t.$w.vs_uftrace" '$1 / $2' "$M/$t.$w.ovh" "$M/uftrace.$w.ovh"
 		combine "$M/$t.$w.vs_floor" '$1 / $2' "$M/$t.$w.ovh" "$M/floor.$w.ovh"
 	done
@@ -500,6 +504,8 @@ for w in fib mix; do
 	combine "$M/lad9.$w.vs_lad8" '$1 / $2' "$M/lad9.$w.ovh" "$M/lad8.$w.ovh"
 	combine "$M/lad10.$w.vs_floor" '$1 / $2' "$M/lad10.$w.ovh" "$M/floor.$w.ovh"
 	combine "$M/lad10.$w.vs_lad7" '$1 / $2' "$M/lad10.$w.ovh" "$M/lad7.$w.ovh"
+	combine "$M/tat_flpfe.$w.vs_hj" '$1 / $2' "$M/tat_flpfe.$w.ovh" "$M/tat_flhj.$w.ovh"
+	combine "$M/tat_flpfe.$w.vs_lad10" '$1 / $2' "$M/tat_flpfe.$w.ovh" "$M/lad10.$w.ovh"
 	# Goal: stats mode costs no more per call than event mode.
 	combine "$M/tat_stats.$w.vs_flight" '$1 / $2' "$M/tat_stats.$w.ovh" "$M/tat_fl.$w.ovh"
 	# Goal: discard mode on a fresh ring costs what flight mode costs (the
@@ -513,7 +519,7 @@ for w in fib mix; do
 	wn=WNAME_$w
 	row_text "1 $w" "${!wn}" "" "" "ns per call, overhead = with tracer - no instrumentation"
 	row "1 $w" "no instrumentation: time per call" "$M/plain.$w" "ns/call" "${PERRUN[plain.$w]:-?} calls/run"
-	for c in pg tat_disc tat_fl tat_flpfe tat_stats uftrace bpftrace lttng floor; do
+	for c in pg tat_disc tat_fl tat_flpfe tat_flhj tat_stats uftrace bpftrace lttng floor; do
 		[ -n "${KIND[$c]:-}" ] || continue
 		row "1 $w" "${LABEL[$c]}: overhead" "$M/$c.$w.ovh" "ns/call" "${PERRUN[$c.$w]:-?} calls/run"
 		if [ $c = tat_disc ]; then
@@ -545,7 +551,13 @@ for w in fib mix; do
 	row "1 $w" "ratio tattach discard / uftrace (goal <= 0.5)" "$M/tat_disc.$w.vs_uftrace" "x"
 	row "1 $w" "ratio tattach flight / floor (goal <= 1.5)" "$M/tat_fl.$w.vs_floor" "x"
 	row "1 $w" "ratio tattach discard / floor (goal <= 1.5)" "$M/tat_disc.$w.vs_floor" "x"
-	row "1 $w" "ratio tattach flight (pfe) / floor" "$M/tat_flpfe.$w.vs_floor" "x"
+	row "1 $w" "ratio tattach flight (pfe, call-through) / floor (goal <= 1.5)" \
+		"$M/tat_flpfe.$w.vs_floor" "x"
+	row "1 $w" "ratio tattach flight (pfe, hijack) / floor" "$M/tat_flhj.$w.vs_floor" "x"
+	row "1 $w" "ratio tattach pfe call-through / pfe hijack (same sites)" \
+		"$M/tat_flpfe.$w.vs_hj" "x" "below 1: what the stubs save"
+	row "1 $w" "ratio tattach flight (pfe, call-through) / ladder 10" \
+		"$M/tat_flpfe.$w.vs_lad10" "x" "what tattach adds to the least such tracer"
 	row "1 $w" "ratio tattach stats / flight (goal <= 1)" "$M/tat_stats.$w.vs_flight" "x"
 	row "1 $w" "ratio tattach discard (fresh 2G ring) / flight (goal ~ 1)" "$M/tat_disc.$w.vs_flight" "x" \
 		"${DISC_RES:-?} MiB of the ring file resident"
@@ -582,6 +594,8 @@ done
 # makes 5 calls, w_fib(2) 3, both with one root call; half the difference.
 STEP_CMD="fib 2 1" steps "$WORK/st.tat2" percall.pg -m flight -b 64K
 STEP_CMD="fib 3 1" steps "$WORK/st.tat3" percall.pg -m flight -b 64K
+STEP_CMD="fib 2 1" steps "$WORK/st.pfe2" percall.pfe -m flight -b 64K
+STEP_CMD="fib 3 1" steps "$WORK/st.pfe3" percall.pfe -m flight -b 64K
 STEP_CMD="fib 2 1" steps "$WORK/st.stats2" percall.pg -m stats -b 64K
 STEP_CMD="fib 3 1" steps "$WORK/st.stats3" percall.pg -m stats -b 64K
 tramp_total() { awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$1"; }
@@ -606,6 +620,13 @@ if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 				"$(awk -v a="$(insn "$WORK/st.tat3" "tramp:$p")" -v b="$(insn "$WORK/st.tat2" "tramp:$p")" \
 					'BEGIN { print (a - b) / 2 }')" "instr"
 		done
+	fi
+	if [ -s "$WORK/st.pfe2" ] && [ -s "$WORK/st.pfe3" ]; then
+		# the stubs lie past the config page: stepcount names them after
+		# its symbol, tp_config_area (3 instructions a call)
+		row_text "1 ins" "  tattach flight pfe (call-through): trampoline, one nested call" \
+			"$(( ($(tramp_total "$WORK/st.pfe3") - $(tramp_total "$WORK/st.pfe2")) / 2 ))" "instr" \
+			"with the 3 of the site's stub"
 	fi
 	if [ -s "$WORK/st.stats2" ] && [ -s "$WORK/st.stats3" ]; then
 		row_text "1 ins" "  tattach stats: trampoline, one nested call" \

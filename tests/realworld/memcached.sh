@@ -129,13 +129,16 @@ MC=$SRC/memcached
 # built with other flags before: again, from clean
 if [ ! -x "$MC" ] || [ "$(cat "$SRC/.tattach-cflags" 2>/dev/null)" != "$MC_CFLAGS" ]; then
 	say "building $(basename "$SRC") with CFLAGS=\"$MC_CFLAGS\""
-	(cd "$SRC" && { [ ! -f Makefile ] || make distclean >/dev/null 2>&1 || :; } &&
-	 CFLAGS="$MC_CFLAGS" ./configure >"$WORK/configure.log" 2>&1 &&
-	 make -j"$(nproc)" >"$WORK/make-memcached.log" 2>&1 &&
+	(cd "$SRC" && CFLAGS="$MC_CFLAGS" ./configure >"$WORK/configure.log" 2>&1 &&
+	 make clean >/dev/null 2>&1 && make -j"$(nproc)" >"$WORK/make-memcached.log" 2>&1 &&
 	 echo "$MC_CFLAGS" >.tattach-cflags) ||
 		die "memcached build failed (see $WORK/configure.log, $WORK/make-memcached.log)"
 fi
 mcount_sites=$(objdump -d "$MC" | grep -c 'call.*\(mcount\|__fentry__\)')
+case "$MC_CFLAGS" in
+*-mfentry*) [ "$(objdump -d "$MC" | grep -c 'call.*__fentry__')" -gt 0 ] ||
+		die "$MC has no __fentry__ calls: not built with $MC_CFLAGS? remove $SRC/.tattach-cflags" ;;
+esac
 say "$MC: $mcount_sites calls of mcount or __fentry__"
 
 gcc -O2 -Wall -pthread -o "$WORK/mc-load" "$REPO/tests/realworld/mc-load.c" ||
@@ -291,9 +294,14 @@ funcs=$(sed -n 's/^# \([0-9]*\) calls of \([0-9]*\) functions.*/\2/p' "$O/report
 check_names "$O/report-1.txt" "report" event_handler drive_machine process_command_ascii \
 	complete_nread_ascii do_item_get item_get
 # every worker-thread request passes through event_handler -> drive_machine:
-# same number of completed calls, and TOTAL(event_handler) >= TOTAL(drive_machine)
+# the same number of completed calls, and TOTAL(event_handler) >=
+# TOTAL(drive_machine); but for the event_handler calls whose exit came
+# after their thread's ring was full (discard mode), which the report
+# counts among the calls "still running at the end"
 awk '$NF == "event_handler" { ec = $1; et = $2 } $NF == "drive_machine" { dc = $1; dt = $2 }
-     END { exit !(ec > 0 && ec == dc && et + 0.001 >= dt) }' "$O/report-1.txt" &&
+     /still running at the end/ { open = $2 }
+     END { exit !(ec > 0 && ec <= dc && dc - ec <= open + 0 && (ec < dc || et + 0.001 >= dt)) }' \
+	"$O/report-1.txt" &&
 	pass "report: event_handler and drive_machine agree (calls, total)" ||
 	fail "report: event_handler/drive_machine rows disagree"
 awk '/^ *[0-9]/ && $3 > $2 + 0.001 { bad++ } END { exit bad > 0 }' "$O/report-1.txt" &&
