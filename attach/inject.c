@@ -592,6 +592,10 @@ static int sync_stubs(struct remote *r, struct ringfile *rf, struct tp_state *st
 	while (i < count && !ret) {
 		uint32_t tramp = mods[sites[i].module].tramp, j = i, any = 0;
 
+		/* a module without its copy yet: its stubs, and the later
+		 * sites', at the next sync */
+		if (tramp >= h->tramp_count)
+			break;
 		for (; j < count && mods[sites[j].module].tramp == tramp; j++)
 			any |= inject_ct_stub_bytes(rf, j, buf + (size_t)(j - i) * TP_CT_STUB) == 0;
 		if (any)
@@ -601,7 +605,7 @@ static int sync_stubs(struct remote *r, struct ringfile *rf, struct tp_state *st
 	}
 	free(buf);
 	if (!ret) {
-		st->ct_synced = count;
+		st->ct_synced = i;
 		ret = remote_write(r, h->private_addr + offsetof(struct tp_state, ct_synced),
 				   &st->ct_synced, sizeof(st->ct_synced));
 	}

@@ -4,6 +4,7 @@
  * bytes, in which order; planned before the stop when it can be.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -289,6 +290,31 @@ static int apply(const struct patch_io *io, struct ringfile *rf, struct patch_si
 }
 
 /*
+ * A site jumps to its stub only once the stub is written: sites 1 ..
+ * ct_synced - 1 of the target's state (inject.c sync_stubs(), which ran
+ * in this stop or an earlier one).  A planned jmp beyond it is the call
+ * of the trampoline instead (the site's other form).
+ */
+static int only_written_stubs(struct remote *r, struct ringfile *rf, struct patch_site *ps,
+			      size_t n)
+{
+	uint64_t synced;
+	int ret = remote_read(r, rf->hdr->private_addr + offsetof(struct tp_state, ct_synced),
+			      &synced, sizeof(synced));
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n; i++)
+		if (ps[i].jmp && (uint64_t)ps[i].result >= synced) {
+			ps[i].alt_jmp = ps[i].target;
+			ps[i].target = ps[i].alt[1];
+			ps[i].alt[1] = 0;
+			ps[i].jmp = 0;
+		}
+	return 0;
+}
+
+/*
  * Apply @op to every site; record the outcome in the ring's site table.
  * Enabling, the sites that do not pass the filters (@want, NULL: all
  * pass) are disabled in the same run, so the patched set is exactly the
@@ -337,6 +363,9 @@ int rewrite_sites(struct remote *r, struct ringfile *rf, const struct module_set
 		return -ENOMEM;
 	}
 	if (op == PATCH_ENABLE) {
+		ret = only_written_stubs(r, rf, ps, n);
+		if (ret)
+			goto out;
 		/* Stable partition: wanted first, both halves stay sorted.
 		 * Usually every site is wanted: then nothing moves. */
 		while (k < n && site_want[ps[k].result])

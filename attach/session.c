@@ -679,6 +679,7 @@ static uint32_t inject_early(const struct session_opts *o, struct ringfile *rf,
 	struct remote r = { .memfd = -1 };
 	struct held h1;
 	uint32_t placed = 0;
+	double held_us;
 	int ret;
 
 	if (rf->hdr->state != TAT_STATE_NEW)
@@ -709,13 +710,18 @@ static uint32_t inject_early(const struct session_opts *o, struct ringfile *rf,
 	phase_mark("early: rescue, inject");
 	if (!ret && !place_trampolines(&r, rf, o->pid))
 		placed = rf->hdr->module_count;
+	phase_mark("early: trampolines");
+	release_all(&h1);
+	held_us = held_elapsed_us(&h1);
+	/* No site calls the trampoline yet: its site hash and call-through
+	 * stubs (milliseconds at 100k sites) go in while the process runs,
+	 * through the /proc/PID/mem opened while it was held. */
 	if (placed && inject_sync_sites_with(&r, rf, pre))
 		placed = 0;
-	phase_mark("early: trampolines, site hash");
+	phase_mark("early: site hash, stubs (process running)");
 	remote_close(&r);
-	release_all(&h1);
 	if (rf->hdr->state != TAT_STATE_NEW)	/* injected: say how long it held */
-		rep->inject_us = held_elapsed_us(&h1);
+		rep->inject_us = held_us;
 	return placed;
 }
 
