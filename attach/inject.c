@@ -28,6 +28,7 @@
 #include "attach/process/vdso.h"
 #include "attach/tramp/tramp_abi.h"
 #include "attach/tramp/tramp_blob.h"
+#include "patcher/patch.h"
 
 #define PAGE 4096ull
 
@@ -534,19 +535,6 @@ int inject_sync_sites(struct remote *r, struct ringfile *rf)
 	return inject_sync_sites_with(r, rf, NULL);
 }
 
-/* @op and the rel32 from @at + 5 to @to at @out; -ERANGE beyond reach. */
-static int put_rel32(uint8_t *out, uint8_t op, uint64_t at, uint64_t to)
-{
-	int64_t rel = (int64_t)(to - (at + 5));
-	int32_t rel32 = (int32_t)rel;
-
-	if (rel != rel32)
-		return -ERANGE;
-	out[0] = op;
-	memcpy(out + 1, &rel32, 4);
-	return 0;
-}
-
 int inject_ct_stub_bytes(struct ringfile *rf, uint32_t site, uint8_t out[TP_CT_STUB])
 {
 	const struct tat_site *s = &ringfile_sites(rf)[site];
@@ -556,9 +544,9 @@ int inject_ct_stub_bytes(struct ringfile *rf, uint32_t site, uint8_t out[TP_CT_S
 	memset(out, 0xcc, TP_CT_STUB);
 	if (!inject_ct_site(s) || m->tramp >= rf->hdr->tramp_count || site >= rf->hdr->site_cap)
 		return -EINVAL;
-	if (put_rel32(out, 0xe8, at, copy + TRAMP_CODE_OFF_CT_ENTER) ||
-	    put_rel32(out + 5, 0xe8, at + 5, s->addr + 5) ||
-	    put_rel32(out + TP_CT_RET, 0xe9, at + TP_CT_RET, copy + TRAMP_CODE_OFF_CT_EXIT)) {
+	if (patch_bytes_enabled(at, 5, copy + TRAMP_CODE_OFF_CT_ENTER, out) ||
+	    patch_bytes_enabled(at + 5, 5, s->addr + 5, out + 5) ||
+	    patch_bytes_jmp(at + TP_CT_RET, 5, copy + TRAMP_CODE_OFF_CT_EXIT, out + TP_CT_RET)) {
 		memset(out, 0xcc, TP_CT_STUB);
 		return -ERANGE;
 	}

@@ -98,15 +98,19 @@ tp_mcount:
 	ENTER	8(%rbp)
 	.size	tp_mcount, . - tp_mcount
 
-	.globl	tp_return
-	.hidden	tp_return
-	.type	tp_return, @function
-tp_return:
+/*
+ * A traced return: %rsp is one slot above the slot that held the return
+ * address.  tp_exit_fast() (a leaf, as tp_enter_fast), or tp_exit(), gives
+ * the original address, which goes back into that very slot; then
+ * \leave.  No shadow frame for the slot: there is no right place to go,
+ * so fault here, visibly, rather than jump somewhere wrong.
+ */
+.macro EXIT leave:vararg
 	sub	$8, %rsp		/* back onto the slot "ret" popped */
 	SAVE_SCRATCH
 	lea	72(%rsp), %rdi
 	mov	%fs:0, %rsi
-	call	tp_exit_fast		/* a leaf, as tp_enter_fast */
+	call	tp_exit_fast
 	test	%rax, %rax
 	jnz	2f
 	lea	72(%rsp), %rdi
@@ -116,18 +120,27 @@ tp_return:
 	jz	1f
 2:	mov	%rax, 72(%rsp)		/* the original return address */
 	RESTORE_SCRATCH
-	/*
-	 * Not "ret": the traced function's own "ret" already consumed the
-	 * CPU's return-stack entry for this call; another ret would pop its
-	 * caller's and leave every later return of the thread mispredicted.
-	 * Jump through the slot instead; it lies within the red zone, which
-	 * the kernel skips when it delivers a signal here.
-	 */
+	\leave
+1:	ud2
+.endm
+
+/*
+ * Not "ret": the traced function's own "ret" already consumed the CPU's
+ * return-stack entry for this call; another ret would pop its caller's
+ * and leave every later return of the thread mispredicted.  Jump through
+ * the slot instead; it lies within the red zone, which the kernel skips
+ * when it delivers a signal here.
+ */
+.macro JMP_THROUGH_SLOT
 	lea	8(%rsp), %rsp
 	jmp	*-8(%rsp)
-1:	/* No shadow frame for this slot: there is no right place to go.
-	 * Fault here, visibly, rather than jump somewhere wrong. */
-	ud2
+.endm
+
+	.globl	tp_return
+	.hidden	tp_return
+	.type	tp_return, @function
+tp_return:
+	EXIT	JMP_THROUGH_SLOT
 	.size	tp_return, . - tp_return
 
 /*
@@ -187,22 +200,7 @@ tp_ct_enter:
 	.hidden	tp_ct_exit
 	.type	tp_ct_exit, @function
 tp_ct_exit:
-	sub	$8, %rsp		/* back onto the slot "ret" popped */
-	SAVE_SCRATCH
-	lea	72(%rsp), %rdi
-	mov	%fs:0, %rsi
-	call	tp_exit_fast
-	test	%rax, %rax
-	jnz	2f
-	lea	72(%rsp), %rdi
-	mov	%fs:0, %rsi
-	CALL_ALIGNED tp_exit
-	test	%rax, %rax
-	jz	1f
-2:	mov	%rax, 72(%rsp)		/* the original return address */
-	RESTORE_SCRATCH
-	ret
-1:	ud2				/* as tp_return: nowhere right to go */
+	EXIT	ret			/* the caller's own call predicted it */
 	.size	tp_ct_exit, . - tp_ct_exit
 
 /*

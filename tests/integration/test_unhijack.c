@@ -104,8 +104,11 @@ Test(unhijack, unwinding_through_calls_cut_at_disable, .timeout = 120)
 			expect_count(out, holds[i].calls, "already running");
 			free(out);
 			/* the scans see what --enable did */
-			cr_assert_gt(tramp_scan_stacks(t.pid, where, sizeof(where)), 0);
-			cr_assert_gt(tramp_scan_got(t.pid, where, sizeof(where)), 0);
+			where[0] = 0;
+			cr_assert_gt(tramp_scan_stacks(t.pid, where, sizeof(where)), 0,
+				     "%s, round %d: %s", holds[i].cmd, round, where);
+			cr_assert_gt(tramp_scan_got(t.pid, where, sizeof(where)), 0,
+				     "%s, round %d: %s", holds[i].cmd, round, where);
 			out = tattach_ok(t.pid, "--disable");
 			expect_count(out, holds[i].calls, "still running now return");
 			free(out);

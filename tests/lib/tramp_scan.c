@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +150,20 @@ static uint64_t blocked_sp(pid_t pid, const char *tid)
 	return sp;
 }
 
+/*
+ * The stack pointer of thread @tid once it is blocked in a system call
+ * again (0: not within a second).  A thread tattach just let go restarts
+ * the call it was stopped in, and shows "running" for that moment.
+ */
+static uint64_t settled_sp(pid_t pid, const char *tid)
+{
+	uint64_t sp = 0;
+
+	for (int i = 0; i < 1000 && !(sp = blocked_sp(pid, tid)); i++)
+		poll(NULL, 0, 1);
+	return sp;
+}
+
 /* End of the mapping of @pid holding @addr (0: none). */
 static uint64_t mapping_end(pid_t pid, uint64_t addr)
 {
@@ -195,7 +210,7 @@ long tramp_scan_stacks(pid_t pid, char *where, size_t len)
 
 		if (de->d_name[0] == '.')
 			continue;
-		sp = blocked_sp(pid, de->d_name);
+		sp = settled_sp(pid, de->d_name);
 		end = sp ? mapping_end(pid, sp) : 0;
 		if (!end) {
 			snprintf(where, len, "thread %s: no stack pointer", de->d_name);

@@ -60,11 +60,13 @@ static void put(uint8_t op, uint64_t to)
 	memcpy(mem + 17, &rel, 4);
 }
 
-Test(patch, call_site_enables_and_disables)
+/* A site enabled to @target (a jmp when @jmp: a fentry site's
+ * call-through) and disabled, each twice. */
+static void enable_disable(uint64_t target, int jmp)
 {
-	struct patch_site s = site(BASE + 0x1000, 0);
-	uint8_t want[5] = { 0xe8 };
-	int32_t rel = 0x1000 - 16 - 5;
+	struct patch_site s = site(target, jmp);
+	uint8_t want[5] = { jmp ? 0xe9 : 0xe8 };
+	int32_t rel = (int32_t)(target - (BASE + 16 + 5));
 
 	memcpy(want + 1, &rel, 4);
 	memcpy(mem + 16, nop5, 5);
@@ -76,20 +78,14 @@ Test(patch, call_site_enables_and_disables)
 	cr_assert_eq(apply(&s, PATCH_DISABLE), PATCH_ALREADY);
 }
 
-/* A fentry site's call-through: a jmp to its stub is its enabled form. */
+Test(patch, call_site_enables_and_disables)
+{
+	enable_disable(BASE + 0x1000, 0);
+}
+
 Test(patch, jmp_site_enables_and_disables)
 {
-	struct patch_site s = site(BASE + 0x2000, 1);
-	uint8_t want[5] = { 0xe9 };
-	int32_t rel = 0x2000 - 16 - 5;
-
-	memcpy(want + 1, &rel, 4);
-	memcpy(mem + 16, nop5, 5);
-	cr_assert_eq(apply(&s, PATCH_ENABLE), PATCH_DONE);
-	cr_assert_arr_eq(mem + 16, want, 5);
-	cr_assert_eq(apply(&s, PATCH_ENABLE), PATCH_ALREADY);
-	cr_assert_eq(apply(&s, PATCH_DISABLE), PATCH_DONE);
-	cr_assert_arr_eq(mem + 16, nop5, 5);
+	enable_disable(BASE + 0x2000, 1);
 }
 
 /*
