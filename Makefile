@@ -186,7 +186,7 @@ integration: deps all $(INTEG_SRCS:%.c=$(O)/%) targets
 # The hazard suites once more, their targets built with patchable entries
 # (call-through stubs, where -pg sites hijack the return).
 PFE_TESTS := test_hazards test_unhijack test_exceptions test_cancel test_coroutines test_children \
-	test_running test_tracer_death test_blocking
+	test_running test_tracer_death test_blocking test_follow
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all targets $(TEST_BINS) $(FUZZ_CHECK_BINS)

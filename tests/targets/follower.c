@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #define NOINLINE __attribute__((noinline, noclone))
-#define UNTRACED __attribute__((no_instrument_function, noinline))
+#define UNTRACED __attribute__((no_instrument_function, patchable_function_entry(0, 0), noinline))
 
 extern char **environ;
 volatile long sink;

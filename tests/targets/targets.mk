@@ -219,7 +219,7 @@ $(O)/tests/targets/%.pfe: tests/targets/%.cc
 	$(Q)mkdir -p $(dir $@)
 	$(Q)g++ -std=gnu++17 -Wall -Wextra -Werror -g -O2 -fpatchable-function-entry=5 \
 		-fno-optimize-sibling-calls -pthread -o $@ $< -ldl
-PFE_SCENARIOS := hazards forks coro coro.O0 exc exc_held cancelxx spinner stuck blocking
+PFE_SCENARIOS := hazards forks coro coro.O0 exc exc_held cancelxx spinner stuck blocking follower
 TARGET_BINS += $(PFE_SCENARIOS:%=$(O)/tests/targets/%.pfe)
 
 # Last: a rule's prerequisites are expanded where it is read, so every
