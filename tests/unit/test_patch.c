@@ -88,6 +88,19 @@ Test(patch, jmp_site_enables_and_disables)
 	enable_disable(BASE + 0x2000, 1);
 }
 
+/* @s, holding the call (0xe8) or jmp (0xe9) @op of @from, put in @want
+ * by patch_apply(): rewritten, and what it holds then starts with @first
+ * (the nop of a disabled site: 0x0f). */
+static void rewritten_from(struct patch_site *s, uint8_t op, uint64_t from,
+			   enum patch_op want, uint8_t first)
+{
+	put(op, from);
+	cr_assert_eq(apply(s, want), PATCH_DONE);
+	cr_assert_eq(mem[16], first);
+	if (want == PATCH_DISABLE)
+		cr_assert_arr_eq(mem + 16, nop5, 5);
+}
+
 /*
  * Enabled another way (a call of the plain entry, or of -A's entry; the
  * jmp to the stub when the target is now -A's entry): known, so rewritten
@@ -98,25 +111,17 @@ Test(patch, every_enabled_form_is_known)
 	uint64_t stub = BASE + 0x2000, plain = BASE + 0x1000, args = BASE + 0x1100;
 	struct patch_site s;
 
-	s = site(stub, 1);
+	s = site(stub, 1);	/* call-through wanted */
 	s.alt[0] = args;
 	s.alt[1] = plain;
-	put(0xe8, plain);
-	cr_assert_eq(apply(&s, PATCH_ENABLE), PATCH_DONE);
-	cr_assert_eq(mem[16], 0xe9);
-	put(0xe8, args);
-	cr_assert_eq(apply(&s, PATCH_DISABLE), PATCH_DONE);
-	cr_assert_arr_eq(mem + 16, nop5, 5);
+	rewritten_from(&s, 0xe8, plain, PATCH_ENABLE, 0xe9);
+	rewritten_from(&s, 0xe8, args, PATCH_DISABLE, 0x0f);
 
 	s = site(args, 0);	/* -A on: the site calls the args entry */
 	s.alt[1] = plain;
 	s.alt_jmp = stub;
-	put(0xe9, stub);
-	cr_assert_eq(apply(&s, PATCH_ENABLE), PATCH_DONE);
-	cr_assert_eq(mem[16], 0xe8);
-	put(0xe9, stub);
-	cr_assert_eq(apply(&s, PATCH_DISABLE), PATCH_DONE);
-	cr_assert_arr_eq(mem + 16, nop5, 5);
+	rewritten_from(&s, 0xe9, stub, PATCH_ENABLE, 0xe8);
+	rewritten_from(&s, 0xe9, stub, PATCH_DISABLE, 0x0f);
 }
 
 /* A jmp or call anywhere else is not ours: left alone, either way. */
