@@ -126,7 +126,7 @@ struct tat_ring_header {
 	int32_t  owner;			/* pid of the tattach run holding the target */
 	uint32_t tramp_count;
 	uint64_t tramp_addr[TAT_TRAMP_MAX]; /* trampoline copies in the target */
-	uint64_t tramp_size;		/* bytes of code+config of each copy */
+	uint64_t tramp_size;		/* bytes of each copy: code, config, stubs */
 	uint64_t private_addr;		/* private state region in the target */
 	uint64_t private_size;
 	uint64_t live_addr;		/* wipe-on-fork page in the target */
