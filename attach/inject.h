@@ -54,6 +54,8 @@ uint64_t inject_map_near(struct remote *r, struct maps *maps, uint64_t lo, uint6
 /* Entry of copy @idx for sites of @kind (enum tat_site_kind). */
 uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned kind);
 /* The same for sites that record arguments or a return value (-A/-R). */
+uint64_t inject_tramp_args_entry(const struct ringfile *rf, unsigned idx, unsigned kind);
+
 /*
  * Call-through (tramp_abi.h): does site @s jump to a stub (a fentry or
  * patchable-entry site), where is site @site's stub, and its 16
@@ -63,8 +65,6 @@ uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned ki
 int inject_ct_site(const struct tat_site *s);
 uint64_t inject_ct_stub(struct ringfile *rf, uint32_t site);
 int inject_ct_stub_bytes(struct ringfile *rf, uint32_t site, uint8_t out[TP_CT_STUB]);
-
-uint64_t inject_tramp_args_entry(const struct ringfile *rf, unsigned idx, unsigned kind);
 
 /* Write the site hash for every site in the ring's table into the target. */
 int inject_sync_sites(struct remote *r, struct ringfile *rf);
