@@ -36,9 +36,6 @@ int patch_bytes_jmp(uint64_t addr, unsigned len, uint64_t target, uint8_t *out)
 	return bytes_to(addr, len, target, 0xe9, out);
 }
 
-/* Do @cur hold the call (@op 0xe8) or jmp (0xe9) of @target (0: none)? */
-static int holds(const struct patch_site *s, const uint8_t *cur, uint64_t target, uint8_t op);
-
 void patch_bytes_disabled(unsigned len, uint8_t *out)
 {
 	memcpy(out, nop5, 5);
@@ -61,6 +58,7 @@ static inline int same(const uint8_t *a, const uint8_t *b, unsigned len)
 	return len == 5 || a[5] == b[5];
 }
 
+/* Does @cur hold the call (@op 0xe8) or jmp (0xe9) of @target (0: none)? */
 static int holds(const struct patch_site *s, const uint8_t *cur, uint64_t target, uint8_t op)
 {
 	uint8_t b[PATCH_MAX_LEN];
