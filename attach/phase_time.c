@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -24,11 +25,16 @@ static double ms_between(const struct timespec *a, const struct timespec *b)
 	return (b->tv_sec - a->tv_sec) * 1e3 + (b->tv_nsec - a->tv_nsec) / 1e6;
 }
 
-void phase_start(void)
+static int wanted(void)
 {
 	if (enabled < 0)
 		enabled = getenv("TATTACH_TIMING") != NULL;
-	if (!enabled)
+	return enabled;
+}
+
+void phase_start(void)
+{
+	if (!wanted())
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	t_prev = t_start;
@@ -49,4 +55,17 @@ void phase_mark(const char *what)
 		ms_between(&t_start, &now));
 	t_prev = now;
 	faults_prev = faults;
+}
+
+void phase_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!wanted())
+		return;
+	fputs("tattach: timing: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }

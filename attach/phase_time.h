@@ -13,5 +13,8 @@
 void phase_start(void);
 /* The time since the previous mark (or the start), labelled @what. */
 void phase_mark(const char *what);
+/* One line of what was decided, not timed ("tattach: timing: ..."), when
+ * TATTACH_TIMING is set. */
+void phase_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "attach/log.h"
+#include "attach/process/priority.h"
 #include "attach/process/proc.h"
 #include "attach/process/seize.h"
 
@@ -294,10 +295,13 @@ int hold_all(pid_t pid, struct held *h)
 {
 	int ret = 0;
 
+	priority_raise();	/* undone by release_all() */
 	if (hold_ops) {	/* --follow: our tracees already, stopped by it */
 		ret = hold_ops->hold(pid, h);
 		if (!ret)
 			proc_maps_freeze(pid);
+		else
+			priority_restore();
 		return ret;
 	}
 
@@ -338,8 +342,11 @@ int hold_thread(pid_t pid, pid_t tid, struct held *h)
 
 	memset(h, 0, sizeof(*h));
 	h->pid = pid;
-	if (waits_in_vfork(h, tid))
+	priority_raise();	/* undone by release_all() */
+	if (waits_in_vfork(h, tid)) {
+		priority_restore();
 		return -EAGAIN;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &h->stopped_at);
 	ret = seize_one(h, tid);
 	if (ret > 0)
@@ -355,8 +362,12 @@ int release_all(struct held *h)
 	int first = 0;
 
 	proc_maps_thaw();
-	if (hold_ops)	/* --follow: it resumes them itself */
-		return hold_ops->release(h);
+	if (hold_ops) {	/* --follow: it resumes them itself */
+		first = hold_ops->release(h);
+		clock_gettime(CLOCK_MONOTONIC, &h->released_at);
+		priority_restore();
+		return first;
+	}
 
 	for (size_t i = 0; i < h->n; i++) {
 		struct held_thread *t = &h->v[i];
@@ -376,6 +387,8 @@ int release_all(struct held *h)
 		    !first)
 			first = -errno;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &h->released_at);
+	priority_restore();	/* the process runs: tattach's pause is over */
 	/* deliver the stop we held back, now that nothing of ours runs */
 	if (h->stop_signal && h->pid > 0)
 		kill(h->pid, h->stop_signal);
@@ -388,9 +401,10 @@ int release_all(struct held *h)
 
 double held_elapsed_us(const struct held *h)
 {
-	struct timespec now;
+	struct timespec end = h->released_at;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - h->stopped_at.tv_sec) * 1e6 +
-	       (now.tv_nsec - h->stopped_at.tv_nsec) / 1e3;
+	if (!end.tv_sec && !end.tv_nsec)
+		clock_gettime(CLOCK_MONOTONIC, &end);
+	return (end.tv_sec - h->stopped_at.tv_sec) * 1e6 +
+	       (end.tv_nsec - h->stopped_at.tv_nsec) / 1e3;
 }

@@ -25,6 +25,7 @@ struct held {
 	struct held_thread *v;
 	size_t n, cap;
 	struct timespec stopped_at;	/* the first thread asked to stop here */
+	struct timespec released_at;	/* the last one let go (release_all()) */
 	size_t eintr_fixed;		/* EINTRs our stop caused, undone */
 	int stop_signal;		/* a job stop that arrived while held */
 	pid_t in_vfork;			/* -EAGAIN: this thread waits in vfork() */
@@ -79,7 +80,10 @@ void hold_set_ops(const struct hold_ops *ops);
  */
 int hold_record(struct held *h, pid_t tid);
 
-/* Microseconds from asking the first thread to stop until now. */
+/* Microseconds from asking the first thread to stop until release_all()
+ * let the last one go (until now, before it).  Not until the caller
+ * reads the clock: tattach may wait for a CPU in between, as the
+ * process runs again. */
 double held_elapsed_us(const struct held *h);
 
 #endif

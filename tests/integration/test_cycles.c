@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/proc_harness.h"
 
@@ -128,4 +129,55 @@ Test(cycles, enable_disable_under_load, .timeout = 600)
 Test(cycles, enable_disable_under_load_call_through, .timeout = 600)
 {
 	enable_disable_under_load("tests/targets/calltree.pfe.O2");
+}
+
+/* How many times @needle occurs in @hay. */
+static int occurrences(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/*
+ * While it holds the threads, tattach runs at nice -20 (priority.c), so
+ * that on a busy machine the scheduler does not keep it waiting while the
+ * process is stopped; TATTACH_PRIORITY=0 leaves its priority alone.
+ * TATTACH_TIMING says which, at each hold: the first --enable holds at
+ * least twice (the main thread alone to inject, then every thread), the
+ * others at least once (--disable again for the threads it left inside the
+ * trampoline).
+ */
+Test(cycles, threads_held_at_high_priority, .timeout = 60)
+{
+	char *out = NULL, *err = NULL;
+	struct target t;
+
+	if (geteuid() != 0)
+		cr_skip_test("not root: tattach may not raise its priority");
+	target_start(&t, build_path("tests/targets/calltree.pfe.O2"));
+	ring_remove(t.pid);
+	cr_assert_str_eq(target_cmd(&t, "spin 4"), "done");
+	setenv("TATTACH_TIMING", "1", 1);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert_geq(occurrences(err, "tattach: timing: threads held at nice -20 (was 0)\n"), 2,
+		      "%s", err);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_geq(occurrences(err, "threads held at nice -20 (was 0)\n"), 1, "%s", err);
+	setenv("TATTACH_PRIORITY", "0", 1);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert_geq(occurrences(err, "threads held at tattach's own priority (nice 0)\n"), 1,
+		      "%s", err);
+	cr_assert_eq(occurrences(err, "nice -20"), 0, "%s", err);
+	unsetenv("TATTACH_PRIORITY");
+	unsetenv("TATTACH_TIMING");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "stop"), "done");
+	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	free(out);
+	free(err);
+	ring_remove(t.pid);
 }
