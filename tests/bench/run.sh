@@ -40,12 +40,13 @@ NOTES=()				# what did not work, printed under the table
 : >"$ROWS"
 
 say() { echo "bench: $*" >&2; }
-# BENCH_SECTIONS="1 3 4 6 7 8" (the default) runs all; 1 = per call and disabled
-# cost, 3 = attach pause (and memory), 4 = reader, 6 = the --html viewer
-# with 1 million calls, 7 = library calls and entry-patched functions
-# (--libcalls, --entry), 8 = threads writing at once and 1000 threads alive.
+# BENCH_SECTIONS="1 3 4 6 7 8 9" (the default) runs all; 1 = per call and
+# disabled cost, 3 = attach pause (and memory), 4 = reader, 6 = the --html
+# viewer with 1 million calls, 7 = library calls and entry-patched functions
+# (--libcalls, --entry), 8 = threads writing at once and 1000 threads alive,
+# 9 = attach pause with every CPU busy (the program's own threads).
 # 5 (memory) is reported from what 1 and 3 measured.
-want() { [[ " ${BENCH_SECTIONS:-1 3 4 6 7 8} " == *" $1 "* ]]; }
+want() { [[ " ${BENCH_SECTIONS:-1 3 4 6 7 8 9} " == *" $1 "* ]]; }
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 note() { NOTES+=("$*"); say "NOTE: $*"; }
 
@@ -124,6 +125,10 @@ tat() {
 }
 
 # ------------------------------------------------------------ numbers
+# ms_of TATTACH-OUTPUT: the "stopped for N ms" of an --enable or --disable.
+ms_of() { sed -n 's/.* \([0-9][0-9]*\) threads\{0,1\} stopped for \([0-9.]*\) ms.*/\2/p' <<<"$1"; }
+# p90 FILE: the 90th percentile of the numbers in FILE (nearest rank).
+p90() { sort -g "$1" | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR * 9 + 9) / 10)] }'; }
 # stats FILE: "median min max" of the numbers in FILE.
 stats() {
 	sort -g "$1" | awk '{ v[NR] = $1 }
@@ -655,7 +660,6 @@ if want 3; then
 T1=$(date +%s)
 say "3. attach pause: ${SITE_SIZES// /, } sites x 1, 8, 64 idle threads, $REPS runs each"
 declare -A SITES
-ms_of() { sed -n 's/.* \([0-9][0-9]*\) threads\{0,1\} stopped for \([0-9.]*\) ms.*/\2/p' <<<"$1"; }
 for n in $SITE_SIZES; do
 	for t in 1 8 64; do
 		k=$n.$t
@@ -834,6 +838,52 @@ say "8 took $(( $(date +%s) - T1 )) s"
 fi
 
 # ====================================================================
+# 9. Attach pause with every CPU busy
+# ====================================================================
+# Section 3 stops idle programs on an idle machine.  A production process
+# is stopped while it works: here the 10k-function program has, besides 8
+# idle threads, two busy threads per CPU that call traced functions
+# without end, and is enabled and disabled BUSY_CYCLES times a run, with
+# tattach as it is (nice -20 while it holds threads,
+# attach/process/priority.c) and with TATTACH_PRIORITY=0 (its own nice),
+# one after the other.
+if want 9; then
+T1=$(date +%s)
+BUSY_CYCLES=${BENCH_BUSY_CYCLES:-10}
+BUSY_THREADS=$((2 * JOBS))
+say "9. attach pause, CPUs busy: 10k sites, 8 idle + $BUSY_THREADS busy threads, $REPS x $BUSY_CYCLES cycles"
+for ((r = 0; r < REPS; r++)); do
+	c=busy
+	start "$c" "$OUT/sites.10000" || { note "sites.10000 did not start"; break; }
+	ask "$c" "threads 8" && ask "$c" "busy $BUSY_THREADS" ||
+		{ note "sites.10000: threads 8, busy $BUSY_THREADS failed"; stop "$c"; break; }
+	pid=${PID[$c]}
+	tat "$pid" --enable -b 64K -m flight && tat "$pid" --disable || { stop "$c"; break; }
+	for ((k = 0; k < BUSY_CYCLES; k++)); do
+		for prio in 1 0; do
+			TATTACH_PRIORITY=$prio tat "$pid" --enable -b 64K -m flight &&
+				ms_of "$TAT_OUT" >>"$M/busy_en.$prio"
+			TATTACH_PRIORITY=$prio tat "$pid" --disable &&
+				ms_of "$TAT_OUT" >>"$M/busy_dis.$prio"
+		done
+	done
+	stop "$c"
+done
+for e in en dis; do
+	what="--enable again"
+	[ "$e" = dis ] && what=--disable
+	row "9" "10k fns, 8 idle + $BUSY_THREADS busy thr: $what (tattach at nice -20 while held)" \
+		"$M/busy_$e.1" "ms stopped" "$((REPS * BUSY_CYCLES)) runs"
+	row "9" "  the same, TATTACH_PRIORITY=0 (tattach at its own nice 0)" "$M/busy_$e.0" "ms stopped"
+	p90 "$M/busy_$e.1" >"$M/busy_$e.1.p90"
+	p90 "$M/busy_$e.0" >"$M/busy_$e.0.p90"
+	row "9" "  90th percentile: at nice -20 (note: at nice 0)" "$M/busy_$e.1.p90" "ms stopped" \
+		"at nice 0: $(cat "$M/busy_$e.0.p90" 2>/dev/null) ms"
+done
+say "9 took $(( $(date +%s) - T1 )) s"
+fi
+
+# ====================================================================
 # 4. Reader throughput
 # ====================================================================
 if want 4; then
@@ -1005,7 +1055,6 @@ if want 7; then
 T1=$(date +%s)
 say "7. any binary: per call of a library call and of an entry-patched function, $REPS runs"
 LIBR=2000000
-ms_of() { sed -n 's/.* \([0-9][0-9]*\) threads\{0,1\} stopped for \([0-9.]*\) ms.*/\2/p' <<<"$1"; }
 # lib_ns CONFIG METRIC-FILE: ns per w_lib call (strlen included) appended.
 lib_ns() {
 	ask "$1" "lib $LIBR" || { note "$1: 'lib' failed (${ANSWER:-no answer})"; return 1; }

@@ -9,6 +9,10 @@
  *   threads T   start T idle threads, half blocked in read() on a pipe
  *               nobody writes, half in FUTEX_WAIT on a word nobody
  *               changes; answers once every one of them is about to block
+ *   busy T      start T threads that call the first 16 generated
+ *               functions in a loop, for ever: a process whose threads
+ *               keep every CPU busy, traced calls and all (16, not all
+ *               of them: see "call") -> "ok" once each one runs
  *   touch       read the first byte of every generated function, so its
  *               code is resident without running it -> "ok <sum>"
  *   call        call every generated function once -> "ok <sum>"
@@ -102,6 +106,31 @@ static int start_watcher(void)
 	return 0;
 }
 
+static void *busy(void *arg)
+{
+	volatile int sink = 0;
+
+	(void)arg;
+	pthread_barrier_wait(&started);
+	for (unsigned i = 0;; i++)
+		sink += sites_table[i & 15]((int)i);
+	return NULL;
+}
+
+static int start_busy(long n)
+{
+	pthread_t t;
+
+	if (n <= 0 || sites_count < 16 || pthread_barrier_init(&started, NULL, (unsigned)n + 1))
+		return -1;
+	for (long i = 0; i < n; i++)
+		if (pthread_create(&t, NULL, busy, NULL))
+			return -1;
+	pthread_barrier_wait(&started);
+	pthread_barrier_destroy(&started);
+	return 0;
+}
+
 static int start_threads(long n)
 {
 	pthread_t t;
@@ -128,6 +157,8 @@ int main(void)
 	while (fgets(line, sizeof(line), stdin)) {
 		if (sscanf(line, "threads %ld", &n) == 1) {
 			printf(start_threads(n) ? "error\n" : "ok\n");
+		} else if (sscanf(line, "busy %ld", &n) == 1) {
+			printf(start_busy(n) ? "error\n" : "ok\n");
 		} else if (!strncmp(line, "touch", 5)) {
 			long sum = 0;
 
