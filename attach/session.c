@@ -819,6 +819,12 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 			goto out;
 		}
 	}
+	/* --follow: an exec'd child is its traced parent's descendant, as a
+	 * fork child's own ring says (tread --children, --disable) */
+	if (created && o->parent_pid > 0) {
+		rf.hdr->parent_pid = o->parent_pid;
+		rf.hdr->parent_start_time = o->parent_start_time;
+	}
 	if (o->nargs && !args_table(&rf)) {
 		pr_err("%s predates argument recording (-A/-R): restart pid %d to use them",
 		       rf.path, (int)o->pid);

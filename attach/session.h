@@ -28,6 +28,10 @@ struct session_opts {
 					 * of the process record nothing */
 	const struct args_req *args;	/* --enable -A/-R (attach/values/args_plan.h) */
 	size_t nargs;
+	pid_t parent_pid;		/* a ring this run creates names this
+					 * traced parent (header.parent_pid), 0:
+					 * none; --follow, for an exec'd child */
+	uint64_t parent_start_time;	/* with parent_pid: its start time */
 };
 
 struct session_report {

@@ -11,6 +11,6 @@ void status_print_children(FILE *out, const struct tat_ring_header *h)
 		"fork children trace themselves (tread -p PID --children)" :
 		"fork children record nothing (--no-children)");
 	if (h->parent_pid > 0)
-		fprintf(out, "forked from:  pid %d (this ring was made by the child, from "
-			"its parent's)\n", (int)h->parent_pid);
+		fprintf(out, "forked from:  pid %d, traced too ('tread -p %d --children' "
+			"reads both)\n", (int)h->parent_pid, (int)h->parent_pid);
 }

@@ -11,6 +11,7 @@
  * since, with the threads held by us (stopping.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -90,6 +91,33 @@ static int not_now(struct follower *f, pid_t tid, pid_t tgid)
 	return 0;
 }
 
+/*
+ * The parent of process @pid, when it is traced: it has a ring of its own
+ * that names it, from this very process (its start time).  Then a ring
+ * made for @pid after an exec names it too, as a fork child's own ring
+ * does, and 'tread -p PARENT --children' finds the exec'd program.
+ */
+static void traced_parent(pid_t pid, struct session_opts *o)
+{
+	struct proc_stat me, parent;
+	struct tat_ring_header h;
+	char path[256];
+	int fd;
+
+	if (proc_read_stat(pid, &me) || me.ppid <= 1 || proc_read_stat(me.ppid, &parent))
+		return;
+	ringfile_path(me.ppid, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (ringfile_read_header(fd, &h) == 0 && (pid_t)h.pid == me.ppid &&
+	    h.start_time == parent.start_time) {
+		o->parent_pid = me.ppid;
+		o->parent_start_time = h.start_time;
+	}
+	close(fd);
+}
+
 static void enable_now(struct follower *f, pid_t tgid)
 {
 	struct session_opts o = *f->opts;
@@ -98,6 +126,7 @@ static void enable_now(struct follower *f, pid_t tgid)
 	int ret;
 
 	o.pid = tgid;
+	traced_parent(tgid, &o);	/* used if the ring is made now */
 	ret = session_enable(&o, &rep);
 	comm_of(tgid, comm, sizeof(comm));
 	if (ret == -ENOENT) {

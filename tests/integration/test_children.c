@@ -170,7 +170,7 @@ Test(children, child_traces_itself_into_its_own_ring)
 		char *err = NULL, want[96];
 
 		cr_assert_eq(tattach(child, "--status", &out, &err), 0, "%s", err);
-		snprintf(want, sizeof(want), "forked from:  pid %d ", (int)t.pid);
+		snprintf(want, sizeof(want), "forked from:  pid %d, traced too ", (int)t.pid);
 		cr_assert(strstr(out, want), "%s", out);
 		cr_assert(strstr(out, "tracing:      enabled"), "%s", out);
 		free(out);

@@ -174,9 +174,11 @@ Test(follow, exec_from_second_thread, .timeout = 60)
 }
 
 /* posix_spawn() (clone with CLONE_VFORK, then exec): the child's program
- * is traced into the child's ring. */
+ * is traced into the child's ring, which names its traced parent, so that
+ * 'tread -p PARENT --children' reads it and --status says whose it is. */
 Test(follow, posix_spawn_child_traced, .timeout = 60)
 {
+	char *out = NULL, *err = NULL, want[96];
 	struct target t;
 	pid_t follower;
 	int child = 0;
@@ -186,6 +188,14 @@ Test(follow, posix_spawn_child_traced, .timeout = 60)
 	cr_assert_eq(sscanf(target_cmd(&t, "spawn 2"), "done %d", &child), 1);
 	cr_assert_gt(child, 0);
 	assert_tree(child, "work(leaf leaf)");
+	cr_assert_eq(tread(t.pid, "--children", &out, &err), 0, "%s", err);
+	snprintf(want, sizeof(want), "# process %d (", child);
+	cr_assert(strstr(out, want), "no '%s' in:\n%s", want, out);
+	cr_assert_eq(tattach(child, "--status", &out, &err), 0, "%s", err);
+	snprintf(want, sizeof(want), "forked from:  pid %d, traced too", (int)t.pid);
+	cr_assert(strstr(out, want), "%s", out);
+	free(out);
+	free(err);
 	ring_remove(child);
 	end_follow(t.pid, follower);
 	target_stop(&t);
