@@ -825,6 +825,18 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		rf.hdr->parent_pid = o->parent_pid;
 		rf.hdr->parent_start_time = o->parent_start_time;
 	}
+	/* The process opens its ring file itself, by this path.  In a
+	 * container with a folder of its own there it would find no file, or
+	 * another: said now, before anything is done to it. */
+	if (rf.hdr->state == TAT_STATE_NEW && ringfile_seen_by(&rf, o->pid)) {
+		pr_err("pid %d runs in another mount namespace or root (a container?) and does "
+		       "not see %s: set TATTACH_RING_DIR to a folder it sees under the same path; "
+		       "nothing was changed", (int)o->pid, rf.path);
+		if (created)
+			unlink(rep->ring_path);
+		ret = -EXDEV;
+		goto out;
+	}
 	if (o->nargs && !args_table(&rf)) {
 		pr_err("%s predates argument recording (-A/-R): restart pid %d to use them",
 		       rf.path, (int)o->pid);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -497,4 +498,35 @@ void ringfile_append(struct ringfile *rf, uint32_t idx, uint64_t word)
 	__atomic_store_n(&data[pos & ((1ull << hdr->ring_shift) - 1)],
 			 word | tat_ev_commit_bit(pos, hdr->ring_shift), __ATOMIC_RELEASE);
 	__atomic_store_n(&ctl->head, pos + 1, __ATOMIC_RELEASE);
+}
+
+/* Are /proc/self/@what and /proc/@pid/@what the same (namespace, root)? */
+static int same_as_ours(pid_t pid, const char *what)
+{
+	char path[64];
+	struct stat ours, theirs;
+
+	snprintf(path, sizeof(path), "/proc/self/%s", what);
+	if (stat(path, &ours) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	if (stat(path, &theirs) < 0)
+		return -1;
+	return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
+}
+
+int ringfile_seen_by(const struct ringfile *rf, pid_t pid)
+{
+	char there[PATH_MAX + 32];
+	struct stat ours, theirs;
+	int mnt = same_as_ours(pid, "ns/mnt"), root = same_as_ours(pid, "root");
+
+	if ((mnt == 1 && root == 1) || mnt < 0 || root < 0 || rf->path[0] != '/' ||
+	    fstat(rf->fd, &ours) < 0)
+		return 0;
+	/* /proc/PID/root: the process's root, in its mount namespace */
+	snprintf(there, sizeof(there), "/proc/%d/root%s", (int)pid, rf->path);
+	if (stat(there, &theirs) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? -EXDEV : 0;
+	return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino ? 0 : -EXDEV;
 }

@@ -69,6 +69,16 @@ int ringfile_create(pid_t pid, uint64_t start_time, uid_t uid, gid_t gid,
  */
 int ringfile_open_readonly(const char *path, pid_t pid, struct ringfile *rf);
 
+/*
+ * Does process @pid see @rf's file at @rf->path, the path it will open
+ * itself?  Not when it runs in another mount namespace or root (a
+ * container) with its own folder there: -EXDEV.  0 when it does, and when
+ * it cannot be told (same namespace and root, a relative path, /proc
+ * refused): then the process's own open decides, as before.  A best
+ * effort: an absolute symbolic link on the way resolves in tattach's root.
+ */
+int ringfile_seen_by(const struct ringfile *rf, pid_t pid);
+
 /* Read and check the header of an open ring file: 0 or -EBADMSG. */
 int ringfile_read_header(int fd, struct tat_ring_header *h);
 

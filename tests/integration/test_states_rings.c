@@ -252,6 +252,73 @@ Test(rings, ring_of_another_pid_at_the_path)
 	free(err);
 }
 
+/* The maps of @pid mention "tattach" (a ring or trampoline mapping). */
+static int maps_mention_tattach(pid_t pid)
+{
+	char path[64], line[512];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f))
+		found |= strstr(line, "tattach") != NULL;
+	fclose(f);
+	return found;
+}
+
+/*
+ * A process in a mount namespace of its own where the ring folder is
+ * another (a container with its own /dev/shm; here a tmpfs mounted over
+ * the suite's folder): it would open no ring file, or another, at the
+ * path.  --enable says so in one line before it touches the process and
+ * leaves no ring file; with a folder both see, it traces it.
+ */
+Test(rings, process_in_another_mount_namespace)
+{
+	char wrapper[160], shared[64], cmd[512], ring[160], *out = NULL, *err = NULL;
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	struct target t;
+	FILE *f;
+
+	cr_assert(getuid() == 0, "run as root (unshare -m, mount)");
+	snprintf(wrapper, sizeof(wrapper), "%s/in-its-own-namespace.sh", dir);
+	f = fopen(wrapper, "w");
+	cr_assert(f);
+	fprintf(f, "#!/bin/sh\nexec unshare -m --propagation private sh -c "
+		"'mount -t tmpfs tattach-test %s && exec %s'\n",
+		dir, build_path("tests/targets/calltree.pg.O2"));
+	fclose(f);
+	cr_assert_eq(chmod(wrapper, 0755), 0);
+	target_start(&t, wrapper);
+	path_of(ring, sizeof(ring), "tattach-%ld.ring", t.pid);
+
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 1, "%s", out);
+	snprintf(cmd, sizeof(cmd), "pid %d runs in another mount namespace or root (a "
+		 "container?) and does not see %s: set TATTACH_RING_DIR", (int)t.pid, ring);
+	cr_assert(strstr(err, cmd), "%s", err);
+	cr_assert(strchr(err, '\n') == err + strlen(err) - 1, "one line: %s", err);
+	cr_assert_neq(access(ring, F_OK), 0, "%s left behind", ring);
+	cr_assert_not(maps_mention_tattach(t.pid), "the process was changed");
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+
+	/* a folder both see under the same path */
+	snprintf(shared, sizeof(shared), "/tmp/tattach-shared-XXXXXX");
+	cr_assert(mkdtemp(shared));
+	setenv("TATTACH_RING_DIR", shared, 1);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	cr_assert_eq(graph_count_calls(out, "work"), 1, "%s", out);
+	target_stop(&t);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", shared);
+	run_capture(sh, NULL, NULL);
+	setenv("TATTACH_RING_DIR", dir, 1);
+	free(out);
+	free(err);
+}
+
 Test(rings, status_post_mortem)
 {
 	char *out = NULL, *err = NULL;
