@@ -39,92 +39,22 @@ CONNS=${CONNS:-8}
 REQS=${REQS:-100000}
 LOAD_SECONDS=${LOAD_SECONDS:-10}
 PAUSE_US=${PAUSE_US:-200}          # between requests, per connection
-RING_DIR=${TATTACH_RING_DIR:-/dev/shm}
-
-failures=0
+RW_NAME=memcached.sh
+. "$REPO/tests/realworld/common.sh"
 notes=()
-pids=()                            # everything we started, killed by pid on exit
-mc_pids=()                         # memcached pids: their ring files are ours
-
-say()  { printf '== %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-pass() { printf 'ok:   %s\n' "$*"; }
 note() { printf 'NOTE: %s\n' "$*"; notes+=("$*"); }
-die()  { printf 'memcached.sh: %s\n' "$*" >&2; exit 1; }
-
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	pids=()
-	if [ "${KEEP:-0}" != 1 ]; then
-		for p in "${mc_pids[@]}"; do
-			rm -f "$RING_DIR/tattach-$p.ring"
-		done
-	fi
-}
-trap cleanup EXIT
+trap rw_cleanup EXIT
 trap 'exit 130' INT TERM
 
-SUDO=
-[ "$(id -u)" = 0 ] || SUDO=sudo
 [ "$(uname -m)" = x86_64 ] || die "x86-64 only"
 
 # ------------------------------------------------------------------ 1. setup
 mkdir -p "$WORK" || die "cannot create $WORK"
 cd "$WORK" || exit 1
 
-need=()
-for p in build-essential pkg-config dpkg-dev libevent-dev; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-	say "installing ${need[*]}"
-	$SUDO apt-get update -qq || die "apt-get update failed"
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null ||
-		die "apt-get install ${need[*]} failed"
-fi
-
-say "building tattach and tread (make deps all)"
-make -C "$REPO" -s deps all >"$WORK/make-tattach.log" 2>&1 ||
-	{ tail -20 "$WORK/make-tattach.log"; die "make all failed (see $WORK/make-tattach.log)"; }
-TATTACH=$B/tattach
-TREAD=$B/tread
-
-# deb-src for the running release, if apt cannot find memcached's source
-enable_deb_src() {
-	. /etc/os-release
-	local f=/etc/apt/sources.list.d/tattach-realworld-src.sources
-	say "adding deb-src entries for $VERSION_CODENAME in $f"
-	$SUDO tee "$f" >/dev/null <<-EOF
-	Types: deb-src
-	URIs: http://deb.debian.org/debian
-	Suites: $VERSION_CODENAME $VERSION_CODENAME-updates
-	Components: main
-	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-	Types: deb-src
-	URIs: http://deb.debian.org/debian-security
-	Suites: $VERSION_CODENAME-security
-	Components: main
-	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-	EOF
-	$SUDO apt-get update -qq || die "apt-get update failed"
-}
-
-SRC=$(ls -d "$WORK"/memcached-*/ 2>/dev/null | head -1)
-if [ -z "$SRC" ]; then
-	say "apt-get source memcached"
-	if ! apt-get source --print-uris memcached 2>/dev/null | grep -q '\.dsc'; then
-		$SUDO apt-get update -qq
-		apt-get source --print-uris memcached 2>/dev/null | grep -q '\.dsc' || enable_deb_src
-	fi
-	apt-get source memcached >"$WORK/apt-source.log" 2>&1 ||
-		{ tail -5 "$WORK/apt-source.log"; die "apt-get source memcached failed"; }
-	SRC=$(ls -d "$WORK"/memcached-*/ | head -1)
-fi
-SRC=${SRC%/}
+rw_install build-essential pkg-config dpkg-dev libevent-dev
+rw_build_tattach
+rw_source memcached
 MC=$SRC/memcached
 # built with other flags before: again, from clean
 if [ ! -x "$MC" ] || [ "$(cat "$SRC/.tattach-cflags" 2>/dev/null)" != "$MC_CFLAGS" ]; then
@@ -152,7 +82,7 @@ start_mc() {
 	GMON_OUT_PREFIX=$WORK/gmon "$MC" -U 0 -l 127.0.0.1 -p "$port" -t 4 "${user[@]}" >"$log" 2>&1 &
 	MCPID=$!
 	pids+=("$MCPID")
-	mc_pids+=("$MCPID")
+	ring_pids+=("$MCPID")
 	for i in $(seq 50); do
 		"$WORK/mc-load" 127.0.0.1 "$port" 1 7 5 >/dev/null 2>&1 && return 0
 		kill -0 "$MCPID" 2>/dev/null || break
@@ -173,13 +103,6 @@ start_load_n() {
 	"$WORK/mc-load" 127.0.0.1 "$1" "$3" "$4" 30 >"$2" 2>&1 &
 	LOADPID=$!
 	pids+=("$LOADPID")
-}
-
-# forget PID: it was waited for; never kill it again (its pid may be reused)
-forget() {
-	local p keep=()
-	for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-	pids=("${keep[@]}")
 }
 
 total_req=0
@@ -219,20 +142,6 @@ run_tattach() {
 	ms=$(sed -n 's/.*stopped for \([0-9.]*\) ms.*/\1/p' "$out")
 	[ -n "$ms" ] && pauses+=("$ms")
 	pass "tattach $*"
-}
-
-# check_names FILE WHAT NAME...: every NAME occurs as a function in FILE
-check_names() {
-	local file=$1 what=$2 n missing=()
-	shift 2
-	for n in "$@"; do
-		grep -Eq "(\| *|  )$n(\(\)|\.|$| )" "$file" || missing+=("$n")
-	done
-	if [ ${#missing[@]} = 0 ]; then
-		pass "$what shows $*"
-	else
-		fail "$what lacks ${missing[*]}"
-	fi
 }
 
 # --------------------------------------------- 2-3. trace under load (discard)

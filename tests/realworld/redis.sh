@@ -42,90 +42,20 @@ PORT=${PORT:-26379}
 PORT2=$((PORT + 1))
 KEYS=${KEYS:-50000}
 BENCH_REQS=${BENCH_REQS:-2000000}
-RING_DIR=${TATTACH_RING_DIR:-/dev/shm}
-
-failures=0
-pids=()                            # everything we started, killed by pid on exit
-redis_pids=()                      # redis-server pids and children: their ring files are ours
-
-say()  { printf '== %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*"; failures=$((failures + 1)); }
-pass() { printf 'ok:   %s\n' "$*"; }
-die()  { printf 'redis.sh: %s\n' "$*" >&2; exit 1; }
-
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	pids=()
-	if [ "${KEEP:-0}" != 1 ]; then
-		for p in "${redis_pids[@]}"; do
-			rm -f "$RING_DIR/tattach-$p.ring"
-		done
-	fi
-}
-trap cleanup EXIT
+RW_NAME=redis.sh
+. "$REPO/tests/realworld/common.sh"
+trap rw_cleanup EXIT
 trap 'exit 130' INT TERM
 
-SUDO=
-[ "$(id -u)" = 0 ] || SUDO=sudo
 [ "$(uname -m)" = x86_64 ] || die "x86-64 only"
 
 # ------------------------------------------------------------------ 1. setup
 mkdir -p "$WORK" || die "cannot create $WORK"
 cd "$WORK" || exit 1
 
-need=()
-for p in build-essential pkg-config dpkg-dev; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-	say "installing ${need[*]}"
-	$SUDO apt-get update -qq || die "apt-get update failed"
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null ||
-		die "apt-get install ${need[*]} failed"
-fi
-
-say "building tattach and tread (make deps all)"
-make -C "$REPO" -s deps all >"$WORK/make-tattach.log" 2>&1 ||
-	{ tail -20 "$WORK/make-tattach.log"; die "make all failed (see $WORK/make-tattach.log)"; }
-TATTACH=$B/tattach
-TREAD=$B/tread
-
-# deb-src for the running release, if apt cannot find redis's source
-enable_deb_src() {
-	. /etc/os-release
-	local f=/etc/apt/sources.list.d/tattach-realworld-src.sources
-	say "adding deb-src entries for $VERSION_CODENAME in $f"
-	$SUDO tee "$f" >/dev/null <<-EOF
-	Types: deb-src
-	URIs: http://deb.debian.org/debian
-	Suites: $VERSION_CODENAME $VERSION_CODENAME-updates
-	Components: main
-	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-	Types: deb-src
-	URIs: http://deb.debian.org/debian-security
-	Suites: $VERSION_CODENAME-security
-	Components: main
-	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-	EOF
-	$SUDO apt-get update -qq || die "apt-get update failed"
-}
-
-SRC=$(ls -d "$WORK"/redis-[0-9]*/ 2>/dev/null | head -1)
-if [ -z "$SRC" ]; then
-	say "apt-get source redis"
-	if ! apt-get source --print-uris redis 2>/dev/null | grep -q '\.dsc'; then
-		$SUDO apt-get update -qq
-		apt-get source --print-uris redis 2>/dev/null | grep -q '\.dsc' || enable_deb_src
-	fi
-	apt-get source redis >"$WORK/apt-source.log" 2>&1 ||
-		{ tail -5 "$WORK/apt-source.log"; die "apt-get source redis failed"; }
-	SRC=$(ls -d "$WORK"/redis-[0-9]*/ | head -1)
-fi
-SRC=${SRC%/}
+rw_install build-essential pkg-config dpkg-dev
+rw_build_tattach
+rw_source redis
 SERVER=$SRC/src/redis-server
 CLI=$SRC/src/redis-cli
 BENCH=$SRC/src/redis-benchmark
@@ -154,7 +84,7 @@ start_redis() {
 		--save "" --appendonly no --io-threads 2 --daemonize no >"$log" 2>&1 &
 	RPID=$!
 	pids+=("$RPID")
-	redis_pids+=("$RPID")
+	ring_pids+=("$RPID")
 	for i in $(seq 100); do
 		[ "$("$CLI" -p "$port" ping 2>/dev/null)" = PONG ] && return 0
 		kill -0 "$RPID" 2>/dev/null || break
@@ -162,13 +92,6 @@ start_redis() {
 	done
 	cat "$log"
 	die "redis-server did not start on 127.0.0.1:$port"
-}
-
-# forget PID: it was waited for; never kill it again (its pid may be reused)
-forget() {
-	local p keep=()
-	for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-	pids=("${keep[@]}")
 }
 
 pauses=()
@@ -186,20 +109,6 @@ run_tattach() {
 	ms=$(sed -n 's/.*stopped for \([0-9.]*\) ms.*/\1/p' "$out")
 	[ -n "$ms" ] && pauses+=("$ms")
 	return 0
-}
-
-# check_names FILE WHAT NAME...: every NAME occurs as a function in FILE
-check_names() {
-	local file=$1 what=$2 n missing=()
-	shift 2
-	for n in "$@"; do
-		grep -Eq "(\| *|  )$n(\(\)|\.|$| )" "$file" || missing+=("$n")
-	done
-	if [ ${#missing[@]} = 0 ]; then
-		pass "$what shows $*"
-	else
-		fail "$what lacks ${missing[*]}"
-	fi
 }
 
 # all_keys_ok PORT: the Lua check of every tt:I = v:I, on the server
@@ -278,7 +187,7 @@ say "tread -p $PID --children (the header)"
 "$TREAD" -p "$PID" --children 2>"$O/children.err" | grep '^# process' >"$O/children.txt"
 sed 's/^/    /' "$O/children.txt"
 child=$(awk -v p="$PID" '$2 == "process" && $3 != p { print $3; exit }' "$O/children.txt")
-[ -n "$child" ] && redis_pids+=("$child")
+[ -n "$child" ] && ring_pids+=("$child")
 [ -n "$child" ] && pass "the saving child $child has a ring of its own" ||
 	fail "no child ring: $(cat "$O/children.err")"
 
