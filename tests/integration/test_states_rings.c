@@ -255,16 +255,13 @@ Test(rings, ring_of_another_pid_at_the_path)
 /* The maps of @pid mention "tattach" (a ring or trampoline mapping). */
 static int maps_mention_tattach(pid_t pid)
 {
-	char path[64], line[512];
-	int found = 0;
-	FILE *f;
+	char path[64], *maps;
+	int found;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "r");
-	cr_assert(f);
-	while (fgets(line, sizeof(line), f))
-		found |= strstr(line, "tattach") != NULL;
-	fclose(f);
+	maps = file_text(path);
+	found = strstr(maps, "tattach") != NULL;
+	free(maps);
 	return found;
 }
 
