@@ -112,3 +112,12 @@ check_names() {
 		fail "$what lacks ${missing[*]}"
 	fi
 }
+
+# rw_pauses: "N enable/disable runs, median M ms, MIN .. MAX ms", of the
+# pauses tattach reported (the array pauses)
+rw_pauses() {
+	printf '%s\n' "${pauses[@]}" | sort -g | awk 'NF { v[++n] = $1 }
+		END { if (!n) { print "no enable/disable runs"; exit }
+		      printf "%d enable/disable runs, median %s ms, %s .. %s ms\n",
+			     n, v[int((n + 1) / 2)], v[1], v[n] }'
+}

@@ -286,14 +286,12 @@ for p in "$PID" "$PID2"; do
 done
 
 # ------------------------------------------------------------------ summary
-pmin=$(printf '%s\n' "${pauses[@]}" | sort -g | head -1)
-pmax=$(printf '%s\n' "${pauses[@]}" | sort -g | tail -1)
 echo
 echo "==================== memcached real-world summary"
 echo "memcached:        $(basename "$SRC") built with $MC_CFLAGS ($mcount_sites mcount or __fentry__ calls)"
 echo "sites patched:    ${sites:-?} (status: ${patched:-?} patched, 1 module)"
 echo "requests:         $total_req checked, $total_err errors"
-echo "process paused:   ${#pauses[@]} enable/disable runs, ${pmin:-?} .. ${pmax:-?} ms"
+echo "process paused:   $(rw_pauses)"
 echo "trace (discard):  $calls calls of $funcs functions in the report, $graph_lines graph lines"
 echo "tread -f:         $follow_lines lines in 4 s, $follow_lost loss markers, stopped ${stop_ms} ms after SIGINT"
 echo "trace (flight):   ${calls2:-0} calls in the report (64K rings)"

@@ -245,16 +245,13 @@ for p in "$PID" "$PID2"; do
 done
 
 # ------------------------------------------------------------------ summary
-pmed=$(printf '%s\n' "${pauses[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-pmin=$(printf '%s\n' "${pauses[@]}" | sort -g | head -1)
-pmax=$(printf '%s\n' "${pauses[@]}" | sort -g | tail -1)
 echo
 echo "==================== redis real-world summary"
 echo "redis:            $(basename "$SRC") built with $REDIS_CFLAGS ($sites_in_file mcount or __fentry__ calls)"
 echo "sites patched:    ${sites:-?}"
 echo "checked:          $KEYS SETs, Lua check on the traced server and on a copy loaded from its BGSAVE"
 echo "load:             redis-benchmark SETs, 8 clients, all through the traced part (${bench_rps:-?}/s at its end)"
-echo "process paused:   ${#pauses[@]} enable/disable runs, median $pmed ms, $pmin .. $pmax ms"
+echo "process paused:   $(rw_pauses)"
 echo "trace:            $calls calls of $funcs functions in the report, $graph_lines graph lines"
 echo "saving child:     ${child:-none} ($(grep -c . "$O/child.txt" 2>/dev/null) graph lines)"
 echo "outputs:          $O"
