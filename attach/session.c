@@ -744,7 +744,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	struct rewrite_prep prep = { 0 };
 	size_t args_differ;
 	uint32_t args_sites;
-	int ret, created;
+	int ret, created, no_children;
 	uint32_t placed;
 
 	memset(rep, 0, sizeof(*rep));
@@ -853,8 +853,17 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	if (o->max_depth >= 0)
 		__atomic_store_n(&rf.hdr->max_depth, (uint32_t)o->max_depth, __ATOMIC_RELEASE);
 	/* Read by a fork child at its first traced call (tramp_fork.c): every
-	 * --enable says it, as it says the mode. */
-	__atomic_store_n(&rf.hdr->children, o->no_children ? 0u : 1u, __ATOMIC_RELEASE);
+	 * --enable says it, as it says the mode.  A child names its ring by
+	 * its own pid, which in a pid namespace below ours is not the pid
+	 * tattach, tread and --clean know it by: no rings for those. */
+	no_children = o->no_children;
+	if (!no_children && proc_in_child_pid_ns(o->pid) == 1) {
+		pr_warn("pid %d runs in a pid namespace of its own (a container?): processes it "
+			"forks would name their ring files by pids tattach does not see, so they "
+			"record nothing, as with --no-children", (int)o->pid);
+		no_children = 1;
+	}
+	__atomic_store_n(&rf.hdr->children, no_children ? 0u : 1u, __ATOMIC_RELEASE);
 	/* Enabled already: nothing to do, unless a library with sites was
 	 * loaded since (dlopen): then trace it too; or the filters ask for
 	 * another set of sites. */

@@ -98,6 +98,21 @@ static int status_line(pid_t pid, pid_t tid, const char *key, char *val, size_t 
 	return ret;
 }
 
+int proc_in_child_pid_ns(pid_t pid)
+{
+	char val[256];
+	int ret = status_line(pid, 0, "NSpid", val, sizeof(val));
+	long first;
+	char *end;
+
+	if (ret)
+		return ret;
+	first = strtol(val, &end, 10);
+	while (*end == ' ' || *end == '\t')
+		end++;
+	return first > 0 && *end >= '0' && *end <= '9';
+}
+
 int proc_status_long(pid_t pid, const char *key, long *value)
 {
 	char val[256];

@@ -54,6 +54,9 @@ int proc_task_syscall(pid_t pid, pid_t tid, struct proc_syscall *out);
 int proc_thread_in_vfork(pid_t pid, pid_t tid);
 /* Owner of the process (the uid of /proc/PID). */
 int proc_owner(pid_t pid, uid_t *uid, gid_t *gid);
+/* Does @pid run in a pid namespace below ours (its NSpid line names it by
+ * more than one pid: a container)?  1, 0, or -errno. */
+int proc_in_child_pid_ns(pid_t pid);
 /* Value of a "Key:" line of /proc/PID/status (first token), or -ENOENT. */
 int proc_status_long(pid_t pid, const char *key, long *value);
 int proc_status_hex(pid_t pid, pid_t tid, const char *key, uint64_t *value);

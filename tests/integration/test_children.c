@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -583,4 +584,70 @@ Test(children, bash_subshells)
 	free(out);
 	free(err);
 	cr_assert_eq(stop_bash(&b), 0);
+}
+
+/*
+ * A process in a pid namespace below tattach's (a container): its fork
+ * children would name their rings by their pids in that namespace, pids
+ * tattach, tread and --clean know as other processes (or none): --list
+ * called a live child's ring an exited one's, and --clean would remove it.
+ * --enable says so and they record nothing, as with --no-children.
+ */
+static struct target ns_target;
+static pid_t ns_host;		/* the program's pid, here */
+
+static void stop_ns(void)
+{
+	if (ns_target.pid > 0)
+		target_stop(&ns_target);
+	if (ns_host > 0)
+		ring_remove(ns_host);
+}
+
+TestSuite(pidns, .fini = stop_ns, .timeout = 60);
+
+Test(pidns, children_of_a_process_in_its_own_pid_namespace_record_nothing)
+{
+	char wrapper[128], path[96], *out = NULL, *err = NULL, *kids_line;
+	const char *ans;
+	pid_t host = 0;
+	int child = 0;
+	FILE *f;
+
+	cr_assert(getuid() == 0, "run as root (unshare -p)");
+	snprintf(wrapper, sizeof(wrapper), "/tmp/tattach-pidns-%d.sh", (int)getpid());
+	f = fopen(wrapper, "w");
+	cr_assert(f);
+	fprintf(f, "#!/bin/sh\nexec unshare -p -f --mount-proc %s\n",
+		build_path("tests/targets/forks"));
+	fclose(f);
+	cr_assert_eq(chmod(wrapper, 0755), 0);
+	target_start(&ns_target, wrapper);
+	unlink(wrapper);
+	cr_assert(strncmp(ns_target.ready, "ready 1", 7) == 0 && (unsigned char)ns_target.ready[7] <= 32,
+		  "pid 1 of its namespace: %s", ns_target.ready);
+	/* unshare -f forks: the program is unshare's child */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)ns_target.pid,
+		 (int)ns_target.pid);
+	kids_line = file_text(path);
+	cr_assert(sscanf(kids_line, "%d", &host) == 1 && host > 0, "%s", kids_line);
+	free(kids_line);
+	ns_host = host;
+	ring_remove(host);
+
+	cr_assert_eq(tattach(host, "--enable", &out, &err), 0, "%s", err);
+	snprintf(path, sizeof(path), "pid %d runs in a pid namespace of its own", (int)host);
+	cr_assert(strstr(err, path), "%s", err);
+	cr_assert_eq(tattach(host, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "children:     fork children record nothing"), "%s", out);
+	ans = target_cmd(&ns_target, "child 2");
+	cr_assert(sscanf(ans, "child %d", &child) == 1 && child > 0, "%s", ans);
+	cr_assert_not(child_ring_exists(child, host),
+		      "child %d of its namespace made a ring at that pid", child);
+	cr_assert_eq(tattach(host, "--disable", &out, &err), 0, "%s", err);
+	ans = target_cmd(&ns_target, "child 1");
+	cr_assert(strncmp(ans, "child ", 6) == 0, "the program goes on: %s", ans);
+	ring_remove(host);
+	free(out);
+	free(err);
 }
