@@ -65,6 +65,9 @@ cleanup() {
 	for p in $(nginx_pids); do
 		kill -KILL "$p" 2>/dev/null
 	done
+	# every worker that served a request in this run: its access log names
+	# them all, also those of a generation that has left since
+	[ -n "${LOG_OURS:-}" ] && ring_pids+=($(awk '{ print $1 }' "$WORK/access.log" | sort -u))
 	for p in "${ring_pids[@]:-}"; do
 		[ -n "$p" ] && rm -f "$RING_DIR/tattach-$p.ring"
 	done
@@ -120,6 +123,7 @@ http {
 }
 EOF
 : >"$WORK/access.log"
+LOG_OURS=1
 : >"$WORK/error.log"
 # as a daemon (the master's parent is init): nginx changes its binary only so
 rm -f "$WORK/nginx.pid" "$WORK/nginx.pid.oldbin"
