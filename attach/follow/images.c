@@ -11,7 +11,6 @@
  * since, with the threads held by us (stopping.c).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include "attach/process/proc.h"
 #include "attach/process/remote.h"
 #include "attach/process/seize.h"
+#include "attach/ring/ringdir.h"
 #include "attach/ring/ringfile.h"
 
 int follow_hook_image(struct follower *f, pid_t tgid)
@@ -99,23 +99,20 @@ static int not_now(struct follower *f, pid_t tid, pid_t tgid)
  */
 static void traced_parent(pid_t pid, struct session_opts *o)
 {
-	struct proc_stat me, parent;
-	struct tat_ring_header h;
+	struct ringfile rf = { .fd = -1 };
+	struct proc_stat me;
 	char path[256];
-	int fd;
 
-	if (proc_read_stat(pid, &me) || me.ppid <= 1 || proc_read_stat(me.ppid, &parent))
+	if (proc_read_stat(pid, &me) || me.ppid <= 1)
 		return;
 	ringfile_path(me.ppid, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
+	if (ringfile_open_readonly(path, me.ppid, &rf))
 		return;
-	if (ringfile_read_header(fd, &h) == 0 && (pid_t)h.pid == me.ppid &&
-	    h.start_time == parent.start_time) {
+	if (ringdir_process_alive(me.ppid, rf.hdr->start_time)) {
 		o->parent_pid = me.ppid;
-		o->parent_start_time = h.start_time;
+		o->parent_start_time = rf.hdr->start_time;
 	}
-	close(fd);
+	ringfile_close(&rf);
 }
 
 static void enable_now(struct follower *f, pid_t tgid)
