@@ -170,6 +170,11 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 		WRITE_ONCE(sf->site, (uint32_t)site | (flags ? TAT_FRAME_STATS : 0));
 		WRITE_ONCE(((struct tat_thread_ctl *)t->fast_ctl)->open_depth, idx + 1);
 	}
+	/* At a call-through site too, though the stub's call of the body
+	 * writes stub + TP_CT_RET here next: between tp_ct_enter's "ret $8"
+	 * and that call the slot lies in the red zone, and a signal handler
+	 * meanwhile must find it ours (place_call(), the tail-call test),
+	 * not a return address that makes the new frame look dead. */
 	*slot = (uint64_t)tp_return;
 	if (flags || likely(emit_fast(st, t, TAT_EV_ENTRY, site, tsc, stack, mode)))
 		return 1;
