@@ -10,7 +10,6 @@
 static int depth;		/* raises not yet restored */
 static int saved_nice;		/* before the outermost raise */
 static int raised;		/* the outermost raise changed the nice value */
-static int held_nice = 1;	/* priority_held_nice() */
 
 /* The calling thread's nice value (Linux keeps one per thread, and
  * PRIO_PROCESS with 0 means the calling thread), or 1 when unknown. */
@@ -34,20 +33,14 @@ void priority_raise(void)
 {
 	if (depth++)
 		return;
-	raised = 0;
-	held_nice = 1;
 	saved_nice = own_nice();
-	if (!wanted() || saved_nice == 1 || saved_nice <= PRIORITY_HELD_NICE)
-		goto out;
 	/* EACCES or EPERM without CAP_SYS_NICE: the pause is only longer */
-	if (setpriority(PRIO_PROCESS, 0, PRIORITY_HELD_NICE) == 0) {
-		raised = 1;
-		held_nice = own_nice();
-	}
-out:
-	phase_note(raised ? "threads held at nice %d (was %d)"
-			  : "threads held at tattach's own priority (nice %d)",
-		   raised ? held_nice : saved_nice, saved_nice);
+	raised = wanted() && saved_nice != 1 && saved_nice > PRIORITY_HELD_NICE &&
+		 setpriority(PRIO_PROCESS, 0, PRIORITY_HELD_NICE) == 0;
+	if (raised)
+		phase_note("threads held at nice %d (was %d)", own_nice(), saved_nice);
+	else
+		phase_note("threads held at tattach's own priority (nice %d)", saved_nice);
 }
 
 void priority_restore(void)
@@ -58,9 +51,4 @@ void priority_restore(void)
 	if (raised)
 		setpriority(PRIO_PROCESS, 0, saved_nice);
 	raised = 0;
-}
-
-int priority_held_nice(void)
-{
-	return held_nice;
 }

@@ -30,12 +30,4 @@ void priority_raise(void);
  * priority_raise(), once every raise was matched. */
 void priority_restore(void);
 
-/*
- * priority_held_nice - the nice value the last outermost raise gave
- * (PRIORITY_HELD_NICE), or 1 when it changed nothing (not allowed, or
- * TATTACH_PRIORITY=0), for the tests; TATTACH_TIMING prints it at each
- * raise.
- */
-int priority_held_nice(void);
-
 #endif
