@@ -73,3 +73,72 @@ Test(ring_layout, small_geometry_pool_is_threads_times_sites)
 	cr_assert_eq(rf.hdr->file_size, rf.size);
 	ringfile_close(&rf);
 }
+
+/* Register @n sites of @kind for module @m at the end of the site table;
+ * @own: they are the module's own (-pg) sites, as register_module() puts
+ * them.  Returns the first one's index. */
+static uint32_t add_sites(struct ringfile *rf, uint32_t m, unsigned kind, uint32_t n, int own)
+{
+	struct tat_ring_header *h = rf->hdr;
+	struct tat_module *tm = &ringfile_modules(rf)[m];
+	uint32_t first = h->site_count;
+
+	if (m >= h->module_count)
+		h->module_count = m + 1;
+	if (own) {
+		tm->first_site = first;
+		tm->site_count = n;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct tat_site *s = &ringfile_sites(rf)[first + i];
+
+		s->addr = 0x1000 * (m + 1) + i;
+		s->module = m;
+		s->kind = (uint8_t)kind;
+	}
+	h->site_count += n;
+	return first;
+}
+
+/*
+ * ringfile_site_run() steps over each module's own sites when it looks
+ * for library calls or entries (a stop at 100 000 sites need not read
+ * them): it must still find every run, wherever it was registered, the
+ * one right after a module's own sites too, and a module's without any.
+ */
+Test(ring_layout, site_runs_are_found_past_the_modules_own_sites)
+{
+	struct ring_geometry geo = { .max_threads = 2, .ring_shift = 10,
+				     .site_cap = 4096, .module_cap = 4 };
+	struct ringfile rf;
+	uint32_t pg0, pg1, lib0, ent1, pg2, lib2, lib3, count;
+
+	cr_assert_eq(ringfile_create(getpid(), 1, getuid(), getgid(), &geo, &rf), 0);
+	pg0 = add_sites(&rf, 0, TAT_SITE_MCOUNT, 5, 1);
+	pg1 = add_sites(&rf, 1, TAT_SITE_FENTRY, 3, 1);
+	lib0 = add_sites(&rf, 0, TAT_SITE_LIBCALL, 2, 0);
+	ent1 = add_sites(&rf, 1, TAT_SITE_ENTRY, 4, 0);
+	pg2 = add_sites(&rf, 2, TAT_SITE_MCOUNT, 2, 1);	/* lib2 right after */
+	lib2 = add_sites(&rf, 2, TAT_SITE_LIBCALL, 3, 0);
+	add_sites(&rf, 3, TAT_SITE_MCOUNT, 0, 1);	/* no site of its own */
+	lib3 = add_sites(&rf, 3, TAT_SITE_LIBCALL, 2, 0);
+
+	cr_assert_eq(ringfile_site_run(&rf, 0, TAT_SITE_MCOUNT, &count), pg0);
+	cr_assert_eq(count, 5);
+	cr_assert_eq(ringfile_site_run(&rf, 1, TAT_SITE_FENTRY, &count), pg1);
+	cr_assert_eq(count, 3);
+	cr_assert_eq(ringfile_site_run(&rf, 0, TAT_SITE_LIBCALL, &count), lib0);
+	cr_assert_eq(count, 2);
+	cr_assert_eq(ringfile_site_run(&rf, 1, TAT_SITE_ENTRY, &count), ent1);
+	cr_assert_eq(count, 4);
+	cr_assert_eq(ringfile_site_run(&rf, 2, TAT_SITE_MCOUNT, &count), pg2);
+	cr_assert_eq(count, 2);
+	cr_assert_eq(ringfile_site_run(&rf, 2, TAT_SITE_LIBCALL, &count), lib2);
+	cr_assert_eq(count, 3);
+	cr_assert_eq(ringfile_site_run(&rf, 3, TAT_SITE_LIBCALL, &count), lib3);
+	cr_assert_eq(count, 2);
+	cr_assert_eq(ringfile_site_run(&rf, 0, TAT_SITE_ENTRY, &count), 0);
+	cr_assert_eq(count, 0);
+	cr_assert_eq(ringfile_site_run(&rf, 1, TAT_SITE_LIBCALL, &count), 0);
+	ringfile_close(&rf);
+}
