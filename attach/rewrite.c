@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include <tattach/ring.h>
 #include "attach/inject.h"
@@ -31,6 +32,18 @@ static int io_read(void *ctx, uint64_t addr, void *buf, size_t len)
 static int io_write(void *ctx, uint64_t addr, const void *buf, size_t len)
 {
 	return remote_write(ctx, addr, buf, len);
+}
+
+/* Reading the process while it runs (the preview, before the stop). */
+static int io_read_running(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	pid_t pid = *(const pid_t *)ctx;
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (got == (ssize_t)len)
+		return 0;
+	return got < 0 ? -errno : -EIO;
 }
 
 static int site_cmp(const void *a, const void *b)
@@ -148,7 +161,7 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 			p->jmp = 1;
 			p->alt_jmp = 0;
 		}
-		p->result = (int)i;	/* remember the index until applied */
+		p->index = i;
 		site_want[i] = 1;
 		patch_bytes_disabled(p->len, p->orig);
 		/* the compiler's bytes, when we still know them */
@@ -166,8 +179,99 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 	return ps;
 }
 
+/* The target's tp_state.ct_synced: sites 1 .. ct_synced - 1 have their
+ * call-through stub written (inject.c sync_stubs()). */
+static uint64_t synced_addr(const struct ringfile *rf)
+{
+	return rf->hdr->private_addr + offsetof(struct tp_state, ct_synced);
+}
+
+/*
+ * A site jumps to its stub only once the stub is written: sites 1 ..
+ * @synced - 1.  A planned jmp beyond it is the call of the trampoline
+ * instead (the site's other form).
+ */
+static void only_written_stubs(struct patch_site *ps, size_t n, uint64_t synced)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ps[i].jmp && ps[i].index >= synced) {
+			ps[i].alt_jmp = ps[i].target;
+			ps[i].target = ps[i].alt[1];
+			ps[i].alt[1] = 0;
+			ps[i].jmp = 0;
+		}
+}
+
+/*
+ * Stable partition of @ps by @site_want (by ring site index): the wanted
+ * sites first, both parts still sorted.  Returns how many are wanted, or
+ * -ENOMEM (nothing moved).  Usually every site is wanted: then nothing
+ * moves.  Run again on its own result, it changes nothing.
+ */
+static ssize_t wanted_first(struct patch_site *ps, size_t n, const uint8_t *site_want)
+{
+	struct patch_site *tmp;
+	size_t k = 0, m = 0;
+
+	while (k < n && site_want[ps[k].index])
+		k++;
+	if (k == n)
+		return (ssize_t)k;
+	tmp = malloc((n + 1) * sizeof(*tmp));
+	if (!tmp)
+		return -ENOMEM;
+	for (size_t i = k; i < n; i++)
+		if (site_want[ps[i].index])
+			ps[k++] = ps[i];
+		else
+			tmp[m++] = ps[i];
+	memcpy(ps + k, tmp, m * sizeof(*tmp));
+	free(tmp);
+	return (ssize_t)k;
+}
+
+/*
+ * The rewrite worked out to the byte while the process runs
+ * (patch_preview()): in the stop, each run is read once more and, if it
+ * holds what was read here, written with what was planned here; at
+ * 100 000 sites the stop no longer plans them one by one nor goes over
+ * the 5 MiB of @p->ps (docs/performance.md, "Tenth round").  Enabling,
+ * the stubs' state is read now (only_written_stubs()) and the wanted
+ * sites put first; the stop reads that state again and, if it moved,
+ * plans anew.
+ */
+static void preview(struct ringfile *rf, pid_t pid, struct rewrite_prep *p)
+{
+	struct patch_io io = { &pid, io_read_running, NULL };
+	ssize_t k;
+
+	if (p->op == PATCH_DISABLE) {
+		p->k = p->n;
+		p->previewed = patch_preview(&io, p->ps, p->n, PATCH_DISABLE, &p->off) == 0;
+		return;
+	}
+	if (!rf->hdr->private_addr ||
+	    io_read_running(&pid, synced_addr(rf), &p->synced, sizeof(p->synced)))
+		return;
+	only_written_stubs(p->ps, p->n, p->synced);
+	k = wanted_first(p->ps, p->n, p->site_want);
+	/* from here on the stop must find the same ct_synced to use p->ps */
+	p->stubs_checked = 1;
+	if (k < 0)
+		return;
+	p->k = (size_t)k;
+	if (patch_preview(&io, p->ps + k, p->n - p->k, PATCH_DISABLE, &p->off) ||
+	    patch_preview(&io, p->ps, p->k, PATCH_ENABLE, &p->on)) {
+		patch_preview_free(&p->off);
+		return;
+	}
+	p->previewed = 1;
+}
+
 void rewrite_prep_free(struct rewrite_prep *p)
 {
+	patch_preview_free(&p->on);
+	patch_preview_free(&p->off);
 	free(p->ps);
 	free(p->site_want);
 	free(p->pms);
@@ -176,7 +280,7 @@ void rewrite_prep_free(struct rewrite_prep *p)
 
 void rewrite_prepare(struct ringfile *rf, const struct module_set *set,
 		     uint8_t *const *want, const struct maps *maps, pid_t pid,
-		     struct rewrite_prep *p)
+		     enum patch_op op, struct rewrite_prep *p)
 {
 	struct maps own = { 0 };
 
@@ -199,14 +303,17 @@ void rewrite_prepare(struct ringfile *rf, const struct module_set *set,
 	p->module_count = rf->hdr->module_count;
 	p->tramp_count = rf->hdr->tramp_count;
 	memcpy(p->tramp_addr, rf->hdr->tramp_addr, sizeof(p->tramp_addr));
+	p->op = op;
+	preview(rf, pid, p);
 }
 
 static int rewrite_prep_holds(const struct rewrite_prep *p, struct ringfile *rf,
-			      const struct module_set *set, const struct maps *maps)
+			      const struct module_set *set, const struct maps *maps,
+			      enum patch_op op)
 {
 	const struct tat_module *mods = ringfile_modules(rf);
 
-	if (!p || !p->ps || p->site_count != rf->hdr->site_count ||
+	if (!p || !p->ps || p->op != op || p->site_count != rf->hdr->site_count ||
 	    p->module_count != rf->hdr->module_count ||
 	    p->tramp_count != rf->hdr->tramp_count ||
 	    memcmp(p->tramp_addr, rf->hdr->tramp_addr, sizeof(p->tramp_addr)))
@@ -258,60 +365,61 @@ static size_t step_out_of_sites(struct remote *r, const struct patch_site *ps, s
 	return moved;
 }
 
-/* Apply @op to the @n sites of @ps; record the outcome in the site table. */
-static int apply(const struct patch_io *io, struct ringfile *rf, struct patch_site *ps,
-		 size_t n, enum patch_op op, struct patch_stats *stats)
+/* Apply @op to the @n sites of @ps (@pv: their preview, or NULL); record
+ * the outcome in the site table. */
+static int apply(const struct patch_io *io, struct ringfile *rf, const struct patch_site *ps,
+		 size_t n, enum patch_op op, const struct patch_preview *pv,
+		 struct patch_stats *stats)
 {
 	struct tat_site *sites = ringfile_sites(rf);
 	size_t warned = 0;
-	int *index, ret;
+	int *result, ret;
 
 	memset(stats, 0, sizeof(*stats));
 	if (!n)
 		return 0;
-	index = malloc(n * sizeof(*index));
-	if (!index)
+	if (pv && (pv->n != n || pv->op != op))
+		pv = NULL;	/* made for other sites: patch_apply() ignores it too */
+	result = malloc(n * sizeof(*result));
+	if (!result)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		index[i] = ps[i].result;
-	ret = patch_apply(io, ps, n, op, stats);
+	/* -1: not reached, when a read or write fails half-way */
+	memset(result, 0xff, n * sizeof(*result));
+	ret = patch_apply(io, ps, n, op, stats, pv, result);
 	for (size_t i = 0; i < n; i++) {
-		struct tat_site *s = &sites[index[i]];
+		/* ps is 56 bytes a site, the preview's copy of the indexes 4:
+		 * the stop reads 5 MiB less at 100 000 sites */
+		struct tat_site *s = &sites[pv ? pv->index[i] : ps[i].index];
 
-		if (ps[i].result == PATCH_DONE || ps[i].result == PATCH_ALREADY)
+		if (result[i] < 0)
+			break;
+		if (result[i] == PATCH_DONE || result[i] == PATCH_ALREADY)
 			s->patched = op == PATCH_ENABLE;
-		if (ps[i].result == PATCH_MISMATCH && ++warned <= 5)
+		if (result[i] == PATCH_MISMATCH && ++warned <= 5)
 			pr_warn("site at %#llx holds unexpected bytes: left alone%s",
 				(unsigned long long)ps[i].addr,
 				warned == 5 ? " (further ones not shown)" : "");
 	}
-	free(index);
+	free(result);
 	return ret;
 }
 
 /*
- * A site jumps to its stub only once the stub is written: sites 1 ..
- * ct_synced - 1 of the target's state (inject.c sync_stubs(), which ran
- * in this stop or an earlier one).  A planned jmp beyond it is the call
- * of the trampoline instead (the site's other form).
+ * Does the plan made before the stop hold?  Its modules and trampolines
+ * (rewrite_prep_holds()) and, when it went on to the stubs' state, that
+ * state too: only tattach moves it, but inject_sync_sites() may have done
+ * so in this very stop.
  */
-static int only_written_stubs(struct remote *r, struct ringfile *rf, struct patch_site *ps,
-			      size_t n)
+static int prep_usable(struct remote *r, const struct rewrite_prep *prep, struct ringfile *rf,
+		       const struct module_set *set, const struct maps *maps, enum patch_op op)
 {
 	uint64_t synced;
-	int ret = remote_read(r, rf->hdr->private_addr + offsetof(struct tp_state, ct_synced),
-			      &synced, sizeof(synced));
 
-	if (ret)
-		return ret;
-	for (size_t i = 0; i < n; i++)
-		if (ps[i].jmp && (uint64_t)ps[i].result >= synced) {
-			ps[i].alt_jmp = ps[i].target;
-			ps[i].target = ps[i].alt[1];
-			ps[i].alt[1] = 0;
-			ps[i].jmp = 0;
-		}
-	return 0;
+	if (!rewrite_prep_holds(prep, rf, set, maps, op))
+		return 0;
+	return !prep->stubs_checked ||
+	       (remote_read(r, synced_addr(rf), &synced, sizeof(synced)) == 0 &&
+		synced == prep->synced);
 }
 
 /*
@@ -327,12 +435,13 @@ int rewrite_sites(struct remote *r, struct ringfile *rf, const struct module_set
 	struct tat_site *sites = ringfile_sites(rf);
 	struct patch_io io = { r, io_read, io_write };
 	struct patch_stats stats = { 0 }, off = { 0 };
+	const struct patch_preview *pv_on = NULL, *pv_off = NULL;
 	struct maps maps = { 0 };
 	struct patch_site *ps = NULL;
 	struct plan_module *pms = NULL;
 	uint8_t *site_want = NULL;
 	size_t n, on = 0, k = 0;
-	int ret;
+	int ret, ready = 0;
 
 	/* The map must be one read while the process is stopped (@held_maps,
 	 * when the caller has one): a module unloaded since must not be written. */
@@ -343,12 +452,19 @@ int rewrite_sites(struct remote *r, struct ringfile *rf, const struct module_set
 		held_maps = &maps;
 		phase_mark("rewrite: read maps");
 	}
-	if (rewrite_prep_holds(prep, rf, set, held_maps)) {
+	if (prep_usable(r, prep, rf, set, held_maps, op)) {
 		ps = prep->ps;
 		site_want = prep->site_want;
 		n = prep->n;
 		prep->ps = NULL;
 		prep->site_want = NULL;
+		/* stubs checked and sites partitioned: what the stop would do */
+		ready = prep->stubs_checked && prep->previewed;
+		k = prep->k;
+		if (prep->previewed) {
+			pv_on = &prep->on;
+			pv_off = &prep->off;
+		}
 	} else {
 		site_want = calloc(rf->hdr->site_count + 1, 1);
 		pms = calloc(rf->hdr->module_cap ? rf->hdr->module_cap : 1, sizeof(*pms));
@@ -363,37 +479,30 @@ int rewrite_sites(struct remote *r, struct ringfile *rf, const struct module_set
 		return -ENOMEM;
 	}
 	if (op == PATCH_ENABLE) {
-		ret = only_written_stubs(r, rf, ps, n);
-		if (ret)
-			goto out;
-		/* Stable partition: wanted first, both halves stay sorted.
-		 * Usually every site is wanted: then nothing moves. */
-		while (k < n && site_want[ps[k].result])
-			k++;
-		if (k < n) {
-			struct patch_site *tmp = malloc((n + 1) * sizeof(*tmp));
-			size_t m = 0;
+		if (!ready) {
+			ssize_t wanted;
+			uint64_t synced;
 
-			if (!tmp) {
-				ret = -ENOMEM;
+			ret = remote_read(r, synced_addr(rf), &synced, sizeof(synced));
+			if (ret)
+				goto out;
+			only_written_stubs(ps, n, synced);
+			wanted = wanted_first(ps, n, site_want);
+			if (wanted < 0) {
+				ret = (int)wanted;
 				goto out;
 			}
-			for (size_t i = k; i < n; i++)
-				if (site_want[ps[i].result])
-					ps[k++] = ps[i];
-				else
-					tmp[m++] = ps[i];
-			memcpy(ps + k, tmp, m * sizeof(*tmp));
-			free(tmp);
+			k = (size_t)wanted;
 		}
 		rep->stepped = step_out_of_sites(r, ps, k);
-		ret = apply(&io, rf, ps + k, n - k, PATCH_DISABLE, &off);
+		ret = apply(&io, rf, ps + k, n - k, PATCH_DISABLE, pv_off, &off);
 		if (!ret)
-			ret = apply(&io, rf, ps, k, PATCH_ENABLE, &stats);
+			ret = apply(&io, rf, ps, k, PATCH_ENABLE, pv_on, &stats);
 	} else {
-		ret = apply(&io, rf, ps, n, op, &stats);
+		ret = apply(&io, rf, ps, n, op, pv_off, &stats);
 	}
-	phase_mark("rewrite: read, check, write");
+	phase_mark(stats.previewed + off.previewed ?
+		   "rewrite: read, compare, write (planned)" : "rewrite: read, check, write");
 	for (uint32_t i = 1; i < rf->hdr->site_count; i++)
 		on += sites[i].patched;
 	rf->hdr->patched_sites = (uint32_t)on;
@@ -409,4 +518,3 @@ out:
 	free(ps);
 	return ret;
 }
-

@@ -34,18 +34,30 @@ struct rewrite_prep {
 	uint8_t *site_want;
 	struct plan_module *pms;
 	size_t n;
+	enum patch_op op;
+	/* enabling: the stubs' state (tp_state.ct_synced) read before the
+	 * stop, ps made to agree with it and the wanted sites put first
+	 * (the first k); the stop must find the same state */
+	int stubs_checked;
+	uint64_t synced;
+	size_t k;
+	/* the bytes planned too (patch_preview()): the wanted sites' (on)
+	 * and the others' (off; disabling, all of them) */
+	int previewed;
+	struct patch_preview on, off;
 	uint32_t site_count, module_count;
 	uint32_t tramp_count;			/* the call targets in ps */
 	uint64_t tramp_addr[TAT_TRAMP_MAX];
 };
 
-/* rewrite_prepare - plan the rewrite of @rf's sites now, while the process
- * @pid runs (@set and @want as for rewrite_sites(); @maps: its map, read
- * since its modules were found, or NULL to read it); a plan that cannot
- * be made leaves @p empty, and the stop plans itself. */
+/* rewrite_prepare - plan the rewrite @op of @rf's sites now, while the
+ * process @pid runs (@set and @want as for rewrite_sites(); @maps: its
+ * map, read since its modules were found, or NULL to read it), down to
+ * the bytes when it can; a plan that cannot be made leaves @p empty, and
+ * the stop plans itself. */
 void rewrite_prepare(struct ringfile *rf, const struct module_set *set,
 		     uint8_t *const *want, const struct maps *maps, pid_t pid,
-		     struct rewrite_prep *p);
+		     enum patch_op op, struct rewrite_prep *p);
 void rewrite_prep_free(struct rewrite_prep *p);
 
 /*

@@ -904,7 +904,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	ringfile_make_resident(&rf, (uint32_t)set.n, (uint32_t)set.total_sites);
 	phase_mark("before stopping (ELF, ring, own memory)");
 	placed = inject_early(o, &rf, &set, &maps, &lc, &ep, &pre, rep);
-	rewrite_prepare(&rf, &set, want, &maps, o->pid, &prep);
+	rewrite_prepare(&rf, &set, want, &maps, o->pid, PATCH_ENABLE, &prep);
 	/* only tattach writes the specs, and the ring is ours (locked) */
 	args_differ = args_plan_sync(&ap, &rf, &set, &lc, 0);
 	args_sites = rf.hdr->site_count;
@@ -1157,7 +1157,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	stackwalk_prepare(o->pid);
 	own_memory_ready(OWN_HEAP_BASE + OWN_HEAP_PER_SITE * (size_t)rf.hdr->site_count);
 	ringfile_make_resident(&rf, 0, 0);
-	rewrite_prepare(&rf, NULL, NULL, NULL, o->pid, &prep);
+	rewrite_prepare(&rf, NULL, NULL, NULL, o->pid, PATCH_DISABLE, &prep);
 	phase_mark("before stopping (unwind tables, own memory, plan)");
 	ret = hold(o->pid, &h);
 	if (ret)

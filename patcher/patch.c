@@ -67,7 +67,7 @@ static int holds(const struct patch_site *s, const uint8_t *cur, uint64_t target
 }
 
 /* Decide the new bytes for one site given its current bytes @cur. */
-static int plan_site(struct patch_site *s, const uint8_t *cur, enum patch_op op,
+static int plan_site(const struct patch_site *s, const uint8_t *cur, enum patch_op op,
 		     uint8_t *want)
 {
 	uint8_t on[PATCH_MAX_LEN], off[PATCH_MAX_LEN];
@@ -95,13 +95,84 @@ static int plan_site(struct patch_site *s, const uint8_t *cur, enum patch_op op,
 	return PATCH_DONE;
 }
 
-static int apply_run(const struct patch_io *io, struct patch_site *sites,
-		     size_t n, enum patch_op op, struct patch_stats *st)
+/* Site @s of a run whose bytes, from @start, are in @buf: its result;
+ * when it is to change, its new bytes go into @buf and [*lo, *hi) grows
+ * to take them in. */
+static int plan_in_run(const struct patch_site *s, enum patch_op op, uint8_t *buf,
+		       uint64_t start, uint64_t *lo, uint64_t *hi)
+{
+	uint8_t *cur = buf + (s->addr - start);
+	uint8_t want[PATCH_MAX_LEN];
+	int result = plan_site(s, cur, op, want);
+
+	if (result == PATCH_DONE) {
+		memcpy(cur, want, s->len);
+		if (s->addr < *lo)
+			*lo = s->addr;
+		if (s->addr + s->len > *hi)
+			*hi = s->addr + s->len;
+	}
+	return result;
+}
+
+static void count(struct patch_stats *st, int result)
+{
+	switch (result) {
+	case PATCH_DONE:
+		st->done++;
+		break;
+	case PATCH_ALREADY:
+		st->already++;
+		break;
+	case PATCH_MISMATCH:
+		st->mismatch++;
+		break;
+	default:
+		st->unreachable++;
+		break;
+	}
+}
+
+/* Where the run that begins at @sites[i] ends: the sites close enough to
+ * be read and written in one go.  patch_preview() and patch_apply() cut
+ * the same runs. */
+static size_t run_end(const struct patch_site *sites, size_t n, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < n && sites[j].addr - (sites[j - 1].addr + sites[j - 1].len) < RUN_GAP_MAX &&
+	       sites[j].addr + sites[j].len - sites[i].addr <= RUN_SPAN_MAX &&
+	       sites[j].addr >= sites[j - 1].addr + sites[j - 1].len)
+		j++;
+	return j;
+}
+
+/* @pv's plan of the @r-th run, @n sites from index @first over [@start,
+ * @end); NULL when it planned another run there. */
+static const struct patch_run_plan *run_plan(const struct patch_preview *pv, size_t r,
+					     size_t first, size_t n, uint64_t start, uint64_t end)
+{
+	const struct patch_run_plan *rp;
+
+	if (!pv || r >= pv->nruns)
+		return NULL;
+	rp = &pv->runs[r];
+	return rp->first == first && rp->count == n && rp->start == start &&
+	       rp->len == end - start ? rp : NULL;
+}
+
+/* Run @r of patch_apply(): @n sites from index @first, the first at
+ * @sites; their results into @result. */
+static int apply_run(const struct patch_io *io, const struct patch_site *sites,
+		     size_t n, enum patch_op op, struct patch_stats *st,
+		     const struct patch_preview *pv, size_t r, size_t first, int *result)
 {
 	uint64_t start = sites[0].addr;
 	uint64_t end = sites[n - 1].addr + sites[n - 1].len;
+	const struct patch_run_plan *rp = run_plan(pv, r, first, n, start, end);
 	uint64_t lo = UINT64_MAX, hi = 0;
 	uint8_t *buf = malloc(end - start);
+	const uint8_t *out = buf;
 	int ret;
 
 	if (!buf)
@@ -109,34 +180,24 @@ static int apply_run(const struct patch_io *io, struct patch_site *sites,
 	ret = io->read(io->ctx, start, buf, end - start);
 	if (ret)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		struct patch_site *s = &sites[i];
-		uint8_t *cur = buf + (s->addr - start);
-		uint8_t want[PATCH_MAX_LEN];
-
-		s->result = plan_site(s, cur, op, want);
-		switch (s->result) {
-		case PATCH_DONE:
-			memcpy(cur, want, s->len);
-			if (s->addr < lo)
-				lo = s->addr;
-			if (s->addr + s->len > hi)
-				hi = s->addr + s->len;
-			st->done++;
-			break;
-		case PATCH_ALREADY:
-			st->already++;
-			break;
-		case PATCH_MISMATCH:
-			st->mismatch++;
-			break;
-		default:
-			st->unreachable++;
-			break;
+	if (rp && memcmp(buf, pv->before + rp->at, rp->len) == 0) {
+		/* the very bytes the preview planned from: its outcome is the
+		 * one plan_in_run() would work out again, site by site */
+		memcpy(result, pv->result + first, n * sizeof(*result));
+		for (size_t i = 0; i < n; i++)
+			count(st, result[i]);
+		lo = rp->lo;
+		hi = rp->hi;
+		out = pv->after + rp->at;
+		st->previewed++;
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			result[i] = plan_in_run(&sites[i], op, buf, start, &lo, &hi);
+			count(st, result[i]);
 		}
 	}
 	if (hi > lo) {
-		ret = io->write(io->ctx, lo, buf + (lo - start), hi - lo);
+		ret = io->write(io->ctx, lo, out + (lo - start), hi - lo);
 		st->writes++;
 	}
 out:
@@ -144,24 +205,83 @@ out:
 	return ret;
 }
 
-int patch_apply(const struct patch_io *io, struct patch_site *sites, size_t n,
-		enum patch_op op, struct patch_stats *stats)
+int patch_apply(const struct patch_io *io, const struct patch_site *sites, size_t n,
+		enum patch_op op, struct patch_stats *stats, const struct patch_preview *pv,
+		int *result)
 {
-	size_t i = 0;
+	size_t i = 0, r = 0;
 
 	memset(stats, 0, sizeof(*stats));
+	if (pv && (pv->op != op || pv->n != n))
+		pv = NULL;
 	while (i < n) {
-		size_t j = i + 1;
-		int ret;
+		size_t j = run_end(sites, n, i);
+		int ret = apply_run(io, sites + i, j - i, op, stats, pv, r++, i, result + i);
 
-		while (j < n && sites[j].addr - (sites[j - 1].addr + sites[j - 1].len) < RUN_GAP_MAX &&
-		       sites[j].addr + sites[j].len - sites[i].addr <= RUN_SPAN_MAX &&
-		       sites[j].addr >= sites[j - 1].addr + sites[j - 1].len)
-			j++;
-		ret = apply_run(io, sites + i, j - i, op, stats);
 		if (ret)
 			return ret;
 		i = j;
 	}
 	return 0;
+}
+
+void patch_preview_free(struct patch_preview *pv)
+{
+	free(pv->runs);
+	free(pv->before);
+	free(pv->after);
+	free(pv->result);
+	free(pv->index);
+	memset(pv, 0, sizeof(*pv));
+}
+
+int patch_preview(const struct patch_io *io, const struct patch_site *sites, size_t n,
+		  enum patch_op op, struct patch_preview *pv)
+{
+	size_t nruns = 0, bytes = 0, at = 0;
+	int ret = -ENOMEM;
+
+	memset(pv, 0, sizeof(*pv));
+	for (size_t i = 0, j; i < n; i = j) {
+		j = run_end(sites, n, i);
+		nruns++;
+		bytes += sites[j - 1].addr + sites[j - 1].len - sites[i].addr;
+	}
+	pv->runs = calloc(nruns ? nruns : 1, sizeof(*pv->runs));
+	pv->before = malloc(bytes ? bytes : 1);
+	pv->after = malloc(bytes ? bytes : 1);
+	pv->result = calloc(n ? n : 1, sizeof(*pv->result));
+	pv->index = calloc(n ? n : 1, sizeof(*pv->index));
+	if (!pv->runs || !pv->before || !pv->after || !pv->result || !pv->index)
+		goto fail;
+	for (size_t i = 0, r = 0; i < n; r++) {
+		size_t j = run_end(sites, n, i);
+		struct patch_run_plan *rp = &pv->runs[r];
+
+		rp->start = sites[i].addr;
+		rp->len = sites[j - 1].addr + sites[j - 1].len - rp->start;
+		rp->first = i;
+		rp->count = j - i;
+		rp->at = at;
+		rp->lo = UINT64_MAX;
+		rp->hi = 0;
+		ret = io->read(io->ctx, rp->start, pv->before + at, rp->len);
+		if (ret)
+			goto fail;
+		memcpy(pv->after + at, pv->before + at, rp->len);
+		for (size_t k = i; k < j; k++) {
+			pv->result[k] = plan_in_run(&sites[k], op, pv->after + at, rp->start,
+						    &rp->lo, &rp->hi);
+			pv->index[k] = sites[k].index;
+		}
+		at += rp->len;
+		i = j;
+	}
+	pv->op = op;
+	pv->n = n;
+	pv->nruns = nruns;
+	return 0;
+fail:
+	patch_preview_free(pv);
+	return ret;
 }

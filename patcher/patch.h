@@ -32,7 +32,9 @@ struct patch_site {
 	uint8_t  len;			/* 5 or 6 */
 	uint8_t  jmp;			/* enabled is "jmp target" (a stub) */
 	uint8_t  orig[PATCH_MAX_LEN];	/* the bytes the compiler left */
-	int      result;		/* out: enum patch_result */
+	uint32_t index;			/* the caller's name for it (rewrite.c:
+					 * the ring's site index), kept in a
+					 * preview with the result */
 };
 
 enum patch_op { PATCH_ENABLE, PATCH_DISABLE };
@@ -54,6 +56,7 @@ struct patch_io {
 struct patch_stats {
 	size_t done, already, mismatch, unreachable;
 	size_t writes;			/* write calls made */
+	size_t previewed;		/* runs whose preview held */
 };
 
 /* Fill @out with the enabled form; returns -ERANGE if @target is out of reach. */
@@ -63,15 +66,54 @@ int patch_bytes_jmp(uint64_t addr, unsigned len, uint64_t target, uint8_t *out);
 void patch_bytes_disabled(unsigned len, uint8_t *out);
 
 /*
+ * A rewrite worked out ahead of time (patch_preview()), while the
+ * process still runs: for each run of nearby sites, the bytes it held
+ * then, the bytes it is to hold and each site's result.  patch_apply()
+ * takes a run's outcome from it only when the run, read again, holds
+ * those very bytes: then the outcome is exactly the one it would work
+ * out itself, and what was left to do while the process is stopped is
+ * one read, one compare and one write per run.
+ */
+struct patch_run_plan {
+	uint64_t start;			/* the run's first byte */
+	size_t len;			/* its bytes */
+	size_t first, count;		/* its sites, in the array planned */
+	uint64_t lo, hi;		/* what changes: [lo, hi), none if hi <= lo */
+	size_t at;			/* its bytes in before[] and after[] */
+};
+
+struct patch_preview {
+	enum patch_op op;
+	size_t n;			/* the sites it was made for */
+	struct patch_run_plan *runs;
+	size_t nruns;
+	uint8_t *before, *after;	/* each run's bytes, now and to be */
+	int *result;			/* each site's enum patch_result */
+	uint32_t *index;		/* each site's patch_site.index */
+};
+
+/*
+ * patch_preview - plan patch_apply(@io, @sites, @n, @op) from what @io
+ * reads now, writing nothing.  Returns 0 or -errno (@pv is then empty).
+ * The sites must not change until the preview is used.
+ */
+int patch_preview(const struct patch_io *io, const struct patch_site *sites, size_t n,
+		  enum patch_op op, struct patch_preview *pv);
+void patch_preview_free(struct patch_preview *pv);
+
+/*
  * patch_apply - put every site of @sites (sorted by addr) in the state @op
  * asks for.  A site is written only if it currently holds one of its
  * known forms (original, disabled, enabled, alt, alt_jmp); anything else
- * is reported in ->result and skipped.  Nearby
- * sites are read and written together, a run at a time.
+ * is reported in @result[i] (enum patch_result, one per site) and
+ * skipped.  Nearby sites are read and written together, a run at a time.
+ * @pv: a preview made for these sites and @op, or NULL; a run whose bytes
+ * changed since is planned again from what it holds now.
  * Returns 0 or the -errno of a failed read or write (sites of runs already
- * written keep their new bytes and results).
+ * written keep their new bytes and results; the others' are undefined).
  */
-int patch_apply(const struct patch_io *io, struct patch_site *sites, size_t n,
-		enum patch_op op, struct patch_stats *stats);
+int patch_apply(const struct patch_io *io, const struct patch_site *sites, size_t n,
+		enum patch_op op, struct patch_stats *stats, const struct patch_preview *pv,
+		int *result);
 
 #endif

@@ -47,9 +47,10 @@ static struct patch_site site(uint64_t target, int jmp)
 static int apply(struct patch_site *s, enum patch_op op)
 {
 	struct patch_stats st;
+	int result = -1;
 
-	cr_assert_eq(patch_apply(&io, s, 1, op, &st), 0);
-	return s->result;
+	cr_assert_eq(patch_apply(&io, s, 1, op, &st, NULL, &result), 0);
+	return result;
 }
 
 static void put(uint8_t op, uint64_t to)
@@ -153,4 +154,95 @@ Test(patch, target_out_of_reach)
 	cr_assert_arr_eq(mem + 16, nop5, 5);
 	cr_assert_eq(patch_bytes_jmp(BASE, 5, TRAMP, b), -ERANGE);
 	cr_assert_eq(patch_bytes_enabled(BASE, 5, TRAMP, b), -ERANGE);
+}
+
+/* Two sites in one run, at BASE + 16 and BASE + 32, calling @target. */
+static void two_sites(struct patch_site *s, uint64_t target)
+{
+	s[0] = site(target, 0);
+	s[1] = site(target, 0);
+	s[1].addr = BASE + 32;
+	memset(mem, 0x90, sizeof(mem));
+	memcpy(mem + 16, nop5, 5);
+	memcpy(mem + 32, nop5, 5);
+}
+
+/*
+ * Planned ahead (patch_preview(), while the process runs) and applied on
+ * the same bytes: the preview's outcome, to the byte, as patch_apply()
+ * would work it out itself; nothing written by the preview.
+ */
+Test(patch, preview_applied_to_unchanged_bytes)
+{
+	struct patch_site s[2];
+	struct patch_preview pv;
+	struct patch_stats st;
+	uint8_t planned[64], want[5] = { 0xe8 };
+	int32_t rel = (int32_t)(BASE + 0x1000 - (BASE + 32 + 5));
+	int result[2] = { -1, -1 };
+
+	two_sites(s, BASE + 0x1000);
+	writes = 0;
+	cr_assert_eq(patch_preview(&io, s, 2, PATCH_ENABLE, &pv), 0);
+	cr_assert_eq(writes, 0);
+	cr_assert_arr_eq(mem + 16, nop5, 5);
+	cr_assert_eq(patch_apply(&io, s, 2, PATCH_ENABLE, &st, &pv, result), 0);
+	cr_assert_eq(st.previewed, 1);
+	cr_assert_eq(st.done, 2);
+	cr_assert_eq(result[0], PATCH_DONE);
+	cr_assert_eq(result[1], PATCH_DONE);
+	memcpy(want + 1, &rel, 4);
+	cr_assert_arr_eq(mem + 32, want, 5);
+	memcpy(planned, mem, sizeof(mem));
+
+	/* the same without a preview, from the same bytes: the same memory */
+	two_sites(s, BASE + 0x1000);
+	cr_assert_eq(patch_apply(&io, s, 2, PATCH_ENABLE, &st, NULL, result), 0);
+	cr_assert_eq(st.previewed, 0);
+	cr_assert_arr_eq(mem, planned, sizeof(mem));
+	patch_preview_free(&pv);
+}
+
+/*
+ * The run changed between the preview and the stop (another tool's int3
+ * between the sites, a site rewritten by someone else): the preview is
+ * not used, the run is planned from what it holds now, and the byte
+ * that changed is not written back with what the preview saw.
+ */
+Test(patch, preview_of_changed_bytes_is_not_used)
+{
+	struct patch_site s[2];
+	struct patch_preview pv;
+	struct patch_stats st;
+	int result[2] = { -1, -1 };
+
+	two_sites(s, BASE + 0x1000);
+	cr_assert_eq(patch_preview(&io, s, 2, PATCH_ENABLE, &pv), 0);
+	mem[24] = 0xcc;
+	put(0xe9, BASE + 0x3000);	/* site 0: another tool's jmp */
+	cr_assert_eq(patch_apply(&io, s, 2, PATCH_ENABLE, &st, &pv, result), 0);
+	cr_assert_eq(st.previewed, 0);
+	cr_assert_eq(result[0], PATCH_MISMATCH);
+	cr_assert_eq(result[1], PATCH_DONE);
+	cr_assert_eq(mem[24], 0xcc);
+	cr_assert_eq(mem[16], 0xe9);
+	cr_assert_eq(mem[32], 0xe8);
+	patch_preview_free(&pv);
+}
+
+/* A preview made for the other operation is not used. */
+Test(patch, preview_of_another_operation_is_not_used)
+{
+	struct patch_site s[2];
+	struct patch_preview pv;
+	struct patch_stats st;
+	int result[2] = { -1, -1 };
+
+	two_sites(s, BASE + 0x1000);
+	cr_assert_eq(patch_preview(&io, s, 2, PATCH_DISABLE, &pv), 0);
+	cr_assert_eq(patch_apply(&io, s, 2, PATCH_ENABLE, &st, &pv, result), 0);
+	cr_assert_eq(st.previewed, 0);
+	cr_assert_eq(st.done, 2);
+	cr_assert_eq(mem[16], 0xe8);
+	patch_preview_free(&pv);
 }
