@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "consumer/decode/calls.h"
+#include "consumer/decode/inflight.h"
 
 /* Deeper nesting is not tracked: its exits count as unmatched. */
 #define MAX_DEPTH 65536
@@ -20,6 +21,7 @@ struct slot_calls {
 struct tread_calls {
 	const struct tread_ring *ring;
 	struct tread_call_ops ops;
+	struct tread_inflight_frame *live;	/* frames in flight, after a gap */
 	struct slot_calls *slots;
 	uint32_t nslots;
 	bool     dated;		/* earliest and latest are set */
@@ -39,7 +41,11 @@ int tread_calls_open(const struct tread_ring *ring, const struct tread_call_ops 
 		c->ops = *ops;
 	c->nslots = ring->hdr.max_threads;
 	c->slots = calloc(c->nslots ? c->nslots : 1, sizeof(*c->slots));
-	if (!c->slots) {
+	if (tread_inflight_max(ring))
+		c->live = calloc(tread_inflight_max(ring), sizeof(*c->live));
+	if (!c->slots || (tread_inflight_max(ring) && !c->live)) {
+		free(c->slots);
+		free(c->live);
 		free(c);
 		return -ENOMEM;
 	}
@@ -54,6 +60,7 @@ void tread_calls_close(struct tread_calls *c)
 	for (uint32_t i = 0; i < c->nslots; i++)
 		free(c->slots[i].open);
 	free(c->slots);
+	free(c->live);
 	free(c);
 }
 
@@ -98,6 +105,7 @@ static int enter(struct tread_calls *c, const struct tread_event *ev,
 		s->cap = cap;
 	}
 	s->open[s->depth].site = ev->site;
+	s->open[s->depth].crossed = false;
 	s->open[s->depth].entry_tsc = ev->tsc;
 	s->depth++;
 	return c->ops.entered ? c->ops.entered(c->ops.arg, ev, s->depth - 1) : 0;
@@ -109,9 +117,16 @@ static int leave(struct tread_calls *c, const struct tread_event *ev,
 	int64_t k;
 	int ret;
 
-	for (k = (int64_t)s->depth - 1; k >= 0; k--)
-		if (s->open[k].site == ev->site)
+	for (k = (int64_t)s->depth - 1; k >= 0; k--) {
+		const struct tread_open_call *o = &s->open[k];
+
+		/* a call kept across a gap that is still running: this exit
+		 * is another call's, whose entry was in the gap */
+		if (o->site == ev->site &&
+		    !(o->crossed && tread_inflight_still_open(c->ring, ev->slot, c->live,
+							       o->site, o->entry_tsc)))
 			break;
+	}
 	if (k < 0)
 		return 0;	/* entry not read: no duration to tell */
 	ret = close_above(c, ev, s, (uint64_t)k + 1);
@@ -119,6 +134,23 @@ static int leave(struct tread_calls *c, const struct tread_event *ev,
 		return ret;
 	s->depth--;
 	return closed(c, ev, s, true);
+}
+
+/*
+ * A gap in the slot's events (tread_event_is_gap()): keep the calls open
+ * before it that are still in flight now (so they were all through it);
+ * the others may have returned in the gap, and are closed unfinished.
+ */
+static int settle_gap(struct tread_calls *c, const struct tread_event *ev,
+		      struct slot_calls *s)
+{
+	uint32_t n = c->live ? tread_inflight_read(c->ring, ev->slot, c->live) : 0;
+	uint32_t keep = 0;
+
+	while (keep < s->depth &&
+	       tread_inflight_has(c->live, n, s->open[keep].site, s->open[keep].entry_tsc))
+		s->open[keep++].crossed = true;
+	return close_above(c, ev, s, keep);
 }
 
 int tread_calls_feed(struct tread_calls *c, const struct tread_event *ev)
@@ -143,6 +175,8 @@ int tread_calls_feed(struct tread_calls *c, const struct tread_event *ev)
 		return leave(c, ev, s);
 	case TREAD_EV_DEPTH:
 		return close_above(c, ev, s, ev->open);
+	case TREAD_EV_LOST:
+		return tread_event_is_gap(ev) ? settle_gap(c, ev, s) : 0;
 	case TREAD_EV_TID: {
 		int ret = close_above(c, ev, s, 0);
 

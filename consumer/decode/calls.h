@@ -21,6 +21,8 @@
 
 struct tread_open_call {
 	uint32_t site;
+	bool     crossed;	/* open before a gap in the events and still
+				 * in flight after it (tread_event_is_gap()) */
 	uint64_t entry_tsc;
 };
 

@@ -100,6 +100,19 @@ static inline uint64_t tread_event_missing(const struct tread_event *ev)
 	return n;
 }
 
+/*
+ * A LOST event that hides events: entries and exits may have been among
+ * them, whatever the reason (the writer dropped them, a flight ring
+ * overwrote them before we read them, they could not be dated).  A DEPTH
+ * record after a drop says how many calls the writer had open then, not
+ * which: the calls open before the loss are known to be open after it
+ * only if they are still in the frames in flight (inflight.h).
+ */
+static inline bool tread_event_is_gap(const struct tread_event *ev)
+{
+	return ev->kind == TREAD_EV_LOST && tread_event_missing(ev) > 0;
+}
+
 struct tread_decode_stats {
 	uint64_t lost[TREAD_LOST_REASONS];
 	uint64_t bad_words;	/* words of no known type or special kind */

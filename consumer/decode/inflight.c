@@ -78,3 +78,18 @@ uint32_t tread_inflight_read(const struct tread_ring *ring, uint32_t slot,
 	}
 	return n;
 }
+
+bool tread_inflight_has(const struct tread_inflight_frame *live, uint32_t n,
+			uint32_t site, uint64_t tsc)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (live[i].site == site && live[i].tsc == tsc)
+			return true;
+	return false;
+}
+
+bool tread_inflight_still_open(const struct tread_ring *ring, uint32_t slot,
+			       struct tread_inflight_frame *buf, uint32_t site, uint64_t tsc)
+{
+	return buf && tread_inflight_has(buf, tread_inflight_read(ring, slot, buf), site, tsc);
+}

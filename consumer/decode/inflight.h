@@ -42,4 +42,22 @@ uint32_t tread_inflight_max(const struct tread_ring *ring);
 uint32_t tread_inflight_read(const struct tread_ring *ring, uint32_t slot,
 			     struct tread_inflight_frame *out);
 
+/*
+ * tread_inflight_has - is the call of @site entered at @tsc among
+ * @live[0, @n) (from tread_inflight_read())?  The entry time tells one
+ * call of a site from another.
+ */
+bool tread_inflight_has(const struct tread_inflight_frame *live, uint32_t n,
+			uint32_t site, uint64_t tsc);
+
+/*
+ * tread_inflight_still_open - is that call in flight in @slot now?  For
+ * the calls a reader kept open across a gap in a thread's events
+ * (tread_event_is_gap()): an exit read after the gap is theirs only once
+ * they have left the frames in flight.  @buf: room for
+ * tread_inflight_max() frames; false without frames in flight.
+ */
+bool tread_inflight_still_open(const struct tread_ring *ring, uint32_t slot,
+			       struct tread_inflight_frame *buf, uint32_t site, uint64_t tsc);
+
 #endif /* TATTACH_CONSUMER_INFLIGHT_H */

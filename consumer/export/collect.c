@@ -12,6 +12,7 @@
 #include "consumer/errmsg.h"
 #include "consumer/export/collect.h"
 #include "consumer/decode/trace.h"
+#include "consumer/decode/inflight.h"
 #include "consumer/decode/marks.h"
 #include "consumer/decode/values.h"
 #include "consumer/input/site_params.h"
@@ -30,6 +31,9 @@ struct frame {
 	uint32_t func;
 	uint32_t thread;
 	bool     early;		/* adopted at --enable: its exit says so too */
+	bool     crossed;	/* open before a gap in the events and still
+				 * in flight after it (settle_gap()) */
+	uint64_t tsc;		/* its ENTRY's, event clock */
 	size_t   entry;		/* index of its ENTRY in reader.ev */
 	const char *ret;	/* tattach -R: its return value, for its EXIT */
 	const uint8_t *ret_bytes;	/* and that record's bytes */
@@ -64,6 +68,7 @@ struct reader {
 	uint64_t last_real;
 	struct tread_collect_stats *stats;
 	struct tread_site_params *params;	/* tattach -A/-R: parameter names */
+	struct tread_inflight_frame *live;	/* frames in flight, after a gap */
 	/* Whose calibration dates the events: this input's own ring, or an
 	 * earlier input's of the same machine (same_clock()). */
 	struct tread_ring clock;
@@ -328,8 +333,9 @@ static int on_entry(struct reader *r, const struct tread_event *ev, uint64_t rea
 		st->cap = cap;
 	}
 	e.depth = st->depth;
-	st->frames[st->depth++] = (struct frame){ ev->site, e.func, e.thread, e.early,
-						  r->nev, NULL, NULL, 0 };
+	st->frames[st->depth++] = (struct frame){ .site = ev->site, .func = e.func,
+						  .thread = e.thread, .early = e.early,
+						  .tsc = ev->tsc, .entry = r->nev };
 	return emit(r, &e);
 }
 
@@ -341,9 +347,16 @@ static int on_exit_event(struct reader *r, const struct tread_event *ev, uint64_
 	int64_t k;
 	int ret;
 
-	for (k = (int64_t)st->depth - 1; k >= 0; k--)
-		if (st->frames[k].site == ev->site)
+	for (k = (int64_t)st->depth - 1; k >= 0; k--) {
+		const struct frame *f = &st->frames[k];
+
+		/* a call kept across a gap that is still running: this exit
+		 * is another call's, whose entry was in the gap */
+		if (f->site == ev->site &&
+		    !(f->crossed && tread_inflight_still_open(r->in->ring, ev->slot, r->live,
+							       f->site, f->tsc)))
 			break;
+	}
 	if (k < 0) {
 		r->stats->unmatched_exits++;
 		return 0;
@@ -420,6 +433,31 @@ static int on_values(struct reader *r, const struct tread_event *ev)
 	return on_mark(r, &r->ev[st->frames[k].entry], ev->values);
 }
 
+/*
+ * A gap in the slot's events (tread_event_is_gap()): keep the calls open
+ * before it that are still in flight now (so they were all through it);
+ * end the others, which may have returned in the gap: an exit read after
+ * it could be another call's.  Without frames in flight, none is kept.
+ */
+static int settle_gap(struct reader *r, const struct tread_event *ev, uint64_t real)
+{
+	const struct tread_ring *ring = r->in->ring;
+	struct slot_stack *st = &r->slots[ev->slot];
+	uint32_t n = 0, keep = 0;
+
+	if (!st->depth)
+		return 0;
+	if (!r->live && tread_inflight_max(ring) &&
+	    !(r->live = calloc(tread_inflight_max(ring), sizeof(*r->live))))
+		return -ENOMEM;
+	if (r->live)
+		n = tread_inflight_read(ring, ev->slot, r->live);
+	while (keep < st->depth &&
+	       tread_inflight_has(r->live, n, st->frames[keep].site, st->frames[keep].tsc))
+		st->frames[keep++].crossed = true;
+	return close_above(r, st, keep, real);
+}
+
 static int on_lost(struct reader *r, const struct tread_event *ev, uint64_t real)
 {
 	struct tread_xevent e = { .real_ns = real, .kind = TREAD_X_LOST };
@@ -434,7 +472,8 @@ static int on_lost(struct reader *r, const struct tread_event *ev, uint64_t real
 	r->stats->lost = __builtin_add_overflow(r->stats->lost, e.count,
 						&r->stats->lost) ? UINT64_MAX
 								 : r->stats->lost;
-	return emit(r, &e);
+	ret = emit(r, &e);
+	return ret ? ret : settle_gap(r, ev, real);
 }
 
 static int on_event(struct reader *r, const struct tread_event *ev)
@@ -498,6 +537,8 @@ static void reader_free(struct reader *r)
 	free(r->func_of_site);
 	free(r->beyond);
 	free(r->tids);
+	free(r->live);
+	r->live = NULL;
 	tread_site_params_close(r->params);
 	r->params = NULL;
 }

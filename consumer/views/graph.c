@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "consumer/views/graph.h"
+#include "consumer/decode/inflight.h"
 #include "consumer/decode/marks.h"
 #include "consumer/decode/sub_stacks.h"
 #include "consumer/decode/values.h"
@@ -23,6 +24,8 @@
 struct frame {
 	uint32_t site;
 	bool     early;		/* entered before tracing: tsc is the --enable */
+	bool     crossed;	/* open before a gap in the events, and still
+				 * in flight after it (settle_gap()) */
 	uint64_t tsc;
 	uint64_t ret;		/* tattach -R: its return value (values.h), 0 */
 };
@@ -37,6 +40,7 @@ struct tread_graph {
 	struct tread_sub_stacks *stacks; /* by slot */
 	uint64_t too_deep;		/* entries past TREAD_GRAPH_MAX_DEPTH */
 	struct tread_site_params *params; /* tattach -A/-R: parameter names */
+	struct tread_inflight_frame *live; /* frames in flight, read after a gap */
 
 	/* --time */
 	enum tread_time_mode time;
@@ -66,9 +70,13 @@ int tread_graph_open(const struct tread_ring *ring, struct tread_site_names *nam
 	g->stacks = calloc(ring->hdr.max_threads, sizeof(*g->stacks));
 	g->cap = 256;
 	g->buf = malloc(g->cap);
-	if (!g->stacks || !g->buf || tread_site_params_open(ring, &g->params)) {
+	if (tread_inflight_max(ring))
+		g->live = calloc(tread_inflight_max(ring), sizeof(*g->live));
+	if (!g->stacks || !g->buf || (tread_inflight_max(ring) && !g->live) ||
+	    tread_site_params_open(ring, &g->params)) {
 		free(g->stacks);
 		free(g->buf);
+		free(g->live);
 		free(g);
 		return -ENOMEM;
 	}
@@ -88,6 +96,7 @@ void tread_graph_close(struct tread_graph *g)
 		tread_sub_stacks_free(&g->stacks[i]);
 	free(g->stacks);
 	free(g->buf);
+	free(g->live);
 	tread_site_params_close(g->params);
 	free(g);
 }
@@ -590,9 +599,16 @@ static int print_exit(struct tread_graph *g, const struct tread_event *ev)
 
 	if (!st)
 		return -ENOMEM;
-	for (k = (int64_t)st->depth - 1; k >= 0; k--)
-		if (frame_at(st, (uint32_t)k)->site == ev->site)
+	for (k = (int64_t)st->depth - 1; k >= 0; k--) {
+		const struct frame *f = frame_at(st, (uint32_t)k);
+
+		/* a call kept across a gap that is still running: this exit
+		 * is another call's, whose entry was in the gap */
+		if (f->site == ev->site &&
+		    !(f->crossed && tread_inflight_still_open(g->ring, ev->slot, g->live,
+							       f->site, f->tsc)))
 			break;
+	}
 	if (k < 0) {
 		begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
 		put_str(g, "} /* ");
@@ -618,6 +634,33 @@ static int print_exit(struct tread_graph *g, const struct tread_event *ev)
 	if (frame_at(st, st->depth)->early)
 		put_str(g, EARLY_NOTE);
 	return end_line(g);
+}
+
+/*
+ * A gap in the slot's events (tread_event_is_gap()): of the calls open
+ * before it, keep those still in flight now, which were in flight all
+ * through it; end the others as "exit lost".  They may have returned in
+ * the gap, and an exit read after it, of a call whose entry was in the
+ * gap, would otherwise close one of them with a duration that is not
+ * its own.  Without frames in flight, nothing can be kept.
+ */
+static int settle_gap(struct tread_graph *g, const struct tread_event *ev)
+{
+	struct tread_sub_stacks *ss = &g->stacks[ev->slot];
+	uint32_t n = g->live ? tread_inflight_read(g->ring, ev->slot, g->live) : 0;
+	int ret = 0;
+
+	for (uint32_t i = 0; !ret && i <= ss->n; i++) {
+		struct tread_call_stack *st = i == 0 ? &ss->zero : &ss->other[i - 1];
+		uint32_t keep = 0;
+
+		while (keep < st->depth &&
+		       tread_inflight_has(g->live, n, frame_at(st, keep)->site,
+					  frame_at(st, keep)->tsc))
+			frame_at(st, keep++)->crossed = true;
+		ret = close_lost(g, st, ev, keep);
+	}
+	return ret;
 }
 
 static int print_lost(struct tread_graph *g, const struct tread_event *ev)
@@ -689,6 +732,8 @@ int tread_graph_round(struct tread_graph *g, struct tread_trace *t)
 			break;
 		case TREAD_EV_LOST:
 			ret = print_lost(g, &ev);
+			if (!ret && tread_event_is_gap(&ev))
+				ret = settle_gap(g, &ev);
 			break;
 		case TREAD_EV_VALUES:
 			ret = note_return(g, &ev);

@@ -15,12 +15,15 @@
 #include <string.h>
 
 #include "consumer/views/report.h"
+#include "consumer/decode/inflight.h"
 #include "consumer/decode/stats_reader.h"
 #include "consumer/decode/sub_stacks.h"
 #include "consumer/views/summary.h"
 
 struct open_call {
 	uint32_t site;
+	bool     crossed;	/* open before a gap in the events and still
+				 * in flight after it (settle_gap()) */
 	uint64_t start;
 	uint64_t children;	/* ticks spent in traced callees */
 };
@@ -44,6 +47,7 @@ struct tread_report {
 	int32_t tid;
 
 	struct tread_sub_stacks *stacks; /* by slot */
+	struct tread_inflight_frame *live; /* frames in flight, after a gap */
 	uint32_t *stats_of_site;	/* [site_cap]: index + 1, 0 = none */
 	struct func_stats *stats;
 	uint32_t nstats;
@@ -87,7 +91,9 @@ int tread_report_open(const struct tread_ring *ring, struct tread_site_names *na
 	r->tid = tid;
 	r->stacks = calloc(ring->hdr.max_threads, sizeof(*r->stacks));
 	r->stats_of_site = calloc(ring->site_cap ? ring->site_cap : 1, sizeof(uint32_t));
-	if (!r->stacks || !r->stats_of_site) {
+	if (tread_inflight_max(ring))
+		r->live = calloc(tread_inflight_max(ring), sizeof(*r->live));
+	if (!r->stacks || !r->stats_of_site || (tread_inflight_max(ring) && !r->live)) {
 		tread_report_close(r);
 		return -ENOMEM;
 	}
@@ -102,6 +108,7 @@ void tread_report_close(struct tread_report *r)
 	for (uint32_t i = 0; r->stacks && i < r->ring->hdr.max_threads; i++)
 		tread_sub_stacks_free(&r->stacks[i]);
 	free(r->stacks);
+	free(r->live);
 	free(r->stats_of_site);
 	free(r->by_tid_site);
 	free(r->stats);
@@ -184,7 +191,7 @@ static struct func_stats *stats_for(struct tread_report *r, uint32_t site, int32
 static int enter(struct tread_report *r, const struct tread_event *ev)
 {
 	struct tread_call_stack *st = tread_sub_stack(&r->stacks[ev->slot], ev->stack);
-	struct open_call c = { .site = ev->site, .start = ev->tsc };
+	struct open_call c = { .site = ev->site, .start = ev->tsc };	/* not crossed */
 
 	if (!st)
 		return -ENOMEM;
@@ -207,7 +214,12 @@ static int leave(struct tread_report *r, const struct tread_event *ev)
 		return -ENOMEM;
 	calls = cs->calls;
 	for (k = (int64_t)cs->depth - 1; k >= 0; k--)
-		if (calls[k].site == ev->site)
+		/* a call kept across a gap that is still running: this exit
+		 * is another call's, whose entry was in the gap */
+		if (calls[k].site == ev->site &&
+		    !(calls[k].crossed && tread_inflight_still_open(r->ring, ev->slot, r->live,
+								     calls[k].site,
+								     calls[k].start)))
 			break;
 	if (k < 0) {
 		r->unmatched_exits++;
@@ -249,6 +261,30 @@ static int leave(struct tread_report *r, const struct tread_event *ev)
 	return 0;
 }
 
+/*
+ * A gap in the slot's events (tread_event_is_gap()): keep the calls open
+ * before it that are still in flight now (so they were all through it);
+ * the others may have returned in the gap and are left out, as calls
+ * whose exit was lost: an exit read after the gap could be another call's.
+ */
+static void settle_gap(struct tread_report *r, const struct tread_event *ev)
+{
+	struct tread_sub_stacks *ss = &r->stacks[ev->slot];
+	uint32_t n = r->live ? tread_inflight_read(r->ring, ev->slot, r->live) : 0;
+
+	for (uint32_t i = 0; i <= ss->n; i++) {
+		struct tread_call_stack *st = i == 0 ? &ss->zero : &ss->other[i - 1];
+		struct open_call *calls = st->calls;
+		uint32_t keep = 0;
+
+		while (keep < st->depth &&
+		       tread_inflight_has(r->live, n, calls[keep].site, calls[keep].start))
+			calls[keep++].crossed = true;
+		r->unclosed += st->depth - keep;
+		st->depth = keep;
+	}
+}
+
 int tread_report_round(struct tread_report *r, struct tread_trace *t)
 {
 	return tread_report_round_filtered(r, t, NULL);
@@ -278,7 +314,9 @@ int tread_report_round_filtered(struct tread_report *r, struct tread_trace *t,
 				r->unclosed += st->depth - ev.open;
 				st->depth = (uint32_t)ev.open;
 			}
-		} else if (ev.kind == TREAD_EV_ENTRY)
+		} else if (tread_event_is_gap(&ev))
+			settle_gap(r, &ev);
+		else if (ev.kind == TREAD_EV_ENTRY)
 			ret = enter(r, &ev);
 		else if (ev.kind == TREAD_EV_EXIT)
 			ret = leave(r, &ev);

@@ -46,6 +46,9 @@ int ringgen_init(struct ringgen *g, const struct ringgen_config *cfg_in)
 	off = ALIGN(off + (uint64_t)cfg.max_threads * sizeof(struct tat_thread_ctl), 4096);
 	uint64_t data_off = off;
 	off += (uint64_t)cfg.max_threads << (cfg.ring_shift + 3);
+	uint64_t frames_off = cfg.frames ? ALIGN(off, 64) : 0;
+	if (cfg.frames)
+		off = frames_off + (uint64_t)cfg.max_threads * cfg.frames * sizeof(struct tat_frame);
 
 	g->buf = calloc(1, off);
 	g->threads = calloc(cfg.max_threads, sizeof(*g->threads));
@@ -72,6 +75,8 @@ int ringgen_init(struct ringgen *g, const struct ringgen_config *cfg_in)
 	h->site_cap = cfg.site_cap;
 	h->thread_off = thread_off;
 	h->data_off = data_off;
+	h->frames_off = frames_off;
+	h->frames_per_thread = cfg.frames;
 	h->clock = TAT_CLOCK_TSC;
 	h->tsc_hz = cfg.tsc_hz;
 	h->calib_tsc = 0;
@@ -178,6 +183,19 @@ void ringgen_retid(struct ringgen *g, uint32_t slot, int32_t tid)
 	ringgen_ctl(g, slot)->tid = tid;
 	g->threads[slot].started = false;
 	g->threads[slot].have_time = false;
+}
+
+void ringgen_in_flight(struct ringgen *g, uint32_t slot, const uint32_t *sites,
+		       const uint64_t *tscs, uint32_t n)
+{
+	struct tat_frame *f = (struct tat_frame *)(g->buf + g->hdr->frames_off) +
+			      (uint64_t)slot * g->hdr->frames_per_thread;
+
+	for (uint32_t i = 0; i < n; i++) {
+		f[i].tsc = tscs[i];
+		f[i].site = sites[i];
+	}
+	ringgen_ctl(g, slot)->open_depth = n;
 }
 
 static uint64_t *ring_of(struct ringgen *g, uint32_t slot)

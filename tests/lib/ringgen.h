@@ -34,6 +34,8 @@ struct ringgen_config {
 	uint64_t tsc_hz;	/* default 1 GHz: 1 tick = 1 ns */
 	int32_t  pid;		/* default 0x7ffffff0: no such process */
 	uint64_t start_time;
+	uint32_t frames;	/* frames in flight per thread; default 0:
+				 * the file has no such region */
 };
 
 struct ringgen_thread {
@@ -75,6 +77,15 @@ void ringgen_thread(struct ringgen *g, uint32_t slot, int32_t tid);
 bool ringgen_entry(struct ringgen *g, uint32_t slot, uint32_t site, uint64_t tsc);
 bool ringgen_exit(struct ringgen *g, uint32_t slot, uint32_t site, uint64_t tsc);
 bool ringgen_unwind(struct ringgen *g, uint32_t slot, uint64_t frames, uint64_t tsc);
+
+/*
+ * The calls in flight of @slot, outermost first (@sites, @tscs: each
+ * one's site and entry time), as the trampoline publishes them (the file
+ * needs cfg.frames >= @n).  Set by the test, not kept in step with the
+ * events: what a reader finds when it looks.
+ */
+void ringgen_in_flight(struct ringgen *g, uint32_t slot, const uint32_t *sites,
+		       const uint64_t *tscs, uint32_t n);
 
 /* A new owner for the slot (thread exited, slot reused): TID + TIME next. */
 void ringgen_retid(struct ringgen *g, uint32_t slot, int32_t tid);

@@ -308,3 +308,53 @@ Test(collect, a_bad_input_is_named)
 	cr_assert_eq(tread_collect(&c, &x, NULL, err, sizeof(err)), -ENOENT);
 	cr_assert_str_eq(err, "/nonexistent/x.ring: No such file or directory");
 }
+
+/*
+ * A gap in the middle of what is read (a full discard ring that a
+ * tread -f consumed in part): work() { a@1000 { a@1500 { were open before
+ * it; in it, a@1500 returned and another a() began.  Only work() is in
+ * flight in the file: a@1000 and a@1500 end at the gap (synthetic), and
+ * the two exits of a() read after it close neither with a time that is
+ * not theirs; work() stays open to the end.
+ */
+Test(collect, a_gap_ends_the_calls_no_longer_in_flight)
+{
+	struct ringgen_config cfg = { .pid = 0x7ffffff0, .ring_shift = 4, .frames = 8 };
+	const uint64_t T = 1ull << 40;		/* a TIME record before work() */
+	uint32_t work_site;
+	uint64_t work_tsc = T;
+	struct tread_collect_stats st;
+	struct ringgen g;
+	const char *in[1];
+	struct tread_xtrace *x;
+	char *t;
+
+	cr_assert_eq(ringgen_init(&g, &cfg), 0);
+	if (ringgen_calltree(&g, 0, S))
+		cr_skip_test("calltree.pg.O2 not built: run 'make targets'");
+	ringgen_thread(&g, 0, T1);
+	for (int i = 0; i < 5; i++) {		/* TID TIME + 10: read already */
+		cr_assert(ringgen_entry(&g, 0, S[RG_LEAF], 10 * i));
+		cr_assert(ringgen_exit(&g, 0, S[RG_LEAF], 10 * i + 5));
+	}
+	cr_assert(ringgen_entry(&g, 0, S[RG_WORK], T));	/* TIME + 3: full */
+	cr_assert(ringgen_entry(&g, 0, S[RG_A], T + 1000));
+	cr_assert(ringgen_entry(&g, 0, S[RG_A], T + 1500));
+	cr_assert_not(ringgen_exit(&g, 0, S[RG_A], T + 5000));
+	cr_assert_not(ringgen_entry(&g, 0, S[RG_A], T + 5100));
+	ringgen_set_tail(&g, 0, 12);
+	cr_assert(ringgen_exit(&g, 0, S[RG_A], T + 6000));
+	cr_assert(ringgen_exit(&g, 0, S[RG_A], T + 6500));
+	work_site = S[RG_WORK];
+	ringgen_in_flight(&g, 0, &work_site, &work_tsc, 1);
+	in[0] = save(&g, 0);
+	x = collect(in, 1, 0, &st);
+
+	t = events_text(x, false);
+	cr_assert_str_eq(t, "+work@1099511627776 +a@1099511628776 +a@1099511629276 "
+			 "!2@1099511633776 ~a@1099511633776 ~a@1099511633776 "
+			 "~work@1099511634276", "%s", t);
+	free(t);
+	cr_assert_eq(st.unmatched_exits, 2);
+	tread_xtrace_free(x);
+}

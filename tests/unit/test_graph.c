@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The function-graph and --report printers, on synthetic rings whose sites
+ * The function-graph and --report printers (and calls.c, the pairing of
+ * the summary views), on synthetic rings whose sites
  * point into the real calltree test binary, compared line for line.
  * 1 GHz TSC: one tick is one nanosecond.
  */
@@ -10,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "consumer/decode/calls.h"
+#include "consumer/filter.h"
 #include "consumer/views/graph.h"
 #include "consumer/views/report.h"
 #include "consumer/decode/ring_reader.h"
@@ -666,5 +669,182 @@ Test(graph, calls_cut_loose_by_disable)
 		"     1.000 us [  1234] |   } /* a */ /* still running at --disable */\n"
 		"     4.000 us [  1234] | } /* work */ /* still running at --disable */ "
 		"/* entered before tracing */\n");
+	ringgen_free(&g);
+}
+
+/*
+ * A gap in the middle of a stream: a full discard ring, then consumed as
+ * tread -f does.  Before it, work() { a@1000 { a@1500 { leaf() x5,
+ * leaf@3000 { were open; in it, leaf() and a@1500 returned and another
+ * a() began in a@1000.  The frames in flight (what the trampoline
+ * publishes) say which calls run on: work() and a@1000.
+ *
+ * leaf@3000 and a@1500 end "exit lost" at the gap.  The exit of the
+ * a() that began in the gap (6000) is read while a@1000 is still in
+ * flight, so it is not a@1000's, which would give a@1000 5 us that are
+ * not its own; a@1000's own exit (6500) and work()'s then close them.
+ */
+static void gap_in_the_middle(struct ringgen *g, void (*read_all)(void *arg, bool final),
+			      void *arg)
+{
+	uint32_t sites[3] = { S[RG_WORK], S[RG_A], S[RG_A] };
+	uint64_t tscs[3] = { 0, 1000, 5100 };
+
+	cr_assert(ringgen_entry(g, 0, S[RG_WORK], 0));
+	cr_assert(ringgen_entry(g, 0, S[RG_A], 1000));
+	cr_assert(ringgen_entry(g, 0, S[RG_A], 1500));
+	for (int i = 0; i < 5; i++) {
+		cr_assert(ringgen_entry(g, 0, S[RG_LEAF], 2000 + 200 * i));
+		cr_assert(ringgen_exit(g, 0, S[RG_LEAF], 2100 + 200 * i));
+	}
+	cr_assert(ringgen_entry(g, 0, S[RG_LEAF], 3000));	/* 16 words: full */
+	cr_assert_not(ringgen_exit(g, 0, S[RG_LEAF], 3100));
+	cr_assert_not(ringgen_exit(g, 0, S[RG_A], 5000));
+	cr_assert_not(ringgen_entry(g, 0, S[RG_A], 5100));
+	ringgen_in_flight(g, 0, sites, tscs, 3);
+	read_all(arg, false);
+	/* the a() of the gap returns: work() and a@1000 run on */
+	ringgen_in_flight(g, 0, sites, tscs, 2);
+	cr_assert(ringgen_exit(g, 0, S[RG_A], 6000));
+	read_all(arg, false);
+	ringgen_in_flight(g, 0, sites, tscs, 1);
+	cr_assert(ringgen_exit(g, 0, S[RG_A], 6500));
+	ringgen_in_flight(g, 0, sites, tscs, 0);
+	cr_assert(ringgen_exit(g, 0, S[RG_WORK], 9000));
+	read_all(arg, true);
+}
+
+/* As tread -f: all there is now (visible, then ripe), then consumed. */
+static void printer_read_all(void *arg, bool final)
+{
+	struct printer *p = arg;
+
+	if (final) {
+		printer_round(p, true, true);
+		return;
+	}
+	printer_round(p, false, false);
+	printer_round(p, false, false);
+	tread_trace_consume(p->trace);
+}
+
+Test(graph, a_gap_keeps_only_the_calls_still_in_flight)
+{
+	struct ringgen_config cfg = { .ring_shift = 4, .frames = 8 };	/* 16 words */
+	struct printer p;
+	struct ringgen g;
+	char *got;
+
+	setup(&g, &cfg, 0);
+	printer_open(&p, &g, 0, false);
+	gap_in_the_middle(&g, printer_read_all, &p);
+	got = printer_close(&p);
+	cr_assert_str_eq(got, HDR
+		"              [  1234] | work() {\n"
+		"              [  1234] |   a() {\n"
+		"              [  1234] |     a() {\n"
+		"     0.100 us [  1234] |       leaf();\n"
+		"     0.100 us [  1234] |       leaf();\n"
+		"     0.100 us [  1234] |       leaf();\n"
+		"     0.100 us [  1234] |       leaf();\n"
+		"     0.100 us [  1234] |       leaf();\n"
+		"              [  1234] |       leaf() {\n"
+		"              [  1234] | /* lost 3 events */\n"
+		"              [  1234] |       } /* leaf (exit lost) */\n"
+		"              [  1234] |     } /* a (exit lost) */\n"
+		"              [  1234] |     } /* a (entry not traced) */\n"
+		"     5.500 us [  1234] |   } /* a */\n"
+		"     9.000 us [  1234] | } /* work */\n"
+		"# lost 3 events (ring full: 3)\n"
+		"# writer counters since attach: 3 events dropped (ring full)\n", "%s", got);
+	free(got);
+	ringgen_free(&g);
+}
+
+/* The same for --report: a@1000 counted once, with its own 5.5 us. */
+Test(report, a_gap_keeps_only_the_calls_still_in_flight)
+{
+	struct ringgen_config cfg = { .ring_shift = 4, .frames = 8 };
+	struct printer p;
+	struct ringgen g;
+	char *got;
+
+	setup(&g, &cfg, 0);
+	printer_open(&p, &g, 0, true);
+	gap_in_the_middle(&g, printer_read_all, &p);
+	got = printer_close(&p);
+	cr_assert(strstr(got, "\n           1          9.000          3.500"), "%s", got);
+	cr_assert(strstr(got, "\n           1          5.500          5.500"), "%s", got);
+	cr_assert(strstr(got, "# 1 exits without a traced entry are not counted"), "%s", got);
+	cr_assert(strstr(got, "# 2 calls whose exit was lost are not counted"), "%s", got);
+	free(got);
+	ringgen_free(&g);
+}
+
+/* ------------------------------------ calls.c: --stat, --hist, --stuck */
+
+struct calls_reader {
+	struct tread_ring *ring;
+	struct tread_trace *trace;
+	struct tread_calls *calls;
+	char log[512];
+};
+
+static const char *rg_name(uint32_t site)
+{
+	return site == S[RG_WORK] ? "work" : site == S[RG_A] ? "a" :
+	       site == S[RG_LEAF] ? "leaf" : "?";
+}
+
+/* Each call closed: "name:ticks" when its exit was read, "name~" if not. */
+static int log_closed(void *arg, const struct tread_call *c)
+{
+	struct calls_reader *r = arg;
+	size_t len = strlen(r->log);
+
+	if (c->completed)
+		snprintf(r->log + len, sizeof(r->log) - len, "%s%s:%llu", len ? " " : "",
+			 rg_name(c->site), (unsigned long long)(c->exit_tsc - c->entry_tsc));
+	else
+		snprintf(r->log + len, sizeof(r->log) - len, "%s%s~", len ? " " : "",
+			 rg_name(c->site));
+	return 0;
+}
+
+static void calls_read_all(void *arg, bool final)
+{
+	struct calls_reader *r = arg;
+	struct tread_event ev;
+
+	for (int round = 0; round < (final ? 1 : 2); round++) {
+		cr_assert_eq(tread_trace_refresh(r->trace, final, final), 0);
+		while (tread_filter_next(NULL, r->trace, &ev) == 1)
+			cr_assert_eq(tread_calls_feed(r->calls, &ev), 0);
+	}
+	if (!final)
+		tread_trace_consume(r->trace);
+}
+
+/* The same gap for the pairing behind the summary views: a@1500 and the
+ * open leaf() end unfinished at the gap, a@1000 is closed by its own exit. */
+Test(calls, a_gap_keeps_only_the_calls_still_in_flight)
+{
+	struct ringgen_config cfg = { .ring_shift = 4, .frames = 8 };
+	struct calls_reader r = { 0 };
+	struct tread_call_ops ops = { .closed = log_closed, .arg = &r };
+	struct ringgen g;
+	char err[256] = "";
+
+	setup(&g, &cfg, 0);
+	cr_assert_eq(tread_ring_open_writable_buffer(g.buf, g.size, &r.ring, err,
+						     sizeof(err)), 0, "%s", err);
+	cr_assert_eq(tread_trace_open(r.ring, &r.trace), 0);
+	cr_assert_eq(tread_calls_open(r.ring, &ops, &r.calls), 0);
+	gap_in_the_middle(&g, calls_read_all, &r);
+	cr_assert_str_eq(r.log, "leaf:100 leaf:100 leaf:100 leaf:100 leaf:100 "
+			 "leaf~ a~ a:5500 work:9000", "%s", r.log);
+	tread_calls_close(r.calls);
+	tread_trace_close(r.trace);
+	tread_ring_close(r.ring);
 	ringgen_free(&g);
 }
