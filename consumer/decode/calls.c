@@ -139,13 +139,17 @@ static int leave(struct tread_calls *c, const struct tread_event *ev,
 /*
  * A gap in the slot's events (tread_event_is_gap()): keep the calls open
  * before it that are still in flight now (so they were all through it);
- * the others may have returned in the gap, and are closed unfinished.
+ * the others may have returned in the gap, and are closed unfinished.  A
+ * file without frames in flight tells nothing: its calls stay open.
  */
 static int settle_gap(struct tread_calls *c, const struct tread_event *ev,
 		      struct slot_calls *s)
 {
-	uint32_t n = c->live ? tread_inflight_read(c->ring, ev->slot, c->live) : 0;
-	uint32_t keep = 0;
+	uint32_t n, keep = 0;
+
+	if (!c->live)
+		return 0;
+	n = tread_inflight_read(c->ring, ev->slot, c->live);
 
 	while (keep < s->depth &&
 	       tread_inflight_has(c->live, n, s->open[keep].site, s->open[keep].entry_tsc))

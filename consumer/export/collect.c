@@ -437,21 +437,20 @@ static int on_values(struct reader *r, const struct tread_event *ev)
  * A gap in the slot's events (tread_event_is_gap()): keep the calls open
  * before it that are still in flight now (so they were all through it);
  * end the others, which may have returned in the gap: an exit read after
- * it could be another call's.  Without frames in flight, none is kept.
+ * it could be another call's.  A file without frames in flight tells
+ * nothing: its calls stay open.
  */
 static int settle_gap(struct reader *r, const struct tread_event *ev, uint64_t real)
 {
 	const struct tread_ring *ring = r->in->ring;
 	struct slot_stack *st = &r->slots[ev->slot];
-	uint32_t n = 0, keep = 0;
+	uint32_t n, keep = 0;
 
-	if (!st->depth)
+	if (!st->depth || !tread_inflight_max(ring))
 		return 0;
-	if (!r->live && tread_inflight_max(ring) &&
-	    !(r->live = calloc(tread_inflight_max(ring), sizeof(*r->live))))
+	if (!r->live && !(r->live = calloc(tread_inflight_max(ring), sizeof(*r->live))))
 		return -ENOMEM;
-	if (r->live)
-		n = tread_inflight_read(ring, ev->slot, r->live);
+	n = tread_inflight_read(ring, ev->slot, r->live);
 	while (keep < st->depth &&
 	       tread_inflight_has(r->live, n, st->frames[keep].site, st->frames[keep].tsc))
 		st->frames[keep++].crossed = true;

@@ -642,13 +642,18 @@ static int print_exit(struct tread_graph *g, const struct tread_event *ev)
  * through it; end the others as "exit lost".  They may have returned in
  * the gap, and an exit read after it, of a call whose entry was in the
  * gap, would otherwise close one of them with a duration that is not
- * its own.  Without frames in flight, nothing can be kept.
+ * its own.  A file without frames in flight (from before them) tells
+ * nothing: its calls stay open, as they did.
  */
 static int settle_gap(struct tread_graph *g, const struct tread_event *ev)
 {
 	struct tread_sub_stacks *ss = &g->stacks[ev->slot];
-	uint32_t n = g->live ? tread_inflight_read(g->ring, ev->slot, g->live) : 0;
+	uint32_t n;
 	int ret = 0;
+
+	if (!g->live)
+		return 0;
+	n = tread_inflight_read(g->ring, ev->slot, g->live);
 
 	for (uint32_t i = 0; !ret && i <= ss->n; i++) {
 		struct tread_call_stack *st = i == 0 ? &ss->zero : &ss->other[i - 1];

@@ -266,11 +266,16 @@ static int leave(struct tread_report *r, const struct tread_event *ev)
  * before it that are still in flight now (so they were all through it);
  * the others may have returned in the gap and are left out, as calls
  * whose exit was lost: an exit read after the gap could be another call's.
+ * A file without frames in flight tells nothing: its calls stay open.
  */
 static void settle_gap(struct tread_report *r, const struct tread_event *ev)
 {
 	struct tread_sub_stacks *ss = &r->stacks[ev->slot];
-	uint32_t n = r->live ? tread_inflight_read(r->ring, ev->slot, r->live) : 0;
+	uint32_t n;
+
+	if (!r->live)
+		return;
+	n = tread_inflight_read(r->ring, ev->slot, r->live);
 
 	for (uint32_t i = 0; i <= ss->n; i++) {
 		struct tread_call_stack *st = i == 0 ? &ss->zero : &ss->other[i - 1];
