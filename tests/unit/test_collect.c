@@ -39,14 +39,19 @@ static void remove_dir(void)
 
 TestSuite(collect, .init = make_dir, .fini = remove_dir);
 
+static void setup_with(struct ringgen *g, const struct ringgen_config *cfg)
+{
+	cr_assert_eq(ringgen_init(g, cfg), 0);
+	if (ringgen_calltree(g, 0, S))
+		cr_skip_test("calltree.pg.O2 not built: run 'make targets'");
+	ringgen_thread(g, 0, T1);
+}
+
 static void setup(struct ringgen *g, int32_t pid)
 {
 	struct ringgen_config cfg = { .pid = pid };
 
-	cr_assert_eq(ringgen_init(g, &cfg), 0);
-	if (ringgen_calltree(g, 0, S))
-		cr_skip_test("calltree.pg.O2 not built: run 'make targets'");
-	ringgen_thread(g, 0, T1);
+	setup_with(g, &cfg);
 }
 
 static const char *save(struct ringgen *g, int n)
@@ -195,10 +200,7 @@ Test(collect, tid_filter_and_losses)
 	struct tread_xtrace *x;
 	char *t;
 
-	cr_assert_eq(ringgen_init(&g, &cfg), 0);
-	if (ringgen_calltree(&g, 0, S))
-		cr_skip_test("calltree.pg.O2 not built: run 'make targets'");
-	ringgen_thread(&g, 0, T1);
+	setup_with(&g, &cfg);
 	ringgen_thread(&g, 1, T2);
 	ringgen_entry(&g, 1, S[RG_B], 105);
 	ringgen_exit(&g, 1, S[RG_B], 106);
@@ -329,10 +331,7 @@ Test(collect, a_gap_ends_the_calls_no_longer_in_flight)
 	struct tread_xtrace *x;
 	char *t;
 
-	cr_assert_eq(ringgen_init(&g, &cfg), 0);
-	if (ringgen_calltree(&g, 0, S))
-		cr_skip_test("calltree.pg.O2 not built: run 'make targets'");
-	ringgen_thread(&g, 0, T1);
+	setup_with(&g, &cfg);
 	for (int i = 0; i < 5; i++) {		/* TID TIME + 10: read already */
 		cr_assert(ringgen_entry(&g, 0, S[RG_LEAF], 10 * i));
 		cr_assert(ringgen_exit(&g, 0, S[RG_LEAF], 10 * i + 5));

@@ -111,32 +111,28 @@ Test(ring_layout, site_runs_are_found_past_the_modules_own_sites)
 	struct ring_geometry geo = { .max_threads = 2, .ring_shift = 10,
 				     .site_cap = 4096, .module_cap = 4 };
 	struct ringfile rf;
-	uint32_t pg0, pg1, lib0, ent1, pg2, lib2, lib3, count;
+	struct { uint32_t module; unsigned kind; uint32_t first, count; } want[10];
+	size_t n = 0;
+	uint32_t count;
 
 	cr_assert_eq(ringfile_create(getpid(), 1, getuid(), getgid(), &geo, &rf), 0);
-	pg0 = add_sites(&rf, 0, TAT_SITE_MCOUNT, 5, 1);
-	pg1 = add_sites(&rf, 1, TAT_SITE_FENTRY, 3, 1);
-	lib0 = add_sites(&rf, 0, TAT_SITE_LIBCALL, 2, 0);
-	ent1 = add_sites(&rf, 1, TAT_SITE_ENTRY, 4, 0);
-	pg2 = add_sites(&rf, 2, TAT_SITE_MCOUNT, 2, 1);	/* lib2 right after */
-	lib2 = add_sites(&rf, 2, TAT_SITE_LIBCALL, 3, 0);
-	add_sites(&rf, 3, TAT_SITE_MCOUNT, 0, 1);	/* no site of its own */
-	lib3 = add_sites(&rf, 3, TAT_SITE_LIBCALL, 2, 0);
+#define RUN(m, k, c, own) \
+	want[n++] = (typeof(want[0])){ m, k, add_sites(&rf, m, k, c, own), c }
+	RUN(0, TAT_SITE_MCOUNT, 5, 1);
+	RUN(1, TAT_SITE_FENTRY, 3, 1);
+	RUN(0, TAT_SITE_LIBCALL, 2, 0);
+	RUN(1, TAT_SITE_ENTRY, 4, 0);
+	RUN(2, TAT_SITE_MCOUNT, 2, 1);
+	RUN(2, TAT_SITE_LIBCALL, 3, 0);		/* right after module 2's own */
+	RUN(3, TAT_SITE_MCOUNT, 0, 1);		/* no site of its own */
+	RUN(3, TAT_SITE_LIBCALL, 2, 0);
+#undef RUN
+	for (size_t i = 0; i < n; i++) {
+		uint32_t first = ringfile_site_run(&rf, want[i].module, want[i].kind, &count);
 
-	cr_assert_eq(ringfile_site_run(&rf, 0, TAT_SITE_MCOUNT, &count), pg0);
-	cr_assert_eq(count, 5);
-	cr_assert_eq(ringfile_site_run(&rf, 1, TAT_SITE_FENTRY, &count), pg1);
-	cr_assert_eq(count, 3);
-	cr_assert_eq(ringfile_site_run(&rf, 0, TAT_SITE_LIBCALL, &count), lib0);
-	cr_assert_eq(count, 2);
-	cr_assert_eq(ringfile_site_run(&rf, 1, TAT_SITE_ENTRY, &count), ent1);
-	cr_assert_eq(count, 4);
-	cr_assert_eq(ringfile_site_run(&rf, 2, TAT_SITE_MCOUNT, &count), pg2);
-	cr_assert_eq(count, 2);
-	cr_assert_eq(ringfile_site_run(&rf, 2, TAT_SITE_LIBCALL, &count), lib2);
-	cr_assert_eq(count, 3);
-	cr_assert_eq(ringfile_site_run(&rf, 3, TAT_SITE_LIBCALL, &count), lib3);
-	cr_assert_eq(count, 2);
+		cr_assert_eq(first, want[i].count ? want[i].first : 0, "run %zu", i);
+		cr_assert_eq(count, want[i].count, "run %zu", i);
+	}
 	cr_assert_eq(ringfile_site_run(&rf, 0, TAT_SITE_ENTRY, &count), 0);
 	cr_assert_eq(count, 0);
 	cr_assert_eq(ringfile_site_run(&rf, 1, TAT_SITE_LIBCALL, &count), 0);
