@@ -742,6 +742,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	struct entries_report erep = { 0 };
 	struct args_plan ap = { 0 };
 	struct rewrite_prep prep = { 0 };
+	struct marks_flags mf = { 0 };
 	size_t args_differ;
 	uint32_t args_sites;
 	int ret, created, no_children;
@@ -908,6 +909,8 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	/* only tattach writes the specs, and the ring is ours (locked) */
 	args_differ = args_plan_sync(&ap, &rf, &set, &lc, 0);
 	args_sites = rf.hdr->site_count;
+	if (!args_differ)
+		marks_flags_find(&rf, &mf);	/* the specs the stop keeps */
 	phase_mark("plan the rewrite");
 	ret = hold(o->pid, &h);
 	if (ret)
@@ -969,8 +972,10 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	rf.hdr->state = TAT_STATE_BUSY;
 	/* -A/-R: the specs before the sites that read them are patched */
 	if ((args_differ || rf.hdr->site_count != args_sites) &&
-	    args_plan_sync(&ap, &rf, &set, &lc, 1))
+	    args_plan_sync(&ap, &rf, &set, &lc, 1)) {
 		rewrite_prep_free(&prep);	/* it chose entries by the old specs */
+		marks_flags_free(&mf);		/* and found flags by them */
+	}
 	libcalls_set_entries(&r, &rf);	/* --libcalls -A/-R: the stubs' entries */
 	ret = libcalls_apply(&r, &rf, &lc, &lrep);
 	if (!ret)
@@ -998,7 +1003,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		running_adopt(&rf, &h, &rr);
 		rep->adopted = rr.calls;
 		/* <tattach/mark.h>: tattach_label() formats from now on */
-		marks_flag_set(&r, &rf, 1);
+		marks_flags_put(&r, &rf, &mf, 1);
 		phase_mark("adopt running calls");
 		/* C++ exceptions must not meet a hijacked return */
 		if (unwind_hooks_install(&r, &rf, &maps) < 0)
@@ -1031,6 +1036,7 @@ out:
 	entries_plan_free(&ep);
 	args_plan_free(&ap);
 	rewrite_prep_free(&prep);
+	marks_flags_free(&mf);
 	modules_free(&set);
 	proc_free_maps(&maps);
 	return ret;
@@ -1131,6 +1137,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	struct ringfile rf = { .fd = -1 };
 	struct remote r = { .memfd = -1 };
 	struct rewrite_prep prep = { 0 };
+	struct marks_flags mf = { 0 };
 	struct maps maps = { 0 };
 	struct proc_stat ps;
 	struct held h = { 0 };
@@ -1158,6 +1165,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	own_memory_ready(OWN_HEAP_BASE + OWN_HEAP_PER_SITE * (size_t)rf.hdr->site_count);
 	ringfile_make_resident(&rf, 0, 0);
 	rewrite_prepare(&rf, NULL, NULL, NULL, o->pid, PATCH_DISABLE, &prep);
+	marks_flags_find(&rf, &mf);
 	phase_mark("before stopping (unwind tables, own memory, plan)");
 	ret = hold(o->pid, &h);
 	if (ret)
@@ -1187,7 +1195,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 		if (!ret)
 			ret = rewrite_sites(&r, &rf, NULL, NULL, PATCH_DISABLE, &maps, &prep, rep);
 		if (!ret)
-			marks_flag_set(&r, &rf, 0);	/* <tattach/mark.h> */
+			marks_flags_put(&r, &rf, &mf, 0);	/* <tattach/mark.h> */
 		if (!ret && !rf.hdr->patched_sites) {
 			/* calls in flight return straight to their callers from
 			 * now on: then the unwinder needs no hook (unhijack.c) */
@@ -1219,6 +1227,7 @@ out:
 	stackwalk_done();	/* the walks' state, torn down outside the stop */
 	rf.hdr->owner = 0;
 	rewrite_prep_free(&prep);
+	marks_flags_free(&mf);
 	proc_free_maps(&maps);
 	ringfile_close(&rf);
 	return ret;

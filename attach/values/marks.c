@@ -99,32 +99,79 @@ void marks_requests_free(struct args_req *reqs, size_t n, size_t nuser)
 	free(reqs);
 }
 
-size_t marks_flag_set(struct remote *r, struct ringfile *rf, int on)
+void marks_flags_free(struct marks_flags *f)
+{
+	free(f->module);
+	free(f->vaddr);
+	memset(f, 0, sizeof(*f));
+}
+
+int marks_flags_find(struct ringfile *rf, struct marks_flags *f)
 {
 	const struct tat_argspec *table = args_table(rf);
 	const struct tat_site *sites = ringfile_sites(rf);
 	const struct tat_module *mods = ringfile_modules(rf);
 	uint32_t nmods = rf->hdr->module_count;
 	uint8_t *look = calloc(nmods ? nmods : 1, 1);
-	int32_t value = on ? 1 : 0;
-	size_t written = 0;
 
-	if (!look || !table) {
+	memset(f, 0, sizeof(*f));
+	f->module = calloc(nmods ? nmods : 1, sizeof(*f->module));
+	f->vaddr = calloc(nmods ? nmods : 1, sizeof(*f->vaddr));
+	if (!look || !f->module || !f->vaddr) {
 		free(look);
-		return 0;
+		marks_flags_free(f);
+		return -ENOMEM;
 	}
-	for (uint32_t i = 1; i < rf->hdr->site_count && i < rf->hdr->site_cap; i++)
+	for (uint32_t i = 1; table && i < rf->hdr->site_count && i < rf->hdr->site_cap; i++)
 		if (args_site_on(table, i) && sites[i].module < nmods)
 			look[sites[i].module] = 1;
 	for (uint32_t k = 0; k < nmods; k++) {
 		uint64_t v = look[k] ? symbol_vaddr(mods[k].path, FLAG_SYMBOL) : 0;
 
-		if (v && !remote_write(r, v + mods[k].load_bias, &value, sizeof(value)))
-			written++;
-		else if (v)
-			pr_warn("%s: could not %s its tattach_marks_on", mods[k].path,
-				on ? "set" : "clear");
+		if (v) {
+			f->module[f->n] = k;
+			f->vaddr[f->n++] = v;
+		}
 	}
 	free(look);
+	f->site_count = rf->hdr->site_count;
+	f->module_count = nmods;
+	f->found = 1;
+	return 0;
+}
+
+/* Write @on into the flags of @f; returns how many were written. */
+static size_t flags_write(struct remote *r, struct ringfile *rf, const struct marks_flags *f,
+			  int on)
+{
+	const struct tat_module *mods = ringfile_modules(rf);
+	int32_t value = on ? 1 : 0;
+	size_t written = 0;
+
+	for (uint32_t i = 0; i < f->n && f->module[i] < rf->hdr->module_count; i++) {
+		const struct tat_module *m = &mods[f->module[i]];
+
+		if (!remote_write(r, f->vaddr[i] + m->load_bias, &value, sizeof(value)))
+			written++;
+		else
+			pr_warn("%s: could not %s its tattach_marks_on", m->path,
+				on ? "set" : "clear");
+	}
+	return written;
+}
+
+size_t marks_flags_put(struct remote *r, struct ringfile *rf, const struct marks_flags *f,
+		       int on)
+{
+	struct marks_flags now;
+	size_t written;
+
+	if (f && f->found && f->site_count == rf->hdr->site_count &&
+	    f->module_count == rf->hdr->module_count)
+		return flags_write(r, rf, f, on);
+	if (marks_flags_find(rf, &now))
+		return 0;
+	written = flags_write(r, rf, &now, on);
+	marks_flags_free(&now);
 	return written;
 }

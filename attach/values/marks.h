@@ -29,10 +29,32 @@ int marks_requests(const struct args_req *user, size_t nuser, const struct modul
 void marks_requests_free(struct args_req *reqs, size_t n, size_t nuser);
 
 /*
- * marks_flag_set - write @on into tattach_marks_on of every module of the
- * ring that has a site recording arguments (the hooks among them); the
- * process is held.  Returns how many flags were written.
+ * The tattach_marks_on flags of the modules of the ring that have a site
+ * recording arguments (the hooks among them).  Finding them reads every
+ * site's argument spec (at 100 000 sites, half a millisecond) and looks
+ * the symbol up in those modules' files: done before the stop, so that
+ * the process waits only for the writes.
  */
-size_t marks_flag_set(struct remote *r, struct ringfile *rf, int on);
+struct marks_flags {
+	int found;			/* marks_flags_find() succeeded */
+	uint32_t site_count, module_count;	/* of the ring, then */
+	uint32_t n;			/* modules with a flag to write */
+	uint32_t *module;		/* their indexes in the ring */
+	uint64_t *vaddr;		/* their flag's ELF address */
+};
+
+/* Returns 0 or -ENOMEM (@f is then empty). */
+int marks_flags_find(struct ringfile *rf, struct marks_flags *f);
+void marks_flags_free(struct marks_flags *f);
+
+/*
+ * marks_flags_put - write @on into the flags of @f, found before the stop,
+ * if the ring's sites and modules are still those they were found for;
+ * else (or with @f NULL or empty) find them now.  The process is held; a
+ * caller that rewrote the argument specs since frees @f first.  Returns
+ * how many flags were written.
+ */
+size_t marks_flags_put(struct remote *r, struct ringfile *rf, const struct marks_flags *f,
+		       int on);
 
 #endif

@@ -77,6 +77,11 @@ static void graph_of_run3(const char *bin)
 	free(err);
 	tool(tattach, "--disable");
 	cr_assert_str_eq(target_cmd(&t, "label"), "done 0");
+	/* again: the flag found before the stop this time */
+	tool(tattach, "--enable");
+	cr_assert_str_eq(target_cmd(&t, "label"), "done 1");
+	tool(tattach, "--disable");
+	cr_assert_str_eq(target_cmd(&t, "label"), "done 0");
 }
 
 Test(marks, graph_pg)
