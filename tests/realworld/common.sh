@@ -2,7 +2,8 @@
 # run.  Before sourcing, set RW_NAME (the script's name, for messages);
 # after, set the arrays it reads: pids (processes to kill on exit) and
 # ring_pids (processes whose ring files to remove on exit, unless KEEP=1).
-# Needs REPO (the tattach checkout) and WORK (the build and log folder).
+# Needs REPO (the tattach checkout) and WORK (the build and log folder);
+# sourcing it sets the exit traps and leaves the script in $WORK.
 
 failures=0
 pids=()                            # everything we started, killed by pid on exit
@@ -121,3 +122,10 @@ rw_pauses() {
 		      printf "%d enable/disable runs, median %s ms, %s .. %s ms\n",
 			     n, v[int((n + 1) / 2)], v[1], v[n] }'
 }
+
+# Every script: what it started goes on exit, and it runs in $WORK.
+trap rw_cleanup EXIT
+trap 'exit 130' INT TERM
+[ "$(uname -m)" = x86_64 ] || die "x86-64 only"
+mkdir -p "$WORK" || die "cannot create $WORK"
+cd "$WORK" || exit 1

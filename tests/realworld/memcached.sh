@@ -40,16 +40,9 @@ REQS=${REQS:-100000}
 LOAD_SECONDS=${LOAD_SECONDS:-10}
 PAUSE_US=${PAUSE_US:-200}          # between requests, per connection
 RW_NAME=memcached.sh
-. "$REPO/tests/realworld/common.sh"
-trap rw_cleanup EXIT
-trap 'exit 130' INT TERM
-
-[ "$(uname -m)" = x86_64 ] || die "x86-64 only"
+. "$REPO/tests/realworld/common.sh"	# and now in $WORK
 
 # ------------------------------------------------------------------ 1. setup
-mkdir -p "$WORK" || die "cannot create $WORK"
-cd "$WORK" || exit 1
-
 rw_install build-essential pkg-config dpkg-dev libevent-dev
 rw_build_tattach
 rw_source memcached

@@ -43,16 +43,9 @@ PORT2=$((PORT + 1))
 KEYS=${KEYS:-50000}
 BENCH_REQS=${BENCH_REQS:-2000000}
 RW_NAME=redis.sh
-. "$REPO/tests/realworld/common.sh"
-trap rw_cleanup EXIT
-trap 'exit 130' INT TERM
-
-[ "$(uname -m)" = x86_64 ] || die "x86-64 only"
+. "$REPO/tests/realworld/common.sh"	# and now in $WORK
 
 # ------------------------------------------------------------------ 1. setup
-mkdir -p "$WORK" || die "cannot create $WORK"
-cd "$WORK" || exit 1
-
 rw_install build-essential pkg-config dpkg-dev
 rw_build_tattach
 rw_source redis
