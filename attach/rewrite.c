@@ -246,7 +246,6 @@ static void preview(struct ringfile *rf, pid_t pid, struct rewrite_prep *p)
 	ssize_t k;
 
 	if (p->op == PATCH_DISABLE) {
-		p->k = p->n;
 		p->previewed = patch_preview(&io, p->ps, p->n, PATCH_DISABLE, &p->off) == 0;
 		return;
 	}
