@@ -507,8 +507,9 @@ int main(int argc, char **argv)
 			       (int)o.pid, rep.inject_us / 1000);
 		if (!rep.already && rep.adopted)
 			printf("tattach: pid %d: %zu call%s already running when tracing began "
-			       "will show their return (tread: 'entered before tracing')\n",
-			       (int)o.pid, rep.adopted, plural(rep.adopted));
+			       "will show %s return (tread: 'entered before tracing')\n",
+			       (int)o.pid, rep.adopted, plural(rep.adopted),
+			       rep.adopted == 1 ? "its" : "their");
 		if (!rep.already && o.libcalls)
 			printf("tattach: pid %d: %zu library call%s hooked\n", (int)o.pid,
 			       rep.libcalls, plural(rep.libcalls));
