@@ -108,18 +108,18 @@ static size_t objects_of(pid_t pid, struct object *v, size_t max)
 	return n;
 }
 
-/* The tp_return of every trampoline copy of @pid (0-terminated). */
-static int tramp_returns(pid_t pid, uint64_t ret[9], struct ring_view *v)
+/* The trampoline's state in @pid: where its returns are (tp_return of
+ * every copy, and the stubs' +TP_CT_RET: tramp_return_in()). */
+static int tramp_state(pid_t pid, struct tp_state *st, struct ring_view *v)
 {
 	int fd, ok;
 
-	memset(ret, 0, 9 * sizeof(ret[0]));
+	memset(st, 0, sizeof(*st));
 	if (ring_view_open(pid, v))
 		return -1;
 	fd = mem_open(pid);
 	ok = fd >= 0 && v->h->private_addr &&
-	     pread(fd, ret, 8 * sizeof(ret[0]), (off_t)(v->h->private_addr +
-			offsetof(struct tp_state, tramp_return))) == 8 * sizeof(ret[0]);
+	     pread(fd, st, sizeof(*st), (off_t)v->h->private_addr) == sizeof(*st);
 	if (fd >= 0)
 		close(fd);
 	if (!ok)
@@ -186,7 +186,8 @@ static uint64_t mapping_end(pid_t pid, uint64_t addr)
 
 long tramp_scan_stacks(pid_t pid, char *where, size_t len)
 {
-	uint64_t ret[9], *buf;
+	static struct tp_state st;
+	uint64_t *buf;
 	struct ring_view v;
 	struct dirent *de;
 	char path[64];
@@ -194,7 +195,7 @@ long tramp_scan_stacks(pid_t pid, char *where, size_t len)
 	DIR *d;
 	int fd;
 
-	if (tramp_returns(pid, ret, &v))
+	if (tramp_state(pid, &st, &v))
 		return -1;
 	ring_view_close(&v);
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
@@ -226,11 +227,11 @@ long tramp_scan_stacks(pid_t pid, char *where, size_t len)
 			break;
 		}
 		for (size_t i = 0; i < words; i++)
-			for (int k = 0; k < 8 && ret[k]; k++)
-				if (buf[i] == ret[k] && !found++)
-					snprintf(where, len, "thread %s: tp_return at %#llx (sp %#llx)",
-						 de->d_name, (unsigned long long)(sp + i * 8),
-						 (unsigned long long)sp);
+			if (tramp_return_in(&st, buf[i]) && !found++)
+				snprintf(where, len, "thread %s: return into the trampoline "
+					 "(%#llx) at %#llx (sp %#llx)", de->d_name,
+					 (unsigned long long)buf[i], (unsigned long long)(sp + i * 8),
+					 (unsigned long long)sp);
 		free(buf);
 	}
 out:
@@ -245,12 +246,12 @@ long tramp_scan_got(pid_t pid, char *where, size_t len)
 {
 	static struct object objs[MAX_OBJECTS];
 	size_t n = objects_of(pid, objs, MAX_OBJECTS);
+	static struct tp_state st;
 	struct ring_view v;
-	uint64_t ret[9];
 	long found = 0;
 	int fd;
 
-	if (tramp_returns(pid, ret, &v))
+	if (tramp_state(pid, &st, &v))
 		return -1;
 	fd = mem_open(pid);
 	for (size_t i = 0; fd >= 0 && i < n; i++)

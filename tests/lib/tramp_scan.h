@@ -13,8 +13,9 @@
 #include <sys/types.h>
 
 /*
- * Words equal to a tp_return of @pid's trampoline copies on the live part
- * of every thread's stack (from its stack pointer up to the end of that
+ * Returns into the trampoline (a tp_return of @pid's trampoline copies,
+ * or a stub's return: tramp_return_in()) on the live part of every
+ * thread's stack (from its stack pointer up to the end of that
  * mapping), where a hijacked return address would be.  Every thread must
  * be blocked in a system call (its stack pointer is read from
  * /proc/PID/task/TID/syscall).  Returns how many; the first is described
