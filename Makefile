@@ -148,7 +148,7 @@ $(O)/attach/tramp/tramp.elf: $(TRAMP_OBJS) attach/tramp/tramp.lds
 
 $(TRAMP_BLOB): $(O)/attach/tramp/tramp.elf attach/tramp/mkblob.sh
 	$(call msg,GEN,$@)
-	$(Q)sh attach/tramp/mkblob.sh $< $@ tramp_code tp_fentry tp_mcount tp_return tp_config_area tp_hook_raise tp_hook_rethrow tp_hook_catch tp_hook_pexit tp_hook_bt tp_hook_vfork tp_fentry_args tp_hook_forced tp_mcount_args tp_ct_enter tp_ct_exit tp_ct_stubs
+	$(Q)sh attach/tramp/mkblob.sh $< $@ tramp_code tp_fentry tp_mcount tp_return tp_config_area tp_hook_raise tp_hook_rethrow tp_hook_catch tp_hook_pexit tp_hook_bt tp_hook_vfork tp_fentry_args tp_hook_forced tp_mcount_args tp_ct_enter tp_ct_exit tp_ct_stubs tp_pg_enter
 
 $(O)/attach/tramp/rescue.elf: $(O)/attach/tramp/rescue.o attach/tramp/rescue.lds
 	$(call msg,LD,$@)
@@ -183,15 +183,18 @@ unit: deps all $(UNIT_SRCS:%.c=$(O)/%) targets
 integration: deps all $(INTEG_SRCS:%.c=$(O)/%) targets
 	$(Q)set -e; for t in $(INTEG_SRCS:%.c=$(O)/%); do echo "== $$t"; TATTACH_BUILD=$(O) $$t --jobs=1; done
 
-# The hazard suites once more, their targets built with patchable entries
-# (call-through stubs, where -pg sites hijack the return).
+# The hazard suites once more with their targets built with patchable
+# entries (call-through stubs, where -pg sites prime the return), and
+# once more with TATTACH_CALL_THROUGH=0 (hijacked returns, as at -A/-R
+# sites).
 PFE_TESTS := test_hazards test_unhijack test_exceptions test_cancel test_coroutines test_children \
 	test_running test_tracer_death test_blocking test_follow
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all targets $(TEST_BINS) $(FUZZ_CHECK_BINS)
 	$(Q)sh tests/run-all.sh $(O) $(TEST_BINS) $(FUZZ_CHECK_BINS) \
-		$(PFE_TESTS:%=pfe:$(O)/tests/integration/%)
+		$(PFE_TESTS:%=pfe:$(O)/tests/integration/%) \
+		$(PFE_TESTS:%=hijack:$(O)/tests/integration/%)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all targets
@@ -210,12 +213,12 @@ VALGRIND_TESTS += test_export_clients
 VALGRIND_TESTS += test_launch
 
 # Long robustness runs, not part of check: tracer killed at random moments
-# (TATTACH_TRIALS, default 200; at -pg and at patchable-entry sites) and
-# 1000 enable/disable cycles.
+# (TATTACH_TRIALS, default 200; at -pg and at patchable-entry sites, and
+# at -pg sites with hijacked returns) and 1000 enable/disable cycles.
 stress: deps
 	$(Q)$(MAKE) --no-print-directory all targets $(STRESS_SRCS:%.c=$(O)/%) $(O)/tests/integration/test_cycles
 	$(Q)TATTACH_CYCLES=1000 sh tests/run-all.sh $(O) $(STRESS_SRCS:%.c=$(O)/%) $(O)/tests/integration/test_cycles \
-		pfe:$(O)/tests/stress/test_tracer_death
+		pfe:$(O)/tests/stress/test_tracer_death hijack:$(O)/tests/stress/test_tracer_death
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all targets

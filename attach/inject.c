@@ -249,10 +249,11 @@ uint64_t inject_ct_stub(struct ringfile *rf, uint32_t site)
 
 int inject_ct_site(const struct tat_site *s)
 {
-	/* 6 bytes: -mfentry's call through the GOT (ff 15) or ld's relaxed
-	 * 67 e8; its "jmp; nop" leaves the nop at +5 where the body's call
-	 * from the stub goes in, as the call's return did */
-	return s->kind == TAT_SITE_FENTRY && (s->len == 5 || s->len == 6);
+	/* 6 bytes: a call through the GOT (ff 15: -mfentry, or -pg in a
+	 * PIE) or ld's relaxed 67 e8; its "jmp; nop" leaves the nop at +5
+	 * where the stub goes on into the body, as the call's return did */
+	return (s->kind == TAT_SITE_FENTRY || s->kind == TAT_SITE_MCOUNT) &&
+	       (s->len == 5 || s->len == 6);
 }
 
 uint64_t inject_tramp_args_entry(const struct ringfile *rf, unsigned idx, unsigned kind)
@@ -535,6 +536,20 @@ int inject_sync_sites(struct remote *r, struct ringfile *rf)
 	return inject_sync_sites_with(r, rf, NULL);
 }
 
+/* The stub at @at of the -pg site at @site in copy @copy (tramp_abi.h):
+ * call tp_pg_enter; call +15; jmp tp_ct_exit; lea 8(%rsp),%rsp; jmp
+ * site + 5.  Returns 0, or -ERANGE when a rel32 cannot reach. */
+static int pg_stub_bytes(uint64_t at, uint64_t site, uint64_t copy, uint8_t *out)
+{
+	static const uint8_t drop_slot[5] = { 0x48, 0x8d, 0x64, 0x24, 0x08 };
+
+	memcpy(out + TP_CT_RET + 5, drop_slot, sizeof(drop_slot));
+	return patch_bytes_enabled(at, 5, copy + TRAMP_CODE_OFF_PG_ENTER, out) ||
+	       patch_bytes_enabled(at + 5, 5, at + TP_CT_RET + 5, out + 5) ||
+	       patch_bytes_jmp(at + TP_CT_RET, 5, copy + TRAMP_CODE_OFF_CT_EXIT, out + TP_CT_RET) ||
+	       patch_bytes_jmp(at + TP_PG_BODY, 5, site + 5, out + TP_PG_BODY) ? -ERANGE : 0;
+}
+
 int inject_ct_stub_bytes(struct ringfile *rf, uint32_t site, uint8_t out[TP_CT_STUB])
 {
 	const struct tat_site *s = &ringfile_sites(rf)[site];
@@ -544,7 +559,8 @@ int inject_ct_stub_bytes(struct ringfile *rf, uint32_t site, uint8_t out[TP_CT_S
 	memset(out, 0xcc, TP_CT_STUB);
 	if (!inject_ct_site(s) || m->tramp >= rf->hdr->tramp_count || site >= rf->hdr->site_cap)
 		return -EINVAL;
-	if (patch_bytes_enabled(at, 5, copy + TRAMP_CODE_OFF_CT_ENTER, out) ||
+	if (s->kind == TAT_SITE_MCOUNT ? pg_stub_bytes(at, s->addr, copy, out) :
+	    patch_bytes_enabled(at, 5, copy + TRAMP_CODE_OFF_CT_ENTER, out) ||
 	    patch_bytes_enabled(at + 5, 5, s->addr + 5, out + 5) ||
 	    patch_bytes_jmp(at + TP_CT_RET, 5, copy + TRAMP_CODE_OFF_CT_EXIT, out + TP_CT_RET)) {
 		memset(out, 0xcc, TP_CT_STUB);

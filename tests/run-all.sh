@@ -4,7 +4,9 @@
 # Usage: run-all.sh BUILD_DIR TEST_BIN...
 # A TEST_BIN written FLAVOUR:PATH runs with TATTACH_TARGET_FLAVOR=FLAVOUR:
 # its targets in their FLAVOUR build where there is one (pfe: patchable
-# entries, proc_harness.c flavoured()).
+# entries, proc_harness.c flavoured()); but hijack:PATH runs with
+# TATTACH_CALL_THROUGH=0 (every site calls the trampoline, and returns
+# are hijacked, as they still are at sites with -A/-R).
 B=$1
 shift
 export TATTACH_BUILD="$B"
@@ -21,11 +23,17 @@ for arg in "$@"; do
 	t=${arg#*:}
 	flavour=
 	[ "$t" = "$arg" ] || flavour=${arg%%:*}
-	echo "== $t${flavour:+ (targets: $flavour)}"
+	case "$flavour" in
+	hijack) echo "== $t (TATTACH_CALL_THROUGH=0)" ;;
+	*) echo "== $t${flavour:+ (targets: $flavour)}" ;;
+	esac
 	jobs=2
 	case "$t" in */integration/*) jobs=1 ;; esac
 	log=$(mktemp)
-	TATTACH_TARGET_FLAVOR=$flavour "$t" --jobs=$jobs --short-filename 2>&1 | tee "$log"
+	ct=
+	[ "$flavour" != hijack ] || { flavour= ct=0; }
+	env ${ct:+TATTACH_CALL_THROUGH=$ct} TATTACH_TARGET_FLAVOR=$flavour \
+		"$t" --jobs=$jobs --short-filename 2>&1 | tee "$log"
 	synth=$(grep 'Synthesis:' "$log" | tail -n 1)
 	rm -f "$log"
 	p=$(echo "$synth" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')

@@ -15,6 +15,7 @@
  * tp_mcount: the site follows "push %rbp; mov %rsp,%rbp", so the return
  *     address into the caller is at 8(%rbp).
  * tp_ct_enter, tp_ct_exit: a fentry site's call-through stub (below).
+ * tp_pg_enter: a -pg site's stub, which primes the return (below).
  * tp_return: a traced function's "ret" lands here instead of its caller;
  *     %rsp is one slot above the slot that held the return address.  We
  *     put the original address back into that very slot and "ret" to it,
@@ -171,7 +172,7 @@ tp_ct_enter:
 	mov	72(%rsp), %rsi
 	lea	tp_ct_stubs+5(%rip), %rax
 	sub	%rax, %rsi
-	shr	$4, %rsi		/* stub i is site i's */
+	shr	$5, %rsi		/* stub i is site i's (TP_CT_STUB) */
 	lea	80(%rsp), %rdi		/* the slot of the return into the caller */
 	mov	%fs:0, %rdx
 	call	tp_ct_enter_fast
@@ -195,6 +196,57 @@ tp_ct_enter:
 	RESTORE_SCRATCH
 	ret
 	.size	tp_ct_enter, . - tp_ct_enter
+
+/*
+ * tp_pg_enter: a -pg site's stub (tramp_abi.h) calls it; the site is
+ * after the prologue, so the slot of the return into the caller is
+ * 8(%rbp), and the body cannot be called into it.  Instead, once the
+ * call is traced, the slot gets stub + TP_CT_RET, and we return to the
+ * stub's "call +15", whose return address, +10, is then what the CPU's
+ * return-stack buffer predicts for the next "ret" not matched by a call:
+ * the function's own.  The stub drops that return address from the stack
+ * and jumps on into the function, with the stack and registers as the
+ * site left them.
+ *     (%rsp) = stub + 5: the stub's place gives the site's index, its
+ *     jmp at TP_PG_BODY the site (tp_enter())
+ *   traced: tp_enter*() put tp_return in the slot; it becomes stub +
+ *     TP_CT_RET (both are returns into the trampoline for every reader of
+ *     slots: tramp_return_in()), and we return to stub + 5.
+ *   not traced: return to the stub's jmp into the body, the slot as it
+ *     was and nothing primed; that one "ret" is mispredicted.
+ */
+	.globl	tp_pg_enter
+	.hidden	tp_pg_enter
+	.type	tp_pg_enter, @function
+tp_pg_enter:
+	SAVE_SCRATCH
+	mov	72(%rsp), %rsi
+	lea	tp_ct_stubs+5(%rip), %rax
+	sub	%rax, %rsi
+	shr	$5, %rsi		/* stub i is site i's (TP_CT_STUB) */
+	lea	8(%rbp), %rdi		/* the slot of the return into the caller */
+	mov	%fs:0, %rdx
+	call	tp_ct_enter_fast
+	test	%eax, %eax
+	jnz	2f			/* pushed: the slot holds tp_return */
+	mov	72(%rsp), %rsi		/* stub + 5; its jmp's rel32 at +21 */
+	movslq	16(%rsi), %rax
+	lea	20(%rsi,%rax), %rsi	/* site + 5 */
+	lea	8(%rbp), %rdi
+	mov	%fs:0, %rdx
+	CALL_ALIGNED tp_enter
+	lea	tp_return(%rip), %rax
+	cmp	%rax, 8(%rbp)
+	jne	3f
+2:	mov	72(%rsp), %rax
+	add	$5, %rax		/* stub + TP_CT_RET */
+	mov	%rax, 8(%rbp)
+	RESTORE_SCRATCH
+	ret				/* to stub + 5: prime */
+3:	addq	$15, 72(%rsp)		/* to stub + TP_PG_BODY */
+	RESTORE_SCRATCH
+	ret
+	.size	tp_pg_enter, . - tp_pg_enter
 
 	.globl	tp_ct_exit
 	.hidden	tp_ct_exit

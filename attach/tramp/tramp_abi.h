@@ -12,19 +12,32 @@
  *   live:    [ struct tp_live ]  private RW, MADV_WIPEONFORK
  *   ring:    the ring file, MAP_SHARED RW
  *
- * The stubs are the call-through of fentry and patchable-entry sites: site
- * i of a module that calls copy k jumps to the 16 bytes at
- * stubs + TP_CT_STUB * i of copy k, which hold
+ * The stubs let a traced function return with its own "ret" to an
+ * address the CPU predicted (entry.S says why that matters).  Site i of a
+ * module that calls copy k jumps to the TP_CT_STUB bytes at stubs +
+ * TP_CT_STUB * i of copy k.  A fentry or patchable-entry site's stub is a
+ * call-through: it calls the function's body, so that the body's "ret"
+ * returns to that call:
  *
  *   +0   call tp_ct_enter     record the entry, and take the return slot
  *   +5   call site + 5        the traced function's body
  *   +10  jmp  tp_ct_exit      (TP_CT_RET) record the exit and return
- *   +15  int3
+ *   +15  int3 ...
  *
- * so that the traced function returns with its own "ret" to a "call"
- * that was made for it (entry.S says why that matters).  tattach writes
- * the stubs once per site (tp_state.ct_synced), before any site jumps
- * there; they never change after, and stay for as long as the copy.
+ * A -pg site (after the prologue: the body cannot be called, its pushes
+ * lie between the return slot and %rsp) primes the return instead:
+ *
+ *   +0   call tp_pg_enter     record the entry; the slot now holds +10
+ *   +5   call +15             the CPU's return-stack buffer now says +10
+ *   +10  jmp  tp_ct_exit      (TP_CT_RET) where the function's "ret" goes
+ *   +15  lea  8(%rsp), %rsp   the stack as the site left it
+ *   +20  jmp  site + 5        (TP_PG_BODY) on into the function
+ *   +25  int3 ...
+ *
+ * Either way the stub's own call put +10 where the function's "ret" will
+ * look for its prediction.  tattach writes the stubs once per site
+ * (tp_state.ct_synced), before any site jumps there; they never change
+ * after, and stay for as long as the copy.
  *
  * Shadow stacks live in private memory so that a fork child inherits a copy
  * and can still return through frames hijacked before the fork.  The ring
@@ -38,13 +51,15 @@
 #include <stdint.h>
 
 #define TP_CONFIG_MAGIC 0x47464354504d4154ull	/* "TAMPTCFG" */
-/* Changed with struct tp_state's layout: a tattach then finds the state a
- * build of another layout left in a process not its own (--enable fails
- * rather than write into the wrong fields). */
-#define TP_STATE_MAGIC  0x5441545350504d56ull
+/* Changed with struct tp_state's layout or the stubs' shape: a tattach
+ * then finds the state a build of another layout left in a process not
+ * its own (--enable fails rather than write into the wrong fields or
+ * stubs). */
+#define TP_STATE_MAGIC  0x5441545350504d57ull
 #define TP_DEPTH_MAX    1024	/* shadow stack entries per thread */
-#define TP_CT_STUB      16	/* bytes of one call-through stub */
+#define TP_CT_STUB      32	/* bytes of one stub (a power of two: entry.S) */
 #define TP_CT_RET       10	/* where in a stub a traced function returns */
+#define TP_PG_BODY      20	/* a -pg site's stub: the jmp on into the body */
 
 struct tp_config {
 	uint64_t magic;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <tattach/ring.h>
+#include "attach/tramp/tramp_abi.h"
 #include "lib/graph_parse.h"
 #include "lib/proc_harness.h"
 
@@ -77,11 +78,40 @@ static int in_tramp(const struct tat_ring_header *h, uint64_t a)
 
 /*
  * Every site of the ring holds @want (5 bytes) in the live process; or,
- * @enabled, the call of a trampoline copy, or for a fentry or
- * patchable-entry site the jmp to its call-through stub (but with
- * CALLS_ONLY: TATTACH_CALL_THROUGH=0).
+ * @enabled, the call of a trampoline copy, or the jmp to its stub in one
+ * (tramp_abi.h: a fentry or patchable-entry site's calls its body, a -pg
+ * site's primes the return), but with CALLS_ONLY
+ * (TATTACH_CALL_THROUGH=0) always the call.
  */
 #define CALLS_ONLY 2
+static void assert_stub(int memfd, const struct tat_ring_header *h, uint32_t i,
+			const struct tat_site *s, uint64_t at)
+{
+	unsigned char stub[TP_CT_STUB];
+
+	cr_assert(in_tramp(h, at), "site %u jumps to %#lx", i, at);
+	cr_assert(pread(memfd, stub, sizeof(stub), at) == sizeof(stub));
+	cr_assert(stub[0] == 0xe8 && in_tramp(h, rel_target(at, stub)),
+		  "stub of site %u: %02x", i, stub[0]);
+	cr_assert(stub[10] == 0xe9 && in_tramp(h, rel_target(at + 10, stub + 10)),
+		  "stub of site %u: %02x at +10", i, stub[10]);
+	if (s->kind == TAT_SITE_FENTRY) {
+		/* call (the entry), call site + 5, jmp (the exit) */
+		cr_assert(stub[5] == 0xe8 && rel_target(at + 5, stub + 5) == s->addr + 5,
+			  "stub of site %u does not call its body", i);
+	} else {
+		/* call (the entry), call +15, jmp (the exit), lea
+		 * 8(%rsp),%rsp, jmp site + 5 */
+		static const unsigned char drop[5] = { 0x48, 0x8d, 0x64, 0x24, 0x08 };
+
+		cr_assert(stub[5] == 0xe8 && rel_target(at + 5, stub + 5) == at + 15,
+			  "stub of -pg site %u does not prime its return", i);
+		cr_assert(memcmp(stub + 15, drop, 5) == 0, "stub of -pg site %u at +15", i);
+		cr_assert(stub[20] == 0xe9 && rel_target(at + 20, stub + 20) == s->addr + 5,
+			  "stub of -pg site %u does not go on into its body", i);
+	}
+}
+
 static void assert_sites_hold(pid_t pid, const unsigned char *want, int enabled)
 {
 	char path[128];
@@ -102,21 +132,9 @@ static void assert_sites_hold(pid_t pid, const unsigned char *want, int enabled)
 
 		cr_assert(pread(fd, &s, sizeof(s), h.site_off + i * sizeof(s)) == sizeof(s));
 		cr_assert(pread(memfd, cur, s.len, s.addr) == s.len);
-		if (enabled == 1 && s.kind == TAT_SITE_FENTRY) {
-			/* a jmp to its call-through stub, in a trampoline copy:
-			 * call (the entry), call site + 5, jmp (the exit) */
-			unsigned char stub[16];
-			uint64_t at = rel_target(s.addr, cur);
-
+		if (enabled == 1) {
 			cr_assert_eq(cur[0], 0xe9, "site %u at %#lx is not a jmp", i, s.addr);
-			cr_assert(in_tramp(&h, at), "site %u jumps to %#lx", i, at);
-			cr_assert(pread(memfd, stub, 16, at) == 16);
-			cr_assert(stub[0] == 0xe8 && in_tramp(&h, rel_target(at, stub)),
-				  "stub of site %u: %02x", i, stub[0]);
-			cr_assert(stub[5] == 0xe8 && rel_target(at + 5, stub + 5) == s.addr + 5,
-				  "stub of site %u does not call its body", i);
-			cr_assert(stub[10] == 0xe9 && in_tramp(&h, rel_target(at + 10, stub + 10)),
-				  "stub of site %u: %02x at +10", i, stub[10]);
+			assert_stub(memfd, &h, i, &s, rel_target(s.addr, cur));
 		} else if (enabled) {
 			cr_assert_eq(cur[0], 0xe8, "site %u at %#lx is not a call", i, s.addr);
 			cr_assert(in_tramp(&h, rel_target(s.addr, cur)), "site %u", i);
@@ -192,31 +210,30 @@ ParameterizedTest(struct mode *m, calltree, modes, .timeout = 120)
 	free(err);
 }
 
-/* --enable twice, --disable twice, enable again: same ring, more events. */
 /*
- * TATTACH_CALL_THROUGH=0: patchable-entry sites call the trampoline; a
- * --disable then (which plans jumps to stubs, and knows the call too)
- * and an --enable without it: jumps.  The trace is the same.
+ * TATTACH_CALL_THROUGH=0: patchable-entry and -pg sites call the
+ * trampoline; a --disable then (which plans jumps to stubs, and knows the
+ * call too) and an --enable without it: jumps.  The trace is the same.
  */
-Test(calltree, call_through_off_then_on, .timeout = 60)
+static void call_through_off_then_on(const char *bin)
 {
 	static const unsigned char nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
 	char *out = NULL, *err = NULL, *got, *want = NULL, *w;
 	struct target t;
 
-	target_start(&t, build_path("tests/targets/calltree.pfe.O2"));
+	target_start(&t, build_path(bin));
 	ring_remove(t.pid);
 	setenv("TATTACH_CALL_THROUGH", "0", 1);
-	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s: %s", bin, err);
 	unsetenv("TATTACH_CALL_THROUGH");
 	assert_sites_hold(t.pid, NULL, CALLS_ONLY);
 	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
-	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s: %s", bin, err);
 	assert_sites_hold(t.pid, nop5, 0);
-	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s: %s", bin, err);
 	assert_sites_hold(t.pid, NULL, 1);
 	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
-	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s: %s", bin, err);
 	assert_sites_hold(t.pid, nop5, 0);
 	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");	/* not traced */
 
@@ -229,14 +246,22 @@ Test(calltree, call_through_off_then_on, .timeout = 60)
 	w = expect_dispatch_work(3);
 	str_append(&want, w);
 	free(w);
-	cr_assert_str_eq(got, want, "%s", out);
+	cr_assert_str_eq(got, want, "%s:\n%s", bin, out);
 	free(got);
 	free(want);
 	free(out);
 	free(err);
 	target_stop(&t);
+	ring_remove(t.pid);
 }
 
+Test(calltree, call_through_off_then_on, .timeout = 60)
+{
+	call_through_off_then_on("tests/targets/calltree.pfe.O2");
+	call_through_off_then_on("tests/targets/calltree.pg.O2");
+}
+
+/* --enable twice, --disable twice, enable again: same ring, more events. */
 Test(calltree, reenable, .timeout = 60)
 {
 	char *out = NULL, *err = NULL, *got, *want = NULL, *w;

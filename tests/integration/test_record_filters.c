@@ -21,14 +21,15 @@
 
 static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
 
-/* Does the call at @addr land in one of the trampoline copies? */
-static int calls_trampoline(const struct tat_ring_header *h, uint64_t addr,
-			    const uint8_t *b)
+/* Does the call (or the jmp to the site's stub) at @addr land in one of
+ * the trampoline copies? */
+static int enters_trampoline(const struct tat_ring_header *h, uint64_t addr,
+			     const uint8_t *b)
 {
 	int32_t rel;
 	uint64_t to;
 
-	if (b[0] != 0xe8)
+	if (b[0] != 0xe8 && b[0] != 0xe9)
 		return 0;
 	memcpy(&rel, b + 1, 4);
 	to = addr + 5 + (int64_t)rel;
@@ -64,7 +65,7 @@ static unsigned check_sites(pid_t pid, const char *want_re, int invert)
 
 		cr_assert_eq(pread(fd, b, sites[i].len, (off_t)sites[i].addr), sites[i].len);
 		if (want) {
-			cr_assert(calls_trampoline(v.h, sites[i].addr, b),
+			cr_assert(enters_trampoline(v.h, sites[i].addr, b),
 				  "%s: not calling the trampoline (%02x %02x)", v.names[i], b[0], b[1]);
 			cr_assert_eq(sites[i].patched, 1, "%s", v.names[i]);
 			on++;
