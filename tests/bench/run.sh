@@ -319,7 +319,8 @@ cfg lad8      direct       percall.lad8  1000 300000 "ladder 8: = 3 at patchable
 cfg lad9      direct       percall.lad9  1000 300000 "ladder 9: = 8, the return caught by calling the body (call-through)"
 cfg lad10     direct       percall.lad10 1000 300000 "ladder 10: = 7 with 9's sites and call-through"
 cfg tat_disc  tat-discard  percall.pg     200 100000 "tattach -pg, discard, -b 2G -t 2 (never full)"
-cfg tat_fl    tat-flight   percall.pg     600 300000 "tattach -pg, flight, -b 64K"
+cfg tat_fl    tat-flight   percall.pg     600 300000 "tattach -pg (primed return), flight, -b 64K"
+cfg tat_flpghj tat-flight-hj percall.pg    600 300000 "tattach -pg, TATTACH_CALL_THROUGH=0 (hijack), flight"
 cfg tat_flpfe tat-flight   percall.pfe    600 300000 "tattach -fpatchable-function-entry=5 (call-through), flight, -b 64K"
 cfg tat_flhj  tat-flight-hj percall.pfe   600 300000 "tattach -fpatchable-function-entry=5, TATTACH_CALL_THROUGH=0 (hijack), flight"
 cfg tat_stats tat-stats    percall.pg     600 300000 "tattach -pg, stats mode (no events)"
@@ -496,7 +497,7 @@ for w in fib mix; do
 done
 # Goals: tattach <= 0.5x uftrace and <= 1.5x the floor, per traced call.
 for w in fib mix; do
-	for t in tat_fl tat_disc tat_flpfe tat_flhj; do
+	for t in tat_fl tat_disc tat_flpfe tat_flhj tat_flpghj; do
 		combine "$M/$t.$w.vs_uftrace" '$1 / $2' "$M/$t.$w.ovh" "$M/uftrace.$w.ovh"
 		combine "$M/$t.$w.vs_floor" '$1 / $2' "$M/$t.$w.ovh" "$M/floor.$w.ovh"
 	done
@@ -510,6 +511,7 @@ for w in fib mix; do
 	combine "$M/lad10.$w.vs_floor" '$1 / $2' "$M/lad10.$w.ovh" "$M/floor.$w.ovh"
 	combine "$M/lad10.$w.vs_lad7" '$1 / $2' "$M/lad10.$w.ovh" "$M/lad7.$w.ovh"
 	combine "$M/tat_flpfe.$w.vs_hj" '$1 / $2' "$M/tat_flpfe.$w.ovh" "$M/tat_flhj.$w.ovh"
+	combine "$M/tat_fl.$w.vs_hj" '$1 / $2' "$M/tat_fl.$w.ovh" "$M/tat_flpghj.$w.ovh"
 	combine "$M/tat_flpfe.$w.vs_lad10" '$1 / $2' "$M/tat_flpfe.$w.ovh" "$M/lad10.$w.ovh"
 	# Goal: stats mode costs no more per call than event mode.
 	combine "$M/tat_stats.$w.vs_flight" '$1 / $2' "$M/tat_stats.$w.ovh" "$M/tat_fl.$w.ovh"
@@ -524,7 +526,7 @@ for w in fib mix; do
 	wn=WNAME_$w
 	row_text "1 $w" "${!wn}" "" "" "ns per call, overhead = with tracer - no instrumentation"
 	row "1 $w" "no instrumentation: time per call" "$M/plain.$w" "ns/call" "${PERRUN[plain.$w]:-?} calls/run"
-	for c in pg tat_disc tat_fl tat_flpfe tat_flhj tat_stats uftrace bpftrace lttng floor; do
+	for c in pg tat_disc tat_fl tat_flpghj tat_flpfe tat_flhj tat_stats uftrace bpftrace lttng floor; do
 		[ -n "${KIND[$c]:-}" ] || continue
 		row "1 $w" "${LABEL[$c]}: overhead" "$M/$c.$w.ovh" "ns/call" "${PERRUN[$c.$w]:-?} calls/run"
 		if [ $c = tat_disc ]; then
@@ -559,6 +561,9 @@ for w in fib mix; do
 	row "1 $w" "ratio tattach flight (pfe, call-through) / floor (goal <= 1.5)" \
 		"$M/tat_flpfe.$w.vs_floor" "x"
 	row "1 $w" "ratio tattach flight (pfe, hijack) / floor" "$M/tat_flhj.$w.vs_floor" "x"
+	row "1 $w" "ratio tattach flight (-pg, hijack) / floor" "$M/tat_flpghj.$w.vs_floor" "x"
+	row "1 $w" "ratio tattach -pg primed return / -pg hijack (same sites)" \
+		"$M/tat_fl.$w.vs_hj" "x" "below 1: what priming the return saves"
 	row "1 $w" "ratio tattach pfe call-through / pfe hijack (same sites)" \
 		"$M/tat_flpfe.$w.vs_hj" "x" "below 1: what the stubs save"
 	row "1 $w" "ratio tattach flight (pfe, call-through) / ladder 10" \
