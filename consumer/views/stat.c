@@ -130,12 +130,13 @@ static void end_busy(struct stat_view *sv, struct row *r, uint64_t tsc)
 		r->busy_ticks += tsc - from;
 }
 
-static int entered(void *arg, const struct tread_event *ev, uint32_t depth)
+static int entered(void *arg, const struct tread_event *ev, uint32_t depth, void *data)
 {
 	struct stat_view *sv = arg;
 	struct row *r = row_for(sv, ev->site);
 
 	(void)depth;
+	(void)data;
 	if (!r)
 		return ev->site >= sv->v->ring->site_cap ? 0 : -ENOMEM;
 	start_busy(r, ev->tsc);
