@@ -86,7 +86,6 @@ void tread_sub_stacks_clear(struct tread_sub_stacks *ss)
 	ss->zero.depth = 0;
 	for (uint32_t i = 0; i < ss->n; i++)
 		ss->other[i].depth = 0;
-	ss->shown = 0;
 }
 
 void tread_sub_stacks_free(struct tread_sub_stacks *ss)

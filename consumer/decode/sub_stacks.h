@@ -10,8 +10,8 @@
  * nothing more; the others are found by id.  The trampoline reuses the
  * ids of stacks that have no open call, so they stay few.
  *
- * The element type is the user's: graph and report keep different data
- * per open call.
+ * The element type is the user's: the pairing (calls.h) keeps its open
+ * calls in them, each with the data of the view that reads them.
  */
 #ifndef TATTACH_CONSUMER_SUB_STACKS_H
 #define TATTACH_CONSUMER_SUB_STACKS_H
@@ -34,7 +34,6 @@ struct tread_sub_stacks {
 	struct tread_call_stack *other;
 	uint32_t n, cap;
 	uint32_t last;			/* index of the last one found */
-	uint64_t shown;			/* sub-stack of the last event shown */
 };
 
 /* The call stack of sub-stack @id (created empty), or NULL when out of

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * Function-graph output.  The only state is a stack of open calls per
- * thread slot and sub-stack (sub_stacks.h): it gives the indentation and
- * the start time of each exit's call, and tells a normal exit from one
- * whose entry we never saw.  When a thread switches stacks (coroutines), a
- * "stack N" comment line says so, and indentation follows that stack.
+ * Function-graph output.  The only state is the pairing of calls.h, per
+ * thread slot and sub-stack: it gives the indentation and the start time
+ * of each exit's call, and tells a normal exit from one whose entry we
+ * never saw; each of its ends is a line.  When a thread switches stacks
+ * (coroutines), a "stack N" comment line says so, and indentation follows
+ * that stack.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -14,19 +15,16 @@
 #include <time.h>
 
 #include "consumer/views/graph.h"
-#include "consumer/decode/inflight.h"
+#include "consumer/decode/calls.h"
 #include "consumer/decode/marks.h"
-#include "consumer/decode/sub_stacks.h"
 #include "consumer/decode/values.h"
 #include "consumer/input/site_params.h"
 #include "consumer/views/summary.h"
 
+/* What the graph keeps of an open call (its data in calls.h). */
 struct frame {
-	uint32_t site;
-	bool     early;		/* entered before tracing: tsc is the --enable */
-	bool     crossed;	/* open before a gap in the events, and still
-				 * in flight after it (settle_gap()) */
-	uint64_t tsc;
+	bool     early;		/* entered before tracing: its entry time is
+				 * the --enable */
 	uint64_t ret;		/* tattach -R: its return value (values.h), 0 */
 };
 
@@ -37,10 +35,12 @@ struct tread_graph {
 	int32_t tid;
 	struct tread_filter *filter;	/* NULL: every event */
 	bool srcline;			/* --srcline */
-	struct tread_sub_stacks *stacks; /* by slot */
-	uint64_t too_deep;		/* entries past TREAD_GRAPH_MAX_DEPTH */
+	struct tread_calls *calls;	/* the open calls, by slot and sub-stack */
+	uint64_t *shown;		/* by slot: sub-stack of the last event shown */
+	uint64_t entry_ret;		/* for entered(): the return value of the
+					 * call being pushed when print_entry()
+					 * read it already, else 0 */
 	struct tread_site_params *params; /* tattach -A/-R: parameter names */
-	struct tread_inflight_frame *live; /* frames in flight, read after a gap */
 
 	/* --time */
 	enum tread_time_mode time;
@@ -59,24 +59,31 @@ struct tread_graph {
 	bool     oom;
 };
 
+static int entered(void *arg, const struct tread_event *ev, uint32_t depth, void *data);
+static int closed(void *arg, const struct tread_call *call);
+static int unmatched(void *arg, const struct tread_event *ev, uint32_t depth);
+
 int tread_graph_open(const struct tread_ring *ring, struct tread_site_names *names,
 		     FILE *out, int32_t tid, struct tread_graph **out_g)
 {
 	struct tread_graph *g = calloc(1, sizeof(*g));
+	struct tread_call_ops ops = {
+		.entered = entered, .closed = closed, .unmatched = unmatched, .arg = g,
+		.data_size = sizeof(struct frame), .by_stack = true,
+	};
 
 	*out_g = NULL;
 	if (!g)
 		return -ENOMEM;
-	g->stacks = calloc(ring->hdr.max_threads, sizeof(*g->stacks));
+	g->shown = calloc(ring->hdr.max_threads ? ring->hdr.max_threads : 1,
+			  sizeof(*g->shown));
 	g->cap = 256;
 	g->buf = malloc(g->cap);
-	if (tread_inflight_max(ring))
-		g->live = calloc(tread_inflight_max(ring), sizeof(*g->live));
-	if (!g->stacks || !g->buf || (tread_inflight_max(ring) && !g->live) ||
+	if (!g->shown || !g->buf || tread_calls_open(ring, &ops, &g->calls) ||
 	    tread_site_params_open(ring, &g->params)) {
-		free(g->stacks);
+		tread_calls_close(g->calls);
+		free(g->shown);
 		free(g->buf);
-		free(g->live);
 		free(g);
 		return -ENOMEM;
 	}
@@ -92,11 +99,9 @@ void tread_graph_close(struct tread_graph *g)
 {
 	if (!g)
 		return;
-	for (uint32_t i = 0; i < g->ring->hdr.max_threads; i++)
-		tread_sub_stacks_free(&g->stacks[i]);
-	free(g->stacks);
+	tread_calls_close(g->calls);
+	free(g->shown);
 	free(g->buf);
-	free(g->live);
 	tread_site_params_close(g->params);
 	free(g);
 }
@@ -356,39 +361,32 @@ static const char *unwound_note(const struct tread_event *ev)
 	return ev->unwound ? " /* unwound */" : "";
 }
 
-static int push(struct tread_graph *g, struct tread_call_stack *st,
-		const struct tread_event *ev, uint64_t ret)
+/* Open the call @ev enters, whose line is printed; @ret: its return value
+ * when already read (tattach -R), else 0. */
+static int push(struct tread_graph *g, const struct tread_event *ev, uint64_t ret)
 {
-	struct frame f = { .site = ev->site, .early = ev->early, .tsc = ev->tsc, .ret = ret };
-
-	if (st->depth == TREAD_GRAPH_MAX_DEPTH) {
-		g->too_deep++;
-		return 0;
-	}
-	return tread_call_push(st, &f, sizeof(f));
+	g->entry_ret = ret;
+	return tread_calls_feed(g->calls, ev);
 }
 
-static struct frame *frame_at(const struct tread_call_stack *st, uint32_t i)
+static int entered(void *arg, const struct tread_event *ev, uint32_t depth, void *data)
 {
-	return tread_call_at(st, i, sizeof(struct frame));
-}
+	struct tread_graph *g = arg;
+	struct frame *f = data;
 
-/* The open calls of @ev's thread slot on @ev's sub-stack (NULL: no memory). */
-static struct tread_call_stack *stack_of(struct tread_graph *g,
-					 const struct tread_event *ev)
-{
-	return tread_sub_stack(&g->stacks[ev->slot], ev->stack);
+	(void)depth;
+	f->early = ev->early;
+	f->ret = g->entry_ret;
+	return 0;
 }
 
 /* A "stack N" comment line when @ev runs on another stack than the slot's last
  * event shown: the indentation that follows is that stack's. */
 static int show_stack(struct tread_graph *g, const struct tread_event *ev)
 {
-	struct tread_sub_stacks *ss = &g->stacks[ev->slot];
-
-	if (ev->stack == ss->shown)
+	if (ev->stack == g->shown[ev->slot])
 		return 0;
-	ss->shown = ev->stack;
+	g->shown[ev->slot] = ev->stack;
 	begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, 0);
 	put_str(g, "/* stack ");
 	put_uint(g, ev->stack, 0, false, false);
@@ -455,17 +453,13 @@ static uint64_t take_values(struct tread_graph *g, struct tread_trace *t,
  * of its function, which its EXIT closes next. */
 static int note_return(struct tread_graph *g, const struct tread_event *ev)
 {
-	struct tread_call_stack *st = stack_of(g, ev);
+	struct tread_open_call *o;
+	int ret = tread_calls_innermost(g->calls, ev, &o);
 
-	if (!st)
-		return -ENOMEM;
-	if (!ev->is_return)
-		return 0;	/* arguments whose entry was not shown */
-	for (int64_t k = (int64_t)st->depth - 1; k >= 0; k--)
-		if (frame_at(st, (uint32_t)k)->site == ev->site) {
-			frame_at(st, (uint32_t)k)->ret = ev->values;
-			break;
-		}
+	if (ret || !ev->is_return)
+		return ret;	/* or arguments whose entry was not shown */
+	if (o)
+		((struct frame *)tread_open_call_data(o))->ret = ev->values;
 	return 0;
 }
 
@@ -476,7 +470,7 @@ static int note_return(struct tread_graph *g, const struct tread_event *ev)
  * exit is taken with it.
  */
 static int print_mark(struct tread_graph *g, struct tread_trace *t,
-		      const struct tread_event *ev, struct tread_call_stack *st,
+		      const struct tread_event *ev, uint32_t depth,
 		      enum tread_mark_kind kind, uint64_t args)
 {
 	const struct tread_event *next;
@@ -485,7 +479,7 @@ static int print_mark(struct tread_graph *g, struct tread_trace *t,
 	int ret;
 
 	tread_mark_read(args, kind, text, sizeof(text), &value);
-	begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
+	begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, depth);
 	put_str(g, "/* ");
 	put_str(g, tread_mark_kind_name(kind));
 	put_str(g, ": ");
@@ -500,7 +494,7 @@ static int print_mark(struct tread_graph *g, struct tread_trace *t,
 		return ret;
 	next = tread_filter_peek_same(g->filter, t);
 	while (next && next->kind == TREAD_EV_DEPTH && next->stack == ev->stack &&
-	       next->open == (uint64_t)st->depth + 1) {
+	       next->open == (uint64_t)depth + 1) {
 		tread_filter_pop_same(g->filter, t);
 		next = tread_filter_peek_same(g->filter, t);
 	}
@@ -509,28 +503,28 @@ static int print_mark(struct tread_graph *g, struct tread_trace *t,
 		tread_filter_pop_same(g->filter, t);
 		return 0;
 	}
-	return push(g, st, ev, 0);	/* its exit comes later, on a line of its own */
+	return push(g, ev, 0);	/* its exit comes later, on a line of its own */
 }
 
 static int print_entry(struct tread_graph *g, struct tread_trace *t,
 		       const struct tread_event *ev)
 {
-	struct tread_call_stack *st = stack_of(g, ev);
 	const struct tread_event *next;
 	const char *name = name_of(g, ev->site);
 	uint64_t args = take_values(g, t, ev, false), retval = 0;
-	int ret;
+	uint32_t depth;
+	int ret = tread_calls_depth(g->calls, ev, &depth);
 
-	if (!st)
-		return -ENOMEM;
+	if (ret)
+		return ret;
 	if (args && !ev->early && tread_mark_kind_of(name) != TREAD_MARK_NONE)
-		return print_mark(g, t, ev, st, tread_mark_kind_of(name), args);
+		return print_mark(g, t, ev, depth, tread_mark_kind_of(name), args);
 	next = tread_filter_peek_same(g->filter, t);
 	/* A resync DEPTH that says the writer had just this call open more
 	 * than our stack (after a TIME record, every 512 events) tells
 	 * nothing: it must not keep a leaf from being folded. */
 	while (next && next->kind == TREAD_EV_DEPTH && next->stack == ev->stack &&
-	       next->open == (uint64_t)st->depth + 1) {
+	       next->open == (uint64_t)depth + 1) {
 		tread_filter_pop_same(g->filter, t);
 		next = tread_filter_peek_same(g->filter, t);
 	}
@@ -540,7 +534,7 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 		retval = take_values(g, t, ev, true);
 		next = tread_filter_peek_same(g->filter, t);
 		while (retval && next && next->kind == TREAD_EV_DEPTH && next->stack == ev->stack &&
-		       next->open == (uint64_t)st->depth + 1) {
+		       next->open == (uint64_t)depth + 1) {
 			tread_filter_pop_same(g->filter, t);
 			next = tread_filter_peek_same(g->filter, t);
 		}
@@ -549,7 +543,7 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 	if (next && next->kind == TREAD_EV_EXIT && next->site == ev->site &&
 	    next->stack == ev->stack && !next->unwound && !next->cut && !ev->early) {
 		begin_line(g, true, ev->tsc, duration_us(g, ev->tsc, next->tsc),
-			   ev->tid, st->depth);
+			   ev->tid, depth);
 		put_str(g, name);
 		put_args(g, ev->site, args);
 		put_ret(g, ev->site, retval);
@@ -558,7 +552,7 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 		tread_filter_pop_same(g->filter, t);
 		return end_line(g);
 	}
-	begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
+	begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, depth);
 	put_str(g, name);
 	put_args(g, ev->site, args);
 	put_mem(g, " {", 2);
@@ -568,104 +562,53 @@ static int print_entry(struct tread_graph *g, struct tread_trace *t,
 	ret = end_line(g);
 	if (ret)
 		return ret;
-	return push(g, st, ev, retval);
+	return push(g, ev, retval);
 }
 
-/* Close the calls above the first @keep of @st: their exits were lost. */
-static int close_lost(struct tread_graph *g, struct tread_call_stack *st,
-		      const struct tread_event *ev, uint64_t keep)
+/* A call closed by the pairing (calls.h): its "}" line. */
+static int closed(void *arg, const struct tread_call *call)
 {
-	while (st->depth > keep) {
-		int ret;
+	struct tread_graph *g = arg;
+	const struct tread_event *ev = call->by;
+	const struct frame *f = call->data;
 
-		st->depth--;
-		begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
+	switch (call->end) {
+	case TREAD_CALL_RETURNED:
+		break;
+	case TREAD_CALL_TID:
+	case TREAD_CALL_SETTLED:
+		return 0;	/* the old owner's calls end without a line */
+	default:		/* an exit lost: above a call that returned,
+				 * gone at DEPTH, or in a gap */
+		begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, call->depth);
 		put_str(g, "} /* ");
-		put_str(g, name_of(g, frame_at(st, st->depth)->site));
+		put_str(g, name_of(g, call->site));
 		put_str(g, " (exit lost) */");
-		ret = end_line(g);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static int print_exit(struct tread_graph *g, const struct tread_event *ev)
-{
-	struct tread_call_stack *st = stack_of(g, ev);
-	const char *name = name_of(g, ev->site);
-	int64_t k;
-	int ret;
-
-	if (!st)
-		return -ENOMEM;
-	for (k = (int64_t)st->depth - 1; k >= 0; k--) {
-		const struct frame *f = frame_at(st, (uint32_t)k);
-
-		/* a call kept across a gap that is still running: this exit
-		 * is another call's, whose entry was in the gap */
-		if (f->site == ev->site &&
-		    !(f->crossed && tread_inflight_still_open(g->ring, ev->slot, g->live,
-							       f->site, f->tsc)))
-			break;
-	}
-	if (k < 0) {
-		begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, st->depth);
-		put_str(g, "} /* ");
-		put_str(g, name);
-		put_str(g, " (entry not traced) */");
-		put_str(g, unwound_note(ev));
 		return end_line(g);
 	}
-
-	/* Calls above the match lost their exits: close them first. */
-	ret = close_lost(g, st, ev, (uint64_t)k + 1);
-	if (ret)
-		return ret;
-	st->depth--;
-	begin_line(g, true, ev->tsc, duration_us(g, frame_at(st, st->depth)->tsc, ev->tsc),
-		   ev->tid, st->depth);
+	begin_line(g, true, ev->tsc, duration_us(g, call->entry_tsc, ev->tsc), ev->tid,
+		   call->depth);
 	put_str(g, "}");
-	put_ret(g, ev->site, frame_at(st, st->depth)->ret);
+	put_ret(g, ev->site, f->ret);
 	put_str(g, " /* ");
-	put_str(g, name);
+	put_str(g, name_of(g, ev->site));
 	put_str(g, " */");
 	put_str(g, unwound_note(ev));
-	if (frame_at(st, st->depth)->early)
+	if (f->early)
 		put_str(g, EARLY_NOTE);
 	return end_line(g);
 }
 
-/*
- * A gap in the slot's events (tread_event_is_gap()): of the calls open
- * before it, keep those still in flight now, which were in flight all
- * through it; end the others as "exit lost".  They may have returned in
- * the gap, and an exit read after it, of a call whose entry was in the
- * gap, would otherwise close one of them with a duration that is not
- * its own.  A file without frames in flight (from before them) tells
- * nothing: its calls stay open, as they did.
- */
-static int settle_gap(struct tread_graph *g, const struct tread_event *ev)
+static int unmatched(void *arg, const struct tread_event *ev, uint32_t depth)
 {
-	struct tread_sub_stacks *ss = &g->stacks[ev->slot];
-	uint32_t n;
-	int ret = 0;
+	struct tread_graph *g = arg;
 
-	if (!g->live)
-		return 0;
-	n = tread_inflight_read(g->ring, ev->slot, g->live);
-
-	for (uint32_t i = 0; !ret && i <= ss->n; i++) {
-		struct tread_call_stack *st = i == 0 ? &ss->zero : &ss->other[i - 1];
-		uint32_t keep = 0;
-
-		while (keep < st->depth &&
-		       tread_inflight_has(g->live, n, frame_at(st, keep)->site,
-					  frame_at(st, keep)->tsc))
-			frame_at(st, keep++)->crossed = true;
-		ret = close_lost(g, st, ev, keep);
-	}
-	return ret;
+	begin_line(g, true, ev->tsc, NO_DURATION, ev->tid, depth);
+	put_str(g, "} /* ");
+	put_str(g, name_of(g, ev->site));
+	put_str(g, " (entry not traced) */");
+	put_str(g, unwound_note(ev));
+	return end_line(g);
 }
 
 static int print_lost(struct tread_graph *g, const struct tread_event *ev)
@@ -719,7 +662,8 @@ int tread_graph_round(struct tread_graph *g, struct tread_trace *t)
 	while (!ret && tread_filter_next(g->filter, t, &ev) == 1) {
 		if (ev.kind == TREAD_EV_TID) {
 			/* The slot has a new owner: the old one's calls are over. */
-			tread_sub_stacks_clear(&g->stacks[ev.slot]);
+			g->shown[ev.slot] = 0;
+			ret = tread_calls_feed(g->calls, &ev);
 			continue;
 		}
 		if (g->tid && ev.tid != g->tid)
@@ -733,20 +677,16 @@ int tread_graph_round(struct tread_graph *g, struct tread_trace *t)
 			ret = print_entry(g, t, &ev);
 			break;
 		case TREAD_EV_EXIT:
-			ret = print_exit(g, &ev);
+		case TREAD_EV_DEPTH:	/* the writer had fewer calls open */
+			ret = tread_calls_feed(g->calls, &ev);
 			break;
-		case TREAD_EV_LOST:
+		case TREAD_EV_LOST:	/* its line, then the calls it ends */
 			ret = print_lost(g, &ev);
-			if (!ret && tread_event_is_gap(&ev))
-				ret = settle_gap(g, &ev);
+			if (!ret)
+				ret = tread_calls_feed(g->calls, &ev);
 			break;
 		case TREAD_EV_VALUES:
 			ret = note_return(g, &ev);
-			break;
-		case TREAD_EV_DEPTH:
-			/* the writer had fewer calls open: the rest ended unseen */
-			ret = stack_of(g, &ev) ? close_lost(g, stack_of(g, &ev), &ev, ev.open) :
-						 -ENOMEM;
 			break;
 		}
 	}
@@ -757,11 +697,11 @@ int tread_graph_summary(struct tread_graph *g, const struct tread_trace *t)
 {
 	int ret = tread_print_losses(g->out, t, g->tid);
 
-	if (ret || !g->too_deep)
+	if (ret || !tread_calls_too_deep(g->calls))
 		return ret;
 	errno = 0;
 	if (fprintf(g->out, "# %" PRIu64 " calls nested deeper than %u were not "
-		    "indented\n", g->too_deep, TREAD_GRAPH_MAX_DEPTH) < 0)
+		    "indented\n", tread_calls_too_deep(g->calls), TREAD_GRAPH_MAX_DEPTH) < 0)
 		return write_error();
 	return 0;
 }

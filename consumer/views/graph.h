@@ -29,12 +29,13 @@
 #include <stdio.h>
 
 #include "consumer/filter.h"
+#include "consumer/decode/calls.h"
 #include "consumer/decode/ring_reader.h"
 #include "consumer/input/site_names.h"
 #include "consumer/decode/trace.h"
 
-/* Deepest call nesting tracked per thread; deeper entries are not pushed. */
-#define TREAD_GRAPH_MAX_DEPTH 65536
+/* Deepest call nesting tracked per stack; deeper entries are not pushed. */
+#define TREAD_GRAPH_MAX_DEPTH TREAD_CALLS_MAX_DEPTH
 
 struct tread_graph;
 
