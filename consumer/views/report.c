@@ -2,9 +2,9 @@
 /*
  * Per-function time accounting for --report.
  *
- * Each thread slot keeps a stack of open calls per sub-stack (coroutine,
- * sigaltstack: sub_stacks.h) with the time their traced children took; an
- * exit pops its call and charges the function.  Stats
+ * The calls are paired by calls.h, per thread slot and sub-stack
+ * (coroutine, sigaltstack), each open call with the time its traced
+ * children took; a call closed by its exit charges its function.  Stats
  * live in a dense array, reached from the site index through a map, so
  * memory follows the number of functions seen, not the site table size.
  */
@@ -15,16 +15,12 @@
 #include <string.h>
 
 #include "consumer/views/report.h"
-#include "consumer/decode/inflight.h"
+#include "consumer/decode/calls.h"
 #include "consumer/decode/stats_reader.h"
-#include "consumer/decode/sub_stacks.h"
 #include "consumer/views/summary.h"
 
+/* What the report keeps of an open call (its data in calls.h). */
 struct open_call {
-	uint32_t site;
-	bool     crossed;	/* open before a gap in the events and still
-				 * in flight after it (settle_gap()) */
-	uint64_t start;
 	uint64_t children;	/* ticks spent in traced callees */
 };
 
@@ -46,8 +42,7 @@ struct tread_report {
 	struct tread_site_names *names;
 	int32_t tid;
 
-	struct tread_sub_stacks *stacks; /* by slot */
-	struct tread_inflight_frame *live; /* frames in flight, after a gap */
+	struct tread_calls *calls;	/* the open calls, by slot and sub-stack */
 	uint32_t *stats_of_site;	/* [site_cap]: index + 1, 0 = none */
 	struct func_stats *stats;
 	uint32_t nstats;
@@ -69,8 +64,6 @@ struct tread_report {
 	uint64_t cut;			/* calls still running at --disable */
 };
 
-#define MAX_DEPTH 65536
-
 static uint64_t add_sat(uint64_t a, uint64_t b)
 {
 	uint64_t s;
@@ -78,10 +71,17 @@ static uint64_t add_sat(uint64_t a, uint64_t b)
 	return __builtin_add_overflow(a, b, &s) ? UINT64_MAX : s;
 }
 
+static int closed(void *arg, const struct tread_call *call);
+static int unmatched(void *arg, const struct tread_event *ev, uint32_t depth);
+
 int tread_report_open(const struct tread_ring *ring, struct tread_site_names *names,
 		      int32_t tid, struct tread_report **out)
 {
 	struct tread_report *r = calloc(1, sizeof(*r));
+	struct tread_call_ops ops = {
+		.closed = closed, .unmatched = unmatched, .arg = r,
+		.data_size = sizeof(struct open_call), .by_stack = true,
+	};
 
 	*out = NULL;
 	if (!r)
@@ -89,11 +89,8 @@ int tread_report_open(const struct tread_ring *ring, struct tread_site_names *na
 	r->ring = ring;
 	r->names = names;
 	r->tid = tid;
-	r->stacks = calloc(ring->hdr.max_threads, sizeof(*r->stacks));
 	r->stats_of_site = calloc(ring->site_cap ? ring->site_cap : 1, sizeof(uint32_t));
-	if (tread_inflight_max(ring))
-		r->live = calloc(tread_inflight_max(ring), sizeof(*r->live));
-	if (!r->stacks || !r->stats_of_site || (tread_inflight_max(ring) && !r->live)) {
+	if (!r->stats_of_site || tread_calls_open(ring, &ops, &r->calls)) {
 		tread_report_close(r);
 		return -ENOMEM;
 	}
@@ -105,10 +102,7 @@ void tread_report_close(struct tread_report *r)
 {
 	if (!r)
 		return;
-	for (uint32_t i = 0; r->stacks && i < r->ring->hdr.max_threads; i++)
-		tread_sub_stacks_free(&r->stacks[i]);
-	free(r->stacks);
-	free(r->live);
+	tread_calls_close(r->calls);
 	free(r->stats_of_site);
 	free(r->by_tid_site);
 	free(r->stats);
@@ -188,65 +182,56 @@ static struct func_stats *stats_for(struct tread_report *r, uint32_t site, int32
 	return f;
 }
 
-static int enter(struct tread_report *r, const struct tread_event *ev)
+/* Is a call of @site open below @call (a recursive call)? */
+static bool open_below(const struct tread_call *call, uint32_t site)
 {
-	struct tread_call_stack *st = tread_sub_stack(&r->stacks[ev->slot], ev->stack);
-	struct open_call c = { .site = ev->site, .start = ev->tsc };	/* not crossed */
-
-	if (!st)
-		return -ENOMEM;
-	if (st->depth == MAX_DEPTH)
-		return 0;	/* its exit will count as unmatched */
-	return tread_call_push(st, &c, sizeof(c));
+	for (uint32_t i = 0; i < call->depth; i++)
+		if (tread_call_below(call, i)->site == site)
+			return true;
+	return false;
 }
 
-static int leave(struct tread_report *r, const struct tread_event *ev)
+/* A call closed by the pairing (calls.h): by its exit, charge it. */
+static int closed(void *arg, const struct tread_call *call)
 {
-	struct tread_call_stack *cs = tread_sub_stack(&r->stacks[ev->slot], ev->stack);
-	struct open_call *calls;
-	struct open_call call;
+	struct tread_report *r = arg;
+	const struct open_call *c = call->data;
 	struct func_stats *f;
 	uint64_t d, self;
-	bool recursive = false;
-	int64_t k;
+	bool recursive;
 
-	if (!cs)
-		return -ENOMEM;
-	calls = cs->calls;
-	for (k = (int64_t)cs->depth - 1; k >= 0; k--)
-		/* a call kept across a gap that is still running: this exit
-		 * is another call's, whose entry was in the gap */
-		if (calls[k].site == ev->site &&
-		    !(calls[k].crossed && tread_inflight_still_open(r->ring, ev->slot, r->live,
-								     calls[k].site,
-								     calls[k].start)))
-			break;
-	if (k < 0) {
-		r->unmatched_exits++;
+	switch (call->end) {
+	case TREAD_CALL_RETURNED:
+		break;
+	case TREAD_CALL_TID:
+	case TREAD_CALL_SETTLED:
+		return 0;	/* the old owner's calls: not counted, not told */
+	default:
+		r->unclosed++;	/* its exit was lost */
 		return 0;
 	}
-	r->unclosed += cs->depth - (k + 1);
-	cs->depth = k;
-	call = calls[k];
 	/* cut loose by --disable: its return was never seen, like a call
 	 * still running at the end (so is its callers', cut with it) */
-	if (ev->cut) {
+	if (call->by->cut) {
 		r->cut++;
 		return 0;
 	}
 
-	d = ev->tsc > call.start ? ev->tsc - call.start : 0;
-	self = d > call.children ? d - call.children : 0;
-	for (int64_t i = 0; i < k && !recursive; i++)
-		recursive = calls[i].site == ev->site;
-	if (k > 0)
-		calls[k - 1].children = add_sat(calls[k - 1].children, d);
+	d = call->exit_tsc - call->entry_tsc;
+	self = d > c->children ? d - c->children : 0;
+	recursive = open_below(call, call->site);
+	if (call->depth > 0) {
+		struct open_call *caller =
+			tread_open_call_data(tread_call_below(call, call->depth - 1));
 
-	if (ev->site >= r->ring->site_cap) {	/* corrupt: no name, no row */
+		caller->children = add_sat(caller->children, d);
+	}
+
+	if (call->site >= r->ring->site_cap) {	/* corrupt: no name, no row */
 		r->outside_table++;
 		return 0;
 	}
-	f = stats_for(r, ev->site, ev->tid);
+	f = stats_for(r, call->site, call->by->tid);
 	if (!f)
 		return -ENOMEM;
 	f->calls++;
@@ -261,33 +246,14 @@ static int leave(struct tread_report *r, const struct tread_event *ev)
 	return 0;
 }
 
-/*
- * A gap in the slot's events (tread_event_is_gap()): keep the calls open
- * before it that are still in flight now (so they were all through it);
- * the others may have returned in the gap and are left out, as calls
- * whose exit was lost: an exit read after the gap could be another call's.
- * A file without frames in flight tells nothing: its calls stay open.
- */
-static void settle_gap(struct tread_report *r, const struct tread_event *ev)
+static int unmatched(void *arg, const struct tread_event *ev, uint32_t depth)
 {
-	struct tread_sub_stacks *ss = &r->stacks[ev->slot];
-	uint32_t n;
+	struct tread_report *r = arg;
 
-	if (!r->live)
-		return;
-	n = tread_inflight_read(r->ring, ev->slot, r->live);
-
-	for (uint32_t i = 0; i <= ss->n; i++) {
-		struct tread_call_stack *st = i == 0 ? &ss->zero : &ss->other[i - 1];
-		struct open_call *calls = st->calls;
-		uint32_t keep = 0;
-
-		while (keep < st->depth &&
-		       tread_inflight_has(r->live, n, calls[keep].site, calls[keep].start))
-			calls[keep++].crossed = true;
-		r->unclosed += st->depth - keep;
-		st->depth = keep;
-	}
+	(void)ev;
+	(void)depth;
+	r->unmatched_exits++;
+	return 0;
 }
 
 int tread_report_round(struct tread_report *r, struct tread_trace *t)
@@ -301,31 +267,11 @@ int tread_report_round_filtered(struct tread_report *r, struct tread_trace *t,
 	struct tread_event ev;
 	int ret = 0;
 
-	while (!ret && tread_filter_next(flt, t, &ev) == 1) {
-		if (ev.kind == TREAD_EV_TID) {
-			tread_sub_stacks_clear(&r->stacks[ev.slot]);
-			continue;
-		}
-		if (r->tid && ev.tid != r->tid)
-			continue;
-		if (ev.kind == TREAD_EV_DEPTH) {
-			struct tread_call_stack *st =
-				tread_sub_stack(&r->stacks[ev.slot], ev.stack);
-
-			/* the writer had fewer calls open: the rest ended unseen */
-			if (!st)
-				ret = -ENOMEM;
-			else if (st->depth > ev.open) {
-				r->unclosed += st->depth - ev.open;
-				st->depth = (uint32_t)ev.open;
-			}
-		} else if (tread_event_is_gap(&ev))
-			settle_gap(r, &ev);
-		else if (ev.kind == TREAD_EV_ENTRY)
-			ret = enter(r, &ev);
-		else if (ev.kind == TREAD_EV_EXIT)
-			ret = leave(r, &ev);
-	}
+	/* A TID event (the slot changed hands) ends the calls of any thread;
+	 * --tid leaves out the other threads' events. */
+	while (!ret && tread_filter_next(flt, t, &ev) == 1)
+		if (ev.kind == TREAD_EV_TID || !r->tid || ev.tid == r->tid)
+			ret = tread_calls_feed(r->calls, &ev);
 	return ret;
 }
 
@@ -507,8 +453,7 @@ int tread_report_print(struct tread_report *r, const struct tread_trace *t,
 		r->stats[i].name = tread_site_name(r->names, r->stats[i].site);
 		calls = add_sat(calls, r->stats[i].calls);
 	}
-	for (uint32_t i = 0; i < r->ring->hdr.max_threads; i++)
-		running += tread_sub_stacks_depth(&r->stacks[i]);
+	running = tread_calls_running(r->calls);
 	sort_keys = r->keys;
 	sort_per_thread = r->per_thread;
 	if (r->nstats)		/* qsort(NULL, 0) is undefined */
