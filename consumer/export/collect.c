@@ -12,7 +12,7 @@
 #include "consumer/errmsg.h"
 #include "consumer/export/collect.h"
 #include "consumer/decode/trace.h"
-#include "consumer/decode/inflight.h"
+#include "consumer/decode/calls.h"
 #include "consumer/decode/marks.h"
 #include "consumer/decode/values.h"
 #include "consumer/input/site_params.h"
@@ -26,23 +26,21 @@ struct xtrace_owned {
 	size_t  threads_cap, funcs_cap;
 };
 
+/* What the model keeps of an open call (its data in calls.h). */
 struct frame {
-	uint32_t site;
 	uint32_t func;
 	uint32_t thread;
 	bool     early;		/* adopted at --enable: its exit says so too */
-	bool     crossed;	/* open before a gap in the events and still
-				 * in flight after it (settle_gap()) */
-	uint64_t tsc;		/* its ENTRY's, event clock */
 	size_t   entry;		/* index of its ENTRY in reader.ev */
 	const char *ret;	/* tattach -R: its return value, for its EXIT */
 	const uint8_t *ret_bytes;	/* and that record's bytes */
 	uint32_t ret_nbytes;
 };
 
-struct slot_stack {
-	struct frame *frames;
-	uint32_t depth, cap;
+/* A site past the site table (corrupt) and its function. */
+struct site_func {
+	uint32_t site;
+	uint32_t func;
 };
 
 struct tid_entry {
@@ -58,17 +56,17 @@ struct reader {
 	const struct tread_filter_spec *filter;	/* NULL: everything */
 	uint32_t proc;
 	uint32_t *func_of_site;		/* [site_cap]: func index + 1, 0 = none */
-	struct frame *beyond;		/* sites past the table (corrupt): site, func */
+	struct site_func *beyond;	/* sites past the table (corrupt) */
 	size_t   nbeyond;
 	struct tid_entry *tids;		/* open addressing, power-of-two size */
 	size_t   tids_cap, ntids;
-	struct slot_stack *slots;	/* [max_threads] */
+	struct tread_calls *calls;	/* the open calls, one stack per slot */
+	uint64_t real;			/* real_ns of the event being read */
 	struct tread_xevent *ev;	/* this input's events, in trace order */
 	size_t   nev, ev_cap;
 	uint64_t last_real;
 	struct tread_collect_stats *stats;
 	struct tread_site_params *params;	/* tattach -A/-R: parameter names */
-	struct tread_inflight_frame *live;	/* frames in flight, after a gap */
 	/* Whose calibration dates the events: this input's own ring, or an
 	 * earlier input's of the same machine (same_clock()). */
 	struct tread_ring clock;
@@ -265,7 +263,7 @@ static int func_of(struct reader *r, uint32_t site, uint32_t *out)
 		return ret;
 	{
 		size_t cap = r->nbeyond;	/* exact-size growth: rare */
-		struct frame *nb = reallocarray(r->beyond, cap + 1, sizeof(*nb));
+		struct site_func *nb = reallocarray(r->beyond, cap + 1, sizeof(*nb));
 
 		if (!nb)
 			return -ENOMEM;
@@ -287,92 +285,61 @@ static int emit(struct reader *r, const struct tread_xevent *e)
 	return 0;
 }
 
-/* Close the calls of @st above the first @keep, at @real: exits lost. */
-static int close_above(struct reader *r, struct slot_stack *st, uint64_t keep,
-		       uint64_t real)
+/* A call opened by the pairing (calls.h): its ENTRY. */
+static int entered(void *arg, const struct tread_event *ev, uint32_t depth, void *data)
 {
-	while (st->depth > keep) {
-		const struct frame *f = &st->frames[--st->depth];
-		struct tread_xevent e = {
-			.real_ns = real, .thread = f->thread, .func = f->func,
-			.kind = TREAD_X_EXIT, .synthetic = 1, .depth = st->depth,
-			.early = f->early,
-		};
-		int ret = emit(r, &e);
+	struct reader *r = arg;
+	struct frame *f = data;
+	struct tread_xevent e = { .real_ns = r->real, .kind = TREAD_X_ENTRY,
+				  .early = ev->early ? 1 : 0, .depth = depth };
+	int ret = thread_of(r, ev->tid, &e.thread);
 
-		if (ret)
-			return ret;
-		r->stats->synthetic_exits++;
-	}
-	return 0;
-}
-
-static int on_entry(struct reader *r, const struct tread_event *ev, uint64_t real)
-{
-	struct slot_stack *st = &r->slots[ev->slot];
-	struct tread_xevent e = { .real_ns = real, .kind = TREAD_X_ENTRY,
-				  .early = ev->early ? 1 : 0 };
-	int ret;
-
-	if (st->depth == TREAD_COLLECT_MAX_DEPTH) {
-		r->stats->too_deep++;
-		return 0;
-	}
-	ret = thread_of(r, ev->tid, &e.thread);
 	if (!ret)
 		ret = func_of(r, ev->site, &e.func);
 	if (ret)
 		return ret;
-	if (st->depth == st->cap) {
-		uint32_t cap = st->cap ? st->cap * 2 : 32;
-		struct frame *f = reallocarray(st->frames, cap, sizeof(*f));
-
-		if (!f)
-			return -ENOMEM;
-		st->frames = f;
-		st->cap = cap;
-	}
-	e.depth = st->depth;
-	st->frames[st->depth++] = (struct frame){ .site = ev->site, .func = e.func,
-						  .thread = e.thread, .early = e.early,
-						  .tsc = ev->tsc, .entry = r->nev };
+	*f = (struct frame){ .func = e.func, .thread = e.thread, .early = e.early,
+			     .entry = r->nev };
 	return emit(r, &e);
 }
 
-static int on_exit_event(struct reader *r, const struct tread_event *ev, uint64_t real)
+/*
+ * A call closed by the pairing: its EXIT, made up (synthetic) at the time
+ * of the event that ended it when its own exit was not read.
+ */
+static int closed(void *arg, const struct tread_call *call)
 {
-	struct slot_stack *st = &r->slots[ev->slot];
-	struct tread_xevent e = { .real_ns = real, .kind = TREAD_X_EXIT,
-				  .unwound = ev->unwound ? 1 : 0, .cut = ev->cut ? 1 : 0 };
-	int64_t k;
+	struct reader *r = arg;
+	const struct frame *f = call->data;
+	struct tread_xevent e = {
+		.real_ns = r->real, .thread = f->thread, .func = f->func,
+		.kind = TREAD_X_EXIT, .depth = call->depth, .early = f->early,
+	};
 	int ret;
 
-	for (k = (int64_t)st->depth - 1; k >= 0; k--) {
-		const struct frame *f = &st->frames[k];
-
-		/* a call kept across a gap that is still running: this exit
-		 * is another call's, whose entry was in the gap */
-		if (f->site == ev->site &&
-		    !(f->crossed && tread_inflight_still_open(r->in->ring, ev->slot, r->live,
-							       f->site, f->tsc)))
-			break;
-	}
-	if (k < 0) {
-		r->stats->unmatched_exits++;
-		return 0;
-	}
-	ret = close_above(r, st, (uint64_t)k + 1, real);
-	if (ret)
+	if (!call->completed) {
+		e.synthetic = 1;
+		ret = emit(r, &e);
+		if (!ret)
+			r->stats->synthetic_exits++;
 		return ret;
-	st->depth--;
-	e.thread = st->frames[st->depth].thread;
-	e.func = st->frames[st->depth].func;
-	e.depth = st->depth;
-	e.early = st->frames[st->depth].early;
-	e.ret = st->frames[st->depth].ret;
-	e.ret_bytes = st->frames[st->depth].ret_bytes;
-	e.ret_nbytes = st->frames[st->depth].ret_nbytes;
+	}
+	e.unwound = call->by->unwound ? 1 : 0;
+	e.cut = call->by->cut ? 1 : 0;
+	e.ret = f->ret;
+	e.ret_bytes = f->ret_bytes;
+	e.ret_nbytes = f->ret_nbytes;
 	return emit(r, &e);
+}
+
+static int unmatched(void *arg, const struct tread_event *ev, uint32_t depth)
+{
+	struct reader *r = arg;
+
+	(void)ev;
+	(void)depth;
+	r->stats->unmatched_exits++;
+	return 0;
 }
 
 /* A call of a <tattach/mark.h> hook: its text and value on its ENTRY. */
@@ -398,18 +365,19 @@ static int on_mark(struct reader *r, struct tread_xevent *e, uint64_t values)
  */
 static int on_values(struct reader *r, const struct tread_event *ev)
 {
-	struct slot_stack *st = &r->slots[ev->slot];
+	struct tread_open_call *o;
+	struct frame *f;
 	const char *text;
 	const uint8_t *raw, *bytes = NULL;
 	size_t nraw = 0;
 	char buf[1024];
-	int64_t k;
+	int ret = tread_calls_innermost(r->calls, ev, &o);
 
-	for (k = (int64_t)st->depth - 1; k >= 0; k--)
-		if (st->frames[k].site == ev->site)
-			break;
-	if (k < 0)
+	if (ret)
+		return ret;
+	if (!o)
 		return 0;	/* its call was not kept (filtered, too deep) */
+	f = tread_open_call_data(o);
 	if (!r->params && tread_site_params_open(r->in->ring, &r->params))
 		return -ENOMEM;
 	tread_values_format(ev->values, tread_site_params_get(r->params, ev->site),
@@ -421,45 +389,22 @@ static int on_values(struct reader *r, const struct tread_event *ev)
 	if (raw && nraw <= UINT32_MAX && !(bytes = keep_bytes(r->o, raw, nraw)))
 		return -ENOMEM;
 	if (ev->is_return) {
-		st->frames[k].ret = text;
-		st->frames[k].ret_bytes = bytes;
-		st->frames[k].ret_nbytes = bytes ? (uint32_t)nraw : 0;
+		f->ret = text;
+		f->ret_bytes = bytes;
+		f->ret_nbytes = bytes ? (uint32_t)nraw : 0;
 		return 0;
 	}
-	r->ev[st->frames[k].entry].args = text;
-	r->ev[st->frames[k].entry].arg_bytes = bytes;
-	r->ev[st->frames[k].entry].arg_nbytes = bytes ? (uint32_t)nraw : 0;
-	tread_values_first(ev->values, &r->ev[st->frames[k].entry].first_arg, &(unsigned){ 0 });
-	return on_mark(r, &r->ev[st->frames[k].entry], ev->values);
+	r->ev[f->entry].args = text;
+	r->ev[f->entry].arg_bytes = bytes;
+	r->ev[f->entry].arg_nbytes = bytes ? (uint32_t)nraw : 0;
+	tread_values_first(ev->values, &r->ev[f->entry].first_arg, &(unsigned){ 0 });
+	return on_mark(r, &r->ev[f->entry], ev->values);
 }
 
-/*
- * A gap in the slot's events (tread_event_is_gap()): keep the calls open
- * before it that are still in flight now (so they were all through it);
- * end the others, which may have returned in the gap: an exit read after
- * it could be another call's.  A file without frames in flight tells
- * nothing: its calls stay open.
- */
-static int settle_gap(struct reader *r, const struct tread_event *ev, uint64_t real)
+/* Its LOST event, then the calls the gap ends (calls.h). */
+static int on_lost(struct reader *r, const struct tread_event *ev)
 {
-	const struct tread_ring *ring = r->in->ring;
-	struct slot_stack *st = &r->slots[ev->slot];
-	uint32_t n, keep = 0;
-
-	if (!st->depth || !tread_inflight_max(ring))
-		return 0;
-	if (!r->live && !(r->live = calloc(tread_inflight_max(ring), sizeof(*r->live))))
-		return -ENOMEM;
-	n = tread_inflight_read(ring, ev->slot, r->live);
-	while (keep < st->depth &&
-	       tread_inflight_has(r->live, n, st->frames[keep].site, st->frames[keep].tsc))
-		st->frames[keep++].crossed = true;
-	return close_above(r, st, keep, real);
-}
-
-static int on_lost(struct reader *r, const struct tread_event *ev, uint64_t real)
-{
-	struct tread_xevent e = { .real_ns = real, .kind = TREAD_X_LOST };
+	struct tread_xevent e = { .real_ns = r->real, .kind = TREAD_X_LOST };
 	int ret;
 
 	e.count = tread_event_missing(ev);
@@ -472,7 +417,7 @@ static int on_lost(struct reader *r, const struct tread_event *ev, uint64_t real
 						&r->stats->lost) ? UINT64_MAX
 								 : r->stats->lost;
 	ret = emit(r, &e);
-	return ret ? ret : settle_gap(r, ev, real);
+	return ret ? ret : tread_calls_feed(r->calls, ev);
 }
 
 static int on_event(struct reader *r, const struct tread_event *ev)
@@ -484,21 +429,19 @@ static int on_event(struct reader *r, const struct tread_event *ev)
 		if (real > r->last_real)
 			r->last_real = real;
 	}
+	r->real = real;
 	if (ev->kind == TREAD_EV_TID)
 		/* The slot has a new owner: the old one's calls are over. */
-		return close_above(r, &r->slots[ev->slot], 0, real);
+		return tread_calls_feed(r->calls, ev);
 	if (r->tid_filter && ev->tid != r->tid_filter)
 		return 0;
 	switch (ev->kind) {
 	case TREAD_EV_ENTRY:
-		return on_entry(r, ev, real);
 	case TREAD_EV_EXIT:
-		return on_exit_event(r, ev, real);
+	case TREAD_EV_DEPTH:	/* the writer had fewer calls open */
+		return tread_calls_feed(r->calls, ev);
 	case TREAD_EV_LOST:
-		return on_lost(r, ev, real);
-	case TREAD_EV_DEPTH:
-		/* the writer had fewer calls open: the rest ended unseen */
-		return close_above(r, &r->slots[ev->slot], ev->open, real);
+		return on_lost(r, ev);
 	case TREAD_EV_VALUES:
 		return on_values(r, ev);
 	}
@@ -529,15 +472,11 @@ static int add_proc(struct xtrace_owned *o, const struct tread_input *in,
 
 static void reader_free(struct reader *r)
 {
-	if (r->slots)
-		for (uint32_t i = 0; i < r->in->ring->hdr.max_threads; i++)
-			free(r->slots[i].frames);
-	free(r->slots);
+	tread_calls_close(r->calls);
+	r->calls = NULL;
 	free(r->func_of_site);
 	free(r->beyond);
 	free(r->tids);
-	free(r->live);
-	r->live = NULL;
 	tread_site_params_close(r->params);
 	r->params = NULL;
 }
@@ -546,6 +485,10 @@ static void reader_free(struct reader *r)
 static int read_input(struct reader *r)
 {
 	const struct tread_ring *ring = r->in->ring;
+	struct tread_call_ops ops = {
+		.entered = entered, .closed = closed, .unmatched = unmatched, .arg = r,
+		.data_size = sizeof(struct frame),
+	};
 	struct tread_trace *t = NULL;
 	struct tread_filter *f = NULL;
 	struct tread_event ev;
@@ -553,8 +496,7 @@ static int read_input(struct reader *r)
 
 	r->func_of_site = calloc(ring->site_cap ? ring->site_cap : 1,
 				 sizeof(*r->func_of_site));
-	r->slots = calloc(ring->hdr.max_threads, sizeof(*r->slots));
-	if (!r->func_of_site || !r->slots)
+	if (!r->func_of_site || tread_calls_open(ring, &ops, &r->calls))
 		return -ENOMEM;
 	ret = add_proc(r->o, r->in, &r->clock);
 	if (!ret)
@@ -569,8 +511,11 @@ static int read_input(struct reader *r)
 		ret = on_event(r, &ev);
 	if (!ret && tread_filter_failed(f))
 		ret = -ENOMEM;
+	/* calls still open at the end close at the input's last event */
+	r->real = r->last_real;
 	for (uint32_t i = 0; !ret && i < ring->hdr.max_threads; i++)
-		ret = close_above(r, &r->slots[i], 0, r->last_real);
+		ret = tread_calls_settle(r->calls, i, NULL, 0, tread_calls_latest(r->calls));
+	r->stats->too_deep += tread_calls_too_deep(r->calls);
 	tread_filter_close(f);
 	tread_trace_close(t);
 	return ret;

@@ -9,12 +9,15 @@
  * clocks agree) land on one time line; they are merged on that time,
  * each thread keeping its own order.
  *
- * Each thread's calls are balanced on the way (export.h):
+ * Each thread's calls are balanced on the way (export.h), one stack per
+ * thread slot, by the pairing of calls.h:
  *   - an exit whose entry was not traced is dropped;
  *   - an exit that matches an outer open call first closes the calls
  *     above it, whose exits were lost (synthetic exits at its time);
  *   - after a loss, the writer's DEPTH record says how many calls were
  *     still open; the others are closed at the time of that record;
+ *   - at a loss that hides events, the calls no longer in flight are
+ *     closed at the time of the loss;
  *   - a thread slot taken over by a new thread closes the old one's calls;
  *   - calls still open at the end are closed at the time of the input's
  *     last event.
@@ -28,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "consumer/decode/calls.h"
 #include "consumer/export/export.h"
 #include "consumer/filter.h"
 #include "consumer/input/site_names.h"
@@ -53,7 +57,7 @@ struct tread_collect_stats {
 };
 
 /* Deepest nesting kept per thread, as in the graph. */
-#define TREAD_COLLECT_MAX_DEPTH 65536
+#define TREAD_COLLECT_MAX_DEPTH TREAD_CALLS_MAX_DEPTH
 
 /*
  * tread_collect - read every input into one model
