@@ -81,13 +81,6 @@ uint64_t tread_sub_stacks_depth(const struct tread_sub_stacks *ss)
 	return n;
 }
 
-void tread_sub_stacks_clear(struct tread_sub_stacks *ss)
-{
-	ss->zero.depth = 0;
-	for (uint32_t i = 0; i < ss->n; i++)
-		ss->other[i].depth = 0;
-}
-
 void tread_sub_stacks_free(struct tread_sub_stacks *ss)
 {
 	free(ss->zero.calls);

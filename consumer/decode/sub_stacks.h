@@ -53,9 +53,6 @@ static inline void *tread_call_at(const struct tread_call_stack *cs, uint32_t i,
 /* Open calls on all sub-stacks. */
 uint64_t tread_sub_stacks_depth(const struct tread_sub_stacks *ss);
 
-/* The slot has a new owner: every sub-stack's calls are over. */
-void tread_sub_stacks_clear(struct tread_sub_stacks *ss);
-
 void tread_sub_stacks_free(struct tread_sub_stacks *ss);
 
 #endif /* TATTACH_CONSUMER_SUB_STACKS_H */
