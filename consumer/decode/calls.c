@@ -236,33 +236,54 @@ int tread_calls_feed(struct tread_calls *c, const struct tread_event *ev)
 	}
 }
 
+static bool among(const struct tread_open_call *live, uint32_t n,
+		  const struct tread_open_call *o)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (live[i].site == o->site && live[i].entry_tsc == o->entry_tsc)
+			return true;
+	return false;
+}
+
 int tread_calls_settle(struct tread_calls *c, uint32_t slot,
 		       const struct tread_open_call *live, uint32_t nlive, uint64_t when)
 {
 	struct tread_event ev = { .kind = TREAD_EV_DEPTH, .slot = slot, .tsc = when };
-	struct tread_call_stack *st;
-	uint32_t keep = 0;
+	struct tread_sub_stacks *ss;
+	int ret = 0;
 
 	if (slot >= c->nslots)
 		return 0;
-	st = &c->slots[slot].stacks.zero;
+	ss = &c->slots[slot].stacks;
 	ev.tid = c->slots[slot].tid;
-	while (keep < st->depth && keep < nlive &&
-	       call_at(c, st, keep)->site == live[keep].site &&
-	       call_at(c, st, keep)->entry_tsc == live[keep].entry_tsc)
-		keep++;
-	return close_above(c, st, &ev, keep, TREAD_CALL_SETTLED);
+	for (uint32_t i = 0; !ret && i <= ss->n; i++) {
+		struct tread_call_stack *st = nth_stack(ss, i);
+		uint32_t keep = 0;
+
+		while (keep < st->depth && among(live, nlive, call_at(c, st, keep)))
+			keep++;
+		ret = close_above(c, st, &ev, keep, TREAD_CALL_SETTLED);
+	}
+	return ret;
 }
 
-const struct tread_open_call *tread_calls_open_in(const struct tread_calls *c,
-						  uint32_t slot, uint32_t *depth)
+bool tread_calls_open_in(const struct tread_calls *c, uint32_t slot, uint32_t i,
+			 const struct tread_open_call **open, uint32_t *depth)
 {
-	if (slot >= c->nslots || c->ops.data_size) {
-		*depth = 0;
-		return NULL;
-	}
-	*depth = c->slots[slot].stacks.zero.depth;
-	return c->slots[slot].stacks.zero.calls;
+	const struct tread_sub_stacks *ss;
+	const struct tread_call_stack *st;
+
+	*open = NULL;
+	*depth = 0;
+	if (slot >= c->nslots || c->ops.data_size)
+		return false;
+	ss = &c->slots[slot].stacks;
+	if (i > ss->n)
+		return false;
+	st = i == 0 ? &ss->zero : &ss->other[i - 1];
+	*open = st->calls;
+	*depth = st->depth;
+	return true;
 }
 
 int tread_calls_depth(struct tread_calls *c, const struct tread_event *ev,

@@ -94,10 +94,12 @@ struct tread_call_ops {
 	size_t data_size;	/* bytes of view data per open call */
 	/*
 	 * Nest calls per sub-stack (sub_stacks.h: coroutines, sigaltstack),
-	 * as the graph and --report do: indentation and self time follow the
+	 * as the graph, --report, --stat and --hist do: a coroutine's exit
+	 * closes its own call, and indentation and self time follow the
 	 * stack that runs.  Else one stack per thread slot, as the export
-	 * model needs (one well-nested stream of ENTRY/EXIT per thread) and
-	 * the summary views have always done.
+	 * model needs (one well-nested stream of ENTRY/EXIT per thread: a
+	 * switch of stacks there ends the calls of the stack left) and
+	 * --stuck's stacks read from events.
 	 */
 	bool   by_stack;
 };
@@ -113,23 +115,25 @@ void tread_calls_close(struct tread_calls *c);
 int tread_calls_feed(struct tread_calls *c, const struct tread_event *ev);
 
 /*
- * tread_calls_settle - @slot's calls open now are @live (outermost first,
- * as the frames in flight say): close, as exits not read, the open calls
- * above the ones that still match (same site, same entry time), at @when.
- * For a ring the writer can add nothing to (a full discard ring), whose
- * lost exits no DEPTH record will ever tell; with no @live, for the end of
- * a trace.  Stack 0 only (not by_stack).  Returns 0 or what the closed
- * callback returned.
+ * tread_calls_settle - @slot's calls open now are @live (as the frames in
+ * flight say; same site, same entry time): on each of the slot's stacks,
+ * close, as exits not read, the open calls from the first that is not
+ * among them, at @when.  For a ring the writer can add nothing to (a full
+ * discard ring), whose lost exits no DEPTH record will ever tell; with no
+ * @live, for the end of a trace.  Returns 0 or what the closed callback
+ * returned.
  */
 int tread_calls_settle(struct tread_calls *c, uint32_t slot,
 		       const struct tread_open_call *live, uint32_t nlive, uint64_t when);
 
 /*
- * The calls open in @slot, outermost first; *@depth of them.  Stack 0
- * only, and an array only without view data (data_size 0).
+ * The calls open on stack @i of @slot (0: sub-stack 0, then the others in
+ * the order they came, with by_stack), outermost first: *@open, *@depth
+ * of them.  Returns false past the last stack, and always with view data
+ * (data_size not 0: no array of tread_open_call to give).
  */
-const struct tread_open_call *tread_calls_open_in(const struct tread_calls *c,
-						  uint32_t slot, uint32_t *depth);
+bool tread_calls_open_in(const struct tread_calls *c, uint32_t slot, uint32_t i,
+			 const struct tread_open_call **open, uint32_t *depth);
 
 /* How many calls are open on @ev's stack (the indentation of its line).
  * Returns 0 or -ENOMEM. */

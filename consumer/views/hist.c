@@ -207,7 +207,8 @@ int tread_hist_run(struct tread_view_ctx *v, char *const *funcs, unsigned nfuncs
 		   bool writer_gone)
 {
 	struct hist_view hv = { .v = v, .wanted_funcs = funcs, .nwanted = nfuncs };
-	struct tread_call_ops ops = { .closed = add_call, .arg = &hv };
+	/* per sub-stack: a coroutine's calls nest on its own stack */
+	struct tread_call_ops ops = { .closed = add_call, .arg = &hv, .by_stack = true };
 	struct tread_calls *calls = NULL;
 	struct tread_event ev;
 	uint32_t depth;
@@ -232,11 +233,12 @@ int tread_hist_run(struct tread_view_ctx *v, char *const *funcs, unsigned nfuncs
 		goto out;
 	/* still running: no duration either */
 	for (uint32_t s = 0; s < v->ring->hdr.max_threads; s++) {
-		const struct tread_open_call *open = tread_calls_open_in(calls, s, &depth);
+		const struct tread_open_call *open;
 
-		for (uint32_t i = 0; i < depth; i++)
-			hv.no_duration += wanted(tread_site_name(v->names, open[i].site),
-						 funcs, nfuncs);
+		for (uint32_t k = 0; tread_calls_open_in(calls, s, k, &open, &depth); k++)
+			for (uint32_t i = 0; i < depth; i++)
+				hv.no_duration += wanted(tread_site_name(v->names, open[i].site),
+							 funcs, nfuncs);
 	}
 	ret = print(&hv, funcs, nfuncs);
 out:

@@ -215,10 +215,24 @@ static int settle_full_rings(struct stat_view *sv)
  * in the frames in flight: count them, and their time since the interval
  * began as busy.  A frame whose entry the events did show is theirs.
  */
+/* Did the events show the entry of frame @f, open on one of @slot's
+ * stacks? */
+static bool opened(const struct tread_calls *calls, uint32_t slot,
+		   const struct tread_inflight_frame *f)
+{
+	const struct tread_open_call *open;
+	uint32_t depth;
+
+	for (uint32_t i = 0; tread_calls_open_in(calls, slot, i, &open, &depth); i++)
+		for (uint32_t k = 0; k < depth; k++)
+			if (open[k].site == f->site && open[k].entry_tsc == f->tsc)
+				return true;
+	return false;
+}
+
 static int add_unseen_frames(struct stat_view *sv)
 {
 	const struct tread_ring *ring = sv->v->ring;
-	uint32_t depth;
 
 	for (uint32_t i = 0; i < sv->n; i++)
 		sv->rows[i].inflight_unseen = 0;
@@ -226,21 +240,17 @@ static int add_unseen_frames(struct stat_view *sv)
 		return 0;
 	for (uint32_t slot = 0; slot < ring->hdr.max_threads; slot++) {
 		uint32_t n = tread_inflight_read(ring, slot, sv->frames);
-		const struct tread_open_call *open = tread_calls_open_in(sv->calls, slot, &depth);
 
 		if (!n || !tread_view_thread_alive(ring->hdr.pid, tread_ring_tid(ring, slot)))
 			continue;
 		for (uint32_t i = 0; i < n; i++) {
 			const struct tread_inflight_frame *f = &sv->frames[i];
 			uint64_t since = f->tsc > sv->start ? f->tsc : sv->start;
-			bool seen = false;
 			struct row *r;
 
 			if (f->stats_mode)
 				continue;	/* counted by add_stats() */
-			for (uint32_t k = 0; k < depth && !seen; k++)
-				seen = open[k].site == f->site && open[k].entry_tsc == f->tsc;
-			if (seen)
+			if (opened(sv->calls, slot, f))
 				continue;
 			r = row_for(sv, f->site);
 			if (!r)
@@ -558,7 +568,9 @@ static int run(struct stat_view *sv, struct tread_calls *calls, uint64_t interva
 int tread_stat_run(struct tread_view_ctx *v, uint64_t interval_ns, unsigned rows)
 {
 	struct stat_view sv = { .v = v };
-	struct tread_call_ops ops = { .entered = entered, .closed = closed, .arg = &sv };
+	/* per sub-stack: a coroutine's calls nest on its own stack */
+	struct tread_call_ops ops = { .entered = entered, .closed = closed, .arg = &sv,
+				      .by_stack = true };
 	struct tread_calls *calls = NULL;
 	int ret;
 

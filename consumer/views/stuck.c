@@ -189,7 +189,9 @@ static int from_events(struct tread_view_ctx *v, struct stuck_thread *threads,
 	if (gone && !ret)
 		*now = tread_calls_latest(calls);
 	for (uint32_t s = 0; !ret && s < ring->hdr.max_threads; s++) {
-		const struct tread_open_call *open = tread_calls_open_in(calls, s, &depth);
+		const struct tread_open_call *open;
+
+		tread_calls_open_in(calls, s, 0, &open, &depth);	/* one stack */
 
 		ret = add_thread(v, &threads[*nthreads], tread_calls_tid(calls, s), open,
 				 depth, *now, min_ticks);

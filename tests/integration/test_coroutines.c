@@ -28,6 +28,20 @@ static const char *step_tree(int id)
 	return tree[id % 3];
 }
 
+/* The calls of @name that tread --hist counted ("# NAME: N calls, ..."),
+ * or -1. */
+static long hist_calls(const char *out, const char *name)
+{
+	char head[128];
+	const char *p;
+
+	snprintf(head, sizeof(head), "# %s: ", name);
+	for (p = out; (p = strstr(p, head)); p++)
+		if (p == out || p[-1] == '\n')
+			return strtol(p + strlen(head), NULL, 10);
+	return -1;
+}
+
 static void check(const char *bin, const char *mode)
 {
 	char *out = NULL, *err = NULL, cmd[64], want[64];
@@ -91,6 +105,16 @@ static void check(const char *bin, const char *mode)
 	cr_assert_null(strstr(out, "still running at the end"), "%s", out);
 	cr_assert_null(strstr(out, "exits without a traced entry"), "%s", out);
 	cr_assert_null(strstr(out, "whose exit was lost"), "%s", out);
+	free(out);
+
+	/* --hist pairs calls per sub-stack too: each coroutine's own */
+	cr_assert_eq(tread(t.pid, "--hist", &out, &err), 0, "%s", err);
+	cr_assert_eq(hist_calls(out, "co_main"), NCO, "%s", out);
+	cr_assert_eq(hist_calls(out, "step"), NCO * ROUNDS, "%s", out);
+	cr_assert_eq(hist_calls(out, "yield_now"), NCO * ROUNDS, "%s", out);
+	cr_assert_eq(hist_calls(out, "inner"), 66 * ROUNDS, "%s", out);
+	cr_assert_eq(hist_calls(out, "deeper"), 33 * ROUNDS, "%s", out);
+	cr_assert_eq(hist_calls(out, "account"), NCO * (ROUNDS + 1), "%s", out);
 	free(out);
 	free(err);
 	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
