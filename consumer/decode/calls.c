@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "consumer/decode/calls.h"
 #include "consumer/decode/inflight.h"
@@ -20,7 +19,6 @@ struct tread_calls {
 	const struct tread_ring *ring;
 	struct tread_call_ops ops;
 	size_t   elem;			/* bytes per open call, data included */
-	void    *pushed;		/* an element being pushed: elem bytes */
 	struct tread_inflight_frame *live;	/* frames in flight, after a gap */
 	struct slot_calls *slots;
 	uint32_t nslots;
@@ -42,12 +40,11 @@ int tread_calls_open(const struct tread_ring *ring, const struct tread_call_ops 
 		c->ops = *ops;
 	/* the data after the header stays 8-byte aligned */
 	c->elem = sizeof(struct tread_open_call) + (c->ops.data_size + 7) / 8 * 8;
-	c->pushed = calloc(1, c->elem);
 	c->nslots = ring->hdr.max_threads;
 	c->slots = calloc(c->nslots ? c->nslots : 1, sizeof(*c->slots));
 	if (tread_inflight_max(ring))
 		c->live = calloc(tread_inflight_max(ring), sizeof(*c->live));
-	if (!c->pushed || !c->slots || (tread_inflight_max(ring) && !c->live)) {
+	if (!c->slots || (tread_inflight_max(ring) && !c->live)) {
 		tread_calls_close(c);
 		return -ENOMEM;
 	}
@@ -63,7 +60,6 @@ void tread_calls_close(struct tread_calls *c)
 		tread_sub_stacks_free(&c->slots[i].stacks);
 	free(c->slots);
 	free(c->live);
-	free(c->pushed);
 	free(c);
 }
 
@@ -74,9 +70,14 @@ static struct tread_open_call *call_at(const struct tread_calls *c,
 }
 
 /* The stack of @ev's calls (NULL: out of memory). */
-static struct tread_call_stack *stack_of(struct tread_calls *c, const struct tread_event *ev)
+static inline struct tread_call_stack *stack_of(struct tread_calls *c,
+						const struct tread_event *ev)
 {
-	return tread_sub_stack(&c->slots[ev->slot].stacks, c->ops.by_stack ? ev->stack : 0);
+	struct tread_sub_stacks *ss = &c->slots[ev->slot].stacks;
+
+	if (!c->ops.by_stack || ev->stack == 0)
+		return &ss->zero;	/* most events: no lookup */
+	return tread_sub_stack(ss, ev->stack);
 }
 
 /* Pop the top call of @st, ended by @by for @end, and tell the view. */
@@ -109,8 +110,7 @@ static int close_above(struct tread_calls *c, struct tread_call_stack *st,
 static int enter(struct tread_calls *c, const struct tread_event *ev)
 {
 	struct tread_call_stack *st = stack_of(c, ev);
-	struct tread_open_call *o = c->pushed;
-	int ret;
+	struct tread_open_call *o;
 
 	if (!st)
 		return -ENOMEM;
@@ -118,14 +118,14 @@ static int enter(struct tread_calls *c, const struct tread_event *ev)
 		c->too_deep++;
 		return 0;	/* its exit will find no entry */
 	}
-	memset(o, 0, c->elem);
+	o = tread_call_push(st, c->elem);	/* zeroed: not crossed, no data */
+	if (!o)
+		return -ENOMEM;
 	o->site = ev->site;
-	o->entry_tsc = ev->tsc;		/* not crossed */
-	ret = tread_call_push(st, o, c->elem);
-	if (ret || !c->ops.entered)
-		return ret;
-	return c->ops.entered(c->ops.arg, ev, st->depth - 1,
-			      tread_open_call_data(call_at(c, st, st->depth - 1)));
+	o->entry_tsc = ev->tsc;
+	if (!c->ops.entered)
+		return 0;
+	return c->ops.entered(c->ops.arg, ev, st->depth - 1, tread_open_call_data(o));
 }
 
 static int leave(struct tread_calls *c, const struct tread_event *ev)

@@ -57,19 +57,24 @@ struct tread_call_stack *tread_sub_stack(struct tread_sub_stacks *ss, uint64_t i
 	return &ss->other[ss->n++];
 }
 
-int tread_call_push(struct tread_call_stack *cs, const void *elem, size_t size)
+void *tread_call_push(struct tread_call_stack *cs, size_t size)
 {
+	uint64_t *e;
+
 	if (cs->depth == cs->cap) {
 		uint32_t cap = cs->cap ? cs->cap * 2 : 32;
 		void *p = reallocarray(cs->calls, cap, size);
 
 		if (!p)
-			return -ENOMEM;
+			return NULL;
 		cs->calls = p;
 		cs->cap = cap;
 	}
-	memcpy(tread_call_at(cs, cs->depth++, size), elem, size);
-	return 0;
+	e = tread_call_at(cs, cs->depth++, size);
+	/* a few words: a loop, not a call of memset() per event */
+	for (size_t i = 0; i < size / 8; i++)
+		e[i] = 0;
+	return e;
 }
 
 uint64_t tread_sub_stacks_depth(const struct tread_sub_stacks *ss)

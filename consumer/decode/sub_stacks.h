@@ -40,8 +40,9 @@ struct tread_sub_stacks {
  * memory.  Valid until the next call for another id. */
 struct tread_call_stack *tread_sub_stack(struct tread_sub_stacks *ss, uint64_t id);
 
-/* Push one element of @size bytes; -ENOMEM on failure. */
-int tread_call_push(struct tread_call_stack *cs, const void *elem, size_t size);
+/* Push one element of @size bytes (a multiple of 8), zeroed; returns it,
+ * or NULL when out of memory. */
+void *tread_call_push(struct tread_call_stack *cs, size_t size);
 
 /* Element @i of @cs, of @size bytes each. */
 static inline void *tread_call_at(const struct tread_call_stack *cs, uint32_t i,
