@@ -145,6 +145,36 @@ tp_return:
 	.size	tp_return, . - tp_return
 
 /*
+ * A stub's entry, called from stub + 0, so (%rsp) = stub + 5 after the
+ * call: the stub's place gives the site's index (stub i is site i's,
+ * TP_CT_STUB apart) for tp_ct_enter_fast(); else tp_enter() takes the
+ * site + 5 that the rel32 at \rel(stub + 5) leads to, \end bytes after
+ * stub + 5.  Goes on at 2f when the call is traced (the slot \slot holds
+ * tp_return), at 3f when it is not.
+ */
+.macro STUB_ENTER slot, rel, end
+	SAVE_SCRATCH
+	mov	72(%rsp), %rsi
+	lea	tp_ct_stubs+5(%rip), %rax
+	sub	%rax, %rsi
+	shr	$5, %rsi		/* stub i is site i's (TP_CT_STUB) */
+	lea	\slot, %rdi		/* the slot of the return into the caller */
+	mov	%fs:0, %rdx
+	call	tp_ct_enter_fast
+	test	%eax, %eax
+	jnz	2f			/* pushed: the slot holds tp_return */
+	mov	72(%rsp), %rsi
+	movslq	\rel(%rsi), %rax
+	lea	\end(%rsi,%rax), %rsi	/* site + 5 */
+	lea	\slot, %rdi
+	mov	%fs:0, %rdx
+	CALL_ALIGNED tp_enter
+	lea	tp_return(%rip), %rax
+	cmp	%rax, \slot
+	jne	3f
+.endm
+
+/*
  * Call-through (tramp_abi.h, "stubs"): a fentry or patchable-entry site
  * "jmp"s to its stub, which calls tp_ct_enter, then the function's body,
  * then jumps to tp_ct_exit.  Every "ret" on the way returns to the "call"
@@ -168,25 +198,7 @@ tp_return:
 	.hidden	tp_ct_enter
 	.type	tp_ct_enter, @function
 tp_ct_enter:
-	SAVE_SCRATCH
-	mov	72(%rsp), %rsi
-	lea	tp_ct_stubs+5(%rip), %rax
-	sub	%rax, %rsi
-	shr	$5, %rsi		/* stub i is site i's (TP_CT_STUB) */
-	lea	80(%rsp), %rdi		/* the slot of the return into the caller */
-	mov	%fs:0, %rdx
-	call	tp_ct_enter_fast
-	test	%eax, %eax
-	jnz	2f			/* pushed: the slot holds tp_return */
-	mov	72(%rsp), %rsi
-	movslq	1(%rsi), %rax
-	lea	5(%rsi,%rax), %rsi
-	lea	80(%rsp), %rdi
-	mov	%fs:0, %rdx
-	CALL_ALIGNED tp_enter
-	lea	tp_return(%rip), %rax
-	cmp	%rax, 80(%rsp)
-	jne	3f
+	STUB_ENTER 80(%rsp), 1, 5	/* the stub's call of site + 5 */
 2:	RESTORE_SCRATCH
 	ret	$8			/* back to stub + 5, one slot higher */
 3:	mov	72(%rsp), %rsi		/* not traced: into the body */
@@ -219,25 +231,7 @@ tp_ct_enter:
 	.hidden	tp_pg_enter
 	.type	tp_pg_enter, @function
 tp_pg_enter:
-	SAVE_SCRATCH
-	mov	72(%rsp), %rsi
-	lea	tp_ct_stubs+5(%rip), %rax
-	sub	%rax, %rsi
-	shr	$5, %rsi		/* stub i is site i's (TP_CT_STUB) */
-	lea	8(%rbp), %rdi		/* the slot of the return into the caller */
-	mov	%fs:0, %rdx
-	call	tp_ct_enter_fast
-	test	%eax, %eax
-	jnz	2f			/* pushed: the slot holds tp_return */
-	mov	72(%rsp), %rsi		/* stub + 5; its jmp's rel32 at +21 */
-	movslq	16(%rsi), %rax
-	lea	20(%rsi,%rax), %rsi	/* site + 5 */
-	lea	8(%rbp), %rdi
-	mov	%fs:0, %rdx
-	CALL_ALIGNED tp_enter
-	lea	tp_return(%rip), %rax
-	cmp	%rax, 8(%rbp)
-	jne	3f
+	STUB_ENTER 8(%rbp), 16, 20	/* the stub's jmp to site + 5, at +20 */
 2:	mov	72(%rsp), %rax
 	add	$5, %rax		/* stub + TP_CT_RET */
 	mov	%rax, 8(%rbp)

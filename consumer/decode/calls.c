@@ -286,32 +286,36 @@ bool tread_calls_open_in(const struct tread_calls *c, uint32_t slot, uint32_t i,
 	return true;
 }
 
+/* @ev's stack into *@st, NULL for a slot out of range; 0 or -ENOMEM. */
+static int stack_if_any(struct tread_calls *c, const struct tread_event *ev,
+			struct tread_call_stack **st)
+{
+	*st = NULL;
+	if (ev->slot >= c->nslots)
+		return 0;
+	*st = stack_of(c, ev);
+	return *st ? 0 : -ENOMEM;
+}
+
 int tread_calls_depth(struct tread_calls *c, const struct tread_event *ev,
 		      uint32_t *depth)
 {
 	struct tread_call_stack *st;
+	int ret = stack_if_any(c, ev, &st);
 
-	*depth = 0;
-	if (ev->slot >= c->nslots)
-		return 0;
-	st = stack_of(c, ev);
-	if (!st)
-		return -ENOMEM;
-	*depth = st->depth;
-	return 0;
+	*depth = st ? st->depth : 0;
+	return ret;
 }
 
 int tread_calls_innermost(struct tread_calls *c, const struct tread_event *ev,
 			  struct tread_open_call **out)
 {
 	struct tread_call_stack *st;
+	int ret = stack_if_any(c, ev, &st);
 
 	*out = NULL;
-	if (ev->slot >= c->nslots)
-		return 0;
-	st = stack_of(c, ev);
 	if (!st)
-		return -ENOMEM;
+		return ret;
 	for (int64_t k = (int64_t)st->depth - 1; k >= 0; k--)
 		if (call_at(c, st, (uint32_t)k)->site == ev->site) {
 			*out = call_at(c, st, (uint32_t)k);

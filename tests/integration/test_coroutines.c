@@ -42,6 +42,22 @@ static long hist_calls(const char *out, const char *name)
 	return -1;
 }
 
+/* The calls of each function the program makes, as @count_of reads them
+ * from @view's output @out. */
+static void assert_counts(const char *view, const char *out,
+			  long (*count_of)(const char *, const char *))
+{
+	static const struct { const char *fn; long calls; } want[] = {
+		{ "co_main", NCO }, { "step", NCO * ROUNDS }, { "yield_now", NCO * ROUNDS },
+		{ "inner", 66 * ROUNDS }, { "deeper", 33 * ROUNDS },
+		{ "account", NCO * (ROUNDS + 1) },
+	};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_assert_eq(count_of(out, want[i].fn), want[i].calls, "%s, %s:\n%s", view,
+			     want[i].fn, out);
+}
+
 static void check(const char *bin, const char *mode)
 {
 	char *out = NULL, *err = NULL, cmd[64], want[64];
@@ -92,12 +108,7 @@ static void check(const char *bin, const char *mode)
 	free(out);
 
 	cr_assert_eq(tread(t.pid, "--report", &out, &err), 0, "%s", err);
-	cr_assert_eq(report_calls(out, "co_main"), NCO, "%s", out);
-	cr_assert_eq(report_calls(out, "step"), NCO * ROUNDS, "%s", out);
-	cr_assert_eq(report_calls(out, "yield_now"), NCO * ROUNDS, "%s", out);
-	cr_assert_eq(report_calls(out, "inner"), 66 * ROUNDS, "%s", out);
-	cr_assert_eq(report_calls(out, "deeper"), 33 * ROUNDS, "%s", out);
-	cr_assert_eq(report_calls(out, "account"), NCO * (ROUNDS + 1), "%s", out);
+	assert_counts("--report", out, report_calls);
 	/* main() was still running at --disable (adopted at --enable), which
 	 * cut it loose; nothing else */
 	cr_assert(strstr(out, "# 1 calls still running at --disable are not counted"), "%s",
@@ -109,12 +120,7 @@ static void check(const char *bin, const char *mode)
 
 	/* --hist pairs calls per sub-stack too: each coroutine's own */
 	cr_assert_eq(tread(t.pid, "--hist", &out, &err), 0, "%s", err);
-	cr_assert_eq(hist_calls(out, "co_main"), NCO, "%s", out);
-	cr_assert_eq(hist_calls(out, "step"), NCO * ROUNDS, "%s", out);
-	cr_assert_eq(hist_calls(out, "yield_now"), NCO * ROUNDS, "%s", out);
-	cr_assert_eq(hist_calls(out, "inner"), 66 * ROUNDS, "%s", out);
-	cr_assert_eq(hist_calls(out, "deeper"), 33 * ROUNDS, "%s", out);
-	cr_assert_eq(hist_calls(out, "account"), NCO * (ROUNDS + 1), "%s", out);
+	assert_counts("--hist", out, hist_calls);
 	free(out);
 	free(err);
 	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
