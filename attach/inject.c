@@ -53,6 +53,8 @@ static uint64_t code_size(void)
 _Static_assert(ALIGN_UP(sizeof(tramp_code), PAGE) == TRAMP_CODE_OFF_CONFIG_AREA &&
 	       TRAMP_CODE_OFF_CT_STUBS == TRAMP_CODE_OFF_CONFIG_AREA + PAGE,
 	       "the trampoline's layout is not the one tramp.lds makes");
+/* entry.S STUB_ENTER: a stub's index is its offset shifted right by 5 */
+_Static_assert(TP_CT_STUB == 1 << 5, "entry.S finds a stub's site with shr $5");
 
 /* One stub per site the ring can hold: the stubs of a copy's sites are
  * at their site indexes (tramp_abi.h), untouched pages cost nothing. */
