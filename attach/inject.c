@@ -538,6 +538,18 @@ int inject_sync_sites(struct remote *r, struct ringfile *rf)
 	return inject_sync_sites_with(r, rf, NULL);
 }
 
+/* The stub at @at of the fentry site at @site in copy @copy (tramp_abi.h):
+ * call tp_ct_enter; call site + 5; jmp tp_ct_exit.  Returns 0, or
+ * -ERANGE when a rel32 cannot reach. */
+static int ct_stub_bytes(uint64_t at, uint64_t site, uint64_t copy, uint8_t *out)
+{
+	if (patch_bytes_enabled(at, 5, copy + TRAMP_CODE_OFF_CT_ENTER, out) ||
+	    patch_bytes_enabled(at + 5, 5, site + 5, out + 5) ||
+	    patch_bytes_jmp(at + TP_CT_RET, 5, copy + TRAMP_CODE_OFF_CT_EXIT, out + TP_CT_RET))
+		return -ERANGE;
+	return 0;
+}
+
 /* The stub at @at of the -pg site at @site in copy @copy (tramp_abi.h):
  * call tp_pg_enter; call +15; jmp tp_ct_exit; lea 8(%rsp),%rsp; jmp
  * site + 5.  Returns 0, or -ERANGE when a rel32 cannot reach. */
@@ -546,10 +558,12 @@ static int pg_stub_bytes(uint64_t at, uint64_t site, uint64_t copy, uint8_t *out
 	static const uint8_t drop_slot[5] = { 0x48, 0x8d, 0x64, 0x24, 0x08 };
 
 	memcpy(out + TP_CT_RET + 5, drop_slot, sizeof(drop_slot));
-	return patch_bytes_enabled(at, 5, copy + TRAMP_CODE_OFF_PG_ENTER, out) ||
-	       patch_bytes_enabled(at + 5, 5, at + TP_CT_RET + 5, out + 5) ||
-	       patch_bytes_jmp(at + TP_CT_RET, 5, copy + TRAMP_CODE_OFF_CT_EXIT, out + TP_CT_RET) ||
-	       patch_bytes_jmp(at + TP_PG_BODY, 5, site + 5, out + TP_PG_BODY) ? -ERANGE : 0;
+	if (patch_bytes_enabled(at, 5, copy + TRAMP_CODE_OFF_PG_ENTER, out) ||
+	    patch_bytes_enabled(at + 5, 5, at + TP_CT_RET + 5, out + 5) ||
+	    patch_bytes_jmp(at + TP_CT_RET, 5, copy + TRAMP_CODE_OFF_CT_EXIT, out + TP_CT_RET) ||
+	    patch_bytes_jmp(at + TP_PG_BODY, 5, site + 5, out + TP_PG_BODY))
+		return -ERANGE;
+	return 0;
 }
 
 int inject_ct_stub_bytes(struct ringfile *rf, uint32_t site, uint8_t out[TP_CT_STUB])
@@ -557,18 +571,16 @@ int inject_ct_stub_bytes(struct ringfile *rf, uint32_t site, uint8_t out[TP_CT_S
 	const struct tat_site *s = &ringfile_sites(rf)[site];
 	const struct tat_module *m = &ringfile_modules(rf)[s->module];
 	uint64_t at = inject_ct_stub(rf, site), copy = rf->hdr->tramp_addr[m->tramp];
+	int ret;
 
 	memset(out, 0xcc, TP_CT_STUB);
 	if (!inject_ct_site(s) || m->tramp >= rf->hdr->tramp_count || site >= rf->hdr->site_cap)
 		return -EINVAL;
-	if (s->kind == TAT_SITE_MCOUNT ? pg_stub_bytes(at, s->addr, copy, out) :
-	    patch_bytes_enabled(at, 5, copy + TRAMP_CODE_OFF_CT_ENTER, out) ||
-	    patch_bytes_enabled(at + 5, 5, s->addr + 5, out + 5) ||
-	    patch_bytes_jmp(at + TP_CT_RET, 5, copy + TRAMP_CODE_OFF_CT_EXIT, out + TP_CT_RET)) {
+	ret = s->kind == TAT_SITE_MCOUNT ? pg_stub_bytes(at, s->addr, copy, out) :
+					   ct_stub_bytes(at, s->addr, copy, out);
+	if (ret)
 		memset(out, 0xcc, TP_CT_STUB);
-		return -ERANGE;
-	}
-	return 0;
+	return ret;
 }
 
 /*
