@@ -24,6 +24,7 @@ struct xtrace_owned {
 	char  **strings;
 	size_t  nstrings, strings_cap;
 	size_t  threads_cap, funcs_cap;
+	int32_t stack_tids;		/* threads made for sub-stacks so far */
 };
 
 /* What the model keeps of an open call (its data in calls.h). */
@@ -48,6 +49,13 @@ struct tid_entry {
 	uint32_t thread;
 };
 
+/* The thread of a sub-stack other than 0 of a thread (sub_stacks.h). */
+struct stack_entry {
+	int32_t  tid;
+	uint64_t stack;
+	uint32_t thread;
+};
+
 /* One input while it is read. */
 struct reader {
 	struct xtrace_owned *o;
@@ -60,6 +68,8 @@ struct reader {
 	size_t   nbeyond;
 	struct tid_entry *tids;		/* open addressing, power-of-two size */
 	size_t   tids_cap, ntids;
+	struct stack_entry *stacks;	/* few: searched from the last found */
+	size_t   nstacks, stacks_cap, last_stack;
 	struct tread_calls *calls;	/* the open calls, one stack per slot */
 	uint64_t real;			/* real_ns of the event being read */
 	struct tread_xevent *ev;	/* this input's events, in trace order */
@@ -203,6 +213,60 @@ static int thread_of(struct reader *r, int32_t tid, uint32_t *out)
 	return 0;
 }
 
+/*
+ * The thread index of sub-stack @stack of @tid (a coroutine's stack, a
+ * handler's sigaltstack), made on first use.  Each format wants one
+ * nested stream of calls per thread, and the calls of different stacks of
+ * one thread do not nest in each other: so each sub-stack but 0 is a
+ * thread of its own in the model, named after its thread and the stack,
+ * ("tid T stack N" when the thread has no name), with a made-up tid
+ * above any real one (TREAD_X_STACK_TID).
+ */
+static int thread_of_stack(struct reader *r, int32_t tid, uint64_t stack, uint32_t *out)
+{
+	struct xtrace_owned *o = r->o;
+	struct stack_entry *e;
+	struct tread_xthread *t;
+	uint32_t owner;
+	char name[320];
+	int ret;
+
+	if (stack == 0)
+		return thread_of(r, tid, out);
+	for (size_t k = 0; k < r->nstacks; k++) {
+		size_t i = (r->last_stack + k) % r->nstacks;
+
+		if (r->stacks[i].tid == tid && r->stacks[i].stack == stack) {
+			r->last_stack = i;
+			*out = r->stacks[i].thread;
+			return 0;
+		}
+	}
+	ret = thread_of(r, tid, &owner);
+	if (ret)
+		return ret;
+	if (o->stack_tids == INT32_MAX - TREAD_X_STACK_TID)
+		return thread_of(r, tid, out);	/* no tid left: its thread's */
+	if (o->x.threads[owner].name[0])
+		snprintf(name, sizeof(name), "%s stack %" PRIu64, o->x.threads[owner].name, stack);
+	else
+		snprintf(name, sizeof(name), "tid %" PRId32 " stack %" PRIu64, tid, stack);
+	ret = new_thread(r, tid, out);
+	if (!ret && grow((void **)&r->stacks, &r->stacks_cap, r->nstacks + 1, sizeof(*r->stacks)))
+		ret = -ENOMEM;
+	if (ret)
+		return ret;
+	t = &o->x.threads[*out];
+	t->tid = TREAD_X_STACK_TID + o->stack_tids++;
+	t->name = keep(o, name);
+	if (!t->name)
+		return -ENOMEM;
+	e = &r->stacks[r->nstacks];
+	*e = (struct stack_entry){ .tid = tid, .stack = stack, .thread = *out };
+	r->last_stack = r->nstacks++;
+	return 0;
+}
+
 static int new_func(struct reader *r, uint32_t site, uint32_t *out)
 {
 	struct xtrace_owned *o = r->o;
@@ -292,7 +356,7 @@ static int entered(void *arg, const struct tread_event *ev, uint32_t depth, void
 	struct frame *f = data;
 	struct tread_xevent e = { .real_ns = r->real, .kind = TREAD_X_ENTRY,
 				  .early = ev->early ? 1 : 0, .depth = depth };
-	int ret = thread_of(r, ev->tid, &e.thread);
+	int ret = thread_of_stack(r, ev->tid, ev->stack, &e.thread);
 
 	if (!ret)
 		ret = func_of(r, ev->site, &e.func);
@@ -477,6 +541,9 @@ static void reader_free(struct reader *r)
 	free(r->func_of_site);
 	free(r->beyond);
 	free(r->tids);
+	free(r->stacks);
+	r->stacks = NULL;
+	r->nstacks = r->stacks_cap = 0;
 	tread_site_params_close(r->params);
 	r->params = NULL;
 }
@@ -487,7 +554,7 @@ static int read_input(struct reader *r)
 	const struct tread_ring *ring = r->in->ring;
 	struct tread_call_ops ops = {
 		.entered = entered, .closed = closed, .unmatched = unmatched, .arg = r,
-		.data_size = sizeof(struct frame),
+		.data_size = sizeof(struct frame), .by_stack = true,
 	};
 	struct tread_trace *t = NULL;
 	struct tread_filter *f = NULL;

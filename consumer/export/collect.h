@@ -10,7 +10,8 @@
  * each thread keeping its own order.
  *
  * Each thread's calls are balanced on the way (export.h), one stack per
- * thread slot, by the pairing of calls.h:
+ * thread slot and sub-stack, by the pairing of calls.h (a sub-stack other
+ * than 0, a coroutine's, is a thread of its own in the model: export.h):
  *   - an exit whose entry was not traced is dropped;
  *   - an exit that matches an outer open call first closes the calls
  *     above it, whose exits were lost (synthetic exits at its time);

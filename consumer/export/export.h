@@ -33,12 +33,21 @@ struct tread_xproc {
 	uint64_t    calib_real_ns;
 };
 
-/* One thread (one tid of one process). */
+/*
+ * One thread (one tid of one process), or one sub-stack of a thread that
+ * switched stacks (coroutines, a handler on a sigaltstack: collect.h):
+ * its calls nest in each other but not in its thread's, so it is a thread
+ * of its own, named "NAME stack N", whose tid is made up: the n-th such
+ * thread of the model has tid TREAD_X_STACK_TID + n, above any real tid
+ * (Linux's pid_max is at most 2^22).
+ */
 struct tread_xthread {
 	uint32_t    proc;		/* index into procs[] */
 	int32_t     tid;
 	const char *name;		/* comm, "" when unknown */
 };
+
+#define TREAD_X_STACK_TID (1 << 22)
 
 /* One function: a site of one module. */
 struct tread_xfunc {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/graph_parse.h"
 #include "lib/proc_harness.h"
@@ -56,6 +57,58 @@ static void assert_counts(const char *view, const char *out,
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_assert_eq(count_of(out, want[i].fn), want[i].calls, "%s, %s:\n%s", view,
 			     want[i].fn, out);
+}
+
+/*
+ * --export folded: each coroutine's stack is a thread of its own in the
+ * exports, so its calls nest from co_main() (co_main only ever at the
+ * root of a stack), and each of its three shapes is there.  Paired per
+ * thread, a switch of stacks cut them short and nested them in another
+ * coroutine's frames.
+ */
+static void assert_folded_per_stack(const char *out)
+{
+	static const char *const shapes[] = {
+		"co_main;step;yield_now ", "co_main;step;inner;yield_now ",
+		"co_main;step;inner;deeper;yield_now ",
+	};
+	const char *line = out;
+
+	while (*line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		const char *co = strstr(line, "co_main");
+
+		cr_assert(!co || co >= line + len || co == line, "co_main not at the root: %.*s",
+			  (int)len, line);
+		line += len + (end != NULL);
+	}
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		const char *p = strstr(out, shapes[i]);
+
+		cr_assert(p && (p == out || p[-1] == '\n'), "no stack %s in:\n%s", shapes[i], out);
+	}
+}
+
+/* --export chrome: no call ended "not traced" (an exit made up): a switch
+ * of stacks ends no call. */
+static void assert_no_call_cut_short(const struct target *t)
+{
+	char json[] = "/tmp/tattach-coro-XXXXXX.json", args[96], *out = NULL, *err = NULL;
+	char *text;
+	int fd = mkstemps(json, 5);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	snprintf(args, sizeof(args), "--export chrome -o %s", json);
+	cr_assert_eq(tread(t->pid, args, &out, &err), 0, "%s", err);
+	text = file_text(json);
+	unlink(json);
+	cr_assert_null(strstr(text, "not traced"), "a call cut short: %.2000s", strstr(text, "not traced"));
+	cr_assert(strstr(text, "stack "), "no thread of a coroutine's stack");
+	free(text);
+	free(out);
+	free(err);
 }
 
 static void check(const char *bin, const char *mode)
@@ -122,6 +175,11 @@ static void check(const char *bin, const char *mode)
 	cr_assert_eq(tread(t.pid, "--hist", &out, &err), 0, "%s", err);
 	assert_counts("--hist", out, hist_calls);
 	free(out);
+
+	cr_assert_eq(tread(t.pid, "--export folded", &out, &err), 0, "%s", err);
+	assert_folded_per_stack(out);
+	free(out);
+	assert_no_call_cut_short(&t);
 	free(err);
 	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
 	ring_remove(t.pid);
