@@ -148,7 +148,7 @@ $(O)/attach/tramp/tramp.elf: $(TRAMP_OBJS) attach/tramp/tramp.lds
 
 $(TRAMP_BLOB): $(O)/attach/tramp/tramp.elf attach/tramp/mkblob.sh
 	$(call msg,GEN,$@)
-	$(Q)sh attach/tramp/mkblob.sh $< $@ tramp_code tp_fentry tp_mcount tp_return tp_config_area tp_hook_raise tp_hook_rethrow tp_hook_catch tp_hook_pexit tp_hook_bt tp_hook_vfork tp_fentry_args tp_hook_forced tp_mcount_args tp_ct_enter tp_ct_exit tp_ct_stubs tp_pg_enter
+	$(Q)sh attach/tramp/mkblob.sh $< $@ tramp_code tp_fentry tp_mcount tp_return tp_config_area tp_hook_raise tp_hook_rethrow tp_hook_catch tp_hook_pexit tp_hook_bt tp_hook_vfork tp_fentry_args tp_hook_forced tp_mcount_args tp_ct_enter tp_ct_exit tp_ct_stubs tp_pg_enter tp_ns_enter
 
 $(O)/attach/tramp/rescue.elf: $(O)/attach/tramp/rescue.o attach/tramp/rescue.lds
 	$(call msg,LD,$@)

@@ -241,6 +241,23 @@ uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned ki
 	       (kind == TAT_SITE_MCOUNT ? TRAMP_CODE_OFF_MCOUNT : TRAMP_CODE_OFF_FENTRY);
 }
 
+uint64_t inject_tramp_near_enter(const struct ringfile *rf, unsigned idx)
+{
+	return rf->hdr->tramp_addr[idx] + TRAMP_CODE_OFF_NS_ENTER;
+}
+
+uint64_t inject_tramp_ct_exit(const struct ringfile *rf, unsigned idx)
+{
+	return rf->hdr->tramp_addr[idx] + TRAMP_CODE_OFF_CT_EXIT;
+}
+
+int inject_call_through(void)
+{
+	const char *env = getenv("TATTACH_CALL_THROUGH");
+
+	return !env || strcmp(env, "0");
+}
+
 uint64_t inject_ct_stub(struct ringfile *rf, uint32_t site)
 {
 	const struct tat_site *s = &ringfile_sites(rf)[site];
@@ -551,13 +568,18 @@ static int ct_stub_bytes(uint64_t at, uint64_t site, uint64_t copy, uint8_t *out
 }
 
 /* The stub at @at of the -pg site at @site in copy @copy (tramp_abi.h):
- * call tp_pg_enter; call +15; jmp tp_ct_exit; lea 8(%rsp),%rsp; jmp
- * site + 5.  Returns 0, or -ERANGE when a rel32 cannot reach. */
+ * call tp_pg_enter; call +15; jmp tp_ct_exit; movb $0,(%rsp); lea
+ * 8(%rsp),%rsp; jmp site + 5.  Returns 0, or -ERANGE when a rel32 cannot
+ * reach. */
 static int pg_stub_bytes(uint64_t at, uint64_t site, uint64_t copy, uint8_t *out)
 {
-	static const uint8_t drop_slot[5] = { 0x48, 0x8d, 0x64, 0x24, 0x08 };
+	static const uint8_t spoil_drop[] = {
+		0xc6, 0x04, 0x24, 0x00,		/* movb $0, (%rsp) */
+		0x48, 0x8d, 0x64, 0x24, 0x08,	/* lea 8(%rsp), %rsp */
+	};
 
-	memcpy(out + TP_CT_RET + 5, drop_slot, sizeof(drop_slot));
+	_Static_assert(TP_CT_RET + 5 + sizeof(spoil_drop) == TP_PG_BODY, "tramp_abi.h");
+	memcpy(out + TP_CT_RET + 5, spoil_drop, sizeof(spoil_drop));
 	if (patch_bytes_enabled(at, 5, copy + TRAMP_CODE_OFF_PG_ENTER, out) ||
 	    patch_bytes_enabled(at + 5, 5, at + TP_CT_RET + 5, out + 5) ||
 	    patch_bytes_jmp(at + TP_CT_RET, 5, copy + TRAMP_CODE_OFF_CT_EXIT, out + TP_CT_RET) ||

@@ -55,12 +55,20 @@ uint64_t inject_map_near(struct remote *r, struct maps *maps, uint64_t lo, uint6
 uint64_t inject_tramp_entry(const struct ringfile *rf, unsigned idx, unsigned kind);
 /* The same for sites that record arguments or a return value (-A/-R). */
 uint64_t inject_tramp_args_entry(const struct ringfile *rf, unsigned idx, unsigned kind);
+/* tp_ns_enter and tp_ct_exit of copy @idx: what a stub near its module
+ * calls and where its landing goes (attach/hooks/near_stub.c). */
+uint64_t inject_tramp_near_enter(const struct ringfile *rf, unsigned idx);
+uint64_t inject_tramp_ct_exit(const struct ringfile *rf, unsigned idx);
+/* 0 when TATTACH_CALL_THROUGH=0: every return is hijacked, none goes
+ * through a stub's call (for make bench's A/B rows, or should a stub ever
+ * be in the way). */
+int inject_call_through(void);
 
 /*
- * Call-through (tramp_abi.h): does site @s jump to a stub (a fentry or
- * patchable-entry site), where is site @site's stub, and its 16
- * bytes (int3s and -EINVAL or -ERANGE when it cannot have one: then the
- * site keeps its call of the trampoline).
+ * The stubs of a copy (tramp_abi.h): does site @s jump to a stub (a
+ * fentry, patchable-entry or -pg site), where is site @site's stub, and
+ * its TP_CT_STUB bytes (int3s and -EINVAL or -ERANGE when it cannot have
+ * one: then the site keeps its call of the trampoline).
  */
 int inject_ct_site(const struct tat_site *s);
 uint64_t inject_ct_stub(struct ringfile *rf, uint32_t site);

@@ -118,8 +118,7 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 	/* TATTACH_CALL_THROUGH=0: fentry sites call tp_fentry as -pg sites
 	 * call tp_mcount, for a measurement of what the stubs save (make
 	 * bench), or should a stub ever be in the way */
-	const char *ct_env = getenv("TATTACH_CALL_THROUGH");
-	int call_through = !ct_env || strcmp(ct_env, "0");
+	int call_through = inject_call_through();
 	uint8_t stub[TP_CT_STUB];
 	size_t k = 0;
 

@@ -169,7 +169,7 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 		return -1;
 	/* stopped inside the trampoline (under a signal handler too), or a
 	 * walk stepped by guesswork that may have missed it (unhijack.c) */
-	if (ring_in_tramp(hdr, t->regs.rip) || unhijack_walk_in_tramp(rf, s, frames, n, 0, 1))
+	if (shadow_in_tramp(s, hdr, t->regs.rip) || unhijack_walk_in_tramp(rf, s, frames, n, 0, 1))
 		return -1;
 	m = traced_frames(rf, s, t->tid, n);
 	if (!m)

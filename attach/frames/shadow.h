@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <tattach/ring.h>
+#include "attach/ring/ringfile.h"
 #include "attach/tramp/tramp_abi.h"
 
 struct shadow {
@@ -34,6 +35,18 @@ int shadow_open(struct shadow *s, pid_t pid, const struct tat_ring_header *hdr);
 static inline int shadow_is_tramp_return(const struct shadow *s, uint64_t v)
 {
 	return tramp_return_in(&s->st, v);
+}
+
+/*
+ * Is a thread at @ip running trampoline code?  In a copy or the rescue
+ * page, or at a return into the trampoline outside them: the landing of
+ * a stub near its module (tramp_abi.h), where its function has returned
+ * and its frame is not yet popped.
+ */
+static inline int shadow_in_tramp(const struct shadow *s, const struct tat_ring_header *hdr,
+				  uint64_t ip)
+{
+	return ring_in_tramp(hdr, ip) || shadow_is_tramp_return(s, ip);
 }
 
 /* Target address of thread slot @i. */

@@ -48,14 +48,6 @@
 #include "attach/process/stackwalk.h"
 #include "attach/ring/ringfile.h"
 
-/* Library-call stub (attach/hooks/libcalls.c): the site key is stub + 5;
- * endbr64 at +0, the call of the trampoline at +4, then the jmp at +10. */
-#define LIBCALL_KEY  5u
-#define LIBCALL_JMP  10u
-/* Entry stub (attach/hooks/entries.c): key stub + 1, the call at +0, the
- * moved instructions from +6. */
-#define ENTRY_KEY    1u
-#define ENTRY_CODE   6u
 
 static struct walk_frame frames[STACKWALK_MAX];
 static struct tp_frame fr[TP_DEPTH_MAX];
@@ -77,7 +69,7 @@ int unhijack_walk_in_tramp(const struct ringfile *rf, const struct shadow *s,
 	int met = 0;
 
 	for (int k = 0; k < n; k++) {
-		if (!ring_in_tramp(rf->hdr, f[k].ip)) {
+		if (!shadow_in_tramp(s, rf->hdr, f[k].ip)) {
 			/*
 			 * A frame without unwind information (the vDSO's, for
 			 * one) was stepped over by guesswork, which can skip a
@@ -112,7 +104,7 @@ int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
 	};
 	int n;
 
-	if (ring_in_tramp(rf->hdr, t->regs.rip))
+	if (shadow_in_tramp(s, rf->hdr, t->regs.rip))
 		return 1;
 	/* walk from the registers the thread will resume with */
 	if (t->regs_changed && ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0)
@@ -124,24 +116,19 @@ int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
 }
 
 /*
- * Where a thread at @rip inside the call of a stub goes on instead: past
- * the call, which would push a frame and hijack the return (0: not in a
- * stub's call).
+ * Where a thread at @rip inside the call of a stub near its module
+ * (library call or entry, tramp_abi.h) goes on instead: past the call
+ * and the priming, into the function, which only skips tracing this one
+ * call (0: not in a stub's call).
  */
 static uint64_t past_stub_call(const struct tat_site *sites, uint32_t nsites, uint64_t rip)
 {
 	for (uint32_t i = 1; i < nsites; i++) {
-		uint64_t stub;
+		uint64_t stub = sites[i].addr - TP_NS_KEY;
 
-		if (sites[i].kind == TAT_SITE_LIBCALL) {
-			stub = sites[i].addr - LIBCALL_KEY;
-			if (rip >= stub && rip < stub + LIBCALL_JMP)
-				return stub + LIBCALL_JMP;
-		} else if (sites[i].kind == TAT_SITE_ENTRY) {
-			stub = sites[i].addr - ENTRY_KEY;
-			if (rip >= stub && rip < stub + ENTRY_CODE)
-				return stub + ENTRY_CODE;
-		}
+		if ((sites[i].kind == TAT_SITE_LIBCALL || sites[i].kind == TAT_SITE_ENTRY) &&
+		    rip >= stub && rip < stub + TP_NS_CALLED)
+			return stub + TP_NS_BODY;
 	}
 	return 0;
 }
@@ -458,7 +445,7 @@ int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 
 		/* a thread with frames to cut is walked (below); one without
 		 * only needs to be out of the trampoline's code now */
-		has = ring_in_tramp(rf->hdr, t->regs.rip) ? 1 :
+		has = shadow_in_tramp(&s, rf->hdr, t->regs.rip) ? 1 :
 		      slot_with_frames(&s, t, rf->hdr->max_threads, &idx, &addr, &head);
 		if (has < 0) {
 			ret = has;
@@ -468,7 +455,7 @@ int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 		}
 		if (!has)
 			continue;
-		if (unhijack_in_tramp(rf, &s, t, ring_in_tramp(rf->hdr, t->regs.rip) ? 0 :
+		if (unhijack_in_tramp(rf, &s, t, shadow_in_tramp(&s, rf->hdr, t->regs.rip) ? 0 :
 				      innermost_hijacked(&s, t, head.depth, head.cur_stack), 1)) {
 			if (rep->kept < UNHIJACK_KEPT_MAX) {
 				rep->kept_tid[rep->kept] = t->tid;

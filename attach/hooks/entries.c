@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * Patching function entries.  Per function, a 64-byte stub near its module:
+ * Patching function entries.  Per function, a 128-byte stub near its
+ * module, with the head of every stub near its module
+ * (attach/tramp/tramp_abi.h), which enters the trampoline and primes the
+ * return, then:
  *
- *   +0   ff 15 <disp32>      call *+56(%rip)  -> tp_fentry (ENTRY; the return
- *                                               address becomes tp_return)
- *   +6   the moved instructions, RIP-relative displacements adjusted
- *   +6+w e9 <rel32>          jmp function + (endbr64) + w
- *   +56  &tp_fentry
+ *   +34  the moved instructions, RIP-relative displacements adjusted
+ *   +34+w e9 <rel32>         jmp function + (endbr64) + w
+ *   +64  P: the trampoline entry the head calls (near_stub_target())
+ *   +72  E: tp_ct_exit, where the function's return goes on
  *
  * and in the function, at its entry (after an endbr64), the w >= 5 bytes
  * of whole instructions become "e9 <rel32 to stub>" and int3s.  The site
- * key the trampoline hashes is stub + 1.  A thread stopped inside those w
+ * key the trampoline hashes is stub + 5 (the head's call ends at +10).  A thread stopped inside those w
  * bytes (at an instruction boundary, the only place a thread can be) is
  * moved to the same offset in the stub, whose copy has the same layout.
  */
@@ -24,13 +26,18 @@
 
 #include "attach/values/args_plan.h"
 #include "attach/hooks/entries.h"
+#include "attach/hooks/near_stub.h"
 #include "attach/inject.h"
 #include "attach/log.h"
 
-#define STUB_SIZE  64u
-#define STUB_KEY   1u
-#define STUB_CODE  6u
-#define STUB_PTR   56u
+#define STUB_SIZE  NEAR_ENTRY_SIZE
+#define STUB_SHIFT 7u
+#define STUB_KEY   TP_NS_KEY
+#define STUB_CODE  TP_NS_BODY
+#define STUB_PTR   NEAR_ENTRY_PTR
+_Static_assert(STUB_SIZE == 1u << STUB_SHIFT, "stubs are 1 << STUB_SHIFT apart");
+_Static_assert(STUB_CODE + RELOCATE_MAX + 5 <= STUB_PTR,
+	       "the moved instructions and the jmp back end before the pointers");
 #define PAGE       4096ull
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
 
@@ -161,23 +168,19 @@ int entries_has(const struct entry_plan *ep, const struct module *m)
 
 /* One stub; returns the bytes the jmp replaces (0: this one stays unused). */
 static unsigned stub_bytes(uint8_t *b, uint64_t at, const struct entry *e, uint64_t bias,
-			   uint64_t fentry)
+			   uint64_t enter, const struct near_targets *t, uint32_t index)
 {
 	uint64_t back = e->patch + bias + e->win;
 	int64_t rel = (int64_t)back - (int64_t)(at + STUB_CODE + e->win + 5);
-	int32_t disp = (int32_t)(STUB_PTR - STUB_CODE);
 
 	memset(b, 0xcc, STUB_SIZE);
 	if (!e->win || rel != (int32_t)rel ||
 	    relocate_copy(e->orig, e->win, e->patch + bias, at + STUB_CODE, e->fix, e->nfix,
 			  b + STUB_CODE))
 		return 0;
-	b[0] = 0xff;
-	b[1] = 0x15;
-	memcpy(b + 2, &disp, 4);
+	near_stub_head(b, STUB_PTR, enter, t, index);
 	b[STUB_CODE + e->win] = 0xe9;
 	memcpy(b + STUB_CODE + e->win + 1, &(int32_t){ (int32_t)rel }, 4);
-	memcpy(b + STUB_PTR, &fentry, 8);
 	return e->win;
 }
 
@@ -189,7 +192,8 @@ int entries_prepare(struct remote *r, struct ringfile *rf, const struct entry_pl
 	for (size_t i = 0; i < ep->n; i++) {
 		const struct entry_mod *em = &ep->v[i];
 		int k = ringfile_module_index(rf, em->path, em->bias);
-		uint64_t size = ALIGN_UP(em->fns.n * STUB_SIZE, PAGE), at, fentry;
+		uint64_t size = ALIGN_UP(em->fns.n * STUB_SIZE, PAGE), at, enter;
+		struct near_targets t;
 		const struct tat_module *tm;
 		struct maps maps;
 		uint32_t count;
@@ -217,7 +221,10 @@ int entries_prepare(struct remote *r, struct ringfile *rf, const struct entry_pl
 		if (!buf)
 			return -ENOMEM;
 		memset(buf, 0xcc, size);
-		fentry = inject_tramp_entry(rf, tm->tramp, TAT_SITE_FENTRY);
+		near_stub_targets(rf, tm->tramp, &t);
+		/* listed, they prime the return; else they hijack it, as before */
+		ret = near_stub_list(r, rf, at, em->fns.n * STUB_SIZE, STUB_SHIFT);
+		enter = ret > 0 && inject_call_through() ? t.primed : t.plain;
 		for (size_t j = 0; j < em->fns.n; j++) {
 			struct tat_site *s = &sites[h->site_count + j];
 
@@ -226,7 +233,8 @@ int entries_prepare(struct remote *r, struct ringfile *rf, const struct entry_pl
 			s->module = (uint32_t)k;
 			s->kind = TAT_SITE_ENTRY;
 			s->len = (uint8_t)stub_bytes(buf + j * STUB_SIZE, at + j * STUB_SIZE,
-						     &em->fns.v[j], em->bias, fentry);
+						     &em->fns.v[j], em->bias, enter, &t,
+						     h->site_count + (uint32_t)j);
 		}
 		ret = remote_write(r, at, buf, size);
 		free(buf);
@@ -379,29 +387,32 @@ static void view_close(struct text_view *v)
 }
 
 /*
- * -A/-R: the pointer slot of each stub of module @k (its run of @count
- * ENTRY sites from @first) names the trampoline entry that saves the
- * arguments where the ring's spec asks for values, else tp_fentry.  Both
- * see the same stack: the stub's "call" pushes stub + 6, which is site +
- * 5, as the call of an fentry site does, and the return into the caller
- * is the word above it, the function not having started.  The stubs of a
- * module are one block: read once, written back once if a slot changed.
+ * -A/-R: the pointer P of each stub of module @k (its run of @count ENTRY
+ * sites from @first) names the trampoline entry that saves the arguments
+ * where the ring's spec asks for values, else the plain one
+ * (near_stub_target()).  Each sees the same stack: the head's call pushes
+ * stub + 10, which is site + 5, as the call of an fentry site does, and
+ * the return into the caller is the word above it, the function not
+ * having started.  The stubs of a module are one block: read once,
+ * written back once if a pointer changed.
  */
 static int point_stubs(struct remote *r, struct ringfile *rf, uint32_t k, uint32_t first,
 		       uint32_t count)
 {
 	const struct tat_argspec *table = args_table(rf);
 	const struct tat_site *sites = ringfile_sites(rf);
-	unsigned tramp = ringfile_modules(rf)[k].tramp;
 	uint64_t at = sites[first].addr - STUB_KEY, size = (uint64_t)count * STUB_SIZE;
-	uint64_t plain = inject_tramp_entry(rf, tramp, TAT_SITE_FENTRY);
-	uint64_t args = inject_tramp_args_entry(rf, tramp, TAT_SITE_FENTRY);
+	struct tp_near_area areas[TP_NS_AREAS];
+	struct near_targets t;
 	int changed = 0, ret = 0;
 	uint8_t *buf;
 
 	for (uint32_t i = 0; i < count; i++)
 		if (sites[first + i].addr != at + (uint64_t)i * STUB_SIZE + STUB_KEY)
 			return -EINVAL;		/* not the block entries_prepare wrote */
+	if (near_stub_areas(r, rf, areas))
+		return -EIO;
+	near_stub_targets(rf, ringfile_modules(rf)[k].tramp, &t);
 	buf = malloc(size);
 	if (!buf)
 		return -ENOMEM;
@@ -410,10 +421,11 @@ static int point_stubs(struct remote *r, struct ringfile *rf, uint32_t k, uint32
 		goto out;
 	}
 	for (uint32_t i = 0; i < count; i++) {
-		uint64_t want = args_site_on(table, first + i) ? args : plain, cur;
+		uint64_t want = near_stub_target(&t, areas, at + (uint64_t)i * STUB_SIZE,
+						 args_site_on(table, first + i)), cur;
 
 		memcpy(&cur, buf + i * STUB_SIZE + STUB_PTR, 8);
-		if (!sites[first + i].len || cur == want || (cur != plain && cur != args))
+		if (!sites[first + i].len || cur == want || !near_stub_ours(&t, cur))
 			continue;	/* unused stub, or not ours to change */
 		memcpy(buf + i * STUB_SIZE + STUB_PTR, &want, 8);
 		changed = 1;

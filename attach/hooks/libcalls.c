@@ -2,24 +2,23 @@
 /*
  * Hooking library calls through the PLT and the GOT.
  *
- * Each import gets a 32-byte stub in a page mapped near its module:
+ * Each import gets a 64-byte stub in a page mapped near its module, with
+ * the head of every stub near its module (attach/tramp/tramp_abi.h), which
+ * enters the trampoline and primes the return, then:
  *
- *   +0   f3 0f 1e fa          endbr64     (a GOT slot is called indirectly)
- *   +4   ff 15 0e 00 00 00    call *+24   -> tp_fentry: ENTRY, and the return
- *                                            address into the caller becomes
- *                                            tp_return (EXIT)
- *   +10  ff 25 <disp32>       jmp *W      -> the function
- *   +16  saved GOT value      (GOT hook: W is here)
- *   +24  &tp_fentry of the module's trampoline copy
+ *   +34  ff 25 <disp32>       jmp *W      -> the function
+ *   +40  saved GOT value      (GOT hook: W is here)
+ *   +48  P: the trampoline entry the head calls (near_stub_target())
+ *   +56  E: tp_ct_exit, where the function's return goes on
  *
- * tp_fentry sees the stub as a site whose call ends at +10, so the site's
- * key is stub + 5.  PLT hook: the PLT entry's "jmp *got(%rip)" becomes
- * "jmp stub" and W is the GOT slot itself, which is never written: lazy
- * binding goes on as if we were not there (an unresolved slot still leads
- * to the PLT's push/jmp-PLT0 path and the dynamic linker fills the slot),
- * and --disable puts back the PLT bytes of the file, leaving the GOT as
- * the process made it.  GOT hook (GLOB_DAT of a function, resolved at
- * load time even under lazy binding): the slot's value moves to +16 and
+ * The head's call ends at +10, so the site's key is stub + 5.  PLT hook:
+ * the PLT entry's "jmp *got(%rip)" becomes "jmp stub" and W is the GOT
+ * slot itself, which is never written: lazy binding goes on as if we
+ * were not there (an unresolved slot still leads to the PLT's
+ * push/jmp-PLT0 path and the dynamic linker fills the slot), and
+ * --disable puts back the PLT bytes of the file, leaving the GOT as the
+ * process made it.  GOT hook (GLOB_DAT of a function, resolved at
+ * load time even under lazy binding): the slot's value moves to +40 and
  * the slot points at the stub; --disable puts the value back.  Both are
  * written through /proc/PID/mem, which also writes a RELRO (read-only)
  * GOT without an mprotect.
@@ -34,12 +33,18 @@
 
 #include "attach/inject.h"
 #include "attach/hooks/libcalls.h"
+#include "attach/hooks/near_stub.h"
 #include "attach/log.h"
 #include "attach/values/args_plan.h"
 
-#define STUB_SIZE   32u
-#define STUB_KEY    5u		/* site key: the stub's call ends at +10 */
-#define STUB_SAVED  16u
+#define STUB_SIZE   NEAR_LIBCALL_SIZE
+#define STUB_SHIFT  6u
+#define STUB_KEY    TP_NS_KEY
+#define STUB_JMP    TP_NS_BODY	/* jmp *W */
+#define STUB_SAVED  NEAR_LIBCALL_SAVED
+#define STUB_PTR    NEAR_LIBCALL_PTR
+_Static_assert(STUB_SIZE == 1u << STUB_SHIFT, "stubs are 1 << STUB_SHIFT apart");
+_Static_assert(STUB_SAVED == STUB_JMP + 6, "a GOT hook's jmp *W reads the word after it");
 #define PAGE        4096ull
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
 
@@ -139,27 +144,28 @@ int libcalls_has(const struct libcalls *lc, const struct module *m)
 }
 
 static void stub_bytes(uint8_t *b, uint64_t at, const struct import *im, uint64_t bias,
-		       uint64_t fentry)
+		       uint64_t enter, const struct near_targets *t, uint32_t index)
 {
-	static const uint8_t head[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0xff, 0x15, 0x0e, 0x00,
-					0x00, 0x00, 0xff, 0x25 };
-	int32_t disp = 0;	/* GOT hook: W is the saved value at +16 */
+	int32_t disp = 0;	/* GOT hook: W is the saved value right after */
 
 	memset(b, 0xcc, STUB_SIZE);
-	memcpy(b, head, sizeof(head));
+	near_stub_head(b, STUB_PTR, enter, t, index);
 	if (im->hook == IMPORT_PLT)
-		disp = (int32_t)((int64_t)(im->got + bias) - (int64_t)(at + STUB_SAVED));
-	memcpy(b + 12, &disp, 4);
+		disp = (int32_t)((int64_t)(im->got + bias) - (int64_t)(at + STUB_JMP + 6));
+	b[STUB_JMP] = 0xff;
+	b[STUB_JMP + 1] = 0x25;
+	memcpy(b + STUB_JMP + 2, &disp, 4);
 	memset(b + STUB_SAVED, 0, 8);
-	memcpy(b + 24, &fentry, 8);
 }
 
-/* Map, fill and seal the stubs of one module; their address or 0. */
-static uint64_t make_stubs(struct remote *r, const struct tat_module *tm,
-			   const struct libcall_mod *lm, uint64_t fentry)
+/* Map, fill and seal the stubs of one module, sites @first on; their
+ * address or 0. */
+static uint64_t make_stubs(struct remote *r, struct ringfile *rf, const struct tat_module *tm,
+			   const struct libcall_mod *lm, uint32_t first)
 {
 	uint64_t size = ALIGN_UP(lm->imps.n * STUB_SIZE, PAGE);
-	uint64_t lo = lm->imps.lo + lm->bias, hi = lm->imps.hi + lm->bias, at;
+	uint64_t lo = lm->imps.lo + lm->bias, hi = lm->imps.hi + lm->bias, at, enter;
+	struct near_targets t;
 	struct maps maps;
 	uint8_t *buf;
 	int ret;
@@ -177,9 +183,13 @@ static uint64_t make_stubs(struct remote *r, const struct tat_module *tm,
 	buf = calloc(1, size);
 	if (!buf)
 		return 0;
+	near_stub_targets(rf, tm->tramp, &t);
+	/* listed, they prime the return; else they hijack it, as before */
+	ret = near_stub_list(r, rf, at, lm->imps.n * STUB_SIZE, STUB_SHIFT);
+	enter = ret > 0 && inject_call_through() ? t.primed : t.plain;
 	for (size_t i = 0; i < lm->imps.n; i++)
 		stub_bytes(buf + i * STUB_SIZE, at + i * STUB_SIZE, &lm->imps.v[i], lm->bias,
-			   fentry);
+			   enter, &t, first + (uint32_t)i);
 	ret = remote_write(r, at, buf, size);
 	free(buf);
 	if (!ret)
@@ -208,8 +218,7 @@ int libcalls_prepare(struct remote *r, struct ringfile *rf, const struct libcall
 				lm->path, h->site_cap);
 			continue;
 		}
-		stubs = make_stubs(r, tm, lm, inject_tramp_entry(rf, tm->tramp,
-								 TAT_SITE_FENTRY));
+		stubs = make_stubs(r, rf, tm, lm, h->site_count);
 		if (!stubs) {
 			pr_warn("%s: no room within 2 GiB of it for its library call stubs: "
 				"not traced", lm->path);
@@ -407,27 +416,32 @@ uint64_t libcalls_saved_of(struct ringfile *rf, uint64_t v)
 	return 0;
 }
 
-/* --libcalls with -A/-R: the stub's "call *+24" goes to tp_fentry_args
- * for the imports whose arguments or return value are recorded. */
+/* --libcalls with -A/-R: the stub's pointer P goes to tp_fentry_args
+ * for the imports whose arguments or return value are recorded, and back
+ * (near_stub_target()). */
 size_t libcalls_set_entries(struct remote *r, struct ringfile *rf)
 {
 	const struct tat_argspec *table = args_table(rf);
 	const struct tat_module *mods = ringfile_modules(rf);
 	const struct tat_site *sites = ringfile_sites(rf);
+	struct tp_near_area areas[TP_NS_AREAS];
 	size_t written = 0;
 
+	if (near_stub_areas(r, rf, areas))
+		return 0;
 	for (uint32_t i = 1; i < rf->hdr->site_count; i++) {
 		const struct tat_module *tm = &mods[sites[i].module];
-		uint64_t at = sites[i].addr - STUB_KEY + 24, cur, want;
+		uint64_t stub = sites[i].addr - STUB_KEY, cur, want;
+		struct near_targets t;
 
 		if (sites[i].kind != TAT_SITE_LIBCALL || sites[i].module >= rf->hdr->module_count)
 			continue;
-		want = args_site_on(table, i) ?
-		       inject_tramp_args_entry(rf, tm->tramp, TAT_SITE_FENTRY) :
-		       inject_tramp_entry(rf, tm->tramp, TAT_SITE_FENTRY);
-		if (remote_read(r, at, &cur, sizeof(cur)) || cur == want)
+		near_stub_targets(rf, tm->tramp, &t);
+		want = near_stub_target(&t, areas, stub, args_site_on(table, i));
+		if (remote_read(r, stub + STUB_PTR, &cur, sizeof(cur)) || cur == want ||
+		    !near_stub_ours(&t, cur))
 			continue;
-		if (remote_write(r, at, &want, sizeof(want)))
+		if (remote_write(r, stub + STUB_PTR, &want, sizeof(want)))
 			pr_warn("%s: could not point a library call stub at the trampoline "
 				"entry for -A/-R", tm->path);
 		else

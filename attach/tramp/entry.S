@@ -16,6 +16,7 @@
  *     address into the caller is at 8(%rbp).
  * tp_ct_enter, tp_ct_exit: a fentry site's call-through stub (below).
  * tp_pg_enter: a -pg site's stub, which primes the return (below).
+ * tp_ns_enter: a stub near its module (--libcalls, --entry), the same.
  * tp_return: a traced function's "ret" lands here instead of its caller;
  *     %rsp is one slot above the slot that held the return address.  We
  *     put the original address back into that very slot and "ret" to it,
@@ -145,27 +146,36 @@ tp_return:
 	.size	tp_return, . - tp_return
 
 /*
- * A stub's entry, called from stub + 0, so (%rsp) = stub + 5 after the
- * call: the stub's place gives the site's index (stub i is site i's,
- * TP_CT_STUB apart) for tp_ct_enter_fast(); else tp_enter() takes the
- * site + 5 that the rel32 at \rel(stub + 5) leads to, \end bytes after
- * stub + 5.  Goes on at 2f when the call is traced (the slot \slot holds
+ * A stub's entry.  A copy's stub calls it from stub + 0, so (%rsp) = stub
+ * + 5 after the call: the stub's place gives the site's index (stub i is
+ * site i's, TP_CT_STUB apart) for tp_ct_enter_fast(); else tp_enter()
+ * takes the site + 5 that the rel32 at \rel(stub + 5) leads to, \end
+ * bytes after stub + 5.  A stub near its module (\rel "near") calls it
+ * from stub + 4, so (%rsp) = stub + TP_NS_CALLED: the index is in the
+ * stub (TP_NS_INDEX), and that return address is tp_enter()'s site + 5.
+ * Goes on at 2f when the call is traced (the slot \slot holds
  * tp_return), at 3f when it is not.
  */
 .macro STUB_ENTER slot, rel, end
 	SAVE_SCRATCH
 	mov	72(%rsp), %rsi
+.ifc \rel, near
+	mov	11(%rsi), %esi		/* TP_NS_INDEX - TP_NS_CALLED */
+.else
 	lea	tp_ct_stubs+5(%rip), %rax
 	sub	%rax, %rsi
 	shr	$5, %rsi		/* stub i is site i's (TP_CT_STUB) */
+.endif
 	lea	\slot, %rdi		/* the slot of the return into the caller */
 	mov	%fs:0, %rdx
 	call	tp_ct_enter_fast
 	test	%eax, %eax
 	jnz	2f			/* pushed: the slot holds tp_return */
 	mov	72(%rsp), %rsi
+.ifnc \rel, near
 	movslq	\rel(%rsi), %rax
 	lea	\end(%rsi,%rax), %rsi	/* site + 5 */
+.endif
 	lea	\slot, %rdi
 	mov	%fs:0, %rdx
 	CALL_ALIGNED tp_enter
@@ -227,20 +237,46 @@ tp_ct_enter:
  *   not traced: return to the stub's jmp into the body, the slot as it
  *     was and nothing primed; that one "ret" is mispredicted.
  */
+/*
+ * After STUB_ENTER, in a stub that primes the return: traced (2:), the
+ * slot gets the stub's landing, 5 bytes after our return address, and we
+ * return to the stub's priming call; not traced (3:), past it, \skip
+ * bytes on, to the stub's way into the function.
+ */
+.macro PRIME slot, skip
+2:	mov	72(%rsp), %rax
+	add	$5, %rax		/* the stub's landing */
+	mov	%rax, \slot
+	RESTORE_SCRATCH
+	ret				/* to the priming call */
+3:	addq	$\skip, 72(%rsp)
+	RESTORE_SCRATCH
+	ret
+.endm
+
 	.globl	tp_pg_enter
 	.hidden	tp_pg_enter
 	.type	tp_pg_enter, @function
 tp_pg_enter:
-	STUB_ENTER 8(%rbp), 16, 20	/* the stub's jmp to site + 5, at +20 */
-2:	mov	72(%rsp), %rax
-	add	$5, %rax		/* stub + TP_CT_RET */
-	mov	%rax, 8(%rbp)
-	RESTORE_SCRATCH
-	ret				/* to stub + 5: prime */
-3:	addq	$15, 72(%rsp)		/* to stub + TP_PG_BODY */
-	RESTORE_SCRATCH
-	ret
+	STUB_ENTER 8(%rbp), 20, 24	/* the stub's jmp to site + 5, at +24 */
+	PRIME	8(%rbp), 19		/* TP_CT_RET; TP_PG_BODY */
 	.size	tp_pg_enter, . - tp_pg_enter
+
+/*
+ * tp_ns_enter: a stub near its module (--libcalls, --entry; tramp_abi.h)
+ * calls it through its pointer at +4, as the function's first
+ * instruction would: the slot is 8(%rsp) at the call, 80(%rsp) here.
+ * Primes the return as tp_pg_enter does: traced, the slot gets stub +
+ * TP_NS_RET and we return to the stub's "call +25"; not traced, to the
+ * function at stub + TP_NS_BODY, the slot as it was.
+ */
+	.globl	tp_ns_enter
+	.hidden	tp_ns_enter
+	.type	tp_ns_enter, @function
+tp_ns_enter:
+	STUB_ENTER 80(%rsp), near
+	PRIME	80(%rsp), 24		/* TP_NS_RET; TP_NS_BODY */
+	.size	tp_ns_enter, . - tp_ns_enter
 
 	.globl	tp_ct_exit
 	.hidden	tp_ct_exit

@@ -30,14 +30,43 @@
  *   +0   call tp_pg_enter     record the entry; the slot now holds +10
  *   +5   call +15             the CPU's return-stack buffer now says +10
  *   +10  jmp  tp_ct_exit      (TP_CT_RET) where the function's "ret" goes
- *   +15  lea  8(%rsp), %rsp   the stack as the site left it
- *   +20  jmp  site + 5        (TP_PG_BODY) on into the function
- *   +25  int3 ...
+ *   +15  movb $0, (%rsp)      spoil the copy of +10 that call left
+ *   +19  lea  8(%rsp), %rsp   the stack as the site left it
+ *   +24  jmp  site + 5        (TP_PG_BODY) on into the function
+ *   +29  int3 ...
  *
  * Either way the stub's own call put +10 where the function's "ret" will
- * look for its prediction.  tattach writes the stubs once per site
+ * look for its prediction.  The copy of it the priming call leaves below
+ * the stack pointer is spoiled before the function can make it part of
+ * its frame: a return into the trampoline on a stack is then always a
+ * slot's, and after --disable none is left (tests/lib/tramp_scan.c
+ * looks).  tattach writes the stubs once per site
  * (tp_state.ct_synced), before any site jumps there; they never change
  * after, and stay for as long as the copy.
+ *
+ * Library calls (--libcalls) and patched entries (--entry) have stubs of
+ * their own, mapped near their module (attach/hooks/), which reach the
+ * trampoline through pointers in the stub.  They are entered as a fentry
+ * site is, with the return into the caller on top of the stack, and prime
+ * the return as a -pg site's stub does; the same head for both:
+ *
+ *   +0   endbr64              a GOT slot may call it indirectly
+ *   +4   call *P              tp_ns_enter: record the entry; the slot now
+ *                             holds +15.  (tp_fentry or tp_fentry_args
+ *                             instead hijack the return: -A/-R, or no
+ *                             room left in tp_state.near_stubs)
+ *   +10  call +25             the CPU's return-stack buffer now says +15
+ *   +15  jmp  *E              (TP_NS_RET) the function's "ret": tp_ct_exit
+ *   +21  u32 the site's index (TP_NS_INDEX) for tp_ns_enter, no lookup
+ *   +25  movb $0, (%rsp)      spoil the copy of +15 that call left
+ *   +29  lea  8(%rsp), %rsp   the stack as the caller left it
+ *   +34  the function         (TP_NS_BODY) a library call's "jmp *GOT";
+ *                             an entry's moved instructions and jmp back
+ *
+ * The call at +4 ends at +10: the site's key (tp_enter()'s hash) is +5.
+ * Their areas are listed in tp_state.near_stubs, before any stub calls
+ * tp_ns_enter, so that a slot holding +15 is a return into the trampoline
+ * for every reader of slots (tramp_return_in()).
  *
  * Shadow stacks live in private memory so that a fork child inherits a copy
  * and can still return through frames hijacked before the fork.  The ring
@@ -55,11 +84,25 @@
  * then finds the state a build of another layout left in a process not
  * its own (--enable fails rather than write into the wrong fields or
  * stubs). */
-#define TP_STATE_MAGIC  0x5441545350504d57ull
+#define TP_STATE_MAGIC  0x5441545350504d58ull
 #define TP_DEPTH_MAX    1024	/* shadow stack entries per thread */
 #define TP_CT_STUB      32	/* bytes of one stub (a power of two: entry.S) */
 #define TP_CT_RET       10	/* where in a stub a traced function returns */
-#define TP_PG_BODY      20	/* a -pg site's stub: the jmp on into the body */
+#define TP_PG_BODY      24	/* a -pg site's stub: the jmp on into the body */
+/* Stubs near their module (above): where things are in one */
+#define TP_NS_KEY       5	/* the site's key: its call ends at +10 */
+#define TP_NS_CALLED    10	/* where that call returns */
+#define TP_NS_RET       15	/* where a traced function returns */
+#define TP_NS_INDEX     21	/* u32: the site's index */
+#define TP_NS_BODY      34	/* where the function goes on */
+#define TP_NS_AREAS     32	/* areas tp_state.near_stubs holds */
+
+/* One module's stubs of one kind: len bytes from start, 1 << shift apart. */
+struct tp_near_area {
+	uint64_t start;		/* 0: the end of the list */
+	uint32_t len;
+	uint32_t shift;
+};
 
 struct tp_config {
 	uint64_t magic;
@@ -210,6 +253,9 @@ struct tp_state {
 	uint64_t ct_off;
 	uint64_t ct_len;
 	uint64_t ct_synced;
+	/* Stubs near their module that prime the return (above), in the
+	 * order tattach made them; written before any of them is called. */
+	struct tp_near_area near_stubs[TP_NS_AREAS];
 };
 
 #define TP_HOOK_RAISE   0	/* _Unwind_RaiseException */
@@ -244,7 +290,8 @@ static inline uint64_t hash64(uint64_t x, uint32_t bits)
 /*
  * Is @v a return into the trampoline: tp_return of one of the copies
  * (tp_state.tramp_return, filled in the order the copies were made: the
- * first 0 ends it), or the return into one of their call-through stubs?
+ * first 0 ends it), the return into one of their call-through stubs, or
+ * into a stub near its module (tp_state.near_stubs)?
  * A slot that holds one belongs to a traced call in flight.  The
  * trampoline asks it of its own state, tattach of the copy it read; both
  * ask it here, so that both change together if a return may ever land
@@ -256,6 +303,13 @@ static inline int tramp_return_in(const struct tp_state *st, uint64_t v)
 		uint64_t d = v - (st->tramp_return[i] + st->ct_off);
 
 		if (st->tramp_return[i] == v || (d < st->ct_len && d % TP_CT_STUB == TP_CT_RET))
+			return 1;
+	}
+	for (unsigned i = 0; i < TP_NS_AREAS && st->near_stubs[i].start; i++) {
+		const struct tp_near_area *a = &st->near_stubs[i];
+		uint64_t d = v - a->start;
+
+		if (d < a->len && (d & ((1ull << a->shift) - 1)) == TP_NS_RET)
 			return 1;
 	}
 	return 0;

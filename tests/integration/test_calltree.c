@@ -100,14 +100,18 @@ static void assert_stub(int memfd, const struct tat_ring_header *h, uint32_t i,
 		cr_assert(stub[5] == 0xe8 && rel_target(at + 5, stub + 5) == s->addr + 5,
 			  "stub of site %u does not call its body", i);
 	} else {
-		/* call (the entry), call +15, jmp (the exit), lea
+		/* call (the entry), call +15, jmp (the exit), movb
+		 * $0,(%rsp) (spoil the copy of the landing), lea
 		 * 8(%rsp),%rsp, jmp site + 5 */
-		static const unsigned char drop[5] = { 0x48, 0x8d, 0x64, 0x24, 0x08 };
+		static const unsigned char spoil_drop[9] = {
+			0xc6, 0x04, 0x24, 0x00, 0x48, 0x8d, 0x64, 0x24, 0x08,
+		};
 
 		cr_assert(stub[5] == 0xe8 && rel_target(at + 5, stub + 5) == at + 15,
 			  "stub of -pg site %u does not prime its return", i);
-		cr_assert(memcmp(stub + 15, drop, 5) == 0, "stub of -pg site %u at +15", i);
-		cr_assert(stub[20] == 0xe9 && rel_target(at + 20, stub + 20) == s->addr + 5,
+		cr_assert(memcmp(stub + 15, spoil_drop, 9) == 0, "stub of -pg site %u at +15", i);
+		cr_assert(stub[TP_PG_BODY] == 0xe9 &&
+			  rel_target(at + TP_PG_BODY, stub + TP_PG_BODY) == s->addr + 5,
 			  "stub of -pg site %u does not go on into its body", i);
 	}
 }

@@ -18,6 +18,7 @@
 #include "lib/graph_parse.h"
 #include "lib/proc_harness.h"
 #include "lib/ring_view.h"
+#include "lib/tramp_scan.h"
 
 struct variant {
 	char name[32];
@@ -448,6 +449,53 @@ Test(entries, module_libc, .timeout = 60)
 	cr_assert_str_eq(got, "__isoc99_sscanf __isoc99_sscanf __isoc99_sscanf", "%s", out);
 	free(got);
 	free(out);
+	target_stop(&t);
+}
+
+/*
+ * A call in flight through an entry stub at --disable: the blocking
+ * target's sleeper thread loops on nanosleep(20 ms), libc's, entry-patched.
+ * Once it has entered one after --enable, its slot holds the stub's
+ * landing (the return primed, tramp_abi.h) until --disable puts the
+ * return address back; then that nanosleep returns to its caller, which
+ * checks it slept 20 ms, and the program ends as it would.
+ */
+Test(entries, blocked_at_disable, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, *got, *call, *save, where[256] = "";
+	uint64_t landing = 0;
+	struct target t;
+	size_t calls = 0;
+
+	target_start(&t, build_path("tests/targets/blocking"));
+	ring_remove(t.pid);
+	run(t.pid, "--enable --module libc.so -F ^__nanosleep$");
+	/* a sleeper round ended since: the nanosleep it is in began after */
+	cr_assert_eq(strncmp(target_cmd(&t, "wake"), "ok", 2), 0);
+	cr_assert_eq(tramp_scan_stacks_first(t.pid, &landing, where, sizeof(where)), 1,
+		     "%s", where);
+	cr_assert_eq(tramp_near_landing(t.pid, landing), TAT_SITE_ENTRY, "%s", where);
+	run(t.pid, "--disable");
+	cr_assert_eq(tramp_scan_stacks(t.pid, where, sizeof(where)), 0, "%s", where);
+	cr_assert_eq(strncmp(target_cmd(&t, "wake"), "ok", 2), 0);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	/* the sleeper's: the tid on the first call's line */
+	call = strstr(out, "] | __nanosleep");
+	cr_assert(call, "%s", out);
+	while (call > out && call[-1] != '[')
+		call--;
+	got = graph_canon(out, atoi(call));
+	/* nanosleep after nanosleep, the last one cut at --disable */
+	for (call = strtok_r(got, " ", &save); call; call = strtok_r(NULL, " ", &save)) {
+		calls++;
+		if (strcmp(call, "__nanosleep"))
+			break;
+	}
+	cr_assert(call && !strcmp(call, "__nanosleep(!)") && !strtok_r(NULL, " ", &save),
+		  "after %zu calls: %s in\n%s", calls, call ? call : "the end", out);
+	free(got);
+	free(out);
+	free(err);
 	target_stop(&t);
 }
 

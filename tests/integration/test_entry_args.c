@@ -22,6 +22,7 @@
 #include "lib/graph_parse.h"
 #include "lib/proc_harness.h"
 #include "lib/ring_view.h"
+#include "attach/hooks/near_stub.h"
 
 #define FUNCS ARGVALS_FUNCS
 
@@ -107,8 +108,8 @@ Test(entry_args, dwarf_types_O2)
 	dwarf_types("tests/targets/argvals.plain.O2");
 }
 
-/* The word at stub + 56 of function @name's entry: the trampoline entry
- * its stub calls (attach/hooks/entries.c). */
+/* The pointer P of function @name's entry stub: the trampoline entry its
+ * stub calls (attach/hooks/entries.c). */
 static uint64_t stub_target(const char *name)
 {
 	struct ring_view v;
@@ -122,7 +123,7 @@ static uint64_t stub_target(const char *name)
 	cr_assert(i, "no site for %s", name);
 	sites = (const void *)((const char *)v.base + v.h->site_off);
 	cr_assert_eq(sites[i].kind, TAT_SITE_ENTRY, "%s", name);
-	remote.iov_base = (void *)(uintptr_t)(sites[i].addr - 1 + 56);
+	remote.iov_base = (void *)(uintptr_t)(sites[i].addr - TP_NS_KEY + NEAR_ENTRY_PTR);
 	remote.iov_len = sizeof(word);
 	cr_assert_eq(process_vm_readv(t.pid, &local, 1, &remote, 1, 0), (ssize_t)sizeof(word));
 	ring_view_close(&v);

@@ -23,6 +23,8 @@
 #include "lib/graph_parse.h"
 #include "lib/proc_harness.h"
 #include "lib/ring_view.h"
+#include "lib/tramp_scan.h"
+#include "attach/hooks/near_stub.h"
 
 #define USE_LIB "use_lib(malloc memcpy strlen pthread_mutex_lock pthread_mutex_unlock free)"
 
@@ -164,7 +166,7 @@ static size_t unwinder_slots(const char *bin, uint64_t *v, size_t max)
 /*
  * Does the GOT entry at @slot (file address) of @t lead to the trampoline's
  * hooks: point into it, or (-fno-plt, --libcalls hooked it first) at a
- * library call stub that jumps on through its word at +16 to them?
+ * library call stub that jumps on through its saved word to them?
  */
 static int points_at_tramp(const char *bin, struct target *t, uint64_t slot)
 {
@@ -184,7 +186,7 @@ static int points_at_tramp(const char *bin, struct target *t, uint64_t slot)
 		for (uint32_t i = 0; i < v.h->tramp_count && i < TAT_TRAMP_MAX; i++)
 			in |= val >= v.h->tramp_addr[i] &&
 			      val < v.h->tramp_addr[i] + v.h->tramp_size;
-		if (!in && pread(fd, &val, 8, (off_t)(val + 16)) != 8)
+		if (!in && pread(fd, &val, 8, (off_t)(val + NEAR_LIBCALL_SAVED)) != 8)
 			break;
 	}
 	ring_view_close(&v);
@@ -560,9 +562,10 @@ Test(libcalls, nonlocal_exits, .timeout = 60)
 /* A stock binary, not rebuilt, no -pg: cat's reads and writes. */
 Test(libcalls, stock_cat, .timeout = 60)
 {
-	char *out = NULL, *err = NULL, *got, buf[16];
-	int in[2], back[2];
+	char *out = NULL, *err = NULL, *got, buf[16], where[256] = "";
+	int in[2], back[2], status;
 	struct target t = { 0 };
+	uint64_t landing = 0;
 
 	cr_assert_eq(access("/usr/bin/cat", X_OK), 0);
 	cr_assert_eq(pipe(in), 0);
@@ -588,7 +591,13 @@ Test(libcalls, stock_cat, .timeout = 60)
 	cr_assert_eq(read(back[0], buf, sizeof(buf)), 2);
 	cr_assert_eq(write(in[1], "c\n", 2), 2);
 	cr_assert_eq(read(back[0], buf, sizeof(buf)), 2);
+	/* the read cat now waits in went through its stub, which primed the
+	 * return: its slot holds the stub's landing, not tp_return */
+	cr_assert_eq(tramp_scan_stacks_first(t.pid, &landing, where, sizeof(where)), 1,
+		     "%s", where);
+	cr_assert_eq(tramp_near_landing(t.pid, landing), TAT_SITE_LIBCALL, "%s", where);
 	run(&t, "--disable");
+	cr_assert_eq(tramp_scan_stacks(t.pid, where, sizeof(where)), 0, "%s", where);
 	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
 	got = graph_canon(out, t.pid);
 	/* the read in flight at --enable was not hooked; the last one was
@@ -596,8 +605,11 @@ Test(libcalls, stock_cat, .timeout = 60)
 	cr_assert_str_eq(got, "write read write read(!)", "%s", out);
 	free(got);
 	free(out);
+	/* that read returns (end of input) to cat, which ends as it would */
 	close(in[1]);
-	waitpid(t.pid, NULL, 0);
+	cr_assert_eq(waitpid(t.pid, &status, 0), t.pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "cat ended with status %#x",
+		  status);
 	close(back[0]);
 	ring_remove(t.pid);
 }

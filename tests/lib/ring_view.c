@@ -13,44 +13,64 @@
 #include "patcher/imports.h"
 #include "symbols/symbols.h"
 
-/* A library-call site: import (i - start of its module's run) of the file. */
-static char *libcall_name(const struct tat_ring_header *h, const struct tat_module *mods,
-			  const struct tat_site *sites, uint32_t i)
-{
+/*
+ * The run of library-call or entry sites site @i belongs to (its
+ * module's, of its kind), read from the module's file once per run: a
+ * --module libc.so ring has thousands of entry sites.
+ */
+struct run_cache {
+	uint32_t first, kind, module;
+	int ok;
 	struct import_list imps;
-	uint32_t first = i;
-	char err[256], *name = NULL;
+	struct entry_list fns;
+};
 
-	(void)h;
-	while (first > 1 && sites[first - 1].kind == TAT_SITE_LIBCALL &&
+static void run_drop(struct run_cache *c)
+{
+	if (c->ok && c->kind == TAT_SITE_LIBCALL)
+		imports_free(&c->imps);
+	if (c->ok && c->kind == TAT_SITE_ENTRY)
+		entries_free(&c->fns);
+	memset(c, 0, sizeof(*c));
+}
+
+static struct run_cache *run_of(struct run_cache *c, const struct tat_module *mods,
+				const struct tat_site *sites, uint32_t i)
+{
+	uint32_t first = i;
+	char err[256];
+
+	while (first > 1 && sites[first - 1].kind == sites[i].kind &&
 	       sites[first - 1].module == sites[i].module)
 		first--;
-	if (imports_find(mods[sites[i].module].path, &imps, err, sizeof(err)))
-		return NULL;
-	if (i - first < imps.n)
-		name = strdup(imps.v[i - first].name);
-	imports_free(&imps);
-	return name;
+	if (c->first == first && c->kind == sites[i].kind)
+		return c->ok ? c : NULL;
+	run_drop(c);
+	c->first = first;
+	c->kind = sites[i].kind;
+	c->module = sites[i].module;
+	if (c->kind == TAT_SITE_LIBCALL)
+		c->ok = !imports_find(mods[c->module].path, &c->imps, err, sizeof(err));
+	else
+		c->ok = !entries_find(mods[c->module].path, NULL, 0, &c->fns, err, sizeof(err));
+	return c->ok ? c : NULL;
+}
+
+/* A library-call site: import (i - start of its module's run) of the file. */
+static char *libcall_name(struct run_cache *c, const struct tat_module *mods,
+			  const struct tat_site *sites, uint32_t i)
+{
+	c = run_of(c, mods, sites, i);
+	return c && i - c->first < c->imps.n ? strdup(c->imps.v[i - c->first].name) : NULL;
 }
 
 /* An --entry site: the address of function (i - start of its run). */
-static uint64_t entry_addr(const struct tat_module *mods, const struct tat_site *sites,
-			   uint32_t i)
+static uint64_t entry_addr(struct run_cache *c, const struct tat_module *mods,
+			   const struct tat_site *sites, uint32_t i)
 {
-	struct entry_list fns;
-	uint32_t first = i;
-	uint64_t addr = 0;
-	char err[256];
-
-	while (first > 1 && sites[first - 1].kind == TAT_SITE_ENTRY &&
-	       sites[first - 1].module == sites[i].module)
-		first--;
-	if (entries_find(mods[sites[i].module].path, NULL, 0, &fns, err, sizeof(err)))
-		return 0;
-	if (i - first < fns.n)
-		addr = fns.v[i - first].start + mods[sites[i].module].load_bias;
-	entries_free(&fns);
-	return addr;
+	c = run_of(c, mods, sites, i);
+	return c && i - c->first < c->fns.n ?
+	       c->fns.v[i - c->first].start + mods[sites[i].module].load_bias : 0;
 }
 
 static void name_sites(struct ring_view *v)
@@ -58,6 +78,7 @@ static void name_sites(struct ring_view *v)
 	const struct tat_ring_header *h = v->h;
 	const struct tat_module *mods = (const void *)((char *)v->base + h->module_off);
 	const struct tat_site *sites = (const void *)((char *)v->base + h->site_off);
+	struct run_cache run = { 0 };
 	struct sym_resolver *sym;
 
 	v->names = calloc(h->site_count + 1, sizeof(*v->names));
@@ -70,17 +91,18 @@ static void name_sites(struct ring_view *v)
 		struct sym_info info;
 
 		if (sites[i].kind == TAT_SITE_LIBCALL) {
-			v->names[i] = libcall_name(h, mods, sites, i);
+			v->names[i] = libcall_name(&run, mods, sites, i);
 			continue;
 		}
 		if (sites[i].kind == TAT_SITE_ENTRY) {
-			sym_resolve(sym, entry_addr(mods, sites, i), &info);
+			sym_resolve(sym, entry_addr(&run, mods, sites, i), &info);
 			v->names[i] = strdup(info.name);
 			continue;
 		}
 		sym_resolve(sym, sites[i].addr, &info);
 		v->names[i] = strdup(info.name);
 	}
+	run_drop(&run);
 	sym_close(sym);
 }
 

@@ -186,6 +186,28 @@ static uint64_t mapping_end(pid_t pid, uint64_t addr)
 
 long tramp_scan_stacks(pid_t pid, char *where, size_t len)
 {
+	return tramp_scan_stacks_first(pid, NULL, where, len);
+}
+
+int tramp_near_landing(pid_t pid, uint64_t v)
+{
+	const struct tat_site *sites;
+	struct ring_view rv;
+	int kind = 0;
+
+	if (ring_view_open(pid, &rv))
+		return 0;
+	sites = (const void *)((const char *)rv.base + rv.h->site_off);
+	for (uint32_t i = 1; i < rv.h->site_count && !kind; i++)
+		if ((sites[i].kind == TAT_SITE_LIBCALL || sites[i].kind == TAT_SITE_ENTRY) &&
+		    v == sites[i].addr - TP_NS_KEY + TP_NS_RET)
+			kind = sites[i].kind;
+	ring_view_close(&rv);
+	return kind;
+}
+
+long tramp_scan_stacks_first(pid_t pid, uint64_t *first, char *where, size_t len)
+{
 	static struct tp_state st;
 	uint64_t *buf;
 	struct ring_view v;
@@ -227,11 +249,14 @@ long tramp_scan_stacks(pid_t pid, char *where, size_t len)
 			break;
 		}
 		for (size_t i = 0; i < words; i++)
-			if (tramp_return_in(&st, buf[i]) && !found++)
+			if (tramp_return_in(&st, buf[i]) && !found++) {
+				if (first)
+					*first = buf[i];
 				snprintf(where, len, "thread %s: return into the trampoline "
 					 "(%#llx) at %#llx (sp %#llx)", de->d_name,
 					 (unsigned long long)buf[i], (unsigned long long)(sp + i * 8),
 					 (unsigned long long)sp);
+			}
 		free(buf);
 	}
 out:

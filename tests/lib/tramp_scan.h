@@ -10,6 +10,7 @@
 #define TATTACH_TEST_TRAMP_SCAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -22,6 +23,16 @@
  * in @where.  -1 if a thread's stack could not be read.
  */
 long tramp_scan_stacks(pid_t pid, char *where, size_t len);
+
+/* The same, and the first return found in *@first. */
+long tramp_scan_stacks_first(pid_t pid, uint64_t *first, char *where, size_t len);
+
+/*
+ * The site kind (TAT_SITE_LIBCALL, TAT_SITE_ENTRY) of the stub near its
+ * module whose landing (tramp_abi.h, TP_NS_RET) is @v: a slot that holds
+ * it belongs to a call whose return the stub primed.  0: none.
+ */
+int tramp_near_landing(pid_t pid, uint64_t v);
 
 /*
  * Words of the .got and .got.plt of every ELF object mapped in @pid that
