@@ -542,9 +542,9 @@ int main(int argc, char **argv)
 			printf("tattach: pid %d: tracing is already disabled; nothing changed\n",
 			       (int)o.pid);
 		else
-			printf("tattach: pid %d: tracing disabled: %zu site%s NOPs again, "
+			printf("tattach: pid %d: tracing disabled: %zu %s again, "
 			       "%zu thread%s stopped for %.3f ms\n", (int)o.pid, rep.changed,
-			       rep.changed == 1 ? " is a" : "s are", rep.threads,
+			       rep.changed == 1 ? "site is a NOP" : "sites are NOPs", rep.threads,
 			       plural(rep.threads), rep.stopped_us / 1000);
 		if (!rep.already && rep.cut)
 			printf("tattach: pid %d: %zu call%s still running now return%s straight to "

@@ -130,6 +130,10 @@ Test(record_filters, only_matching_sites_are_patched_and_changes_apply_in_place,
 	/* no pattern: every site */
 	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
 	cr_assert_eq(check_sites(t.pid, ".", 0), all + 1);
+	/* one site left, one turned off: the messages say so in the singular */
+	cr_assert_eq(tattach(t.pid, "--enable -F ^mid$", &out, &err), 0, "%s", err);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "tracing disabled: 1 site is a NOP again, "), "%s", out);
 	target_stop(&t);
 	free(out);
 	free(err);
