@@ -1069,7 +1069,12 @@ for ((r = 0; r < REPS; r++)); do
 	if start anyb "$OUT/percall.pg"; then
 		p=${PID[anyb]}
 		lib_ns anyb "$WORK/junk"	# warm-up
-		lib_ns anyb "$M/any.base"
+		lib_ns anyb "$M/any.mcount"
+		# the baseline: w_lib's site a NOP, as every untraced function
+		# of a traced program; glibc's mcount, which a -pg build runs
+		# until tattach first enables, is no part of a traced call (as
+		# section 1 measures against the plain build)
+		tat "$p" --enable -F '^w_lib$' && tat "$p" --disable && lib_ns anyb "$M/any.base"
 		tat "$p" --enable -m flight -b 64K -F '^w_lib$' && lib_ns anyb "$M/any.pg"
 		tat "$p" --enable --libcalls -F '^(w_lib|strlen)$' && lib_ns anyb "$M/any.lib"
 	fi
@@ -1082,12 +1087,14 @@ for ((r = 0; r < REPS; r++)); do
 	fi
 	stop anyp
 done
+combine "$M/any.mcount.ovh" '$1 - $2' "$M/any.mcount" "$M/any.base"
 combine "$M/any.pg.ovh" '$1 - $2' "$M/any.pg" "$M/any.base"
 combine "$M/any.lib.ovh" '$1 - $2' "$M/any.lib" "$M/any.pg"
 combine "$M/any.entry.ovh" '$1 - $2' "$M/any.entry" "$M/any.pbase"
 combine "$M/any.lib.vs_pg" '$1 / $2' "$M/any.lib.ovh" "$M/any.pg.ovh"
 combine "$M/any.entry.vs_pg" '$1 / $2' "$M/any.entry.ovh" "$M/any.pg.ovh"
-row "7" "w_lib(): -pg site, flight: overhead" "$M/any.pg.ovh" "ns/call" "$LIBR calls/run"
+row "7" "w_lib(): -pg, never attached (glibc mcount runs): overhead" "$M/any.mcount.ovh" "ns/call" "over its site a NOP"
+row "7" "w_lib(): -pg site, flight: overhead" "$M/any.pg.ovh" "ns/call" "$LIBR calls/run; over its site a NOP"
 row "7" "strlen() through the PLT, --libcalls: overhead" "$M/any.lib.ovh" "ns/call" "on top of the -pg site"
 row "7" "w_lib() without -pg, --entry: overhead" "$M/any.entry.ovh" "ns/call"
 row "7" "ratio library call / -pg site (goal <= 1.2)" "$M/any.lib.vs_pg" "x"
