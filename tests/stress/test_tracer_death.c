@@ -73,15 +73,18 @@ static void target_condition(pid_t pid, char *buf, size_t len)
 		fclose(f);
 }
 
-/* Start tattach, kill it after @delay_us, reap it; returns its status. */
-static int kill_after(pid_t target, const char *action, long delay_us)
+/* Start tattach with @args (up to 6 words, the last NULL), kill it after
+ * @delay_us, reap it; returns its status. */
+static int kill_after(pid_t target, const char *const *args, long delay_us)
 {
 	char pidbuf[16];
-	char *argv[] = { (char *)build_path("tattach"), "-p", pidbuf, (char *)action, NULL };
+	char *argv[10] = { (char *)build_path("tattach"), "-p", pidbuf };
 	struct timespec ts = { 0, delay_us * 1000 };
 	int status;
 	pid_t pid;
 
+	for (int k = 0; k < 6 && args[k]; k++)
+		argv[3 + k] = (char *)args[k];
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)target);
 	pid = fork();
 	cr_assert(pid >= 0);
@@ -99,18 +102,25 @@ static int kill_after(pid_t target, const char *action, long delay_us)
 	return status;
 }
 
-Test(stress, tracer_killed_at_random_moments, .timeout = 3600)
+/*
+ * The trials on @bin: --enable with @enable (NULL-terminated words after
+ * it), then --disable, in turn, each killed at a random moment; the
+ * target answers "run 5" right after every one.  Then a whole --enable
+ * and --disable.
+ */
+static void trials_on(const char *bin, const char *const *enable)
 {
 	const char *env = getenv("TATTACH_TRIALS");
 	int trials = env ? atoi(env) : 200, killed = 0, finished = 0, rc;
-	/* make stress runs it twice: -pg sites, and "pfe:" (run-all.sh)
-	 * patchable-entry sites with their call-through stubs */
-	const char *flavour = getenv("TATTACH_TARGET_FLAVOR");
-	const char *bin = flavour && !strcmp(flavour, "pfe") ? "tests/targets/calltree.pfe.O2" :
-			  "tests/targets/calltree.pg.O2";
-	char *out = NULL, *err = NULL;
+	const char *en_args[8] = { "--enable" }, *dis_args[] = { "--disable", NULL };
+	char *out = NULL, *err = NULL, enable_line[128] = "--enable";
 	struct target t = { 0 };
 
+	for (int k = 0; enable[k] && k < 6; k++) {
+		en_args[1 + k] = enable[k];
+		snprintf(enable_line + strlen(enable_line), sizeof(enable_line) - strlen(enable_line),
+			 " %s", enable[k]);
+	}
 	srand((unsigned)time(NULL));
 	for (int i = 0; i < trials; i++) {
 		const char *action;
@@ -134,8 +144,8 @@ Test(stress, tracer_killed_at_random_moments, .timeout = 3600)
 			cr_assert_str_eq(target_cmd(&t, "spin 4"), "done");
 		}
 		delay = rand() % 30000;
-		action = i % 2 ? "--disable" : "--enable";
-		status = kill_after(t.pid, action, delay);
+		action = i % 2 ? "--disable" : enable_line;
+		status = kill_after(t.pid, i % 2 ? dis_args : en_args, delay);
 		if (WIFSIGNALED(status))
 			killed++;
 		else
@@ -160,9 +170,9 @@ Test(stress, tracer_killed_at_random_moments, .timeout = 3600)
 		}
 	}
 	/* a normal run brings it to a consistent state */
-	rc = tattach(t.pid, "--enable", &out, &err);
+	rc = tattach(t.pid, enable_line, &out, &err);
 	if (rc)
-		report("final --enable: exit %d: %s", rc, err);
+		report("final %s: exit %d: %s", enable_line, rc, err);
 	if (strcmp(target_cmd(&t, "run 2"), "done"))
 		report("final run 2 failed");
 	rc = tattach(t.pid, "--disable", &out, &err);
@@ -179,7 +189,28 @@ Test(stress, tracer_killed_at_random_moments, .timeout = 3600)
 			report("the target ended with status %#x", status);
 	}
 	ring_remove(t.pid);
-	printf("tracer death (%s): %d trials, %d killed mid-run, %d finished first\n", bin,
-	       trials, killed, finished);
+	printf("tracer death (%s, %s): %d trials, %d killed mid-run, %d finished first\n", bin,
+	       enable_line, trials, killed, finished);
 	fflush(stdout);
+}
+
+Test(stress, tracer_killed_at_random_moments, .timeout = 3600)
+{
+	/* make stress runs it three times: -pg sites, "pfe:" (run-all.sh)
+	 * patchable-entry sites with their call-through stubs, and
+	 * "hijack:" with every return hijacked */
+	const char *flavour = getenv("TATTACH_TARGET_FLAVOR");
+	static const char *const none[] = { NULL };
+
+	trials_on(flavour && !strcmp(flavour, "pfe") ? "tests/targets/calltree.pfe.O2" :
+		  "tests/targets/calltree.pg.O2", none);
+}
+
+/* The stubs near their module: every function of a build without -pg
+ * entry-patched, and every import of it hooked. */
+Test(stress, tracer_killed_with_entry_and_library_call_stubs, .timeout = 3600)
+{
+	static const char *const any[] = { "--entry", "--libcalls", NULL };
+
+	trials_on("tests/targets/calltree.plain.gcc.O2.pie-cet", any);
 }
