@@ -242,7 +242,7 @@ int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		d->pending_pos = UINT64_MAX;	/* a LOST record that took itself back */
 	if (d->have_depth) {
 		ev = &out[n++];
-		memset(ev, 0, sizeof(*ev));
+		memset(ev, 0, TREAD_EVENT_HEAD);
 		ev->kind = TREAD_EV_DEPTH;
 		ev->slot = d->slot;
 		ev->tid = d->tid;
@@ -254,7 +254,7 @@ int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
 	}
 
 	ev = &out[n++];
-	memset(ev, 0, sizeof(*ev));
+	memset(ev, 0, TREAD_EVENT_HEAD);	/* not a LOST event: lost[] unused */
 	ev->kind = type == TAT_EV_ENTRY ? TREAD_EV_ENTRY : TREAD_EV_EXIT;
 	ev->site = tat_ev_site(word);
 	ev->stack = d->stack;

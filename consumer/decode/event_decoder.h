@@ -26,7 +26,9 @@
 #define TATTACH_CONSUMER_EVENT_DECODER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <tattach/ring.h>
 
@@ -82,10 +84,23 @@ struct tread_event {
 				 * of the event after it */
 	uint64_t count;		/* LOST: sum of lost[] (see tread_event_missing) */
 	uint64_t open;		/* DEPTH: calls open before the next event */
-	uint64_t lost[TREAD_LOST_REASONS]; /* LOST: missing events by reason */
 	uint64_t values;	/* VALUES: id in the value store (values.h) */
 	uint8_t  is_return;	/* VALUES: a return value, not arguments */
+	/* LOST: missing events by reason.  Last, and set for LOST events
+	 * only: the others (nearly all) are cleared and copied up to here,
+	 * TREAD_EVENT_HEAD bytes, not the whole of it. */
+	uint64_t lost[TREAD_LOST_REASONS];
 };
+
+#define TREAD_EVENT_HEAD offsetof(struct tread_event, lost)
+
+/* Copy event @from into @to: lost[] only for a LOST event. */
+static inline void tread_event_copy(struct tread_event *to, const struct tread_event *from)
+{
+	memcpy(to, from, TREAD_EVENT_HEAD);	/* a constant size: inlined */
+	if (from->kind == TREAD_EV_LOST)
+		memcpy(to->lost, from->lost, sizeof(from->lost));
+}
 
 /* LOST payloads from here up are negative (TREAD_LOST_OVERCOUNTED). */
 #define TREAD_LOST_NEGATIVE (1ull << 55)

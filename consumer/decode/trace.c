@@ -131,20 +131,29 @@ int tread_trace_refresh(struct tread_trace *t, bool final, bool writer_gone)
 
 int tread_trace_next(struct tread_trace *t, struct tread_event *ev)
 {
-	struct tread_stream *s;
+	struct tread_stream *s = t->current;
 	const struct tread_event *e;
 
-	if (t->current) {
-		heap_add(t, t->current);
-		t->current = NULL;
+	t->current = NULL;
+	/* The stream of the last event goes on while it stays the soonest,
+	 * without going through the heap: a thread's events mostly come in
+	 * runs (a ring of one thread, only that). */
+	if (s && (e = tread_stream_peek(s, 0)) && (!t->heap_len || sooner(s, t->heap[0])) &&
+	    tread_stream_ripe(s, e)) {
+		tread_event_copy(ev, e);
+		tread_stream_pop(s);
+		t->current = s;
+		return 1;
 	}
+	if (s)
+		heap_add(t, s);
 	if (!t->heap_len)
 		return 0;
 	s = t->heap[0];
 	e = tread_stream_peek(s, 0);
 	if (!tread_stream_ripe(s, e))
 		return 0;
-	*ev = *e;
+	tread_event_copy(ev, e);
 	tread_stream_pop(s);
 	heap_remove_top(t);
 	t->current = s;
