@@ -20,36 +20,25 @@ if [ $# -lt 1 ]; then
 	exit 2
 fi
 cd "$(dirname "$0")/../.." || exit 1
+. tests/bench/ab_lib.sh
 B=build/bench OLD=$1
 for f in "$B/percall.plain" "$B/percall.pg" "$OLD" build/tattach; do
 	[ -x "$f" ] || { echo "anybin_ab: $f missing" >&2; exit 1; }
 done
 
-# best BIN [TATTACH ARGS...]: the least ns per w_lib call of 7 runs
+# best BIN [TATTACH ARGS... | nop]: the least ns per w_lib call of 7 runs
 best() {
-	local bin=$1 w pid ok ns calls v least=999999
+	local bin=$1
 	shift
-	coproc P { "$B/$bin" 2>/dev/null; }
-	read -r w pid <&"${P[0]}"
+	ab_start "$B/$bin"
 	if [ "${1:-}" = nop ]; then	# w_lib's -pg site a NOP: the baseline
-		build/tattach -p "$pid" --enable -F '^w_lib$' >/dev/null 2>&1 &&
-			build/tattach -p "$pid" --disable >/dev/null 2>&1 ||
+		build/tattach -p "$AB_PID" --enable -F '^w_lib$' >/dev/null 2>&1 &&
+			build/tattach -p "$AB_PID" --disable >/dev/null 2>&1 ||
 			echo "anybin_ab: could not make w_lib's site a NOP" >&2
-	elif [ $# -gt 0 ] && ! "$@" -p "$pid" >/dev/null 2>&1; then
-		echo "anybin_ab: $* -p $pid failed" >&2
+	elif [ $# -gt 0 ] && ! "$@" -p "$AB_PID" >/dev/null 2>&1; then
+		echo "anybin_ab: $* -p $AB_PID failed" >&2
 	fi
-	echo "lib 2000000" >&"${P[1]}"
-	read -r w <&"${P[0]}"
-	for _ in 1 2 3 4 5 6 7; do
-		echo "lib 2000000" >&"${P[1]}"
-		read -r ok ns calls <&"${P[0]}"
-		v=$(awk -v a="${ns#ns=}" -v b="${calls#calls=}" 'BEGIN { printf "%.2f", a / b }')
-		least=$(awk -v a="$v" -v b="$least" 'BEGIN { print (a < b) ? a : b }')
-	done
-	echo quit >&"${P[1]}"
-	wait "$P_PID" 2>/dev/null
-	rm -f "/dev/shm/tattach-$pid.ring"
-	echo "$least"
+	ab_least "lib 2000000" "lib 2000000"
 }
 
 PG=(--enable -m flight -b 64K -F '^w_lib$')

@@ -15,6 +15,7 @@ if [ $# -lt 1 ]; then
 	exit 2
 fi
 cd "$(dirname "$0")/../.." || exit 1
+. tests/bench/ab_lib.sh
 B=build/bench OLD=$1 MODE=${2:-flight}
 for f in "$B/percall.plain" "$B/percall.pg" "$B/percall.floor" "$B/percall.lad3" "$B/percall.lad7" \
 	 "$OLD" build/tattach; do
@@ -23,24 +24,11 @@ done
 
 # best BIN [TATTACH]: the least ns per call of 7 runs of fib(20) x 600
 best() {
-	local w pid ok ns calls probe v least=999999
-	coproc P { "$B/$1" 2>/dev/null; }
-	read -r w pid <&"${P[0]}"
-	if [ -n "${2:-}" ] && ! "$2" -p "$pid" --enable -m "$MODE" -b 64K >/dev/null 2>&1; then
+	ab_start "$B/$1"
+	if [ -n "${2:-}" ] && ! "$2" -p "$AB_PID" --enable -m "$MODE" -b 64K >/dev/null 2>&1; then
 		echo "percall_ab: $2 --enable failed" >&2
 	fi
-	echo "fib 20 100" >&"${P[1]}"
-	read -r w <&"${P[0]}"
-	for _ in 1 2 3 4 5 6 7; do
-		echo "fib 20 600" >&"${P[1]}"
-		read -r ok ns calls probe <&"${P[0]}"
-		v=$(awk -v a="${ns#ns=}" -v b="${calls#calls=}" 'BEGIN { printf "%.2f", a / b }')
-		least=$(awk -v a="$v" -v b="$least" 'BEGIN { print (a < b) ? a : b }')
-	done
-	echo quit >&"${P[1]}"
-	wait "$P_PID" 2>/dev/null
-	rm -f "/dev/shm/tattach-$pid.ring"
-	echo "$least"
+	ab_least "fib 20 100" "fib 20 600"
 }
 
 for ((r = 0; r < ${3:-3}; r++)); do
