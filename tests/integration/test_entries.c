@@ -458,9 +458,11 @@ Test(entries, module_libc, .timeout = 60)
  * Once it has entered one after --enable, its slot holds the stub's
  * landing (the return primed, tramp_abi.h) until --disable puts the
  * return address back; then that nanosleep returns to its caller, which
- * checks it slept 20 ms, and the program ends as it would.
+ * checks it slept 20 ms, and the program ends as it would.  With @listed
+ * 0 the stub's area was not listed in the target (the list full): the
+ * stub hijacks the return instead, and the slot holds tp_return.
  */
-Test(entries, blocked_at_disable, .timeout = 60)
+static void blocked_at_disable(int listed)
 {
 	char *out = NULL, *err = NULL, *got, *call, *save, where[256] = "";
 	uint64_t landing = 0;
@@ -474,7 +476,7 @@ Test(entries, blocked_at_disable, .timeout = 60)
 	cr_assert_eq(strncmp(target_cmd(&t, "wake"), "ok", 2), 0);
 	cr_assert_eq(tramp_scan_stacks_first(t.pid, &landing, where, sizeof(where)), 1,
 		     "%s", where);
-	cr_assert_eq(tramp_near_landing(t.pid, landing), TAT_SITE_ENTRY, "%s", where);
+	cr_assert_eq(tramp_near_landing(t.pid, landing), listed ? TAT_SITE_ENTRY : 0, "%s", where);
 	run(t.pid, "--disable");
 	cr_assert_eq(tramp_scan_stacks(t.pid, where, sizeof(where)), 0, "%s", where);
 	cr_assert_eq(strncmp(target_cmd(&t, "wake"), "ok", 2), 0);
@@ -497,6 +499,20 @@ Test(entries, blocked_at_disable, .timeout = 60)
 	free(out);
 	free(err);
 	target_stop(&t);
+}
+
+Test(entries, blocked_at_disable, .timeout = 60)
+{
+	blocked_at_disable(1);
+}
+
+/* No room left in the target's list of stub areas (TATTACH_TEST_NEAR_AREAS
+ * makes it 0 long): the stubs hijack the return, and all else is the same. */
+Test(entries, blocked_at_disable_list_full, .timeout = 60)
+{
+	setenv("TATTACH_TEST_NEAR_AREAS", "0", 1);
+	blocked_at_disable(0);
+	unsetenv("TATTACH_TEST_NEAR_AREAS");
 }
 
 /*
