@@ -222,9 +222,7 @@ int entries_prepare(struct remote *r, struct ringfile *rf, const struct entry_pl
 			return -ENOMEM;
 		memset(buf, 0xcc, size);
 		near_stub_targets(rf, tm->tramp, &t);
-		/* listed, they prime the return; else they hijack it, as before */
-		ret = near_stub_list(r, rf, at, em->fns.n * STUB_SIZE, STUB_SHIFT);
-		enter = ret > 0 && inject_call_through() ? t.primed : t.plain;
+		enter = near_stub_area(r, rf, &t, at, em->fns.n * STUB_SIZE, STUB_SHIFT);
 		for (size_t j = 0; j < em->fns.n; j++) {
 			struct tat_site *s = &sites[h->site_count + j];
 

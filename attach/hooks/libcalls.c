@@ -184,9 +184,7 @@ static uint64_t make_stubs(struct remote *r, struct ringfile *rf, const struct t
 	if (!buf)
 		return 0;
 	near_stub_targets(rf, tm->tramp, &t);
-	/* listed, they prime the return; else they hijack it, as before */
-	ret = near_stub_list(r, rf, at, lm->imps.n * STUB_SIZE, STUB_SHIFT);
-	enter = ret > 0 && inject_call_through() ? t.primed : t.plain;
+	enter = near_stub_area(r, rf, &t, at, lm->imps.n * STUB_SIZE, STUB_SHIFT);
 	for (size_t i = 0; i < lm->imps.n; i++)
 		stub_bytes(buf + i * STUB_SIZE, at + i * STUB_SIZE, &lm->imps.v[i], lm->bias,
 			   enter, &t, first + (uint32_t)i);

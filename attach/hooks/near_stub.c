@@ -47,8 +47,10 @@ static unsigned areas_cap(void)
 	return n < TP_NS_AREAS ? (unsigned)n : TP_NS_AREAS;
 }
 
-int near_stub_list(struct remote *r, const struct ringfile *rf, uint64_t start,
-		   uint64_t len, unsigned shift)
+/* List the area: 1 when listed (or listed already), 0 when the list is
+ * full, or -errno. */
+static int list_area(struct remote *r, const struct ringfile *rf, uint64_t start,
+		     uint64_t len, unsigned shift)
 {
 	struct tp_near_area areas[TP_NS_AREAS];
 	const struct tp_near_area a = { .start = start, .len = (uint32_t)len, .shift = shift };
@@ -72,6 +74,14 @@ int near_stub_list(struct remote *r, const struct ringfile *rf, uint64_t start,
 	if (!ret)
 		ret = remote_write(r, areas_addr(rf) + i * sizeof(a), &a.start, sizeof(a.start));
 	return ret ? ret : 1;
+}
+
+uint64_t near_stub_area(struct remote *r, const struct ringfile *rf,
+			const struct near_targets *t, uint64_t start, uint64_t len,
+			unsigned shift)
+{
+	return list_area(r, rf, start, len, shift) > 0 && inject_call_through() ?
+	       t->primed : t->plain;
 }
 
 static int listed(const struct tp_near_area areas[TP_NS_AREAS], uint64_t stub)

@@ -6,7 +6,7 @@
  * of their areas in the target's tp_state that makes a slot holding a
  * stub's landing a return into the trampoline.
  *
- *   near_stub_list()      held, before a new area's stubs are written:
+ *   near_stub_area()      held, before a new area's stubs are written:
  *                         list it, so that they may prime the return
  *   near_stub_areas()     the areas listed in the target, read once
  *   near_stub_target()    the trampoline entry a stub should call
@@ -40,13 +40,15 @@ struct near_targets {
 void near_stub_targets(const struct ringfile *rf, unsigned tramp, struct near_targets *t);
 
 /*
- * near_stub_list - add [@start, @start + @len), stubs 1 << @shift bytes
- * apart, to the target's tp_state.near_stubs.  Returns 1 when listed (or
- * listed already), 0 when the list is full (the area's stubs then hijack
- * the return, as they did before priming), or -errno.
+ * near_stub_area - list [@start, @start + @len), stubs 1 << @shift bytes
+ * apart, in the target's tp_state.near_stubs, before any of them is
+ * written, and return the entry they are to call: @t->primed when listed
+ * (and call-through is on), else @t->plain: the list full (or not
+ * writable), they hijack the return, as before priming.
  */
-int near_stub_list(struct remote *r, const struct ringfile *rf, uint64_t start,
-		   uint64_t len, unsigned shift);
+uint64_t near_stub_area(struct remote *r, const struct ringfile *rf,
+			const struct near_targets *t, uint64_t start, uint64_t len,
+			unsigned shift);
 
 /* The target's list, for near_stub_target(); -errno when unreadable. */
 int near_stub_areas(struct remote *r, const struct ringfile *rf,
