@@ -42,11 +42,11 @@
  *        wrapped ring tells new words from old), and the frame also
  *        written where readers see the calls in flight
  *
- * Steps 8 - 10 ask whether the hijacked return's cost is the hijack's
+ * Steps 8 - 11 ask whether the hijacked return's cost is the hijack's
  * or its shape.  They are linked into a -fpatchable-function-entry=5
  * build instead (the 5-byte NOP first in each traced function, which
  * ladder_patch_sites() rewrites at start-up, as tattach would), with
- * step 3's work (8, 9) or step 7's (10):
+ * step 3's work (8, 9) or step 7's (10, 11):
  *
  *   8  = 3 at patchable-entry sites: the site calls ladder_fentry, the
  *        return is hijacked as in 3 (the function's "ret" to the stub is
@@ -61,6 +61,10 @@
  *        Every call has its "ret", so every return is predicted
  *  10  = 7 with 9's sites and call-through: what the least tracer with
  *        tattach's requirements would cost without the hijack
+ *  11  = 10 with the site's index taken from the stub's place (stub i
+ *        is site i's), as tattach's stubs give it, instead of a hash of
+ *        the site's address: the least such tracer, each requirement in
+ *        the least form tattach knows
  *
  * What tattach does on top of step 7 is choosing its case: the checks
  * that the call is the common one (one stack, no longjmp() skipped
@@ -79,7 +83,7 @@
 #include <unistd.h>
 
 #ifndef LADDER_STEP
-#error "build with -DLADDER_STEP=0..10"
+#error "build with -DLADDER_STEP=0..11"
 #endif
 
 /* A step is the work it does (LADDER_LEVEL: that of step 0 - 7), at which
@@ -88,13 +92,16 @@
 #if LADDER_STEP <= 7
 #define LADDER_LEVEL LADDER_STEP
 #define LADDER_PFE 0
-#elif LADDER_STEP <= 10
-#define LADDER_LEVEL (LADDER_STEP == 10 ? 7 : 3)
+#elif LADDER_STEP <= 11
+#define LADDER_LEVEL (LADDER_STEP >= 10 ? 7 : 3)
 #define LADDER_PFE 1
 #else
-#error "build with -DLADDER_STEP=0..10"
+#error "build with -DLADDER_STEP=0..11"
 #endif
 #define LADDER_CT (LADDER_STEP >= 9)
+/* step 11: the site's index from the stub's place, no hash */
+#define LADDER_STUB_INDEX (LADDER_STEP == 11)
+#define STUB_SIZE 16
 
 #define NOTRACE __attribute__((noinline, no_instrument_function, used))
 #define LADDER_EVENTS_SHIFT 13
@@ -102,6 +109,10 @@
 #define LADDER_DEPTH  4096
 /* steps 5 - 7: the thread's state without TLS */
 #define LADDER_NO_TLS (LADDER_LEVEL >= 5)
+
+#if LADDER_CT
+uint8_t *ladder_stubs;	/* steps 9 - 11: stub i, STUB_SIZE bytes, is site i's */
+#endif
 
 struct shadow {
 	uint64_t *slot;
@@ -186,7 +197,7 @@ static inline __attribute__((always_inline)) uint64_t rdtsc(void)
 
 #if LADDER_PFE
 /*
- * Steps 8 - 10, at the function's first instruction, as tp_fentry:
+ * Steps 8 - 11, at the function's first instruction, as tp_fentry:
  *     on entry to ladder_fentry and ladder_ct_enter:
  *     (%rsp) = site + 5 (8) or the stub's second call (9, 10),
  *     8(%rsp) = the return address into the caller
@@ -456,7 +467,10 @@ void ladder_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 
 	if (__builtin_expect(!t || *(const int32_t *)(key + ladder_tid_off) != t->tid, 0))
 		t = slot_claim(key, t);
-#if LADDER_LEVEL >= 6
+#if LADDER_STUB_INDEX
+	/* after_site: the stub's first call's return, 5 bytes into stub i */
+	site = (after_site - 5 - (uint64_t)ladder_stubs) / STUB_SIZE + 1;
+#elif LADDER_LEVEL >= 6
 	site = site_index(after_site - 5);	/* every site is 5 bytes */
 #else
 	(void)after_site;
@@ -521,7 +535,7 @@ NOTRACE unsigned long floor_events(void)
 
 #if LADDER_PFE
 /*
- * Steps 8 - 10: rewrite each 5-byte NOP of the -fpatchable-function-entry
+ * Steps 8 - 11: rewrite each 5-byte NOP of the -fpatchable-function-entry
  * build (the linker lists them in __patchable_function_entries) before
  * main() runs, as tattach would rewrite them in a running process.
  */
@@ -561,7 +575,6 @@ static void text_write(uint8_t *at, const uint8_t *bytes, size_t len)
 
 #if LADDER_CT
 extern char ladder_ct_enter[], ladder_ct_exit[];
-#define STUB_SIZE 16
 
 /* Room for the stubs within a rel32 of @near: below the executable. */
 static uint8_t *stub_area(const void *near, size_t len)
@@ -585,6 +598,8 @@ __attribute__((constructor, no_instrument_function)) static void ladder_patch_si
 	size_t n = (size_t)(__stop___patchable_function_entries - e);
 #if LADDER_CT
 	uint8_t *stubs = n ? stub_area((const void *)e[0], n * STUB_SIZE) : NULL;
+
+	ladder_stubs = stubs;
 #endif
 
 	if (!n)

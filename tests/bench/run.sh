@@ -237,8 +237,8 @@ for n in 0 1 2 3 4 5 6 7; do
 	cc_to "$OUT/ladder$n.o" "$HERE/ladder.c" -- $CF -c -DLADDER_STEP=$n "$HERE/ladder.c"
 	cc_to "$OUT/percall.lad$n" "$PC" "$OUT/ladder$n.o" -- $CF -pg "$PC" "$OUT/ladder$n.o"
 done
-# Steps 8 - 10: patchable-entry sites, rewritten by the program itself.
-for n in 8 9 10; do
+# Steps 8 - 11: patchable-entry sites, rewritten by the program itself.
+for n in 8 9 10 11; do
 	cc_to "$OUT/ladder$n.o" "$HERE/ladder.c" -- $CF -c -DLADDER_STEP=$n "$HERE/ladder.c"
 	cc_to "$OUT/percall.lad$n" "$PC" "$OUT/ladder$n.o" -- \
 		$CF -fpatchable-function-entry=5 "$PC" "$OUT/ladder$n.o"
@@ -318,6 +318,7 @@ cfg lad7      direct       percall.lad7  1000 300000 "ladder 7: + signal-safe re
 cfg lad8      direct       percall.lad8  1000 300000 "ladder 8: = 3 at patchable-entry sites (the site calls the probe)"
 cfg lad9      direct       percall.lad9  1000 300000 "ladder 9: = 8, the return caught by calling the body (call-through)"
 cfg lad10     direct       percall.lad10 1000 300000 "ladder 10: = 7 with 9's sites and call-through"
+cfg lad11     direct       percall.lad11 1000 300000 "ladder 11: = 10 with the site's index from its stub's place (no hash)"
 cfg tat_disc  tat-discard  percall.pg     200 100000 "tattach -pg, discard, -b 2G -t 2 (never full)"
 cfg tat_fl    tat-flight   percall.pg     600 300000 "tattach -pg (primed return), flight, -b 64K"
 cfg tat_flpghj tat-flight-hj percall.pg    600 300000 "tattach -pg, TATTACH_CALL_THROUGH=0 (hijack), flight"
@@ -513,6 +514,9 @@ for w in fib mix; do
 	combine "$M/tat_flpfe.$w.vs_hj" '$1 / $2' "$M/tat_flpfe.$w.ovh" "$M/tat_flhj.$w.ovh"
 	combine "$M/tat_fl.$w.vs_hj" '$1 / $2' "$M/tat_fl.$w.ovh" "$M/tat_flpghj.$w.ovh"
 	combine "$M/tat_flpfe.$w.vs_lad10" '$1 / $2' "$M/tat_flpfe.$w.ovh" "$M/lad10.$w.ovh"
+	combine "$M/lad11.$w.vs_floor" '$1 / $2' "$M/lad11.$w.ovh" "$M/floor.$w.ovh"
+	combine "$M/tat_flpfe.$w.vs_lad11" '$1 / $2' "$M/tat_flpfe.$w.ovh" "$M/lad11.$w.ovh"
+	combine "$M/tat_fl.$w.vs_lad11" '$1 / $2' "$M/tat_fl.$w.ovh" "$M/lad11.$w.ovh"
 	# Goal: stats mode costs no more per call than event mode.
 	combine "$M/tat_stats.$w.vs_flight" '$1 / $2' "$M/tat_stats.$w.ovh" "$M/tat_fl.$w.ovh"
 	# Goal: discard mode on a fresh ring costs what flight mode costs (the
@@ -535,7 +539,7 @@ for w in fib mix; do
 				"$(fmt "$(stats "$M/shm" | cut -d' ' -f1)") us per 4 KiB page"
 		fi
 	done
-	for c in lad0 lad1 lad2 lad3 lad4 lad5 lad6 lad7 lad8 lad9 lad10; do
+	for c in lad0 lad1 lad2 lad3 lad4 lad5 lad6 lad7 lad8 lad9 lad10 lad11; do
 		[ -n "${KIND[$c]:-}" ] || continue
 		row "1 $w" "${LABEL[$c]}: overhead" "$M/$c.$w.ovh" "ns/call" "${PERRUN[$c.$w]:-?} calls/run"
 	done
@@ -554,6 +558,8 @@ for w in fib mix; do
 	row "1 $w" "ratio ladder 10 (ladder 7 with call-through) / floor" "$M/lad10.$w.vs_floor" "x" \
 		"the least a tracer with tattach's requirements costs without the hijack"
 	row "1 $w" "ratio ladder 10 / ladder 7 (call-through / hijack)" "$M/lad10.$w.vs_lad7" "x"
+	row "1 $w" "ratio ladder 11 (10, the site's index from its stub) / floor" "$M/lad11.$w.vs_floor" "x" \
+		"the least tracer with tattach's requirements, each in the least form tattach knows"
 	row "1 $w" "ratio tattach flight / uftrace (goal <= 0.5)" "$M/tat_fl.$w.vs_uftrace" "x"
 	row "1 $w" "ratio tattach discard / uftrace (goal <= 0.5)" "$M/tat_disc.$w.vs_uftrace" "x"
 	row "1 $w" "ratio tattach flight / floor (goal <= 1.5)" "$M/tat_fl.$w.vs_floor" "x"
@@ -567,7 +573,11 @@ for w in fib mix; do
 	row "1 $w" "ratio tattach pfe call-through / pfe hijack (same sites)" \
 		"$M/tat_flpfe.$w.vs_hj" "x" "below 1: what the stubs save"
 	row "1 $w" "ratio tattach flight (pfe, call-through) / ladder 10" \
-		"$M/tat_flpfe.$w.vs_lad10" "x" "what tattach adds to the least such tracer"
+		"$M/tat_flpfe.$w.vs_lad10" "x"
+	row "1 $w" "ratio tattach flight (pfe, call-through) / ladder 11" \
+		"$M/tat_flpfe.$w.vs_lad11" "x" "what tattach adds to the least such tracer"
+	row "1 $w" "ratio tattach flight (-pg, primed return) / ladder 11" \
+		"$M/tat_fl.$w.vs_lad11" "x"
 	row "1 $w" "ratio tattach stats / flight (goal <= 1)" "$M/tat_stats.$w.vs_flight" "x"
 	row "1 $w" "ratio tattach discard (fresh 2G ring) / flight (goal ~ 1)" "$M/tat_disc.$w.vs_flight" "x" \
 		"${DISC_RES:-?} MiB of the ring file resident"
@@ -596,7 +606,7 @@ steps "$WORK/st.plain" percall.plain
 steps "$WORK/st.floor" percall.floor
 steps "$WORK/st.tat" percall.pg -m flight -b 64K
 steps "$WORK/st.lad3" percall.lad3
-for n in 3 5 6 7 8 9 10; do
+for n in 3 5 6 7 8 9 10 11; do
 	STEP_CMD="fib 2 1" steps "$WORK/st.lad$n.2" percall.lad$n
 	STEP_CMD="fib 3 1" steps "$WORK/st.lad$n.3" percall.lad$n
 done
@@ -610,10 +620,16 @@ STEP_CMD="fib 2 1" steps "$WORK/st.stats2" percall.pg -m stats -b 64K
 STEP_CMD="fib 3 1" steps "$WORK/st.stats3" percall.pg -m stats -b 64K
 tramp_total() { awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$1"; }
 lad_total() { awk '$2 ~ /^(mcount|ladder_(enter|return|exit|fentry|ct_enter|ct_exit))$/ { n += $1 } END { print n + 0 }' "$1"; }
+# What a -pg site runs (its stub primes the return): the stub, which lies
+# past the config page, so stepcount names it after that symbol; the
+# entry; the fast path or the general one; the landing; the same at the
+# exit.  Each row says its name.
+PG_PIECES="tp_config_area tp_pg_enter tp_ct_enter_fast tp_enter enter_slow tp_ct_exit tp_exit_fast tp_exit exit_slow"
+piece_name() { [ "$1" = tp_config_area ] && echo "the site's stub (named tp_config_area by stepcount)" || echo "tramp:$1"; }
 if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 	row_text "1 ins" "instructions of one traced call (w_fib(1), single-stepped)" "" "" "tattach -pg flight -b 64K vs the floor"
-	for p in tp_mcount tp_enter_fast tp_enter enter_slow tp_return tp_exit_fast tp_exit exit_slow; do
-		row_text "1 ins" "  tattach: tramp:$p" "$(insn "$WORK/st.tat" "tramp:$p")" "instr"
+	for p in $PG_PIECES; do
+		row_text "1 ins" "  tattach: $(piece_name $p)" "$(insn "$WORK/st.tat" "tramp:$p")" "instr"
 	done
 	tot=$(awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$WORK/st.tat")
 	row_text "1 ins" "  tattach: trampoline, whole call" "$tot" "instr" \
@@ -625,8 +641,8 @@ if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 		row_text "1 ins" "  tattach flight: trampoline, one nested call" \
 			"$(( ($(tramp_total "$WORK/st.tat3") - $(tramp_total "$WORK/st.tat2")) / 2 ))" "instr" \
 			"(w_fib(3) - w_fib(2)) / 2: calls nested in a traced caller"
-		for p in tp_mcount tp_enter_fast tp_return tp_exit_fast; do
-			row_text "1 ins" "    of which tramp:$p" \
+		for p in $PG_PIECES; do
+			row_text "1 ins" "    of which $(piece_name $p)" \
 				"$(awk -v a="$(insn "$WORK/st.tat3" "tramp:$p")" -v b="$(insn "$WORK/st.tat2" "tramp:$p")" \
 					'BEGIN { print (a - b) / 2 }')" "instr"
 		done
@@ -644,7 +660,7 @@ if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
 	fi
 	[ -s "$WORK/st.lad3" ] && row_text "1 ins" "  ladder 3 (floor + hijacked return): mcount, stub and C" \
 		"$(( $(insn "$WORK/st.lad3" mcount) + $(insn "$WORK/st.lad3" ladder_enter) + $(insn "$WORK/st.lad3" ladder_return) + $(insn "$WORK/st.lad3" ladder_exit) ))" "instr"
-	for n in 3 5 6 7 8 9 10; do
+	for n in 3 5 6 7 8 9 10 11; do
 		[ -s "$WORK/st.lad$n.2" ] && [ -s "$WORK/st.lad$n.3" ] || continue
 		what="mcount, stub and C"
 		[ $n -ge 8 ] && what="entry, exit and C"
