@@ -238,6 +238,7 @@ static int adopt_thread(struct ringfile *rf, const struct shadow *s,
 
 			sf->tsc = now;
 			sf->site = found[i].site | (stats ? TAT_FRAME_STATS : 0);
+			sf->stack = (uint32_t)stack;
 		}
 		if (!stats)
 			ringfile_append(rf, (uint32_t)idx, tat_ev_make(TAT_EV_ENTRY, found[i].site, now));

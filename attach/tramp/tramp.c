@@ -168,6 +168,7 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 
 		WRITE_ONCE(sf->tsc, tsc);
 		WRITE_ONCE(sf->site, (uint32_t)site | (flags ? TAT_FRAME_STATS : 0));
+		WRITE_ONCE(sf->stack, stack);
 		WRITE_ONCE(((struct tat_thread_ctl *)t->fast_ctl)->open_depth, idx + 1);
 	}
 	/* At a call-through site too, though the stub's call of the body
@@ -266,6 +267,7 @@ static __attribute__((noinline)) void enter_slow(struct tp_state *st, uint64_t r
 
 		WRITE_ONCE(sf->tsc, tsc);
 		WRITE_ONCE(sf->site, (uint32_t)site | (flags ? TAT_FRAME_STATS : 0));
+		WRITE_ONCE(sf->stack, stack);
 		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, idx + 1);
 	}
 	*slot = (uint64_t)tp_return;
@@ -336,6 +338,7 @@ static uint64_t shadow_remove(const struct tp_state *st, uint64_t ring,
 		if (sf) {
 			WRITE_ONCE(sf[w].tsc, sf[r].tsc);
 			WRITE_ONCE(sf[w].site, sf[r].site);
+			WRITE_ONCE(sf[w].stack, sf[r].stack);
 		}
 		w++;
 	}

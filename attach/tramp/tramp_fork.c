@@ -414,6 +414,7 @@ static void slot_start(const struct tp_state *st, uint64_t ring, struct tp_threa
 			sf->site = (uint32_t)(f->site & TAT_EV_SITE_MAX) |
 				   (f->site & TP_FRAME_STATS ? TAT_FRAME_STATS : 0) |
 				   (f->site & TP_FRAME_ENDED ? TAT_FRAME_ENDED : 0);
+			sf->stack = frame_sub_stack(f);
 		}
 	}
 	if (st->frames_off)

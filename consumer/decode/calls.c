@@ -286,6 +286,16 @@ bool tread_calls_open_in(const struct tread_calls *c, uint32_t slot, uint32_t i,
 	return true;
 }
 
+uint64_t tread_calls_stack_id(const struct tread_calls *c, uint32_t slot, uint32_t i)
+{
+	const struct tread_sub_stacks *ss;
+
+	if (slot >= c->nslots || i == 0)
+		return 0;
+	ss = &c->slots[slot].stacks;
+	return i <= ss->n ? ss->ids[i - 1] : 0;
+}
+
 /* @ev's stack into *@st, NULL for a slot out of range; 0 or -ENOMEM. */
 static int stack_if_any(struct tread_calls *c, const struct tread_event *ev,
 			struct tread_call_stack **st)

@@ -135,6 +135,10 @@ int tread_calls_settle(struct tread_calls *c, uint32_t slot,
 bool tread_calls_open_in(const struct tread_calls *c, uint32_t slot, uint32_t i,
 			 const struct tread_open_call **open, uint32_t *depth);
 
+/* The id of that stack @i (the events' and the frames' sub-stack id);
+ * 0 for stack 0 or past the last. */
+uint64_t tread_calls_stack_id(const struct tread_calls *c, uint32_t slot, uint32_t i);
+
 /* How many calls are open on @ev's stack (the indentation of its line).
  * Returns 0 or -ENOMEM. */
 int tread_calls_depth(struct tread_calls *c, const struct tread_event *ev,

@@ -47,6 +47,7 @@ static void copy_frames(const struct tread_ring *ring, uint32_t slot, uint64_t n
 	for (uint64_t i = 0; i < n; i++) {
 		to[i].tsc = __atomic_load_n(&from[i].tsc, __ATOMIC_RELAXED);
 		to[i].site = __atomic_load_n(&from[i].site, __ATOMIC_RELAXED);
+		to[i].stack = __atomic_load_n(&from[i].stack, __ATOMIC_RELAXED);
 	}
 }
 
@@ -69,11 +70,12 @@ uint32_t tread_inflight_read(const struct tread_ring *ring, uint32_t slot,
 	for (; n < d1; n++) {
 		uint32_t site = a[n].site & TAT_FRAME_SITE_MASK;
 
-		if (a[n].tsc != b[n].tsc || a[n].site != b[n].site ||
+		if (a[n].tsc != b[n].tsc || a[n].site != b[n].site || a[n].stack != b[n].stack ||
 		    (a[n].site & TAT_FRAME_ENDED) || site == 0 || site >= sites)
 			break;	/* returned while we looked, or not a call */
 		out[n].site = site;
 		out[n].stats_mode = a[n].site & TAT_FRAME_STATS;
+		out[n].stack = a[n].stack;
 		out[n].tsc = a[n].tsc;
 	}
 	return n;

@@ -21,6 +21,8 @@
 struct tread_inflight_frame {
 	uint32_t site;		/* site index, flags removed */
 	bool     stats_mode;	/* entered in stats mode (TAT_FRAME_STATS) */
+	uint32_t stack;		/* the thread's sub-stack it runs on (0: the
+				 * only one, unless the thread switches) */
 	uint64_t tsc;		/* entry time, event clock */
 };
 
@@ -34,7 +36,9 @@ bool tread_inflight_present(const struct tread_ring *ring);
 uint32_t tread_inflight_max(const struct tread_ring *ring);
 
 /*
- * tread_inflight_read - the calls in flight in @slot, outermost first
+ * tread_inflight_read - the calls in flight in @slot, in the order they
+ * were entered: on each sub-stack (.stack), outermost first; the frames
+ * of a thread that switches stacks interleave
  * @out: room for tread_inflight_max() frames
  *
  * Returns how many were stored (0 when the file has no frames).

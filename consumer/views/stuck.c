@@ -10,6 +10,12 @@
  * event readable now goes through the entry/exit pairing (calls.h); what
  * is left open in each thread is the stack of calls in flight there.
  *
+ * A thread that switches stacks (coroutines, swapcontext(), a handler on
+ * a sigaltstack) has a stack of calls in flight on each: each is shown
+ * apart, nested in itself, under "# thread TID, stack N" (N as the
+ * graph's "stack N" lines say it), since a suspended coroutine's calls
+ * are not callers of what runs after them.
+ *
  * A call's age is measured to now while the process runs, else to the
  * last event of the trace (from events; from frames, to now: the process
  * does not say when it ended).
@@ -35,11 +41,19 @@
 #include "consumer/decode/inflight.h"
 #include "consumer/views/views.h"
 
+/* The calls in flight on one stack of one thread. */
 struct stuck_thread {
 	int32_t  tid;
+	uint64_t stack;			/* its sub-stack id (0: the thread's own) */
 	uint64_t oldest_tsc;
 	struct tread_open_call *calls;	/* outermost first */
 	uint32_t ncalls;
+};
+
+/* The stacks with calls to show, and room for one more. */
+struct stuck_list {
+	struct stuck_thread *v;
+	uint32_t n, cap;
 };
 
 static int by_age(const void *a, const void *b)
@@ -48,7 +62,25 @@ static int by_age(const void *a, const void *b)
 
 	if (x->oldest_tsc != y->oldest_tsc)
 		return x->oldest_tsc < y->oldest_tsc ? -1 : 1;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+/* The entry after the last, zeroed, or NULL when out of memory. */
+static struct stuck_thread *next_entry(struct stuck_list *l)
+{
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? 2 * l->cap : 16;
+		struct stuck_thread *v = reallocarray(l->v, cap, sizeof(*v));
+
+		if (!v)
+			return NULL;
+		l->v = v;
+		l->cap = cap;
+	}
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+	return &l->v[l->n];
 }
 
 static int wrote(int ret)
@@ -73,8 +105,12 @@ static int print_thread(struct tread_view_ctx *v, const struct stuck_thread *t,
 	int ret;
 
 	errno = 0;
-	ret = wrote(fprintf(v->out, "# thread %" PRId32 "\n#          AGE  FUNCTION\n",
-			    t->tid));
+	if (t->stack)
+		ret = wrote(fprintf(v->out, "# thread %" PRId32 ", stack %" PRIu64 "\n"
+				    "#          AGE  FUNCTION\n", t->tid, t->stack));
+	else
+		ret = wrote(fprintf(v->out, "# thread %" PRId32 "\n#          AGE  FUNCTION\n",
+				    t->tid));
 	for (uint32_t i = 0; !ret && i < t->ncalls; i++)
 		ret = wrote(fprintf(v->out, "%13.6f s  %*s%s\n",
 				    age_s(v->ring, now, t->calls[i].entry_tsc), (int)(2 * i),
@@ -109,19 +145,19 @@ static uint32_t filter_stack(const struct tread_view_ctx *v, struct tread_open_c
 	return first;
 }
 
-/* Add the calls of one thread at least @min_ticks old. */
-static int add_thread(struct tread_view_ctx *v, struct stuck_thread *t, int32_t tid,
-		      const struct tread_open_call *open, uint32_t depth, uint64_t now,
-		      uint64_t min_ticks)
+/* Add the calls of one stack of a thread at least @min_ticks old. */
+static int add_stack(struct tread_view_ctx *v, struct stuck_list *l, int32_t tid,
+		     uint64_t stack, const struct tread_open_call *open, uint32_t depth,
+		     uint64_t now, uint64_t min_ticks)
 {
+	struct stuck_thread *t;
 	uint32_t old = 0, first;
 
-	/* the entry of a slot that had nothing to show is reused */
-	free(t->calls);
-	t->calls = NULL;
-	t->ncalls = 0;
-	if (!tread_filter_spec_tid(v->spec, tid))
+	if (!tread_filter_spec_tid(v->spec, tid) || !depth)
 		return 0;
+	t = next_entry(l);
+	if (!t)
+		return -ENOMEM;
 	while (old < depth && age_ticks(now, open[old].entry_tsc) >= min_ticks)
 		old++;
 	t->calls = malloc((old ? old : 1) * sizeof(*t->calls));
@@ -129,24 +165,32 @@ static int add_thread(struct tread_view_ctx *v, struct stuck_thread *t, int32_t 
 		return -ENOMEM;
 	memcpy(t->calls, open, old * sizeof(*open));
 	first = filter_stack(v, t->calls, &old);
-	if (first >= old)
+	if (first >= old) {
+		free(t->calls);
+		t->calls = NULL;
 		return 0;
+	}
 	memmove(t->calls, t->calls + first, (old - first) * sizeof(*open));
 	t->ncalls = old - first;
 	t->tid = tid;
+	t->stack = stack;
 	t->oldest_tsc = t->calls[0].entry_tsc;
+	l->n++;
 	return 0;
 }
 
-/* The stacks from the frames in flight. */
-static int from_frames(struct tread_view_ctx *v, struct stuck_thread *threads,
-		       uint32_t *nthreads, uint64_t now, uint64_t min_ticks, bool gone)
+/* The stacks from the frames in flight: a slot's frames, one stack at a
+ * time in the order each first appears (they interleave when the thread
+ * switches stacks), each stack's in their order. */
+static int from_frames(struct tread_view_ctx *v, struct stuck_list *l, uint64_t now,
+		       uint64_t min_ticks, bool gone)
 {
 	const struct tread_ring *ring = v->ring;
 	uint32_t max = tread_inflight_max(ring);
 	struct tread_inflight_frame *f = calloc(max, sizeof(*f));
 	struct tread_open_call *open = calloc(max, sizeof(*open));
-	int ret = f && open ? 0 : -ENOMEM;
+	bool *taken = calloc(max, sizeof(*taken));
+	int ret = f && open && taken ? 0 : -ENOMEM;
 
 	for (uint32_t s = 0; !ret && s < ring->hdr.max_threads; s++) {
 		int32_t tid = tread_ring_tid(ring, s);
@@ -156,29 +200,40 @@ static int from_frames(struct tread_view_ctx *v, struct stuck_thread *threads,
 		 * stale frames */
 		if (!n || (!gone && !tread_view_thread_alive(ring->hdr.pid, tid)))
 			continue;
-		for (uint32_t i = 0; i < n; i++)
-			open[i] = (struct tread_open_call){ .site = f[i].site,
-							    .entry_tsc = f[i].tsc };
-		ret = add_thread(v, &threads[*nthreads], tid, open, n, now, min_ticks);
-		if (!ret && threads[*nthreads].ncalls)
-			(*nthreads)++;
+		memset(taken, 0, n * sizeof(*taken));
+		for (uint32_t first = 0; !ret && first < n; first++) {
+			uint32_t k = 0;
+
+			if (taken[first])
+				continue;
+			for (uint32_t i = first; i < n; i++)
+				if (!taken[i] && f[i].stack == f[first].stack) {
+					taken[i] = true;
+					open[k++] = (struct tread_open_call){
+						.site = f[i].site, .entry_tsc = f[i].tsc };
+				}
+			ret = add_stack(v, l, tid, f[first].stack, open, k, now, min_ticks);
+		}
 	}
 	free(f);
 	free(open);
+	free(taken);
 	return ret;
 }
 
-/* The stacks left open by the events readable now. */
-static int from_events(struct tread_view_ctx *v, struct stuck_thread *threads,
-		       uint32_t *nthreads, uint64_t *now, uint64_t min_ticks, bool gone)
+/* The stacks left open by the events readable now, nested per sub-stack
+ * as the graph nests them. */
+static int from_events(struct tread_view_ctx *v, struct stuck_list *l, uint64_t *now,
+		       uint64_t min_ticks, bool gone)
 {
 	const struct tread_ring *ring = v->ring;
+	const struct tread_call_ops ops = { .by_stack = true };
 	struct tread_calls *calls = NULL;
 	struct tread_event ev;
 	uint32_t depth;
 	int ret;
 
-	ret = tread_calls_open(ring, NULL, &calls);
+	ret = tread_calls_open(ring, &ops, &calls);
 	if (!ret)
 		ret = tread_trace_refresh(v->trace, true, gone);
 	tread_filter_begin_round(v->filter, true);
@@ -191,54 +246,70 @@ static int from_events(struct tread_view_ctx *v, struct stuck_thread *threads,
 	for (uint32_t s = 0; !ret && s < ring->hdr.max_threads; s++) {
 		const struct tread_open_call *open;
 
-		tread_calls_open_in(calls, s, 0, &open, &depth);	/* one stack */
-
-		ret = add_thread(v, &threads[*nthreads], tread_calls_tid(calls, s), open,
-				 depth, *now, min_ticks);
-		if (!ret && threads[*nthreads].ncalls)
-			(*nthreads)++;
+		for (uint32_t i = 0; !ret && tread_calls_open_in(calls, s, i, &open, &depth); i++)
+			ret = add_stack(v, l, tread_calls_tid(calls, s),
+					tread_calls_stack_id(calls, s, i), open, depth, *now,
+					min_ticks);
 	}
 	tread_calls_close(calls);
 	return ret;
 }
 
+/* The threads the stacks of @l are on (a thread with calls in flight on
+ * several stacks has an entry for each). */
+static uint32_t count_threads(const struct stuck_list *l)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < l->n; i++) {
+		uint32_t j = 0;
+
+		while (j < i && l->v[j].tid != l->v[i].tid)
+			j++;
+		n += j == i;
+	}
+	return n;
+}
+
 int tread_stuck_run(struct tread_view_ctx *v, uint64_t older_than_ns, bool writer_gone)
 {
 	const struct tread_ring *ring = v->ring;
-	uint32_t nslots = ring->hdr.max_threads, nthreads = 0;
-	struct stuck_thread *threads = calloc(nslots ? nslots : 1, sizeof(*threads));
+	struct stuck_list l = { 0 };
 	bool frames = tread_inflight_present(ring);
 	uint64_t now = tread_view_now_tsc(ring), ncalls = 0, min_ticks;
+	uint32_t nthreads;
+	char stacks[48] = "";
 	int ret;
 
 	min_ticks = (uint64_t)((double)older_than_ns * ring->hdr.tsc_hz / 1e9);
-	if (!threads)
-		ret = -ENOMEM;
-	else if (frames)
-		ret = from_frames(v, threads, &nthreads, now, min_ticks, writer_gone);
+	if (frames)
+		ret = from_frames(v, &l, now, min_ticks, writer_gone);
 	else
-		ret = from_events(v, threads, &nthreads, &now, min_ticks, writer_gone);
+		ret = from_events(v, &l, &now, min_ticks, writer_gone);
 	if (ret) {
 		snprintf(v->err, v->errlen, "out of memory");
 		goto out;
 	}
-	for (uint32_t i = 0; i < nthreads; i++)
-		ncalls += threads[i].ncalls;
-	if (nthreads)
-		qsort(threads, nthreads, sizeof(*threads), by_age);
+	for (uint32_t i = 0; i < l.n; i++)
+		ncalls += l.v[i].ncalls;
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), by_age);
+	nthreads = count_threads(&l);
+	if (l.n > nthreads)
+		snprintf(stacks, sizeof(stacks), " on %" PRIu32 " stacks", l.n);
 
 	errno = 0;
 	ret = wrote(fprintf(v->out, "# %" PRIu64 " call%s in flight in %" PRIu32
-			    " thread%s (from the %s), ages %s\n", ncalls,
-			    ncalls == 1 ? "" : "s", nthreads, nthreads == 1 ? "" : "s",
+			    " thread%s%s (from the %s), ages %s\n", ncalls,
+			    ncalls == 1 ? "" : "s", nthreads, nthreads == 1 ? "" : "s", stacks,
 			    frames ? "frames in flight" : "events",
 			    !writer_gone ? "now" : frames ? "now (the process has ended)" :
 			    "at the last event (the process has ended)"));
-	for (uint32_t i = 0; !ret && i < nthreads; i++)
-		ret = print_thread(v, &threads[i], now);
+	for (uint32_t i = 0; !ret && i < l.n; i++)
+		ret = print_thread(v, &l.v[i], now);
 out:
-	for (uint32_t i = 0; threads && i < nslots; i++)
-		free(threads[i].calls);
-	free(threads);
+	for (uint32_t i = 0; i < l.n; i++)
+		free(l.v[i].calls);
+	free(l.v);
 	return ret;
 }

@@ -250,7 +250,10 @@ struct tat_thread_ctl {
 struct tat_frame {
 	uint64_t tsc;			/* entry time, event clock */
 	uint32_t site;			/* site index | TAT_FRAME_* flags */
-	uint32_t pad;
+	uint32_t stack;			/* the thread's sub-stack the call runs
+					 * on, as in STACK records (0 unless
+					 * it switches stacks; 0 in older
+					 * files) */
 };
 
 /*

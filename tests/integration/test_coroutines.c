@@ -187,6 +187,92 @@ static void check(const char *bin, const char *mode)
 
 TestSuite(coroutines, .timeout = 120);
 
+/* Append @fn's --stuck line, @depth deep, without its age. */
+static void stuck_line(char **expect, int depth, const char *fn)
+{
+	char line[96];
+
+	snprintf(line, sizeof(line), "%*s%s\n", 2 * depth, "", fn);
+	str_append(expect, line);
+}
+
+/* tread --stuck's output without the AGE column of its call lines. */
+static char *stuck_without_ages(const char *out)
+{
+	char *text = NULL;
+
+	for (const char *line = out; *line;) {
+		const char *end = strchrnul(line, '\n');
+		char buf[256];
+
+		/* "%13.6f s  " before each call, indented by its depth */
+		snprintf(buf, sizeof(buf), "%.*s\n", (int)(end - line - (*line == '#' ? 0 : 17)),
+			 line + (*line == '#' ? 0 : 17));
+		str_append(&text, buf);
+		line = *end ? end + 1 : end;
+	}
+	return text;
+}
+
+/*
+ * tread --stuck while every coroutine is suspended in its yield_now() and
+ * the scheduler waits in wait_go(): the calls in flight of each stack,
+ * apart and nested in themselves, oldest first (the scheduler's stack,
+ * then the coroutines in the order they started).  As one stack, the
+ * coroutines' calls would nest under each other and under the scheduler.
+ */
+Test(coroutines, stuck_shows_each_stack_apart)
+{
+	char *out = NULL, *err = NULL, *got, *expect = NULL, head[160], cmd[32];
+	struct target t;
+
+	target_start(&t, build_path("tests/targets/coro"));
+	ring_remove(t.pid);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	free(out);
+	cr_assert_str_eq(target_cmd(&t, "park 1"), "parked");
+	cr_assert_eq(tread(t.pid, "--stuck", &out, &err), 0, "%s", err);
+
+	/* main (adopted at --enable) and the scheduler: 4; coroutine i: 3,
+	 * 4 or 5 by i % 3 (34, 33 and 33 of them) */
+	snprintf(head, sizeof(head), "# 403 calls in flight in 1 thread on %d stacks "
+		 "(from the frames in flight), ages now\n", NCO + 1);
+	str_append(&expect, head);
+	snprintf(head, sizeof(head), "# thread %d\n#          AGE  FUNCTION\n", (int)t.pid);
+	str_append(&expect, head);
+	stuck_line(&expect, 0, "main");
+	stuck_line(&expect, 1, "dispatch");
+	stuck_line(&expect, 2, "schedule");
+	stuck_line(&expect, 3, "wait_go");
+	for (int i = 0; i < NCO; i++) {
+		int d = 0;
+
+		snprintf(head, sizeof(head), "# thread %d, stack %d\n#          AGE  FUNCTION\n",
+			 (int)t.pid, i + 1);
+		str_append(&expect, head);
+		stuck_line(&expect, d++, "co_main");
+		stuck_line(&expect, d++, "step");
+		if (i % 3 >= 1)
+			stuck_line(&expect, d++, "inner");
+		if (i % 3 == 2)
+			stuck_line(&expect, d++, "deeper");
+		stuck_line(&expect, d, "yield_now");
+	}
+	got = stuck_without_ages(out);
+	cr_assert_str_eq(got, expect, "got:\n%.3000s\nwant:\n%.3000s", got, expect);
+	free(got);
+	free(expect);
+	free(out);
+
+	snprintf(cmd, sizeof(cmd), "done %d", NCO);
+	cr_assert_str_eq(target_cmd(&t, "go"), cmd);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	ring_remove(t.pid);
+}
+
 Test(coroutines, ucontext_O2) { check("tests/targets/coro", "ucontext"); }
 Test(coroutines, ucontext_O0) { check("tests/targets/coro.O0", "ucontext"); }
 Test(coroutines, hand_written_switch_O2) { check("tests/targets/coro", "asm"); }

@@ -5,6 +5,10 @@
  *   ucontext R   100 makecontext() coroutines, R rounds each, switched
  *                with swapcontext()
  *   asm R        the same with a hand-written stack switch
+ *   park R       as ucontext R, but after the first round of every
+ *                coroutine (each suspended in its yield_now()) the
+ *                scheduler answers "parked" and waits in wait_go() for a
+ *                line before it goes on: calls in flight on 101 stacks
  *
  * Coroutine i (0..99) makes R calls of step(i); step(i) goes i % 3 + 1
  * traced calls deep (step, inner, deeper) and yields from there: so
@@ -34,7 +38,7 @@ struct coro {
 static struct coro co[NCO];
 static ucontext_t sched_uc;
 static void *sched_sp;
-static int use_asm, rounds, current;
+static int use_asm, rounds, current, park;
 static volatile long yields, accounted;
 
 /*
@@ -126,6 +130,16 @@ NOINLINE static void account(int id)
 	accounted += id >= 0;
 }
 
+/* park: every coroutine suspended; the caller looks, then sends a line. */
+NOINLINE static void wait_go(void)
+{
+	char line[64];
+
+	printf("parked\n");
+	if (!fgets(line, sizeof(line), stdin))
+		exit(1);
+}
+
 NOINLINE static int co_prepare(struct coro *c, int id)
 {
 	c->stack = malloc(STACK_SIZE);
@@ -162,7 +176,9 @@ NOINLINE static long schedule(void)
 	for (int i = 0; i < NCO; i++)
 		if (co_prepare(&co[i], i))
 			return -1;
-	while (live) {
+	for (int pass = 0; live; pass++) {
+		if (park && pass == 1)
+			wait_go();
 		for (int i = 0; i < NCO; i++) {
 			if (co[i].done)
 				continue;
@@ -182,10 +198,13 @@ NOINLINE static long schedule(void)
 
 NOINLINE static long dispatch(const char *line)
 {
+	park = 0;
 	if (sscanf(line, "ucontext %d", &rounds) == 1)
 		use_asm = 0;
 	else if (sscanf(line, "asm %d", &rounds) == 1)
 		use_asm = 1;
+	else if (sscanf(line, "park %d", &rounds) == 1)
+		use_asm = 0, park = 1;
 	else
 		return -1;
 	yields = accounted = 0;

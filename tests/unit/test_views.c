@@ -411,6 +411,51 @@ Test(stuck, from_events_oldest_first_with_ages)
 	ringgen_free(&g);
 }
 
+/* A thread that switched stacks (coroutines): each stack's calls are shown
+ * apart, nested in themselves, oldest stack first; the stack a switch
+ * left keeps its calls open. */
+Test(stuck, from_events_one_stack_at_a_time)
+{
+	struct tread_view_ctx v = { 0 };
+	struct pipe_out p;
+	struct ringgen g;
+	char err[128] = "";
+	char *out;
+
+	setup(&g);
+	ringgen_entry(&g, 0, S[RG_WORK], 0);
+	ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_STACK, 1));
+	ringgen_entry(&g, 0, S[RG_A], 100000000);
+	ringgen_entry(&g, 0, S[RG_LEAF], 200000000);
+	ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_STACK, 2));
+	ringgen_entry(&g, 0, S[RG_A], 300000000);
+	ringgen_entry(&g, 0, S[RG_B], 400000000);
+	ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_STACK, 0));
+	ringgen_entry(&g, 0, S[RG_C], 500000000);
+	ringgen_exit(&g, 0, S[RG_C], 1000000000);
+	pipe_open(&p, &g, NULL);
+	v = (struct tread_view_ctx){ .ring = p.ring, .names = p.names, .trace = p.trace,
+				     .out = p.out, .err = err, .errlen = sizeof(err) };
+	cr_assert_eq(tread_stuck_run(&v, 0, true), 0, "%s", err);
+	out = pipe_close(&p);
+	cr_assert_str_eq(out,
+		"# 5 calls in flight in 1 thread on 3 stacks (from the events), ages at the "
+		"last event (the process has ended)\n"
+		"# thread 1234\n"
+		"#          AGE  FUNCTION\n"
+		"     1.000000 s  work\n"
+		"# thread 1234, stack 1\n"
+		"#          AGE  FUNCTION\n"
+		"     0.900000 s  a\n"
+		"     0.800000 s    leaf\n"
+		"# thread 1234, stack 2\n"
+		"#          AGE  FUNCTION\n"
+		"     0.700000 s  a\n"
+		"     0.600000 s    b\n");
+	free(out);
+	ringgen_free(&g);
+}
+
 /* ----------------------------------- frames in flight, stats counters */
 
 /* A copy of @g's image with @extra bytes after it (returned, size in *n). */
@@ -451,7 +496,7 @@ Test(inflight, frames_equal_in_both_copies_below_the_depth)
 	h->frames_per_thread = 4;
 	fr = (struct tat_frame *)(buf + g.size);
 	fr[0] = (struct tat_frame){ .tsc = 100, .site = S[RG_WORK] };
-	fr[1] = (struct tat_frame){ .tsc = 200, .site = S[RG_A] | TAT_FRAME_STATS };
+	fr[1] = (struct tat_frame){ .tsc = 200, .site = S[RG_A] | TAT_FRAME_STATS, .stack = 3 };
 	fr[2] = (struct tat_frame){ .tsc = 300, .site = S[RG_B] };
 	fr[3] = (struct tat_frame){ .tsc = 400, .site = S[RG_LEAF] };	/* stale */
 	ctl(buf, 0)->open_depth = 3;
@@ -459,7 +504,8 @@ Test(inflight, frames_equal_in_both_copies_below_the_depth)
 	cr_assert(tread_inflight_present(ring));
 	cr_assert_eq(tread_inflight_read(ring, 0, f), 3);
 	cr_assert(f[0].site == S[RG_WORK] && f[0].tsc == 100 && !f[0].stats_mode);
-	cr_assert(f[1].site == S[RG_A] && f[1].stats_mode);
+	cr_assert(f[0].stack == 0);
+	cr_assert(f[1].site == S[RG_A] && f[1].stats_mode && f[1].stack == 3);
 	cr_assert(f[2].site == S[RG_B] && f[2].tsc == 300);
 	cr_assert_eq(tread_inflight_read(ring, 1, f), 0);
 	/* a frame left by longjmp, or not a site, ends the stack */
@@ -478,6 +524,78 @@ Test(inflight, frames_equal_in_both_copies_below_the_depth)
 	cr_assert_eq(tread_ring_open_buffer(buf, n, &ring, err, sizeof(err)), 0, "%s", err);
 	cr_assert_not(tread_inflight_present(ring));
 	cr_assert_eq(tread_inflight_read(ring, 0, f), 0);
+	tread_ring_close(ring);
+	free(buf);
+	ringgen_free(&g);
+}
+
+/* @text without the AGE column (ages from frames are to the clock now). */
+static char *without_ages(const char *text)
+{
+	char *out = calloc(1, strlen(text) + 1), *o = out;
+
+	cr_assert(out);
+	for (const char *line = text; *line;) {
+		const char *end = strchrnul(line, '\n');
+		size_t skip = line[0] == '#' || end - line < 17 ? 0 : 17;	/* "%13.6f s  " */
+
+		o += sprintf(o, "%.*s\n", (int)(end - line - skip), line + skip);
+		line = *end ? end + 1 : end;
+	}
+	return out;
+}
+
+/* The frames in flight of a thread that switches stacks interleave: each
+ * stack is shown apart, its frames in their order. */
+Test(stuck, from_frames_one_stack_at_a_time)
+{
+	struct tread_view_ctx v = { 0 };
+	struct tread_ring *ring;
+	struct tread_site_names *names;
+	struct ringgen g;
+	struct tat_ring_header *h;
+	struct tat_frame *fr;
+	char err[128] = "", *text = NULL, *got;
+	size_t n, len;
+	uint8_t *buf;
+
+	setup(&g);
+	buf = grow(&g, 4 * 8 * sizeof(struct tat_frame), &n);
+	h = (struct tat_ring_header *)buf;
+	h->frames_off = g.size;
+	h->frames_per_thread = 8;
+	fr = (struct tat_frame *)(buf + g.size);
+	fr[0] = (struct tat_frame){ .tsc = 100, .site = S[RG_WORK] };
+	fr[1] = (struct tat_frame){ .tsc = 200, .site = S[RG_A], .stack = 1 };
+	fr[2] = (struct tat_frame){ .tsc = 300, .site = S[RG_LEAF], .stack = 1 };
+	fr[3] = (struct tat_frame){ .tsc = 400, .site = S[RG_A], .stack = 2 };
+	fr[4] = (struct tat_frame){ .tsc = 500, .site = S[RG_C] };
+	ctl(buf, 0)->open_depth = 5;
+	cr_assert_eq(tread_ring_open_buffer(buf, n, &ring, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(tread_site_names_open(ring, 0, NULL, NULL, &names), 0);
+	v = (struct tread_view_ctx){ .ring = ring, .names = names,
+				     .out = open_memstream(&text, &len), .err = err,
+				     .errlen = sizeof(err) };
+	cr_assert_eq(tread_stuck_run(&v, 0, true), 0, "%s", err);
+	fclose(v.out);
+	got = without_ages(text);
+	cr_assert_str_eq(got,
+		"# 5 calls in flight in 1 thread on 3 stacks (from the frames in flight), ages "
+		"now (the process has ended)\n"
+		"# thread 1234\n"
+		"#          AGE  FUNCTION\n"
+		"work\n"
+		"  c\n"
+		"# thread 1234, stack 1\n"
+		"#          AGE  FUNCTION\n"
+		"a\n"
+		"  leaf\n"
+		"# thread 1234, stack 2\n"
+		"#          AGE  FUNCTION\n"
+		"a\n", "%s", text);
+	free(got);
+	free(text);
+	tread_site_names_close(names);
 	tread_ring_close(ring);
 	free(buf);
 	ringgen_free(&g);
