@@ -157,7 +157,9 @@ static void usage(FILE *f)
 "folder), mode 0600, owned by the process's user.  It stays after the process\n"
 "exits; when a new process gets the same pid and is traced, the old ring is\n"
 "kept as tattach-PID.START.ring (START: its process's start time; read it\n"
-"with 'tread -i FILE').\n"
+"with 'tread -i FILE').  When the process has called exec since it was\n"
+"traced, the next --enable keeps the earlier program's ring as\n"
+"tattach-PID.START.imageN.ring (N: 1 for the program it started with).\n"
 "\n"
 "Exit status: 0 on success (also when already in the asked state), 1 on\n"
 "failure (the process is left as it was; --disable, --status and --mode on\n"
@@ -505,6 +507,10 @@ int main(int argc, char **argv)
 			printf("tattach: pid %d: before that, 1 thread was held alone for "
 			       "%.3f ms to inject the trampoline, the others running\n",
 			       (int)o.pid, rep.inject_us / 1000);
+		if (rep.kept_image[0])
+			printf("tattach: pid %d: it called exec since it was traced: the trace "
+			       "of its earlier program is kept as %s (read it with 'tread -i %s')\n",
+			       (int)o.pid, rep.kept_image, rep.kept_image);
 		if (!rep.already && rep.adopted)
 			printf("tattach: pid %d: %zu call%s already running when tracing began "
 			       "will show %s return (tread: 'entered before tracing')\n",

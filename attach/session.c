@@ -811,9 +811,22 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	}
 	if (!created && !inject_present(&rf, &maps) && rf.hdr->state != TAT_STATE_NEW) {
 		/* Same pid and start time, but our mappings are gone: the
-		 * process called exec.  Start afresh. */
+		 * process called exec.  Keep the earlier image's trace under
+		 * a name of its own, and start afresh. */
+		int kept;
+
 		ringfile_close(&rf);
-		unlink(rep->ring_path);
+		kept = ringdir_keep_image(o->pid, ps.start_time, rep->kept_image,
+					  sizeof(rep->kept_image));
+		if (kept < 0) {
+			pr_err("pid %d called exec since it was traced, and its earlier trace "
+			       "%s cannot be kept: %s; move it away to trace the new program",
+			       (int)o->pid, rep->ring_path, strerror(-kept));
+			ret = kept;
+			goto out;
+		}
+		if (!kept)
+			rep->kept_image[0] = 0;
 		created = ring_get(o, &ps, set.total_sites + lc.imports + ep.functions, &rf);
 		if (created < 0) {
 			ret = created;

@@ -48,6 +48,8 @@ struct session_report {
 	double stopped_us;		/* how long the target was held */
 	size_t adopted;			/* --enable: calls already running, now traced */
 	char ring_path[256];
+	char kept_image[300];		/* --enable after an exec: where the earlier
+					 * image's ring was moved, or "" */
 	size_t libcalls;		/* library calls hooked now (--libcalls) */
 	size_t entries;			/* function entries patched now (--entry) */
 	size_t entries_refused;		/* functions whose entry is unsafe to patch */

@@ -141,6 +141,10 @@ static void enable_now(struct follower *f, pid_t tgid)
 	       "read it with 'tread -p %d'\n", (int)tgid, comm, rep.sites,
 	       rep.sites == 1 ? "" : "s", rep.modules, rep.modules == 1 ? "" : "s",
 	       (int)tgid);
+	if (rep.kept_image[0])
+		printf("tattach: pid %d (%s): the trace of the program it ran before its exec "
+		       "is kept as %s (read it with 'tread -i %s')\n", (int)tgid, comm,
+		       rep.kept_image, rep.kept_image);
 	fflush(stdout);
 }
 

@@ -58,10 +58,12 @@ struct ring_entry {
 	int alive;		/* its process still runs (readable only) */
 };
 
-/* tattach-PID.ring, tattach-PID.START.ring or .tattach-PID.XXXXXX */
+/* tattach-PID.ring, tattach-PID.START.ring, tattach-PID.START.imageN.ring
+ * or .tattach-PID.XXXXXX */
 static int parse_name(const char *name, pid_t *pid, int *temporary)
 {
 	unsigned long long start;
+	unsigned image;
 	int p, n = 0;
 
 	*temporary = 0;
@@ -79,6 +81,12 @@ static int parse_name(const char *name, pid_t *pid, int *temporary)
 	n = 0;
 	if (sscanf(name, "tattach-%d.%llu.ring%n", &p, &start, &n) == 2 && n && !name[n] &&
 	    p > 0) {
+		*pid = p;
+		return 1;
+	}
+	n = 0;
+	if (sscanf(name, "tattach-%d.%llu.image%u.ring%n", &p, &start, &image, &n) == 3 && n &&
+	    !name[n] && p > 0) {
 		*pid = p;
 		return 1;
 	}
@@ -326,6 +334,24 @@ int ringdir_clean(FILE *out)
 		"kept %zu of running processes", removed, removed == 1 ? "" : "s", size, kept);
 	fprintf(out, failed ? ", %zu could not be removed\n" : "\n", failed);
 	return first;
+}
+
+int ringdir_keep_image(pid_t pid, uint64_t start_time, char *kept_as, size_t len)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/tattach-%d.ring", ringdir_path(), (int)pid);
+	for (unsigned image = 1; image < 1000; image++) {
+		snprintf(kept_as, len, "%s/tattach-%d.%llu.image%u.ring", ringdir_path(),
+			 (int)pid, (unsigned long long)start_time, image);
+		if (renameat2(AT_FDCWD, path, AT_FDCWD, kept_as, RENAME_NOREPLACE) == 0)
+			return 1;
+		if (errno == ENOENT)
+			return 0;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
 }
 
 int ringdir_set_aside(pid_t pid, uint64_t start_time, char *kept_as, size_t len,

@@ -21,6 +21,16 @@ const char *ringdir_path(void);
 void ringdir_kept_name(pid_t pid, uint64_t start_time, char *buf, size_t len);
 
 /*
+ * ringdir_keep_image - pid @pid (started at @start_time) called exec
+ * since DIR/tattach-PID.ring was made: rename that ring, the trace of its
+ * earlier image, to DIR/tattach-PID.START.imageN.ring (N: 1 for the
+ * program it started with, then the first number free), so that the new
+ * image's ring does not take its place.  1 when moved (@kept_as), 0 when
+ * there is no such ring, -errno when it cannot be moved.
+ */
+int ringdir_keep_image(pid_t pid, uint64_t start_time, char *kept_as, size_t len);
+
+/*
  * ringdir_set_aside - if DIR/tattach-PID.ring is a ring of an earlier
  * process with pid @pid (its start time differs from @start_time), whoever
  * owns it, rename it to its kept name (@kept_as) and return 1.  0 when

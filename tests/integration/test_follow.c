@@ -138,19 +138,31 @@ Test(follow, dlopen_traced_before_it_returns, .timeout = 60)
 }
 
 /* exec from the main thread: the new image is traced from before main
- * (work() runs before it answers), and its own dlopen() too. */
+ * (work() runs before it answers), and its own dlopen() too; what the
+ * program before the exec recorded is kept in a ring of its own. */
 Test(follow, exec_from_main_thread, .timeout = 60)
 {
-	char want[64];
+	char want[64], args[300], *out = NULL, *err = NULL, *got;
+	const char *dir = getenv("TATTACH_RING_DIR");
 	struct target t;
 	pid_t follower;
 
 	start(&t);
 	follower = follow_bg(t.pid);
+	cr_assert_str_eq(target_cmd(&t, "work 2"), "done");
 	snprintf(want, sizeof(want), "image %d", (int)t.pid);
 	cr_assert_str_eq(target_cmd(&t, "exec 3"), want);
 	cr_assert_str_eq(target_cmd(&t, "loadrun 1"), "done");
 	assert_tree(t.pid, "work(leaf leaf leaf) loadrun(lib_work(lib_leaf))");
+	snprintf(args, sizeof(args), "-i %s/tattach-%d.%llu.image1.ring",
+		 dir && *dir ? dir : "/dev/shm", (int)t.pid,
+		 (unsigned long long)proc_start_time(t.pid));
+	cr_assert_eq(tread(0, args, &out, &err), 0, "tread %s: %s", args, err);
+	got = graph_canon(out, t.pid);
+	cr_assert_str_eq(got, "work(leaf leaf)", "the program before the exec: %s", out);
+	free(got);
+	free(out);
+	free(err);
 	end_follow(t.pid, follower);
 	target_stop(&t);
 }

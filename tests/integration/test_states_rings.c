@@ -54,24 +54,6 @@ static void path_of(char *buf, size_t len, const char *fmt, long pid)
 	snprintf(buf, len, "%s/%s", dir, name);
 }
 
-static uint64_t start_time_of(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	cr_assert(f);
-	cr_assert(fgets(buf, sizeof(buf), f));
-	fclose(f);
-	p = strrchr(buf, ')');
-	cr_assert(p);
-	cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d "
-			    "%*d %*d %*d %*d %*d %llu", &start), 1);
-	return start;
-}
-
 /*
  * A real trace of work(2), left by a process that has exited: its ring
  * file's path (static buffer) and that process's start time.
@@ -85,7 +67,7 @@ static const char *dead_ring(uint64_t *start, pid_t *dead_pid)
 	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
 	t.keep_ring = 1;
 	*dead_pid = t.pid;
-	*start = start_time_of(t.pid);
+	*start = proc_start_time(t.pid);
 	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
 	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
 	target_stop(&t);
@@ -149,7 +131,7 @@ static void pid_reused(uid_t old_owner)
 	struct stat st;
 
 	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
-	cr_assert_neq(start_time_of(t.pid), old_start);
+	cr_assert_neq(proc_start_time(t.pid), old_start);
 	pretend_pid_reused(ring, t.pid, old_owner, old, sizeof(old));
 
 	/* the new process is traced as if the old file were not there */
@@ -371,6 +353,72 @@ Test(rings, clean_keeps_running_processes_rings)
 	cr_assert_eq(tattach(t.pid, "--clean", &out, &err), 2, "%s", err);
 	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
 	target_stop(&t);
+	free(out);
+	free(err);
+}
+
+/* --enable once the process has exec'd: the new program's ring takes the
+ * ring's name, and the earlier program's trace is kept, under
+ * tattach-PID.START.imageN.ring, as it was (N: 1 for the program the
+ * process started with, 2 for the next). */
+static void enable_after_exec(pid_t pid, uint64_t start, int image, char *kept, size_t len)
+{
+	char *out = NULL, *err = NULL, want[400];
+
+	snprintf(kept, len, "%s/tattach-%d.%llu.image%d.ring", dir, (int)pid,
+		 (unsigned long long)start, image);
+	cr_assert_eq(tattach(pid, "--enable", &out, &err), 0, "%s", err);
+	snprintf(want, sizeof(want), "tattach: pid %d: it called exec since it was traced: the "
+		 "trace of its earlier program is kept as %s (read it with 'tread -i %s')",
+		 (int)pid, kept, kept);
+	cr_assert(strstr(out, want), "want '%s' in:\n%s", want, out);
+	free(out);
+	free(err);
+}
+
+Test(rings, exec_keeps_the_earlier_programs_ring)
+{
+	char kept1[200], kept2[200], args[220], want[64], *out = NULL, *err = NULL, *got;
+	struct target t;
+	uint64_t start;
+
+	target_start(&t, build_path("tests/targets/follower"));
+	start = proc_start_time(t.pid);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "work 2"), "done");
+	snprintf(want, sizeof(want), "image %d", (int)t.pid);
+	cr_assert_str_eq(target_cmd(&t, "exec 1"), want);	/* untraced: work(1) */
+
+	enable_after_exec(t.pid, start, 1, kept1, sizeof(kept1));
+	cr_assert_str_eq(target_cmd(&t, "work 3"), "done");
+	got = tree_of(t.pid, "");
+	cr_assert_str_eq(got, "work(leaf leaf leaf)");
+	free(got);
+	snprintf(args, sizeof(args), "-i %s", kept1);
+	got = tree_of(0, args);
+	cr_assert_str_eq(got, "work(leaf leaf)", "the first program's trace");
+	free(got);
+
+	/* a second exec: the second program's ring is kept too */
+	cr_assert_str_eq(target_cmd(&t, "exec 1"), want);
+	enable_after_exec(t.pid, start, 2, kept2, sizeof(kept2));
+	cr_assert_str_eq(target_cmd(&t, "work 1"), "done");
+	snprintf(args, sizeof(args), "-i %s", kept2);
+	got = tree_of(0, args);
+	cr_assert_str_eq(got, "work(leaf leaf leaf)", "the second program's trace");
+	free(got);
+
+	/* they belong to a running process: --clean keeps them, until it ends */
+	cr_assert_eq(tattach(0, "--list", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "3 ring files; 0 of exited processes") && strstr(out, kept2),
+		  "%s", out);
+	cr_assert_eq(tattach(0, "--clean", &out, &err), 0, "%s", err);
+	cr_assert(access(kept1, F_OK) == 0 && access(kept2, F_OK) == 0, "%s", out);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);	/* removes its own ring */
+	cr_assert_eq(tattach(0, "--clean", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "removed 2 ring files of exited processes"), "%s", out);
+	cr_assert(access(kept1, F_OK) < 0 && access(kept2, F_OK) < 0, "%s", out);
 	free(out);
 	free(err);
 }

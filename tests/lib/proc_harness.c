@@ -320,7 +320,7 @@ int tread(pid_t pid, const char *args, char **out, char **err)
 void ring_remove(pid_t pid)
 {
 	const char *dir = getenv("TATTACH_RING_DIR");
-	char path[300], prefix[64];
+	char path[300], prefix[64], kept[64];
 	struct dirent *de;
 	DIR *d;
 
@@ -328,16 +328,37 @@ void ring_remove(pid_t pid)
 		dir = "/dev/shm";
 	snprintf(path, sizeof(path), "%s/tattach-%d.ring", dir, (int)pid);
 	unlink(path);
-	/* temporary files of a tattach killed while creating the ring */
+	/* temporary files of a tattach killed while creating the ring, and
+	 * the rings of the programs the process ran before an exec */
 	snprintf(prefix, sizeof(prefix), ".tattach-%d.", (int)pid);
+	snprintf(kept, sizeof(kept), "tattach-%d.", (int)pid);
 	d = opendir(dir);
 	while (d && (de = readdir(d)))
-		if (!strncmp(de->d_name, prefix, strlen(prefix))) {
+		if (!strncmp(de->d_name, prefix, strlen(prefix)) ||
+		    (!strncmp(de->d_name, kept, strlen(kept)) && strstr(de->d_name, ".image"))) {
 			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 			unlink(path);
 		}
 	if (d)
 		closedir(d);
+}
+
+uint64_t proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	cr_assert(f, "%s: %s", path, strerror(errno));
+	cr_assert(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	p = strrchr(buf, ')');
+	cr_assert(p);
+	cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d "
+			    "%*d %*d %*d %*d %*d %llu", &start), 1);
+	return start;
 }
 
 char *file_text(const char *path)

@@ -8,6 +8,7 @@
 #define TATTACH_TEST_PROC_HARNESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -49,8 +50,11 @@ int run_capture(char *const argv[], char **out, char **err);
 int tattach(pid_t pid, const char *args, char **out, char **err);
 /* tread -p PID <space-separated args>; returns the exit status. */
 int tread(pid_t pid, const char *args, char **out, char **err);
-/* Remove the ring file of @pid. */
+/* Remove the ring file of @pid (and those of the programs it ran before
+ * an exec, tattach-PID.START.imageN.ring). */
 void ring_remove(pid_t pid);
+/* @pid's start time, as /proc/PID/stat and the ring's header say it. */
+uint64_t proc_start_time(pid_t pid);
 /* The whole text of the file @path (malloc'ed); fails the test if it
  * cannot be read. */
 char *file_text(const char *path);
