@@ -360,12 +360,23 @@ Test(filter, names_match_whole_or_before_a_clone_suffix)
 
 /* ------------------------------------------------- --stuck from events */
 
-Test(stuck, from_events_oldest_first_with_ages)
+/* tread --stuck of @g's events, its writer gone, calls at least @older_than_ns old */
+static char *stuck_of(struct ringgen *g, uint64_t older_than_ns)
 {
 	struct tread_view_ctx v = { 0 };
 	struct pipe_out p;
-	struct ringgen g;
 	char err[128] = "";
+
+	pipe_open(&p, g, NULL);
+	v = (struct tread_view_ctx){ .ring = p.ring, .names = p.names, .trace = p.trace,
+				     .out = p.out, .err = err, .errlen = sizeof(err) };
+	cr_assert_eq(tread_stuck_run(&v, older_than_ns, true), 0, "%s", err);
+	return pipe_close(&p);
+}
+
+Test(stuck, from_events_oldest_first_with_ages)
+{
+	struct ringgen g;
 	char *out;
 
 	setup(&g);
@@ -375,11 +386,7 @@ Test(stuck, from_events_oldest_first_with_ages)
 	ringgen_entry(&g, 0, S[RG_B], 750000000);
 	ringgen_entry(&g, 0, S[RG_LEAF], 800000000);
 	ringgen_exit(&g, 0, S[RG_LEAF], 1000000000);
-	pipe_open(&p, &g, NULL);
-	v = (struct tread_view_ctx){ .ring = p.ring, .names = p.names, .trace = p.trace,
-				     .out = p.out, .err = err, .errlen = sizeof(err) };
-	cr_assert_eq(tread_stuck_run(&v, 0, true), 0, "%s", err);
-	out = pipe_close(&p);
+	out = stuck_of(&g, 0);
 	cr_assert_str_eq(out,
 		"# 4 calls in flight in 2 threads (from the events), ages at the last "
 		"event (the process has ended)\n"
@@ -393,11 +400,7 @@ Test(stuck, from_events_oldest_first_with_ages)
 		"     0.900000 s  c\n");
 	free(out);
 
-	pipe_open(&p, &g, NULL);
-	v = (struct tread_view_ctx){ .ring = p.ring, .names = p.names, .trace = p.trace,
-				     .out = p.out, .err = err, .errlen = sizeof(err) };
-	cr_assert_eq(tread_stuck_run(&v, 600000000, true), 0, "%s", err);
-	out = pipe_close(&p);
+	out = stuck_of(&g, 600000000);
 	cr_assert_str_eq(out,
 		"# 2 calls in flight in 2 threads (from the events), ages at the last "
 		"event (the process has ended)\n"
@@ -416,10 +419,7 @@ Test(stuck, from_events_oldest_first_with_ages)
  * left keeps its calls open. */
 Test(stuck, from_events_one_stack_at_a_time)
 {
-	struct tread_view_ctx v = { 0 };
-	struct pipe_out p;
 	struct ringgen g;
-	char err[128] = "";
 	char *out;
 
 	setup(&g);
@@ -433,11 +433,7 @@ Test(stuck, from_events_one_stack_at_a_time)
 	ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_STACK, 0));
 	ringgen_entry(&g, 0, S[RG_C], 500000000);
 	ringgen_exit(&g, 0, S[RG_C], 1000000000);
-	pipe_open(&p, &g, NULL);
-	v = (struct tread_view_ctx){ .ring = p.ring, .names = p.names, .trace = p.trace,
-				     .out = p.out, .err = err, .errlen = sizeof(err) };
-	cr_assert_eq(tread_stuck_run(&v, 0, true), 0, "%s", err);
-	out = pipe_close(&p);
+	out = stuck_of(&g, 0);
 	cr_assert_str_eq(out,
 		"# 5 calls in flight in 1 thread on 3 stacks (from the events), ages at the "
 		"last event (the process has ended)\n"
