@@ -42,7 +42,7 @@
 #include "consumer/views/views.h"
 
 /* The calls in flight on one stack of one thread. */
-struct stuck_thread {
+struct stuck_stack {
 	int32_t  tid;
 	uint64_t stack;			/* its sub-stack id (0: the thread's own) */
 	uint64_t oldest_tsc;
@@ -50,15 +50,15 @@ struct stuck_thread {
 	uint32_t ncalls;
 };
 
-/* The stacks with calls to show, and room for one more. */
+/* The stacks with calls to show, grown as needed. */
 struct stuck_list {
-	struct stuck_thread *v;
+	struct stuck_stack *v;
 	uint32_t n, cap;
 };
 
 static int by_age(const void *a, const void *b)
 {
-	const struct stuck_thread *x = a, *y = b;
+	const struct stuck_stack *x = a, *y = b;
 
 	if (x->oldest_tsc != y->oldest_tsc)
 		return x->oldest_tsc < y->oldest_tsc ? -1 : 1;
@@ -68,11 +68,11 @@ static int by_age(const void *a, const void *b)
 }
 
 /* The entry after the last, zeroed, or NULL when out of memory. */
-static struct stuck_thread *next_entry(struct stuck_list *l)
+static struct stuck_stack *next_entry(struct stuck_list *l)
 {
 	if (l->n == l->cap) {
 		uint32_t cap = l->cap ? 2 * l->cap : 16;
-		struct stuck_thread *v = reallocarray(l->v, cap, sizeof(*v));
+		struct stuck_stack *v = reallocarray(l->v, cap, sizeof(*v));
 
 		if (!v)
 			return NULL;
@@ -99,7 +99,7 @@ static double age_s(const struct tread_ring *ring, uint64_t now, uint64_t tsc)
 	return tread_ring_ticks_to_ns(ring, age_ticks(now, tsc)) / 1e9;
 }
 
-static int print_thread(struct tread_view_ctx *v, const struct stuck_thread *t,
+static int print_stack(struct tread_view_ctx *v, const struct stuck_stack *t,
 			uint64_t now)
 {
 	int ret;
@@ -150,7 +150,7 @@ static int add_stack(struct tread_view_ctx *v, struct stuck_list *l, int32_t tid
 		     uint64_t stack, const struct tread_open_call *open, uint32_t depth,
 		     uint64_t now, uint64_t min_ticks)
 {
-	struct stuck_thread *t;
+	struct stuck_stack *t;
 	uint32_t old = 0, first;
 
 	if (!tread_filter_spec_tid(v->spec, tid) || !depth)
@@ -306,7 +306,7 @@ int tread_stuck_run(struct tread_view_ctx *v, uint64_t older_than_ns, bool write
 			    !writer_gone ? "now" : frames ? "now (the process has ended)" :
 			    "at the last event (the process has ended)"));
 	for (uint32_t i = 0; !ret && i < l.n; i++)
-		ret = print_thread(v, &l.v[i], now);
+		ret = print_stack(v, &l.v[i], now);
 out:
 	for (uint32_t i = 0; i < l.n; i++)
 		free(l.v[i].calls);
