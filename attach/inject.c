@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 
 #include "attach/inject.h"
+#include "attach/process/tcb.h"
 #include "attach/log.h"
 #include "attach/phase_time.h"
 #include "attach/process/vdso.h"
@@ -719,26 +720,34 @@ out:
 
 int32_t inject_find_tid_offset(struct remote *r)
 {
-	enum { SPAN = 2048 };
 	struct held *h = r->held;
+	const uint8_t **tcbs = calloc(h->n ? h->n : 1, sizeof(*tcbs));
+	uint8_t *copies = malloc((h->n ? h->n : 1) * (size_t)TCB_SPAN);
+	int32_t *tids = calloc(h->n ? h->n : 1, sizeof(*tids));
+	size_t n = 0, len = TCB_SPAN;
 	int32_t found = 0;
 
-	/* Offsets where every thread's TCB holds its own tid. */
-	for (int32_t off = 16; off < SPAN && !found; off += 4) {
-		size_t ok = 0;
+	if (!tcbs || !copies || !tids)
+		goto out;
+	/* a copy of each held thread's TCB (as far as it is readable: musl's
+	 * may end sooner), then the offset where every one holds its tid */
+	for (size_t i = 0; i < h->n; i++) {
+		uint8_t *c = copies + n * (size_t)TCB_SPAN;
+		size_t got = 0;
 
-		for (size_t i = 0; i < h->n; i++) {
-			int32_t v;
-
-			if (!h->v[i].regs.fs_base ||
-			    remote_read(r, h->v[i].regs.fs_base + off, &v, sizeof(v)))
-				break;
-			if (v != h->v[i].tid)
-				break;
-			ok++;
-		}
-		if (ok == h->n && ok > 0)
-			found = off;
+		if (!h->v[i].regs.fs_base)
+			goto out;
+		while (got < len && !remote_read(r, h->v[i].regs.fs_base + got, c + got, 256))
+			got += 256;
+		len = got;
+		tcbs[n] = c;
+		tids[n] = h->v[i].tid;
+		n++;
 	}
+	found = tcb_tid_offset(tcbs, tids, n, len);
+out:
+	free(tcbs);
+	free(copies);
+	free(tids);
 	return found;
 }

@@ -163,3 +163,43 @@ Test(threads, thousand_threads_alive, .init = start, .fini = stop, .timeout = 12
 	free(out);
 	free(err);
 }
+
+/*
+ * tattach learns where a TCB keeps its thread's tid from the main thread
+ * alone (the first --enable holds only it to inject).  A word whose high
+ * half equals the pid (as a pointer into 0x7fXX... does when the pid is
+ * 0x7fXX, seen once in 7000 runs with pid_max 32768) must not be taken
+ * for it: the trampoline would then take every spinning thread for a new
+ * one at its next call, drop the calls adopted at --enable, and crash the
+ * process with ud2 when spin_main() returns into tp_return.
+ */
+Test(threads, tid_place_not_fooled_by_a_pointers_high_half, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, path[64];
+	struct tat_ring_header h;
+	struct target c;
+	int fd;
+
+	target_start(&c, build_path("tests/targets/calltree.pg.O2"));
+	ring_remove(c.pid);
+	cr_assert_str_eq(target_cmd(&c, "decoy"), "done");
+	cr_assert_str_eq(target_cmd(&c, "spin 4"), "done");
+	cr_assert_eq(tattach(c.pid, "--enable", &out, &err), 0, "%s", err);
+	snprintf(path, sizeof(path), "/dev/shm/tattach-%d.ring", (int)c.pid);
+	if (getenv("TATTACH_RING_DIR"))
+		snprintf(path, sizeof(path), "%s/tattach-%d.ring", getenv("TATTACH_RING_DIR"),
+			 (int)c.pid);
+	fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0, "%s", path);
+	cr_assert_eq(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	close(fd);
+	cr_assert_neq(h.tid_offset, 60, "the decoy's high half was taken for the tid");
+	cr_assert_neq(h.tid_offset, 0);
+	/* the spinners' adopted spin_main() calls return through tattach */
+	cr_assert_str_eq(target_cmd(&c, "stop"), "done");
+	cr_assert_str_eq(target_cmd(&c, "run 3"), "done");
+	cr_assert_eq(tattach(c.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_eq(WEXITSTATUS(target_stop(&c)), 0);
+	free(out);
+	free(err);
+}

@@ -9,6 +9,11 @@
  *   spin T      T threads call work(100) until "stop"     -> "done"
  *   stop        join them (each checked its results)      -> "done"
  *   crash N     work(N), then abort()                     -> (dies)
+ *   decoy       put a 64-bit value whose high half is the pid in an
+ *               unused word of the main thread's TCB (%fs:56, glibc's
+ *               unused_vgetcpu_cache), as a pointer into 0x7fXX... holds
+ *               when the pid is 0x7fXX; threads "spin" starts later put
+ *               it in theirs (not their tid there)        -> "done"
  *   quit        exit(0)
  *
  * work(N) makes exactly this tree, N times:
@@ -19,6 +24,7 @@
  * it through pipes, so every wait is on a real line, never a sleep.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +92,17 @@ NOINLINE void *thread_main(void *arg)
 	return NULL;
 }
 
+static int decoy;
+
+NOTRACE static int tcb_decoy(void)
+{
+	uint64_t v = ((uint64_t)(uint32_t)getpid() << 32) | 1;
+
+	__asm__ volatile("movq %0, %%fs:56" : : "r"(v) : "memory");
+	decoy = 1;
+	return 0;
+}
+
 static volatile int spinning;
 static pthread_t spinners[64];
 static long nspinners;
@@ -93,6 +110,8 @@ static long nspinners;
 NOINLINE static void *spin_main(void *arg)
 {
 	(void)arg;
+	if (decoy)
+		tcb_decoy();
 	while (spinning)
 		if (work(100) != expected_work(100))
 			abort();
@@ -132,6 +151,7 @@ NOINLINE static int run_threads(long nthreads, long n)
 	return 0;
 }
 
+
 NOINLINE static int dispatch(const char *line)
 {
 	long x, y;
@@ -153,6 +173,8 @@ NOINLINE static int dispatch(const char *line)
 		work(x);
 		abort();
 	}
+	if (strncmp(line, "decoy", 5) == 0)
+		return tcb_decoy();
 	if (strncmp(line, "quit", 4) == 0)
 		exit(0);
 	return -1;
