@@ -718,6 +718,35 @@ out:
 	return ret;
 }
 
+void inject_check_tid_offset(struct remote *r, struct ringfile *rf)
+{
+	struct held *h = r->held;
+	int32_t off = rf->hdr->tid_offset, now;
+	size_t i;
+
+	if (!off || h->n < 2 || rf->hdr->threads_used)
+		return;
+	for (i = 0; i < h->n; i++) {
+		int32_t v;
+
+		if (!h->v[i].regs.fs_base)
+			continue;
+		if (remote_read(r, h->v[i].regs.fs_base + off, &v, sizeof(v)) || v != h->v[i].tid)
+			break;
+	}
+	if (i == h->n)
+		return;
+	now = inject_find_tid_offset(r);
+	if (now == off)
+		return;
+	if (remote_write(r, rf->hdr->private_addr + offsetof(struct tp_state, tid_offset), &now,
+			 sizeof(now)))
+		return;
+	pr_info("pid %d: its threads keep their tid at TCB offset %d, not %d as its main "
+		"thread alone said", (int)h->pid, (int)now, (int)off);
+	rf->hdr->tid_offset = now;
+}
+
 int32_t inject_find_tid_offset(struct remote *r)
 {
 	struct held *h = r->held;

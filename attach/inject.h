@@ -101,4 +101,13 @@ int inject_sync_sites_with(struct remote *r, struct ringfile *rf, const struct s
  * threads, or 0 when it cannot be told. */
 int32_t inject_find_tid_offset(struct remote *r);
 
+/*
+ * inject_check_tid_offset - the first --enable learns the tid's place
+ * with only the main thread held; once every thread is held, check it
+ * against each and learn it again from all of them if one disagrees (a
+ * field that held the pid by chance).  Only while no thread has a slot:
+ * slots keep tids read at the old place.
+ */
+void inject_check_tid_offset(struct remote *r, struct ringfile *rf);
+
 #endif

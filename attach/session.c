@@ -957,6 +957,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		rf.hdr->state = TAT_STATE_DISABLED;
 	}
 	phase_mark("remote set-up (rescue, inject)");
+	inject_check_tid_offset(&r, &rf);
 	for (size_t i = 0; i < set.n; i++)
 		if (set.v[i].sites.n || libcalls_has(&lc, &set.v[i]) ||
 		    entries_has(&ep, &set.v[i]))

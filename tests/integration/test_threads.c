@@ -173,33 +173,46 @@ Test(threads, thousand_threads_alive, .init = start, .fini = stop, .timeout = 12
  * one at its next call, drop the calls adopted at --enable, and crash the
  * process with ud2 when spin_main() returns into tp_return.
  */
-Test(threads, tid_place_not_fooled_by_a_pointers_high_half, .timeout = 60)
+/* Plant @decoy in the TCBs (calltree), then spin, enable and stop: the
+ * ring's tid place must not be @wrong, and the spinners' adopted
+ * spin_main() calls return through tattach. */
+static void decoy_then_spin(const char *decoy, int32_t wrong)
 {
-	char *out = NULL, *err = NULL, path[64];
+	char *out = NULL, *err = NULL, path[300];
+	const char *dir = getenv("TATTACH_RING_DIR");
 	struct tat_ring_header h;
 	struct target c;
 	int fd;
 
 	target_start(&c, build_path("tests/targets/calltree.pg.O2"));
 	ring_remove(c.pid);
-	cr_assert_str_eq(target_cmd(&c, "decoy"), "done");
+	cr_assert_str_eq(target_cmd(&c, decoy), "done");
 	cr_assert_str_eq(target_cmd(&c, "spin 4"), "done");
 	cr_assert_eq(tattach(c.pid, "--enable", &out, &err), 0, "%s", err);
-	snprintf(path, sizeof(path), "/dev/shm/tattach-%d.ring", (int)c.pid);
-	if (getenv("TATTACH_RING_DIR"))
-		snprintf(path, sizeof(path), "%s/tattach-%d.ring", getenv("TATTACH_RING_DIR"),
-			 (int)c.pid);
+	snprintf(path, sizeof(path), "%s/tattach-%d.ring", dir && *dir ? dir : "/dev/shm",
+		 (int)c.pid);
 	fd = open(path, O_RDONLY);
 	cr_assert_geq(fd, 0, "%s", path);
 	cr_assert_eq(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
 	close(fd);
-	cr_assert_neq(h.tid_offset, 60, "the decoy's high half was taken for the tid");
+	cr_assert_neq(h.tid_offset, wrong, "%s: the decoy was taken for the tid", decoy);
 	cr_assert_neq(h.tid_offset, 0);
-	/* the spinners' adopted spin_main() calls return through tattach */
 	cr_assert_str_eq(target_cmd(&c, "stop"), "done");
 	cr_assert_str_eq(target_cmd(&c, "run 3"), "done");
 	cr_assert_eq(tattach(c.pid, "--disable", &out, &err), 0, "%s", err);
 	cr_assert_eq(WEXITSTATUS(target_stop(&c)), 0);
 	free(out);
 	free(err);
+}
+
+Test(threads, tid_place_not_fooled_by_a_pointers_high_half, .timeout = 60)
+{
+	decoy_then_spin("decoy", 60);
+}
+
+/* A whole 32-bit field holding the pid fools the main thread's look: the
+ * stop that holds every thread learns the place again from all of them. */
+Test(threads, tid_place_checked_against_every_thread, .timeout = 60)
+{
+	decoy_then_spin("decoy32", 64);
 }

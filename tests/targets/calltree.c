@@ -14,6 +14,8 @@
  *               unused_vgetcpu_cache), as a pointer into 0x7fXX... holds
  *               when the pid is 0x7fXX; threads "spin" starts later put
  *               it in theirs (not their tid there)        -> "done"
+ *   decoy32     the same with the pid as a 32-bit field of its own
+ *               (%fs:64, the next unused word)            -> "done"
  *   quit        exit(0)
  *
  * work(N) makes exactly this tree, N times:
@@ -92,14 +94,17 @@ NOINLINE void *thread_main(void *arg)
 	return NULL;
 }
 
-static int decoy;
+static int decoy;	/* 1: "decoy", 2: "decoy32" */
 
-NOTRACE static int tcb_decoy(void)
+NOTRACE static int tcb_decoy(int kind)
 {
-	uint64_t v = ((uint64_t)(uint32_t)getpid() << 32) | 1;
+	uint64_t pid = (uint32_t)getpid(), v = kind == 1 ? pid << 32 | 1 : pid;
 
-	__asm__ volatile("movq %0, %%fs:56" : : "r"(v) : "memory");
-	decoy = 1;
+	if (kind == 1)
+		__asm__ volatile("movq %0, %%fs:56" : : "r"(v) : "memory");
+	else
+		__asm__ volatile("movq %0, %%fs:64" : : "r"(v) : "memory");
+	decoy = kind;
 	return 0;
 }
 
@@ -111,7 +116,7 @@ NOINLINE static void *spin_main(void *arg)
 {
 	(void)arg;
 	if (decoy)
-		tcb_decoy();
+		tcb_decoy(decoy);
 	while (spinning)
 		if (work(100) != expected_work(100))
 			abort();
@@ -173,8 +178,10 @@ NOINLINE static int dispatch(const char *line)
 		work(x);
 		abort();
 	}
+	if (strncmp(line, "decoy32", 7) == 0)
+		return tcb_decoy(2);
 	if (strncmp(line, "decoy", 5) == 0)
-		return tcb_decoy();
+		return tcb_decoy(1);
 	if (strncmp(line, "quit", 4) == 0)
 		exit(0);
 	return -1;
