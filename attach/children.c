@@ -24,7 +24,9 @@
 /*
  * Does the descendant still record into its ring: enabled, and the ring
  * and trampoline still mapped (a child that called exec since has
- * neither: nothing to disable there, and no failure either)?
+ * neither: nothing to disable there, and no failure either; nor has the
+ * ring kept of a program it ran before an exec, which ringtree lists
+ * with its current one)?
  */
 static int ring_enabled(const struct ring_node *c)
 {

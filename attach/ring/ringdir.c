@@ -5,6 +5,10 @@
  *   tattach-PID.ring          the ring of the process now or last with PID
  *   tattach-PID.START.ring    the ring of an exited process, kept when a new
  *                             process with the same pid was traced
+ *   tattach-PID.START.imageN.ring
+ *                             the ring of a program the process ran before
+ *                             an exec (N: 1 for the first), kept when its
+ *                             new program was traced
  *   .tattach-PID.XXXXXX       a ring being made (left by a killed run)
  *
  * Whether a ring's process still runs is told by its pid AND its start
@@ -25,6 +29,7 @@
 #include "attach/process/proc.h"
 #include "attach/ring/ringdir.h"
 #include "attach/ring/ringfile.h"
+#include "attach/ring/ringname.h"
 
 const char *ringdir_path(void)
 {
@@ -63,7 +68,6 @@ struct ring_entry {
 static int parse_name(const char *name, pid_t *pid, int *temporary)
 {
 	unsigned long long start;
-	unsigned image;
 	int p, n = 0;
 
 	*temporary = 0;
@@ -84,13 +88,7 @@ static int parse_name(const char *name, pid_t *pid, int *temporary)
 		*pid = p;
 		return 1;
 	}
-	n = 0;
-	if (sscanf(name, "tattach-%d.%llu.image%u.ring%n", &p, &start, &image, &n) == 3 && n &&
-	    !name[n] && p > 0) {
-		*pid = p;
-		return 1;
-	}
-	return 0;
+	return ringname_image(name, pid, NULL, NULL);
 }
 
 static void inspect(int dirfd, struct ring_entry *e)

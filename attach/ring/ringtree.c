@@ -2,11 +2,15 @@
 /*
  * Descendants from ring headers.  The folder is read once; a child's ring
  * is matched to its parent by (pid, start time), so a ring left by an
- * earlier process with a reused pid is never taken for a parent.
+ * earlier process with a reused pid is never taken for a parent.  A
+ * process that called exec has several rings, one per traced program
+ * (the earlier ones kept as tattach-PID.START.imageN.ring): they share
+ * its (pid, start time), and are taken together.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +18,10 @@
 
 #include "attach/ring/ringdir.h"
 #include "attach/ring/ringfile.h"
+#include "attach/ring/ringname.h"
 #include "attach/ring/ringtree.h"
 
-/* tattach-PID.ring or tattach-PID.START.ring */
+/* tattach-PID.ring, tattach-PID.START.ring or tattach-PID.START.imageN.ring */
 static int ring_name(const char *name)
 {
 	unsigned long long start;
@@ -25,8 +30,9 @@ static int ring_name(const char *name)
 	if (sscanf(name, "tattach-%d.ring%n", &pid, &n) == 1 && n && !name[n])
 		return 1;
 	n = 0;
-	return sscanf(name, "tattach-%d.%llu.ring%n", &pid, &start, &n) == 2 && n &&
-	       !name[n];
+	if (sscanf(name, "tattach-%d.%llu.ring%n", &pid, &start, &n) == 2 && n && !name[n])
+		return 1;
+	return ringname_image(name, NULL, NULL, NULL);
 }
 
 static int node_add(struct ring_node **v, size_t *n, size_t *cap, const char *dir,
@@ -49,11 +55,31 @@ static int node_add(struct ring_node **v, size_t *n, size_t *cap, const char *di
 	x->start_time = h->start_time;
 	x->parent_pid = h->parent_pid;
 	x->parent_start_time = h->parent_start_time;
+	x->image = ringname_image_of(name);
 	snprintf(x->path, sizeof(x->path), "%s/%s", dir, name);
 	return 0;
 }
 
-/* Every readable ring header of the folder (depth 0). */
+/*
+ * The header of ring @name, or for a kept image that cannot be read, what
+ * its name says (pid and start time, no parent): it belongs to its
+ * process all the same, and the reader should hear that it was left out.
+ * 0 when @name is to be skipped.
+ */
+static int header_of(int dir_fd, const char *name, struct tat_ring_header *h)
+{
+	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int ok = fd >= 0 && !ringfile_read_header(fd, h) && h->pid > 0;
+
+	if (fd >= 0)
+		close(fd);
+	if (ok)
+		return 1;
+	memset(h, 0, sizeof(*h));
+	return ringname_image(name, &h->pid, &h->start_time, NULL);
+}
+
+/* Every ring of the folder (depth 0). */
 static int read_all(struct ring_node **v, size_t *n)
 {
 	const char *dir = ringdir_path();
@@ -68,16 +94,10 @@ static int read_all(struct ring_node **v, size_t *n)
 		return -errno;
 	while (!ret && (de = readdir(d))) {
 		struct tat_ring_header h;
-		int fd;
 
-		if (!ring_name(de->d_name))
-			continue;
-		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0)
-			continue;	/* gone meanwhile, or not ours to read */
-		if (!ringfile_read_header(fd, &h) && h.pid > 0)
+		/* others gone meanwhile, or not ours to read: skipped */
+		if (ring_name(de->d_name) && header_of(dirfd(d), de->d_name, &h))
 			ret = node_add(v, n, &cap, dir, de->d_name, &h);
-		close(fd);
 	}
 	closedir(d);
 	if (ret) {
@@ -87,7 +107,42 @@ static int read_all(struct ring_node **v, size_t *n)
 	return ret;
 }
 
-int ringtree_descendants(pid_t pid, uint64_t start_time, struct ring_node **out)
+/* The programs of one process in the order they ran: the kept images by
+ * their number, the current program's ring (image 0) last. */
+static int by_image(const void *a, const void *b)
+{
+	unsigned x = ((const struct ring_node *)a)->image;
+	unsigned y = ((const struct ring_node *)b)->image;
+
+	if (!x != !y)
+		return !x ? 1 : -1;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Move the rings of the process (@pid, @start_time) from @all to the end
+ * of @found, at @depth, in the order its programs ran; only its kept
+ * images if @images_only.  A ring taken gets pid 0 in @all.
+ */
+static void take_process(struct ring_node *all, size_t n, pid_t pid, uint64_t start_time,
+			 bool images_only, int depth, struct ring_node *found,
+			 size_t *nfound)
+{
+	size_t first = *nfound;
+
+	for (size_t i = 0; i < n; i++) {
+		if (all[i].pid != pid || all[i].start_time != start_time ||
+		    (images_only && !all[i].image))
+			continue;
+		found[*nfound] = all[i];
+		found[(*nfound)++].depth = depth;
+		all[i].pid = 0;
+	}
+	qsort(found + first, *nfound - first, sizeof(*found), by_image);
+}
+
+/* ringtree_descendants(), after the root's own kept images if @own_images. */
+static int tree(pid_t pid, uint64_t start_time, bool own_images, struct ring_node **out)
 {
 	struct ring_node *all, *found = NULL;
 	size_t n, nfound = 0;
@@ -101,10 +156,14 @@ int ringtree_descendants(pid_t pid, uint64_t start_time, struct ring_node **out)
 		free(all);
 		return -ENOMEM;
 	}
+	if (own_images)
+		take_process(all, n, pid, start_time, true, 0, found, &nfound);
 	/*
-	 * Breadth first: a node joins once its parent is the root or a node
-	 * found before it.  Each ring joins at most once (taken out of the
-	 * list by pid 0), so a loop of headers cannot make this run forever.
+	 * Breadth first: a process joins once one of its rings names the
+	 * root or a process found before it as its parent (a program
+	 * exec'd after its parent ended names none, its earlier program's
+	 * ring does).  Each ring joins at most once (taken out of the list
+	 * by pid 0), so a loop of headers cannot make this run forever.
 	 */
 	for (size_t scan = 0; scan <= nfound; scan++) {
 		pid_t ppid = scan == 0 ? pid : found[scan - 1].pid;
@@ -116,9 +175,8 @@ int ringtree_descendants(pid_t pid, uint64_t start_time, struct ring_node **out)
 			    all[i].parent_start_time != pstart ||
 			    (all[i].pid == pid && all[i].start_time == start_time))
 				continue;
-			found[nfound] = all[i];
-			found[nfound++].depth = depth;
-			all[i].pid = 0;
+			take_process(all, n, all[i].pid, all[i].start_time, false, depth, found,
+				     &nfound);
 		}
 	}
 	free(all);
@@ -128,4 +186,14 @@ int ringtree_descendants(pid_t pid, uint64_t start_time, struct ring_node **out)
 	}
 	*out = found;
 	return (int)nfound;
+}
+
+int ringtree_descendants(pid_t pid, uint64_t start_time, struct ring_node **out)
+{
+	return tree(pid, start_time, false, out);
+}
+
+int ringtree_family(pid_t pid, uint64_t start_time, struct ring_node **out)
+{
+	return tree(pid, start_time, true, out);
 }
