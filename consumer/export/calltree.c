@@ -142,11 +142,18 @@ static int finish(struct tread_ctree *t)
 static int proc_label(struct tread_ctree *t, const struct tread_xproc *p, const char **out)
 {
 	char **v = reallocarray(t->labels, t->nlabels + 1, sizeof(*v));
+	const char *comm = p->comm[0] ? p->comm : "?";
+	int ret;
 
 	if (!v)
 		return -ENOMEM;
 	t->labels = v;
-	if (asprintf(&v[t->nlabels], "%s (pid %d)", p->comm[0] ? p->comm : "?", p->pid) < 0)
+	/* a program the pid ran before an exec: told from its current one */
+	if (p->image)
+		ret = asprintf(&v[t->nlabels], "%s (pid %d image %u)", comm, p->pid, p->image);
+	else
+		ret = asprintf(&v[t->nlabels], "%s (pid %d)", comm, p->pid);
+	if (ret < 0)
 		return -ENOMEM;
 	*out = v[t->nlabels++];
 	return 0;

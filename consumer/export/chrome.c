@@ -74,6 +74,8 @@ static void put_metadata(FILE *f, const struct tread_xtrace *x, uint64_t base,
 		sep(f, first);
 		fprintf(f, "{\"ph\":\"M\",\"name\":\"process_labels\",\"pid\":%" PRId64
 			",\"tid\":%d,\"args\":{\"labels\":\"pid %d", pid, pr->pid, pr->pid);
+		if (pr->image)	/* a program the pid ran before an exec */
+			fprintf(f, " image %u", pr->image);
 		if (pr->host[0]) {
 			fputs(" on ", f);
 			tread_put_json(f, pr->host);

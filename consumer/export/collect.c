@@ -524,6 +524,7 @@ static int add_proc(struct xtrace_owned *o, const struct tread_input *in,
 	p->host = keep(o, in->host);
 	p->exe = keep(o, in->exe);
 	p->comm = keep(o, in->comm);
+	p->image = in->image;
 	p->tsc_hz = h->tsc_hz;
 	/* the pair that dated the events (same_clock) */
 	p->calib_mono_ns = clock->hdr.calib_mono_ns;
@@ -612,13 +613,17 @@ static bool same_clock(const struct tread_input *a, const struct tread_input *b)
 	return diff > -SAME_CLOCK_SLACK_NS && diff < SAME_CLOCK_SLACK_NS;
 }
 
-/* Same pid and start time on the same host: the same process. */
+/*
+ * Same pid and start time on the same host: the same process, and the
+ * same program of it (a program it ran before an exec has a kept ring of
+ * its own, told apart by its image number).
+ */
 static bool same_process(const struct tread_input *a, const struct tread_input *b)
 {
 	const struct tat_ring_header *x = &a->ring->hdr, *y = &b->ring->hdr;
 
 	return x->pid == y->pid && x->start_time == y->start_time &&
-	       strcmp(a->host, b->host) == 0;
+	       a->image == b->image && strcmp(a->host, b->host) == 0;
 }
 
 /*

@@ -25,6 +25,10 @@ struct tread_xproc {
 	const char *host;		/* host name, "" when unknown */
 	const char *exe;		/* main program path, "" when unknown */
 	const char *comm;		/* process name (comm of the main thread) */
+	/* N: a program the process ran before an exec, from its kept ring
+	 * tattach-PID.START.imageN.ring (another process of the model may
+	 * be the same pid's current program); 0: any other trace */
+	unsigned    image;
 	uint64_t    tsc_hz;		/* clock of the original ring (informative) */
 	/* CLOCK_MONOTONIC at the same instant as a CLOCK_REALTIME value
 	 * (from the ring's calibration): real_ns - mono_ns is the offset

@@ -423,6 +423,8 @@ static void write_meta(FILE *f, const struct tread_xtrace *x, uint64_t t0,
 		json_str(f, p->exe);
 		fputs(",\"comm\":", f);
 		json_str(f, p->comm);
+		if (p->image)	/* a program the pid ran before an exec */
+			fprintf(f, ",\"image\":%u", p->image);
 		fputc('}', f);
 	}
 	fputs("],\n\"threads\":[", f);

@@ -15,6 +15,9 @@
  * duration counts from the --enable. */
 #define EARLY_NOTE " /* entered before tracing */"
 
+/* "PID" or "PID:N" (pid_label()), with room for any int and unsigned. */
+#define PID_LABEL_MAX 24
+
 struct printer {
 	const struct tread_xtrace *x;
 	FILE *out;
@@ -23,6 +26,8 @@ struct printer {
 	bool have_first;
 	uint64_t **entry_ns;	/* [thread][depth]: when the open calls began */
 	uint32_t *cap;		/* [thread] */
+	char (*pid_label)[PID_LABEL_MAX];	/* [proc]: its PID column */
+	int pid_width;		/* of the PID column: 6, or the widest label */
 };
 
 static int time_width(enum tread_time_mode mode)
@@ -99,8 +104,21 @@ static void begin_line(struct printer *p, const struct tread_xevent *e, int64_t 
 		fprintf(p->out, "%10.3f us ", dur_ns / 1000.0);
 	else
 		fputs("              ", p->out);
-	fprintf(p->out, "%6d [%6d] | %*s", p->x->procs[th->proc].pid, th->tid,
+	fprintf(p->out, "%*s [%6d] | %*s", p->pid_width, p->pid_label[th->proc], th->tid,
 		(int)(2 * depth), "");
+}
+
+/*
+ * The PID column of a process: its pid, and for a program it ran before
+ * an exec (a kept ring) ":N" after it, N its image number, so that its
+ * lines are told from those of the pid's current program.
+ */
+static void pid_label(const struct tread_xproc *pr, char *buf, size_t len)
+{
+	if (pr->image)
+		snprintf(buf, len, "%d:%u", (int)pr->pid, pr->image);
+	else
+		snprintf(buf, len, "%d", (int)pr->pid);
 }
 
 /* Remember when the call at @depth of @thread began. */
@@ -135,15 +153,20 @@ static void put_header(struct printer *p)
 	for (uint32_t i = 0; i < p->x->nprocs; i++) {
 		const struct tread_xproc *pr = &p->x->procs[i];
 
-		fprintf(p->out, "# process %d (%s)", pr->pid, pr->comm[0] ? pr->comm : "?");
+		fprintf(p->out, "# process %s (%s)", p->pid_label[i],
+			pr->comm[0] ? pr->comm : "?");
 		if (pr->host[0])
 			fprintf(p->out, " on %s", pr->host);
-		fprintf(p->out, "%s%s\n", pr->exe[0] ? ": " : "", pr->exe);
+		fprintf(p->out, "%s%s", pr->exe[0] ? ": " : "", pr->exe);
+		if (pr->image)
+			fprintf(p->out, " (pid %d ran it before an exec: image %u)", (int)pr->pid,
+				pr->image);
+		fputc('\n', p->out);
 	}
 	if (p->time)
 		fprintf(p->out, "# %-*s ", time_width(p->time) - 1, "TIMESTAMP");
-	fputs(p->time ? " DURATION        PID     TID     FUNCTION\n"
-		      : "# DURATION        PID     TID     FUNCTION\n", p->out);
+	fprintf(p->out, "%s DURATION  %*s     TID     FUNCTION\n", p->time ? "" : "#",
+		p->pid_width + 3, "PID");
 }
 
 /* For each event, the index of the next event of its thread (or n). */
@@ -227,8 +250,15 @@ int tread_merged_graph_print(const struct tread_xtrace *x,
 
 	p.entry_ns = calloc(x->nthreads ? x->nthreads : 1, sizeof(*p.entry_ns));
 	p.cap = calloc(x->nthreads ? x->nthreads : 1, sizeof(*p.cap));
-	if (!next || !done || !p.entry_ns || !p.cap)
+	p.pid_label = calloc(x->nprocs ? x->nprocs : 1, sizeof(*p.pid_label));
+	if (!next || !done || !p.entry_ns || !p.cap || !p.pid_label)
 		goto out;
+	p.pid_width = 6;
+	for (size_t i = 0; i < x->nprocs; i++) {
+		pid_label(&x->procs[i], p.pid_label[i], sizeof(p.pid_label[i]));
+		if ((int)strlen(p.pid_label[i]) > p.pid_width)
+			p.pid_width = (int)strlen(p.pid_label[i]);
+	}
 	errno = 0;
 	put_header(&p);
 	ret = print_events(&p, next, done);
@@ -245,6 +275,7 @@ out:
 		free(p.entry_ns[t]);
 	free(p.entry_ns);
 	free(p.cap);
+	free(p.pid_label);
 	free(next);
 	free(done);
 	return ret;

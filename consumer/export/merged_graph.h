@@ -13,6 +13,11 @@
  *        2.345 us   1234 [  1234] | handle();
  *        9.876 us   1240 [  1240] | }    <- the end of ask, as in graph.h
  *
+ * A program a process ran before an exec (its kept ring, export.h) is a
+ * process of its own, "PID:N" in the PID column and its "# process" line
+ * (N: its image number), so that its lines are told from those of the
+ * pid's current program.
+ *
  * The model is balanced (export.h), so two things read differently from
  * the one-trace graph: exits whose entry was not traced are left out
  * (counted in a '#' line), and a call whose exit was lost, or that was

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attach/ring/ringname.h"
 #include "symbols/module_base.h"
 #include "consumer/errmsg.h"
 #include "consumer/input/proc_alive.h"
@@ -87,7 +88,10 @@ static int describe_ring_process(struct tread_input *in)
 	if (gethostname(in->host, sizeof(in->host)) < 0)
 		in->host[0] = 0;
 	in->host[sizeof(in->host) - 1] = 0;
-	in->alive = tread_process_alive(h->pid, h->start_time);
+	/* A kept earlier program has ended, whatever its process does now:
+	 * /proc/PID shows the program that replaced it (its exe, comm and
+	 * threads), not this one. */
+	in->alive = !in->image && tread_process_alive(h->pid, h->start_time);
 	/* The main program is the first module tattach found (maps order). */
 	if (tread_ring_module(in->ring, 0, &m) == 0)
 		snprintf(in->exe, sizeof(in->exe), "%s", m.path);
@@ -110,7 +114,23 @@ basename_comm:
 	return 0;
 }
 
-static int module_bases(struct tread_input *in)
+/*
+ * The process whose root the module paths are also tried under (targets
+ * in containers), 0 for none: the ring's process while it runs, also for
+ * a kept earlier program's ring (an exec keeps the process's root).  The
+ * modules themselves always come from the ring's own table, never from
+ * the process's memory map, which is of its current program.
+ */
+static int root_pid_of(const struct tread_input *in)
+{
+	const struct tat_ring_header *h = &in->ring->hdr;
+
+	if (in->alive || (in->image && tread_process_alive(h->pid, h->start_time)))
+		return h->pid;
+	return 0;
+}
+
+static int module_bases(struct tread_input *in, int root_pid)
 {
 	const struct tread_ring *ring = in->ring;
 	uint32_t count = tread_ring_module_count(ring);
@@ -122,8 +142,7 @@ static int module_bases(struct tread_input *in)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < count; i++)
 		if (tread_ring_module(ring, i, &m) == 0)
-			in->module_base[i] = sym_module_base(m.path, m.load_bias,
-							       in->alive ? ring->hdr.pid : 0);
+			in->module_base[i] = sym_module_base(m.path, m.load_bias, root_pid);
 	return 0;
 }
 
@@ -131,7 +150,7 @@ static int open_ring(struct tread_input *in, const struct tread_input_config *c,
 		     char *err, size_t errlen)
 {
 	char why[256];
-	int ret;
+	int ret, root_pid;
 
 	ret = tread_ring_open_file(in->path, c->writable, &in->ring, why, sizeof(why));
 	if (ret == -ENOENT && c->pid)
@@ -150,13 +169,15 @@ static int open_ring(struct tread_input *in, const struct tread_input_config *c,
 			    "pid %d (renamed or copied there?): read it with 'tread -i %s'",
 			    in->path, (int)in->ring->hdr.pid, c->pid, in->path);
 
+	in->image = ringname_image_of(in->path);
 	ret = describe_ring_process(in);
+	root_pid = root_pid_of(in);
 	if (!ret)
-		ret = module_bases(in);
+		ret = module_bases(in, root_pid);
 	if (!ret)
 		/* Module paths are the target's view: usable through its root. */
-		ret = tread_site_names_open(in->ring, in->alive ? in->ring->hdr.pid : 0,
-					    c->warn, c->warn_arg, &in->names);
+		ret = tread_site_names_open(in->ring, root_pid, c->warn, c->warn_arg,
+					    &in->names);
 	if (ret)
 		return tread_errf(err, errlen, ret, "out of memory");
 	return 0;
@@ -233,7 +254,8 @@ const char *tread_input_thread_name(const struct tread_input *in, int32_t tid)
 
 bool tread_input_writer_gone(const struct tread_input *in)
 {
-	if (in->saved)
+	/* nothing writes a kept earlier program's ring: it ran before an exec */
+	if (in->saved || in->image)
 		return true;
 	return !tread_process_alive(in->ring->hdr.pid, in->ring->hdr.start_time);
 }

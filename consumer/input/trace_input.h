@@ -35,7 +35,10 @@ struct tread_input {
 	struct tread_ring *ring;
 	struct tread_site_names *names;
 	bool     saved;		/* a saved trace: nothing writes it any more */
-	bool     alive;		/* the traced process runs now (rings only) */
+	bool     alive;		/* the traced program runs now (rings only) */
+	unsigned image;		/* N: the kept ring of a program its process
+				 * ran before an exec, named
+				 * tattach-PID.START.imageN.ring; 0: any other */
 	char     host[TREAD_HOST_MAX];	/* "" when unknown */
 	char     exe[TAT_PATH_MAX];	/* "" when unknown */
 	char     comm[TREAD_COMM_MAX];	/* "" when unknown */

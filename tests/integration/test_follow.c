@@ -2,13 +2,16 @@
 /*
  * tattach --enable --follow: libraries dlopen()ed later and programs
  * exec'd later (from the main thread, a second thread, posix_spawn(), after
- * daemon()) are traced, each into its own ring, with exact trees; signals
+ * daemon()) are traced, each into its own ring, with exact trees, and
+ * 'tread --children' reads the rings kept of the programs before; signals
  * reach the program unchanged; Ctrl-C and 'tattach --disable' end the
  * follower cleanly; a SIGKILLed follower leaves the processes unharmed at
  * their next dlopen() and exec.  Target: tests/targets/follower.c.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -163,6 +166,129 @@ Test(follow, exec_from_main_thread, .timeout = 60)
 	free(got);
 	free(out);
 	free(err);
+	end_follow(t.pid, follower);
+	target_stop(&t);
+}
+
+/* The "# process" line tread prints for a process (PID column @proc)
+ * whose program is @exe, as several -i print it. */
+static char *process_line(const char *proc, const char *exe, const char *note)
+{
+	const char *base = strrchr(exe, '/') + 1;
+	char host[256], *line = NULL;
+
+	cr_assert_eq(gethostname(host, sizeof(host)), 0);
+	cr_assert_geq(asprintf(&line, "# process %s (%.15s) on %s: %s%s\n", proc, base, host, exe,
+			       note), 0);
+	return line;
+}
+
+static void exe_of(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, buf, len - 1);
+	cr_assert_gt(n, 0, "%s", path);
+	buf[n] = 0;
+}
+
+/* Where @out has @line, which must be there. */
+static const char *line_at(const char *out, const char *line)
+{
+	const char *at = strstr(out, line);
+
+	cr_assert(at, "no '%s' in:\n%s", line, out);
+	return at;
+}
+
+static void assert_proc_tree(const char *out, const char *proc, int tid, const char *want)
+{
+	char *got = graph_canon_proc(out, proc, tid);
+
+	cr_assert_str_eq(got, want, "process %s:\n%s", proc, out);
+	free(got);
+}
+
+/*
+ * tread -p PID --children reads the rings kept of the programs a process
+ * ran before an exec, its own and its descendants': each as a process of
+ * its own (PID column "PID:N", N its image) before the pid's current
+ * program, named from its own program (the root's first program is
+ * follower, its current one calltree); a child forked before the root's
+ * exec is still found.  A kept ring that cannot be read is left out with
+ * a one-line warning.
+ */
+Test(follow, children_reads_the_earlier_programs, .timeout = 60)
+{
+	char first[PATH_MAX], second[PATH_MAX], proc[32], note[96], bad[PATH_MAX];
+	char *out = NULL, *err = NULL, *line[4], want[PATH_MAX + 128];
+	const char *dir = getenv("TATTACH_RING_DIR"), *at[4];
+	struct target t;
+	pid_t follower;
+	int child = 0, fd;
+
+	start(&t);
+	exe_of(t.pid, first, sizeof(first));
+	follower = follow_bg(t.pid);
+	cr_assert_str_eq(target_cmd(&t, "work 2"), "done");
+	cr_assert_eq(sscanf(target_cmd(&t, "fork-exec 1 3"), "done %d", &child), 1);
+	cr_assert_gt(child, 0);
+	snprintf(want, sizeof(want), "ready %d", (int)t.pid);
+	cr_assert_str_eq(target_cmd(&t, "exec-calltree"), want);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	exe_of(t.pid, second, sizeof(second));
+
+	cr_assert_eq(tread(t.pid, "--children", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(err, "");
+	/* one process line each, each program's before the pid's current one */
+	snprintf(proc, sizeof(proc), "%d:1", (int)t.pid);
+	snprintf(note, sizeof(note), " (pid %d ran it before an exec: image 1)", (int)t.pid);
+	line[0] = process_line(proc, first, note);
+	snprintf(proc, sizeof(proc), "%d", (int)t.pid);
+	line[1] = process_line(proc, second, "");
+	snprintf(proc, sizeof(proc), "%d:1", child);
+	snprintf(note, sizeof(note), " (pid %d ran it before an exec: image 1)", child);
+	line[2] = process_line(proc, first, note);
+	snprintf(proc, sizeof(proc), "%d", child);
+	line[3] = process_line(proc, first, "");
+	for (int i = 0; i < 4; i++) {
+		at[i] = line_at(out, line[i]);
+		cr_assert(i == 0 || at[i] > at[i - 1], "'%s' before '%s':\n%s", line[i],
+			  line[i - 1], out);
+		free(line[i]);
+	}
+	/* exactly the calls of each program, with its own names */
+	snprintf(proc, sizeof(proc), "%d:1", (int)t.pid);
+	assert_proc_tree(out, proc, t.pid, "work(leaf leaf)");
+	snprintf(proc, sizeof(proc), "%d", (int)t.pid);
+	assert_proc_tree(out, proc, t.pid, "main(dispatch(work(a(b(leaf) c(leaf leaf)))) ?main)");
+	snprintf(proc, sizeof(proc), "%d:1", child);
+	assert_proc_tree(out, proc, child, "work(leaf)");
+	snprintf(proc, sizeof(proc), "%d", child);
+	assert_proc_tree(out, proc, child, "work(leaf leaf leaf)");
+
+	/* a kept ring that is not a ring: left out, said in one line */
+	snprintf(bad, sizeof(bad), "%s/tattach-%d.%llu.image2.ring", dir && *dir ? dir : "/dev/shm",
+		 (int)t.pid, (unsigned long long)proc_start_time(t.pid));
+	fd = open(bad, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	cr_assert_geq(fd, 0, "%s: %s", bad, strerror(errno));
+	cr_assert_eq(write(fd, "not a ring\n", 11), 11);
+	close(fd);
+	cr_assert_eq(tread(t.pid, "--children", &out, &err), 0, "%s", err);
+	snprintf(want, sizeof(want), "tread: warning: left out pid %d's program before its exec "
+		 "(image 2): %s: ", (int)t.pid, bad);
+	cr_assert(!strncmp(err, want, strlen(want)) && strchr(err, '\n') == err + strlen(err) - 1,
+		  "want one line '%s...', got:\n%s", want, err);
+	snprintf(proc, sizeof(proc), "%d:1", (int)t.pid);
+	assert_proc_tree(out, proc, t.pid, "work(leaf leaf)");
+	snprintf(proc, sizeof(proc), "%d:2", (int)t.pid);
+	cr_assert_null(strstr(out, proc), "%s", out);
+	unlink(bad);
+	free(out);
+	free(err);
+	ring_remove(child);
 	end_follow(t.pid, follower);
 	target_stop(&t);
 }

@@ -71,26 +71,53 @@ static int split_line(const char *line, int *tid, const char **text, size_t *len
 #define EARLY_NOTE " /* entered before tracing */"
 #define CUT_NOTE " /* still running at --disable */"
 
-static char *canon(const char *out, int want, long stack, int early);
+/*
+ * Is the PID column of a merged graph's @line (the word before its '[',
+ * "1234" or "1234:1") @proc?  Always when @proc is NULL.
+ */
+static int proc_is(const char *line, const char *proc)
+{
+	const char *end = strchr(line, '\n'), *lb, *w;
+	size_t n = end ? (size_t)(end - line) : strlen(line);
+
+	if (!proc)
+		return 1;
+	lb = memchr(line, '[', n);
+	if (!lb)
+		return 0;
+	while (lb > line && lb[-1] == ' ')
+		lb--;
+	for (w = lb; w > line && w[-1] != ' '; w--)
+		;
+	return (size_t)(lb - w) == strlen(proc) && !memcmp(w, proc, (size_t)(lb - w));
+}
+
+static char *canon(const char *out, const char *proc, int want, long stack, int early);
 
 char *graph_canon(const char *out, int want)
 {
-	return canon(out, want, -1, 0);
+	return canon(out, NULL, want, -1, 0);
+}
+
+char *graph_canon_proc(const char *out, const char *proc, int want)
+{
+	return canon(out, proc, want, -1, 0);
 }
 
 char *graph_canon_stack(const char *out, int want, long stack)
 {
-	return canon(out, want, stack, 0);
+	return canon(out, NULL, want, stack, 0);
 }
 
 char *graph_canon_early(const char *out, int want)
 {
-	return canon(out, want, -1, 1);
+	return canon(out, NULL, want, -1, 1);
 }
 
-/* @stack -1: every line of the thread, whatever its stack; @early: keep
- * the calls that were running when tracing began, as "^f(" */
-static char *canon(const char *out, int want, long stack, int early)
+/* @proc NULL: the lines of any process; @stack -1: every line of the
+ * thread, whatever its stack; @early: keep the calls that were running
+ * when tracing began, as "^f(" */
+static char *canon(const char *out, const char *proc, int want, long stack, int early)
 {
 	size_t nl = strlen(EARLY_NOTE);
 	struct sbuf canon = { 0 };
@@ -104,7 +131,8 @@ static char *canon(const char *out, int want, long stack, int early)
 		size_t len;
 		int tid;
 
-		if (split_line(line, &tid, &text, &len) && tid == want && len < sizeof(name)) {
+		if (split_line(line, &tid, &text, &len) && tid == want && len < sizeof(name) &&
+		    proc_is(line, proc)) {
 			memcpy(name, text, len);
 			name[len] = 0;
 			if (sscanf(name, "/* stack %ld */", &cur) == 1 || (stack >= 0 && cur != stack)) {

@@ -25,6 +25,9 @@ char *graph_canon_early(const char *tread_output, int tid);
 /* The same, of sub-stack @stack of thread @tid only: the lines after a
  * "stack N" comment line of that thread belong to stack N (0 before any). */
 char *graph_canon_stack(const char *tread_output, int tid, long stack);
+/* graph_canon() of a merged graph's lines whose PID column reads @proc
+ * ("1234", or "1234:1" for a program pid 1234 ran before an exec). */
+char *graph_canon_proc(const char *tread_output, const char *proc, int tid);
 /* Distinct thread ids in the output, in order of appearance. */
 size_t graph_tids(const char *tread_output, int *tids, size_t max);
 /* Number of lines naming function @name as an entry or a leaf. */

@@ -9,6 +9,10 @@
  *   work N         work(N): N calls of leaf()                   -> "done"
  *   exec N         execv itself as "follower --image N"         -> its "image PID"
  *   exec-thread N  the same from a second thread                -> its "image PID"
+ *   exec-calltree  execv calltree.pg.O2 (next to it): another
+ *                  program, with other names                    -> its "ready PID"
+ *   fork-exec N M  fork a child that calls work(N), then execs
+ *                  "follower --child M"; wait for it to exit    -> "done CHILDPID"
  *   spawn N        posix_spawn "follower --child N", wait       -> "done CHILDPID"
  *   daemon N       fork; the child calls daemon(), whose child
  *                  execs "follower --child N FD" (FD: a pipe it
@@ -131,6 +135,19 @@ UNTRACED static void exec_image(long n)
 	_exit(127);
 }
 
+/* another program: the trace of this one must keep this one's names */
+UNTRACED static void exec_calltree(void)
+{
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", self);
+	strcpy(strrchr(path, '/') + 1, "calltree.pg.O2");
+	setitimer(ITIMER_PROF, &off, NULL);	/* as in exec_image() */
+	execl(path, "calltree.pg.O2", (char *)NULL);
+	_exit(127);
+}
+
 static long thread_n;
 
 UNTRACED static void *exec_thread(void *unused)
@@ -151,6 +168,29 @@ UNTRACED static pid_t spawn_child(long n)
 	if (posix_spawn(&pid, self, NULL, NULL, argv, environ))
 		return -1;
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		return -1;
+	return pid;
+}
+
+/* fork; the child traces work(n) into a ring of its own, then execs:
+ * with --follow, that ring is kept as its earlier program's, and the
+ * program exec'd traces work(m) into a new one.  Its answer comes once
+ * the child has exited, so its rings are complete. */
+UNTRACED static pid_t fork_exec(long n, long m)
+{
+	char arg[32];
+	pid_t pid;
+	int status;
+
+	snprintf(arg, sizeof(arg), "%ld", m);
+	pid = fork();
+	if (pid == 0) {
+		work(n);
+		execl(self, "follower", "--child", arg, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
 		return -1;
 	return pid;
 }
@@ -264,7 +304,7 @@ UNTRACED static void stop_child(void)
 UNTRACED static void serve(void)
 {
 	char line[64];
-	long n;
+	long n, m;
 
 	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4)) {
 		if (sscanf(line, "busy-loadrun %ld", &n) == 1)
@@ -283,6 +323,10 @@ UNTRACED static void serve(void)
 			pthread_join(th, NULL);	/* never returns: the exec ends us */
 		} else if (sscanf(line, "exec %ld", &n) == 1)
 			exec_image(n);
+		else if (!strncmp(line, "exec-calltree", 13))
+			exec_calltree();
+		else if (sscanf(line, "fork-exec %ld %ld", &n, &m) == 2)
+			printf("done %d\n", (int)fork_exec(n, m));
 		else if (sscanf(line, "spawn %ld", &n) == 1)
 			printf("done %d\n", (int)spawn_child(n));
 		else if (sscanf(line, "daemon %ld", &n) == 1)

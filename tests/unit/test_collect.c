@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "consumer/export/collect.h"
+#include "consumer/export/merged_graph.h"
 #include "lib/ringgen.h"
 
 #define T1 1234
@@ -297,6 +298,62 @@ Test(collect, the_same_process_twice_is_refused)
 	cr_assert_not_null(strstr(err, "are traces of the same process (pid 2147483632)"),
 			   "%s", err);
 	cr_assert_null(strchr(err, '\n'));
+}
+
+/* Save @g under @name in the test folder, as paths[@n]. */
+static const char *save_as(struct ringgen *g, int n, const char *name)
+{
+	snprintf(paths[n], sizeof(paths[n]), "%s/%s", dir, name);
+	cr_assert_eq(ringgen_write_file(g, paths[n]), 0);
+	ringgen_free(g);
+	return paths[n];
+}
+
+/*
+ * The ring kept of a program a process ran before an exec
+ * (tattach-PID.START.imageN.ring) and the ring of its current program:
+ * the same pid and start time, yet two processes of the model, told
+ * apart by the image number that the file name gives, and in the merged
+ * graph by "PID:N".
+ */
+Test(collect, an_earlier_program_and_the_current_one_are_told_apart)
+{
+	struct ringgen g;
+	const char *in[2];
+	struct tread_xtrace *x;
+	char *t, *graph = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	setup(&g, 0x7ffffff0);
+	ringgen_entry(&g, 0, S[RG_A], 100);
+	ringgen_exit(&g, 0, S[RG_A], 300);
+	in[0] = save_as(&g, 0, "tattach-2147483632.99.image1.ring");
+	setup(&g, 0x7ffffff0);
+	ringgen_entry(&g, 0, S[RG_B], 400);
+	ringgen_exit(&g, 0, S[RG_B], 450);
+	in[1] = save_as(&g, 1, "tattach-2147483632.ring");
+	x = collect(in, 2, 0, NULL);
+	cr_assert_eq(x->nprocs, 2);
+	cr_assert_eq(x->procs[0].image, 1);
+	cr_assert_eq(x->procs[1].image, 0);
+	cr_assert_eq(x->procs[0].pid, x->procs[1].pid);
+	t = events_text(x, false);
+	cr_assert_str_eq(t, "+a@100 -a@300 +b@400 -b@450");
+	free(t);
+
+	f = open_memstream(&graph, &len);
+	cr_assert_eq(tread_merged_graph_print(x, NULL, TREAD_TIME_NONE, f), 0);
+	fclose(f);
+	cr_assert(strstr(graph, "# process 2147483632:1 (calltree.pg.O2) ") &&
+		  strstr(graph, "calltree.pg.O2 (pid 2147483632 ran it before an exec: "
+			 "image 1)\n# process 2147483632 (calltree.pg.O2) "), "%s", graph);
+	/* the PID column as wide as its widest label */
+	cr_assert(strstr(graph, "\n# DURATION              PID     TID     FUNCTION\n"
+			 "     0.200 us 2147483632:1 [  1234] | a();\n"
+			 "     0.050 us   2147483632 [  1234] | b();\n"), "%s", graph);
+	free(graph);
+	tread_xtrace_free(x);
 }
 
 Test(collect, a_bad_input_is_named)

@@ -300,6 +300,12 @@
 		return d + '.' + String(Math.floor(rest)).padStart(9, '0') + ' UTC';
 	}
 
+	// "PID", or "PID:N" for a program the pid ran before an exec (its
+	// kept ring's image N), told from the pid's current program.
+	function procPid(p) {
+		return String(p.pid || '') + (p.image ? ':' + p.image : '');
+	}
+
 	// ---------------------------------------------------------- search
 	// first k with a[k] >= v (a sorted), within [lo, hi)
 	function lowerBound(a, v, lo, hi) {
@@ -466,7 +472,7 @@
 		ctx.fillRect(0, y, W, PROC_H);
 		ctx.fillStyle = '#223';
 		ctx.font = 'bold ' + FONT;
-		let s = 'process ' + p.pid + ' ' + p.comm;
+		let s = 'process ' + procPid(p) + ' ' + p.comm;
 		if (p.exe)
 			s += '  \u2014  ' + p.exe;
 		if (p.host)
@@ -820,7 +826,7 @@
 		if (f.module)
 			rows.push(['module', f.module]);
 		rows.push(['thread', lane.tid + (lane.name ? ' ' + lane.name : '')],
-			['process', (p.pid || '') + ' ' + (p.comm || '')], ['depth', String(lane.depth[ci])]);
+			['process', procPid(p) + ' ' + (p.comm || '')], ['depth', String(lane.depth[ci])]);
 		if (lane.parent[ci] >= 0)
 			rows.push(['called by', funcs[lane.func[lane.parent[ci]]].name]);
 		if (lane.args && lane.args[ci])
@@ -1351,7 +1357,7 @@
 			const ncalls = lanes.reduce((a, l) => a + l.n, 0);
 			$('info').textContent = meta.procs.length + ' process(es), ' + lanes.length + ' thread(s), ' +
 				ncalls.toLocaleString('en') + ' calls over ' + fmtDur(extEnd) + ', from ' + wallClock(0);
-			$('title').textContent = 'tattach: ' + meta.procs.map((p) => p.comm + ' ' + p.pid).join(', ');
+			$('title').textContent = 'tattach: ' + meta.procs.map((p) => p.comm + ' ' + procPid(p)).join(', ');
 			document.title = $('title').textContent;
 			resize();	// the first full draw
 			const loadMs = performance.now(), scriptMs = loadMs - SCRIPT_T0;
