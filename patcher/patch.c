@@ -115,20 +115,21 @@ static int plan_in_run(const struct patch_site *s, enum patch_op op, uint8_t *bu
 	return result;
 }
 
-static void count(struct patch_stats *st, int result)
+/* @k more sites whose result was @result (an enum patch_result). */
+static void count_many(struct patch_stats *st, int result, size_t k)
 {
 	switch (result) {
 	case PATCH_DONE:
-		st->done++;
+		st->done += k;
 		break;
 	case PATCH_ALREADY:
-		st->already++;
+		st->already += k;
 		break;
 	case PATCH_MISMATCH:
-		st->mismatch++;
+		st->mismatch += k;
 		break;
 	default:
-		st->unreachable++;
+		st->unreachable += k;
 		break;
 	}
 }
@@ -184,8 +185,8 @@ static int apply_run(const struct patch_io *io, const struct patch_site *sites,
 		/* the very bytes the preview planned from: its outcome is the
 		 * one plan_in_run() would work out again, site by site */
 		memcpy(result, pv->result + first, n * sizeof(*result));
-		for (size_t i = 0; i < n; i++)
-			count(st, result[i]);
+		for (int k = PATCH_DONE; k <= PATCH_UNREACHABLE; k++)
+			count_many(st, k, rp->results[k]);
 		lo = rp->lo;
 		hi = rp->hi;
 		out = pv->after + rp->at;
@@ -193,7 +194,7 @@ static int apply_run(const struct patch_io *io, const struct patch_site *sites,
 	} else {
 		for (size_t i = 0; i < n; i++) {
 			result[i] = plan_in_run(&sites[i], op, buf, start, &lo, &hi);
-			count(st, result[i]);
+			count_many(st, result[i], 1);
 		}
 	}
 	if (hi > lo) {
@@ -214,7 +215,18 @@ int patch_apply(const struct patch_io *io, const struct patch_site *sites, size_
 	memset(stats, 0, sizeof(*stats));
 	if (pv && (pv->op != op || pv->n != n))
 		pv = NULL;
-	while (i < n) {
+	/* The preview's runs are the ones run_end() would cut: taken from
+	 * it, the stop does not go over every site to find them (5 MiB of
+	 * patch_site at 100 000 sites: 0.6 ms of a 6 ms stop, measured). */
+	for (; pv && r < pv->nruns; r++) {
+		const struct patch_run_plan *rp = &pv->runs[r];
+		int ret = apply_run(io, sites + rp->first, rp->count, op, stats, pv, r,
+				    rp->first, result + rp->first);
+
+		if (ret)
+			return ret;
+	}
+	while (!pv && i < n) {
 		size_t j = run_end(sites, n, i);
 		int ret = apply_run(io, sites + i, j - i, op, stats, pv, r++, i, result + i);
 
@@ -272,6 +284,7 @@ int patch_preview(const struct patch_io *io, const struct patch_site *sites, siz
 		for (size_t k = i; k < j; k++) {
 			pv->result[k] = plan_in_run(&sites[k], op, pv->after + at, rp->start,
 						    &rp->lo, &rp->hi);
+			rp->results[pv->result[k]]++;
 			pv->index[k] = sites[k].index;
 		}
 		at += rp->len;

@@ -80,6 +80,8 @@ struct patch_run_plan {
 	size_t first, count;		/* its sites, in the array planned */
 	uint64_t lo, hi;		/* what changes: [lo, hi), none if hi <= lo */
 	size_t at;			/* its bytes in before[] and after[] */
+	uint32_t results[4];		/* its sites' results, counted by enum
+					 * patch_result */
 };
 
 struct patch_preview {

@@ -14,7 +14,7 @@
 #define BASE  0x401000ull
 #define TRAMP 0x7f0000001000ull	/* beyond rel32 reach of BASE */
 
-static uint8_t mem[64];
+static uint8_t mem[3 * 8192];	/* room for runs apart (RUN_GAP_MAX: 4096) */
 static size_t writes;
 
 static int rd(void *ctx, uint64_t addr, void *buf, size_t len)
@@ -177,7 +177,7 @@ Test(patch, preview_applied_to_unchanged_bytes)
 	struct patch_site s[2];
 	struct patch_preview pv;
 	struct patch_stats st;
-	uint8_t planned[64], want[5] = { 0xe8 };
+	uint8_t planned[sizeof(mem)], want[5] = { 0xe8 };
 	int32_t rel = (int32_t)(BASE + 0x1000 - (BASE + 32 + 5));
 	int result[2] = { -1, -1 };
 
@@ -244,5 +244,55 @@ Test(patch, preview_of_another_operation_is_not_used)
 	cr_assert_eq(st.previewed, 0);
 	cr_assert_eq(st.done, 2);
 	cr_assert_eq(mem[16], 0xe8);
+	patch_preview_free(&pv);
+}
+
+/* A call at BASE + @off to @to (@op 0xe8: call, 0xe9: jmp). */
+static void put_at(size_t off, uint8_t op, uint64_t to)
+{
+	int32_t rel = (int32_t)(to - (BASE + off + 5));
+
+	mem[off] = op;
+	memcpy(mem + off + 1, &rel, 4);
+}
+
+/*
+ * Three runs, 8 KiB apart: the stop takes the runs and their counts from
+ * the preview (it does not cut them again from the sites).  The first
+ * run is rewritten as planned, the second was already enabled (nothing
+ * written), the third changed since the preview (planned again: another
+ * tool's jmp, left alone).  Each site's result lands in its own place.
+ */
+Test(patch, preview_of_several_runs_each_on_its_own)
+{
+	const uint64_t to = BASE + 0x1000;
+	struct patch_site s[3];
+	struct patch_preview pv;
+	struct patch_stats st;
+	int result[3] = { -1, -1, -1 };
+
+	memset(mem, 0x90, sizeof(mem));
+	for (int i = 0; i < 3; i++) {
+		s[i] = site(to, 0);
+		s[i].addr = BASE + 16 + 8192 * (uint64_t)i;
+		memcpy(mem + 16 + 8192 * i, nop5, 5);
+	}
+	put_at(16 + 8192, 0xe8, to);		/* the second: enabled already */
+	cr_assert_eq(patch_preview(&io, s, 3, PATCH_ENABLE, &pv), 0);
+	cr_assert_eq(pv.nruns, 3);
+	put_at(16 + 16384, 0xe9, BASE + 0x3000);	/* the third: changed since */
+	writes = 0;
+	cr_assert_eq(patch_apply(&io, s, 3, PATCH_ENABLE, &st, &pv, result), 0);
+	cr_assert_eq(result[0], PATCH_DONE);
+	cr_assert_eq(result[1], PATCH_ALREADY);
+	cr_assert_eq(result[2], PATCH_MISMATCH);
+	cr_assert_eq(st.previewed, 2);
+	cr_assert_eq(st.done, 1);
+	cr_assert_eq(st.already, 1);
+	cr_assert_eq(st.mismatch, 1);
+	cr_assert_eq(st.unreachable, 0);
+	cr_assert_eq(writes, 1);
+	cr_assert_eq(mem[16], 0xe8);
+	cr_assert_eq(mem[16 + 16384], 0xe9);
 	patch_preview_free(&pv);
 }
