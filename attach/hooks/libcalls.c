@@ -427,23 +427,29 @@ size_t libcalls_set_entries(struct remote *r, struct ringfile *rf)
 
 	if (near_stub_areas(r, rf, areas))
 		return 0;
-	for (uint32_t i = 1; i < rf->hdr->site_count; i++) {
-		const struct tat_module *tm = &mods[sites[i].module];
-		uint64_t stub = sites[i].addr - STUB_KEY, cur, want;
+	/* module by module, its library calls' run: the process is held, and
+	 * a program's own sites (100 000 of them) need not be gone over */
+	for (uint32_t k = 0; k < rf->hdr->module_count; k++) {
+		uint32_t count, first = ringfile_site_run(rf, k, TAT_SITE_LIBCALL, &count);
+		const struct tat_module *tm = &mods[k];
 		struct near_targets t;
 
-		if (sites[i].kind != TAT_SITE_LIBCALL || sites[i].module >= rf->hdr->module_count)
+		if (!first)
 			continue;
 		near_stub_targets(rf, tm->tramp, &t);
-		want = near_stub_target(&t, areas, stub, args_site_on(table, i));
-		if (remote_read(r, stub + STUB_PTR, &cur, sizeof(cur)) || cur == want ||
-		    !near_stub_ours(&t, cur))
-			continue;
-		if (remote_write(r, stub + STUB_PTR, &want, sizeof(want)))
-			pr_warn("%s: could not point a library call stub at the trampoline "
-				"entry for -A/-R", tm->path);
-		else
-			written++;
+		for (uint32_t i = first; i < first + count; i++) {
+			uint64_t stub = sites[i].addr - STUB_KEY, cur, want;
+
+			want = near_stub_target(&t, areas, stub, args_site_on(table, i));
+			if (remote_read(r, stub + STUB_PTR, &cur, sizeof(cur)) || cur == want ||
+			    !near_stub_ours(&t, cur))
+				continue;
+			if (remote_write(r, stub + STUB_PTR, &want, sizeof(want)))
+				pr_warn("%s: could not point a library call stub at the "
+					"trampoline entry for -A/-R", tm->path);
+			else
+				written++;
+		}
 	}
 	return written;
 }
