@@ -77,14 +77,15 @@
 #ifndef TATTACH_TRAMP_ABI_H
 #define TATTACH_TRAMP_ABI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TP_CONFIG_MAGIC 0x47464354504d4154ull	/* "TAMPTCFG" */
 /* Changed with struct tp_state's layout or the stubs' shape: a tattach
  * then finds the state a build of another layout left in a process not
  * its own (--enable fails rather than write into the wrong fields or
- * stubs). */
-#define TP_STATE_MAGIC  0x5441545350504d58ull
+ * stubs).  Also changed with struct tp_thread's. */
+#define TP_STATE_MAGIC  0x5441545350504d59ull
 #define TP_DEPTH_MAX    1024	/* shadow stack entries per thread */
 #define TP_CT_STUB      32	/* bytes of one stub (a power of two: entry.S) */
 #define TP_CT_RET       10	/* where in a stub a traced function returns */
@@ -142,30 +143,28 @@ struct tp_frame {
 	uint64_t child;		/* time spent in traced callees so far */
 };
 
+/*
+ * A thread's slot.  Two cache lines of head, then the frames.  The first
+ * holds what a search for a slot reads (thread_find(): the key of every
+ * slot its hash passes over, which may be other threads' slots) and what
+ * changes only when a thread claims a slot or a ring, or (stack_next)
+ * when a root call opens one more sub-stack: rarely.  The second holds
+ * what every traced call writes.  Were they one line, each thread whose
+ * search passes over another's slot would pull that line away from its
+ * owner at every call (seen with 8 threads in 16 slots, whose keys
+ * hashed to 3 places), and the owner would pull it back
+ * (docs/performance.md, "Fifteenth round").
+ */
 struct tp_thread {
+	/* read by any thread's search, rarely written */
 	uint64_t key;		/* thread pointer (%fs:0) of the owner, 0 = free */
-	uint64_t depth;		/* frames on the shadow stack */
-	uint64_t last_hi;	/* TSC >> 40 of the last TIME record written */
-	uint64_t lost_pending;	/* events dropped since the last LOST record */
 	uint32_t index;		/* slot index = ring index */
 	int32_t  tid;
-	/* Sub-stacks (coroutines, sigaltstack handlers; tramp_stacks.c,
-	 * "Sub-stacks"): */
-	uint64_t stack_next;	/* sub-stack ids handed out so far */
-	uint32_t cur_stack;	/* sub-stack of the latest traced call or return */
-	uint32_t ring_stack;	/* sub-stack the ring's reader is in, or ~0 */
-	uint64_t mixed_at;	/* 0, or an index <= the first frame whose
-				 * sub-stack differs from the one below it */
-	uint64_t bt_sp;		/* backtrace() put return addresses back for
-				 * a caller whose %rsp was this (0: none) */
-	uint64_t bt_stack;	/* ... on this sub-stack */
+	uint64_t stack_next;	/* sub-stack ids handed out so far
+				 * (tramp_stacks.c, "Sub-stacks") */
 	uint64_t populate_pending; /* a slot tattach claimed (calls adopted at
 				    * --enable): make its ring resident at the
 				    * next TIME record (tramp_ring.c ring_populate) */
-	uint64_t vfork_pending;	/* the thread called vfork() (GOT hook): until
-				 * its tid is seen again, a traced event may
-				 * be its child's, which shares this memory
-				 * (tramp.c vfork_child) */
 	/* Where this slot's parts of the ring are, for the fast paths
 	 * (tramp.c fast_places()): worked out from the state once per ring,
 	 * so that a traced call does no address arithmetic.  They hold while
@@ -175,8 +174,29 @@ struct tp_thread {
 	uint64_t fast_ctl;	/* struct tat_thread_ctl * */
 	uint64_t fast_data;	/* the slot's events (uint64_t *) */
 	uint64_t fast_frames;	/* struct tat_frame *; 0: the file has none */
+
+	/* the owner's alone, written by its traced calls */
+	uint64_t depth;		/* frames on the shadow stack */
+	uint64_t last_hi;	/* TSC >> 40 of the last TIME record written */
+	uint64_t lost_pending;	/* events dropped since the last LOST record */
+	/* Sub-stacks (coroutines, sigaltstack handlers): */
+	uint32_t cur_stack;	/* sub-stack of the latest traced call or return */
+	uint32_t ring_stack;	/* sub-stack the ring's reader is in, or ~0 */
+	uint64_t mixed_at;	/* 0, or an index <= the first frame whose
+				 * sub-stack differs from the one below it */
+	uint64_t bt_sp;		/* backtrace() put return addresses back for
+				 * a caller whose %rsp was this (0: none) */
+	uint64_t bt_stack;	/* ... on this sub-stack */
+	uint64_t vfork_pending;	/* the thread called vfork() (GOT hook): until
+				 * its tid is seen again, a traced event may
+				 * be its child's, which shares this memory
+				 * (tramp.c vfork_child) */
 	struct tp_frame stack[TP_DEPTH_MAX];
 };
+/* the two lines above, each its own (the slots start page-aligned) */
+_Static_assert(offsetof(struct tp_thread, depth) == 64 &&
+	       offsetof(struct tp_thread, stack) == 128 &&
+	       sizeof(struct tp_thread) % 64 == 0, "tp_thread: key line, hot line");
 
 /* Site address -> site index, open addressing, addr 0 = empty. */
 struct tp_hent {
