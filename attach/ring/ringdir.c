@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +335,24 @@ int ringdir_clean(FILE *out)
 	return first;
 }
 
+/*
+ * The kept ring @path says in its header which image it is, so that a
+ * copy under any name still does (the name alone is lost in a copy).
+ * Nothing maps it for writing any more: its process exec'd.  A failure
+ * only loses that; the name still says it.
+ */
+static void mark_image(const char *path, uint32_t image)
+{
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 || pwrite(fd, &image, sizeof(image),
+			     offsetof(struct tat_ring_header, image)) != sizeof(image))
+		pr_warn("%s: could not write its image number into it (%s); its name "
+			"still says it", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 int ringdir_keep_image(pid_t pid, uint64_t start_time, char *kept_as, size_t len)
 {
 	char path[256];
@@ -342,8 +361,10 @@ int ringdir_keep_image(pid_t pid, uint64_t start_time, char *kept_as, size_t len
 	for (unsigned image = 1; image < 1000; image++) {
 		snprintf(kept_as, len, "%s/tattach-%d.%llu.image%u.ring", ringdir_path(),
 			 (int)pid, (unsigned long long)start_time, image);
-		if (renameat2(AT_FDCWD, path, AT_FDCWD, kept_as, RENAME_NOREPLACE) == 0)
+		if (renameat2(AT_FDCWD, path, AT_FDCWD, kept_as, RENAME_NOREPLACE) == 0) {
+			mark_image(kept_as, image);
 			return 1;
+		}
 		if (errno == ENOENT)
 			return 0;
 		if (errno != EEXIST)

@@ -282,6 +282,8 @@ int tread_save(const struct tread_input *in, const char *path, char *err,
 		goto out;
 	}
 	site_cap = ((const struct tat_ring_header *)img)->site_cap;
+	/* a ring kept before its header said which image it is: its name said */
+	((struct tat_ring_header *)img)->image = in->image;
 	ret = tread_atomic_open(&af, path, err, errlen);
 	if (ret)
 		goto out;
@@ -599,6 +601,7 @@ int tread_saved_open(struct tread_input *in, const void *buf, size_t len,
 				     &in->ring, why, sizeof(why));
 	if (ret)
 		return tread_errf(err, errlen, ret, "ring section: %s", why);
+	in->image = in->ring->hdr.image;	/* of a program run before an exec */
 	ret = read_process(in, f.p[TREAD_SEC_PROCESS], f.len[TREAD_SEC_PROCESS],
 			   err, errlen);
 	if (!ret)

@@ -169,7 +169,9 @@ static int open_ring(struct tread_input *in, const struct tread_input_config *c,
 			    "pid %d (renamed or copied there?): read it with 'tread -i %s'",
 			    in->path, (int)in->ring->hdr.pid, c->pid, in->path);
 
-	in->image = ringname_image_of(in->path);
+	/* the header says it (a copy of a kept ring too); files kept before
+	 * it did say it by their name alone */
+	in->image = in->ring->hdr.image ? in->ring->hdr.image : ringname_image_of(in->path);
 	ret = describe_ring_process(in);
 	root_pid = root_pid_of(in);
 	if (!ret)

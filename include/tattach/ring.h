@@ -142,7 +142,16 @@ struct tat_ring_header {
 	uint32_t pad1;
 
 	uint64_t rescue_addr;		/* page tattach runs remote syscalls from */
-	uint64_t reserved[21];
+	uint64_t reserved[20];
+	uint32_t image;			/* N when tattach kept this ring of a
+					 * program the process ran before an
+					 * exec, as tattach-PID.START.imageN.ring
+					 * (attach/ring/ringdir.c); 0: it is of
+					 * the process's current (or last)
+					 * program.  Taken from the end of
+					 * reserved[], so that a copy of the file
+					 * still says it. */
+	uint32_t pad2;
 	uint64_t cut_pending;		/* the last --disable left calls in flight
 					 * of a thread it found inside the
 					 * trampoline at every stop: the next

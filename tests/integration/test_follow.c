@@ -203,6 +203,26 @@ static const char *line_at(const char *out, const char *line)
 	return at;
 }
 
+/* Copy @pid's kept ring of image 1 to a file of another name, outside
+ * the ring folder (@copy: its path). */
+static void copy_kept_image(pid_t pid, char *copy, size_t len)
+{
+	const char *dir = getenv("TATTACH_RING_DIR");
+	char kept[PATH_MAX], *out = NULL, *err = NULL;
+	int fd;
+
+	snprintf(kept, sizeof(kept), "%s/tattach-%d.%llu.image1.ring", dir && *dir ? dir : "/dev/shm",
+		 (int)pid, (unsigned long long)proc_start_time(pid));
+	snprintf(copy, len, "/tmp/tattach-test-copy.XXXXXX");
+	fd = mkstemp(copy);
+	cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
+	close(fd);
+	cr_assert_eq(run_capture((char *const[]){ "cp", kept, copy, NULL }, &out, &err), 0,
+		     "cp %s %s: %s", kept, copy, err);
+	free(out);
+	free(err);
+}
+
 static void assert_proc_tree(const char *out, const char *proc, int tid, const char *want)
 {
 	char *got = graph_canon_proc(out, proc, tid);
@@ -223,7 +243,8 @@ static void assert_proc_tree(const char *out, const char *proc, int tid, const c
 Test(follow, children_reads_the_earlier_programs, .timeout = 60)
 {
 	char first[PATH_MAX], second[PATH_MAX], proc[32], note[96], bad[PATH_MAX];
-	char *out = NULL, *err = NULL, *line[4], want[PATH_MAX + 128];
+	char *out = NULL, *err = NULL, *line[4], want[PATH_MAX + 128], copy[64];
+	char args[PATH_MAX + 80], saved[80];
 	const char *dir = getenv("TATTACH_RING_DIR"), *at[4];
 	struct target t;
 	pid_t follower;
@@ -268,6 +289,43 @@ Test(follow, children_reads_the_earlier_programs, .timeout = 60)
 	assert_proc_tree(out, proc, child, "work(leaf)");
 	snprintf(proc, sizeof(proc), "%d", child);
 	assert_proc_tree(out, proc, child, "work(leaf leaf leaf)");
+
+	/* a copy of a kept ring under another name is still that image (its
+	 * header says it), not the pid's current program */
+	copy_kept_image(t.pid, copy, sizeof(copy));
+	snprintf(args, sizeof(args), "-i %s -i %s/tattach-%d.ring", copy,
+		 dir && *dir ? dir : "/dev/shm", (int)t.pid);
+	free(out);
+	free(err);
+	cr_assert_eq(tread(0, args, &out, &err), 0, "tread %s: %s", args, err);
+	snprintf(proc, sizeof(proc), "%d:1", (int)t.pid);
+	snprintf(note, sizeof(note), " (pid %d ran it before an exec: image 1)", (int)t.pid);
+	line[0] = process_line(proc, first, note);
+	snprintf(proc, sizeof(proc), "%d", (int)t.pid);
+	line[1] = process_line(proc, second, "");
+	for (int i = 0; i < 2; i++) {
+		at[i] = line_at(out, line[i]);
+		free(line[i]);
+	}
+	snprintf(proc, sizeof(proc), "%d:1", (int)t.pid);
+	assert_proc_tree(out, proc, t.pid, "work(leaf leaf)");
+	/* and so is a saved trace of it */
+	free(out);
+	free(err);
+	snprintf(saved, sizeof(saved), "%s.saved", copy);
+	snprintf(args, sizeof(args), "-i %s --save %s", copy, saved);
+	cr_assert_eq(tread(0, args, &out, &err), 0, "tread %s: %s", args, err);
+	free(out);
+	free(err);
+	snprintf(args, sizeof(args), "-i %s -i %s/tattach-%d.ring", saved,
+		 dir && *dir ? dir : "/dev/shm", (int)t.pid);
+	cr_assert_eq(tread(0, args, &out, &err), 0, "tread %s: %s", args, err);
+	snprintf(proc, sizeof(proc), "%d:1", (int)t.pid);
+	assert_proc_tree(out, proc, t.pid, "work(leaf leaf)");
+	unlink(saved);
+	unlink(copy);
+	free(out);
+	free(err);
 
 	/* a kept ring that is not a ring: left out, said in one line */
 	snprintf(bad, sizeof(bad), "%s/tattach-%d.%llu.image2.ring", dir && *dir ? dir : "/dev/shm",
