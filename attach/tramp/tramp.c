@@ -357,13 +357,21 @@ static inline __attribute__((always_inline)) uint64_t fast_pop(struct tp_thread 
 {
 	uint64_t ret;
 
-	if (likely(t->fast_frames))
-		WRITE_ONCE(((struct tat_thread_ctl *)t->fast_ctl)->open_depth, d - 1);
 	/* before the depth drops: then a signal handler's call may take the
 	 * frame (both volatile, so in this order) */
 	ret = READ_ONCE(f->ret);
 	WRITE_ONCE(f->site, site | FRAME_ENDED);
 	WRITE_ONCE(t->depth, d - 1);
+	/*
+	 * The ring's count after the depth, as a push writes it after the
+	 * depth grew: a handler's traced call that comes in between pushes
+	 * and pops on top of d - 1 either way and leaves the count where we
+	 * put it.  Written first, the count dropped, a handler's call put it
+	 * back to d when it returned, and the depth dropped after: a call in
+	 * flight that no return would ever end (seen after --disable).
+	 */
+	if (likely(t->fast_frames))
+		WRITE_ONCE(((struct tat_thread_ctl *)t->fast_ctl)->open_depth, d - 1);
 	WRITE_ONCE(t->cur_stack, s);
 	return ret;
 }
@@ -504,13 +512,14 @@ static __attribute__((noinline)) uint64_t exit_slow(struct tp_state *st, uint64_
 	}
 	left = likely(i + 1 == depth || one_stack(t, depth)) ? i :
 	       shadow_remove(st, ring, t, i, depth, s);
-	if (ring && likely(st->frames_off))
-		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, left);
 	/* What lies above the new depth is dead: say so before the depth
 	 * drops, for a handler that enters before tp_enter rewrites it. */
 	for (uint64_t j = left; j < depth; j++)
 		WRITE_ONCE(t->stack[j].site, t->stack[j].site | FRAME_ENDED);
 	WRITE_ONCE(t->depth, left);
+	/* the ring's count after the depth, as fast_pop() writes it */
+	if (ring && likely(st->frames_off))
+		WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, left);
 	WRITE_ONCE(t->cur_stack, s);
 	if (unlikely(READ_ONCE(t->mixed_at)) && left <= READ_ONCE(t->mixed_at))
 		WRITE_ONCE(t->mixed_at, 0);
