@@ -69,15 +69,31 @@ int unhijack_walk_in_tramp(const struct ringfile *rf, const struct shadow *s,
 	int met = 0;
 
 	for (int k = 0; k < n; k++) {
+		if (f[k].hijacked) {
+			/* a return into the trampoline, gone on from with the
+			 * address its shadow frame kept (unhijack_in_tramp()):
+			 * a traced frame, unless a signal interrupted the
+			 * thread right there, at that return (the traced
+			 * function had returned): then its frame is about to
+			 * be popped */
+			if (k > 0 && f[k - 1].sigframe)
+				return 1;
+			met |= f[k].sp - 8 == expect_slot;
+			continue;
+		}
 		if (!shadow_in_tramp(s, rf->hdr, f[k].ip)) {
 			/*
 			 * A frame without unwind information (the vDSO's, for
 			 * one) was stepped over by guesswork, which can skip a
 			 * signal frame and the trampoline code under it: the
 			 * answer is unknown.  (The stopped thread leaves such a
-			 * frame soon: --disable tries again.)
+			 * frame soon: --disable tries again.)  Below the
+			 * innermost hijacked return, such frames are the
+			 * callers of traced calls, which the thread does not
+			 * leave soon (a program built without unwind tables):
+			 * there the walk only looks, as far as it gets.
 			 */
-			if (strict && !plausible(&f[k], k))
+			if (strict && !met && !plausible(&f[k], k))
 				return 1;
 			continue;
 		}
@@ -102,10 +118,26 @@ int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
 	struct walk_opts wo = {
 		.state = &s->st, .pid = s->pid,
 	};
-	int n;
+	struct shadow_thread st = { s, 0 };
+	int64_t idx;
+	int n, is_new;
 
 	if (shadow_in_tramp(s, rf->hdr, t->regs.rip))
 		return 1;
+	/*
+	 * On past the hijacked returns, down to the stack's end: a signal
+	 * handler's traced calls put hijacked returns above its signal frame,
+	 * and the trampoline code it interrupted lies below them.  A walk
+	 * that stopped at the first one saw none of it (a --disable then cut
+	 * the calls of a thread half way through pushing one: its push went
+	 * on after the cut, and left a call in flight that nothing returns).
+	 */
+	idx = t->regs.fs_base ? shadow_find_thread(s, t->regs.fs_base, &is_new) : -ENOENT;
+	if (idx >= 0 && !is_new) {
+		st.addr = shadow_thread_addr(s, (uint32_t)idx);
+		wo.unhijack = shadow_unhijack;
+		wo.ctx = &st;
+	}
 	/* walk from the registers the thread will resume with */
 	if (t->regs_changed && ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0)
 		return 1;

@@ -76,7 +76,7 @@ int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
 		      const struct held_thread *t, uint64_t expect_slot, int strict);
 
 /* The same, of the walk @f[0, @n) of a thread's stack (stackwalk()),
- * without a tp_return to go on from (walk_opts.unhijack NULL). */
+ * with or without the hijacked returns gone on from (walk_opts.unhijack). */
 struct walk_frame;
 int unhijack_walk_in_tramp(const struct ringfile *rf, const struct shadow *s,
 			   const struct walk_frame *f, int n, uint64_t expect_slot, int strict);

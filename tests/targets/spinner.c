@@ -39,8 +39,11 @@ NOINLINE static void spin_loop(void)
 		tick();
 }
 
-/* Untraced (no -pg call): a handler that tattach finds running over
- * whatever it interrupted, the trampoline included. */
+/* A handler that tattach finds running over whatever it interrupted,
+ * the trampoline included.  Untraced in the -pg build (no mcount call);
+ * in the patchable-entry build it is traced (the attribute does not
+ * remove a patchable entry), so its own call's hijacked return lies
+ * above its signal frame, over the trampoline code it interrupted. */
 __attribute__((no_instrument_function)) static void slow_handler(int sig)
 {
 	struct timespec a, b;
