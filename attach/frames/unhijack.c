@@ -128,9 +128,9 @@ int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
 	 * On past the hijacked returns, down to the stack's end: a signal
 	 * handler's traced calls put hijacked returns above its signal frame,
 	 * and the trampoline code it interrupted lies below them.  A walk
-	 * that stopped at the first one saw none of it (a --disable then cut
-	 * the calls of a thread half way through pushing one: its push went
-	 * on after the cut, and left a call in flight that nothing returns).
+	 * that stopped at the first one saw none of it: --disable would cut
+	 * the calls of a thread half way through pushing or popping one, and
+	 * the push or pop would go on after the cut.
 	 */
 	idx = t->regs.fs_base ? shadow_find_thread(s, t->regs.fs_base, &is_new) : -ENOENT;
 	if (idx >= 0 && !is_new) {
