@@ -113,14 +113,15 @@ int unhijack_walk_in_tramp(const struct ringfile *rf, const struct shadow *s,
 }
 
 int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
-		      const struct held_thread *t, uint64_t expect_slot, int strict)
+		      const struct held_thread *t, uint64_t slot_addr, uint64_t expect_slot,
+		      int strict)
 {
 	struct walk_opts wo = {
 		.state = &s->st, .pid = s->pid,
 	};
-	struct shadow_thread st = { s, 0 };
+	struct shadow_thread st = { s, slot_addr };
 	int64_t idx;
-	int n, is_new;
+	int n, is_new = 0;
 
 	if (shadow_in_tramp(s, rf->hdr, t->regs.rip))
 		return 1;
@@ -132,9 +133,12 @@ int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
 	 * the calls of a thread half way through pushing or popping one, and
 	 * the push or pop would go on after the cut.
 	 */
-	idx = t->regs.fs_base ? shadow_find_thread(s, t->regs.fs_base, &is_new) : -ENOENT;
-	if (idx >= 0 && !is_new) {
-		st.addr = shadow_thread_addr(s, (uint32_t)idx);
+	if (!st.addr && t->regs.fs_base) {
+		idx = shadow_find_thread(s, t->regs.fs_base, &is_new);
+		if (idx >= 0 && !is_new)
+			st.addr = shadow_thread_addr(s, (uint32_t)idx);
+	}
+	if (st.addr) {
 		wo.unhijack = shadow_unhijack;
 		wo.ctx = &st;
 	}
@@ -487,7 +491,7 @@ int unhijack_all(struct remote *r, struct ringfile *rf, struct held *h,
 		}
 		if (!has)
 			continue;
-		if (unhijack_in_tramp(rf, &s, t, shadow_in_tramp(&s, rf->hdr, t->regs.rip) ? 0 :
+		if (unhijack_in_tramp(rf, &s, t, addr, shadow_in_tramp(&s, rf->hdr, t->regs.rip) ? 0 :
 				      innermost_hijacked(&s, t, head.depth, head.cur_stack), 1)) {
 			if (rep->kept < UNHIJACK_KEPT_MAX) {
 				rep->kept_tid[rep->kept] = t->tid;

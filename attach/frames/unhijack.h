@@ -70,10 +70,14 @@ int unhijack_wait_ran(int pid, const struct unhijack_report *rep, int timeout_ms
  * is unknown: a walk that stops short may have missed trampoline code.
  * @strict: a frame without unwind information on the way (the vDSO's)
  * makes the answer unknown too (libunwind steps over it by guesswork).
+ * @slot_addr: the target address of @t's slot (struct tp_thread) when the
+ * caller found it, 0 to look it up: the walk goes on past hijacked
+ * returns with the addresses its shadow frames kept.
  * Call stackwalk_done() after the last one.
  */
 int unhijack_in_tramp(const struct ringfile *rf, const struct shadow *s,
-		      const struct held_thread *t, uint64_t expect_slot, int strict);
+		      const struct held_thread *t, uint64_t slot_addr, uint64_t expect_slot,
+		      int strict);
 
 /* The same, of the walk @f[0, @n) of a thread's stack (stackwalk()),
  * with or without the hijacked returns gone on from (walk_opts.unhijack). */

@@ -91,7 +91,7 @@ static int stopped_in_tramp(const struct ringfile *rf, const struct shadow *s,
 {
 	/* lenient: this thread had no frame to cut (unhijack.c walked those
 	 * strictly); at worst a frame it was pushing stays unhooked */
-	return unhijack_in_tramp(rf, s, t, 0, 0);
+	return unhijack_in_tramp(rf, s, t, 0, 0, 0);
 }
 
 static int is_hook(const struct ringfile *rf, uint64_t v)
