@@ -1400,6 +1400,8 @@ int session_status(const struct session_opts *o, FILE *out)
 			(unsigned long long)ctl[i].head, (unsigned long long)ctl[i].dropped);
 	}
 	fprintf(out, "threads with rings: %u of %u\n", live_threads, h->max_threads);
+	if (present)
+		status_print_lookup(out, &rf, o->pid);
 	fprintf(out, "bytes used:   %llu\n", (unsigned long long)used);
 	fprintf(out, "dropped:      %llu events (ring full), %llu (no thread slot), "
 		"%llu calls too deep\n", (unsigned long long)dropped,

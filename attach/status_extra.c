@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <inttypes.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <tattach/ring.h>
+#include "attach/frames/shadow.h"
 #include "attach/status_extra.h"
 #include "symbols/symbols.h"
 
@@ -113,4 +115,29 @@ void status_print_resident(FILE *out, struct ringfile *rf)
 	fprintf(out, "resident:     %.1f MiB of the ring file, %.1f MiB past its tables "
 		"(a whole %llu KiB ring per thread that wrote)\n", bytes / 1048576.0,
 		(bytes - tables) / 1048576.0, (unsigned long long)((8ull << h->ring_shift) >> 10));
+}
+
+void status_print_lookup(FILE *out, struct ringfile *rf, pid_t pid)
+{
+	struct shadow_lookup l;
+	struct shadow s;
+	uint64_t *keys = NULL;
+
+	if (shadow_open(&s, pid, rf->hdr) ||
+	    !(keys = calloc(1u << s.st.thread_bits, sizeof(*keys))) ||
+	    shadow_read_keys(&s, keys))
+		goto out;
+	shadow_lookup_lengths(keys, s.st.thread_bits, &l);
+	if (!l.taken)
+		goto out;
+	/* Each traced call searches twice, at its entry and its return; past
+	 * half a read more per search, say what shortens them (only a new
+	 * ring can have more slots). */
+	fprintf(out, "slot search:  %.2f slots read per search on average, %u at most "
+		"(%u of %u slots taken%s)\n", (double)l.reads / l.taken, l.longest,
+		l.taken, 1u << s.st.thread_bits,
+		2 * l.reads > 3 * (uint64_t)l.taken ?
+		"; a ring made with a larger -t keeps searches short" : "");
+out:
+	free(keys);
 }

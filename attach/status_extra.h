@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The parts of --status about depth limits, stats mode and filters. */
+/* The parts of --status about depth limits, stats mode, filters, memory
+ * and the thread slots' search. */
 #ifndef TATTACH_STATUS_EXTRA_H
 #define TATTACH_STATUS_EXTRA_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "attach/ring/ringfile.h"
 
@@ -15,5 +17,9 @@ void status_print_stats(FILE *out, struct ringfile *rf);
 void status_print_patched(FILE *out, struct ringfile *rf, int list);
 /* memory the ring file holds (allocated pages), and how much of it is rings */
 void status_print_resident(FILE *out, struct ringfile *rf);
+
+/* how many slots the trampoline reads to find a thread's: read from the
+ * live process @pid, so nothing when it is gone */
+void status_print_lookup(FILE *out, struct ringfile *rf, pid_t pid);
 
 #endif

@@ -83,3 +83,50 @@ uint64_t shadow_unhijack(void *ctx, uint64_t slot)
 	}
 	return 0;
 }
+
+void shadow_lookup_lengths(const uint64_t *keys, uint32_t bits, struct shadow_lookup *out)
+{
+	uint32_t n = 1u << bits;
+
+	*out = (struct shadow_lookup){ 0 };
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t reads;
+
+		if (!keys[i])
+			continue;
+		/* linear probing: the search reads every key from the slot
+		 * the key hashes to up to this one, wrapping at the end */
+		reads = ((i - (uint32_t)hash64(keys[i], bits)) & (n - 1)) + 1;
+		out->taken++;
+		out->reads += reads;
+		if (reads > out->longest)
+			out->longest = reads;
+	}
+}
+
+int shadow_read_keys(const struct shadow *s, uint64_t *keys)
+{
+	uint32_t n = 1u << s->st.thread_bits;
+	struct iovec local[256], remote[256];
+
+	/* one key per slot, a slot apart: a batch of them per system call */
+	for (uint32_t i = 0; i < n;) {
+		uint32_t m = n - i < 256 ? n - i : 256;
+		ssize_t got;
+
+		for (uint32_t j = 0; j < m; j++) {
+			local[j] = (struct iovec){ &keys[i + j], sizeof(keys[0]) };
+			remote[j] = (struct iovec){
+				(void *)(uintptr_t)(shadow_thread_addr(s, i + j) +
+						    offsetof(struct tp_thread, key)),
+				sizeof(keys[0]) };
+		}
+		got = process_vm_readv(s->pid, local, m, remote, m, 0);
+		if (got < 0)
+			return -errno;
+		if ((size_t)got != m * sizeof(keys[0]))
+			return -EIO;
+		i += m;
+	}
+	return 0;
+}

@@ -63,6 +63,21 @@ static inline uint64_t shadow_thread_addr(const struct shadow *s, uint32_t i)
  */
 int64_t shadow_find_thread(const struct shadow *s, uint64_t key, int *is_new);
 
+/*
+ * How long the trampoline's search for a thread's slot is (thread_find():
+ * the slot its key hashes to, then the next ones, one key read each).
+ * @keys: the key of each of the 1 << @bits slots, 0 for a free one.
+ */
+struct shadow_lookup {
+	uint32_t taken;		/* slots with a key */
+	uint64_t reads;		/* the key reads of finding each of them once */
+	uint32_t longest;	/* of one search */
+};
+void shadow_lookup_lengths(const uint64_t *keys, uint32_t bits, struct shadow_lookup *out);
+
+/* Read the keys of every slot of @s into @keys (1 << thread_bits). */
+int shadow_read_keys(const struct shadow *s, uint64_t *keys);
+
 /* For stackwalk(): @ctx is a struct shadow_thread. */
 struct shadow_thread {
 	const struct shadow *s;

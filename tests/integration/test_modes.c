@@ -124,5 +124,8 @@ Test(modes, one_thread_slot, .timeout = 60)
 	char *status = records_run_3("-t 1 -b 64K");
 
 	cr_assert(strstr(status, "threads with rings: 1 of 1\n"), "%s", status);
+	/* --status reads the one key of the live process's one slot */
+	cr_assert(strstr(status, "\nslot search:  1.00 slots read per search on average, 1 at "
+			 "most (1 of 1 slots taken)\n"), "%s", status);
 	free(status);
 }

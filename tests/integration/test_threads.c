@@ -124,6 +124,35 @@ Test(threads, stats_mode_rings_stay_sparse, .init = start, .fini = stop, .timeou
 	close(fd);
 }
 
+/*
+ * --status's "slot search" line, of @taken threads in @slots slots: the
+ * keys read per search on average (@taken searches whose lengths are whole
+ * numbers, each at least 1) and at most (at least the average, at most
+ * the whole table).  tests/unit/test_slot_search.c checks the counting.
+ */
+static void expect_slot_search(const char *status, int taken, int slots)
+{
+	const char *line = strstr(status, "slot search:  ");
+	const char *advice;
+	double avg, total, off;
+	unsigned longest, k, n;
+
+	cr_assert(line, "%s", status);
+	cr_assert_eq(sscanf(line, "slot search:  %lf slots read per search on average, %u at "
+			    "most (%u of %u slots taken", &avg, &longest, &k, &n), 4, "%s", line);
+	cr_assert_eq(k, (unsigned)taken, "%s", line);
+	cr_assert_eq(n, (unsigned)slots, "%s", line);
+	cr_assert(avg >= 1.0 && avg <= longest && longest <= (unsigned)slots, "%s", line);
+	/* the average, to two places, of whole numbers of reads */
+	total = avg * taken;
+	off = total - (double)(long)(total + 0.5);
+	cr_assert(off <= 0.005 * taken && -off <= 0.005 * taken, "%s", line);
+	/* the advice comes with searches half a read longer or more */
+	advice = strstr(line, "a larger -t");
+	if (avg < 1.495 || avg > 1.505)
+		cr_assert_eq(advice && advice < strchr(line, '\n'), avg > 1.5, "%s", line);
+}
+
 #define THREADS 1000
 #define ROUNDS 50
 
@@ -152,6 +181,7 @@ Test(threads, thousand_threads_alive, .init = start, .fini = stop, .timeout = 12
 		tids++;
 	/* The worker threads, and the main thread (its "go" is traced). */
 	cr_assert_geq(tids, THREADS, "%s", out);
+	expect_slot_search(out, tids, 1024);
 	free(out);
 	free(err);
 
