@@ -145,8 +145,9 @@ static void usage(FILE *f)
 "                         when the ring is created\n"
 "  -b, --buffer-size SIZE ring size per thread, e.g. 256K, 4M (default 1M,\n"
 "                         power of two, 8K..8G; fixed when the ring is created)\n"
-"  -t, --max-threads N    thread slots (default %d, power of two, 1..65536;\n"
-"                         fixed when the ring is created)\n"
+"  -t, --max-threads N    thread slots (power of two, 1..65536; default %d,\n"
+"                         or twice the threads the process has when the ring\n"
+"                         is created; fixed then)\n"
 "  -o, --output FILE      with a COMMAND: once it ended, save its trace to FILE\n"
 "                         (as 'tread -p PID --save FILE'; the ring is removed)\n"
 "  -v, --verbose          say more about what is done\n"
@@ -374,7 +375,7 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			v = strtol(optarg, &end, 10);
-			if (*end || !is_pow2((uint64_t)v) || v > 65536)
+			if (*end || !is_pow2((uint64_t)v) || v > SESSION_MAX_THREADS)
 				misuse("invalid thread count '%s' (a power of two up to 65536)",
 				       optarg);
 			o.max_threads = (uint32_t)v;
@@ -503,6 +504,9 @@ int main(int argc, char **argv)
 			       (int)o.pid, rep.sites, plural(rep.sites), rep.modules,
 			       plural(rep.modules), rep.threads, plural(rep.threads),
 			       rep.stopped_us / 1000, (int)o.pid);
+		if (rep.slots_chosen)
+			printf("tattach: pid %d: %u thread slots, for its %zu threads (-t sets "
+			       "the number)\n", (int)o.pid, rep.slots_chosen, rep.threads);
 		if (!rep.already && rep.inject_us > 0)
 			printf("tattach: pid %d: before that, 1 thread was held alone for "
 			       "%.3f ms to inject the trampoline, the others running\n",

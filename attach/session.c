@@ -135,13 +135,13 @@ static int check_stats_room(const struct ringfile *rf)
  * region counts only for a ring made in stats mode (check_stats_room()
  * checks it when a ring switches to stats mode later).
  */
-static int check_room(const struct ring_geometry *geo, int stats, struct ringfile *rf)
+static int check_room(const struct ring_geometry *geo, int stats, int say)
 {
 	uint64_t need = ring_geometry_size(geo), avail;
 	const char *dir = getenv("TATTACH_RING_DIR");
 	struct statvfs vfs;
+	int ret;
 
-	(void)rf;
 	if (!dir || !*dir)
 		dir = TAT_RING_DIR;
 	if (!need)
@@ -149,29 +149,53 @@ static int check_room(const struct ring_geometry *geo, int stats, struct ringfil
 	if (!stats)
 		need -= ring_geometry_stats_size(geo);
 	if (statvfs(dir, &vfs) < 0) {
-		pr_err("cannot use the ring folder %s: %s", dir, strerror(errno));
-		return -errno;
+		ret = -errno;
+		if (say)
+			pr_err("cannot use the ring folder %s: %s", dir, strerror(-ret));
+		return ret;
 	}
 	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	if (need > avail) {
-		pr_err("the ring file needs %llu MiB (%u threads x %llu KiB) but %s has "
-		       "%llu MiB free: use a smaller --buffer-size or --max-threads",
-		       (unsigned long long)(need >> 20), geo->max_threads,
-		       (unsigned long long)((8ull << geo->ring_shift) >> 10), dir,
-		       (unsigned long long)(avail >> 20));
+		if (say)
+			pr_err("the ring file needs %llu MiB (%u threads x %llu KiB) but %s has "
+			       "%llu MiB free: use a smaller --buffer-size or --max-threads",
+			       (unsigned long long)(need >> 20), geo->max_threads,
+			       (unsigned long long)((8ull << geo->ring_shift) >> 10), dir,
+			       (unsigned long long)(avail >> 20));
 		return -ENOSPC;
 	}
 	return 0;
+}
+
+/*
+ * Without -t: twice as many thread slots as the process has threads now,
+ * and at least the default.  A table of slots more than half full makes
+ * the trampoline's search for a thread's slot long, at every traced call
+ * (tattach --status, "slot search"); threads beyond it are not traced.
+ */
+static uint32_t slots_for(pid_t pid)
+{
+	uint32_t slots = SESSION_DEFAULT_THREADS;
+	pid_t *tids = NULL;
+	size_t n = 0;
+
+	if (proc_tasks(pid, &tids, &n) == 0)
+		while (slots < 2 * n && slots < SESSION_MAX_THREADS)
+			slots <<= 1;
+	free(tids);
+	return slots;
 }
 
 static int ring_create(const struct session_opts *o, uint64_t start_time,
 		       size_t sites, uid_t uid, gid_t gid, struct ringfile *rf)
 {
 	uint64_t buf = o->buffer_size ? o->buffer_size : SESSION_DEFAULT_BUFFER;
+	int stats = o->mode == TAT_MODE_STATS;
 	struct ring_geometry geo;
+	uint32_t wanted;
 	int ret;
 
-	geo.max_threads = o->max_threads ? o->max_threads : SESSION_DEFAULT_THREADS;
+	geo.max_threads = o->max_threads ? o->max_threads : slots_for(o->pid);
 	geo.ring_shift = log2_ceil(buf / 8);
 	/* room to grow for libraries loaded later, load factor <= 1/2 */
 	geo.site_cap = 1u << log2_ceil(sites * 2 + 4096);
@@ -187,7 +211,17 @@ static int ring_create(const struct session_opts *o, uint64_t start_time,
 			"timing calls with CLOCK_MONOTONIC from the vDSO instead (slower)");
 		geo.clock = TAT_CLOCK_MONO;
 	}
-	ret = check_room(&geo, o->mode == TAT_MODE_STATS, rf);
+	/* slots chosen for the threads: fewer, down to the default, rather
+	 * than a ring file that does not fit */
+	wanted = geo.max_threads;
+	while (!o->max_threads && geo.max_threads > SESSION_DEFAULT_THREADS &&
+	       check_room(&geo, stats, 0) == -ENOSPC)
+		geo.max_threads >>= 1;
+	if (geo.max_threads < wanted)
+		pr_warn("the ring folder has room for %u thread slots, not %u (twice pid %d's "
+			"threads): finding a thread's slot will take longer", geo.max_threads,
+			wanted, (int)o->pid);
+	ret = check_room(&geo, stats, 1);
 	if (ret)
 		return ret;
 	ret = ringfile_create(o->pid, start_time, uid, gid, &geo, rf);
@@ -833,6 +867,8 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 			goto out;
 		}
 	}
+	if (created && !o->max_threads && rf.hdr->max_threads > SESSION_DEFAULT_THREADS)
+		rep->slots_chosen = rf.hdr->max_threads;
 	/* --follow: an exec'd child is its traced parent's descendant, as a
 	 * fork child's own ring says (tread --children, --disable) */
 	if (created && o->parent_pid > 0) {

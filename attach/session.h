@@ -66,9 +66,13 @@ struct session_report {
 	size_t cut_later;		/* --disable: threads first stopped in the
 					 * trampoline, cut loose at a later stop */
 	size_t cut_stops;		/* --disable: those later stops */
+	uint32_t slots_chosen;		/* --enable without -t made the ring with
+					 * this many thread slots, more than the
+					 * default for the threads it has; or 0 */
 };
 
 #define SESSION_DEFAULT_THREADS 128
+#define SESSION_MAX_THREADS     65536
 #define SESSION_DEFAULT_BUFFER  (1u << 20)
 
 /* Each returns 0 or -errno; the reason has been logged with pr_err(). */

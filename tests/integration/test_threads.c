@@ -9,7 +9,10 @@
  *
  *   1000 threads alive at once, enabled while they wait and all traced
  *   while all are alive: every thread gets a slot, and the counts are
- *   exact.
+ *   exact;
+ *
+ *   without -t, the ring has twice as many thread slots as the process
+ *   has threads (at least 128), fewer when the ring folder is small.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -245,4 +249,97 @@ Test(threads, tid_place_not_fooled_by_a_pointers_high_half, .timeout = 60)
 Test(threads, tid_place_checked_against_every_thread, .timeout = 60)
 {
 	decoy_then_spin("decoy32", 64);
+}
+
+/*
+ * 300 threads and no -t: 1024 slots, so that every thread gets one (the
+ * default 128 left 173 of them untraced) and the table stays under half
+ * full.  -t is taken as given.
+ */
+Test(threads, slots_for_the_threads_it_has, .init = start, .fini = stop, .timeout = 120)
+{
+	char *out, *err, want[128];
+
+	cr_assert_str_eq(target_cmd(&t, "start 300"), "done");
+	cr_assert_eq(tattach(t.pid, "--enable -b 64K", &out, &err), 0, "%s", err);
+	snprintf(want, sizeof(want), "pid %d: 1024 thread slots, for its 301 threads (-t sets "
+		 "the number)\n", (int)t.pid);
+	cr_assert(strstr(out, want), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "go 5"), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "65536 bytes per thread, 1024 thread slots\n"), "%s", out);
+	cr_assert(strstr(out, "threads with rings: 301 of 1024\n"), "%s", out);
+	cr_assert(strstr(out, ", 0 (no thread slot)"), "%s", out);
+	expect_slot_search(out, 301, 1024);
+	free(out);
+	free(err);
+	cr_assert_eq(tread(t.pid, "--report", &out, &err), 0, "%s", err);
+	cr_assert_eq(report_calls(out, "work"), 300, "%s", out);
+	cr_assert_eq(report_calls(out, "mid"), 300 * 5);
+	free(out);
+	free(err);
+}
+
+Test(threads, slots_as_given_with_t, .init = start, .fini = stop, .timeout = 120)
+{
+	char *out, *err;
+
+	cr_assert_str_eq(target_cmd(&t, "start 300"), "done");
+	cr_assert_eq(tattach(t.pid, "--enable -b 64K -t 256", &out, &err), 0, "%s", err);
+	cr_assert(!strstr(out, "thread slots"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "65536 bytes per thread, 256 thread slots\n"), "%s", out);
+	free(out);
+	free(err);
+}
+
+/* A ring folder without room for 1024 slots of 64 KiB: as many as fit,
+ * said on stderr. */
+static char small_dir[] = "/tmp/tattach-slots-XXXXXX";
+static int small_mounted;
+
+static void start_small(void)
+{
+	cr_assert(mkdtemp(small_dir));
+	small_mounted = mount("tmpfs", small_dir, "tmpfs", 0, "size=48m") == 0;
+	setenv("TATTACH_RING_DIR", small_dir, 1);
+	start();
+}
+
+static void stop_small(void)
+{
+	stop();
+	unsetenv("TATTACH_RING_DIR");
+	if (small_mounted)
+		umount2(small_dir, MNT_DETACH);
+	rmdir(small_dir);
+}
+
+Test(threads, fewer_slots_in_a_small_ring_folder, .init = start_small, .fini = stop_small,
+     .timeout = 120)
+{
+	char *out = NULL, *err = NULL, want[160];
+
+	if (!small_mounted)
+		cr_skip_test("cannot mount a small tmpfs here");
+	cr_assert_str_eq(target_cmd(&t, "start 300"), "done");
+	cr_assert_eq(tattach(t.pid, "--enable -b 64K", &out, &err), 0, "%s", err);
+	snprintf(want, sizeof(want), "pid %d: 512 thread slots, for its 301 threads", (int)t.pid);
+	cr_assert(strstr(out, want), "%s", out);
+	snprintf(want, sizeof(want), "warning: the ring folder has room for 512 thread slots, "
+		 "not 1024 (twice pid %d's threads)", (int)t.pid);
+	cr_assert(strstr(err, want), "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "go 2"), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tread(t.pid, "--report", &out, &err), 0, "%s", err);
+	cr_assert_eq(report_calls(out, "work"), 300, "%s", out);
+	free(out);
+	free(err);
 }
