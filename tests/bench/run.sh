@@ -54,7 +54,7 @@ note() { NOTES+=("$*"); say "NOTE: $*"; }
 # start NAME CMD...: run CMD with stdin/stdout on FIFOs, wait for its
 # "ready PID" line.  Sets PID[NAME] (the target's pid, which is not the
 # job's pid under uftrace) and keeps the FIFO descriptors open.
-declare -A PID JOB FDW FDR
+declare -A PID JOB FDW FDR SEARCH
 start() {
 	local name=$1 w r word pid
 	shift
@@ -161,6 +161,11 @@ row() {
 # row_text SECTION ITEM VALUE UNIT NOTE: a single fixed value.
 row_text() {
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "" "$4" "${5:-}" >>"$ROWS"
+}
+
+# slot_search < STATUS: "AVERAGE / MOST" of tattach --status's slot search line.
+slot_search() {
+	awk '/^slot search:/ { printf "%s / %s", $3, $10 }'
 }
 
 # combine OUT EXPR FILE...: OUT gets, line by line, EXPR over the lines of
@@ -773,14 +778,18 @@ say "8. threads at once: 1, 2, 8 threads tracing; 1000 threads alive"
 # whose threads share no written memory by construction; what its cost
 # per call does with 2 and 8 threads is what this machine does to any
 # such tracer.
+# Two tattach processes: -t 16 (9 threads in 16 slots: a slot table more
+# than half full, so the searches for a thread's slot are longer, which
+# --status measures) and the default -t 128.
 MT_R=100
 if start mtplain "$OUT/percall.plain" && start mttat "$OUT/percall.pg" &&
-   start mtlad7 "$OUT/percall.lad7" &&
-   tat "${PID[mttat]}" --enable -m flight -b 64K -t 16; then
-	for c in mtplain mttat mtlad7; do ask "$c" "mt 2 $FIB_D 10"; done	# warm-up
+   start mttat128 "$OUT/percall.pg" && start mtlad7 "$OUT/percall.lad7" &&
+   tat "${PID[mttat]}" --enable -m flight -b 64K -t 16 &&
+   tat "${PID[mttat128]}" --enable -m flight -b 64K; then
+	for c in mtplain mttat mttat128 mtlad7; do ask "$c" "mt 2 $FIB_D 10"; done	# warm-up
 	for ((r = 0; r < REPS; r++)); do
 		for nt in 1 2 8; do
-			for c in mtplain mttat mtlad7; do
+			for c in mtplain mttat mttat128 mtlad7; do
 				if ask "$c" "mt $nt $FIB_D $MT_R"; then
 					read -r ns calls _ wall <<<"$(sed 's/[a-z]*=//g; s/^ok //' <<<"$ANSWER")"
 					awk -v ns="$ns" -v n="$calls" 'BEGIN { printf "%.4f\n", ns / n }' >>"$M/$c.mt$nt"
@@ -792,14 +801,20 @@ if start mtplain "$OUT/percall.plain" && start mttat "$OUT/percall.pg" &&
 			done
 		done
 	done
-	st=$("$TATTACH" -p "${PID[mttat]}" --status 2>&1)
-	drop=$(awk '/^dropped:/ { print $2 + $6 }' <<<"$st")
-	[ "${drop:-x}" = 0 ] || note "threads at once: $drop events dropped or without a slot"
+	for c in mttat mttat128; do
+		st=$("$TATTACH" -p "${PID[$c]}" --status 2>&1)
+		drop=$(awk '/^dropped:/ { print $2 + $6 }' <<<"$st")
+		[ "${drop:-x}" = 0 ] || note "threads at once ($c): $drop events dropped or without a slot"
+		SEARCH[$c]=$(slot_search <<<"$st")
+	done
 	for nt in 1 2 8; do
 		combine "$M/mt$nt.ovh" '$1 - $2' "$M/mttat.mt$nt" "$M/mtplain.mt$nt"
+		combine "$M/mt128_$nt.ovh" '$1 - $2' "$M/mttat128.mt$nt" "$M/mtplain.mt$nt"
 		row "8" "$nt thread(s) at once, fib(20): no instrumentation, CPU per call" "$M/mtplain.mt$nt" "ns/call" \
 			"$(cat "$M/mtplain.mt$nt.calls" 2>/dev/null) calls/run"
-		row "8" "$nt thread(s) at once: tattach flight -b 64K, overhead (CPU per call)" "$M/mt$nt.ovh" "ns/call"
+		row "8" "$nt thread(s) at once: tattach flight -b 64K -t 16, overhead (CPU per call)" "$M/mt$nt.ovh" "ns/call"
+		row "8" "$nt thread(s) at once: tattach flight -b 64K -t 128 (default), overhead" \
+			"$M/mt128_$nt.ovh" "ns/call"
 		row "8" "$nt thread(s) at once: tattach, wall time per call (all threads)" "$M/mttat.mt$nt.wall" "ns/call" \
 			"2 CPUs: 8 threads time-share them"
 		combine "$M/mtl$nt.ovh" '$1 - $2' "$M/mtlad7.mt$nt" "$M/mtplain.mt$nt"
@@ -808,17 +823,25 @@ if start mtplain "$OUT/percall.plain" && start mttat "$OUT/percall.pg" &&
 	done
 	for nt in 2 8; do
 		combine "$M/mt$nt.vs1" '$2 / $1' "$M/mt1.ovh" "$M/mt$nt.ovh"
+		combine "$M/mt128_$nt.vs1" '$2 / $1' "$M/mt128_1.ovh" "$M/mt128_$nt.ovh"
 		combine "$M/mtl$nt.vs1" '$2 / $1' "$M/mtl1.ovh" "$M/mtl$nt.ovh"
-		row "8" "ratio overhead $nt threads / 1 thread (goal ~ 1)" "$M/mt$nt.vs1" "x"
+		row "8" "ratio overhead $nt threads / 1 thread, -t 16 (goal ~ 1)" "$M/mt$nt.vs1" "x"
+		row "8" "ratio overhead $nt threads / 1 thread, -t 128 (goal ~ 1)" "$M/mt128_$nt.vs1" "x"
 		row "8" "ratio overhead $nt threads / 1 thread, ladder 7 (the machine's own)" "$M/mtl$nt.vs1" "x"
 	done
+	row_text "8" "slot search after 8 threads, -t 16 (reads per search, average / most)" \
+		"${SEARCH[mttat]:-?}" "keys" "tattach --status"
+	row_text "8" "slot search after 8 threads, -t 128" "${SEARCH[mttat128]:-?}" "keys" "tattach --status"
 fi
 stop mtplain
 stop mttat
+stop mttat128
 stop mtlad7
 
-# 1000 threads alive, each traced once: slots and ring memory.
-if start mt1k "$OUT/percall.pg" && tat "${PID[mt1k]}" --enable -m flight -b 64K -t 1024; then
+# 1000 threads alive, each traced: slots, ring memory, the search for a
+# thread's slot in a table that full, and the CPU per call it makes.
+if start mt1k "$OUT/percall.pg" && start mt1kplain "$OUT/percall.plain" &&
+   tat "${PID[mt1k]}" --enable -m flight -b 64K -t 1024; then
 	if ask mt1k "mt 1000 10 1"; then
 		st=$("$TATTACH" -p "${PID[mt1k]}" --status 2>&1)
 		nslots=$(awk '/^threads with rings:/ { print $4 }' <<<"$st")
@@ -827,11 +850,30 @@ if start mt1k "$OUT/percall.pg" && tat "${PID[mt1k]}" --enable -m flight -b 64K 
 		row_text "8" "1000 threads each traced at once (-t 1024 -b 64K): thread slots used" "${nslots:-?}" "slots" \
 			"${noslot:-?} events without a slot"
 		row_text "8" "1000 threads: ring file resident" "${res:-?}" "MiB" "a whole 64 KiB ring per thread that wrote"
+		row_text "8" "1000 threads: slot search (reads per search, average / most)" \
+			"$(slot_search <<<"$st")" "keys" "tattach --status"
+		for ((r = 0; r < REPS; r++)); do
+			for c in mt1kplain mt1k; do
+				if ask "$c" "mt 1000 15 3"; then
+					read -r ns calls _ <<<"$(sed 's/[a-z]*=//g; s/^ok //' <<<"$ANSWER")"
+					awk -v ns="$ns" -v n="$calls" 'BEGIN { printf "%.4f\n", ns / n }' >>"$M/$c.cpu"
+				else
+					note "mt 1000 15 3 on $c failed: ${ANSWER:-no answer}"
+				fi
+			done
+		done
+		combine "$M/mt1k.ovh" '$1 - $2' "$M/mt1k.cpu" "$M/mt1kplain.cpu"
+		row "8" "1000 threads at once, fib(15) x 3 each: tattach overhead (CPU per call)" "$M/mt1k.ovh" "ns/call" \
+			"-t 1024: the table 98 % full"
+		combine "$M/mt1k.vs1" '$2 / $1' "$M/mt128_1.ovh" "$M/mt1k.ovh"
+		row "8" "ratio overhead 1000 threads (-t 1024) / 1 thread (-t 128)" "$M/mt1k.vs1" "x" \
+			"what the longer slot search costs, with the CPU sharing"
 	else
 		note "mt 1000 failed: ${ANSWER:-no answer}"
 	fi
 fi
 stop mt1k
+stop mt1kplain
 
 # 1000 idle threads alive: the pause of --enable and --disable.
 K=${SIT_K:-10000}
