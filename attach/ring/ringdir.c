@@ -344,11 +344,13 @@ int ringdir_clean(FILE *out)
 static void mark_image(const char *path, uint32_t image)
 {
 	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n = -1;
 
-	if (fd < 0 || pwrite(fd, &image, sizeof(image),
-			     offsetof(struct tat_ring_header, image)) != sizeof(image))
+	if (fd >= 0)
+		n = pwrite(fd, &image, sizeof(image), offsetof(struct tat_ring_header, image));
+	if (n != (ssize_t)sizeof(image))
 		pr_warn("%s: could not write its image number into it (%s); its name "
-			"still says it", path, strerror(errno));
+			"still says it", path, n < 0 ? strerror(errno) : "a short write");
 	if (fd >= 0)
 		close(fd);
 }
