@@ -22,6 +22,7 @@ if [ $# -lt 1 ]; then
 	exit 2
 fi
 cd "$(dirname "$0")/../.." || exit 1
+. tests/bench/ab_lib.sh
 OLD=$1 SLOTS=${2:-2} NT=${3:-2} ROUNDS=${4:-15}
 BIN=build/bench/percall.pg
 for f in "$BIN" "$OLD" build/tattach; do
@@ -48,7 +49,7 @@ ask() {
 	local ok ns calls
 	echo "mt $NT 20 100" >&"$1"
 	read -r ok ns calls _ <&"$2"
-	awk -v a="${ns#ns=}" -v b="${calls#calls=}" 'BEGIN { printf "%.2f", a / b }'
+	ab_per_call "$ns" "$calls"
 }
 
 echo "mt $NT 20 10" >&3; read -r _ <&4	# warm-up
