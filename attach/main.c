@@ -507,6 +507,11 @@ int main(int argc, char **argv)
 		if (rep.slots_chosen)
 			printf("tattach: pid %d: %u thread slots, for its %zu threads (-t sets "
 			       "the number)\n", (int)o.pid, rep.slots_chosen, rep.threads);
+		else if (rep.threads > rep.slots)
+			pr_warn("pid %d has %zu threads for %u thread slots: the calls of the "
+				"threads that find none are not traced (the ring's slots were "
+				"fixed when it was made; -t then chooses them)", (int)o.pid,
+				rep.threads, rep.slots);
 		if (!rep.already && rep.inject_us > 0)
 			printf("tattach: pid %d: before that, 1 thread was held alone for "
 			       "%.3f ms to inject the trampoline, the others running\n",

@@ -867,6 +867,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 			goto out;
 		}
 	}
+	rep->slots = rf.hdr->max_threads;
 	if (created && !o->max_threads && rf.hdr->max_threads > SESSION_DEFAULT_THREADS)
 		rep->slots_chosen = rf.hdr->max_threads;
 	/* --follow: an exec'd child is its traced parent's descendant, as a

@@ -66,6 +66,7 @@ struct session_report {
 	size_t cut_later;		/* --disable: threads first stopped in the
 					 * trampoline, cut loose at a later stop */
 	size_t cut_stops;		/* --disable: those later stops */
+	uint32_t slots;			/* --enable: the ring's thread slots */
 	uint32_t slots_chosen;		/* --enable without -t made the ring with
 					 * this many thread slots, more than the
 					 * default for the threads it has; or 0 */

@@ -300,6 +300,25 @@ Test(threads, slots_as_given_with_t, .init = start, .fini = stop, .timeout = 120
 	free(err);
 }
 
+/* The slots are fixed when the ring is made: threads started after it
+ * may outnumber them, and a later --enable says so. */
+Test(threads, more_threads_than_slots_said_at_enable, .init = start, .fini = stop,
+     .timeout = 120)
+{
+	char *out, *err, want[128];
+
+	cr_assert_eq(tattach(t.pid, "--enable -b 64K", &out, &err), 0, "%s", err);
+	cr_assert(!strstr(err, "thread slots"), "%s", err);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "start 200"), "done");
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	snprintf(want, sizeof(want), "warning: pid %d has 201 threads for 128 thread slots: ",
+		 (int)t.pid);
+	cr_assert(strstr(err, want), "%s", err);
+	free(out);
+	free(err);
+}
+
 /* A ring folder without room for 1024 slots of 64 KiB: as many as fit,
  * said on stderr. */
 static char small_dir[] = "/tmp/tattach-slots-XXXXXX";
