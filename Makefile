@@ -44,7 +44,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lpthread
 # two programs' main.c files.
 LIB_DIRS := attach attach/process attach/ring attach/hooks attach/frames attach/values patcher symbols \
 	    consumer consumer/decode consumer/input consumer/views \
-	    consumer/export
+	    consumer/export ringfiles
 LIB_DIRS += attach/follow
 LIB_SRCS := $(filter-out %/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)

@@ -19,7 +19,8 @@
 #include "attach/process/proc.h"
 #include "attach/ring/ringdir.h"
 #include "attach/ring/ringfile.h"
-#include "attach/ring/ringtree.h"
+#include "ringfiles/ringfiles.h"
+#include "ringfiles/ringtree.h"
 
 /*
  * Does the descendant still record into its ring: enabled, and the ring
@@ -53,7 +54,7 @@ int children_disable(pid_t pid, uint64_t start_time, const struct session_opts *
 	memset(rep, 0, sizeof(*rep));
 	if (n < 0) {
 		pr_err("reading the ring folder %s for pid %d's descendants: %s",
-		       ringdir_path(), (int)pid, strerror(-n));
+		       ringfiles_dir(), (int)pid, strerror(-n));
 		return n;
 	}
 	for (int i = 0; i < n; i++) {

@@ -18,7 +18,7 @@ struct children_report {
 /*
  * children_disable - turn tracing off in every live traced descendant of
  * the process (@pid, @start_time) that still has it on: the rings of the
- * folder say who they are (attach/ring/ringtree.h).  @o gives the other
+ * folder say who they are (ringfiles/ringtree.h).  @o gives the other
  * options of --disable.  Returns 0 or -errno (the folder could not be
  * read); a descendant that fails is counted in @rep->failed.
  */

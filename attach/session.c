@@ -27,6 +27,7 @@
 #include "attach/process/remote.h"
 #include "attach/ring/ringdir.h"
 #include "attach/ring/ringfile.h"
+#include "ringfiles/ringfiles.h"
 #include "attach/process/seccomp.h"
 #include "attach/frames/running.h"
 #include "attach/process/seize.h"
@@ -242,7 +243,7 @@ static pid_t header_pid(const char *path)
 
 	if (fd < 0)
 		return -1;
-	if (ringfile_read_header(fd, &h) == 0)
+	if (ringfiles_read_header(fd, &h) == 0)
 		pid = (pid_t)h.pid;
 	close(fd);
 	return pid;

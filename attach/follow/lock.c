@@ -14,12 +14,13 @@
 #include "attach/follow/lock.h"
 #include "attach/log.h"
 #include "attach/ring/ringdir.h"
+#include "ringfiles/ringfiles.h"
 
 #define LOCK_SIZE 4096
 
 void follow_lock_path(pid_t follower, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/tattach-follower-%d.lock", ringdir_path(), (int)follower);
+	snprintf(buf, len, "%s/tattach-follower-%d.lock", ringfiles_dir(), (int)follower);
 }
 
 int follow_lock_take(struct follow_lock *l)
@@ -111,7 +112,7 @@ int follow_lock_held_by(pid_t follower)
  */
 void follow_lock_sweep(void)
 {
-	const char *dir = ringdir_path();
+	const char *dir = ringfiles_dir();
 	struct dirent *de;
 	DIR *d = opendir(dir);
 

@@ -30,7 +30,8 @@
 #include "attach/process/proc.h"
 #include "attach/ring/ringdir.h"
 #include "attach/ring/ringfile.h"
-#include "attach/ring/ringname.h"
+#include "ringfiles/ringfiles.h"
+#include "ringfiles/ringname.h"
 
 const char *ringdir_path(void)
 {
@@ -41,7 +42,7 @@ const char *ringdir_path(void)
 
 void ringdir_kept_name(pid_t pid, uint64_t start_time, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/tattach-%d.%llu.ring", ringdir_path(), (int)pid,
+	snprintf(buf, len, "%s/tattach-%d.%llu.ring", ringfiles_dir(), (int)pid,
 		 (unsigned long long)start_time);
 }
 
@@ -101,7 +102,7 @@ static void inspect(int dirfd, struct ring_entry *e)
 	if (fd < 0)
 		return;
 	if (fstat(fd, &e->st) == 0 && S_ISREG(e->st.st_mode) && !e->temporary &&
-	    ringfile_read_header(fd, &e->hdr) == 0 && e->hdr.pid == e->pid) {
+	    ringfiles_read_header(fd, &e->hdr) == 0 && e->hdr.pid == e->pid) {
 		e->readable = 1;
 		e->alive = ringdir_process_alive(e->pid, e->hdr.start_time);
 	}
@@ -127,7 +128,7 @@ static int scan(struct ring_entry **v, size_t *n, int *dir_fd)
 
 	if (!e)
 		return -ENOMEM;
-	d = opendir(ringdir_path());
+	d = opendir(ringfiles_dir());
 	if (!d) {
 		int err = -errno;
 
@@ -228,7 +229,7 @@ int ringdir_list(FILE *out)
 	int dfd, ret = scan(&v, &n, &dfd);
 
 	if (ret) {
-		pr_err("cannot read the ring folder %s: %s", ringdir_path(), strerror(-ret));
+		pr_err("cannot read the ring folder %s: %s", ringfiles_dir(), strerror(-ret));
 		return ret;
 	}
 	close(dfd);
@@ -245,7 +246,7 @@ int ringdir_list(FILE *out)
 			snprintf(parent, sizeof(parent), "%d", (int)e->hdr.parent_pid);
 		fprintf(out, "%-8d %-6u %-8s %10s %8s %7s  %s/%s\n", (int)e->pid,
 			(unsigned)e->st.st_uid, process_state(e), size, age, parent,
-			ringdir_path(), e->name);
+			ringfiles_dir(), e->name);
 		if (e->readable && !e->alive) {
 			dead++;
 			dead_bytes += resident(e);
@@ -299,7 +300,7 @@ int ringdir_clean(FILE *out)
 	char size[32];
 
 	if (ret) {
-		pr_err("cannot read the ring folder %s: %s", ringdir_path(), strerror(-ret));
+		pr_err("cannot read the ring folder %s: %s", ringfiles_dir(), strerror(-ret));
 		return ret;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -315,14 +316,14 @@ int ringdir_clean(FILE *out)
 			continue;
 		}
 		if (ret) {
-			pr_err("cannot remove %s/%s (uid %u): %s", ringdir_path(), e->name,
+			pr_err("cannot remove %s/%s (uid %u): %s", ringfiles_dir(), e->name,
 			       (unsigned)e->st.st_uid, strerror(-ret));
 			failed++;
 			if (!first)
 				first = ret;
 			continue;
 		}
-		fprintf(out, "removed %s/%s\n", ringdir_path(), e->name);
+		fprintf(out, "removed %s/%s\n", ringfiles_dir(), e->name);
 		removed++;
 		freed += resident(e);
 	}
@@ -359,9 +360,9 @@ int ringdir_keep_image(pid_t pid, uint64_t start_time, char *kept_as, size_t len
 {
 	char path[256];
 
-	snprintf(path, sizeof(path), "%s/tattach-%d.ring", ringdir_path(), (int)pid);
+	snprintf(path, sizeof(path), "%s/tattach-%d.ring", ringfiles_dir(), (int)pid);
 	for (unsigned image = 1; image < 1000; image++) {
-		snprintf(kept_as, len, "%s/tattach-%d.%llu.image%u.ring", ringdir_path(),
+		snprintf(kept_as, len, "%s/tattach-%d.%llu.image%u.ring", ringfiles_dir(),
 			 (int)pid, (unsigned long long)start_time, image);
 		if (renameat2(AT_FDCWD, path, AT_FDCWD, kept_as, RENAME_NOREPLACE) == 0) {
 			mark_image(kept_as, image);
@@ -383,12 +384,12 @@ int ringdir_set_aside(pid_t pid, uint64_t start_time, char *kept_as, size_t len,
 	char path[256];
 	int fd, ret;
 
-	snprintf(path, sizeof(path), "%s/tattach-%d.ring", ringdir_path(), (int)pid);
+	snprintf(path, sizeof(path), "%s/tattach-%d.ring", ringfiles_dir(), (int)pid);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return 0;	/* none, a symlink, or unreadable: not ours to judge */
 	ret = fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	      ringfile_read_header(fd, &h) || h.pid != pid || h.start_time == start_time;
+	      ringfiles_read_header(fd, &h) || h.pid != pid || h.start_time == start_time;
 	close(fd);
 	if (ret)
 		return 0;

@@ -13,6 +13,7 @@
 
 #include "attach/log.h"
 #include "attach/ring/ringfile.h"
+#include "ringfiles/ringfiles.h"
 
 #define PAGE 4096ull
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
@@ -204,16 +205,6 @@ static int layout_matches(const struct tat_ring_header *h, const struct stat *st
 	       l.stats_cap == h->stats_cap && l.args_off == h->args_off;
 }
 
-int ringfile_read_header(int fd, struct tat_ring_header *h)
-{
-	if (pread(fd, h, sizeof(*h), 0) != sizeof(*h))
-		return -EBADMSG;
-	if (h->magic != TAT_RING_MAGIC || h->version != TAT_RING_VERSION ||
-	    h->header_size != sizeof(*h))
-		return -EBADMSG;
-	return 0;
-}
-
 int ringfile_open_readonly(const char *path, pid_t pid, struct ringfile *rf)
 {
 	struct tat_ring_header h;
@@ -235,7 +226,7 @@ int ringfile_open_readonly(const char *path, pid_t pid, struct ringfile *rf)
 		ret = -EPERM;
 		goto fail;
 	}
-	ret = ringfile_read_header(rf->fd, &h);
+	ret = ringfiles_read_header(rf->fd, &h);
 	if (!ret && (h.pid != pid || !layout_matches(&h, &st)))
 		ret = -EBADMSG;
 	if (ret)
@@ -284,7 +275,7 @@ int ringfile_open(pid_t pid, uint64_t start_time, uid_t uid, int flags,
 		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		goto fail;
 	}
-	ret = ringfile_read_header(rf->fd, &h);
+	ret = ringfiles_read_header(rf->fd, &h);
 	if (ret)
 		goto fail;
 	/* another pid in the header: a ring renamed or copied there */

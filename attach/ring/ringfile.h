@@ -79,9 +79,6 @@ int ringfile_open_readonly(const char *path, pid_t pid, struct ringfile *rf);
  */
 int ringfile_seen_by(const struct ringfile *rf, pid_t pid);
 
-/* Read and check the header of an open ring file: 0 or -EBADMSG. */
-int ringfile_read_header(int fd, struct tat_ring_header *h);
-
 void ringfile_close(struct ringfile *rf);
 
 /* Pointers into the file; the caller has checked the geometry. */

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include <tattach/ring.h>
-#include "attach/ring/ringfile.h"
-#include "attach/ring/ringtree.h"
+#include "ringfiles/ringfiles.h"
+#include "ringfiles/ringtree.h"
 #include "consumer/decode/ring_reader.h"
 #include "consumer/input/children.h"
 
@@ -69,7 +69,7 @@ int tread_children_inputs(const char *root_path, int pid, const char **inputs,
 			 "");
 		return ret;
 	}
-	ret = ringfile_read_header(fd, &h);
+	ret = ringfiles_read_header(fd, &h);
 	close(fd);
 	if (ret || h.pid != pid) {
 		snprintf(err, errlen, "%s is not a ring file of pid %d", root_path, pid);

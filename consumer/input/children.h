@@ -10,7 +10,7 @@
  * tread_children_inputs - the rings kept of the programs pid @pid ran
  * before an exec, @root_path (its current ring), then the rings of its
  * traced descendants, each's earlier programs first
- * (attach/ring/ringtree.h), at most @max (>= 1) in all, into @inputs;
+ * (ringfiles/ringtree.h), at most @max (>= 1) in all, into @inputs;
  * @root_path is always one.  A kept ring that cannot be read is left
  * out, with one line on stderr.  The paths live in *@keep until the
  * caller frees it (free()).  Returns the count, or -errno with @err set

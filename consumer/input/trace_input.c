@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attach/ring/ringname.h"
+#include "ringfiles/ringname.h"
 #include "symbols/module_base.h"
 #include "consumer/errmsg.h"
 #include "consumer/input/proc_alive.h"

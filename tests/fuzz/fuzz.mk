@@ -22,13 +22,13 @@ FUZZ_CONSUMER_DIRS := $(filter consumer%,$(LIB_DIRS))	# consumer/ and its subfol
 # All of them but main() and formats.c (the dispatcher names every writer;
 # the folder writers need not build with clang's warnings here), and
 # input/children.c (tread --children: it reads the ring folder through
-# attach/ring/, not a ring's bytes); but attach/ring/ringname.c, which
+# ringfiles/ringtree.c, not a ring's bytes); but ringfiles/ringname.c, which
 # tells a kept earlier program's ring by its name, and opens nothing.
 FUZZ_SRCS := $(filter-out consumer/main.c consumer/export/formats.c consumer/input/children.c,\
 	       $(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.c))) tests/fuzz/sym_stub.c \
-	     tests/fuzz/elf_stub.c symbols/name_match.c attach/ring/ringname.c
+	     tests/fuzz/elf_stub.c symbols/name_match.c ringfiles/ringname.c
 FUZZ_DEPS := $(FUZZ_SRCS) $(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.h)) symbols/symbols.h \
-	     patcher/imports.h patcher/entries.h attach/ring/ringname.h \
+	     patcher/imports.h patcher/entries.h ringfiles/ringname.h \
 	     include/tattach/ring.h tests/fuzz/fuzz.mk \
 	     $(O)/consumer/export/viewer_page.h	# generated: html.c includes it
 

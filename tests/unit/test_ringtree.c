@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * attach/ring/ringtree.c: a process's traced descendants from the ring
+ * ringfiles/ringtree.c: a process's traced descendants from the ring
  * headers of a folder, matched by (pid, start time), breadth first, with
  * the rings kept of the programs each ran before an exec.
  */
@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include <tattach/ring.h>
-#include "attach/ring/ringname.h"
-#include "attach/ring/ringtree.h"
+#include "ringfiles/ringname.h"
+#include "ringfiles/ringtree.h"
 
 static char dir[] = "/tmp/tattach-ringtree-XXXXXX";
 

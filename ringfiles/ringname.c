@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "attach/ring/ringname.h"
+#include "ringfiles/ringname.h"
 
 int ringname_image(const char *name, pid_t *pid, uint64_t *start_time, unsigned *image)
 {

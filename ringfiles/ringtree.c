@@ -16,10 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attach/ring/ringdir.h"
-#include "attach/ring/ringfile.h"
-#include "attach/ring/ringname.h"
-#include "attach/ring/ringtree.h"
+#include "ringfiles/ringfiles.h"
+#include "ringfiles/ringname.h"
+#include "ringfiles/ringtree.h"
 
 /* tattach-PID.ring, tattach-PID.START.ring or tattach-PID.START.imageN.ring */
 static int ring_name(const char *name)
@@ -69,7 +68,7 @@ static int node_add(struct ring_node **v, size_t *n, size_t *cap, const char *di
 static int header_of(int dir_fd, const char *name, struct tat_ring_header *h)
 {
 	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	int ok = fd >= 0 && !ringfile_read_header(fd, h) && h->pid > 0;
+	int ok = fd >= 0 && !ringfiles_read_header(fd, h) && h->pid > 0;
 
 	if (fd >= 0)
 		close(fd);
@@ -82,7 +81,7 @@ static int header_of(int dir_fd, const char *name, struct tat_ring_header *h)
 /* Every ring of the folder (depth 0). */
 static int read_all(struct ring_node **v, size_t *n)
 {
-	const char *dir = ringdir_path();
+	const char *dir = ringfiles_dir();
 	struct dirent *de;
 	size_t cap = 0;
 	DIR *d = opendir(dir);

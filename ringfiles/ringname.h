@@ -2,9 +2,10 @@
 /*
  * The name of a ring kept of a program a process ran before an exec,
  * tattach-PID.START.imageN.ring (attach/ring/ringdir.h,
- * ringdir_keep_image()).  The ring header does not say which program of
- * its process it traced: the name does.  Nothing here touches a file, so
- * tread's fuzzed reader (tests/fuzz/fuzz.mk) builds with it.
+ * ringdir_keep_image()).  Its header says N too (header.image), but only
+ * since tattach writes it there: for older rings, the name alone does.
+ * Nothing here touches a file, so tread's fuzzed reader
+ * (tests/fuzz/fuzz.mk) builds with it.
  */
 #ifndef TATTACH_RINGNAME_H
 #define TATTACH_RINGNAME_H

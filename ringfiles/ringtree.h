@@ -28,7 +28,7 @@ struct ring_node {
 };
 
 /*
- * ringtree_descendants - every ring in the ring folder (ringdir_path())
+ * ringtree_descendants - every ring in the ring folder (ringfiles_dir())
  * whose chain of parents leads to the process (@pid, @start_time), its
  * children before their own children (breadth first).  A process is
  * found through any of its rings, and all of them are listed together,
