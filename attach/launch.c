@@ -35,6 +35,7 @@
 
 #include "attach/launch.h"
 #include "attach/log.h"
+#include "ringfiles/ringfiles.h"
 
 /* The command, once started: where forwarded signals go. */
 static volatile sig_atomic_t child_pid;
@@ -266,6 +267,22 @@ static void say_how_it_ended(pid_t pid, int status, const char *then)
 			WEXITSTATUS(status), then);
 }
 
+/* The command had more threads than its ring's slots: say what it cost,
+ * as nothing else would before tread's summary. */
+static void say_untraced_threads(pid_t pid, const char *ring_path)
+{
+	struct tat_ring_header h;
+	int fd = open(ring_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (ringfiles_read_header(fd, &h) == 0 && h.threads_overflow)
+		fprintf(stderr, "tattach: pid %d had more threads than its %u thread slots: "
+			"%llu calls of the others were not traced (-t sets the number)\n",
+			(int)pid, h.max_threads, (unsigned long long)h.threads_overflow);
+	close(fd);
+}
+
 /* Stop the command at its entry point, enable, continue it: 0, or the
  * exit status to give up with (the reason printed). */
 static int start_traced(struct session_opts *o, const struct launch_opts *lo,
@@ -363,6 +380,7 @@ int launch_run(struct session_opts *o, const struct launch_opts *lo)
 		return LAUNCH_FAILED;
 	}
 	code = status_code(status);
+	say_untraced_threads(pid, rep.ring_path);
 	if (!lo->save_path) {
 		char then[64];
 

@@ -415,6 +415,38 @@ Test(launch, ring_options_apply, .timeout = 60)
 }
 
 /*
+ * A command with more threads than its ring's slots: tattach says, once
+ * it ended, how many calls were not traced; every call is in the trace
+ * or in that count.  -t 4: the main thread and 3 of the 8 threads get a
+ * slot; each of the 5 others makes 6 calls untraced (thread_work(),
+ * work(2): work, 2 step, 2 leaf).
+ */
+Test(launch, more_threads_than_slots_said_at_the_end, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, want[160];
+	pid_t pid;
+
+	cr_assert_eq(launch("-t 4 -b 64K", "2 threads 8", &pid, &out, &err), 0, "%s", err);
+	snprintf(want, sizeof(want), "tattach: pid %d had more threads than its 4 thread slots: "
+		 "30 calls of the others were not traced (-t sets the number)\n", (int)pid);
+	cr_assert(strstr(err, want), "no '%s' in:\n%s", want, err);
+	cr_assert_eq(tread(pid, "--report", &out, &err), 0, "%s", err);
+	cr_assert_eq(report_calls(out, "thread_work"), 3, "%s", out);
+	cr_assert_eq(report_calls(out, "work"), 1 + 3, "%s", out);
+	cr_assert_eq(report_calls(out, "step"), 2 + 3 * 2, "%s", out);
+	ring_remove(pid);
+	free(out);
+	free(err);
+
+	/* enough slots: nothing to say */
+	cr_assert_eq(launch("-t 16 -b 64K", "2 threads 8", &pid, &out, &err), 0, "%s", err);
+	cr_assert(!strstr(err, "were not traced"), "%s", err);
+	ring_remove(pid);
+	free(out);
+	free(err);
+}
+
+/*
  * Too many calls for an 8K ring: discard mode keeps the start (the
  * constructor's calls) and loses the end, flight mode the opposite.
  */

@@ -11,6 +11,8 @@
  *   signal SIG   raise(SIG)
  *   wait         print "ready PID", wait for a line (or EOF) on stdin,
  *                then exit 0: for tests that signal tattach meanwhile
+ *   threads T    then T threads (at most 64), alive at once, each
+ *                calling work(N) once; exit 0 when all have
  *   interrupt    go to a process group of its own (the terminal's
  *                signals then reach tattach only), print "ready PID",
  *                count the SIGINTs it gets by sender, the terminal
@@ -23,6 +25,7 @@
  *
  * and the constructor's calls are the ones an attach after start misses.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +84,33 @@ static void note_sigterm(int sig)
 	terminated = 1;
 }
 
+static pthread_barrier_t all_worked;
+
+static void *thread_work(void *n)
+{
+	sink += work((long)n);
+	pthread_barrier_wait(&all_worked);
+	return NULL;
+}
+
+/* The "threads" mode: @count threads (at most 64) each call work(@n),
+ * all alive until every one has, so each needs a thread slot of its own
+ * (glibc gives a thread started after another ended that one's TCB, and
+ * tattach its slot). */
+static int run_threads(long count, long n)
+{
+	pthread_t th[64];
+
+	if (count < 1 || count > 64 || pthread_barrier_init(&all_worked, NULL, (unsigned)count))
+		return 1;
+	for (long i = 0; i < count; i++)
+		if (pthread_create(&th[i], NULL, thread_work, (void *)n))
+			return 1;
+	for (long i = 0; i < count; i++)
+		pthread_join(th[i], NULL);
+	return 0;
+}
+
 /* The "interrupt" mode. */
 static int count_interrupts(void)
 {
@@ -125,6 +155,8 @@ int main(int argc, char **argv)
 		exit(atoi(argv[3]));
 	if (argc > 3 && !strcmp(argv[2], "signal"))
 		raise(atoi(argv[3]));
+	if (argc > 3 && !strcmp(argv[2], "threads"))
+		return run_threads(atol(argv[3]), n);
 	if (argc > 2 && !strcmp(argv[2], "interrupt"))
 		return count_interrupts();
 	if (argc > 2 && !strcmp(argv[2], "wait")) {
