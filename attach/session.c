@@ -91,11 +91,9 @@ static int release(struct held *h, struct session_report *rep)
 /* Free bytes in the ring folder, or -errno (said). */
 static int64_t ring_dir_free(const char **dirp)
 {
-	const char *dir = getenv("TATTACH_RING_DIR");
+	const char *dir = ringfiles_dir();
 	struct statvfs vfs;
 
-	if (!dir || !*dir)
-		dir = TAT_RING_DIR;
 	*dirp = dir;
 	if (statvfs(dir, &vfs) < 0) {
 		pr_err("cannot use the ring folder %s: %s", dir, strerror(errno));
@@ -139,12 +137,10 @@ static int check_stats_room(const struct ringfile *rf)
 static int check_room(const struct ring_geometry *geo, int stats, int say)
 {
 	uint64_t need = ring_geometry_size(geo), avail;
-	const char *dir = getenv("TATTACH_RING_DIR");
+	const char *dir = ringfiles_dir();
 	struct statvfs vfs;
 	int ret;
 
-	if (!dir || !*dir)
-		dir = TAT_RING_DIR;
 	if (!need)
 		return 0;	/* invalid geometry: ringfile_create says so */
 	if (!stats)

@@ -22,6 +22,7 @@
 #include "consumer/input/savefile.h"
 #include "consumer/session.h"
 #include "consumer/input/trace_input.h"
+#include "ringfiles/ringfiles.h"
 #include "tattach/ring.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -151,7 +152,6 @@ int main(int argc, char **argv)
 	struct tread_options opt;
 	struct tread_session_config cfg = { 0 };
 	char err[1024], path[4096 + 64];
-	const char *dir = getenv("TATTACH_RING_DIR");
 	int ret;
 
 	if (tread_parse_args(argc, argv, &opt, err, sizeof(err))) {
@@ -174,9 +174,8 @@ int main(int argc, char **argv)
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOFBF, 64 << 10);
 	if (opt.pid)
-		/* the same folder tattach uses (attach/ring/ringfile.c) */
-		snprintf(path, sizeof(path), "%.4096s/tattach-%d.ring",
-			 dir && *dir ? dir : TAT_RING_DIR, opt.pid);
+		/* the same folder tattach uses */
+		snprintf(path, sizeof(path), "%.4096s/tattach-%d.ring", ringfiles_dir(), opt.pid);
 	if (opt.children) {
 		void *kids;
 

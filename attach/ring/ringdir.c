@@ -33,13 +33,6 @@
 #include "ringfiles/ringfiles.h"
 #include "ringfiles/ringname.h"
 
-const char *ringdir_path(void)
-{
-	const char *dir = getenv("TATTACH_RING_DIR");
-
-	return dir && *dir ? dir : TAT_RING_DIR;
-}
-
 void ringdir_kept_name(pid_t pid, uint64_t start_time, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/tattach-%d.%llu.ring", ringfiles_dir(), (int)pid,

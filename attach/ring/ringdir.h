@@ -14,9 +14,6 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-/* The folder of the ring files: $TATTACH_RING_DIR or TAT_RING_DIR. */
-const char *ringdir_path(void);
-
 /* DIR/tattach-PID.START.ring, the name a ring of an exited process keeps. */
 void ringdir_kept_name(pid_t pid, uint64_t start_time, char *buf, size_t len);
 

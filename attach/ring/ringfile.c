@@ -20,10 +20,7 @@
 
 void ringfile_path(pid_t pid, char *buf, size_t len)
 {
-	const char *dir = getenv("TATTACH_RING_DIR");
-
-	snprintf(buf, len, "%s/tattach-%d.ring", dir && *dir ? dir : TAT_RING_DIR,
-		 (int)pid);
+	snprintf(buf, len, "%s/tattach-%d.ring", ringfiles_dir(), (int)pid);
 }
 
 struct layout {
@@ -301,7 +298,6 @@ int ringfile_create(pid_t pid, uint64_t start_time, uid_t uid, gid_t gid,
 		    const struct ring_geometry *geo, struct ringfile *rf)
 {
 	char tmp[sizeof(rf->path) + 16];
-	const char *dir;
 	struct tat_ring_header *h;
 	struct layout l;
 	int ret;
@@ -317,9 +313,7 @@ int ringfile_create(pid_t pid, uint64_t start_time, uid_t uid, gid_t gid,
 	 * sees a half-made ring file under its real name, and of two
 	 * tattach runs racing to create it exactly one wins.
 	 */
-	dir = getenv("TATTACH_RING_DIR");
-	snprintf(tmp, sizeof(tmp), "%s/.tattach-%d.XXXXXX",
-		 dir && *dir ? dir : TAT_RING_DIR, (int)pid);
+	snprintf(tmp, sizeof(tmp), "%s/.tattach-%d.XXXXXX", ringfiles_dir(), (int)pid);
 	rf->fd = mkostemp(tmp, O_CLOEXEC);
 	if (rf->fd < 0)
 		return -errno;
