@@ -88,7 +88,7 @@ int tread_print_losses(FILE *out, const struct tread_trace *t, int32_t tid)
 		p.buf[0] = 0;
 		add(&p, "%" PRIu64 " events dropped (ring full)", tot.ring_dropped);
 		add(&p, "%" PRIu64 " calls not traced (nested too deep)", tot.too_deep);
-		add(&p, "%" PRIu64 " events dropped (no free thread slot)", tot.no_slot);
+		add(&p, "%" PRIu64 " calls not traced (no free thread slot)", tot.no_slot);
 		ret = put(fprintf(out, "# writer counters since attach: %s\n",
 				       p.buf));
 	}

@@ -137,7 +137,8 @@ struct tat_ring_header {
 	uint32_t patched_sites;		/* sites calling the trampoline now */
 
 	/* Written by the trampoline [T]. */
-	uint64_t threads_overflow;	/* events dropped: no free thread slot */
+	uint64_t threads_overflow;	/* calls not traced: no free thread slot
+					 * (counted at each entry) */
 	uint32_t threads_used;		/* thread slots claimed so far */
 	uint32_t pad1;
 

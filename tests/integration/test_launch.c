@@ -431,6 +431,9 @@ Test(launch, more_threads_than_slots_said_at_the_end, .timeout = 60)
 		 "30 calls of the others were not traced (-t sets the number)\n", (int)pid);
 	cr_assert(strstr(err, want), "no '%s' in:\n%s", want, err);
 	cr_assert_eq(tread(pid, "--report", &out, &err), 0, "%s", err);
+	/* tread says it too */
+	cr_assert(strstr(out, "# writer counters since attach: 30 calls not traced (no free "
+			 "thread slot)\n"), "%s", out);
 	cr_assert_eq(report_calls(out, "thread_work"), 3, "%s", out);
 	cr_assert_eq(report_calls(out, "work"), 1 + 3, "%s", out);
 	cr_assert_eq(report_calls(out, "step"), 2 + 3 * 2, "%s", out);
