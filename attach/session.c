@@ -173,13 +173,11 @@ static int check_room(const struct ring_geometry *geo, int stats, int say)
 static uint32_t slots_for(pid_t pid)
 {
 	uint32_t slots = SESSION_DEFAULT_THREADS;
-	pid_t *tids = NULL;
-	size_t n = 0;
+	long n = 0;
 
-	if (proc_tasks(pid, &tids, &n) == 0)
-		while (slots < 2 * n && slots < SESSION_MAX_THREADS)
+	if (proc_status_long(pid, "Threads", &n) == 0)
+		while ((long)slots < 2 * n && slots < SESSION_MAX_THREADS)
 			slots <<= 1;
-	free(tids);
 	return slots;
 }
 
