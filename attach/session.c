@@ -58,23 +58,6 @@ static unsigned log2_ceil(uint64_t v)
 	return b;
 }
 
-static int hold(pid_t pid, struct held *h)
-{
-	int ret = hold_all(pid, h);
-
-	if (ret == -EPERM)
-		target_explain_eperm(pid);
-	else if (ret == -EAGAIN && h->in_vfork)
-		target_explain_vfork(pid, h->in_vfork);
-	else if (ret == -EAGAIN)
-		;	/* threads kept appearing: said by hold_all() */
-	else if (ret == -ESRCH)
-		pr_err("pid %d exited while being stopped", (int)pid);
-	else if (ret)
-		pr_err("cannot stop pid %d: %s", (int)pid, strerror(-ret));
-	return ret;
-}
-
 static int release(struct held *h, struct session_report *rep)
 {
 	int ret;
@@ -616,7 +599,7 @@ static int seccomp_allows(pid_t pid)
 
 	if (ret <= 0)
 		return ret;
-	ret = hold(pid, &h);
+	ret = target_hold(pid, &h);
 	if (ret)
 		return ret;
 	ret = seccomp_check_held(&h);
@@ -957,7 +940,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	if (!args_differ)
 		marks_flags_find(&rf, &mf);	/* the specs the stop keeps */
 	phase_mark("plan the rewrite");
-	ret = hold(o->pid, &h);
+	ret = target_hold(o->pid, &h);
 	if (ret)
 		goto out;
 	phase_mark("stop threads");
@@ -1156,7 +1139,7 @@ static void cut_kept(const struct session_opts *o, struct ringfile *rf,
 
 		/* stopped again before it ran, it would still be where it was */
 		unhijack_wait_ran(o->pid, urep, CUT_WAIT_MS, CUT_RAN_NS << tries);
-		if (hold(o->pid, &h))
+		if (target_hold(o->pid, &h))
 			return;
 		unhijack_report_free(urep);
 		ret = remote_open(&r, &h, rescue_of(rf, o->pid));
@@ -1213,7 +1196,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	rewrite_prepare(&rf, NULL, NULL, NULL, o->pid, PATCH_DISABLE, &prep);
 	marks_flags_find(&rf, &mf);
 	phase_mark("before stopping (unwind tables, own memory, plan)");
-	ret = hold(o->pid, &h);
+	ret = target_hold(o->pid, &h);
 	if (ret)
 		goto out;
 	phase_mark("stop threads");

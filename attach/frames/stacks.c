@@ -73,14 +73,9 @@ int session_stacks(pid_t pid, FILE *out)
 	    ringfile_open(pid, ps.start_time, uid, 0, &rf) == 0 &&
 	    shadow_open(&s, pid, rf.hdr) == 0)
 		sp = &s;
-	ret = hold_all(pid, &h);
-	if (ret) {
-		if (ret == -EPERM)
-			target_explain_eperm(pid);
-		else
-			pr_err("cannot stop pid %d: %s", (int)pid, strerror(-ret));
+	ret = target_hold(pid, &h);
+	if (ret)
 		goto out;
-	}
 	for (size_t i = 0; i < h.n; i++) {
 		if (i)
 			fputc('\n', out);

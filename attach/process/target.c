@@ -93,6 +93,23 @@ void target_explain_vfork(pid_t pid, pid_t tid)
 		       (int)tid, (int)pid);
 }
 
+int target_hold(pid_t pid, struct held *h)
+{
+	int ret = hold_all(pid, h);
+
+	if (ret == -EPERM)
+		target_explain_eperm(pid);
+	else if (ret == -EAGAIN && h->in_vfork)
+		target_explain_vfork(pid, h->in_vfork);
+	else if (ret == -EAGAIN)
+		;	/* threads kept appearing: said by hold_all() */
+	else if (ret == -ESRCH)
+		pr_err("pid %d exited while being stopped", (int)pid);
+	else if (ret)
+		pr_err("cannot stop pid %d: %s", (int)pid, strerror(-ret));
+	return ret;
+}
+
 int target_check(pid_t pid, struct proc_stat *st)
 {
 	int machine = 0, ret;

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "attach/process/proc.h"
+#include "attach/process/seize.h"
 
 /*
  * target_check - refuse, with one logged line, a pid that does not exist,
@@ -21,6 +22,13 @@ int target_check(pid_t pid, struct proc_stat *st);
  * checks again for a thread that enters vfork() later.  Returns 0 or -EAGAIN.
  */
 int target_check_stoppable(pid_t pid);
+
+/*
+ * target_hold - hold_all(), and say in one logged line why it failed: not
+ * allowed, a thread in vfork(), the process gone, or the error.  Returns
+ * hold_all()'s value.
+ */
+int target_hold(pid_t pid, struct held *h);
 
 /* Log that thread @tid of @pid waits in vfork() and cannot be stopped. */
 void target_explain_vfork(pid_t pid, pid_t tid);

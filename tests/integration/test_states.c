@@ -181,6 +181,7 @@ Test(states, enable_and_disable_with_a_thread_in_vfork_answer_at_once)
 	cr_assert_neq(vforker, t.pid);
 	assert_refused_in_vfork("--disable", vforker, child);
 	assert_refused_in_vfork("--enable", vforker, child);
+	assert_refused_in_vfork("--stacks", vforker, child);
 	/* --status does not stop anything: it works meanwhile */
 	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, "tracing:      enabled"), "%s", out);
