@@ -41,12 +41,17 @@ static int waits_in_vfork(struct held *h, pid_t tid)
 	return 1;
 }
 
+static int timespec_after(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec >= b->tv_nsec);
+}
+
 /*
- * Wait for the interrupt stop of a freshly seized thread.  Returns 1 when
- * stopped, 0 when the thread exited meanwhile, -EAGAIN when it waits in
- * vfork() (it entered it after we looked: it cannot stop before its child
- * execs or exits, and stays seized until tattach exits, when the kernel
- * drops the pending interrupt), -errno on error.
+ * Wait for the interrupt stop of a freshly seized thread @tid of @h.
+ * Returns 1 when stopped, 0 when the thread exited meanwhile, -EAGAIN
+ * when it waits in vfork() (it entered it after we looked: it cannot stop
+ * before its child execs or exits, which hold_all() then waits for, the
+ * thread still seized), -errno on error.
  *
  * A signal that arrives first is handed back to the thread untouched, and
  * the thread is asked to stop again: a stop for a signal can make the
@@ -61,8 +66,10 @@ static int waits_in_vfork(struct held *h, pid_t tid)
  *
  * The wait is for SIGCHLD, which the kernel sends us at every stop of a
  * tracee; every 50 ms without one, we look whether the thread is in vfork.
+ * With a @deadline (CLOCK_MONOTONIC; @h unused), we do not look, and
+ * return -ETIMEDOUT once it passed: hold_wait_vfork()'s wait.
  */
-static int wait_interrupt_stop(struct held *h, pid_t tid)
+static int wait_stop(struct held *h, pid_t tid, const struct timespec *deadline)
 {
 	const struct timespec recheck = { 0, 50 * 1000 * 1000 };
 	sigset_t chld, old;
@@ -79,6 +86,17 @@ static int wait_interrupt_stop(struct held *h, pid_t tid)
 				continue;
 			ret = errno == ECHILD ? 0 : -errno;
 			break;
+		}
+		if (got == 0 && deadline) {
+			struct timespec now;
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (timespec_after(&now, deadline)) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+			sigtimedwait(&chld, NULL, &recheck);
+			continue;
 		}
 		if (got == 0) {
 			/* the /proc read only after a quiet wait: the other
@@ -109,6 +127,11 @@ static int wait_interrupt_stop(struct held *h, pid_t tid)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ret;
+}
+
+static int wait_interrupt_stop(struct held *h, pid_t tid)
+{
+	return wait_stop(h, tid, NULL);
 }
 
 /*
@@ -301,9 +324,45 @@ int hold_record(struct held *h, pid_t tid)
 	return 0;
 }
 
+int hold_wait_vfork(pid_t tid, const struct timespec *deadline)
+{
+	int ret;
+
+	if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0) {
+		if (errno == ESRCH)
+			return 1;
+		/* seized by us already (hold_pass() found it waiting): ours
+		 * if we may ask it to stop; else another tracer's */
+		if (errno != EPERM)
+			return -errno;
+		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
+			return -EPERM;
+	} else if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+		ret = errno;
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+		return ret == ESRCH ? 1 : -ret;
+	}
+	/* its stop comes when vfork() returns */
+	ret = wait_stop(NULL, tid, deadline);
+	if (ret == -ETIMEDOUT)
+		return 0;	/* stays seized, its stop pending (seize.h) */
+	if (ret > 0)
+		ptrace(PTRACE_DETACH, tid, 0, 0);
+	return ret < 0 ? ret : 1;
+}
+
+void hold_vfork_deadline(struct timespec *deadline)
+{
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	deadline->tv_sec += HOLD_VFORK_WAIT_S;
+}
+
+static int hold_all_once(pid_t pid, struct held *h);
+
 int hold_all(pid_t pid, struct held *h)
 {
-	int ret = 0;
+	struct timespec deadline;
+	int ret;
 
 	priority_raise();	/* undone by release_all() */
 	if (hold_ops) {	/* --follow: our tracees already, stopped by it */
@@ -314,6 +373,32 @@ int hold_all(pid_t pid, struct held *h)
 			priority_restore();
 		return ret;
 	}
+	hold_vfork_deadline(&deadline);
+	for (;;) {
+		struct timespec now;
+		pid_t tid;
+		int left;
+
+		ret = hold_all_once(pid, h);	/* on failure, nothing held */
+		if (ret != -EAGAIN || !h->in_vfork)
+			return ret;
+		/* Nothing of the process is stopped while we wait for the
+		 * thread to leave vfork(); then all over again, until the
+		 * deadline (threads that vfork() one after the other) */
+		tid = h->in_vfork;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = timespec_after(&now, &deadline) ? 0 : hold_wait_vfork(tid, &deadline);
+		if (left <= 0) {
+			h->in_vfork = tid;
+			return left < 0 ? left : -EAGAIN;
+		}
+		priority_raise();
+	}
+}
+
+static int hold_all_once(pid_t pid, struct held *h)
+{
+	int ret = 0;
 
 	memset(h, 0, sizeof(*h));
 	h->pid = pid;

@@ -36,12 +36,33 @@ struct held {
  * created while we were stopping the others.
  * Threads that exit meanwhile (also a main thread that called
  * pthread_exit(): a zombie leader) are skipped, not errors.
+ * A thread waiting in vfork() cannot stop before its child calls exec or
+ * exits: with nothing of the process stopped, we wait up to
+ * HOLD_VFORK_WAIT_S seconds for that (hold_wait_vfork()), then start
+ * again.
  * Returns 0, or -ESRCH (no such process), -EPERM (not allowed, reason
  * logged), -EBUSY (already traced by someone else), -EAGAIN (h->in_vfork
- * set: that thread waits in vfork() and cannot be stopped; or threads kept
- * appearing, logged), other -errno.  On failure no thread is left held.
+ * set: that thread still waits in vfork() after HOLD_VFORK_WAIT_S; or
+ * threads kept appearing, logged), other -errno.  On failure no thread is
+ * left held.
  */
 int hold_all(pid_t pid, struct held *h);
+
+/* How long tattach waits for a thread to leave vfork(). */
+#define HOLD_VFORK_WAIT_S 2
+
+/*
+ * hold_wait_vfork - wait until thread @tid leaves vfork() (its
+ * stop, asked for now, comes when vfork() returns; a real event, no
+ * polling of /proc), or @deadline (CLOCK_MONOTONIC) passes; nothing else
+ * of its process is stopped.  Returns 1 when it left (let go again) or is
+ * gone, 0 at the deadline (it then stays seized, its stop pending, until
+ * tattach exits, when the kernel drops both), or -errno.
+ */
+int hold_wait_vfork(pid_t tid, const struct timespec *deadline);
+
+/* @deadline: HOLD_VFORK_WAIT_S from now. */
+void hold_vfork_deadline(struct timespec *deadline);
 
 /*
  * hold_thread - seize and stop thread @tid of @pid alone, the others

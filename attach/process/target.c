@@ -62,22 +62,34 @@ static int refuse_unsafe(pid_t pid)
 
 /*
  * A thread waiting in vfork() cannot be stopped until its child calls exec
- * or exits (the wait ignores every signal but SIGKILL): refuse now rather
- * than wait for that, maybe forever.
+ * or exits (the wait ignores every signal but SIGKILL): wait for that a
+ * little (hold_wait_vfork(), nothing stopped meanwhile), then refuse
+ * rather than wait maybe forever.
  */
 int target_check_stoppable(pid_t pid)
 {
+	struct timespec deadline;
 	pid_t *tids;
 	size_t n;
 	int ret = 0;
 
 	if (proc_tasks(pid, &tids, &n))
 		return 0;	/* gone: the next steps say so */
-	for (size_t i = 0; i < n && !ret; i++)
-		if (proc_thread_in_vfork(pid, tids[i])) {
+	hold_vfork_deadline(&deadline);
+	for (size_t i = 0; i < n && !ret; i++) {
+		if (!proc_thread_in_vfork(pid, tids[i]))
+			continue;
+		ret = hold_wait_vfork(tids[i], &deadline);
+		if (ret == 0) {
 			target_explain_vfork(pid, tids[i]);
 			ret = -EAGAIN;
+		} else if (ret > 0) {
+			ret = 0;	/* it went on */
+		} else {
+			pr_err("cannot wait for thread %d of pid %d to leave vfork(): %s",
+			       (int)tids[i], (int)pid, strerror(-ret));
 		}
+	}
 	free(tids);
 	return ret;
 }
@@ -86,11 +98,12 @@ void target_explain_vfork(pid_t pid, pid_t tid)
 {
 	if (tid == pid)
 		pr_err("pid %d waits in vfork() until its child calls exec or exits, and "
-		       "cannot be stopped before that; try again then", (int)pid);
+		       "cannot be stopped before that (waited %d s); try again then",
+		       (int)pid, HOLD_VFORK_WAIT_S);
 	else
 		pr_err("thread %d of pid %d waits in vfork() until its child calls exec or "
-		       "exits, and cannot be stopped before that; try again then",
-		       (int)tid, (int)pid);
+		       "exits, and cannot be stopped before that (waited %d s); try again "
+		       "then", (int)tid, (int)pid, HOLD_VFORK_WAIT_S);
 }
 
 int target_hold(pid_t pid, struct held *h)

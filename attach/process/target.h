@@ -16,10 +16,12 @@
 int target_check(pid_t pid, struct proc_stat *st);
 
 /*
- * target_check_stoppable - refuse, with one logged line, a process with a
- * thread waiting in vfork(): it cannot be stopped until its child calls
- * exec or exits.  Checked before anything is stopped or created; hold_all()
- * checks again for a thread that enters vfork() later.  Returns 0 or -EAGAIN.
+ * target_check_stoppable - wait up to HOLD_VFORK_WAIT_S for the threads of
+ * @pid waiting in vfork() to leave it (they cannot be stopped until their
+ * child calls exec or exits), and refuse, with one logged line, a process
+ * with one still there.  Checked before anything is stopped or created;
+ * hold_all() waits the same way for a thread that enters vfork() later.
+ * Returns 0, -EAGAIN or another -errno (said).
  */
 int target_check_stoppable(pid_t pid);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Processes in awkward states: a thread waiting in vfork() (tattach must
- * answer at once, never wait for the child), a main thread that has exited
+ * Processes in awkward states: a thread waiting in vfork() (tattach waits
+ * a little for its child, never for good), a main thread that has exited
  * while others run (the live threads are traced), threads that exit while
  * they are being stopped (gone, not "not permitted").
  */
@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/graph_parse.h"
@@ -109,9 +111,10 @@ static long patched_sites(const char *status)
 }
 
 /*
- * tattach @args must have failed at once, in one line, because thread
- * @vforker waits in vfork(): it returned while the child still blocks and
- * the vforking thread still waits, and left nothing attached.
+ * tattach @args must have failed, in one line, because thread @vforker
+ * waits in vfork() (for good: its child blocks until told): it returned
+ * after its wait while the child still blocks and the vforking thread
+ * still waits, and left nothing attached.
  */
 static void assert_refused_in_vfork(const char *args, pid_t vforker, pid_t child)
 {
@@ -135,12 +138,12 @@ static void assert_refused_in_vfork(const char *args, pid_t vforker, pid_t child
 	free(err);
 }
 
-static void enable_run_disable(long n)
+/* Traced already: run @n, disable, and the graph is work(@n)'s. */
+static void run_disable(long n)
 {
 	char *out = NULL, *err = NULL, *want = NULL, *w = expect_work(n), *got, cmd[32];
 	int tids[8];
 
-	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
 	snprintf(cmd, sizeof(cmd), "run %ld", n);
 	cr_assert_str_eq(target_cmd(&t, cmd), "done");
 	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
@@ -159,7 +162,17 @@ static void enable_run_disable(long n)
 	free(err);
 }
 
-Test(states, enable_with_the_main_thread_in_vfork_answers_at_once)
+static void enable_run_disable(long n)
+{
+	char *out = NULL, *err = NULL;
+
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	run_disable(n);
+}
+
+Test(states, enable_with_the_main_thread_in_vfork_for_good_is_refused)
 {
 	pid_t vforker, child = vforked_child(target_cmd(&t, "vfork"), &vforker);
 
@@ -171,7 +184,55 @@ Test(states, enable_with_the_main_thread_in_vfork_answers_at_once)
 	enable_run_disable(2);
 }
 
-Test(states, enable_and_disable_with_a_thread_in_vfork_answer_at_once)
+/*
+ * A vfork() that ends while tattach waits: tattach seizes the thread in
+ * vfork() (seen as its tracer in /proc), the child then exits, and the
+ * enable goes on and succeeds, the process traced as usual.
+ */
+Test(states, enable_waits_for_a_vfork_that_ends)
+{
+	const struct timespec tick = { 0, 1000 * 1000 };
+	char pid_arg[16], err[512] = "";
+	pid_t vforker, child = vforked_child(target_cmd(&t, "vfork"), &vforker);
+	int errpipe[2], status;
+	ssize_t n;
+	pid_t tp;
+
+	cr_assert_eq(vforker, t.pid);
+	cr_assert_eq(pipe(errpipe), 0);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)t.pid);
+	tp = fork();
+	cr_assert(tp >= 0);
+	if (tp == 0) {
+		dup2(errpipe[1], 2);
+		dup2(errpipe[1], 1);
+		execl(build_path("tattach"), "tattach", "-p", pid_arg, "--enable", (char *)NULL);
+		_exit(127);
+	}
+	close(errpipe[1]);
+	/* tattach waits on the thread in vfork(): it is its tracer now */
+	while (tracer_of(vforker) != tp) {
+		if (waitpid(tp, &status, WNOHANG) == tp) {
+			n = read(errpipe[0], err, sizeof(err) - 1);
+			err[n > 0 ? n : 0] = 0;
+			cr_assert_fail("tattach ended (status %#x) without waiting:\n%s",
+				       status, err);
+		}
+		nanosleep(&tick, NULL);
+	}
+	cr_assert_eq(task_state(child, child), 'S', "the child still blocks");
+	cr_assert_str_eq(target_cmd(&t, "release"), "done");
+	cr_assert_eq(waitpid(tp, &status, 0), tp);
+	n = read(errpipe[0], err, sizeof(err) - 1);
+	err[n > 0 ? n : 0] = 0;
+	close(errpipe[0]);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "tattach --enable: status %#x\n%s", status, err);
+	cr_assert(ring_exists(t.pid), "no ring after the enable");
+	run_disable(2);
+}
+
+Test(states, enable_and_disable_with_a_thread_in_vfork_for_good_are_refused)
 {
 	char *out = NULL, *err = NULL;
 	pid_t child, vforker;

@@ -8,16 +8,24 @@
  * enable/disable cycles.  Here a child takes a timer's signal every 200 us
  * and is held and released many times: without the fix about one hold in
  * fifteen never returned, and the test timed out.
+ *
+ * And a thread that waits in vfork() when the hold begins: hold_all()
+ * waits for it to leave, with nothing stopped, and then holds the process
+ * (it refused at once before).
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "attach/process/proc.h"
 #include "attach/process/seize.h"
 
 #define HOLDS 300
@@ -87,4 +95,73 @@ Test(seize, holds_a_thread_that_takes_a_signal_every_200us, .timeout = 60)
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 		  "the child ran until killed (status %#x)", status);
+}
+
+/* Has a tracer seized process @pid?  (Its TracerPid, read by a vfork
+ * child, which shares its parent's memory but not its stdio: no stdio.) */
+static int traced_now(pid_t pid)
+{
+	char path[64], buf[2048], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	p = strstr(buf, "TracerPid:");
+	return p && atoi(p + strlen("TracerPid:")) != 0;
+}
+
+/* The child: vfork(); its child waits until a tracer seized the parent
+ * (hold_all() waiting for vfork() to end), then exits. */
+static void vfork_child(void)
+{
+	const struct timespec tick = { 0, 1000 * 1000 };
+	pid_t v;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	v = vfork();
+	if (v == 0) {
+		pid_t parent = getppid();
+
+		/* killed with its parent (the test failed meanwhile) */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		while (getppid() == parent && !traced_now(parent))
+			nanosleep(&tick, NULL);
+		_exit(0);
+	}
+	if (v < 0 || waitpid(v, NULL, 0) != v)
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+Test(seize, hold_all_waits_for_a_thread_to_leave_vfork, .timeout = 60)
+{
+	const struct timespec tick = { 0, 1000 * 1000 };
+	struct held h;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0)
+		vfork_child();
+	while (!proc_thread_in_vfork(pid, pid))
+		nanosleep(&tick, NULL);	/* until it is in vfork() */
+
+	cr_assert_eq(hold_all(pid, &h), 0, "held once its vfork() ended");
+	cr_assert_eq(h.n, 1);
+	cr_assert_eq(h.in_vfork, 0);
+	cr_assert_not(proc_thread_in_vfork(pid, pid));
+	cr_assert_eq(release_all(&h), 0);
+
+	kill(pid, SIGKILL);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		  "the child waited for its vfork child, then ran on (status %#x)", status);
 }
