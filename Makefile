@@ -215,7 +215,8 @@ VALGRIND_TESTS += test_launch
 # Long robustness runs, not part of check: tracer killed at random moments
 # (TATTACH_TRIALS, default 200; at -pg and at patchable-entry sites, at
 # -pg sites with hijacked returns, and with every entry and import of a
-# build without -pg patched) and 1000 enable/disable cycles.
+# build without -pg patched), 1000 enable/disable cycles, and a soak of
+# the hazards target under every tattach action (TATTACH_STRESS_SECONDS).
 stress: deps
 	$(Q)$(MAKE) --no-print-directory all targets $(STRESS_SRCS:%.c=$(O)/%) $(O)/tests/integration/test_cycles
 	$(Q)TATTACH_CYCLES=1000 sh tests/run-all.sh $(O) $(STRESS_SRCS:%.c=$(O)/%) $(O)/tests/integration/test_cycles \

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A soak (make stress): the hazards target, built -pg and with patchable
+ * entries, runs its commands one after the other (signals at 5 kHz on a
+ * sigaltstack, fork, fork + exec, vfork + exec, a vfork child calling
+ * traced code, longjmp, siglongjmp, recursion, tail calls, threads that
+ * come and go, cancelled threads), each checking its own results, while
+ * tattach and tread do everything they can to it at random: enable in
+ * each mode and ring size, enable with a filter, disable, switch modes,
+ * set a depth limit, status, stacks, reports.  Every tattach and tread
+ * must end (a minute at most) and succeed, or refuse with one of the
+ * answers a busy process may get; every command of the targets must
+ * answer "done"; they must exit 0 at the end.
+ *
+ * This is how two hangs were found: a signal between tattach's interrupt
+ * and the thread's stop made the kernel forget the interrupt, and a
+ * thread in vfork() for a millisecond made tattach refuse the process
+ * (tests/unit/test_seize.c has both).
+ *
+ * TATTACH_STRESS_SECONDS (default 120) sets how long it runs; the seed
+ * of the random choices is printed, and TATTACH_SOAK_SEED replays one.
+ * The rings (fork children make their own) live in a folder of their own.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/proc_harness.h"
+
+#define ACTION_TIMEOUT "60"	/* seconds: longer is a hang */
+
+static const char *const commands[] = {
+	"signals 20000", "fork", "forkexec", "vforkexec", "vforkcall", "longjmp 200",
+	"siglongjmp 200", "recurse 300", "tail 500", "churn 8 3", "cancel 3",
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+struct driver {
+	struct target t;
+	const char *name;
+	unsigned seed;
+	volatile int stop;
+	long done;		/* commands answered "done" */
+	char error[256];	/* the first wrong answer, or "" */
+	pthread_t thread;
+};
+
+/* Commands at random until told to stop or an answer is wrong.  No
+ * Criterion assertion here (another thread): the test checks error. */
+static void *drive(void *arg)
+{
+	struct driver *d = arg;
+	char answer[256];
+
+	while (!d->stop) {
+		const char *cmd = commands[rand_r(&d->seed) % NCOMMANDS];
+		size_t len = strlen(cmd);
+
+		if (write(d->t.in, cmd, len) != (ssize_t)len || write(d->t.in, "\n", 1) != 1 ||
+		    !fgets(answer, sizeof(answer), d->t.out)) {
+			snprintf(d->error, sizeof(d->error), "%s: no answer to '%s'", d->name, cmd);
+			break;
+		}
+		if (strncmp(answer, "done", 4)) {
+			snprintf(d->error, sizeof(d->error), "%s: '%s' answered %.180s", d->name,
+				 cmd, answer);
+			break;
+		}
+		d->done++;
+	}
+	return NULL;
+}
+
+/* Run @argv (after "timeout"), return its exit status; 137: it hung and
+ * was killed. */
+static int run_timed(char **argv, char **out, char **err)
+{
+	char *full[24] = { "timeout", "-s", "KILL", ACTION_TIMEOUT };
+	int i;
+
+	for (i = 0; argv[i] && i < 19; i++)
+		full[4 + i] = argv[i];
+	full[4 + i] = NULL;
+	return run_capture(full, out, err);
+}
+
+/* The answers a busy, forking process may get: a thread in vfork() for
+ * longer than tattach waits, and a tread before the first enable. */
+static int acceptable_refusal(const char *err)
+{
+	return strstr(err, "waits in vfork()") || strstr(err, "no ring file");
+}
+
+static const char *pick(unsigned *seed, const char *const *v, size_t n)
+{
+	return v[rand_r(seed) % n];
+}
+
+#define PICK(seed, ...) pick(seed, (const char *const[]){ __VA_ARGS__ }, \
+	sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+
+/* One random action on @pid; fails the test on a hang or an error. */
+static void act(unsigned *seed, pid_t pid, long *count, long *refused)
+{
+	char pidarg[16], *out = NULL, *err = NULL, line[256];
+	char *argv[12] = { NULL };
+	int rc, n = 0;
+
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)pid);
+	switch (rand_r(seed) % 10) {
+	case 0:
+	case 1:
+		argv[n++] = (char *)build_path("tattach");
+		argv[n++] = "--enable";
+		argv[n++] = "-m";
+		argv[n++] = (char *)PICK(seed, "flight", "discard", "stats");
+		argv[n++] = "-b";
+		argv[n++] = (char *)PICK(seed, "64K", "1M");
+		break;
+	case 2:
+		argv[n++] = (char *)build_path("tattach");
+		argv[n++] = "--enable";
+		argv[n++] = "-F";
+		argv[n++] = (char *)PICK(seed, "leaf", "work", "jump.*", "tail.*", "on_prof");
+		break;
+	case 3:
+		argv[n++] = (char *)build_path("tattach");
+		argv[n++] = "--disable";
+		break;
+	case 4:
+		argv[n++] = (char *)build_path("tattach");
+		argv[n++] = "--mode";
+		argv[n++] = (char *)PICK(seed, "flight", "discard", "stats");
+		break;
+	case 5:
+		argv[n++] = (char *)build_path("tattach");
+		argv[n++] = "--max-depth";
+		argv[n++] = (char *)PICK(seed, "0", "3", "50");
+		break;
+	case 6:
+		argv[n++] = (char *)build_path("tattach");
+		argv[n++] = "--status";
+		break;
+	case 7:
+		argv[n++] = (char *)build_path("tattach");
+		argv[n++] = "--stacks";
+		break;
+	default:
+		argv[n++] = (char *)build_path("tread");
+		argv[n++] = (char *)PICK(seed, "--report", "--hist", "--stuck", "--per-thread");
+		if (!strcmp(argv[n - 1], "--per-thread")) {
+			argv[n - 1] = "--report";
+			argv[n++] = "--per-thread";
+		}
+		break;
+	}
+	argv[n++] = "-p";
+	argv[n++] = pidarg;
+	rc = run_timed(argv, &out, &err);
+	snprintf(line, sizeof(line), "%s %s", argv[0], argv[1]);
+	cr_assert_neq(rc, 137, "%s -p %d hung (killed after " ACTION_TIMEOUT " s)", line,
+		      (int)pid);
+	if (rc != 0) {
+		cr_assert(rc == 1 && acceptable_refusal(err), "%s ... -p %d: exit %d\n%s", line,
+			  (int)pid, rc, err);
+		(*refused)++;
+	}
+	(*count)++;
+	free(out);
+	free(err);
+}
+
+TestSuite(soak, .timeout = 1800);
+
+Test(soak, hazards_under_every_tattach_action)
+{
+	const char *env = getenv("TATTACH_STRESS_SECONDS");
+	double seconds = env && atof(env) > 0 ? atof(env) : 120;
+	const char *seed_env = getenv("TATTACH_SOAK_SEED");
+	unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 0) : (unsigned)time(NULL);
+	struct driver d[2] = { { .name = "hazards" }, { .name = "hazards.pfe" } };
+	char dir[] = "/dev/shm/tattach-soak-XXXXXX", *out = NULL, *err = NULL;
+	char *clean[] = { (char *)build_path("tattach"), "--clean", NULL };
+	long count = 0, refused = 0;
+	struct timespec start, now;
+
+	cr_log_info("soak: seed %u (TATTACH_SOAK_SEED replays it), %.0f s", seed, seconds);
+	cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	cr_assert_eq(setenv("TATTACH_RING_DIR", dir, 1), 0);
+	for (int i = 0; i < 2; i++) {
+		char bin[64];
+
+		snprintf(bin, sizeof(bin), "tests/targets/%s", d[i].name);
+		target_start(&d[i].t, build_path(bin));
+		d[i].seed = seed + 1 + (unsigned)i;
+		cr_assert_eq(pthread_create(&d[i].thread, NULL, drive, &d[i]), 0);
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		struct driver *on = &d[rand_r(&seed) % 2];
+
+		act(&seed, on->t.pid, &count, &refused);
+		cr_assert_str_eq(d[0].error, "");
+		cr_assert_str_eq(d[1].error, "");
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec - start.tv_sec < seconds);
+
+	for (int i = 0; i < 2; i++) {
+		d[i].stop = 1;
+		pthread_join(d[i].thread, NULL);
+		cr_assert_str_eq(d[i].error, "");
+		cr_assert_eq(tattach(d[i].t.pid, "--disable", &out, &err), 0, "%s", err);
+		cr_assert_eq(WEXITSTATUS(target_stop(&d[i].t)), 0, "%s did not exit 0", d[i].name);
+	}
+	cr_log_info("soak: %ld actions (%ld refused: vfork, no ring yet); commands done: "
+		    "%ld and %ld", count, refused, d[0].done, d[1].done);
+	cr_assert_gt(d[0].done, 0);
+	cr_assert_gt(d[1].done, 0);
+	/* the rings of the targets and of their fork children */
+	cr_assert_eq(run_capture(clean, &out, &err), 0, "%s", err);
+	cr_assert_eq(rmdir(dir), 0, "%s not empty after --clean: %s", dir, strerror(errno));
+	free(out);
+	free(err);
+}
