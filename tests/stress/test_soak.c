@@ -7,7 +7,8 @@
  * come and go, cancelled threads), each checking its own results, while
  * tattach and tread do everything they can to it at random: enable in
  * each mode and ring size, enable with a filter, disable, switch modes,
- * set a depth limit, status, stacks, reports.  Every tattach and tread
+ * set a depth limit, status, stacks, reports; and SIGSTOP and SIGCONT
+ * come in between, as a shell's job control would send them.  Every tattach and tread
  * must end (a minute at most) and succeed, or refuse with one of the
  * answers a busy process may get; every command of the targets must
  * answer "done"; they must exit 0 at the end.
@@ -24,6 +25,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,7 +115,12 @@ static void act(unsigned *seed, pid_t pid, long *count, long *refused)
 	int rc, n = 0;
 
 	snprintf(pidarg, sizeof(pidarg), "%d", (int)pid);
-	switch (rand_r(seed) % 10) {
+	switch (rand_r(seed) % 12) {
+	case 10:	/* job control between the runs: stopped, then on again */
+	case 11:
+		kill(pid, rand_r(seed) % 3 ? SIGCONT : SIGSTOP);
+		(*count)++;
+		return;
 	case 0:
 	case 1:
 		argv[n++] = (char *)build_path("tattach");
@@ -186,7 +193,7 @@ Test(soak, hazards_under_every_tattach_action)
 	unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 0) : (unsigned)time(NULL);
 	struct driver d[2] = { { .name = "hazards" }, { .name = "hazards.pfe" } };
 	char dir[] = "/dev/shm/tattach-soak-XXXXXX", *out = NULL, *err = NULL;
-	char *clean[] = { (char *)build_path("tattach"), "--clean", NULL };
+	char *clean[] = { NULL, "--clean", NULL };
 	long count = 0, refused = 0;
 	struct timespec start, now;
 
@@ -214,6 +221,7 @@ Test(soak, hazards_under_every_tattach_action)
 
 	for (int i = 0; i < 2; i++) {
 		d[i].stop = 1;
+		kill(d[i].t.pid, SIGCONT);	/* left stopped by a last SIGSTOP */
 		pthread_join(d[i].thread, NULL);
 		cr_assert_str_eq(d[i].error, "");
 		cr_assert_eq(tattach(d[i].t.pid, "--disable", &out, &err), 0, "%s", err);
@@ -223,7 +231,9 @@ Test(soak, hazards_under_every_tattach_action)
 		    "%ld and %ld", count, refused, d[0].done, d[1].done);
 	cr_assert_gt(d[0].done, 0);
 	cr_assert_gt(d[1].done, 0);
-	/* the rings of the targets and of their fork children */
+	/* the rings of the targets and of their fork children (build_path()
+	 * reuses its buffers: taken now) */
+	clean[0] = (char *)build_path("tattach");
 	cr_assert_eq(run_capture(clean, &out, &err), 0, "%s", err);
 	cr_assert_eq(rmdir(dir), 0, "%s not empty after --clean: %s", dir, strerror(errno));
 	free(out);
