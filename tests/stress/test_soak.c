@@ -112,18 +112,18 @@ static void act(unsigned *seed, pid_t pid, long *count, long *refused)
 {
 	char pidarg[16], *out = NULL, *err = NULL, line[256];
 	char *argv[12] = { NULL };
-	int rc, n = 0;
+	int action = rand_r(seed) % 12, rc, n = 0;
 
 	snprintf(pidarg, sizeof(pidarg), "%d", (int)pid);
-	switch (rand_r(seed) % 12) {
-	case 10:	/* job control between the runs: stopped, then on again */
-	case 11:
+	if (action >= 10) {	/* job control between the runs: stopped, then on again */
 		kill(pid, rand_r(seed) % 3 ? SIGCONT : SIGSTOP);
 		(*count)++;
 		return;
+	}
+	argv[n++] = (char *)build_path(action < 8 ? "tattach" : "tread");
+	switch (action) {
 	case 0:
 	case 1:
-		argv[n++] = (char *)build_path("tattach");
 		argv[n++] = "--enable";
 		argv[n++] = "-m";
 		argv[n++] = (char *)PICK(seed, "flight", "discard", "stats");
@@ -131,35 +131,28 @@ static void act(unsigned *seed, pid_t pid, long *count, long *refused)
 		argv[n++] = (char *)PICK(seed, "64K", "1M");
 		break;
 	case 2:
-		argv[n++] = (char *)build_path("tattach");
 		argv[n++] = "--enable";
 		argv[n++] = "-F";
 		argv[n++] = (char *)PICK(seed, "leaf", "work", "jump.*", "tail.*", "on_prof");
 		break;
 	case 3:
-		argv[n++] = (char *)build_path("tattach");
 		argv[n++] = "--disable";
 		break;
 	case 4:
-		argv[n++] = (char *)build_path("tattach");
 		argv[n++] = "--mode";
 		argv[n++] = (char *)PICK(seed, "flight", "discard", "stats");
 		break;
 	case 5:
-		argv[n++] = (char *)build_path("tattach");
 		argv[n++] = "--max-depth";
 		argv[n++] = (char *)PICK(seed, "0", "3", "50");
 		break;
 	case 6:
-		argv[n++] = (char *)build_path("tattach");
 		argv[n++] = "--status";
 		break;
 	case 7:
-		argv[n++] = (char *)build_path("tattach");
 		argv[n++] = "--stacks";
 		break;
 	default:
-		argv[n++] = (char *)build_path("tread");
 		argv[n++] = (char *)PICK(seed, "--report", "--hist", "--stuck", "--per-thread");
 		if (!strcmp(argv[n - 1], "--per-thread")) {
 			argv[n - 1] = "--report";
