@@ -51,8 +51,15 @@ static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
  * entry.S calls them first through tp_enter_fast() and tp_exit_fast(),
  * before tp_enter() and tp_exit(): leaf functions for a thread that has a
  * slot already, which take the TSC themselves, and so need few
- * callee-saved registers, no stack frame and no aligned stack.  The ring's addresses come from the thread's slot
- * (fast_places()), computed once per ring.  The one thing that can go
+ * callee-saved registers, no stack frame and no aligned stack.
+ *
+ * One test lets them in: the thread's fast_ring is the ring in use.  The
+ * ring's addresses come from the slot (fast_open()), worked out once per
+ * ring, and the gate is open only while the thread's state is plain
+ * (thread_plain(): no longjmp()ed or coroutine frames out of order, no
+ * backtrace() to undo, no vfork() under way); whoever makes it otherwise
+ * closes it (fast_close()), and the general code opens it again once the
+ * state is plain.  The one thing that can go
  * wrong after a fast path began to change state is the ring word's
  * compare-and-swap, lost to a signal handler of the thread that wrote in
  * between: the general emit() then finishes the event, from a function
@@ -60,18 +67,46 @@ static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
  * leaf).
  */
 
-/* Work out @t's places in @ring for the fast paths (tp_thread.fast_*).
- * A signal handler doing the same in between writes the same values. */
-static void fast_places(const struct tp_state *st, uint64_t ring, struct tp_thread *t)
+/*
+ * The gate's value when open for @ring: the ring itself, or with --clock
+ * mono the ring + 1 (it is page-aligned): tp_enter_fast() and
+ * tp_exit_fast() read the TSC and look for the ring, so they never pass;
+ * tp_exit() still takes exit_fast() with the time it read itself.
+ */
+static inline uint64_t fast_gate(const struct tp_state *st, uint64_t ring)
 {
+	return ring | (st->clock_gettime != 0);
+}
+
+/*
+ * Open @t's gate to the fast paths for @ring, when it is not open and the
+ * thread's state is plain: work out its places in the ring (tp_thread.
+ * fast_*), then the gate.  Returns 1 when it opened it.  A signal handler
+ * doing the same in between writes the same values.  One that makes the
+ * state not plain meanwhile closes the gate after its change: looked at
+ * again once the gate is open, the state then says so, and the gate
+ * closes again.
+ */
+static int fast_open(const struct tp_state *st, uint64_t ring, struct tp_thread *t)
+{
+	/* the fast paths write the calls in flight, which every ring file
+	 * this tattach makes has room for (frames_off 0: never, in practice) */
+	if (READ_ONCE(t->fast_ring) == fast_gate(st, ring) || !thread_plain(t) ||
+	    !st->frames_off)
+		return 0;
 	WRITE_ONCE(t->fast_ring, 0);
 	__asm__ volatile("" ::: "memory");
 	WRITE_ONCE(t->fast_ctl, (uint64_t)ring_ctl(st, ring, t->index));
 	WRITE_ONCE(t->fast_data, (uint64_t)ring_data(st, ring, t->index));
-	WRITE_ONCE(t->fast_frames, st->frames_off ?
-			(uint64_t)shared_frames(st, ring, t->index) : 0);
+	WRITE_ONCE(t->fast_frames, (uint64_t)shared_frames(st, ring, t->index));
 	__asm__ volatile("" ::: "memory");
-	WRITE_ONCE(t->fast_ring, ring);
+	WRITE_ONCE(t->fast_ring, fast_gate(st, ring));
+	__asm__ volatile("" ::: "memory");
+	if (unlikely(!thread_plain(t))) {
+		fast_close(t);
+		return 0;
+	}
+	return 1;
 }
 
 /* One ENTRY or EXIT of sub-stack @s when the reader needs nothing before
@@ -125,11 +160,11 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 {
 	const struct tat_ring_header *hdr = (const void *)ring;
 	uint64_t d = READ_ONCE(t->depth), idx, flags, top_site, top_slot, tsc;
+	struct tat_frame *sf;
 	struct tp_frame *f;
 	uint32_t stack, mode;
 
 	if (unlikely(d >= TP_DEPTH_MAX || READ_ONCE(t->fast_ring) != ring ||
-		     (READ_ONCE(t->mixed_at) | READ_ONCE(t->bt_sp) | READ_ONCE(t->vfork_pending)) ||
 		     READ_ONCE(hdr->max_depth)))
 		return 0;
 	if (d == 0) {
@@ -163,14 +198,11 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 	__asm__ volatile("" ::: "memory");	/* as in enter_slow() */
 	WRITE_ONCE(f->site, site | flags | ((uint64_t)stack << FRAME_STACK_SHIFT));
 	WRITE_ONCE(t->cur_stack, stack);
-	if (likely(t->fast_frames)) {
-		struct tat_frame *sf = (struct tat_frame *)t->fast_frames + idx;
-
-		WRITE_ONCE(sf->tsc, tsc);
-		WRITE_ONCE(sf->site, (uint32_t)site | (flags ? TAT_FRAME_STATS : 0));
-		WRITE_ONCE(sf->stack, stack);
-		WRITE_ONCE(((struct tat_thread_ctl *)t->fast_ctl)->open_depth, idx + 1);
-	}
+	sf = (struct tat_frame *)t->fast_frames + idx;	/* the gate says there are */
+	WRITE_ONCE(sf->tsc, tsc);
+	WRITE_ONCE(sf->site, (uint32_t)site | (flags ? TAT_FRAME_STATS : 0));
+	WRITE_ONCE(sf->stack, stack);
+	WRITE_ONCE(((struct tat_thread_ctl *)t->fast_ctl)->open_depth, idx + 1);
 	/* At a call-through site too, though the stub's call of the body
 	 * writes stub + TP_CT_RET here next: between tp_ct_enter's "ret $8"
 	 * and that call the slot lies in the red zone, and a signal handler
@@ -192,13 +224,13 @@ static inline __attribute__((always_inline)) int enter_first(uint64_t *slot,
 	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
 	struct tp_thread *t;
 
-	if (unlikely(!ring || !key || st->clock_gettime))
+	if (unlikely(!ring || !key))
 		return 0;
 	t = thread_find(st, key);
 	if (unlikely(!t))
 		return 0;
 	/* thread_check_owner()'s case: a new thread in this slot */
-	if (st->tid_offset &&
+	if (likely(st->tid_offset) &&
 	    unlikely(*(const volatile int32_t *)(key + st->tid_offset) != t->tid))
 		return 0;
 	return enter_fast(st, ring, t, slot, after_site, site);
@@ -298,10 +330,7 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	}
 	if (st->tid_offset)
 		changed |= thread_check_owner(st, ring, t, key);
-	if (unlikely(READ_ONCE(t->fast_ring) != ring)) {
-		fast_places(st, ring, t);
-		changed = 1;
-	}
+	changed |= fast_open(st, ring, t);
 	/* tp_enter_fast() was refused just now: only what changed since
 	 * can make enter_fast() take the call */
 	if (changed && !st->clock_gettime && enter_fast(st, ring, t, slot, after_site, 0))
@@ -370,8 +399,7 @@ static inline __attribute__((always_inline)) uint64_t fast_pop(struct tp_thread 
 	 * back to d when it returned, and the depth dropped after: a call in
 	 * flight that no return would ever end (seen after --disable).
 	 */
-	if (likely(t->fast_frames))
-		WRITE_ONCE(((struct tat_thread_ctl *)t->fast_ctl)->open_depth, d - 1);
+	WRITE_ONCE(((struct tat_thread_ctl *)t->fast_ctl)->open_depth, d - 1);
 	WRITE_ONCE(t->cur_stack, s);
 	return ret;
 }
@@ -385,6 +413,12 @@ static __attribute__((noinline)) uint64_t exit_fast_emit(const struct tp_state *
 
 	emit(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, d, s);
 	return fast_pop(t, f, d, site, s);
+}
+
+/* Frame @f's duration if it ends at @tsc (0 if the clock went back). */
+static inline uint64_t frame_dur(const struct tp_frame *f, uint64_t tsc)
+{
+	return tsc > f->tsc ? tsc - f->tsc : 0;
 }
 
 /* The stats record of @site in @t's pool when it has one already (the
@@ -407,15 +441,15 @@ static inline struct tat_stat *stats_own_record(const struct tp_state *st, uint6
  * or its stats record) and popped; returns where it returns to, or 0
  * (nothing changed) for any other case. */
 static inline __attribute__((always_inline)) uint64_t exit_fast(const struct tp_state *st,
-		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t tsc)
+		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t tsc, uint64_t gate)
 {
-	uint64_t d = READ_ONCE(t->depth), site, dur;
+	uint64_t d = READ_ONCE(t->depth), site;
 	struct tat_stat *r = NULL;
 	struct tp_frame *f;
 	uint32_t s;
 
-	if (unlikely(!ring || d - 1 >= TP_DEPTH_MAX || READ_ONCE(t->fast_ring) != ring ||
-		     (READ_ONCE(t->mixed_at) | READ_ONCE(t->bt_sp) | READ_ONCE(t->vfork_pending))))
+	/* @gate: the gate's value that lets this caller in (fast_gate()) */
+	if (unlikely(!ring || d - 1 >= TP_DEPTH_MAX || READ_ONCE(t->fast_ring) != gate))
 		return 0;
 	f = &t->stack[d - 1];
 	site = READ_ONCE(f->site);
@@ -425,17 +459,21 @@ static inline __attribute__((always_inline)) uint64_t exit_fast(const struct tp_
 	if ((site & FRAME_STATS) && !(r = stats_own_record(st, ring, t, site & FRAME_SITE)))
 		return 0;
 	s = (uint32_t)((site >> FRAME_STACK_SHIFT) & FRAME_STACK_MASK);
-	/* frame_close(): one stack, so the caller is the frame below */
-	dur = tsc > f->tsc ? tsc - f->tsc : 0;
-	if (d > 1)
-		local_add(&t->stack[d - 2].child, dur);
+	/* frame_close(): one stack, so the caller is the frame below, whose
+	 * callee time counts only when it is a stats frame (the only kind
+	 * whose callee time is read) */
 	if (likely(!r)) {
+		if (d > 1 && unlikely(READ_ONCE(t->stack[d - 2].site) & FRAME_STATS))
+			local_add(&t->stack[d - 2].child, frame_dur(f, tsc));
 		if (unlikely(!emit_fast(st, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, s,
 					READ_ONCE(((const struct tat_ring_header *)ring)->mode))))
 			return exit_fast_emit(st, ring, t, d, tsc);
 	} else {
-		uint64_t child = f->child;	/* stats_account(), its own record */
+		uint64_t dur = frame_dur(f, tsc), child = f->child;
 
+		if (d > 1)
+			local_add(&t->stack[d - 2].child, dur);
+		/* stats_account(), its own record */
 		stats_record_add(st, r, dur, dur > child ? dur - child : 0);
 	}
 	return fast_pop(t, f, d, site, s);
@@ -450,12 +488,12 @@ uint64_t tp_exit_fast(uint64_t *slot, uint64_t key)
 	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
 	struct tp_thread *t;
 
-	if (unlikely(!key || st->clock_gettime))
+	if (unlikely(!key))
 		return 0;
 	t = thread_find(st, key);
 	if (unlikely(!t))
 		return 0;
-	return exit_fast(st, ring, t, slot, tsc);
+	return exit_fast(st, ring, t, slot, tsc, ring);
 }
 
 /* Open event-mode frames of sub-stack @s in (@lo, @hi): what an UNWIND
@@ -545,14 +583,13 @@ uint64_t tp_exit(uint64_t *slot, uint64_t key)
 			return 0;
 		changed = 1;
 	}
-	if (ring && unlikely(READ_ONCE(t->fast_ring) != ring)) {
-		fast_places(st, ring, t);
-		changed = 1;
-	}
+	if (ring)
+		changed |= fast_open(st, ring, t);
 	/* tp_exit_fast() was refused just now: exit_fast() can take the
 	 * return only when something changed since, or when the clock is
 	 * not the TSC (tp_exit_fast() reads the TSC, exit_fast() does not) */
-	if ((changed || st->clock_gettime) && (ret = exit_fast(st, ring, t, slot, tsc)))
+	if ((changed || st->clock_gettime) &&
+	    (ret = exit_fast(st, ring, t, slot, tsc, fast_gate(st, ring))))
 		return ret;
 	return exit_slow(st, ring, t, slot, tsc, key);
 }

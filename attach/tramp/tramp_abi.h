@@ -173,7 +173,8 @@ struct tp_thread {
 	uint64_t fast_ring;
 	uint64_t fast_ctl;	/* struct tat_thread_ctl * */
 	uint64_t fast_data;	/* the slot's events (uint64_t *) */
-	uint64_t fast_frames;	/* struct tat_frame *; 0: the file has none */
+	uint64_t fast_frames;	/* struct tat_frame * (the gate opens only for
+				 * a ring file that has them) */
 
 	/* the owner's alone, written by its traced calls */
 	uint64_t depth;		/* frames on the shadow stack */

@@ -147,12 +147,14 @@ uint64_t tp_hook(uint64_t key, uint64_t which, uint64_t sp)
 		/* until this thread is seen again, its events may be its
 		 * child's (vfork_child()) */
 		WRITE_ONCE(t->vfork_pending, 1);
+		fast_close(t);
 		break;
 	case TP_HOOK_BT:
 		s = hook_raise(st, t, sp);
 		if (s != ~0u) {
 			WRITE_ONCE(t->bt_stack, s);
 			WRITE_ONCE(t->bt_sp, sp);
+			fast_close(t);
 		}
 		break;
 	default:

@@ -66,6 +66,24 @@ static inline int one_stack(const struct tp_thread *t, uint64_t d)
 	return m == 0 || d <= m;
 }
 
+/* No case only the general code handles is under way on @t: frames of
+ * sub-stacks out of order (mixed_at), addresses put back for backtrace()
+ * (bt_sp), a vfork() (vfork_pending).  The fast paths' gate (tramp.c,
+ * fast_open()) is open only then. */
+static inline int thread_plain(const struct tp_thread *t)
+{
+	return !(READ_ONCE(t->mixed_at) | READ_ONCE(t->bt_sp) | READ_ONCE(t->vfork_pending));
+}
+
+/* Shut the fast paths' gate of @t: after each change that makes its state
+ * not plain, so that a fast path that looks at the gate afterwards finds
+ * it shut. */
+static inline void fast_close(struct tp_thread *t)
+{
+	__asm__ volatile("" ::: "memory");
+	WRITE_ONCE(t->fast_ring, 0);
+}
+
 /* Frame @idx's sub-stack may differ from the one below it. */
 static inline void note_mixed(struct tp_thread *t, uint64_t idx)
 {
@@ -73,6 +91,7 @@ static inline void note_mixed(struct tp_thread *t, uint64_t idx)
 
 	while ((m == 0 || idx < m) && !local_cmpxchg(&t->mixed_at, &m, idx))
 		;
+	fast_close(t);
 }
 
 static inline struct tp_state *state(void)
