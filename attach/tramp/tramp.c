@@ -341,22 +341,22 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 }
 
 /*
- * Frame @i returned: drop it and the frames of its sub-stack @s above it
- * (ended already), keeping the other sub-stacks' frames in their order.
- * Returns the new depth.  A signal handler coming in meanwhile works
- * above the old depth, which is left as it is until the caller sets it.
+ * Frame @i returned: drop it and its callees above it (skipped_callee():
+ * ended already), keeping every other frame in its order.  Returns the
+ * new depth.  A signal handler coming in meanwhile works above the old
+ * depth, which is left as it is until the caller sets it.
  */
 static uint64_t shadow_remove(const struct tp_state *st, uint64_t ring,
 			      struct tp_thread *t, uint64_t i, uint64_t depth, uint32_t s)
 {
 	struct tat_frame *sf = ring && st->frames_off ?
 			       shared_frames(st, ring, t->index) : NULL;
-	uint64_t w = i;
+	uint64_t w = i, slot = t->stack[i].slot;
 
 	for (uint64_t r = i + 1; r < depth; r++) {
 		struct tp_frame *from = &t->stack[r], *to = &t->stack[w];
 
-		if (frame_stack(from) == s)
+		if (skipped_callee(from, s, slot))
 			continue;
 		/* field by field: a struct copy may become a memcpy() call */
 		to->slot = from->slot;
@@ -496,8 +496,8 @@ uint64_t tp_exit_fast(uint64_t *slot, uint64_t key)
 	return exit_fast(st, ring, t, slot, tsc, ring);
 }
 
-/* Open event-mode frames of sub-stack @s in (@lo, @hi): what an UNWIND
- * announces. */
+/* Open event-mode callees of frame @lo (sub-stack @s) in (@lo, @hi),
+ * which a longjmp() skipped: what an UNWIND announces. */
 static inline uint64_t event_frames_open(const struct tp_thread *t, uint64_t lo,
 					 uint64_t hi, uint32_t s)
 {
@@ -505,7 +505,7 @@ static inline uint64_t event_frames_open(const struct tp_thread *t, uint64_t lo,
 
 	for (uint64_t j = hi; j-- > lo + 1;)
 		n += !(t->stack[j].site & (FRAME_ENDED | FRAME_STATS)) &&
-		     frame_stack(&t->stack[j]) == s;
+		     skipped_callee(&t->stack[j], s, t->stack[lo].slot);
 	return n;
 }
 
@@ -543,13 +543,13 @@ static __attribute__((noinline)) uint64_t exit_slow(struct tp_state *st, uint64_
 		if (unlikely(skipped))
 			ring_put(st, ring, t, tat_ev_special(TAT_SUB_UNWIND, skipped), 0);
 		for (uint64_t j = depth - 1; j > i; j--)
-			if (!(t->stack[j].site & FRAME_ENDED) && frame_stack(&t->stack[j]) == s)
+			if (!(t->stack[j].site & FRAME_ENDED) &&
+			    skipped_callee(&t->stack[j], s, (uint64_t)slot))
 				frame_close(st, ring, t, j, tsc);
 		if (likely(!(t->stack[i].site & FRAME_ENDED)))
 			frame_close_returned(st, ring, t, i, tsc, slot);
 	}
-	left = likely(i + 1 == depth || one_stack(t, depth)) ? i :
-	       shadow_remove(st, ring, t, i, depth, s);
+	left = likely(i + 1 == depth) ? i : shadow_remove(st, ring, t, i, depth, s);
 	/* What lies above the new depth is dead: say so before the depth
 	 * drops, for a handler that enters before tp_enter rewrites it. */
 	for (uint64_t j = left; j < depth; j++)

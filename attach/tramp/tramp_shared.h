@@ -44,6 +44,11 @@ extern char tp_return[] HIDDEN;
 /* A traced call's return slot lies at most this far below its traced
  * caller's on the same stack; farther means another stack. */
 #define CALL_REACH  (64ull << 10)
+/* ... but only this far when the thread's last traced event ran on
+ * another stack: a switch came in between, back to the caller's stack
+ * (then the call is near it: the untraced frames of the switch's caller
+ * only) or onto a new stack that may start just below it. */
+#define SWITCH_REACH (4ull << 10)
 /* A new call at most this far above every frame of a sub-stack is taken
  * for a longjmp() out of all of them (same stack); farther, another stack. */
 #define JUMP_REACH  (16ull << 10)
@@ -82,6 +87,20 @@ static inline void fast_close(struct tp_thread *t)
 {
 	__asm__ volatile("" ::: "memory");
 	WRITE_ONCE(t->fast_ring, 0);
+}
+
+/*
+ * Frame @f, newer than a frame of sub-stack @s whose slot is @slot, is
+ * one of that frame's callees: of the same sub-stack, and deeper.  A
+ * frame with that sub-stack's id but at or above @slot cannot be (a
+ * stack grows down): it runs on another stack, which a call's placement
+ * took for this one (tramp_stacks.c, the rules' guesses).  Such a frame
+ * is still alive: when the frame below returns it stays, where dropping
+ * it would leave its own return with no frame to find.
+ */
+static inline int skipped_callee(const struct tp_frame *f, uint32_t s, uint64_t slot)
+{
+	return frame_stack(f) == s && f->slot < slot;
 }
 
 /* Frame @idx's sub-stack may differ from the one below it. */

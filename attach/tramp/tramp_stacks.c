@@ -25,10 +25,13 @@
  *    same stack if some open frame of P's sub-stack lies below the call:
  *    a stack is contiguous, so the call runs between two frames of it,
  *    and those below it are dead (longjmp); or if P is at most
- *    CALL_REACH above it: then the call is P's callee.
+ *    CALL_REACH above it: then the call is P's callee.  SWITCH_REACH
+ *    instead of CALL_REACH when the thread's last traced event was on
+ *    another sub-stack: a switch since then may have started a stack
+ *    just below P's (coroutine stacks are often neighbours).
  *  - Else a sub-stack whose frames all lie at most JUMP_REACH below the
- *    call is taken as the same stack left by a longjmp(): its frames are
- *    dead.  A frame whose very slot a fresh return address now holds is
+ *    call, and on which the thread's last traced event ran, is taken as
+ *    the same stack left by a longjmp(): its frames are dead.  A frame whose very slot a fresh return address now holds is
  *    dead in any case.
  *  - Else the call starts a sub-stack: the thread's current one when it
  *    has no open frames (so a program that never switches stacks uses
@@ -36,9 +39,13 @@
  *    empty, else a new id.
  *
  * So the places where this guesses are: two frames of one stack more than
- * CALL_REACH apart with no traced frame in between, and a new stack
- * that starts less than CALL_REACH below, or JUMP_REACH above, a
- * suspended one's frames (docs/limitations.md).
+ * CALL_REACH apart with no traced frame in between (SWITCH_REACH after a
+ * switch), and a new stack that starts less than SWITCH_REACH below
+ * (CALL_REACH, when no traced event ran between the switch and it), or
+ * JUMP_REACH above, a suspended one's frames (docs/limitations.md).  A
+ * wrong guess puts frames of two stacks under one id; a return then
+ * ends only frames deeper than its own (skipped_callee()), so the other
+ * stack's frames stay and their own returns find them.
  */
 
 static int stack_has_open(const struct tp_thread *t, uint64_t d, uint32_t s)
@@ -98,8 +105,10 @@ static void end_dead(const struct tp_state *st, uint64_t ring, struct tp_thread 
 	for (j = 0; j < d; j++)
 		if (t->stack[j].slot == slot && frame_stack(&t->stack[j]) == s)
 			break;
-	for (uint64_t k = j; k < d; k++)
-		if (frame_stack(&t->stack[k]) != s)
+	/* only when all above are its own callees (or tail calls, on the
+	 * same slot): another stack's frame taken for this one's stays */
+	for (uint64_t k = j + 1; k < d; k++)
+		if (frame_stack(&t->stack[k]) != s || t->stack[k].slot > slot)
 			return;
 	if (j < d) {
 		WRITE_ONCE(t->depth, j);
@@ -125,6 +134,7 @@ uint32_t place_call(const struct tp_state *st, uint64_t ring,
 		const struct tp_frame *top = &t->stack[d - 1];
 
 		if (likely(!(top->site & FRAME_ENDED) &&
+			   frame_stack(top) == READ_ONCE(t->cur_stack) &&
 			   ((top->slot > slot && top->slot - slot <= CALL_REACH) ||
 			    (top->slot == slot && is_tramp_return(st, *slotp)))))
 			return frame_stack(top);
@@ -150,10 +160,14 @@ uint32_t place_call(const struct tp_state *st, uint64_t ring,
 				end_dead(st, ring, t, d, s, slot, fresh);
 				return s;
 			}
-		if (t->stack[p].slot - slot <= CALL_REACH)
+		if (t->stack[p].slot - slot <=
+		    (s == READ_ONCE(t->cur_stack) ? CALL_REACH : SWITCH_REACH))
 			return s;
 	}
-	if (q != NO_FRAME && slot - t->stack[q].slot <= JUMP_REACH) {
+	/* a longjmp() runs on: a switch since the last traced event (on
+	 * another sub-stack) more likely started a stack just above */
+	if (q != NO_FRAME && slot - t->stack[q].slot <= JUMP_REACH &&
+	    frame_stack(&t->stack[q]) == READ_ONCE(t->cur_stack)) {
 		uint32_t s = frame_stack(&t->stack[q]);
 
 		end_dead(st, ring, t, d, s, slot, fresh);

@@ -9,6 +9,20 @@
  *                coroutine (each suspended in its yield_now()) the
  *                scheduler answers "parked" and waits in wait_go() for a
  *                line before it goes on: calls in flight on 101 stacks
+ *   small R      as ucontext R, on 8 KiB stacks, and the scheduler makes
+ *                no traced call: each new stack starts just above the
+ *                frames of the coroutine that ran before it, the last
+ *                traced event was on that coroutine's stack, so tattach
+ *                takes the start for a longjmp() on that stack (a guess
+ *                docs/limitations.md describes).  Traced, the program is
+ *                still killed in its second round: the known bug of
+ *                docs/limitations.md, kept here to reproduce it; no test
+ *                runs it yet
+ *   down R       as ucontext R, but every pass resumes the coroutines
+ *                from the last to the first: as their stacks come one
+ *                after the other in the heap, each resumed coroutine's
+ *                stack lies just below the one that ran before it, its
+ *                calls as near the frames left there as a nested call's
  *
  * Coroutine i (0..99) makes R calls of step(i); step(i) goes i % 3 + 1
  * traced calls deep (step, inner, deeper) and yields from there: so
@@ -26,6 +40,7 @@
 #define NOINLINE __attribute__((noinline))
 #define NCO 100
 #define STACK_SIZE (64 * 1024)
+#define SMALL_STACK_SIZE (8 * 1024)
 
 struct coro {
 	ucontext_t uc;
@@ -38,7 +53,7 @@ struct coro {
 static struct coro co[NCO];
 static ucontext_t sched_uc;
 static void *sched_sp;
-static int use_asm, rounds, current, park;
+static int use_asm, rounds, current, park, down, small;
 static volatile long yields, accounted;
 
 /*
@@ -142,7 +157,9 @@ NOINLINE static void wait_go(void)
 
 NOINLINE static int co_prepare(struct coro *c, int id)
 {
-	c->stack = malloc(STACK_SIZE);
+	size_t size = small ? SMALL_STACK_SIZE : STACK_SIZE;
+
+	c->stack = malloc(size);
 	if (!c->stack)
 		return -1;
 	c->id = id;
@@ -150,7 +167,7 @@ NOINLINE static int co_prepare(struct coro *c, int id)
 	if (use_asm) {
 		/* 6 registers, then the "return address" co_start_asm, with
 		 * the stack 16-byte aligned + 8 at its entry as after a call */
-		uintptr_t top = ((uintptr_t)c->stack + STACK_SIZE) & ~(uintptr_t)15;
+		uintptr_t top = ((uintptr_t)c->stack + size) & ~(uintptr_t)15;
 		void **sp = (void **)top - 2;
 
 		sp[0] = (void *)co_start_asm;
@@ -163,7 +180,7 @@ NOINLINE static int co_prepare(struct coro *c, int id)
 	if (getcontext(&c->uc))
 		return -1;
 	c->uc.uc_stack.ss_sp = c->stack;
-	c->uc.uc_stack.ss_size = STACK_SIZE;
+	c->uc.uc_stack.ss_size = size;
 	c->uc.uc_link = &sched_uc;
 	makecontext(&c->uc, co_start_uc, 0);
 	return 0;
@@ -179,7 +196,9 @@ NOINLINE static long schedule(void)
 	for (int pass = 0; live; pass++) {
 		if (park && pass == 1)
 			wait_go();
-		for (int i = 0; i < NCO; i++) {
+		for (int n = 0; n < NCO; n++) {
+			int i = down ? NCO - 1 - n : n;
+
 			if (co[i].done)
 				continue;
 			current = i;
@@ -187,7 +206,8 @@ NOINLINE static long schedule(void)
 				co_switch(&sched_sp, co[i].sp);
 			else if (swapcontext(&sched_uc, &co[i].uc))
 				return -1;
-			account(i);
+			if (!small)
+				account(i);
 			live -= co[i].done;
 		}
 	}
@@ -198,9 +218,13 @@ NOINLINE static long schedule(void)
 
 NOINLINE static long dispatch(const char *line)
 {
-	park = 0;
+	park = down = small = 0;
 	if (sscanf(line, "ucontext %d", &rounds) == 1)
 		use_asm = 0;
+	else if (sscanf(line, "small %d", &rounds) == 1)
+		use_asm = 0, small = 1;
+	else if (sscanf(line, "down %d", &rounds) == 1)
+		use_asm = 0, down = 1;
 	else if (sscanf(line, "asm %d", &rounds) == 1)
 		use_asm = 1;
 	else if (sscanf(line, "park %d", &rounds) == 1)
