@@ -15,7 +15,7 @@
  *                traced event was on that coroutine's stack, so tattach
  *                takes the start for a longjmp() on that stack (a guess
  *                docs/limitations.md describes).  Traced, the program is
- *                still killed in its second round: the known bug of
+ *                still killed in its third round: the known bug of
  *                docs/limitations.md, kept here to reproduce it; no test
  *                runs it yet
  *   down R       as ucontext R, but every pass resumes the coroutines
