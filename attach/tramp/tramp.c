@@ -356,8 +356,10 @@ static uint64_t shadow_remove(const struct tp_state *st, uint64_t ring,
 	for (uint64_t r = i + 1; r < depth; r++) {
 		struct tp_frame *from = &t->stack[r], *to = &t->stack[w];
 
-		if (skipped_callee(from, s, slot))
+		if (skipped_callee(from, s, slot)) {
+			grave_keep(t, from);
 			continue;
+		}
 		/* field by field: a struct copy may become a memcpy() call */
 		to->slot = from->slot;
 		to->ret = from->ret;
@@ -496,6 +498,23 @@ uint64_t tp_exit_fast(uint64_t *slot, uint64_t key)
 	return exit_fast(st, ring, t, slot, tsc, ring);
 }
 
+/*
+ * A return with no frame: one dropped on a guess that was wrong (its
+ * EXIT was written as unwound).  Where it returns to, from the frames
+ * kept (grave_keep()), or 0.
+ */
+static uint64_t grave_take(struct tp_thread *t, const uint64_t *slot)
+{
+	for (uint64_t k = 0; k < TP_GRAVE_MAX; k++)
+		if (READ_ONCE(t->grave[k].slot) == (uint64_t)slot) {
+			uint64_t ret = READ_ONCE(t->grave[k].ret);
+
+			WRITE_ONCE(t->grave[k].slot, 0);
+			return ret;
+		}
+	return 0;
+}
+
 /* Open event-mode callees of frame @lo (sub-stack @s) in (@lo, @hi),
  * which a longjmp() skipped: what an UNWIND announces. */
 static inline uint64_t event_frames_open(const struct tp_thread *t, uint64_t lo,
@@ -533,7 +552,7 @@ static __attribute__((noinline)) uint64_t exit_slow(struct tp_state *st, uint64_
 		if (t->stack[i].slot == (uint64_t)slot)
 			break;
 	if (unlikely(i == (uint64_t)-1))
-		return 0;
+		return grave_take(t, slot);
 	ret = t->stack[i].ret;
 	s = frame_stack(&t->stack[i]);
 	if (unlikely(READ_ONCE(t->bt_sp)))

@@ -87,6 +87,7 @@
  * stubs).  Also changed with struct tp_thread's. */
 #define TP_STATE_MAGIC  0x5441545350504d59ull
 #define TP_DEPTH_MAX    1024	/* shadow stack entries per thread */
+#define TP_GRAVE_MAX    64	/* frames dropped on a guess, kept per thread */
 #define TP_CT_STUB      32	/* bytes of one stub (a power of two: entry.S) */
 #define TP_CT_RET       10	/* where in a stub a traced function returns */
 #define TP_PG_BODY      24	/* a -pg site's stub: the jmp on into the body */
@@ -193,6 +194,16 @@ struct tp_thread {
 				 * be its child's, which shares this memory
 				 * (tramp.c vfork_child) */
 	struct tp_frame stack[TP_DEPTH_MAX];
+	/* The way back of the newest frames dropped on a guess (a longjmp()
+	 * taken for one where a coroutine's stack started: tramp_stacks.c),
+	 * one per slot, 0 = free: a return that finds no frame looks here
+	 * before it gives up (tramp.c, grave_take()). */
+	struct tp_grave {
+		uint64_t slot;
+		uint64_t ret;
+	} grave[TP_GRAVE_MAX];
+	uint64_t grave_next;	/* entries kept so far (the next is this % max) */
+	uint64_t grave_pad[7];
 };
 /* the two lines above, each its own (the slots start page-aligned) */
 _Static_assert(offsetof(struct tp_thread, depth) == 64 &&

@@ -103,6 +103,28 @@ static inline int skipped_callee(const struct tp_frame *f, uint32_t s, uint64_t 
 	return frame_stack(f) == s && f->slot < slot;
 }
 
+/*
+ * Frame @f is dropped on a guess (a skipped callee, or a frame above one
+ * whose slot a fresh call took): keep its way back, for a return that
+ * would find no frame were the guess wrong.  One entry per slot, the
+ * newest: an older one for the same slot is stale.  A signal handler
+ * doing the same in between takes another entry (local_xadd()).
+ */
+static inline void grave_keep(struct tp_thread *t, const struct tp_frame *f)
+{
+	uint64_t slot = f->slot, k;
+
+	for (k = 0; k < TP_GRAVE_MAX; k++)
+		if (READ_ONCE(t->grave[k].slot) == slot)
+			WRITE_ONCE(t->grave[k].slot, 0);
+	k = local_xadd(&t->grave_next, 1) & (TP_GRAVE_MAX - 1);
+	WRITE_ONCE(t->grave[k].slot, 0);
+	__asm__ volatile("" ::: "memory");
+	WRITE_ONCE(t->grave[k].ret, f->ret);
+	__asm__ volatile("" ::: "memory");
+	WRITE_ONCE(t->grave[k].slot, slot);
+}
+
 /* Frame @idx's sub-stack may differ from the one below it. */
 static inline void note_mixed(struct tp_thread *t, uint64_t idx)
 {

@@ -111,6 +111,10 @@ static void end_dead(const struct tp_state *st, uint64_t ring, struct tp_thread 
 		if (frame_stack(&t->stack[k]) != s || t->stack[k].slot > slot)
 			return;
 	if (j < d) {
+		/* frame j is gone for certain (a fresh return address holds
+		 * its slot); those above it on a guess */
+		for (uint64_t k = j + 1; k < d; k++)
+			grave_keep(t, &t->stack[k]);
 		WRITE_ONCE(t->depth, j);
 		if (st->frames_off)
 			WRITE_ONCE(ring_ctl(st, ring, t->index)->open_depth, j);

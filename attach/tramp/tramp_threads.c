@@ -100,6 +100,8 @@ static void thread_end_old_owner(const struct tp_state *st, uint64_t ring,
 	WRITE_ONCE(t->mixed_at, 0);
 	WRITE_ONCE(t->bt_sp, 0);
 	WRITE_ONCE(t->vfork_pending, 0);
+	for (uint64_t k = 0; k < TP_GRAVE_MAX; k++)
+		WRITE_ONCE(t->grave[k].slot, 0);
 }
 
 int thread_check_owner(struct tp_state *st, uint64_t ring,

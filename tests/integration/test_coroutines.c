@@ -294,3 +294,40 @@ Test(coroutines, resumed_last_to_first_on_neighbouring_stacks)
 {
 	check("tests/targets/coro", "down");
 }
+
+/*
+ * 8 KiB stacks side by side, started one above the other by a scheduler
+ * that makes no traced call: each new stack is taken for a longjmp() on
+ * the one below (the guess of docs/limitations.md), and a later return
+ * drops the other stack's frames as its own skipped callees.  Their own
+ * returns must still go back where they belong (tramp.c, grave_take()):
+ * the program runs to the end as it would untraced, and every call is
+ * counted once (the trees are the guess's).  It was killed by SIGILL.
+ */
+Test(coroutines, small_neighbouring_stacks_and_an_untraced_scheduler)
+{
+	static const struct { const char *fn; long calls; } want[] = {
+		{ "co_main", NCO }, { "step", NCO * ROUNDS }, { "yield_now", NCO * ROUNDS },
+		{ "inner", 66 * ROUNDS }, { "deeper", 33 * ROUNDS },
+	};
+	char *out = NULL, *err = NULL, cmd[64], answer[64];
+	struct target t;
+
+	target_start(&t, build_path("tests/targets/coro"));
+	ring_remove(t.pid);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "small %d", ROUNDS);
+	snprintf(answer, sizeof(answer), "done %d", NCO * ROUNDS);
+	cr_assert_str_eq(target_cmd(&t, cmd), answer);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	cr_assert_eq(tread(t.pid, "--report", &out, &err), 0, "%s", err);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_assert_eq(report_calls(out, want[i].fn), want[i].calls, "%s:\n%s",
+			     want[i].fn, out);
+	free(out);
+	free(err);
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	ring_remove(t.pid);
+}

@@ -14,10 +14,9 @@
  *                frames of the coroutine that ran before it, the last
  *                traced event was on that coroutine's stack, so tattach
  *                takes the start for a longjmp() on that stack (a guess
- *                docs/limitations.md describes).  Traced, the program is
- *                still killed in its third round: the known bug of
- *                docs/limitations.md, kept here to reproduce it; no test
- *                runs it yet
+ *                docs/limitations.md describes), and frames of one are
+ *                dropped as the other's skipped callees: their returns
+ *                must find their way back all the same
  *   down R       as ucontext R, but every pass resumes the coroutines
  *                from the last to the first: as their stacks come one
  *                after the other in the heap, each resumed coroutine's
