@@ -63,6 +63,8 @@
 	pop	%rbx
 .endm
 
+#include "fast_paths.inc"
+
 /*
  * A traced call: tp_enter_fast() first, a leaf that handles the common
  * case (tramp.c, "The fast paths") and needs no aligned stack: it calls
@@ -102,15 +104,17 @@ tp_mcount:
 
 /*
  * A traced return: %rsp is one slot above the slot that held the return
- * address.  tp_exit_fast() (a leaf, as tp_enter_fast), or tp_exit(), gives
- * the original address, which goes back into that very slot; then
- * \leave.  No shadow frame for the slot: there is no right place to go,
+ * address.  EXIT_FAST (fast_paths.inc: the commonest case, in place),
+ * tp_exit_fast() (a leaf, as tp_enter_fast), or tp_exit(), gives the
+ * original address, which goes back into that very slot; then \leave.  No shadow frame for the slot: there is no right place to go,
  * so fault here, visibly, rather than jump somewhere wrong.
  */
 .macro EXIT leave:vararg
 	sub	$8, %rsp		/* back onto the slot "ret" popped */
 	SAVE_SCRATCH
 	lea	72(%rsp), %rdi
+	EXIT_FAST 2f, 3f
+3:	lea	72(%rsp), %rdi
 	mov	%fs:0, %rsi
 	call	tp_exit_fast
 	test	%rax, %rax
@@ -153,8 +157,9 @@ tp_return:
  * bytes after stub + 5.  A stub near its module (\rel "near") calls it
  * from stub + 4, so (%rsp) = stub + TP_NS_CALLED: the index is in the
  * stub (TP_NS_INDEX), and that return address is tp_enter()'s site + 5.
- * Goes on at 2f when the call is traced (the slot \slot holds
- * tp_return), at 3f when it is not.
+ * ENTER_FAST (fast_paths.inc) does the commonest case in place; then
+ * tp_ct_enter_fast(), then tp_enter().  Goes on at 2f when the call is
+ * traced (the slot \slot holds tp_return), at 3f when it is not.
  */
 .macro STUB_ENTER slot, rel, end
 	SAVE_SCRATCH
@@ -167,7 +172,8 @@ tp_return:
 	shr	$5, %rsi		/* stub i is site i's (TP_CT_STUB) */
 .endif
 	lea	\slot, %rdi		/* the slot of the return into the caller */
-	mov	%fs:0, %rdx
+	ENTER_FAST 2f, 4f
+4:	mov	%fs:0, %rdx
 	call	tp_ct_enter_fast
 	test	%eax, %eax
 	jnz	2f			/* pushed: the slot holds tp_return */

@@ -17,6 +17,12 @@ HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN uint64_t tp_exit_fast(uint64_t *slot, uint64_t key);
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
 HIDDEN uint64_t tp_fork_ring(struct tp_state *st, uint64_t key);	/* tramp_fork.c */
+/* the C fast paths' way out when the ring word cannot be had, and
+ * fast_paths.inc's (entry.S) */
+HIDDEN int enter_fast_emit(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
+			   uint64_t idx);
+HIDDEN uint64_t exit_fast_emit(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
+			       uint64_t d, uint64_t tsc);
 
 static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
 {
@@ -51,7 +57,9 @@ static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
  * entry.S calls them first through tp_enter_fast() and tp_exit_fast(),
  * before tp_enter() and tp_exit(): leaf functions for a thread that has a
  * slot already, which take the TSC themselves, and so need few
- * callee-saved registers, no stack frame and no aligned stack.
+ * callee-saved registers, no stack frame and no aligned stack.  (At the
+ * stubs and at returns, entry.S first does the commonest of these cases
+ * in assembly: fast_paths.inc, which follows the same order.)
  *
  * One test lets them in: the thread's fast_ring is the ring in use.  The
  * ring's addresses come from the slot (fast_open()), worked out once per
@@ -61,10 +69,10 @@ static inline uint64_t site_index(const struct tp_state *st, uint64_t addr)
  * closes it (fast_close()), and the general code opens it again once the
  * state is plain.  The one thing that can go
  * wrong after a fast path began to change state is the ring word's
- * compare-and-swap, lost to a signal handler of the thread that wrote in
- * between: the general emit() then finishes the event, from a function
- * called as the fast path's last act (a jump, so the fast path stays a
- * leaf).
+ * place, taken from under it by a signal handler of the thread that wrote
+ * in between (emit_fast()): the general emit() then finishes the event,
+ * from a function called as the fast path's last act (a jump, so the
+ * fast path stays a leaf).
  */
 
 /*
@@ -109,6 +117,14 @@ static int fast_open(const struct tp_state *st, uint64_t ring, struct tp_thread 
 	return 1;
 }
 
+/* @word at @pos of @t's ring (fast_open()'s places), with its commit bit */
+static inline void fast_store(const struct tp_state *st, struct tp_thread *t, uint64_t pos,
+			      uint64_t word)
+{
+	WRITE_ONCE(((uint64_t *)t->fast_data)[pos & st->ring_mask],
+		   word | tat_ev_commit_bit(pos, st->ring_shift));
+}
+
 /* One ENTRY or EXIT of sub-stack @s when the reader needs nothing before
  * it; 0 (nothing written) otherwise.  @mode: the ring's, read once.
  * @site is an index, at most TAT_EV_SITE_MAX (the site table's, or a
@@ -119,29 +135,40 @@ static inline __attribute__((always_inline)) int emit_fast(const struct tp_state
 		uint32_t s, uint32_t mode)
 {
 	struct tat_thread_ctl *ctl = (struct tat_thread_ctl *)t->fast_ctl;
-	const uint32_t shift = st->ring_shift;
-	uint64_t pos = READ_ONCE(ctl->head);
+	uint64_t pos = READ_ONCE(ctl->head), got;
 
 	/* ring_put_in_stack()'s order: the head first, then what the
-	 * reader was told; the compare-and-swap from that head fails if a
-	 * signal handler wrote anything in between. */
+	 * reader was told; a signal handler that writes after this look
+	 * moves the head, which the reservation sees. */
 	if (unlikely((tsc >> TAT_EV_TSC_BITS) != READ_ONCE(t->last_hi) ||
 		     (pos & (TAT_CHUNK_EVENTS - 1)) == 0 ||
 		     READ_ONCE(t->lost_pending) || READ_ONCE(t->ring_stack) != s))
 		return 0;
-	if (mode != TAT_MODE_FLIGHT && pos - READ_ONCE(ctl->tail) > st->ring_mask)	/* full */
+	if (mode != TAT_MODE_FLIGHT) {
+		/* discard mode: only where the reader has read, so the place
+		 * is taken from that head or not at all */
+		if (pos - READ_ONCE(ctl->tail) > st->ring_mask)	/* full */
+			return 0;
+		if (unlikely(!local_cmpxchg(&ctl->head, &pos, pos + 1)))
+			return 0;
+	} else if (unlikely((got = local_xadd(&ctl->head, 1)) != pos)) {
+		/* A handler wrote in between: the checks may not hold for
+		 * the place we got, which takes a TIME record that changes
+		 * nothing (the time base a reader has there: the last one
+		 * written); the event goes the general way.  (An xadd, as
+		 * ring_reserve() takes a place in flight mode: cheaper than
+		 * the compare-and-swap, docs/performance.md.) */
+		fast_store(st, t, got, tat_ev_special(TAT_SUB_TIME, READ_ONCE(t->last_hi)));
 		return 0;
-	if (unlikely(!local_cmpxchg(&ctl->head, &pos, pos + 1)))
-		return 0;
-	WRITE_ONCE(((uint64_t *)t->fast_data)[pos & st->ring_mask],
-		   ((uint64_t)type << TAT_EV_TYPE_SHIFT) | (site << TAT_EV_SITE_SHIFT) |
-		   (tsc & TAT_EV_TSC_MASK) | tat_ev_commit_bit(pos, shift));
+	}
+	fast_store(st, t, pos, ((uint64_t)type << TAT_EV_TYPE_SHIFT) |
+		   (site << TAT_EV_SITE_SHIFT) | (tsc & TAT_EV_TSC_MASK));
 	return 1;
 }
 
 /* enter_fast() pushed frame @idx but emit_fast() was refused: its ENTRY
  * the general way.  Returns 1, for enter_fast() to return. */
-static __attribute__((noinline)) int enter_fast_emit(const struct tp_state *st,
+__attribute__((noinline)) int enter_fast_emit(const struct tp_state *st,
 		uint64_t ring, struct tp_thread *t, uint64_t idx)
 {
 	const struct tp_frame *f = &t->stack[idx];
@@ -406,7 +433,7 @@ static inline __attribute__((always_inline)) uint64_t fast_pop(struct tp_thread 
 	return ret;
 }
 
-static __attribute__((noinline)) uint64_t exit_fast_emit(const struct tp_state *st,
+__attribute__((noinline)) uint64_t exit_fast_emit(const struct tp_state *st,
 		uint64_t ring, struct tp_thread *t, uint64_t d, uint64_t tsc)
 {
 	struct tp_frame *f = &t->stack[d - 1];

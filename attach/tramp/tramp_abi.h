@@ -309,9 +309,11 @@ struct tp_state {
  * second shift itself, 63 - @bits, as the trampoline keeps it
  * (tp_state.thread_shift, site_shift).
  */
+#define TP_HASH_MULT 0x9e3779b97f4a7c15ull
+
 static inline uint64_t hash_at(uint64_t x, uint32_t shift)
 {
-	return ((x * 0x9e3779b97f4a7c15ull) >> 1) >> shift;
+	return ((x * TP_HASH_MULT) >> 1) >> shift;
 }
 
 static inline uint64_t hash64(uint64_t x, uint32_t bits)

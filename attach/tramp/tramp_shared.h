@@ -30,6 +30,7 @@
 #include <tattach/ring.h>
 #include "tramp_abi.h"
 #include "tramp_common.h"
+#include "tramp_asm.h"
 
 extern const struct tp_config tp_config_area HIDDEN;
 extern char tp_return[] HIDDEN;
@@ -55,6 +56,8 @@ extern char tp_return[] HIDDEN;
 #define NO_FRAME    (~0ull)
 
 _Static_assert(TP_DEPTH_MAX == TAT_FRAMES_MAX, "one shared frame per shadow frame");
+TPA_CHECK(CALL_REACH, TPA_CALL_REACH);
+TPA_CHECK(TP_HASH_MULT, TPA_HASH_MULT);
 
 /* The sub-stack a shadow frame belongs to (see place_call()). */
 static inline uint32_t frame_stack(const struct tp_frame *f)
