@@ -22,6 +22,11 @@
  *                 deep, each with a pthread_cleanup_push() handler, is
  *                 cancelled; answers the number of handlers that ran
  *                 (3 per thread) if every join saw PTHREAD_CANCELED
+ *   window N      a SIGUSR2 handler (on a sigaltstack, calls a traced
+ *                 function) in place, then work(N); answers the number of
+ *                 SIGUSR2 handled so far.  Nothing here sends it: a test
+ *                 delivers it with ptrace at a chosen instruction
+ *                 (test_reserve_race.c)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -67,6 +72,28 @@ static void on_prof(int sig)
 	(void)sig;
 	handler_work();
 	handled++;
+}
+
+static volatile sig_atomic_t usr2_handled;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	handler_work();
+	usr2_handled++;
+}
+
+NOINLINE static long cmd_window(long n)
+{
+	struct sigaction sa = { .sa_handler = on_usr2, .sa_flags = SA_RESTART | SA_ONSTACK };
+	static char altstack[64 * 1024];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+
+	if (sigaltstack(&ss, NULL) || sigaction(SIGUSR2, &sa, NULL))
+		return -1;
+	if (n && work(n) != n * (n + 1) / 2)
+		return -1;
+	return usr2_handled;
 }
 
 /*
@@ -347,6 +374,8 @@ NOINLINE static long dispatch(const char *line)
 		return cmd_churn(a, b);
 	if (sscanf(line, "cancel %ld", &a) == 1)
 		return cmd_cancel(a);
+	if (sscanf(line, "window %ld", &a) == 1)
+		return cmd_window(a);
 	return -1;
 }
 
