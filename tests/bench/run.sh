@@ -627,8 +627,9 @@ tramp_total() { awk '$2 ~ /^tramp:/ { n += $1 } END { print n + 0 }' "$1"; }
 lad_total() { awk '$2 ~ /^(mcount|ladder_(enter|return|exit|fentry|ct_enter|ct_exit))$/ { n += $1 } END { print n + 0 }' "$1"; }
 # What a -pg site runs (its stub primes the return): the stub, which lies
 # past the config page, so stepcount names it after that symbol; the
-# entry; the fast path or the general one; the landing; the same at the
-# exit.  Each row says its name.
+# entry, with the commonest case in it (attach/tramp/fast_paths.inc); the
+# C fast path or the general one for the other cases; the landing; the
+# same at the exit.  Each row says its name.
 PG_PIECES="tp_config_area tp_pg_enter tp_ct_enter_fast tp_enter enter_slow tp_ct_exit tp_exit_fast tp_exit exit_slow"
 piece_name() { [ "$1" = tp_config_area ] && echo "the site's stub (named tp_config_area by stepcount)" || echo "tramp:$1"; }
 if [ -s "$WORK/st.tat" ] && [ -s "$WORK/st.floor" ]; then
