@@ -114,7 +114,8 @@ tp_mcount:
 	SAVE_SCRATCH
 	lea	72(%rsp), %rdi
 	EXIT_FAST 2f, 3f
-3:	lea	72(%rsp), %rdi
+3:	mov	%rsi, %rdx		/* the time, if EXIT_FAST read it */
+	lea	72(%rsp), %rdi
 	mov	%fs:0, %rsi
 	call	tp_exit_fast
 	test	%rax, %rax
@@ -173,7 +174,8 @@ tp_return:
 .endif
 	lea	\slot, %rdi		/* the slot of the return into the caller */
 	ENTER_FAST 2f, 4f
-4:	mov	%fs:0, %rdx
+4:	mov	%r8, %rcx		/* the time, if ENTER_FAST read it */
+	mov	%fs:0, %rdx
 	call	tp_ct_enter_fast
 	test	%eax, %eax
 	jnz	2f			/* pushed: the slot holds tp_return */

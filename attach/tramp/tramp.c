@@ -12,9 +12,9 @@
 #include "tramp_shared.h"
 
 HIDDEN int tp_enter_fast(uint64_t *slot, uint64_t after_site, uint64_t key);
-HIDDEN int tp_ct_enter_fast(uint64_t *slot, uint64_t site, uint64_t key);
+HIDDEN int tp_ct_enter_fast(uint64_t *slot, uint64_t site, uint64_t key, uint64_t tsc);
 HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
-HIDDEN uint64_t tp_exit_fast(uint64_t *slot, uint64_t key);
+HIDDEN uint64_t tp_exit_fast(uint64_t *slot, uint64_t key, uint64_t tsc);
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
 HIDDEN uint64_t tp_fork_ring(struct tp_state *st, uint64_t key);	/* tramp_fork.c */
 /* the C fast paths' way out when the ring word cannot be had, and
@@ -180,13 +180,14 @@ __attribute__((noinline)) int enter_fast_emit(const struct tp_state *st,
 /* A call nested in the innermost frame (or its tail call), on one stack,
  * or a call with no frame open: pushed and recorded; 0 (nothing changed)
  * for any other case.  The site: index @site, or when that is 0 the one
- * whose call returns to @after_site. */
+ * whose call returns to @after_site.  @tsc: the time of the call when
+ * fast_paths.inc read it already, else 0. */
 static inline __attribute__((always_inline)) int enter_fast(const struct tp_state *st,
 		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t after_site,
-		uint64_t site)
+		uint64_t site, uint64_t tsc)
 {
 	const struct tat_ring_header *hdr = (const void *)ring;
-	uint64_t d = READ_ONCE(t->depth), idx, flags, top_site, top_slot, tsc;
+	uint64_t d = READ_ONCE(t->depth), idx, flags, top_site, top_slot;
 	struct tat_frame *sf;
 	struct tp_frame *f;
 	uint32_t stack, mode;
@@ -216,7 +217,8 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 	mode = READ_ONCE(hdr->mode);
 	flags = mode == TAT_MODE_STATS ? FRAME_STATS : 0;
 	idx = local_xadd(&t->depth, 1);
-	tsc = rdtsc();		/* the callers checked that the clock is the TSC */
+	if (!tsc)	/* not read yet (fast_paths.inc may have) */
+		tsc = rdtsc();	/* the callers checked that the clock is the TSC */
 	f = &t->stack[idx];
 	f->slot = (uint64_t)slot;
 	f->ret = *slot;
@@ -245,7 +247,7 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
  * tp_enter() to do it all.  @site: its index when the caller knows it (a
  * call-through stub's place says it), else 0. */
 static inline __attribute__((always_inline)) int enter_first(uint64_t *slot,
-		uint64_t after_site, uint64_t site, uint64_t key)
+		uint64_t after_site, uint64_t site, uint64_t key, uint64_t tsc)
 {
 	const struct tp_state *st = state();
 	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
@@ -260,19 +262,28 @@ static inline __attribute__((always_inline)) int enter_first(uint64_t *slot,
 	if (likely(st->tid_offset) &&
 	    unlikely(*(const volatile int32_t *)(key + st->tid_offset) != t->tid))
 		return 0;
-	return enter_fast(st, ring, t, slot, after_site, site);
+	/* The clock here, once the gate lets the call in, rather than
+	 * after the depth's xadd: read while the frame checks' loads are
+	 * under way, it costs less (as in fast_paths.inc) */
+	if (!tsc) {
+		if (READ_ONCE(t->fast_ring) != ring ||
+		    READ_ONCE(((const struct tat_ring_header *)ring)->max_depth))
+			return 0;
+		tsc = rdtsc();
+	}
+	return enter_fast(st, ring, t, slot, after_site, site, tsc);
 }
 
 int tp_enter_fast(uint64_t *slot, uint64_t after_site, uint64_t key)
 {
-	return enter_first(slot, after_site, 0, key);
+	return enter_first(slot, after_site, 0, key, 0);
 }
 
 /* tp_ct_enter's: the stub of site i is the i-th (tramp_abi.h), so no
  * lookup of its address */
-int tp_ct_enter_fast(uint64_t *slot, uint64_t site, uint64_t key)
+int tp_ct_enter_fast(uint64_t *slot, uint64_t site, uint64_t key, uint64_t tsc)
 {
-	return enter_first(slot, 0, site, key);
+	return enter_first(slot, 0, site, key, tsc);
 }
 
 /* Every other call: placed on its sub-stack (ending the frames it shows
@@ -360,7 +371,7 @@ void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key)
 	changed |= fast_open(st, ring, t);
 	/* tp_enter_fast() was refused just now: only what changed since
 	 * can make enter_fast() take the call */
-	if (changed && !st->clock_gettime && enter_fast(st, ring, t, slot, after_site, 0))
+	if (changed && !st->clock_gettime && enter_fast(st, ring, t, slot, after_site, 0, 0))
 		return;
 	/* Every site rewritten is 5 bytes up to the return address. */
 	site = site_index(st, after_site - 5);
@@ -510,18 +521,20 @@ static inline __attribute__((always_inline)) uint64_t exit_fast(const struct tp_
 
 /* The first call tp_return makes: the fast path, or 0 for tp_exit() to
  * do it all. */
-uint64_t tp_exit_fast(uint64_t *slot, uint64_t key)
+uint64_t tp_exit_fast(uint64_t *slot, uint64_t key, uint64_t tsc)
 {
 	const struct tp_state *st = state();
-	uint64_t tsc = rdtsc();
-	uint64_t ring = READ_ONCE(((struct tp_live *)st->live)->ring);
+	uint64_t ring;
 	struct tp_thread *t;
 
+	ring = READ_ONCE(((struct tp_live *)st->live)->ring);
 	if (unlikely(!key))
 		return 0;
 	t = thread_find(st, key);
 	if (unlikely(!t))
 		return 0;
+	if (!tsc)	/* not read by fast_paths.inc: after the lookup, as there */
+		tsc = rdtsc();
 	return exit_fast(st, ring, t, slot, tsc, ring);
 }
 
