@@ -181,7 +181,7 @@ __attribute__((noinline)) int enter_fast_emit(const struct tp_state *st,
  * or a call with no frame open: pushed and recorded; 0 (nothing changed)
  * for any other case.  The site: index @site, or when that is 0 the one
  * whose call returns to @after_site.  @tsc: the time of the call when
- * fast_paths.inc read it already, else 0. */
+ * read already (enter_first(), fast_paths.inc), else 0. */
 static inline __attribute__((always_inline)) int enter_fast(const struct tp_state *st,
 		uint64_t ring, struct tp_thread *t, uint64_t *slot, uint64_t after_site,
 		uint64_t site, uint64_t tsc)
@@ -217,7 +217,7 @@ static inline __attribute__((always_inline)) int enter_fast(const struct tp_stat
 	mode = READ_ONCE(hdr->mode);
 	flags = mode == TAT_MODE_STATS ? FRAME_STATS : 0;
 	idx = local_xadd(&t->depth, 1);
-	if (!tsc)	/* not read yet (fast_paths.inc may have) */
+	if (!tsc)	/* tp_enter()'s retry: not read yet */
 		tsc = rdtsc();	/* the callers checked that the clock is the TSC */
 	f = &t->stack[idx];
 	f->slot = (uint64_t)slot;
