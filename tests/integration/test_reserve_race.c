@@ -66,15 +66,17 @@ static int reservations(const char *kind, uint64_t base, uint64_t *at)
 {
 	char *argv[] = { "nm", (char *)build_path("attach/tramp/tramp.elf"), NULL };
 	char *out = NULL, *err = NULL, prefix[64];
-	const char *line;
+	const char *line, *next;
 	int n = 0;
 
 	cr_assert_eq(run_capture(argv, &out, &err), 0, "nm: %s", err);
 	snprintf(prefix, sizeof(prefix), "tp_reserve_%s_", kind);
-	for (line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+	for (line = out; line && *line; line = next) {
+		const char *nl = strchr(line, '\n');
 		unsigned long long off;
 		char type, name[128];
 
+		next = nl ? nl + 1 : NULL;
 		if (sscanf(line, "%llx %c %127s", &off, &type, name) == 3 &&
 		    !strncmp(name, prefix, strlen(prefix)) && n < MAX_MARKS)
 			at[n++] = base + off;
@@ -180,34 +182,31 @@ static void assert_window(const char *out, const char *first)
 	cr_assert_null(strstr(out, "not traced"), "%.4000s", out);
 }
 
+/* "window" traced in @mode, the signal at a @kind's reservation */
+static void window_case(const char *mode, const char *kind, const char *first)
+{
+	char *out = run_window(mode, kind);
+
+	assert_window(out, first);
+	free(out);
+}
+
 Test(reserve_race, flight_signal_before_an_entrys_place_is_taken)
 {
-	char *out = run_window("flight", "entry");
-
-	assert_window(out, "leaf");
-	free(out);
+	window_case("flight", "entry", "leaf");
 }
 
 Test(reserve_race, flight_signal_before_an_exits_place_is_taken)
 {
-	char *out = run_window("flight", "exit");
-
-	assert_window(out, "leaf()");
-	free(out);
+	window_case("flight", "exit", "leaf()");
 }
 
 Test(reserve_race, discard_signal_before_an_entrys_place_is_taken)
 {
-	char *out = run_window("discard", "entry");
-
-	assert_window(out, "leaf");
-	free(out);
+	window_case("discard", "entry", "leaf");
 }
 
 Test(reserve_race, discard_signal_before_an_exits_place_is_taken)
 {
-	char *out = run_window("discard", "exit");
-
-	assert_window(out, "leaf()");
-	free(out);
+	window_case("discard", "exit", "leaf()");
 }
