@@ -156,6 +156,30 @@ static char *run_window(const char *mode, const char *kind)
 	return out;
 }
 
+/*
+ * Every duration tread prints is a real one: more than 0 (a traced call
+ * spans at least the trampoline's own instructions, about 10 ns here) and
+ * less than a minute.  An event finished the general way with a wrong
+ * time (the clock's upper bits lost on the way) shows as 0.000 us.
+ */
+static void assert_durations(const char *out)
+{
+	const char *line, *next;
+	int n = 0;
+
+	for (line = out; line && *line; line = next) {
+		const char *nl = strchr(line, '\n');
+		double us;
+
+		next = nl ? nl + 1 : NULL;
+		if (sscanf(line, " %lf us [", &us) != 1)
+			continue;
+		n++;
+		cr_assert(us > 0 && us < 60e6, "a duration of %.3f us:\n%.4000s", us, out);
+	}
+	cr_assert_gt(n, LEAVES, "no durations in:\n%.4000s", out);
+}
+
 /* @first: how the first leaf() shows: "leaf()" when the handler's events
  * came between its ENTRY and its EXIT (then tread prints it open, with
  * the other sub-stack's lines in between, and graph_canon() writes the
@@ -178,6 +202,7 @@ static void assert_window(const char *out, const char *first)
 	cr_assert_str_eq(got, "on_usr2(handler_work(leaf))",
 			 "the handler's sigaltstack:\n%.4000s", out);
 	free(got);
+	assert_durations(out);
 	cr_assert_null(strstr(out, "lost"), "%.4000s", out);
 	cr_assert_null(strstr(out, "not traced"), "%.4000s", out);
 }
