@@ -26,31 +26,57 @@
  *
  *     80(%rsp)  parent slot (fentry)        72(%rsp)  site + 5 / return slot
  *     64(%rsp)  %rax ... 0(%rsp) %r11       then %rbx, then 16-byte alignment
+ *
+ * while a fast path runs (fast_paths.inc: the first 6 pushes only):
+ *
+ *     56(%rsp)  parent slot (fentry)        48(%rsp)  stub + 5 / return slot
+ *     40(%rsp)  %rax ... 0(%rsp) %r8
  */
 	.section .text.tp_entry, "ax"
 
-.macro SAVE_SCRATCH
+/*
+ * The nine registers a call can clobber, in two parts: the six the fast
+ * paths use (fast_paths.inc), pushed first, and the three pushed only on
+ * the way into C.  Both pushed, the stack is SAVE_SCRATCH's.
+ */
+.macro SAVE_FAST
 	push	%rax
 	push	%rcx
 	push	%rdx
 	push	%rsi
 	push	%rdi
 	push	%r8
+.endm
+
+.macro SAVE_REST
 	push	%r9
 	push	%r10
 	push	%r11
 .endm
 
-.macro RESTORE_SCRATCH
+.macro RESTORE_REST
 	pop	%r11
 	pop	%r10
 	pop	%r9
+.endm
+
+.macro RESTORE_FAST
 	pop	%r8
 	pop	%rdi
 	pop	%rsi
 	pop	%rdx
 	pop	%rcx
 	pop	%rax
+.endm
+
+.macro SAVE_SCRATCH
+	SAVE_FAST
+	SAVE_REST
+.endm
+
+.macro RESTORE_SCRATCH
+	RESTORE_REST
+	RESTORE_FAST
 .endm
 
 /* Call the C function in \fn with the stack aligned, keeping %rbx. */
@@ -104,29 +130,32 @@ tp_mcount:
 
 /*
  * A traced return: %rsp is one slot above the slot that held the return
- * address.  EXIT_FAST (fast_paths.inc: the commonest case, in place),
- * tp_exit_fast() (a leaf, as tp_enter_fast), or tp_exit(), gives the
- * original address, which goes back into that very slot; then \leave.  No shadow frame for the slot: there is no right place to go,
- * so fault here, visibly, rather than jump somewhere wrong.
+ * address.  EXIT_FAST (fast_paths.inc: the commonest case, in place, with
+ * six registers saved), tp_exit_fast() (a leaf, as tp_enter_fast), or
+ * tp_exit(), gives the original address, which goes back into that very
+ * slot; then \leave.  No shadow frame for the slot: there is no right
+ * place to go, so fault here, visibly, rather than jump somewhere wrong.
  */
 .macro EXIT leave:vararg
 	sub	$8, %rsp		/* back onto the slot "ret" popped */
-	SAVE_SCRATCH
-	lea	72(%rsp), %rdi
-	EXIT_FAST 2f, 3f
-3:	mov	%rsi, %rdx		/* the time, if EXIT_FAST read it */
+	SAVE_FAST
+	EXIT_FAST 2f, 4f, 5f
+4:	xor	%r8d, %r8d		/* the time: not read */
+5:	SAVE_REST
+	mov	%r8, %rdx		/* the time, tp_exit_fast()'s third */
 	lea	72(%rsp), %rdi
 	mov	%fs:0, %rsi
 	call	tp_exit_fast
 	test	%rax, %rax
-	jnz	2f
+	jnz	6f
 	lea	72(%rsp), %rdi
 	mov	%fs:0, %rsi
 	CALL_ALIGNED tp_exit
 	test	%rax, %rax
 	jz	1f
-2:	mov	%rax, 72(%rsp)		/* the original return address */
-	RESTORE_SCRATCH
+6:	RESTORE_REST
+2:	mov	%rax, 48(%rsp)		/* the original return address */
+	RESTORE_FAST
 	\leave
 1:	ud2
 .endm
@@ -158,12 +187,19 @@ tp_return:
  * bytes after stub + 5.  A stub near its module (\rel "near") calls it
  * from stub + 4, so (%rsp) = stub + TP_NS_CALLED: the index is in the
  * stub (TP_NS_INDEX), and that return address is tp_enter()'s site + 5.
- * ENTER_FAST (fast_paths.inc) does the commonest case in place; then
- * tp_ct_enter_fast(), then tp_enter().  Goes on at 2f when the call is
- * traced (the slot \slot holds tp_return), at 3f when it is not.
+ * ENTER_FAST (fast_paths.inc) does the commonest case in place, with
+ * SAVE_FAST's six registers saved; then tp_ct_enter_fast(), then
+ * tp_enter(), the other three saved too (SAVE_REST).  Goes on at 2f when
+ * the call is traced (the slot holds tp_return), at 3f when it is not,
+ * with the stack SAVE_FAST's either way: the slot is \slot, the stub's
+ * return 48(%rsp); \slot_c is the slot while C runs.
  */
-.macro STUB_ENTER slot, rel, end
-	SAVE_SCRATCH
+.macro STUB_ENTER slot, slot_c, rel, end
+	SAVE_FAST
+	ENTER_FAST \slot, \rel, 2f, 4f, 5f
+4:	xor	%r8d, %r8d		/* the time: not read */
+5:	SAVE_REST
+	mov	%r8, %rcx		/* the time, if ENTER_FAST read it */
 	mov	72(%rsp), %rsi
 .ifc \rel, near
 	mov	11(%rsi), %esi		/* TP_NS_INDEX - TP_NS_CALLED */
@@ -172,21 +208,22 @@ tp_return:
 	sub	%rax, %rsi
 	shr	$5, %rsi		/* stub i is site i's (TP_CT_STUB) */
 .endif
-	lea	\slot, %rdi		/* the slot of the return into the caller */
-	ENTER_FAST 2f, 4f
-4:	mov	%r8, %rcx		/* the time, if ENTER_FAST read it */
+	lea	\slot_c, %rdi		/* the slot of the return into the caller */
 	mov	%fs:0, %rdx
 	call	tp_ct_enter_fast
 	test	%eax, %eax
-	jnz	2f			/* pushed: the slot holds tp_return */
-	mov	72(%rsp), %rsi
+	jz	7f
+	RESTORE_REST
+	jmp	2f			/* pushed: the slot holds tp_return */
+7:	mov	72(%rsp), %rsi
 .ifnc \rel, near
 	movslq	\rel(%rsi), %rax
 	lea	\end(%rsi,%rax), %rsi	/* site + 5 */
 .endif
-	lea	\slot, %rdi
+	lea	\slot_c, %rdi
 	mov	%fs:0, %rdx
 	CALL_ALIGNED tp_enter
+	RESTORE_REST
 	lea	tp_return(%rip), %rax
 	cmp	%rax, \slot
 	jne	3f
@@ -216,14 +253,14 @@ tp_return:
 	.hidden	tp_ct_enter
 	.type	tp_ct_enter, @function
 tp_ct_enter:
-	STUB_ENTER 80(%rsp), 1, 5	/* the stub's call of site + 5 */
-2:	RESTORE_SCRATCH
+	STUB_ENTER 56(%rsp), 80(%rsp), 1, 5	/* the stub's call of site + 5 */
+2:	RESTORE_FAST
 	ret	$8			/* back to stub + 5, one slot higher */
-3:	mov	72(%rsp), %rsi		/* not traced: into the body */
+3:	mov	48(%rsp), %rsi		/* not traced: into the body */
 	movslq	1(%rsi), %rax
 	lea	5(%rsi,%rax), %rax
-	mov	%rax, 72(%rsp)
-	RESTORE_SCRATCH
+	mov	%rax, 48(%rsp)
+	RESTORE_FAST
 	ret
 	.size	tp_ct_enter, . - tp_ct_enter
 
@@ -252,13 +289,13 @@ tp_ct_enter:
  * bytes on, to the stub's way into the function.
  */
 .macro PRIME slot, skip
-2:	mov	72(%rsp), %rax
+2:	mov	48(%rsp), %rax
 	add	$5, %rax		/* the stub's landing */
 	mov	%rax, \slot
-	RESTORE_SCRATCH
+	RESTORE_FAST
 	ret				/* to the priming call */
-3:	addq	$\skip, 72(%rsp)
-	RESTORE_SCRATCH
+3:	addq	$\skip, 48(%rsp)
+	RESTORE_FAST
 	ret
 .endm
 
@@ -266,14 +303,15 @@ tp_ct_enter:
 	.hidden	tp_pg_enter
 	.type	tp_pg_enter, @function
 tp_pg_enter:
-	STUB_ENTER 8(%rbp), 20, 24	/* the stub's jmp to site + 5, at +24 */
+	STUB_ENTER 8(%rbp), 8(%rbp), 20, 24	/* the stub's jmp to site + 5, at +24 */
 	PRIME	8(%rbp), 19		/* TP_CT_RET; TP_PG_BODY */
 	.size	tp_pg_enter, . - tp_pg_enter
 
 /*
  * tp_ns_enter: a stub near its module (--libcalls, --entry; tramp_abi.h)
  * calls it through its pointer at +4, as the function's first
- * instruction would: the slot is 8(%rsp) at the call, 80(%rsp) here.
+ * instruction would: the slot is 8(%rsp) at the call, 56(%rsp) here
+ * (80(%rsp) while C runs).
  * Primes the return as tp_pg_enter does: traced, the slot gets stub +
  * TP_NS_RET and we return to the stub's "call +25"; not traced, to the
  * function at stub + TP_NS_BODY, the slot as it was.
@@ -282,8 +320,8 @@ tp_pg_enter:
 	.hidden	tp_ns_enter
 	.type	tp_ns_enter, @function
 tp_ns_enter:
-	STUB_ENTER 80(%rsp), near
-	PRIME	80(%rsp), 24		/* TP_NS_RET; TP_NS_BODY */
+	STUB_ENTER 56(%rsp), 80(%rsp), near
+	PRIME	56(%rsp), 24		/* TP_NS_RET; TP_NS_BODY */
 	.size	tp_ns_enter, . - tp_ns_enter
 
 	.globl	tp_ct_exit

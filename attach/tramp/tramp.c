@@ -167,13 +167,19 @@ static inline __attribute__((always_inline)) int emit_fast(const struct tp_state
 }
 
 /* enter_fast() pushed frame @idx but emit_fast() was refused: its ENTRY
- * the general way.  Returns 1, for enter_fast() to return. */
+ * the general way.  Returns 1, for enter_fast() to return.  @ring: the
+ * one the call came in with; fast_paths.inc, which keeps no register for
+ * it, passes the live page's, read again: 0 when that is gone since (a
+ * fork child: tp_fork_ring()), and then, as tp_enter() with no ring,
+ * nothing is recorded. */
 __attribute__((noinline)) int enter_fast_emit(const struct tp_state *st,
 		uint64_t ring, struct tp_thread *t, uint64_t idx)
 {
 	const struct tp_frame *f = &t->stack[idx];
 
-	emit(st, ring, t, TAT_EV_ENTRY, f->site & FRAME_SITE, f->tsc, idx, frame_stack(f));
+	if (likely(ring))
+		emit(st, ring, t, TAT_EV_ENTRY, f->site & FRAME_SITE, f->tsc, idx,
+		     frame_stack(f));
 	return 1;
 }
 
@@ -416,9 +422,6 @@ static uint64_t shadow_remove(const struct tp_state *st, uint64_t ring,
 	return w;
 }
 
-/* The last acts of exit_fast(), from the EXIT on, when emit_fast() was
- * refused: the EXIT the general way, then the pop.  Returns where the
- * frame returns to, for exit_fast() to return. */
 /* The fast return's last act: frame @f, the innermost of @d (sub-stack
  * @s, its site word @site), popped; returns where it returns to. */
 static inline __attribute__((always_inline)) uint64_t fast_pop(struct tp_thread *t,
@@ -444,6 +447,11 @@ static inline __attribute__((always_inline)) uint64_t fast_pop(struct tp_thread 
 	return ret;
 }
 
+/* The last acts of exit_fast() (and fast_paths.inc's), from the EXIT
+ * on, when emit_fast() was refused: the EXIT of the innermost of @d
+ * frames at @tsc the general way, then the pop.  Returns where the frame
+ * returns to, for exit_fast() to return.  @ring as enter_fast_emit()
+ * says. */
 __attribute__((noinline)) uint64_t exit_fast_emit(const struct tp_state *st,
 		uint64_t ring, struct tp_thread *t, uint64_t d, uint64_t tsc)
 {
@@ -451,7 +459,8 @@ __attribute__((noinline)) uint64_t exit_fast_emit(const struct tp_state *st,
 	uint64_t site = READ_ONCE(f->site);
 	uint32_t s = frame_stack(f);
 
-	emit(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, d, s);
+	if (likely(ring))
+		emit(st, ring, t, TAT_EV_EXIT, site & FRAME_SITE, tsc, d, s);
 	return fast_pop(t, f, d, site, s);
 }
 

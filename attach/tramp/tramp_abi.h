@@ -141,7 +141,10 @@ struct tp_frame {
 	uint64_t ret;		/* the original return address */
 	uint64_t site;		/* site index | FRAME_* flags (tramp_shared.h) */
 	uint64_t tsc;		/* entry time */
-	uint64_t child;		/* time spent in traced callees so far */
+	uint64_t child;		/* time spent in traced callees so far: read
+				 * only in a FRAME_STATS frame, so
+				 * fast_paths.inc, which pushes none, leaves
+				 * it as it was */
 };
 
 /*

@@ -41,7 +41,6 @@
 #define TPA_F_RET		0x08
 #define TPA_F_SITE		0x10
 #define TPA_F_TSC		0x18
-#define TPA_F_CHILD		0x20
 #define TPA_FRAME_SIZE		0x28	/* 5 words: index * 5 * 8 */
 
 /* tp_frame.site: the index, then the sub-stack, then flags */
@@ -110,7 +109,6 @@ TPA_CHECK(offsetof(struct tp_frame, slot), TPA_F_SLOT);
 TPA_CHECK(offsetof(struct tp_frame, ret), TPA_F_RET);
 TPA_CHECK(offsetof(struct tp_frame, site), TPA_F_SITE);
 TPA_CHECK(offsetof(struct tp_frame, tsc), TPA_F_TSC);
-TPA_CHECK(offsetof(struct tp_frame, child), TPA_F_CHILD);
 TPA_CHECK(sizeof(struct tp_frame), TPA_FRAME_SIZE);
 TPA_CHECK(TAT_EV_SITE_MAX, TPA_FRAME_SITE_MASK);
 TPA_CHECK(TP_FRAME_STACK_SHIFT, TPA_FRAME_STACK_SHIFT);
