@@ -41,6 +41,7 @@
 #define TPA_F_RET		0x08
 #define TPA_F_SITE		0x10
 #define TPA_F_TSC		0x18
+#define TPA_F_CHILD		0x20
 #define TPA_FRAME_SIZE		0x28	/* 5 words: index * 5 * 8 */
 
 /* tp_frame.site: the index, then the sub-stack, then flags */
@@ -60,6 +61,7 @@
 #define TPA_SF_TSC		0x00
 #define TPA_SF_SITE		0x08	/* then the sub-stack at 0x0c */
 #define TPA_SF_SHIFT		4	/* 16 bytes each */
+#define TPA_SF_STATS		0x40000000	/* TAT_FRAME_STATS */
 
 /* limits and the event word */
 #define TPA_DEPTH_MAX		1024
@@ -109,6 +111,7 @@ TPA_CHECK(offsetof(struct tp_frame, slot), TPA_F_SLOT);
 TPA_CHECK(offsetof(struct tp_frame, ret), TPA_F_RET);
 TPA_CHECK(offsetof(struct tp_frame, site), TPA_F_SITE);
 TPA_CHECK(offsetof(struct tp_frame, tsc), TPA_F_TSC);
+TPA_CHECK(offsetof(struct tp_frame, child), TPA_F_CHILD);
 TPA_CHECK(sizeof(struct tp_frame), TPA_FRAME_SIZE);
 TPA_CHECK(TAT_EV_SITE_MAX, TPA_FRAME_SITE_MASK);
 TPA_CHECK(TP_FRAME_STACK_SHIFT, TPA_FRAME_STACK_SHIFT);
@@ -125,6 +128,7 @@ TPA_CHECK(offsetof(struct tat_frame, tsc), TPA_SF_TSC);
 TPA_CHECK(offsetof(struct tat_frame, site), TPA_SF_SITE);
 TPA_CHECK(offsetof(struct tat_frame, stack), TPA_SF_SITE + 4);
 TPA_CHECK(sizeof(struct tat_frame), 1u << TPA_SF_SHIFT);
+TPA_CHECK(TAT_FRAME_STATS, TPA_SF_STATS);
 TPA_CHECK(TP_DEPTH_MAX, TPA_DEPTH_MAX);
 TPA_CHECK(TAT_MODE_FLIGHT, TPA_MODE_FLIGHT);
 TPA_CHECK(TAT_MODE_STATS, TPA_MODE_STATS);

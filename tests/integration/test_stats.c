@@ -7,6 +7,7 @@
  * frames in flight, readable in every mode; --max-depth counted.
  */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,11 +243,14 @@ Test(stats, live_switches_under_load_miscount_nothing, .timeout = 120)
 	target_stop(&t);
 }
 
-/* The blocked thread's stack, from the frames in flight. */
-static void expect_blocked_stack(struct target *t, const char *mode_args)
+/* The blocked thread's stack, from the frames in flight, each marked as
+ * entered in stats mode or not as @stats says (the outer frame is a
+ * thread's first call, pushed in C; the inner one a nested call, which
+ * the assembly fast path pushes: attach/tramp/fast_paths.inc). */
+static void expect_blocked_stack(struct target *t, const char *mode_args, bool stats)
 {
 	struct ring_view v;
-	uint32_t sites[16];
+	uint32_t sites[16], flags[16];
 	uint64_t tsc[16];
 	const char *ans;
 	int tid, n;
@@ -256,15 +260,19 @@ static void expect_blocked_stack(struct target *t, const char *mode_args)
 	ans = target_cmd(t, "block");
 	cr_assert_eq(sscanf(ans, "done %d", &tid), 1, "%s", ans);
 	cr_assert_eq(ring_view_open(t->pid, &v), 0);
-	n = ring_view_frames(&v, tid, sites, tsc, 16);
+	n = ring_view_frames(&v, tid, sites, flags, tsc, 16);
 	cr_assert_eq(n, 2, "%d frames in flight", n);
 	cr_assert_str_eq(v.names[sites[0]], "block_thread");
 	cr_assert_str_eq(v.names[sites[1]], "hold");
 	cr_assert(tsc[0] && tsc[0] <= tsc[1]);
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(flags[i], stats ? TAT_FRAME_STATS : 0u, "frame %d: flags %#x", i,
+			     flags[i]);
 	ring_view_close(&v);
 	cr_assert_str_eq(target_cmd(t, "unblock"), "done");
 	cr_assert_eq(ring_view_open(t->pid, &v), 0);
-	cr_assert_eq(ring_view_frames(&v, tid, sites, tsc, 16), 0, "frames left after return");
+	cr_assert_eq(ring_view_frames(&v, tid, sites, NULL, tsc, 16), 0,
+		     "frames left after return");
 	ring_view_close(&v);
 	target_stop(t);
 }
@@ -273,14 +281,14 @@ Test(frames, in_flight_in_stats_mode, .timeout = 60)
 {
 	struct target t;
 
-	expect_blocked_stack(&t, "--enable --mode stats -t 8 -b 64K");
+	expect_blocked_stack(&t, "--enable --mode stats -t 8 -b 64K", true);
 }
 
 Test(frames, in_flight_in_event_mode, .timeout = 60)
 {
 	struct target t;
 
-	expect_blocked_stack(&t, "--enable -t 8 -b 1M");
+	expect_blocked_stack(&t, "--enable -t 8 -b 1M", false);
 }
 
 /* An 8K flight ring (1024 events) has long overwritten hold()'s ENTRY
@@ -289,7 +297,7 @@ Test(frames, in_flight_after_a_flight_ring_overwrote_the_entry, .timeout = 60)
 {
 	struct target t;
 
-	expect_blocked_stack(&t, "--enable --mode flight -t 8 -b 8K");
+	expect_blocked_stack(&t, "--enable --mode flight -t 8 -b 8K", false);
 }
 
 Test(stats, max_depth_records_shallow_calls_and_counts_the_rest, .timeout = 60)

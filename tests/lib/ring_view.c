@@ -260,7 +260,7 @@ uint64_t ring_view_ctl_sum(const struct ring_view *v, size_t field_offset)
 }
 
 int ring_view_frames(const struct ring_view *v, int32_t tid, uint32_t *sites,
-		     uint64_t *tsc, int max)
+		     uint32_t *flags, uint64_t *tsc, int max)
 {
 	const struct tat_ring_header *h = v->h;
 	const struct tat_thread_ctl *ctl = (const void *)((char *)v->base + h->thread_off);
@@ -279,6 +279,8 @@ int ring_view_frames(const struct ring_view *v, int32_t tid, uint32_t *sites,
 			if (f[d].site & TAT_FRAME_ENDED)
 				continue;
 			sites[n] = f[d].site & TAT_FRAME_SITE_MASK;
+			if (flags)
+				flags[n] = f[d].site & ~TAT_FRAME_SITE_MASK;
 			tsc[n++] = f[d].tsc;
 		}
 		return n;

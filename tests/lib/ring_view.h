@@ -50,10 +50,10 @@ int ring_view_unmatched_exits(const struct ring_view *v, uint64_t *unmatched);
 uint64_t ring_view_ctl_sum(const struct ring_view *v, size_t field_offset);
 
 /* Frames in flight of the slot of thread @tid: up to @max site indexes
- * (outermost first) and entry times; returns how many, -ENOENT if the tid
- * has no slot. */
+ * (outermost first), their TAT_FRAME_* flags (@flags may be NULL) and
+ * entry times; returns how many, -ENOENT if the tid has no slot. */
 int ring_view_frames(const struct ring_view *v, int32_t tid, uint32_t *sites,
-		     uint64_t *tsc, int max);
+		     uint32_t *flags, uint64_t *tsc, int max);
 
 /* Event-clock ticks to nanoseconds. */
 uint64_t ring_view_ns(const struct ring_view *v, uint64_t ticks);
