@@ -16,6 +16,7 @@
 /* struct tp_state */
 #define TPA_ST_LIVE		0x08
 #define TPA_ST_THREADS		0x10
+#define TPA_ST_THREAD_BITS	0x20
 #define TPA_ST_RING_SHIFT	0x28
 #define TPA_ST_TID_OFFSET	0x2c
 #define TPA_ST_THREAD_SHIFT	0x30
@@ -90,6 +91,7 @@ TPA_CHECK(offsetof(struct tp_config, state), TPA_CONFIG_STATE);
 TPA_CHECK(offsetof(struct tp_live, ring), TPA_LIVE_RING);
 TPA_CHECK(offsetof(struct tp_state, live), TPA_ST_LIVE);
 TPA_CHECK(offsetof(struct tp_state, threads), TPA_ST_THREADS);
+TPA_CHECK(offsetof(struct tp_state, thread_bits), TPA_ST_THREAD_BITS);
 TPA_CHECK(offsetof(struct tp_state, ring_shift), TPA_ST_RING_SHIFT);
 TPA_CHECK(offsetof(struct tp_state, tid_offset), TPA_ST_TID_OFFSET);
 TPA_CHECK(offsetof(struct tp_state, thread_shift), TPA_ST_THREAD_SHIFT);
