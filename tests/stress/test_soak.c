@@ -176,17 +176,18 @@ static void act(unsigned *seed, pid_t pid, long *count, long *refused)
 	free(err);
 }
 
-/* The targets of a soak under way, for soak_fini(): a failed assertion
- * ends the test early, and a target left stopped by a last SIGSTOP keeps
- * its output open, on which tests/run-all.sh would wait for ever (seen:
- * the failed soak of 2026-12-05).  A pid of 0: reaped already. */
-static struct driver *soak_drivers;
+/* The two targets and their drivers.  File-scope for soak_fini(): a
+ * failed assertion ends the test early, and a target left stopped by a
+ * last SIGSTOP keeps its output open, on which tests/run-all.sh would
+ * wait for ever (seen: the failed soak of 2026-12-05).  A pid of 0:
+ * not started, or reaped already. */
+static struct driver d[2] = { { .name = "hazards" }, { .name = "hazards.pfe" } };
 
 static void soak_fini(void)
 {
-	for (int i = 0; soak_drivers && i < 2; i++)
-		if (soak_drivers[i].t.pid > 0)
-			kill(soak_drivers[i].t.pid, SIGKILL);
+	for (int i = 0; i < 2; i++)
+		if (d[i].t.pid > 0)
+			kill(d[i].t.pid, SIGKILL);
 }
 
 TestSuite(soak, .timeout = 1800, .fini = soak_fini);
@@ -197,8 +198,6 @@ Test(soak, hazards_under_every_tattach_action)
 	double seconds = env && atof(env) > 0 ? atof(env) : 120;
 	const char *seed_env = getenv("TATTACH_SOAK_SEED");
 	unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 0) : (unsigned)time(NULL);
-	/* static: soak_fini() reads them after a failed assertion */
-	static struct driver d[2] = { { .name = "hazards" }, { .name = "hazards.pfe" } };
 	char dir[] = "/dev/shm/tattach-soak-XXXXXX", *out = NULL, *err = NULL;
 	char *clean[] = { NULL, "--clean", NULL };
 	long count = 0, refused = 0;
@@ -208,7 +207,6 @@ Test(soak, hazards_under_every_tattach_action)
 	cr_log_info("soak: seed %u (TATTACH_SOAK_SEED replays it), %.0f s", seed, seconds);
 	cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
 	cr_assert_eq(setenv("TATTACH_RING_DIR", dir, 1), 0);
-	soak_drivers = d;
 	for (int i = 0; i < 2; i++) {
 		char bin[64];
 
