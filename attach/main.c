@@ -616,6 +616,9 @@ int main(int argc, char **argv)
 		if (rep.entries_stepped)
 			printf("tattach: %zu threads stepped out of a function entry being "
 			       "patched, into its stub\n", rep.entries_stepped);
+		if (rep.handlers_stepped)
+			printf("tattach: %zu contexts that signal handlers return to moved out "
+			       "of a site or entry being patched\n", rep.handlers_stepped);
 		if (rep.entries_in_stubs)
 			printf("tattach: %zu threads were running in an entry stub: they go "
 			       "on there (stubs stay mapped)\n", rep.entries_in_stubs);

@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 #include <tattach/ring.h>
+#include "attach/frames/sigframes.h"
 #include "attach/inject.h"
 #include "attach/log.h"
 #include "attach/modules.h"
@@ -134,7 +135,9 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 		if (!pm->known)
 			plan_module_of(tm, set, maps, pm);
 		if (!pm->mapped) {
+			/* loaded again, it holds the compiler's bytes */
 			sites[i].patched = 0;
+			sites[i].written = 0;
 			continue;
 		}
 		p = &ps[k++];
@@ -328,10 +331,101 @@ static int rewrite_prep_holds(const struct rewrite_prep *p, struct ringfile *rf,
 	return 1;
 }
 
+/* The site of the @n sites of @ps (sorted) whose first five bytes hold
+ * @rip past their first, or NULL. */
+static const struct patch_site *site_around(const struct patch_site *ps, size_t n, uint64_t rip)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (ps[mid].addr < rip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0 && rip > ps[lo - 1].addr && rip < ps[lo - 1].addr + 5)
+		return &ps[lo - 1];
+	return NULL;
+}
+
 /*
- * A thread stopped inside a NOP sled we are about to replace moves past it
- * (the rest of the sled is NOPs: skipping them changes nothing).  Returns
- * how many threads moved.
+ * Is a site's first instruction, as the compiler left it, shorter than the
+ * call that replaces it: gcc's -fpatchable-function-entry sled of one-byte
+ * NOPs?  Only such a site can have a thread stopped inside it, or a
+ * handler's interrupted context.  (Once tattach wrote a site, it holds a
+ * call, a jmp or a 5-byte NOP: one instruction.)
+ */
+static int is_sled(const struct patch_site *p)
+{
+	const uint8_t *b = p->orig;
+	static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+
+	return !(b[0] == 0xe8 || b[0] == 0xe9 || !memcmp(b, nop5, 5) ||
+		 (b[0] == 0xff && b[1] == 0x15) || (b[0] == 0x67 && b[1] == 0xe8));
+}
+
+/* Is one of the @n sites of @ps still as the compiler left it, a sled? */
+static int any_sled(struct ringfile *rf, const struct patch_site *ps, size_t n)
+{
+	const struct tat_site *sites = ringfile_sites(rf);
+
+	for (size_t i = 0; i < n; i++)
+		if (!sites[ps[i].index].written && is_sled(&ps[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * The contexts that held threads' signal handlers return to, moved past
+ * the sleds of the @n sites of @ps (sorted) as their threads are (the
+ * rest of a sled is NOPs).  Only when a site is still a sled: finding
+ * them walks every thread's stack.
+ */
+static size_t step_handlers_out(struct remote *r, struct ringfile *rf,
+				const struct patch_site *ps, size_t n,
+				struct saved_contexts *handlers)
+{
+	size_t moved = 0;
+
+	if (!handlers || !any_sled(rf, ps, n))
+		return 0;
+	if (!handlers->found) {
+		int ret = sigframes_find(r->held, rf, handlers);
+
+		phase_mark("rewrite: signal frames (a walk of each thread)");
+		if (ret) {
+			pr_warn("pid %d: out of memory walking the threads' stacks: a signal "
+				"handler running now may return into a rewritten site",
+				(int)r->held->pid);
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < handlers->n; i++) {
+		struct saved_context *c = &handlers->v[i];
+		const struct patch_site *p = site_around(ps, n, c->rip);
+
+		if (!p)
+			continue;
+		if (sigframes_move(r->held->pid, c, p->addr + 5)) {
+			pr_warn("thread %d: a signal handler's context at %#llx could not "
+				"be moved past the site it is in", (int)c->tid,
+				(unsigned long long)c->rip);
+			continue;
+		}
+		pr_info("thread %d: the context its signal handler returns to moved past "
+			"the NOP sled at %#llx", (int)c->tid, (unsigned long long)p->addr);
+		moved++;
+	}
+	return moved;
+}
+
+/*
+ * A thread stopped inside a NOP sled of the @n sites of @ps (sorted) we
+ * are about to replace, by a call or by one 5-byte NOP, moves past it (the
+ * rest of the sled is NOPs: skipping them changes nothing).  Returns how
+ * many threads moved.
  */
 static size_t step_out_of_sites(struct remote *r, const struct patch_site *ps, size_t n)
 {
@@ -339,19 +433,10 @@ static size_t step_out_of_sites(struct remote *r, const struct patch_site *ps, s
 	size_t moved = 0;
 
 	for (size_t t = 0; t < h->n; t++) {
-		uint64_t rip = h->v[t].regs.rip;
-		size_t lo = 0, hi = n;
+		const struct patch_site *p = site_around(ps, n, h->v[t].regs.rip);
 
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-
-			if (ps[mid].addr < rip)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo > 0 && rip > ps[lo - 1].addr && rip < ps[lo - 1].addr + 5) {
-			h->v[t].regs.rip = ps[lo - 1].addr + 5;
+		if (p) {
+			h->v[t].regs.rip = p->addr + 5;
 			/* now, so that a tattach killed after the rewrite does not
 			 * leave the thread inside the new call instruction (nor,
 			 * for the thread that made our calls, with every signal
@@ -391,8 +476,10 @@ static int apply(const struct patch_io *io, struct ringfile *rf, const struct pa
 
 		if (result[i] < 0)
 			break;
-		if (result[i] == PATCH_DONE || result[i] == PATCH_ALREADY)
+		if (result[i] == PATCH_DONE || result[i] == PATCH_ALREADY) {
 			s->patched = op == PATCH_ENABLE;
+			s->written = 1;
+		}
 		if (result[i] == PATCH_MISMATCH && ++warned <= 5)
 			pr_warn("site at %#llx holds unexpected bytes: left alone%s",
 				(unsigned long long)ps[i].addr,
@@ -428,7 +515,8 @@ static int prep_usable(struct remote *r, const struct rewrite_prep *prep, struct
  */
 int rewrite_sites(struct remote *r, struct ringfile *rf, const struct module_set *set,
 		  uint8_t *const *want, enum patch_op op, const struct maps *held_maps,
-		  struct rewrite_prep *prep, struct session_report *rep)
+		  struct rewrite_prep *prep, struct saved_contexts *handlers,
+		  struct session_report *rep)
 {
 	struct tat_site *sites = ringfile_sites(rf);
 	struct patch_io io = { r, io_read, io_write };
@@ -492,11 +580,19 @@ int rewrite_sites(struct remote *r, struct ringfile *rf, const struct module_set
 			}
 			k = (size_t)wanted;
 		}
-		rep->stepped = step_out_of_sites(r, ps, k);
+		/* both parts are sorted; the unwanted sites' sleds become
+		 * 5-byte NOPs, another instruction boundary too */
+		rep->stepped = step_out_of_sites(r, ps, k) +
+			       step_out_of_sites(r, ps + k, n - k);
+		rep->handlers_stepped += step_handlers_out(r, rf, ps, k, handlers) +
+					 step_handlers_out(r, rf, ps + k, n - k, handlers);
 		ret = apply(&io, rf, ps + k, n - k, PATCH_DISABLE, pv_off, &off);
 		if (!ret)
 			ret = apply(&io, rf, ps, k, PATCH_ENABLE, pv_on, &stats);
 	} else {
+		/* a site never written yet (a module loaded since) is a sled */
+		rep->stepped = step_out_of_sites(r, ps, n);
+		rep->handlers_stepped += step_handlers_out(r, rf, ps, n, handlers);
 		ret = apply(&io, rf, ps, n, op, pv_off, &stats);
 	}
 	phase_mark(stats.previewed + off.previewed ?

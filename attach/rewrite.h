@@ -20,6 +20,7 @@ struct maps;
 struct module_set;
 struct remote;
 struct ringfile;
+struct saved_contexts;
 struct session_report;
 struct plan_module;
 
@@ -65,10 +66,14 @@ void rewrite_prep_free(struct rewrite_prep *p);
  * record the outcome in the ring's site table and @rep.  Enabling, the
  * sites that do not pass the filters (@want, NULL: all pass) are disabled
  * in the same run.  @held_maps: the map read while held (NULL: read it);
- * @prep: a plan made before the stop, or NULL.  Returns 0 or -errno.
+ * @prep: a plan made before the stop, or NULL.  @handlers: the contexts
+ * the held threads' signal handlers return to, found here if a site to
+ * rewrite can hold them (a sled never written) and not found yet
+ * (sigframes.h).  Returns 0 or -errno.
  */
 int rewrite_sites(struct remote *r, struct ringfile *rf, const struct module_set *set,
 		  uint8_t *const *want, enum patch_op op, const struct maps *held_maps,
-		  struct rewrite_prep *prep, struct session_report *rep);
+		  struct rewrite_prep *prep, struct saved_contexts *handlers,
+		  struct session_report *rep);
 
 #endif

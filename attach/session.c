@@ -30,6 +30,7 @@
 #include "ringfiles/ringfiles.h"
 #include "attach/process/seccomp.h"
 #include "attach/frames/running.h"
+#include "attach/frames/sigframes.h"
 #include "attach/process/seize.h"
 #include "attach/process/stackwalk.h"
 #include "attach/frames/unwind_hooks.h"
@@ -752,6 +753,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	struct libcalls_report lrep;
 	struct entry_plan ep = { 0 };
 	struct entries_report erep = { 0 };
+	struct saved_contexts handlers = { 0 };
 	struct args_plan ap = { 0 };
 	struct rewrite_prep prep = { 0 };
 	struct marks_flags mf = { 0 };
@@ -1008,16 +1010,18 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	libcalls_set_entries(&r, &rf);	/* --libcalls -A/-R: the stubs' entries */
 	ret = libcalls_apply(&r, &rf, &lc, &lrep);
 	if (!ret)
-		ret = entries_apply(&r, &rf, &ep, &erep);
+		ret = entries_apply(&r, &rf, &ep, &handlers, &erep);
 	/* entries written, threads stepped out: the process must survive
 	 * our death from here on (test_entries_stepout) */
 	if (!ret && erep.patched)
 		remote_test_kill_point();
 	if (!ret)
-		ret = rewrite_sites(&r, &rf, &set, want, PATCH_ENABLE, NULL, &prep, rep);
+		ret = rewrite_sites(&r, &rf, &set, want, PATCH_ENABLE, NULL, &prep, &handlers, rep);
+	sigframes_free(&handlers);
 	rep->libcalls = lrep.hooked;
 	rep->entries = erep.patched;
 	rep->entries_stepped = erep.stepped;
+	rep->handlers_stepped += erep.handlers_stepped;
 	rf.hdr->state = rf.hdr->patched_sites ? TAT_STATE_ENABLED : TAT_STATE_DISABLED;
 	if (!ret && !rf.hdr->patched_sites) {
 		pr_err("no site of pid %d could be enabled: %zu held unexpected bytes "
@@ -1214,15 +1218,17 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 	phase_mark("read maps, open memory");
 	if (!ret) {
 		struct libcalls_report lrep;
+		struct entries_report erep = { 0 };
+		struct saved_contexts handlers = { 0 };
 
 		rf.hdr->state = TAT_STATE_BUSY;
-		struct entries_report erep = { 0 };
-
 		ret = libcalls_apply(&r, &rf, NULL, &lrep);
 		if (!ret)
-			ret = entries_apply(&r, &rf, NULL, &erep);
+			ret = entries_apply(&r, &rf, NULL, NULL, &erep);
 		if (!ret)
-			ret = rewrite_sites(&r, &rf, NULL, NULL, PATCH_DISABLE, &maps, &prep, rep);
+			ret = rewrite_sites(&r, &rf, NULL, NULL, PATCH_DISABLE, &maps, &prep,
+					    &handlers, rep);
+		sigframes_free(&handlers);
 		if (!ret)
 			marks_flags_put(&r, &rf, &mf, 0);	/* <tattach/mark.h> */
 		if (!ret && !rf.hdr->patched_sites) {

@@ -45,6 +45,9 @@ struct session_report {
 	size_t threads;			/* threads held */
 	size_t eintr_fixed;
 	size_t stepped;			/* threads moved out of a NOP sled */
+	size_t handlers_stepped;	/* signal handlers' interrupted contexts
+					 * moved out of a NOP sled or an entry's
+					 * window (attach/frames/sigframes.h) */
 	double stopped_us;		/* how long the target was held */
 	size_t adopted;			/* --enable: calls already running, now traced */
 	char ring_path[256];

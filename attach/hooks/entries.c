@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "attach/values/args_plan.h"
+#include "attach/frames/sigframes.h"
 #include "attach/hooks/entries.h"
 #include "attach/hooks/near_stub.h"
 #include "attach/inject.h"
@@ -259,19 +260,58 @@ static int in_window(const struct entry *e, unsigned win, uint64_t addr, uint64_
 }
 
 /*
- * Move every thread stopped inside the window at @addr to the same
- * instruction in the stub.  Through remote_move(): the thread that makes
- * our system calls is parked in the rescue code, and must come back in
- * the stub, not in the window, should tattach die before it lets the
- * process go.  A thread inside an instruction (never seen: a thread stops
- * between instructions, and the analysis refuses jumps into the window)
- * cannot be moved: the entry is then not patched (-1).
+ * The contexts that held threads' signal handlers return to (@handlers)
+ * inside the window at @addr go on at the same instruction in the stub
+ * too; one inside an instruction (never seen) leaves the entry unpatched
+ * (-1).  Returns how many moved.
  */
-static long step_out(struct remote *r, const struct entry *e, unsigned win, uint64_t addr,
-		     uint64_t stub)
+static long step_handlers_out(struct remote *r, const struct entry *e, unsigned win,
+			      uint64_t addr, uint64_t stub, struct saved_contexts *handlers)
+{
+	long moved = 0;
+
+	for (size_t i = 0; i < handlers->n; i++)
+		if (in_window(e, win, addr, handlers->v[i].rip) < 0) {
+			pr_warn("%s: entry not patched: a signal handler of thread %d returns "
+				"to %#llx, not to the start of one of its first instructions",
+				e->name, (int)handlers->v[i].tid,
+				(unsigned long long)handlers->v[i].rip);
+			return -1;
+		}
+	for (size_t i = 0; i < handlers->n; i++) {
+		struct saved_context *c = &handlers->v[i];
+
+		if (!in_window(e, win, addr, c->rip))
+			continue;
+		if (sigframes_move(r->held->pid, c, stub + STUB_CODE + (c->rip - addr))) {
+			pr_warn("%s: entry not patched: a signal handler of thread %d returns "
+				"into it, and that could not be changed", e->name, (int)c->tid);
+			return -1;
+		}
+		pr_info("thread %d: the context its signal handler returns to moved out of "
+			"%s's entry, into its stub", (int)c->tid, e->name);
+		moved++;
+	}
+	return moved;
+}
+
+/*
+ * Move every thread stopped inside the window at @addr to the same
+ * instruction in the stub, and every context a signal handler returns to
+ * (@handlers, found here the first time).  Through remote_move(): the
+ * thread that makes our system calls is parked in the rescue code, and
+ * must come back in the stub, not in the window, should tattach die
+ * before it lets the process go.  A thread inside an instruction (never
+ * seen: a thread stops between instructions, and the analysis refuses
+ * jumps into the window) cannot be moved: the entry is then not patched
+ * (-1).  *@handlers_moved counts the contexts moved.
+ */
+static long step_out(struct remote *r, struct ringfile *rf, const struct entry *e, unsigned win,
+		     uint64_t addr, uint64_t stub, struct saved_contexts *handlers,
+		     size_t *handlers_moved)
 {
 	struct held *h = r->held;
-	long moved = 0;
+	long moved = 0, ctx;
 
 	for (size_t t = 0; t < h->n; t++)
 		if (in_window(e, win, addr, h->v[t].regs.rip) < 0) {
@@ -280,6 +320,13 @@ static long step_out(struct remote *r, const struct entry *e, unsigned win, uint
 				e->name, (int)h->v[t].tid, (unsigned long long)h->v[t].regs.rip);
 			return -1;
 		}
+	if (handlers && !handlers->found && sigframes_find(h, rf, handlers))
+		pr_warn("pid %d: out of memory walking the threads' stacks: a signal handler "
+			"running now may return into a patched entry", (int)h->pid);
+	ctx = handlers ? step_handlers_out(r, e, win, addr, stub, handlers) : 0;
+	if (ctx < 0)
+		return -1;
+	*handlers_moved += (size_t)ctx;
 	for (size_t t = 0; t < h->n; t++) {
 		uint64_t rip = h->v[t].regs.rip;
 
@@ -436,7 +483,7 @@ out:
 }
 
 int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan *ep,
-		  struct entries_report *rep)
+		  struct saved_contexts *handlers, struct entries_report *rep)
 {
 	const struct tat_module *mods = ringfile_modules(rf);
 	struct tat_site *sites = ringfile_sites(rf);
@@ -498,7 +545,8 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 				continue;
 			}
 			if (want != is_on) {
-				long moved = want ? step_out(r, e, win, addr, stub) : 0;
+				long moved = want ? step_out(r, rf, e, win, addr, stub, handlers,
+							     &rep->handlers_stepped) : 0;
 
 				if (moved < 0)
 					continue;	/* left as it is, said */

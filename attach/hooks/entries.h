@@ -39,10 +39,13 @@ struct entry_plan {
 	size_t matched;			/* patchable and passing the filters */
 };
 
+struct saved_contexts;
+
 struct entries_report {
 	size_t patched;			/* entries patched now */
 	size_t mismatched;		/* left alone: unexpected bytes */
 	size_t stepped;			/* threads moved out of a window */
+	size_t handlers_stepped;	/* signal handlers' contexts moved out */
 	size_t in_stubs;		/* --disable: threads left running in a stub */
 };
 
@@ -59,8 +62,12 @@ void entries_plan_free(struct entry_plan *ep);
 int entries_has(const struct entry_plan *ep, const struct module *m);
 
 int entries_prepare(struct remote *r, struct ringfile *rf, const struct entry_plan *ep);
+/* entries_apply - held: patch the entries @ep wants and restore the others
+ * (@ep NULL: restore all).  Threads and the contexts their signal handlers
+ * return to (@handlers, found when first needed; NULL when restoring) are
+ * moved out of a window before it is patched. */
 int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan *ep,
-		  struct entries_report *rep);
+		  struct saved_contexts *handlers, struct entries_report *rep);
 int entries_differs(struct ringfile *rf, const struct entry_plan *ep);
 
 /* --status: entries patched per module; @list: the refused ones and why. */

@@ -375,15 +375,22 @@ static unw_addr_space_t address_space(pid_t tid, pid_t pid)
 
 int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out)
 {
+	struct user_regs_struct ur;
+
+	if (ptrace(PTRACE_GETREGS, tid, 0, &ur) < 0)
+		return -errno;
+	return stackwalk_from(tid, &ur, o, out);
+}
+
+int stackwalk_from(pid_t tid, const struct user_regs_struct *regs,
+		   const struct walk_opts *o, struct walk_frame *out)
+{
+	const struct user_regs_struct ur = *regs;
 	struct walk_arg w = { 0 };
 	unw_addr_space_t as;
 	unw_cursor_t c;
 	int n = 0, ret = 0;
 
-	struct user_regs_struct ur;
-
-	if (ptrace(PTRACE_GETREGS, tid, 0, &ur) < 0)
-		return -errno;
 	as = address_space(tid, o->pid);
 	if (!as || !shared_upt)
 		return -ENOMEM;
@@ -521,6 +528,11 @@ void stackwalk_prepare(pid_t pid)
 		free(tids);
 	}
 	objects_prepared = 1;
+}
+
+void stackwalk_code_changed(void)
+{
+	cache_forget(KEEP_ALWAYS);
 }
 
 void stackwalk_end_stop(void)

@@ -54,6 +54,12 @@ struct walk_opts {
  */
 int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out);
 
+/* The same from registers @regs instead of the thread's own: those it will
+ * resume with (a held thread that tattach moved, or makes its calls with). */
+struct user_regs_struct;
+int stackwalk_from(pid_t tid, const struct user_regs_struct *regs,
+		   const struct walk_opts *o, struct walk_frame *out);
+
 /*
  * The walks of one stop are over: what they read of the target's memory
  * is forgotten, libunwind's state (each object's tables, mapped) stays for
@@ -61,6 +67,9 @@ int stackwalk(pid_t tid, const struct walk_opts *o, struct walk_frame *out);
  * once the process runs again.
  */
 void stackwalk_end_stop(void);
+/* tattach rewrote code in this stop after walks: the pages of code they
+ * read are read again by the next ones. */
+void stackwalk_code_changed(void);
 /* Free what the walks of a process kept (libunwind's state and caches). */
 void stackwalk_done(void);
 /* stackwalk_prepare - load the unwind tables of @pid's objects now, while

@@ -216,7 +216,9 @@ struct tat_site {
 	uint8_t  kind;			/* enum tat_site_kind */
 	uint8_t  len;			/* 5 or 6 bytes */
 	uint8_t  patched;		/* 1 while it calls the trampoline */
-	uint8_t  pad;
+	uint8_t  written;		/* 1 once tattach wrote it: it holds one
+					 * instruction since (a call, a jmp or a
+					 * 5-byte NOP), never a thread inside */
 };
 
 /*

@@ -27,6 +27,13 @@
  *                 SIGUSR2 handled so far.  Nothing here sends it: a test
  *                 delivers it with ptrace at a chosen instruction
  *                 (test_reserve_race.c)
+ *   park A        answers "leaf ADDRESS", then calls leaf() in a loop until
+ *                 a SIGUSR2 handler (on the sigaltstack if A is 1) has run
+ *                 and returned; that handler writes "parked", waits for
+ *                 SIGUSR1, then calls a traced function.  Answers the
+ *                 number of SIGUSR2 handled.  Nothing here sends them: a
+ *                 test delivers SIGUSR2 with ptrace inside leaf()'s first
+ *                 bytes (test_sigframes.c)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -81,6 +88,56 @@ static void on_usr2(int sig)
 	(void)sig;
 	handler_work();
 	usr2_handled++;
+}
+
+static volatile sig_atomic_t park_handled, released;
+
+static void on_release(int sig)
+{
+	(void)sig;
+	released = 1;
+}
+
+/* Until SIGUSR1 comes: the context it returns to stays on the stack. */
+static void on_park(int sig)
+{
+	static const char msg[] = "parked\n";
+	sigset_t all_but_usr1;
+
+	(void)sig;
+	sigfillset(&all_but_usr1);
+	sigdelset(&all_but_usr1, SIGUSR1);
+	if (write(1, msg, sizeof(msg) - 1) < 0)
+		return;
+	while (!released)
+		sigsuspend(&all_but_usr1);
+	handler_work();
+	park_handled++;
+}
+
+NOINLINE static long cmd_park(long altstack)
+{
+	struct sigaction park = { .sa_handler = on_park, .sa_flags = SA_RESTART };
+	struct sigaction release = { .sa_handler = on_release, .sa_flags = SA_RESTART };
+	static char stack[64 * 1024];
+	stack_t ss = { .ss_sp = stack, .ss_size = sizeof(stack) };
+	long i = 0;
+
+	if (altstack) {
+		park.sa_flags |= SA_ONSTACK;
+		release.sa_flags |= SA_ONSTACK;
+		if (sigaltstack(&ss, NULL))
+			return -1;
+	}
+	released = 0;
+	park_handled = 0;
+	if (sigaction(SIGUSR2, &park, NULL) || sigaction(SIGUSR1, &release, NULL))
+		return -1;
+	printf("leaf %p\n", (void *)leaf);
+	while (!park_handled)
+		sink += leaf(i++);
+	signal(SIGUSR2, SIG_IGN);
+	return park_handled;
 }
 
 NOINLINE static long cmd_window(long n)
@@ -376,6 +433,8 @@ NOINLINE static long dispatch(const char *line)
 		return cmd_cancel(a);
 	if (sscanf(line, "window %ld", &a) == 1)
 		return cmd_window(a);
+	if (sscanf(line, "park %ld", &a) == 1)
+		return cmd_park(a);
 	return -1;
 }
 

@@ -120,6 +120,13 @@ $(O)/tests/targets/entryspin: tests/targets/lib/entryspin.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -o $@ $<
 TARGET_BINS += $(O)/tests/targets/entryspin
+# hazards without -pg at -O0 (functions begin "push %rbp; mov %rsp,%rbp": a
+# thread can stop inside an entry's window): test_sigframes.c, --entry.
+$(O)/tests/targets/hazards.plain.O0: tests/targets/hazards.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O0 -fno-pie -no-pie -fcf-protection=none -o $@ $<
+TARGET_BINS += $(O)/tests/targets/hazards.plain.O0
 
 
 # The coroutine scheduler also at -O0 (tests/integration/test_coroutines.c).
