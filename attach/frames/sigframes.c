@@ -95,7 +95,7 @@ int sigframes_find(const struct held *h, const struct ringfile *rf, struct saved
 	}
 	/* the code the walks read is about to change */
 	stackwalk_code_changed();
-	c->found = !ret;
+	c->found = 1;		/* tried: not again in this stop */
 	return ret;
 }
 

@@ -33,7 +33,7 @@ struct saved_context {
 struct saved_contexts {
 	struct saved_context *v;
 	size_t n, cap;
-	int found;		/* the threads were walked (sigframes_find()) */
+	int found;		/* sigframes_find() ran in this stop */
 	size_t unsure;		/* signal frames whose saved rip could not be
 				 * confirmed: not in v, said with -v */
 };
@@ -42,9 +42,11 @@ struct saved_contexts {
  * sigframes_find - once per stop: the contexts saved in the signal frames
  * of every thread of @h (as it will resume: h->v[i].regs), walking on past
  * the returns tattach hijacked with the shadow stacks of @rf's trampoline.
- * Returns 0 (c->found set) or -errno (-ENOMEM).  A thread whose walk fails
- * has none listed (its stack is unreadable: its handlers could not return
- * either).
+ * Returns 0 or -errno (-ENOMEM: those found so far are listed); c->found
+ * is set either way, so the stop tries once.  Of a thread whose walk
+ * fails or ends early (code without unwind information, the trampoline),
+ * only the signal frames above that point are listed
+ * (docs/limitations.md).
  */
 int sigframes_find(const struct held *h, const struct ringfile *rf, struct saved_contexts *c);
 
