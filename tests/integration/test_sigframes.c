@@ -154,11 +154,26 @@ static void park_inside_leaf(int altstack, int entry, int sig)
 	cr_assert(WIFSTOPPED(status), "status %#x after SIGSTOP", status);
 }
 
+/* Once the handler has returned: one more command, traced, then
+ * --disable; returns tread's output. */
+static char *window_then_read(void)
+{
+	char *out = NULL, *err = NULL;
+
+	cr_assert_str_eq(target_cmd(&t, "window 3"), "done 0");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	free(err);
+	return out;
+}
+
 /* Enable (@how) with the handler parked, release it; returns tread's
  * output. */
 static char *enable_then_release(const char *how)
 {
-	char enable[64], *out = NULL, *err = NULL, *said = NULL;
+	char enable[64], *err = NULL, *said = NULL;
 
 	snprintf(enable, sizeof(enable), "--enable -v %s", how);
 	cr_assert_eq(tattach(t.pid, enable, &said, &err), 0, "%s", err);
@@ -170,12 +185,7 @@ static char *enable_then_release(const char *how)
 			       "of a site or entry being patched\n"),
 		  "tattach -v did not say it moved the handler's context:\n%s", said);
 	free(said);
-	cr_assert_str_eq(target_cmd(&t, "window 3"), "done 0");
-	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
-	free(out);
-	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
-	free(err);
-	return out;
+	return window_then_read();
 }
 
 /* Every call, those running at --enable too ("^f("). */
@@ -257,11 +267,7 @@ Test(sigframes, thread_stopped_in_the_sled_of_a_site_filtered_out)
 	cr_assert(strstr(out, "tattach: 1 threads stepped past the NOP sled they were in\n"),
 		  "%s", out);
 	free(out);
-	cr_assert_str_eq(target_cmd(&t, "window 3"), "done 0");
-	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
-	free(out);
-	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
-	free(err);
+	out = window_then_read();
 	assert_tree(out, "handler_work work");
 	free(out);
 }
