@@ -97,10 +97,27 @@ static int sorted_by_addr(const struct patch_site *ps, size_t n)
 }
 
 /*
+ * Is a site's first instruction, as the compiler left it, shorter than the
+ * call that replaces it: gcc's -fpatchable-function-entry sled of one-byte
+ * NOPs?  Only such a site can have a thread stopped inside it, or a
+ * handler's interrupted context.  (Once tattach wrote a site, it holds a
+ * call, a jmp or a 5-byte NOP: one instruction.)
+ */
+static int is_sled(const struct patch_site *p)
+{
+	const uint8_t *b = p->orig;
+	static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+
+	return !(b[0] == 0xe8 || b[0] == 0xe9 || !memcmp(b, nop5, 5) ||
+		 (b[0] == 0xff && b[1] == 0x15) || (b[0] == 0x67 && b[1] == 0xe8));
+}
+
+/*
  * The patch list for every site of the ring whose module is still loaded,
  * sorted by address.  Sites of unloaded modules are marked not patched.
  * @site_want[i] (by ring site index) says whether site i passes the
- * filters: the module's @want array, 1 where there is none.
+ * filters: the module's @want array, 1 where there is none.  *@sleds:
+ * how many of the sites still hold the compiler's sled (is_sled()).
  *
  * This runs while the process is stopped, so what depends only on the
  * module (is it mapped, which module of @set it is) is worked out once per
@@ -109,7 +126,8 @@ static int sorted_by_addr(const struct patch_site *ps, size_t n)
  */
 static struct patch_site *plan(struct ringfile *rf, const struct module_set *set,
 			       uint8_t *const *want, const struct maps *maps,
-			       uint8_t *site_want, struct plan_module *pms, size_t *n)
+			       uint8_t *site_want, struct plan_module *pms, size_t *n,
+			       size_t *sleds)
 {
 	struct tat_ring_header *h = rf->hdr;
 	struct tat_module *mods = ringfile_modules(rf);
@@ -173,6 +191,7 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 			memcpy(p->orig, m->sites.v[i - tm->first_site].orig, p->len);
 			if (want && want[pm->set_index])
 				site_want[i] = want[pm->set_index][i - tm->first_site];
+			*sleds += !sites[i].written && is_sled(p);
 		}
 	}
 	if (!sorted_by_addr(ps, k))
@@ -294,7 +313,7 @@ void rewrite_prepare(struct ringfile *rf, const struct module_set *set,
 	p->site_want = calloc(rf->hdr->site_count + 1, 1);
 	p->pms = calloc(rf->hdr->module_cap ? rf->hdr->module_cap : 1, sizeof(*p->pms));
 	if (p->site_want && p->pms)
-		p->ps = plan(rf, set, want, maps, p->site_want, p->pms, &p->n);
+		p->ps = plan(rf, set, want, maps, p->site_want, p->pms, &p->n, &p->sleds);
 	proc_free_maps(&own);
 	if (!p->ps) {
 		rewrite_prep_free(p);
@@ -351,45 +370,18 @@ static const struct patch_site *site_around(const struct patch_site *ps, size_t 
 }
 
 /*
- * Is a site's first instruction, as the compiler left it, shorter than the
- * call that replaces it: gcc's -fpatchable-function-entry sled of one-byte
- * NOPs?  Only such a site can have a thread stopped inside it, or a
- * handler's interrupted context.  (Once tattach wrote a site, it holds a
- * call, a jmp or a 5-byte NOP: one instruction.)
- */
-static int is_sled(const struct patch_site *p)
-{
-	const uint8_t *b = p->orig;
-	static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
-
-	return !(b[0] == 0xe8 || b[0] == 0xe9 || !memcmp(b, nop5, 5) ||
-		 (b[0] == 0xff && b[1] == 0x15) || (b[0] == 0x67 && b[1] == 0xe8));
-}
-
-/* Is one of the @n sites of @ps still as the compiler left it, a sled? */
-static int any_sled(struct ringfile *rf, const struct patch_site *ps, size_t n)
-{
-	const struct tat_site *sites = ringfile_sites(rf);
-
-	for (size_t i = 0; i < n; i++)
-		if (!sites[ps[i].index].written && is_sled(&ps[i]))
-			return 1;
-	return 0;
-}
-
-/*
  * The contexts that held threads' signal handlers return to, moved past
  * the sleds of the @n sites of @ps (sorted) as their threads are (the
- * rest of a sled is NOPs).  Only when a site is still a sled: finding
- * them walks every thread's stack.
+ * rest of a sled is NOPs).  Only when a site of the plan is still a sled
+ * (@sleds, counted by plan()): finding them walks every thread's stack.
  */
 static size_t step_handlers_out(struct remote *r, struct ringfile *rf,
-				const struct patch_site *ps, size_t n,
+				const struct patch_site *ps, size_t n, size_t sleds,
 				struct saved_contexts *handlers)
 {
 	size_t moved = 0;
 
-	if (!handlers || !any_sled(rf, ps, n))
+	if (!handlers || !sleds || !n)
 		return 0;
 	if (!handlers->found) {
 		int ret = sigframes_find(r->held, rf, handlers);
@@ -526,7 +518,7 @@ int rewrite_sites(struct remote *r, struct ringfile *rf, const struct module_set
 	struct patch_site *ps = NULL;
 	struct plan_module *pms = NULL;
 	uint8_t *site_want = NULL;
-	size_t n, on = 0, k = 0;
+	size_t n, on = 0, k = 0, sleds = 0;
 	int ret, ready = 0;
 
 	/* The map must be one read while the process is stopped (@held_maps,
@@ -542,6 +534,7 @@ int rewrite_sites(struct remote *r, struct ringfile *rf, const struct module_set
 		ps = prep->ps;
 		site_want = prep->site_want;
 		n = prep->n;
+		sleds = prep->sleds;
 		prep->ps = NULL;
 		prep->site_want = NULL;
 		/* stubs checked and sites partitioned: what the stop would do */
@@ -555,7 +548,7 @@ int rewrite_sites(struct remote *r, struct ringfile *rf, const struct module_set
 		site_want = calloc(rf->hdr->site_count + 1, 1);
 		pms = calloc(rf->hdr->module_cap ? rf->hdr->module_cap : 1, sizeof(*pms));
 		if (site_want && pms)
-			ps = plan(rf, set, want, held_maps, site_want, pms, &n);
+			ps = plan(rf, set, want, held_maps, site_want, pms, &n, &sleds);
 		free(pms);
 	}
 	proc_free_maps(&maps);
@@ -584,15 +577,15 @@ int rewrite_sites(struct remote *r, struct ringfile *rf, const struct module_set
 		 * 5-byte NOPs, another instruction boundary too */
 		rep->stepped = step_out_of_sites(r, ps, k) +
 			       step_out_of_sites(r, ps + k, n - k);
-		rep->handlers_stepped += step_handlers_out(r, rf, ps, k, handlers) +
-					 step_handlers_out(r, rf, ps + k, n - k, handlers);
+		rep->handlers_stepped += step_handlers_out(r, rf, ps, k, sleds, handlers) +
+					 step_handlers_out(r, rf, ps + k, n - k, sleds, handlers);
 		ret = apply(&io, rf, ps + k, n - k, PATCH_DISABLE, pv_off, &off);
 		if (!ret)
 			ret = apply(&io, rf, ps, k, PATCH_ENABLE, pv_on, &stats);
 	} else {
 		/* a site never written yet (a module loaded since) is a sled */
 		rep->stepped = step_out_of_sites(r, ps, n);
-		rep->handlers_stepped += step_handlers_out(r, rf, ps, n, handlers);
+		rep->handlers_stepped += step_handlers_out(r, rf, ps, n, sleds, handlers);
 		ret = apply(&io, rf, ps, n, op, pv_off, &stats);
 	}
 	phase_mark(stats.previewed + off.previewed ?

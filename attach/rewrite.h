@@ -35,6 +35,7 @@ struct rewrite_prep {
 	uint8_t *site_want;
 	struct plan_module *pms;
 	size_t n;
+	size_t sleds;			/* sites still the compiler's sled */
 	enum patch_op op;
 	/* enabling: the stubs' state (tp_state.ct_synced) read before the
 	 * stop, ps made to agree with it and the wanted sites put first
