@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * A soak (make stress): the hazards target, built -pg and with patchable
- * entries, runs its commands one after the other (signals at 5 kHz on a
+ * A soak (make stress): the hazards target, built -pg, with patchable
+ * entries, and without either at -O0 (enabled with --entry), runs its
+ * commands one after the other (signals at 5 kHz on a
  * sigaltstack, fork, fork + exec, vfork + exec, a vfork child calling
  * traced code, longjmp, siglongjmp, recursion, tail calls, threads that
  * come and go, cancelled threads), each checking its own results, while
@@ -46,6 +47,7 @@ static const char *const commands[] = {
 struct driver {
 	struct target t;
 	const char *name;
+	int entry;		/* built without -pg: enabled with --entry */
 	unsigned seed;
 	volatile int stop;
 	long done;		/* commands answered "done" */
@@ -107,11 +109,12 @@ static const char *pick(unsigned *seed, const char *const *v, size_t n)
 #define PICK(seed, ...) pick(seed, (const char *const[]){ __VA_ARGS__ }, \
 	sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
 
-/* One random action on @pid; fails the test on a hang or an error. */
-static void act(unsigned *seed, pid_t pid, long *count, long *refused)
+/* One random action on @pid (@entry: its functions are patched with
+ * --entry); fails the test on a hang or an error. */
+static void act(unsigned *seed, pid_t pid, int entry, long *count, long *refused)
 {
 	char pidarg[16], *out = NULL, *err = NULL, line[256];
-	char *argv[12] = { NULL };
+	char *argv[14] = { NULL };
 	int action = rand_r(seed) % 12, rc, n = 0;
 
 	snprintf(pidarg, sizeof(pidarg), "%d", (int)pid);
@@ -125,6 +128,8 @@ static void act(unsigned *seed, pid_t pid, long *count, long *refused)
 	case 0:
 	case 1:
 		argv[n++] = "--enable";
+		if (entry)
+			argv[n++] = "--entry";
 		argv[n++] = "-m";
 		argv[n++] = (char *)PICK(seed, "flight", "discard", "stats");
 		argv[n++] = "-b";
@@ -132,6 +137,8 @@ static void act(unsigned *seed, pid_t pid, long *count, long *refused)
 		break;
 	case 2:
 		argv[n++] = "--enable";
+		if (entry)
+			argv[n++] = "--entry";
 		argv[n++] = "-F";
 		argv[n++] = (char *)PICK(seed, "leaf", "work", "jump.*", "tail.*", "on_prof");
 		break;
@@ -176,16 +183,19 @@ static void act(unsigned *seed, pid_t pid, long *count, long *refused)
 	free(err);
 }
 
-/* The two targets and their drivers.  File-scope for soak_fini(): a
+/* The targets and their drivers.  File-scope for soak_fini(): a
  * failed assertion ends the test early, and a target left stopped by a
  * last SIGSTOP keeps its output open, on which tests/run-all.sh would
  * wait for ever (seen: the failed soak of 2026-12-05).  A pid of 0:
  * not started, or reaped already. */
-static struct driver d[2] = { { .name = "hazards" }, { .name = "hazards.pfe" } };
+static struct driver d[] = {
+	{ .name = "hazards" }, { .name = "hazards.pfe" }, { .name = "hazards.plain.O0", .entry = 1 },
+};
+#define NDRIVERS (sizeof(d) / sizeof(d[0]))
 
 static void soak_fini(void)
 {
-	for (int i = 0; i < 2; i++)
+	for (size_t i = 0; i < NDRIVERS; i++)
 		if (d[i].t.pid > 0)
 			kill(d[i].t.pid, SIGKILL);
 }
@@ -207,7 +217,7 @@ Test(soak, hazards_under_every_tattach_action)
 	cr_log_info("soak: seed %u (TATTACH_SOAK_SEED replays it), %.0f s", seed, seconds);
 	cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
 	cr_assert_eq(setenv("TATTACH_RING_DIR", dir, 1), 0);
-	for (int i = 0; i < 2; i++) {
+	for (size_t i = 0; i < NDRIVERS; i++) {
 		char bin[64];
 
 		snprintf(bin, sizeof(bin), "tests/targets/%s", d[i].name);
@@ -218,15 +228,15 @@ Test(soak, hazards_under_every_tattach_action)
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	do {
-		struct driver *on = &d[rand_r(&seed) % 2];
+		struct driver *on = &d[rand_r(&seed) % NDRIVERS];
 
-		act(&seed, on->t.pid, &count, &refused);
-		cr_assert_str_eq(d[0].error, "");
-		cr_assert_str_eq(d[1].error, "");
+		act(&seed, on->t.pid, on->entry, &count, &refused);
+		for (size_t i = 0; i < NDRIVERS; i++)
+			cr_assert_str_eq(d[i].error, "");
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	} while (now.tv_sec - start.tv_sec < seconds);
 
-	for (int i = 0; i < 2; i++) {
+	for (size_t i = 0; i < NDRIVERS; i++) {
 		d[i].stop = 1;
 		kill(d[i].t.pid, SIGCONT);	/* left stopped by a last SIGSTOP */
 		pthread_join(d[i].thread, NULL);
@@ -237,9 +247,9 @@ Test(soak, hazards_under_every_tattach_action)
 		cr_assert_eq(WEXITSTATUS(status), 0, "%s did not exit 0", d[i].name);
 	}
 	cr_log_info("soak: %ld actions (%ld refused: vfork, no ring yet); commands done: "
-		    "%ld and %ld", count, refused, d[0].done, d[1].done);
-	cr_assert_gt(d[0].done, 0);
-	cr_assert_gt(d[1].done, 0);
+		    "%ld, %ld and %ld", count, refused, d[0].done, d[1].done, d[2].done);
+	for (size_t i = 0; i < NDRIVERS; i++)
+		cr_assert_gt(d[i].done, 0, "%s answered no command", d[i].name);
 	/* the rings of the targets and of their fork children (build_path()
 	 * reuses its buffers: taken now) */
 	clean[0] = (char *)build_path("tattach");
