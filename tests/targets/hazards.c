@@ -27,15 +27,17 @@
  *                 SIGUSR2 handled so far.  Nothing here sends it: a test
  *                 delivers it with ptrace at a chosen instruction
  *                 (test_reserve_race.c)
- *   park A        answers "leaf ADDRESS", then calls leaf() in a loop until
+ *   park A [LIB]  answers "leaf ADDRESS", then calls leaf() in a loop until
  *                 a SIGUSR2 handler (on the sigaltstack if A is 1) has run
  *                 and returned; that handler writes "parked", waits for
  *                 SIGUSR1, then calls a traced function.  Answers the
  *                 number of SIGUSR2 handled.  Nothing here sends them: a
  *                 test delivers SIGUSR2 with ptrace inside leaf()'s first
- *                 bytes (test_sigframes.c)
+ *                 bytes (test_sigframes.c).  With LIB, the leaf is the
+ *                 lib_leaf() of that library, dlopen()ed now
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -115,8 +117,9 @@ static void on_park(int sig)
 	park_handled++;
 }
 
-NOINLINE static long cmd_park(long altstack)
+NOINLINE static long cmd_park(long altstack, const char *lib)
 {
+	long (*park_leaf)(long) = leaf;
 	struct sigaction park = { .sa_handler = on_park, .sa_flags = SA_RESTART };
 	struct sigaction release = { .sa_handler = on_release, .sa_flags = SA_RESTART };
 	static char stack[64 * 1024];
@@ -129,13 +132,19 @@ NOINLINE static long cmd_park(long altstack)
 		if (sigaltstack(&ss, NULL))
 			return -1;
 	}
+	if (lib) {
+		void *h = dlopen(lib, RTLD_NOW);
+
+		if (!h || !(park_leaf = (long (*)(long))dlsym(h, "lib_leaf")))
+			return -1;
+	}
 	released = 0;
 	park_handled = 0;
 	if (sigaction(SIGUSR2, &park, NULL) || sigaction(SIGUSR1, &release, NULL))
 		return -1;
-	printf("leaf %p\n", (void *)leaf);
+	printf("leaf %p\n", (void *)park_leaf);
 	while (!park_handled)
-		sink += leaf(i++);
+		sink += park_leaf(i++);
 	signal(SIGUSR2, SIG_IGN);
 	return park_handled;
 }
@@ -397,6 +406,7 @@ NOINLINE static long cmd_cancel(long n)
 
 NOINLINE static long dispatch(const char *line)
 {
+	char path[256];
 	long a, b, ok = 0;
 
 	if (sscanf(line, "signals %ld", &a) == 1)
@@ -433,8 +443,10 @@ NOINLINE static long dispatch(const char *line)
 		return cmd_cancel(a);
 	if (sscanf(line, "window %ld", &a) == 1)
 		return cmd_window(a);
+	if (sscanf(line, "park %ld %255s", &a, path) == 2)
+		return cmd_park(a, path);
 	if (sscanf(line, "park %ld", &a) == 1)
-		return cmd_park(a);
+		return cmd_park(a, NULL);
 	return -1;
 }
 

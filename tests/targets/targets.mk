@@ -50,6 +50,14 @@ $(O)/tests/targets/uselib: tests/targets/lib/uselib.c $(O)/tests/targets/libwork
 
 TARGET_BINS += $(O)/tests/targets/uselib
 
+# The same library with patchable entries, for hazards.pfe's "park A LIB"
+# (test_sigframes.c: a sled in a library loaded after the first --enable).
+$(O)/tests/targets/libwork.pfe.so: tests/targets/lib/libwork.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -fpatchable-function-entry=5 -fPIC -shared -o $@ $<
+TARGET_BINS += $(O)/tests/targets/libwork.pfe.so
+
 
 # A -pg program that dlopen()s libwork.so on command.
 $(O)/tests/targets/dlopener: tests/targets/lib/dlopener.c $(O)/tests/targets/libwork.so
