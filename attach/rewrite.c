@@ -97,27 +97,11 @@ static int sorted_by_addr(const struct patch_site *ps, size_t n)
 }
 
 /*
- * Is a site's first instruction, as the compiler left it, shorter than the
- * call that replaces it: gcc's -fpatchable-function-entry sled of one-byte
- * NOPs?  Only such a site can have a thread stopped inside it, or a
- * handler's interrupted context.  (Once tattach wrote a site, it holds a
- * call, a jmp or a 5-byte NOP: one instruction.)
- */
-static int is_sled(const struct patch_site *p)
-{
-	const uint8_t *b = p->orig;
-	static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
-
-	return !(b[0] == 0xe8 || b[0] == 0xe9 || !memcmp(b, nop5, 5) ||
-		 (b[0] == 0xff && b[1] == 0x15) || (b[0] == 0x67 && b[1] == 0xe8));
-}
-
-/*
  * The patch list for every site of the ring whose module is still loaded,
  * sorted by address.  Sites of unloaded modules are marked not patched.
  * @site_want[i] (by ring site index) says whether site i passes the
  * filters: the module's @want array, 1 where there is none.  *@sleds:
- * how many of the sites still hold the compiler's sled (is_sled()).
+ * how many of the sites still hold the compiler's sled (patch_orig_is_sled()).
  *
  * This runs while the process is stopped, so what depends only on the
  * module (is it mapped, which module of @set it is) is worked out once per
@@ -191,7 +175,7 @@ static struct patch_site *plan(struct ringfile *rf, const struct module_set *set
 			memcpy(p->orig, m->sites.v[i - tm->first_site].orig, p->len);
 			if (want && want[pm->set_index])
 				site_want[i] = want[pm->set_index][i - tm->first_site];
-			*sleds += !sites[i].written && is_sled(p);
+			*sleds += !sites[i].written && patch_orig_is_sled(p);
 		}
 	}
 	if (!sorted_by_addr(ps, k))

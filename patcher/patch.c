@@ -43,6 +43,14 @@ void patch_bytes_disabled(unsigned len, uint8_t *out)
 		out[5] = 0x90;
 }
 
+int patch_orig_is_sled(const struct patch_site *s)
+{
+	const uint8_t *b = s->orig;
+
+	return !(b[0] == 0xe8 || b[0] == 0xe9 || !memcmp(b, nop5, 5) ||
+		 (b[0] == 0xff && b[1] == 0x15) || (b[0] == 0x67 && b[1] == 0xe8));
+}
+
 /* memcmp() for a site's 5 or 6 bytes, without a call per compare
  * (100 000 sites are compared while the process is stopped). */
 static inline int same(const uint8_t *a, const uint8_t *b, unsigned len)

@@ -66,6 +66,15 @@ int patch_bytes_jmp(uint64_t addr, unsigned len, uint64_t target, uint8_t *out);
 void patch_bytes_disabled(unsigned len, uint8_t *out);
 
 /*
+ * Is @s's first instruction, as the compiler left it (orig), shorter than
+ * the call that replaces it: gcc's -fpatchable-function-entry sled of
+ * one-byte NOPs?  Only then can a thread be stopped inside the site, or a
+ * signal handler's interrupted context be there.  Every form tattach
+ * writes (call, jmp, 5-byte NOP) is one instruction.
+ */
+int patch_orig_is_sled(const struct patch_site *s);
+
+/*
  * A rewrite worked out ahead of time (patch_preview()), while the
  * process still runs: for each run of nearby sites, the bytes it held
  * then, the bytes it is to hold and each site's result.  patch_apply()

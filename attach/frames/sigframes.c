@@ -52,7 +52,6 @@ static int collect(pid_t pid, pid_t tid, int n, struct saved_contexts *c)
 		if (shadow_read(pid, at, &saved, sizeof(saved)) || saved != frames[k + 1].ip) {
 			pr_info("thread %d: a signal frame at %#llx whose saved context "
 				"was not found", (int)tid, (unsigned long long)frames[k].sp);
-			c->unsure++;
 			continue;
 		}
 		ret = add(c, tid, saved, at);
@@ -69,7 +68,6 @@ int sigframes_find(const struct held *h, const struct ringfile *rf, struct saved
 	int ret = 0;
 
 	c->n = 0;
-	c->unsure = 0;
 	for (size_t i = 0; i < h->n && !ret; i++) {
 		const struct held_thread *t = &h->v[i];
 		struct walk_opts wo = { .pid = h->pid };

@@ -34,8 +34,6 @@ struct saved_contexts {
 	struct saved_context *v;
 	size_t n, cap;
 	int found;		/* sigframes_find() ran in this stop */
-	size_t unsure;		/* signal frames whose saved rip could not be
-				 * confirmed: not in v, said with -v */
 };
 
 /*

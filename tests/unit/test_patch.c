@@ -296,3 +296,27 @@ Test(patch, preview_of_several_runs_each_on_its_own)
 	cr_assert_eq(mem[16 + 16384], 0xe9);
 	patch_preview_free(&pv);
 }
+
+/* Only a compiler's sled of shorter NOPs can have a thread inside it. */
+Test(patch, orig_sled_tells_one_instruction_from_several)
+{
+	static const struct {
+		uint8_t orig[6];
+		int sled;
+	} forms[] = {
+		{ { 0x90, 0x90, 0x90, 0x90, 0x90 }, 1 },	/* gcc -fpatchable-function-entry=5 */
+		{ { 0x66, 0x90, 0x0f, 0x1f, 0x00 }, 1 },	/* two NOPs */
+		{ { 0x0f, 0x1f, 0x44, 0x00, 0x00 }, 0 },	/* clang's, -mnop-mcount, ours */
+		{ { 0xe8, 1, 2, 3, 4 }, 0 },			/* call mcount / __fentry__ */
+		{ { 0xe9, 1, 2, 3, 4 }, 0 },			/* jmp to a stub */
+		{ { 0xff, 0x15, 1, 2, 3, 4 }, 0 },		/* call *mcount@GOTPCREL */
+		{ { 0x67, 0xe8, 1, 2, 3, 4 }, 0 },		/* addr32 call */
+	};
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		struct patch_site s = { .addr = 0x1000, .len = 5 };
+
+		memcpy(s.orig, forms[i].orig, sizeof(forms[i].orig));
+		cr_assert_eq(patch_orig_is_sled(&s), forms[i].sled, "form %zu", i);
+	}
+}
