@@ -97,6 +97,60 @@ static int sorted_by_addr(const struct patch_site *ps, size_t n)
 }
 
 /*
+ * A module whose sites tattach wrote, unloaded and loaded again at the
+ * same address with no tattach run in between (dlclose(), then dlopen()):
+ * the table still says its sites are written, but they hold the
+ * compiler's bytes again.  Seen by reading back the first site tattach
+ * wrote: only a fresh copy of the file holds the compiler's bytes there
+ * (every form tattach writes differs from them).  Its sites are then
+ * marked neither written nor patched, as plan() marks those of a module
+ * seen unloaded: the rewrite writes them again, and a sled among them
+ * counts as one.  Returns how many modules; @pid may run or be held.
+ */
+size_t rewrite_forget_reloaded(struct ringfile *rf, const struct module_set *set, pid_t pid)
+{
+	struct tat_module *mods = ringfile_modules(rf);
+	struct tat_site *sites = ringfile_sites(rf);
+	size_t reloaded = 0;
+
+	for (uint32_t k = 0; set && k < rf->hdr->module_count; k++) {
+		const struct tat_module *tm = &mods[k];
+		const struct module *m = NULL;
+		uint32_t end = tm->first_site + tm->site_count, i;
+		uint8_t cur[SITE_MAX_LEN], off[PATCH_MAX_LEN];
+
+		for (size_t j = 0; j < set->n && !m; j++)
+			if (!strcmp(set->v[j].path, tm->path) && set->v[j].bias == tm->load_bias)
+				m = &set->v[j];
+		if (!m || m->changed || end > rf->hdr->site_count)
+			continue;
+		for (i = tm->first_site; i < end && i - tm->first_site < m->sites.n; i++) {
+			const struct site *fs = &m->sites.v[i - tm->first_site];
+
+			patch_bytes_disabled(fs->len, off);
+			/* a site whose compiler bytes are the disabled form
+			 * (a 5-byte NOP already) cannot tell */
+			if (sites[i].written && sites[i].kind != TAT_SITE_LIBCALL &&
+			    sites[i].kind != TAT_SITE_ENTRY && fs->len == sites[i].len &&
+			    memcmp(fs->orig, off, fs->len))
+				break;
+		}
+		if (i == end || i - tm->first_site >= m->sites.n ||
+		    io_read_running(&pid, sites[i].addr, cur, sites[i].len) ||
+		    memcmp(cur, m->sites.v[i - tm->first_site].orig, sites[i].len))
+			continue;
+		for (i = tm->first_site; i < end; i++) {
+			sites[i].patched = 0;
+			sites[i].written = 0;
+		}
+		pr_info("%s was unloaded and loaded again at the same address: its sites are "
+			"written anew", tm->path);
+		reloaded++;
+	}
+	return reloaded;
+}
+
+/*
  * The patch list for every site of the ring whose module is still loaded,
  * sorted by address.  Sites of unloaded modules are marked not patched.
  * @site_want[i] (by ring site index) says whether site i passes the
@@ -514,7 +568,10 @@ int rewrite_sites(struct remote *r, struct ringfile *rf, const struct module_set
 		held_maps = &maps;
 		phase_mark("rewrite: read maps");
 	}
-	if (prep_usable(r, prep, rf, set, held_maps, op)) {
+	/* unloaded and loaded again since the plan before the stop: it
+	 * counted none of that module's sleds (rare: plan again) */
+	if (!rewrite_forget_reloaded(rf, set, r->held->pid) &&
+	    prep_usable(r, prep, rf, set, held_maps, op)) {
 		ps = prep->ps;
 		site_want = prep->site_want;
 		n = prep->n;

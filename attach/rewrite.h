@@ -52,6 +52,15 @@ struct rewrite_prep {
 	uint64_t tramp_addr[TAT_TRAMP_MAX];
 };
 
+/*
+ * rewrite_forget_reloaded - the modules of @rf unloaded and loaded again
+ * at the same address since tattach wrote their sites (@set: the modules
+ * mapped now, with their sites' compiler bytes), read back from @pid,
+ * running or held; their sites are marked neither written nor patched,
+ * so that the next rewrite writes them again.  Returns how many modules.
+ */
+size_t rewrite_forget_reloaded(struct ringfile *rf, const struct module_set *set, pid_t pid);
+
 /* rewrite_prepare - plan the rewrite @op of @rf's sites now, while the
  * process @pid runs (@set and @want as for rewrite_sites(); @maps: its
  * map, read since its modules were found, or NULL to read it), down to

@@ -757,7 +757,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	struct args_plan ap = { 0 };
 	struct rewrite_prep prep = { 0 };
 	struct marks_flags mf = { 0 };
-	size_t args_differ;
+	size_t args_differ, reloaded;
 	uint32_t args_sites;
 	int ret, created, no_children;
 	uint32_t placed;
@@ -896,9 +896,10 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	}
 	__atomic_store_n(&rf.hdr->children, no_children ? 0u : 1u, __ATOMIC_RELEASE);
 	/* Enabled already: nothing to do, unless a library with sites was
-	 * loaded since (dlopen): then trace it too; or the filters ask for
-	 * another set of sites. */
-	if (rf.hdr->state == TAT_STATE_ENABLED && !unregistered_modules(&rf, &set) &&
+	 * loaded since (dlopen), or unloaded and loaded again: then trace it
+	 * too; or the filters ask for another set of sites. */
+	reloaded = rewrite_forget_reloaded(&rf, &set, o->pid);
+	if (rf.hdr->state == TAT_STATE_ENABLED && !reloaded && !unregistered_modules(&rf, &set) &&
 	    !patched_set_differs(&rf, &set, want) && !libcalls_differs(&rf, &lc) &&
 	    !entries_differs(&rf, &ep) && !args_plan_sync(&ap, &rf, &set, &lc, 0)) {
 		rep->already = 1;

@@ -5,6 +5,7 @@
  * maps is never writable and executable at once.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,65 @@ Test(modules, program_and_shared_library, .timeout = 60)
 	cr_assert_str_eq(got, "app_work(lib_work(lib_leaf lib_leaf lib_leaf))", "%s", out);
 	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, "libwork.so"), "%s", out);
+	target_stop(&t);
+	ring_remove(t.pid);
+	free(got);
+}
+
+/* Where @pid's first mapping of a file named @name begins, or 0. */
+static unsigned long long mapped_at(pid_t pid, const char *name)
+{
+	char path[64], line[512];
+	unsigned long long start = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	cr_assert(f, "%s: %s", path, strerror(errno));
+	while (!start && fgets(line, sizeof(line), f)) {
+		char *slash = strrchr(line, '/');
+
+		if (slash && !strcmp(slash + 1, name))
+			sscanf(line, "%llx-", &start);
+	}
+	fclose(f);
+	return start;
+}
+
+/*
+ * A library traced, unloaded and loaded again at the same address with
+ * no tattach run in between: its sites hold the compiler's bytes again.
+ * The next --enable writes them again (it said "already enabled" and left
+ * the library untraced).
+ */
+Test(modules, library_loaded_again_at_the_same_address, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, *got;
+	unsigned long long first;
+	struct target t;
+
+	target_start(&t, build_path("tests/targets/dlopener"));
+	cr_assert_str_eq(target_cmd(&t, "load"), "done");
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "in 2 modules"), "%s", out);
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	first = mapped_at(t.pid, "libwork.so");
+	cr_assert_str_eq(target_cmd(&t, "unload"), "done");
+	cr_assert_eq(mapped_at(t.pid, "libwork.so"), 0, "libwork.so still mapped after dlclose");
+	cr_assert_str_eq(target_cmd(&t, "load"), "done");
+	cr_assert_eq(mapped_at(t.pid, "libwork.so"), first,
+		     "libwork.so came back elsewhere: the case is not made");
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");	/* not traced */
+	cr_assert_eq(tattach(t.pid, "--enable -v", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "tracing enabled") && strstr(out, "in 2 modules"), "%s", out);
+	cr_assert(strstr(err, "libwork.so was unloaded and loaded again at the same address"),
+		  "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	got = graph_canon(out, t.pid);
+	cr_assert_str_eq(got, "lib_work(lib_leaf lib_leaf) unload load lib_work(lib_leaf lib_leaf "
+			      "lib_leaf)", "%s", out);
 	target_stop(&t);
 	ring_remove(t.pid);
 	free(got);

@@ -119,9 +119,9 @@ static uint64_t rewritten_at(uint64_t leaf, int entry)
  * leaf() (@entry: as --entry patches it; @lib: lib_leaf() of that
  * library, "" for none) and let signal @sig in there: SIGUSR2, and this
  * returns once its handler said "parked"; SIGSTOP, once the process is
- * stopped there.
+ * stopped there.  Returns leaf()'s address.
  */
-static void park_inside(int altstack, const char *lib, int entry, int sig)
+static uint64_t park_inside(int altstack, const char *lib, int entry, int sig)
 {
 	struct user_regs_struct regs;
 	char cmd[600], line[128];
@@ -157,10 +157,11 @@ static void park_inside(int altstack, const char *lib, int entry, int sig)
 	cr_assert_eq(ptrace(PTRACE_DETACH, t.pid, NULL, (void *)(long)sig), 0);
 	if (sig == SIGUSR2) {
 		expect_line("parked\n");
-		return;
+		return leaf;
 	}
 	cr_assert_eq(waitpid(t.pid, &status, WUNTRACED), t.pid);
 	cr_assert(WIFSTOPPED(status), "status %#x after SIGSTOP", status);
+	return leaf;
 }
 
 /* Once the handler has returned: one more command, traced, then
@@ -305,4 +306,48 @@ Test(sigframes, handler_entered_while_traced_returns_past_a_new_librarys_sled)
 	assert_tree(out, "^main(dispatch(cmd_park(on_park(on_release handler_work(leaf)))) "
 			 "dispatch(cmd_window(work(leaf leaf leaf)))!)");
 	free(out);
+}
+
+/*
+ * A library enabled, unloaded and loaded again at the same address, with
+ * no tattach run in between: its sites hold the compiler's sleds again,
+ * though tattach wrote them before.  What is in memory, not what tattach
+ * wrote last time, must decide: --enable (@how) then writes them again
+ * (it said "already enabled" and left them untraced), and looks for the
+ * handler's context in them (with other filters, so that the sites were
+ * rewritten, the target died of SIGSEGV).
+ */
+static void reloaded_case(const char *how, const char *want)
+{
+	char lib[400], cmd[512], *out = NULL, *err = NULL;
+	const char *said;
+	unsigned long long first;
+
+	cr_assert(realpath(build_path("tests/targets/libwork.pfe.so"), lib));
+	start("tests/targets/hazards.pfe");
+	snprintf(cmd, sizeof(cmd), "dlopen %s", lib);
+	said = target_cmd(&t, cmd);
+	cr_assert_eq(sscanf(said, "done %llu", &first), 1, "%s", said);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "dlclose"), "done 0");
+	cr_assert_eq(park_inside(0, lib, 0, SIGUSR2), first,
+		     "the library came back elsewhere: the case is not made");
+	out = enable_then_release(how);
+	assert_tree(out, want);
+	free(out);
+}
+
+Test(sigframes, handler_returns_past_the_sled_of_a_library_loaded_again)
+{
+	reloaded_case("", "^main(dispatch(cmd_dlclose) dispatch(cmd_park(on_park(on_release "
+			  "handler_work(leaf)))) dispatch(cmd_window(work(leaf leaf leaf)))!)");
+}
+
+Test(sigframes, handler_returns_past_the_sled_of_a_library_loaded_again_filtered)
+{
+	reloaded_case("-F ^(work|leaf|handler_work|lib_leaf)$",
+		      "^main(dispatch(cmd_dlclose) dispatch(cmd_park(on_park(handler_work(leaf))))"
+		      " work(leaf leaf leaf)!)");
 }

@@ -35,6 +35,10 @@
  *                 test delivers SIGUSR2 with ptrace inside leaf()'s first
  *                 bytes (test_sigframes.c).  With LIB, the leaf is the
  *                 lib_leaf() of that library, dlopen()ed now
+ *   dlopen LIB    dlopen()s LIB and keeps it; answers the address of its
+ *                 lib_leaf() (decimal)
+ *   dlclose       dlclose()s it again (unmapped, unless something else
+ *                 holds it: "park A LIB" does); answers 0
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -404,6 +408,26 @@ NOINLINE static long cmd_cancel(long n)
 	return cleanups - before;
 }
 
+static void *held_lib;
+
+NOINLINE static long cmd_dlopen(const char *lib)
+{
+	void *leaf;
+
+	if (held_lib || !(held_lib = dlopen(lib, RTLD_NOW)))
+		return -1;
+	leaf = dlsym(held_lib, "lib_leaf");
+	return leaf ? (long)leaf : -1;
+}
+
+NOINLINE static long cmd_dlclose(void)
+{
+	int ret = held_lib ? dlclose(held_lib) : -1;
+
+	held_lib = NULL;
+	return ret ? -1 : 0;
+}
+
 NOINLINE static long dispatch(const char *line)
 {
 	char path[256];
@@ -447,12 +471,16 @@ NOINLINE static long dispatch(const char *line)
 		return cmd_park(a, path);
 	if (sscanf(line, "park %ld", &a) == 1)
 		return cmd_park(a, NULL);
+	if (sscanf(line, "dlopen %255s", path) == 1)
+		return cmd_dlopen(path);
+	if (!strncmp(line, "dlclose", 7))
+		return cmd_dlclose();
 	return -1;
 }
 
 int main(void)
 {
-	char line[128];
+	char line[512];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("ready %d\n", (int)getpid());

@@ -4,6 +4,7 @@
  *
  *   load      dlopen("libwork.so") next to the program   -> "done"
  *   run N     lib_work(N) through dlsym, checked         -> "done"
+ *   unload    dlclose() it: unmapped until the next load  -> "done"
  */
 #include <dlfcn.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 static long (*lib_work)(long);
+static void *handle;
 
 __attribute__((noinline)) static int load(void)
 {
@@ -25,7 +27,19 @@ __attribute__((noinline)) static int load(void)
 	strcpy(strrchr(path, '/') + 1, "libwork.so");
 	h = dlopen(path, RTLD_NOW);
 	lib_work = h ? (long (*)(long))dlsym(h, "lib_work") : NULL;
-	return lib_work ? 0 : -1;
+	if (!lib_work)
+		return -1;
+	handle = h;
+	return 0;
+}
+
+__attribute__((noinline)) static int unload(void)
+{
+	int ret = handle ? dlclose(handle) : -1;
+
+	handle = NULL;
+	lib_work = NULL;
+	return ret;
 }
 
 int main(void)
@@ -38,6 +52,8 @@ int main(void)
 	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4)) {
 		if (!strncmp(line, "load", 4))
 			printf(load() ? "error\n" : "done\n");
+		else if (!strncmp(line, "unload", 6))
+			printf(unload() ? "error\n" : "done\n");
 		else if (sscanf(line, "run %ld", &n) == 1 && lib_work &&
 			 lib_work(n) == n * (n + 1) / 2)
 			printf("done\n");
