@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <tattach/ring.h>
 #include "attach/log.h"
 #include "attach/modules.h"
 
@@ -159,4 +160,16 @@ void modules_free(struct module_set *set)
 		sites_free(&set->v[i].sites);
 	free(set->v);
 	memset(set, 0, sizeof(*set));
+}
+
+/* A file replaced on disk since shows as "path (deleted)": still the same
+ * code. */
+int module_mapped(const struct maps *maps, const struct tat_module *tm)
+{
+	const struct map *m = maps_find(maps, tm->text_start);
+	size_t len = strlen(tm->path);
+
+	return m && (m->prot & PROT_EXEC) && strncmp(m->path, tm->path, len) == 0 &&
+	       (m->path[len] == 0 || strcmp(m->path + len, " (deleted)") == 0) &&
+	       (!tm->text_end || maps_find(maps, tm->text_end - 1) != NULL);
 }

@@ -37,4 +37,10 @@ int modules_discover(pid_t pid, const struct maps *maps, struct module_set *set)
 const struct module *modules_changed(pid_t pid, const struct module_set *set);
 void modules_free(struct module_set *set);
 
+struct tat_module;
+/* Is the ring module @tm's text still mapped from its file in @maps (not
+ * dlclose()d)?  Sites, hooks and entries of one that is not are left
+ * alone: its addresses may hold anything now. */
+int module_mapped(const struct maps *maps, const struct tat_module *tm);
+
 #endif

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 
 #include <tattach/ring.h>
 #include "attach/frames/sigframes.h"
@@ -38,13 +37,7 @@ static int io_write(void *ctx, uint64_t addr, const void *buf, size_t len)
 /* Reading the process while it runs (the preview, before the stop). */
 static int io_read_running(void *ctx, uint64_t addr, void *buf, size_t len)
 {
-	pid_t pid = *(const pid_t *)ctx;
-	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
-	ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-
-	if (got == (ssize_t)len)
-		return 0;
-	return got < 0 ? -errno : -EIO;
+	return proc_read_mem(*(const pid_t *)ctx, addr, buf, len);
 }
 
 static int site_cmp(const void *a, const void *b)
@@ -52,20 +45,6 @@ static int site_cmp(const void *a, const void *b)
 	const struct patch_site *x = a, *y = b;
 
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/*
- * Is the module's text still mapped from its file (not dlclose()d)?  A file
- * replaced on disk since shows as "path (deleted)": still the same code.
- */
-static int module_mapped(const struct maps *maps, const struct tat_module *tm)
-{
-	const struct map *m = maps_find(maps, tm->text_start);
-	size_t len = strlen(tm->path);
-
-	return m && (m->prot & PROT_EXEC) && strncmp(m->path, tm->path, len) == 0 &&
-	       (m->path[len] == 0 || strcmp(m->path + len, " (deleted)") == 0) &&
-	       (!tm->text_end || maps_find(maps, tm->text_end - 1) != NULL);
 }
 
 /* What plan() needs to know of one ring module, worked out once. */
@@ -136,7 +115,7 @@ size_t rewrite_forget_reloaded(struct ringfile *rf, const struct module_set *set
 				break;
 		}
 		if (i == end || i - tm->first_site >= m->sites.n ||
-		    io_read_running(&pid, sites[i].addr, cur, sites[i].len) ||
+		    proc_read_mem(pid, sites[i].addr, cur, sites[i].len) ||
 		    memcmp(cur, m->sites.v[i - tm->first_site].orig, sites[i].len))
 			continue;
 		for (i = tm->first_site; i < end; i++) {

@@ -758,6 +758,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	struct rewrite_prep prep = { 0 };
 	struct marks_flags mf = { 0 };
 	size_t args_differ, reloaded;
+	struct maps held_maps = { 0 };
 	uint32_t args_sites;
 	int ret, created, no_children;
 	uint32_t placed;
@@ -901,7 +902,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	reloaded = rewrite_forget_reloaded(&rf, &set, o->pid);
 	if (rf.hdr->state == TAT_STATE_ENABLED && !reloaded && !unregistered_modules(&rf, &set) &&
 	    !patched_set_differs(&rf, &set, want) && !libcalls_differs(&rf, &lc) &&
-	    !entries_differs(&rf, &ep) && !args_plan_sync(&ap, &rf, &set, &lc, 0)) {
+	    !entries_differs(&rf, &ep, o->pid) && !args_plan_sync(&ap, &rf, &set, &lc, 0)) {
 		rep->already = 1;
 		rep->sites = rf.hdr->patched_sites;
 		ret = 0;
@@ -1009,15 +1010,19 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		marks_flags_free(&mf);		/* and found flags by them */
 	}
 	libcalls_set_entries(&r, &rf);	/* --libcalls -A/-R: the stubs' entries */
-	ret = libcalls_apply(&r, &rf, &lc, &lrep);
+	/* the map while held: a library dlclose()d since is left alone */
+	ret = proc_read_maps(o->pid, &held_maps);
 	if (!ret)
-		ret = entries_apply(&r, &rf, &ep, &handlers, &erep);
+		ret = libcalls_apply(&r, &rf, &lc, &held_maps, &lrep);
+	if (!ret)
+		ret = entries_apply(&r, &rf, &ep, &held_maps, &handlers, &erep);
 	/* entries written, threads stepped out: the process must survive
 	 * our death from here on (test_entries_stepout) */
 	if (!ret && erep.patched)
 		remote_test_kill_point();
 	if (!ret)
-		ret = rewrite_sites(&r, &rf, &set, want, PATCH_ENABLE, NULL, &prep, &handlers, rep);
+		ret = rewrite_sites(&r, &rf, &set, want, PATCH_ENABLE, &held_maps, &prep,
+				    &handlers, rep);
 	sigframes_free(&handlers);
 	rep->libcalls = lrep.hooked;
 	rep->entries = erep.patched;
@@ -1073,6 +1078,7 @@ out:
 	marks_flags_free(&mf);
 	modules_free(&set);
 	proc_free_maps(&maps);
+	proc_free_maps(&held_maps);
 	return ret;
 }
 
@@ -1100,7 +1106,8 @@ static int ring_of_live(const struct session_opts *o, struct proc_stat *ps,
  * then: unhook the library calls once more.
  */
 static int unhook_unwinder(struct remote *r, struct ringfile *rf, struct held *h,
-			   struct libcalls_report *lrep, const unsigned char *walked)
+			   const struct maps *maps, struct libcalls_report *lrep,
+			   const unsigned char *walked)
 {
 	int n = unwind_hooks_remove(r, rf, h, walked);
 
@@ -1115,7 +1122,7 @@ static int unhook_unwinder(struct remote *r, struct ringfile *rf, struct held *h
 	else if (n < 0 && n != -EBUSY)
 		pr_warn("pid %d: the unwinder's GOT entries could not all be put back: %s",
 			(int)h->pid, strerror(-n));
-	return n > 0 ? libcalls_apply(r, rf, NULL, lrep) : 0;
+	return n > 0 ? libcalls_apply(r, rf, NULL, maps, lrep) : 0;
 }
 
 /*
@@ -1155,7 +1162,14 @@ static void cut_kept(const struct session_opts *o, struct ringfile *rf,
 			rep->cut_later += rep->cut_kept - urep->kept;
 			rep->cut_kept = urep->kept;
 			rep->stub_stepped += urep->stepped;
-			unhook_unwinder(&r, rf, &h, &lrep, urep->walked);
+			struct maps maps = { 0 };
+
+			/* a library unloaded meanwhile is left alone (NULL: not
+			 * checked, should the map not be read) */
+			if (proc_read_maps(o->pid, &maps))
+				memset(&maps, 0, sizeof(maps));
+			unhook_unwinder(&r, rf, &h, maps.v ? &maps : NULL, &lrep, urep->walked);
+			proc_free_maps(&maps);
 		}
 		remote_close(&r);
 		release(&h, &again);
@@ -1223,9 +1237,9 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 		struct saved_contexts handlers = { 0 };
 
 		rf.hdr->state = TAT_STATE_BUSY;
-		ret = libcalls_apply(&r, &rf, NULL, &lrep);
+		ret = libcalls_apply(&r, &rf, NULL, &maps, &lrep);
 		if (!ret)
-			ret = entries_apply(&r, &rf, NULL, NULL, &erep);
+			ret = entries_apply(&r, &rf, NULL, &maps, NULL, &erep);
 		if (!ret)
 			ret = rewrite_sites(&r, &rf, NULL, NULL, PATCH_DISABLE, &maps, &prep,
 					    &handlers, rep);
@@ -1242,7 +1256,7 @@ int session_disable(const struct session_opts *o, struct session_report *rep)
 				rep->stub_stepped = urep.stepped;
 			}
 			phase_mark("cut calls in flight loose");
-			ret = unhook_unwinder(&r, &rf, &h, &lrep, urep.walked);
+			ret = unhook_unwinder(&r, &rf, &h, &maps, &lrep, urep.walked);
 			phase_mark("unwinder hooks off");
 		}
 		rep->entries_in_stubs = erep.in_stubs;

@@ -30,6 +30,8 @@
 #include "attach/hooks/near_stub.h"
 #include "attach/inject.h"
 #include "attach/log.h"
+#include "attach/modules.h"
+#include "attach/process/proc.h"
 
 #define STUB_SIZE  NEAR_ENTRY_SIZE
 #define STUB_SHIFT 7u
@@ -483,7 +485,8 @@ out:
 }
 
 int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan *ep,
-		  struct saved_contexts *handlers, struct entries_report *rep)
+		  const struct maps *maps, struct saved_contexts *handlers,
+		  struct entries_report *rep)
 {
 	const struct tat_module *mods = ringfile_modules(rf);
 	struct tat_site *sites = ringfile_sites(rf);
@@ -500,6 +503,12 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 
 		if (!first)
 			continue;
+		if (maps && !module_mapped(maps, tm)) {
+			/* dlclose()d: its code went with it */
+			for (uint32_t i = 0; i < count; i++)
+				sites[first + i].patched = 0;
+			continue;
+		}
 		/* --enable: values or none, as the ring's specs say (-A/-R) */
 		if (ep && point_stubs(r, rf, k, first, count))
 			pr_warn("%s: could not point its entry stubs at the trampoline entry "
@@ -569,7 +578,30 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 	return ret;
 }
 
-int entries_differs(struct ringfile *rf, const struct entry_plan *ep)
+/*
+ * Has the first entry of @em marked patched (the run of @count sites
+ * from @first) lost its jmp since?  A library unloaded and loaded again
+ * at the same address with no tattach run in between holds its file's
+ * bytes there again, though the table says patched.
+ */
+static int entries_lost(const struct tat_site *sites, uint32_t first, uint32_t count,
+			const struct entry_mod *em, pid_t pid)
+{
+	for (uint32_t i = 0; i < count && i < em->fns.n; i++) {
+		const struct tat_site *s = &sites[first + i];
+		uint64_t addr = em->fns.v[i].patch + em->bias, stub = s->addr - STUB_KEY;
+		int32_t rel = (int32_t)((int64_t)stub - (int64_t)(addr + 5));
+		uint8_t on[5] = { 0xe9 }, cur[5];
+
+		if (!s->patched || !s->len)
+			continue;
+		memcpy(on + 1, &rel, 4);
+		return proc_read_mem(pid, addr, cur, sizeof(cur)) == 0 && memcmp(cur, on, 5);
+	}
+	return 0;
+}
+
+int entries_differs(struct ringfile *rf, const struct entry_plan *ep, pid_t pid)
 {
 	const struct tat_module *mods = ringfile_modules(rf);
 	const struct tat_site *sites = ringfile_sites(rf);
@@ -591,6 +623,8 @@ int entries_differs(struct ringfile *rf, const struct entry_plan *ep)
 			if (sites[first + i].len && sites[first + i].patched != want)
 				return 1;
 		}
+		if (first && em && entries_lost(sites, first, count, em, pid))
+			return 1;
 	}
 	return 0;
 }

@@ -65,10 +65,15 @@ int entries_prepare(struct remote *r, struct ringfile *rf, const struct entry_pl
 /* entries_apply - held: patch the entries @ep wants and restore the others
  * (@ep NULL: restore all).  Threads and the contexts their signal handlers
  * return to (@handlers, found when first needed; NULL when restoring) are
- * moved out of a window before it is patched. */
+ * moved out of a window before it is patched.  A module no longer mapped
+ * in @maps (the map read while held) is left alone, marked unpatched. */
 int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan *ep,
-		  struct saved_contexts *handlers, struct entries_report *rep);
-int entries_differs(struct ringfile *rf, const struct entry_plan *ep);
+		  const struct maps *maps, struct saved_contexts *handlers,
+		  struct entries_report *rep);
+/* Would entries_apply() change anything?  Also when a library's entries
+ * lost their jmps since (unloaded and loaded again at the same address:
+ * one is read back from @pid per library). */
+int entries_differs(struct ringfile *rf, const struct entry_plan *ep, pid_t pid);
 
 /* --status: entries patched per module; @list: the refused ones and why. */
 void entries_status(FILE *out, struct ringfile *rf, pid_t pid, int list);

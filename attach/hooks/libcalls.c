@@ -35,6 +35,7 @@
 #include "attach/hooks/libcalls.h"
 #include "attach/hooks/near_stub.h"
 #include "attach/log.h"
+#include "attach/modules.h"
 #include "attach/values/args_plan.h"
 
 #define STUB_SIZE   NEAR_LIBCALL_SIZE
@@ -300,7 +301,7 @@ static const struct import_list *imports_of(pid_t pid, const struct tat_module *
 }
 
 int libcalls_apply(struct remote *r, struct ringfile *rf, const struct libcalls *lc,
-		   struct libcalls_report *rep)
+		   const struct maps *maps, struct libcalls_report *rep)
 {
 	const struct tat_module *mods = ringfile_modules(rf);
 	struct tat_site *sites = ringfile_sites(rf);
@@ -316,6 +317,12 @@ int libcalls_apply(struct remote *r, struct ringfile *rf, const struct libcalls 
 
 		if (!first)
 			continue;
+		if (maps && !module_mapped(maps, tm)) {
+			/* dlclose()d: its PLT and GOT went with it */
+			for (uint32_t i = 0; i < count; i++)
+				sites[first + i].patched = 0;
+			continue;
+		}
 		imps = imports_of(r->held->pid, tm, lm, &own);
 		if (!imps || imps->n != count) {
 			pr_warn("%s: its imports no longer match the ring's: its library "

@@ -68,10 +68,12 @@ int libcalls_prepare(struct remote *r, struct ringfile *rf, const struct libcall
 /*
  * libcalls_apply - hook the imports @lc wants, unhook every other one the
  * ring knows (@lc NULL: unhook all, for --disable).  Records the outcome
- * in the sites' patched flags.  Returns 0 or -errno of a failed access.
+ * in the sites' patched flags.  A module no longer mapped in @maps (the
+ * map read while held; NULL: not checked) is left alone, marked unhooked.
+ * Returns 0 or -errno of a failed access.
  */
 int libcalls_apply(struct remote *r, struct ringfile *rf, const struct libcalls *lc,
-		   struct libcalls_report *rep);
+		   const struct maps *maps, struct libcalls_report *rep);
 
 /*
  * libcalls_set_entries - point each stub's call at the trampoline entry

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 #include "attach/process/proc.h"
 
@@ -23,6 +24,16 @@ static struct {
 	int valid;		/* maps holds the map */
 	struct maps maps;
 } frozen;
+
+int proc_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (got == (ssize_t)len)
+		return 0;
+	return got < 0 ? -errno : -EIO;
+}
 
 int proc_read_stat(pid_t pid, struct proc_stat *out)
 {

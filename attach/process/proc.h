@@ -28,6 +28,9 @@ struct maps {
 };
 
 int proc_read_stat(pid_t pid, struct proc_stat *out);
+/* @len bytes of @pid's memory at @addr, whether it runs or is held
+ * (process_vm_readv()).  Returns 0, or -errno (-EIO: only part of it). */
+int proc_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);
 /* The same for thread @tid of @pid (0: the process). */
 int proc_read_task_stat(pid_t pid, pid_t tid, struct proc_stat *out);
 /* Has thread @tid of @pid exited (gone from /proc, or a zombie)? */

@@ -185,6 +185,120 @@ Test(modules, library_loaded_again_at_the_same_address, .timeout = 60)
 	free(got);
 }
 
+/*
+ * @lib traced with --enable @how, unloaded and loaded again at the same
+ * address with no tattach run in between; the next --enable @how must
+ * trace it again.  Returns tread's tree after a "run 2" traced before and
+ * a "run 3" traced after, then command @last (NULL: none).
+ */
+static char *reloaded_library(const char *lib, const char *how, const char *last)
+{
+	char *out = NULL, *err = NULL, *got, load[64], enable[128];
+	unsigned long long first;
+	struct target t;
+
+	snprintf(load, sizeof(load), "load %s", lib);
+	snprintf(enable, sizeof(enable), "--enable -v %s", how);
+	target_start(&t, build_path("tests/targets/dlopener"));
+	cr_assert_str_eq(target_cmd(&t, load), "done");
+	cr_assert_eq(tattach(t.pid, enable, &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	first = mapped_at(t.pid, lib);
+	cr_assert_str_eq(target_cmd(&t, "unload"), "done");
+	cr_assert_eq(mapped_at(t.pid, lib), 0, "%s still mapped after dlclose", lib);
+	cr_assert_str_eq(target_cmd(&t, load), "done");
+	cr_assert_eq(mapped_at(t.pid, lib), first, "%s came back elsewhere: the case is not made",
+		     lib);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");	/* not traced */
+	cr_assert_eq(tattach(t.pid, enable, &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "tracing enabled"), "%s", out);
+	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	if (last)
+		cr_assert_str_eq(target_cmd(&t, last), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	got = graph_canon(out, t.pid);
+	target_stop(&t);
+	ring_remove(t.pid);
+	return got;
+}
+
+/* The same with a library without -pg, its entries patched (--module):
+ * one entry is read back. */
+Test(modules, library_loaded_again_has_its_entries_patched_again, .timeout = 60)
+{
+	char *got = reloaded_library("libwork.plain.so", "--module libwork.plain", NULL);
+
+	cr_assert_str_eq(got, "lib_work(lib_leaf lib_leaf) unload load lib_work(lib_leaf lib_leaf "
+			      "lib_leaf)");
+	free(got);
+}
+
+/*
+ * And its library calls hooked (--libcalls hooks modules with sites, whose
+ * sites tell): libwork.so's one import, __cxa_finalize, called through
+ * its GOT when dlclose() unloads it.
+ */
+Test(modules, library_loaded_again_has_its_calls_hooked_again, .timeout = 60)
+{
+	char *got = reloaded_library("libwork.so", "--libcalls -F ^(lib_work|lib_leaf|load|unload|"
+				     "__cxa_finalize)$", "unload");
+
+	cr_assert_str_eq(got, "lib_work(lib_leaf lib_leaf) unload(__cxa_finalize) load "
+			      "lib_work(lib_leaf lib_leaf lib_leaf) unload(__cxa_finalize)");
+	free(got);
+}
+
+/*
+ * A library whose calls are hooked (--libcalls) or whose entries are
+ * patched (--module), dlclose()d: the next --enable and --disable leave
+ * its addresses alone and succeed (both failed, "rewriting the call path
+ * of __cxa_finalize failed" and "Input/output error", tracing left on).
+ */
+static void unloaded_with_hooks(const char *lib, const char *how, const char *again,
+				const char *status)
+{
+	char *out = NULL, *err = NULL, load[64], enable[128], enable_again[128];
+	struct target t;
+
+	snprintf(load, sizeof(load), "load %s", lib);
+	snprintf(enable, sizeof(enable), "--enable %s", how);
+	snprintf(enable_again, sizeof(enable_again), "--enable %s", again);
+	target_start(&t, build_path("tests/targets/dlopener"));
+	cr_assert_str_eq(target_cmd(&t, load), "done");
+	cr_assert_eq(tattach(t.pid, enable, &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	cr_assert_str_eq(target_cmd(&t, "unload"), "done");
+	cr_assert_eq(tattach(t.pid, enable_again, &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "tracing enabled: 3 sites in 1 module,"), "%s", out);
+	/* libwork.so, for "run" below (and the same library loaded again, with
+	 * --libcalls: the run before marked it unhooked, as it is) */
+	cr_assert_str_eq(target_cmd(&t, "load"), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "tracing disabled"), "%s", out);
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "tracing:      disabled\n"), "%s", out);
+	cr_assert(strstr(out, status), "%s", out);
+	cr_assert_str_eq(target_cmd(&t, "run 4"), "done");
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	ring_remove(t.pid);
+	free(out);
+	free(err);
+}
+
+Test(modules, library_with_calls_hooked_unloaded, .timeout = 60)
+{
+	unloaded_with_hooks("libwork.so", "--libcalls", "--libcalls",
+			    "library calls: 0 of 1 hooked in ");
+}
+
+Test(modules, library_with_entries_patched_unloaded, .timeout = 60)
+{
+	/* (--module names a library loaded: the next --enable is a plain one) */
+	unloaded_with_hooks("libwork.plain.so", "--module libwork.plain", "",
+			    "entries:      0 of 2 functions patched in ");
+}
+
 /* A library dlopen()ed after --enable is traced by the next --enable. */
 Test(modules, library_loaded_after_enable, .timeout = 60)
 {

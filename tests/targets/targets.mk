@@ -58,6 +58,14 @@ $(O)/tests/targets/libwork.pfe.so: tests/targets/lib/libwork.c
 	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -fpatchable-function-entry=5 -fPIC -shared -o $@ $<
 TARGET_BINS += $(O)/tests/targets/libwork.pfe.so
 
+# And with neither: dlopener's "load libwork.plain.so", traced with --module
+# and --libcalls (test_modules.c: a library loaded again at the same address).
+$(O)/tests/targets/libwork.plain.so: tests/targets/lib/libwork.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -fPIC -shared -o $@ $<
+TARGET_BINS += $(O)/tests/targets/libwork.plain.so
+
 
 # A -pg program that dlopen()s libwork.so on command.
 $(O)/tests/targets/dlopener: tests/targets/lib/dlopener.c $(O)/tests/targets/libwork.so

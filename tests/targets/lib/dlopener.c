@@ -2,7 +2,8 @@
  * dlopener: a -pg program that loads the -pg library libwork.so only when
  * told, to trace a library loaded after tracing was enabled.
  *
- *   load      dlopen("libwork.so") next to the program   -> "done"
+ *   load [LIB]  dlopen() LIB (default libwork.so) next to the
+ *             program                                    -> "done"
  *   run N     lib_work(N) through dlsym, checked         -> "done"
  *   unload    dlclose() it: unmapped until the next load  -> "done"
  */
@@ -15,7 +16,7 @@
 static long (*lib_work)(long);
 static void *handle;
 
-__attribute__((noinline)) static int load(void)
+__attribute__((noinline)) static int load(const char *lib)
 {
 	char path[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
@@ -24,7 +25,9 @@ __attribute__((noinline)) static int load(void)
 	if (n <= 0)
 		return -1;
 	path[n] = 0;
-	strcpy(strrchr(path, '/') + 1, "libwork.so");
+	if (strlen(lib) > 30)
+		return -1;
+	strcpy(strrchr(path, '/') + 1, lib);
 	h = dlopen(path, RTLD_NOW);
 	lib_work = h ? (long (*)(long))dlsym(h, "lib_work") : NULL;
 	if (!lib_work)
@@ -44,14 +47,16 @@ __attribute__((noinline)) static int unload(void)
 
 int main(void)
 {
-	char line[64];
+	char line[64], lib[64];
 	long n;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("ready %d\n", (int)getpid());
 	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4)) {
-		if (!strncmp(line, "load", 4))
-			printf(load() ? "error\n" : "done\n");
+		if (sscanf(line, "load %63s", lib) == 1)
+			printf(load(lib) ? "error\n" : "done\n");
+		else if (!strncmp(line, "load", 4))
+			printf(load("libwork.so") ? "error\n" : "done\n");
 		else if (!strncmp(line, "unload", 6))
 			printf(unload() ? "error\n" : "done\n");
 		else if (sscanf(line, "run %ld", &n) == 1 && lib_work &&
