@@ -574,6 +574,9 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 			ret = view_flush(r, &v, fns, &sites[first], count, tm->load_bias);
 		view_close(&v);
 		entries_free(&own);
+		if (ret)
+			pr_err("%s: reading or rewriting its function entries failed: %s",
+			       tm->path, strerror(-ret));
 	}
 	return ret;
 }
