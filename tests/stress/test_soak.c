@@ -5,9 +5,11 @@
  * commands one after the other (signals at 5 kHz on a
  * sigaltstack, fork, fork + exec, vfork + exec, a vfork child calling
  * traced code, longjmp, siglongjmp, recursion, tail calls, threads that
- * come and go, cancelled threads), each checking its own results, while
+ * come and go, cancelled threads, a plugin library loaded, called and
+ * unloaded), each checking its own results, while
  * tattach and tread do everything they can to it at random: enable in
- * each mode and ring size, enable with a filter, disable, switch modes,
+ * each mode and ring size (library calls hooked or not), enable with a
+ * filter, disable, switch modes,
  * set a depth limit, status, stacks, reports; and SIGSTOP and SIGCONT
  * come in between, as a shell's job control would send them.  Every tattach and tread
  * must end (a minute at most) and succeed, or refuse with one of the
@@ -48,6 +50,8 @@ struct driver {
 	struct target t;
 	const char *name;
 	int entry;		/* built without -pg: enabled with --entry */
+	const char *lib;	/* its plugin: tests/targets/<lib> */
+	char plugin[600];	/* the command that loads, calls and unloads it */
 	unsigned seed;
 	volatile int stop;
 	long done;		/* commands answered "done" */
@@ -63,7 +67,8 @@ static void *drive(void *arg)
 	char answer[256];
 
 	while (!d->stop) {
-		const char *cmd = commands[rand_r(&d->seed) % NCOMMANDS];
+		unsigned k = rand_r(&d->seed) % (NCOMMANDS + 1);
+		const char *cmd = k < NCOMMANDS ? commands[k] : d->plugin;
 		size_t len = strlen(cmd);
 
 		if (write(d->t.in, cmd, len) != (ssize_t)len || write(d->t.in, "\n", 1) != 1 ||
@@ -134,6 +139,8 @@ static void act(unsigned *seed, pid_t pid, int entry, long *count, long *refused
 		argv[n++] = (char *)PICK(seed, "flight", "discard", "stats");
 		argv[n++] = "-b";
 		argv[n++] = (char *)PICK(seed, "64K", "1M");
+		if (rand_r(seed) % 3 == 0)
+			argv[n++] = "--libcalls";
 		break;
 	case 2:
 		argv[n++] = "--enable";
@@ -189,7 +196,9 @@ static void act(unsigned *seed, pid_t pid, int entry, long *count, long *refused
  * wait for ever (seen: the failed soak of 2026-12-05).  A pid of 0:
  * not started, or reaped already. */
 static struct driver d[] = {
-	{ .name = "hazards" }, { .name = "hazards.pfe" }, { .name = "hazards.plain.O0", .entry = 1 },
+	{ .name = "hazards", .lib = "libwork.so" },
+	{ .name = "hazards.pfe", .lib = "libwork.pfe.so" },
+	{ .name = "hazards.plain.O0", .entry = 1, .lib = "libwork.plain.so" },
 };
 #define NDRIVERS (sizeof(d) / sizeof(d[0]))
 
@@ -218,8 +227,11 @@ Test(soak, hazards_under_every_tattach_action)
 	cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
 	cr_assert_eq(setenv("TATTACH_RING_DIR", dir, 1), 0);
 	for (size_t i = 0; i < NDRIVERS; i++) {
-		char bin[64];
+		char bin[64], lib[512];
 
+		snprintf(bin, sizeof(bin), "tests/targets/%s", d[i].lib);
+		cr_assert(realpath(build_path(bin), lib), "%s: %s", bin, strerror(errno));
+		snprintf(d[i].plugin, sizeof(d[i].plugin), "plugin %s 50", lib);
 		snprintf(bin, sizeof(bin), "tests/targets/%s", d[i].name);
 		target_start(&d[i].t, build_path(bin));
 		d[i].seed = seed + 1 + (unsigned)i;

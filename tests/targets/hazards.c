@@ -39,6 +39,9 @@
  *                 lib_leaf() (decimal)
  *   dlclose       dlclose()s it again (unmapped, unless something else
  *                 holds it: "park A LIB" does); answers 0
+ *   plugin LIB N  dlopen()s LIB, checks its lib_work(N), dlclose()s it:
+ *                 a plugin loaded and unloaded (mostly at the same
+ *                 address each time); answers N
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -428,6 +431,17 @@ NOINLINE static long cmd_dlclose(void)
 	return ret ? -1 : 0;
 }
 
+NOINLINE static long cmd_plugin(const char *lib, long n)
+{
+	void *h = dlopen(lib, RTLD_NOW);
+	long (*lib_work)(long) = h ? (long (*)(long))dlsym(h, "lib_work") : NULL;
+	long ok = lib_work && lib_work(n) == n * (n + 1) / 2;
+
+	if (h && dlclose(h))
+		ok = 0;
+	return ok ? n : -1;
+}
+
 NOINLINE static long dispatch(const char *line)
 {
 	char path[256];
@@ -471,6 +485,8 @@ NOINLINE static long dispatch(const char *line)
 		return cmd_park(a, path);
 	if (sscanf(line, "park %ld", &a) == 1)
 		return cmd_park(a, NULL);
+	if (sscanf(line, "plugin %255s %ld", path, &a) == 2)
+		return cmd_plugin(path, a);
 	if (sscanf(line, "dlopen %255s", path) == 1)
 		return cmd_dlopen(path);
 	if (!strncmp(line, "dlclose", 7))
