@@ -1389,7 +1389,6 @@ int session_status(const struct session_opts *o, FILE *out)
 	size = 1ull << h->ring_shift;
 	if (!exited)
 		present = proc_read_maps(o->pid, &maps) == 0 && inject_present(&rf, &maps);
-	proc_free_maps(&maps);
 
 	fprintf(out, "pid:          %d\n", (int)o->pid);
 	if (exited)
@@ -1418,9 +1417,16 @@ int session_status(const struct session_opts *o, FILE *out)
 			if (k < h->site_count && k < h->site_cap)
 				on += sites[k].patched;
 		}
-		fprintf(out, "  %-50s %6u sites, %6u patched\n", mods[i].path,
-			mods[i].site_count, on);
+		/* dlclose()d: what the table says is of before (the next
+		 * tattach run marks it unpatched) */
+		if (present && !module_mapped(&maps, &mods[i]))
+			fprintf(out, "  %-50s %6u sites, not loaded now\n", mods[i].path,
+				mods[i].site_count);
+		else
+			fprintf(out, "  %-50s %6u sites, %6u patched\n", mods[i].path,
+				mods[i].site_count, on);
 	}
+	proc_free_maps(&maps);
 	fprintf(out, "threads:\n");
 	for (uint32_t i = 0; i < h->max_threads; i++) {
 		uint64_t n;

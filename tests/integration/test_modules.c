@@ -269,6 +269,9 @@ static void unloaded_with_hooks(const char *lib, const char *how, const char *ag
 	cr_assert_eq(tattach(t.pid, enable, &out, &err), 0, "%s", err);
 	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
 	cr_assert_str_eq(target_cmd(&t, "unload"), "done");
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, lib) && strstr(strstr(out, lib), " sites, not loaded now\n"),
+		  "%s", out);
 	cr_assert_eq(tattach(t.pid, enable_again, &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, "tracing enabled: 3 sites in 1 module,"), "%s", out);
 	/* libwork.so, for "run" below (and the same library loaded again, with
