@@ -1426,7 +1426,6 @@ int session_status(const struct session_opts *o, FILE *out)
 			fprintf(out, "  %-50s %6u sites, %6u patched\n", mods[i].path,
 				mods[i].site_count, on);
 	}
-	proc_free_maps(&maps);
 	fprintf(out, "threads:\n");
 	for (uint32_t i = 0; i < h->max_threads; i++) {
 		uint64_t n;
@@ -1452,8 +1451,9 @@ int session_status(const struct session_opts *o, FILE *out)
 	status_print_depth(out, &rf);
 	status_print_stats(out, &rf);
 	status_print_patched(out, &rf, o->verbose);
-	libcalls_status(out, &rf, o->pid, o->verbose);
-	entries_status(out, &rf, o->pid, o->verbose);
+	libcalls_status(out, &rf, o->pid, present ? &maps : NULL, o->verbose);
+	entries_status(out, &rf, o->pid, present ? &maps : NULL, o->verbose);
+	proc_free_maps(&maps);
 	ringfile_close(&rf);
 	return 0;
 }

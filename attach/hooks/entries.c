@@ -632,7 +632,8 @@ int entries_differs(struct ringfile *rf, const struct entry_plan *ep, pid_t pid)
 	return 0;
 }
 
-void entries_status(FILE *out, struct ringfile *rf, pid_t pid, int list)
+void entries_status(FILE *out, struct ringfile *rf, pid_t pid, const struct maps *maps,
+		    int list)
 {
 	const struct tat_module *mods = ringfile_modules(rf);
 	const struct tat_site *sites = ringfile_sites(rf);
@@ -643,6 +644,11 @@ void entries_status(FILE *out, struct ringfile *rf, pid_t pid, int list)
 
 		if (!first)
 			continue;
+		if (maps && !module_mapped(maps, &mods[k])) {
+			fprintf(out, "entries:      %u functions in %s, not loaded now\n", count,
+				mods[k].path);
+			continue;
+		}
 		for (uint32_t i = 0; i < count; i++)
 			on += sites[first + i].patched;
 		fprintf(out, "entries:      %u of %u functions patched in %s%s\n", on, count,

@@ -76,6 +76,7 @@ int entries_apply(struct remote *r, struct ringfile *rf, const struct entry_plan
 int entries_differs(struct ringfile *rf, const struct entry_plan *ep, pid_t pid);
 
 /* --status: entries patched per module; @list: the refused ones and why. */
-void entries_status(FILE *out, struct ringfile *rf, pid_t pid, int list);
+void entries_status(FILE *out, struct ringfile *rf, pid_t pid, const struct maps *maps,
+		    int list);
 
 #endif

@@ -384,7 +384,8 @@ int libcalls_differs(struct ringfile *rf, const struct libcalls *lc)
 	return 0;
 }
 
-void libcalls_status(FILE *out, struct ringfile *rf, pid_t pid, int list)
+void libcalls_status(FILE *out, struct ringfile *rf, pid_t pid, const struct maps *maps,
+		     int list)
 {
 	const struct tat_module *mods = ringfile_modules(rf);
 	const struct tat_site *sites = ringfile_sites(rf);
@@ -395,6 +396,11 @@ void libcalls_status(FILE *out, struct ringfile *rf, pid_t pid, int list)
 
 		if (!first)
 			continue;
+		if (maps && !module_mapped(maps, &mods[k])) {
+			fprintf(out, "library calls: %u in %s, not loaded now\n", count,
+				mods[k].path);
+			continue;
+		}
 		for (uint32_t i = 0; i < count; i++)
 			on += sites[first + i].patched;
 		fprintf(out, "library calls: %u of %u hooked in %s%s\n", on, count,

@@ -87,7 +87,8 @@ size_t libcalls_set_entries(struct remote *r, struct ringfile *rf);
 int libcalls_differs(struct ringfile *rf, const struct libcalls *lc);
 
 /* --status: library calls hooked per module; @list: also their names. */
-void libcalls_status(FILE *out, struct ringfile *rf, pid_t pid, int list);
+void libcalls_status(FILE *out, struct ringfile *rf, pid_t pid, const struct maps *maps,
+		     int list);
 
 /*
  * libcalls_saved_of - @v is the address of a GOT hook's stub: where the
