@@ -15,8 +15,6 @@ HIDDEN int tp_enter_fast(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN int tp_ct_enter_fast(uint64_t *slot, uint64_t site, uint64_t key, uint64_t tsc);
 HIDDEN void tp_enter(uint64_t *slot, uint64_t after_site, uint64_t key);
 HIDDEN uint64_t tp_exit_fast(uint64_t *slot, uint64_t key, uint64_t tsc);
-HIDDEN uint64_t tp_exit_stats(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
-			      uint64_t *slot, uint64_t tsc);	/* fast_paths.inc's */
 HIDDEN uint64_t tp_exit(uint64_t *slot, uint64_t key);
 HIDDEN uint64_t tp_fork_ring(struct tp_state *st, uint64_t key);	/* tramp_fork.c */
 /* the C fast paths' way out when the ring word cannot be had, and
@@ -528,15 +526,6 @@ static inline __attribute__((always_inline)) uint64_t exit_fast(const struct tp_
 		stats_record_add(st, r, dur, dur > child ? dur - child : 0);
 	}
 	return fast_pop(t, f, d, site, s);
-}
-
-/* fast_paths.inc's return in stats mode: thread @t, its gate open for
- * @ring (whose clock is the TSC), returned at @tsc through @slot; where
- * it returns to, or 0 (nothing changed). */
-uint64_t tp_exit_stats(const struct tp_state *st, uint64_t ring, struct tp_thread *t,
-		       uint64_t *slot, uint64_t tsc)
-{
-	return exit_fast(st, ring, t, slot, tsc, ring);
 }
 
 /* The first call tp_return makes: the fast path, or 0 for tp_exit() to

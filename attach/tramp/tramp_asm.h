@@ -21,9 +21,15 @@
 #define TPA_ST_TID_OFFSET	0x2c
 #define TPA_ST_THREAD_SHIFT	0x30
 #define TPA_ST_RING_MASK	0x38
+#define TPA_ST_STATS_INDEX_OFF	0xa0
+#define TPA_ST_STATS_OFF	0xb0
+#define TPA_ST_STATS_CAP	0xb8	/* u32 */
+#define TPA_ST_SITE_CAP		0xbc	/* u32 */
+#define TPA_ST_NS_MULT		0xc0
 
 /* struct tp_thread */
 #define TPA_T_KEY		0x00
+#define TPA_T_INDEX		0x08	/* u32 */
 #define TPA_T_TID		0x0c
 #define TPA_T_FAST_RING		0x20
 #define TPA_T_FAST_CTL		0x28
@@ -64,6 +70,15 @@
 #define TPA_SF_SHIFT		4	/* 16 bytes each */
 #define TPA_SF_STATS		0x40000000	/* TAT_FRAME_STATS */
 
+/* struct tat_stat: a thread's record of one function (stats mode) */
+#define TPA_STAT_CALLS		0x08
+#define TPA_STAT_TOTAL		0x10
+#define TPA_STAT_SELF		0x18
+#define TPA_STAT_MAX		0x20
+#define TPA_STAT_HIST		0x28
+#define TPA_STAT_SIZE_DIV_128	3	/* 384 bytes */
+#define TPA_HIST_BUCKETS	43
+
 /* limits and the event word */
 #define TPA_DEPTH_MAX		1024
 #define TPA_CALL_REACH		0x10000
@@ -96,7 +111,16 @@ TPA_CHECK(offsetof(struct tp_state, ring_shift), TPA_ST_RING_SHIFT);
 TPA_CHECK(offsetof(struct tp_state, tid_offset), TPA_ST_TID_OFFSET);
 TPA_CHECK(offsetof(struct tp_state, thread_shift), TPA_ST_THREAD_SHIFT);
 TPA_CHECK(offsetof(struct tp_state, ring_mask), TPA_ST_RING_MASK);
+TPA_CHECK(offsetof(struct tp_state, stats_index_off), TPA_ST_STATS_INDEX_OFF);
+TPA_CHECK(offsetof(struct tp_state, stats_off), TPA_ST_STATS_OFF);
+TPA_CHECK(offsetof(struct tp_state, stats_cap), TPA_ST_STATS_CAP);
+TPA_CHECK(sizeof(((struct tp_state *)0)->stats_cap), 4);
+TPA_CHECK(offsetof(struct tp_state, site_cap), TPA_ST_SITE_CAP);
+TPA_CHECK(sizeof(((struct tp_state *)0)->site_cap), 4);
+TPA_CHECK(offsetof(struct tp_state, ns_mult), TPA_ST_NS_MULT);
 TPA_CHECK(offsetof(struct tp_thread, key), TPA_T_KEY);
+TPA_CHECK(offsetof(struct tp_thread, index), TPA_T_INDEX);
+TPA_CHECK(sizeof(((struct tp_thread *)0)->index), 4);
 TPA_CHECK(offsetof(struct tp_thread, tid), TPA_T_TID);
 TPA_CHECK(offsetof(struct tp_thread, fast_ring), TPA_T_FAST_RING);
 TPA_CHECK(offsetof(struct tp_thread, fast_ctl), TPA_T_FAST_CTL);
@@ -131,6 +155,13 @@ TPA_CHECK(offsetof(struct tat_frame, site), TPA_SF_SITE);
 TPA_CHECK(offsetof(struct tat_frame, stack), TPA_SF_SITE + 4);
 TPA_CHECK(sizeof(struct tat_frame), 1u << TPA_SF_SHIFT);
 TPA_CHECK(TAT_FRAME_STATS, TPA_SF_STATS);
+TPA_CHECK(offsetof(struct tat_stat, calls), TPA_STAT_CALLS);
+TPA_CHECK(offsetof(struct tat_stat, total), TPA_STAT_TOTAL);
+TPA_CHECK(offsetof(struct tat_stat, self), TPA_STAT_SELF);
+TPA_CHECK(offsetof(struct tat_stat, max), TPA_STAT_MAX);
+TPA_CHECK(offsetof(struct tat_stat, hist), TPA_STAT_HIST);
+TPA_CHECK(sizeof(struct tat_stat), TPA_STAT_SIZE_DIV_128 * 128);
+TPA_CHECK(TAT_HIST_BUCKETS, TPA_HIST_BUCKETS);
 TPA_CHECK(TP_DEPTH_MAX, TPA_DEPTH_MAX);
 TPA_CHECK(TAT_MODE_FLIGHT, TPA_MODE_FLIGHT);
 TPA_CHECK(TAT_MODE_STATS, TPA_MODE_STATS);
