@@ -185,6 +185,22 @@ Test(modules, library_loaded_again_at_the_same_address, .timeout = 60)
 	free(got);
 }
 
+/* dlopener with @lib loaded (its command into @load), enabled with
+ * tattach @enable, then "run 2" traced. */
+static void traced_library(struct target *t, const char *lib, const char *enable,
+			   char *load, size_t len)
+{
+	char *out = NULL, *err = NULL;
+
+	snprintf(load, len, "load %s", lib);
+	target_start(t, build_path("tests/targets/dlopener"));
+	cr_assert_str_eq(target_cmd(t, load), "done");
+	cr_assert_eq(tattach(t->pid, enable, &out, &err), 0, "%s", err);
+	cr_assert_str_eq(target_cmd(t, "run 2"), "done");
+	free(out);
+	free(err);
+}
+
 /*
  * @lib traced with --enable @how, unloaded and loaded again at the same
  * address with no tattach run in between; the next --enable @how must
@@ -197,12 +213,8 @@ static char *reloaded_library(const char *lib, const char *how, const char *last
 	unsigned long long first;
 	struct target t;
 
-	snprintf(load, sizeof(load), "load %s", lib);
 	snprintf(enable, sizeof(enable), "--enable -v %s", how);
-	target_start(&t, build_path("tests/targets/dlopener"));
-	cr_assert_str_eq(target_cmd(&t, load), "done");
-	cr_assert_eq(tattach(t.pid, enable, &out, &err), 0, "%s", err);
-	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	traced_library(&t, lib, enable, load, sizeof(load));
 	first = mapped_at(t.pid, lib);
 	cr_assert_str_eq(target_cmd(&t, "unload"), "done");
 	cr_assert_eq(mapped_at(t.pid, lib), 0, "%s still mapped after dlclose", lib);
@@ -261,13 +273,9 @@ static void unloaded_with_hooks(const char *lib, const char *how, const char *ag
 	char *out = NULL, *err = NULL, load[64], enable[128], enable_again[128];
 	struct target t;
 
-	snprintf(load, sizeof(load), "load %s", lib);
 	snprintf(enable, sizeof(enable), "--enable %s", how);
 	snprintf(enable_again, sizeof(enable_again), "--enable %s", again);
-	target_start(&t, build_path("tests/targets/dlopener"));
-	cr_assert_str_eq(target_cmd(&t, load), "done");
-	cr_assert_eq(tattach(t.pid, enable, &out, &err), 0, "%s", err);
-	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	traced_library(&t, lib, enable, load, sizeof(load));
 	cr_assert_str_eq(target_cmd(&t, "unload"), "done");
 	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, lib) && strstr(strstr(out, lib), " sites, not loaded now\n"),
