@@ -1450,7 +1450,7 @@ int session_status(const struct session_opts *o, FILE *out)
 	status_print_resident(out, &rf);
 	status_print_depth(out, &rf);
 	status_print_stats(out, &rf);
-	status_print_patched(out, &rf, o->verbose);
+	status_print_patched(out, &rf, present ? &maps : NULL, o->verbose);
 	libcalls_status(out, &rf, o->pid, present ? &maps : NULL, o->verbose);
 	entries_status(out, &rf, o->pid, present ? &maps : NULL, o->verbose);
 	proc_free_maps(&maps);

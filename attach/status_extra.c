@@ -6,6 +6,7 @@
 
 #include <tattach/ring.h>
 #include "attach/frames/shadow.h"
+#include "attach/modules.h"
 #include "attach/status_extra.h"
 #include "symbols/symbols.h"
 
@@ -63,23 +64,40 @@ static struct sym_resolver *resolver_of(struct ringfile *rf)
 	return sym;
 }
 
-void status_print_patched(FILE *out, struct ringfile *rf, int list)
+/* Is site @s of a library dlclose()d since (@maps: NULL, not known)? */
+static int site_gone(struct ringfile *rf, const struct maps *maps,
+		     const struct tat_site *s)
+{
+	const struct tat_module *mods = ringfile_modules(rf);
+
+	return maps && s->module < rf->hdr->module_count && s->module < rf->hdr->module_cap &&
+	       !module_mapped(maps, &mods[s->module]);
+}
+
+void status_print_patched(FILE *out, struct ringfile *rf, const struct maps *maps, int list)
 {
 	const struct tat_ring_header *h = rf->hdr;
 	const struct tat_site *sites = ringfile_sites(rf);
 	uint32_t n = h->site_count < h->site_cap ? h->site_count : h->site_cap;
 	struct sym_resolver *sym;
 
-	uint32_t on = 0, code = 0;
+	uint32_t on = 0, code = 0, gone = 0;
 
 	/* Library-call hooks have their own line (libcalls_status()). */
-	for (uint32_t i = 1; i < n; i++)
-		if (sites[i].kind != TAT_SITE_LIBCALL && sites[i].kind != TAT_SITE_ENTRY) {
-			code++;
-			on += sites[i].patched;
+	for (uint32_t i = 1; i < n; i++) {
+		if (sites[i].kind == TAT_SITE_LIBCALL || sites[i].kind == TAT_SITE_ENTRY)
+			continue;
+		if (site_gone(rf, maps, &sites[i])) {
+			gone++;
+			continue;
 		}
-	fprintf(out, "patched:      %u of %u sites%s\n", on, code,
-		list ? "" : " (--status -v lists them)");
+		code++;
+		on += sites[i].patched;
+	}
+	fprintf(out, "patched:      %u of %u sites", on, code);
+	if (gone)
+		fprintf(out, " (and %u in libraries not loaded now)", gone);
+	fprintf(out, "%s\n", list ? "" : " (--status -v lists them)");
 	if (!list)
 		return;
 	sym = resolver_of(rf);
@@ -87,7 +105,7 @@ void status_print_patched(FILE *out, struct ringfile *rf, int list)
 		struct sym_info info = { .name = "?" };
 
 		if (!sites[i].patched || sites[i].kind == TAT_SITE_LIBCALL ||
-		    sites[i].kind == TAT_SITE_ENTRY)
+		    sites[i].kind == TAT_SITE_ENTRY || site_gone(rf, maps, &sites[i]))
 			continue;	/* libcalls_status(), entries_status() */
 		if (sym)
 			sym_resolve(sym, sites[i].addr, &info);

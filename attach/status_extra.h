@@ -13,8 +13,10 @@
 void status_print_depth(FILE *out, struct ringfile *rf);
 /* stats-mode memory: pool records in use, shared-record calls, region size */
 void status_print_stats(FILE *out, struct ringfile *rf);
-/* how many sites are patched; with @list, which functions */
-void status_print_patched(FILE *out, struct ringfile *rf, int list);
+struct maps;
+/* how many sites are patched, of those of the modules still loaded
+ * (@maps, the map now; NULL: not known); with @list, which functions */
+void status_print_patched(FILE *out, struct ringfile *rf, const struct maps *maps, int list);
 /* memory the ring file holds (allocated pages), and how much of it is rings */
 void status_print_resident(FILE *out, struct ringfile *rf);
 

@@ -281,6 +281,7 @@ static void unloaded_with_hooks(const char *lib, const char *how, const char *ag
 	cr_assert(strstr(out, lib) && strstr(strstr(out, lib), " sites, not loaded now\n"),
 		  "%s", out);
 	cr_assert(strstr(out, unloaded), "%s", out);
+	cr_assert(strstr(out, "\npatched:      3 of 3 sites"), "%s", out);	/* dlopener's */
 	cr_assert_eq(tattach(t.pid, enable_again, &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, "tracing enabled: 3 sites in 1 module,"), "%s", out);
 	/* libwork.so, for "run" below (and the same library loaded again, with
