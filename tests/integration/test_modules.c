@@ -175,8 +175,7 @@ Test(modules, library_loaded_again_at_the_same_address, .timeout = 60)
 	cr_assert(strstr(err, "libwork.so was unloaded and loaded again at the same address"),
 		  "%s", err);
 	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
-	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
-	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	out = disable_then_read(t.pid);
 	got = graph_canon(out, t.pid);
 	cr_assert_str_eq(got, "lib_work(lib_leaf lib_leaf) unload load lib_work(lib_leaf lib_leaf "
 			      "lib_leaf)", "%s", out);
@@ -227,8 +226,7 @@ static char *reloaded_library(const char *lib, const char *how, const char *last
 	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
 	if (last)
 		cr_assert_str_eq(target_cmd(&t, last), "done");
-	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
-	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	out = disable_then_read(t.pid);
 	got = graph_canon(out, t.pid);
 	target_stop(&t);
 	ring_remove(t.pid);

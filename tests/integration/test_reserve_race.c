@@ -148,12 +148,7 @@ static char *run_window(const char *mode, const char *kind)
 
 	cr_assert(fgets(answer, sizeof(answer), t.out), "no answer to window");
 	cr_assert_str_eq(answer, "done 1\n", "the handler ran once");
-	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
-	free(out);
-	free(err);
-	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
-	free(err);
-	return out;
+	return disable_then_read(t.pid);
 }
 
 /*

@@ -168,15 +168,8 @@ static uint64_t park_inside(int altstack, const char *lib, int entry, int sig)
  * --disable; returns tread's output. */
 static char *window_then_read(void)
 {
-	char *out = NULL, *err = NULL;
-
 	cr_assert_str_eq(target_cmd(&t, "window 3"), "done 0");
-	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
-	free(out);
-	free(err);
-	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
-	free(err);
-	return out;
+	return disable_then_read(t.pid);
 }
 
 /* Enable (@how) with the handler parked, release it; returns tread's

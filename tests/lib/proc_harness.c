@@ -317,6 +317,19 @@ int tread(pid_t pid, const char *args, char **out, char **err)
 	return run_tool("tread", pid, args, out, err);
 }
 
+char *disable_then_read(pid_t pid)
+{
+	char *out = NULL, *err = NULL;
+
+	cr_assert_eq(tattach(pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	err = NULL;
+	cr_assert_eq(tread(pid, "", &out, &err), 0, "%s", err);
+	free(err);
+	return out;
+}
+
 void ring_remove(pid_t pid)
 {
 	const char *dir = getenv("TATTACH_RING_DIR");

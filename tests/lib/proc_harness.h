@@ -50,6 +50,9 @@ int run_capture(char *const argv[], char **out, char **err);
 int tattach(pid_t pid, const char *args, char **out, char **err);
 /* tread -p PID <space-separated args>; returns the exit status. */
 int tread(pid_t pid, const char *args, char **out, char **err);
+/* tattach --disable, then tread's whole output (malloc'ed); both must
+ * succeed (Criterion assertions) */
+char *disable_then_read(pid_t pid);
 /* Remove the ring file of @pid (and those of the programs it ran before
  * an exec, tattach-PID.START.imageN.ring). */
 void ring_remove(pid_t pid);
