@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -233,18 +234,18 @@ static void plain_signals(void)
 }
 
 /*
- * tattach killed with SIGTERM or SIGINT by someone (not the terminal)
- * while the command runs: the command gets it, and tattach exits as the
- * command did.
+ * tattach -- launched 2 wait, its stdin and stdout pipes of ours: returns
+ * tattach's pid once the command has said "ready" (it runs, traced, and
+ * tattach waits for it); the command's pid in *@pid, the end of its stdin
+ * in *@in, its stdout in *@out.
  */
-static void forwards(int sig)
+static pid_t start_waiting(pid_t *pid, int *in, FILE **out)
 {
-	int in[2], out[2], status;
+	int ip[2], op[2];
 	char line[128], readyline[64];
-	FILE *f;
-	pid_t tat, pid;
+	pid_t tat;
 
-	cr_assert(pipe(in) == 0 && pipe(out) == 0);
+	cr_assert(pipe(ip) == 0 && pipe(op) == 0);
 	tat = fork();
 	cr_assert(tat >= 0);
 	if (tat == 0) {
@@ -253,31 +254,46 @@ static void forwards(int sig)
 
 		int null = open("/dev/null", O_WRONLY);
 
-		dup2(in[0], 0);
-		dup2(out[1], 1);
+		dup2(ip[0], 0);
+		dup2(op[1], 1);
 		dup2(null, 2);	/* tattach's lines are checked elsewhere */
-		close(in[1]);
-		close(out[0]);
+		close(ip[1]);
+		close(op[0]);
 		plain_signals();
 		execv(argv[0], argv);
 		_exit(99);
 	}
-	close(in[0]);
-	close(out[1]);
-	f = fdopen(out[0], "r");
-	cr_assert(f);
-	/* the command's "ready" line: it runs, tattach waits for it */
-	cr_assert(fgets(line, sizeof(line), f), "the command did not start");
-	cr_assert(sscanf(line, "ready %d", &pid) == 1, "%s", line);
-	snprintf(readyline, sizeof(readyline), "ready %d\n", (int)pid);
+	close(ip[0]);
+	close(op[1]);
+	*in = ip[1];
+	*out = fdopen(op[0], "r");
+	cr_assert(*out);
+	cr_assert(fgets(line, sizeof(line), *out), "the command did not start");
+	cr_assert(sscanf(line, "ready %d", pid) == 1, "%s", line);
+	snprintf(readyline, sizeof(readyline), "ready %d\n", (int)*pid);
 	cr_assert_str_eq(line, readyline);
+	return tat;
+}
+
+/*
+ * tattach killed with SIGTERM or SIGINT by someone (not the terminal)
+ * while the command runs: the command gets it, and tattach exits as the
+ * command did.
+ */
+static void forwards(int sig)
+{
+	int in, status;
+	FILE *f;
+	pid_t tat, pid;
+
+	tat = start_waiting(&pid, &in, &f);
 	cr_assert_eq(kill(tat, sig), 0);
 	cr_assert_eq(waitpid(tat, &status, 0), tat);
 	cr_assert(WIFEXITED(status), "tattach itself was killed (status %#x)", status);
 	cr_assert_eq(WEXITSTATUS(status), 128 + sig);
 	/* gone: the command is not left behind */
 	cr_assert(kill(pid, 0) < 0);
-	close(in[1]);
+	close(in);
 	fclose(f);
 	cr_assert_str_eq(trace_of(pid), expect_launched(2, 0));
 	ring_remove(pid);
@@ -291,6 +307,39 @@ Test(launch, forwards_sigterm, .timeout = 60)
 Test(launch, forwards_sigint, .timeout = 60)
 {
 	forwards(SIGINT);
+}
+
+/*
+ * tattach killed outright (SIGKILL: nothing to pass on) while the command
+ * runs: the command goes on, traced, its trace readable with tread -p as
+ * it runs and after it ends.  The test is the orphan's new parent (a
+ * subreaper), so that it can wait for it.
+ */
+Test(launch, killed_tattach_leaves_the_command_running, .timeout = 60)
+{
+	int in, status;
+	FILE *f;
+	pid_t tat, pid;
+
+	char state;
+
+	cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	signal(SIGPIPE, SIG_IGN);	/* a dead command: a failed write, not our end */
+	tat = start_waiting(&pid, &in, &f);
+	cr_assert_eq(kill(tat, SIGKILL), 0);
+	cr_assert_eq(waitpid(tat, &status, 0), tat);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "status %#x", status);
+	/* neither stopped nor a zombie: main() is in flight, waiting for us */
+	state = task_state(pid, pid);
+	cr_assert(state == 'S' || state == 'R', "the command is in state %c", state);
+	cr_assert_str_eq(trace_of(pid), expect_launched(2, 0));
+	cr_assert(write(in, "go\n", 3) == 3, "the command died with tattach");
+	cr_assert_eq(waitpid(pid, &status, 0), pid, "the command is not ours to wait for");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	close(in);
+	fclose(f);
+	cr_assert_str_eq(trace_of(pid), expect_launched(2, 1));
+	ring_remove(pid);
 }
 
 /*

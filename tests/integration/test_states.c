@@ -37,22 +37,6 @@ static void stop(void)
 
 TestSuite(states, .init = start, .fini = stop, .timeout = 120);
 
-/* The state letter of /proc/PID/task/TID/stat, or 0 if there is none. */
-static char task_state(pid_t pid, pid_t tid)
-{
-	char path[96], buf[512], *p = NULL;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof(buf), f))
-		p = strrchr(buf, ')');
-	fclose(f);
-	return p ? p[2] : 0;
-}
-
 static long tracer_of(pid_t pid)
 {
 	char path[64], line[256];

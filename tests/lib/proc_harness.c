@@ -374,6 +374,21 @@ uint64_t proc_start_time(pid_t pid)
 	return start;
 }
 
+char task_state(pid_t pid, pid_t tid)
+{
+	char path[96], buf[512], *p = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f))
+		p = strrchr(buf, ')');
+	fclose(f);
+	return p ? p[2] : 0;
+}
+
 char *file_text(const char *path)
 {
 	FILE *f = fopen(path, "r");

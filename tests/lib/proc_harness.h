@@ -58,6 +58,9 @@ char *disable_then_read(pid_t pid);
 void ring_remove(pid_t pid);
 /* @pid's start time, as /proc/PID/stat and the ring's header say it. */
 uint64_t proc_start_time(pid_t pid);
+/* The state letter of /proc/PID/task/TID/stat ('S', 'T', 'Z'...), or 0
+ * if there is none. */
+char task_state(pid_t pid, pid_t tid);
 /* The whole text of the file @path (malloc'ed); fails the test if it
  * cannot be read. */
 char *file_text(const char *path);
