@@ -325,6 +325,7 @@ static int start_traced(struct session_opts *o, const struct launch_opts *lo,
 		"traced; read it with 'tread -p %d'\n", (int)pid, rep->ring_path,
 		rep->sites, rep->sites == 1 ? "" : "s", rep->modules,
 		rep->modules == 1 ? "" : "s", (int)pid);
+	session_say_values_wait(stderr, o, rep);
 	if (lo->verbose)
 		fprintf(stderr, "tattach: pid %d held for %.3f ms at its entry point %#llx\n",
 			(int)pid, rep->stopped_us / 1000, (unsigned long long)entry);

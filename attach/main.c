@@ -532,6 +532,7 @@ int main(int argc, char **argv)
 			printf("tattach: pid %d: %zu function entr%s patched, %zu refused as "
 			       "unsafe (-v says why)\n", (int)o.pid, rep.entries,
 			       rep.entries == 1 ? "y" : "ies", rep.entries_refused);
+		session_say_values_wait(stdout, &o, &rep);
 		if (!rep.already && rep.unpatched)
 			printf("tattach: pid %d: %zu site%s not matching the filters made NOP%s "
 			       "again\n", (int)o.pid, rep.unpatched, plural(rep.unpatched),

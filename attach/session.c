@@ -882,6 +882,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	}
 	if (o->mode >= 0)
 		rf.hdr->mode = (uint32_t)o->mode;
+	rep->mode = (int)rf.hdr->mode;
 	if (o->max_depth >= 0)
 		__atomic_store_n(&rf.hdr->max_depth, (uint32_t)o->max_depth, __ATOMIC_RELEASE);
 	/* Read by a fork child at its first traced call (tramp_fork.c): every
@@ -1304,6 +1305,16 @@ int session_set_mode(const struct session_opts *o)
 		__atomic_store_n(&rf.hdr->max_depth, (uint32_t)o->max_depth, __ATOMIC_RELEASE);
 	ringfile_close(&rf);
 	return 0;
+}
+
+void session_say_values_wait(FILE *out, const struct session_opts *o,
+			     const struct session_report *rep)
+{
+	/* said also when nothing else changed: the values wait for the mode */
+	if (o->nargs && rep->mode == TAT_MODE_STATS)
+		fprintf(out, "tattach: pid %d: stats mode records no values: -A/-R apply once "
+			"the mode is flight or discard ('tattach -p %d --mode flight')\n",
+			(int)o->pid, (int)o->pid);
 }
 
 const char *session_mode_name(int mode)

@@ -69,6 +69,7 @@ struct session_report {
 	size_t cut_later;		/* --disable: threads first stopped in the
 					 * trampoline, cut loose at a later stop */
 	size_t cut_stops;		/* --disable: those later stops */
+	int mode;			/* --enable: the ring's mode now (TAT_MODE_*) */
 	uint32_t slots;			/* --enable: the ring's thread slots */
 	uint32_t slots_chosen;		/* --enable without -t made the ring with
 					 * this many thread slots, more than the
@@ -87,5 +88,9 @@ int session_status(const struct session_opts *o, FILE *out);
  * at every write). */
 int session_set_mode(const struct session_opts *o);
 const char *session_mode_name(int mode);
+/* After an --enable with -A/-R that left the ring in stats mode, which
+ * records no values: one line on @out saying when they will be. */
+void session_say_values_wait(FILE *out, const struct session_opts *o,
+			     const struct session_report *rep);
 
 #endif

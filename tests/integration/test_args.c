@@ -142,6 +142,40 @@ Test(args, switch_off_and_on)
 	free(got);
 }
 
+/*
+ * Stats mode writes no events, so no values: --enable says so, counts
+ * every call all the same, and once the mode is switched (no new
+ * --enable) the values asked for are recorded.
+ */
+Test(args, stats_mode_records_none_until_the_mode_changes)
+{
+	char pick[64], *out = NULL, *err = NULL, *got;
+	const char *args = "--enable -m stats -A sum_signed@arg1 -R umix@retval";
+	const char *want = "sum_signed(a=-5);\numix() = 4000000200;\npaint();\n";
+
+	start("tests/targets/argvals");
+	cr_assert_eq(tattach(t.pid, args, &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "stats mode records no values: -A/-R apply once the mode is "
+			      "flight or discard"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(strncmp(target_cmd(&t, "run"), "done 0x", 7), 0);
+	cr_assert_eq(tread(t.pid, "--report", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "# 9 calls of 8 functions\n"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	cr_assert_null(strstr(out, "sum_signed"), "a call as an event in stats mode:\n%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(tattach(t.pid, "--mode flight", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	got = run_round(pick, sizeof(pick));
+	cr_assert_eq(strncmp(got, want, strlen(want)), 0, "%s", got);
+	free(got);
+}
+
 /* Refused with one line and a non-zero status, the process untouched (no
  * ring: tattach --status says it was never attached). */
 static void refused(const char *args, int status, const char *says)

@@ -531,6 +531,27 @@ Test(launch, modes_discard_and_flight, .timeout = 60)
 	ring_remove(pid);
 }
 
+/* Stats mode with -A: the command runs, every call counted; the line
+ * says why no values show (a --mode switch while it runs would record
+ * them: args.stats_mode_records_none_until_the_mode_changes). */
+Test(launch, stats_mode_with_values_says_when_they_apply, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, want[160];
+	pid_t pid;
+
+	cr_assert_eq(launch("--mode stats -A leaf", "2", &pid, &out, &err), 0, "%s", err);
+	snprintf(want, sizeof(want), "tattach: pid %d: stats mode records no values: -A/-R "
+		 "apply once the mode is flight or discard", (int)pid);
+	cr_assert(strstr(err, want), "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(tread(pid, "--report", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "# 10 calls of 7 functions\n"), "%s", out);
+	free(out);
+	free(err);
+	ring_remove(pid);
+}
+
 /* The command's own options and "--" are its own. */
 Test(launch, command_arguments_untouched, .timeout = 60)
 {
