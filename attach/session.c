@@ -799,7 +799,8 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		goto out;
 	rep->entries_refused = ep.refused;
 	if (!set.total_sites && !lc.imports && !ep.matched) {
-		report_no_sites(o->pid, &set);
+		if (!o->no_sites_quiet)
+			report_no_sites(o->pid, &set);
 		ret = -ENOENT;
 		goto out;
 	}

@@ -32,6 +32,9 @@ struct session_opts {
 					 * traced parent (header.parent_pid), 0:
 					 * none; --follow, for an exec'd child */
 	uint64_t parent_start_time;	/* with parent_pid: its start time */
+	int no_sites_quiet;		/* nothing to trace is no error to say
+					 * (-ENOENT all the same): --follow, for
+					 * the programs a process starts */
 };
 
 struct session_report {

@@ -139,9 +139,7 @@ static void exec_done(struct follower *f, struct ftask *t)
 		tree_del(&f->tree, pid);
 		return;
 	}
-	/* Too early to enable: no library is mapped yet.  The hook traps when
-	 * the dynamic linker has loaded them all (follow_enable_loaded). */
-	follow_hook_image(f, pid);
+	follow_new_image(f, pid);
 	t = tree_find(&f->tree, pid);
 	if (t && t->stopped)
 		go_on(f, t, 0);

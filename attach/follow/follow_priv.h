@@ -39,9 +39,12 @@ int follow_wait_stop(struct follower *f, pid_t tid);
 /* events.c: act on wait status @status of thread @tid. */
 void follow_event(struct follower *f, pid_t tid, int status);
 
-/* images.c: the dlopen hook into the held image of @tgid; enable the
- * libraries now loaded in @tgid, whose thread @tid trapped in the hook. */
+/* images.c: the dlopen hook into the held image of @tgid (0, 1 when it
+ * has no dynamic linker to hook, -errno); enable the libraries now loaded
+ * in @tgid, whose thread @tid trapped in the hook.  A program just exec'd
+ * is enabled once that hook traps: follow_new_image(). */
 int follow_hook_image(struct follower *f, pid_t tgid);
+void follow_new_image(struct follower *f, pid_t tgid);
 struct dlhook_stub;
 void follow_enable_loaded(struct follower *f, pid_t tid, const struct dlhook_stub *st);
 

@@ -47,7 +47,7 @@ int follow_hook_image(struct follower *f, pid_t tgid)
 			strerror(-ret));
 	remote_close(&r);
 	release_all(&h);
-	return ret < 0 ? ret : 0;
+	return ret;
 }
 
 static void comm_of(pid_t pid, char *buf, size_t len)
@@ -92,6 +92,24 @@ static int not_now(struct follower *f, pid_t tid, pid_t tgid)
 }
 
 /*
+ * Just exec'd, stopped at the exec: too early to enable (no library is
+ * mapped yet), so the hook does it when the dynamic linker has loaded
+ * them all (follow_enable_loaded()).  A statically linked program has no
+ * dynamic linker, nor a thread pointer yet: it is not traced, only
+ * followed for what it starts.
+ */
+void follow_new_image(struct follower *f, pid_t tgid)
+{
+	char comm[64];
+
+	if (follow_hook_image(f, tgid) != 1)
+		return;
+	comm_of(tgid, comm, sizeof(comm));
+	pr_info("pid %d (%s): no dynamic linker (statically linked?): not traced, what "
+		"it starts is followed", (int)tgid, comm);
+}
+
+/*
  * The parent of process @pid, when it is traced: it has a ring of its own
  * that names it, from this very process (its start time).  Then a ring
  * made for @pid after an exec names it too, as a fork child's own ring
@@ -123,6 +141,7 @@ static void enable_now(struct follower *f, pid_t tgid)
 	int ret;
 
 	o.pid = tgid;
+	o.no_sites_quiet = 1;		/* -v says it below: a shell is no error */
 	traced_parent(tgid, &o);	/* used if the ring is made now */
 	ret = session_enable(&o, &rep);
 	comm_of(tgid, comm, sizeof(comm));

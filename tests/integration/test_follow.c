@@ -397,6 +397,97 @@ Test(follow, posix_spawn_child_traced, .timeout = 60)
 	target_stop(&t);
 }
 
+/* Programs with nothing to trace (tests/targets/lib/relay.c): linked
+ * dynamically, then statically (no dynamic linker to hook); each runs
+ * "follower --child 2". */
+static const struct {
+	const char *name, *says;	/* its -v line, after "pid N (name)" */
+} relays[] = {
+	{ "relay.plain", "nothing to trace in it yet" },
+	{ "relay.static", "no dynamic linker (statically linked?): not traced, what it "
+			  "starts is followed" },
+};
+
+/*
+ * A follower of a new follower target, in the foreground (-v if
+ * @verbose): the target runs each relay, whose child must be traced; the
+ * follower is then ended with SIGINT and must exit 0.  Returns all the
+ * follower said, stdout and stderr.
+ */
+static char *follow_relays(int verbose)
+{
+	char pidarg[16], line[512], cmd[PATH_MAX + 32], *all = NULL;
+	struct target t;
+	int p[2], status, seen = 0, child;
+	pid_t tat;
+	FILE *f;
+
+	start(&t);
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)t.pid);
+	cr_assert_eq(pipe(p), 0);
+	tat = fork();
+	cr_assert_geq(tat, 0);
+	if (tat == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		execl(build_path("tattach"), "tattach", "-p", pidarg, "--enable", "--follow",
+		      verbose ? "-v" : (char *)NULL, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	f = fdopen(p[0], "r");
+	cr_assert(f);
+	while (!seen && fgets(line, sizeof(line), f)) {
+		str_append(&all, line);
+		seen = strstr(line, "following pid") != NULL;
+	}
+	cr_assert(seen, "the follower did not start: %s", all);
+	for (size_t i = 0; i < sizeof(relays) / sizeof(relays[0]); i++) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "tests/targets/%s", relays[i].name);
+		snprintf(cmd, sizeof(cmd), "relay %s 2", build_path(path));
+		child = 0;
+		cr_assert_eq(sscanf(target_cmd(&t, cmd), "done %d", &child), 1, "%s", cmd);
+		cr_assert_gt(child, 0, "%s: the relay or its child failed", relays[i].name);
+		assert_tree(child, "work(leaf leaf)");
+		ring_remove(child);
+	}
+	cr_assert_eq(kill(tat, SIGINT), 0);
+	while (fgets(line, sizeof(line), f))
+		str_append(&all, line);
+	fclose(f);
+	cr_assert_eq(waitpid(tat, &status, 0), tat);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x: %s", status,
+		  all);
+	cr_assert_str_eq(target_cmd(&t, "work 1"), "done");
+	cr_assert_eq(target_stop(&t), 0);
+	return all;
+}
+
+/*
+ * Programs with nothing to trace, started by a followed process, are
+ * followed all the same: what each starts is traced.  Nothing is said of
+ * them (a service's shell scripts are no error); with -v, one line each
+ * says why it is not traced.
+ */
+Test(follow, programs_with_nothing_to_trace_followed, .timeout = 60)
+{
+	char want[160], *all = follow_relays(0);
+
+	for (size_t i = 0; i < sizeof(relays) / sizeof(relays[0]); i++)
+		cr_assert_null(strstr(all, relays[i].name), "said of %s without -v:\n%s",
+			       relays[i].name, all);
+	free(all);
+	all = follow_relays(1);
+	for (size_t i = 0; i < sizeof(relays) / sizeof(relays[0]); i++) {
+		snprintf(want, sizeof(want), " (%s): %s\n", relays[i].name, relays[i].says);
+		cr_assert(strstr(all, want), "no '%s' in:\n%s", want, all);
+	}
+	free(all);
+}
+
 /* daemon(): fork, the parent exits, the grandchild execs: traced. */
 Test(follow, daemon_grandchild_traced, .timeout = 60)
 {

@@ -17,6 +17,9 @@
  *   daemon N       fork; the child calls daemon(), whose child
  *                  execs "follower --child N FD" (FD: a pipe it
  *                  writes its pid to)                            -> "done PID"
+ *   relay PROG N   posix_spawn PROG (a relay: tests/targets/lib/relay.c),
+ *                  which runs "follower --child N FD" as its child,
+ *                  and wait for both                            -> "done GRANDCHILDPID"
  *   sig N          N x SIGUSR1 to itself, one child that exits:
  *                  handlers count                               -> "usr1 N chld 1"
  *   stopchild      fork a child that stops itself (SIGSTOP); see
@@ -225,6 +228,34 @@ UNTRACED static pid_t daemon_child(long n)
 	return got;
 }
 
+/* posix_spawn @relay, which runs "follower --child N FD" and waits: the
+ * grandchild tells its pid through the pipe, and its end by closing it. */
+UNTRACED static pid_t relay_child(const char *relay, long n)
+{
+	char arg[32], fdarg[16];
+	char *argv[] = { "relay", self, "--child", arg, fdarg, NULL };
+	pid_t pid, got = 0;
+	int p[2], status;
+
+	if (pipe(p) < 0)
+		return -1;
+	snprintf(arg, sizeof(arg), "%ld", n);
+	snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
+	if (posix_spawn(&pid, relay, NULL, NULL, argv, environ)) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	close(p[1]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) ||
+	    read(p[0], &got, sizeof(got)) != (ssize_t)sizeof(got))
+		got = -1;
+	while (read(p[0], &status, 1) > 0)	/* until it exits */
+		;
+	close(p[0]);
+	return got;
+}
+
 UNTRACED static void on_usr1(int sig)
 {
 	(void)sig;
@@ -303,7 +334,7 @@ UNTRACED static void stop_child(void)
 
 UNTRACED static void serve(void)
 {
-	char line[64];
+	char line[PATH_MAX + 64], path[256];
 	long n, m;
 
 	while (fgets(line, sizeof(line), stdin) && strncmp(line, "quit", 4)) {
@@ -331,6 +362,8 @@ UNTRACED static void serve(void)
 			printf("done %d\n", (int)spawn_child(n));
 		else if (sscanf(line, "daemon %ld", &n) == 1)
 			printf("done %d\n", (int)daemon_child(n));
+		else if (sscanf(line, "relay %255s %ld", path, &n) == 2)
+			printf("done %d\n", (int)relay_child(path, n));
 		else if (sscanf(line, "sig %ld", &n) == 1)
 			signals(n);
 		else if (!strncmp(line, "stopchild", 9))

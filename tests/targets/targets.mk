@@ -83,6 +83,18 @@ $(O)/tests/targets/libctor.so: tests/targets/lib/libctor.c
 
 TARGET_BINS += $(O)/tests/targets/libctor.so
 
+# Programs with nothing to trace that start a traced one (follower's
+# "relay"): linked dynamically, and statically (no dynamic linker to hook).
+$(O)/tests/targets/relay.plain: tests/targets/lib/relay.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -o $@ $<
+$(O)/tests/targets/relay.static: tests/targets/lib/relay.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -static -o $@ $<
+TARGET_BINS += $(O)/tests/targets/relay.plain $(O)/tests/targets/relay.static
+
 # tattach --libcalls: a -pg program calling libc through lazy PLT, -z now
 # (full RELRO), -fno-plt (GOT), non-PIE PLT and the IBT PLT (.plt.sec).
 LIBCALLS_VARIANTS := lazy now noplt nopie ibt
