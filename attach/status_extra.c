@@ -8,6 +8,7 @@
 #include "attach/frames/shadow.h"
 #include "attach/modules.h"
 #include "attach/status_extra.h"
+#include "symbols/module_file.h"
 #include "symbols/symbols.h"
 
 void status_print_depth(FILE *out, struct ringfile *rf)
@@ -58,9 +59,13 @@ static struct sym_resolver *resolver_of(struct ringfile *rf)
 
 	if (sym_open(&sym))
 		return NULL;
-	for (uint32_t i = 0; i < rf->hdr->module_count && i < rf->hdr->module_cap; i++)
-		sym_add_module(sym, mods[i].path, mods[i].load_bias, mods[i].build_id,
+	for (uint32_t i = 0; i < rf->hdr->module_count && i < rf->hdr->module_cap; i++) {
+		char file[TAT_PATH_MAX + 64];
+
+		sym_module_file((int)rf->hdr->pid, mods[i].path, file, sizeof(file));
+		sym_add_module(sym, file, mods[i].load_bias, mods[i].build_id,
 			       mods[i].build_id_len, NULL, 0);
+	}
 	return sym;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "symbols/module_base.h"
+#include "symbols/module_file.h"
 
 #define PAGE_MASK_4K (~(uint64_t)0xfff)
 
@@ -46,15 +47,11 @@ out:
 
 uint64_t sym_module_base(const char *path, uint64_t load_bias, int root_pid)
 {
-	char alt[4096 + 64];
+	char file[4096 + 64];
 	uint64_t low;
 
-	if (lowest_vaddr(path, &low) == 0)
+	sym_module_file(root_pid, path, file, sizeof(file));
+	if (lowest_vaddr(file, &low) == 0)
 		return (load_bias + low) & PAGE_MASK_4K;
-	if (root_pid > 0 && path[0] == '/') {
-		snprintf(alt, sizeof(alt), "/proc/%d/root%s", root_pid, path);
-		if (lowest_vaddr(alt, &low) == 0)
-			return (load_bias + low) & PAGE_MASK_4K;
-	}
 	return load_bias;
 }

@@ -16,7 +16,8 @@
  * sym_module_base - load bias + lowest PT_LOAD vaddr, page aligned
  * @path:      the module as the process saw it
  * @load_bias: from the module table
- * @root_pid:  when > 0, @path is also tried under /proc/<root_pid>/root
+ * @root_pid:  when > 0, the live process: its file is found as
+ *             sym_module_file() says
  *
  * Returns the address, or @load_bias when the file cannot be read (a
  * guess that is right for shared objects and position-independent

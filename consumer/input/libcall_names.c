@@ -6,6 +6,7 @@
 #include "consumer/input/libcall_names.h"
 #include "patcher/entries.h"
 #include "patcher/imports.h"
+#include "symbols/module_file.h"
 
 struct mod_imports {
 	int tried, tried_fns;
@@ -103,11 +104,8 @@ static const struct entry_list *functions_of(struct tread_libcall_names *n, uint
 		if (tread_ring_module(n->ring, module, &m))
 			return NULL;
 		m.path[sizeof(m.path) - 1] = 0;
-		if (entries_find(m.path, NULL, 0, &mi->fns, err, sizeof(err)) &&
-		    n->root_pid > 0 && m.path[0] == '/') {
-			snprintf(path, sizeof(path), "/proc/%d/root%s", n->root_pid, m.path);
-			entries_find(path, NULL, 0, &mi->fns, err, sizeof(err));
-		}
+		sym_module_file(n->root_pid, m.path, path, sizeof(path));
+		entries_find(path, NULL, 0, &mi->fns, err, sizeof(err));
 	}
 	return &mi->fns;
 }
@@ -137,12 +135,8 @@ static const struct import_list *imports_of(struct tread_libcall_names *n, uint3
 		if (tread_ring_module(n->ring, module, &m))
 			return NULL;
 		m.path[sizeof(m.path) - 1] = 0;
-		if (imports_find(m.path, &mi->imps, err, sizeof(err)) && n->root_pid > 0 &&
-		    m.path[0] == '/') {
-			/* The target may live in another mount namespace. */
-			snprintf(path, sizeof(path), "/proc/%d/root%s", n->root_pid, m.path);
-			imports_find(path, &mi->imps, err, sizeof(err));
-		}
+		sym_module_file(n->root_pid, m.path, path, sizeof(path));
+		imports_find(path, &mi->imps, err, sizeof(err));
 	}
 	return &mi->imps;
 }

@@ -12,6 +12,7 @@
 
 #include "consumer/input/libcall_names.h"
 #include "consumer/input/site_names.h"
+#include "symbols/module_file.h"
 #include "symbols/symbols.h"
 
 enum module_state {
@@ -159,15 +160,8 @@ static void load_module(struct tread_site_names *n, uint32_t index)
 		warnf(n, "module %u: no such entry in the module table", index);
 		return;
 	}
-	ret = add_module_at(n, &m, m.path, err, sizeof(err));
-	if (ret && n->root_pid > 0 && m.path[0] == '/') {
-		/* The target may live in another mount namespace. */
-		char err2[512];
-
-		snprintf(path, sizeof(path), "/proc/%d/root%s", n->root_pid, m.path);
-		if (add_module_at(n, &m, path, err2, sizeof(err2)) == 0)
-			ret = 0;
-	}
+	sym_module_file(n->root_pid, m.path, path, sizeof(path));
+	ret = add_module_at(n, &m, path, err, sizeof(err));
 	if (ret) {
 		warnf(n, "no function names for %s: %s", m.path, err);
 		return;

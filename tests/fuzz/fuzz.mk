@@ -27,7 +27,7 @@ FUZZ_CONSUMER_DIRS := $(filter consumer%,$(LIB_DIRS))	# consumer/ and its subfol
 FUZZ_SRCS := $(filter-out consumer/main.c consumer/export/formats.c consumer/input/children.c,\
 	       $(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.c))) tests/fuzz/sym_stub.c \
 	     tests/fuzz/elf_stub.c symbols/name_match.c ringfiles/ringname.c
-FUZZ_DEPS := $(FUZZ_SRCS) $(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.h)) symbols/symbols.h \
+FUZZ_DEPS := $(FUZZ_SRCS) $(wildcard $(FUZZ_CONSUMER_DIRS:%=%/*.h)) symbols/symbols.h symbols/module_file.h \
 	     patcher/imports.h patcher/entries.h ringfiles/ringname.h \
 	     include/tattach/ring.h tests/fuzz/fuzz.mk \
 	     $(O)/consumer/export/viewer_page.h	# generated: html.c includes it

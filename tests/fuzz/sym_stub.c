@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "symbols/module_base.h"
+#include "symbols/module_file.h"
 #include "symbols/symbols.h"
 #include "tattach/ring.h"
 
@@ -201,6 +202,15 @@ uint64_t sym_module_base(const char *path, uint64_t load_bias, int root_pid)
 	(void)path;
 	(void)root_pid;
 	return load_bias;
+}
+
+/* symbols/module_file.h: the path as it is (no /proc/PID/maps read for a
+ * pid the input names). */
+int sym_module_file(int pid, const char *path, char *file, size_t len)
+{
+	(void)pid;
+	snprintf(file, len, "%s", path);
+	return 0;
 }
 
 /*
