@@ -58,25 +58,48 @@ static double process_start(pid_t pid)
 	return (double)btime + (double)st.start_time / (double)sysconf(_SC_CLK_TCK);
 }
 
-/*
- * Does the mapped code still match its file?  Replaced (the mapping's inode
- * is gone) or written after the process started: then the bytes we would
- * read from the file are not the ones in memory.
- */
-static const char *file_changed(pid_t pid, const struct map *m)
+#define DELETED " (deleted)"
+
+void module_path_of(const char *map_path, char *path, size_t len)
 {
-	char file[300];
+	size_t n = strlen(map_path), d = strlen(DELETED);
+
+	if (n > d && !strcmp(map_path + n - d, DELETED))
+		n -= d;
+	snprintf(path, len, "%.*s", (int)n, map_path);
+}
+
+/*
+ * Where the file mapped at @m can be read, into @file, and whether its
+ * code still matches it: NULL, or why not.  The file as the target sees
+ * it (its root, its mount namespace) when the mapping's inode is still
+ * there; a file deleted or replaced since (the new one a rebuilt program,
+ * an upgraded library) through /proc/PID/map_files, which opens the very
+ * inode mapped (root, or CAP_CHECKPOINT_RESTORE, may).  Either way, a
+ * file written after the process started may not be what is in memory.
+ */
+const char *module_file_at(pid_t pid, const struct map *m, char *file, size_t len)
+{
+	char path[256];
 	struct stat st;
 	double started;
+	int there;
 
-	if (strstr(m->path, " (deleted)"))
-		return "was deleted or replaced on disk after it was loaded";
-	proc_path(pid, "root", file, sizeof(file));
-	snprintf(file + strlen(file), sizeof(file) - strlen(file), "%s", m->path);
-	if (stat(file, &st) < 0)
+	module_path_of(m->path, path, sizeof(path));
+	proc_path(pid, "root", file, len);
+	snprintf(file + strlen(file), len - strlen(file), "%s", path);
+	there = stat(file, &st) == 0;
+	if (!there && !strstr(m->path, DELETED))
 		return NULL;	/* unreadable: sites_find will say so */
-	if ((uint64_t)st.st_ino != m->inode)
-		return "was replaced on disk after it was loaded";
+	if (!there || (uint64_t)st.st_ino != m->inode) {
+		snprintf(file, len, "/proc/%d/map_files/%llx-%llx", (int)pid,
+			 (unsigned long long)m->start, (unsigned long long)m->end);
+		if (stat(file, &st) < 0 || (uint64_t)st.st_ino != m->inode)
+			return "was replaced on disk after it was loaded, and its mapped file "
+			       "cannot be opened (/proc/PID/map_files needs root)";
+		pr_info("%s was replaced on disk after it was loaded: read as mapped, %s",
+			path, file);
+	}
 	started = process_start(pid);
 	/* one second of slack: mtime and btime have coarse clocks */
 	if (started > 0 && (double)st.st_mtime > started + 1)
@@ -84,15 +107,44 @@ static const char *file_changed(pid_t pid, const struct map *m)
 	return NULL;
 }
 
-const struct module *modules_changed(pid_t pid, const struct module_set *set)
+int module_file(pid_t pid, const char *path, char *file, size_t len)
 {
-	char exe_link[96], exe[256] = "";
+	struct maps maps;
+	char mpath[256];
+	int ret = -ENOENT;
+
+	if (proc_read_maps(pid, &maps))
+		return -ESRCH;
+	for (size_t i = 0; i < maps.n && ret; i++) {
+		module_path_of(maps.v[i].path, mpath, sizeof(mpath));
+		if ((maps.v[i].prot & PROT_EXEC) && !strcmp(mpath, path))
+			ret = module_file_at(pid, &maps.v[i], file, len) ? -ESTALE : 0;
+	}
+	proc_free_maps(&maps);
+	if (ret == -ENOENT) {	/* not mapped now: as the target sees it */
+		proc_path(pid, "root", file, len);
+		snprintf(file + strlen(file), len - strlen(file), "%s", path);
+		ret = 0;
+	}
+	return ret;
+}
+
+void module_exe(pid_t pid, char *exe, size_t len)
+{
+	char link[96], buf[256];
 	ssize_t n;
 
-	proc_path(pid, "exe", exe_link, sizeof(exe_link));
-	n = readlink(exe_link, exe, sizeof(exe) - 1);
-	if (n > 0)
-		exe[n] = 0;
+	proc_path(pid, "exe", link, sizeof(link));
+	n = readlink(link, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	module_path_of(buf, exe, len);
+}
+
+const struct module *modules_changed(pid_t pid, const struct module_set *set)
+{
+	char exe[256];
+
+	module_exe(pid, exe, sizeof(exe));
 	for (size_t i = 0; i < set->n; i++) {
 		const struct module *m = &set->v[i];
 
@@ -109,11 +161,11 @@ int modules_discover(pid_t pid, const struct maps *maps, struct module_set *set)
 		const struct map *m = &maps->v[i];
 		struct module *mod;
 		const struct map *em;
-		char file[300], err[256];
+		char path[256], err[256];
 		int ret;
 
-		if (!(m->prot & PROT_EXEC) || m->path[0] != '/' ||
-		    already_listed(set, m->path))
+		module_path_of(m->path, path, sizeof(path));
+		if (!(m->prot & PROT_EXEC) || m->path[0] != '/' || already_listed(set, path))
 			continue;
 		if (set->n == set->cap) {
 			size_t cap = set->cap ? 2 * set->cap : 8;
@@ -126,16 +178,13 @@ int modules_discover(pid_t pid, const struct maps *maps, struct module_set *set)
 		}
 		mod = &set->v[set->n];
 		memset(mod, 0, sizeof(*mod));
-		snprintf(mod->path, sizeof(mod->path), "%s", m->path);
-		mod->changed = file_changed(pid, m);
+		snprintf(mod->path, sizeof(mod->path), "%s", path);
+		mod->changed = module_file_at(pid, m, mod->file, sizeof(mod->file));
 		if (mod->changed) {
 			set->n++;
 			continue;
 		}
-		/* The file as the target sees it (its root, its mount ns). */
-		proc_path(pid, "root", file, sizeof(file));
-	snprintf(file + strlen(file), sizeof(file) - strlen(file), "%s", m->path);
-		ret = sites_find(file, &mod->sites, &mod->facts, err, sizeof(err));
+		ret = sites_find(mod->file, &mod->sites, &mod->facts, err, sizeof(err));
 		if (ret) {
 			pr_debug("%s: %s", m->path, err);
 			continue;

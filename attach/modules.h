@@ -10,7 +10,8 @@
 #include "patcher/sites.h"
 
 struct module {
-	char path[256];
+	char path[256];			/* as loaded (no " (deleted)") */
+	char file[300];			/* where its file is read: module_file() */
 	struct elf_facts facts;
 	struct site_list sites;
 	uint64_t bias;			/* runtime = ELF vaddr + bias */
@@ -36,6 +37,20 @@ int modules_discover(pid_t pid, const struct maps *maps, struct module_set *set)
  * it is the program itself.  NULL if none. */
 const struct module *modules_changed(pid_t pid, const struct module_set *set);
 void modules_free(struct module_set *set);
+
+/* A module's path from a mapping's, without the " (deleted)" the kernel
+ * adds when the file was deleted or replaced since. */
+void module_path_of(const char *map_path, char *path, size_t len);
+/* Where the file of module @path mapped in @pid is read: as the target
+ * sees it, or the very file mapped when it was replaced on disk since
+ * (/proc/PID/map_files).  0, or -ESTALE when its code may not match
+ * (modified since the process started, or replaced and not readable). */
+int module_file(pid_t pid, const char *path, char *file, size_t len);
+/* The same for the file mapped at @m: NULL, or why its code may not match
+ * (then @file is where it would be read). */
+const char *module_file_at(pid_t pid, const struct map *m, char *file, size_t len);
+/* The program of @pid, as module paths are (module_path_of()). */
+void module_exe(pid_t pid, char *exe, size_t len);
 
 struct tat_module;
 /* Is the ring module @tm's text still mapped from its file in @maps (not

@@ -928,7 +928,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 	 * sites: with none, the target's table is whole already. */
 	if (unregistered_modules(&rf, &set))
 		inject_hash_predict(&rf, &set, &pre);
-	unwind_hooks_prepare(&maps);
+	unwind_hooks_prepare(o->pid, &maps);
 	phase_mark("unwinder GOT entries found");
 	stackwalk_prepare(o->pid);	/* for running_adopt() */
 	phase_mark("unwind tables loaded");

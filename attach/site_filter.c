@@ -126,7 +126,7 @@ static int plan_module(const struct site_filter *f, struct sym_resolver *sym,
 	char err[256];
 	int ret;
 
-	ret = sym_add_module(sym, m->path, m->bias, m->facts.build_id,
+	ret = sym_add_module(sym, m->file, m->bias, m->facts.build_id,
 			     m->facts.build_id_len, err, sizeof(err));
 	if (ret == -ENOMEM)
 		return ret;

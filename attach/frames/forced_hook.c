@@ -29,6 +29,7 @@
 #include "attach/frames/forced_hook.h"
 #include "attach/inject.h"
 #include "attach/log.h"
+#include "attach/modules.h"
 #include "attach/process/proc.h"
 #include "attach/process/remote.h"
 #include "attach/process/seize.h"
@@ -62,6 +63,7 @@ static int is_libgcc_s(const char *path)
 static uint64_t find_forced(pid_t pid, const struct maps *maps, uint64_t *lo, uint64_t *hi)
 {
 	uint64_t start = UINT64_MAX, low = UINT64_MAX, addr = 0;
+	const struct map *xm = NULL;	/* its first executable mapping */
 	const char *path = NULL;
 	Elf_Scn *scn = NULL;
 	char file[300];
@@ -80,6 +82,8 @@ static uint64_t find_forced(pid_t pid, const struct maps *maps, uint64_t *lo, ui
 		if (maps->v[i].start < start)
 			start = maps->v[i].start;
 		if (maps->v[i].prot & PROT_EXEC) {
+			if (!xm)
+				xm = &maps->v[i];
 			if (maps->v[i].start < *lo)
 				*lo = maps->v[i].start;
 			if (maps->v[i].end > *hi)
@@ -88,7 +92,9 @@ static uint64_t find_forced(pid_t pid, const struct maps *maps, uint64_t *lo, ui
 	}
 	if (!path || !*hi || elf_version(EV_CURRENT) == EV_NONE)
 		return 0;
-	snprintf(file, sizeof(file), "/proc/%d/root%s", (int)pid, path);
+	/* the file mapped, also when replaced on disk since (an upgrade) */
+	if (module_file_at(pid, xm, file, sizeof(file)))
+		snprintf(file, sizeof(file), "/proc/%d/root%s", (int)pid, path);
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;

@@ -23,6 +23,7 @@
 #include <tattach/ring.h>
 #include "attach/hooks/libcalls.h"
 #include "attach/log.h"
+#include "attach/modules.h"
 #include "attach/process/proc.h"
 #include "attach/process/remote.h"
 #include "attach/ring/ringfile.h"
@@ -81,14 +82,20 @@ static int bias_of(Elf *e, const struct maps *maps, const char *path, uint64_t *
 }
 
 /* The definitions and GOT uses of the hooked functions in one object. */
-static void scan_object(const struct maps *maps, const char *path, struct hook_plan *p)
+static void scan_object(pid_t pid, const struct maps *maps, const struct map *m,
+			struct hook_plan *p)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const char *path = m->path;
+	char file[300];
+	int fd;
 	Elf_Scn *scn = NULL;
 	uint64_t bias;
 	GElf_Ehdr eh;
 	Elf *e;
 
+	/* the file mapped, also when replaced on disk since (an upgraded
+	 * libstdc++): module_file_at() */
+	fd = open(module_file_at(pid, m, file, sizeof(file)) ? path : file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
@@ -175,7 +182,7 @@ count:
 static struct hook_plan p;
 static const struct maps *p_maps;
 
-void unwind_hooks_prepare(const struct maps *maps)
+void unwind_hooks_prepare(pid_t pid, const struct maps *maps)
 {
 	p_maps = NULL;
 	if (elf_version(EV_CURRENT) == EV_NONE)
@@ -193,7 +200,7 @@ void unwind_hooks_prepare(const struct maps *maps)
 		if (j == i)
 			j = maps->n;
 		if (j == maps->n)	/* its first executable mapping */
-			scan_object(maps, path, &p);
+			scan_object(pid, maps, &maps->v[i], &p);
 	}
 	/* C++: a throw without a catch hook would leave frames restored */
 	if (!p.real[TP_HOOK_CATCH])
@@ -211,7 +218,7 @@ int unwind_hooks_install(struct remote *r, struct ringfile *rf, const struct map
 	/* reading every object's symbols and relocations takes a while (a
 	 * millisecond at 100 000 functions): done before the stop if it can */
 	if (p_maps != maps)
-		unwind_hooks_prepare(maps);
+		unwind_hooks_prepare(r->held->pid, maps);
 	p_maps = NULL;
 	stub[TP_HOOK_RAISE] = base + TRAMP_CODE_OFF_HOOK_RAISE;
 	stub[TP_HOOK_RETHROW] = base + TRAMP_CODE_OFF_HOOK_RETHROW;

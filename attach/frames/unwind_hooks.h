@@ -13,6 +13,7 @@
 #define TATTACH_ATTACH_UNWIND_HOOKS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct remote;
 struct ringfile;
@@ -29,7 +30,7 @@ int unwind_hooks_install(struct remote *r, struct ringfile *rf, const struct map
 /* unwind_hooks_prepare - find those entries in the objects of @maps now,
  * while the process runs; the next unwind_hooks_install() given the same
  * @maps only writes them. */
-void unwind_hooks_prepare(const struct maps *maps);
+void unwind_hooks_prepare(pid_t pid, const struct maps *maps);
 
 /*
  * unwind_hooks_remove - at --disable, with every thread of the process

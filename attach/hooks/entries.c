@@ -50,7 +50,13 @@ static int read_entries(pid_t pid, const struct module *m, const char *path, int
 	char file[300], err[256];
 	int ret;
 
-	snprintf(file, sizeof(file), "/proc/%d/root%s", (int)pid, path);
+	if (m)
+		snprintf(file, sizeof(file), "%s", m->file);
+	else if (module_file(pid, path, file, sizeof(file))) {
+		pr_warn("%s: its file no longer matches its code: entries left as they are",
+			path);
+		return -ESTALE;
+	}
 	ret = entries_find(file, m ? &m->sites : NULL, analyse, fns, err, sizeof(err));
 	if (ret == -ENODATA)
 		pr_err("%s", err);
@@ -84,6 +90,7 @@ static int plan_module(pid_t pid, const struct module *m, const struct site_filt
 		if (!strcmp(ep->v[i].path, m->path))
 			return 0;
 	snprintf(em.path, sizeof(em.path), "%s", m->path);
+	snprintf(em.file, sizeof(em.file), "%s", m->file);
 	ret = read_entries(pid, m, m->path, 1, &em.fns);
 	if (ret)
 		return ret;
@@ -115,17 +122,13 @@ static int plan_module(pid_t pid, const struct module *m, const struct site_filt
 int entries_plan(pid_t pid, int program, const char *module, const struct site_filter *f,
 		 const struct module_set *set, struct entry_plan *ep)
 {
-	char exe_link[64], exe[256] = "";
+	char exe[256];
 	int found = 0, ret = 0;
-	ssize_t len;
 
 	memset(ep, 0, sizeof(*ep));
 	if (!program && !module)
 		return 0;
-	snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", (int)pid);
-	len = readlink(exe_link, exe, sizeof(exe) - 1);
-	if (len > 0)
-		exe[len] = 0;
+	module_exe(pid, exe, sizeof(exe));
 	for (size_t i = 0; i < set->n && !ret; i++) {
 		const struct module *m = &set->v[i];
 		int want = (program && !strcmp(m->path, exe)) || (module && named(m, module));

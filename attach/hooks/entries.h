@@ -26,6 +26,7 @@
 
 struct entry_mod {
 	char path[256];
+	char file[300];			/* where its file is read (struct module) */
 	uint64_t bias;
 	struct entry_list fns;
 	uint8_t *want;			/* [fns.n]: patch function i */

@@ -60,12 +60,22 @@ static int add_module(struct libcalls *lc, const struct libcall_mod *m)
 	return 0;
 }
 
-static int read_imports(pid_t pid, const char *path, struct import_list *imps)
+/* The imports of module @path, its file read at @file (or, NULL, found:
+ * module_file()). */
+static int read_imports(pid_t pid, const char *path, const char *file,
+			struct import_list *imps)
 {
-	char file[300], err[256];
+	char found[300], err[256];
 	int ret;
 
-	snprintf(file, sizeof(file), "/proc/%d/root%s", (int)pid, path);
+	if (!file) {
+		if (module_file(pid, path, found, sizeof(found))) {
+			pr_warn("%s: its file no longer matches its code: library calls left "
+				"as they are", path);
+			return -ESTALE;
+		}
+		file = found;
+	}
 	ret = imports_find(file, imps, err, sizeof(err));
 	if (ret)
 		pr_debug("%s: no library calls: %s", path, err);
@@ -75,16 +85,12 @@ static int read_imports(pid_t pid, const char *path, struct import_list *imps)
 int libcalls_plan(pid_t pid, int enabled, const struct site_filter *f,
 		  const struct module_set *set, struct libcalls *lc)
 {
-	char exe_link[64], exe[256] = "";
-	ssize_t len;
+	char exe[256];
 
 	memset(lc, 0, sizeof(*lc));
 	if (!enabled)
 		return 0;
-	snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", (int)pid);
-	len = readlink(exe_link, exe, sizeof(exe) - 1);
-	if (len > 0)
-		exe[len] = 0;
+	module_exe(pid, exe, sizeof(exe));
 	for (size_t i = 0; i < set->n; i++) {
 		const struct module *m = &set->v[i];
 		struct libcall_mod lm = { .bias = m->bias };
@@ -93,7 +99,7 @@ int libcalls_plan(pid_t pid, int enabled, const struct site_filter *f,
 		if (m->changed || (!m->sites.n && strcmp(m->path, exe)) || !m->text_start)
 			continue;
 		snprintf(lm.path, sizeof(lm.path), "%s", m->path);
-		if (read_imports(pid, m->path, &lm.imps) == -ENOMEM)
+		if (read_imports(pid, m->path, m->file, &lm.imps) == -ENOMEM)
 			goto nomem;
 		if (!lm.imps.n) {
 			imports_free(&lm.imps);
@@ -295,7 +301,7 @@ static const struct import_list *imports_of(pid_t pid, const struct tat_module *
 {
 	if (lm)
 		return &lm->imps;
-	if (read_imports(pid, tm->path, own))
+	if (read_imports(pid, tm->path, NULL, own))
 		return NULL;
 	return own;
 }
@@ -405,7 +411,7 @@ void libcalls_status(FILE *out, struct ringfile *rf, pid_t pid, const struct map
 			on += sites[first + i].patched;
 		fprintf(out, "library calls: %u of %u hooked in %s%s\n", on, count,
 			mods[k].path, list ? "" : " (--status -v lists them)");
-		if (!list || read_imports(pid, mods[k].path, &imps) || imps.n != count) {
+		if (!list || read_imports(pid, mods[k].path, NULL, &imps) || imps.n != count) {
 			imports_free(&imps);
 			continue;
 		}

@@ -47,7 +47,7 @@ int args_plan_entries(struct plan_ctx *c, struct entry_plan *ep, struct args_pla
 		struct sym_params_file *pf = NULL;
 
 		out->espec[i] = calloc(em->fns.n ? em->fns.n : 1, sizeof(**out->espec));
-		if (!out->espec[i] || sym_params_open(em->path, &pf) == -ENOMEM) {
+		if (!out->espec[i] || sym_params_open(em->file, &pf) == -ENOMEM) {
 			ret = -ENOMEM;
 			break;
 		}

@@ -293,11 +293,11 @@ static int plan_module(struct plan_ctx *c, const struct module *m, struct tat_ar
 
 	if (sym_open(&sym))
 		return -ENOMEM;
-	ret = sym_add_module(sym, m->path, m->bias, m->facts.build_id,
+	ret = sym_add_module(sym, m->file, m->bias, m->facts.build_id,
 			     m->facts.build_id_len, err, sizeof(err));
 	if (ret == -ENOMEM)
 		goto out;
-	ret = sym_params_open(m->path, &pf);
+	ret = sym_params_open(m->file, &pf);
 	if (ret == -ENOMEM)
 		goto out;
 	ret = 0;

@@ -101,3 +101,51 @@ Test(exceptions, behave_as_untraced_and_unwind_in_the_graph, .timeout = 120)
 	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
 	ring_remove(t.pid);
 }
+
+/*
+ * The program and its library replaced on disk while the process runs (a
+ * deploy, an upgrade: new files renamed over the old).  tattach reads
+ * the files the process mapped, for its sites and for the GOT entries it
+ * hooks (attach/frames/unwind_hooks.c): exceptions through traced frames,
+ * also across the library, still behave as untraced and unwind in the
+ * graph.
+ */
+Test(exceptions, program_and_library_replaced_on_disk, .timeout = 120)
+{
+	char answers[NCMDS][64], again[NCMDS][64], *out = NULL, *err = NULL, *got;
+	char dir[] = "/tmp/tattach-exc-XXXXXX", bin[128], cmd[1024];
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	struct target t;
+
+	untraced_answers(answers, again);
+	cr_assert(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "cp %s %s %s", build_path("tests/targets/exc"),
+		 build_path("tests/targets/libthrow.so"), dir);
+	cr_assert_eq(run_capture(sh, NULL, NULL), 0);
+	snprintf(bin, sizeof(bin), "%s/exc", dir);
+	target_start(&t, bin);
+	ring_remove(t.pid);
+	snprintf(cmd, sizeof(cmd), "cd %s && for f in exc libthrow.so; do cp $f $f.new && "
+		 "mv $f.new $f; done", dir);
+	cr_assert_eq(run_capture(sh, NULL, NULL), 0);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "throw 3"), answers[0]);
+	cr_assert_str_eq(target_cmd(&t, "lib"), answers[3]);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	got = graph_canon(out, t.pid);
+	cr_assert_str_eq(got, D(CATCH " " CATCH " " CATCH) " "
+			 D("_ZL11lib_catcherv(lib_throw(lib_throw(lib_throw())))"), "%s", out);
+	cr_assert_null(strstr(out, "exit lost"), "%s", out);
+	free(got);
+	free(out);
+	free(err);
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	ring_remove(t.pid);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	run_capture(sh, NULL, NULL);
+}

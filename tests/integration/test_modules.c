@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,120 @@ Test(modules, program_and_shared_library, .timeout = 60)
 	target_stop(&t);
 	ring_remove(t.pid);
 	free(got);
+}
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Run a shell command line; it must succeed. */
+static void sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	char *out = NULL, *err = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	cr_assert_eq(run_capture(argv, &out, &err), 0, "%s: %s", cmd, err);
+	free(out);
+	free(err);
+}
+
+/*
+ * The program and its library replaced on disk while the process runs, as
+ * a deploy or a package upgrade does it (a new file renamed over the
+ * old): the process still runs the old code, whose files the kernel keeps
+ * as "PATH (deleted)".  tattach reads the files it mapped
+ * (/proc/PID/map_files), and so does tread: the whole tree, named, and no
+ * warning, though the files now at those paths are other programs (other
+ * build ids: read, they would name nothing).  --libcalls and -F too;
+ * --disable turns it all off.
+ */
+Test(modules, program_and_library_replaced_on_disk, .timeout = 60)
+{
+	char dir[] = "/tmp/tattach-replaced-XXXXXX", bin[128], *out = NULL, *err = NULL, *got;
+	struct target t;
+
+	cr_assert(mkdtemp(dir));
+	sh("cp %s %s %s", build_path("tests/targets/uselib"), build_path("tests/targets/libwork.so"),
+	   dir);
+	snprintf(bin, sizeof(bin), "%s/uselib", dir);
+	target_start(&t, bin);
+	ring_remove(t.pid);
+	sh("cp %s %s/uselib.new && mv %s/uselib.new %s/uselib",
+	   build_path("tests/targets/calltree.pg.O0"), dir, dir, dir);
+	sh("cp %s %s/libwork.new && mv %s/libwork.new %s/libwork.so",
+	   build_path("tests/targets/libwork.pfe.so"), dir, dir, dir);
+	cr_assert_eq(tattach(t.pid, "--enable --libcalls", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "4 sites in 2 modules"), "%s", out);
+	cr_assert_str_eq(err, "");
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "run 3"), "done");
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "/uselib ") && strstr(out, "/libwork.so "), "%s", out);
+	cr_assert_null(strstr(out, "deleted"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "4 sites are NOPs again"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(err, "");
+	got = graph_canon(out, t.pid);
+	/* library calls named from the program it runs (calltree has other
+	 * imports), the main thread waiting in fgets() at --disable */
+	cr_assert_str_eq(got, "__isoc99_sscanf app_work(lib_work(lib_work(lib_leaf lib_leaf "
+			      "lib_leaf))) puts fgets(!)", "%s", out);
+	free(got);
+	free(out);
+	free(err);
+	/* -F names the sites from the mapped files too */
+	cr_assert_eq(tattach(t.pid, "--enable -F lib_leaf", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "tracing enabled: 1 site in "), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	target_stop(&t);
+	ring_remove(t.pid);
+	sh("rm -rf %s", dir);
+}
+
+/*
+ * A library whose file was written (here only touched) after the process
+ * started may not hold what is in memory: it is not traced, with a
+ * warning, and the program is.
+ */
+Test(modules, library_modified_on_disk_not_traced, .timeout = 60)
+{
+	char dir[] = "/tmp/tattach-modified-XXXXXX", bin[128], *out = NULL, *err = NULL, *got;
+	struct target t;
+
+	cr_assert(mkdtemp(dir));
+	sh("cp %s %s %s", build_path("tests/targets/uselib"), build_path("tests/targets/libwork.so"),
+	   dir);
+	snprintf(bin, sizeof(bin), "%s/uselib", dir);
+	target_start(&t, bin);
+	ring_remove(t.pid);
+	sh("touch -d '+10 seconds' %s/libwork.so", dir);
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "2 sites in 1 module"), "%s", out);
+	cr_assert(strstr(err, "/libwork.so was modified on disk after the process started: its "
+			      "sites (if any) are not traced"), "%s", err);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	got = graph_canon(out, t.pid);
+	cr_assert_str_eq(got, "app_work", "%s", out);
+	free(got);
+	free(out);
+	free(err);
+	target_stop(&t);
+	ring_remove(t.pid);
+	sh("rm -rf %s", dir);
 }
 
 /* Where @pid's first mapping of a file named @name begins, or 0. */
