@@ -14,6 +14,7 @@
 
 #include <tattach/ring.h>
 #include "attach/log.h"
+#include "attach/module_text.h"
 #include "attach/modules.h"
 
 static int already_listed(const struct module_set *set, const char *path)
@@ -102,8 +103,15 @@ const char *module_file_at(pid_t pid, const struct map *m, char *file, size_t le
 	}
 	started = process_start(pid);
 	/* one second of slack: mtime and btime have coarse clocks */
-	if (started > 0 && (double)st.st_mtime > started + 1)
-		return "was modified on disk after the process started";
+	if (started <= 0 || (double)st.st_mtime <= started + 1)
+		return NULL;
+	/* written since: a plugin rebuilt before its dlopen(), a file only
+	 * touched, or new code under the old.  The bytes tell. */
+	if (!module_text_matches(pid, m, file))
+		return "was modified on disk after the process started, and its code in "
+		       "memory differs from it";
+	pr_info("%s was modified on disk after the process started, but its code in memory "
+		"is the file's", path);
 	return NULL;
 }
 

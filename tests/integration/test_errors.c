@@ -216,10 +216,13 @@ Test(errors, no_room_for_a_trampoline)
 
 /*
  * The program's file written after it started (here only touched: a
- * running program cannot be opened for writing, but its file can be
- * changed other ways): what runs may not be what the file holds, so
- * --enable refuses, untouched.  (Replaced by a new file, the old one is
- * read where it is mapped: modules.program_and_library_replaced_on_disk.)
+ * running program cannot be opened for writing) while its code in memory
+ * differs from it (a debugger's breakpoint on its .init, run once at
+ * load): what runs is not what the file holds, so --enable refuses,
+ * untouched.  (Touched only, it is traced:
+ * modules.files_written_since_start_traced_when_their_code_is_the_same;
+ * replaced by a new file, the old one is read where it is mapped:
+ * modules.program_and_library_replaced_on_disk.)
  */
 Test(errors, program_modified_on_disk, .timeout = 30)
 {
@@ -237,10 +240,12 @@ Test(errors, program_modified_on_disk, .timeout = 30)
 
 		target_start(&t, bin);
 		ring_remove(t.pid);
+		poke_breakpoint(t.pid, exec_mapping_start(t.pid, "calltree"));
 		snprintf(cmd, sizeof(cmd), "touch -d '+10 seconds' %s", bin);
 		cr_assert_eq(run_capture(sh, NULL, NULL), 0);
 		rc = tattach(t.pid, "--enable", &out, &err);
-		assert_one_line_error(rc, err, "was modified on disk after the process started");
+		assert_one_line_error(rc, err, "was modified on disk after the process started, "
+				      "and its code in memory differs from it");
 		cr_assert_eq(tracer_of(t.pid), 0, "left traced");
 		cr_assert_str_eq(target_cmd(&t, "run 4"), "done");
 		target_stop(&t);

@@ -207,11 +207,14 @@ Test(modules, program_and_library_replaced_on_disk, .timeout = 60)
 }
 
 /*
- * A library whose file was written (here only touched) after the process
- * started may not hold what is in memory: it is not traced, with a
- * warning, and the program is.
+ * Files written after the process started: the modification time says
+ * they may not hold what was mapped, the bytes decide.  Only touched (as
+ * a plugin rebuilt before its dlopen() would be), the program and the
+ * library are traced; with a byte of the library's code changed in
+ * memory (a debugger's breakpoint on its .init, run once at load) the
+ * library is not, with a warning, and the program is.
  */
-Test(modules, library_modified_on_disk_not_traced, .timeout = 60)
+static void written_since_start(int breakpoint)
 {
 	char dir[] = "/tmp/tattach-modified-XXXXXX", bin[128], *out = NULL, *err = NULL, *got;
 	struct target t;
@@ -222,23 +225,50 @@ Test(modules, library_modified_on_disk_not_traced, .timeout = 60)
 	snprintf(bin, sizeof(bin), "%s/uselib", dir);
 	target_start(&t, bin);
 	ring_remove(t.pid);
-	sh("touch -d '+10 seconds' %s/libwork.so", dir);
+	if (breakpoint)
+		poke_breakpoint(t.pid, exec_mapping_start(t.pid, "libwork.so"));
+	sh("touch -d '+10 seconds' %s/libwork.so %s/uselib", dir, dir);
 	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
-	cr_assert(strstr(out, "2 sites in 1 module"), "%s", out);
-	cr_assert(strstr(err, "/libwork.so was modified on disk after the process started: its "
-			      "sites (if any) are not traced"), "%s", err);
+	if (breakpoint) {
+		cr_assert(strstr(out, "2 sites in 1 module"), "%s", out);
+		cr_assert(strstr(err, "/libwork.so was modified on disk after the process "
+				      "started, and its code in memory differs from it: its sites "
+				      "(if any) are not traced"), "%s", err);
+	} else {
+		cr_assert(strstr(out, "4 sites in 2 modules"), "%s", out);
+		cr_assert_str_eq(err, "");
+	}
 	free(out);
 	free(err);
 	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
 	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
 	got = graph_canon(out, t.pid);
-	cr_assert_str_eq(got, "app_work", "%s", out);
+	cr_assert_str_eq(got, breakpoint ? "app_work" : "app_work(lib_work(lib_leaf lib_leaf))",
+			 "%s", out);
 	free(got);
 	free(out);
 	free(err);
+	if (!breakpoint) {
+		/* traced, the code differs from the file at the sites only: the
+		 * library's two are patched again, the program's made NOPs */
+		cr_assert_eq(tattach(t.pid, "--enable -F lib_work -F lib_leaf", &out, &err), 0, "%s", err);
+		cr_assert(strstr(out, "tracing enabled: 2 sites in "), "%s", out);
+		free(out);
+		free(err);
+	}
 	target_stop(&t);
 	ring_remove(t.pid);
 	sh("rm -rf %s", dir);
+}
+
+Test(modules, files_written_since_start_traced_when_their_code_is_the_same, .timeout = 60)
+{
+	written_since_start(0);
+}
+
+Test(modules, library_written_since_start_with_other_code_not_traced, .timeout = 60)
+{
+	written_since_start(1);
 }
 
 /* Where @pid's first mapping of a file named @name begins, or 0. */

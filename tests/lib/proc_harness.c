@@ -389,6 +389,42 @@ char task_state(pid_t pid, pid_t tid)
 	return p ? p[2] : 0;
 }
 
+uint64_t exec_mapping_start(pid_t pid, const char *name)
+{
+	char path[64], line[512];
+	unsigned long long start = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	cr_assert(f, "%s: %s", path, strerror(errno));
+	while (!start && fgets(line, sizeof(line), f)) {
+		char *slash = strrchr(line, '/'), perms[8];
+		unsigned long long s;
+
+		line[strcspn(line, "\n")] = 0;
+		if (slash && !strcmp(slash + 1, name) &&
+		    sscanf(line, "%llx-%*x %7s", &s, perms) == 2 && perms[2] == 'x')
+			start = s;
+	}
+	fclose(f);
+	cr_assert(start, "pid %d maps no code of %s", (int)pid, name);
+	return start;
+}
+
+void poke_breakpoint(pid_t pid, uint64_t addr)
+{
+	char path[64];
+	uint8_t int3 = 0xcc;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	cr_assert(fd >= 0, "%s: %s", path, strerror(errno));
+	cr_assert_eq(pwrite(fd, &int3, 1, (off_t)addr), 1, "%s: %s", path, strerror(errno));
+	close(fd);
+}
+
 char *file_text(const char *path)
 {
 	FILE *f = fopen(path, "r");

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Is the code a process runs still what its file holds?
+ *
+ * A file written after the process started (a plugin rebuilt, then loaded
+ * with dlopen(); a file only touched) may or may not be what was mapped.
+ * The modification time cannot tell; the bytes can.
+ */
+#ifndef TATTACH_ATTACH_MODULE_TEXT_H
+#define TATTACH_ATTACH_MODULE_TEXT_H
+
+#include <sys/types.h>
+
+struct map;
+
+/*
+ * module_text_matches - compare the executable mapping @m of @pid with
+ * the bytes of @file it maps, but for the bytes of the file's own sites
+ * (which tattach may have written: calls into the trampoline, or NOPs of
+ * another length).  Returns 1 if they match, 0 if not or if either
+ * cannot be read.
+ */
+int module_text_matches(pid_t pid, const struct map *m, const char *file);
+
+#endif /* TATTACH_ATTACH_MODULE_TEXT_H */
