@@ -17,6 +17,7 @@
 #include <sys/user.h>
 
 #include "attach/process/proc.h"
+#include "attach/process/replaced_code.h"
 #include "attach/process/stackwalk.h"
 #include "attach/tramp/tramp_abi.h"
 
@@ -53,6 +54,8 @@ static void *upt_of(void *arg)
 static struct object {
 	uint64_t lo, hi;
 	void *upt;			/* created at its first use */
+	int replaced;			/* its file replaced since: rc serves */
+	struct replaced_code rc;
 } objects[OBJECTS_MAX];
 static size_t nobjects;
 static pid_t objects_tid;
@@ -85,10 +88,17 @@ static void objects_load(pid_t pid, pid_t tid)
 		if (m->path[0] != '/')
 			continue;
 		if ((m->prot & PROT_EXEC) && nobjects < OBJECTS_MAX) {
-			objects[nobjects].lo = m->start;
-			objects[nobjects].hi = m->end;
-			objects[nobjects].upt = NULL;
-			nobjects++;
+			struct object *o = &objects[nobjects++];
+			size_t n = strlen(m->path), d = strlen(" (deleted)");
+
+			memset(o, 0, sizeof(*o));
+			o->lo = m->start;
+			o->hi = m->end;
+			o->replaced = n > d && !strcmp(m->path + n - d, " (deleted)");
+			o->rc.pid = pid;
+			o->rc.lo = m->start;
+			o->rc.hi = m->end;
+			o->rc.offset = m->offset;
 		}
 		if (!(m->prot & PROT_WRITE) && !m->shared && nstable < STABLE_MAX) {
 			stable[nstable].lo = m->start;
@@ -131,6 +141,7 @@ static void objects_recheck(pid_t pid)
 		    !(m->prot & PROT_EXEC)) {
 			if (objects[i].upt)
 				_UPT_destroy(objects[i].upt);
+			replaced_code_free(&objects[i].rc);
 			objects[i] = objects[--nobjects];
 			i--;
 		}
@@ -149,10 +160,21 @@ static void objects_recheck(pid_t pid)
 
 static void objects_free(void)
 {
-	for (size_t i = 0; i < nobjects; i++)
+	for (size_t i = 0; i < nobjects; i++) {
 		if (objects[i].upt)
 			_UPT_destroy(objects[i].upt);
+		replaced_code_free(&objects[i].rc);
+	}
 	nobjects = 0;
+}
+
+/* The object of a replaced file that holds @ip, or NULL. */
+static struct replaced_code *replaced_at(uint64_t ip)
+{
+	for (size_t i = 0; i < nobjects; i++)
+		if (ip >= objects[i].lo && ip < objects[i].hi)
+			return objects[i].replaced ? &objects[i].rc : NULL;
+	return NULL;
 }
 
 /* The ptrace state for unwind tables at @ip: its object's, else @dflt. */
@@ -170,7 +192,13 @@ static void *upt_at(uint64_t ip, void *dflt)
 static int w_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
 			    int need, void *arg)
 {
-	return _UPT_find_proc_info(as, ip, pi, need, upt_at(ip, upt_of(arg)));
+	int ret = _UPT_find_proc_info(as, ip, pi, need, upt_at(ip, upt_of(arg)));
+	struct replaced_code *rc;
+
+	/* libunwind opens the path, which holds another file now */
+	if (ret < 0 && (rc = replaced_at(ip)))
+		ret = replaced_code_proc_info(rc, as, ip, pi, need, upt_at(ip, upt_of(arg)));
+	return ret;
 }
 
 static void w_put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
@@ -286,7 +314,12 @@ static int w_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
 static int w_get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf,
 			   size_t len, unw_word_t *off, void *arg)
 {
-	return _UPT_get_proc_name(as, addr, buf, len, off, upt_at(addr, upt_of(arg)));
+	int ret = _UPT_get_proc_name(as, addr, buf, len, off, upt_at(addr, upt_of(arg)));
+	struct replaced_code *rc;
+
+	if (ret < 0 && (rc = replaced_at(addr)))
+		ret = replaced_code_name(rc, addr, buf, len, off);
+	return ret;
 }
 
 static unw_accessors_t walk_accessors = {

@@ -188,3 +188,64 @@ Test(running, blocked_across_enable_disable_then_returns)
 	free(out);
 	free(err);
 }
+
+/*
+ * libc upgraded on disk while the process runs (here a copy of it, loaded
+ * through LD_LIBRARY_PATH, then replaced by a new file: the mapping reads
+ * "libc.so.6 (deleted)").  libunwind's own accessors open that path and
+ * find nothing, and every walk stopped at the first libc frame: --stacks
+ * showed "read" and "??" only, and no call running at --enable was
+ * adopted.  The tables in the process's memory and the file mapped serve
+ * instead (attach/process/replaced_code.c).
+ */
+Test(running_replaced, libc_replaced_on_disk_still_unwinds, .timeout = 120)
+{
+	char dir[] = "/tmp/tattach-libc-XXXXXX", cmd[600], *out = NULL, *err = NULL, *st, *got;
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	struct target r;
+	int tid;
+
+	cr_assert(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "cp \"$(ldd %s | awk '/libc.so.6/ { print $3 }')\" %s/",
+		 build_path("tests/targets/stuck"), dir);
+	cr_assert_eq(run_capture(sh, NULL, NULL), 0, "%s", cmd);
+	cr_assert_eq(setenv("LD_LIBRARY_PATH", dir, 1), 0);
+	target_start(&r, build_path("tests/targets/stuck"));
+	unsetenv("LD_LIBRARY_PATH");
+	ring_remove(r.pid);
+	cr_assert(sscanf(target_cmd(&r, "tid"), "done %d", &tid) == 1);
+	snprintf(cmd, sizeof(cmd), "cd %s && cp libc.so.6 new && mv new libc.so.6", dir);
+	cr_assert_eq(run_capture(sh, NULL, NULL), 0, "%s", cmd);
+	snprintf(cmd, sizeof(cmd), "grep -q '%s/libc.so.6 (deleted)' /proc/%d/maps", dir,
+		 (int)r.pid);
+	cr_assert_eq(run_capture(sh, NULL, NULL), 0, "libc is not mapped from %s", dir);
+
+	cr_assert_eq(tattach(r.pid, "--stacks", &out, &err), 0, "%s", err);
+	st = thread_stack(out, tid);
+	cr_assert(frame_of(st, "read") && frame_of(st, "handle") &&
+		  frame_of(st, "main_loop") && frame_of(st, "worker_main"), "%s", out);
+	cr_assert(frame_of(st, "read") < frame_of(st, "handle") &&
+		  frame_of(st, "handle") < frame_of(st, "main_loop") &&
+		  frame_of(st, "main_loop") < frame_of(st, "worker_main"), "%s", st);
+	free(st);
+	free(out);
+	free(err);
+	cr_assert_eq(tattach(r.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "4 calls already running"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&r, "poke"), "done 1");
+	cr_assert_str_eq(target_cmd(&r, "stop"), "done 1");
+	cr_assert_eq(tattach(r.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	out = graph_of(r.pid);
+	got = graph_canon_early(out, tid);
+	cr_assert_str_eq(got, "^worker_main(^main_loop(^handle(work) handle))", "%s", out);
+	free(got);
+	free(out);
+	cr_assert_eq(WEXITSTATUS(target_stop(&r)), 0);
+	ring_remove(r.pid);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	run_capture(sh, NULL, NULL);
+}
