@@ -21,6 +21,7 @@
 #include "attach/follow/lock.h"
 #include "attach/inject.h"
 #include "attach/log.h"
+#include "attach/modules.h"
 #include "attach/process/proc.h"
 
 #define STUB_SIZE	4096
@@ -200,6 +201,7 @@ static int find_site(pid_t pid, const struct maps *maps, uint64_t *func,
 {
 	const struct map *m;
 	uint64_t base, f, rd, lowest;
+	char file[300];
 	int ret = auxv_base(pid, &base);
 
 	if (ret)
@@ -209,7 +211,10 @@ static int find_site(pid_t pid, const struct maps *maps, uint64_t *func,
 	m = maps_find(maps, base);
 	if (!m || !m->path[0] || m->path[0] != '/')
 		return 1;
-	ret = ldso_symbols(m->path, &f, &rd, &lowest);
+	/* the file mapped, also when replaced on disk since (a glibc
+	 * upgrade): module_file_at() */
+	ret = ldso_symbols(module_file_at(pid, m, file, sizeof(file)) ? m->path : file, &f, &rd,
+			   &lowest);
 	if (ret)
 		return ret == -ENOENT ? 1 : ret;
 	*func = base - lowest + f;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "attach/log.h"
+#include "attach/modules.h"
 #include "attach/values/marks.h"
 
 #define FLAG_SYMBOL "tattach_marks_on"
@@ -77,7 +78,7 @@ int marks_requests(const struct args_req *user, size_t nuser, const struct modul
 	*n = nuser;
 	for (size_t i = 0; i < set->n && !any; i++)
 		any = set->v[i].sites.n && !set->v[i].changed &&
-		      symbol_vaddr(set->v[i].path, FLAG_SYMBOL);
+		      symbol_vaddr(set->v[i].file, FLAG_SYMBOL);
 	for (size_t k = 0; any && k < MARKS_REQUESTS; k++) {
 		char why[128];
 
@@ -126,8 +127,13 @@ int marks_flags_find(struct ringfile *rf, struct marks_flags *f)
 		if (args_site_on(table, i) && sites[i].module < nmods)
 			look[sites[i].module] = 1;
 	for (uint32_t k = 0; k < nmods; k++) {
-		uint64_t v = look[k] ? symbol_vaddr(mods[k].path, FLAG_SYMBOL) : 0;
+		char file[300];
+		uint64_t v = 0;
 
+		/* the file the process mapped (module_file()): the flag is
+		 * written where that file puts it, or nowhere */
+		if (look[k] && !module_file((pid_t)rf->hdr->pid, mods[k].path, file, sizeof(file)))
+			v = symbol_vaddr(file, FLAG_SYMBOL);
 		if (v) {
 			f->module[f->n] = k;
 			f->vaddr[f->n++] = v;
