@@ -79,13 +79,16 @@ void module_path_of(const char *map_path, char *path, size_t len)
  * inode mapped (root, or CAP_CHECKPOINT_RESTORE, may).  Either way, a
  * file written after the process started may not be what is in memory.
  */
-const char *module_file_at(pid_t pid, const struct map *m, char *file, size_t len)
+const char *module_file_at(pid_t pid, const struct map *m, char *file, size_t len,
+			   const char **note)
 {
 	char path[256];
 	struct stat st;
 	double started;
 	int there;
 
+	if (note)
+		*note = NULL;
 	module_path_of(m->path, path, sizeof(path));
 	proc_path(pid, "root", file, len);
 	snprintf(file + strlen(file), len - strlen(file), "%s", path);
@@ -98,8 +101,8 @@ const char *module_file_at(pid_t pid, const struct map *m, char *file, size_t le
 		if (stat(file, &st) < 0 || (uint64_t)st.st_ino != m->inode)
 			return "was replaced on disk after it was loaded, and its mapped file "
 			       "cannot be opened (/proc/PID/map_files needs root)";
-		pr_info("%s was replaced on disk after it was loaded: read as mapped, %s",
-			path, file);
+		if (note)
+			*note = "was replaced on disk after it was loaded: read as mapped";
 	}
 	started = process_start(pid);
 	/* one second of slack: mtime and btime have coarse clocks */
@@ -110,8 +113,9 @@ const char *module_file_at(pid_t pid, const struct map *m, char *file, size_t le
 	if (!module_text_matches(pid, m, file))
 		return "was modified on disk after the process started, and its code in "
 		       "memory differs from it";
-	pr_info("%s was modified on disk after the process started, but its code in memory "
-		"is the file's", path);
+	if (note)
+		*note = "was modified on disk after the process started, but its code in "
+			"memory is the file's";
 	return NULL;
 }
 
@@ -126,7 +130,7 @@ int module_file(pid_t pid, const char *path, char *file, size_t len)
 	for (size_t i = 0; i < maps.n && ret; i++) {
 		module_path_of(maps.v[i].path, mpath, sizeof(mpath));
 		if ((maps.v[i].prot & PROT_EXEC) && !strcmp(mpath, path))
-			ret = module_file_at(pid, &maps.v[i], file, len) ? -ESTALE : 0;
+			ret = module_file_at(pid, &maps.v[i], file, len, NULL) ? -ESTALE : 0;
 	}
 	proc_free_maps(&maps);
 	if (ret == -ENOENT) {	/* not mapped now: as the target sees it */
@@ -170,6 +174,7 @@ int modules_discover(pid_t pid, const struct maps *maps, struct module_set *set)
 		struct module *mod;
 		const struct map *em;
 		char path[256], err[256];
+		const char *note;
 		int ret;
 
 		module_path_of(m->path, path, sizeof(path));
@@ -187,7 +192,9 @@ int modules_discover(pid_t pid, const struct maps *maps, struct module_set *set)
 		mod = &set->v[set->n];
 		memset(mod, 0, sizeof(*mod));
 		snprintf(mod->path, sizeof(mod->path), "%s", path);
-		mod->changed = module_file_at(pid, m, mod->file, sizeof(mod->file));
+		mod->changed = module_file_at(pid, m, mod->file, sizeof(mod->file), &note);
+		if (note)
+			pr_info("%s %s", path, note);
 		if (mod->changed) {
 			set->n++;
 			continue;

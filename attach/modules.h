@@ -47,8 +47,10 @@ void module_path_of(const char *map_path, char *path, size_t len);
  * (modified since the process started, or replaced and not readable). */
 int module_file(pid_t pid, const char *path, char *file, size_t len);
 /* The same for the file mapped at @m: NULL, or why its code may not match
- * (then @file is where it would be read). */
-const char *module_file_at(pid_t pid, const struct map *m, char *file, size_t len);
+ * (then @file is where it would be read).  @note, if not NULL, says what
+ * was found out on the way (for -v), or NULL. */
+const char *module_file_at(pid_t pid, const struct map *m, char *file, size_t len,
+			   const char **note);
 /* The program of @pid, as module paths are (module_path_of()). */
 void module_exe(pid_t pid, char *exe, size_t len);
 

@@ -213,8 +213,9 @@ static int find_site(pid_t pid, const struct maps *maps, uint64_t *func,
 		return 1;
 	/* the file mapped, also when replaced on disk since (a glibc
 	 * upgrade): module_file_at() */
-	ret = ldso_symbols(module_file_at(pid, m, file, sizeof(file)) ? m->path : file, &f, &rd,
-			   &lowest);
+	if (module_file_at(pid, m, file, sizeof(file), NULL))
+		snprintf(file, sizeof(file), "%s", m->path);
+	ret = ldso_symbols(file, &f, &rd, &lowest);
 	if (ret)
 		return ret == -ENOENT ? 1 : ret;
 	*func = base - lowest + f;

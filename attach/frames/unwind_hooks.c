@@ -16,6 +16,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <string.h>
 #include <unistd.h>
@@ -95,7 +96,9 @@ static void scan_object(pid_t pid, const struct maps *maps, const struct map *m,
 
 	/* the file mapped, also when replaced on disk since (an upgraded
 	 * libstdc++): module_file_at() */
-	fd = open(module_file_at(pid, m, file, sizeof(file)) ? path : file, O_RDONLY | O_CLOEXEC);
+	if (module_file_at(pid, m, file, sizeof(file), NULL))
+		snprintf(file, sizeof(file), "%s", path);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);

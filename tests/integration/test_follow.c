@@ -397,6 +397,49 @@ Test(follow, posix_spawn_child_traced, .timeout = 60)
 	target_stop(&t);
 }
 
+/* tattach -p PID --enable --follow [OPTION] in the foreground, its
+ * standard output and error read through *@f; returns once it says it
+ * follows. */
+static pid_t follow_fg(pid_t pid, const char *option, FILE **f)
+{
+	char pidarg[16], line[512];
+	int p[2], seen = 0;
+	pid_t tat;
+
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)pid);
+	cr_assert_eq(pipe(p), 0);
+	tat = fork();
+	cr_assert_geq(tat, 0);
+	if (tat == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		execl(build_path("tattach"), "tattach", "-p", pidarg, "--enable", "--follow",
+		      option, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	*f = fdopen(p[0], "r");
+	cr_assert(*f);
+	while (!seen && fgets(line, sizeof(line), *f))
+		seen = strstr(line, "following pid") != NULL;
+	cr_assert(seen, "the follower did not start");
+	return tat;
+}
+
+/* The rest of what the follower prints, and its exit status. */
+static char *follow_fg_end(pid_t tat, FILE *f, int *status)
+{
+	char line[512], *all = NULL;
+
+	while (fgets(line, sizeof(line), f))
+		str_append(&all, line);
+	fclose(f);
+	cr_assert_eq(waitpid(tat, status, 0), tat);
+	return all ? all : strdup("");
+}
+
 /* Programs with nothing to trace (tests/targets/lib/relay.c): linked
  * dynamically, then statically (no dynamic linker to hook); each runs
  * "follower --child 2". */
@@ -416,33 +459,14 @@ static const struct {
  */
 static char *follow_relays(int verbose)
 {
-	char pidarg[16], line[512], cmd[PATH_MAX + 32], *all = NULL;
+	char cmd[PATH_MAX + 32], *all;
 	struct target t;
-	int p[2], status, seen = 0, child;
+	int status, child;
 	pid_t tat;
 	FILE *f;
 
 	start(&t);
-	snprintf(pidarg, sizeof(pidarg), "%d", (int)t.pid);
-	cr_assert_eq(pipe(p), 0);
-	tat = fork();
-	cr_assert_geq(tat, 0);
-	if (tat == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		close(p[0]);
-		execl(build_path("tattach"), "tattach", "-p", pidarg, "--enable", "--follow",
-		      verbose ? "-v" : (char *)NULL, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	f = fdopen(p[0], "r");
-	cr_assert(f);
-	while (!seen && fgets(line, sizeof(line), f)) {
-		str_append(&all, line);
-		seen = strstr(line, "following pid") != NULL;
-	}
-	cr_assert(seen, "the follower did not start: %s", all);
+	tat = follow_fg(t.pid, verbose ? "-v" : NULL, &f);
 	for (size_t i = 0; i < sizeof(relays) / sizeof(relays[0]); i++) {
 		char path[PATH_MAX];
 
@@ -455,10 +479,7 @@ static char *follow_relays(int verbose)
 		ring_remove(child);
 	}
 	cr_assert_eq(kill(tat, SIGINT), 0);
-	while (fgets(line, sizeof(line), f))
-		str_append(&all, line);
-	fclose(f);
-	cr_assert_eq(waitpid(tat, &status, 0), tat);
+	all = follow_fg_end(tat, f, &status);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x: %s", status,
 		  all);
 	cr_assert_str_eq(target_cmd(&t, "work 1"), "done");
@@ -522,47 +543,6 @@ Test(follow, signals_delivered_unchanged, .timeout = 60)
 	target_stop(&t);
 }
 
-/* tattach -p PID --enable --follow in the foreground, its standard output
- * read through *@f; returns once it says it follows. */
-static pid_t follow_fg(pid_t pid, FILE **f)
-{
-	char pidarg[16], line[512];
-	int p[2], seen = 0;
-	pid_t tat;
-
-	snprintf(pidarg, sizeof(pidarg), "%d", (int)pid);
-	cr_assert_eq(pipe(p), 0);
-	tat = fork();
-	cr_assert_geq(tat, 0);
-	if (tat == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		execl(build_path("tattach"), "tattach", "-p", pidarg, "--enable", "--follow",
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	*f = fdopen(p[0], "r");
-	cr_assert(*f);
-	while (!seen && fgets(line, sizeof(line), *f))
-		seen = strstr(line, "following pid") != NULL;
-	cr_assert(seen, "the follower did not start");
-	return tat;
-}
-
-/* The rest of what the follower prints, and its exit status. */
-static char *follow_fg_end(pid_t tat, FILE *f, int *status)
-{
-	char line[512], *all = NULL;
-
-	while (fgets(line, sizeof(line), f))
-		str_append(&all, line);
-	fclose(f);
-	cr_assert_eq(waitpid(tat, status, 0), tat);
-	return all ? all : strdup("");
-}
-
 /* Once the process and all it started have exited, the follower ends by
  * itself (a child that exits before its parent's fork event reaches the
  * follower must not stay in its table: without the check, this test
@@ -580,7 +560,7 @@ Test(follow, ends_when_all_have_exited, .timeout = 60)
 
 		start(&t);
 		pid = t.pid;
-		tat = follow_fg(pid, &f);
+		tat = follow_fg(pid, NULL, &f);
 		cr_assert_eq(sscanf(target_cmd(&t, "daemon 1"), "done %d", &child), 1);
 		ring_remove(child);
 		cr_assert_eq(target_stop(&t), 0);
@@ -598,40 +578,20 @@ Test(follow, ends_when_all_have_exited, .timeout = 60)
  * tracing left on (the program's own calls still are). */
 Test(follow, ctrl_c_ends_cleanly, .timeout = 60)
 {
-	char pidarg[16], line[512], *all = NULL;
 	struct target t;
-	int p[2], status, seen = 0;
+	int status;
+	char *all;
 	pid_t tat;
 	FILE *f;
 
 	start(&t);
-	snprintf(pidarg, sizeof(pidarg), "%d", (int)t.pid);
-	cr_assert_eq(pipe(p), 0);
-	tat = fork();
-	cr_assert_geq(tat, 0);
-	if (tat == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		execl(build_path("tattach"), "tattach", "-p", pidarg, "--enable", "--follow",
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	f = fdopen(p[0], "r");
-	cr_assert(f);
-	while (!seen && fgets(line, sizeof(line), f))
-		seen = strstr(line, "following pid") != NULL;
-	cr_assert(seen, "the follower did not start");
+	tat = follow_fg(t.pid, NULL, &f);
 	cr_assert_str_eq(target_cmd(&t, "work 1"), "done");
 	cr_assert_eq(kill(tat, SIGINT), 0);
-	while (fgets(line, sizeof(line), f))
-		str_append(&all, line);
-	fclose(f);
-	cr_assert_eq(waitpid(tat, &status, 0), tat);
+	all = follow_fg_end(tat, f, &status);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x: %s", status,
 		  all);
-	cr_assert(all && strstr(all, "stopped following (Interrupt): 1 process let go"),
-		  "%s", all);
+	cr_assert(strstr(all, "stopped following (Interrupt): 1 process let go"), "%s", all);
 	cr_assert_eq(tracer_of(t.pid), 0);
 	cr_assert_str_eq(target_cmd(&t, "loadrun 2"), "done");
 	assert_tree(t.pid, "work(leaf) loadrun");
