@@ -240,7 +240,7 @@ Test(errors, program_modified_on_disk, .timeout = 30)
 
 		target_start(&t, bin);
 		ring_remove(t.pid);
-		poke_breakpoint(t.pid, exec_mapping_start(t.pid, "calltree"));
+		poke_breakpoint(t.pid, mapped_at(t.pid, "calltree", 1));
 		snprintf(cmd, sizeof(cmd), "touch -d '+10 seconds' %s", bin);
 		cr_assert_eq(run_capture(sh, NULL, NULL), 0);
 		rc = tattach(t.pid, "--enable", &out, &err);

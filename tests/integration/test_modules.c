@@ -145,6 +145,20 @@ static void sh(const char *fmt, ...)
 	free(err);
 }
 
+/* uselib and libwork.so copied into a new folder (@dir, a mkdtemp()
+ * template), and started from there: files a test may replace. */
+static void start_copy(struct target *t, char *dir)
+{
+	char bin[128];
+
+	cr_assert(mkdtemp(dir));
+	sh("cp %s %s %s", build_path("tests/targets/uselib"), build_path("tests/targets/libwork.so"),
+	   dir);
+	snprintf(bin, sizeof(bin), "%s/uselib", dir);
+	target_start(t, bin);
+	ring_remove(t->pid);
+}
+
 /*
  * The program and its library replaced on disk while the process runs, as
  * a deploy or a package upgrade does it (a new file renamed over the
@@ -157,15 +171,10 @@ static void sh(const char *fmt, ...)
  */
 Test(modules, program_and_library_replaced_on_disk, .timeout = 60)
 {
-	char dir[] = "/tmp/tattach-replaced-XXXXXX", bin[128], *out = NULL, *err = NULL, *got;
+	char dir[] = "/tmp/tattach-replaced-XXXXXX", *out = NULL, *err = NULL, *got;
 	struct target t;
 
-	cr_assert(mkdtemp(dir));
-	sh("cp %s %s %s", build_path("tests/targets/uselib"), build_path("tests/targets/libwork.so"),
-	   dir);
-	snprintf(bin, sizeof(bin), "%s/uselib", dir);
-	target_start(&t, bin);
-	ring_remove(t.pid);
+	start_copy(&t, dir);
 	sh("cp %s %s/uselib.new && mv %s/uselib.new %s/uselib",
 	   build_path("tests/targets/calltree.pg.O0"), dir, dir, dir);
 	sh("cp %s %s/libwork.new && mv %s/libwork.new %s/libwork.so",
@@ -219,17 +228,12 @@ Test(modules, program_and_library_replaced_on_disk, .timeout = 60)
  */
 static void written_since_start(int breakpoint)
 {
-	char dir[] = "/tmp/tattach-modified-XXXXXX", bin[128], *out = NULL, *err = NULL, *got;
+	char dir[] = "/tmp/tattach-modified-XXXXXX", *out = NULL, *err = NULL, *got;
 	struct target t;
 
-	cr_assert(mkdtemp(dir));
-	sh("cp %s %s %s", build_path("tests/targets/uselib"), build_path("tests/targets/libwork.so"),
-	   dir);
-	snprintf(bin, sizeof(bin), "%s/uselib", dir);
-	target_start(&t, bin);
-	ring_remove(t.pid);
+	start_copy(&t, dir);
 	if (breakpoint)
-		poke_breakpoint(t.pid, exec_mapping_start(t.pid, "libwork.so"));
+		poke_breakpoint(t.pid, mapped_at(t.pid, "libwork.so", 1));
 	sh("touch -d '+10 seconds' %s/libwork.so %s/uselib", dir, dir);
 	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
 	if (breakpoint) {
@@ -274,26 +278,6 @@ Test(modules, library_written_since_start_with_other_code_not_traced, .timeout =
 	written_since_start(1);
 }
 
-/* Where @pid's first mapping of a file named @name begins, or 0. */
-static unsigned long long mapped_at(pid_t pid, const char *name)
-{
-	char path[64], line[512];
-	unsigned long long start = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "r");
-	cr_assert(f, "%s: %s", path, strerror(errno));
-	while (!start && fgets(line, sizeof(line), f)) {
-		char *slash = strrchr(line, '/');
-
-		if (slash && !strcmp(slash + 1, name))
-			sscanf(line, "%llx-", &start);
-	}
-	fclose(f);
-	return start;
-}
-
 /*
  * A library traced, unloaded and loaded again at the same address with
  * no tattach run in between: its sites hold the compiler's bytes again.
@@ -311,11 +295,11 @@ Test(modules, library_loaded_again_at_the_same_address, .timeout = 60)
 	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, "in 2 modules"), "%s", out);
 	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
-	first = mapped_at(t.pid, "libwork.so");
+	first = mapped_at(t.pid, "libwork.so", 0);
 	cr_assert_str_eq(target_cmd(&t, "unload"), "done");
-	cr_assert_eq(mapped_at(t.pid, "libwork.so"), 0, "libwork.so still mapped after dlclose");
+	cr_assert_eq(mapped_at(t.pid, "libwork.so", 0), 0, "libwork.so still mapped after dlclose");
 	cr_assert_str_eq(target_cmd(&t, "load"), "done");
-	cr_assert_eq(mapped_at(t.pid, "libwork.so"), first,
+	cr_assert_eq(mapped_at(t.pid, "libwork.so", 0), first,
 		     "libwork.so came back elsewhere: the case is not made");
 	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");	/* not traced */
 	cr_assert_eq(tattach(t.pid, "--enable -v", &out, &err), 0, "%s", err);
@@ -362,11 +346,11 @@ static char *reloaded_library(const char *lib, const char *how, const char *last
 
 	snprintf(enable, sizeof(enable), "--enable -v %s", how);
 	traced_library(&t, lib, enable, load, sizeof(load));
-	first = mapped_at(t.pid, lib);
+	first = mapped_at(t.pid, lib, 0);
 	cr_assert_str_eq(target_cmd(&t, "unload"), "done");
-	cr_assert_eq(mapped_at(t.pid, lib), 0, "%s still mapped after dlclose", lib);
+	cr_assert_eq(mapped_at(t.pid, lib, 0), 0, "%s still mapped after dlclose", lib);
 	cr_assert_str_eq(target_cmd(&t, load), "done");
-	cr_assert_eq(mapped_at(t.pid, lib), first, "%s came back elsewhere: the case is not made",
+	cr_assert_eq(mapped_at(t.pid, lib, 0), first, "%s came back elsewhere: the case is not made",
 		     lib);
 	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");	/* not traced */
 	cr_assert_eq(tattach(t.pid, enable, &out, &err), 0, "%s", err);

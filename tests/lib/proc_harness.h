@@ -61,10 +61,10 @@ uint64_t proc_start_time(pid_t pid);
 /* The state letter of /proc/PID/task/TID/stat ('S', 'T', 'Z'...), or 0
  * if there is none. */
 char task_state(pid_t pid, pid_t tid);
-/* Where @pid's executable mapping of the file named @name (its base name)
- * begins; fails the test if there is none.  In a gcc-built ELF the .init
- * section is there: code run once, at load. */
-uint64_t exec_mapping_start(pid_t pid, const char *name);
+/* Where @pid's first mapping of the file named @name (its base name)
+ * begins, or 0 if none; @code: its first executable mapping (in a
+ * gcc-built ELF the .init section is there: code run once, at load). */
+uint64_t mapped_at(pid_t pid, const char *name, int code);
 /* An int3 at @addr of @pid, written through /proc/PID/mem, as a
  * debugger's breakpoint is: the code in memory no longer its file's. */
 void poke_breakpoint(pid_t pid, uint64_t addr);
