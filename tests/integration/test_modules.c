@@ -219,6 +219,41 @@ Test(modules, program_and_library_replaced_on_disk, .timeout = 60)
 }
 
 /*
+ * A program run from an anonymous file (memfd_create() and fexecve(), as
+ * some launchers do): its mappings read "/memfd:memexec-program
+ * (deleted)", and no file is at that path.  It is read as mapped, like a
+ * replaced one: traced, named, its stack walked.
+ */
+Test(modules, program_run_from_a_memfd, .timeout = 60)
+{
+	char *out = NULL, *err = NULL, *got;
+	struct target t;
+
+	cr_assert_eq(setenv("MEMEXEC", build_path("tests/targets/calltree.pg.O2"), 1), 0);
+	target_start(&t, build_path("tests/targets/memexec"));
+	unsetenv("MEMEXEC");
+	ring_remove(t.pid);
+	cr_assert(mapped_at(t.pid, "memfd:memexec-program (deleted)", 1), "not run from a memfd");
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "12 sites in 1 module"), "%s", out);
+	cr_assert(strstr(out, "1 call already running when tracing began"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	cr_assert_eq(tattach(t.pid, "--stacks", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, " main+0x"), "%s", out);
+	free(out);
+	free(err);
+	out = disable_then_read(t.pid);
+	got = graph_canon_early(out, t.pid);
+	cr_assert_str_eq(got, "^main(dispatch(work(a(b(leaf) c(leaf leaf))))!)", "%s", out);
+	free(got);
+	free(out);
+	target_stop(&t);
+	ring_remove(t.pid);
+}
+
+/*
  * Files written after the process started: the modification time says
  * they may not hold what was mapped, the bytes decide.  Only touched (as
  * a plugin rebuilt before its dlopen() would be), the program and the

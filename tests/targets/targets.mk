@@ -95,6 +95,13 @@ $(O)/tests/targets/relay.static: tests/targets/lib/relay.c
 	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -static -o $@ $<
 TARGET_BINS += $(O)/tests/targets/relay.plain $(O)/tests/targets/relay.static
 
+# A program run from an anonymous file (memfd_create + fexecve).
+$(O)/tests/targets/memexec: tests/targets/lib/memexec.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(TARGET_CFLAGS) -O2 -o $@ $<
+TARGET_BINS += $(O)/tests/targets/memexec
+
 # tattach --libcalls: a -pg program calling libc through lazy PLT, -z now
 # (full RELRO), -fno-plt (GOT), non-PIE PLT and the IBT PLT (.plt.sec).
 LIBCALLS_VARIANTS := lazy now noplt nopie ibt
