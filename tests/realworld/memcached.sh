@@ -17,8 +17,10 @@
 #      --disable, --disable again; tread | head -100; tread --report | head -40;
 #      checks that no request failed, that memcached still serves after the
 #      disable, and that the trace shows memcached's own functions; then
-#      tread -f during a second traced load (stopped with SIGINT), and a second
-#      memcached traced with -m flight -b 64K.
+#      tread -f during a second traced load (stopped with SIGINT), a second
+#      memcached traced with -m flight -b 64K, and a third whose file is
+#      replaced on disk while it runs (a redeploy): traced, walked by
+#      --stacks and named from the file it mapped.
 #   4. prints a summary; kills only the processes it started (by pid) and
 #      removes the ring files of its memcached processes.
 #
@@ -277,7 +279,34 @@ calls2=$(sed -n 's/^# \([0-9]*\) calls of.*/\1/p' "$O/report-2.txt")
 start_load_n "$PORT2" "$O/load-after-2.out" 2 1000
 wait_load "second memcached still serves after --disable" "$O/load-after-2.out"
 
-for p in "$PID" "$PID2"; do
+# ------------------------------------ redeployed: its file replaced, running
+say "third memcached, its file replaced on disk while it runs (a redeploy)"
+mkdir -p "$WORK/deploy"
+cp "$MC" "$WORK/deploy/memcached"
+MC_BUILT=$MC
+MC=$WORK/deploy/memcached
+start_mc "$((PORT + 2))" "$WORK/memcached-3.log"
+MC=$MC_BUILT
+PID3=$MCPID
+cp /bin/true "$WORK/deploy/memcached.new" && mv "$WORK/deploy/memcached.new" "$WORK/deploy/memcached"
+grep -q "$WORK/deploy/memcached (deleted)" "/proc/$PID3/maps" &&
+	pass "memcached $PID3 runs a file no longer on disk" || fail "memcached $PID3 file not replaced"
+start_load "$((PORT + 2))" "$O/load-4.out"
+sleep 0.5
+run_tattach 'tracing enabled: [0-9]+ sites' "$O/enable-5.txt" -p "$PID3" --enable
+"$TATTACH" -p "$PID3" --stacks >"$O/stacks-3.txt" 2>&1 || fail "tattach --stacks exit $?"
+grep -q ' main+0x' "$O/stacks-3.txt" && grep -q ' event_base_loop+0x' "$O/stacks-3.txt" &&
+	pass "--stacks of the replaced program walks and names main, event_base_loop" ||
+	fail "--stacks of the replaced program: $(head -8 "$O/stacks-3.txt" | tr '\n' ' ')"
+sleep 1
+run_tattach 'tracing disabled' "$O/disable-5.txt" -p "$PID3" --disable
+wait_load "load while tracing the replaced program" "$O/load-4.out"
+"$TREAD" -p "$PID3" >"$O/tread-3.txt" 2>"$O/tread-3.err" || fail "tread (replaced) exit $?"
+[ ! -s "$O/tread-3.err" ] || fail "tread (replaced) said: $(head -2 "$O/tread-3.err")"
+check_names "$O/tread-3.txt" "graph of the replaced program" event_handler drive_machine \
+	process_command_ascii
+
+for p in "$PID" "$PID2" "$PID3"; do
 	kill -0 "$p" 2>/dev/null && pass "memcached $p still alive" || fail "memcached $p died"
 done
 
