@@ -70,50 +70,52 @@ void module_path_of(const char *map_path, char *path, size_t len)
 	snprintf(path, len, "%.*s", (int)n, map_path);
 }
 
-/*
- * Where the file mapped at @m can be read, into @file, and whether its
- * code still matches it: NULL, or why not.  The file as the target sees
- * it (its root, its mount namespace) when the mapping's inode is still
- * there; a file deleted or replaced since (the new one a rebuilt program,
- * an upgraded library) through /proc/PID/map_files, which opens the very
- * inode mapped (root, or CAP_CHECKPOINT_RESTORE, may).  Either way, a
- * file written after the process started may not be what is in memory.
- */
-const char *module_file_at(pid_t pid, const struct map *m, char *file, size_t len,
-			   const char **note)
+const char *module_mapped_file(pid_t pid, const struct map *m, char *file, size_t len,
+			       const char **note)
 {
 	char path[256];
 	struct stat st;
-	double started;
-	int there;
 
 	if (note)
 		*note = NULL;
 	module_path_of(m->path, path, sizeof(path));
 	proc_path(pid, "root", file, len);
 	snprintf(file + strlen(file), len - strlen(file), "%s", path);
-	there = stat(file, &st) == 0;
-	if (!there && !strstr(m->path, DELETED))
-		return NULL;	/* unreadable: sites_find will say so */
-	if (!there || (uint64_t)st.st_ino != m->inode) {
-		snprintf(file, len, "/proc/%d/map_files/%llx-%llx", (int)pid,
-			 (unsigned long long)m->start, (unsigned long long)m->end);
-		if (stat(file, &st) < 0 || (uint64_t)st.st_ino != m->inode)
-			return "was replaced on disk after it was loaded, and its mapped file "
-			       "cannot be opened (/proc/PID/map_files needs root)";
-		if (note)
-			*note = "was replaced on disk after it was loaded: read as mapped";
-	}
+	if (stat(file, &st) == 0 ? (uint64_t)st.st_ino == m->inode : !strstr(m->path, DELETED))
+		return NULL;	/* there (or unreadable: sites_find will say so) */
+	snprintf(file, len, "/proc/%d/map_files/%llx-%llx", (int)pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	if (stat(file, &st) < 0 || (uint64_t)st.st_ino != m->inode)
+		return "was replaced on disk after it was loaded, and its mapped file cannot be "
+		       "opened (/proc/PID/map_files needs root)";
+	if (note)
+		*note = "was replaced on disk after it was loaded: read as mapped";
+	return NULL;
+}
+
+/*
+ * module_mapped_file(), and whether the code mapped is still the file's.
+ * A file written after the process started may not be: a plugin rebuilt
+ * before its dlopen(), a file only touched, or new code under the old;
+ * the bytes tell (module_text.c).
+ */
+const char *module_file_at(pid_t pid, const struct map *m, char *file, size_t len,
+			   const char **note)
+{
+	const char *why = module_mapped_file(pid, m, file, len, note);
+	struct stat st;
+	double started;
+
+	if (why || stat(file, &st) < 0)
+		return why;
 	started = process_start(pid);
 	/* one second of slack: mtime and btime have coarse clocks */
 	if (started <= 0 || (double)st.st_mtime <= started + 1)
 		return NULL;
-	/* written since: a plugin rebuilt before its dlopen(), a file only
-	 * touched, or new code under the old.  The bytes tell. */
 	if (!module_text_matches(pid, m, file))
 		return "was modified on disk after the process started, and its code in "
 		       "memory differs from it";
-	if (note)
+	if (note && !*note)
 		*note = "was modified on disk after the process started, but its code in "
 			"memory is the file's";
 	return NULL;
@@ -130,7 +132,7 @@ int module_file(pid_t pid, const char *path, char *file, size_t len)
 	for (size_t i = 0; i < maps.n && ret; i++) {
 		module_path_of(maps.v[i].path, mpath, sizeof(mpath));
 		if ((maps.v[i].prot & PROT_EXEC) && !strcmp(mpath, path))
-			ret = module_file_at(pid, &maps.v[i], file, len, NULL) ? -ESTALE : 0;
+			ret = module_mapped_file(pid, &maps.v[i], file, len, NULL) ? -ESTALE : 0;
 	}
 	proc_free_maps(&maps);
 	if (ret == -ENOENT) {	/* not mapped now: as the target sees it */

@@ -41,16 +41,25 @@ void modules_free(struct module_set *set);
 /* A module's path from a mapping's, without the " (deleted)" the kernel
  * adds when the file was deleted or replaced since. */
 void module_path_of(const char *map_path, char *path, size_t len);
-/* Where the file of module @path mapped in @pid is read: as the target
- * sees it, or the very file mapped when it was replaced on disk since
- * (/proc/PID/map_files).  0, or -ESTALE when its code may not match
- * (modified since the process started, or replaced and not readable). */
-int module_file(pid_t pid, const char *path, char *file, size_t len);
-/* The same for the file mapped at @m: NULL, or why its code may not match
- * (then @file is where it would be read).  @note, if not NULL, says what
- * was found out on the way (for -v), or NULL. */
+/*
+ * Where the file mapped at @m is read, into @file: as the target sees it
+ * (its root, its mount namespace) when the mapping's inode is still at
+ * its path; when the file was deleted or replaced since (a program
+ * rebuilt, a library upgraded, a memfd), the very inode mapped, through
+ * /proc/PID/map_files (root may open it).  NULL, or why it cannot be
+ * read.  @note, if not NULL, says what was found out (for -v), or NULL.
+ */
+const char *module_mapped_file(pid_t pid, const struct map *m, char *file, size_t len,
+			       const char **note);
+/* The same, and NULL only if the code mapped is still what that file
+ * holds (a file written since the process started is compared byte for
+ * byte, sites aside): the check before sites are looked for. */
 const char *module_file_at(pid_t pid, const struct map *m, char *file, size_t len,
 			   const char **note);
+/* module_mapped_file() for module @path as @pid maps it now (its first
+ * executable mapping), or as the target sees it when it is not mapped:
+ * 0, or -ESTALE when the file mapped cannot be read. */
+int module_file(pid_t pid, const char *path, char *file, size_t len);
 /* The program of @pid, as module paths are (module_path_of()). */
 void module_exe(pid_t pid, char *exe, size_t len);
 

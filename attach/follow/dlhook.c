@@ -212,8 +212,8 @@ static int find_site(pid_t pid, const struct maps *maps, uint64_t *func,
 	if (!m || !m->path[0] || m->path[0] != '/')
 		return 1;
 	/* the file mapped, also when replaced on disk since (a glibc
-	 * upgrade): module_file_at() */
-	if (module_file_at(pid, m, file, sizeof(file), NULL))
+	 * upgrade): module_mapped_file() */
+	if (module_mapped_file(pid, m, file, sizeof(file), NULL))
 		snprintf(file, sizeof(file), "%s", m->path);
 	ret = ldso_symbols(file, &f, &rd, &lowest);
 	if (ret)

@@ -93,7 +93,7 @@ static uint64_t find_forced(pid_t pid, const struct maps *maps, uint64_t *lo, ui
 	if (!path || !*hi || elf_version(EV_CURRENT) == EV_NONE)
 		return 0;
 	/* the file mapped, also when replaced on disk since (an upgrade) */
-	if (module_file_at(pid, xm, file, sizeof(file), NULL))
+	if (module_mapped_file(pid, xm, file, sizeof(file), NULL))
 		snprintf(file, sizeof(file), "/proc/%d/root%s", (int)pid, path);
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

@@ -95,8 +95,8 @@ static void scan_object(pid_t pid, const struct maps *maps, const struct map *m,
 	Elf *e;
 
 	/* the file mapped, also when replaced on disk since (an upgraded
-	 * libstdc++): module_file_at() */
-	if (module_file_at(pid, m, file, sizeof(file), NULL))
+	 * libstdc++): module_mapped_file() */
+	if (module_mapped_file(pid, m, file, sizeof(file), NULL))
 		snprintf(file, sizeof(file), "%s", path);
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

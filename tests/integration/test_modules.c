@@ -219,6 +219,42 @@ Test(modules, program_and_library_replaced_on_disk, .timeout = 60)
 }
 
 /*
+ * A program traced with --entry and --libcalls (calltree built without
+ * -pg), then its file touched: its code now differs from the file where
+ * the entries and calls were patched, yet --disable must read the file
+ * mapped and put every one back.
+ */
+Test(modules, entries_and_calls_undone_after_the_file_was_touched, .timeout = 60)
+{
+	char dir[] = "/tmp/tattach-touched-XXXXXX", bin[128], *out = NULL, *err = NULL;
+	struct target t;
+
+	cr_assert(mkdtemp(dir));
+	sh("cp %s %s/calltree", build_path("tests/targets/calltree.plain.gcc.O2.pie-cet"), dir);
+	snprintf(bin, sizeof(bin), "%s/calltree", dir);
+	target_start(&t, bin);
+	ring_remove(t.pid);
+	cr_assert_eq(tattach(t.pid, "--enable --entry --libcalls", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	sh("touch -d '+10 seconds' %s", bin);
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	cr_assert_str_eq(err, "");
+	free(out);
+	free(err);
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "entries:      0 of "), "%s", out);
+	cr_assert(strstr(out, "library calls: 0 of "), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	target_stop(&t);
+	ring_remove(t.pid);
+	sh("rm -rf %s", dir);
+}
+
+/*
  * A program run from an anonymous file (memfd_create() and fexecve(), as
  * some launchers do): its mappings read "/memfd:memexec-program
  * (deleted)", and no file is at that path.  It is read as mapped, like a
