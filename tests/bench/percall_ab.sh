@@ -22,13 +22,17 @@ for f in "$B/percall.plain" "$B/percall.pg" "$B/percall.floor" "$B/percall.lad3"
 	[ -x "$f" ] || { echo "percall_ab: $f missing" >&2; exit 1; }
 done
 
-# best BIN [TATTACH]: the least ns per call of 7 runs of fib(20) x 600
+# WARM and WL set the commands (as in modes_ab.sh): WARM="mix 2000"
+# WL="mix 20000" for mix.
+WARM=${WARM:-fib 20 100} WL=${WL:-fib 20 600}
+
+# best BIN [TATTACH]: the least ns per call of 7 runs of $WL
 best() {
 	ab_start "$B/$1"
 	if [ -n "${2:-}" ] && ! "$2" -p "$AB_PID" --enable -m "$MODE" -b 64K >/dev/null 2>&1; then
 		echo "percall_ab: $2 --enable failed" >&2
 	fi
-	ab_least "fib 20 100" "fib 20 600"
+	ab_least "$WARM" "$WL"
 }
 
 for ((r = 0; r < ${3:-3}; r++)); do
