@@ -180,7 +180,8 @@ static int check_build_id(Dwfl_Module *mod, const char *path,
 	if (len == (int)want_len && memcmp(bits, want, want_len) == 0)
 		return 0;
 	set_err(err, errlen,
-		"%s: build id differs from the one the process loaded (file replaced?)",
+		"%s: build id differs from the one the process loaded (file replaced since; "
+		"'tread --save' while the process runs keeps its names)",
 		path);
 	return -ESTALE;
 }

@@ -49,7 +49,9 @@ static void *upt_of(void *arg)
  * one state per executable mapping, chosen by the address; each keeps its
  * own object's tables for the whole run.
  */
-#define OBJECTS_MAX 64
+/* A process with more executable mappings shares one state for the rest
+ * (and a replaced object past them does not unwind: replaced_code.h). */
+#define OBJECTS_MAX 256
 
 static struct object {
 	uint64_t lo, hi;
