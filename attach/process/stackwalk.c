@@ -47,10 +47,10 @@ static void *upt_of(void *arg)
  * frames alternate between the program and libc, so every walk did that
  * several times while the process was held (about 0.1 ms a thread).  So
  * one state per executable mapping, chosen by the address; each keeps its
- * own object's tables for the whole run.
+ * own object's tables for the whole run.  A process with more mappings
+ * shares one state for the rest (and a replaced object past them does not
+ * unwind: replaced_code.h).
  */
-/* A process with more executable mappings shares one state for the rest
- * (and a replaced object past them does not unwind: replaced_code.h). */
 #define OBJECTS_MAX 256
 
 static struct object {
