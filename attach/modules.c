@@ -230,6 +230,13 @@ void modules_free(struct module_set *set)
 
 /* A file replaced on disk since shows as "path (deleted)": still the same
  * code. */
+int module_replaced(const struct maps *maps, const struct tat_module *tm)
+{
+	const struct map *m = maps_find(maps, tm->text_start);
+
+	return m && module_mapped(maps, tm) && strcmp(m->path, tm->path) != 0;
+}
+
 int module_mapped(const struct maps *maps, const struct tat_module *tm)
 {
 	const struct map *m = maps_find(maps, tm->text_start);

@@ -68,5 +68,8 @@ struct tat_module;
  * dlclose()d)?  Sites, hooks and entries of one that is not are left
  * alone: its addresses may hold anything now. */
 int module_mapped(const struct maps *maps, const struct tat_module *tm);
+/* Mapped, from a file deleted or replaced on disk since ("PATH (deleted)"
+ * in @maps): tattach reads the file mapped (module_mapped_file()). */
+int module_replaced(const struct maps *maps, const struct tat_module *tm);
 
 #endif

@@ -1435,8 +1435,9 @@ int session_status(const struct session_opts *o, FILE *out)
 			fprintf(out, "  %-50s %6u sites, not loaded now\n", mods[i].path,
 				mods[i].site_count);
 		else
-			fprintf(out, "  %-50s %6u sites, %6u patched\n", mods[i].path,
-				mods[i].site_count, on);
+			fprintf(out, "  %-50s %6u sites, %6u patched%s\n", mods[i].path,
+				mods[i].site_count, on, present && module_replaced(&maps, &mods[i]) ?
+				" (file replaced on disk since it was loaded)" : "");
 	}
 	fprintf(out, "threads:\n");
 	for (uint32_t i = 0; i < h->max_threads; i++) {

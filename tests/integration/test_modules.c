@@ -191,6 +191,14 @@ Test(modules, program_and_library_replaced_on_disk, .timeout = 60)
 	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, "/uselib ") && strstr(out, "/libwork.so "), "%s", out);
 	cr_assert_null(strstr(out, "deleted"), "%s", out);
+	/* both lines say so */
+	for (int i = 0; i < 2; i++) {
+		const char *says = "patched (file replaced on disk since it was loaded)\n";
+		const char *line = strstr(out, i ? "/libwork.so " : "/uselib ");
+		const char *end = line ? strchr(line, '\n') : NULL;
+
+		cr_assert(end && !strncmp(end + 1 - strlen(says), says, strlen(says)), "%s", out);
+	}
 	free(out);
 	free(err);
 	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
