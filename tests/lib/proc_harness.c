@@ -45,6 +45,24 @@ void target_start(struct target *t, const char *bin)
 	target_start_as(t, bin, (uid_t)-1, (gid_t)-1);
 }
 
+/* The copies public_copy() made in this test's process, removed when it
+ * exits (a failed assertion too): /tmp would keep three per run. */
+#define PUBLIC_COPIES 8
+static char copies[PUBLIC_COPIES][160];
+static int ncopies;
+
+static void remove_public_copies(void)
+{
+	for (int i = 0; i < ncopies; i++) {
+		char *slash = strrchr(copies[i], '/');
+
+		unlink(copies[i]);
+		*slash = 0;
+		rmdir(copies[i]);
+	}
+	ncopies = 0;
+}
+
 const char *public_copy(const char *bin)
 {
 	static char path[160];
@@ -57,6 +75,11 @@ const char *public_copy(const char *bin)
 	snprintf(cmd, sizeof(cmd), "chmod 755 %s && cp %s %s && chmod 755 %s", dir, bin,
 		 path, path);
 	cr_assert_eq(run_capture(sh, NULL, NULL), 0, "%s", cmd);
+	if (ncopies < PUBLIC_COPIES) {
+		if (!ncopies)
+			atexit(remove_public_copies);
+		snprintf(copies[ncopies++], sizeof(copies[0]), "%s", path);
+	}
 	return path;
 }
 
