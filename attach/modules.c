@@ -81,10 +81,9 @@ const char *module_mapped_file(pid_t pid, const struct map *m, char *file, size_
 	module_path_of(m->path, path, sizeof(path));
 	proc_path(pid, "root", file, len);
 	snprintf(file + strlen(file), len - strlen(file), "%s", path);
-	if (stat(file, &st) == 0 ? (uint64_t)st.st_ino == m->inode : !strstr(m->path, DELETED))
+	if (stat(file, &st) == 0 ? (uint64_t)st.st_ino == m->inode : !map_replaced(m))
 		return NULL;	/* there (or unreadable: sites_find will say so) */
-	snprintf(file, len, "/proc/%d/map_files/%llx-%llx", (int)pid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
+	proc_map_file(pid, m->start, m->end, file, len);
 	if (stat(file, &st) < 0 || (uint64_t)st.st_ino != m->inode)
 		return "was replaced on disk after it was loaded, and its mapped file cannot be "
 		       "opened (/proc/PID/map_files needs root)";

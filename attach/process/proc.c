@@ -397,3 +397,17 @@ const struct map *maps_find(const struct maps *maps, uint64_t addr)
 			return &maps->v[i];
 	return NULL;
 }
+
+int map_replaced(const struct map *m)
+{
+	static const char deleted[] = " (deleted)";
+	size_t n = strlen(m->path), d = sizeof(deleted) - 1;
+
+	return n > d && !strcmp(m->path + n - d, deleted);
+}
+
+void proc_map_file(pid_t pid, uint64_t start, uint64_t end, char *buf, size_t len)
+{
+	snprintf(buf, len, "/proc/%d/map_files/%llx-%llx", (int)pid, (unsigned long long)start,
+		 (unsigned long long)end);
+}

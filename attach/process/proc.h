@@ -77,6 +77,12 @@ void proc_maps_changed(void);
 void proc_maps_thaw(void);
 void proc_free_maps(struct maps *maps);
 const struct map *maps_find(const struct maps *maps, uint64_t addr);
+/* Is @m's file deleted or replaced on disk since it was mapped (the kernel
+ * adds " (deleted)" to its path)? */
+int map_replaced(const struct map *m);
+/* /proc/PID/map_files/START-END: the very file mapped at [@start, @end),
+ * which root may open even when no path leads to it any more. */
+void proc_map_file(pid_t pid, uint64_t start, uint64_t end, char *buf, size_t len);
 
 #define PF_KTHREAD 0x00200000
 

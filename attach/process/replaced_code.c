@@ -70,8 +70,7 @@ static void load(struct replaced_code *rc)
 	uint8_t hdr[12];
 
 	rc->loaded = 1;
-	snprintf(file, sizeof(file), "/proc/%d/map_files/%llx-%llx", (int)rc->pid,
-		 (unsigned long long)rc->lo, (unsigned long long)rc->hi);
+	proc_map_file(rc->pid, rc->lo, rc->hi, file, sizeof(file));
 	if (read_layout(rc, file, &hdr_vaddr))
 		return;
 	if (!sym_open(&rc->sym) &&

@@ -91,12 +91,11 @@ static void objects_load(pid_t pid, pid_t tid)
 			continue;
 		if ((m->prot & PROT_EXEC) && nobjects < OBJECTS_MAX) {
 			struct object *o = &objects[nobjects++];
-			size_t n = strlen(m->path), d = strlen(" (deleted)");
 
 			memset(o, 0, sizeof(*o));
 			o->lo = m->start;
 			o->hi = m->end;
-			o->replaced = n > d && !strcmp(m->path + n - d, " (deleted)");
+			o->replaced = map_replaced(m);
 			o->rc.pid = pid;
 			o->rc.lo = m->start;
 			o->rc.hi = m->end;
