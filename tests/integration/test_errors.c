@@ -226,13 +226,11 @@ Test(errors, no_room_for_a_trampoline)
  */
 Test(errors, program_modified_on_disk, .timeout = 30)
 {
-	char dir[] = "/tmp/tattach-modified-XXXXXX", bin[128], cmd[512];
-	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	char dir[] = "/tmp/tattach-modified-XXXXXX", bin[128];
 
 	cr_assert(mkdtemp(dir));
 	snprintf(bin, sizeof(bin), "%s/calltree", dir);
-	snprintf(cmd, sizeof(cmd), "cp %s %s", build_path("tests/targets/calltree.pg.O2"), bin);
-	cr_assert_eq(run_capture(sh, NULL, NULL), 0);
+	shell("cp %s %s", build_path("tests/targets/calltree.pg.O2"), bin);
 	{
 		char *out, *err;
 		struct target t;
@@ -241,8 +239,7 @@ Test(errors, program_modified_on_disk, .timeout = 30)
 		target_start(&t, bin);
 		ring_remove(t.pid);
 		poke_breakpoint(t.pid, mapped_at(t.pid, "calltree", 1));
-		snprintf(cmd, sizeof(cmd), "touch -d '+10 seconds' %s", bin);
-		cr_assert_eq(run_capture(sh, NULL, NULL), 0);
+		shell("touch -d '+10 seconds' %s", bin);
 		rc = tattach(t.pid, "--enable", &out, &err);
 		assert_one_line_error(rc, err, "was modified on disk after the process started, "
 				      "and its code in memory differs from it");
@@ -251,34 +248,29 @@ Test(errors, program_modified_on_disk, .timeout = 30)
 		target_stop(&t);
 		ring_remove(t.pid);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	run_capture(sh, NULL, NULL);
+	shell("rm -rf %s", dir);
 }
 
 /* Replaced on disk while traced: --disable still turns the sites off. */
 Test(errors, disable_after_program_replaced, .timeout = 30)
 {
-	char dir[] = "/tmp/tattach-replaced-XXXXXX", bin[128], cmd[512], *out, *err;
-	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	char dir[] = "/tmp/tattach-replaced-XXXXXX", bin[128], *out, *err;
 	struct target t;
 
 	cr_assert(mkdtemp(dir));
 	snprintf(bin, sizeof(bin), "%s/calltree", dir);
-	snprintf(cmd, sizeof(cmd), "cp %s %s", build_path("tests/targets/calltree.pg.O2"), bin);
-	cr_assert_eq(run_capture(sh, NULL, NULL), 0);
+	shell("cp %s %s", build_path("tests/targets/calltree.pg.O2"), bin);
 	target_start(&t, bin);
 	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
-	snprintf(cmd, sizeof(cmd), "cp %s %s.new && mv %s.new %s",
-		 build_path("tests/targets/calltree.pg.O0"), bin, bin, bin);
-	cr_assert_eq(run_capture(sh, NULL, NULL), 0);
+	shell("cp %s %s.new && mv %s.new %s", build_path("tests/targets/calltree.pg.O0"), bin, bin,
+	      bin);
 	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, "12 sites are NOPs again"), "%s", out);
 	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, "0 patched"), "%s", out);
 	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
 	target_stop(&t);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	run_capture(sh, NULL, NULL);
+	shell("rm -rf %s", dir);
 }
 
 /*

@@ -113,21 +113,17 @@ Test(exceptions, behave_as_untraced_and_unwind_in_the_graph, .timeout = 120)
 Test(exceptions, program_and_library_replaced_on_disk, .timeout = 120)
 {
 	char answers[NCMDS][64], again[NCMDS][64], *out = NULL, *err = NULL, *got;
-	char dir[] = "/tmp/tattach-exc-XXXXXX", bin[128], cmd[1024];
-	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	char dir[] = "/tmp/tattach-exc-XXXXXX", bin[128];
 	struct target t;
 
 	untraced_answers(answers, again);
 	cr_assert(mkdtemp(dir));
-	snprintf(cmd, sizeof(cmd), "cp %s %s %s", build_path("tests/targets/exc"),
-		 build_path("tests/targets/libthrow.so"), dir);
-	cr_assert_eq(run_capture(sh, NULL, NULL), 0);
+	shell("cp %s %s %s", build_path("tests/targets/exc"), build_path("tests/targets/libthrow.so"),
+	      dir);
 	snprintf(bin, sizeof(bin), "%s/exc", dir);
 	target_start(&t, bin);
 	ring_remove(t.pid);
-	snprintf(cmd, sizeof(cmd), "cd %s && for f in exc libthrow.so; do cp $f $f.new && "
-		 "mv $f.new $f; done", dir);
-	cr_assert_eq(run_capture(sh, NULL, NULL), 0);
+	shell("cd %s && for f in exc libthrow.so; do cp $f $f.new && mv $f.new $f; done", dir);
 	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
 	free(out);
 	free(err);
@@ -146,6 +142,5 @@ Test(exceptions, program_and_library_replaced_on_disk, .timeout = 120)
 	free(err);
 	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
 	ring_remove(t.pid);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	run_capture(sh, NULL, NULL);
+	shell("rm -rf %s", dir);
 }

@@ -193,23 +193,19 @@ Test(marks, chrome_and_viewer)
  */
 Test(marks, program_replaced_on_disk)
 {
-	char dir[] = "/tmp/tattach-marks-XXXXXX", bin[128], cmd[600];
-	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	char dir[] = "/tmp/tattach-marks-XXXXXX", bin[128];
 
 	cr_assert(mkdtemp(dir));
 	snprintf(bin, sizeof(bin), "%s/marks", dir);
-	snprintf(cmd, sizeof(cmd), "cp %s %s", build_path("tests/targets/marks"), bin);
-	cr_assert_eq(run_capture(sh, NULL, NULL), 0);
+	shell("cp %s %s", build_path("tests/targets/marks"), bin);
 	target_start(&t, bin);
 	ring_remove(t.pid);
-	snprintf(cmd, sizeof(cmd), "cp %s %s.new && mv %s.new %s",
-		 build_path("tests/targets/calltree.pg.O2"), bin, bin, bin);
-	cr_assert_eq(run_capture(sh, NULL, NULL), 0);
+	shell("cp %s %s.new && mv %s.new %s", build_path("tests/targets/calltree.pg.O2"), bin, bin,
+	      bin);
 	cr_assert_str_eq(target_cmd(&t, "label"), "done 0");
 	tool(tattach, "--enable");
 	cr_assert_str_eq(target_cmd(&t, "label"), "done 1");
 	tool(tattach, "--disable");
 	cr_assert_str_eq(target_cmd(&t, "label"), "done 0");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	run_capture(sh, NULL, NULL);
+	shell("rm -rf %s", dir);
 }

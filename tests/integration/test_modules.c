@@ -6,7 +6,6 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,24 +126,6 @@ Test(modules, program_and_shared_library, .timeout = 60)
 	free(got);
 }
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Run a shell command line; it must succeed. */
-static void sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-	char *out = NULL, *err = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	cr_assert_eq(run_capture(argv, &out, &err), 0, "%s: %s", cmd, err);
-	free(out);
-	free(err);
-}
-
 /* uselib and libwork.so copied into a new folder (@dir, a mkdtemp()
  * template), and started from there: files a test may replace. */
 static void start_copy(struct target *t, char *dir)
@@ -152,7 +133,7 @@ static void start_copy(struct target *t, char *dir)
 	char bin[128];
 
 	cr_assert(mkdtemp(dir));
-	sh("cp %s %s %s", build_path("tests/targets/uselib"), build_path("tests/targets/libwork.so"),
+	shell("cp %s %s %s", build_path("tests/targets/uselib"), build_path("tests/targets/libwork.so"),
 	   dir);
 	snprintf(bin, sizeof(bin), "%s/uselib", dir);
 	target_start(t, bin);
@@ -175,9 +156,9 @@ Test(modules, program_and_library_replaced_on_disk, .timeout = 60)
 	struct target t;
 
 	start_copy(&t, dir);
-	sh("cp %s %s/uselib.new && mv %s/uselib.new %s/uselib",
+	shell("cp %s %s/uselib.new && mv %s/uselib.new %s/uselib",
 	   build_path("tests/targets/calltree.pg.O0"), dir, dir, dir);
-	sh("cp %s %s/libwork.new && mv %s/libwork.new %s/libwork.so",
+	shell("cp %s %s/libwork.new && mv %s/libwork.new %s/libwork.so",
 	   build_path("tests/targets/libwork.pfe.so"), dir, dir, dir);
 	cr_assert_eq(tattach(t.pid, "--enable --libcalls", &out, &err), 0, "%s", err);
 	cr_assert(strstr(out, "4 sites in 2 modules"), "%s", out);
@@ -223,7 +204,7 @@ Test(modules, program_and_library_replaced_on_disk, .timeout = 60)
 	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
 	target_stop(&t);
 	ring_remove(t.pid);
-	sh("rm -rf %s", dir);
+	shell("rm -rf %s", dir);
 }
 
 /*
@@ -238,7 +219,7 @@ Test(modules, entries_and_calls_undone_after_the_file_was_touched, .timeout = 60
 	struct target t;
 
 	cr_assert(mkdtemp(dir));
-	sh("cp %s %s/calltree", build_path("tests/targets/calltree.plain.gcc.O2.pie-cet"), dir);
+	shell("cp %s %s/calltree", build_path("tests/targets/calltree.plain.gcc.O2.pie-cet"), dir);
 	snprintf(bin, sizeof(bin), "%s/calltree", dir);
 	target_start(&t, bin);
 	ring_remove(t.pid);
@@ -246,7 +227,7 @@ Test(modules, entries_and_calls_undone_after_the_file_was_touched, .timeout = 60
 	free(out);
 	free(err);
 	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
-	sh("touch -d '+10 seconds' %s", bin);
+	shell("touch -d '+10 seconds' %s", bin);
 	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
 	cr_assert_str_eq(err, "");
 	free(out);
@@ -259,7 +240,7 @@ Test(modules, entries_and_calls_undone_after_the_file_was_touched, .timeout = 60
 	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
 	target_stop(&t);
 	ring_remove(t.pid);
-	sh("rm -rf %s", dir);
+	shell("rm -rf %s", dir);
 }
 
 /*
@@ -313,7 +294,7 @@ static void written_since_start(int breakpoint)
 	start_copy(&t, dir);
 	if (breakpoint)
 		poke_breakpoint(t.pid, mapped_at(t.pid, "libwork.so", 1));
-	sh("touch -d '+10 seconds' %s/libwork.so %s/uselib", dir, dir);
+	shell("touch -d '+10 seconds' %s/libwork.so %s/uselib", dir, dir);
 	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
 	if (breakpoint) {
 		cr_assert(strstr(out, "2 sites in 1 module"), "%s", out);
@@ -344,7 +325,7 @@ static void written_since_start(int breakpoint)
 	}
 	target_stop(&t);
 	ring_remove(t.pid);
-	sh("rm -rf %s", dir);
+	shell("rm -rf %s", dir);
 }
 
 Test(modules, files_written_since_start_traced_when_their_code_is_the_same, .timeout = 60)

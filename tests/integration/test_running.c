@@ -200,25 +200,21 @@ Test(running, blocked_across_enable_disable_then_returns)
  */
 Test(running_replaced, libc_replaced_on_disk_still_unwinds, .timeout = 120)
 {
-	char dir[] = "/tmp/tattach-libc-XXXXXX", cmd[600], *out = NULL, *err = NULL, *st, *got;
-	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	char dir[] = "/tmp/tattach-libc-XXXXXX", *out = NULL, *err = NULL, *st, *got;
 	struct target r;
 	int tid;
 
 	cr_assert(mkdtemp(dir));
-	snprintf(cmd, sizeof(cmd), "cp \"$(ldd %s | awk '/libc.so.6/ { print $3 }')\" %s/",
-		 build_path("tests/targets/stuck"), dir);
-	cr_assert_eq(run_capture(sh, NULL, NULL), 0, "%s", cmd);
+	shell("cp \"$(ldd %s | awk '/libc.so.6/ { print $3 }')\" %s/",
+	      build_path("tests/targets/stuck"), dir);
 	cr_assert_eq(setenv("LD_LIBRARY_PATH", dir, 1), 0);
 	target_start(&r, build_path("tests/targets/stuck"));
 	unsetenv("LD_LIBRARY_PATH");
 	ring_remove(r.pid);
 	cr_assert(sscanf(target_cmd(&r, "tid"), "done %d", &tid) == 1);
-	snprintf(cmd, sizeof(cmd), "cd %s && cp libc.so.6 new && mv new libc.so.6", dir);
-	cr_assert_eq(run_capture(sh, NULL, NULL), 0, "%s", cmd);
-	snprintf(cmd, sizeof(cmd), "grep -q '%s/libc.so.6 (deleted)' /proc/%d/maps", dir,
-		 (int)r.pid);
-	cr_assert_eq(run_capture(sh, NULL, NULL), 0, "libc is not mapped from %s", dir);
+	shell("cd %s && cp libc.so.6 new && mv new libc.so.6", dir);
+	/* libc mapped from the copy, now replaced */
+	shell("grep -q '%s/libc.so.6 (deleted)' /proc/%d/maps", dir, (int)r.pid);
 
 	cr_assert_eq(tattach(r.pid, "--stacks", &out, &err), 0, "%s", err);
 	st = thread_stack(out, tid);
@@ -246,6 +242,5 @@ Test(running_replaced, libc_replaced_on_disk_still_unwinds, .timeout = 120)
 	free(out);
 	cr_assert_eq(WEXITSTATUS(target_stop(&r)), 0);
 	ring_remove(r.pid);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	run_capture(sh, NULL, NULL);
+	shell("rm -rf %s", dir);
 }

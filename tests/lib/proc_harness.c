@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,20 @@ static char *read_answer(FILE *f, char *buf, size_t len)
 void target_start(struct target *t, const char *bin)
 {
 	target_start_as(t, bin, (uid_t)-1, (gid_t)-1);
+}
+
+void shell(const char *fmt, ...)
+{
+	char cmd[1024], *out = NULL, *err = NULL;
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	cr_assert_eq(run_capture(argv, &out, &err), 0, "%s: %s", cmd, err);
+	free(out);
+	free(err);
 }
 
 /* The copies public_copy() made in this test's process, removed when it

@@ -46,6 +46,9 @@ void target_kill(struct target *t);
 
 /* Run argv, capture stdout and stderr (malloc'ed, NUL-terminated). */
 int run_capture(char *const argv[], char **out, char **err);
+/* Run a shell command line, printf-style; it must exit 0 (the test fails
+ * with the line and its stderr otherwise). */
+void shell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* tattach -p PID <space-separated args>; returns the exit status. */
 int tattach(pid_t pid, const char *args, char **out, char **err);
 /* tread -p PID <space-separated args>; returns the exit status. */
