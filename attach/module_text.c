@@ -33,14 +33,12 @@ static int in_site(const struct site_list *sites, uint64_t bias, uint64_t addr)
 	return lo > 0 && addr < sites->v[lo - 1].vaddr + bias + sites->v[lo - 1].len;
 }
 
-int module_text_matches(pid_t pid, const struct map *m, const char *file)
+int module_text_matches(pid_t pid, const struct map *m, const char *file,
+			const struct site_list *sites, const struct elf_facts *facts)
 {
-	struct site_list sites = { 0 };
-	struct elf_facts facts;
 	uint8_t *mem = NULL, *disk = NULL;
 	uint64_t len, bias;
 	struct stat st;
-	char err[256];
 	int fd, same = 0;
 
 	fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -50,11 +48,9 @@ int module_text_matches(pid_t pid, const struct map *m, const char *file)
 	len = m->end - m->start;
 	if (len > (uint64_t)st.st_size - m->offset)
 		len = (uint64_t)st.st_size - m->offset;
-	if (sites_find(file, &sites, &facts, err, sizeof(err)))
-		goto out;
 	/* runtime = file offset + (start - offset); vaddr = file offset + vaddr
 	 * - offset, in the executable segment */
-	bias = m->start - m->offset + facts.exec_offset - facts.exec_vaddr;
+	bias = m->start - m->offset + facts->exec_offset - facts->exec_vaddr;
 	mem = malloc(CHUNK);
 	disk = malloc(CHUNK);
 	if (!mem || !disk)
@@ -66,14 +62,13 @@ int module_text_matches(pid_t pid, const struct map *m, const char *file)
 		    pread(fd, disk, n, (off_t)(m->offset + off)) != (ssize_t)n)
 			goto out;
 		for (size_t i = 0; i < n; i++)
-			if (mem[i] != disk[i] && !in_site(&sites, bias, m->start + off + i))
+			if (mem[i] != disk[i] && !in_site(sites, bias, m->start + off + i))
 				goto out;
 	}
 	same = 1;
 out:
 	free(mem);
 	free(disk);
-	sites_free(&sites);
 	if (fd >= 0)
 		close(fd);
 	return same;

@@ -12,14 +12,17 @@
 #include <sys/types.h>
 
 struct map;
+struct site_list;
+struct elf_facts;
 
 /*
  * module_text_matches - compare the executable mapping @m of @pid with
  * the bytes of @file it maps, but for the bytes of the file's own sites
- * (which tattach may have written: calls into the trampoline, or NOPs of
- * another length).  Returns 1 if they match, 0 if not or if either
- * cannot be read.
+ * @sites (which tattach may have written: calls into the trampoline, or
+ * NOPs of another length; @facts place them).  Returns 1 if they match,
+ * 0 if not or if either cannot be read.
  */
-int module_text_matches(pid_t pid, const struct map *m, const char *file);
+int module_text_matches(pid_t pid, const struct map *m, const char *file,
+			const struct site_list *sites, const struct elf_facts *facts);
 
 #endif /* TATTACH_ATTACH_MODULE_TEXT_H */

@@ -93,30 +93,30 @@ const char *module_mapped_file(pid_t pid, const struct map *m, char *file, size_
 }
 
 /*
- * module_mapped_file(), and whether the code mapped is still the file's.
- * A file written after the process started may not be: a plugin rebuilt
- * before its dlopen(), a file only touched, or new code under the old;
- * the bytes tell (module_text.c).
+ * Is the code mapped at @m still what @mod's file holds?  A file written
+ * after the process started may not be: a plugin rebuilt before its
+ * dlopen(), a file only touched, or new code under the old; the bytes
+ * tell (module_text.c), the sites already found left out.  NULL, or why
+ * not; *@note says it was looked at (for -v).
  */
-const char *module_file_at(pid_t pid, const struct map *m, char *file, size_t len,
-			   const char **note)
+static const char *written_since(pid_t pid, const struct map *m, const struct module *mod,
+				 const char **note)
 {
-	const char *why = module_mapped_file(pid, m, file, len, note);
 	struct stat st;
 	double started;
 
-	if (why || stat(file, &st) < 0)
-		return why;
+	*note = NULL;
+	if (stat(mod->file, &st) < 0)
+		return NULL;
 	started = process_start(pid);
 	/* one second of slack: mtime and btime have coarse clocks */
 	if (started <= 0 || (double)st.st_mtime <= started + 1)
 		return NULL;
-	if (!module_text_matches(pid, m, file))
+	if (!module_text_matches(pid, m, mod->file, &mod->sites, &mod->facts))
 		return "was modified on disk after the process started, and its code in "
 		       "memory differs from it";
-	if (note && !*note)
-		*note = "was modified on disk after the process started, but its code in "
-			"memory is the file's";
+	*note = "was modified on disk after the process started, but its code in memory "
+		"is the file's";
 	return NULL;
 }
 
@@ -193,7 +193,7 @@ int modules_discover(pid_t pid, const struct maps *maps, struct module_set *set)
 		mod = &set->v[set->n];
 		memset(mod, 0, sizeof(*mod));
 		snprintf(mod->path, sizeof(mod->path), "%s", path);
-		mod->changed = module_file_at(pid, m, mod->file, sizeof(mod->file), &note);
+		mod->changed = module_mapped_file(pid, m, mod->file, sizeof(mod->file), &note);
 		if (note)
 			pr_info("%s %s", path, note);
 		if (mod->changed) {
@@ -203,6 +203,15 @@ int modules_discover(pid_t pid, const struct maps *maps, struct module_set *set)
 		ret = sites_find(mod->file, &mod->sites, &mod->facts, err, sizeof(err));
 		if (ret) {
 			pr_debug("%s: %s", m->path, err);
+			continue;
+		}
+		mod->changed = written_since(pid, m, mod, &note);
+		if (note)
+			pr_info("%s %s", path, note);
+		if (mod->changed) {
+			sites_free(&mod->sites);
+			memset(&mod->sites, 0, sizeof(mod->sites));
+			set->n++;
 			continue;
 		}
 		em = exec_mapping(maps, m->path, mod->facts.exec_offset);

@@ -51,11 +51,6 @@ void module_path_of(const char *map_path, char *path, size_t len);
  */
 const char *module_mapped_file(pid_t pid, const struct map *m, char *file, size_t len,
 			       const char **note);
-/* The same, and NULL only if the code mapped is still what that file
- * holds (a file written since the process started is compared byte for
- * byte, sites aside): the check before sites are looked for. */
-const char *module_file_at(pid_t pid, const struct map *m, char *file, size_t len,
-			   const char **note);
 /* module_mapped_file() for module @path as @pid maps it now (its first
  * executable mapping), or as the target sees it when it is not mapped:
  * 0, or -ESTALE when the file mapped cannot be read. */
