@@ -31,6 +31,7 @@ for p in "$TATTACH" "$TREAD"; do
 	[ -x "$p" ] || { echo "bench: $p missing: run 'make all' first" >&2; exit 1; }
 done
 mkdir -p "$OUT"
+. "$HERE/goals.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tattach-bench.XXXXXX")
 export GMON_OUT_PREFIX=$WORK/gmon	# -pg programs write gmon output at exit
 M=$WORK/m				# one file per metric, one line per run
@@ -1035,7 +1036,8 @@ fi
 st=$(cat "$WORK/status.default" 2>/dev/null)
 per=$(sed -n 's/^buffer: *\([0-9]*\) bytes per thread, \([0-9]*\) thread slots.*/\1 \2/p' <<<"$st")
 fsz=$(sed -n 's/^ring file:.*(\(.*\)).*/\1/p' <<<"$st")
-row_text "5" "ring per thread, default (-b)" "$(awk -v b="${per%% *}" 'BEGIN { printf "%.0f", b / 1024 }')" "KiB" "${per##* } thread slots; file $fsz, sparse"
+[ -n "$per" ] &&	# section 3 read it
+	row_text "5" "ring per thread, default (-b)" "$(awk -v b="${per%% *}" 'BEGIN { printf "%.0f", b / 1024 }')" "KiB" "${per##* } thread slots; file $fsz, sparse"
 if [ -r "$WORK/pg_off.mem2" ]; then
 	read -r _ _ ring _ _ <"$WORK/pg_off.mem2"
 	row_text "5" "ring file resident after 1 thread filled its default ring" "$ring" "KiB" "header, tables and one 1 MiB ring"
@@ -1236,6 +1238,8 @@ fi
 				print line
 			}
 		}' "$ROWS"
+	echo
+	print_goals
 	if [ ${#NOTES[@]} -gt 0 ]; then
 		echo
 		echo "notes:"
