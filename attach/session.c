@@ -786,8 +786,7 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 				set.v[i].changed);
 	changed = modules_changed(o->pid, &set);
 	if (changed) {
-		pr_err("%s %s: its code in memory may not match the file; not attaching "
-		       "(restart pid %d to trace it)", changed->path, changed->changed,
+		pr_err("%s %s: not attaching (restart pid %d to trace it)", changed->path, changed->changed,
 		       (int)o->pid);
 		ret = -ESTALE;
 		goto out;

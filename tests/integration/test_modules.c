@@ -244,6 +244,61 @@ Test(modules, entries_and_calls_undone_after_the_file_was_touched, .timeout = 60
 }
 
 /*
+ * A -pg program with entries patched (its no_instrument_function
+ * functions) or library calls hooked (its PLT jumps), then its file
+ * touched: its code differs from the file's where tattach wrote, and
+ * only there.  The next --enable must see it as the file's and trace
+ * (it refused: "modified on disk ... not attaching").
+ */
+static void touched_after_hooks(const char *hooks, const char *status_line)
+{
+	char dir[] = "/tmp/tattach-touched-XXXXXX", bin[128], args[128];
+	char *out = NULL, *err = NULL;
+	struct target t;
+
+	cr_assert(mkdtemp(dir));
+	shell("cp %s %s/calltree", build_path("tests/targets/calltree.pg.O2"), dir);
+	snprintf(bin, sizeof(bin), "%s/calltree", dir);
+	target_start(&t, bin);
+	ring_remove(t.pid);
+	cr_assert_eq(tattach(t.pid, hooks, &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "tracing enabled: 12 sites in 1 module"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	shell("touch -d '+10 seconds' %s", bin);
+	snprintf(args, sizeof(args), "%s -F work -v", hooks);
+	cr_assert_eq(tattach(t.pid, args, &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "tracing enabled: 1 site in 1 module"), "%s", out);
+	cr_assert(strstr(err, "/calltree was modified on disk after the process started, but "
+			      "its code in memory is the file's"), "%s", err);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "run 2"), "done");
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(tattach(t.pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, status_line), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	target_stop(&t);
+	ring_remove(t.pid);
+	shell("rm -rf %s", dir);
+}
+
+Test(modules, touched_program_with_entries_patched_traced_again, .timeout = 60)
+{
+	touched_after_hooks("--enable --entry", "entries:      0 of ");
+}
+
+Test(modules, touched_program_with_library_calls_hooked_traced_again, .timeout = 60)
+{
+	touched_after_hooks("--enable --libcalls", "library calls: 0 of ");
+}
+
+/*
  * A program run from an anonymous file (memfd_create() and fexecve(), as
  * some launchers do): its mappings read "/memfd:memexec-program
  * (deleted)", and no file is at that path.  It is read as mapped, like a
