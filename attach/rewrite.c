@@ -273,7 +273,7 @@ static ssize_t wanted_first(struct patch_site *ps, size_t n, const uint8_t *site
  * (patch_preview()): in the stop, each run is read once more and, if it
  * holds what was read here, written with what was planned here; at
  * 100 000 sites the stop no longer plans them one by one nor goes over
- * the 5 MiB of @p->ps (docs/performance.md, "Tenth round").  Enabling,
+ * the 5 MiB of @p->ps (docs/performance-rounds.md, "Tenth round").  Enabling,
  * the stubs' state is read now (only_written_stubs()) and the wanted
  * sites put first; the stop reads that state again and, if it moved,
  * plans anew.

@@ -157,7 +157,8 @@ static inline __attribute__((always_inline)) int emit_fast(const struct tp_state
 		 * nothing (the time base a reader has there: the last one
 		 * written); the event goes the general way.  (An xadd, as
 		 * ring_reserve() takes a place in flight mode: cheaper than
-		 * the compare-and-swap, docs/performance.md.) */
+		 * the compare-and-swap, docs/performance-rounds.md, "Nineteenth
+		 * round".) */
 		fast_store(st, t, got, tat_ev_special(TAT_SUB_TIME, READ_ONCE(t->last_hi)));
 		return 0;
 	}

@@ -157,7 +157,7 @@ struct tp_frame {
  * search passes over another's slot would pull that line away from its
  * owner at every call (seen with 8 threads in 16 slots, whose keys
  * hashed to 3 places), and the owner would pull it back
- * (docs/performance.md, "Fifteenth round").
+ * (docs/performance-rounds.md, "Fifteenth round").
  */
 struct tp_thread {
 	/* read by any thread's search, rarely written */
