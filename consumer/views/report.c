@@ -7,6 +7,15 @@
  * children took; a call closed by its exit charges its function.  Stats
  * live in a dense array, reached from the site index through a map, so
  * memory follows the number of functions seen, not the site table size.
+ *
+ * TOTAL counts a recursion once: a call of a function completed inside an
+ * open call of the same function is covered by that call's duration, so it
+ * is kept aside in the nearest such call (nested) until that one ends.
+ * Counted, it covers them; not counted (still running at the end, its exit
+ * lost, cut loose by --disable), it hands them on to the next call of the
+ * function below it, or to the total.  Until then they are in the row's
+ * nested_open, which the table adds: an interpreter's luaV_execute() whose
+ * outermost call was running at --enable still has a TOTAL.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +31,9 @@
 /* What the report keeps of an open call (its data in calls.h). */
 struct open_call {
 	uint64_t children;	/* ticks spent in traced callees */
+	uint64_t nested;	/* ticks of completed calls of the same function
+				 * inside it, not yet in a total */
+	int32_t  nested_tid;	/* their row's thread (--per-thread) */
 };
 
 struct func_stats {
@@ -29,7 +41,10 @@ struct func_stats {
 	int32_t  tid;		/* --per-thread: the thread, else 0 */
 	const char *name;
 	uint64_t calls;
-	uint64_t total;		/* outermost activations only */
+	uint64_t total;		/* outermost counted activations only */
+	uint64_t nested_open;	/* ticks of completed calls inside open calls
+				 * of the function (open_call.nested): shown
+				 * in the total, see total_of() */
 	uint64_t sum;		/* all activations, for the average */
 	uint64_t self;
 	uint64_t min;
@@ -182,13 +197,53 @@ static struct func_stats *stats_for(struct tread_report *r, uint32_t site, int32
 	return f;
 }
 
-/* Is a call of @site open below @call (a recursive call)? */
-static bool open_below(const struct tread_call *call, uint32_t site)
+/* The total shown: the counted calls, and those inside calls not counted
+ * (yet). */
+static uint64_t total_of(const struct func_stats *f)
 {
-	for (uint32_t i = 0; i < call->depth; i++)
-		if (tread_call_below(call, i)->site == site)
-			return true;
-	return false;
+	return add_sat(f->total, f->nested_open);
+}
+
+/* The nearest call of @call's function open below it (@call is a recursive
+ * call), or NULL. */
+static struct open_call *same_below(const struct tread_call *call)
+{
+	for (uint32_t i = call->depth; i-- > 0;) {
+		const struct tread_open_call *o = tread_call_below(call, i);
+
+		if (o->site == call->site)
+			return tread_open_call_data(o);
+	}
+	return NULL;
+}
+
+/*
+ * @call ends without being counted: the calls of its function completed
+ * inside it are not covered by a duration of its own.  They go on to the
+ * next call of the function below it, or to the total.  (Plain adds and
+ * subtractions for nested and nested_open: what is added is taken off
+ * again, exactly, even past a wrap.)
+ */
+static int uncounted(struct tread_report *r, const struct tread_call *call)
+{
+	const struct open_call *c = call->data;
+	struct open_call *below;
+	struct func_stats *f;
+
+	if (!c->nested)
+		return 0;
+	below = same_below(call);
+	if (below) {		/* still open: stays in nested_open */
+		below->nested += c->nested;
+		below->nested_tid = c->nested_tid;
+		return 0;
+	}
+	f = stats_for(r, call->site, c->nested_tid);	/* there: they made it */
+	if (!f)
+		return -ENOMEM;
+	f->nested_open -= c->nested;
+	f->total = add_sat(f->total, c->nested);
+	return 0;
 }
 
 /* A call closed by the pairing (calls.h): by its exit, charge it. */
@@ -196,30 +251,31 @@ static int closed(void *arg, const struct tread_call *call)
 {
 	struct tread_report *r = arg;
 	const struct open_call *c = call->data;
+	struct open_call *below;
 	struct func_stats *f;
 	uint64_t d, self;
-	bool recursive;
 
 	switch (call->end) {
 	case TREAD_CALL_RETURNED:
 		break;
 	case TREAD_CALL_TID:
 	case TREAD_CALL_SETTLED:
-		return 0;	/* the old owner's calls: not counted, not told */
+		/* the old owner's calls: not counted, not told */
+		return uncounted(r, call);
 	default:
 		r->unclosed++;	/* its exit was lost */
-		return 0;
+		return uncounted(r, call);
 	}
 	/* cut loose by --disable: its return was never seen, like a call
 	 * still running at the end (so is its callers', cut with it) */
 	if (call->by->cut) {
 		r->cut++;
-		return 0;
+		return uncounted(r, call);
 	}
 
 	d = call->exit_tsc - call->entry_tsc;
 	self = d > c->children ? d - c->children : 0;
-	recursive = open_below(call, call->site);
+	below = same_below(call);
 	if (call->depth > 0) {
 		struct open_call *caller =
 			tread_open_call_data(tread_call_below(call, call->depth - 1));
@@ -231,14 +287,25 @@ static int closed(void *arg, const struct tread_call *call)
 		r->outside_table++;
 		return 0;
 	}
+	if (c->nested) {	/* covered by its own duration */
+		f = stats_for(r, call->site, c->nested_tid);
+		if (!f)
+			return -ENOMEM;
+		f->nested_open -= c->nested;
+	}
 	f = stats_for(r, call->site, call->by->tid);
 	if (!f)
 		return -ENOMEM;
 	f->calls++;
 	f->sum = add_sat(f->sum, d);
 	f->self = add_sat(f->self, self);
-	if (!recursive)
+	if (below) {		/* covered by that one, if it is counted */
+		below->nested += d;
+		below->nested_tid = call->by->tid;
+		f->nested_open += d;
+	} else {
 		f->total = add_sat(f->total, d);
+	}
 	if (d < f->min)
 		f->min = d;
 	if (d > f->max)
@@ -384,7 +451,7 @@ static int cmp_key(const struct func_stats *x, const struct func_stats *y, int k
 		return avg_of(x) != avg_of(y) ? (avg_of(x) > avg_of(y) ? -1 : 1) : 0;
 	case TREAD_REPORT_KEY_NAME:	return strcmp(x->name, y->name);
 	case TREAD_REPORT_KEY_TOTAL:
-	default:			a = x->total; b = y->total; break;
+	default:			a = total_of(x); b = total_of(y); break;
 	}
 	return a != b ? (a > b ? -1 : 1) : 0;
 }
@@ -492,7 +559,7 @@ int tread_report_print(struct tread_report *r, const struct tread_trace *t,
 			snprintf(min, sizeof(min), "%14.3f", tread_ring_ticks_to_us(ring, f->min));
 		ret = put(fprintf(out, "%12" PRIu64 " %14.3f %14.3f %14.3f %14s %14.3f  %s%s%s\n",
 				  f->calls,
-				  tread_ring_ticks_to_us(ring, f->total),
+				  tread_ring_ticks_to_us(ring, total_of(f)),
 				  tread_ring_ticks_to_us(ring, f->self),
 				  tread_ring_ticks_to_us(ring, f->sum) / (double)f->calls,
 				  min,

@@ -6,7 +6,9 @@
  *
  *   calls  completed calls
  *   total  time inside the function, children included; a recursive call
- *          inside another call of the same function is not added again
+ *          inside another call of the same function is not added again,
+ *          unless that call is never counted (still running, cut loose,
+ *          its exit lost)
  *   self   time inside the function minus the time in its traced children
  *   avg    mean duration of one call (children included)
  *   min, max  shortest and longest call

@@ -205,6 +205,56 @@ Test(hazards, recursion_deeper_than_the_shadow_stack)
 	free(out);
 }
 
+/* The fields of @fn's row in "tread --report" output, as printed. */
+static void report_row(const char *out, const char *fn, long *calls, char total[32],
+		       char self[32], char max[32])
+{
+	char pat[64], min[32], avg[32];
+	const char *row;
+
+	snprintf(pat, sizeof(pat), "  %s\n", fn);
+	row = strstr(out, pat);
+	cr_assert_not_null(row, "no row for %s:\n%s", fn, out);
+	while (row > out && row[-1] != '\n')
+		row--;
+	cr_assert_eq(sscanf(row, "%ld %31s %31s %31s %31s %31s", calls, total, self, avg, min,
+			    max), 6, "%s", row);
+}
+
+/*
+ * A recursion 801 calls deep in an 8 KiB discard ring: the entries fill
+ * most of it, the innermost exits the rest, and the outer calls' exits
+ * are dropped.  The calls that returned are counted, and the longest of
+ * them (the outermost that returned) covers all the others: TOTAL is
+ * exactly MAX.  It was 0.000, below SELF: each was inside an outer call
+ * of recurse() that was never counted (found tracing Lua's interpreter,
+ * whose luaV_execute() runs through the whole trace).
+ */
+Test(hazards, report_totals_a_recursion_whose_outer_exits_were_lost)
+{
+	char *out = traced("-b 8K", "recurse 800", "done 800"), *err = NULL;
+	char total[32], self[32], max[32];
+	long calls, lost = -1;
+	const char *p;
+
+	free(out);
+	cr_assert_eq(tread(t.pid, "--report", &out, &err), 0, "%s", err);
+	report_row(out, "recurse", &calls, total, self, max);
+	p = strstr(out, " calls whose exit was lost are not counted\n");
+	cr_assert_not_null(p, "%s", out);
+	while (p > out && p[-1] != '\n')
+		p--;
+	cr_assert_eq(sscanf(p, "# %ld calls whose", &lost), 1, "%s", out);
+	/* some returned, most did not; every entry was recorded */
+	cr_assert(calls > 0 && calls < 801 && lost > 0, "%s", out);
+	cr_assert_geq(calls + lost, 801, "%s", out);
+	cr_assert_str_eq(total, max, "%s", out);
+	cr_assert_geq(strtod(total, NULL), strtod(self, NULL), "%s", out);
+	cr_assert_gt(strtod(total, NULL), 0.0, "%s", out);
+	free(out);
+	free(err);
+}
+
 Test(hazards, threads_come_and_go)
 {
 	char *out = traced("-b 64K", "churn 64 10", "done 640"), *st = NULL;

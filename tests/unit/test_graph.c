@@ -505,6 +505,42 @@ Test(report, recursion_counted_once)
 	ringgen_free(&g);
 }
 
+/*
+ * A recursive function whose outermost call is not counted (still running
+ * at the end: an interpreter's luaV_execute() running when tracing began)
+ * still has a total: its calls completed inside that one, once each.  a@0
+ * never returns; a@1000 (3 us) covers a@1500; a@5000 (1 us).  It was
+ * 0.000, below its 4 us of self time.
+ */
+Test(report, recursion_inside_a_call_still_running)
+{
+	struct ringgen g;
+	struct printer p;
+	char *got;
+
+	setup(&g, NULL, 0);
+	ringgen_entry(&g, 0, S[RG_A], 0);
+	ringgen_entry(&g, 0, S[RG_A], 1000);
+	ringgen_entry(&g, 0, S[RG_A], 1500);
+	ringgen_exit(&g, 0, S[RG_A], 2500);
+	ringgen_exit(&g, 0, S[RG_A], 4000);
+	ringgen_entry(&g, 0, S[RG_A], 5000);
+	ringgen_exit(&g, 0, S[RG_A], 6000);
+	ringgen_entry(&g, 0, S[RG_LEAF], 7000);
+	ringgen_exit(&g, 0, S[RG_LEAF], 7500);
+	printer_open(&p, &g, 0, true);
+	printer_round(&p, true, true);
+	got = printer_close(&p);
+	cr_assert_str_eq(got,
+		"# 4 calls of 2 functions\n"
+		"#      CALLS       TOTAL us        SELF us         AVG us         MIN us         MAX us  FUNCTION\n"
+		"           3          4.000          4.000          1.667          1.000          3.000  a\n"
+		"           1          0.500          0.500          0.500          0.500          0.500  leaf\n"
+		"# 1 calls still running at the end are not counted\n", "%s", got);
+	free(got);
+	ringgen_free(&g);
+}
+
 Test(report, one_thread_only)
 {
 	struct ringgen g;
