@@ -78,7 +78,10 @@ uint64_t shadow_unhijack(void *ctx, uint64_t slot)
 		if (shadow_read(t->s->pid, t->addr + offsetof(struct tp_thread, stack) +
 				depth * sizeof(f), &f, sizeof(f)))
 			return 0;
-		if (f.slot == slot)
+		/* A tail call's frame shares its caller's slot, and what it
+		 * kept is the caller's return into the trampoline: the
+		 * caller's frame, below it, has the real address. */
+		if (f.slot == slot && !shadow_is_tramp_return(t->s, f.ret))
 			return f.ret;
 	}
 	return 0;

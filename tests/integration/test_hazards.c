@@ -205,6 +205,47 @@ Test(hazards, recursion_deeper_than_the_shadow_stack)
 	free(out);
 }
 
+/*
+ * --stacks of a thread blocked in tail_wait(), which tail_wait_outer()
+ * jumped to: its frame shares tail_wait_outer()'s return slot, and what
+ * its shadow frame kept is tail_wait_outer()'s return into the trampoline
+ * (a -pg stub's landing, or tp_return).  The walk goes on to the real
+ * caller, dispatch(), and main().  It stopped there ("#5 0x... ??", the
+ * landing, and no frame after it): found tracing Lua's interpreter, whose
+ * luaH_finishset() tail-calls luaH_newkey().
+ */
+Test(hazards, stacks_walk_on_past_a_tail_call)
+{
+	char *out = NULL, *err = NULL;
+	const char *w, *d, *m;
+
+	cr_assert_eq(tattach(t.pid, "--enable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "tailwait"), "waiting");
+	cr_assert_eq(tattach(t.pid, "--stacks", &out, &err), 0, "%s", err);
+	w = strstr(out, " tail_wait+0x");
+	d = strstr(out, " dispatch+0x");
+	m = strstr(out, " main+0x");
+	cr_assert(w && d && m && w < d && d < m, "%s", out);
+	/* traced: the three return through the trampoline */
+	cr_assert(strstr(w, "[traced]") && strstr(w, "[traced]") < strchr(w, '\n'), "%s", out);
+	cr_assert(strstr(d, "[traced]") && strstr(d, "[traced]") < strchr(d, '\n'), "%s", out);
+	cr_assert_null(strstr(out, "??"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "go"), "done 1");
+	/* and the trace has both calls, each returned */
+	out = NULL;
+	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(tread(t.pid, "", &out, &err), 0, "%s", err);
+	assert_tree(out, t.pid, "dispatch(tail_wait_outer(tail_wait))");
+	free(out);
+	free(err);
+}
+
 /* The fields of @fn's row in "tread --report" output, as printed. */
 static void report_row(const char *out, const char *fn, long *calls, char total[32],
 		       char self[32], char max[32])

@@ -17,6 +17,9 @@
  *   tail N        N times tail_outer(), which tail-calls tail_leaf(): gcc
  *                 -O2 makes that call a jump, so tail_leaf() returns
  *                 through the slot that tail_outer()'s return hijack holds
+ *   tailwait      tail_wait_outer(), which tail-calls tail_wait(): that
+ *                 answers "waiting" and blocks reading the next line (any:
+ *                 "go"), then returns; answers "done 1"
  *   churn T R     R rounds of T threads that each call work() and exit
  *   cancel N      N times: a thread blocked in read() three traced frames
  *                 deep, each with a pthread_cleanup_push() handler, is
@@ -323,6 +326,24 @@ NOINLINE static long tail_outer(long x)
 	return tail_leaf(x + 1);
 }
 
+/* Blocks in a function reached by a tail call, until a line comes. */
+NOINLINE static long tail_wait(long x)
+{
+	char line[64];
+
+	printf("waiting\n");
+	if (!fgets(line, sizeof(line), stdin))
+		return -1;
+	sink += x;
+	return x * 2;
+}
+
+NOINLINE static long tail_wait_outer(long x)
+{
+	sink++;
+	return tail_wait(x + 1);
+}
+
 NOINLINE static void *churn_thread(void *arg)
 {
 	(void)arg;
@@ -475,6 +496,8 @@ NOINLINE static long dispatch(const char *line)
 			ok += tail_outer(i) == 2 * (i + 1);
 		return ok == a ? ok : -1;
 	}
+	if (!strncmp(line, "tailwait", 8))
+		return tail_wait_outer(0) == 2 ? 1 : -1;
 	if (sscanf(line, "churn %ld %ld", &a, &b) == 2)
 		return cmd_churn(a, b);
 	if (sscanf(line, "cancel %ld", &a) == 1)
