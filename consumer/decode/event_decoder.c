@@ -61,6 +61,11 @@ void tread_decoder_gap(struct tread_decoder *d, uint64_t count,
 	d->have_time = false;
 	d->stack = 0;	/* a STACK record may have been among them */
 	d->vactive = false;	/* and VALDATA words of a VALUES record */
+	/* and the events an UNWIND, EARLY or CUT record before them marks:
+	 * its count must not go on to the events after them */
+	d->unwind_pending = 0;
+	d->early_pending = 0;
+	d->cut_pending = 0;
 }
 
 static bool lost_pending(const struct tread_decoder *d)
@@ -227,7 +232,16 @@ int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
 		return 0;
 	}
 	if (!d->have_time) {
-		/* Not a gap: the time base is already unknown. */
+		/* Not a gap: the time base is already unknown.  The event
+		 * still takes its mark of an UNWIND, EARLY or CUT record read
+		 * before it (the start of a flight window, before its first
+		 * TIME), which would else land on a later event. */
+		if (type == TAT_EV_ENTRY && d->early_pending)
+			d->early_pending--;
+		if (type == TAT_EV_EXIT && d->unwind_pending)
+			d->unwind_pending--;
+		if (type == TAT_EV_EXIT && d->cut_pending)
+			d->cut_pending--;
 		d->stats.lost[TREAD_LOST_NO_TIMESTAMP]++;
 		d->pending[TREAD_LOST_NO_TIMESTAMP]++;
 		if (d->pending_pos == UINT64_MAX)

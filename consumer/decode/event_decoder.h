@@ -191,7 +191,8 @@ int tread_decoder_word(struct tread_decoder *d, uint64_t word, uint64_t pos,
  * tread_decoder_gap - @count positions could not be read
  *
  * They are reported as lost with @reason, and the time base is dropped:
- * a TIME special may have been among them.
+ * a TIME special may have been among them.  So are the marks an UNWIND,
+ * EARLY or CUT special still had to give: their events may have been.
  */
 void tread_decoder_gap(struct tread_decoder *d, uint64_t count,
 		       enum tread_lost_reason reason);

@@ -414,6 +414,55 @@ Test(graph, flight_mode_overwritten_start)
 	ringgen_free(&g);
 }
 
+/*
+ * A flight window whose first words, before its first chunk TIME (1536),
+ * hold an UNWIND record with the two exits it marks, a CUT record with
+ * its exit and an EARLY record with its entry: those events cannot be
+ * dated, and the marks go with them.  They went on to the first events
+ * after the TIME: two leaf() calls shown "unwound", one "still running at
+ * --disable" (found tracing Lua's interpreter, enabled and disabled in
+ * flight mode while it threw errors).
+ */
+Test(graph, flight_window_starting_before_an_unwind_dated)
+{
+	struct ringgen_config cfg = { .ring_shift = 10, .mode = TAT_MODE_FLIGHT };
+	struct ringgen g;
+	uint64_t tsc = 0;
+	char *got;
+
+	setup(&g, &cfg, 0);
+	while (ringgen_ctl(&g, 0)->head < 1200) {
+		ringgen_entry(&g, 0, S[RG_LEAF], tsc += 10);
+		ringgen_exit(&g, 0, S[RG_LEAF], tsc += 10);
+	}
+	/* window [head - 1024, head) with head about 2100: these are in it,
+	 * before its first TIME */
+	ringgen_entry(&g, 0, S[RG_A], tsc += 10);
+	ringgen_entry(&g, 0, S[RG_B], tsc += 10);
+	ringgen_unwind(&g, 0, 2, tsc += 10);
+	ringgen_exit(&g, 0, S[RG_B], tsc);
+	ringgen_exit(&g, 0, S[RG_A], tsc);
+	ringgen_entry(&g, 0, S[RG_WORK], tsc += 10);
+	ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_CUT, 1));
+	ringgen_exit(&g, 0, S[RG_WORK], tsc += 10);
+	ringgen_raw(&g, 0, tat_ev_special(TAT_SUB_EARLY, 1));
+	ringgen_entry(&g, 0, S[RG_WORK], tsc += 10);
+	ringgen_exit(&g, 0, S[RG_WORK], tsc += 10);
+	cr_assert_lt(ringgen_ctl(&g, 0)->head, 1536);
+	while (ringgen_ctl(&g, 0)->head < 2100) {
+		ringgen_entry(&g, 0, S[RG_LEAF], tsc += 10);
+		ringgen_exit(&g, 0, S[RG_LEAF], tsc += 10);
+	}
+	got = render(&g, 0, true);
+	cr_assert(strstr(got, "| /* lost "), "%s", got);	/* the start */
+	cr_assert_null(strstr(got, "unwound"), "%s", got);
+	cr_assert_null(strstr(got, "still running at --disable"), "%s", got);
+	cr_assert_null(strstr(got, "entered before tracing"), "%s", got);
+	cr_assert_null(strstr(got, "leaf() {"), "%s", got);
+	free(got);
+	ringgen_free(&g);
+}
+
 Test(graph, sites_that_cannot_be_named)
 {
 	struct ringgen g;
