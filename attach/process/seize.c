@@ -494,6 +494,59 @@ int release_all(struct held *h)
 	return first;
 }
 
+/* Is @si the trap of our own single step, not a SIGTRAP sent to the
+ * thread (kill, sigqueue: si_code <= 0) or an int3 of its code? */
+static int is_step_trap(const siginfo_t *si)
+{
+	return si->si_code > 0 && si->si_code != SI_KERNEL;
+}
+
+/* Is @sig, delivered now, run by a handler of the program's? */
+static int caught(pid_t pid, pid_t tid, int sig)
+{
+	uint64_t mask;
+
+	return proc_status_hex(pid, tid, "SigCgt", &mask) == 0 && (mask >> (sig - 1) & 1);
+}
+
+int held_step(struct held *h, struct held_thread *t, int *handlers)
+{
+	int status, sig, deliver = 0;
+	siginfo_t si;
+
+	/* registers set aside for the release (an EINTR undone) go first:
+	 * the step starts where the thread would go on from */
+	if (t->regs_changed && ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs) < 0)
+		return -errno;
+	t->regs_changed = 0;
+	for (;;) {
+		if (deliver && caught(h->pid, t->tid, deliver))
+			++*handlers;
+		if (ptrace(PTRACE_SINGLESTEP, t->tid, 0, (long)deliver) < 0)
+			return -errno;
+		deliver = 0;
+		while (waitpid(t->tid, &status, __WALL) < 0)
+			if (errno != EINTR)
+				return -errno;
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -ESRCH;
+		if (!WIFSTOPPED(status) || (status >> 16))
+			continue;	/* a group stop's event: step again */
+		sig = WSTOPSIG(status);
+		if (sig == SIGTRAP && ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) == 0 &&
+		    is_step_trap(&si))
+			break;
+		/* a signal came before the instruction ran */
+		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+			h->stop_signal = sig;
+		else
+			deliver = sig;
+	}
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) < 0)
+		return -errno;
+	return 0;
+}
+
 double held_elapsed_us(const struct held *h)
 {
 	struct timespec end = h->released_at;

@@ -101,6 +101,17 @@ void hold_set_ops(const struct hold_ops *ops);
  */
 int hold_record(struct held *h, pid_t tid);
 
+/*
+ * held_step - let held thread @t run one instruction and stop again, its
+ * registers read into t->regs (where it now is: nothing to write back).
+ * A signal that comes first is not lost: a job stop is kept for
+ * release_all() (as remote calls keep it); any other is delivered with
+ * the step, as it would have been had the thread run, and if the program
+ * catches it, the thread is then at its handler and *@handlers grows by
+ * one.  Returns 0, -ESRCH (gone) or -errno.
+ */
+int held_step(struct held *h, struct held_thread *t, int *handlers);
+
 /* Microseconds from asking the first thread to stop until release_all()
  * let the last one go (until now, before it).  Not until the caller
  * reads the clock: tattach may wait for a CPU in between, as the

@@ -405,3 +405,61 @@ Test(hazards, vfork_child_never_writes_its_parents_ring)
 	free(out);
 }
 
+
+/* The --stacks block of the thread of @out that is not @pid's main one. */
+static char *other_thread_stack(const char *out, pid_t pid)
+{
+	const char *from = out, *end;
+	char *s;
+	int tid;
+
+	while ((from = strstr(from, "TID ")) && sscanf(from, "TID %d:", &tid) == 1 && tid == pid)
+		from++;
+	cr_assert(from, "no second thread:\n%s", out);
+	end = strstr(from + 1, "\nTID ");
+	s = strndup(from, end ? (size_t)(end - from) : strlen(from));
+	cr_assert_not_null(s);
+	return s;
+}
+
+/*
+ * --stacks of a thread busy with short traced calls: most of the time it
+ * is in tattach's own code (a trampoline copy or a stub), which has no
+ * unwind tables, and the walk ended there ("#0 0x... ??", nothing after
+ * it: 10 of 10 tries).  It is now let run back to the program's code,
+ * and every walk reaches the thread's start.  A -pg program's profiling
+ * timer (SIGPROF) often comes during the steps: its handler is run
+ * through too, not walked from.
+ */
+Test(hazards, stacks_of_a_thread_stopped_in_the_trampoline)
+{
+	char *out = NULL, *err = NULL, *spin;
+	struct target c;
+	int let_run = 0;
+	pid_t pid;
+
+	target_start(&c, build_path("tests/targets/calltree.pg.O2"));
+	ring_remove(c.pid);
+	cr_assert_eq(tattach(c.pid, "--enable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&c, "spin 1"), "done");
+	for (int i = 0; i < 20; i++) {
+		cr_assert_eq(tattach(c.pid, "--stacks", &out, &err), 0, "%s", err);
+		spin = other_thread_stack(out, c.pid);
+		cr_assert(strstr(spin, " spin_main+0x"), "%s", out);
+		cr_assert_null(strstr(spin, "??"), "%s", out);
+		let_run += strstr(spin, "(stopped in tattach's code: let run ") != NULL;
+		free(spin);
+		free(out);
+		free(err);
+	}
+	cr_assert_gt(let_run, 0, "none of 20 --stacks found the busy thread in tattach's code");
+	cr_assert_str_eq(target_cmd(&c, "stop"), "done");
+	cr_assert_eq(tattach(c.pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	pid = c.pid;
+	cr_assert_eq(WEXITSTATUS(target_stop(&c)), 0);
+	ring_remove(pid);
+}
