@@ -79,6 +79,8 @@ goal_threads() {
 		"$(fmt "$(med "$M/mt8.vs1")")" "$(fmt "$(med "$M/mt128_8.vs1")")" "$(fmt "$(med "$M/mtl8.vs1")")"
 	printf '     1000 threads (-t 1024) / 1 thread: %s; --enable with 1000 idle threads: %s ms stopped\n' \
 		"$(fmt "$(med "$M/mt1k.vs1")")" "$(fmt "$(med "$M/en2.1k")")"
+	printf '     1000 threads traced at once: %s slots used, %s events without a slot, %s MiB of ring resident\n' \
+		"${MT1K_SLOTS:--}" "${MT1K_NOSLOT:--}" "${MT1K_RES:--}"
 }
 
 print_goals() {

@@ -871,9 +871,11 @@ if start mt1k "$OUT/percall.pg" && start mt1kplain "$OUT/percall.plain" &&
    tat "${PID[mt1k]}" --enable -m flight -b 64K -t 1024; then
 	if ask mt1k "mt 1000 10 1"; then
 		st=$("$TATTACH" -p "${PID[mt1k]}" --status 2>&1)
+		# MT1K_*: also for print_goals (goals.sh)
 		nslots=$(awk '/^threads with rings:/ { print $4 }' <<<"$st")
 		noslot=$(awk '/^dropped:/ { print $6 }' <<<"$st")
 		res=$(awk '/^resident:/ { print $2 }' <<<"$st")
+		MT1K_SLOTS=$nslots MT1K_NOSLOT=$noslot MT1K_RES=$res
 		row_text "8" "1000 threads each traced at once (-t 1024 -b 64K): thread slots used" "${nslots:-?}" "slots" \
 			"${noslot:-?} events without a slot"
 		row_text "8" "1000 threads: ring file resident" "${res:-?}" "MiB" "a whole 64 KiB ring per thread that wrote"
