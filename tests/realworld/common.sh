@@ -114,6 +114,25 @@ check_names() {
 	fi
 }
 
+# rw_tattach EXPECT_REGEX OUTFILE ARGS...: run tattach ARGS into OUTFILE,
+# show it indented, fail unless it exits 0 and prints EXPECT_REGEX; the
+# pause it reports goes into the array pauses.  Returns 0 when it passed.
+pauses=()
+rw_tattach() {
+	local expect=$1 out=$2 rc ms
+	shift 2
+	"$TATTACH" "$@" >"$out" 2>&1
+	rc=$?
+	sed 's/^/    /' "$out"
+	if [ $rc != 0 ] || ! grep -Eq "$expect" "$out"; then
+		fail "tattach $*: exit $rc, expected /$expect/"
+		return 1
+	fi
+	ms=$(sed -n 's/.*stopped for \([0-9.]*\) ms.*/\1/p' "$out")
+	[ -n "$ms" ] && pauses+=("$ms")
+	return 0
+}
+
 # rw_pauses: "N enable/disable runs, median M ms, MIN .. MAX ms", of the
 # pauses tattach reported (the array pauses)
 rw_pauses() {

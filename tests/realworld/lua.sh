@@ -92,22 +92,6 @@ rm -rf "$O"
 mkdir -p "$O"
 
 # ------------------------------------------------------------ helpers
-pauses=()
-# run_tattach EXPECT_REGEX OUTFILE ARGS...: run, show, check exit 0 and text
-run_tattach() {
-	local expect=$1 out=$2 rc ms
-	shift 2
-	"$TATTACH" "$@" >"$out" 2>&1
-	rc=$?
-	sed 's/^/    /' "$out"
-	if [ $rc != 0 ] || ! grep -Eq "$expect" "$out"; then
-		fail "tattach $*: exit $rc, expected /$expect/"
-		return 1
-	fi
-	ms=$(sed -n 's/.*stopped for \([0-9.]*\) ms.*/\1/p' "$out")
-	[ -n "$ms" ] && pauses+=("$ms")
-	return 0
-}
 
 # start_service NAME: the service as a coprocess; sets SVC_PIDV, TO, FROM
 start_service() {
@@ -341,7 +325,7 @@ grep -Eq '#0 .* (__)?read\+0x' "$O/stacks-idle.txt" && grep -q ' io_readline+0x'
 	fail "--stacks, idle: $(head -8 "$O/stacks-idle.txt" | tr '\n' ' ')"
 
 # enable while it waits for the next command
-run_tattach 'tracing enabled: [0-9]+ sites in 1 module, 1 thread stopped for [0-9.]+ ms' \
+rw_tattach 'tracing enabled: [0-9]+ sites in 1 module, 1 thread stopped for [0-9.]+ ms' \
 	"$O/enable-1.txt" -p "$PID" --enable -b 64M -t 2
 sites=$(sed -n 's/.*tracing enabled: \([0-9]*\) sites.*/\1/p' "$O/enable-1.txt")
 adopted=$(sed -n 's/.*: \([0-9]*\) calls\{0,1\} already running.*/\1/p' "$O/enable-1.txt")
@@ -374,7 +358,7 @@ grep -q ' io_readline+0x.*\[traced\]' "$O/stacks-traced.txt" && grep -q ' main+0
 	fail "--stacks, traced: $(grep -c '\[traced\]' "$O/stacks-traced.txt") frames [traced]"
 
 # stats mode, with --stacks while the batch runs
-run_tattach 'mode is now stats' "$O/mode-stats.txt" -p "$PID" --mode stats
+rw_tattach 'mode is now stats' "$O/mode-stats.txt" -p "$PID" --mode stats
 t0=$(date +%s%N)
 send "work $STATS_BATCH"
 busy_walked=0
@@ -389,14 +373,14 @@ note_busy_stacks
 "$TREAD" -p "$PID" --report >"$O/report-2.txt" 2>&1 || fail "tread --report (stats): exit $?"
 check_counts "$O/report-2.txt" $((BATCH + STATS_BATCH)) "report, batches 2 (events) + 3 (stats)"
 
-run_tattach 'tracing disabled: [0-9]+ sites are NOPs again, 1 thread stopped' "$O/disable-1.txt" -p "$PID" --disable
+rw_tattach 'tracing disabled: [0-9]+ sites are NOPs again, 1 thread stopped' "$O/disable-1.txt" -p "$PID" --disable
 ask "work $STATS_BATCH"
 ms_disabled=$ASK_MS
 say "batch 4 ($STATS_BATCH iterations), disabled: $ms_disabled ms"
 "$TREAD" -p "$PID" --report >"$O/report-3.txt" 2>&1 || fail "tread --report (disabled): exit $?"
 check_counts "$O/report-3.txt" $((BATCH + STATS_BATCH)) "report after --disable and batch 4 (nothing added)"
 
-run_tattach 'tracing enabled' "$O/enable-2.txt" -p "$PID" --enable --mode discard
+rw_tattach 'tracing enabled' "$O/enable-2.txt" -p "$PID" --enable --mode discard
 ask "work $BATCH"
 say "batch 5 ($BATCH iterations), traced again (discard); then quit while traced"
 ask quit

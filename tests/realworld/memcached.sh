@@ -119,23 +119,7 @@ wait_load() {
 	fi
 }
 
-pauses=()
-# run_tattach EXPECT_REGEX OUTFILE ARGS...: run, show, check exit 0 and text
-run_tattach() {
-	local expect=$1 out=$2
-	shift 2
-	"$TATTACH" "$@" >"$out" 2>&1
-	local rc=$?
-	sed 's/^/    /' "$out"
-	if [ $rc != 0 ] || ! grep -Eq "$expect" "$out"; then
-		fail "tattach $*: exit $rc, expected /$expect/"
-		return 1
-	fi
-	local ms
-	ms=$(sed -n 's/.*stopped for \([0-9.]*\) ms.*/\1/p' "$out")
-	[ -n "$ms" ] && pauses+=("$ms")
-	pass "tattach $*"
-}
+run_tattach() { rw_tattach "$@" && pass "tattach ${*:3}"; }
 
 # --------------------------------------------- 2-3. trace under load (discard)
 O=$WORK/out

@@ -87,22 +87,6 @@ start_redis() {
 	die "redis-server did not start on 127.0.0.1:$port"
 }
 
-pauses=()
-# run_tattach EXPECT_REGEX OUTFILE ARGS...: run, check exit 0 and text
-run_tattach() {
-	local expect=$1 out=$2
-	shift 2
-	"$TATTACH" "$@" >"$out" 2>&1
-	local rc=$? ms
-	if [ $rc != 0 ] || ! grep -Eq "$expect" "$out"; then
-		sed 's/^/    /' "$out"
-		fail "tattach $*: exit $rc, expected /$expect/"
-		return 1
-	fi
-	ms=$(sed -n 's/.*stopped for \([0-9.]*\) ms.*/\1/p' "$out")
-	[ -n "$ms" ] && pauses+=("$ms")
-	return 0
-}
 
 # all_keys_ok PORT: the Lua check of every tt:I = v:I, on the server
 all_keys_ok() {
@@ -128,7 +112,7 @@ pids+=("$LOADPID")
 say "load: redis-benchmark, 8 clients, random keys"
 sleep 1
 
-run_tattach 'tracing enabled: [0-9]+ sites in [0-9]+ modules?, [0-9]+ threads? stopped for [0-9.]+ ms' \
+rw_tattach 'tracing enabled: [0-9]+ sites in [0-9]+ modules?, [0-9]+ threads? stopped for [0-9.]+ ms' \
 	"$O/enable-1.txt" -p "$PID" --enable -m flight -b 64M && pass "tattach --enable -m flight -b 64M under load"
 sites=$(sed -n 's/.*tracing enabled: \([0-9]*\) sites.*/\1/p' "$O/enable-1.txt")
 "$TATTACH" -p "$PID" --status >"$O/status-1.txt" 2>&1 || fail "tattach --status exit $?"
@@ -158,11 +142,11 @@ done
 
 say "10 --disable/--enable cycles under load"
 for i in $(seq 10); do
-	run_tattach 'tracing disabled' "$O/cycle-dis-$i.txt" -p "$PID" --disable &&
-		run_tattach 'tracing enabled' "$O/cycle-en-$i.txt" -p "$PID" --enable || break
+	rw_tattach 'tracing disabled' "$O/cycle-dis-$i.txt" -p "$PID" --disable &&
+		rw_tattach 'tracing enabled' "$O/cycle-en-$i.txt" -p "$PID" --enable || break
 done
 [ "$i" = 10 ] && pass "10 cycles"
-run_tattach 'tracing disabled: [0-9]+ sites are NOPs again, [0-9]+ threads stopped for [0-9.]+ ms' \
+rw_tattach 'tracing disabled: [0-9]+ sites are NOPs again, [0-9]+ threads stopped for [0-9.]+ ms' \
 	"$O/disable-1.txt" -p "$PID" --disable && pass "tattach --disable under load"
 
 # SIGTERM: a background job of a script ignores SIGINT
