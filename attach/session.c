@@ -88,8 +88,12 @@ static int64_t ring_dir_free(const char **dirp)
 
 /*
  * Stats mode writes the stats region of the file, which event mode never
- * touches: switching to it needs room for that region too (a write to a
- * page tmpfs cannot allocate kills the target with SIGBUS).
+ * touches: switching to it needs room for that region too, and the room
+ * is taken now (fallocate): a write to a page tmpfs cannot allocate any
+ * more, the ring folder having filled up since, would kill the target
+ * with SIGBUS, and so would a read of a page never written (tmpfs gives
+ * a page even to a reader), which stats mode's return does in the
+ * thread's row of the index.  It is memory: --status says how much.
  */
 static int check_stats_room(const struct ringfile *rf)
 {
@@ -103,13 +107,15 @@ static int check_stats_room(const struct ringfile *rf)
 	avail = ring_dir_free(&dir);
 	if (avail < 0)
 		return (int)avail;
-	if (need > (uint64_t)avail) {
+	if (need > (uint64_t)avail ||
+	    (fallocate(rf->fd, 0, (off_t)h->stats_index_off, (off_t)need) < 0 &&
+	     errno == ENOSPC)) {
 		pr_err("stats mode needs %llu MiB for its records but %s has %llu MiB free; "
 		       "a ring made with fewer --max-threads needs less",
 		       (unsigned long long)(need >> 20), dir, (unsigned long long)(avail >> 20));
 		return -ENOSPC;
 	}
-	return 0;
+	return 0;	/* or a filesystem without fallocate: as before it */
 }
 
 /*
@@ -897,6 +903,16 @@ int session_enable(const struct session_opts *o, struct session_report *rep)
 		no_children = 1;
 	}
 	__atomic_store_n(&rf.hdr->children, no_children ? 0u : 1u, __ATOMIC_RELEASE);
+	/* The trampoline found no room for a slot's pages (tramp_ring.c):
+	 * this --enable lets threads try again, and says why some were not
+	 * traced. */
+	if (__atomic_load_n(&rf.hdr->no_room, __ATOMIC_ACQUIRE)) {
+		pr_warn("pid %d: the ring folder %s filled up after the ring file was made: "
+			"threads that needed ring pages since were not traced (their calls "
+			"count as 'no thread slot'); they try again now", (int)o->pid,
+			ringfiles_dir());
+		__atomic_store_n(&rf.hdr->no_room, 0u, __ATOMIC_RELEASE);
+	}
 	/* Enabled already: nothing to do, unless a library with sites was
 	 * loaded since (dlopen), or unloaded and loaded again: then trace it
 	 * too; or the filters ask for another set of sites. */
@@ -1459,6 +1475,10 @@ int session_status(const struct session_opts *o, FILE *out)
 	fprintf(out, "dropped:      %llu events (ring full), %llu (no thread slot), "
 		"%llu calls too deep\n", (unsigned long long)dropped,
 		(unsigned long long)h->threads_overflow, (unsigned long long)deep);
+	if (h->no_room)
+		fprintf(out, "no room:      the ring folder %s filled up after the ring file was made: "
+			"threads that needed ring pages since are not traced; free space there, "
+			"then --enable again\n", ringfiles_dir());
 	status_print_resident(out, &rf);
 	status_print_depth(out, &rf);
 	status_print_stats(out, &rf);

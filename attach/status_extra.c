@@ -136,8 +136,13 @@ void status_print_resident(FILE *out, struct ringfile *rf)
 	bytes = (uint64_t)sb.st_blocks * 512;
 	tables = bytes < h->data_off ? bytes : h->data_off;
 	fprintf(out, "resident:     %.1f MiB of the ring file, %.1f MiB past its tables "
-		"(a whole %llu KiB ring per thread that wrote)\n", bytes / 1048576.0,
+		"(a whole %llu KiB ring per thread that wrote", bytes / 1048576.0,
 		(bytes - tables) / 1048576.0, (unsigned long long)((8ull << h->ring_shift) >> 10));
+	/* taken whole when stats mode began (session.c check_stats_room()) */
+	if (h->stats_index_off && h->mode == TAT_MODE_STATS)
+		fprintf(out, ", and the %.1f MiB stats region",
+			(h->file_size - h->stats_index_off) / 1048576.0);
+	fputs(")\n", out);
 }
 
 void status_print_lookup(FILE *out, struct ringfile *rf, pid_t pid)

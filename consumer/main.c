@@ -35,13 +35,17 @@ static void on_stop_signal(int sig)
 
 /*
  * The ring file is shared with the traced process, which could shrink it
- * under our mapping; touching the lost pages raises SIGBUS.  Say so in one
- * line instead of dumping core.
+ * under our mapping; touching the lost pages raises SIGBUS, and so does a
+ * page of a part never written when the file is in a full tmpfs (which
+ * gives a page even to a reader).  Say so in one line instead of dumping
+ * core.
  */
 static void on_sigbus(int sig)
 {
 	static const char msg[] =
-		"tread: ring file shrank while being read (truncated by its writer?)\n";
+		"tread: a page of the ring file could not be read: the file shrank (truncated "
+		"by its writer?), or its folder is full (a tmpfs gives a page even to a "
+		"reader); free space there and try again\n";
 	ssize_t n;
 
 	(void)sig;

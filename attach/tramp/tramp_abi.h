@@ -166,9 +166,12 @@ struct tp_thread {
 	int32_t  tid;
 	uint64_t stack_next;	/* sub-stack ids handed out so far
 				 * (tramp_stacks.c, "Sub-stacks") */
-	uint64_t populate_pending; /* a slot tattach claimed (calls adopted at
-				    * --enable): make its ring resident at the
-				    * next TIME record (tramp_ring.c ring_populate) */
+	uint64_t populate_pending; /* its ring is not all present yet (a slot
+				    * tattach claimed for calls it adopted, or
+				    * one claimed in stats mode): made present
+				    * at its first write (tramp_ring.c
+				    * ring_absent()); POPULATE_FAILED: it
+				    * could not be, nothing is written to it */
 	/* Where this slot's parts of the ring are, for the fast paths
 	 * (tramp.c fast_places()): worked out from the state once per ring,
 	 * so that a traced call does no address arithmetic.  They hold while

@@ -523,6 +523,7 @@ static uint64_t ring_make(struct tp_state *st, const struct tat_ring_header *par
 	h->map_addr = (uint64_t)map;
 	h->threads_overflow = 0;
 	h->threads_used = 0;
+	h->no_room = 0;
 	h->stats_used = 0;
 	h->parent_pid = parent->pid;
 	h->parent_start_time = parent->start_time;

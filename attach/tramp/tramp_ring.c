@@ -28,6 +28,13 @@ static inline __attribute__((always_inline)) int ring_reserve(const struct tp_st
 	uint64_t size = 1ull << st->ring_shift;
 	uint64_t pos;
 
+	if (unlikely(READ_ONCE(t->populate_pending)) && ring_absent(st, ring, t)) {
+		if (counted) {
+			local_inc(&ctl->dropped);
+			local_inc(&t->lost_pending);
+		}
+		return 0;
+	}
 	if (READ_ONCE(hdr->mode) == TAT_MODE_FLIGHT) {
 		pos = local_xadd(&ctl->head, 1);
 	} else {
@@ -99,6 +106,11 @@ static inline __attribute__((always_inline)) int ring_put_in_stack(
 	struct tat_thread_ctl *ctl = ring_ctl(st, ring, t->index);
 	uint64_t size = 1ull << st->ring_shift;
 
+	if (unlikely(READ_ONCE(t->populate_pending)) && ring_absent(st, ring, t)) {
+		local_inc(&ctl->dropped);
+		local_inc(&t->lost_pending);
+		return 0;
+	}
 	for (;;) {
 		uint64_t pos = READ_ONCE(ctl->head);
 		uint32_t told = READ_ONCE(t->ring_stack);
@@ -147,13 +159,6 @@ void emit(const struct tp_state *st,
 	 */
 	if (unlikely(hi != t->last_hi ||
 		     (READ_ONCE(ctl->head) & (TAT_CHUNK_EVENTS - 1)) == 0)) {
-		/* A slot tattach claimed for calls it adopted was never
-		 * populated by thread_claim(): do it here, off the per-call
-		 * path, before at most one page of events has faulted in. */
-		if (unlikely(READ_ONCE(t->populate_pending))) {
-			WRITE_ONCE(t->populate_pending, 0);
-			ring_populate(st, ring, t->index);
-		}
 		if (!ring_put(st, ring, t, tat_ev_special(TAT_SUB_TIME, hi), 0))
 			goto drop;
 		WRITE_ONCE(t->last_hi, hi);
@@ -355,26 +360,67 @@ void frame_mark_ended(const struct tp_state *st, uint64_t ring,
 }
 
 /*
- * Make the pages of a newly claimed ring present now, once per thread, so
- * that no event write of the hot path takes a page fault (in discard mode
- * every 256th call would otherwise fault in a fresh /dev/shm page: ~6 us).
- * MADV_POPULATE_WRITE (Linux 5.14+) allocates the file's pages without
- * changing their contents; an older kernel answers EINVAL and the pages
- * fault in on first write as before.  Stats mode writes no events: its
- * rings stay sparse.  Errors are ignored: the ring works either way.
+ * MADV_POPULATE_WRITE (Linux 5.14+) over the pages of [@p, @p + @len):
+ * they are allocated, their contents unchanged.  Returns 1 when they
+ * cannot all be had: the ring folder filled up after the file was made,
+ * and a store to such a page would raise SIGBUS in this process.  An
+ * older kernel answers EINVAL and cannot tell: 0, the pages then fault in
+ * at their first store as before.
  */
-void ring_populate(const struct tp_state *st, uint64_t ring, uint32_t index)
+static int populate(const void *p, uint64_t len)
 {
+	uint64_t lo = (uint64_t)p & ~4095ull, hi = ((uint64_t)p + len + 4095) & ~4095ull;
 	long ret;
 
-	if (READ_ONCE(((const struct tat_ring_header *)ring)->mode) == TAT_MODE_STATS)
-		return;
 	__asm__ volatile("syscall"
 			 : "=a"(ret)
-			 : "0"(28L /* madvise */), "D"(ring_data(st, ring, index)),
-			   "S"(8ull << st->ring_shift), "d"(23L /* MADV_POPULATE_WRITE */)
+			 : "0"(28L /* madvise */), "D"(lo), "S"(hi - lo),
+			   "d"(23L /* MADV_POPULATE_WRITE */)
 			 : "rcx", "r11", "memory");
-	(void)ret;
+	return ret < 0 && ret != -22 /* EINVAL */;
+}
+
+/*
+ * The pages of slot @index, made present before the slot is claimed
+ * (thread_claim()), so that no store of its thread faults on them: its
+ * control block, its frames in flight and, outside stats mode, its whole
+ * ring (in discard mode every 256th call would otherwise fault in a fresh
+ * /dev/shm page: ~6 us); in stats mode only the ring's first page, for
+ * the TID record, and *@later says the rest waits for its first write
+ * (ring_absent()).  Returns 1 when a page cannot be had:
+ * the slot must not be used.
+ */
+int slot_populate(const struct tp_state *st, uint64_t ring, uint32_t index, int *later)
+{
+	*later = READ_ONCE(((const struct tat_ring_header *)ring)->mode) == TAT_MODE_STATS;
+	if (populate(ring_ctl(st, ring, index), sizeof(struct tat_thread_ctl)))
+		return 1;
+	if (st->frames_off &&
+	    populate(shared_frames(st, ring, index), TAT_FRAMES_MAX * sizeof(struct tat_frame)))
+		return 1;
+	return populate(ring_data(st, ring, index), *later ? 8 : 8ull << st->ring_shift);
+}
+
+/*
+ * Is the ring of @t (one claimed in stats mode, or by tattach for the
+ * calls it adopted: populate_pending) still not present?  At its first
+ * write it is made present, off the per-call path; 1 when its pages
+ * cannot be had: nothing is written to it then (the fast paths never
+ * are: their TIME record is not), and no other thread tries again until
+ * tattach has looked at the room again (hdr->no_room cleared).
+ */
+int ring_absent(const struct tp_state *st, uint64_t ring, struct tp_thread *t)
+{
+	struct tat_ring_header *hdr = (void *)ring;
+
+	if ((READ_ONCE(t->populate_pending) == POPULATE_FAILED && READ_ONCE(hdr->no_room)) ||
+	    populate(ring_data(st, ring, t->index), 8ull << st->ring_shift)) {
+		WRITE_ONCE(t->populate_pending, POPULATE_FAILED);
+		WRITE_ONCE(hdr->no_room, 1);
+		return 1;
+	}
+	WRITE_ONCE(t->populate_pending, 0);
+	return 0;
 }
 
 /*
@@ -390,7 +436,8 @@ void tp_args_put_block(const struct tp_state *st, uint64_t ring, struct tp_threa
 	struct tat_thread_ctl *ctl = ring_ctl(st, ring, t->index);
 	uint64_t size = 1ull << st->ring_shift, pos;
 
-	if (n > size / 4)
+	if (n > size / 4 ||
+	    (unlikely(READ_ONCE(t->populate_pending)) && ring_absent(st, ring, t)))
 		return;
 	if (READ_ONCE(hdr->mode) == TAT_MODE_FLIGHT) {
 		pos = local_xadd(&ctl->head, n);

@@ -238,7 +238,10 @@ HIDDEN void frame_close(const struct tp_state *st, uint64_t ring, struct tp_thre
 			uint64_t j, uint64_t tsc);
 HIDDEN void frame_mark_ended(const struct tp_state *st, uint64_t ring,
 			     struct tp_thread *t, uint64_t j);
-HIDDEN void ring_populate(const struct tp_state *st, uint64_t ring, uint32_t index);
+HIDDEN int slot_populate(const struct tp_state *st, uint64_t ring, uint32_t index, int *later);
+HIDDEN int ring_absent(const struct tp_state *st, uint64_t ring, struct tp_thread *t);
+/* tp_thread.populate_pending: 1 = its ring waits for its first event */
+#define POPULATE_FAILED 2	/* its ring's pages could not be had */
 HIDDEN void tp_args_put_block(const struct tp_state *st, uint64_t ring,
 			      struct tp_thread *t, const uint64_t *words, uint64_t n);
 

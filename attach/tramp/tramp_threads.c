@@ -29,11 +29,21 @@ struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring,
 	for (uint32_t i = 0; i < n; i++) {
 		struct tp_thread *t = &threads[(h + i) & (n - 1)];
 		uint64_t cur = READ_ONCE(t->key);
+		int later;
 
 		if (cur == key)
 			return t;
 		if (cur != 0)
 			continue;
+		/* Its pages first, whoever wins it: a slot whose pages the
+		 * ring folder cannot hold any more is not used, and no other
+		 * is tried (each try is a system call) until tattach has
+		 * looked at the room again (hdr->no_room). */
+		if (READ_ONCE(hdr->no_room) ||
+		    slot_populate(st, ring, (h + i) & (n - 1), &later)) {
+			WRITE_ONCE(hdr->no_room, 1);
+			break;
+		}
 		/* Before the key: a signal handler of ours that finds the slot
 		 * right after the swap must already write to the right ring.
 		 * Every claimer writes the same value. */
@@ -54,10 +64,11 @@ struct tp_thread *thread_claim(struct tp_state *st, uint64_t ring,
 			continue;	/* another thread won this one */
 		t->tid = sys_gettid();
 		t->last_hi = ~0ull;
-		ring_populate(st, ring, t->index);
 		ring_ctl(st, ring, t->index)->tid = t->tid;
 		__sync_fetch_and_add(&hdr->threads_used, 1);
 		ring_put(st, ring, t, tat_ev_special(TAT_SUB_TID, (uint32_t)t->tid), 0);
+		/* in stats mode only the TID's page is there yet */
+		t->populate_pending = (uint64_t)later;
 		return t;
 	}
 	__sync_fetch_and_add(&hdr->threads_overflow, 1);

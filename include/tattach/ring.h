@@ -140,7 +140,12 @@ struct tat_ring_header {
 	uint64_t threads_overflow;	/* calls not traced: no free thread slot
 					 * (counted at each entry) */
 	uint32_t threads_used;		/* thread slots claimed so far */
-	uint32_t pad1;
+	uint32_t no_room;		/* [T] 1: the pages of a slot a thread
+					 * claimed could not all be had (the ring
+					 * folder filled up after the file was
+					 * made: a store there would have raised
+					 * SIGBUS); threads without a slot stay
+					 * untraced until tattach clears it */
 
 	uint64_t rescue_addr;		/* page tattach runs remote syscalls from */
 	uint64_t reserved[20];

@@ -157,3 +157,76 @@ Test(security, ring_too_big_for_the_folder, .timeout = 60)
 	umount(dir);
 	rmdir(dir);
 }
+
+/* Fill the folder @dir to its last byte with a file of its own. */
+static void fill_folder(const char *dir)
+{
+	static char chunk[4096];
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/fill", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(fd >= 0);
+	while (write(fd, chunk, sizeof(chunk)) > 0)
+		;
+	close(fd);
+}
+
+/*
+ * The ring folder fills up after --enable (another program's files in a
+ * small /dev/shm, say): a thread started then has no room for its pages.
+ * A store to one of them raised SIGBUS: the target died (exit status
+ * 135).  Now the thread is not traced, counted, said, and the next
+ * --enable, once there is room again, traces new threads.
+ */
+Test(security, ring_folder_filled_up_after_enable, .timeout = 60)
+{
+	char dir[] = "/tmp/tattach-full-XXXXXX", path[256], *out = NULL, *err = NULL;
+	struct target t;
+	pid_t pid;
+
+	cr_assert(mkdtemp(dir));
+	if (mount("tmpfs", dir, "tmpfs", 0, "size=4m") != 0) {
+		rmdir(dir);
+		cr_skip_test("cannot mount a small tmpfs here");
+	}
+	setenv("TATTACH_RING_DIR", dir, 1);
+	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
+	pid = t.pid;
+	cr_assert_eq(tattach(pid, "--enable -b 16K -t 8", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
+	fill_folder(dir);
+	/* 3 threads, thread_main(5) each: 32 calls apiece, none traced */
+	cr_assert_str_eq(target_cmd(&t, "mt 3 5"), "done");
+	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");	/* main: traced */
+	cr_assert_eq(tattach(pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "threads with rings: 1 of 8"), "%s", out);
+	cr_assert(strstr(out, "96 (no thread slot)"), "%s", out);
+	cr_assert(strstr(out, "no room:      the ring folder"), "%s", out);
+	free(out);
+	free(err);
+	/* room again: the next --enable lets new threads try */
+	snprintf(path, sizeof(path), "%s/fill", dir);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(tattach(pid, "--enable", &out, &err), 0, "%s", err);
+	cr_assert(strstr(err, "filled up after the ring file was made"), "%s", err);
+	free(out);
+	free(err);
+	cr_assert_str_eq(target_cmd(&t, "mt 2 5"), "done");
+	cr_assert_eq(tattach(pid, "--status", &out, &err), 0, "%s", err);
+	cr_assert(strstr(out, "threads with rings: 3 of 8"), "%s", out);
+	cr_assert(strstr(out, "96 (no thread slot)"), "%s", out);
+	cr_assert_null(strstr(out, "no room:"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(tattach(pid, "--disable", &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
+	unsetenv("TATTACH_RING_DIR");
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+}
