@@ -26,6 +26,25 @@ static void ring_path(pid_t pid, char *buf, size_t len)
 	snprintf(buf, len, "/dev/shm/tattach-%d.ring", (int)pid);
 }
 
+/* @dir (a mkdtemp() template) becomes a 4 MiB tmpfs, the ring folder of
+ * the tattach runs that follow; the test is skipped where it cannot. */
+static void small_ring_folder(char *dir)
+{
+	cr_assert(mkdtemp(dir));
+	if (mount("tmpfs", dir, "tmpfs", 0, "size=4m") != 0) {
+		rmdir(dir);
+		cr_skip_test("cannot mount a small tmpfs here");
+	}
+	setenv("TATTACH_RING_DIR", dir, 1);
+}
+
+static void small_ring_folder_gone(const char *dir)
+{
+	unsetenv("TATTACH_RING_DIR");
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+}
+
 /* Run tread -p PID as @uid; exit status, stderr in @err. */
 static int tread_as(uid_t uid, pid_t pid, char *err, size_t len)
 {
@@ -135,12 +154,7 @@ Test(security, ring_too_big_for_the_folder, .timeout = 60)
 	struct target t;
 	int rc;
 
-	cr_assert(mkdtemp(dir));
-	if (mount("tmpfs", dir, "tmpfs", 0, "size=4m") != 0) {
-		rmdir(dir);
-		cr_skip_test("cannot mount a small tmpfs here");
-	}
-	setenv("TATTACH_RING_DIR", dir, 1);
+	small_ring_folder(dir);
 	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
 	rc = tattach(t.pid, "--enable -b 1M -t 64", &out, &err);
 	cr_assert_eq(rc, 1, "%s", out);
@@ -153,9 +167,7 @@ Test(security, ring_too_big_for_the_folder, .timeout = 60)
 	cr_assert_str_eq(target_cmd(&t, "run 1"), "done");
 	cr_assert_eq(tattach(t.pid, "--disable", &out, &err), 0, "%s", err);
 	target_stop(&t);
-	unsetenv("TATTACH_RING_DIR");
-	umount(dir);
-	rmdir(dir);
+	small_ring_folder_gone(dir);
 }
 
 /* Fill the folder @dir to its last byte with a file of its own. */
@@ -186,12 +198,7 @@ Test(security, ring_folder_filled_up_after_enable, .timeout = 60)
 	struct target t;
 	pid_t pid;
 
-	cr_assert(mkdtemp(dir));
-	if (mount("tmpfs", dir, "tmpfs", 0, "size=4m") != 0) {
-		rmdir(dir);
-		cr_skip_test("cannot mount a small tmpfs here");
-	}
-	setenv("TATTACH_RING_DIR", dir, 1);
+	small_ring_folder(dir);
 	target_start(&t, build_path("tests/targets/calltree.pg.O2"));
 	pid = t.pid;
 	cr_assert_eq(tattach(pid, "--enable -b 16K -t 8", &out, &err), 0, "%s", err);
@@ -226,7 +233,5 @@ Test(security, ring_folder_filled_up_after_enable, .timeout = 60)
 	free(out);
 	free(err);
 	cr_assert_eq(WEXITSTATUS(target_stop(&t)), 0);
-	unsetenv("TATTACH_RING_DIR");
-	umount2(dir, MNT_DETACH);
-	rmdir(dir);
+	small_ring_folder_gone(dir);
 }
