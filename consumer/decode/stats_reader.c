@@ -63,12 +63,19 @@ uint64_t tread_stats_sum(const struct tread_ring *ring, struct tread_site_stats 
 	if (!tread_stats_present(ring))
 		return 0;
 	used = __atomic_load_n((const uint32_t *)(ring->base + off), __ATOMIC_ACQUIRE);
-	if (used > h->stats_cap)
-		used = h->stats_cap;
 	pool = (const struct tat_stat *)(ring->base + h->stats_off);
 	shared = (const struct tat_stat *)(ring->base + h->stats_shared_off);
-	for (uint64_t i = 0; i < used; i++, n++)
+	for (uint64_t i = 0; i < used && i < h->stats_cap; i++, n++)
 		add(ring, &pool[i], out, 0);
+	/*
+	 * A shared record is written only once the pool is full (stats_used
+	 * then passes stats_cap).  Until then the shared region was never
+	 * written, and is not read: in a tmpfs, reading a page never written
+	 * allocates it (3 MiB for a small program's 8192 sites, 96 MiB at
+	 * 2^18), and in a full one raises SIGBUS.
+	 */
+	if (used < h->stats_cap)
+		return n;
 	for (uint32_t s = 1; s < ring->site_cap && s < h->site_cap; s++) {
 		if (__atomic_load_n(&shared[s].calls, __ATOMIC_RELAXED)) {
 			add(ring, &shared[s], out, s);
