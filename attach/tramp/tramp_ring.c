@@ -28,7 +28,7 @@ static inline __attribute__((always_inline)) int ring_reserve(const struct tp_st
 	uint64_t size = 1ull << st->ring_shift;
 	uint64_t pos;
 
-	if (unlikely(READ_ONCE(t->populate_pending)) && ring_absent(st, ring, t)) {
+	if (ring_unusable(st, ring, t)) {
 		if (counted) {
 			local_inc(&ctl->dropped);
 			local_inc(&t->lost_pending);
@@ -106,7 +106,7 @@ static inline __attribute__((always_inline)) int ring_put_in_stack(
 	struct tat_thread_ctl *ctl = ring_ctl(st, ring, t->index);
 	uint64_t size = 1ull << st->ring_shift;
 
-	if (unlikely(READ_ONCE(t->populate_pending)) && ring_absent(st, ring, t)) {
+	if (ring_unusable(st, ring, t)) {
 		local_inc(&ctl->dropped);
 		local_inc(&t->lost_pending);
 		return 0;
@@ -436,8 +436,7 @@ void tp_args_put_block(const struct tp_state *st, uint64_t ring, struct tp_threa
 	struct tat_thread_ctl *ctl = ring_ctl(st, ring, t->index);
 	uint64_t size = 1ull << st->ring_shift, pos;
 
-	if (n > size / 4 ||
-	    (unlikely(READ_ONCE(t->populate_pending)) && ring_absent(st, ring, t)))
+	if (n > size / 4 || ring_unusable(st, ring, t))
 		return;
 	if (READ_ONCE(hdr->mode) == TAT_MODE_FLIGHT) {
 		pos = local_xadd(&ctl->head, n);

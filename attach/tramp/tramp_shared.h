@@ -240,6 +240,13 @@ HIDDEN void frame_mark_ended(const struct tp_state *st, uint64_t ring,
 			     struct tp_thread *t, uint64_t j);
 HIDDEN int slot_populate(const struct tp_state *st, uint64_t ring, uint32_t index, int *later);
 HIDDEN int ring_absent(const struct tp_state *st, uint64_t ring, struct tp_thread *t);
+/* May nothing be written to @t's ring (not all present, and its pages
+ * cannot be had)?  One load when it is present: every writer outside the
+ * fast paths asks. */
+static inline int ring_unusable(const struct tp_state *st, uint64_t ring, struct tp_thread *t)
+{
+	return unlikely(READ_ONCE(t->populate_pending)) && ring_absent(st, ring, t);
+}
 /* tp_thread.populate_pending: 1 = its ring waits for its first event */
 #define POPULATE_FAILED 2	/* its ring's pages could not be had */
 HIDDEN void tp_args_put_block(const struct tp_state *st, uint64_t ring,
